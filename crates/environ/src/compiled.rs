@@ -1,0 +1,98 @@
+//! The output of the compiler: one text section of machine code with the
+//! metadata the runtime needs to load and run it. Calls between functions of
+//! the module are already resolved; only the relocations listed here remain.
+
+use crate::trap::Trap;
+
+/// A range of the text section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FunctionLoc {
+    /// Offset of the first byte in the text section.
+    pub start: u32,
+    /// Length in bytes.
+    pub length: u32,
+}
+
+/// A float operation the code generator may call out to when the CPU lacks
+/// an instruction for it (for example rounding without SSE4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FloatLibcall {
+    /// `f32` ceiling.
+    CeilF32,
+    /// `f64` ceiling.
+    CeilF64,
+    /// `f32` floor.
+    FloorF32,
+    /// `f64` floor.
+    FloorF64,
+    /// `f32` truncation.
+    TruncF32,
+    /// `f64` truncation.
+    TruncF64,
+    /// `f32` round to nearest, ties to even.
+    NearestF32,
+    /// `f64` round to nearest, ties to even.
+    NearestF64,
+    /// `f32` fused multiply-add.
+    FmaF32,
+    /// `f64` fused multiply-add.
+    FmaF64,
+}
+
+/// An absolute 8-byte relocation the loader must patch with the address of
+/// `target` plus `addend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relocation {
+    /// Offset in the text section of the 8 bytes to patch.
+    pub offset: u32,
+    /// What the address is of.
+    pub target: FloatLibcall,
+    /// Added to the address.
+    pub addend: i64,
+}
+
+/// One compiled WebAssembly function.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledFunction {
+    /// Where its code is.
+    pub loc: FunctionLoc,
+    /// Pairs of (offset from the function's start, byte offset of the Wasm
+    /// instruction in the module), sorted by code offset, for backtraces.
+    pub address_map: Vec<(u32, u32)>,
+}
+
+/// A compiled module.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledModule {
+    /// Machine code of every function and trampoline.
+    pub text: Vec<u8>,
+    /// Each defined function, indexed by defined-function index.
+    pub functions: Vec<CompiledFunction>,
+    /// Array-call entry trampoline of each defined function that escapes
+    /// (`ModuleInfo::escaping_funcs`), indexed by defined-function index.
+    pub array_to_wasm_trampolines: Vec<Option<FunctionLoc>>,
+    /// Wasm-to-array trampoline of each type of the type section, used to
+    /// call host functions with the Wasm calling convention.
+    pub wasm_to_array_trampolines: Vec<FunctionLoc>,
+    /// Instructions that may trap, as (offset in text, trap), sorted by offset.
+    pub traps: Vec<(u32, Trap)>,
+    /// Relocations left for the loader.
+    pub relocations: Vec<Relocation>,
+}
+
+impl CompiledModule {
+    /// The trap recorded at exactly `offset` in the text section.
+    pub fn trap_at(&self, offset: u32) -> Option<Trap> {
+        self.traps
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()
+            .map(|i| self.traps[i].1)
+    }
+
+    /// The defined function whose code contains `offset`.
+    pub fn function_at(&self, offset: u32) -> Option<u32> {
+        let i = self.functions.partition_point(|f| f.loc.start <= offset);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (offset < f.loc.start + f.loc.length).then_some((i - 1) as u32)
+    }
+}

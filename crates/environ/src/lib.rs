@@ -1,0 +1,42 @@
+//! The static side of Hayate: decoding and validating a module with
+//! `wasmparser`, the module's description (`ModuleInfo`), and the vocabulary
+//! shared by the compiler and the runtime, defined once here: the VMContext
+//! layout (`VMOffsets`), trap codes (`Trap`), runtime builtins (`Builtin`),
+//! and the shape of compiled code (`CompiledModule`).
+
+#![forbid(unsafe_code)]
+
+mod compiled;
+mod error;
+mod features;
+mod module;
+mod trap;
+mod types;
+mod vmoffsets;
+
+pub mod builtins;
+
+pub use compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
+pub use error::{CompileError, WasmError};
+pub use features::{SpecVersion, features_for};
+pub use module::{
+    DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
+    Import, ModuleInfo,
+};
+pub use trap::Trap;
+pub use types::{
+    ConstExpr, ConstOp, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType,
+    WasmValType,
+};
+pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_func_ref};
+pub use wasmparser;
+pub use wasmparser::WasmFeatures;
+
+/// Size of a WebAssembly page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// Largest number of pages a 32-bit memory may have.
+pub const WASM32_MAX_PAGES: u64 = 65536;
+
+/// Size in bytes of one `ValRaw` slot in the array calling convention.
+pub const VAL_RAW_SIZE: u32 = 16;

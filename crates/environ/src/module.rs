@@ -1,0 +1,473 @@
+//! `ModuleInfo`: everything static about a module, decoded and validated in
+//! one pass over its bytes with `wasmparser`.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+use crate::error::WasmError;
+use crate::types::{
+    ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
+};
+
+/// An index into one of a module's index spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    /// Function index (imports first).
+    Function(u32),
+    /// Table index (imports first).
+    Table(u32),
+    /// Memory index (imports first).
+    Memory(u32),
+    /// Global index (imports first).
+    Global(u32),
+}
+
+/// One import of the module.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The module name.
+    pub module: String,
+    /// The field name.
+    pub name: String,
+    /// What is imported; the index is in the matching index space.
+    pub index: EntityIndex,
+}
+
+/// One export of the module.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The export name.
+    pub name: String,
+    /// What is exported.
+    pub index: EntityIndex,
+}
+
+/// Where a data segment goes.
+#[derive(Debug, Clone)]
+pub enum DataSegmentKind {
+    /// Copied into `memory` at `offset` during instantiation.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Used by `memory.init` only.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Debug, Clone)]
+pub struct DataSegment {
+    /// Active or passive.
+    pub kind: DataSegmentKind,
+    /// The bytes of the segment.
+    pub data: Vec<u8>,
+}
+
+/// Where an element segment goes.
+#[derive(Debug, Clone)]
+pub enum ElemSegmentKind {
+    /// Written into `table` at `offset` during instantiation.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Used by `table.init` only.
+    Passive,
+    /// Only declares functions as referenceable; dropped at instantiation.
+    Declared,
+}
+
+/// The items of an element segment.
+#[derive(Debug, Clone)]
+pub enum ElemItems {
+    /// Function indices (a non-null `funcref` each).
+    Functions(Vec<u32>),
+    /// Constant expressions of the given reference type.
+    Expressions(RefType, Vec<ConstExpr>),
+}
+
+impl ElemItems {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ElemItems::Functions(f) => f.len(),
+            ElemItems::Expressions(_, e) => e.len(),
+        }
+    }
+
+    /// Whether the segment has no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An element segment.
+#[derive(Debug, Clone)]
+pub struct ElemSegment {
+    /// Active, passive or declared.
+    pub kind: ElemSegmentKind,
+    /// The items.
+    pub items: ElemItems,
+}
+
+/// The static description of a validated module.
+///
+/// Every index space lists imports first, then the module's own definitions.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleInfo {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// Type index of every function (imported and defined).
+    pub functions: Vec<u32>,
+    /// Every table (imported and defined).
+    pub tables: Vec<TableType>,
+    /// Every memory (imported and defined).
+    pub memories: Vec<MemoryType>,
+    /// Every global (imported and defined).
+    pub globals: Vec<GlobalType>,
+    /// Initialiser of every defined global, indexed by defined-global index.
+    pub global_inits: Vec<ConstExpr>,
+    /// Imports in module order.
+    pub imports: Vec<Import>,
+    /// Exports in module order.
+    pub exports: Vec<Export>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// Element segments.
+    pub elements: Vec<ElemSegment>,
+    /// Byte range of each defined function's body (locals and code) in the
+    /// module bytes, indexed by defined-function index.
+    pub function_bodies: Vec<Range<usize>>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Function names from the name section.
+    pub func_names: HashMap<u32, String>,
+    /// The module's name from the name section.
+    pub name: Option<String>,
+    /// Functions that may be called from outside the module's direct calls:
+    /// exported, placed in a table by an element segment, or named by
+    /// `ref.func`. Each gets an array-call entry trampoline.
+    pub escaping_funcs: Vec<bool>,
+}
+
+impl ModuleInfo {
+    /// Decodes and validates `bytes` under `features`.
+    pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<ModuleInfo, WasmError> {
+        let mut info = ModuleInfo::default();
+        let mut validator = Validator::new_with_features(features);
+        let unsupported = |what: String, offset: u64| WasmError {
+            message: format!("unsupported: {what}"),
+            offset,
+        };
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload?;
+            match validator.payload(&payload)? {
+                wasmparser::ValidPayload::Func(func_validator, body) => {
+                    let mut v = func_validator.into_validator(Default::default());
+                    v.validate(&body)?;
+                    let r = body.range();
+                    info.function_bodies.push(r.start as usize..r.end as usize);
+                    continue;
+                }
+                wasmparser::ValidPayload::End(_) => break,
+                _ => {}
+            }
+            match payload {
+                Payload::TypeSection(reader) => {
+                    let offset = reader.range().start;
+                    for group in reader.into_iter_err_on_gc_types() {
+                        let ft = group?;
+                        let conv = |tys: &[wasmparser::ValType]| {
+                            tys.iter()
+                                .map(|t| WasmValType::from_wasmparser(*t))
+                                .collect::<Result<Vec<_>, _>>()
+                        };
+                        let params = conv(ft.params()).map_err(|w| unsupported(w, offset))?;
+                        let results = conv(ft.results()).map_err(|w| unsupported(w, offset))?;
+                        info.types.push(FuncType::new(params, results));
+                    }
+                }
+                Payload::ImportSection(reader) => {
+                    let offset = reader.range().start;
+                    for import in reader.into_imports() {
+                        let import = import?;
+                        let index = match import.ty {
+                            wasmparser::TypeRef::Func(ty) => {
+                                info.functions.push(ty);
+                                info.num_imported_funcs += 1;
+                                EntityIndex::Function(info.functions.len() as u32 - 1)
+                            }
+                            wasmparser::TypeRef::Table(t) => {
+                                info.tables.push(table_type(t).map_err(|w| unsupported(w, offset))?);
+                                info.num_imported_tables += 1;
+                                EntityIndex::Table(info.tables.len() as u32 - 1)
+                            }
+                            wasmparser::TypeRef::Memory(m) => {
+                                info.memories.push(memory_type(m));
+                                info.num_imported_memories += 1;
+                                EntityIndex::Memory(info.memories.len() as u32 - 1)
+                            }
+                            wasmparser::TypeRef::Global(g) => {
+                                info.globals.push(global_type(g).map_err(|w| unsupported(w, offset))?);
+                                info.num_imported_globals += 1;
+                                EntityIndex::Global(info.globals.len() as u32 - 1)
+                            }
+                            other => return Err(unsupported(format!("import kind {other:?}"), offset)),
+                        };
+                        info.imports.push(Import {
+                            module: import.module.to_string(),
+                            name: import.name.to_string(),
+                            index,
+                        });
+                    }
+                }
+                Payload::FunctionSection(reader) => {
+                    for ty in reader {
+                        info.functions.push(ty?);
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    let offset = reader.range().start;
+                    for table in reader {
+                        let table = table?;
+                        if !matches!(table.init, wasmparser::TableInit::RefNull) {
+                            return Err(unsupported("table initialiser expression".into(), offset));
+                        }
+                        info.tables.push(table_type(table.ty).map_err(|w| unsupported(w, offset))?);
+                    }
+                }
+                Payload::MemorySection(reader) => {
+                    for memory in reader {
+                        info.memories.push(memory_type(memory?));
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    let offset = reader.range().start;
+                    for global in reader {
+                        let global = global?;
+                        info.globals.push(global_type(global.ty).map_err(|w| unsupported(w, offset))?);
+                        let init = ConstExpr::from_wasmparser(&global.init_expr)
+                            .map_err(|w| unsupported(w, offset))?;
+                        info.global_inits.push(init);
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export?;
+                        let index = match export.kind {
+                            wasmparser::ExternalKind::Func => EntityIndex::Function(export.index),
+                            wasmparser::ExternalKind::Table => EntityIndex::Table(export.index),
+                            wasmparser::ExternalKind::Memory => EntityIndex::Memory(export.index),
+                            wasmparser::ExternalKind::Global => EntityIndex::Global(export.index),
+                            other => {
+                                return Err(unsupported(format!("export kind {other:?}"), 0));
+                            }
+                        };
+                        info.exports.push(Export { name: export.name.to_string(), index });
+                    }
+                }
+                Payload::StartSection { func, .. } => info.start = Some(func),
+                Payload::ElementSection(reader) => {
+                    let offset = reader.range().start;
+                    for elem in reader {
+                        let elem = elem?;
+                        info.elements.push(elem_segment(elem).map_err(|w| unsupported(w, offset))?);
+                    }
+                }
+                Payload::DataSection(reader) => {
+                    let offset = reader.range().start;
+                    for data in reader {
+                        let data = data?;
+                        let kind = match data.kind {
+                            wasmparser::DataKind::Passive => DataSegmentKind::Passive,
+                            wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                                DataSegmentKind::Active {
+                                    memory: memory_index,
+                                    offset: ConstExpr::from_wasmparser(&offset_expr)
+                                        .map_err(|w| unsupported(w, offset))?,
+                                }
+                            }
+                        };
+                        info.data.push(DataSegment { kind, data: data.data.to_vec() });
+                    }
+                }
+                Payload::CustomSection(section) => {
+                    if let wasmparser::KnownCustom::Name(names) = section.as_known() {
+                        // The name section is informative; a malformed one is ignored.
+                        let _ = info.read_names(names);
+                    }
+                }
+                _ => {}
+            }
+        }
+        info.compute_escaping();
+        Ok(info)
+    }
+
+    fn read_names(&mut self, names: wasmparser::NameSectionReader<'_>) -> Result<(), WasmError> {
+        for name in names {
+            match name? {
+                wasmparser::Name::Module { name, .. } => self.name = Some(name.to_string()),
+                wasmparser::Name::Function(map) => {
+                    for naming in map {
+                        let naming = naming?;
+                        self.func_names.insert(naming.index, naming.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn compute_escaping(&mut self) {
+        let mut escaping = vec![false; self.functions.len()];
+        for export in &self.exports {
+            if let EntityIndex::Function(f) = export.index {
+                escaping[f as usize] = true;
+            }
+        }
+        let mark_expr = |expr: &ConstExpr, escaping: &mut Vec<bool>| {
+            for op in &expr.ops {
+                if let crate::ConstOp::RefFunc(f) = op {
+                    escaping[*f as usize] = true;
+                }
+            }
+        };
+        for elem in &self.elements {
+            match &elem.items {
+                ElemItems::Functions(fs) => fs.iter().for_each(|f| escaping[*f as usize] = true),
+                ElemItems::Expressions(_, exprs) => {
+                    exprs.iter().for_each(|e| mark_expr(e, &mut escaping))
+                }
+            }
+        }
+        for init in &self.global_inits {
+            mark_expr(init, &mut escaping);
+        }
+        if let Some(start) = self.start {
+            escaping[start as usize] = true;
+        }
+        self.escaping_funcs = escaping;
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.functions.len() as u32 - self.num_imported_funcs
+    }
+
+    /// Number of tables defined by the module.
+    pub fn num_defined_tables(&self) -> u32 {
+        self.tables.len() as u32 - self.num_imported_tables
+    }
+
+    /// Number of memories defined by the module.
+    pub fn num_defined_memories(&self) -> u32 {
+        self.memories.len() as u32 - self.num_imported_memories
+    }
+
+    /// Number of globals defined by the module.
+    pub fn num_defined_globals(&self) -> u32 {
+        self.globals.len() as u32 - self.num_imported_globals
+    }
+
+    /// The signature of function `func`.
+    pub fn func_type(&self, func: u32) -> &FuncType {
+        &self.types[self.functions[func as usize] as usize]
+    }
+
+    /// Whether function `func` is imported.
+    pub fn is_imported_func(&self, func: u32) -> bool {
+        func < self.num_imported_funcs
+    }
+
+    /// The defined-function index of `func`, if it is defined here.
+    pub fn defined_func_index(&self, func: u32) -> Option<u32> {
+        func.checked_sub(self.num_imported_funcs)
+    }
+
+    /// The type of entity `index`.
+    pub fn entity_type(&self, index: EntityIndex) -> EntityType {
+        match index {
+            EntityIndex::Function(f) => EntityType::Function(self.func_type(f).clone()),
+            EntityIndex::Table(t) => EntityType::Table(self.tables[t as usize]),
+            EntityIndex::Memory(m) => EntityType::Memory(self.memories[m as usize]),
+            EntityIndex::Global(g) => EntityType::Global(self.globals[g as usize]),
+        }
+    }
+
+    /// The export named `name`.
+    pub fn export(&self, name: &str) -> Option<EntityIndex> {
+        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+    }
+
+    /// A display name for function `func`: its name-section name, or
+    /// `<wasm function N>`.
+    pub fn func_display_name(&self, func: u32) -> String {
+        match self.func_names.get(&func) {
+            Some(name) => name.clone(),
+            None => format!("<wasm function {func}>"),
+        }
+    }
+}
+
+fn table_type(t: wasmparser::TableType) -> Result<TableType, String> {
+    if t.table64 || t.shared {
+        return Err("64-bit or shared tables".into());
+    }
+    Ok(TableType {
+        element: RefType::from_wasmparser(t.element_type)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
+    MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared }
+}
+
+fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, String> {
+    if g.shared {
+        return Err("shared globals".into());
+    }
+    Ok(GlobalType { content: WasmValType::from_wasmparser(g.content_type)?, mutable: g.mutable })
+}
+
+fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, String> {
+    let kind = match elem.kind {
+        wasmparser::ElementKind::Passive => ElemSegmentKind::Passive,
+        wasmparser::ElementKind::Declared => ElemSegmentKind::Declared,
+        wasmparser::ElementKind::Active { table_index, offset_expr } => ElemSegmentKind::Active {
+            table: table_index.unwrap_or(0),
+            offset: ConstExpr::from_wasmparser(&offset_expr)?,
+        },
+    };
+    let items = match elem.items {
+        wasmparser::ElementItems::Functions(reader) => ElemItems::Functions(
+            reader.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?,
+        ),
+        wasmparser::ElementItems::Expressions(ty, reader) => {
+            let ty = RefType::from_wasmparser(ty)?;
+            let mut exprs = Vec::new();
+            for expr in reader {
+                exprs.push(ConstExpr::from_wasmparser(&expr.map_err(|e| e.to_string())?)?);
+            }
+            ElemItems::Expressions(ty, exprs)
+        }
+    };
+    Ok(ElemSegment { kind, items })
+}
