@@ -40,3 +40,9 @@ pub const WASM32_MAX_PAGES: u64 = 65536;
 
 /// Size in bytes of one `ValRaw` slot in the array calling convention.
 pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Address space reserved for a 32-bit linear memory in guard-page mode:
+/// 4 GiB of addressable memory followed by a 4 GiB (plus one page) guard
+/// region, so any 32-bit access `index + offset + size` either lands in
+/// memory or faults in the guard, and compiled code needs no bounds check.
+pub const MEMORY32_RESERVATION: u64 = (8 << 30) + WASM_PAGE_SIZE;
