@@ -7,7 +7,19 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod code_memory;
+pub mod memory;
+pub mod mmap;
+pub mod traphandlers;
 pub mod vmcontext;
+
+pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
+pub use memory::{LinearMemory, MemoryConfig, MemoryError};
+pub use mmap::{Mmap, page_size};
+pub use traphandlers::{
+    Backtrace, FrameInfo, UnwindReason, catch_traps, init_traps, is_in_wasm, set_pending_host_error,
+    set_pending_panic,
+};
 
 pub use vmcontext::{
     ValRaw, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMHostFuncContext,

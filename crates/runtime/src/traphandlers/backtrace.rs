@@ -1,0 +1,191 @@
+//! Wasm backtraces: recording raw PCs in the signal handler by walking frame
+//! pointers, and turning them into named frames afterwards.
+
+use std::fmt;
+use std::sync::Arc;
+
+use hayate_environ::Trap;
+
+use super::CallThreadState;
+use super::signals::Registers;
+use crate::code_memory::{CodeMeta, RegistryView, lookup_meta, with_registry};
+
+/// A Wasm stack trace, innermost frame first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backtrace {
+    /// The frames, innermost first.
+    pub frames: Vec<FrameInfo>,
+}
+
+/// One Wasm frame of a [`Backtrace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The function's index in its module's function index space
+    /// (imports first).
+    pub func_index: u32,
+    /// The function's name from the name section.
+    pub func_name: Option<String>,
+    /// The module's name from the name section.
+    pub module_name: Option<String>,
+    /// Byte offset in the module of the instruction executing (the trapping
+    /// one in the innermost frame, a call in the others), if known.
+    pub module_offset: Option<u32>,
+}
+
+impl fmt::Display for FrameInfo {
+    /// `0x1a2 - module!func`, with `<unknown>` and `<wasm function N>` for
+    /// what is missing.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.module_offset {
+            Some(offset) => write!(f, "{offset:#x} - ")?,
+            None => write!(f, "<unknown> - ")?,
+        }
+        f.write_str(self.module_name.as_deref().unwrap_or("<unknown>"))?;
+        match &self.func_name {
+            Some(name) => write!(f, "!{name}"),
+            None => write!(f, "!<wasm function {}>", self.func_index),
+        }
+    }
+}
+
+impl fmt::Display for Backtrace {
+    /// One frame a line: `  0: 0x1a2 - module!func`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, frame) in self.frames.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{i:>3}: {frame}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Backtrace {
+    /// Symbolizes recorded PCs (each inside a compiled Wasm function: the
+    /// trap PC or a return address minus one). PCs no longer in loaded code
+    /// are skipped.
+    pub(crate) fn from_pcs(pcs: &[usize]) -> Backtrace {
+        let mut frames = Vec::with_capacity(pcs.len());
+        let mut last: Option<Arc<CodeMeta>> = None;
+        for &pc in pcs {
+            let meta = match last.take() {
+                Some(meta) if meta.contains_pc(pc) => meta,
+                _ => match lookup_meta(pc) {
+                    Some(meta) => meta,
+                    None => continue,
+                },
+            };
+            if let Some((func_index, module_offset)) = meta.func_and_offset_at_pc(pc) {
+                let info = meta.info();
+                frames.push(FrameInfo {
+                    func_index,
+                    func_name: info.func_names.get(&func_index).cloned(),
+                    module_name: info.name.clone(),
+                    module_offset,
+                });
+            }
+            last = Some(meta);
+        }
+        Backtrace { frames }
+    }
+}
+
+/// The signal handler's question: is this fault a Wasm trap? If registered
+/// code records a trap at exactly `regs.pc`, records the backtrace into
+/// `state`'s buffer and returns the trap. Holds the registry's read lock
+/// only while it runs; neither allocates nor frees.
+///
+/// # Safety
+/// Only from the signal handler, with `state` this thread's innermost
+/// activation and `regs` the interrupted registers.
+pub(super) unsafe fn handle_fault(state: &CallThreadState, regs: Registers) -> Option<Trap> {
+    with_registry(|reg| {
+        let trap = reg.find(regs.pc)?.trap_at_pc(regs.pc)?;
+        // SAFETY: per this function's contract.
+        unsafe { record_frames(reg, state, regs) };
+        Some(trap)
+    })
+    .flatten()
+}
+
+/// Records the PCs of the Wasm frames at a trap, innermost first, across
+/// nested activations (see the parent module's docs).
+///
+/// # Safety
+/// As for [`handle_fault`].
+unsafe fn record_frames(reg: &RegistryView<'_>, state: &CallThreadState, regs: Registers) {
+    // SAFETY: the buffer belongs to this thread's outermost activation and
+    // nobody else touches it while Wasm runs; pushes stay within capacity,
+    // so nothing is allocated.
+    let frames = unsafe { &mut *state.frames };
+    frames.clear();
+    let mut push = |pc: usize| {
+        if frames.len() < frames.capacity() {
+            frames.push(pc);
+        }
+    };
+    // A trap inside a trampoline (the wasm-to-array trampoline's HostError)
+    // is not a Wasm frame; the walk below starts from its caller either way.
+    if reg.is_wasm_function(regs.pc) {
+        push(regs.pc);
+    }
+    let mut walk = Walk {
+        reg,
+        min_fp: regs.sp,
+        stack_top: state.stack_top,
+    };
+    // SAFETY: the bounds in `walk` keep every read on this thread's stack.
+    unsafe { walk.follow(regs.fp, &mut push) };
+    let mut activation = state;
+    while let Some((exit_fp, _exit_pc)) = activation.prev_exit {
+        // The enclosing activation's wasm-to-array trampoline frame: its
+        // return address is the PC in the Wasm function that called the host.
+        // SAFETY: as above.
+        unsafe { walk.follow(exit_fp, &mut push) };
+        // SAFETY: `prev_exit` is only set when there is an enclosing
+        // activation, which is live (it is waiting for this one).
+        activation = unsafe { &*activation.prev };
+    }
+}
+
+/// A bounded frame-pointer walk.
+struct Walk<'a, 'r> {
+    reg: &'a RegistryView<'r>,
+    /// Lowest address the next frame record may start at: frame records
+    /// must lie above the faulting stack pointer and strictly increase.
+    min_fp: usize,
+    /// Highest address (exclusive) a frame record may end at: the
+    /// outermost `catch_traps` frame.
+    stack_top: usize,
+}
+
+impl Walk<'_, '_> {
+    /// Follows the chain from the frame record at `fp`: records each return
+    /// address (minus one) that lies in a Wasm function, and stops at the
+    /// first that does not or at a frame pointer out of bounds.
+    ///
+    /// # Safety
+    /// `min_fp..stack_top` must be mapped, readable memory of this thread's
+    /// stack.
+    unsafe fn follow(&mut self, mut fp: usize, push: &mut impl FnMut(usize)) {
+        loop {
+            let in_bounds = fp >= self.min_fp
+                && fp.is_multiple_of(std::mem::align_of::<usize>())
+                && fp.checked_add(16).is_some_and(|end| end <= self.stack_top);
+            if !in_bounds {
+                return;
+            }
+            // SAFETY: `fp..fp + 16` lies inside `min_fp..stack_top`, which
+            // the caller promises is readable, and is aligned.
+            let (caller_fp, return_address) =
+                unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            if return_address == 0 || !self.reg.is_wasm_function(return_address - 1) {
+                return;
+            }
+            push(return_address - 1);
+            self.min_fp = fp + 16;
+            fp = caller_fp;
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! Catching traps: running compiled code so that a trap comes back to the
+//! host as a [`UnwindReason`] instead of killing the process.
+//!
+//! # How a trap unwinds
+//!
+//! Compiled code traps by faulting: `ud2` (SIGILL) for explicit traps, a
+//! load or store in a memory's guard region (SIGSEGV/SIGBUS), or a hardware
+//! division by zero (SIGFPE). The compiler records the trap code at the
+//! faulting instruction's offset (`CompiledModule::traps`).
+//!
+//! 1. [`catch_traps`] pushes a `CallThreadState` (on its own stack frame)
+//!    onto a thread-local chain, then calls `hayate_call_with_setjmp`, a
+//!    small C function (`helpers.c`) that `setjmp`s into a `jmp_buf` on
+//!    *its* stack frame, stores the buffer's address in the state, and calls
+//!    back into Rust, which runs the closure (and so the Wasm code).
+//!    Rust cannot call `setjmp` itself (a function that returns twice breaks
+//!    the compiler's assumptions); here the C function returns once, either
+//!    normally (1) or after a `longjmp` (0), and to Rust it is an ordinary
+//!    call that clobbers what the C ABI lets it clobber.
+//! 2. On a fault the signal handler (see `signals.rs`) checks that this
+//!    thread is inside `catch_traps` and that the faulting PC has a trap
+//!    recorded in registered code (`code_memory`'s registry). If so it
+//!    records the trap and PC, walks the Wasm frames (below) into a buffer
+//!    allocated before entering Wasm, and `longjmp`s to the innermost
+//!    `catch_traps`'s buffer. `catch_traps` then builds the error.
+//!    Otherwise the fault is passed to the previously installed handler (or
+//!    the default action), so faults outside Wasm are never swallowed.
+//!
+//! The `longjmp` abandons every frame between `hayate_call_with_setjmp` and
+//! the fault without running destructors: the Rust shim that runs the
+//! closure, the closure itself, the entry trampoline and the Wasm frames.
+//! Compiled code owns nothing that needs dropping; the closure must not
+//! hold values with destructors across its call into Wasm (see
+//! [`catch_traps`]'s safety section). Host functions called from Wasm never
+//! unwind through Wasm frames: they report errors and panics with
+//! [`set_pending_host_error`]/[`set_pending_panic`] and return 0, and the
+//! wasm-to-array trampoline then traps with `Trap::HostError`.
+//!
+//! The signal mask: handlers are installed with `SA_NODEFER` and an empty
+//! `sa_mask`, so the mask inside the handler equals the mask at the fault,
+//! and a `longjmp` that does not restore the mask (glibc's `setjmp` saves
+//! none) leaves it exactly as it was.
+//!
+//! # Backtraces
+//!
+//! Compiled code keeps frame pointers: a frame's `[fp]` holds the caller's
+//! frame pointer and `[fp + 8]` the return address into the caller. The
+//! handler starts at the faulting PC and frame pointer and follows that
+//! chain while return addresses lie inside compiled Wasm *functions*; the
+//! first return address into a trampoline (the array-to-wasm entry) ends
+//! the activation. A trap inside a trampoline (the wasm-to-array
+//! trampoline's `HostError` trap) is not itself a frame: the walk starts
+//! from its caller.
+//!
+//! Nested activations (host → Wasm → host → Wasm): before calling the host,
+//! a wasm-to-array trampoline stores *its own* frame pointer in
+//! `VMRuntimeLimits::last_wasm_exit_fp` and its return address (a PC in the
+//! calling Wasm function) in `last_wasm_exit_pc`. Each nested `catch_traps`
+//! saves the enclosing activation's exit fp/pc at entry (and restores them
+//! at exit, since the inner activation's own host calls overwrite them).
+//! When the walk of an activation ends, it continues from the exit frame
+//! saved by that activation's `catch_traps`, so one backtrace spans all
+//! nested activations. Every frame pointer must lie between the faulting
+//! stack pointer and the outermost `catch_traps` frame and increase
+//! strictly, which bounds the walk even over stale values.
+//!
+//! Only raw PCs are recorded in the handler (no allocation, no locks other
+//! than the registry's read lock); names and module offsets are looked up
+//! after unwinding (`Backtrace::from_pcs`).
+
+mod backtrace;
+mod signals;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::error::Error;
+use std::ffi::{c_int, c_void};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+
+use hayate_environ::Trap;
+
+use crate::vmcontext::VMRuntimeLimits;
+
+pub use backtrace::{Backtrace, FrameInfo};
+pub use signals::init_traps;
+
+unsafe extern "C" {
+    /// `setjmp`s into a buffer on its own frame, stores the buffer's address
+    /// in `*jmp_buf_out`, calls `body(payload)` and returns 1; returns 0 when
+    /// something `longjmp`s to the buffer.
+    fn hayate_call_with_setjmp(
+        jmp_buf_out: *mut *const c_void,
+        body: unsafe extern "C" fn(*mut c_void),
+        payload: *mut c_void,
+    ) -> c_int;
+    /// `longjmp`s to a buffer stored by `hayate_call_with_setjmp`.
+    fn hayate_longjmp(jmp_buf: *const c_void) -> !;
+    /// Makes the instruction cache coherent with `len` bytes written at `start`.
+    fn hayate_flush_icache(start: *mut c_void, len: usize);
+}
+
+/// Makes the instruction cache see code just written at `start..start + len`
+/// (a no-op on x86_64).
+///
+/// # Safety
+/// `start..start + len` must be mapped.
+pub(crate) unsafe fn flush_icache(start: *mut u8, len: usize) {
+    // SAFETY: the range is mapped (the caller's promise); the helper only
+    // issues cache maintenance for it.
+    unsafe { hayate_flush_icache(start.cast(), len) }
+}
+
+/// Why a call into Wasm did not return normally.
+pub enum UnwindReason {
+    /// Compiled code trapped.
+    Trap {
+        /// The trap code.
+        trap: Trap,
+        /// Where: the Wasm frames at the trap, innermost first.
+        backtrace: Backtrace,
+    },
+    /// A host function called from Wasm returned an error.
+    HostError {
+        /// The host function's error.
+        error: Box<dyn Error + Send + Sync>,
+        /// The Wasm frames below the host call, innermost first.
+        backtrace: Backtrace,
+    },
+    /// A host function (or the closure given to [`catch_traps`]) panicked;
+    /// resume the panic with `std::panic::resume_unwind`.
+    Panic(Box<dyn Any + Send>),
+}
+
+impl fmt::Debug for UnwindReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnwindReason::Trap { trap, backtrace } => f
+                .debug_struct("Trap")
+                .field("trap", trap)
+                .field("backtrace", backtrace)
+                .finish(),
+            UnwindReason::HostError { error, backtrace } => f
+                .debug_struct("HostError")
+                .field("error", error)
+                .field("backtrace", backtrace)
+                .finish(),
+            UnwindReason::Panic(_) => f.write_str("Panic(..)"),
+        }
+    }
+}
+
+impl fmt::Display for UnwindReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, backtrace): (&dyn fmt::Display, _) = match self {
+            UnwindReason::Trap { trap, backtrace } => (trap, backtrace),
+            UnwindReason::HostError { error, backtrace } => (error, backtrace),
+            UnwindReason::Panic(_) => return f.write_str("a host function panicked"),
+        };
+        write!(f, "{what}")?;
+        if !backtrace.frames.is_empty() {
+            write!(f, "\nwasm backtrace:\n{backtrace}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A trap the signal handler recorded.
+#[derive(Debug, Clone, Copy)]
+struct TrapRecord {
+    trap: Trap,
+}
+
+/// Something a host function left for [`catch_traps`] to report.
+enum Pending {
+    Error(Box<dyn Error + Send + Sync>),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// One activation of [`catch_traps`] on this thread. Lives on
+/// `catch_traps`'s stack frame; the thread-local `CURRENT` points to the
+/// innermost one. The signal handler reads it, so everything it touches is
+/// a `Cell` or set before Wasm runs.
+pub(crate) struct CallThreadState {
+    /// The `jmp_buf` of this activation (set by `hayate_call_with_setjmp`).
+    jmp_buf: Cell<*const c_void>,
+    /// The enclosing activation, or null.
+    prev: *const CallThreadState,
+    /// The limits of the store this activation runs (may be null).
+    limits: *const VMRuntimeLimits,
+    /// The enclosing activation's `last_wasm_exit_fp`/`pc` at entry: where
+    /// its Wasm frames continue. `None` for the outermost activation.
+    prev_exit: Option<(usize, usize)>,
+    /// Stack address above every Wasm frame of every activation: a local
+    /// of the outermost `catch_traps`.
+    stack_top: usize,
+    /// The trap the handler recorded before jumping back.
+    trap: Cell<Option<TrapRecord>>,
+    /// Backtrace buffer: PCs to look up (the trap PC, then return addresses
+    /// minus one), filled by the handler within its preallocated capacity.
+    /// Shared by all activations of the thread (only the innermost one can
+    /// trap at a time).
+    frames: *mut Vec<usize>,
+    /// A host error or panic to report instead of the plain trap.
+    pending: Cell<Option<Pending>>,
+}
+
+thread_local! {
+    /// The innermost `catch_traps` activation on this thread, or null.
+    /// Const-initialised and without destructor, so reading it in a signal
+    /// handler neither allocates nor registers anything.
+    static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+
+    /// The backtrace buffer, kept between outermost activations.
+    static FRAME_BUFFER: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+}
+
+/// Most frames a backtrace records.
+const MAX_FRAMES: usize = 1 << 20;
+
+/// Whether the current thread is inside [`catch_traps`].
+pub fn is_in_wasm() -> bool {
+    !CURRENT.get().is_null()
+}
+
+fn with_current<R>(f: impl FnOnce(&CallThreadState) -> R) -> Option<R> {
+    let state = CURRENT.get();
+    // SAFETY: a non-null `CURRENT` points to the `CallThreadState` on the
+    // frame of a `catch_traps` still running on this thread (it resets
+    // `CURRENT` before returning).
+    (!state.is_null()).then(|| f(unsafe { &*state }))
+}
+
+/// Records `error` as the reason the current call into Wasm fails. A host
+/// function shim calls this just before returning 0 to its wasm-to-array
+/// trampoline; [`catch_traps`] then returns [`UnwindReason::HostError`]
+/// with it. Outside [`catch_traps`] the error is dropped.
+pub fn set_pending_host_error(error: Box<dyn Error + Send + Sync>) {
+    with_current(|s| s.pending.set(Some(Pending::Error(error))));
+}
+
+/// Like [`set_pending_host_error`] for a caught panic: [`catch_traps`] then
+/// returns [`UnwindReason::Panic`] with it.
+pub fn set_pending_panic(panic: Box<dyn Any + Send>) {
+    with_current(|s| s.pending.set(Some(Pending::Panic(panic))));
+}
+
+struct Payload<'a, F> {
+    f: &'a mut F,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+/// Runs the closure for `hayate_call_with_setjmp`, keeping panics from
+/// unwinding into C.
+///
+/// # Safety
+/// `payload` must point to a live `Payload<F>`.
+unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
+    // SAFETY: `catch_traps` passes a pointer to its `Payload<F>`, which
+    // outlives this call and is not otherwise used meanwhile.
+    let payload = unsafe { &mut *payload.cast::<Payload<'_, F>>() };
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (payload.f)())) {
+        payload.panic = Some(panic);
+    }
+}
+
+/// `call_closure` instantiated for the closure type of `payload`.
+fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut c_void) {
+    call_closure::<F>
+}
+
+/// Runs `f` (which calls into compiled code through a trampoline) and
+/// returns `Err` if Wasm trapped, a host function failed or panicked, or
+/// `f` panicked.
+///
+/// On the outermost entry on this thread for `limits`, sets
+/// `limits.stack_limit` to the current stack pointer minus `max_wasm_stack`
+/// and restores it on exit; nested entries (host → Wasm → host → Wasm) keep
+/// the limit. Installs the signal handlers ([`init_traps`]) and, if this
+/// thread has no big enough alternate signal stack, one of its own.
+///
+/// # Safety
+/// * `limits` is null or points to a `VMRuntimeLimits` valid for the whole
+///   call, which only this thread uses meanwhile.
+/// * A trap abandons `f` with `longjmp`: the frames between this function
+///   and the trapping instruction are discarded without running
+///   destructors. So whenever `f` calls into compiled code it must hold no
+///   value whose destructor matters (no guards, boxes or borrows it
+///   expects to be released); after the call returns normally it may do
+///   anything.
+/// * The compiled code `f` runs must keep frame pointers and follow the
+///   exit-fp/pc protocol described in the module docs, or backtraces will
+///   be short (never unsound: every frame pointer is bounds-checked).
+pub unsafe fn catch_traps(
+    limits: *const VMRuntimeLimits,
+    max_wasm_stack: usize,
+    mut f: impl FnMut(),
+) -> Result<(), Box<UnwindReason>> {
+    init_traps();
+    signals::lazy_per_thread_init();
+
+    let anchor = 0u8;
+    let stack_here = &raw const anchor as usize;
+    let prev = CURRENT.get();
+
+    // The backtrace buffer: owned by the outermost activation, shared by
+    // pointer with nested ones.
+    let mut owned = if prev.is_null() {
+        Some(FRAME_BUFFER.take())
+    } else {
+        None
+    };
+    let frames: *mut Vec<usize> = match &mut owned {
+        Some(buffer) => buffer,
+        // SAFETY: `prev` is a live activation of this thread (see `CURRENT`).
+        None => unsafe { (*prev).frames },
+    };
+    let wanted = (max_wasm_stack / 16).clamp(64, MAX_FRAMES) + 16;
+    // SAFETY: `frames` points to the buffer of this thread's outermost
+    // activation, which nobody else uses while this one runs.
+    unsafe {
+        (*frames).clear();
+        if (*frames).capacity() < wanted {
+            (*frames).reserve(wanted);
+        }
+    }
+
+    // SAFETY: the caller guarantees `limits` is null or valid and used only
+    // by this thread; `prev` and its chain are live activations.
+    let (saved_stack_limit, prev_exit, stack_top) = unsafe {
+        let mut outermost_for_limits = !limits.is_null();
+        let mut s = prev;
+        while !s.is_null() {
+            outermost_for_limits &= (*s).limits != limits;
+            s = (*s).prev;
+        }
+        let saved_stack_limit = outermost_for_limits.then(|| {
+            let old = *(*limits).stack_limit.get();
+            *(*limits).stack_limit.get() = stack_here.saturating_sub(max_wasm_stack);
+            old
+        });
+        let prev_exit = match prev.as_ref() {
+            Some(p) if !p.limits.is_null() => Some((
+                *(*p.limits).last_wasm_exit_fp.get(),
+                *(*p.limits).last_wasm_exit_pc.get(),
+            )),
+            _ => None,
+        };
+        let stack_top = prev.as_ref().map_or(stack_here, |p| p.stack_top);
+        (saved_stack_limit, prev_exit, stack_top)
+    };
+
+    let state = CallThreadState {
+        jmp_buf: Cell::new(ptr::null()),
+        prev,
+        limits,
+        prev_exit,
+        stack_top,
+        trap: Cell::new(None),
+        frames,
+        pending: Cell::new(None),
+    };
+    CURRENT.set(&state);
+    let mut payload = Payload {
+        f: &mut f,
+        panic: None,
+    };
+    // SAFETY: `state.jmp_buf` and `payload` outlive the call;
+    // `call_closure::<F>` matches the payload's type. A `longjmp` back here
+    // only skips frames that `catch_traps`'s contract says may be skipped.
+    let returned = unsafe {
+        hayate_call_with_setjmp(
+            state.jmp_buf.as_ptr(),
+            body_for(&payload),
+            (&raw mut payload).cast(),
+        )
+    };
+    CURRENT.set(prev);
+
+    // SAFETY: as above for `limits` and `prev`.
+    unsafe {
+        if let Some(old) = saved_stack_limit {
+            *(*limits).stack_limit.get() = old;
+        }
+        if let (Some((fp, pc)), Some(p)) = (prev_exit, prev.as_ref()) {
+            *(*p.limits).last_wasm_exit_fp.get() = fp;
+            *(*p.limits).last_wasm_exit_pc.get() = pc;
+        }
+    }
+
+    let pending = state.pending.take();
+    let result = if returned == 0 {
+        let record = state
+            .trap
+            .get()
+            .expect("trap handler jumped without recording a trap");
+        // SAFETY: the handler is done with the buffer; this thread owns it.
+        let backtrace = Backtrace::from_pcs(unsafe { &*frames });
+        Err(Box::new(match pending {
+            Some(Pending::Error(error)) => UnwindReason::HostError { error, backtrace },
+            Some(Pending::Panic(panic)) => UnwindReason::Panic(panic),
+            None => UnwindReason::Trap {
+                trap: record.trap,
+                backtrace,
+            },
+        }))
+    } else if let Some(panic) = payload.panic {
+        Err(Box::new(UnwindReason::Panic(panic)))
+    } else {
+        match pending {
+            Some(Pending::Error(error)) => Err(Box::new(UnwindReason::HostError {
+                error,
+                backtrace: Backtrace::default(),
+            })),
+            Some(Pending::Panic(panic)) => Err(Box::new(UnwindReason::Panic(panic))),
+            None => Ok(()),
+        }
+    };
+    if let Some(mut buffer) = owned {
+        buffer.clear();
+        FRAME_BUFFER.set(buffer);
+    }
+    result
+}
+
+impl CallThreadState {
+    /// Records `trap` and jumps back to this activation's `catch_traps`.
+    ///
+    /// # Safety
+    /// Only from the signal handler, on the thread of this activation,
+    /// while it is the innermost one; the handler's frames must hold nothing
+    /// that needs dropping.
+    unsafe fn unwind_with_trap(&self, trap: Trap) -> ! {
+        self.trap.set(Some(TrapRecord { trap }));
+        // SAFETY: `jmp_buf` was set by `hayate_call_with_setjmp`, whose frame
+        // is still live (this activation is running); the caller vouches for
+        // the frames being skipped.
+        unsafe { hayate_longjmp(self.jmp_buf.get()) }
+    }
+}
