@@ -1,0 +1,158 @@
+//! Trampolines between the array calling convention (how the host calls
+//! and is called) and the Wasm calling convention.
+//!
+//! * array-to-wasm: `extern "C" (callee_vmctx, caller_vmctx, values, len) -> u8`
+//!   loads the arguments from `values` (16 bytes each), calls the Wasm
+//!   function directly, stores its results back and returns 1.
+//! * wasm-to-array: a Wasm-convention function for a host function. It
+//!   records its frame pointer and return address in the store's runtime
+//!   limits (so the runtime can walk the Wasm frames), spills the arguments
+//!   to a stack array, calls the host's array entry and traps with
+//!   `HostError` when that returns 0.
+
+use cranelift_codegen::ir::{
+    ExtFuncData, ExternalName, Function, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
+    UserExternalName, UserFuncName, types,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use hayate_environ::{FuncType, Trap, VAL_RAW_SIZE, VMRuntimeLimitsOffsets, host_func_ctx};
+
+use crate::abi::{self, POINTER};
+use crate::translate::ModuleEnv;
+use crate::translate::vmctx::immutable;
+use crate::traps::trap_to_code;
+
+/// Flags for accesses to a `ValRaw` array (16-byte aligned, always valid).
+fn val_raw_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_endianness(cranelift_codegen::ir::Endianness::Little)
+}
+
+fn slot_offset(i: usize) -> i32 {
+    (i as u32 * VAL_RAW_SIZE) as i32
+}
+
+/// Builds the array-to-wasm trampoline of defined function `defined_index`.
+pub(crate) fn array_to_wasm(
+    env: &ModuleEnv<'_>,
+    defined_index: u32,
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+) {
+    let info = env.info;
+    let type_index = info.functions[(info.num_imported_funcs + defined_index) as usize];
+    let ty = &info.types[type_index as usize];
+    func.signature = abi::array_call_signature(env.isa.default_call_conv());
+    func.name = UserFuncName::user(1, defined_index);
+
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (callee_vmctx, caller_vmctx, values) = (params[0], params[1], params[2]);
+
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, p) in ty.params.iter().enumerate() {
+        args.push(
+            b.ins()
+                .load(abi::value_type(*p), val_raw_flags(), values, slot_offset(i)),
+        );
+    }
+    let signature = b.import_signature(abi::wasm_signature(ty));
+    let name = b
+        .func
+        .declare_imported_user_function(UserExternalName::new(0, defined_index));
+    let callee = b.import_function(ExtFuncData {
+        name: ExternalName::User(name),
+        signature,
+        colocated: true,
+        patchable: false,
+    });
+    let call = b.ins().call(callee, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, r) in results.into_iter().enumerate() {
+        b.ins().store(val_raw_flags(), r, values, slot_offset(i));
+    }
+    let ok = b.ins().iconst(types::I8, 1);
+    b.ins().return_(&[ok]);
+    b.finalize(env.isa.frontend_config());
+}
+
+/// Builds the wasm-to-array trampoline for signature `ty` (number `index`
+/// among the trampolines being compiled).
+pub(crate) fn wasm_to_array(
+    isa: &dyn TargetIsa,
+    ty: &FuncType,
+    index: u32,
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+) {
+    func.signature = abi::wasm_signature(ty);
+    func.name = UserFuncName::user(2, index);
+
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
+
+    // Let the runtime find the Wasm frames below this one.
+    let limits = b.ins().load(
+        POINTER,
+        immutable(),
+        caller_vmctx,
+        hayate_environ::VMOffsets::new(&Default::default()).runtime_limits() as i32,
+    );
+    let fp = b.ins().get_frame_pointer(POINTER);
+    let pc = b.ins().get_return_address(POINTER);
+    let trusted = MemFlagsData::trusted();
+    b.ins().store(
+        trusted,
+        fp,
+        limits,
+        VMRuntimeLimitsOffsets::LAST_WASM_EXIT_FP as i32,
+    );
+    b.ins().store(
+        trusted,
+        pc,
+        limits,
+        VMRuntimeLimitsOffsets::LAST_WASM_EXIT_PC as i32,
+    );
+
+    let len = ty.array_len();
+    let slot = b.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        (len.max(1) as u32) * VAL_RAW_SIZE,
+        4,
+    ));
+    let values = b.ins().stack_addr(POINTER, slot, 0);
+    for (i, p) in params[2..].iter().enumerate() {
+        b.ins().store(val_raw_flags(), *p, values, slot_offset(i));
+    }
+    let host = b.ins().load(
+        POINTER,
+        immutable(),
+        callee_vmctx,
+        host_func_ctx::ARRAY_CALL as i32,
+    );
+    let sig = b.import_signature(abi::array_call_signature(isa.default_call_conv()));
+    let len = b.ins().iconst(POINTER, len as i64);
+    let call = b
+        .ins()
+        .call_indirect(sig, host, &[callee_vmctx, caller_vmctx, values, len]);
+    let ok = b.inst_results(call)[0];
+    b.ins().trapz(ok, trap_to_code(Trap::HostError));
+    let mut results = Vec::with_capacity(ty.results.len());
+    for (i, r) in ty.results.iter().enumerate() {
+        results.push(
+            b.ins()
+                .load(abi::value_type(*r), val_raw_flags(), values, slot_offset(i)),
+        );
+    }
+    b.ins().return_(&results);
+    b.finalize(isa.frontend_config());
+}

@@ -1,0 +1,193 @@
+//! Calls: direct calls to functions of the module, calls to imported
+//! functions through their `VMFunctionImport`, `call_indirect` through a
+//! table with null and signature checks, and calls to runtime builtins
+//! through the builtin table.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef, UserExternalName, Value,
+    types,
+};
+use hayate_environ::builtins::Builtin;
+use hayate_environ::wasmparser::Operator;
+use hayate_environ::{CompileError, Trap, vm_func_ref};
+
+use super::vmctx::immutable;
+use super::{FuncTranslator, Result};
+use crate::abi::{self, POINTER};
+use crate::traps::trap_to_code;
+
+impl FuncTranslator<'_, '_> {
+    /// The signature of type `type_index` in the Wasm convention.
+    fn wasm_sig_ref(&mut self, type_index: u32) -> SigRef {
+        if let Some(sig) = self.sig_refs.get(&type_index) {
+            return *sig;
+        }
+        let sig = abi::wasm_signature(&self.info().types[type_index as usize]);
+        let sig = self.b.import_signature(sig);
+        self.sig_refs.insert(type_index, sig);
+        sig
+    }
+
+    /// A direct, colocated reference to defined function `defined_index`
+    /// (name `u0:defined_index`, patched when the text section is laid out).
+    fn defined_func_ref(&mut self, defined_index: u32) -> FuncRef {
+        if let Some(f) = self.func_refs.get(&defined_index) {
+            return *f;
+        }
+        let type_index =
+            self.info().functions[(self.info().num_imported_funcs + defined_index) as usize];
+        let signature = self.wasm_sig_ref(type_index);
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, defined_index));
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.func_refs.insert(defined_index, f);
+        f
+    }
+
+    /// Calls `builtin` with the vmctx and `args`. For builtins that can
+    /// trap, traps when it returns 0 and returns `None`; otherwise returns
+    /// its result.
+    pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Option<Value> {
+        let sig = match self.builtin_sigs.get(&builtin) {
+            Some(sig) => *sig,
+            None => {
+                let sig = abi::builtin_signature(builtin, self.env.isa.default_call_conv());
+                let sig = self.b.import_signature(sig);
+                self.builtin_sigs.insert(builtin, sig);
+                sig
+            }
+        };
+        let table = self.b.ins().load(
+            POINTER,
+            immutable(),
+            self.vmctx,
+            self.env.offsets.builtins() as i32,
+        );
+        let callee = self
+            .b
+            .ins()
+            .load(POINTER, immutable(), table, builtin as i32 * 8);
+        let mut call_args = Vec::with_capacity(args.len() + 1);
+        call_args.push(self.vmctx);
+        call_args.extend_from_slice(args);
+        let call = self.b.ins().call_indirect(sig, callee, &call_args);
+        let result = self.b.inst_results(call).first().copied();
+        match builtin.trap() {
+            Some(trap) => {
+                let ok = result.expect("trapping builtins return a status");
+                self.b.ins().trapz(ok, trap_to_code(trap));
+                None
+            }
+            None => result,
+        }
+    }
+
+    /// Pops the arguments of a call of type `type_index` in canonical form.
+    fn pop_call_args(&mut self, type_index: u32, callee_vmctx: Value) -> Vec<Value> {
+        let n = self.info().types[type_index as usize].params.len();
+        let mut args = Vec::with_capacity(n + 2);
+        args.push(callee_vmctx);
+        args.push(self.vmctx);
+        args.extend(self.peekn_canonical(n));
+        self.popn(n);
+        args
+    }
+
+    fn push_call_results(&mut self, call: cranelift_codegen::ir::Inst) {
+        let results = self.b.inst_results(call).to_vec();
+        self.stack.extend(results);
+        // The callee may have charged fuel or changed the store's counter.
+        self.fuel_load();
+    }
+
+    pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> Result<bool> {
+        match op {
+            Operator::Call { function_index } => {
+                let f = *function_index;
+                let info = self.info();
+                let type_index = info.functions[f as usize];
+                match info.defined_func_index(f) {
+                    Some(defined) => {
+                        let callee = self.defined_func_ref(defined);
+                        let args = self.pop_call_args(type_index, self.vmctx);
+                        let call = self.b.ins().call(callee, &args);
+                        self.push_call_results(call);
+                    }
+                    None => {
+                        let offsets = self.env.offsets;
+                        let wasm_call = self.b.ins().load(
+                            POINTER,
+                            immutable(),
+                            self.vmctx,
+                            offsets.imported_function_wasm_call(f) as i32,
+                        );
+                        let callee_vmctx = self.b.ins().load(
+                            POINTER,
+                            immutable(),
+                            self.vmctx,
+                            offsets.imported_function_vmctx(f) as i32,
+                        );
+                        let sig = self.wasm_sig_ref(type_index);
+                        let args = self.pop_call_args(type_index, callee_vmctx);
+                        let call = self.b.ins().call_indirect(sig, wasm_call, &args);
+                        self.push_call_results(call);
+                    }
+                }
+            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let index = self.pop();
+                let addr = self.table_element_address(*table_index, index);
+                let entry = self.b.ins().load(POINTER, MemFlagsData::trusted(), addr, 0);
+                self.b
+                    .ins()
+                    .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
+                // A VMFuncRef never changes once created.
+                let funcref = MemFlagsData::trusted().with_readonly();
+                let actual =
+                    self.b
+                        .ins()
+                        .load(types::I32, funcref, entry, vm_func_ref::TYPE_ID as i32);
+                let type_ids = self.b.ins().load(
+                    POINTER,
+                    immutable(),
+                    self.vmctx,
+                    self.env.offsets.type_ids() as i32,
+                );
+                let expected =
+                    self.b
+                        .ins()
+                        .load(types::I32, immutable(), type_ids, (*type_index * 4) as i32);
+                let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
+                self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
+                let wasm_call =
+                    self.b
+                        .ins()
+                        .load(POINTER, funcref, entry, vm_func_ref::WASM_CALL as i32);
+                let callee_vmctx =
+                    self.b
+                        .ins()
+                        .load(POINTER, funcref, entry, vm_func_ref::VMCTX as i32);
+                let sig = self.wasm_sig_ref(*type_index);
+                let args = self.pop_call_args(*type_index, callee_vmctx);
+                let call = self.b.ins().call_indirect(sig, wasm_call, &args);
+                self.push_call_results(call);
+            }
+            Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => {
+                return Err(CompileError::Unsupported("tail calls".into()));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,363 @@
+//! Control flow: blocks, loops, `if`/`else`, branches, `return`,
+//! `unreachable`, `drop` and `select`, and skipping unreachable code.
+//!
+//! Every Wasm block gets a continuation block whose parameters are the
+//! block's results; a loop also gets a header block whose parameters are
+//! its inputs. Branch arguments are passed as block arguments in canonical
+//! form (vectors as `i8x16`).
+
+use cranelift_codegen::ir::JumpTableData;
+use cranelift_codegen::ir::{self, Block, BlockArg, InstBuilder, Value};
+use hayate_environ::Trap;
+use hayate_environ::wasmparser::{BlockType, Operator};
+
+use super::{FuncTranslator, Result, wasm_err};
+use crate::abi;
+use crate::traps::trap_to_code;
+
+/// What kind of construct a control frame is.
+pub(crate) enum FrameKind {
+    /// A `block` (or the function body).
+    Block,
+    /// A `loop`; branches go to its header.
+    Loop {
+        /// The loop header, whose parameters are the loop's inputs.
+        header: Block,
+    },
+    /// An `if`.
+    If {
+        /// Entered when the condition is false.
+        else_block: Block,
+        /// The block's inputs, which the `else` arm starts with again.
+        else_params: Vec<Value>,
+        /// Whether an `else` was seen.
+        has_else: bool,
+    },
+}
+
+/// One entry of the control stack.
+pub(crate) struct ControlFrame {
+    kind: FrameKind,
+    /// Where control continues after the frame; its parameters are the results.
+    next: Block,
+    num_params: usize,
+    num_results: usize,
+    /// Height of the operand stack below the frame's inputs.
+    stack_height: usize,
+    /// Whether anything jumps to `next`.
+    exit_reachable: bool,
+}
+
+fn block_args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Parameter and result types of a block type, as Cranelift types.
+    fn block_signature(&self, ty: BlockType) -> Result<(Vec<ir::Type>, Vec<ir::Type>)> {
+        Ok(match ty {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => {
+                let t = hayate_environ::WasmValType::from_wasmparser(t)
+                    .map_err(hayate_environ::CompileError::Unsupported)?;
+                (vec![], vec![abi::value_type(t)])
+            }
+            BlockType::FuncType(index) => {
+                let ft = &self.info().types[index as usize];
+                (
+                    ft.params.iter().map(|t| abi::value_type(*t)).collect(),
+                    ft.results.iter().map(|t| abi::value_type(*t)).collect(),
+                )
+            }
+        })
+    }
+
+    fn block_with_params(&mut self, types: &[ir::Type]) -> Block {
+        let block = self.b.create_block();
+        for ty in types {
+            self.b.append_block_param(block, *ty);
+        }
+        block
+    }
+
+    fn jump(&mut self, target: Block, args: &[Value]) {
+        let args = block_args(args);
+        self.b.ins().jump(target, &args);
+    }
+
+    /// Pushes the frame of the function body, whose exit returns.
+    pub(super) fn push_function_frame(&mut self, results: &[hayate_environ::WasmValType]) {
+        let types: Vec<ir::Type> = results.iter().map(|t| abi::value_type(*t)).collect();
+        let next = self.block_with_params(&types);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            next,
+            num_params: 0,
+            num_results: types.len(),
+            stack_height: 0,
+            exit_reachable: false,
+        });
+    }
+
+    pub(super) fn translate_control(&mut self, op: &Operator<'_>) -> Result<bool> {
+        match op {
+            Operator::Nop => {}
+            Operator::Unreachable => {
+                self.b
+                    .ins()
+                    .trap(trap_to_code(Trap::UnreachableCodeReached));
+                self.reachable = false;
+            }
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_signature(*blockty)?;
+                let next = self.block_with_params(&results);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Block,
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: self.stack.len() - params.len(),
+                    exit_reachable: false,
+                });
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_signature(*blockty)?;
+                let header = self.block_with_params(&params);
+                let args = self.peekn_canonical(params.len());
+                self.jump(header, &args);
+                self.popn(params.len());
+                self.b.switch_to_block(header);
+                let header_params = self.b.block_params(header).to_vec();
+                self.stack.extend(header_params);
+                let next = self.block_with_params(&results);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Loop { header },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: self.stack.len() - params.len(),
+                    exit_reachable: false,
+                });
+                if self.env.settings.epoch_interruption {
+                    self.epoch_check();
+                }
+                if self.fuel_var.is_some() {
+                    self.fuel_check();
+                }
+            }
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_signature(*blockty)?;
+                let then_block = self.b.create_block();
+                let else_block = self.b.create_block();
+                let next = self.block_with_params(&results);
+                self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.b.seal_block(then_block);
+                self.b.seal_block(else_block);
+                self.b.switch_to_block(then_block);
+                let height = self.stack.len() - params.len();
+                self.control.push(ControlFrame {
+                    kind: FrameKind::If {
+                        else_block,
+                        else_params: self.stack[height..].to_vec(),
+                        has_else: false,
+                    },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height: height,
+                    exit_reachable: false,
+                });
+            }
+            Operator::Else => self.translate_else(),
+            Operator::End => self.translate_end(),
+            Operator::Br { relative_depth } => {
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = self.peekn_canonical(n);
+                self.jump(target, &args);
+                self.popn(n);
+                self.reachable = false;
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = block_args(&self.peekn_canonical(n));
+                let cont = self.b.create_block();
+                self.b.ins().brif(cond, target, &args, cont, &[]);
+                self.b.seal_block(cont);
+                self.b.switch_to_block(cont);
+            }
+            Operator::BrTable { targets } => {
+                let depths = targets
+                    .targets()
+                    .collect::<Result<Vec<u32>, _>>()
+                    .map_err(wasm_err)?;
+                self.translate_br_table(&depths, targets.default());
+            }
+            Operator::Return => self.translate_return(),
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let (mut a, mut b, cond) = self.pop3();
+                let (ta, tb) = (self.b.func.dfg.value_type(a), self.b.func.dfg.value_type(b));
+                if ta != tb {
+                    a = self.canonical(a);
+                    b = self.canonical(b);
+                }
+                let v = self.b.ins().select(cond, a, b);
+                self.push(v);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Where a branch to `depth` goes and how many values it carries.
+    fn branch_target(&mut self, depth: u32) -> (Block, usize) {
+        let i = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[i];
+        match frame.kind {
+            FrameKind::Loop { header } => (header, frame.num_params),
+            _ => {
+                frame.exit_reachable = true;
+                (frame.next, frame.num_results)
+            }
+        }
+    }
+
+    fn translate_br_table(&mut self, depths: &[u32], default: u32) {
+        let index = self.pop();
+        let (_, n) = self.branch_target(default);
+        let mut table = Vec::with_capacity(depths.len());
+        if n == 0 {
+            for &depth in depths {
+                let (target, _) = self.branch_target(depth);
+                table.push(self.b.func.dfg.block_call(target, &[]));
+            }
+            let (target, _) = self.branch_target(default);
+            let def = self.b.func.dfg.block_call(target, &[]);
+            let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
+            self.b.ins().br_table(index, jt);
+        } else {
+            // Jump tables carry no arguments: split each edge with a block
+            // that jumps to the real target with the branch values.
+            let args = self.peekn_canonical(n);
+            let mut edges: Vec<(u32, Block)> = Vec::new();
+            let mut edge_for = |this: &mut Self, depth: u32| -> Block {
+                if let Some((_, b)) = edges.iter().find(|(d, _)| *d == depth) {
+                    return *b;
+                }
+                let block = this.b.create_block();
+                edges.push((depth, block));
+                block
+            };
+            for &depth in depths {
+                let edge = edge_for(self, depth);
+                table.push(self.b.func.dfg.block_call(edge, &[]));
+            }
+            let def_edge = edge_for(self, default);
+            let def = self.b.func.dfg.block_call(def_edge, &[]);
+            let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
+            self.b.ins().br_table(index, jt);
+            for (depth, edge) in edges {
+                self.b.switch_to_block(edge);
+                self.b.seal_block(edge);
+                let (target, _) = self.branch_target(depth);
+                self.jump(target, &args);
+            }
+        }
+        self.popn(n);
+        self.reachable = false;
+    }
+
+    fn translate_return(&mut self) {
+        let n = self.num_results;
+        let args = self.peekn_canonical(n);
+        self.b.ins().return_(&args);
+        self.popn(n);
+        self.reachable = false;
+    }
+
+    fn translate_else(&mut self) {
+        let reachable = self.reachable;
+        let frame = self.control.last_mut().expect("validated: else inside if");
+        let FrameKind::If {
+            else_block,
+            ref else_params,
+            ref mut has_else,
+        } = frame.kind
+        else {
+            unreachable!("validated: else inside if");
+        };
+        *has_else = true;
+        let else_params = else_params.clone();
+        let (next, num_results, height) = (frame.next, frame.num_results, frame.stack_height);
+        if reachable {
+            frame.exit_reachable = true;
+            let args = self.peekn_canonical(num_results);
+            self.jump(next, &args);
+        }
+        self.stack.truncate(height);
+        self.b.switch_to_block(else_block);
+        self.stack.extend(else_params);
+        self.reachable = true;
+    }
+
+    fn translate_end(&mut self) {
+        let mut frame = self.control.pop().expect("validated: end closes a frame");
+        if self.reachable {
+            let args = self.peekn_canonical(frame.num_results);
+            self.jump(frame.next, &args);
+            frame.exit_reachable = true;
+        }
+        match frame.kind {
+            FrameKind::If {
+                else_block,
+                else_params,
+                has_else: false,
+            } => {
+                // Without `else`, a false condition passes the inputs through
+                // (validation ensures inputs and results have the same types).
+                self.b.switch_to_block(else_block);
+                let args: Vec<Value> = else_params.into_iter().map(|v| self.canonical(v)).collect();
+                self.jump(frame.next, &args);
+                frame.exit_reachable = true;
+            }
+            FrameKind::Loop { header } => self.b.seal_block(header),
+            _ => {}
+        }
+        self.b.switch_to_block(frame.next);
+        self.b.seal_block(frame.next);
+        self.stack.truncate(frame.stack_height);
+        self.reachable = frame.exit_reachable;
+        if self.reachable {
+            let results = self.b.block_params(frame.next).to_vec();
+            self.stack.extend(results);
+        }
+        if self.control.is_empty() && self.reachable {
+            self.fuel_save();
+            self.translate_return();
+        }
+    }
+
+    /// Skips an operator in unreachable code, tracking nesting so that the
+    /// matching `else` or `end` makes code reachable again.
+    pub(super) fn translate_unreachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
+            Operator::End => {
+                if self.unreachable_depth == 0 {
+                    self.translate_end();
+                } else {
+                    self.unreachable_depth -= 1;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Linear memory: effective addresses (guard pages or explicit bounds
+//! checks), scalar loads and stores, `memory.size`/`memory.grow`, and the
+//! bulk-memory operators, which call runtime builtins.
+//!
+//! Every Wasm access is little-endian and carries the `HEAP_OUT_OF_BOUNDS`
+//! trap code, so a fault in the guard region maps to `MemoryOutOfBounds`.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
+use hayate_environ::builtins::Builtin;
+use hayate_environ::wasmparser::{MemArg, MemArgTarget, Operator};
+use hayate_environ::{CompileError, Trap, VMOffsets};
+
+use super::vmctx::immutable;
+use super::{FuncTranslator, Result};
+use crate::abi::POINTER;
+use crate::settings::BoundsChecks;
+use crate::traps::trap_to_code;
+
+/// Flags of a Wasm memory access.
+pub(super) fn heap_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_endianness(ir::Endianness::Little)
+        .with_trap_code(Some(trap_to_code(Trap::MemoryOutOfBounds)))
+}
+
+impl FuncTranslator<'_, '_> {
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.info().memories[memory as usize].memory64
+    }
+
+    /// Whether accesses to `memory` rely on guard pages.
+    fn uses_guard_pages(&self, memory: u32) -> bool {
+        self.env.settings.bounds_checks == BoundsChecks::GuardPages && !self.is_memory64(memory)
+    }
+
+    /// In guard-page mode a memory's base never moves: load it once, on entry.
+    pub(super) fn load_guarded_memory_bases(&mut self) {
+        for memory in 0..self.info().memories.len() as u32 {
+            if self.uses_guard_pages(memory) {
+                let (def, off) = self.memory_definition(memory);
+                let base = self.b.ins().load(
+                    POINTER,
+                    immutable(),
+                    def,
+                    off + VMOffsets::DEFINITION_BASE as i32,
+                );
+                self.memory_bases[memory as usize] = Some(base);
+            }
+        }
+    }
+
+    /// Extends a memory index, offset or length operand to 64 bits.
+    fn memory_operand64(&mut self, memory: u32, v: Value) -> Value {
+        if self.is_memory64(memory) {
+            v
+        } else {
+            self.b.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// The current length in bytes of `memory`.
+    fn memory_length(&mut self, memory: u32) -> Value {
+        let (def, off) = self.memory_definition(memory);
+        let off = off + VMOffsets::DEFINITION_LENGTH as i32;
+        self.b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), def, off)
+    }
+
+    /// Pops the index operand of an access of `size` bytes and returns the
+    /// native address and immediate offset to access.
+    pub(super) fn memory_address(&mut self, memarg: &MemArg, size: u32) -> Result<(Value, i32)> {
+        let MemArgTarget::Memory(memory) = memarg.target else {
+            return Err(CompileError::Unsupported("GC array memory access".into()));
+        };
+        let index = self.pop();
+        let index = self.memory_operand64(memory, index);
+        let base = match self.memory_bases[memory as usize] {
+            Some(base) => base,
+            None => {
+                // Explicit check: index + offset + size <= current_length.
+                let len = self.memory_length(memory);
+                let end = if self.is_memory64(memory) {
+                    // 64-bit indices: every addition may overflow.
+                    let code = trap_to_code(Trap::MemoryOutOfBounds);
+                    let offset = self.b.ins().iconst(types::I64, memarg.offset as i64);
+                    let end = self.b.ins().uadd_overflow_trap(index, offset, code);
+                    let size = self.b.ins().iconst(types::I64, i64::from(size));
+                    self.b.ins().uadd_overflow_trap(end, size, code)
+                } else {
+                    // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
+                    self.b
+                        .ins()
+                        .iadd_imm_s(index, (memarg.offset + u64::from(size)) as i64)
+                };
+                let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+                self.b
+                    .ins()
+                    .trapnz(oob, trap_to_code(Trap::MemoryOutOfBounds));
+                let (def, off) = self.memory_definition(memory);
+                let off = off + VMOffsets::DEFINITION_BASE as i32;
+                self.b
+                    .ins()
+                    .load(POINTER, MemFlagsData::trusted(), def, off)
+            }
+        };
+        let addr = self.b.ins().iadd(base, index);
+        Ok(match i32::try_from(memarg.offset) {
+            Ok(offset) => (addr, offset),
+            Err(_) => (self.b.ins().iadd_imm_s(addr, memarg.offset as i64), 0),
+        })
+    }
+
+    fn wasm_load(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+        f: impl FnOnce(&mut Self, Value, i32) -> Value,
+    ) -> Result<()> {
+        let (addr, offset) = self.memory_address(memarg, size)?;
+        let v = f(self, addr, offset);
+        self.push(v);
+        Ok(())
+    }
+
+    /// Pops the value, then the index, and stores with `f`.
+    pub(super) fn wasm_store(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+        f: impl FnOnce(&mut Self, Value, Value, i32),
+    ) -> Result<()> {
+        let value = self.pop();
+        let (addr, offset) = self.memory_address(memarg, size)?;
+        f(self, value, addr, offset);
+        Ok(())
+    }
+
+    pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
+        use types::{F32, F64, I32, I64};
+        let fl = heap_flags();
+        match op {
+            Operator::I32Load { memarg } => {
+                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().load(I32, fl, a, o))?
+            }
+            Operator::I64Load { memarg } => {
+                self.wasm_load(memarg, 8, |t, a, o| t.b.ins().load(I64, fl, a, o))?
+            }
+            Operator::F32Load { memarg } => {
+                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().load(F32, fl, a, o))?
+            }
+            Operator::F64Load { memarg } => {
+                self.wasm_load(memarg, 8, |t, a, o| t.b.ins().load(F64, fl, a, o))?
+            }
+            Operator::I32Load8S { memarg } => {
+                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().sload8(I32, fl, a, o))?
+            }
+            Operator::I32Load8U { memarg } => {
+                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().uload8(I32, fl, a, o))?
+            }
+            Operator::I32Load16S { memarg } => {
+                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().sload16(I32, fl, a, o))?
+            }
+            Operator::I32Load16U { memarg } => {
+                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().uload16(I32, fl, a, o))?
+            }
+            Operator::I64Load8S { memarg } => {
+                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().sload8(I64, fl, a, o))?
+            }
+            Operator::I64Load8U { memarg } => {
+                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().uload8(I64, fl, a, o))?
+            }
+            Operator::I64Load16S { memarg } => {
+                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().sload16(I64, fl, a, o))?
+            }
+            Operator::I64Load16U { memarg } => {
+                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().uload16(I64, fl, a, o))?
+            }
+            Operator::I64Load32S { memarg } => {
+                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().sload32(fl, a, o))?
+            }
+            Operator::I64Load32U { memarg } => {
+                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().uload32(fl, a, o))?
+            }
+            Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
+                self.wasm_store(memarg, 4, |t, v, a, o| {
+                    t.b.ins().store(fl, v, a, o);
+                })?
+            }
+            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
+                self.wasm_store(memarg, 8, |t, v, a, o| {
+                    t.b.ins().store(fl, v, a, o);
+                })?
+            }
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+                self.wasm_store(memarg, 1, |t, v, a, o| {
+                    t.b.ins().istore8(fl, v, a, o);
+                })?
+            }
+            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+                self.wasm_store(memarg, 2, |t, v, a, o| {
+                    t.b.ins().istore16(fl, v, a, o);
+                })?
+            }
+            Operator::I64Store32 { memarg } => self.wasm_store(memarg, 4, |t, v, a, o| {
+                t.b.ins().istore32(fl, v, a, o);
+            })?,
+            Operator::MemorySize { mem } => {
+                let len = self.memory_length(*mem);
+                let pages = self.b.ins().ushr_imm_u(len, 16);
+                let v = if self.is_memory64(*mem) {
+                    pages
+                } else {
+                    self.b.ins().ireduce(I32, pages)
+                };
+                self.push(v);
+            }
+            Operator::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let delta = self.memory_operand64(*mem, delta);
+                let index = self.b.ins().iconst(I32, i64::from(*mem));
+                let old = self
+                    .call_builtin(Builtin::MemoryGrow, &[index, delta])
+                    .unwrap();
+                let v = if self.is_memory64(*mem) {
+                    old
+                } else {
+                    self.b.ins().ireduce(I32, old)
+                };
+                self.push(v);
+            }
+            Operator::MemoryFill { mem } => {
+                let (dst, byte, len) = self.pop3();
+                let dst = self.memory_operand64(*mem, dst);
+                let len = self.memory_operand64(*mem, len);
+                let index = self.b.ins().iconst(I32, i64::from(*mem));
+                self.call_builtin(Builtin::MemoryFill, &[index, dst, byte, len]);
+            }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = self.memory_operand64(*dst_mem, dst);
+                let src = self.memory_operand64(*src_mem, src);
+                // The length has the narrower of the two index types.
+                let len = if self.is_memory64(*dst_mem) && self.is_memory64(*src_mem) {
+                    len
+                } else {
+                    self.b.ins().uextend(I64, len)
+                };
+                let dst_index = self.b.ins().iconst(I32, i64::from(*dst_mem));
+                let src_index = self.b.ins().iconst(I32, i64::from(*src_mem));
+                self.call_builtin(Builtin::MemoryCopy, &[dst_index, dst, src_index, src, len]);
+            }
+            Operator::MemoryInit { data_index, mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = self.memory_operand64(*mem, dst);
+                let index = self.b.ins().iconst(I32, i64::from(*mem));
+                let data = self.b.ins().iconst(I32, i64::from(*data_index));
+                self.call_builtin(Builtin::MemoryInit, &[index, data, dst, src, len]);
+            }
+            Operator::DataDrop { data_index } => {
+                let data = self.b.ins().iconst(I32, i64::from(*data_index));
+                self.call_builtin(Builtin::DataDrop, &[data]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

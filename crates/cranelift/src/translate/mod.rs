@@ -1,0 +1,449 @@
+//! Translation of one validated function body to Cranelift IR.
+//!
+//! [`FuncTranslator`] walks the operators with `wasmparser`'s
+//! `OperatorsReader`, keeping the Wasm value stack as a stack of SSA values,
+//! a control stack of blocks, and each local as a frontend `Variable`. Each
+//! operator family lives in its own file (control, memory, numeric, SIMD,
+//! table and global, call); this file holds the shared state, the dispatch,
+//! and fuel and epoch accounting.
+
+mod call;
+mod control;
+mod memory;
+mod numeric;
+mod simd;
+mod simd_ops;
+mod table;
+pub(crate) mod vmctx;
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{
+    self, Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, SourceLoc, UserFuncName,
+    Value, types,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use hayate_environ::builtins::Builtin;
+use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
+use hayate_environ::{CompileError, ModuleInfo, VMOffsets, WasmError, WasmValType};
+
+use crate::abi::{self, POINTER};
+use crate::settings::CompilerSettings;
+
+pub(crate) use control::ControlFrame;
+
+/// Everything about the module that translating one of its functions needs.
+/// Shared read-only by all compilation threads.
+pub(crate) struct ModuleEnv<'m> {
+    /// The module.
+    pub info: &'m ModuleInfo,
+    /// Its VMContext layout.
+    pub offsets: VMOffsets,
+    /// The compiler's settings.
+    pub settings: &'m CompilerSettings,
+    /// The target.
+    pub isa: &'m dyn TargetIsa,
+}
+
+type Result<T, E = CompileError> = std::result::Result<T, E>;
+
+fn wasm_err(e: hayate_environ::wasmparser::BinaryReaderError) -> CompileError {
+    CompileError::Wasm(WasmError::from(e))
+}
+
+/// Byte order flags for vector bitcasts (required when lane counts change).
+pub(crate) fn little() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(ir::Endianness::Little)
+}
+
+/// Translates defined function `defined_index` of `env.info` into `func`.
+pub(crate) fn translate_function(
+    env: &ModuleEnv<'_>,
+    defined_index: u32,
+    wasm: &[u8],
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<()> {
+    let info = env.info;
+    let func_index = info.num_imported_funcs + defined_index;
+    let ty = info.func_type(func_index);
+    func.signature = abi::wasm_signature(ty);
+    func.name = UserFuncName::user(0, defined_index);
+    let range = info
+        .function_bodies
+        .get(defined_index as usize)
+        .cloned()
+        .ok_or_else(|| CompileError::Codegen(format!("no body for function {func_index}")))?;
+    let bytes = wasm
+        .get(range.clone())
+        .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
+    let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
+
+    let mut builder = FunctionBuilder::new(func, fctx);
+    builder.set_srcloc(SourceLoc::new(range.start as u32));
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let vmctx = builder.block_params(entry)[0];
+
+    let mut t = FuncTranslator {
+        env,
+        b: builder,
+        stack: Vec::new(),
+        control: Vec::new(),
+        reachable: true,
+        unreachable_depth: 0,
+        locals: Vec::new(),
+        local_types: Vec::new(),
+        vmctx,
+        memory_bases: vec![None; info.memories.len()],
+        sig_refs: HashMap::new(),
+        func_refs: HashMap::new(),
+        builtin_sigs: HashMap::new(),
+        fuel_var: None,
+        fuel_pending: 0,
+        num_results: ty.results.len(),
+    };
+    t.declare_locals(entry, &ty.params, &body)?;
+    t.set_stack_limit();
+    t.load_guarded_memory_bases();
+    if env.settings.consume_fuel {
+        t.fuel_function_entry();
+    }
+    if env.settings.epoch_interruption {
+        t.epoch_check();
+    }
+    t.push_function_frame(&ty.results);
+
+    let mut reader = body.get_operators_reader().map_err(wasm_err)?;
+    while !reader.eof() {
+        let (op, offset) = reader.read_with_offset().map_err(wasm_err)?;
+        t.b.set_srcloc(SourceLoc::new(offset as u32));
+        t.translate_operator(&op)?;
+    }
+    if !t.control.is_empty() {
+        return Err(CompileError::Codegen(
+            "function body ended inside a block".into(),
+        ));
+    }
+    t.b.seal_all_blocks();
+    t.b.finalize(env.isa.frontend_config());
+    Ok(())
+}
+
+/// State of the translation of one function.
+pub(crate) struct FuncTranslator<'a, 'f> {
+    env: &'a ModuleEnv<'a>,
+    b: FunctionBuilder<'f>,
+    /// The Wasm operand stack.
+    stack: Vec<Value>,
+    /// The Wasm control stack; the outermost frame is the function body.
+    control: Vec<ControlFrame>,
+    /// Whether the current position can be reached.
+    reachable: bool,
+    /// While unreachable: how many blocks opened in unreachable code are
+    /// still open.
+    unreachable_depth: u32,
+    locals: Vec<Variable>,
+    local_types: Vec<WasmValType>,
+    /// This instance's vmctx (the function's first parameter).
+    vmctx: Value,
+    /// Base of each 32-bit memory in guard-page mode, loaded once on entry.
+    memory_bases: Vec<Option<Value>>,
+    sig_refs: HashMap<u32, SigRef>,
+    func_refs: HashMap<u32, FuncRef>,
+    builtin_sigs: HashMap<Builtin, SigRef>,
+    /// The fuel counter, cached in a variable while fuel is enabled.
+    fuel_var: Option<Variable>,
+    /// Fuel charged by operators since the counter variable was last updated.
+    fuel_pending: i64,
+    /// Number of results of the function.
+    num_results: usize,
+}
+
+impl<'a, 'f> FuncTranslator<'a, 'f> {
+    fn info(&self) -> &'a ModuleInfo {
+        self.env.info
+    }
+
+    fn declare_locals(
+        &mut self,
+        entry: Block,
+        params: &[WasmValType],
+        body: &FunctionBody<'_>,
+    ) -> Result<()> {
+        for (i, ty) in params.iter().enumerate() {
+            let var = self.b.declare_var(abi::value_type(*ty));
+            let value = self.b.block_params(entry)[i + 2];
+            self.b.def_var(var, value);
+            self.locals.push(var);
+            self.local_types.push(*ty);
+        }
+        let mut reader = body.get_locals_reader().map_err(wasm_err)?;
+        for _ in 0..reader.get_count() {
+            let (count, ty) = reader.read().map_err(wasm_err)?;
+            let ty = WasmValType::from_wasmparser(ty).map_err(CompileError::Unsupported)?;
+            if count == 0 {
+                continue;
+            }
+            let zero = self.zero_value(ty);
+            for _ in 0..count {
+                let var = self.b.declare_var(abi::value_type(ty));
+                self.b.def_var(var, zero);
+                self.locals.push(var);
+                self.local_types.push(ty);
+            }
+        }
+        Ok(())
+    }
+
+    /// The default value of a type: zero bits.
+    fn zero_value(&mut self, ty: WasmValType) -> Value {
+        match ty {
+            WasmValType::I32 => self.b.ins().iconst(types::I32, 0),
+            WasmValType::I64 | WasmValType::Ref(_) => self.b.ins().iconst(types::I64, 0),
+            WasmValType::F32 => self.b.ins().f32const(0.0),
+            WasmValType::F64 => self.b.ins().f64const(0.0),
+            WasmValType::V128 => self.vconst(types::I8X16, 0),
+        }
+    }
+
+    /// A vector constant of type `ty` with the given bits.
+    fn vconst(&mut self, ty: ir::Type, bits: u128) -> Value {
+        let c = self
+            .b
+            .func
+            .dfg
+            .constants
+            .insert(bits.to_le_bytes().to_vec().into());
+        self.b.ins().vconst(ty, c)
+    }
+
+    // ---- the value stack ----
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    /// Pops `n` values, in stack order.
+    fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    /// The top `n` values in stack order, in canonical form, without popping.
+    fn peekn_canonical(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        let values = self.stack[at..].to_vec();
+        values.into_iter().map(|v| self.canonical(v)).collect()
+    }
+
+    /// Values that cross a block, call or local boundary carry their
+    /// canonical type: vectors are `i8x16`.
+    fn canonical(&mut self, v: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(v);
+        if ty.is_vector() && ty != types::I8X16 {
+            self.b.ins().bitcast(types::I8X16, little(), v)
+        } else {
+            v
+        }
+    }
+
+    /// Reinterprets vector `v` as vector type `ty`.
+    #[allow(dead_code)] // used by the SIMD translation
+    fn as_vector(&mut self, v: Value, ty: ir::Type) -> Value {
+        if self.b.func.dfg.value_type(v) == ty {
+            v
+        } else {
+            self.b.ins().bitcast(ty, little(), v)
+        }
+    }
+
+    // ---- dispatch ----
+
+    fn translate_operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        if !self.reachable {
+            return self.translate_unreachable_operator(op);
+        }
+        if self.fuel_var.is_some() {
+            self.fuel_before_op(op);
+        }
+        let handled = self.translate_control(op)?
+            || self.translate_numeric(op)?
+            || self.translate_memory(op)?
+            || self.translate_variable_or_table(op)?
+            || self.translate_call(op)?
+            || self.translate_simd(op)?;
+        if handled {
+            Ok(())
+        } else {
+            Err(CompileError::Unsupported(format!("operator {op:?}")))
+        }
+    }
+
+    // ---- fuel and epochs ----
+
+    fn fuel_function_entry(&mut self) {
+        let var = self.b.declare_var(types::I64);
+        self.fuel_var = Some(var);
+        self.fuel_load();
+        self.fuel_check();
+    }
+
+    /// Cost of an operator: structure that executes no code is free.
+    fn fuel_cost(op: &Operator<'_>) -> i64 {
+        match op {
+            Operator::Nop
+            | Operator::Drop
+            | Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::End
+            | Operator::Else => 0,
+            _ => 1,
+        }
+    }
+
+    fn fuel_before_op(&mut self, op: &Operator<'_>) {
+        self.fuel_pending += Self::fuel_cost(op);
+        match op {
+            Operator::Unreachable
+            | Operator::Return
+            | Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. } => {
+                self.fuel_flush();
+                self.fuel_save();
+            }
+            Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. } => self.fuel_flush(),
+            _ => {}
+        }
+    }
+
+    /// Adds the pending cost to the fuel variable.
+    fn fuel_flush(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        let cost = std::mem::take(&mut self.fuel_pending);
+        if cost != 0 {
+            let fuel = self.b.use_var(var);
+            let fuel = self.b.ins().iadd_imm_s(fuel, cost);
+            self.b.def_var(var, fuel);
+        }
+    }
+
+    fn fuel_addr(&mut self) -> (Value, i32) {
+        let limits = self.runtime_limits();
+        (
+            limits,
+            hayate_environ::VMRuntimeLimitsOffsets::FUEL_CONSUMED as i32,
+        )
+    }
+
+    /// Loads the store's fuel counter into the variable.
+    fn fuel_load(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        let (base, off) = self.fuel_addr();
+        let fuel = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), base, off);
+        self.b.def_var(var, fuel);
+    }
+
+    /// Stores the variable back into the store's fuel counter.
+    fn fuel_save(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        let (base, off) = self.fuel_addr();
+        let fuel = self.b.use_var(var);
+        self.b.ins().store(MemFlagsData::trusted(), fuel, base, off);
+    }
+
+    /// Calls the `OutOfFuel` builtin when the counter reached zero.
+    fn fuel_check(&mut self) {
+        let Some(var) = self.fuel_var else { return };
+        self.fuel_flush();
+        let fuel = self.b.use_var(var);
+        let exhausted =
+            self.b
+                .ins()
+                .icmp_imm_s(ir::condcodes::IntCC::SignedGreaterThanOrEqual, fuel, 0);
+        let out_of_fuel = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(out_of_fuel);
+        self.b.ins().brif(exhausted, out_of_fuel, &[], cont, &[]);
+        self.b.seal_block(out_of_fuel);
+        self.b.switch_to_block(out_of_fuel);
+        self.fuel_save();
+        self.call_builtin(Builtin::OutOfFuel, &[]);
+        self.fuel_load();
+        self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Calls the `EpochDeadline` builtin when the engine's epoch reached the
+    /// store's deadline.
+    fn epoch_check(&mut self) {
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        let counter_ptr = self.b.ins().load(
+            POINTER,
+            flags,
+            self.vmctx,
+            self.env.offsets.epoch_counter() as i32,
+        );
+        let epoch = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), counter_ptr, 0);
+        let limits = self.runtime_limits();
+        let deadline = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            limits,
+            hayate_environ::VMRuntimeLimitsOffsets::EPOCH_DEADLINE as i32,
+        );
+        let reached = self.b.ins().icmp(
+            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+            epoch,
+            deadline,
+        );
+        let slow = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(reached, slow, &[], cont, &[]);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        self.fuel_save();
+        self.call_builtin(Builtin::EpochDeadline, &[]);
+        self.fuel_load();
+        self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+}

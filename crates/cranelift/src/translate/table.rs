@@ -1,0 +1,160 @@
+//! Locals, globals, references and tables.
+//!
+//! Table elements are plain pointers (`*const VMFuncRef` or an externref
+//! handle; null is 0) in the array a `VMTableDefinition` points to; element
+//! accesses check the index against `current_elements`. Operators that may
+//! resize or copy tables call runtime builtins.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use hayate_environ::builtins::Builtin;
+use hayate_environ::wasmparser::Operator;
+use hayate_environ::{Trap, VMOffsets};
+
+use super::{FuncTranslator, Result};
+use crate::abi::{self, POINTER};
+use crate::traps::trap_to_code;
+
+impl FuncTranslator<'_, '_> {
+    /// Address of element `index` (an `i32`) of `table`, trapping with
+    /// `TableOutOfBounds` when the index is not below the table's size.
+    pub(super) fn table_element_address(&mut self, table: u32, index: Value) -> Value {
+        let (def, off) = self.table_definition(table);
+        let len = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            def,
+            off + VMOffsets::DEFINITION_LENGTH as i32,
+        );
+        let index = self.b.ins().uextend(types::I64, index);
+        let oob = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.b
+            .ins()
+            .trapnz(oob, trap_to_code(Trap::TableOutOfBounds));
+        let base = self.b.ins().load(
+            POINTER,
+            MemFlagsData::trusted(),
+            def,
+            off + VMOffsets::DEFINITION_BASE as i32,
+        );
+        let scaled = self.b.ins().ishl_imm_u(index, 3);
+        self.b.ins().iadd(base, scaled)
+    }
+
+    fn iconst32(&mut self, v: u32) -> Value {
+        self.b.ins().iconst(types::I32, i64::from(v))
+    }
+
+    pub(super) fn translate_variable_or_table(&mut self, op: &Operator<'_>) -> Result<bool> {
+        match op {
+            Operator::LocalGet { local_index } => {
+                let v = self.b.use_var(self.locals[*local_index as usize]);
+                self.push(v);
+            }
+            Operator::LocalSet { local_index } => {
+                let v = self.pop();
+                let v = self.canonical(v);
+                self.b.def_var(self.locals[*local_index as usize], v);
+            }
+            Operator::LocalTee { local_index } => {
+                let v = *self.stack.last().expect("validated: local.tee operand");
+                let v = self.canonical(v);
+                self.b.def_var(self.locals[*local_index as usize], v);
+            }
+            Operator::GlobalGet { global_index } => {
+                let ty = self.info().globals[*global_index as usize];
+                let (ptr, off) = self.global_address(*global_index);
+                let flags = if ty.mutable {
+                    MemFlagsData::trusted()
+                } else {
+                    MemFlagsData::trusted().with_readonly()
+                };
+                let v = self
+                    .b
+                    .ins()
+                    .load(abi::value_type(ty.content), flags, ptr, off);
+                self.push(v);
+            }
+            Operator::GlobalSet { global_index } => {
+                let v = self.pop();
+                let v = self.canonical(v);
+                let (ptr, off) = self.global_address(*global_index);
+                self.b.ins().store(MemFlagsData::trusted(), v, ptr, off);
+            }
+            Operator::RefNull { .. } => {
+                let v = self.b.ins().iconst(POINTER, 0);
+                self.push(v);
+            }
+            Operator::RefIsNull => {
+                let r = self.pop();
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                let v = self.b.ins().uextend(types::I32, c);
+                self.push(v);
+            }
+            Operator::RefFunc { function_index } => {
+                let off = self.env.offsets.func_ref(*function_index);
+                let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
+                self.push(v);
+            }
+            Operator::TableGet { table } => {
+                let index = self.pop();
+                let addr = self.table_element_address(*table, index);
+                let v = self.b.ins().load(POINTER, MemFlagsData::trusted(), addr, 0);
+                self.push(v);
+            }
+            Operator::TableSet { table } => {
+                let (index, value) = self.pop2();
+                let addr = self.table_element_address(*table, index);
+                self.b.ins().store(MemFlagsData::trusted(), value, addr, 0);
+            }
+            Operator::TableSize { table } => {
+                let (def, off) = self.table_definition(*table);
+                let len = self.b.ins().load(
+                    types::I64,
+                    MemFlagsData::trusted(),
+                    def,
+                    off + VMOffsets::DEFINITION_LENGTH as i32,
+                );
+                let v = self.b.ins().ireduce(types::I32, len);
+                self.push(v);
+            }
+            Operator::TableGrow { table } => {
+                let (init, delta) = self.pop2();
+                let t = self.iconst32(*table);
+                let v = self
+                    .call_builtin(Builtin::TableGrow, &[t, delta, init])
+                    .unwrap();
+                self.push(v);
+            }
+            Operator::TableFill { table } => {
+                let (dst, value, len) = self.pop3();
+                let t = self.iconst32(*table);
+                self.call_builtin(Builtin::TableFill, &[t, dst, value, len]);
+            }
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let (dst, src, len) = self.pop3();
+                let d = self.iconst32(*dst_table);
+                let s = self.iconst32(*src_table);
+                self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len]);
+            }
+            Operator::TableInit { elem_index, table } => {
+                let (dst, src, len) = self.pop3();
+                let t = self.iconst32(*table);
+                let e = self.iconst32(*elem_index);
+                self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len]);
+            }
+            Operator::ElemDrop { elem_index } => {
+                let e = self.iconst32(*elem_index);
+                self.call_builtin(Builtin::ElemDrop, &[e]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
