@@ -2,6 +2,8 @@
 //! formed: functions laid out in order without overlap, traps sorted and
 //! inside code, trampolines present where needed.
 
+mod common;
+
 use hayate_cranelift::{Compiler, CompilerSettings};
 use hayate_environ::{CompiledModule, ModuleInfo, SpecVersion, Trap, features_for};
 
@@ -22,70 +24,12 @@ fn compile_with(wat: &str, settings: CompilerSettings) -> (ModuleInfo, CompiledM
     let (info, wasm) = parse(wat);
     let compiler = Compiler::new(settings).expect("host supported");
     let module = compiler.compile_module(&info, &wasm).expect("compiles");
-    check_well_formed(&info, &module);
+    common::check_well_formed(&info, &module);
     (info, module)
 }
 
 fn compile(wat: &str) -> (ModuleInfo, CompiledModule) {
     compile_with(wat, settings())
-}
-
-fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
-    assert_eq!(m.functions.len(), info.num_defined_funcs() as usize);
-    assert_eq!(
-        m.array_to_wasm_trampolines.len(),
-        info.num_defined_funcs() as usize
-    );
-    assert_eq!(m.wasm_to_array_trampolines.len(), info.types.len());
-    let mut locs: Vec<_> = m.functions.iter().map(|f| f.loc).collect();
-    for (i, f) in m.functions.iter().enumerate() {
-        assert!(f.loc.length > 0, "function {i} is empty");
-        if i > 0 {
-            let prev = m.functions[i - 1].loc;
-            assert!(
-                prev.start + prev.length <= f.loc.start,
-                "functions overlap or are out of order"
-            );
-        }
-        assert!(
-            f.address_map.windows(2).all(|w| w[0].0 < w[1].0),
-            "address map sorted"
-        );
-        assert!(f.address_map.iter().all(|(o, _)| *o < f.loc.length));
-        assert_eq!(m.function_at(f.loc.start), Some(i as u32));
-    }
-    for (i, t) in m.array_to_wasm_trampolines.iter().enumerate() {
-        let escaping = info.escaping_funcs[info.num_imported_funcs as usize + i];
-        assert_eq!(t.is_some(), escaping, "array-to-wasm trampoline of {i}");
-        if let Some(t) = t {
-            locs.push(*t);
-        }
-    }
-    locs.extend(m.wasm_to_array_trampolines.iter().copied());
-    locs.sort_by_key(|l| l.start);
-    for w in locs.windows(2) {
-        assert!(
-            w[0].start + w[0].length <= w[1].start,
-            "code ranges overlap"
-        );
-    }
-    if let Some(last) = locs.last() {
-        assert!((last.start + last.length) as usize <= m.text.len());
-    }
-    assert!(
-        m.traps.windows(2).all(|w| w[0].0 < w[1].0),
-        "traps sorted and unique"
-    );
-    for (offset, _) in &m.traps {
-        assert!(
-            locs.iter()
-                .any(|l| *offset >= l.start && *offset < l.start + l.length),
-            "trap at {offset:#x} outside code"
-        );
-    }
-    for r in &m.relocations {
-        assert!(r.offset as usize + 8 <= m.text.len());
-    }
 }
 
 fn traps(m: &CompiledModule) -> Vec<Trap> {

@@ -270,7 +270,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     }
 
     /// Reinterprets vector `v` as vector type `ty`.
-    #[allow(dead_code)] // used by the SIMD translation
     fn as_vector(&mut self, v: Value, ty: ir::Type) -> Value {
         if self.b.func.dfg.value_type(v) == ty {
             v
