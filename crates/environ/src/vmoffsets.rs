@@ -175,8 +175,12 @@ impl VMOffsets {
     }
     /// Offset of the runtime's back pointer to its `Instance`.
     pub const fn instance(&self) -> u32 {
-        48
+        Self::INSTANCE
     }
+
+    /// Offset of the runtime's back pointer to its `Instance` (the same in
+    /// every module's layout).
+    pub const INSTANCE: u32 = 48;
     /// Offset of the pointer to the engine's epoch counter (`AtomicU64`).
     pub const fn epoch_counter(&self) -> u32 {
         56

@@ -1,1 +1,67 @@
-//! placeholder
+//! Hayate: a fast, safe WebAssembly runtime.
+//!
+//! Modules are compiled to native code with Cranelift, run in a sandbox with
+//! guard-page-protected linear memories, and stopped by traps that come back
+//! as ordinary Rust errors.
+//!
+//! ```
+//! use hayate::{Engine, Linker, Module, Store};
+//!
+//! # fn main() -> hayate::Result<()> {
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"
+//!     (module
+//!       (import "host" "double" (func $double (param i32) (result i32)))
+//!       (func (export "add_then_double") (param i32 i32) (result i32)
+//!         (call $double (i32.add (local.get 0) (local.get 1)))))
+//! "#)?;
+//! let mut linker = Linker::new(&engine);
+//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "add_then_double")?;
+//! assert_eq!(f.call(&mut store, (1, 2))?, 6);
+//!
+//! // Traps are errors, never crashes.
+//! let module = Module::new(&engine, r#"(module (func (export "boom") unreachable))"#)?;
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let boom = instance.get_typed_func::<(), ()>(&mut store, "boom")?;
+//! let err = boom.call(&mut store, ()).unwrap_err();
+//! assert_eq!(err.as_trap(), Some(hayate::Trap::UnreachableCodeReached));
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod engine;
+mod error;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod typed;
+mod types;
+mod values;
+mod vm;
+
+pub use config::{BoundsChecks, Config};
+pub use engine::Engine;
+pub use error::{Error, FrameInfo, Result, Trap, WasmBacktrace};
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func};
+pub use hayate_environ::SpecVersion;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use typed::{IntoFunc, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
+    TableType, ValType,
+};
+pub use values::{ExternRef, Ref, Val};

@@ -1,0 +1,83 @@
+//! `Config`: the settings an `Engine` is built with.
+
+use hayate_environ::{SpecVersion, WasmFeatures, features_for};
+
+/// How compiled code keeps memory accesses in bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundsChecks {
+    /// Reserve 8 GiB of address space per 32-bit memory and let the guard
+    /// region fault: no checks in compiled code (the default on 64-bit hosts).
+    GuardPages,
+    /// Check every access explicitly; memories reserve only what they use.
+    Explicit,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) spec: Option<SpecVersion>,
+    pub(crate) features: WasmFeatures,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) bounds_checks: BoundsChecks,
+    pub(crate) parallel_compilation: bool,
+    pub(crate) optimize: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            spec: None,
+            features: features_for(None),
+            max_wasm_stack: 512 * 1024,
+            bounds_checks: BoundsChecks::GuardPages,
+            parallel_compilation: true,
+            optimize: true,
+        }
+    }
+}
+
+impl Config {
+    /// The default settings: every feature Hayate implements, 512 KiB of
+    /// Wasm stack, guard pages, optimised parallel compilation.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Enables exactly the features of a spec version (`None`: every feature
+    /// Hayate implements).
+    pub fn spec_version(&mut self, version: Option<SpecVersion>) -> &mut Self {
+        self.spec = version;
+        self.features = features_for(version);
+        self
+    }
+
+    /// The most stack, in bytes, Wasm code may use before it traps with
+    /// `StackOverflow`.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// How memory accesses are bounds-checked.
+    pub fn bounds_checks(&mut self, checks: BoundsChecks) -> &mut Self {
+        self.bounds_checks = checks;
+        self
+    }
+
+    /// Whether function bodies compile in parallel on all cores.
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
+        self
+    }
+
+    /// Whether the code generator optimises.
+    pub fn optimize(&mut self, enable: bool) -> &mut Self {
+        self.optimize = enable;
+        self
+    }
+
+    /// The validator feature set in effect.
+    pub fn features(&self) -> WasmFeatures {
+        self.features
+    }
+}

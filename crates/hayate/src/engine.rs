@@ -1,0 +1,124 @@
+//! `Engine`: compiler, settings and the engine-wide type registry, shared by
+//! every module and store made from it.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use hayate_environ::FuncType as EnvFuncType;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// A compilation and runtime environment. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    #[cfg(feature = "compiler")]
+    pub(crate) compiler: hayate_cranelift::Compiler,
+    pub(crate) types: TypeRegistry,
+    pub(crate) epoch: AtomicU64,
+    pub(crate) host_trampolines: crate::vm::HostTrampolines,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Creates an engine with `config`.
+    pub fn new(config: &Config) -> Result<Engine> {
+        crate::vm::init();
+        #[cfg(feature = "compiler")]
+        let compiler = {
+            use hayate_cranelift::{BoundsChecks, CompilerSettings, OptLevel};
+            let settings = CompilerSettings {
+                opt_level: if config.optimize {
+                    OptLevel::Speed
+                } else {
+                    OptLevel::None
+                },
+                bounds_checks: match config.bounds_checks {
+                    crate::config::BoundsChecks::GuardPages => BoundsChecks::GuardPages,
+                    crate::config::BoundsChecks::Explicit => BoundsChecks::Explicit,
+                },
+                parallel: config.parallel_compilation,
+                ..CompilerSettings::default()
+            };
+            hayate_cranelift::Compiler::new(settings).map_err(Error::new)?
+        };
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                #[cfg(feature = "compiler")]
+                compiler,
+                types: TypeRegistry::default(),
+                epoch: AtomicU64::new(0),
+                host_trampolines: Default::default(),
+            }),
+        })
+    }
+
+    /// The settings this engine was made with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn register_type(&self, ty: &EnvFuncType) -> u32 {
+        self.inner.types.register(ty)
+    }
+
+    pub(crate) fn lookup_type(&self, id: u32) -> EnvFuncType {
+        self.inner.types.lookup(id)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new(&Config::default()).expect("the default configuration is valid")
+    }
+}
+
+/// Engine-wide canonical ids of function signatures: two signatures get the
+/// same id exactly when they are equal, so `call_indirect` compares ids.
+#[derive(Default)]
+pub(crate) struct TypeRegistry {
+    inner: Mutex<TypeRegistryInner>,
+}
+
+#[derive(Default)]
+struct TypeRegistryInner {
+    ids: HashMap<EnvFuncType, u32>,
+    types: Vec<EnvFuncType>,
+}
+
+impl TypeRegistry {
+    pub(crate) fn register(&self, ty: &EnvFuncType) -> u32 {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = inner.ids.get(ty) {
+            return *id;
+        }
+        let id = inner.types.len() as u32;
+        inner.types.push(ty.clone());
+        inner.ids.insert(ty.clone(), id);
+        id
+    }
+
+    pub(crate) fn lookup(&self, id: u32) -> EnvFuncType {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.types[id as usize].clone()
+    }
+}

@@ -1,0 +1,370 @@
+//! Importable and exportable things other than functions: `Global`,
+//! `Memory`, `Table`, and the `Extern` that holds any of the four.
+
+use hayate_environ::WasmValType;
+use hayate_runtime::{VMGlobalDefinition, VMStore};
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner};
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use crate::values::{Ref, Val};
+use crate::vm::{GlobalPtr, HostMemory, MemoryPtr, TablePtr};
+
+/// Any importable or exportable item.
+#[derive(Debug, Clone, Copy)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
+    }
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
+    }
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
+    }
+
+    /// The item's current type (tables and memories report their current size
+    /// as minimum, as import matching requires).
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(&store)),
+            Extern::Global(g) => ExternType::Global(g.ty(&store)),
+            Extern::Table(t) => ExternType::Table(t.ty(&store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
+        }
+    }
+
+    pub(crate) fn store_id(&self) -> StoreId {
+        match self {
+            Extern::Func(f) => f.store,
+            Extern::Global(g) => g.store,
+            Extern::Table(t) => t.store,
+            Extern::Memory(m) => m.store,
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+
+/// A global variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Global {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: GlobalPtr,
+    pub(crate) ty: GlobalType,
+}
+
+fn width(ty: WasmValType) -> usize {
+    match ty {
+        WasmValType::I32 | WasmValType::F32 => 4,
+        WasmValType::V128 => 16,
+        _ => 8,
+    }
+}
+
+impl Global {
+    /// A new global of type `ty` holding `val`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if val.ty() != ty.content() {
+            return Err(Error::msg(format!(
+                "global of type {} initialised with a {}",
+                ty.content(),
+                val.ty()
+            )));
+        }
+        let raw = val.to_raw(store)?;
+        let mut def = Box::new(VMGlobalDefinition::default());
+        let n = width(ty.content().to_env());
+        def.bytes[..n].copy_from_slice(&raw.bytes[..n]);
+        let ptr = GlobalPtr(std::ptr::NonNull::from(&mut *def));
+        store.globals.push(def);
+        Ok(Global {
+            store: store.id,
+            ptr,
+            ty,
+        })
+    }
+
+    /// The global's type.
+    pub fn ty(&self, _store: impl AsContext) -> GlobalType {
+        self.ty
+    }
+
+    /// The current value.
+    pub fn get(&self, store: impl AsContext) -> Val {
+        let ctx = store.as_context();
+        assert!(
+            ctx.0.opaque.id == self.store,
+            "global used with the wrong store"
+        );
+        Val::from_raw(self.ptr.get(), self.ty.content(), self.store)
+    }
+
+    /// Sets the value; fails for immutable globals and type mismatches.
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.store)?;
+        if self.ty.mutability() != Mutability::Var {
+            return Err(Error::msg("cannot set an immutable global"));
+        }
+        if val.ty() != self.ty.content() {
+            return Err(Error::msg(format!(
+                "global of type {} set to a {}",
+                self.ty.content(),
+                val.ty()
+            )));
+        }
+        let raw = val.to_raw(store)?;
+        self.ptr.set(raw, width(self.ty.content().to_env()));
+        Ok(())
+    }
+}
+
+/// A linear memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: MemoryPtr,
+    pub(crate) ty: hayate_environ::MemoryType,
+}
+
+impl Memory {
+    /// A new memory of type `ty`.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let mut host = HostMemory::new(&store.engine, &ty.inner)?;
+        let ptr = host.export();
+        store.memories.push(host);
+        Ok(Memory {
+            store: store.id,
+            ptr,
+            ty: ty.inner,
+        })
+    }
+
+    /// The type, with the current size as minimum.
+    pub fn ty(&self, _store: impl AsContext) -> MemoryType {
+        let mut ty = self.ty;
+        ty.minimum = (self.ptr.data().len() as u64) / hayate_environ::WASM_PAGE_SIZE;
+        MemoryType { inner: ty }
+    }
+
+    /// Current size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.data(store.as_context()).len() as u64 / hayate_environ::WASM_PAGE_SIZE
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.data(store.as_context()).len()
+    }
+
+    /// The memory's contents.
+    pub fn data<'a, T: 'static>(&self, store: impl Into<StoreContext<'a, T>>) -> &'a [u8] {
+        let store = store.into();
+        assert!(
+            store.0.opaque.id == self.store,
+            "memory used with the wrong store"
+        );
+        self.ptr.data()
+    }
+
+    /// The memory's contents, mutably.
+    pub fn data_mut<'a, T: 'static>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
+        let store = store.into();
+        assert!(
+            store.0.opaque.id == self.store,
+            "memory used with the wrong store"
+        );
+        self.ptr.data_mut()
+    }
+
+    /// Copies `buf.len()` bytes at `offset` into `buf`.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let data = self.data(store.as_context());
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get(offset..end))
+            .ok_or_else(|| Error::msg("out of bounds memory access"))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copies `buf` into memory at `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let data = self.data_mut(store.as_context_mut());
+        let dst = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or_else(|| Error::msg("out of bounds memory access"))?;
+        dst.copy_from_slice(buf);
+        Ok(())
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let inner = store.as_context_mut().0;
+        inner.opaque.check(self.store)?;
+        grow_memory_in(inner, self.ptr, delta)
+            .ok_or_else(|| Error::msg(format!("failed to grow memory by {delta} pages")))
+    }
+}
+
+fn grow_memory_in<T: 'static>(
+    store: &mut StoreInner<T>,
+    ptr: MemoryPtr,
+    delta: u64,
+) -> Option<u64> {
+    ptr.grow(store as &mut dyn VMStore, delta)
+}
+
+/// A table of references.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: TablePtr,
+}
+
+impl Table {
+    /// A new table of type `ty` with every element `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if init.ty() != ty.element() {
+            return Err(Error::msg("table initial value has the wrong type"));
+        }
+        let raw = init.to_raw(store)?;
+        let (table, def, ptr) = crate::vm::new_table(ty.inner, raw)?;
+        store.tables.push((table, def));
+        Ok(Table {
+            store: store.id,
+            ptr,
+        })
+    }
+
+    /// The type, with the current size as minimum.
+    pub fn ty(&self, _store: impl AsContext) -> TableType {
+        let mut ty = self.ptr.ty();
+        ty.minimum = self.ptr.size();
+        TableType { inner: ty }
+    }
+
+    /// Current number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        assert!(
+            store.as_context().0.opaque.id == self.store,
+            "table used with the wrong store"
+        );
+        self.ptr.size()
+    }
+
+    /// Element `index`, or `None` if out of bounds.
+    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Ref> {
+        assert!(
+            store.as_context().0.opaque.id == self.store,
+            "table used with the wrong store"
+        );
+        let raw = self.ptr.get(index)?;
+        Some(Ref::from_raw(
+            raw,
+            crate::types::RefType::from_env(self.ptr.ty().element),
+            self.store,
+        ))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.store)?;
+        self.check_elem(&value)?;
+        let raw = value.to_raw(store)?;
+        if self.ptr.set(index, raw) {
+            Ok(())
+        } else {
+            Err(Error::msg("table index out of bounds"))
+        }
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
+        let inner = store.as_context_mut().0;
+        inner.opaque.check(self.store)?;
+        self.check_elem(&init)?;
+        let raw = init.to_raw(&inner.opaque)?;
+        grow_table_in(inner, self.ptr, delta, raw)
+            .ok_or_else(|| Error::msg(format!("failed to grow table by {delta} elements")))
+    }
+
+    fn check_elem(&self, value: &Ref) -> Result<()> {
+        if value.ty().to_env() != self.ptr.ty().element {
+            return Err(Error::msg("reference of the wrong type for this table"));
+        }
+        Ok(())
+    }
+}
+
+fn grow_table_in<T: 'static>(
+    store: &mut StoreInner<T>,
+    ptr: TablePtr,
+    delta: u64,
+    init: *mut std::ffi::c_void,
+) -> Option<u64> {
+    ptr.grow(store as &mut dyn VMStore, delta, init)
+}

@@ -1,0 +1,225 @@
+//! `Func`: a function of a store, Wasm or host, callable from the host with
+//! dynamically typed values; `Caller`, the view of the store a host function
+//! gets while Wasm calls it.
+
+use std::ffi::c_void;
+
+use hayate_runtime::{HostFunc, VMStore, ValRaw};
+
+use crate::error::{Error, Result};
+use crate::externals::Extern;
+use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
+use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
+use crate::types::{FuncType, ValType};
+use crate::values::Val;
+use crate::vm::{self, FuncRefPtr};
+
+/// A function: a Wasm function of an instance or a host function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store: StoreId,
+    pub(crate) ptr: FuncRefPtr,
+}
+
+/// A host function's body at the raw level: arguments in, results out.
+pub(crate) type RawHostFn<T> =
+    dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
+
+impl Func {
+    pub(crate) fn from_raw(store: StoreId, raw: *mut c_void) -> Option<Func> {
+        FuncRefPtr::from_raw(raw).map(|ptr| Func { store, ptr })
+    }
+
+    /// A host function with dynamically typed parameters and results.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let body = dynamic_host_fn(ty.clone(), f);
+        Func::new_raw(store.as_context_mut().0, ty, body)
+    }
+
+    /// A host function from a closure with Wasm-typed parameters and results,
+    /// optionally taking a `Caller` first.
+    pub fn wrap<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, body) = f.into_func();
+        Func::new_raw(store.as_context_mut().0, ty, body)
+    }
+
+    pub(crate) fn new_raw<T: 'static>(
+        store: &mut StoreInner<T>,
+        ty: FuncType,
+        body: Box<RawHostFn<T>>,
+    ) -> Func {
+        let type_id = store.opaque.engine.register_type(&ty.inner);
+        let callback =
+            move |vmstore: &mut dyn VMStore, caller: Option<usize>, values: &mut [ValRaw]| {
+                let Some(store) = vmstore.as_any_mut().downcast_mut::<StoreInner<T>>() else {
+                    return Err(Error::msg("host function called with a foreign store").into());
+                };
+                body(
+                    Caller {
+                        store,
+                        instance: caller,
+                    },
+                    values,
+                )
+                .map_err(|e| Box::new(e) as hayate_runtime::HostError)
+            };
+        let mut host = HostFunc::new(type_id, Box::new(callback));
+        let ptr = FuncRefPtr::new(host.func_ref()).expect("non-null");
+        store.opaque.host_funcs.push(host);
+        Func {
+            store: store.opaque.id,
+            ptr,
+        }
+    }
+
+    /// The function's signature.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        FuncType {
+            inner: store
+                .as_context()
+                .0
+                .opaque
+                .engine
+                .lookup_type(self.ptr.type_id()),
+        }
+    }
+
+    /// Calls the function. `params` must match its parameter types and
+    /// `results` must have one slot per result.
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        store.opaque.check(self.store)?;
+        let ty = self.ty(&*store);
+        if params.len() != ty.params().len() || results.len() != ty.results().len() {
+            return Err(Error::msg(format!(
+                "function {ty} called with {} arguments and {} result slots",
+                params.len(),
+                results.len()
+            )));
+        }
+        let mut values = vec![ValRaw::default(); ty.params().len().max(ty.results().len())];
+        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+            if p.ty() != t {
+                return Err(Error::msg(format!(
+                    "argument {i} has type {} but the function expects {t}",
+                    p.ty()
+                )));
+            }
+            values[i] = p.to_raw(&store.opaque)?;
+        }
+        self.call_raw(store, &mut values)?;
+        for (i, t) in ty.results().enumerate() {
+            results[i] = Val::from_raw(values[i], t, self.store);
+        }
+        Ok(())
+    }
+
+    /// Calls with raw values already converted and type-checked.
+    pub(crate) fn call_raw<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
+        let limits: *const _ = &*store.opaque.limits;
+        let max_stack = store.opaque.engine.config().max_wasm_stack;
+        let vmstore: *mut dyn VMStore = store as *mut StoreInner<T>;
+        vm::call_raw(vmstore, limits, max_stack, self.ptr, values)
+    }
+
+    /// A statically typed view of this function, if the types match.
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(store);
+        let params: Vec<ValType> = ty.params().collect();
+        let results: Vec<ValType> = ty.results().collect();
+        if params != P::types() || results != R::types() {
+            return Err(Error::msg(format!(
+                "type mismatch: function is {ty}, requested params {:?} results {:?}",
+                P::types(),
+                R::types()
+            )));
+        }
+        Ok(TypedFunc::new(*self))
+    }
+}
+
+/// Wraps a host closure over dynamically typed values as a raw body that
+/// converts arguments in and checks and converts results out.
+pub(crate) fn dynamic_host_fn<T: 'static>(
+    sig: FuncType,
+    f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+) -> Box<RawHostFn<T>> {
+    Box::new(
+        move |mut caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+            let store_id = caller.store.opaque.id;
+            let params: Vec<Val> = sig
+                .params()
+                .zip(raw.iter())
+                .map(|(t, r)| Val::from_raw(*r, t, store_id))
+                .collect();
+            let mut results: Vec<Val> = sig.results().map(Val::default_for_ty).collect();
+            f(caller.reborrow(), &params, &mut results)?;
+            for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
+                if val.ty() != ty {
+                    return Err(Error::msg(format!(
+                        "host function result {i} has type {} but its signature says {ty}",
+                        val.ty()
+                    )));
+                }
+                raw[i] = val.to_raw(&caller.store.opaque)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The store, as a host function sees it while Wasm calls it.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    pub(crate) instance: Option<usize>,
+}
+
+impl<'a, T: 'static> Caller<'a, T> {
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: self.store,
+            instance: self.instance,
+        }
+    }
+
+    /// The store's data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The store's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// An export of the calling instance (for example its memory), if the
+    /// function was called from Wasm.
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let id = self.instance?;
+        crate::instance::Instance::from_index(self.store.opaque.id, id).get_export(&mut *self, name)
+    }
+
+    /// The engine of the store.
+    pub fn engine(&self) -> &crate::Engine {
+        &self.store.opaque.engine
+    }
+}

@@ -1,0 +1,258 @@
+//! Values crossing the API: `Val`, `Ref`, `ExternRef`, and their conversion
+//! to and from the runtime's raw 16-byte form.
+
+use std::any::Any;
+use std::ffi::c_void;
+
+use hayate_runtime::ValRaw;
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::types::{RefType, ValType};
+
+/// A WebAssembly value.
+#[derive(Debug, Clone, Copy)]
+pub enum Val {
+    /// `i32`
+    I32(i32),
+    /// `i64`
+    I64(i64),
+    /// `f32`, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// `f64`, as its bits.
+    F64(u64),
+    /// `v128`
+    V128(u128),
+    /// A function reference, or null.
+    FuncRef(Option<Func>),
+    /// An external reference, or null.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The null function reference.
+    pub fn null_func_ref() -> Val {
+        Val::FuncRef(None)
+    }
+
+    /// The null external reference.
+    pub fn null_extern_ref() -> Val {
+        Val::ExternRef(None)
+    }
+
+    /// The default (zero or null) value of `ty`.
+    pub fn default_for_ty(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
+    }
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(v) => ValRaw::u32(v),
+            Val::F64(v) => ValRaw::u64(v),
+            Val::V128(v) => ValRaw::v128(v),
+            Val::FuncRef(f) => ValRaw::ptr(func_to_raw(f, store)?),
+            Val::ExternRef(e) => ValRaw::ptr(extern_to_raw(e, store)?),
+        })
+    }
+
+    pub(crate) fn from_raw(raw: ValRaw, ty: ValType, store: StoreId) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_u32()),
+            ValType::F64 => Val::F64(raw.get_u64()),
+            ValType::V128 => Val::V128(raw.get_v128()),
+            ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.get_ptr())),
+            ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(store, raw.get_ptr())),
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}
+
+/// A reference value: what tables hold.
+#[derive(Debug, Clone, Copy)]
+pub enum Ref {
+    /// A function reference, or null.
+    Func(Option<Func>),
+    /// An external reference, or null.
+    Extern(Option<ExternRef>),
+}
+
+impl Ref {
+    /// Whether this is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Ref::Func(None) | Ref::Extern(None))
+    }
+
+    pub(crate) fn ty(&self) -> RefType {
+        match self {
+            Ref::Func(_) => RefType::FuncRef,
+            Ref::Extern(_) => RefType::ExternRef,
+        }
+    }
+
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<*mut c_void> {
+        match self {
+            Ref::Func(f) => func_to_raw(f, store),
+            Ref::Extern(e) => extern_to_raw(e, store),
+        }
+    }
+
+    pub(crate) fn from_raw(raw: *mut c_void, ty: RefType, store: StoreId) -> Ref {
+        match ty {
+            RefType::FuncRef => Ref::Func(Func::from_raw(store, raw)),
+            RefType::ExternRef => Ref::Extern(ExternRef::from_raw(store, raw)),
+        }
+    }
+}
+
+impl From<Ref> for Val {
+    fn from(r: Ref) -> Val {
+        match r {
+            Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
+        }
+    }
+}
+
+fn func_to_raw(f: Option<Func>, store: &StoreOpaque) -> Result<*mut c_void> {
+    match f {
+        None => Ok(std::ptr::null_mut()),
+        Some(f) => {
+            store.check(f.store)?;
+            f.ptr.ensure_wasm_call(&store.engine)?;
+            Ok(f.ptr.as_raw())
+        }
+    }
+}
+
+fn extern_to_raw(e: Option<ExternRef>, store: &StoreOpaque) -> Result<*mut c_void> {
+    match e {
+        None => Ok(std::ptr::null_mut()),
+        Some(e) => {
+            store.check(e.store)?;
+            Ok((e.index + 1) as *mut c_void)
+        }
+    }
+}
+
+/// A reference to host data that Wasm can hold and pass around but not
+/// look into or forge. The data lives as long as the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternRef {
+    store: StoreId,
+    index: usize,
+}
+
+impl ExternRef {
+    /// Puts `value` in the store and returns a reference to it.
+    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.externrefs.push(Box::new(value));
+        ExternRef {
+            store: store.id,
+            index: store.externrefs.len() - 1,
+        }
+    }
+
+    /// The referenced data.
+    pub fn data<'a, C: AsContext + 'a>(&self, store: &'a C) -> Result<&'a (dyn Any + Send + Sync)> {
+        let store = &store.as_context().0.opaque;
+        store.check(self.store)?;
+        store
+            .externrefs
+            .get(self.index)
+            .map(|b| &**b)
+            .ok_or_else(|| Error::msg("dangling externref"))
+    }
+
+    fn from_raw(store: StoreId, raw: *mut c_void) -> Option<ExternRef> {
+        let handle = raw as usize;
+        (handle != 0).then(|| ExternRef {
+            store,
+            index: handle - 1,
+        })
+    }
+}

@@ -1,0 +1,348 @@
+//! The bridge to `hayate-runtime`: the one module of this crate allowed to
+//! use `unsafe`. Each function here turns a raw runtime operation into a
+//! safe one by relying on the store's ownership rule: everything a handle
+//! points to is owned by the handle's store and lives as long as it, and
+//! every public API checks the handle's store id before getting here.
+
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+
+use hayate_environ::{CompiledModule, MemoryType, ModuleInfo};
+use hayate_runtime::code_memory::CodeMemory;
+use hayate_runtime::memory::{LinearMemory, MemoryConfig};
+use hayate_runtime::traphandlers::{Backtrace, UnwindReason};
+use hayate_runtime::{
+    ExportMemory, ExportTable, Imports, Instance as RtInstance, InstantiationError,
+    ModuleRuntimeInfo, StoreContext as RtStoreContext, TableElement, VMFuncRef, VMGlobalDefinition,
+    VMMemoryDefinition, VMRuntimeLimits, VMStore, ValRaw,
+};
+
+use crate::engine::Engine;
+use crate::error::{Error, FrameInfo, Result, WasmBacktrace};
+
+/// Installs the trap handlers (idempotent).
+pub(crate) fn init() {
+    hayate_runtime::traphandlers::init_traps();
+}
+
+/// Loads compiled code into executable memory.
+pub(crate) fn load_code(
+    compiled: &CompiledModule,
+    info: Arc<ModuleInfo>,
+) -> Result<Arc<CodeMemory>> {
+    CodeMemory::new(compiled, info).map_err(|e| Error::msg(format!("failed to load code: {e}")))
+}
+
+/// A pointer to a live `VMFuncRef` owned by some store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct FuncRefPtr(NonNull<VMFuncRef>);
+
+// SAFETY: the pointer is only dereferenced through a borrow of its store.
+unsafe impl Send for FuncRefPtr {}
+// SAFETY: as above.
+unsafe impl Sync for FuncRefPtr {}
+
+impl FuncRefPtr {
+    pub(crate) fn new(ptr: *mut VMFuncRef) -> Option<FuncRefPtr> {
+        NonNull::new(ptr).map(FuncRefPtr)
+    }
+
+    pub(crate) fn from_raw(raw: *mut c_void) -> Option<FuncRefPtr> {
+        FuncRefPtr::new(raw.cast())
+    }
+
+    pub(crate) fn as_raw(self) -> *mut c_void {
+        self.0.as_ptr().cast()
+    }
+
+    pub(crate) fn type_id(self) -> u32 {
+        // SAFETY: the function reference is live while its store is.
+        unsafe { self.0.as_ref().type_id }
+    }
+
+    /// Gives a host function a Wasm-convention entry so it can be called
+    /// through a table, using the engine's trampoline for its type.
+    pub(crate) fn ensure_wasm_call(self, engine: &Engine) -> Result<()> {
+        // SAFETY: live while its store is; the store is borrowed mutably by
+        // the caller, so nothing runs concurrently with this write.
+        unsafe {
+            let f = self.0.as_ptr();
+            if (*f).wasm_call.is_null() {
+                (*f).wasm_call = engine.inner.host_trampolines.get(engine, (*f).type_id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Calls `func` with `values` (parameters in, results out).
+pub(crate) fn call_raw(
+    store: *mut dyn VMStore,
+    limits: *const VMRuntimeLimits,
+    max_wasm_stack: usize,
+    func: FuncRefPtr,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    // SAFETY: `func` is live (its store id was checked by the caller) and
+    // `values` was sized for its signature; `store` is the exclusive borrow
+    // of the store the caller holds and does not use during the call.
+    unsafe {
+        if let Some(callback) = hayate_runtime::host_callback(func.0.as_ptr()) {
+            return callback(&mut *store, None, values).map_err(Error::from_boxed);
+        }
+        hayate_runtime::invoke(func.0.as_ptr(), values, limits, max_wasm_stack)
+            .map_err(|reason| unwind_to_error(*reason))
+    }
+}
+
+fn unwind_to_error(reason: UnwindReason) -> Error {
+    match reason {
+        UnwindReason::Trap { trap, backtrace } => {
+            Error::trap(trap).with_backtrace(convert(backtrace))
+        }
+        UnwindReason::HostError { error, backtrace } => {
+            Error::from_boxed(error).with_backtrace(convert(backtrace))
+        }
+        UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn convert(bt: Backtrace) -> WasmBacktrace {
+    WasmBacktrace {
+        frames: bt
+            .frames
+            .into_iter()
+            .map(|f| FrameInfo {
+                func_index: f.func_index,
+                func_name: f.func_name,
+                module_name: f.module_name,
+                module_offset: f.module_offset,
+            })
+            .collect(),
+    }
+}
+
+/// Allocates and initialises an instance; it is pushed onto `instances`
+/// even when initialisation fails, because (Wasm 2.0) other instances may
+/// already reference it through shared tables.
+#[allow(clippy::vec_box)]
+pub(crate) fn instantiate(
+    module: &Arc<ModuleRuntimeInfo>,
+    imports: Imports,
+    store: *mut dyn VMStore,
+    limits: *const VMRuntimeLimits,
+    engine: &Engine,
+    instances: &mut Vec<Box<RtInstance>>,
+) -> Result<usize> {
+    let ctx = RtStoreContext {
+        store,
+        limits,
+        epoch: &engine.inner.epoch,
+    };
+    let memory_config = memory_config(engine);
+    let id = instances.len();
+    // SAFETY: the imports were type-checked by the caller and point into
+    // objects owned by the same store as `store`, which outlives instances.
+    let instance = unsafe {
+        RtInstance::new(module.clone(), imports, ctx, &memory_config, id)
+            .map_err(instantiation_error)?
+    };
+    instances.push(instance);
+    instances[id].initialize().map_err(instantiation_error)?;
+    Ok(id)
+}
+
+fn memory_config(engine: &Engine) -> MemoryConfig {
+    MemoryConfig {
+        guard_pages: engine.config().bounds_checks == crate::config::BoundsChecks::GuardPages,
+    }
+}
+
+fn instantiation_error(e: InstantiationError) -> Error {
+    match e {
+        InstantiationError::Trap(t) => Error::trap(t),
+        other => Error::msg(other.to_string()),
+    }
+}
+
+/// A memory created by the host, owned by its store.
+pub(crate) struct HostMemory {
+    memory: Box<LinearMemory>,
+    definition: Box<VMMemoryDefinition>,
+}
+
+impl HostMemory {
+    pub(crate) fn new(engine: &Engine, ty: &MemoryType) -> Result<HostMemory> {
+        let memory = LinearMemory::new(ty, &memory_config(engine)).map_err(Error::new)?;
+        let definition = Box::new(memory.vmmemory());
+        Ok(HostMemory {
+            memory: Box::new(memory),
+            definition,
+        })
+    }
+
+    pub(crate) fn export(&mut self) -> MemoryPtr {
+        MemoryPtr(ExportMemory {
+            memory: &mut *self.memory,
+            definition: &mut *self.definition,
+        })
+    }
+}
+
+/// A memory owned by some store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryPtr(pub(crate) ExportMemory);
+
+// SAFETY: only dereferenced through a borrow of the owning store.
+unsafe impl Send for MemoryPtr {}
+// SAFETY: as above.
+unsafe impl Sync for MemoryPtr {}
+
+impl MemoryPtr {
+    /// The memory's bytes, borrowed for as long as the caller borrows the store.
+    pub(crate) fn data<'a>(self) -> &'a [u8] {
+        // SAFETY: the memory is live while its store is, and the caller
+        // ties `'a` to a shared borrow of that store.
+        unsafe {
+            let m = &*self.0.memory;
+            std::slice::from_raw_parts(m.base(), m.byte_size())
+        }
+    }
+
+    /// The memory's bytes, mutably, for as long as the caller borrows the store.
+    pub(crate) fn data_mut<'a>(self) -> &'a mut [u8] {
+        // SAFETY: as `data`, with an exclusive borrow of the store.
+        unsafe {
+            let m = &*self.0.memory;
+            std::slice::from_raw_parts_mut(m.base(), m.byte_size())
+        }
+    }
+
+    pub(crate) fn grow(self, store: &mut dyn VMStore, delta: u64) -> Option<u64> {
+        // SAFETY: live while its store is, which the caller borrows mutably.
+        unsafe { hayate_runtime::grow_memory(self.0, store, delta) }
+    }
+}
+
+/// A table owned by some store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TablePtr(pub(crate) ExportTable);
+
+// SAFETY: only dereferenced through a borrow of the owning store.
+unsafe impl Send for TablePtr {}
+// SAFETY: as above.
+unsafe impl Sync for TablePtr {}
+
+impl TablePtr {
+    fn table<'a>(self) -> &'a mut hayate_runtime::Table {
+        // SAFETY: live while its store is; callers hold a borrow of it.
+        unsafe { &mut *self.0.table }
+    }
+
+    pub(crate) fn ty(self) -> hayate_environ::TableType {
+        self.table().ty()
+    }
+    pub(crate) fn size(self) -> u64 {
+        self.table().size()
+    }
+    pub(crate) fn get(self, index: u64) -> Option<*mut c_void> {
+        self.table().get(index).map(|e| e.0)
+    }
+    pub(crate) fn set(self, index: u64, value: *mut c_void) -> bool {
+        self.table().set(index, TableElement(value))
+    }
+    pub(crate) fn grow(
+        self,
+        store: &mut dyn VMStore,
+        delta: u64,
+        init: *mut c_void,
+    ) -> Option<u64> {
+        // SAFETY: live while its store is, which the caller borrows mutably.
+        unsafe { hayate_runtime::grow_table(self.0, store, delta, TableElement(init)) }
+    }
+}
+
+/// Makes a host-owned table.
+pub(crate) fn new_table(
+    ty: hayate_environ::TableType,
+    init: *mut c_void,
+) -> Result<(
+    Box<hayate_runtime::Table>,
+    Box<hayate_runtime::VMTableDefinition>,
+    TablePtr,
+)> {
+    let mut table =
+        Box::new(hayate_runtime::Table::new(ty, TableElement(init)).map_err(Error::new)?);
+    let mut def = Box::new(table.vmtable());
+    let ptr = TablePtr(ExportTable {
+        table: &mut *table,
+        definition: &mut *def,
+    });
+    Ok((table, def, ptr))
+}
+
+/// A global's storage, owned by some store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GlobalPtr(pub(crate) NonNull<VMGlobalDefinition>);
+
+// SAFETY: only dereferenced through a borrow of the owning store.
+unsafe impl Send for GlobalPtr {}
+// SAFETY: as above.
+unsafe impl Sync for GlobalPtr {}
+
+impl GlobalPtr {
+    pub(crate) fn get(self) -> ValRaw {
+        // SAFETY: live while its store is; callers hold a borrow of it.
+        ValRaw {
+            bytes: unsafe { self.0.as_ref().bytes },
+        }
+    }
+    pub(crate) fn set(self, value: ValRaw, width: usize) {
+        // SAFETY: live while its store is; callers hold an exclusive borrow.
+        unsafe {
+            let g = &mut *self.0.as_ptr();
+            g.bytes = [0; 16];
+            g.bytes[..width].copy_from_slice(&value.bytes[..width]);
+        }
+    }
+}
+
+/// Engine-wide wasm-to-array trampolines for host functions that enter a
+/// table or a global without being imported by a module.
+#[derive(Default)]
+pub(crate) struct HostTrampolines {
+    by_type: Mutex<HashMap<u32, (Arc<CodeMemory>, usize)>>,
+}
+
+impl HostTrampolines {
+    pub(crate) fn get(&self, engine: &Engine, type_id: u32) -> Result<*const u8> {
+        let mut map = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, ptr)) = map.get(&type_id) {
+            return Ok(*ptr as *const u8);
+        }
+        #[cfg(feature = "compiler")]
+        {
+            let ty = engine.lookup_type(type_id);
+            let compiled = engine
+                .inner
+                .compiler
+                .compile_trampolines(std::slice::from_ref(&ty))
+                .map_err(Error::new)?;
+            let code = load_code(&compiled, Arc::new(ModuleInfo::default()))?;
+            let ptr = code.wasm_to_array_trampoline(0);
+            map.insert(type_id, (code, ptr as usize));
+            Ok(ptr)
+        }
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = engine;
+            Err(Error::msg(
+                "host functions in tables need the `compiler` feature",
+            ))
+        }
+    }
+}

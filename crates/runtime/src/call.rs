@@ -1,0 +1,32 @@
+//! Calling into compiled code from the host through a function's array-call
+//! entry, inside `catch_traps`.
+
+use crate::traphandlers::{UnwindReason, catch_traps};
+use crate::vmcontext::{ArrayCallFn, VMFuncRef, VMRuntimeLimits, ValRaw};
+
+/// Calls `func_ref` with `values` holding its parameters; on return `values`
+/// holds its results.
+///
+/// # Safety
+/// `func_ref` must be a live function reference of the store whose limits
+/// are `limits`, with an array-call entry; `values` must have room for
+/// max(params, results) values of its signature, with the parameters of the
+/// right types; the store must not be used except through Wasm during the call.
+pub unsafe fn invoke(
+    func_ref: *const VMFuncRef,
+    values: &mut [ValRaw],
+    limits: *const VMRuntimeLimits,
+    max_wasm_stack: usize,
+) -> Result<(), Box<UnwindReason>> {
+    // SAFETY: guaranteed by the caller; `array_call` has the array-call ABI.
+    unsafe {
+        let f = *func_ref;
+        assert!(!f.array_call.is_null(), "function has no array-call entry");
+        let entry: ArrayCallFn = std::mem::transmute::<*const u8, ArrayCallFn>(f.array_call);
+        let ptr = values.as_mut_ptr();
+        let len = values.len();
+        catch_traps(limits, max_wasm_stack, || {
+            entry(f.vmctx, f.vmctx, ptr, len);
+        })
+    }
+}

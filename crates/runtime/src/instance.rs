@@ -1,0 +1,405 @@
+//! Instances: the VMContext allocation, the memories and tables an instance
+//! owns, and access to everything compiled code reaches through the VMContext.
+//! Initialisation (globals, segments) lives in `instance/init.rs`.
+
+mod init;
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
+
+use crate::code_memory::CodeMemory;
+use crate::libcalls::BUILTINS;
+use crate::memory::{LinearMemory, MemoryConfig};
+use crate::store::VMStore;
+use crate::table::{Table, TableElement};
+use crate::vmcontext::{
+    EpochCounter, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
+    VMRuntimeLimits, VMTableDefinition,
+};
+
+pub use init::InstantiationError;
+
+/// What the runtime needs of a compiled module to instantiate it.
+#[derive(Debug)]
+pub struct ModuleRuntimeInfo {
+    /// The module's description.
+    pub info: Arc<ModuleInfo>,
+    /// Its loaded machine code.
+    pub code: Arc<CodeMemory>,
+    /// Its VMContext layout.
+    pub offsets: VMOffsets,
+    /// Engine-wide type id of each type of the type section.
+    pub type_ids: Box<[u32]>,
+    /// Wasm 2.0 segment semantics (segments applied in order, an
+    /// out-of-bounds segment traps after earlier ones were written) instead
+    /// of 1.0's (all bounds checked before any write, failure is a link error).
+    pub bulk_memory: bool,
+}
+
+/// A memory as other instances import it.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportMemory {
+    /// The memory.
+    pub memory: *mut LinearMemory,
+    /// Its definition, updated whenever it grows.
+    pub definition: *mut VMMemoryDefinition,
+}
+
+/// A table as other instances import it.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportTable {
+    /// The table.
+    pub table: *mut Table,
+    /// Its definition, updated whenever it grows.
+    pub definition: *mut VMTableDefinition,
+}
+
+/// Everything a module imports, per kind in import order.
+#[derive(Debug, Default)]
+pub struct Imports {
+    /// Function references.
+    pub functions: Vec<*const VMFuncRef>,
+    /// Tables.
+    pub tables: Vec<ExportTable>,
+    /// Memories.
+    pub memories: Vec<ExportMemory>,
+    /// Global storage.
+    pub globals: Vec<*mut VMGlobalDefinition>,
+}
+
+/// Per-store context every instance of the store shares.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreContext {
+    /// The store, for builtins and host calls.
+    pub store: *mut dyn VMStore,
+    /// The store's runtime limits.
+    pub limits: *const VMRuntimeLimits,
+    /// The engine's epoch counter.
+    pub epoch: *const EpochCounter,
+}
+
+/// A live instance. Boxed so its address (recorded in the VMContext) is stable.
+pub struct Instance {
+    module: Arc<ModuleRuntimeInfo>,
+    vmctx: NonNull<VMContext>,
+    memories: Vec<LinearMemory>,
+    tables: Vec<Table>,
+    imported_memories: Vec<ExportMemory>,
+    imported_tables: Vec<ExportTable>,
+    dropped_elements: Vec<bool>,
+    dropped_data: Vec<bool>,
+    id: usize,
+}
+
+// SAFETY: the raw pointers an instance holds point into its own allocation
+// or into objects owned by the same store, which moves between threads as a
+// whole; nothing is shared with other stores.
+unsafe impl Send for Instance {}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    fn vmctx_layout(offsets: &VMOffsets) -> Layout {
+        Layout::from_size_align(offsets.size().max(16) as usize, 16).expect("vmctx layout")
+    }
+
+    /// Allocates an instance: creates its memories and tables and fills its
+    /// VMContext. No guest-visible state changes until `initialize`.
+    ///
+    /// # Safety
+    /// Every pointer in `imports` and `store` must stay valid for the
+    /// instance's lifetime (the store owns everything it points to), and the
+    /// imports must match the module's import types.
+    pub unsafe fn new(
+        module: Arc<ModuleRuntimeInfo>,
+        imports: Imports,
+        store: StoreContext,
+        memory_config: &MemoryConfig,
+        id: usize,
+    ) -> Result<Box<Instance>, InstantiationError> {
+        let info = module.info.clone();
+        let offsets = module.offsets;
+        let mut memories = Vec::new();
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            memories.push(
+                LinearMemory::new(ty, memory_config)
+                    .map_err(|e| InstantiationError::Resource(e.to_string()))?,
+            );
+        }
+        let mut tables = Vec::new();
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            tables.push(
+                Table::new(*ty, TableElement::NULL)
+                    .map_err(|e| InstantiationError::Resource(e.to_string()))?,
+            );
+        }
+        let layout = Self::vmctx_layout(&offsets);
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let Some(vmctx) = NonNull::new(raw.cast::<VMContext>()) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        let mut instance = Box::new(Instance {
+            dropped_elements: vec![false; info.elements.len()],
+            dropped_data: vec![false; info.data.len()],
+            imported_memories: imports.memories.clone(),
+            imported_tables: imports.tables.clone(),
+            module,
+            vmctx,
+            memories,
+            tables,
+            id,
+        });
+        // SAFETY: the VMContext was just allocated with this module's layout;
+        // the caller vouches for the imports and store pointers.
+        unsafe { instance.fill_vmctx(&imports, store) };
+        Ok(instance)
+    }
+
+    /// Writes every field of the VMContext.
+    unsafe fn fill_vmctx(&mut self, imports: &Imports, store: StoreContext) {
+        let module = self.module.clone();
+        let o = &module.offsets;
+        let info = &module.info;
+        let self_ptr: *mut Instance = self;
+        // SAFETY: every offset comes from this module's VMOffsets, which the
+        // allocation was sized by; every value written has the type the
+        // layout documents.
+        unsafe {
+            self.write(o.magic(), VMOffsets::MAGIC);
+            self.write(o.store(), store.store);
+            self.write(o.runtime_limits(), store.limits);
+            self.write(o.builtins(), &BUILTINS as *const _ as *const u8);
+            self.write(o.type_ids(), module.type_ids.as_ptr());
+            self.write(o.instance(), self_ptr);
+            self.write(o.epoch_counter(), store.epoch);
+            for (i, &func_ref) in imports.functions.iter().enumerate() {
+                let mut f = *func_ref;
+                if f.wasm_call.is_null() {
+                    // A host function: call it through this module's
+                    // trampoline for the import's type.
+                    let ty = info.functions[i];
+                    f.wasm_call = module.code.wasm_to_array_trampoline(ty);
+                }
+                let i = i as u32;
+                self.write(
+                    o.imported_function(i),
+                    VMFunctionImport {
+                        wasm_call: f.wasm_call,
+                        vmctx: f.vmctx,
+                    },
+                );
+                self.write(o.func_ref(i), f);
+            }
+            for (i, t) in imports.tables.iter().enumerate() {
+                self.write(o.imported_table(i as u32), t.definition);
+            }
+            for (i, m) in imports.memories.iter().enumerate() {
+                self.write(o.imported_memory(i as u32), m.definition);
+            }
+            for (i, g) in imports.globals.iter().enumerate() {
+                self.write(o.imported_global(i as u32), *g);
+            }
+            for i in 0..self.memories.len() {
+                let def = self.memories[i].vmmemory();
+                self.write(o.defined_memory(i as u32), def);
+            }
+            for i in 0..self.tables.len() {
+                let def = self.tables[i].vmtable();
+                self.write(o.defined_table(i as u32), def);
+            }
+            let vmctx = self.vmctx.as_ptr();
+            for def in 0..info.num_defined_funcs() {
+                let index = info.num_imported_funcs + def;
+                let type_id = module.type_ids[info.functions[index as usize] as usize];
+                let array_call = module
+                    .code
+                    .array_to_wasm_trampoline(def)
+                    .unwrap_or(std::ptr::null());
+                let func_ref = VMFuncRef {
+                    wasm_call: module.code.function_ptr(def),
+                    array_call,
+                    vmctx,
+                    type_id,
+                };
+                self.write(o.func_ref(index), func_ref);
+            }
+        }
+    }
+
+    /// Writes `value` at byte `offset` of the VMContext.
+    ///
+    /// # Safety
+    /// `offset` must be a field of type `T` in this module's layout.
+    unsafe fn write<T>(&mut self, offset: u32, value: T) {
+        // SAFETY: guaranteed by the caller; fields are naturally aligned.
+        unsafe { self.vmctx_plus(offset).cast::<T>().write(value) }
+    }
+
+    fn vmctx_plus(&self, offset: u32) -> *mut u8 {
+        debug_assert!(offset < self.module.offsets.size());
+        // SAFETY: the offset lies inside the VMContext allocation.
+        unsafe { self.vmctx.as_ptr().cast::<u8>().add(offset as usize) }
+    }
+
+    /// The instance owning `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the VMContext of a live instance, and the caller must
+    /// not create overlapping mutable references to it.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+        // SAFETY: the back pointer at `instance()` is written at allocation
+        // and the instance is boxed, so it does not move.
+        unsafe {
+            let offset = VMOffsets::INSTANCE as usize;
+            &mut **vmctx.cast::<u8>().add(offset).cast::<*mut Instance>()
+        }
+    }
+
+    /// The store this instance belongs to.
+    pub fn store_ptr(&self) -> *mut dyn VMStore {
+        // SAFETY: written at allocation with the store's fat pointer.
+        unsafe {
+            self.vmctx_plus(self.module.offsets.store())
+                .cast::<*mut dyn VMStore>()
+                .read()
+        }
+    }
+
+    /// The store's runtime limits.
+    pub fn limits(&self) -> *const VMRuntimeLimits {
+        // SAFETY: written at allocation.
+        unsafe {
+            self.vmctx_plus(self.module.offsets.runtime_limits())
+                .cast::<*const VMRuntimeLimits>()
+                .read()
+        }
+    }
+
+    /// The id the store gave this instance.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The VMContext pointer.
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.as_ptr()
+    }
+
+    /// The module this is an instance of.
+    pub fn module(&self) -> &Arc<ModuleRuntimeInfo> {
+        &self.module
+    }
+
+    /// The function reference of function `index` (imported or defined).
+    pub fn func_ref(&self, index: u32) -> *mut VMFuncRef {
+        self.vmctx_plus(self.module.offsets.func_ref(index)).cast()
+    }
+
+    /// Memory `index` and its definition.
+    pub fn memory(&mut self, index: u32) -> ExportMemory {
+        let imported = self.module.info.num_imported_memories;
+        match index.checked_sub(imported) {
+            None => self.imported_memories[index as usize],
+            Some(def) => ExportMemory {
+                memory: &mut self.memories[def as usize],
+                definition: self
+                    .vmctx_plus(self.module.offsets.defined_memory(def))
+                    .cast(),
+            },
+        }
+    }
+
+    /// Table `index` and its definition.
+    pub fn table(&mut self, index: u32) -> ExportTable {
+        let imported = self.module.info.num_imported_tables;
+        match index.checked_sub(imported) {
+            None => self.imported_tables[index as usize],
+            Some(def) => ExportTable {
+                table: &mut self.tables[def as usize],
+                definition: self
+                    .vmctx_plus(self.module.offsets.defined_table(def))
+                    .cast(),
+            },
+        }
+    }
+
+    /// Storage of global `index`.
+    pub fn global(&self, index: u32) -> *mut VMGlobalDefinition {
+        let o = &self.module.offsets;
+        match index.checked_sub(self.module.info.num_imported_globals) {
+            // SAFETY: imported global pointers are written at allocation.
+            None => unsafe {
+                self.vmctx_plus(o.imported_global(index))
+                    .cast::<*mut VMGlobalDefinition>()
+                    .read()
+            },
+            Some(def) => self.vmctx_plus(o.defined_global(def)).cast(),
+        }
+    }
+
+    /// An export by name, as raw runtime parts.
+    pub fn export(&mut self, name: &str) -> Option<Export> {
+        let index = self.module.info.export(name)?;
+        Some(self.entity(index))
+    }
+
+    /// Entity `index` as raw runtime parts.
+    pub fn entity(&mut self, index: EntityIndex) -> Export {
+        match index {
+            EntityIndex::Function(f) => Export::Function(self.func_ref(f)),
+            EntityIndex::Table(t) => Export::Table(self.table(t)),
+            EntityIndex::Memory(m) => Export::Memory(self.memory(m)),
+            EntityIndex::Global(g) => Export::Global(self.global(g)),
+        }
+    }
+
+    /// Whether element segment `index` was dropped.
+    pub(crate) fn element_dropped(&self, index: u32) -> bool {
+        self.dropped_elements[index as usize]
+    }
+
+    /// Whether data segment `index` was dropped.
+    pub(crate) fn data_dropped(&self, index: u32) -> bool {
+        self.dropped_data[index as usize]
+    }
+
+    pub(crate) fn drop_element(&mut self, index: u32) {
+        self.dropped_elements[index as usize] = true;
+    }
+
+    pub(crate) fn drop_data(&mut self, index: u32) {
+        self.dropped_data[index as usize] = true;
+    }
+}
+
+/// An exported entity as raw runtime parts.
+#[derive(Debug, Clone, Copy)]
+pub enum Export {
+    /// A function reference.
+    Function(*mut VMFuncRef),
+    /// A table.
+    Table(ExportTable),
+    /// A memory.
+    Memory(ExportMemory),
+    /// Global storage.
+    Global(*mut VMGlobalDefinition),
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let layout = Self::vmctx_layout(&self.module.offsets);
+        // SAFETY: allocated in `new` with this layout; nothing references
+        // the VMContext once its store drops its instances.
+        unsafe { std::alloc::dealloc(self.vmctx.as_ptr().cast(), layout) };
+    }
+}

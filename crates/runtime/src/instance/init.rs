@@ -1,0 +1,186 @@
+//! Instance initialisation: constant expressions, globals, and active
+//! element and data segments, with the segment semantics of Wasm 1.0 (all
+//! checked before any write; failure is a link error) or 2.0 (applied in
+//! order; an out-of-bounds segment traps, earlier writes stay).
+
+use hayate_environ::{
+    ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap, WasmValType,
+};
+
+use super::Instance;
+use crate::table::TableElement;
+use crate::vmcontext::{VMGlobalDefinition, ValRaw};
+
+/// Instantiation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstantiationError {
+    /// Memory or table could not be allocated.
+    #[error("insufficient resources: {0}")]
+    Resource(String),
+    /// Imports do not fit, or (Wasm 1.0) a segment does not fit.
+    #[error("{0}")]
+    Link(String),
+    /// Initialisation trapped (Wasm 2.0 segments, or the start function).
+    #[error("{0}")]
+    Trap(Trap),
+}
+
+impl Instance {
+    /// Evaluates a constant expression in this instance.
+    pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let value = match *op {
+                ConstOp::I32Const(v) => ValRaw::i32(v),
+                ConstOp::I64Const(v) => ValRaw::i64(v),
+                ConstOp::F32Const(bits) => ValRaw::u32(bits),
+                ConstOp::F64Const(bits) => ValRaw::u64(bits),
+                ConstOp::V128Const(v) => ValRaw::v128(v),
+                ConstOp::RefNull(_) => ValRaw::default(),
+                ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(f).cast()),
+                ConstOp::GlobalGet(g) => {
+                    // SAFETY: global storage is live for the instance's lifetime.
+                    let bytes = unsafe { (*self.global(g)).bytes };
+                    ValRaw { bytes }
+                }
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let b = stack.pop().expect("validated").get_i32();
+                    let a = stack.pop().expect("validated").get_i32();
+                    ValRaw::i32(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let b = stack.pop().expect("validated").get_i64();
+                    let a = stack.pop().expect("validated").get_i64();
+                    ValRaw::i64(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(value);
+        }
+        stack
+            .pop()
+            .expect("validated constant expression leaves a value")
+    }
+
+    /// The elements of segment `index` as table entries (empty once dropped).
+    pub(crate) fn element_items(&self, index: u32) -> Vec<TableElement> {
+        if self.element_dropped(index) {
+            return Vec::new();
+        }
+        match &self.module.info.elements[index as usize].items {
+            ElemItems::Functions(funcs) => funcs
+                .iter()
+                .map(|f| TableElement(self.func_ref(*f).cast()))
+                .collect(),
+            ElemItems::Expressions(_, exprs) => exprs
+                .iter()
+                .map(|e| TableElement(self.eval_const(e).get_ptr()))
+                .collect(),
+        }
+    }
+
+    /// Initialises globals, then applies active element and data segments.
+    /// On error the instance may already be visible to other instances
+    /// through shared tables (Wasm 2.0), so the caller keeps it alive.
+    pub fn initialize(&mut self) -> Result<(), InstantiationError> {
+        let info = self.module.info.clone();
+        for (def, init) in info.global_inits.iter().enumerate() {
+            let value = self.eval_const(init);
+            let index = info.num_imported_globals + def as u32;
+            let mut global = VMGlobalDefinition::default();
+            let width = match info.globals[index as usize].content {
+                WasmValType::I32 | WasmValType::F32 => 4,
+                WasmValType::V128 => 16,
+                _ => 8,
+            };
+            global.bytes[..width].copy_from_slice(&value.bytes[..width]);
+            // SAFETY: defined global storage lies inside the VMContext.
+            unsafe { *self.global(index) = global };
+        }
+        if self.module.bulk_memory {
+            self.apply_segments_in_order()
+        } else {
+            self.check_segments_fit()?;
+            self.apply_segments_in_order()
+        }
+    }
+
+    /// Wasm 1.0: every active segment must fit before any is written.
+    fn check_segments_fit(&mut self) -> Result<(), InstantiationError> {
+        let info = self.module.info.clone();
+        for elem in &info.elements {
+            if let ElemSegmentKind::Active { table, offset } = &elem.kind {
+                let start = self.eval_const(offset).get_u32() as u64;
+                // SAFETY: table pointers are live for the instance's lifetime.
+                let size = unsafe { (*self.table(*table).table).size() };
+                if start + elem.items.len() as u64 > size {
+                    return Err(InstantiationError::Link(
+                        "elements segment does not fit".into(),
+                    ));
+                }
+            }
+        }
+        for data in &info.data {
+            if let DataSegmentKind::Active { memory, offset } = &data.kind {
+                let start = self.eval_const(offset).get_u32() as u64;
+                // SAFETY: memory pointers are live for the instance's lifetime.
+                let size = unsafe { (*self.memory(*memory).memory).byte_size() } as u64;
+                if start + data.data.len() as u64 > size {
+                    return Err(InstantiationError::Link("data segment does not fit".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_segments_in_order(&mut self) -> Result<(), InstantiationError> {
+        let info = self.module.info.clone();
+        for (i, elem) in info.elements.iter().enumerate() {
+            match &elem.kind {
+                ElemSegmentKind::Active { table, offset } => {
+                    let start = self.eval_const(offset).get_u32() as u64;
+                    let items = self.element_items(i as u32);
+                    let export = self.table(*table);
+                    // SAFETY: table pointers are live; the definition is
+                    // refreshed after the write (the base does not move).
+                    let ok = unsafe { (*export.table).init(start, &items) };
+                    if !ok {
+                        return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
+                    }
+                    self.drop_element(i as u32);
+                }
+                ElemSegmentKind::Declared => self.drop_element(i as u32),
+                ElemSegmentKind::Passive => {}
+            }
+        }
+        for (i, data) in info.data.iter().enumerate() {
+            if let DataSegmentKind::Active { memory, offset } = &data.kind {
+                let start = self.eval_const(offset).get_u32() as u64;
+                let export = self.memory(*memory);
+                // SAFETY: memory pointers are live; the range is checked
+                // against the memory's current size before writing.
+                unsafe {
+                    let mem = &mut *export.memory;
+                    let size = mem.byte_size() as u64;
+                    if start + data.data.len() as u64 > size {
+                        return Err(InstantiationError::Trap(Trap::MemoryOutOfBounds));
+                    }
+                    std::ptr::copy_nonoverlapping(
+                        data.data.as_ptr(),
+                        mem.base().add(start as usize),
+                        data.data.len(),
+                    );
+                }
+                self.drop_data(i as u32);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,326 @@
+//! The builtins compiled code calls (see `hayate_environ::builtins`): one
+//! `extern "C"` function per `Builtin`, gathered in the `BUILTINS` table
+//! whose address every VMContext holds. Builtins never unwind: a failure is
+//! reported by returning 0 and the compiled caller traps.
+
+use std::ffi::c_void;
+
+use crate::instance::{ExportMemory, ExportTable, Instance};
+use crate::store::VMStore;
+use crate::table::{TableElement, range};
+use crate::vmcontext::VMContext;
+
+/// The builtin table, in `Builtin::ALL` order (checked by a test).
+#[repr(C)]
+pub struct BuiltinTable {
+    memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u64) -> u64,
+    memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64) -> u8,
+    memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64, u64) -> u8,
+    memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u8,
+    data_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    table_grow: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut c_void) -> u32,
+    table_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut c_void, u32) -> u8,
+    table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u8,
+    table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u8,
+    elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    out_of_fuel: unsafe extern "C" fn(*mut VMContext) -> u8,
+    epoch_deadline: unsafe extern "C" fn(*mut VMContext) -> u8,
+}
+
+/// The builtin table every VMContext points to.
+pub static BUILTINS: BuiltinTable = BuiltinTable {
+    memory_grow,
+    memory_fill,
+    memory_copy,
+    memory_init,
+    data_drop,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+    out_of_fuel,
+    epoch_deadline,
+};
+
+/// Grows `memory` by `delta` pages after asking the store; returns the old
+/// size in pages, or `None`. Keeps the definition compiled code reads current.
+///
+/// # Safety
+/// `memory` must point to a live memory and definition of `store`.
+pub unsafe fn grow_memory(
+    memory: ExportMemory,
+    store: &mut dyn VMStore,
+    delta: u64,
+) -> Option<u64> {
+    // SAFETY: guaranteed by the caller.
+    let mem = unsafe { &mut *memory.memory };
+    let current = mem.byte_size();
+    let desired = delta
+        .checked_mul(hayate_environ::WASM_PAGE_SIZE)
+        .and_then(|d| d.checked_add(current as u64))
+        .and_then(|d| usize::try_from(d).ok());
+    if delta != 0 {
+        let desired = desired?;
+        if !store.memory_growing(current, desired, mem.maximum_byte_size()) {
+            return None;
+        }
+    }
+    let old = mem.grow(delta)?;
+    // SAFETY: the definition is live (guaranteed by the caller).
+    unsafe { *memory.definition = mem.vmmemory() };
+    Some(old)
+}
+
+/// Grows `table` by `delta` elements after asking the store; returns the old
+/// size, or `None`. Keeps the definition compiled code reads current.
+///
+/// # Safety
+/// `table` must point to a live table and definition of `store`.
+pub unsafe fn grow_table(
+    table: ExportTable,
+    store: &mut dyn VMStore,
+    delta: u64,
+    init: TableElement,
+) -> Option<u64> {
+    // SAFETY: guaranteed by the caller.
+    let t = unsafe { &mut *table.table };
+    let current = t.size();
+    if delta != 0 {
+        let desired = current.checked_add(delta)?;
+        if !store.table_growing(current, desired, t.ty().maximum) {
+            return None;
+        }
+    }
+    let old = t.grow(delta, init)?;
+    // SAFETY: the definition is live (guaranteed by the caller).
+    unsafe { *table.definition = t.vmtable() };
+    Some(old)
+}
+
+/// The instance and store of a builtin's caller.
+///
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance currently running Wasm.
+unsafe fn caller<'a>(vmctx: *mut VMContext) -> (&'a mut Instance, &'a mut dyn VMStore) {
+    // SAFETY: guaranteed by the caller; the store was lent to this Wasm call.
+    unsafe {
+        let instance = Instance::from_vmctx(vmctx);
+        let store = &mut *instance.store_ptr();
+        (instance, store)
+    }
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe {
+        let (instance, store) = caller(vmctx);
+        grow_memory(instance.memory(memory), store, delta).unwrap_or(u64::MAX)
+    }
+}
+
+/// A memory's bytes as a raw slice pointer and length.
+///
+/// # Safety
+/// `memory` must be live.
+unsafe fn memory_bytes(memory: ExportMemory) -> (*mut u8, u64) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ((*memory.memory).base(), (*memory.memory).byte_size() as u64) }
+}
+
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    mem: u32,
+    dst: u64,
+    val: u32,
+    len: u64,
+) -> u8 {
+    // SAFETY: called by compiled code; the range is checked before writing.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        let (base, size) = memory_bytes(instance.memory(mem));
+        let Some(r) = range(dst, len, size) else {
+            return 0;
+        };
+        std::ptr::write_bytes(base.add(r.start), val as u8, r.len());
+    }
+    1
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    dst: u64,
+    src_mem: u32,
+    src: u64,
+    len: u64,
+) -> u8 {
+    // SAFETY: called by compiled code; both ranges are checked before the
+    // copy, which allows overlap.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        let (dst_base, dst_size) = memory_bytes(instance.memory(dst_mem));
+        let (src_base, src_size) = memory_bytes(instance.memory(src_mem));
+        let (Some(d), Some(s)) = (range(dst, len, dst_size), range(src, len, src_size)) else {
+            return 0;
+        };
+        std::ptr::copy(src_base.add(s.start), dst_base.add(d.start), d.len());
+    }
+    1
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut VMContext,
+    mem: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u8 {
+    // SAFETY: called by compiled code; both ranges are checked first.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        let module = instance.module().clone();
+        let bytes: &[u8] = if instance.data_dropped(data) {
+            &[]
+        } else {
+            &module.info.data[data as usize].data
+        };
+        let (base, size) = memory_bytes(instance.memory(mem));
+        let (Some(d), Some(s)) = (
+            range(dst, len as u64, size),
+            range(src as u64, len as u64, bytes.len() as u64),
+        ) else {
+            return 0;
+        };
+        std::ptr::copy_nonoverlapping(bytes.as_ptr().add(s.start), base.add(d.start), d.len());
+    }
+    1
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe { caller(vmctx).0.drop_data(data) }
+}
+
+unsafe extern "C" fn table_grow(
+    vmctx: *mut VMContext,
+    table: u32,
+    delta: u32,
+    init: *mut c_void,
+) -> u32 {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe {
+        let (instance, store) = caller(vmctx);
+        grow_table(
+            instance.table(table),
+            store,
+            delta as u64,
+            TableElement(init),
+        )
+        .map_or(u32::MAX, |old| old as u32)
+    }
+}
+
+unsafe extern "C" fn table_fill(
+    vmctx: *mut VMContext,
+    table: u32,
+    dst: u32,
+    val: *mut c_void,
+    len: u32,
+) -> u8 {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        (*instance.table(table).table).fill(dst as u64, TableElement(val), len as u64) as u8
+    }
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u8 {
+    // SAFETY: called by compiled code of a live instance; when the tables
+    // differ they are distinct objects, so the two borrows do not overlap.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        let d = instance.table(dst_table).table;
+        let s = instance.table(src_table).table;
+        if d == s {
+            return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
+        }
+        let Some(items) = (*s).slice(src as u64, len as u64).map(<[_]>::to_vec) else {
+            return 0;
+        };
+        (*d).init(dst as u64, &items) as u8
+    }
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u8 {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        let items = instance.element_items(elem);
+        let Some(r) = range(src as u64, len as u64, items.len() as u64) else {
+            return 0;
+        };
+        (*instance.table(table).table).init(dst as u64, &items[r]) as u8
+    }
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: called by compiled code of a live instance.
+    unsafe { caller(vmctx).0.drop_element(elem) }
+}
+
+unsafe extern "C" fn out_of_fuel(_vmctx: *mut VMContext) -> u8 {
+    // Fuel is not metered yet: compiled code never calls this.
+    0
+}
+
+unsafe extern "C" fn epoch_deadline(_vmctx: *mut VMContext) -> u8 {
+    // Epochs are not checked yet: compiled code never calls this.
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hayate_environ::builtins::Builtin;
+
+    #[test]
+    fn table_matches_builtin_order() {
+        assert_eq!(std::mem::size_of::<BuiltinTable>(), Builtin::ALL.len() * 8);
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, memory_grow),
+            Builtin::MemoryGrow as usize * 8
+        );
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, data_drop),
+            Builtin::DataDrop as usize * 8
+        );
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, table_init),
+            Builtin::TableInit as usize * 8
+        );
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, elem_drop),
+            Builtin::ElemDrop as usize * 8
+        );
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, epoch_deadline),
+            Builtin::EpochDeadline as usize * 8
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! `VMStore`: the one up-call interface from the runtime to the embedding
+//! layer. Every instance's VMContext points to its store through it, so that
+//! builtins and host functions reach the store's data, its resource limiter
+//! and (later) its fuel and epoch policy.
+
+use std::any::Any;
+
+/// The embedding layer's store, as the runtime sees it.
+pub trait VMStore: Any {
+    /// The store as `Any`, so the embedding layer can recover its own type.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+
+    /// A memory wants to grow from `current` to `desired` bytes (`maximum`
+    /// is the most it may ever have). Returning `false` makes the growth fail
+    /// (`memory.grow` returns -1).
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool;
+
+    /// A table wants to grow from `current` to `desired` elements.
+    fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool;
+}
