@@ -14,7 +14,10 @@ pub struct WasmError {
 
 impl From<wasmparser::BinaryReaderError> for WasmError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
-        WasmError { message: e.message().to_string(), offset: e.offset() }
+        WasmError {
+            message: e.message().to_string(),
+            offset: e.offset(),
+        }
     }
 }
 

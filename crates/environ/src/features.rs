@@ -25,5 +25,5 @@ pub fn features_for(version: Option<SpecVersion>) -> WasmFeatures {
 /// Every feature the compiler and runtime implement today. A module that
 /// needs anything else is rejected by the validator with a clear message.
 pub fn implemented() -> WasmFeatures {
-    WasmFeatures::WASM1
+    WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY
 }

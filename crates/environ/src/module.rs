@@ -173,7 +173,11 @@ impl ModuleInfo {
             message: format!("unsupported: {what}"),
             offset,
         };
-        for payload in Parser::new(0).parse_all(bytes) {
+        let mut parser = Parser::new(0);
+        // The decoder must know the features too: they change how some
+        // encodings are read (e.g. memory limits are 32-bit without memory64).
+        parser.set_features(features);
+        for payload in parser.parse_all(bytes) {
             let payload = payload?;
             match validator.payload(&payload)? {
                 wasmparser::ValidPayload::Func(func_validator, body) => {
@@ -212,7 +216,8 @@ impl ModuleInfo {
                                 EntityIndex::Function(info.functions.len() as u32 - 1)
                             }
                             wasmparser::TypeRef::Table(t) => {
-                                info.tables.push(table_type(t).map_err(|w| unsupported(w, offset))?);
+                                info.tables
+                                    .push(table_type(t).map_err(|w| unsupported(w, offset))?);
                                 info.num_imported_tables += 1;
                                 EntityIndex::Table(info.tables.len() as u32 - 1)
                             }
@@ -222,11 +227,14 @@ impl ModuleInfo {
                                 EntityIndex::Memory(info.memories.len() as u32 - 1)
                             }
                             wasmparser::TypeRef::Global(g) => {
-                                info.globals.push(global_type(g).map_err(|w| unsupported(w, offset))?);
+                                info.globals
+                                    .push(global_type(g).map_err(|w| unsupported(w, offset))?);
                                 info.num_imported_globals += 1;
                                 EntityIndex::Global(info.globals.len() as u32 - 1)
                             }
-                            other => return Err(unsupported(format!("import kind {other:?}"), offset)),
+                            other => {
+                                return Err(unsupported(format!("import kind {other:?}"), offset));
+                            }
                         };
                         info.imports.push(Import {
                             module: import.module.to_string(),
@@ -247,7 +255,8 @@ impl ModuleInfo {
                         if !matches!(table.init, wasmparser::TableInit::RefNull) {
                             return Err(unsupported("table initialiser expression".into(), offset));
                         }
-                        info.tables.push(table_type(table.ty).map_err(|w| unsupported(w, offset))?);
+                        info.tables
+                            .push(table_type(table.ty).map_err(|w| unsupported(w, offset))?);
                     }
                 }
                 Payload::MemorySection(reader) => {
@@ -259,7 +268,8 @@ impl ModuleInfo {
                     let offset = reader.range().start;
                     for global in reader {
                         let global = global?;
-                        info.globals.push(global_type(global.ty).map_err(|w| unsupported(w, offset))?);
+                        info.globals
+                            .push(global_type(global.ty).map_err(|w| unsupported(w, offset))?);
                         let init = ConstExpr::from_wasmparser(&global.init_expr)
                             .map_err(|w| unsupported(w, offset))?;
                         info.global_inits.push(init);
@@ -277,7 +287,10 @@ impl ModuleInfo {
                                 return Err(unsupported(format!("export kind {other:?}"), 0));
                             }
                         };
-                        info.exports.push(Export { name: export.name.to_string(), index });
+                        info.exports.push(Export {
+                            name: export.name.to_string(),
+                            index,
+                        });
                     }
                 }
                 Payload::StartSection { func, .. } => info.start = Some(func),
@@ -285,7 +298,8 @@ impl ModuleInfo {
                     let offset = reader.range().start;
                     for elem in reader {
                         let elem = elem?;
-                        info.elements.push(elem_segment(elem).map_err(|w| unsupported(w, offset))?);
+                        info.elements
+                            .push(elem_segment(elem).map_err(|w| unsupported(w, offset))?);
                     }
                 }
                 Payload::DataSection(reader) => {
@@ -294,15 +308,19 @@ impl ModuleInfo {
                         let data = data?;
                         let kind = match data.kind {
                             wasmparser::DataKind::Passive => DataSegmentKind::Passive,
-                            wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                                DataSegmentKind::Active {
-                                    memory: memory_index,
-                                    offset: ConstExpr::from_wasmparser(&offset_expr)
-                                        .map_err(|w| unsupported(w, offset))?,
-                                }
-                            }
+                            wasmparser::DataKind::Active {
+                                memory_index,
+                                offset_expr,
+                            } => DataSegmentKind::Active {
+                                memory: memory_index,
+                                offset: ConstExpr::from_wasmparser(&offset_expr)
+                                    .map_err(|w| unsupported(w, offset))?,
+                            },
                         };
-                        info.data.push(DataSegment { kind, data: data.data.to_vec() });
+                        info.data.push(DataSegment {
+                            kind,
+                            data: data.data.to_vec(),
+                        });
                     }
                 }
                 Payload::CustomSection(section) => {
@@ -325,7 +343,8 @@ impl ModuleInfo {
                 wasmparser::Name::Function(map) => {
                     for naming in map {
                         let naming = naming?;
-                        self.func_names.insert(naming.index, naming.name.to_string());
+                        self.func_names
+                            .insert(naming.index, naming.name.to_string());
                     }
                 }
                 _ => {}
@@ -412,7 +431,10 @@ impl ModuleInfo {
 
     /// The export named `name`.
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
-        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
     }
 
     /// A display name for function `func`: its name-section name, or
@@ -437,34 +459,50 @@ fn table_type(t: wasmparser::TableType) -> Result<TableType, String> {
 }
 
 fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
-    MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared }
+    MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: m.memory64,
+        shared: m.shared,
+    }
 }
 
 fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, String> {
     if g.shared {
         return Err("shared globals".into());
     }
-    Ok(GlobalType { content: WasmValType::from_wasmparser(g.content_type)?, mutable: g.mutable })
+    Ok(GlobalType {
+        content: WasmValType::from_wasmparser(g.content_type)?,
+        mutable: g.mutable,
+    })
 }
 
 fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, String> {
     let kind = match elem.kind {
         wasmparser::ElementKind::Passive => ElemSegmentKind::Passive,
         wasmparser::ElementKind::Declared => ElemSegmentKind::Declared,
-        wasmparser::ElementKind::Active { table_index, offset_expr } => ElemSegmentKind::Active {
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElemSegmentKind::Active {
             table: table_index.unwrap_or(0),
             offset: ConstExpr::from_wasmparser(&offset_expr)?,
         },
     };
     let items = match elem.items {
         wasmparser::ElementItems::Functions(reader) => ElemItems::Functions(
-            reader.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?,
+            reader
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?,
         ),
         wasmparser::ElementItems::Expressions(ty, reader) => {
             let ty = RefType::from_wasmparser(ty)?;
             let mut exprs = Vec::new();
             for expr in reader {
-                exprs.push(ConstExpr::from_wasmparser(&expr.map_err(|e| e.to_string())?)?);
+                exprs.push(ConstExpr::from_wasmparser(
+                    &expr.map_err(|e| e.to_string())?,
+                )?);
             }
             ElemItems::Expressions(ty, exprs)
         }

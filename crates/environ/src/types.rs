@@ -94,7 +94,10 @@ impl FuncType {
         params: impl IntoIterator<Item = WasmValType>,
         results: impl IntoIterator<Item = WasmValType>,
     ) -> Self {
-        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
     }
 
     /// Number of `ValRaw` slots the array calling convention needs.
@@ -253,8 +256,14 @@ impl ConstExpr {
 fn heap_type_to_ref(hty: wasmparser::HeapType) -> Result<RefType, String> {
     use wasmparser::{AbstractHeapType, HeapType};
     match hty {
-        HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => Ok(RefType::Func),
-        HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => Ok(RefType::Extern),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func,
+        } => Ok(RefType::Func),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern,
+        } => Ok(RefType::Extern),
         other => Err(format!("heap type {other:?}")),
     }
 }

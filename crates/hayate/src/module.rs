@@ -65,7 +65,6 @@ impl Module {
         let type_ids = info.types.iter().map(|t| engine.register_type(t)).collect();
         let runtime = ModuleRuntimeInfo {
             offsets: VMOffsets::new(&info),
-            bulk_memory: engine.config().features.bulk_memory(),
             info,
             code,
             type_ids,

@@ -33,10 +33,6 @@ pub struct ModuleRuntimeInfo {
     pub offsets: VMOffsets,
     /// Engine-wide type id of each type of the type section.
     pub type_ids: Box<[u32]>,
-    /// Wasm 2.0 segment semantics (segments applied in order, an
-    /// out-of-bounds segment traps after earlier ones were written) instead
-    /// of 1.0's (all bounds checked before any write, failure is a link error).
-    pub bulk_memory: bool,
 }
 
 /// A memory as other instances import it.

@@ -1,7 +1,7 @@
 //! Instance initialisation: constant expressions, globals, and active
-//! element and data segments, with the segment semantics of Wasm 1.0 (all
-//! checked before any write; failure is a link error) or 2.0 (applied in
-//! order; an out-of-bounds segment traps, earlier writes stay).
+//! element and data segments. Segments are applied in order and an
+//! out-of-bounds one traps with earlier writes left in place: the semantics
+//! of Wasm 2.0, which the official 1.0 test suite also expects.
 
 use hayate_environ::{
     ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap, WasmValType,
@@ -17,10 +17,10 @@ pub enum InstantiationError {
     /// Memory or table could not be allocated.
     #[error("insufficient resources: {0}")]
     Resource(String),
-    /// Imports do not fit, or (Wasm 1.0) a segment does not fit.
+    /// Imports do not fit.
     #[error("{0}")]
     Link(String),
-    /// Initialisation trapped (Wasm 2.0 segments, or the start function).
+    /// A segment did not fit.
     #[error("{0}")]
     Trap(Trap),
 }
@@ -104,40 +104,7 @@ impl Instance {
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
         }
-        if self.module.bulk_memory {
-            self.apply_segments_in_order()
-        } else {
-            self.check_segments_fit()?;
-            self.apply_segments_in_order()
-        }
-    }
-
-    /// Wasm 1.0: every active segment must fit before any is written.
-    fn check_segments_fit(&mut self) -> Result<(), InstantiationError> {
-        let info = self.module.info.clone();
-        for elem in &info.elements {
-            if let ElemSegmentKind::Active { table, offset } = &elem.kind {
-                let start = self.eval_const(offset).get_u32() as u64;
-                // SAFETY: table pointers are live for the instance's lifetime.
-                let size = unsafe { (*self.table(*table).table).size() };
-                if start + elem.items.len() as u64 > size {
-                    return Err(InstantiationError::Link(
-                        "elements segment does not fit".into(),
-                    ));
-                }
-            }
-        }
-        for data in &info.data {
-            if let DataSegmentKind::Active { memory, offset } = &data.kind {
-                let start = self.eval_const(offset).get_u32() as u64;
-                // SAFETY: memory pointers are live for the instance's lifetime.
-                let size = unsafe { (*self.memory(*memory).memory).byte_size() } as u64;
-                if start + data.data.len() as u64 > size {
-                    return Err(InstantiationError::Link("data segment does not fit".into()));
-                }
-            }
-        }
-        Ok(())
+        self.apply_segments_in_order()
     }
 
     fn apply_segments_in_order(&mut self) -> Result<(), InstantiationError> {
