@@ -4,8 +4,10 @@
 
 mod common;
 
-use hayate_cranelift::{Compiler, CompilerSettings};
-use hayate_environ::{CompiledModule, ModuleInfo, SpecVersion, Trap, features_for};
+use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings, OptLevel};
+use hayate_environ::{
+    CompiledModule, FuncType, ModuleInfo, SpecVersion, Trap, WasmValType, features_for,
+};
 
 fn parse(wat: &str) -> (ModuleInfo, Vec<u8>) {
     let wasm = wat::parse_str(wat).expect("valid wat");
@@ -72,4 +74,183 @@ fn arithmetic_and_calls() {
     assert!(t.contains(&Trap::BadConversionToInteger));
     assert!(t.contains(&Trap::UnreachableCodeReached));
     assert!(m.relocations.is_empty());
+}
+
+#[test]
+fn direct_calls_are_patched_to_the_callee() {
+    let (_, m) = compile(
+        r#"(module
+            (func $a (export "a") (result i32) call $b)
+            (func $b (result i32) i32.const 7))"#,
+    );
+    let a = m.functions[0].loc;
+    let b = m.functions[1].loc;
+    let code = &m.text[a.start as usize..(a.start + a.length) as usize];
+    let found = code.windows(5).enumerate().any(|(i, w)| {
+        let rel = i32::from_le_bytes([w[1], w[2], w[3], w[4]]);
+        let next = i64::from(a.start) + i as i64 + 5;
+        w[0] == 0xe8 && next + i64::from(rel) == i64::from(b.start)
+    });
+    assert!(found, "no call rel32 from a to b");
+    assert!(m.relocations.is_empty());
+}
+
+#[test]
+fn serial_and_parallel_compilation_agree() {
+    let wat = r#"(module
+        (memory 1)
+        (func (export "f0") (param i32) (result i32) local.get 0 i32.load)
+        (func (export "f1") (param i32) (result i32) local.get 0 call 0)
+        (func (export "f2") (param i64) (result i64) local.get 0 i64.popcnt)
+        (func (export "f3") (param f32) (result f32) local.get 0 f32.nearest)
+        (func (export "f4") (param i32) (result i32) local.get 0 call 1))"#;
+    let (_, a) = compile_with(
+        wat,
+        CompilerSettings {
+            parallel: false,
+            ..settings()
+        },
+    );
+    let (_, b) = compile_with(
+        wat,
+        CompilerSettings {
+            parallel: true,
+            ..settings()
+        },
+    );
+    assert_eq!(a.text, b.text);
+    assert_eq!(a.traps, b.traps);
+}
+
+#[test]
+fn every_setting_combination_compiles() {
+    let wat = r#"(module
+        (memory 1 2)
+        (table 3 funcref)
+        (global $g (mut i32) (i32.const 0))
+        (func $f (export "f") (param i32) (result i32)
+          (loop $l
+            (global.set $g (i32.add (global.get $g) (i32.load8_u (local.get 0))))
+            (br_if $l (i32.lt_u (global.get $g) (i32.const 100))))
+          (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"#;
+    for opt_level in [OptLevel::None, OptLevel::Speed, OptLevel::SpeedAndSize] {
+        for bounds_checks in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+            for (consume_fuel, epoch_interruption) in [(false, false), (true, true)] {
+                let s = CompilerSettings {
+                    opt_level,
+                    bounds_checks,
+                    consume_fuel,
+                    epoch_interruption,
+                    ..settings()
+                };
+                let (_, m) = compile_with(wat, s);
+                let t = traps(&m);
+                assert!(t.contains(&Trap::MemoryOutOfBounds));
+                assert!(t.contains(&Trap::TableOutOfBounds));
+                assert!(t.contains(&Trap::IndirectCallToNull));
+                assert!(t.contains(&Trap::BadSignature));
+                assert_eq!(t.contains(&Trap::OutOfFuel), consume_fuel);
+                assert_eq!(t.contains(&Trap::Interrupt), epoch_interruption);
+            }
+        }
+    }
+}
+
+#[test]
+fn trampolines_only() {
+    let compiler = Compiler::new(settings()).unwrap();
+    let types = [
+        FuncType::new([], []),
+        FuncType::new(
+            [WasmValType::I32, WasmValType::V128],
+            [WasmValType::F64; 12],
+        ),
+    ];
+    let m = compiler.compile_trampolines(&types).unwrap();
+    assert!(m.functions.is_empty());
+    assert_eq!(m.wasm_to_array_trampolines.len(), 2);
+    assert!(traps(&m).contains(&Trap::HostError));
+    assert!(m.relocations.is_empty());
+}
+
+#[test]
+fn escaping_functions_get_entry_trampolines() {
+    let (info, m) = compile(
+        r#"(module
+            (table 1 funcref)
+            (func $exported (export "e"))
+            (func $internal)
+            (func $in_table)
+            (func $referenced (drop (ref.func $referenced)))
+            (elem (i32.const 0) $in_table)
+            (elem declare func $referenced))"#,
+    );
+    let escaping: Vec<bool> = m
+        .array_to_wasm_trampolines
+        .iter()
+        .map(Option::is_some)
+        .collect();
+    assert_eq!(escaping, [true, false, true, true]);
+    assert_eq!(info.types.len(), m.wasm_to_array_trampolines.len());
+}
+
+#[test]
+fn many_results_and_params() {
+    let params = "i32 i64 f32 f64 v128 ".repeat(6);
+    let results = "f64 i32 v128 i64 ".repeat(6);
+    // Calls with more values than fit in registers, both ways.
+    let wat = format!(
+        r#"(module
+            (func $many (export "many") (param {params}) (result {results})
+              unreachable)
+            (func (export "call") (param {params}) (result {results})
+              {calls}))"#,
+        calls = (0..30)
+            .map(|i| format!("(local.get {i})"))
+            .collect::<Vec<_>>()
+            .join(" ")
+            + " call $many"
+    );
+    compile(&wat);
+}
+
+#[test]
+fn fingerprint_names_target_and_settings() {
+    let a = Compiler::new(settings()).unwrap().fingerprint();
+    let b = Compiler::new(CompilerSettings {
+        bounds_checks: BoundsChecks::Explicit,
+        ..settings()
+    })
+    .unwrap()
+    .fingerprint();
+    let c = Compiler::new(CompilerSettings {
+        verifier: false,
+        parallel: false,
+        ..settings()
+    })
+    .unwrap()
+    .fingerprint();
+    assert!(a.contains("x86_64"));
+    assert!(a.contains("has_sse41"));
+    assert_ne!(a, b);
+    assert_eq!(a, c, "verifier and parallelism do not change code");
+}
+
+#[test]
+fn function_clif_rejects_bad_index() {
+    let (info, wasm) = parse("(module (func))");
+    let compiler = Compiler::new(settings()).unwrap();
+    assert!(
+        compiler
+            .function_clif(&info, &wasm, 0)
+            .unwrap()
+            .contains("function u0:0")
+    );
+    assert!(compiler.function_clif(&info, &wasm, 1).is_err());
+}
+
+#[test]
+fn compiler_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Compiler>();
 }
