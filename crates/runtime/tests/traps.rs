@@ -311,6 +311,25 @@ fn infinite_recursion_hits_the_stack_limit() {
     );
 }
 
+#[test]
+fn small_thread_stack_traps_instead_of_crashing() {
+    // A thread whose stack is smaller than the Wasm stack allowed: the
+    // limit is raised so that recursion traps before the guard page.
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let limits = VMRuntimeLimits::default();
+            let f = func(RECURSE);
+            let l: *const VMRuntimeLimits = &limits;
+            // SAFETY: as in `run`.
+            let result = unsafe { catch_traps(l, 64 << 20, || _ = f(l, std::ptr::null())) };
+            assert_eq!(expect_trap(result).0, Trap::StackOverflow);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 thread_local! {
     static INNER: RefCell<Option<Result<(), Box<UnwindReason>>>> = const { RefCell::new(None) };
     static INNER_LIMIT: RefCell<usize> = const { RefCell::new(0) };

@@ -265,6 +265,27 @@ unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
     }
 }
 
+/// Stack space left below the Wasm stack limit for host code (host
+/// functions, libcalls, the signal handler's caller frames) when the
+/// thread's stack is smaller than `max_wasm_stack` allows.
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+/// The stack limit for Wasm entered at `sp`: `max_wasm_stack` below it, but
+/// never closer than [`HOST_STACK_RESERVE`] to the end of this thread's
+/// stack, so that a thread with a small stack gets a `StackOverflow` trap
+/// rather than a fault on its guard page.
+fn stack_limit(sp: usize, max_wasm_stack: usize) -> usize {
+    let limit = sp.saturating_sub(max_wasm_stack);
+    match signals::thread_stack_low() {
+        Some(low) => match low.checked_add(HOST_STACK_RESERVE) {
+            // Only when the bounds look sane; otherwise trust the configuration.
+            Some(floor) if floor < sp => limit.max(floor),
+            _ => limit,
+        },
+        None => limit,
+    }
+}
+
 /// `call_closure` instantiated for the closure type of `payload`.
 fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut c_void) {
     call_closure::<F>
@@ -276,7 +297,8 @@ fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut 
 ///
 /// On the outermost entry on this thread for `limits`, sets
 /// `limits.stack_limit` to the current stack pointer minus `max_wasm_stack`
-/// and restores it on exit; nested entries (host → Wasm → host → Wasm) keep
+/// (or higher, leaving 128 KiB for host code, if the thread's stack is
+/// smaller than that) and restores it on exit; nested entries (host → Wasm → host → Wasm) keep
 /// the limit. Installs the signal handlers ([`init_traps`]) and, if this
 /// thread has no big enough alternate signal stack, one of its own.
 ///
@@ -337,7 +359,7 @@ pub unsafe fn catch_traps(
         }
         let saved_stack_limit = outermost_for_limits.then(|| {
             let old = *(*limits).stack_limit.get();
-            *(*limits).stack_limit.get() = stack_here.saturating_sub(max_wasm_stack);
+            *(*limits).stack_limit.get() = stack_limit(stack_here, max_wasm_stack);
             old
         });
         let prev_exit = match prev.as_ref() {

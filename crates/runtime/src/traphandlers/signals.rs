@@ -293,3 +293,46 @@ pub(super) fn lazy_per_thread_init() {
     // is dropped unrun, and `alt` with it: disabled, then unmapped.
     let _ = ALT_STACK.try_with(|slot| *slot.borrow_mut() = Some(alt));
 }
+
+// ---------------------------------------------------------------------------
+// Thread stack bounds.
+
+/// Lowest address of this thread's stack (including any guard page), if
+/// the platform tells; computed once per thread.
+pub(super) fn thread_stack_low() -> Option<usize> {
+    thread_local! {
+        /// 0: not computed yet; usize::MAX: unknown.
+        static LOW: Cell<usize> = const { Cell::new(0) };
+    }
+    match LOW.get() {
+        0 => {
+            let low = query_thread_stack_low().filter(|&l| l != 0 && l != usize::MAX);
+            LOW.set(low.unwrap_or(usize::MAX));
+            low
+        }
+        usize::MAX => None,
+        low => Some(low),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn query_thread_stack_low() -> Option<usize> {
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is
+    // read and destroyed after; the out-pointers are valid locals.
+    unsafe {
+        let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return None;
+        }
+        let mut addr: *mut c_void = ptr::null_mut();
+        let mut size: usize = 0;
+        let rc = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        (rc == 0).then_some(addr as usize)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn query_thread_stack_low() -> Option<usize> {
+    None
+}
