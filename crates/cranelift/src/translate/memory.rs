@@ -5,6 +5,7 @@
 //! Every Wasm access is little-endian and carries the `HEAP_OUT_OF_BOUNDS`
 //! trap code, so a fault in the guard region maps to `MemoryOutOfBounds`.
 
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
@@ -34,20 +35,29 @@ impl FuncTranslator<'_, '_> {
         self.env.settings.bounds_checks == BoundsChecks::GuardPages && !self.is_memory64(memory)
     }
 
-    /// In guard-page mode a memory's base never moves: load it once, on entry.
-    pub(super) fn load_guarded_memory_bases(&mut self) {
-        for memory in 0..self.info().memories.len() as u32 {
-            if self.uses_guard_pages(memory) {
-                let (def, off) = self.memory_definition(memory);
-                let base = self.b.ins().load(
-                    POINTER,
-                    immutable(),
-                    def,
-                    off + VMOffsets::DEFINITION_BASE as i32,
-                );
-                self.memory_bases[memory as usize] = Some(base);
-            }
+    /// In guard-page mode a memory's base never moves: load it once per
+    /// call, at the top of the entry block, the first time it is needed.
+    fn guarded_memory_base(&mut self, memory: u32) -> Value {
+        if let Some(base) = self.memory_bases[memory as usize] {
+            return base;
         }
+        let offsets = self.env.offsets;
+        let imported = self.info().num_imported_memories;
+        let vmctx = self.vmctx;
+        let mut pos = FuncCursor::new(self.b.func)
+            .with_srcloc(self.entry_srcloc)
+            .at_first_insertion_point(self.entry);
+        let (def, off) = match memory.checked_sub(imported) {
+            Some(defined) => (vmctx, offsets.defined_memory(defined) as i32),
+            None => {
+                let off = offsets.imported_memory(memory) as i32;
+                (pos.ins().load(POINTER, immutable(), vmctx, off), 0)
+            }
+        };
+        let off = off + VMOffsets::DEFINITION_BASE as i32;
+        let base = pos.ins().load(POINTER, immutable(), def, off);
+        self.memory_bases[memory as usize] = Some(base);
+        base
     }
 
     /// Extends a memory index, offset or length operand to 64 bits.
@@ -68,6 +78,33 @@ impl FuncTranslator<'_, '_> {
             .load(types::I64, MemFlagsData::trusted(), def, off)
     }
 
+    /// Explicit bounds check of an access of `size` bytes at `index +
+    /// offset` (`index + offset + size <= current_length`, trapping with
+    /// `MemoryOutOfBounds`), then the current base of `memory`.
+    fn checked_memory_base(&mut self, memory: u32, index: Value, offset: u64, size: u32) -> Value {
+        let len = self.memory_length(memory);
+        let code = trap_to_code(Trap::MemoryOutOfBounds);
+        let end = if self.is_memory64(memory) {
+            // 64-bit indices: every addition may overflow.
+            let offset = self.b.ins().iconst(types::I64, offset as i64);
+            let end = self.b.ins().uadd_overflow_trap(index, offset, code);
+            let size = self.b.ins().iconst(types::I64, i64::from(size));
+            self.b.ins().uadd_overflow_trap(end, size, code)
+        } else {
+            // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
+            self.b
+                .ins()
+                .iadd_imm_s(index, (offset + u64::from(size)) as i64)
+        };
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.b.ins().trapnz(oob, code);
+        let (def, off) = self.memory_definition(memory);
+        let off = off + VMOffsets::DEFINITION_BASE as i32;
+        self.b
+            .ins()
+            .load(POINTER, MemFlagsData::trusted(), def, off)
+    }
+
     /// Pops the index operand of an access of `size` bytes and returns the
     /// native address and immediate offset to access.
     pub(super) fn memory_address(&mut self, memarg: &MemArg, size: u32) -> Result<(Value, i32)> {
@@ -76,34 +113,10 @@ impl FuncTranslator<'_, '_> {
         };
         let index = self.pop();
         let index = self.memory_operand64(memory, index);
-        let base = match self.memory_bases[memory as usize] {
-            Some(base) => base,
-            None => {
-                // Explicit check: index + offset + size <= current_length.
-                let len = self.memory_length(memory);
-                let end = if self.is_memory64(memory) {
-                    // 64-bit indices: every addition may overflow.
-                    let code = trap_to_code(Trap::MemoryOutOfBounds);
-                    let offset = self.b.ins().iconst(types::I64, memarg.offset as i64);
-                    let end = self.b.ins().uadd_overflow_trap(index, offset, code);
-                    let size = self.b.ins().iconst(types::I64, i64::from(size));
-                    self.b.ins().uadd_overflow_trap(end, size, code)
-                } else {
-                    // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
-                    self.b
-                        .ins()
-                        .iadd_imm_s(index, (memarg.offset + u64::from(size)) as i64)
-                };
-                let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
-                self.b
-                    .ins()
-                    .trapnz(oob, trap_to_code(Trap::MemoryOutOfBounds));
-                let (def, off) = self.memory_definition(memory);
-                let off = off + VMOffsets::DEFINITION_BASE as i32;
-                self.b
-                    .ins()
-                    .load(POINTER, MemFlagsData::trusted(), def, off)
-            }
+        let base = if self.uses_guard_pages(memory) {
+            self.guarded_memory_base(memory)
+        } else {
+            self.checked_memory_base(memory, index, memarg.offset, size)
         };
         let addr = self.b.ins().iadd(base, index);
         Ok(match i32::try_from(memarg.offset) {

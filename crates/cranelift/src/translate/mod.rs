@@ -87,6 +87,7 @@ pub(crate) fn translate_function(
     builder.switch_to_block(entry);
     builder.seal_block(entry);
     let vmctx = builder.block_params(entry)[0];
+    builder.ensure_inserted_block();
 
     let mut t = FuncTranslator {
         env,
@@ -98,6 +99,8 @@ pub(crate) fn translate_function(
         locals: Vec::new(),
         local_types: Vec::new(),
         vmctx,
+        entry,
+        entry_srcloc: SourceLoc::new(range.start as u32),
         memory_bases: vec![None; info.memories.len()],
         sig_refs: HashMap::new(),
         func_refs: HashMap::new(),
@@ -108,7 +111,6 @@ pub(crate) fn translate_function(
     };
     t.declare_locals(entry, &ty.params, &body)?;
     t.set_stack_limit();
-    t.load_guarded_memory_bases();
     if env.settings.consume_fuel {
         t.fuel_function_entry();
     }
@@ -150,7 +152,12 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     local_types: Vec<WasmValType>,
     /// This instance's vmctx (the function's first parameter).
     vmctx: Value,
-    /// Base of each 32-bit memory in guard-page mode, loaded once on entry.
+    /// The entry block, where values computed once per call are placed.
+    entry: Block,
+    /// Source location of the function's start.
+    entry_srcloc: SourceLoc,
+    /// Base of each 32-bit memory in guard-page mode, loaded in the entry
+    /// block on first use.
     memory_bases: Vec<Option<Value>>,
     sig_refs: HashMap<u32, SigRef>,
     func_refs: HashMap<u32, FuncRef>,
