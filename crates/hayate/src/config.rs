@@ -21,6 +21,8 @@ pub struct Config {
     pub(crate) bounds_checks: BoundsChecks,
     pub(crate) parallel_compilation: bool,
     pub(crate) optimize: bool,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 impl Default for Config {
@@ -32,6 +34,8 @@ impl Default for Config {
             bounds_checks: BoundsChecks::GuardPages,
             parallel_compilation: true,
             optimize: true,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -73,6 +77,24 @@ impl Config {
     /// Whether the code generator optimises.
     pub fn optimize(&mut self, enable: bool) -> &mut Self {
         self.optimize = enable;
+        self
+    }
+
+    /// Meters execution with fuel: compiled code charges one unit per
+    /// instruction executed and traps with `OutOfFuel` when the store's fuel
+    /// (see `Store::set_fuel`) runs out. Deterministic: the same call with the
+    /// same fuel always stops at the same instruction.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Checks the engine's epoch against the store's deadline at every
+    /// function entry and loop header, so `Engine::increment_epoch` from any
+    /// thread can interrupt a running guest. Stores start with a deadline of
+    /// zero ticks: set one with `Store::set_epoch_deadline` before calling.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
         self
     }
 

@@ -51,6 +51,8 @@ impl Engine {
                     crate::config::BoundsChecks::Explicit => BoundsChecks::Explicit,
                 },
                 parallel: config.parallel_compilation,
+                consume_fuel: config.consume_fuel,
+                epoch_interruption: config.epoch_interruption,
                 ..CompilerSettings::default()
             };
             hayate_cranelift::Compiler::new(settings).map_err(Error::new)?
@@ -70,6 +72,20 @@ impl Engine {
     /// The settings this engine was made with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the engine's epoch by one tick. Callable from any thread;
+    /// guests of stores whose deadline this reaches are interrupted (with
+    /// `Config::epoch_interruption`).
+    pub fn increment_epoch(&self) {
+        self.inner
+            .epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The current epoch.
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether two handles refer to the same engine.

@@ -186,7 +186,14 @@ pub struct Memory {
 impl Memory {
     /// A new memory of type `ty`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
+        let page = hayate_environ::WASM_PAGE_SIZE;
+        let bytes = usize::try_from(ty.minimum().saturating_mul(page)).unwrap_or(usize::MAX);
+        let max = ty
+            .maximum()
+            .and_then(|m| usize::try_from(m.saturating_mul(page)).ok());
+        inner.admit_memory(bytes, max)?;
+        let store = &mut inner.opaque;
         let mut host = HostMemory::new(&store.engine, &ty.inner)?;
         let ptr = host.export();
         store.memories.push(host);
@@ -286,7 +293,9 @@ pub struct Table {
 impl Table {
     /// A new table of type `ty` with every element `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
+        inner.admit_table(ty.minimum(), ty.maximum())?;
+        let store = &mut inner.opaque;
         if init.ty() != ty.element() {
             return Err(Error::msg("table initial value has the wrong type"));
         }

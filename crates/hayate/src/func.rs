@@ -222,4 +222,14 @@ impl<'a, T: 'static> Caller<'a, T> {
     pub fn engine(&self) -> &crate::Engine {
         &self.store.opaque.engine
     }
+
+    /// The fuel left (needs `Config::consume_fuel`).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.opaque.get_fuel()
+    }
+
+    /// Sets the fuel left (needs `Config::consume_fuel`).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.opaque.set_fuel(fuel)
+    }
 }

@@ -71,6 +71,18 @@ impl Instance {
                 Extern::Memory(m) => raw.memories.push(m.ptr.0),
             }
         }
+        store.admit_instance()?;
+        let page = hayate_environ::WASM_PAGE_SIZE;
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            let bytes = usize::try_from(ty.minimum.saturating_mul(page)).unwrap_or(usize::MAX);
+            let max = ty
+                .maximum
+                .and_then(|m| usize::try_from(m.saturating_mul(page)).ok());
+            store.admit_memory(bytes, max)?;
+        }
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            store.admit_table(ty.minimum, ty.maximum)?;
+        }
         let limits: *const _ = &*store.opaque.limits;
         let vmstore: *mut dyn VMStore = store as *mut StoreInner<T>;
         let engine = store.opaque.engine.clone();

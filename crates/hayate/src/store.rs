@@ -14,6 +14,7 @@ use hayate_runtime::{
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::func::Caller;
+use crate::limits::{ResourceLimiter, UpdateDeadline};
 use crate::vm::HostMemory;
 
 /// Identifies a store, so handles from another store are refused.
@@ -35,8 +36,14 @@ pub struct Store<T> {
 
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
+    pub(crate) limiter: Option<LimiterFn<T>>,
+    pub(crate) epoch_callback: Option<EpochCallback<T>>,
     pub(crate) data: T,
 }
+
+type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync>;
+type EpochCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync>;
 
 /// The part of a store that does not depend on `T`.
 #[doc(hidden)]
@@ -54,6 +61,9 @@ pub struct StoreOpaque {
     pub(crate) globals: Vec<Box<VMGlobalDefinition>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) limits: Box<VMRuntimeLimits>,
+    /// Memories and tables created so far (by instances and the host).
+    pub(crate) memory_count: usize,
+    pub(crate) table_count: usize,
 }
 
 impl StoreOpaque {
@@ -80,8 +90,15 @@ impl<T: 'static> Store<T> {
                     tables: Vec::new(),
                     globals: Vec::new(),
                     externrefs: Vec::new(),
-                    limits: Box::default(),
+                    limits: Box::new(VMRuntimeLimits {
+                        epoch_deadline: 0.into(),
+                        ..VMRuntimeLimits::default()
+                    }),
+                    memory_count: 0,
+                    table_count: 0,
                 },
+                limiter: None,
+                epoch_callback: None,
                 data,
             }),
         }
@@ -108,6 +125,132 @@ impl<T> Store<T> {
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
     }
+
+    /// Installs a resource limiter, found in the store's data by `limiter`.
+    pub fn limiter(
+        &mut self,
+        limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        self.inner.limiter = Some(Box::new(limiter));
+    }
+
+    /// Sets the fuel left (needs `Config::consume_fuel`).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.inner.opaque.set_fuel(fuel)
+    }
+
+    /// The fuel left (needs `Config::consume_fuel`).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.inner.opaque.get_fuel()
+    }
+
+    /// Interrupts Wasm once the engine's epoch is `ticks` past its current value.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.inner.opaque.set_epoch_deadline(ticks)
+    }
+
+    /// Reaching the epoch deadline traps with `Trap::Interrupt` (the default).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.epoch_callback = None;
+    }
+
+    /// Reaching the epoch deadline calls `callback`, which either returns a
+    /// new deadline or an error that stops the guest.
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
+    ) {
+        self.inner.epoch_callback = Some(Box::new(callback));
+    }
+}
+
+impl StoreOpaque {
+    fn fuel_enabled(&self) -> Result<()> {
+        if self.engine.config().consume_fuel {
+            Ok(())
+        } else {
+            Err(Error::msg(
+                "fuel is not enabled: use `Config::consume_fuel(true)`",
+            ))
+        }
+    }
+
+    pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.fuel_enabled()?;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        self.limits.set_fuel_consumed(-fuel);
+        Ok(())
+    }
+
+    pub(crate) fn get_fuel(&self) -> Result<u64> {
+        self.fuel_enabled()?;
+        Ok(u64::try_from(-self.limits.fuel_consumed().min(0)).unwrap_or(0))
+    }
+
+    pub(crate) fn set_epoch_deadline(&mut self, ticks: u64) {
+        let deadline = self.engine.current_epoch().saturating_add(ticks);
+        self.limits.set_epoch_deadline(deadline);
+    }
+}
+
+impl<T: 'static> StoreInner<T> {
+    /// The installed limiter, if any.
+    pub(crate) fn limiter_mut(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        let f = self.limiter.as_mut()?;
+        Some(f(&mut self.data))
+    }
+
+    /// Checks a new memory of `bytes` (maximum `max`) against the limiter.
+    pub(crate) fn admit_memory(&mut self, bytes: usize, max: Option<usize>) -> Result<()> {
+        let count = self.opaque.memory_count;
+        if let Some(l) = self.limiter_mut() {
+            if count >= l.memories() {
+                return Err(Error::msg(format!(
+                    "resource limit exceeded: memory count too high at {count}"
+                )));
+            }
+            if !l.memory_growing(0, bytes, max)? {
+                return Err(Error::msg(format!(
+                    "resource limit exceeded: memory minimum size of {bytes} bytes exceeds the store's limit"
+                )));
+            }
+        }
+        self.opaque.memory_count += 1;
+        Ok(())
+    }
+
+    /// Checks a new table of `elements` (maximum `max`) against the limiter.
+    pub(crate) fn admit_table(&mut self, elements: u64, max: Option<u64>) -> Result<()> {
+        let count = self.opaque.table_count;
+        if let Some(l) = self.limiter_mut() {
+            if count >= l.tables() {
+                return Err(Error::msg(format!(
+                    "resource limit exceeded: table count too high at {count}"
+                )));
+            }
+            if !l.table_growing(0, elements, max)? {
+                return Err(Error::msg(format!(
+                    "resource limit exceeded: table minimum size of {elements} elements exceeds the store's limit"
+                )));
+            }
+        }
+        self.opaque.table_count += 1;
+        Ok(())
+    }
+
+    /// Checks that one more instance fits.
+    pub(crate) fn admit_instance(&mut self) -> Result<()> {
+        let count = self.opaque.instances.len();
+        let max = self
+            .limiter_mut()
+            .map_or(crate::limits::DEFAULT_INSTANCE_LIMIT, |l| l.instances());
+        if count >= max {
+            return Err(Error::msg(format!(
+                "resource limit exceeded: instance count too high at {count}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl<T: 'static> VMStore for StoreInner<T> {
@@ -115,12 +258,38 @@ impl<T: 'static> VMStore for StoreInner<T> {
         self
     }
 
-    fn memory_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> bool {
-        true
+    fn memory_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> bool {
+        match self.limiter_mut() {
+            // A limiter error refuses the growth, like `false`.
+            Some(l) => l.memory_growing(current, desired, max).unwrap_or(false),
+            None => true,
+        }
     }
 
-    fn table_growing(&mut self, _current: u64, _desired: u64, _max: Option<u64>) -> bool {
-        true
+    fn table_growing(&mut self, current: u64, desired: u64, max: Option<u64>) -> bool {
+        match self.limiter_mut() {
+            Some(l) => l.table_growing(current, desired, max).unwrap_or(false),
+            None => true,
+        }
+    }
+
+    fn out_of_fuel(&mut self) -> bool {
+        false
+    }
+
+    fn epoch_deadline_reached(&mut self) -> Result<bool, hayate_runtime::HostError> {
+        let Some(mut callback) = self.epoch_callback.take() else {
+            return Ok(false);
+        };
+        let result = callback(StoreContextMut(self));
+        self.epoch_callback = Some(callback);
+        match result {
+            Ok(UpdateDeadline::Continue(ticks)) => {
+                self.opaque.set_epoch_deadline(ticks);
+                Ok(true)
+            }
+            Err(e) => Err(Box::new(e)),
+        }
     }
 }
 
@@ -141,6 +310,18 @@ impl<T> StoreContextMut<'_, T> {
     /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.0.data
+    }
+    /// Sets the fuel left (needs `Config::consume_fuel`).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.0.opaque.set_fuel(fuel)
+    }
+    /// The fuel left (needs `Config::consume_fuel`).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.0.opaque.get_fuel()
+    }
+    /// Interrupts Wasm once the engine's epoch is `ticks` past its current value.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.0.opaque.set_epoch_deadline(ticks)
     }
     /// The embedder's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {

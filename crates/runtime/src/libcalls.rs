@@ -284,14 +284,22 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     unsafe { caller(vmctx).0.drop_element(elem) }
 }
 
-unsafe extern "C" fn out_of_fuel(_vmctx: *mut VMContext) -> u8 {
-    // Fuel is not metered yet: compiled code never calls this.
-    0
+unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u8 {
+    // SAFETY: called by compiled code of a live instance.
+    let (_, store) = unsafe { caller(vmctx) };
+    store.out_of_fuel() as u8
 }
 
-unsafe extern "C" fn epoch_deadline(_vmctx: *mut VMContext) -> u8 {
-    // Epochs are not checked yet: compiled code never calls this.
-    0
+unsafe extern "C" fn epoch_deadline(vmctx: *mut VMContext) -> u8 {
+    // SAFETY: called by compiled code of a live instance.
+    let (_, store) = unsafe { caller(vmctx) };
+    match store.epoch_deadline_reached() {
+        Ok(keep_going) => keep_going as u8,
+        Err(error) => {
+            crate::traphandlers::set_pending_host_error(error);
+            0
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,4 +17,13 @@ pub trait VMStore: Any {
 
     /// A table wants to grow from `current` to `desired` elements.
     fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool;
+
+    /// Compiled code ran out of fuel. Return `true` after adding fuel to
+    /// continue, `false` to trap with `OutOfFuel`.
+    fn out_of_fuel(&mut self) -> bool;
+
+    /// Compiled code reached the store's epoch deadline. Return `Ok(true)`
+    /// after moving the deadline to continue, `Ok(false)` to trap with
+    /// `Interrupt`, or an error to stop with that error.
+    fn epoch_deadline_reached(&mut self) -> Result<bool, crate::HostError>;
 }

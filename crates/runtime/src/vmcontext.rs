@@ -68,7 +68,8 @@ pub struct VMFuncRef {
 }
 
 /// The array-call entry point: `(callee_vmctx, caller_vmctx, values, len) -> ok`.
-pub type ArrayCallFn = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *mut ValRaw, usize) -> u8;
+pub type ArrayCallFn =
+    unsafe extern "C" fn(*mut VMContext, *mut VMContext, *mut ValRaw, usize) -> u8;
 
 /// Per-store state compiled code reads on every call: the stack limit, fuel
 /// and epoch deadline, and the last Wasm frame seen when calling the host.
@@ -99,6 +100,36 @@ impl Default for VMRuntimeLimits {
             last_wasm_exit_pc: UnsafeCell::new(0),
             last_wasm_entry_fp: UnsafeCell::new(0),
         }
+    }
+}
+
+// The accessors below are safe because `VMRuntimeLimits` is `!Sync` (only
+// the owning thread can reach it) and compiled code only touches it while a
+// call made through the owning store is running; it saves its cached fuel
+// before calling out to the host and reloads it afterwards.
+impl VMRuntimeLimits {
+    /// Fuel consumed so far, counting up towards zero from minus the fuel left.
+    pub fn fuel_consumed(&self) -> i64 {
+        // SAFETY: see the comment above this impl.
+        unsafe { *self.fuel_consumed.get() }
+    }
+
+    /// Sets the fuel counter.
+    pub fn set_fuel_consumed(&self, value: i64) {
+        // SAFETY: see the comment above this impl.
+        unsafe { *self.fuel_consumed.get() = value }
+    }
+
+    /// The epoch at which compiled code calls the deadline builtin.
+    pub fn epoch_deadline(&self) -> u64 {
+        // SAFETY: see the comment above this impl.
+        unsafe { *self.epoch_deadline.get() }
+    }
+
+    /// Sets the epoch deadline.
+    pub fn set_epoch_deadline(&self, value: u64) {
+        // SAFETY: see the comment above this impl.
+        unsafe { *self.epoch_deadline.get() = value }
     }
 }
 
@@ -181,32 +212,68 @@ mod tests {
 
     #[test]
     fn layouts_match_environ() {
-        assert_eq!(offset_of!(VMFuncRef, wasm_call) as u32, vm_func_ref::WASM_CALL);
-        assert_eq!(offset_of!(VMFuncRef, array_call) as u32, vm_func_ref::ARRAY_CALL);
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call) as u32,
+            vm_func_ref::WASM_CALL
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, array_call) as u32,
+            vm_func_ref::ARRAY_CALL
+        );
         assert_eq!(offset_of!(VMFuncRef, vmctx) as u32, vm_func_ref::VMCTX);
         assert_eq!(offset_of!(VMFuncRef, type_id) as u32, vm_func_ref::TYPE_ID);
         assert_eq!(size_of::<VMFuncRef>() as u32, vm_func_ref::SIZE);
-        assert_eq!(offset_of!(VMHostFuncContext, magic) as u32, host_func_ctx::MAGIC);
-        assert_eq!(offset_of!(VMHostFuncContext, array_call) as u32, host_func_ctx::ARRAY_CALL);
+        assert_eq!(
+            offset_of!(VMHostFuncContext, magic) as u32,
+            host_func_ctx::MAGIC
+        );
+        assert_eq!(
+            offset_of!(VMHostFuncContext, array_call) as u32,
+            host_func_ctx::ARRAY_CALL
+        );
         assert_eq!(size_of::<VMFunctionImport>(), 16);
-        assert_eq!(offset_of!(VMMemoryDefinition, base) as u32, VMOffsets::DEFINITION_BASE);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base) as u32,
+            VMOffsets::DEFINITION_BASE
+        );
         assert_eq!(
             offset_of!(VMMemoryDefinition, current_length) as u32,
             VMOffsets::DEFINITION_LENGTH
         );
-        assert_eq!(offset_of!(VMTableDefinition, base) as u32, VMOffsets::DEFINITION_BASE);
+        assert_eq!(
+            offset_of!(VMTableDefinition, base) as u32,
+            VMOffsets::DEFINITION_BASE
+        );
         assert_eq!(
             offset_of!(VMTableDefinition, current_elements) as u32,
             VMOffsets::DEFINITION_LENGTH
         );
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
         assert_eq!(size_of::<ValRaw>() as u32, hayate_environ::VAL_RAW_SIZE);
-        assert_eq!(offset_of!(VMRuntimeLimits, stack_limit) as u32, L::STACK_LIMIT);
-        assert_eq!(offset_of!(VMRuntimeLimits, fuel_consumed) as u32, L::FUEL_CONSUMED);
-        assert_eq!(offset_of!(VMRuntimeLimits, epoch_deadline) as u32, L::EPOCH_DEADLINE);
-        assert_eq!(offset_of!(VMRuntimeLimits, last_wasm_exit_fp) as u32, L::LAST_WASM_EXIT_FP);
-        assert_eq!(offset_of!(VMRuntimeLimits, last_wasm_exit_pc) as u32, L::LAST_WASM_EXIT_PC);
-        assert_eq!(offset_of!(VMRuntimeLimits, last_wasm_entry_fp) as u32, L::LAST_WASM_ENTRY_FP);
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, stack_limit) as u32,
+            L::STACK_LIMIT
+        );
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, fuel_consumed) as u32,
+            L::FUEL_CONSUMED
+        );
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, epoch_deadline) as u32,
+            L::EPOCH_DEADLINE
+        );
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, last_wasm_exit_fp) as u32,
+            L::LAST_WASM_EXIT_FP
+        );
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, last_wasm_exit_pc) as u32,
+            L::LAST_WASM_EXIT_PC
+        );
+        assert_eq!(
+            offset_of!(VMRuntimeLimits, last_wasm_entry_fp) as u32,
+            L::LAST_WASM_ENTRY_FP
+        );
         assert_eq!(size_of::<VMRuntimeLimits>() as u32, L::SIZE);
     }
 }
