@@ -1,1 +1,43 @@
-fn main() {}
+//! The `hayate` command line: run WebAssembly modules and `.wast` scripts.
+//!
+//! Each subcommand lives in its own module and holds only command-line
+//! concerns (argument parsing, printing, exit codes); everything an embedder
+//! would also need comes from the `hayate` and `hayate-wast` crates.
+#![forbid(unsafe_code)]
+
+mod run;
+mod wast;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Hayate: a fast, safe WebAssembly runtime.
+#[derive(Parser)]
+#[command(name = "hayate", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Instantiate a module and call one of its exported functions.
+    Run(run::RunArgs),
+    /// Run `.wast` spec test scripts.
+    Wast(wast::WastArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Wast(args) => wast::execute(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

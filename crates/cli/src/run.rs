@@ -1,0 +1,241 @@
+//! `hayate run`: instantiate a module and call an exported function.
+//!
+//! The steps are kept apart so that WASI can slot in later: [`Host`] is the
+//! store's data (it will hold the WASI context), [`host_linker`] defines what
+//! guests may import (it will add `wasi_snapshot_preview1`), and the entry
+//! point is `--invoke NAME` or, without it, the module's `_start` export.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hayate::{
+    Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, Val, ValType,
+};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The exit code after a trap, as Wasmtime uses (128 + SIGABRT).
+const TRAP_EXIT_CODE: u8 = 134;
+
+/// Arguments of `hayate run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Call this exported function (default: `_start`, if exported).
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The module to run: a `.wasm` binary or `.wat` text.
+    module: PathBuf,
+    /// Arguments for the invoked function: integers in decimal, floats as
+    /// decimal floats (`1.5`, `-0`, `inf`, `nan`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+/// The data of the store `hayate run` creates. Empty for now: the WASI
+/// context will live here.
+#[derive(Default)]
+struct Host {}
+
+/// The linker with everything a guest of `hayate run` may import. Nothing
+/// yet: WASI will be defined here.
+fn host_linker(engine: &Engine) -> Linker<Host> {
+    Linker::new(engine)
+}
+
+/// Runs the command; returns the exit code, or an error to print.
+pub fn execute(args: RunArgs) -> Result<ExitCode> {
+    let engine = Engine::new(&Config::new()).context("cannot create the engine")?;
+    let module = load_module(&engine, &args.module)?;
+    let mut store = Store::new(&engine, Host::default());
+    let linker = host_linker(&engine);
+    check_imports(&linker, &mut store, &module)?;
+
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) if is_trap(&e) => return Ok(report_trap(&e)),
+        Err(e) => bail!("cannot instantiate `{}`: {e}", args.module.display()),
+    };
+
+    let (name, func) = match &args.invoke {
+        Some(name) => match instance.get_func(&mut store, name) {
+            Some(func) => (name.as_str(), func),
+            None => bail!(
+                "module has no exported function `{name}` (exported functions: {})",
+                exported_funcs(&mut store, instance)
+            ),
+        },
+        None => match instance.get_func(&mut store, "_start") {
+            Some(func) => ("_start", func),
+            None if args.args.is_empty() => return Ok(ExitCode::SUCCESS),
+            None => bail!("arguments given, but no `--invoke NAME` and no `_start` export"),
+        },
+    };
+    let params = parse_args(&store, name, func, &args.args)?;
+    let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => {
+            for val in &results {
+                println!("{}", format_val(val));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if is_trap(&e) => Ok(report_trap(&e)),
+        Err(e) => bail!("`{name}` failed: {e}"),
+    }
+}
+
+fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    Module::new(engine, &bytes).with_context(|| format!("cannot load module `{}`", path.display()))
+}
+
+/// Fails with the list of every import the linker does not provide.
+fn check_imports(linker: &Linker<Host>, store: &mut Store<Host>, module: &Module) -> Result<()> {
+    let missing: Vec<String> = module
+        .imports()
+        .filter(|import| {
+            linker
+                .get(&mut *store, import.module(), import.name())
+                .is_none()
+        })
+        .map(|import| {
+            let kind = match import.ty() {
+                ExternType::Func(_) => "function",
+                ExternType::Global(_) => "global",
+                ExternType::Table(_) => "table",
+                ExternType::Memory(_) => "memory",
+            };
+            format!("{kind} `{}::{}`", import.module(), import.name())
+        })
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "module needs imports that `hayate run` does not provide: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn exported_funcs(store: &mut Store<Host>, instance: Instance) -> String {
+    let names: Vec<String> = instance
+        .exports(&mut *store)
+        .into_iter()
+        .filter(|(_, ext)| matches!(ext, Extern::Func(_)))
+        .map(|(name, _)| name)
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn is_trap(e: &hayate::Error) -> bool {
+    e.downcast_ref::<Trap>().is_some()
+}
+
+/// Prints the trap's message and backtrace to stderr; returns the exit code.
+fn report_trap(e: &hayate::Error) -> ExitCode {
+    eprintln!("error: {}", e.to_string().trim_end());
+    ExitCode::from(TRAP_EXIT_CODE)
+}
+
+/// Parses the command-line arguments by the function's parameter types.
+fn parse_args(store: &Store<Host>, name: &str, func: Func, args: &[String]) -> Result<Vec<Val>> {
+    let ty = func.ty(store);
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != args.len() {
+        let types: Vec<String> = params
+            .iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect();
+        bail!(
+            "`{name}` takes {} argument(s) ({}), but {} were given",
+            params.len(),
+            types.join(", "),
+            args.len()
+        );
+    }
+    params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (ty, arg))| {
+            parse_val(*ty, arg)
+                .with_context(|| format!("argument {} of `{name}`: invalid value `{arg}`", i + 1))
+        })
+        .collect()
+}
+
+/// Parses one argument as a value of type `ty`. Integers accept both the
+/// signed and the unsigned range (`-1` and `4294967295` are the same i32).
+fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
+    Ok(match ty {
+        ValType::I32 => Val::I32(match arg.parse::<i32>() {
+            Ok(v) => v,
+            Err(_) => arg.parse::<u32>().context("expected a 32-bit integer")? as i32,
+        }),
+        ValType::I64 => Val::I64(match arg.parse::<i64>() {
+            Ok(v) => v,
+            Err(_) => arg.parse::<u64>().context("expected a 64-bit integer")? as i64,
+        }),
+        ValType::F32 => Val::F32(arg.parse::<f32>().context("expected a float")?.to_bits()),
+        ValType::F64 => Val::F64(arg.parse::<f64>().context("expected a float")?.to_bits()),
+        other => bail!("parameters of type {other:?} cannot be passed from the command line"),
+    })
+}
+
+/// Formats a result the way `hayate run` prints it.
+fn format_val(val: &Val) -> String {
+    match val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(v) => format!("{v:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "<funcref>".into(),
+        Val::ExternRef(Some(_)) => "<externref>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_args_by_type() {
+        assert!(matches!(
+            parse_val(ValType::I32, "-1").unwrap(),
+            Val::I32(-1)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I32, "4294967295").unwrap(),
+            Val::I32(-1)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I64, "-5").unwrap(),
+            Val::I64(-5)
+        ));
+        assert!(
+            matches!(parse_val(ValType::F32, "1.5").unwrap(), Val::F32(b) if b == 1.5f32.to_bits())
+        );
+        assert!(
+            matches!(parse_val(ValType::F64, "-0").unwrap(), Val::F64(b) if b == (-0.0f64).to_bits())
+        );
+        assert!(parse_val(ValType::I32, "1.5").is_err());
+        assert!(parse_val(ValType::I32, "4294967296").is_err());
+        assert!(parse_val(ValType::F32, "x").is_err());
+        assert!(parse_val(ValType::V128, "0").is_err());
+    }
+
+    #[test]
+    fn formats_results() {
+        assert_eq!(format_val(&Val::I32(-3)), "-3");
+        assert_eq!(format_val(&Val::F64(2.5f64.to_bits())), "2.5");
+    }
+}

@@ -1,0 +1,124 @@
+//! End-to-end tests of the `hayate` binary: `run` and `wast`, their output
+//! and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hayate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hayate"))
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .expect("run hayate")
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch file under the target directory, unique per test.
+fn scratch(name: &str, contents: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("scratch file");
+    path
+}
+
+#[test]
+fn version() {
+    let o = hayate(&["--version"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("hayate "), "{}", stdout(&o));
+}
+
+#[test]
+fn run_invokes_an_export_and_prints_results() {
+    let o = hayate(&["run", "examples/hello.wat", "--invoke", "add", "1", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "3\n");
+    let o = hayate(&["run", "examples/hello.wat", "--invoke", "add", "-5", "2"]);
+    assert_eq!(stdout(&o), "-3\n", "{}", stderr(&o));
+    let o = hayate(&["run", "examples/hello.wat", "--invoke", "fac", "10"]);
+    assert_eq!(stdout(&o), "3628800\n", "{}", stderr(&o));
+}
+
+#[test]
+fn run_prints_floats_and_multiple_results() {
+    let wat = r#"(module
+      (func (export "half") (param f64) (result f64 f32)
+        (f64.div (local.get 0) (f64.const 2)) (f32.const 0.25)))"#;
+    let path = scratch("floats.wat", wat);
+    let o = hayate(&["run", path.to_str().unwrap(), "--invoke", "half", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "2.5\n0.25\n");
+}
+
+#[test]
+fn run_trap_exits_134_with_message() {
+    let o = hayate(&["run", "examples/hello.wat", "--invoke", "oops"]);
+    assert_eq!(o.status.code(), Some(134), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_errors_are_one_line_and_exit_1() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "no-such-file.wasm"], "cannot read"),
+        (
+            &["run", "examples/hello.wat", "--invoke", "nope"],
+            "no exported function `nope`",
+        ),
+        (
+            &["run", "examples/hello.wat", "--invoke", "add", "1"],
+            "takes 2 argument",
+        ),
+        (
+            &["run", "examples/hello.wat", "--invoke", "add", "1", "x"],
+            "invalid value `x`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = hayate(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    let malformed = scratch("malformed.wasm", "\0asm\x01\0\0\0\x7f");
+    let o = hayate(&["run", malformed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot load module"), "{}", stderr(&o));
+    let imports = scratch("imports.wat", r#"(module (import "env" "f" (func)))"#);
+    let o = hayate(&["run", imports.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("function `env::f`"), "{}", stderr(&o));
+}
+
+#[test]
+fn wast_reports_failures_and_totals() {
+    let script = r#"(module (func (export "one") (result i32) i32.const 1))
+(assert_return (invoke "one") (i32.const 1))
+(assert_return (invoke "one") (i32.const 2))
+"#;
+    let path = scratch("mixed.wast", script);
+    let o = hayate(&["wast", "--spec", "1.0", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("mixed.wast:3:2: "), "{out}");
+    assert!(out.ends_with("2 passed, 1 failed\n"), "{out}");
+
+    let good = scratch(
+        "good.wast",
+        &script.replace("(i32.const 2)", "(i32.const 1)"),
+    );
+    let o = hayate(&["wast", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "3 passed, 0 failed\n");
+}

