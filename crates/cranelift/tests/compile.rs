@@ -254,3 +254,29 @@ fn compiler_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Compiler>();
 }
+
+#[test]
+fn unsupported_operators_are_errors_not_panics() {
+    let wasm = wat::parse_str(
+        r#"(module
+            (func $a (result i32) (return_call $b))
+            (func $b (result i32) i32.const 1)
+            (func $c (result i32) i32.const 2))"#,
+    )
+    .unwrap();
+    let info = ModuleInfo::parse(&wasm, hayate_environ::WasmFeatures::all()).unwrap();
+    for parallel in [false, true] {
+        let compiler = Compiler::new(CompilerSettings {
+            parallel,
+            ..settings()
+        })
+        .unwrap();
+        let err = compiler.compile_module(&info, &wasm).unwrap_err();
+        assert!(
+            matches!(err, hayate_environ::CompileError::Unsupported(_)),
+            "{err}"
+        );
+        // The compiler stays usable.
+        assert!(compiler.function_clif(&info, &wasm, 1).is_ok());
+    }
+}

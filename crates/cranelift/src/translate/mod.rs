@@ -109,30 +109,19 @@ pub(crate) fn translate_function(
         fuel_pending: 0,
         num_results: ty.results.len(),
     };
-    t.declare_locals(entry, &ty.params, &body)?;
-    t.set_stack_limit();
-    if env.settings.consume_fuel {
-        t.fuel_function_entry();
+    let result = t.translate_body(&ty.params, &ty.results, &body);
+    match result {
+        Ok(()) => {
+            t.b.seal_all_blocks();
+            t.b.finalize(env.isa.frontend_config());
+        }
+        Err(_) => {
+            // The builder context must be empty for the next function.
+            drop(t);
+            *fctx = FunctionBuilderContext::new();
+        }
     }
-    if env.settings.epoch_interruption {
-        t.epoch_check();
-    }
-    t.push_function_frame(&ty.results);
-
-    let mut reader = body.get_operators_reader().map_err(wasm_err)?;
-    while !reader.eof() {
-        let (op, offset) = reader.read_with_offset().map_err(wasm_err)?;
-        t.b.set_srcloc(SourceLoc::new(offset as u32));
-        t.translate_operator(&op)?;
-    }
-    if !t.control.is_empty() {
-        return Err(CompileError::Codegen(
-            "function body ended inside a block".into(),
-        ));
-    }
-    t.b.seal_all_blocks();
-    t.b.finalize(env.isa.frontend_config());
-    Ok(())
+    result
 }
 
 /// State of the translation of one function.
@@ -173,6 +162,37 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn info(&self) -> &'a ModuleInfo {
         self.env.info
+    }
+
+    /// Translates the locals and operators of the body.
+    fn translate_body(
+        &mut self,
+        params: &[WasmValType],
+        results: &[WasmValType],
+        body: &FunctionBody<'_>,
+    ) -> Result<()> {
+        self.declare_locals(self.entry, params, body)?;
+        self.set_stack_limit();
+        if self.env.settings.consume_fuel {
+            self.fuel_function_entry();
+        }
+        if self.env.settings.epoch_interruption {
+            self.epoch_check();
+        }
+        self.push_function_frame(results);
+
+        let mut reader = body.get_operators_reader().map_err(wasm_err)?;
+        while !reader.eof() {
+            let (op, offset) = reader.read_with_offset().map_err(wasm_err)?;
+            self.b.set_srcloc(SourceLoc::new(offset as u32));
+            self.translate_operator(&op)?;
+        }
+        if !self.control.is_empty() {
+            return Err(CompileError::Codegen(
+                "function body ended inside a block".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn declare_locals(

@@ -8,12 +8,14 @@
 //! blocks, calls and locals.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{self, ConstantData, InstBuilder, Value, types};
-use hayate_environ::CompileError;
+use cranelift_codegen::ir::{
+    self, ConstantData, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
+};
 use hayate_environ::wasmparser::{MemArg, Operator};
 
 use super::memory::heap_flags;
 use super::{FuncTranslator, Result};
+use crate::abi::POINTER;
 
 use types::{F32X4, F64X2, I8X16, I16X8, I32X4, I64X2};
 
@@ -92,14 +94,73 @@ impl FuncTranslator<'_, '_> {
         self.push(r);
     }
 
-    fn require_pshufb(&self, what: &str) -> Result<()> {
-        if self.env.isa.has_x86_pshufb_lowering() {
-            Ok(())
-        } else {
-            Err(CompileError::Unsupported(format!(
-                "{what} needs a CPU with SSSE3"
-            )))
+    /// Byte permutations without SSSE3's `pshufb`: spill the inputs to the
+    /// stack and assemble the result byte by byte. `pick(t, i, base)`
+    /// returns byte `i` of the result, given the spilled inputs' address.
+    fn bytes_via_stack(
+        &mut self,
+        inputs: &[Value],
+        mut pick: impl FnMut(&mut Self, u8, Value) -> Value,
+    ) -> Value {
+        let size = 16 * (inputs.len() as u32 + 1);
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            4,
+        ));
+        let base = self.b.ins().stack_addr(POINTER, slot, 0);
+        let flags = MemFlagsData::trusted();
+        for (i, v) in inputs.iter().enumerate() {
+            self.b.ins().store(flags, *v, base, 16 * i as i32);
         }
+        let out = 16 * inputs.len() as i32;
+        for i in 0..16u8 {
+            let byte = pick(self, i, base);
+            self.b.ins().istore8(flags, byte, base, out + i32::from(i));
+        }
+        self.b.ins().load(I8X16, flags, base, out)
+    }
+
+    fn shuffle(&mut self, lanes: &[u8; 16]) {
+        let b = self.pop_vector(I8X16);
+        let a = self.pop_vector(I8X16);
+        let v = if self.env.isa.has_x86_pshufb_lowering() {
+            let mask = self
+                .b
+                .func
+                .dfg
+                .immediates
+                .push(ConstantData::from(&lanes[..]));
+            self.b.ins().shuffle(a, b, mask)
+        } else {
+            self.bytes_via_stack(&[a, b], |t, i, base| {
+                let from = i32::from(lanes[usize::from(i)]);
+                t.b.ins()
+                    .uload8(types::I32, MemFlagsData::trusted(), base, from)
+            })
+        };
+        self.push(v);
+    }
+
+    fn swizzle(&mut self) {
+        let indices = self.pop_vector(I8X16);
+        let a = self.pop_vector(I8X16);
+        let v = if self.env.isa.has_x86_pshufb_lowering() {
+            self.b.ins().swizzle(a, indices)
+        } else {
+            // Lanes whose index is 16 or more become 0.
+            self.bytes_via_stack(&[a, indices], |t, i, base| {
+                let flags = MemFlagsData::trusted();
+                let index = t.b.ins().uload8(types::I64, flags, base, 16 + i32::from(i));
+                let in_range = t.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, index, 16);
+                let masked = t.b.ins().band_imm_u(index, 15);
+                let addr = t.b.ins().iadd(base, masked);
+                let byte = t.b.ins().uload8(types::I32, flags, addr, 0);
+                let zero = t.b.ins().iconst(types::I32, 0);
+                t.b.ins().select(in_range, byte, zero)
+            })
+        };
+        self.push(v);
     }
 
     /// Loads a scalar of type `ty` from memory.
@@ -198,20 +259,8 @@ impl FuncTranslator<'_, '_> {
                 let v = self.vconst(I8X16, u128::from_le_bytes(*value.bytes()));
                 self.push(v);
             }
-            Operator::I8x16Shuffle { lanes } => {
-                self.require_pshufb("i8x16.shuffle")?;
-                let mask = self
-                    .b
-                    .func
-                    .dfg
-                    .immediates
-                    .push(ConstantData::from(&lanes[..]));
-                self.vbinary(I8X16, |t, a, b| t.b.ins().shuffle(a, b, mask));
-            }
-            Operator::I8x16Swizzle => {
-                self.require_pshufb("i8x16.swizzle")?;
-                self.vbinary(I8X16, |t, a, b| t.b.ins().swizzle(a, b));
-            }
+            Operator::I8x16Shuffle { lanes } => self.shuffle(lanes),
+            Operator::I8x16Swizzle => self.swizzle(),
             Operator::I8x16Splat => self.splat(I8X16),
             Operator::I16x8Splat => self.splat(I16X8),
             Operator::I32x4Splat => self.splat(I32X4),
