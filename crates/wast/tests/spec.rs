@@ -118,7 +118,8 @@ fn spec_child() {
     hayate_wast::install_panic_hook();
     let runner = WastRunner::new(&suite.config()).expect("engine");
     let report = runner.run(name, file.raw());
-    let mut out = format!("{PASSED}{}\n", report.passed);
+    // libtest prints `test spec_child ... ` before this without a newline.
+    let mut out = format!("\n{PASSED}{}\n", report.passed);
     for failure in &report.failures {
         let line = failure.to_string().replace('\n', " ");
         out.push_str(&format!("{FAILURE}{line}\n"));
@@ -212,6 +213,11 @@ fn run_child(suite: Suite, name: &str, timeout: Duration) -> FileResult {
         } else if line == DONE {
             done = true;
         }
+    }
+    if result.passed == 0 && result.failures.is_empty() && done {
+        result
+            .failures
+            .push(format!("{name}: the child process reported no directive"));
     }
     if !done {
         let why = match status {
