@@ -146,9 +146,20 @@ pub struct WasmBacktrace {
 }
 
 impl fmt::Display for WasmBacktrace {
+    /// One line per frame, innermost first; runs of identical frames (deep
+    /// recursion) are folded into one line with a repeat count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "wasm backtrace:")?;
-        for (i, frame) in self.frames.iter().enumerate() {
+        let same = |a: &FrameInfo, b: &FrameInfo| {
+            a.func_index == b.func_index && a.module_offset == b.module_offset
+        };
+        let mut i = 0;
+        while i < self.frames.len() {
+            let frame = &self.frames[i];
+            let run = self.frames[i..]
+                .iter()
+                .take_while(|g| same(frame, g))
+                .count();
             write!(f, "  {i:>3}: ")?;
             if let Some(offset) = frame.module_offset {
                 write!(f, "{offset:#8x} - ")?;
@@ -157,9 +168,14 @@ impl fmt::Display for WasmBacktrace {
                 write!(f, "{module}!")?;
             }
             match &frame.func_name {
-                Some(name) => writeln!(f, "{name}")?,
-                None => writeln!(f, "<wasm function {}>", frame.func_index)?,
+                Some(name) => write!(f, "{name}")?,
+                None => write!(f, "<wasm function {}>", frame.func_index)?,
             }
+            if run > 1 {
+                write!(f, " (repeated {run} times)")?;
+            }
+            writeln!(f)?;
+            i += run;
         }
         Ok(())
     }

@@ -450,3 +450,17 @@ fn backtraces_name_functions() {
         .collect();
     assert_eq!(names, ["inner", "outer"], "{err}");
 }
+
+#[test]
+fn deep_recursion_backtrace_is_folded() {
+    let (mut store, instance) = instantiate(r#"(module (func $r (export "f") (call $r)))"#);
+    let err = instance
+        .get_func(&mut store, "f")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("call stack exhausted"), "{text}");
+    assert!(text.contains("repeated"), "{text}");
+    assert!(text.lines().count() < 10, "{text}");
+}
