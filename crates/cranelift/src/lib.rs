@@ -12,6 +12,7 @@
 //! `hayate_environ::VMOffsets`; see `DESIGN.md` for the overall picture.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod abi;
 mod compiler;

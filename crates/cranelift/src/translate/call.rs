@@ -148,7 +148,10 @@ impl FuncTranslator<'_, '_> {
             } => {
                 let index = self.pop();
                 let addr = self.table_element_address(*table_index, index);
-                let entry = self.b.ins().load(POINTER, MemFlagsData::trusted(), addr, 0);
+                let entry = self
+                    .b
+                    .ins()
+                    .load(POINTER, self.regions.table_flags(), addr, 0);
                 self.b
                     .ins()
                     .trapz(entry, trap_to_code(Trap::IndirectCallToNull));

@@ -7,7 +7,7 @@
 
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{InstBuilder, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{MemArg, MemArgTarget, Operator};
 use hayate_environ::{CompileError, Trap, VMOffsets};
@@ -17,13 +17,6 @@ use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
 use crate::settings::BoundsChecks;
 use crate::traps::trap_to_code;
-
-/// Flags of a Wasm memory access.
-pub(super) fn heap_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_endianness(ir::Endianness::Little)
-        .with_trap_code(Some(trap_to_code(Trap::MemoryOutOfBounds)))
-}
 
 impl FuncTranslator<'_, '_> {
     fn is_memory64(&self, memory: u32) -> bool {
@@ -75,7 +68,7 @@ impl FuncTranslator<'_, '_> {
         let off = off + VMOffsets::DEFINITION_LENGTH as i32;
         self.b
             .ins()
-            .load(types::I64, MemFlagsData::trusted(), def, off)
+            .load(types::I64, self.regions.vmctx_flags(), def, off)
     }
 
     /// Explicit bounds check of an access of `size` bytes at `index +
@@ -102,7 +95,7 @@ impl FuncTranslator<'_, '_> {
         let off = off + VMOffsets::DEFINITION_BASE as i32;
         self.b
             .ins()
-            .load(POINTER, MemFlagsData::trusted(), def, off)
+            .load(POINTER, self.regions.vmctx_flags(), def, off)
     }
 
     /// Pops the index operand of an access of `size` bytes and returns the
@@ -152,7 +145,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
         use types::{F32, F64, I32, I64};
-        let fl = heap_flags();
+        let fl = self.regions.heap_flags();
         match op {
             Operator::I32Load { memarg } => {
                 self.wasm_load(memarg, 4, |t, a, o| t.b.ins().load(I32, fl, a, o))?

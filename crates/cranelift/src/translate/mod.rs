@@ -26,10 +26,11 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
-use hayate_environ::{CompileError, ModuleInfo, VMOffsets, WasmError, WasmValType};
+use hayate_environ::{CompileError, ModuleInfo, Trap, VMOffsets, WasmError, WasmValType};
 
 use crate::abi::{self, POINTER};
 use crate::settings::CompilerSettings;
+use crate::traps::trap_to_code;
 
 pub(crate) use control::ControlFrame;
 
@@ -80,6 +81,7 @@ pub(crate) fn translate_function(
         .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
     let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
 
+    let regions = Regions::new(func);
     let mut builder = FunctionBuilder::new(func, fctx);
     builder.set_srcloc(SourceLoc::new(range.start as u32));
     let entry = builder.create_block();
@@ -108,6 +110,7 @@ pub(crate) fn translate_function(
         fuel_var: None,
         fuel_pending: 0,
         num_results: ty.results.len(),
+        regions,
     };
     let result = t.translate_body(&ty.params, &ty.results, &body);
     match result {
@@ -157,6 +160,56 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     fuel_pending: i64,
     /// Number of results of the function.
     num_results: usize,
+    /// Alias regions of the memory the function accesses.
+    regions: Regions,
+}
+
+/// Disjoint kinds of memory, for Cranelift's alias analysis. Accesses
+/// without a region (runtime limits, function references, stack arrays)
+/// form one more region of their own.
+#[derive(Clone, Copy)]
+struct Regions {
+    /// Linear memories.
+    heap: ir::AliasRegion,
+    /// Table element arrays.
+    table: ir::AliasRegion,
+    /// Mutable VMContext fields: globals, memory and table definitions.
+    vmctx: ir::AliasRegion,
+}
+
+impl Regions {
+    fn new(func: &mut Function) -> Regions {
+        let mut region = |user_id, description: &'static str| {
+            func.dfg.alias_regions.insert(ir::AliasRegionData {
+                user_id,
+                description: description.into(),
+            })
+        };
+        Regions {
+            heap: region(0, "heap"),
+            table: region(1, "table"),
+            vmctx: region(2, "vmctx"),
+        }
+    }
+
+    /// Flags of a Wasm linear-memory access: little-endian, trapping with
+    /// `HEAP_OUT_OF_BOUNDS` (a fault in a guard page is a Wasm trap).
+    fn heap_flags(self) -> MemFlagsData {
+        MemFlagsData::new()
+            .with_endianness(ir::Endianness::Little)
+            .with_trap_code(Some(trap_to_code(Trap::MemoryOutOfBounds)))
+            .with_alias_region(Some(self.heap))
+    }
+
+    /// Flags of an access to a table's element array.
+    fn table_flags(self) -> MemFlagsData {
+        MemFlagsData::trusted().with_alias_region(Some(self.table))
+    }
+
+    /// Flags of an access to a mutable VMContext field.
+    fn vmctx_flags(self) -> MemFlagsData {
+        MemFlagsData::trusted().with_alias_region(Some(self.vmctx))
+    }
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -436,7 +489,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     /// Calls the `EpochDeadline` builtin when the engine's epoch reached the
     /// store's deadline.
     fn epoch_check(&mut self) {
-        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
+        let flags = vmctx::immutable();
         let counter_ptr = self.b.ins().load(
             POINTER,
             flags,

@@ -13,7 +13,6 @@ use cranelift_codegen::ir::{
 };
 use hayate_environ::wasmparser::{MemArg, Operator};
 
-use super::memory::heap_flags;
 use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
 
@@ -166,11 +165,14 @@ impl FuncTranslator<'_, '_> {
     /// Loads a scalar of type `ty` from memory.
     fn load_scalar(&mut self, memarg: &MemArg, ty: ir::Type) -> Result<Value> {
         let (addr, offset) = self.memory_address(memarg, ty.bytes())?;
-        Ok(self.b.ins().load(ty, heap_flags(), addr, offset))
+        Ok(self
+            .b
+            .ins()
+            .load(ty, self.regions.heap_flags(), addr, offset))
     }
 
     fn translate_simd_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
-        let fl = heap_flags();
+        let fl = self.regions.heap_flags();
         macro_rules! extending_load {
             ($memarg:expr, $method:ident) => {{
                 let (addr, offset) = self.memory_address($memarg, 8)?;

@@ -6,7 +6,7 @@
 //! resize or copy tables call runtime builtins.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{InstBuilder, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::Operator;
 use hayate_environ::{Trap, VMOffsets};
@@ -22,7 +22,7 @@ impl FuncTranslator<'_, '_> {
         let (def, off) = self.table_definition(table);
         let len = self.b.ins().load(
             types::I64,
-            MemFlagsData::trusted(),
+            self.regions.vmctx_flags(),
             def,
             off + VMOffsets::DEFINITION_LENGTH as i32,
         );
@@ -36,7 +36,7 @@ impl FuncTranslator<'_, '_> {
             .trapnz(oob, trap_to_code(Trap::TableOutOfBounds));
         let base = self.b.ins().load(
             POINTER,
-            MemFlagsData::trusted(),
+            self.regions.vmctx_flags(),
             def,
             off + VMOffsets::DEFINITION_BASE as i32,
         );
@@ -68,9 +68,9 @@ impl FuncTranslator<'_, '_> {
                 let ty = self.info().globals[*global_index as usize];
                 let (ptr, off) = self.global_address(*global_index);
                 let flags = if ty.mutable {
-                    MemFlagsData::trusted()
+                    self.regions.vmctx_flags()
                 } else {
-                    MemFlagsData::trusted().with_readonly()
+                    self.regions.vmctx_flags().with_readonly()
                 };
                 let v = self
                     .b
@@ -82,7 +82,7 @@ impl FuncTranslator<'_, '_> {
                 let v = self.pop();
                 let v = self.canonical(v);
                 let (ptr, off) = self.global_address(*global_index);
-                self.b.ins().store(MemFlagsData::trusted(), v, ptr, off);
+                self.b.ins().store(self.regions.vmctx_flags(), v, ptr, off);
             }
             Operator::RefNull { .. } => {
                 let v = self.b.ins().iconst(POINTER, 0);
@@ -102,19 +102,24 @@ impl FuncTranslator<'_, '_> {
             Operator::TableGet { table } => {
                 let index = self.pop();
                 let addr = self.table_element_address(*table, index);
-                let v = self.b.ins().load(POINTER, MemFlagsData::trusted(), addr, 0);
+                let v = self
+                    .b
+                    .ins()
+                    .load(POINTER, self.regions.table_flags(), addr, 0);
                 self.push(v);
             }
             Operator::TableSet { table } => {
                 let (index, value) = self.pop2();
                 let addr = self.table_element_address(*table, index);
-                self.b.ins().store(MemFlagsData::trusted(), value, addr, 0);
+                self.b
+                    .ins()
+                    .store(self.regions.table_flags(), value, addr, 0);
             }
             Operator::TableSize { table } => {
                 let (def, off) = self.table_definition(*table);
                 let len = self.b.ins().load(
                     types::I64,
-                    MemFlagsData::trusted(),
+                    self.regions.vmctx_flags(),
                     def,
                     off + VMOffsets::DEFINITION_LENGTH as i32,
                 );

@@ -14,4 +14,13 @@
     memory.size
     i32.add)
   (func (export "fill") (param i32 i32 i32)
-    local.get 0 local.get 1 local.get 2 memory.fill))
+    local.get 0 local.get 1 local.get 2 memory.fill)
+  (func (export "copy_word") (param i32 i32)
+    local.get 0
+    local.get 1
+    i32.load
+    i32.store
+    local.get 0
+    local.get 1
+    i32.load offset=4
+    i32.store offset=4))
