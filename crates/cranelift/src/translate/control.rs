@@ -16,7 +16,7 @@ use crate::abi;
 use crate::traps::trap_to_code;
 
 /// What kind of construct a control frame is.
-pub(crate) enum FrameKind {
+pub(super) enum FrameKind {
     /// A `block` (or the function body).
     Block,
     /// A `loop`; branches go to its header.
@@ -36,7 +36,7 @@ pub(crate) enum FrameKind {
 }
 
 /// One entry of the control stack.
-pub(crate) struct ControlFrame {
+pub(super) struct ControlFrame {
     kind: FrameKind,
     /// Where control continues after the frame; its parameters are the results.
     next: Block,

@@ -32,7 +32,7 @@ use crate::abi::{self, POINTER};
 use crate::settings::CompilerSettings;
 use crate::traps::trap_to_code;
 
-pub(crate) use control::ControlFrame;
+use control::ControlFrame;
 
 /// Everything about the module that translating one of its functions needs.
 /// Shared read-only by all compilation threads.
@@ -99,7 +99,6 @@ pub(crate) fn translate_function(
         reachable: true,
         unreachable_depth: 0,
         locals: Vec::new(),
-        local_types: Vec::new(),
         vmctx,
         entry,
         entry_srcloc: SourceLoc::new(range.start as u32),
@@ -128,7 +127,7 @@ pub(crate) fn translate_function(
 }
 
 /// State of the translation of one function.
-pub(crate) struct FuncTranslator<'a, 'f> {
+struct FuncTranslator<'a, 'f> {
     env: &'a ModuleEnv<'a>,
     b: FunctionBuilder<'f>,
     /// The Wasm operand stack.
@@ -141,7 +140,6 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// still open.
     unreachable_depth: u32,
     locals: Vec<Variable>,
-    local_types: Vec<WasmValType>,
     /// This instance's vmctx (the function's first parameter).
     vmctx: Value,
     /// The entry block, where values computed once per call are placed.
@@ -259,7 +257,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let value = self.b.block_params(entry)[i + 2];
             self.b.def_var(var, value);
             self.locals.push(var);
-            self.local_types.push(*ty);
         }
         let mut reader = body.get_locals_reader().map_err(wasm_err)?;
         for _ in 0..reader.get_count() {
@@ -273,7 +270,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let var = self.b.declare_var(abi::value_type(ty));
                 self.b.def_var(var, zero);
                 self.locals.push(var);
-                self.local_types.push(ty);
             }
         }
         Ok(())
