@@ -39,6 +39,22 @@ pub enum FloatLibcall {
     FmaF64,
 }
 
+impl FloatLibcall {
+    /// Every float libcall.
+    pub const ALL: &'static [FloatLibcall] = &[
+        FloatLibcall::CeilF32,
+        FloatLibcall::CeilF64,
+        FloatLibcall::FloorF32,
+        FloatLibcall::FloorF64,
+        FloatLibcall::TruncF32,
+        FloatLibcall::TruncF64,
+        FloatLibcall::NearestF32,
+        FloatLibcall::NearestF64,
+        FloatLibcall::FmaF32,
+        FloatLibcall::FmaF64,
+    ];
+}
+
 /// An absolute 8-byte relocation the loader must patch with the address of
 /// `target` plus `addend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

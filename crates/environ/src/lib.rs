@@ -2,7 +2,8 @@
 //! `wasmparser`, the module's description (`ModuleInfo`), and the vocabulary
 //! shared by the compiler and the runtime, defined once here: the VMContext
 //! layout (`VMOffsets`), trap codes (`Trap`), runtime builtins (`Builtin`),
-//! and the shape of compiled code (`CompiledModule`).
+//! the shape of compiled code (`CompiledModule`) and of precompiled
+//! artifacts (`artifact`).
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +15,9 @@ mod trap;
 mod types;
 mod vmoffsets;
 
+pub mod artifact;
 pub mod builtins;
+pub mod encode;
 
 pub use compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
 pub use error::{CompileError, WasmError};

@@ -1,0 +1,550 @@
+//! The precompiled-module artifact (`.hwasm`): the one definition of its
+//! layout and header, shared by the code that writes artifacts and the code
+//! that loads them (in `hayate`).
+//!
+//! ```text
+//! offset      size  field
+//!  0          8     MAGIC                     "\0hwasm\x1a\n"
+//!  8          4     format version (u32 LE)   FORMAT_VERSION
+//! 12          4     reserved, 0
+//! 16          8     metadata length (u64 LE)  metadata starts at PREAMBLE_SIZE
+//! 24          8     text offset (u64 LE)      a multiple of TEXT_ALIGN
+//! 32          8     text length (u64 LE)      the text runs to the end of the file
+//! 40          8     reserved, 0
+//! 48         32     SHA-256 of bytes 0..48 followed by the metadata
+//! 80          …     metadata: ArtifactHeader, then ModuleInfo, then the
+//!                   CompiledModule without its text (see `encode`)
+//! …                 zero padding up to the text offset
+//! text offset …     the text section, unrelocated (relocation sites zero)
+//! ```
+//!
+//! The text is page-aligned in the file so a loader can map it privately,
+//! patch its relocations in place and make it executable without copying
+//! it. The checksum covers everything but the text: it catches a truncated
+//! or damaged header and metadata, whose errors would otherwise misplace
+//! traps or functions. The text itself is trusted, like the whole artifact:
+//! loading one runs its machine code, so artifacts must come from a source
+//! as trusted as the program loading them.
+
+use std::fmt::Write as _;
+
+use crate::compiled::CompiledModule;
+use crate::encode::{Decode, DecodeError, Decoder, Encode, Encoder};
+use crate::module::{DataSegmentKind, ElemItems, ElemSegmentKind, EntityIndex, ModuleInfo};
+use crate::types::{ConstExpr, ConstOp};
+
+/// The first eight bytes of every artifact.
+pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
+
+/// Version of the layout and of the metadata encoding. Bump it with any
+/// change to either.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Size of the fixed preamble before the metadata.
+pub const PREAMBLE_SIZE: usize = 80;
+
+/// Alignment of the text in the file: a multiple of the page size of
+/// every common host (4 KiB, 16 KiB). On hosts with larger pages loaders
+/// read the text instead of mapping it.
+pub const TEXT_ALIGN: usize = 16 * 1024;
+
+/// Number of bytes at the start of the preamble the checksum covers.
+pub const CHECKSUMMED_PREAMBLE: usize = 48;
+
+/// The fixed-size start of an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preamble {
+    /// Format version the artifact was written with.
+    pub format_version: u32,
+    /// Length of the metadata, which starts at [`PREAMBLE_SIZE`].
+    pub metadata_len: u64,
+    /// Offset of the text section, a multiple of [`TEXT_ALIGN`].
+    pub text_offset: u64,
+    /// Length of the text section.
+    pub text_len: u64,
+    /// SHA-256 of the first [`CHECKSUMMED_PREAMBLE`] bytes followed by the
+    /// metadata.
+    pub checksum: [u8; 32],
+}
+
+/// An artifact is not one, or was damaged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArtifactError {
+    /// The magic number is missing.
+    #[error("not a Hayate precompiled module (bad magic number)")]
+    BadMagic,
+    /// Written by a Hayate with another artifact format.
+    #[error(
+        "precompiled module has format version {found}, this Hayate reads version {FORMAT_VERSION}"
+    )]
+    FormatVersion {
+        /// The artifact's format version.
+        found: u32,
+    },
+    /// Sizes and offsets do not fit together or in the file.
+    #[error("precompiled module is truncated or damaged: {0}")]
+    Layout(String),
+    /// The checksum does not match.
+    #[error("precompiled module is damaged: its checksum does not match")]
+    Checksum,
+    /// The metadata does not decode or is inconsistent.
+    #[error("precompiled module is damaged: {0}")]
+    Metadata(#[from] DecodeError),
+}
+
+impl Preamble {
+    /// The preamble's bytes.
+    pub fn to_bytes(&self) -> [u8; PREAMBLE_SIZE] {
+        let mut b = [0u8; PREAMBLE_SIZE];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..12].copy_from_slice(&self.format_version.to_le_bytes());
+        b[16..24].copy_from_slice(&self.metadata_len.to_le_bytes());
+        b[24..32].copy_from_slice(&self.text_offset.to_le_bytes());
+        b[32..40].copy_from_slice(&self.text_len.to_le_bytes());
+        b[48..80].copy_from_slice(&self.checksum);
+        b
+    }
+
+    /// Parses and checks the preamble of an artifact of `file_len` bytes
+    /// (the checksum is left to the caller, who has the hash function).
+    pub fn parse(bytes: &[u8], file_len: u64) -> Result<Preamble, ArtifactError> {
+        if bytes.len() < 8 || bytes[..8] != MAGIC {
+            return Err(ArtifactError::BadMagic);
+        }
+        if bytes.len() < PREAMBLE_SIZE {
+            return Err(ArtifactError::Layout(format!(
+                "{} bytes are shorter than the {PREAMBLE_SIZE}-byte preamble",
+                bytes.len()
+            )));
+        }
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let format_version = u32_at(8);
+        if format_version != FORMAT_VERSION {
+            return Err(ArtifactError::FormatVersion {
+                found: format_version,
+            });
+        }
+        let p = Preamble {
+            format_version,
+            metadata_len: u64_at(16),
+            text_offset: u64_at(24),
+            text_len: u64_at(32),
+            checksum: bytes[48..80].try_into().unwrap(),
+        };
+        let meta_end = (PREAMBLE_SIZE as u64).checked_add(p.metadata_len);
+        let text_end = p.text_offset.checked_add(p.text_len);
+        let ok = u32_at(12) == 0
+            && u64_at(40) == 0
+            && p.text_offset.is_multiple_of(TEXT_ALIGN as u64)
+            && meta_end.is_some_and(|end| end <= p.text_offset)
+            && text_end == Some(file_len);
+        if !ok {
+            return Err(ArtifactError::Layout(format!(
+                "metadata of {} bytes and text of {} bytes at {} do not fit a file of {file_len} bytes",
+                p.metadata_len, p.text_len, p.text_offset
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Offset of the text for `metadata_len` bytes of metadata.
+    pub fn text_offset_for(metadata_len: usize) -> usize {
+        (PREAMBLE_SIZE + metadata_len).next_multiple_of(TEXT_ALIGN)
+    }
+}
+
+/// What an artifact was compiled for. A loader refuses an artifact whose
+/// header does not match its own engine.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ArtifactHeader {
+    /// The Hayate version (and build) that wrote the artifact.
+    pub hayate_version: String,
+    /// The target triple of the code.
+    pub target: String,
+    /// The compiler's fingerprint: target, CPU features and every code
+    /// generator setting (`hayate_cranelift::Compiler::fingerprint`).
+    pub compiler_fingerprint: String,
+    /// The WebAssembly features the module was validated with
+    /// (`WasmFeatures::bits`).
+    pub wasm_features: u64,
+    /// Whether 32-bit memories rely on guard pages (no bounds checks in code).
+    pub guard_pages: bool,
+    /// Whether the code charges fuel.
+    pub consume_fuel: bool,
+    /// Whether the code checks epoch deadlines.
+    pub epoch_interruption: bool,
+}
+
+impl Encode for ArtifactHeader {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.hayate_version)
+            .put(&self.target)
+            .put(&self.compiler_fingerprint)
+            .put(&self.wasm_features)
+            .put(&self.guard_pages)
+            .put(&self.consume_fuel)
+            .put(&self.epoch_interruption);
+    }
+}
+
+impl Decode for ArtifactHeader {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(ArtifactHeader {
+            hayate_version: d.get()?,
+            target: d.get()?,
+            compiler_fingerprint: d.get()?,
+            wasm_features: d.get()?,
+            guard_pages: d.get()?,
+            consume_fuel: d.get()?,
+            epoch_interruption: d.get()?,
+        })
+    }
+}
+
+impl ArtifactHeader {
+    /// The CPU feature flags of the fingerprint's `[isa]` section, as
+    /// `(name, value)` pairs (`("has_avx2", "1")`).
+    pub fn isa_flags(&self) -> Vec<(&str, &str)> {
+        self.compiler_fingerprint
+            .lines()
+            .skip_while(|l| *l != "[isa]")
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect()
+    }
+
+    /// What differs between the artifact's header `self` and the header
+    /// `host` the loading engine would write, one line per difference.
+    /// Fingerprints are compared only if `host` has one (an engine without
+    /// a compiler cannot compute it).
+    pub fn differences(&self, host: &ArtifactHeader) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |name: &str, artifact: String, engine: String| {
+            if artifact != engine {
+                out.push(format!(
+                    "{name}: the module has `{artifact}`, this engine has `{engine}`"
+                ));
+            }
+        };
+        field(
+            "Hayate version",
+            self.hayate_version.clone(),
+            host.hayate_version.clone(),
+        );
+        field("target", self.target.clone(), host.target.clone());
+        field(
+            "WebAssembly features",
+            format!("{:#x}", self.wasm_features),
+            format!("{:#x}", host.wasm_features),
+        );
+        let checks = |g: bool| if g { "guard pages" } else { "explicit" };
+        field(
+            "bounds checks",
+            checks(self.guard_pages).into(),
+            checks(host.guard_pages).into(),
+        );
+        field(
+            "fuel",
+            self.consume_fuel.to_string(),
+            host.consume_fuel.to_string(),
+        );
+        field(
+            "epoch interruption",
+            self.epoch_interruption.to_string(),
+            host.epoch_interruption.to_string(),
+        );
+        if !host.compiler_fingerprint.is_empty()
+            && self.compiler_fingerprint != host.compiler_fingerprint
+        {
+            let mine: Vec<&str> = self.compiler_fingerprint.lines().collect();
+            let theirs: Vec<&str> = host.compiler_fingerprint.lines().collect();
+            let mut s = String::from("code generator settings:");
+            for l in mine.iter().filter(|l| !theirs.contains(l)) {
+                let _ = write!(s, " module has `{l}`;");
+            }
+            for l in theirs.iter().filter(|l| !mine.contains(l)) {
+                let _ = write!(s, " engine has `{l}`;");
+            }
+            out.push(s.trim_end_matches(';').to_string());
+        }
+        out
+    }
+}
+
+/// Encodes the metadata of an artifact: header, module, compiled metadata.
+pub fn encode_metadata(
+    header: &ArtifactHeader,
+    info: &ModuleInfo,
+    compiled: &CompiledModule,
+) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.put(header).put(info).put(compiled);
+    e.bytes
+}
+
+/// Decodes the header at the start of the metadata, leaving `d` after it.
+pub fn decode_header(d: &mut Decoder<'_>) -> Result<ArtifactHeader, DecodeError> {
+    d.get()
+}
+
+/// Decodes the module and compiled metadata following the header, and
+/// checks that they are consistent (indices in range, constant
+/// expressions well formed), so that a damaged artifact fails here rather
+/// than panicking later.
+pub fn decode_module(d: &mut Decoder<'_>) -> Result<(ModuleInfo, CompiledModule), DecodeError> {
+    let info: ModuleInfo = d.get()?;
+    let compiled: CompiledModule = d.get()?;
+    d.finish()?;
+    check_module(&info, &compiled).map_err(|m| d.error(m))?;
+    Ok((info, compiled))
+}
+
+fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), String> {
+    let n = |v: usize| v as u64;
+    let funcs = n(info.functions.len());
+    let counts = [
+        (info.num_imported_funcs, info.functions.len(), "functions"),
+        (info.num_imported_tables, info.tables.len(), "tables"),
+        (info.num_imported_memories, info.memories.len(), "memories"),
+        (info.num_imported_globals, info.globals.len(), "globals"),
+    ];
+    for (imported, total, what) in counts {
+        if u64::from(imported) > n(total) || total > u32::MAX as usize {
+            return Err(format!("{imported} imported {what} but {total} in all"));
+        }
+    }
+    if let Some(t) = info
+        .functions
+        .iter()
+        .find(|t| n(**t as usize) >= n(info.types.len()))
+    {
+        return Err(format!("function of type {t} out of range"));
+    }
+    if n(info.global_inits.len()) != u64::from(info.num_defined_globals())
+        || n(info.escaping_funcs.len()) != funcs
+        || n(compiled.functions.len()) != u64::from(info.num_defined_funcs())
+        || compiled.array_to_wasm_trampolines.len() > compiled.functions.len()
+        || compiled.wasm_to_array_trampolines.len() != info.types.len()
+    {
+        return Err("per-entity lists have inconsistent lengths".into());
+    }
+    let entity_ok = |e: EntityIndex| match e {
+        EntityIndex::Function(i) => u64::from(i) < funcs,
+        EntityIndex::Table(i) => (i as usize) < info.tables.len(),
+        EntityIndex::Memory(i) => (i as usize) < info.memories.len(),
+        EntityIndex::Global(i) => (i as usize) < info.globals.len(),
+    };
+    let imports = info.imports.iter().map(|i| i.index);
+    if let Some(e) = imports
+        .chain(info.exports.iter().map(|e| e.index))
+        .find(|e| !entity_ok(*e))
+    {
+        return Err(format!("import or export of {e:?} out of range"));
+    }
+    if info.start.is_some_and(|s| u64::from(s) >= funcs) {
+        return Err("start function out of range".into());
+    }
+    let check_expr = |e: &ConstExpr| check_const_expr(e, funcs, n(info.globals.len()));
+    info.global_inits.iter().try_for_each(check_expr)?;
+    for d in &info.data {
+        if let DataSegmentKind::Active { memory, offset } = &d.kind {
+            if *memory as usize >= info.memories.len() {
+                return Err(format!("data segment for memory {memory} out of range"));
+            }
+            check_expr(offset)?;
+        }
+    }
+    for e in &info.elements {
+        if let ElemSegmentKind::Active { table, offset } = &e.kind {
+            if *table as usize >= info.tables.len() {
+                return Err(format!("element segment for table {table} out of range"));
+            }
+            check_expr(offset)?;
+        }
+        match &e.items {
+            ElemItems::Functions(f) => {
+                if f.iter().any(|f| u64::from(*f) >= funcs) {
+                    return Err("element segment function out of range".into());
+                }
+            }
+            ElemItems::Expressions(_, exprs) => exprs.iter().try_for_each(check_expr)?,
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `expr` references existing entities and leaves exactly one
+/// value when evaluated.
+fn check_const_expr(expr: &ConstExpr, funcs: u64, globals: u64) -> Result<(), String> {
+    let mut depth = 0usize;
+    for op in &expr.ops {
+        match op {
+            ConstOp::GlobalGet(g) if u64::from(*g) >= globals => {
+                return Err(format!("constant expression reads global {g} out of range"));
+            }
+            ConstOp::RefFunc(f) if u64::from(*f) >= funcs => {
+                return Err(format!("constant expression references function {f} out of range"));
+            }
+            ConstOp::I32Add
+            | ConstOp::I32Sub
+            | ConstOp::I32Mul
+            | ConstOp::I64Add
+            | ConstOp::I64Sub
+            | ConstOp::I64Mul => {
+                depth = depth
+                    .checked_sub(1)
+                    .filter(|d| *d >= 1)
+                    .ok_or("constant expression pops an empty stack")?;
+            }
+            _ => depth += 1,
+        }
+    }
+    if depth != 1 {
+        return Err("constant expression does not leave one value".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (ModuleInfo, CompiledModule) {
+        let wasm = wat::parse_str(
+            r#"(module $m
+                (import "env" "f" (func $f (param i32) (result i64)))
+                (import "env" "g" (global $g i32))
+                (memory 1 2) (table 3 funcref)
+                (global (mut f64) (f64.const 1.5))
+                (global i32 (global.get $g))
+                (func $h (export "h") (param v128) (result externref) ref.null extern)
+                (elem (i32.const 0) $h $f)
+                (elem funcref (ref.func $h) (ref.null func))
+                (data (i32.const 8) "hello")
+                (data "passive")
+                (start $s) (func $s))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::parse(&wasm, crate::features_for(None)).unwrap();
+        let compiled = CompiledModule {
+            text: Vec::new(),
+            functions: vec![
+                crate::CompiledFunction {
+                    loc: crate::FunctionLoc {
+                        start: 0,
+                        length: 16,
+                    },
+                    address_map: vec![(0, 40), (4, 44)],
+                };
+                2
+            ],
+            array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None],
+            wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()],
+            traps: vec![(3, crate::Trap::MemoryOutOfBounds)],
+            relocations: vec![crate::Relocation {
+                offset: 8,
+                target: crate::FloatLibcall::FmaF64,
+                addend: -4,
+            }],
+        };
+        (info, compiled)
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let (info, compiled) = sample();
+        let header = ArtifactHeader {
+            hayate_version: "1.2.3".into(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            compiler_fingerprint: "a\n[isa]\nhas_avx=1\nhas_sse41=0\n[hayate]\nx=1\n".into(),
+            wasm_features: 0x1234,
+            guard_pages: true,
+            consume_fuel: false,
+            epoch_interruption: true,
+        };
+        let bytes = encode_metadata(&header, &info, &compiled);
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(decode_header(&mut d).unwrap(), header);
+        let (info2, compiled2) = decode_module(&mut d).unwrap();
+        // Re-encoding gives the same bytes: every field made the trip.
+        assert_eq!(encode_metadata(&header, &info2, &compiled2), bytes);
+        assert_eq!(info2.func_names, info.func_names);
+        assert_eq!(
+            header.isa_flags(),
+            vec![("has_avx", "1"), ("has_sse41", "0")]
+        );
+    }
+
+    #[test]
+    fn damaged_metadata_is_an_error_not_a_panic() {
+        let (info, compiled) = sample();
+        let bytes = encode_metadata(&ArtifactHeader::default(), &info, &compiled);
+        for cut in 0..bytes.len() {
+            let mut d = Decoder::new(&bytes[..cut]);
+            let r = decode_header(&mut d).and_then(|_| decode_module(&mut d));
+            assert!(r.is_err(), "truncated at {cut}");
+        }
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0xff;
+            let mut d = Decoder::new(&b);
+            // Must not panic; may or may not decode.
+            let _ = decode_header(&mut d).and_then(|_| decode_module(&mut d));
+        }
+    }
+
+    #[test]
+    fn preamble_checks_layout() {
+        let p = Preamble {
+            format_version: FORMAT_VERSION,
+            metadata_len: 100,
+            text_offset: TEXT_ALIGN as u64,
+            text_len: 10,
+            checksum: [7; 32],
+        };
+        let b = p.to_bytes();
+        assert_eq!(Preamble::parse(&b, TEXT_ALIGN as u64 + 10), Ok(p));
+        assert!(matches!(
+            Preamble::parse(&b, TEXT_ALIGN as u64 + 9),
+            Err(ArtifactError::Layout(_))
+        ));
+        assert_eq!(Preamble::parse(b"garbage", 7), Err(ArtifactError::BadMagic));
+        let mut v = b;
+        v[8] = 99;
+        assert!(matches!(
+            Preamble::parse(&v, TEXT_ALIGN as u64 + 10),
+            Err(ArtifactError::FormatVersion { found: 99 })
+        ));
+        assert_eq!(Preamble::text_offset_for(0), TEXT_ALIGN);
+    }
+
+    #[test]
+    fn differences_name_each_field() {
+        let a = ArtifactHeader {
+            hayate_version: "1".into(),
+            target: "x86_64".into(),
+            compiler_fingerprint: "t\nhas_avx=1\n".into(),
+            guard_pages: true,
+            ..Default::default()
+        };
+        let b = ArtifactHeader {
+            target: "aarch64".into(),
+            compiler_fingerprint: "t\nhas_avx=0\n".into(),
+            guard_pages: false,
+            ..a.clone()
+        };
+        let d = a.differences(&b);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].contains("target") && d[0].contains("aarch64"));
+        assert!(d[1].contains("bounds checks"));
+        assert!(d[2].contains("has_avx=1") && d[2].contains("has_avx=0"));
+        let no_compiler = ArtifactHeader {
+            compiler_fingerprint: String::new(),
+            ..a.clone()
+        };
+        assert!(a.differences(&no_compiler).is_empty());
+    }
+}
