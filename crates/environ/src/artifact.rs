@@ -386,7 +386,9 @@ fn check_const_expr(expr: &ConstExpr, funcs: u64, globals: u64) -> Result<(), St
                 return Err(format!("constant expression reads global {g} out of range"));
             }
             ConstOp::RefFunc(f) if u64::from(*f) >= funcs => {
-                return Err(format!("constant expression references function {f} out of range"));
+                return Err(format!(
+                    "constant expression references function {f} out of range"
+                ));
             }
             ConstOp::I32Add
             | ConstOp::I32Sub
