@@ -42,11 +42,12 @@ fn passing_script_passes() {
 (assert_invalid (module (func (result i32))) "type mismatch")
 (assert_unlinkable (module (import "nowhere" "f" (func))) "unknown import")
 (assert_trap (module (func $start unreachable) (start $start)) "unreachable")
+(assert_uninstantiable (module (func $s unreachable) (start $s)) "unreachable")
 "#
     );
     let report = run(&script);
     assert_eq!(report.failures, vec![], "{report:#?}");
-    assert_eq!(report.passed, 16);
+    assert_eq!(report.passed, 17);
 }
 
 #[test]
@@ -61,14 +62,15 @@ fn failing_assertions_fail_with_their_line() {
 (assert_invalid (module (func (result i32) i32.const 0)) "type mismatch")
 (assert_return (invoke "missing"))
 (assert_exception (invoke "add" (i32.const 1) (i32.const 2)))
+(assert_uninstantiable (module) "unreachable")
 "#
     );
     let report = run(&script);
     assert_eq!(report.passed, 1, "{report:#?}");
-    assert_eq!(report.failed, 8, "{report:#?}");
+    assert_eq!(report.failed, 9, "{report:#?}");
     let first_line = MODULE.lines().count() + 2;
     let lines: Vec<usize> = report.failures.iter().map(|f| f.line).collect();
-    assert_eq!(lines, (first_line..first_line + 8).collect::<Vec<_>>());
+    assert_eq!(lines, (first_line..first_line + 9).collect::<Vec<_>>());
     let failure = &report.failures[0];
     assert_eq!(failure.col, 2); // the directive keyword, after `(`
     assert!(
