@@ -12,6 +12,15 @@ pub enum BoundsChecks {
     Explicit,
 }
 
+/// How compiled code is made visible to profilers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfilingStrategy {
+    /// No profiler support.
+    None,
+    /// Append every compiled function to `/tmp/perf-<pid>.map` for `perf`.
+    PerfMap,
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,6 +32,7 @@ pub struct Config {
     pub(crate) optimize: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) profiler: ProfilingStrategy,
 }
 
 impl Default for Config {
@@ -36,6 +46,10 @@ impl Default for Config {
             optimize: true,
             consume_fuel: false,
             epoch_interruption: false,
+            profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
+                Ok("perfmap") => ProfilingStrategy::PerfMap,
+                _ => ProfilingStrategy::None,
+            },
         }
     }
 }
@@ -95,6 +109,13 @@ impl Config {
     /// zero ticks: set one with `Store::set_epoch_deadline` before calling.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Profiler support (default: `PerfMap` when the environment variable
+    /// `HAYATE_PROFILE=perfmap` is set, otherwise none).
+    pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
+        self.profiler = strategy;
         self
     }
 

@@ -50,7 +50,7 @@ mod types;
 mod values;
 mod vm;
 
-pub use config::{BoundsChecks, Config};
+pub use config::{BoundsChecks, Config, ProfilingStrategy};
 pub use engine::Engine;
 pub use error::{Error, FrameInfo, Result, Trap, WasmBacktrace};
 pub use externals::{Extern, Global, Memory, Table};

@@ -62,6 +62,7 @@ impl Module {
             .map_err(Error::new)?;
         let info = Arc::new(info);
         let code = crate::vm::load_code(&compiled, info.clone())?;
+        crate::vm::register_with_profiler(engine, &code);
         let type_ids = info.types.iter().map(|t| engine.register_type(t)).collect();
         let runtime = ModuleRuntimeInfo {
             offsets: VMOffsets::new(&info),

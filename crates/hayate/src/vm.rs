@@ -37,6 +37,15 @@ pub(crate) fn load_code(
     CodeMemory::new(compiled, info).map_err(|e| Error::msg(format!("failed to load code: {e}")))
 }
 
+/// Tells the configured profiler about newly loaded code.
+pub(crate) fn register_with_profiler(engine: &Engine, code: &CodeMemory) {
+    if engine.config().profiler == crate::config::ProfilingStrategy::PerfMap {
+        // Profiling is best effort: a perf map that cannot be written only
+        // means unnamed frames in the profile.
+        let _ = hayate_runtime::perfmap::register(code);
+    }
+}
+
 /// A pointer to a live `VMFuncRef` owned by some store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct FuncRefPtr(NonNull<VMFuncRef>);
