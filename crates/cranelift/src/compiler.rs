@@ -104,6 +104,7 @@ impl Compiler {
             }
             Job::WasmToArray(index) => trampolines::wasm_to_array(
                 &*self.isa,
+                &env.offsets,
                 &types[index as usize],
                 index,
                 &mut ws.ctx.func,

@@ -16,7 +16,9 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use hayate_environ::{FuncType, Trap, VAL_RAW_SIZE, VMRuntimeLimitsOffsets, host_func_ctx};
+use hayate_environ::{
+    FuncType, Trap, VAL_RAW_SIZE, VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx,
+};
 
 use crate::abi::{self, POINTER};
 use crate::translate::ModuleEnv;
@@ -84,6 +86,7 @@ pub(crate) fn array_to_wasm(
 /// among the trampolines being compiled).
 pub(crate) fn wasm_to_array(
     isa: &dyn TargetIsa,
+    offsets: &VMOffsets,
     ty: &FuncType,
     index: u32,
     func: &mut Function,
@@ -105,7 +108,7 @@ pub(crate) fn wasm_to_array(
         POINTER,
         immutable(),
         caller_vmctx,
-        hayate_environ::VMOffsets::new(&Default::default()).runtime_limits() as i32,
+        offsets.runtime_limits() as i32,
     );
     let fp = b.ins().get_frame_pointer(POINTER);
     let pc = b.ins().get_return_address(POINTER);

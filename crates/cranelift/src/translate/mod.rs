@@ -6,6 +6,14 @@
 //! operator family lives in its own file (control, memory, numeric, SIMD,
 //! table and global, call); this file holds the shared state, the dispatch,
 //! and fuel and epoch accounting.
+//!
+//! Fuel: the store's `fuel_consumed` counter is negative while fuel remains.
+//! A function caches it in a variable, adds one per operator (structure
+//! such as `block`, `end`, `nop` and `drop` is free), writes it back before
+//! calls and returns, and at function entry and loop headers calls the
+//! `OutOfFuel` builtin when it is zero or more. Epochs: at the same points
+//! the engine's epoch counter is compared with the store's deadline, and
+//! the `EpochDeadline` builtin is called when the deadline is reached.
 
 mod call;
 mod control;
