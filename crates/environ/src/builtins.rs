@@ -77,7 +77,8 @@ builtins! {
     TableInit(I32, I32, I32, I32, I32) -> I8, Some(Trap::TableOutOfBounds);
     /// `elem.drop(elem_index)`.
     ElemDrop(I32) -> Void, None;
-    /// Called when the fuel counter became positive: refill from the store
+    /// Called when the fuel counter reached zero (it counts up from minus the
+    /// fuel available) at a function entry or loop header: refill from the store
     /// or return 0 to trap with `OutOfFuel`.
     OutOfFuel() -> I8, Some(Trap::OutOfFuel);
     /// Called when the epoch deadline was reached: extend it or return 0 to
