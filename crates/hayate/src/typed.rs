@@ -111,6 +111,9 @@ impl WasmTy for Option<ExternRef> {
 
 /// Parameters of a typed call: a `WasmTy` or a tuple of them.
 pub trait WasmParams: Send + Sync + 'static {
+    /// How many values.
+    #[doc(hidden)]
+    const COUNT: usize;
     /// The Wasm types, in order.
     fn types() -> Vec<ValType>;
     /// Writes the values into `out`.
@@ -120,6 +123,9 @@ pub trait WasmParams: Send + Sync + 'static {
 
 /// Results of a typed call: a `WasmTy` or a tuple of them.
 pub trait WasmResults: Sized + Send + Sync + 'static {
+    /// How many values.
+    #[doc(hidden)]
+    const COUNT: usize;
     /// The Wasm types, in order.
     fn types() -> Vec<ValType>;
     /// Reads the values from `values`.
@@ -128,6 +134,7 @@ pub trait WasmResults: Sized + Send + Sync + 'static {
 }
 
 impl<A: WasmTy> WasmParams for A {
+    const COUNT: usize = 1;
     fn types() -> Vec<ValType> {
         vec![A::valtype()]
     }
@@ -138,6 +145,7 @@ impl<A: WasmTy> WasmParams for A {
 }
 
 impl<A: WasmTy> WasmResults for A {
+    const COUNT: usize = 1;
     fn types() -> Vec<ValType> {
         vec![A::valtype()]
     }
@@ -150,6 +158,7 @@ macro_rules! tuples {
     ($($name:ident)*) => {
         #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments)]
         impl<$($name: WasmTy),*> WasmParams for ($($name,)*) {
+            const COUNT: usize = { let names: &[&str] = &[$(stringify!($name)),*]; names.len() };
             fn types() -> Vec<ValType> { vec![$($name::valtype()),*] }
             fn store_raw(self, store: &StoreOpaque, out: &mut [ValRaw]) -> Result<()> {
                 let ($($name,)*) = self;
@@ -161,6 +170,7 @@ macro_rules! tuples {
 
         #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
         impl<$($name: WasmTy),*> WasmResults for ($($name,)*) {
+            const COUNT: usize = { let names: &[&str] = &[$(stringify!($name)),*]; names.len() };
             fn types() -> Vec<ValType> { vec![$($name::valtype()),*] }
             fn load_raw(values: &[ValRaw], store: StoreId) -> Self {
                 let mut i = 0;
@@ -295,10 +305,12 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.store)?;
-        let n = P::types().len().max(R::types().len());
-        let mut values = vec![ValRaw::default(); n];
-        params.store_raw(&store.opaque, &mut values)?;
-        self.func.call_raw(store, &mut values)?;
-        Ok(R::load_raw(&values, self.func.store))
+        // Tuples have at most 12 elements, so the values fit on the stack:
+        // a typed call allocates nothing.
+        let mut buffer = [ValRaw::default(); 12];
+        let values = &mut buffer[..P::COUNT.max(R::COUNT).max(1)];
+        params.store_raw(&store.opaque, values)?;
+        self.func.call_raw(store, values)?;
+        Ok(R::load_raw(values, self.func.store))
     }
 }
