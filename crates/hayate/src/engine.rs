@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use hayate_environ::FuncType as EnvFuncType;
+use hayate_environ::artifact::ArtifactHeader;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -23,6 +24,8 @@ pub(crate) struct EngineInner {
     pub(crate) types: TypeRegistry,
     pub(crate) epoch: AtomicU64,
     pub(crate) host_trampolines: crate::vm::HostTrampolines,
+    /// The artifact header this engine writes and expects.
+    pub(crate) header: Arc<ArtifactHeader>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -57,8 +60,14 @@ impl Engine {
             };
             hayate_cranelift::Compiler::new(settings).map_err(Error::new)?
         };
+        #[cfg(feature = "compiler")]
+        let fingerprint = Some(compiler.fingerprint());
+        #[cfg(not(feature = "compiler"))]
+        let fingerprint = None;
+        let header = Arc::new(crate::serialize::host_header(config, fingerprint));
         Ok(Engine {
             inner: Arc::new(EngineInner {
+                header,
                 config: config.clone(),
                 #[cfg(feature = "compiler")]
                 compiler,

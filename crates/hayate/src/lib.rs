@@ -44,6 +44,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod serialize;
 mod store;
 mod typed;
 mod types;

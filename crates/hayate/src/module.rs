@@ -1,11 +1,16 @@
 //! `Module`: a validated, compiled module, ready to instantiate any number
-//! of times in any store of its engine.
+//! of times in any store of its engine. Modules are compiled, loaded from a
+//! precompiled artifact (`serialize`/`deserialize`, see `serialize.rs` and
+//! the `deserialize` functions in `vm.rs`, the one module allowed `unsafe`)
+//! or from the compile cache.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use hayate_environ::artifact::ArtifactHeader;
 use hayate_environ::{ModuleInfo, VMOffsets};
 use hayate_runtime::ModuleRuntimeInfo;
+use hayate_runtime::code_memory::CodeMemory;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -20,6 +25,8 @@ pub struct Module {
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
     pub(crate) runtime: Arc<ModuleRuntimeInfo>,
+    /// What the code was compiled for.
+    pub(crate) header: Arc<ArtifactHeader>,
 }
 
 impl std::fmt::Debug for Module {
@@ -51,9 +58,15 @@ impl Module {
         Module::new(engine, bytes)
     }
 
-    /// Compiles a module from the binary format.
-    #[cfg(feature = "compiler")]
+    /// Compiles a module from the binary format, or loads it from the
+    /// engine's compile cache (see `Config::cache_dir`).
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        Module::compile(engine, bytes)
+    }
+
+    /// Validates and compiles `bytes`.
+    #[cfg(feature = "compiler")]
+    pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let info = ModuleInfo::parse(bytes, engine.config().features).map_err(Error::new)?;
         let compiled = engine
             .inner
@@ -62,6 +75,26 @@ impl Module {
             .map_err(Error::new)?;
         let info = Arc::new(info);
         let code = crate::vm::load_code(&compiled, info.clone())?;
+        Module::from_parts(engine, info, code, engine.inner.header.clone())
+    }
+
+    /// Without a compiler, only precompiled modules can be loaded.
+    #[cfg(not(feature = "compiler"))]
+    pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let _ = (engine, bytes);
+        Err(Error::msg(
+            "this build of Hayate has no compiler (the `compiler` feature is off): load precompiled modules with `Module::deserialize`",
+        ))
+    }
+
+    /// A module from its loaded code. `header` says what the code was
+    /// compiled for (written again by `serialize`).
+    pub(crate) fn from_parts(
+        engine: &Engine,
+        info: Arc<ModuleInfo>,
+        code: Arc<CodeMemory>,
+        header: Arc<ArtifactHeader>,
+    ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
         let type_ids = info.types.iter().map(|t| engine.register_type(t)).collect();
         let runtime = ModuleRuntimeInfo {
@@ -74,8 +107,28 @@ impl Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 runtime: Arc::new(runtime),
+                header,
             }),
         })
+    }
+
+    /// The precompiled artifact of this module: its machine code and
+    /// everything needed to instantiate it, which
+    /// [`Module::deserialize`] and [`Module::deserialize_file`] load
+    /// without compiling into an engine with the same settings on a
+    /// compatible host. The output is deterministic.
+    ///
+    /// The artifact records the Hayate version and build, the target, the
+    /// CPU features and every setting the code was compiled with; loading
+    /// refuses it (saying what differs) anywhere those do not match. Its
+    /// text section is page-aligned so it can be mapped from a file.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let runtime = &self.inner.runtime;
+        Ok(crate::serialize::serialize(
+            &self.inner.header,
+            &runtime.info,
+            &runtime.code,
+        ))
     }
 
     /// Checks that `bytes` is a valid module for `engine`, without compiling.

@@ -4,8 +4,10 @@
 //! [`CodeMemory::new`] maps fresh read/write pages, copies the module's text
 //! section there, patches its relocations (absolute addresses of the float
 //! libcalls below), then turns the pages read/execute (W^X: never writable
-//! and executable at once) and registers the range. Dropping the last
-//! `Arc<CodeMemory>` unregisters it before unmapping it.
+//! and executable at once) and registers the range.
+//! [`CodeMemory::from_mapping`] does the same with text already mapped, for
+//! example privately from a precompiled artifact, without copying it.
+//! Dropping the last `Arc<CodeMemory>` unregisters it before unmapping it.
 //!
 //! # The registry and the signal handler
 //!
@@ -66,7 +68,7 @@ impl CodeMemory {
     /// operating system's error if mapping fails.
     pub fn new(compiled: &CompiledModule, info: Arc<ModuleInfo>) -> io::Result<Arc<CodeMemory>> {
         // Keep everything but the text, which is copied into the mapping.
-        let mut meta = CompiledModule {
+        let meta = CompiledModule {
             text: Vec::new(),
             functions: compiled.functions.clone(),
             array_to_wasm_trampolines: compiled.array_to_wasm_trampolines.clone(),
@@ -74,15 +76,54 @@ impl CodeMemory {
             traps: compiled.traps.clone(),
             relocations: compiled.relocations.clone(),
         };
-        let text_len = compiled.text.len();
-        validate(&mut meta, text_len, &info)?;
+        Self::from_text(&compiled.text, meta, info)
+    }
 
-        let mut mmap = Mmap::accessible(text_len)?;
-        // SAFETY: the mapping is fresh, read/write and at least `text_len`
+    /// Like [`CodeMemory::new`] with the text given apart from the rest of
+    /// the compiler's output (whose `text` is ignored).
+    pub fn from_text(
+        text: &[u8],
+        compiled: CompiledModule,
+        info: Arc<ModuleInfo>,
+    ) -> io::Result<Arc<CodeMemory>> {
+        let mut mmap = Mmap::accessible(text.len())?;
+        // SAFETY: the mapping is fresh, read/write and at least `text.len()`
         // bytes long; nothing else points into it.
+        unsafe { mmap.as_mut_slice()[..text.len()].copy_from_slice(text) };
+        // SAFETY: the mapping is read/write; the text is what the caller
+        // vouches for, as with `new`.
+        unsafe { Self::from_mapping(mmap, text.len(), compiled, info) }
+    }
+
+    /// Loads code that is already in `mmap`: its first `text_len` bytes are
+    /// the text section (unrelocated), the mapping is read/write and
+    /// private to this process (an anonymous mapping, or a file mapped with
+    /// [`Mmap::map_file_private`]). `compiled` is the metadata; its `text`
+    /// is ignored. Patches relocations, makes the code executable and
+    /// registers it, like [`CodeMemory::new`].
+    ///
+    /// # Safety
+    /// The whole mapping must be readable and writable, and the text must
+    /// be machine code for this host that follows Hayate's conventions (a
+    /// trusted artifact): it will run.
+    pub unsafe fn from_mapping(
+        mut mmap: Mmap,
+        text_len: usize,
+        mut compiled: CompiledModule,
+        info: Arc<ModuleInfo>,
+    ) -> io::Result<Arc<CodeMemory>> {
+        compiled.text = Vec::new();
+        if text_len > mmap.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the text is longer than its mapping",
+            ));
+        }
+        validate(&mut compiled, text_len, &info)?;
+        // SAFETY: the mapping is read/write (the caller's promise) and owned
+        // here; nothing else points into it.
         let code = unsafe { &mut mmap.as_mut_slice()[..text_len] };
-        code.copy_from_slice(&compiled.text);
-        for reloc in &meta.relocations {
+        for reloc in &compiled.relocations {
             let value = (libcall_address(reloc.target) as i64).wrapping_add(reloc.addend);
             let at = reloc.offset as usize;
             code[at..at + 8].copy_from_slice(&value.to_ne_bytes());
@@ -96,12 +137,23 @@ impl CodeMemory {
         let meta = Arc::new(CodeMeta {
             start,
             end: start + text_len,
-            compiled: meta,
+            compiled,
             info,
         });
         let code = Arc::new(CodeMemory { mmap, meta });
         register(&code);
         Ok(code)
+    }
+
+    /// The text section as the compiler produced it: the loaded text with
+    /// every relocation site zeroed, as an artifact stores it.
+    pub fn unrelocated_text(&self) -> Vec<u8> {
+        let mut text = self.text().to_vec();
+        for reloc in &self.meta.compiled.relocations {
+            let at = reloc.offset as usize;
+            text[at..at + 8].fill(0);
+        }
+        text
     }
 
     /// Address of the first byte of the text section.

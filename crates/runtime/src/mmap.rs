@@ -1,13 +1,18 @@
-//! Page-aligned anonymous memory mappings: the raw material of code memory
-//! and linear memories.
+//! Page-aligned memory mappings: the raw material of code memory and
+//! linear memories.
 //!
-//! An [`Mmap`] owns one private anonymous mapping. It starts either fully
+//! An [`Mmap`] owns one private mapping, anonymous or of a file
+//! ([`Mmap::map_file_private`]). Parts of it can be replaced in place by a
+//! private mapping of a file such as a memory image
+//! ([`Mmap::map_fd_fixed`]) and back by zero pages. It starts either fully
 //! reserved (`PROT_NONE`, no memory committed: touching it faults) or fully
 //! accessible (read/write), and page-aligned ranges of it can later be made
 //! accessible, executable (read/execute, never writable at the same time:
 //! W^X) or be decommitted back to reserved zero pages. Dropping it unmaps it.
 
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -92,6 +97,47 @@ impl Mmap {
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    /// Maps `len` bytes of `file` from `offset` (a multiple of the page
+    /// size) privately and read/write: writes go to private copies of the
+    /// pages, never to the file. Bytes past the end of the file in the last
+    /// page read as zero.
+    ///
+    /// # Safety
+    /// The file must not be modified or truncated while mapped: pages not
+    /// yet written privately would show the change, and reading pages cut
+    /// off the file raises `SIGBUS`.
+    pub unsafe fn map_file_private(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_string());
+        if !offset.is_multiple_of(page_size() as u64) {
+            return Err(invalid("file offset is not page-aligned"));
+        }
+        let len = round_up_to_page(len).ok_or_else(|| invalid("mapping length overflows"))?;
+        if len == 0 {
+            return Ok(Mmap::empty());
+        }
+        let offset = libc::off_t::try_from(offset).map_err(|_| invalid("file offset too large"))?;
+        // SAFETY: a fresh private mapping at an address of the kernel's
+        // choosing aliases nothing that exists; the descriptor is open, and
+        // the caller keeps the file as it is.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -238,6 +284,106 @@ impl Mmap {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+
+    /// Replaces the pages of `start..start + len` with a private,
+    /// read/write mapping of `fd` from offset 0: the pages read as the
+    /// file's contents and writes stay private (copy-on-write).
+    ///
+    /// # Safety
+    /// `start` and `len` must be page-aligned and inside the mapping (this
+    /// panics otherwise), `fd` must have at least `len` bytes, and no
+    /// reference into the range may be in use: its old contents are gone.
+    pub unsafe fn map_fd_fixed(&mut self, start: usize, len: usize, fd: RawFd) -> io::Result<()> {
+        self.check_range(start, len);
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside this mapping, which this value
+        // owns; MAP_FIXED replaces exactly those pages (the caller vouches
+        // that nothing uses them).
+        let ptr = unsafe {
+            libc::mmap(
+                self.ptr.add(start).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                fd,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Replaces the pages of `start..start + len` with fresh anonymous
+    /// pages, read/write if `accessible` and `PROT_NONE` otherwise, undoing
+    /// [`Mmap::map_fd_fixed`]. They read as zero.
+    ///
+    /// # Safety
+    /// As for [`Mmap::map_fd_fixed`].
+    pub unsafe fn map_anon_fixed(
+        &mut self,
+        start: usize,
+        len: usize,
+        accessible: bool,
+    ) -> io::Result<()> {
+        self.check_range(start, len);
+        if len == 0 {
+            return Ok(());
+        }
+        let prot = if accessible {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_NONE
+        };
+        // SAFETY: as in `map_fd_fixed`.
+        let ptr = unsafe {
+            libc::mmap(
+                self.ptr.add(start).cast(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Discards the contents of `start..start + len` without changing its
+    /// protection: anonymous pages read as zero again, pages of a private
+    /// file mapping read as the file again (`MADV_DONTNEED`).
+    ///
+    /// # Safety
+    /// `start` and `len` must be page-aligned and inside the mapping (this
+    /// panics otherwise), and no reference into the range may be in use.
+    pub unsafe fn discard(&mut self, start: usize, len: usize) -> io::Result<()> {
+        self.check_range(start, len);
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range is inside this private mapping.
+        let rc = unsafe { libc::madvise(self.ptr.add(start).cast(), len, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Makes `start..start + len` inaccessible (`PROT_NONE`) without
+    /// discarding it.
+    ///
+    /// # Safety
+    /// As for [`Mmap::make_accessible`]; no pointer into the range may be
+    /// used afterwards until it is made accessible again.
+    pub unsafe fn make_inaccessible(&mut self, start: usize, len: usize) -> io::Result<()> {
+        self.protect(start, len, libc::PROT_NONE)
     }
 }
 

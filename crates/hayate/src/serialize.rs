@@ -1,0 +1,318 @@
+//! Precompiled modules: the artifact `Module::serialize` writes and
+//! `Module::deserialize`/`Module::deserialize_file` load without compiling
+//! (layout in `hayate_environ::artifact`).
+//!
+//! # What loading checks
+//!
+//! 1. The magic number and the artifact format version.
+//! 2. The layout: metadata and text fit the file, the text is aligned.
+//! 3. A SHA-256 checksum of the preamble and metadata (not the text).
+//! 4. The header against the loading engine: Hayate version and build,
+//!    WebAssembly features, bounds-check strategy, fuel and epoch settings
+//!    must be equal. With the `compiler` feature the engine also computes
+//!    its own compiler fingerprint (target triple, every Cranelift setting,
+//!    every CPU feature the code generator would use) and requires it to be
+//!    equal to the artifact's. Without a compiler it cannot know which
+//!    settings it would have chosen; it checks instead that the artifact's
+//!    target has this host's architecture and operating system and that
+//!    every CPU feature the artifact's code may use is present on this CPU
+//!    (refusing features it does not know how to detect).
+//! 5. The metadata decodes and its indices are consistent, and every
+//!    function, trampoline, trap and relocation lies inside the text.
+//!
+//! Nothing checks that the text is the code the metadata describes: an
+//! artifact is trusted input, exactly as trusted as a native library the
+//! program would load.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use hayate_environ::artifact::{
+    self, ArtifactHeader, CHECKSUMMED_PREAMBLE, FORMAT_VERSION, PREAMBLE_SIZE, Preamble,
+};
+use hayate_environ::encode::Decoder;
+use hayate_environ::{CompiledModule, ModuleInfo};
+use hayate_runtime::code_memory::CodeMemory;
+use sha2::{Digest, Sha256};
+
+use crate::config::{BoundsChecks, Config};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::module::Module;
+
+/// The Hayate version and build written into artifacts: the crate version
+/// and a hash of the sources that decide the generated code and the
+/// runtime's layout (see `build.rs`).
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("HAYATE_BUILD_ID"));
+
+/// The header this engine writes, and expects of the artifacts it loads.
+/// `fingerprint` is the compiler's, when there is a compiler.
+pub(crate) fn host_header(config: &Config, fingerprint: Option<String>) -> ArtifactHeader {
+    let target = fingerprint
+        .as_deref()
+        .and_then(|f| f.lines().find_map(|l| l.strip_prefix("target ")))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "{}-unknown-{}",
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            )
+        });
+    ArtifactHeader {
+        hayate_version: VERSION.to_string(),
+        target,
+        compiler_fingerprint: fingerprint.unwrap_or_default(),
+        wasm_features: config.features.bits(),
+        guard_pages: config.bounds_checks == BoundsChecks::GuardPages,
+        consume_fuel: config.consume_fuel,
+        epoch_interruption: config.epoch_interruption,
+    }
+}
+
+fn checksum(preamble: &[u8], metadata: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(&preamble[..CHECKSUMMED_PREAMBLE]);
+    h.update(metadata);
+    h.finalize().into()
+}
+
+/// Writes the artifact of a loaded module.
+pub(crate) fn serialize(header: &ArtifactHeader, info: &ModuleInfo, code: &CodeMemory) -> Vec<u8> {
+    let metadata = artifact::encode_metadata(header, info, code.compiled());
+    let text = code.unrelocated_text();
+    let text_offset = Preamble::text_offset_for(metadata.len());
+    let mut preamble = Preamble {
+        format_version: FORMAT_VERSION,
+        metadata_len: metadata.len() as u64,
+        text_offset: text_offset as u64,
+        text_len: text.len() as u64,
+        checksum: [0; 32],
+    };
+    preamble.checksum = checksum(&preamble.to_bytes(), &metadata);
+    let mut out = Vec::with_capacity(text_offset + text.len());
+    out.extend_from_slice(&preamble.to_bytes());
+    out.extend_from_slice(&metadata);
+    out.resize(text_offset, 0);
+    out.extend_from_slice(&text);
+    out
+}
+
+/// The decoded metadata of an artifact that fits the engine.
+pub(crate) struct Loaded {
+    pub(crate) preamble: Preamble,
+    pub(crate) header: ArtifactHeader,
+    pub(crate) info: ModuleInfo,
+    pub(crate) compiled: CompiledModule,
+}
+
+/// Checks the preamble, checksum and header and decodes the metadata.
+/// `head` starts at byte 0 of the artifact and holds at least the preamble
+/// and metadata; `file_len` is the whole artifact's length.
+fn load_metadata(engine: &Engine, head: &[u8], file_len: u64) -> Result<Loaded> {
+    let preamble = Preamble::parse(head, file_len).map_err(Error::new)?;
+    let meta_end = PREAMBLE_SIZE + preamble.metadata_len as usize;
+    let metadata = head
+        .get(PREAMBLE_SIZE..meta_end)
+        .ok_or_else(|| Error::new(artifact::ArtifactError::Layout("metadata cut short".into())))?;
+    if checksum(head, metadata) != preamble.checksum {
+        return Err(Error::new(artifact::ArtifactError::Checksum));
+    }
+    let mut d = Decoder::new(metadata);
+    let header = artifact::decode_header(&mut d)
+        .map_err(|e| Error::new(artifact::ArtifactError::Metadata(e)))?;
+    check_compatible(&engine.inner.header, &header)?;
+    let (info, compiled) = artifact::decode_module(&mut d)
+        .map_err(|e| Error::new(artifact::ArtifactError::Metadata(e)))?;
+    Ok(Loaded {
+        preamble,
+        header,
+        info,
+        compiled,
+    })
+}
+
+/// Loads an artifact held in memory. The text is copied into fresh
+/// executable memory.
+pub(crate) fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+    let loaded = load_metadata(engine, bytes, bytes.len() as u64)?;
+    let text = &bytes[loaded.preamble.text_offset as usize..];
+    let info = Arc::new(loaded.info);
+    let code = CodeMemory::from_text(text, loaded.compiled, info.clone()).map_err(load_error)?;
+    Module::from_parts(engine, info, code, Arc::new(loaded.header))
+}
+
+/// Loads an artifact file, mapping its text privately where the page size
+/// allows (and reading it otherwise). The caller vouches that the file is
+/// not changed while the module lives (see `Module::deserialize_file`).
+pub(crate) fn deserialize_file(engine: &Engine, path: &Path) -> Result<Module> {
+    let fail = |e: Error| Error::msg(format!("cannot load {}: {e}", path.display()));
+    let io = |e: std::io::Error| fail(Error::msg(e));
+    let mut file = File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; PREAMBLE_SIZE.min(file_len as usize)];
+    file.read_exact(&mut head).map_err(io)?;
+    let preamble = Preamble::parse(&head, file_len).map_err(|e| fail(Error::new(e)))?;
+    head.resize(PREAMBLE_SIZE + preamble.metadata_len as usize, 0);
+    file.read_exact(&mut head[PREAMBLE_SIZE..]).map_err(io)?;
+    let loaded = load_metadata(engine, &head, file_len).map_err(fail)?;
+    let info = Arc::new(loaded.info);
+    let text_len = loaded.preamble.text_len as usize;
+    let offset = loaded.preamble.text_offset;
+    let code = if offset.is_multiple_of(hayate_runtime::page_size() as u64) {
+        crate::vm::load_code_from_file(&file, offset, text_len, loaded.compiled, info.clone())
+    } else {
+        let mut text = vec![0u8; text_len];
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.read_exact(&mut text).map_err(io)?;
+        CodeMemory::from_text(&text, loaded.compiled, info.clone()).map_err(load_error)
+    }
+    .map_err(fail)?;
+    Module::from_parts(engine, info, code, Arc::new(loaded.header))
+}
+
+pub(crate) fn load_error(e: std::io::Error) -> Error {
+    Error::msg(format!("failed to load code: {e}"))
+}
+
+/// Refuses an artifact whose header does not fit the engine's `host`
+/// header, saying what differs.
+pub(crate) fn check_compatible(host: &ArtifactHeader, artifact: &ArtifactHeader) -> Result<()> {
+    let mut host = host.clone();
+    let mut problems = Vec::new();
+    if host.compiler_fingerprint.is_empty() {
+        // No compiler: check what can be checked without one.
+        if target_fits_host(&artifact.target) {
+            host.target = artifact.target.clone();
+        }
+        for (flag, value) in artifact.isa_flags() {
+            if value != "1" && value != "true" {
+                continue;
+            }
+            match host_has_cpu_feature(flag) {
+                Some(true) => {}
+                Some(false) => problems.push(format!(
+                    "CPU feature: the module's code needs `{flag}`, which this CPU lacks"
+                )),
+                None => problems.push(format!(
+                    "CPU feature: the module's code needs `{flag}`, which this build cannot detect without the compiler"
+                )),
+            }
+        }
+    }
+    let mut differences = artifact.differences(&host);
+    differences.extend(problems);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "precompiled module is incompatible with this engine: {}",
+        differences.join("; ")
+    )))
+}
+
+/// Whether a target triple names this host's architecture and OS.
+fn target_fits_host(triple: &str) -> bool {
+    let mut parts = triple.split('-');
+    parts.next() == Some(std::env::consts::ARCH)
+        && parts.any(|p| p.starts_with(std::env::consts::OS))
+}
+
+/// Whether this CPU has the feature a Cranelift ISA flag names; `None` for
+/// flags this function does not know.
+#[allow(unreachable_code)]
+fn host_has_cpu_feature(flag: &str) -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        return Some(match flag {
+            "has_sse3" => has!("sse3"),
+            "has_ssse3" => has!("ssse3"),
+            "has_sse41" => has!("sse4.1"),
+            "has_sse42" => has!("sse4.2"),
+            "has_cmpxchg16b" => has!("cmpxchg16b"),
+            "has_popcnt" => has!("popcnt"),
+            "has_avx" => has!("avx"),
+            "has_avx2" => has!("avx2"),
+            "has_fma" => has!("fma"),
+            "has_bmi1" => has!("bmi1"),
+            "has_bmi2" => has!("bmi2"),
+            "has_lzcnt" => has!("lzcnt"),
+            "has_avx512bitalg" => has!("avx512bitalg"),
+            "has_avx512dq" => has!("avx512dq"),
+            "has_avx512f" => has!("avx512f"),
+            "has_avx512vl" => has!("avx512vl"),
+            "has_avx512vbmi" => has!("avx512vbmi"),
+            _ => return None,
+        });
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use std::arch::is_aarch64_feature_detected as has;
+        return Some(match flag {
+            "has_lse" => has!("lse"),
+            "has_pauth" => has!("paca"),
+            "has_fp16" => has!("fp16"),
+            // Code generation choices that run on any CPU.
+            "sign_return_address"
+            | "sign_return_address_all"
+            | "sign_return_address_with_bkey"
+            | "use_bti" => true,
+            _ => return None,
+        });
+    }
+    let _ = flag;
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> ArtifactHeader {
+        host_header(&Config::default(), None)
+    }
+
+    #[test]
+    fn loader_without_compiler_checks_target_and_cpu() {
+        let host = header();
+        let mut artifact = host.clone();
+        artifact.target = format!(
+            "{}-unknown-{}-gnu",
+            std::env::consts::ARCH,
+            std::env::consts::OS
+        );
+        artifact.compiler_fingerprint = format!("target {}\n[isa]\n", artifact.target);
+        check_compatible(&host, &artifact).unwrap();
+
+        artifact.target = "riscv64gc-unknown-linux-gnu".into();
+        let err = check_compatible(&host, &artifact).unwrap_err().to_string();
+        assert!(err.contains("target") && err.contains("riscv64"), "{err}");
+
+        artifact.target = host.target.clone();
+        artifact
+            .compiler_fingerprint
+            .push_str("has_frobnicate=1\nhas_other=0\n");
+        let err = check_compatible(&host, &artifact).unwrap_err().to_string();
+        assert!(err.contains("has_frobnicate"), "{err}");
+        assert!(!err.contains("has_other"), "{err}");
+    }
+
+    #[test]
+    fn settings_mismatch_names_the_setting() {
+        let host = header();
+        let artifact = ArtifactHeader {
+            consume_fuel: !host.consume_fuel,
+            hayate_version: "0.0.1+old".into(),
+            ..host.clone()
+        };
+        let err = check_compatible(&host, &artifact).unwrap_err().to_string();
+        assert!(err.contains("fuel"), "{err}");
+        assert!(
+            err.contains("Hayate version") && err.contains("0.0.1+old"),
+            "{err}"
+        );
+    }
+}
