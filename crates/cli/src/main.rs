@@ -5,6 +5,7 @@
 //! would also need comes from the `hayate` and `hayate-wast` crates.
 #![forbid(unsafe_code)]
 
+mod options;
 mod run;
 mod wast;
 

@@ -5,6 +5,7 @@
 //! guests may import (it will add `wasi_snapshot_preview1`), and the entry
 //! point is `--invoke NAME` or, without it, the module's `_start` export.
 
+use crate::options::CommonOptions;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use hayate::{
@@ -19,6 +20,8 @@ const TRAP_EXIT_CODE: u8 = 134;
 /// Arguments of `hayate run`.
 #[derive(Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    options: CommonOptions,
     /// Call this exported function (default: `_start`, if exported).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
@@ -34,10 +37,12 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
-/// The data of the store `hayate run` creates. Empty for now: the WASI
-/// context will live here.
+/// The data of the store `hayate run` creates: the limits from `-W`
+/// (the WASI context will live here too).
 #[derive(Default)]
-struct Host {}
+struct Host {
+    limits: hayate::StoreLimits,
+}
 
 /// The linker with everything a guest of `hayate run` may import. Nothing
 /// yet: WASI will be defined here.
@@ -47,9 +52,18 @@ fn host_linker(engine: &Engine) -> Linker<Host> {
 
 /// Runs the command; returns the exit code, or an error to print.
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
-    let engine = Engine::new(&Config::new()).context("cannot create the engine")?;
+    let options = args.options.parse()?;
+    let mut config = Config::new();
+    options.configure(&mut config);
+    let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = load_module(&engine, &args.module)?;
-    let mut store = Store::new(&engine, Host::default());
+    let mut store = Store::new(
+        &engine,
+        Host {
+            limits: options.store_limits(),
+        },
+    );
+    options.configure_store(&engine, &mut store, |host| &mut host.limits)?;
     let linker = host_linker(&engine);
     check_imports(&linker, &mut store, &module)?;
 
