@@ -1,5 +1,7 @@
 //! `Config`: the settings an `Engine` is built with.
 
+use std::path::PathBuf;
+
 use hayate_environ::{SpecVersion, WasmFeatures, features_for};
 
 /// How compiled code keeps memory accesses in bounds.
@@ -33,6 +35,8 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) profiler: ProfilingStrategy,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) cache_max_size: u64,
 }
 
 impl Default for Config {
@@ -50,6 +54,8 @@ impl Default for Config {
                 Ok("perfmap") => ProfilingStrategy::PerfMap,
                 _ => ProfilingStrategy::None,
             },
+            cache_dir: None,
+            cache_max_size: crate::cache::DEFAULT_MAX_SIZE,
         }
     }
 }
@@ -117,6 +123,38 @@ impl Config {
     pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
         self
+    }
+
+    /// Caches compiled modules in `dir` (`None`, the default, turns the
+    /// cache off). `Module::new` and friends then look a module up by the
+    /// hash of its bytes and of the engine's settings and Hayate build, and
+    /// load it without compiling or validating it again when found; the
+    /// directory may be shared by concurrent processes. See
+    /// [`Config::default_cache_dir`] for the usual place, and
+    /// [`Engine::cache_stats`](crate::Engine::cache_stats) for hits and
+    /// misses.
+    ///
+    /// Entries are precompiled code: anyone who can write `dir` can make
+    /// this program run their code, so it must be as private as the
+    /// program itself.
+    pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Bounds the cache directory's size in bytes (default 512 MiB): after
+    /// storing an entry, the least recently used entries are deleted until
+    /// the cache fits again.
+    pub fn cache_max_size(&mut self, bytes: u64) -> &mut Self {
+        self.cache_max_size = bytes;
+        self
+    }
+
+    /// The user's cache directory for Hayate: `$XDG_CACHE_HOME/hayate`, or
+    /// `~/.cache/hayate` (`None` if neither `XDG_CACHE_HOME` nor `HOME` is
+    /// an absolute path).
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        crate::cache::default_dir()
     }
 
     /// The validator feature set in effect.

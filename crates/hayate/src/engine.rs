@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use hayate_environ::FuncType as EnvFuncType;
 use hayate_environ::artifact::ArtifactHeader;
 
+use crate::cache::{Cache, CacheStats};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -26,6 +27,8 @@ pub(crate) struct EngineInner {
     pub(crate) host_trampolines: crate::vm::HostTrampolines,
     /// The artifact header this engine writes and expects.
     pub(crate) header: Arc<ArtifactHeader>,
+    /// The compile cache, if configured.
+    pub(crate) cache: Option<Cache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -68,6 +71,10 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 header,
+                cache: config
+                    .cache_dir
+                    .clone()
+                    .map(|dir| Cache::new(dir, config.cache_max_size)),
                 config: config.clone(),
                 #[cfg(feature = "compiler")]
                 compiler,
@@ -95,6 +102,15 @@ impl Engine {
     /// The current epoch.
     pub(crate) fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Hits and misses of the compile cache (all zero without one; see
+    /// `Config::cache_dir`).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner
+            .cache
+            .as_ref()
+            .map_or(CacheStats::default(), Cache::stats)
     }
 
     /// Whether two handles refer to the same engine.

@@ -35,6 +35,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod config;
 mod engine;
 mod error;
@@ -51,6 +52,7 @@ mod types;
 mod values;
 mod vm;
 
+pub use cache::CacheStats;
 pub use config::{BoundsChecks, Config, ProfilingStrategy};
 pub use engine::Engine;
 pub use error::{Error, FrameInfo, Result, Trap, WasmBacktrace};

@@ -61,6 +61,9 @@ impl Module {
     /// Compiles a module from the binary format, or loads it from the
     /// engine's compile cache (see `Config::cache_dir`).
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        if let Some(cache) = &engine.inner.cache {
+            return cache.get_or_compile(engine, bytes);
+        }
         Module::compile(engine, bytes)
     }
 

@@ -1,0 +1,233 @@
+//! The compile cache: precompiled artifacts on disk, addressed by content.
+//!
+//! An entry's key is the SHA-256 of the module's bytes and of the engine's
+//! artifact header (Hayate version and build, compiler fingerprint with
+//! target and CPU features, WebAssembly features, code-changing settings):
+//! any change of module, settings or Hayate gives another key, so entries
+//! are never stale, only unused. An entry is the artifact
+//! `Module::serialize` writes, stored as `<dir>/v1/<key>.hwasm` and loaded
+//! with the same checks as `Module::deserialize_file` (a damaged entry is
+//! recompiled and replaced).
+//!
+//! Several processes may share a directory: an entry is written to a
+//! temporary file and renamed into place, so readers see a whole file or
+//! none, and files are never changed in place (a file being loaded stays
+//! valid even if it is replaced or evicted meanwhile). The directory is
+//! kept under a size bound by deleting the least recently used entries
+//! after each insertion; a hit refreshes the entry's modification time.
+//!
+//! The cache is as trusted as the artifacts in it: whoever can write the
+//! directory can make this process run their code. Keep it private to the
+//! user (the default location is under the user's home).
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use hayate_environ::artifact::ArtifactHeader;
+use hayate_environ::encode::Encoder;
+use sha2::{Digest, Sha256};
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::module::Module;
+
+/// Default bound on the cache's size: 512 MiB.
+pub(crate) const DEFAULT_MAX_SIZE: u64 = 512 << 20;
+
+/// Once over the bound, eviction goes down to this share of it, so that
+/// every insertion does not evict again.
+const EVICT_TO_PERCENT: u64 = 80;
+
+/// Temporary files older than this are leftovers of crashed writers.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+
+/// Hits and misses of an engine's compile cache since the engine was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Modules loaded from the cache.
+    pub hits: u64,
+    /// Modules compiled because the cache had no (usable) entry.
+    pub misses: u64,
+}
+
+/// An engine's compile cache.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    dir: PathBuf,
+    max_size: u64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Cache {
+    pub(crate) fn new(dir: PathBuf, max_size: u64) -> Cache {
+        Cache {
+            dir: dir.join("v1"),
+            max_size,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The key of `wasm` compiled by an engine with header `header`.
+    fn key(header: &ArtifactHeader, wasm: &[u8]) -> String {
+        let mut e = Encoder::new();
+        e.put(header);
+        let mut h = Sha256::new();
+        h.update(b"hayate compile cache v1\0");
+        h.update((e.bytes.len() as u64).to_le_bytes());
+        h.update(&e.bytes);
+        h.update(wasm);
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.hwasm"))
+    }
+
+    /// Loads `wasm` from the cache or compiles it and stores the result.
+    /// Cache failures (unwritable directory, damaged entry) never fail the
+    /// compilation; they only cost a compile.
+    pub(crate) fn get_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let key = Self::key(&engine.inner.header, wasm);
+        let path = self.entry_path(&key);
+        if path.exists() {
+            match crate::serialize::deserialize_file(engine, &path) {
+                Ok(module) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    touch(&path);
+                    return Ok(module);
+                }
+                // Damaged (or written by an incompatible build despite the
+                // key): replace it below.
+                Err(_) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let module = Module::compile(engine, wasm)?;
+        if let Ok(bytes) = module.serialize()
+            && self.store(&key, &bytes).is_ok()
+        {
+            self.evict(&path);
+        }
+        Ok(module)
+    }
+
+    /// Writes an entry: to a temporary file first, then renamed into place.
+    fn store(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let tmp = self
+            .dir
+            .join(format!("{key}.{}.{nanos}.tmp", std::process::id()));
+        let result = (|| {
+            let mut f = File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.set_modified(SystemTime::now())?;
+            drop(f);
+            std::fs::rename(&tmp, self.entry_path(key))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Deletes least recently used entries (never `keep`) while the cache
+    /// is over its bound, and stale temporary files.
+    fn evict(&self, keep: &Path) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for e in dir.flatten() {
+            let path = e.path();
+            let Ok(meta) = e.metadata() else { continue };
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("hwasm") => {
+                    total += meta.len();
+                    entries.push((modified, meta.len(), path));
+                }
+                Some("tmp") if now.duration_since(modified).unwrap_or_default() > STALE_TEMP => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                _ => {}
+            }
+        }
+        if total <= self.max_size {
+            return;
+        }
+        let target = (u128::from(self.max_size) * u128::from(EVICT_TO_PERCENT) / 100) as u64;
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= target {
+                break;
+            }
+            if path == keep {
+                continue;
+            }
+            // Another process may have deleted it already; either way it
+            // no longer counts.
+            let _ = std::fs::remove_file(&path);
+            total -= len;
+        }
+    }
+}
+
+/// Marks an entry as just used.
+fn touch(path: &Path) {
+    if let Ok(f) = File::open(path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/hayate`, or
+/// `$HOME/.cache/hayate`; `None` if neither variable is set to an
+/// absolute path.
+pub(crate) fn default_dir() -> Option<PathBuf> {
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    absolute("XDG_CACHE_HOME")
+        .or_else(|| absolute("HOME").map(|h| h.join(".cache")))
+        .map(|d| d.join("hayate"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_depend_on_module_and_settings() {
+        let a = ArtifactHeader::default();
+        let b = ArtifactHeader {
+            consume_fuel: true,
+            ..ArtifactHeader::default()
+        };
+        let k = Cache::key(&a, b"\0asm");
+        assert_eq!(k.len(), 64);
+        assert_eq!(k, Cache::key(&a, b"\0asm"));
+        assert_ne!(k, Cache::key(&b, b"\0asm"));
+        assert_ne!(k, Cache::key(&a, b"\0asm\x01"));
+    }
+}
