@@ -37,6 +37,7 @@ pub struct Config {
     pub(crate) profiler: ProfilingStrategy,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) cache_max_size: u64,
+    pub(crate) memory_init_cow: bool,
 }
 
 impl Default for Config {
@@ -56,6 +57,7 @@ impl Default for Config {
             },
             cache_dir: None,
             cache_max_size: crate::cache::DEFAULT_MAX_SIZE,
+            memory_init_cow: true,
         }
     }
 }
@@ -155,6 +157,16 @@ impl Config {
     /// an absolute path).
     pub fn default_cache_dir() -> Option<PathBuf> {
         crate::cache::default_dir()
+    }
+
+    /// Whether data segments are mapped into new instances' memories from
+    /// a copy-on-write image made once per module (the default, on Linux)
+    /// instead of copied at each instantiation. Memories whose segments
+    /// cannot be imaged (imported, computed offsets, out of bounds) are
+    /// copied either way; the result is the same.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
+        self.memory_init_cow = enable;
+        self
     }
 
     /// The validator feature set in effect.

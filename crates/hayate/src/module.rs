@@ -11,6 +11,7 @@ use hayate_environ::artifact::ArtifactHeader;
 use hayate_environ::{ModuleInfo, VMOffsets};
 use hayate_runtime::ModuleRuntimeInfo;
 use hayate_runtime::code_memory::CodeMemory;
+use hayate_runtime::cow::ModuleImages;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -100,11 +101,17 @@ impl Module {
     ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
         let type_ids = info.types.iter().map(|t| engine.register_type(t)).collect();
+        // An image the system refuses (no memfd) only means copying.
+        let images = match engine.config().memory_init_cow {
+            true => ModuleImages::new(&info).unwrap_or_else(|_| ModuleImages::none()),
+            false => ModuleImages::none(),
+        };
         let runtime = ModuleRuntimeInfo {
             offsets: VMOffsets::new(&info),
             info,
             code,
             type_ids,
+            images,
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {

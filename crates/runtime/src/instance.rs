@@ -11,6 +11,7 @@ use std::sync::Arc;
 use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
 
 use crate::code_memory::CodeMemory;
+use crate::cow::ModuleImages;
 use crate::libcalls::BUILTINS;
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::store::VMStore;
@@ -33,6 +34,9 @@ pub struct ModuleRuntimeInfo {
     pub offsets: VMOffsets,
     /// Engine-wide type id of each type of the type section.
     pub type_ids: Box<[u32]>,
+    /// Copy-on-write images of the defined memories' data segments
+    /// ([`ModuleImages::none`] to copy every segment at instantiation).
+    pub images: ModuleImages,
 }
 
 /// A memory as other instances import it.
@@ -125,9 +129,13 @@ impl Instance {
         let info = module.info.clone();
         let offsets = module.offsets;
         let mut memories = Vec::new();
-        for ty in &info.memories[info.num_imported_memories as usize..] {
+        for (def, ty) in info.memories[info.num_imported_memories as usize..]
+            .iter()
+            .enumerate()
+        {
+            let image = module.images.get(def as u32);
             memories.push(
-                LinearMemory::new(ty, memory_config)
+                LinearMemory::with_image(ty, memory_config, image)
                     .map_err(|e| InstantiationError::Resource(e.to_string()))?,
             );
         }

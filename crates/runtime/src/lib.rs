@@ -9,6 +9,7 @@
 
 pub mod call;
 pub mod code_memory;
+pub mod cow;
 pub mod host_func;
 pub mod instance;
 pub mod libcalls;

@@ -25,19 +25,19 @@
 //!
 //! New pages always read as zero: they come fresh from the kernel.
 //!
-//! Copy-on-write data images (planned): a module's active data segments will
-//! be laid out once into a memfd image, and instantiation will map that
-//! image `MAP_PRIVATE | MAP_FIXED` over the start of the reservation instead
-//! of copying the segments (see the `TODO(cow-image)` in
-//! [`LinearMemory::new`]). Pages past the image stay anonymous zero pages.
-//! Nothing here depends on how the initial pages were filled, so the image
-//! slots in without changing this interface beyond an extra argument.
+//! Copy-on-write data images ([`crate::cow`]): a memory created with
+//! [`LinearMemory::with_image`] has its module's data segments mapped
+//! `MAP_PRIVATE | MAP_FIXED` from the image's memfd over their place in the
+//! memory instead of copied; pages past the image stay anonymous zero
+//! pages. Nothing else here depends on how the initial pages were filled.
 
 use std::io;
+use std::sync::Arc;
 
 use hayate_environ::{MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 use thiserror::Error;
 
+use crate::cow::MemoryImage;
 use crate::mmap::{Mmap, round_up_to_page};
 use crate::vmcontext::VMMemoryDefinition;
 
@@ -122,6 +122,8 @@ pub struct LinearMemory {
     /// Whether the base may never move (static layout, or a dynamic memory
     /// whose whole maximum is reserved).
     fixed_base: bool,
+    /// The copy-on-write image mapped at its offset, if any.
+    image: Option<Arc<MemoryImage>>,
 }
 
 fn pages_to_bytes(pages: u64) -> Option<usize> {
@@ -131,6 +133,17 @@ fn pages_to_bytes(pages: u64) -> Option<usize> {
 impl LinearMemory {
     /// Creates a memory of type `ty` at its minimum size, zero-filled.
     pub fn new(ty: &MemoryType, cfg: &MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        Self::with_image(ty, cfg, None)
+    }
+
+    /// Creates a memory of type `ty` at its minimum size, holding `image`
+    /// (mapped copy-on-write) and zeros elsewhere. The image must fit in the
+    /// minimum size (as [`crate::cow::ModuleImages`] ensures).
+    pub fn with_image(
+        ty: &MemoryType,
+        cfg: &MemoryConfig,
+        image: Option<&Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, MemoryError> {
         if ty.shared {
             return Err(MemoryError::SharedUnsupported);
         }
@@ -170,9 +183,6 @@ impl LinearMemory {
             source,
         })?;
 
-        // TODO(cow-image): with a copy-on-write data image, map the image
-        // privately over `0..image.len()` here instead of committing those
-        // pages, and commit only `image.len()..minimum_bytes`.
         let commit = round_up_to_page(minimum_bytes).expect("checked above");
         // SAFETY: `0..commit` is page-aligned and inside the fresh
         // reservation (which is at least `minimum_bytes` long); no code has
@@ -181,15 +191,56 @@ impl LinearMemory {
             bytes: commit,
             source,
         })?;
-
-        Ok(LinearMemory {
+        let mut memory = LinearMemory {
             mmap,
             byte_size: minimum_bytes,
             maximum_pages,
             declared_maximum: ty.maximum,
             memory64: ty.memory64,
             fixed_base,
-        })
+            image: None,
+        };
+        if let Some(image) = image {
+            memory.map_image(image)?;
+        }
+        Ok(memory)
+    }
+
+    /// Maps `image` over its place in the accessible part of the memory.
+    fn map_image(&mut self, image: &Arc<MemoryImage>) -> Result<(), MemoryError> {
+        let (start, len) = (image.offset(), image.len());
+        assert!(start + len <= self.byte_size, "image fits the memory");
+        // SAFETY: the range is page-aligned (images are) and inside the
+        // accessible part of the reservation; nothing has been read or
+        // written there yet (the memory is being set up), and the memfd
+        // holds `len` bytes.
+        unsafe { self.mmap.map_fd_fixed(start, len, image.fd()) }
+            .map_err(|source| MemoryError::Commit { bytes: len, source })?;
+        self.image = Some(image.clone());
+        Ok(())
+    }
+
+    /// Whether the memory's contents come from a copy-on-write image.
+    pub fn has_image(&self) -> bool {
+        self.image.is_some()
+    }
+
+    /// Replaces the image's pages by zero pages, as if the memory had been
+    /// created without it (used when instantiation traps before all data
+    /// segments would have been written).
+    ///
+    /// # Safety
+    /// No reference into the image's range may be in use.
+    pub unsafe fn clear_image(&mut self) -> io::Result<()> {
+        if let Some(image) = self.image.take() {
+            // SAFETY: page-aligned and inside the accessible part of the
+            // reservation (the caller vouches nothing uses it).
+            unsafe {
+                self.mmap
+                    .map_anon_fixed(image.offset(), image.len(), true)?
+            };
+        }
+        Ok(())
     }
 
     /// The reservation for a dynamic memory of `bytes` bytes: room to
@@ -294,6 +345,8 @@ impl LinearMemory {
                 std::ptr::copy_nonoverlapping(self.base(), mmap.as_mut_ptr(), self.byte_size);
             }
             self.mmap = mmap;
+            // The image's contents were copied along with the rest.
+            self.image = None;
         }
         self.byte_size = new_bytes;
         Some(old_pages)

@@ -1,7 +1,10 @@
 //! Instance initialisation: constant expressions, globals, and active
 //! element and data segments. Segments are applied in order and an
 //! out-of-bounds one traps with earlier writes left in place: the semantics
-//! of Wasm 2.0, which the official 1.0 test suite also expects.
+//! of Wasm 2.0, which the official 1.0 test suite also expects. Data
+//! segments of memories with a copy-on-write image are already in place
+//! and are not copied; when instantiation traps, the images are taken out
+//! again so that only the segments before the trap show (`crate::cow`).
 
 use hayate_environ::{
     ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap, WasmValType,
@@ -119,6 +122,7 @@ impl Instance {
                     // refreshed after the write (the base does not move).
                     let ok = unsafe { (*export.table).init(start, &items) };
                     if !ok {
+                        self.undo_images(0)?;
                         return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
                     }
                     self.drop_element(i as u32);
@@ -129,23 +133,71 @@ impl Instance {
         }
         for (i, data) in info.data.iter().enumerate() {
             if let DataSegmentKind::Active { memory, offset } = &data.kind {
-                let start = self.eval_const(offset).get_u32() as u64;
-                let export = self.memory(*memory);
-                // SAFETY: memory pointers are live; the range is checked
-                // against the memory's current size before writing.
-                unsafe {
-                    let mem = &mut *export.memory;
-                    let size = mem.byte_size() as u64;
-                    if start + data.data.len() as u64 > size {
+                // Segments of a memory with an image are already in place.
+                if !self.is_imaged(*memory) {
+                    let start = self.eval_const(offset).get_u32() as u64;
+                    if !self.copy_segment(*memory, start, &data.data) {
+                        self.undo_images(i)?;
                         return Err(InstantiationError::Trap(Trap::MemoryOutOfBounds));
                     }
-                    std::ptr::copy_nonoverlapping(
-                        data.data.as_ptr(),
-                        mem.base().add(start as usize),
-                        data.data.len(),
-                    );
                 }
                 self.drop_data(i as u32);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether memory `index` got its segments from a copy-on-write image.
+    fn is_imaged(&self, index: u32) -> bool {
+        index
+            .checked_sub(self.module.info.num_imported_memories)
+            .is_some_and(|def| self.memories[def as usize].has_image())
+    }
+
+    /// Copies `data` into memory `index` at `start`; `false` (and nothing
+    /// written) if it does not fit.
+    fn copy_segment(&mut self, index: u32, start: u64, data: &[u8]) -> bool {
+        let export = self.memory(index);
+        // SAFETY: memory pointers are live; the range is checked against
+        // the memory's current size before writing.
+        unsafe {
+            let mem = &mut *export.memory;
+            let size = mem.byte_size() as u64;
+            if start + data.len() as u64 > size {
+                return false;
+            }
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                mem.base().add(start as usize),
+                data.len(),
+            );
+        }
+        true
+    }
+
+    /// Instantiation trapped after the first `applied` data segments: takes
+    /// the images out of imaged memories and copies in only those of their
+    /// segments among the first `applied`, as copying in order would have
+    /// left them (see `crate::cow`).
+    fn undo_images(&mut self, applied: usize) -> Result<(), InstantiationError> {
+        let info = self.module.info.clone();
+        for def in 0..self.memories.len() {
+            if !self.memories[def].has_image() {
+                continue;
+            }
+            // SAFETY: no guest code has run in this instance yet and the
+            // runtime holds no reference into the memory.
+            unsafe { self.memories[def].clear_image() }
+                .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+            let index = info.num_imported_memories + def as u32;
+            for data in &info.data[..applied] {
+                if let DataSegmentKind::Active { memory, offset } = &data.kind
+                    && *memory == index
+                {
+                    let start = self.eval_const(offset).get_u32() as u64;
+                    let fits = self.copy_segment(index, start, &data.data);
+                    debug_assert!(fits, "imaged segments fit the minimum size");
+                }
             }
         }
         Ok(())

@@ -1,0 +1,270 @@
+//! Copy-on-write memory images: a module's data segments laid out once, at
+//! load time, in an in-memory file (`memfd`), and mapped privately over the
+//! start of each new instance's memory instead of being copied into it.
+//! Writes by the instance go to private copies of the pages it touches; the
+//! pages it only reads are shared by every instance and never copied.
+//!
+//! # Which memories get an image
+//!
+//! A defined, unshared memory gets one when every active data segment
+//! targeting it has a constant offset (`i32.const`/`i64.const`, not
+//! `global.get`) and fits in the memory's minimum size. Segments are written
+//! into the image in order, so overlapping segments end as they would by
+//! copying. Any other memory (imported, a segment with a computed offset or
+//! out of bounds) gets no image and all of its segments are copied at
+//! instantiation exactly as before, in order, trapping where the spec says.
+//!
+//! # Same observable result as copying
+//!
+//! Segments are applied after element segments and in module order; a trap
+//! in an element segment, or in a copied data segment, stops instantiation
+//! with only the earlier segments written. A memory with an image has all
+//! its segments in place from the start, so when instantiation traps, the
+//! instance takes the image back out of every imaged memory and copies in
+//! only the segments that would have been written before the trap (see
+//! `Instance::initialize`). The failed instance's memories can still be
+//! reached through functions it already placed in imported tables, so this
+//! is observable, and it is honoured.
+//!
+//! Images need Linux (`memfd_create`); elsewhere every memory is copied.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use hayate_environ::{DataSegmentKind, ModuleInfo, WASM_PAGE_SIZE};
+
+use crate::mmap::page_size;
+
+/// The data of one memory's segments, page-aligned, in a sealed memfd.
+#[derive(Debug)]
+pub struct MemoryImage {
+    file: File,
+    /// Offset in the linear memory where the image starts (page-aligned).
+    offset: usize,
+    /// Length of the image (page-aligned, non-zero).
+    len: usize,
+}
+
+impl MemoryImage {
+    /// Offset in the linear memory of the image's first byte.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Length of the image in bytes, a multiple of the page size.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the image is empty (never: empty images are not made).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file to map.
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// Builds the image of the segments `(offset, bytes)`, written in order,
+    /// or `None` if there is nothing to image.
+    fn new(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
+        let page = page_size();
+        let non_empty = || segments.iter().filter(|(_, d)| !d.is_empty());
+        let Some(start) = non_empty().map(|(o, _)| *o).min() else {
+            return Ok(None);
+        };
+        let end = non_empty().map(|(o, d)| o + d.len()).max().unwrap_or(start);
+        let start = start & !(page - 1);
+        let end = end.next_multiple_of(page);
+        let file = memfd("hayate-memory-image")?;
+        file.set_len((end - start) as u64)?;
+        for (offset, data) in non_empty() {
+            write_all_at(&file, data, (offset - start) as u64)?;
+        }
+        seal(&file)?;
+        Ok(Some(MemoryImage {
+            file,
+            offset: start,
+            len: end - start,
+        }))
+    }
+}
+
+/// The images of a module's defined memories.
+#[derive(Debug, Default)]
+pub struct ModuleImages {
+    /// Per defined memory.
+    memories: Vec<Option<Arc<MemoryImage>>>,
+}
+
+impl ModuleImages {
+    /// No images: every segment is copied.
+    pub fn none() -> ModuleImages {
+        ModuleImages::default()
+    }
+
+    /// Builds the images of `module`'s memories that can have one (see the
+    /// module docs). Fails only if the operating system refuses the memfd;
+    /// callers may fall back to [`ModuleImages::none`].
+    pub fn new(module: &ModuleInfo) -> io::Result<ModuleImages> {
+        let defined = module.num_defined_memories() as usize;
+        let mut memories = Vec::with_capacity(defined);
+        if !cfg!(target_os = "linux") {
+            return Ok(ModuleImages::none());
+        }
+        for def in 0..defined {
+            let index = module.num_imported_memories as usize + def;
+            memories.push(match imageable_segments(module, index as u32) {
+                Some(segments) => MemoryImage::new(&segments)?.map(Arc::new),
+                None => None,
+            });
+        }
+        Ok(ModuleImages { memories })
+    }
+
+    /// The image of defined memory `def`, if it has one.
+    pub fn get(&self, def: u32) -> Option<&Arc<MemoryImage>> {
+        self.memories.get(def as usize)?.as_ref()
+    }
+}
+
+/// The segments of memory `index` as `(offset, bytes)`, if all of them can
+/// go into an image.
+fn imageable_segments(module: &ModuleInfo, index: u32) -> Option<Vec<(usize, &[u8])>> {
+    let ty = module.memories[index as usize];
+    if ty.shared {
+        return None;
+    }
+    let minimum = usize::try_from(ty.minimum.checked_mul(WASM_PAGE_SIZE)?).ok()?;
+    let mut segments = Vec::new();
+    for seg in &module.data {
+        let DataSegmentKind::Active { memory, offset } = &seg.kind else {
+            continue;
+        };
+        if *memory != index {
+            continue;
+        }
+        let offset = usize::try_from(offset.as_const_offset()?).ok()?;
+        let end = offset.checked_add(seg.data.len())?;
+        if end > minimum {
+            return None;
+        }
+        segments.push((offset, seg.data.as_slice()));
+    }
+    // The image is mapped over whole host pages inside the minimum size.
+    let end = segments.iter().map(|(o, d)| o + d.len()).max()?;
+    (end.next_multiple_of(page_size()) <= minimum).then_some(segments)
+}
+
+#[cfg(target_os = "linux")]
+fn memfd(name: &str) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    let name = std::ffi::CString::new(name).expect("no NUL in the name");
+    // SAFETY: `name` is a valid C string; the flags are valid.
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn memfd(_name: &str) -> io::Result<File> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "memory images need memfd_create",
+    ))
+}
+
+fn write_all_at(file: &File, data: &[u8], offset: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(data, offset)
+}
+
+/// Forbids any further change of the image's size or contents, so that
+/// every mapping of it sees the same bytes forever.
+#[cfg(target_os = "linux")]
+fn seal(file: &File) -> io::Result<()> {
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: `fcntl(F_ADD_SEALS)` on a memfd made with MFD_ALLOW_SEALING.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn seal(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn info(wat: &str) -> ModuleInfo {
+        let wasm = wat::parse_str(wat).unwrap();
+        ModuleInfo::parse(&wasm, hayate_environ::features_for(None)).unwrap()
+    }
+
+    fn contents(image: &MemoryImage) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; image.len()];
+        image.file.read_exact_at(&mut buf, 0).unwrap();
+        buf
+    }
+
+    #[test]
+    fn overlapping_segments_apply_in_order() {
+        let images = ModuleImages::new(&info(
+            r#"(module (memory 1)
+                (data (i32.const 5000) "aaaa")
+                (data (i32.const 5002) "bb")
+                (data (i32.const 9000) ""))"#,
+        ))
+        .unwrap();
+        let image = images.get(0).unwrap();
+        assert_eq!(image.offset(), 4096);
+        assert_eq!(image.len(), 4096);
+        let c = contents(image);
+        assert_eq!(&c[904..910], b"aabb\0\0");
+        assert!(image.file.set_len(0).is_err(), "sealed against shrinking");
+    }
+
+    #[test]
+    fn what_cannot_be_imaged() {
+        let cases = [
+            // No segments.
+            r#"(module (memory 1))"#,
+            // Computed offset.
+            r#"(module (import "g" "g" (global i32)) (memory 1) (data (global.get 0) "x"))"#,
+            // Out of bounds of the minimum: must trap at instantiation.
+            r#"(module (memory 1) (data (i32.const 65535) "xy"))"#,
+            // Imported memory.
+            r#"(module (import "m" "m" (memory 1)) (data (i32.const 0) "x"))"#,
+        ];
+        for wat in cases {
+            let images = ModuleImages::new(&info(wat)).unwrap();
+            assert!(images.get(0).is_none(), "{wat}");
+        }
+    }
+
+    #[test]
+    fn each_memory_is_judged_alone() {
+        let images = ModuleImages::new(&info(
+            r#"(module (import "g" "g" (global i32))
+                (memory 1) (memory 1)
+                (data (memory 0) (i32.const 0) "x")
+                (data (memory 1) (global.get 0) "y"))"#,
+        ))
+        .unwrap();
+        assert!(images.get(0).is_some());
+        assert!(images.get(1).is_none());
+    }
+}
