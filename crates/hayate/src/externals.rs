@@ -244,6 +244,22 @@ impl Memory {
         self.ptr.data_mut()
     }
 
+    /// The memory's contents and the store's data, both mutably and at
+    /// once. A host function that reads guest buffers while it updates its
+    /// own state (as WASI does on every call) needs the two together; the
+    /// memory's bytes never live inside `T`, so the borrows are disjoint.
+    pub fn data_and_store_mut<'a, T: 'static>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let store = store.into();
+        assert!(
+            store.0.opaque.id == self.store,
+            "memory used with the wrong store"
+        );
+        (self.ptr.data_mut(), &mut store.0.data)
+    }
+
     /// Copies `buf.len()` bytes at `offset` into `buf`.
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.data(store.as_context());

@@ -1,0 +1,385 @@
+//! `WasiCtxBuilder` and `WasiCtx`: a guest's arguments, environment,
+//! standard streams, preopened directories and sockets, and its fd table.
+
+use std::io;
+use std::net::TcpListener;
+use std::path::Path;
+
+use cap_std::fs::Dir;
+
+use crate::errno::{Errno, WasiResult};
+use crate::memory::GuestMemory;
+use crate::stdio::{Input, Output, ReadPipe, WritePipe, host_filetype};
+use crate::table::{DirHandle, Entry, FdTable, Kind};
+use crate::types::{filetype, rights};
+
+/// What a guest may do in a preopened directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirPerms {
+    /// Read files and list directories, and change nothing.
+    ReadOnly,
+    /// Everything: create, write, rename, link and remove too.
+    ReadWrite,
+}
+
+/// The WASI state of one guest: build it with [`WasiCtxBuilder`], keep it
+/// in the store's data, and give [`crate::add_to_linker`] a way to reach it.
+pub struct WasiCtx {
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) env: Vec<Vec<u8>>,
+    pub(crate) table: FdTable,
+}
+
+impl WasiCtx {
+    /// A builder with no arguments, no environment, empty stdin, discarded
+    /// stdout and stderr, and no preopens.
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+
+    /// The guest-visible number of every open fd.
+    pub fn open_fds(&self) -> Vec<i32> {
+        self.table.fds().collect()
+    }
+}
+
+/// Writes `strings` the way `args_get`/`environ_get` return them: an array
+/// of pointers at `ptrs`, NUL-terminated bytes from `buf` on.
+fn write_strings(
+    mem: &mut GuestMemory,
+    strings: &[Vec<u8>],
+    ptrs: u32,
+    buf: u32,
+) -> WasiResult<()> {
+    let (_, size) = sizes(strings)?;
+    mem.check(
+        ptrs,
+        (strings.len() as u32).checked_mul(4).ok_or(Errno::Fault)?,
+        4,
+    )?;
+    mem.slice(buf, size)?;
+    let mut at = buf;
+    for (i, s) in strings.iter().enumerate() {
+        mem.write_u32(ptrs + 4 * i as u32, at)?;
+        mem.write_bytes(at, s)?;
+        mem.write_u8(at + s.len() as u32, 0)?;
+        at += s.len() as u32 + 1;
+    }
+    Ok(())
+}
+
+/// The count of `strings` and the bytes they take with their NULs.
+fn sizes(strings: &[Vec<u8>]) -> WasiResult<(u32, u32)> {
+    let count = u32::try_from(strings.len()).map_err(|_| Errno::Overflow)?;
+    let size = strings
+        .iter()
+        .try_fold(0u32, |acc, s| {
+            u32::try_from(s.len())
+                .ok()
+                .and_then(|n| acc.checked_add(n)?.checked_add(1))
+        })
+        .ok_or(Errno::Overflow)?;
+    Ok((count, size))
+}
+
+impl WasiCtx {
+    pub(crate) fn args_sizes_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        argc: u32,
+        size: u32,
+    ) -> WasiResult<()> {
+        let (n, bytes) = sizes(&self.args)?;
+        mem.check(argc, 4, 4)?;
+        mem.check(size, 4, 4)?;
+        mem.write_u32(argc, n)?;
+        mem.write_u32(size, bytes)
+    }
+
+    pub(crate) fn args_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        argv: u32,
+        buf: u32,
+    ) -> WasiResult<()> {
+        write_strings(mem, &self.args, argv, buf)
+    }
+
+    pub(crate) fn environ_sizes_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        count: u32,
+        size: u32,
+    ) -> WasiResult<()> {
+        let (n, bytes) = sizes(&self.env)?;
+        mem.check(count, 4, 4)?;
+        mem.check(size, 4, 4)?;
+        mem.write_u32(count, n)?;
+        mem.write_u32(size, bytes)
+    }
+
+    pub(crate) fn environ_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        environ: u32,
+        buf: u32,
+    ) -> WasiResult<()> {
+        write_strings(mem, &self.env, environ, buf)
+    }
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args.len())
+            .field("env", &self.env.len())
+            .field("fds", &self.open_fds())
+            .finish()
+    }
+}
+
+enum Preopen {
+    Dir {
+        dir: Dir,
+        guest: String,
+        perms: DirPerms,
+    },
+    Socket(TcpListener),
+}
+
+/// Builds a [`WasiCtx`]. Preopens get fds from 3 on, in the order they were
+/// added.
+pub struct WasiCtxBuilder {
+    args: Vec<Vec<u8>>,
+    env: Vec<Vec<u8>>,
+    stdin: Input,
+    stdout: Output,
+    stderr: Output,
+    preopens: Vec<Preopen>,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        WasiCtxBuilder::new()
+    }
+}
+
+impl WasiCtxBuilder {
+    /// An empty builder (see [`WasiCtx::builder`]).
+    pub fn new() -> WasiCtxBuilder {
+        WasiCtxBuilder {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: Input::Pipe(ReadPipe::from_bytes(Vec::new())),
+            stdout: Output::Pipe(WritePipe::new(io::sink())),
+            stderr: Output::Pipe(WritePipe::new(io::sink())),
+            preopens: Vec::new(),
+        }
+    }
+
+    /// Appends one argument (the first is the program's name, `argv[0]`).
+    pub fn arg(&mut self, arg: impl AsRef<[u8]>) -> &mut Self {
+        self.args.push(arg.as_ref().to_vec());
+        self
+    }
+
+    /// Appends several arguments.
+    pub fn args<A: AsRef<[u8]>>(&mut self, args: impl IntoIterator<Item = A>) -> &mut Self {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Sets environment variable `name` to `value`.
+    pub fn env(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        let name = name.as_ref();
+        self.env
+            .retain(|e| !(e.starts_with(name) && e.get(name.len()) == Some(&b'=')));
+        let mut e = name.to_vec();
+        e.push(b'=');
+        e.extend_from_slice(value.as_ref());
+        self.env.push(e);
+        self
+    }
+
+    /// Sets several environment variables.
+    pub fn envs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        vars: impl IntoIterator<Item = (N, V)>,
+    ) -> &mut Self {
+        for (n, v) in vars {
+            self.env(n, v);
+        }
+        self
+    }
+
+    /// Passes the host process's whole environment.
+    pub fn inherit_env(&mut self) -> &mut Self {
+        use std::os::unix::ffi::OsStrExt;
+        for (n, v) in std::env::vars_os() {
+            self.env(n.as_bytes(), v.as_bytes());
+        }
+        self
+    }
+
+    /// Reads stdin from `pipe`.
+    pub fn stdin(&mut self, pipe: ReadPipe) -> &mut Self {
+        self.stdin = Input::Pipe(pipe);
+        self
+    }
+
+    /// Writes stdout to `pipe`.
+    pub fn stdout(&mut self, pipe: WritePipe) -> &mut Self {
+        self.stdout = Output::Pipe(pipe);
+        self
+    }
+
+    /// Writes stderr to `pipe`.
+    pub fn stderr(&mut self, pipe: WritePipe) -> &mut Self {
+        self.stderr = Output::Pipe(pipe);
+        self
+    }
+
+    /// Uses the host process's stdin.
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.stdin = Input::Host;
+        self
+    }
+
+    /// Uses the host process's stdout.
+    pub fn inherit_stdout(&mut self) -> &mut Self {
+        self.stdout = Output::HostStdout;
+        self
+    }
+
+    /// Uses the host process's stderr.
+    pub fn inherit_stderr(&mut self) -> &mut Self {
+        self.stderr = Output::HostStderr;
+        self
+    }
+
+    /// Uses the host process's stdin, stdout and stderr.
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
+    }
+
+    /// Opens the host directory `host` now and preopens it for the guest as
+    /// `guest`, with every right. Fails if the directory cannot be opened.
+    pub fn preopened_dir(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: impl Into<String>,
+    ) -> io::Result<&mut Self> {
+        self.preopened_dir_with_perms(host, guest, DirPerms::ReadWrite)
+    }
+
+    /// As [`WasiCtxBuilder::preopened_dir`], with the permissions given.
+    pub fn preopened_dir_with_perms(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: impl Into<String>,
+        perms: DirPerms,
+    ) -> io::Result<&mut Self> {
+        let dir = Dir::open_ambient_dir(host.as_ref(), cap_std::ambient_authority())?;
+        Ok(self.preopened_cap_dir(dir, guest, perms))
+    }
+
+    /// Preopens an already opened `cap_std` directory as `guest`.
+    pub fn preopened_cap_dir(
+        &mut self,
+        dir: Dir,
+        guest: impl Into<String>,
+        perms: DirPerms,
+    ) -> &mut Self {
+        self.preopens.push(Preopen::Dir {
+            dir,
+            guest: guest.into(),
+            perms,
+        });
+        self
+    }
+
+    /// Preopens a listening TCP socket, for `sock_accept`.
+    pub fn preopened_socket(&mut self, listener: TcpListener) -> &mut Self {
+        self.preopens.push(Preopen::Socket(listener));
+        self
+    }
+
+    /// The context. The builder is left empty.
+    pub fn build(&mut self) -> WasiCtx {
+        let this = std::mem::take(self);
+        let mut table = FdTable::default();
+        let stream = |kind: Kind, ft: u8, base: u64| Entry::new(kind, ft, base, 0);
+        let ft = host_filetype(this.stdin.host_fd());
+        table.insert_at(
+            0,
+            stream(
+                Kind::Input(this.stdin),
+                ft,
+                stream_rights(ft, rights::FD_READ),
+            ),
+        );
+        let ft = host_filetype(this.stdout.host_fd());
+        table.insert_at(
+            1,
+            stream(
+                Kind::Output(this.stdout),
+                ft,
+                stream_rights(ft, rights::FD_WRITE),
+            ),
+        );
+        let ft = host_filetype(this.stderr.host_fd());
+        table.insert_at(
+            2,
+            stream(
+                Kind::Output(this.stderr),
+                ft,
+                stream_rights(ft, rights::FD_WRITE),
+            ),
+        );
+        for (next, p) in (3..).zip(this.preopens) {
+            let entry = match p {
+                Preopen::Dir { dir, guest, perms } => {
+                    let (base, inheriting) = match perms {
+                        DirPerms::ReadWrite => {
+                            (rights::DIRECTORY, rights::DIRECTORY | rights::FILE)
+                        }
+                        DirPerms::ReadOnly => (
+                            rights::DIRECTORY & !rights::DIRECTORY_MUTATE,
+                            (rights::DIRECTORY | rights::FILE)
+                                & !(rights::DIRECTORY_MUTATE | rights::FILE_MUTATE),
+                        ),
+                    };
+                    let mut e = Entry::new(
+                        Kind::Dir(DirHandle { dir, listing: None }),
+                        filetype::DIRECTORY,
+                        base,
+                        inheriting,
+                    );
+                    e.preopen = Some(guest.into_bytes());
+                    e
+                }
+                Preopen::Socket(l) => Entry::new(
+                    Kind::Listener(l),
+                    filetype::SOCKET_STREAM,
+                    rights::LISTENER,
+                    rights::SOCKET,
+                ),
+            };
+            table.insert_at(next, entry);
+        }
+        WasiCtx {
+            args: this.args,
+            env: this.env,
+            table,
+        }
+    }
+}
+
+/// The rights of a standard stream: reading or writing, never seeking (a
+/// terminal must not look seekable: `isatty` in wasi-libc relies on that).
+fn stream_rights(ft: u8, rw: u64) -> u64 {
+    let _ = ft;
+    rw | rights::FD_FDSTAT_SET_FLAGS | rights::FD_FILESTAT_GET | rights::POLL_FD_READWRITE
+}

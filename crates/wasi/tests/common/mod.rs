@@ -1,0 +1,79 @@
+//! Running the committed test programs under Hayate with a `WasiCtx`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use hayate::{Engine, Linker, Module, Store};
+use hayate_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WritePipe};
+
+/// How a guest ended, and what it printed.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::default)
+}
+
+pub fn program(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.wasm"))
+}
+
+/// Runs `programs/<name>.wasm` with argv[0] = `name`; `setup` adds the rest.
+pub fn run(name: &str, setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
+    let bytes = std::fs::read(program(name)).expect("test program exists");
+    run_bytes(name, &bytes, setup)
+}
+
+pub fn run_bytes(name: &str, bytes: &[u8], setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
+    let engine = engine();
+    let module = Module::new(engine, bytes).expect("module compiles");
+    let mut linker = Linker::new(engine);
+    hayate_wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let stdout = WritePipe::new_in_memory();
+    let stderr = WritePipe::new_in_memory();
+    let mut builder = WasiCtx::builder();
+    builder
+        .arg(name)
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    setup(&mut builder);
+    let mut store = Store::new(engine, builder.build());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .expect("has _start");
+    let code = match start.call(&mut store, ()) {
+        Ok(()) => 0,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => panic!(
+                "{name} failed: {e}\nstderr: {}",
+                String::from_utf8_lossy(&stderr.contents())
+            ),
+        },
+    };
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+    }
+}
+
+/// Panics with the guest's output unless it exited with `code`.
+pub fn expect_code(out: &Outcome, code: i32) {
+    assert_eq!(
+        out.code, code,
+        "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+        out.stdout, out.stderr
+    );
+}
