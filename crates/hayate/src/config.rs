@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use hayate_environ::{SpecVersion, WasmFeatures, features_for};
+pub use hayate_runtime::PoolingConfig;
 
 /// How compiled code keeps memory accesses in bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,20 @@ pub enum ProfilingStrategy {
     PerfMap,
 }
 
+/// Where instances get their VMContext, memories and tables from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstanceAllocationStrategy {
+    /// Fresh mappings and allocations for every instance (the default).
+    #[default]
+    OnDemand,
+    /// Slots reserved once, when the engine is made, with these limits,
+    /// and reused (reset) when instances' stores are dropped. Each engine
+    /// reserves its own pool: address space for every slot up front
+    /// (with guard pages 8 GiB per memory slot), memory only for the pages
+    /// instances touch.
+    Pooling(PoolingConfig),
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -38,6 +53,7 @@ pub struct Config {
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) cache_max_size: u64,
     pub(crate) memory_init_cow: bool,
+    pub(crate) allocation_strategy: InstanceAllocationStrategy,
 }
 
 impl Default for Config {
@@ -58,6 +74,7 @@ impl Default for Config {
             cache_dir: None,
             cache_max_size: crate::cache::DEFAULT_MAX_SIZE,
             memory_init_cow: true,
+            allocation_strategy: InstanceAllocationStrategy::OnDemand,
         }
     }
 }
@@ -166,6 +183,16 @@ impl Config {
     /// copied either way; the result is the same.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
         self.memory_init_cow = enable;
+        self
+    }
+
+    /// Where instances get their memory: on demand (the default), or from
+    /// the slots of a pooling allocator, which makes instantiation a matter
+    /// of microseconds. With pooling, instantiation fails with a clear error
+    /// once every slot is in use or when a module needs more than a slot
+    /// holds (see [`PoolingConfig`]).
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Self {
+        self.allocation_strategy = strategy;
         self
     }
 

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use hayate_environ::FuncType as EnvFuncType;
 use hayate_environ::artifact::ArtifactHeader;
+use hayate_runtime::{InstanceAllocator, PoolingAllocator};
 
 use crate::cache::{Cache, CacheStats};
-use crate::config::Config;
+use crate::config::{BoundsChecks, Config, InstanceAllocationStrategy};
 use crate::error::{Error, Result};
 
 /// A compilation and runtime environment. Cheap to clone.
@@ -29,6 +30,8 @@ pub(crate) struct EngineInner {
     pub(crate) header: Arc<ArtifactHeader>,
     /// The compile cache, if configured.
     pub(crate) cache: Option<Cache>,
+    /// Where instances get their memory.
+    pub(crate) allocator: InstanceAllocator,
 }
 
 impl std::fmt::Debug for Engine {
@@ -68,9 +71,22 @@ impl Engine {
         #[cfg(not(feature = "compiler"))]
         let fingerprint = None;
         let header = Arc::new(crate::serialize::host_header(config, fingerprint));
+        let allocator = match config.allocation_strategy {
+            InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
+            InstanceAllocationStrategy::Pooling(pool) => {
+                let guard_pages = config.bounds_checks == BoundsChecks::GuardPages;
+                let pool = PoolingAllocator::new(pool, guard_pages).map_err(|e| {
+                    Error::msg(format!(
+                        "failed to reserve the pooling allocator's slots: {e}"
+                    ))
+                })?;
+                InstanceAllocator::Pooling(Arc::new(pool))
+            }
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 header,
+                allocator,
                 cache: config
                     .cache_dir
                     .clone()

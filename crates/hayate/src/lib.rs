@@ -53,7 +53,9 @@ mod values;
 mod vm;
 
 pub use cache::CacheStats;
-pub use config::{BoundsChecks, Config, ProfilingStrategy};
+pub use config::{
+    BoundsChecks, Config, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
+};
 pub use engine::Engine;
 pub use error::{Error, FrameInfo, Result, Trap, WasmBacktrace};
 pub use externals::{Extern, Global, Memory, Table};

@@ -212,8 +212,15 @@ pub(crate) fn instantiate(
     // SAFETY: the imports were type-checked by the caller and point into
     // objects owned by the same store as `store`, which outlives instances.
     let instance = unsafe {
-        RtInstance::new(module.clone(), imports, ctx, &memory_config, id)
-            .map_err(instantiation_error)?
+        RtInstance::new(
+            module.clone(),
+            imports,
+            ctx,
+            &memory_config,
+            &engine.inner.allocator,
+            id,
+        )
+        .map_err(instantiation_error)?
     };
     instances.push(instance);
     instances[id].initialize().map_err(instantiation_error)?;

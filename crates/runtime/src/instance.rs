@@ -14,6 +14,7 @@ use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
 use crate::libcalls::BUILTINS;
 use crate::memory::{LinearMemory, MemoryConfig};
+use crate::pooling::{InstanceAllocator, VMContextSlot};
 use crate::store::VMStore;
 use crate::table::{Table, TableElement};
 use crate::vmcontext::{
@@ -85,6 +86,8 @@ pub struct StoreContext {
 pub struct Instance {
     module: Arc<ModuleRuntimeInfo>,
     vmctx: NonNull<VMContext>,
+    /// The pool slot holding the VMContext; `None` when it is on the heap.
+    vmctx_slot: Option<VMContextSlot>,
     memories: Vec<LinearMemory>,
     tables: Vec<Table>,
     imported_memories: Vec<ExportMemory>,
@@ -124,35 +127,56 @@ impl Instance {
         imports: Imports,
         store: StoreContext,
         memory_config: &MemoryConfig,
+        allocator: &InstanceAllocator,
         id: usize,
     ) -> Result<Box<Instance>, InstantiationError> {
         let info = module.info.clone();
         let offsets = module.offsets;
+        let layout = Self::vmctx_layout(&offsets);
+        let pool = match allocator {
+            InstanceAllocator::OnDemand => None,
+            InstanceAllocator::Pooling(pool) => {
+                pool.check_module(&info, layout.size())?;
+                Some(pool)
+            }
+        };
+        let resource = |e: &dyn std::fmt::Display| InstantiationError::Resource(e.to_string());
         let mut memories = Vec::new();
         for (def, ty) in info.memories[info.num_imported_memories as usize..]
             .iter()
             .enumerate()
         {
             let image = module.images.get(def as u32);
-            memories.push(
-                LinearMemory::with_image(ty, memory_config, image)
-                    .map_err(|e| InstantiationError::Resource(e.to_string()))?,
-            );
+            memories.push(match pool {
+                Some(pool) => pool.memories.allocate(ty, image)?,
+                None => {
+                    LinearMemory::with_image(ty, memory_config, image).map_err(|e| resource(&e))?
+                }
+            });
         }
         let mut tables = Vec::new();
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            tables.push(
-                Table::new(*ty, TableElement::NULL)
-                    .map_err(|e| InstantiationError::Resource(e.to_string()))?,
-            );
+            tables.push(match pool {
+                Some(pool) => pool.tables.allocate(*ty, TableElement::NULL)?,
+                None => Table::new(*ty, TableElement::NULL).map_err(|e| resource(&e))?,
+            });
         }
-        let layout = Self::vmctx_layout(&offsets);
-        // SAFETY: the layout has a non-zero size.
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
-        let Some(vmctx) = NonNull::new(raw.cast::<VMContext>()) else {
-            std::alloc::handle_alloc_error(layout)
+        let (vmctx, vmctx_slot) = match pool {
+            Some(pool) => {
+                let slot = pool.allocate_vmctx(layout.size())?;
+                (slot.as_ptr().cast::<VMContext>(), Some(slot))
+            }
+            None => {
+                // SAFETY: the layout has a non-zero size.
+                let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+                let Some(vmctx) = NonNull::new(raw.cast::<VMContext>()) else {
+                    std::alloc::handle_alloc_error(layout)
+                };
+                (vmctx, None)
+            }
         };
         let mut instance = Box::new(Instance {
+            vmctx_slot,
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
             imported_memories: imports.memories.clone(),
@@ -401,6 +425,10 @@ pub enum Export {
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        if self.vmctx_slot.is_some() {
+            // The slot is zeroed and freed when the field drops.
+            return;
+        }
         let layout = Self::vmctx_layout(&self.module.offsets);
         // SAFETY: allocated in `new` with this layout; nothing references
         // the VMContext once its store drops its instances.

@@ -16,6 +16,7 @@ pub mod libcalls;
 pub mod memory;
 pub mod mmap;
 pub mod perfmap;
+pub mod pooling;
 pub mod store;
 pub mod table;
 pub mod traphandlers;
@@ -31,6 +32,7 @@ pub use instance::{
 pub use libcalls::{grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
+pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};
 pub use store::VMStore;
 pub use table::{Table, TableElement};
 pub use traphandlers::{

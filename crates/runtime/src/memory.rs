@@ -39,6 +39,7 @@ use thiserror::Error;
 
 use crate::cow::MemoryImage;
 use crate::mmap::{Mmap, round_up_to_page};
+use crate::pooling::memories::MemorySlot;
 use crate::vmcontext::VMMemoryDefinition;
 
 /// Largest declared maximum (in bytes) a dynamic memory reserves in full, so
@@ -124,6 +125,8 @@ pub struct LinearMemory {
     fixed_base: bool,
     /// The copy-on-write image mapped at its offset, if any.
     image: Option<Arc<MemoryImage>>,
+    /// The pool slot `mmap` is a view of, for pooled memories.
+    pool_slot: Option<MemorySlot>,
 }
 
 fn pages_to_bytes(pages: u64) -> Option<usize> {
@@ -199,11 +202,40 @@ impl LinearMemory {
             memory64: ty.memory64,
             fixed_base,
             image: None,
+            pool_slot: None,
         };
         if let Some(image) = image {
             memory.map_image(image)?;
         }
         Ok(memory)
+    }
+
+    /// A memory in a pool slot that the pool has prepared: its first
+    /// `ty.minimum` pages accessible and zero except for `image`, mapped at
+    /// its offset; the rest of the slot inaccessible. It never moves and
+    /// grows up to `maximum_pages`; dropping it gives the slot back.
+    pub(crate) fn from_pool_slot(
+        view: Mmap,
+        ty: &MemoryType,
+        maximum_pages: u64,
+        image: Option<Arc<MemoryImage>>,
+        slot: MemorySlot,
+    ) -> LinearMemory {
+        LinearMemory {
+            mmap: view,
+            byte_size: pages_to_bytes(ty.minimum).expect("checked by the pool"),
+            maximum_pages,
+            declared_maximum: ty.maximum,
+            memory64: ty.memory64,
+            fixed_base: true,
+            image,
+            pool_slot: Some(slot),
+        }
+    }
+
+    /// Whether this memory lives in a pool slot.
+    pub fn is_pooled(&self) -> bool {
+        self.pool_slot.is_some()
     }
 
     /// Maps `image` over its place in the accessible part of the memory.
@@ -350,6 +382,15 @@ impl LinearMemory {
         }
         self.byte_size = new_bytes;
         Some(old_pages)
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        if let Some(slot) = self.pool_slot.take() {
+            let accessible = round_up_to_page(self.byte_size).expect("fits the slot");
+            slot.release(&mut self.mmap, accessible, self.image.take());
+        }
     }
 }
 

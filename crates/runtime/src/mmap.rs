@@ -50,6 +50,8 @@ pub fn round_up_to_page(len: usize) -> Option<usize> {
 pub struct Mmap {
     ptr: *mut u8,
     len: usize,
+    /// Whether dropping this value unmaps the range (false for views).
+    owned: bool,
 }
 
 // SAFETY: an `Mmap` is a uniquely owned region of address space, like a
@@ -65,6 +67,7 @@ impl Mmap {
         Mmap {
             ptr: ptr::null_mut(),
             len: 0,
+            owned: true,
         }
     }
 
@@ -105,6 +108,7 @@ impl Mmap {
         Ok(Mmap {
             ptr: ptr.cast(),
             len,
+            owned: true,
         })
     }
 
@@ -146,7 +150,27 @@ impl Mmap {
         Ok(Mmap {
             ptr: ptr.cast(),
             len,
+            owned: true,
         })
+    }
+
+    /// A view of `len` bytes at `ptr` of a mapping owned elsewhere (a slot
+    /// of a pool): every operation works on it as on an owned mapping, but
+    /// dropping the view leaves the pages mapped as they are.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must be page-aligned, mapped privately, and stay
+    /// mapped while the view lives; nothing else may change or use the
+    /// range meanwhile.
+    pub unsafe fn view(ptr: *mut u8, len: usize) -> Mmap {
+        debug_assert!(
+            (ptr as usize).is_multiple_of(page_size()) && len.is_multiple_of(page_size())
+        );
+        Mmap {
+            ptr,
+            len,
+            owned: false,
+        }
     }
 
     /// Start of the mapping (null for an empty one).
@@ -389,7 +413,7 @@ impl Mmap {
 
 impl Drop for Mmap {
     fn drop(&mut self) {
-        if self.len == 0 {
+        if self.len == 0 || !self.owned {
             return;
         }
         // SAFETY: `ptr..ptr + len` is a mapping this value owns; it is not

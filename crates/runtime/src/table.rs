@@ -1,11 +1,14 @@
 //! Tables: a growable array of pointer-sized references (`*const VMFuncRef`
 //! for `funcref`, an opaque handle for `externref`, null for null), exposed
-//! to compiled code through a `VMTableDefinition`.
+//! to compiled code through a `VMTableDefinition`. Elements live on the
+//! heap, or in a slot of the pooling allocator's table pool.
 
 use std::ffi::c_void;
+use std::ptr::NonNull;
 
 use hayate_environ::TableType;
 
+use crate::pooling::tables::TableSlot;
 use crate::vmcontext::VMTableDefinition;
 
 /// One table element: a raw reference, null for the null reference.
@@ -37,8 +40,28 @@ pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 /// A table owned by an instance or a store.
 #[derive(Debug)]
 pub struct Table {
-    elements: Vec<TableElement>,
+    storage: Storage,
     ty: TableType,
+}
+
+// SAFETY: a table uniquely owns its elements, on the heap or in its pool
+// slot (the raw pointer is that slot), like a `Vec<TableElement>` would.
+unsafe impl Send for Table {}
+// SAFETY: shared references only read the elements.
+unsafe impl Sync for Table {}
+
+/// Where a table's elements live.
+#[derive(Debug)]
+enum Storage {
+    /// On the heap, growing as needed (on-demand allocation).
+    Heap(Vec<TableElement>),
+    /// In a pool slot of fixed capacity.
+    Pooled {
+        ptr: NonNull<TableElement>,
+        len: usize,
+        capacity: usize,
+        slot: Option<TableSlot>,
+    },
 }
 
 /// A table could not be created.
@@ -53,9 +76,55 @@ impl Table {
             return Err(TableTooLarge(ty.minimum));
         }
         Ok(Table {
-            elements: vec![init; ty.minimum as usize],
+            storage: Storage::Heap(vec![init; ty.minimum as usize]),
             ty,
         })
+    }
+
+    /// A table of `ty.minimum` null elements in a pool slot of `capacity`
+    /// elements at `ptr`, which it gives back when dropped.
+    ///
+    /// # Safety
+    /// `ptr` must point to `capacity` zeroed elements that nothing else
+    /// uses while the table lives, kept alive by `slot`; `ty.minimum` must
+    /// be at most `capacity`.
+    pub(crate) unsafe fn from_pool_slot(
+        ty: TableType,
+        ptr: NonNull<TableElement>,
+        capacity: usize,
+        slot: TableSlot,
+    ) -> Table {
+        assert!(ty.minimum <= capacity as u64);
+        Table {
+            storage: Storage::Pooled {
+                ptr,
+                len: ty.minimum as usize,
+                capacity,
+                slot: Some(slot),
+            },
+            ty,
+        }
+    }
+
+    fn elements(&self) -> &[TableElement] {
+        match &self.storage {
+            Storage::Heap(v) => v,
+            // SAFETY: the slot holds `len <= capacity` initialised elements
+            // owned by this table.
+            Storage::Pooled { ptr, len, .. } => unsafe {
+                std::slice::from_raw_parts(ptr.as_ptr(), *len)
+            },
+        }
+    }
+
+    fn elements_mut(&mut self) -> &mut [TableElement] {
+        match &mut self.storage {
+            Storage::Heap(v) => v,
+            // SAFETY: as in `elements`, borrowed mutably through `self`.
+            Storage::Pooled { ptr, len, .. } => unsafe {
+                std::slice::from_raw_parts_mut(ptr.as_ptr(), *len)
+            },
+        }
     }
 
     /// The table's type (its minimum is the declared one, not the current size).
@@ -65,24 +134,33 @@ impl Table {
 
     /// Current number of elements.
     pub fn size(&self) -> u64 {
-        self.elements.len() as u64
+        self.elements().len() as u64
     }
 
     /// The maximum number of elements this table may grow to.
     pub fn maximum(&self) -> u64 {
-        self.ty.maximum.unwrap_or(u64::MAX).min(MAX_TABLE_ELEMENTS)
+        let max = self.ty.maximum.unwrap_or(u64::MAX).min(MAX_TABLE_ELEMENTS);
+        match &self.storage {
+            Storage::Heap(_) => max,
+            Storage::Pooled { capacity, .. } => max.min(*capacity as u64),
+        }
+    }
+
+    /// Whether the table lives in a pool slot.
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.storage, Storage::Pooled { .. })
     }
 
     /// Element `index`, or `None` if out of bounds.
     pub fn get(&self, index: u64) -> Option<TableElement> {
-        self.elements.get(usize::try_from(index).ok()?).copied()
+        self.elements().get(usize::try_from(index).ok()?).copied()
     }
 
     /// Sets element `index`; `false` if out of bounds.
     pub fn set(&mut self, index: u64, value: TableElement) -> bool {
         match usize::try_from(index)
             .ok()
-            .and_then(|i| self.elements.get_mut(i))
+            .and_then(|i| self.elements_mut().get_mut(i))
         {
             Some(slot) => {
                 *slot = value;
@@ -100,7 +178,13 @@ impl Table {
         if new > self.maximum() {
             return None;
         }
-        self.elements.resize(new as usize, init);
+        match &mut self.storage {
+            Storage::Heap(v) => v.resize(new as usize, init),
+            Storage::Pooled { len, .. } => {
+                *len = new as usize;
+                self.elements_mut()[old as usize..].fill(init);
+            }
+        }
         Some(old)
     }
 
@@ -109,7 +193,7 @@ impl Table {
     pub fn fill(&mut self, dst: u64, value: TableElement, len: u64) -> bool {
         match range(dst, len, self.size()) {
             Some(r) => {
-                self.elements[r].fill(value);
+                self.elements_mut()[r].fill(value);
                 true
             }
             None => false,
@@ -121,7 +205,7 @@ impl Table {
         let size = self.size();
         match (range(dst, len, size), range(src, len, size)) {
             (Some(d), Some(s)) => {
-                self.elements.copy_within(s, d.start);
+                self.elements_mut().copy_within(s, d.start);
                 true
             }
             _ => false,
@@ -132,7 +216,7 @@ impl Table {
     pub fn init(&mut self, dst: u64, values: &[TableElement]) -> bool {
         match range(dst, values.len() as u64, self.size()) {
             Some(r) => {
-                self.elements[r].copy_from_slice(values);
+                self.elements_mut()[r].copy_from_slice(values);
                 true
             }
             None => false,
@@ -141,14 +225,24 @@ impl Table {
 
     /// Elements `[start, start + len)`, or `None` if out of bounds.
     pub fn slice(&self, start: u64, len: u64) -> Option<&[TableElement]> {
-        range(start, len, self.size()).map(|r| &self.elements[r])
+        range(start, len, self.size()).map(|r| &self.elements()[r])
     }
 
     /// The definition compiled code reads. Valid until the next growth.
     pub fn vmtable(&mut self) -> VMTableDefinition {
         VMTableDefinition {
-            base: self.elements.as_mut_ptr().cast(),
+            base: self.elements_mut().as_mut_ptr().cast(),
             current_elements: self.size(),
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if let Storage::Pooled { len, slot, .. } = &mut self.storage
+            && let Some(slot) = slot.take()
+        {
+            slot.release(*len);
         }
     }
 }

@@ -1,0 +1,214 @@
+//! The pooling instance allocator: slots are reused with nothing of the
+//! previous instance left, exhaustion and oversized modules are errors, and
+//! pooled instances behave like on-demand ones.
+
+use hayate::{
+    BoundsChecks, Config, Engine, Instance, InstanceAllocationStrategy, Module, PoolingConfig, Ref,
+    Store, Trap,
+};
+
+fn pool(config: PoolingConfig) -> Config {
+    let mut c = Config::new();
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(config));
+    c
+}
+
+fn small() -> PoolingConfig {
+    PoolingConfig {
+        max_instances: 2,
+        max_memories: 2,
+        max_tables: 2,
+        max_memory_pages: 16,
+        max_table_elements: 100,
+        max_vmctx_size: 64 * 1024,
+        ..PoolingConfig::default()
+    }
+}
+
+/// Writes a secret everywhere it can: memory (first page, a grown page),
+/// table, globals.
+const WRITER: &str = r#"(module
+    (memory (export "m") 1 16)
+    (data (i32.const 0) "image data")
+    (table (export "t") 4 funcref)
+    (global (export "g") (mut i64) (i64.const 0))
+    (func $f)
+    (elem (i32.const 0) $f $f)
+    (func (export "scribble")
+      (i32.store (i32.const 1000) (i32.const 0x5ec2e7))
+      (drop (memory.grow (i32.const 1)))
+      (i32.store (i32.const 70000) (i32.const 0x5ec2e7))
+      (table.set (i32.const 3) (ref.func $f))
+      (global.set 0 (i64.const 0x5ec2e7))))"#;
+
+/// Has no data and reads whatever its memory and table hold.
+const READER: &str = r#"(module
+    (memory (export "m") 2)
+    (table (export "t") 4 funcref)
+    (global (export "g") (mut i64) (i64.const 0)))"#;
+
+fn scribble(engine: &Engine, module: &Module) {
+    let mut store = Store::new(engine, ());
+    let i = Instance::new(&mut store, module, &[]).unwrap();
+    let f = i.get_typed_func::<(), ()>(&mut store, "scribble").unwrap();
+    f.call(&mut store, ()).unwrap();
+    let m = i.get_memory(&mut store, "m").unwrap();
+    assert_eq!(m.data(&store)[1000], 0xe7);
+    assert_eq!(m.data(&store)[70000], 0xe7);
+}
+
+#[test]
+fn reused_slots_show_nothing_of_the_previous_instance() {
+    let config = PoolingConfig {
+        max_instances: 1,
+        max_memories: 1,
+        max_tables: 1,
+        ..small()
+    };
+    for checks in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let engine = Engine::new(pool(config).bounds_checks(checks)).unwrap();
+        let writer = Module::new(&engine, WRITER).unwrap();
+        let reader = Module::new(&engine, READER).unwrap();
+        scribble(&engine, &writer);
+
+        // Another module in the same slots: all zero, all null.
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &reader, &[]).unwrap();
+        let m = i.get_memory(&mut store, "m").unwrap();
+        assert_eq!(m.size(&store), 2);
+        assert!(m.data(&store).iter().all(|b| *b == 0), "{checks:?}");
+        let t = i.get_table(&mut store, "t").unwrap();
+        for e in 0..4 {
+            assert!(matches!(t.get(&mut store, e), Some(Ref::Func(None))));
+        }
+        let g = i.get_global(&mut store, "g").unwrap();
+        assert_eq!(g.get(&mut store).i64(), Some(0));
+        drop(store);
+
+        // The same module again: its image, nothing written, original size.
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &writer, &[]).unwrap();
+        let m = i.get_memory(&mut store, "m").unwrap();
+        assert_eq!(m.size(&store), 1, "grown pages are not kept");
+        assert_eq!(&m.data(&store)[..10], b"image data");
+        assert!(m.data(&store)[10..].iter().all(|b| *b == 0));
+        let t = i.get_table(&mut store, "t").unwrap();
+        assert!(matches!(t.get(&mut store, 0), Some(Ref::Func(Some(_)))));
+        assert!(matches!(t.get(&mut store, 3), Some(Ref::Func(None))));
+        drop(store);
+
+        // And alternating modules many times.
+        for _ in 0..5 {
+            scribble(&engine, &writer);
+            let mut store = Store::new(&engine, ());
+            let i = Instance::new(&mut store, &reader, &[]).unwrap();
+            let m = i.get_memory(&mut store, "m").unwrap();
+            assert!(m.data(&store).iter().all(|b| *b == 0));
+        }
+    }
+}
+
+#[test]
+fn out_of_bounds_accesses_trap_in_pooled_memories() {
+    let engine = Engine::new(&pool(small())).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1)
+            (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let i = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = i.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
+    let grow = i.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+    assert_eq!(load.call(&mut store, 65532).unwrap(), 0);
+    let err = load.call(&mut store, 65533).unwrap_err();
+    assert_eq!(err.as_trap(), Some(Trap::MemoryOutOfBounds));
+    // Growth stops at the pool's limit of 16 pages.
+    assert_eq!(grow.call(&mut store, 15).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(load.call(&mut store, 16 * 65536 - 4).unwrap(), 0);
+}
+
+#[test]
+fn exhaustion_is_an_error_until_slots_come_back() {
+    let engine = Engine::new(&pool(small())).unwrap();
+    let module = Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
+    let mut store = Store::new(&engine, ());
+    Instance::new(&mut store, &module, &[]).unwrap();
+    let mut other = Store::new(&engine, ());
+    Instance::new(&mut other, &module, &[]).unwrap();
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("pooling allocator") && msg.contains("all 2") && msg.contains("in use"),
+        "{msg}"
+    );
+    drop(other);
+    Instance::new(&mut store, &module, &[]).unwrap();
+
+    // Instances without memories still need VMContext slots.
+    let bare = Module::new(&engine, "(module)").unwrap();
+    let err = Instance::new(&mut store, &bare, &[]).unwrap_err();
+    assert!(err.to_string().contains("instance slots"), "{err}");
+}
+
+#[test]
+fn modules_too_large_for_a_slot_are_refused() {
+    let engine = Engine::new(&pool(small())).unwrap();
+    let mut store = Store::new(&engine, ());
+    let cases = [
+        ("(module (memory 17))", "17 pages"),
+        ("(module (table 101 funcref))", "101 elements"),
+        ("(module (memory 1) (memory 1))", "2 memories"),
+        ("(module (table 1 funcref) (table 1 funcref))", "2 tables"),
+    ];
+    for (wat, expected) in cases {
+        let module = Module::new(&engine, wat).unwrap();
+        let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+        assert!(err.to_string().contains(expected), "{wat}: {err}");
+    }
+    // A VMContext larger than a slot.
+    let many = format!(
+        "(module {})",
+        "(global (mut i64) (i64.const 0)) ".repeat(5000)
+    );
+    let module = Module::new(&engine, many).unwrap();
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert!(err.to_string().contains("instance state"), "{err}");
+    // Nothing leaked: both slots are still there.
+    let ok = Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
+    Instance::new(&mut store, &ok, &[]).unwrap();
+    Instance::new(&mut store, &ok, &[]).unwrap();
+}
+
+#[test]
+fn stores_on_many_threads_share_the_pool() {
+    let engine = Engine::new(&pool(PoolingConfig {
+        max_instances: 8,
+        max_memories: 8,
+        max_tables: 8,
+        ..small()
+    }))
+    .unwrap();
+    let module = Module::new(&engine, WRITER).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = engine.clone();
+            let module = module.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    scribble(&engine, &module);
+                    let mut store = Store::new(&engine, ());
+                    let i = Instance::new(&mut store, &module, &[]).unwrap();
+                    let m = i.get_memory(&mut store, "m").unwrap();
+                    assert_eq!(m.data(&store)[1000], 0);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}

@@ -1,0 +1,249 @@
+//! The memory pool: linear memories in slots of one big reservation.
+//!
+//! A free slot remembers what its last user left mapped: how many bytes at
+//! its start are read/write, and which copy-on-write image (if any) is
+//! mapped there. Its contents were discarded on release, so its anonymous
+//! pages read as zero and its image pages as the image. Taking a slot for
+//! a memory only adjusts that state: map a different image (or remove
+//! one), and make the memory's minimum size accessible and everything past
+//! it inaccessible. A slot whose image is the one wanted is preferred.
+
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use hayate_environ::{MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE};
+
+use super::PoolingConfig;
+use crate::cow::MemoryImage;
+use crate::instance::InstantiationError;
+use crate::memory::LinearMemory;
+use crate::mmap::{Mmap, round_up_to_page};
+
+/// How many free slots, from the most recently freed, are searched for one
+/// already holding the wanted image.
+const AFFINITY_SEARCH: usize = 16;
+
+/// The memory slots of a pooling allocator.
+#[derive(Debug)]
+pub struct MemoryPool {
+    mapping: Mmap,
+    slot_size: usize,
+    count: u32,
+    max_pages: u64,
+    free: Mutex<Vec<FreeSlot>>,
+}
+
+/// What a free slot holds.
+#[derive(Debug)]
+pub(crate) struct FreeSlot {
+    index: u32,
+    /// Bytes at the slot's start that are read/write (page-aligned).
+    accessible: usize,
+    /// The image mapped at its offset, if any.
+    image: Option<Arc<MemoryImage>>,
+}
+
+/// Gives a memory's slot back to its pool when the memory is dropped.
+#[derive(Debug)]
+pub(crate) struct MemorySlot {
+    pool: Arc<MemoryPool>,
+    index: u32,
+}
+
+impl MemoryPool {
+    pub(crate) fn new(config: &PoolingConfig, guard_pages: bool) -> io::Result<MemoryPool> {
+        let max_pages = config
+            .max_memory_pages
+            .min(hayate_environ::WASM32_MAX_PAGES);
+        let max_bytes = (max_pages * WASM_PAGE_SIZE) as usize;
+        // With guard pages compiled code relies on the whole 8 GiB past the
+        // base faulting; otherwise the slot is just the largest memory.
+        let slot_size = if guard_pages {
+            MEMORY32_RESERVATION as usize
+        } else {
+            round_up_to_page(max_bytes.max(1)).expect("at most 4 GiB")
+        };
+        let len = slot_size
+            .checked_mul(config.max_memories as usize)
+            .ok_or_else(|| io::Error::other("memory pool size overflows"))?;
+        Ok(MemoryPool {
+            mapping: Mmap::reserve(len)?,
+            slot_size,
+            count: config.max_memories,
+            max_pages,
+            free: Mutex::new(
+                (0..config.max_memories)
+                    .rev()
+                    .map(|index| FreeSlot {
+                        index,
+                        accessible: 0,
+                        image: None,
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    /// A view of slot `index`.
+    fn view(&self, index: u32) -> Mmap {
+        assert!(index < self.count);
+        // SAFETY: the slot lies inside the pool's reservation, which lives
+        // as long as the pool (every view holds the pool alive through its
+        // `MemorySlot`), and only the holder of the slot uses it.
+        unsafe {
+            Mmap::view(
+                self.mapping
+                    .as_mut_ptr()
+                    .add(index as usize * self.slot_size),
+                self.slot_size,
+            )
+        }
+    }
+
+    fn take(&self, image: Option<&Arc<MemoryImage>>) -> Result<FreeSlot, InstantiationError> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        let same = |s: &FreeSlot| match (&s.image, image) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let n = free.len();
+        let pick = (n.saturating_sub(AFFINITY_SEARCH)..n)
+            .rev()
+            .find(|&i| same(&free[i]))
+            .or(n.checked_sub(1));
+        match pick {
+            Some(i) => Ok(free.swap_remove(i)),
+            None => Err(InstantiationError::Resource(format!(
+                "pooling allocator: all {} memory slots are in use",
+                self.count
+            ))),
+        }
+    }
+
+    fn put(&self, slot: FreeSlot) {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.push(slot);
+    }
+
+    /// A memory of type `ty` in a free slot, holding `image`.
+    pub fn allocate(
+        self: &Arc<Self>,
+        ty: &MemoryType,
+        image: Option<&Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, InstantiationError> {
+        let fail =
+            |what: String| InstantiationError::Resource(format!("pooling allocator: {what}"));
+        if ty.shared {
+            return Err(fail("shared memories are not supported".into()));
+        }
+        if ty.minimum > self.max_pages {
+            return Err(fail(format!(
+                "memory minimum of {} pages exceeds the limit of {} pages",
+                ty.minimum, self.max_pages
+            )));
+        }
+        let minimum = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        let slot = self.take(image)?;
+        let index = slot.index;
+        let mut view = self.view(index);
+        match prepare(&mut view, slot, minimum, image) {
+            Ok(()) => {}
+            Err(e) => {
+                // Leave the slot in a known state: all reserved, no image.
+                // SAFETY: the whole slot, which nobody uses.
+                let _ = unsafe { view.map_anon_fixed(0, self.slot_size, false) };
+                self.put(FreeSlot {
+                    index,
+                    accessible: 0,
+                    image: None,
+                });
+                return Err(fail(format!("failed to prepare a memory slot: {e}")));
+            }
+        }
+        let maximum_pages = ty.maximum.unwrap_or(u64::MAX).min(self.max_pages);
+        Ok(LinearMemory::from_pool_slot(
+            view,
+            ty,
+            maximum_pages,
+            image.cloned(),
+            MemorySlot {
+                pool: self.clone(),
+                index,
+            },
+        ))
+    }
+
+    /// Slots in use.
+    pub(crate) fn in_use(&self) -> usize {
+        let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        self.count as usize - free.len()
+    }
+}
+
+/// Turns a free slot's state into a fresh memory of `minimum` bytes
+/// holding `image`.
+fn prepare(
+    view: &mut Mmap,
+    slot: FreeSlot,
+    minimum: usize,
+    image: Option<&Arc<MemoryImage>>,
+) -> io::Result<()> {
+    let want = round_up_to_page(minimum).expect("at most 4 GiB");
+    let same_image = match (&slot.image, image) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_image && let Some(old) = &slot.image {
+        // SAFETY: the old image's range lies inside the slot's accessible
+        // part; nothing uses the slot.
+        unsafe { view.map_anon_fixed(old.offset(), old.len(), true)? };
+    }
+    if slot.accessible < want {
+        // SAFETY: inside the slot, which nothing uses.
+        unsafe { view.make_accessible(slot.accessible, want - slot.accessible)? };
+    } else if slot.accessible > want {
+        // SAFETY: as above; the pages were discarded when released.
+        unsafe { view.make_inaccessible(want, slot.accessible - want)? };
+    }
+    if !same_image && let Some(new) = image {
+        // SAFETY: images fit the memory's minimum size, which is now
+        // accessible; nothing uses the slot.
+        unsafe { view.map_fd_fixed(new.offset(), new.len(), new.fd())? };
+    }
+    Ok(())
+}
+
+impl MemorySlot {
+    /// Gives the slot back: discards the contents of its first
+    /// `accessible` bytes (anonymous pages read as zero again, image pages
+    /// as the image) and keeps the image mapped for the next user.
+    pub(crate) fn release(
+        self,
+        view: &mut Mmap,
+        accessible: usize,
+        image: Option<Arc<MemoryImage>>,
+    ) {
+        // SAFETY: the memory is being dropped; nothing uses its pages.
+        let slot = match unsafe { view.discard(0, accessible) } {
+            Ok(()) => FreeSlot {
+                index: self.index,
+                accessible,
+                image,
+            },
+            Err(_) => {
+                // Could not discard: start over with a blank slot.
+                // SAFETY: as above, the whole slot.
+                let ok = unsafe { view.map_anon_fixed(0, view.len(), false) }.is_ok();
+                assert!(ok, "a pooled memory slot could not be reset");
+                FreeSlot {
+                    index: self.index,
+                    accessible: 0,
+                    image: None,
+                }
+            }
+        };
+        self.pool.put(slot);
+    }
+}
