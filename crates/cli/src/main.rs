@@ -5,6 +5,7 @@
 //! would also need comes from the `hayate` and `hayate-wast` crates.
 #![forbid(unsafe_code)]
 
+mod compile;
 mod options;
 mod run;
 mod wast;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Instantiate a module and call one of its exported functions.
     Run(run::RunArgs),
+    /// Compile a module ahead of time into a precompiled artifact.
+    Compile(compile::CompileArgs),
     /// Run `.wast` spec test scripts.
     Wast(wast::WastArgs),
 }
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
+        Command::Compile(args) => compile::execute(args),
         Command::Wast(args) => wast::execute(args),
     };
     match result {

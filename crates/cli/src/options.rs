@@ -106,6 +106,11 @@ impl Options {
         if let Some(stack) = self.max_wasm_stack {
             config.max_wasm_stack(stack);
         }
+        config.cache_dir(if self.cache {
+            Config::default_cache_dir()
+        } else {
+            None
+        });
     }
 
     /// The store limits the flags ask for.

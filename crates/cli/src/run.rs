@@ -22,6 +22,10 @@ const TRAP_EXIT_CODE: u8 = 134;
 pub struct RunArgs {
     #[command(flatten)]
     options: CommonOptions,
+    /// Accept a precompiled artifact from `hayate compile` (its machine code
+    /// is trusted input, like a native library).
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Call this exported function (default: `_start`, if exported).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
@@ -55,6 +59,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let options = args.options.parse()?;
     let mut config = Config::new();
     options.configure(&mut config);
+    config.allow_precompiled(args.allow_precompiled);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = load_module(&engine, &args.module)?;
     let mut store = Store::new(
@@ -102,8 +107,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    Module::new(engine, &bytes).with_context(|| format!("cannot load module `{}`", path.display()))
+    if !path.exists() {
+        anyhow::bail!("cannot read `{}`: no such file", path.display());
+    }
+    Module::from_file(engine, path)
+        .with_context(|| format!("cannot load module `{}`", path.display()))
 }
 
 /// Fails with the list of every import the linker does not provide.

@@ -51,6 +51,7 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) profiler: ProfilingStrategy,
     pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) allow_precompiled: bool,
     pub(crate) cache_max_size: u64,
     pub(crate) memory_init_cow: bool,
     pub(crate) allocation_strategy: InstanceAllocationStrategy,
@@ -75,6 +76,7 @@ impl Default for Config {
             cache_max_size: crate::cache::DEFAULT_MAX_SIZE,
             memory_init_cow: true,
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
+            allow_precompiled: false,
         }
     }
 }
@@ -193,6 +195,15 @@ impl Config {
     /// holds (see [`PoolingConfig`]).
     pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Self {
         self.allocation_strategy = strategy;
+        self
+    }
+
+    /// Lets [`Module::from_file`](crate::Module::from_file) load precompiled
+    /// artifacts (off by default). An artifact's machine code runs as is:
+    /// turning this on declares every file this engine loads to be as
+    /// trusted as a native library (see `Module::deserialize`).
+    pub fn allow_precompiled(&mut self, allow: bool) -> &mut Self {
+        self.allow_precompiled = allow;
         self
     }
 

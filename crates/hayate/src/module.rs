@@ -51,12 +51,31 @@ impl Module {
         Module::from_binary(engine, bytes)
     }
 
-    /// Reads and compiles a `.wasm` or `.wat` file.
+    /// Reads and compiles a `.wasm` or `.wat` file. With
+    /// [`Config::allow_precompiled`](crate::Config::allow_precompiled) it also
+    /// loads a precompiled artifact written by [`Module::serialize`], mapping
+    /// its code instead of compiling; otherwise an artifact is refused.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|e| Error::msg(format!("failed to read {}: {e}", path.display())))?;
+        if Module::is_precompiled(&bytes) {
+            if !engine.config().allow_precompiled {
+                return Err(Error::msg(format!(
+                    "{} is a precompiled module; loading one must be allowed explicitly \
+                     (`Config::allow_precompiled`, `--allow-precompiled`) because its machine \
+                     code is trusted input",
+                    path.display()
+                )));
+            }
+            return crate::serialize::deserialize_file(engine, path);
+        }
         Module::new(engine, bytes)
+    }
+
+    /// Whether `bytes` start like a precompiled artifact of [`Module::serialize`].
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        bytes.starts_with(&hayate_environ::artifact::MAGIC)
     }
 
     /// Compiles a module from the binary format, or loads it from the
