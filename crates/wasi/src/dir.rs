@@ -62,6 +62,9 @@ impl WasiCtx {
         bufused: u32,
     ) -> WasiResult<()> {
         let entry = self.table.get_mut(fd)?;
+        if !entry.is_dir() {
+            return Err(Errno::Notdir);
+        }
         entry.require(rights::FD_READDIR)?;
         let Kind::Dir(handle) = &mut entry.kind else {
             return Err(Errno::Notdir);

@@ -25,6 +25,25 @@ fn path(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
 
+/// `p` without trailing slashes (unless that would leave nothing), and
+/// whether it had any.
+fn strip_slashes(p: &[u8]) -> (&[u8], bool) {
+    let mut end = p.len();
+    while end > 1 && p[end - 1] == b'/' {
+        end -= 1;
+    }
+    (&p[..end], end < p.len())
+}
+
+/// Fails with `notdir` unless `p` (not followed) is a directory.
+fn must_be_dir(dir: &cap_std::fs::Dir, p: &[u8]) -> WasiResult<()> {
+    if dir.symlink_metadata(path(p))?.is_dir() {
+        Ok(())
+    } else {
+        Err(Errno::Notdir)
+    }
+}
+
 fn follow(flags: u32) -> WasiResult<bool> {
     if flags & !lookupflags::SYMLINK_FOLLOW != 0 {
         return Err(Errno::Inval);
@@ -145,24 +164,41 @@ impl WasiCtx {
                 || base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
                     != 0;
             let read = base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
-            let mut opts = cap_std::fs::OpenOptions::new();
-            opts.read(read).write(write);
-            if oflags & oflags::CREAT != 0 {
-                if oflags & oflags::EXCL != 0 {
-                    opts.create_new(true);
-                } else {
-                    opts.create(true);
+            let create = oflags & oflags::CREAT != 0;
+            let excl = create && oflags & oflags::EXCL != 0;
+            let options = |create: bool, write: bool| {
+                let mut opts = cap_std::fs::OpenOptions::new();
+                opts.read(read)
+                    .write(write)
+                    .create(create && !excl)
+                    .create_new(excl)
+                    .truncate(trunc)
+                    .append(fdflags & fdflags::APPEND != 0)
+                    .follow(follow_opt)
+                    .maybe_dir(true)
+                    .dsync(fdflags & fdflags::DSYNC != 0)
+                    .rsync(fdflags & fdflags::RSYNC != 0)
+                    .sync(fdflags & fdflags::SYNC != 0)
+                    .nonblock(fdflags & fdflags::NONBLOCK != 0);
+                opts
+            };
+            let file = if create && !write {
+                // The host needs write access to create a file; a guest
+                // without write rights still cannot write through this fd.
+                // An existing file is opened read-only, as POSIX would.
+                match excl {
+                    false => match dir.open_with(path(&p), &options(false, false)) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            dir.open_with(path(&p), &options(true, true))
+                        }
+                        other => other,
+                    },
+                    true => dir.open_with(path(&p), &options(true, true)),
                 }
-            }
-            opts.truncate(trunc)
-                .append(fdflags & fdflags::APPEND != 0)
-                .follow(follow_opt)
-                .maybe_dir(true)
-                .dsync(fdflags & fdflags::DSYNC != 0)
-                .rsync(fdflags & fdflags::RSYNC != 0)
-                .sync(fdflags & fdflags::SYNC != 0)
-                .nonblock(fdflags & fdflags::NONBLOCK != 0);
-            let file = dir.open_with(path(&p), &opts)?.into_std();
+            } else {
+                dir.open_with(path(&p), &options(create, write))
+            }?
+            .into_std();
             let ft = fstat(file.as_fd())?.filetype;
             if ft == filetype::DIRECTORY {
                 if write || base & rights::FD_WRITE != 0 {
@@ -310,7 +346,9 @@ impl WasiCtx {
     ) -> WasiResult<()> {
         let p = mem.read_string(p, len)?;
         let dir = self.dir_for(fd, rights::PATH_REMOVE_DIRECTORY)?;
-        dir.remove_dir(path(&p))?;
+        // `rmdir("d/")` removes `d`; the host call wants no slash.
+        let (p, _) = strip_slashes(&p);
+        dir.remove_dir(path(p))?;
         Ok(())
     }
 
@@ -329,7 +367,15 @@ impl WasiCtx {
         let new = mem.read_string(new_p, new_len)?;
         let old_dir = self.dir_for(old_fd, rights::PATH_RENAME_SOURCE)?;
         let new_dir = self.dir_for(new_fd, rights::PATH_RENAME_TARGET)?;
-        old_dir.rename(path(&old), new_dir, path(&new))?;
+        // A trailing slash on either name says "a directory": check that the
+        // source is one (without following a symlink), then rename without
+        // the slashes, as POSIX `rename` does.
+        let (old_s, old_slash) = strip_slashes(&old);
+        let (new_s, new_slash) = strip_slashes(&new);
+        if old_slash || new_slash {
+            must_be_dir(old_dir, old_s)?;
+        }
+        old_dir.rename(path(old_s), new_dir, path(new_s))?;
         Ok(())
     }
 

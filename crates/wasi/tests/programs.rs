@@ -21,3 +21,15 @@ fn basics() {
     assert_eq!(out.stdout, "gathered\nto stdout\n");
     assert_eq!(out.stderr, "to stderr through fd 1\n");
 }
+
+#[test]
+fn filesystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("fs", |b| {
+        b.preopened_dir(dir.path(), "/sandbox").unwrap();
+    });
+    expect_code(&out, 0);
+    assert_eq!(out.stdout, "fs ok\n");
+    // The program cleans up after itself.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
