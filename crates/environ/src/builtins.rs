@@ -84,4 +84,8 @@ builtins! {
     /// Called when the epoch deadline was reached: extend it or return 0 to
     /// trap with `Interrupt`.
     EpochDeadline() -> I8, Some(Trap::Interrupt);
+    /// `table(table)[index]` of a funcref table whose stored element is 0
+    /// (not initialised yet): initialises it and returns the (untagged)
+    /// reference, null for null. The index is in bounds.
+    TableGetLazyInitFuncRef(I32, I32) -> Pointer, None;
 }

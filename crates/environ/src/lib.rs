@@ -35,6 +35,12 @@ pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_func_re
 pub use wasmparser;
 pub use wasmparser::WasmFeatures;
 
+/// Tag of an initialised element of a `funcref` table: elements are stored
+/// as `ptr | FUNCREF_INIT_BIT` (null as the bit alone), and a stored 0 is
+/// an element not initialised yet, whose value the runtime computes on
+/// first access (the `TableGetLazyInitFuncRef` builtin).
+pub const FUNCREF_INIT_BIT: usize = 1;
+
 /// Size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 

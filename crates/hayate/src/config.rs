@@ -54,6 +54,7 @@ pub struct Config {
     pub(crate) allow_precompiled: bool,
     pub(crate) cache_max_size: u64,
     pub(crate) memory_init_cow: bool,
+    pub(crate) table_lazy_init: bool,
     pub(crate) allocation_strategy: InstanceAllocationStrategy,
 }
 
@@ -75,6 +76,7 @@ impl Default for Config {
             cache_dir: None,
             cache_max_size: crate::cache::DEFAULT_MAX_SIZE,
             memory_init_cow: true,
+            table_lazy_init: true,
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
             allow_precompiled: false,
         }
@@ -204,6 +206,15 @@ impl Config {
     /// trusted as a native library (see `Module::deserialize`).
     pub fn allow_precompiled(&mut self, allow: bool) -> &mut Self {
         self.allow_precompiled = allow;
+        self
+    }
+
+    /// Whether funcref tables filled by constant element segments are
+    /// initialised lazily, element by element on first access (the
+    /// default), instead of entirely at instantiation. Either way the
+    /// tables hold the same values.
+    pub fn table_lazy_init(&mut self, enable: bool) -> &mut Self {
+        self.table_lazy_init = enable;
         self
     }
 

@@ -12,6 +12,7 @@ use hayate_environ::{ModuleInfo, VMOffsets};
 use hayate_runtime::ModuleRuntimeInfo;
 use hayate_runtime::code_memory::CodeMemory;
 use hayate_runtime::cow::ModuleImages;
+use hayate_runtime::lazy_table::ModuleTableImages;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -125,12 +126,17 @@ impl Module {
             true => ModuleImages::new(&info).unwrap_or_else(|_| ModuleImages::none()),
             false => ModuleImages::none(),
         };
+        let table_images = match engine.config().table_lazy_init {
+            true => ModuleTableImages::new(&info),
+            false => ModuleTableImages::none(),
+        };
         let runtime = ModuleRuntimeInfo {
             offsets: VMOffsets::new(&info),
             info,
             code,
             type_ids,
             images,
+            table_images,
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {

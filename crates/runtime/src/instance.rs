@@ -12,6 +12,7 @@ use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
 
 use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
+use crate::lazy_table::{LazyInit, ModuleTableImages};
 use crate::libcalls::BUILTINS;
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::pooling::{InstanceAllocator, VMContextSlot};
@@ -38,6 +39,10 @@ pub struct ModuleRuntimeInfo {
     /// Copy-on-write images of the defined memories' data segments
     /// ([`ModuleImages::none`] to copy every segment at instantiation).
     pub images: ModuleImages,
+    /// Element-segment images of the defined funcref tables initialised
+    /// lazily ([`ModuleTableImages::none`] to write every segment at
+    /// instantiation).
+    pub table_images: ModuleTableImages,
 }
 
 /// A memory as other instances import it.
@@ -190,6 +195,15 @@ impl Instance {
         // SAFETY: the VMContext was just allocated with this module's layout;
         // the caller vouches for the imports and store pointers.
         unsafe { instance.fill_vmctx(&imports, store) };
+        let vmctx = instance.vmctx.as_ptr().cast::<u8>();
+        for (def, table) in instance.tables.iter_mut().enumerate() {
+            if let Some(image) = instance.module.table_images.get(def as u32) {
+                // SAFETY: the image is this module's, and the VMContext
+                // outlives the table, which the instance owns.
+                let lazy = unsafe { LazyInit::new(image.clone(), vmctx, offsets) };
+                table.set_lazy_init(Some(lazy));
+            }
+        }
         Ok(instance)
     }
 

@@ -12,6 +12,7 @@ pub mod code_memory;
 pub mod cow;
 pub mod host_func;
 pub mod instance;
+pub mod lazy_table;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;

@@ -25,6 +25,7 @@ pub struct BuiltinTable {
     elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
     out_of_fuel: unsafe extern "C" fn(*mut VMContext) -> u8,
     epoch_deadline: unsafe extern "C" fn(*mut VMContext) -> u8,
+    table_get_lazy_init_funcref: unsafe extern "C" fn(*mut VMContext, u32, u32) -> *mut c_void,
 }
 
 /// The builtin table every VMContext points to.
@@ -41,6 +42,7 @@ pub static BUILTINS: BuiltinTable = BuiltinTable {
     elem_drop,
     out_of_fuel,
     epoch_deadline,
+    table_get_lazy_init_funcref,
 };
 
 /// Grows `memory` by `delta` pages after asking the store; returns the old
@@ -253,7 +255,7 @@ unsafe extern "C" fn table_copy(
         if d == s {
             return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
         }
-        let Some(items) = (*s).slice(src as u64, len as u64).map(<[_]>::to_vec) else {
+        let Some(items) = (*s).get_range(src as u64, len as u64) else {
             return 0;
         };
         (*d).init(dst as u64, &items) as u8
@@ -282,6 +284,21 @@ unsafe extern "C" fn table_init(
 unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     // SAFETY: called by compiled code of a live instance.
     unsafe { caller(vmctx).0.drop_element(elem) }
+}
+
+unsafe extern "C" fn table_get_lazy_init_funcref(
+    vmctx: *mut VMContext,
+    table: u32,
+    index: u32,
+) -> *mut c_void {
+    // SAFETY: called by compiled code of a live instance, after checking
+    // the index against the table's size.
+    unsafe {
+        let (instance, _) = caller(vmctx);
+        (*instance.table(table).table)
+            .get(u64::from(index))
+            .map_or(std::ptr::null_mut(), |e| e.0)
+    }
 }
 
 unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u8 {
@@ -329,6 +346,10 @@ mod tests {
         assert_eq!(
             std::mem::offset_of!(BuiltinTable, epoch_deadline),
             Builtin::EpochDeadline as usize * 8
+        );
+        assert_eq!(
+            std::mem::offset_of!(BuiltinTable, table_get_lazy_init_funcref),
+            Builtin::TableGetLazyInitFuncRef as usize * 8
         );
     }
 }

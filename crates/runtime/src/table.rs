@@ -1,13 +1,16 @@
 //! Tables: a growable array of pointer-sized references (`*const VMFuncRef`
 //! for `funcref`, an opaque handle for `externref`, null for null), exposed
 //! to compiled code through a `VMTableDefinition`. Elements live on the
-//! heap, or in a slot of the pooling allocator's table pool.
+//! heap, or in a slot of the pooling allocator's table pool. `funcref`
+//! elements are stored tagged and may be initialised lazily
+//! ([`crate::lazy_table`]).
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
 
-use hayate_environ::TableType;
+use hayate_environ::{RefType, TableType};
 
+use crate::lazy_table::{FUNCREF_INIT_BIT, LazyInit};
 use crate::pooling::tables::TableSlot;
 use crate::vmcontext::VMTableDefinition;
 
@@ -38,14 +41,23 @@ impl TableElement {
 pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 /// A table owned by an instance or a store.
+///
+/// `funcref` tables store their elements tagged and may be initialised
+/// lazily (see [`crate::lazy_table`]); every method here takes and returns
+/// plain, untagged references.
 #[derive(Debug)]
 pub struct Table {
     storage: Storage,
     ty: TableType,
+    /// Whether elements are stored tagged (`funcref` tables).
+    tagged: bool,
+    /// Where the values of not-yet-initialised elements come from.
+    lazy: Option<LazyInit>,
 }
 
 // SAFETY: a table uniquely owns its elements, on the heap or in its pool
-// slot (the raw pointer is that slot), like a `Vec<TableElement>` would.
+// slot (the raw pointer is that slot), like a `Vec<TableElement>` would;
+// its lazy source points into the owning instance, which moves with it.
 unsafe impl Send for Table {}
 // SAFETY: shared references only read the elements.
 unsafe impl Sync for Table {}
@@ -70,15 +82,22 @@ enum Storage {
 pub struct TableTooLarge(pub u64);
 
 impl Table {
-    /// Creates a table of `ty.minimum` elements, each `init`.
+    /// Creates a table of `ty.minimum` elements, each `init`. A null `init`
+    /// costs no work per element: the storage is zeroed.
     pub fn new(ty: TableType, init: TableElement) -> Result<Table, TableTooLarge> {
         if ty.minimum > MAX_TABLE_ELEMENTS {
             return Err(TableTooLarge(ty.minimum));
         }
-        Ok(Table {
-            storage: Storage::Heap(vec![init; ty.minimum as usize]),
+        let mut table = Table {
+            storage: Storage::Heap(vec![TableElement::NULL; ty.minimum as usize]),
             ty,
-        })
+            tagged: ty.element == RefType::Func,
+            lazy: None,
+        };
+        if !init.is_null() {
+            table.fill(0, init, ty.minimum);
+        }
+        Ok(table)
     }
 
     /// A table of `ty.minimum` null elements in a pool slot of `capacity`
@@ -103,10 +122,25 @@ impl Table {
                 slot: Some(slot),
             },
             ty,
+            tagged: ty.element == RefType::Func,
+            lazy: None,
         }
     }
 
-    fn elements(&self) -> &[TableElement] {
+    /// Makes the table's untouched elements take their values from `lazy`
+    /// on first access. Only for a fresh funcref table whose elements are
+    /// all untouched.
+    pub fn set_lazy_init(&mut self, lazy: Option<LazyInit>) {
+        debug_assert!(self.tagged || lazy.is_none());
+        self.lazy = lazy;
+    }
+
+    /// Whether the table initialises its elements lazily.
+    pub fn is_lazy(&self) -> bool {
+        self.lazy.is_some()
+    }
+
+    fn raw(&self) -> &[TableElement] {
         match &self.storage {
             Storage::Heap(v) => v,
             // SAFETY: the slot holds `len <= capacity` initialised elements
@@ -117,13 +151,55 @@ impl Table {
         }
     }
 
-    fn elements_mut(&mut self) -> &mut [TableElement] {
+    fn raw_mut(&mut self) -> &mut [TableElement] {
         match &mut self.storage {
             Storage::Heap(v) => v,
-            // SAFETY: as in `elements`, borrowed mutably through `self`.
+            // SAFETY: as in `raw`, borrowed mutably through `self`.
             Storage::Pooled { ptr, len, .. } => unsafe {
                 std::slice::from_raw_parts_mut(ptr.as_ptr(), *len)
             },
+        }
+    }
+
+    /// The stored form of `value`.
+    fn encode(&self, value: TableElement) -> TableElement {
+        if self.tagged {
+            TableElement((value.0 as usize | FUNCREF_INIT_BIT) as *mut c_void)
+        } else {
+            value
+        }
+    }
+
+    /// The value of the element stored as `raw` at `index`, and whether it
+    /// was still uninitialised.
+    fn decode(&self, raw: TableElement, index: usize) -> (TableElement, bool) {
+        if !self.tagged {
+            return (raw, false);
+        }
+        let bits = raw.0 as usize;
+        if bits == 0 {
+            let value = self
+                .lazy
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |l| l.value(index));
+            return (TableElement(value), true);
+        }
+        (
+            TableElement((bits & !FUNCREF_INIT_BIT) as *mut c_void),
+            false,
+        )
+    }
+
+    /// Initialises every still-uninitialised element of `range`.
+    fn materialize(&mut self, range: std::ops::Range<usize>) {
+        if self.lazy.is_none() {
+            return;
+        }
+        for i in range {
+            let raw = self.raw()[i];
+            if let (value, true) = self.decode(raw, i) {
+                self.raw_mut()[i] = self.encode(value);
+            }
         }
     }
 
@@ -134,7 +210,7 @@ impl Table {
 
     /// Current number of elements.
     pub fn size(&self) -> u64 {
-        self.elements().len() as u64
+        self.raw().len() as u64
     }
 
     /// The maximum number of elements this table may grow to.
@@ -151,19 +227,27 @@ impl Table {
         matches!(self.storage, Storage::Pooled { .. })
     }
 
-    /// Element `index`, or `None` if out of bounds.
-    pub fn get(&self, index: u64) -> Option<TableElement> {
-        self.elements().get(usize::try_from(index).ok()?).copied()
+    /// Element `index`, or `None` if out of bounds. Initialises the element
+    /// if it was not yet.
+    pub fn get(&mut self, index: u64) -> Option<TableElement> {
+        let i = usize::try_from(index).ok()?;
+        let raw = *self.raw().get(i)?;
+        let (value, fresh) = self.decode(raw, i);
+        if fresh {
+            self.raw_mut()[i] = self.encode(value);
+        }
+        Some(value)
     }
 
     /// Sets element `index`; `false` if out of bounds.
     pub fn set(&mut self, index: u64, value: TableElement) -> bool {
+        let encoded = self.encode(value);
         match usize::try_from(index)
             .ok()
-            .and_then(|i| self.elements_mut().get_mut(i))
+            .and_then(|i| self.raw_mut().get_mut(i))
         {
             Some(slot) => {
-                *slot = value;
+                *slot = encoded;
                 true
             }
             None => false,
@@ -178,11 +262,12 @@ impl Table {
         if new > self.maximum() {
             return None;
         }
+        let encoded = self.encode(init);
         match &mut self.storage {
-            Storage::Heap(v) => v.resize(new as usize, init),
+            Storage::Heap(v) => v.resize(new as usize, encoded),
             Storage::Pooled { len, .. } => {
                 *len = new as usize;
-                self.elements_mut()[old as usize..].fill(init);
+                self.raw_mut()[old as usize..].fill(encoded);
             }
         }
         Some(old)
@@ -191,9 +276,10 @@ impl Table {
     /// Fills `len` elements from `dst` with `value`; `false` (and no write)
     /// if the range is out of bounds.
     pub fn fill(&mut self, dst: u64, value: TableElement, len: u64) -> bool {
+        let encoded = self.encode(value);
         match range(dst, len, self.size()) {
             Some(r) => {
-                self.elements_mut()[r].fill(value);
+                self.raw_mut()[r].fill(encoded);
                 true
             }
             None => false,
@@ -205,7 +291,10 @@ impl Table {
         let size = self.size();
         match (range(dst, len, size), range(src, len, size)) {
             (Some(d), Some(s)) => {
-                self.elements_mut().copy_within(s, d.start);
+                // Uninitialised elements take their value from their own
+                // index: give them one before moving them.
+                self.materialize(s.clone());
+                self.raw_mut().copy_within(s, d.start);
                 true
             }
             _ => false,
@@ -216,7 +305,9 @@ impl Table {
     pub fn init(&mut self, dst: u64, values: &[TableElement]) -> bool {
         match range(dst, values.len() as u64, self.size()) {
             Some(r) => {
-                self.elements_mut()[r].copy_from_slice(values);
+                for (i, v) in r.zip(values) {
+                    self.raw_mut()[i] = self.encode(*v);
+                }
                 true
             }
             None => false,
@@ -224,14 +315,22 @@ impl Table {
     }
 
     /// Elements `[start, start + len)`, or `None` if out of bounds.
-    pub fn slice(&self, start: u64, len: u64) -> Option<&[TableElement]> {
-        range(start, len, self.size()).map(|r| &self.elements()[r])
+    pub fn get_range(&mut self, start: u64, len: u64) -> Option<Vec<TableElement>> {
+        let r = range(start, len, self.size())?;
+        self.materialize(r.clone());
+        let raw = &self.raw()[r.clone()];
+        Some(
+            raw.iter()
+                .zip(r)
+                .map(|(e, i)| self.decode(*e, i).0)
+                .collect(),
+        )
     }
 
     /// The definition compiled code reads. Valid until the next growth.
     pub fn vmtable(&mut self) -> VMTableDefinition {
         VMTableDefinition {
-            base: self.elements_mut().as_mut_ptr().cast(),
+            base: self.raw_mut().as_mut_ptr().cast(),
             current_elements: self.size(),
         }
     }
@@ -256,7 +355,6 @@ pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hayate_environ::RefType;
 
     fn ty(min: u64, max: Option<u64>) -> TableType {
         TableType {

@@ -148,10 +148,7 @@ impl FuncTranslator<'_, '_> {
             } => {
                 let index = self.pop();
                 let addr = self.table_element_address(*table_index, index);
-                let entry = self
-                    .b
-                    .ins()
-                    .load(POINTER, self.regions.table_flags(), addr, 0);
+                let entry = self.load_funcref(*table_index, index, addr);
                 self.b
                     .ins()
                     .trapz(entry, trap_to_code(Trap::IndirectCallToNull));

@@ -1,15 +1,17 @@
 //! Locals, globals, references and tables.
 //!
-//! Table elements are plain pointers (`*const VMFuncRef` or an externref
-//! handle; null is 0) in the array a `VMTableDefinition` points to; element
-//! accesses check the index against `current_elements`. Operators that may
+//! Table elements are pointers (`*const VMFuncRef` or an externref handle;
+//! null is 0) in the array a `VMTableDefinition` points to; element
+//! accesses check the index against `current_elements`. Funcref elements
+//! are stored tagged with `FUNCREF_INIT_BIT`, and a stored 0 is an element
+//! the runtime initialises lazily (`load_funcref`). Operators that may
 //! resize or copy tables call runtime builtins.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, Value, types};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::Operator;
-use hayate_environ::{Trap, VMOffsets};
+use hayate_environ::{FUNCREF_INIT_BIT, RefType, Trap, VMOffsets};
 
 use super::{FuncTranslator, Result};
 use crate::abi::{self, POINTER};
@@ -42,6 +44,39 @@ impl FuncTranslator<'_, '_> {
         );
         let scaled = self.b.ins().ishl_imm_u(index, 3);
         self.b.ins().iadd(base, scaled)
+    }
+
+    /// Loads element `index` of funcref `table` (at `addr`) as a plain
+    /// reference: elements are stored tagged, and one still 0 has not been
+    /// initialised yet, so the `TableGetLazyInitFuncRef` builtin computes
+    /// it (see `hayate_runtime::lazy_table`).
+    pub(super) fn load_funcref(&mut self, table: u32, index: Value, addr: Value) -> Value {
+        let raw = self
+            .b
+            .ins()
+            .load(POINTER, self.regions.table_flags(), addr, 0);
+        let lazy = self.b.create_block();
+        let done = self.b.create_block();
+        let value = self.b.append_block_param(done, POINTER);
+        let untagged = self.b.ins().band_imm_s(raw, !(FUNCREF_INIT_BIT as i64));
+        self.b
+            .ins()
+            .brif(raw, done, &[BlockArg::Value(untagged)], lazy, &[]);
+        self.b.seal_block(lazy);
+        self.b.set_cold_block(lazy);
+        self.b.switch_to_block(lazy);
+        let t = self.iconst32(table);
+        let init = self
+            .call_builtin(Builtin::TableGetLazyInitFuncRef, &[t, index])
+            .expect("returns the reference");
+        self.b.ins().jump(done, &[BlockArg::Value(init)]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        value
+    }
+
+    fn is_funcref_table(&self, table: u32) -> bool {
+        self.info().tables[table as usize].element == RefType::Func
     }
 
     fn iconst32(&mut self, v: u32) -> Value {
@@ -102,15 +137,23 @@ impl FuncTranslator<'_, '_> {
             Operator::TableGet { table } => {
                 let index = self.pop();
                 let addr = self.table_element_address(*table, index);
-                let v = self
-                    .b
-                    .ins()
-                    .load(POINTER, self.regions.table_flags(), addr, 0);
+                let v = if self.is_funcref_table(*table) {
+                    self.load_funcref(*table, index, addr)
+                } else {
+                    self.b
+                        .ins()
+                        .load(POINTER, self.regions.table_flags(), addr, 0)
+                };
                 self.push(v);
             }
             Operator::TableSet { table } => {
                 let (index, value) = self.pop2();
                 let addr = self.table_element_address(*table, index);
+                let value = if self.is_funcref_table(*table) {
+                    self.b.ins().bor_imm_u(value, FUNCREF_INIT_BIT as i64)
+                } else {
+                    value
+                };
                 self.b
                     .ins()
                     .store(self.regions.table_flags(), value, addr, 0);

@@ -77,6 +77,11 @@ impl Instance {
         if self.element_dropped(index) {
             return Vec::new();
         }
+        self.segment_items(index)
+    }
+
+    /// The elements of segment `index`, dropped or not.
+    fn segment_items(&self, index: u32) -> Vec<TableElement> {
         match &self.module.info.elements[index as usize].items {
             ElemItems::Functions(funcs) => funcs
                 .iter()
@@ -115,13 +120,10 @@ impl Instance {
         for (i, elem) in info.elements.iter().enumerate() {
             match &elem.kind {
                 ElemSegmentKind::Active { table, offset } => {
-                    let start = self.eval_const(offset).get_u32() as u64;
-                    let items = self.element_items(i as u32);
-                    let export = self.table(*table);
-                    // SAFETY: table pointers are live; the definition is
-                    // refreshed after the write (the base does not move).
-                    let ok = unsafe { (*export.table).init(start, &items) };
-                    if !ok {
+                    // Segments of a lazy table are read from its image on
+                    // first access.
+                    if !self.is_lazy(*table) && !self.write_element_segment(i, *table, offset) {
+                        self.undo_lazy_tables(i);
                         self.undo_images(0)?;
                         return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
                     }
@@ -145,6 +147,44 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// Writes element segment `index` into `table` at `offset`; `false`
+    /// (and nothing written) if it does not fit.
+    fn write_element_segment(&mut self, index: usize, table: u32, offset: &ConstExpr) -> bool {
+        let start = self.eval_const(offset).get_u32() as u64;
+        let items = self.segment_items(index as u32);
+        let export = self.table(table);
+        // SAFETY: table pointers are live; the base does not move.
+        unsafe { (*export.table).init(start, &items) }
+    }
+
+    /// Whether table `index` is defined here and initialised lazily.
+    fn is_lazy(&self, index: u32) -> bool {
+        index
+            .checked_sub(self.module.info.num_imported_tables)
+            .is_some_and(|def| self.tables[def as usize].is_lazy())
+    }
+
+    /// Instantiation trapped in element segment `failed`: lazy tables get
+    /// exactly the segments before it, written eagerly.
+    fn undo_lazy_tables(&mut self, failed: usize) {
+        let info = self.module.info.clone();
+        for def in 0..self.tables.len() {
+            if !self.tables[def].is_lazy() {
+                continue;
+            }
+            self.tables[def].set_lazy_init(None);
+            let index = info.num_imported_tables + def as u32;
+            for (i, elem) in info.elements[..failed].iter().enumerate() {
+                if let ElemSegmentKind::Active { table, offset } = &elem.kind
+                    && *table == index
+                {
+                    let fits = self.write_element_segment(i, index, offset);
+                    debug_assert!(fits, "lazy segments fit the minimum size");
+                }
+            }
+        }
     }
 
     /// Whether memory `index` got its segments from a copy-on-write image.

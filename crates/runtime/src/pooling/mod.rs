@@ -230,9 +230,9 @@ impl SlotRegion {
     pub(crate) fn release(&self, index: u32, used: usize) {
         let used = used.min(self.slot_size);
         let start = index as usize * self.slot_size;
-        // Large slots give their pages back; small ones are cheaper to
-        // clear in place.
-        let cleared = if used >= 64 * 1024 {
+        // Clearing in place is cheaper than discarding pages that the next
+        // user would fault back in, up to a point.
+        let cleared = if used >= 256 * 1024 {
             let len = round_up_to_page(used).expect("inside the slot");
             // SAFETY: the range is page-aligned and inside this slot, which
             // its user has given up. A view, not the owned mapping, so the

@@ -1,0 +1,215 @@
+//! Funcref tables initialised lazily, on first access, instead of element by
+//! element at instantiation.
+//!
+//! # Element encoding
+//!
+//! Every `funcref` table (defined, imported or made by the host: compiled
+//! code cannot tell them apart) stores an element as a tagged word:
+//!
+//! * `0`: not initialised yet. Its value is what the table's [`LazyInit`]
+//!   says (the function the module's element segments put there), or null
+//!   if it has none;
+//! * `1` ([`FUNCREF_INIT_BIT`] alone): null;
+//! * `ptr | 1`: the function reference `ptr` (`VMFuncRef`s are 8-aligned).
+//!
+//! Compiled code reading an element (`table.get`, `call_indirect`) calls
+//! the `TableGetLazyInitFuncRef` builtin when it loads `0`, which computes
+//! the value, stores it tagged and returns it; otherwise it masks the tag
+//! off. `table.set` stores `ptr | 1`. Everything else goes through
+//! [`crate::table::Table`], which tags and untags. `externref` tables store
+//! plain handles (null is 0) and are never lazy.
+//!
+//! # Which tables are lazy
+//!
+//! A defined funcref table whose active element segments all have constant
+//! offsets, fit in its minimum size and hold functions or `ref.func`/
+//! `ref.null` expressions: at load time the module's segments are laid out
+//! once into a [`TableInitImage`] (a function index per element, applied in
+//! order), and instantiation hands the table that image instead of writing
+//! 10,000 pointers. Other tables get their segments written as before. If
+//! instantiation traps in an element segment, lazy tables are given
+//! exactly the earlier segments eagerly, as writing in order would leave
+//! them (`Instance::initialize`).
+
+use std::sync::Arc;
+
+use hayate_environ::{ConstOp, ElemItems, ElemSegmentKind, ModuleInfo, RefType, VMOffsets};
+
+pub use hayate_environ::FUNCREF_INIT_BIT;
+
+/// No function: the element is null.
+const NULL_FUNC: u32 = u32::MAX;
+
+/// The function index (or null) of each element that a module's element
+/// segments give one defined table, in a form shared by all its instances.
+#[derive(Debug, Clone)]
+pub struct TableInitImage {
+    funcs: Box<[u32]>,
+}
+
+impl TableInitImage {
+    /// Number of elements the image covers (those past it are null).
+    pub fn len(&self) -> usize {
+        self.funcs.len()
+    }
+
+    /// Whether the image covers no element.
+    pub fn is_empty(&self) -> bool {
+        self.funcs.is_empty()
+    }
+
+    /// The function at `index`, if the segments put one there.
+    pub fn func(&self, index: usize) -> Option<u32> {
+        self.funcs.get(index).copied().filter(|f| *f != NULL_FUNC)
+    }
+}
+
+/// The lazily initialised tables of a module, per defined table.
+#[derive(Debug, Default)]
+pub struct ModuleTableImages {
+    tables: Vec<Option<Arc<TableInitImage>>>,
+}
+
+impl ModuleTableImages {
+    /// No lazy tables: every element segment is written at instantiation.
+    pub fn none() -> ModuleTableImages {
+        ModuleTableImages::default()
+    }
+
+    /// The images of the defined tables that can be initialised lazily.
+    pub fn new(module: &ModuleInfo) -> ModuleTableImages {
+        let tables = (0..module.num_defined_tables())
+            .map(|def| table_image(module, module.num_imported_tables + def).map(Arc::new))
+            .collect();
+        ModuleTableImages { tables }
+    }
+
+    /// The image of defined table `def`, if it is lazy.
+    pub fn get(&self, def: u32) -> Option<&Arc<TableInitImage>> {
+        self.tables.get(def as usize)?.as_ref()
+    }
+}
+
+fn table_image(module: &ModuleInfo, index: u32) -> Option<TableInitImage> {
+    let ty = module.tables[index as usize];
+    if ty.element != RefType::Func {
+        return None;
+    }
+    let minimum = usize::try_from(ty.minimum).ok()?;
+    let mut funcs: Vec<u32> = Vec::new();
+    for seg in &module.elements {
+        let ElemSegmentKind::Active { table, offset } = &seg.kind else {
+            continue;
+        };
+        if *table != index {
+            continue;
+        }
+        let start = usize::try_from(offset.as_const_offset()?).ok()?;
+        let end = start.checked_add(seg.items.len())?;
+        if end > minimum {
+            return None;
+        }
+        if funcs.len() < end {
+            funcs.resize(end, NULL_FUNC);
+        }
+        match &seg.items {
+            ElemItems::Functions(f) => funcs[start..end].copy_from_slice(f),
+            ElemItems::Expressions(_, exprs) => {
+                for (slot, e) in funcs[start..end].iter_mut().zip(exprs) {
+                    *slot = match e.ops.as_slice() {
+                        [ConstOp::RefFunc(f)] => *f,
+                        [ConstOp::RefNull(_)] => NULL_FUNC,
+                        _ => return None,
+                    };
+                }
+            }
+        }
+    }
+    Some(TableInitImage {
+        funcs: funcs.into_boxed_slice(),
+    })
+}
+
+/// Where a lazy table's elements come from: an image of function indices
+/// and the function references of the instance that owns the table.
+#[derive(Debug, Clone)]
+pub struct LazyInit {
+    image: Arc<TableInitImage>,
+    vmctx: *mut u8,
+    offsets: VMOffsets,
+}
+
+impl LazyInit {
+    /// A source for the table of an instance with VMContext `vmctx` laid
+    /// out as `offsets`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the VMContext of the instance owning the table and
+    /// outlive it, with `offsets` its layout, and the image must come from
+    /// that instance's module.
+    pub unsafe fn new(image: Arc<TableInitImage>, vmctx: *mut u8, offsets: VMOffsets) -> LazyInit {
+        LazyInit {
+            image,
+            vmctx,
+            offsets,
+        }
+    }
+
+    /// The function reference at `index` (null if none).
+    pub(crate) fn value(&self, index: usize) -> *mut std::ffi::c_void {
+        match self.image.func(index) {
+            // SAFETY: the function index comes from the owner's module, so
+            // its func ref lies inside the owner's VMContext, which
+            // outlives the table (`LazyInit::new`).
+            Some(f) => unsafe { self.vmctx.add(self.offsets.func_ref(f) as usize).cast() },
+            None => std::ptr::null_mut(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images(wat: &str) -> ModuleTableImages {
+        let wasm = wat::parse_str(wat).unwrap();
+        let info = ModuleInfo::parse(&wasm, hayate_environ::features_for(None)).unwrap();
+        ModuleTableImages::new(&info)
+    }
+
+    #[test]
+    fn segments_apply_in_order() {
+        let i = images(
+            r#"(module (table 10 funcref) (func $a) (func $b)
+                (elem (i32.const 1) $a $a $a)
+                (elem (i32.const 2) funcref (ref.func $b) (ref.null func)))"#,
+        );
+        let t = i.get(0).unwrap();
+        assert_eq!(t.len(), 4);
+        assert_eq!(
+            (0..5).map(|i| t.func(i)).collect::<Vec<_>>(),
+            [None, Some(0), Some(1), None, None]
+        );
+    }
+
+    #[test]
+    fn what_is_not_lazy() {
+        for wat in [
+            r#"(module (table 2 externref))"#,
+            r#"(module (import "g" "g" (global i32)) (table 2 funcref) (func $f)
+                (elem (global.get 0) $f))"#,
+            r#"(module (table 2 funcref) (func $f) (elem (i32.const 1) $f $f))"#,
+            r#"(module (import "g" "g" (global funcref)) (table 2 funcref)
+                (elem (i32.const 0) funcref (global.get 0)))"#,
+        ] {
+            assert!(images(wat).get(0).is_none(), "{wat}");
+        }
+        // No segments at all: lazy, and empty.
+        assert!(
+            images("(module (table 5 funcref))")
+                .get(0)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
