@@ -1,9 +1,11 @@
 //! `hayate run`: instantiate a module and call an exported function.
 //!
-//! The steps are kept apart so that WASI can slot in later: [`Host`] is the
-//! store's data (it will hold the WASI context), [`host_linker`] defines what
-//! guests may import (it will add `wasi_snapshot_preview1`), and the entry
-//! point is `--invoke NAME` or, without it, the module's `_start` export.
+//! [`Host`] is the store's data (limits and the WASI context), [`host_linker`]
+//! defines what guests may import (`wasi_snapshot_preview1`), and the entry
+//! point is `--invoke NAME` or, without it, the module's `_start` export
+//! (a WASI command, whose arguments become its argv).
+
+mod wasi;
 
 use crate::options::CommonOptions;
 use anyhow::{Context, Result, bail};
@@ -22,6 +24,8 @@ const TRAP_EXIT_CODE: u8 = 134;
 pub struct RunArgs {
     #[command(flatten)]
     options: CommonOptions,
+    #[command(flatten)]
+    wasi: wasi::WasiOptions,
     /// Accept a precompiled artifact from `hayate compile` (its machine code
     /// is trusted input, like a native library).
     #[arg(long)]
@@ -31,8 +35,10 @@ pub struct RunArgs {
     invoke: Option<String>,
     /// The module to run: a `.wasm` binary or `.wat` text.
     module: PathBuf,
-    /// Arguments for the invoked function: integers in decimal, floats as
-    /// decimal floats (`1.5`, `-0`, `inf`, `nan`).
+    /// Arguments: a WASI command's argv after its name, or the values for
+    /// `--invoke`'s parameters (integers in decimal, floats as decimal
+    /// floats: `1.5`, `-0`, `inf`, `nan`). Put `--` before them to pass
+    /// arguments that look like `hayate run` options.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -41,17 +47,19 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
-/// The data of the store `hayate run` creates: the limits from `-W`
-/// (the WASI context will live here too).
-#[derive(Default)]
+/// The data of the store `hayate run` creates: the limits from `-W` and
+/// the guest's WASI context.
 struct Host {
     limits: hayate::StoreLimits,
+    wasi: hayate_wasi::WasiCtx,
 }
 
-/// The linker with everything a guest of `hayate run` may import. Nothing
-/// yet: WASI will be defined here.
-fn host_linker(engine: &Engine) -> Linker<Host> {
-    Linker::new(engine)
+/// The linker with everything a guest of `hayate run` may import: WASI
+/// preview1.
+fn host_linker(engine: &Engine) -> Result<Linker<Host>> {
+    let mut linker = Linker::new(engine);
+    hayate_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    Ok(linker)
 }
 
 /// Runs the command; returns the exit code, or an error to print.
@@ -61,26 +69,46 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     options.configure(&mut config);
     config.allow_precompiled(args.allow_precompiled);
     let engine = Engine::new(&config).context("cannot create the engine")?;
-    let module = load_module(&engine, &args.module)?;
+    let module_path = &args.module;
+    let guest_args = &args.args[..];
+    let module = load_module(&engine, module_path)?;
+    let wasi = args.wasi.build(module_path, guest_args)?;
     let mut store = Store::new(
         &engine,
         Host {
             limits: options.store_limits(),
+            wasi,
         },
     );
     options.configure_store(&engine, &mut store, |host| &mut host.limits)?;
-    let linker = host_linker(&engine);
+    let linker = host_linker(&engine)?;
     check_imports(&linker, &mut store, &module)?;
 
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
-        Err(e) if is_trap(&e) => return Ok(report_trap(&e)),
-        Err(e) => bail!("cannot instantiate `{}`: {e}", args.module.display()),
+        Err(e) => {
+            if let Some(code) = wasi::exit_code(&e) {
+                return Ok(code);
+            }
+            if is_trap(&e) {
+                return Ok(report_trap(&e));
+            }
+            bail!("cannot instantiate `{}`: {e}", module_path.display())
+        }
     };
 
     let (name, func) = match &args.invoke {
         Some(name) => match instance.get_func(&mut store, name) {
-            Some(func) => (name.as_str(), func),
+            Some(func) => {
+                // A WASI reactor initialises itself before any other call.
+                if name != "_initialize"
+                    && let Some(init) = instance.get_func(&mut store, "_initialize")
+                    && let Err(e) = init.call(&mut store, &[], &mut [])
+                {
+                    return finish_with_error(e, "_initialize");
+                }
+                (name.as_str(), func)
+            }
             None => bail!(
                 "module has no exported function `{name}` (exported functions: {})",
                 exported_funcs(&mut store, instance)
@@ -88,11 +116,16 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         },
         None => match instance.get_func(&mut store, "_start") {
             Some(func) => ("_start", func),
-            None if args.args.is_empty() => return Ok(ExitCode::SUCCESS),
+            None if guest_args.is_empty() => return Ok(ExitCode::SUCCESS),
             None => bail!("arguments given, but no `--invoke NAME` and no `_start` export"),
         },
     };
-    let params = parse_args(&store, name, func, &args.args)?;
+    // `_start` takes its arguments through WASI's argv instead.
+    let params = if args.invoke.is_none() {
+        parse_args(&store, name, func, &[])?
+    } else {
+        parse_args(&store, name, func, guest_args)?
+    };
     let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
     match func.call(&mut store, &params, &mut results) {
         Ok(()) => {
@@ -101,9 +134,20 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if is_trap(&e) => Ok(report_trap(&e)),
-        Err(e) => bail!("`{name}` failed: {e}"),
+        Err(e) => finish_with_error(e, name),
     }
+}
+
+/// The exit code for a call that ended with `e`: the guest's `proc_exit`
+/// status, 134 after a trap, or an error to print.
+fn finish_with_error(e: hayate::Error, name: &str) -> Result<ExitCode> {
+    if let Some(code) = wasi::exit_code(&e) {
+        return Ok(code);
+    }
+    if is_trap(&e) {
+        return Ok(report_trap(&e));
+    }
+    bail!("`{name}` failed: {e}")
 }
 
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {

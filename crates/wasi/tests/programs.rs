@@ -33,3 +33,53 @@ fn filesystem() {
     // The program cleans up after itself.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn poll_oneoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("poll", |b| {
+        b.stdin(ReadPipe::from("input"))
+            .preopened_dir(dir.path(), "/sandbox")
+            .unwrap();
+    });
+    expect_code(&out, 0);
+    assert_eq!(out.stdout, "poll ok\n");
+}
+
+#[test]
+fn sockets() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        reply
+    });
+    let out = run("sock", |b| {
+        b.preopened_socket(listener);
+    });
+    expect_code(&out, 0);
+    assert_eq!(out.stdout, "sock ok\n");
+    assert_eq!(client.join().unwrap(), "pong!");
+}
+
+#[test]
+fn proc_raise_ends_the_guest() {
+    let out = run("cli", |b| {
+        b.arg("raise");
+    });
+    // SIGABRT: 128 + 6.
+    assert_eq!(out.code, 134);
+}
+
+#[test]
+fn proc_exit_status() {
+    let out = run("cli", |b| {
+        b.args(["exit", "42"]);
+    });
+    assert_eq!(out.code, 42);
+    assert_eq!(out.stdout, "exiting\n");
+}
