@@ -1,0 +1,1 @@
+/* Empty: see nothrow.h. WASI libc has no setjmp.h. */
