@@ -57,9 +57,17 @@ impl Module {
     /// loads a precompiled artifact written by [`Module::serialize`], mapping
     /// its code instead of compiling; otherwise an artifact is refused.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        use std::io::Read;
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::msg(format!("failed to read {}: {e}", path.display())))?;
+        let read_error =
+            |e: std::io::Error| Error::msg(format!("failed to read {}: {e}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(read_error)?;
+        // Look at the magic number first: an artifact is mapped, not read.
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(hayate_environ::artifact::MAGIC.len() as u64)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
         if Module::is_precompiled(&bytes) {
             if !engine.config().allow_precompiled {
                 return Err(Error::msg(format!(
@@ -71,6 +79,7 @@ impl Module {
             }
             return crate::serialize::deserialize_file(engine, path);
         }
+        file.read_to_end(&mut bytes).map_err(read_error)?;
         Module::new(engine, bytes)
     }
 

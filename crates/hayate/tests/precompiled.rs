@@ -255,3 +255,26 @@ fn explicit_bounds_checks_round_trip() {
     let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
     exercise(&engine, &module);
 }
+
+#[test]
+fn from_file_loads_artifacts_only_when_allowed() {
+    let engine = Engine::default();
+    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    let path = temp_path("from_file.hwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(Module::is_precompiled(&bytes));
+    let err = Module::from_file(&engine, &path).unwrap_err().to_string();
+    assert!(err.contains("precompiled"), "{err}");
+
+    let allowed = Engine::new(Config::new().allow_precompiled(true)).unwrap();
+    let module = Module::from_file(&allowed, &path).unwrap();
+    exercise(&allowed, &module);
+
+    // Ordinary modules still load, even shorter than the magic number.
+    let wat = temp_path("tiny.wat");
+    std::fs::write(&wat, "(module)").unwrap();
+    Module::from_file(&allowed, &wat).unwrap();
+    let empty = temp_path("empty.wasm");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(Module::from_file(&allowed, &empty).is_err());
+}
