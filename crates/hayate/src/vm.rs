@@ -32,6 +32,7 @@ pub(crate) fn init() {
 }
 
 /// Loads compiled code into executable memory.
+#[cfg(feature = "compiler")]
 pub(crate) fn load_code(
     compiled: &CompiledModule,
     info: Arc<ModuleInfo>,
@@ -391,6 +392,7 @@ pub(crate) struct HostTrampolines {
 
 impl HostTrampolines {
     pub(crate) fn get(&self, engine: &Engine, type_id: u32) -> Result<*const u8> {
+        #[cfg_attr(not(feature = "compiler"), allow(unused_mut))]
         let mut map = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, ptr)) = map.get(&type_id) {
             return Ok(*ptr as *const u8);
