@@ -9,16 +9,25 @@ const GUEST: &str = r#"(module (memory 1)
   (func (export "grow") (result i32) (memory.grow (i32.const 10)))
   (func $r (export "rec") (call $r)))"#;
 
-fn guest() -> PathBuf {
+/// The guest, written once per test (tests run in parallel, so each has
+/// its own file rather than rewriting one another's).
+fn guest(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-limits");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("guest.wat");
+    let path = dir.join(format!("{test}.wat"));
     std::fs::write(&path, GUEST).unwrap();
     path
 }
 
 fn run(flags: &[&str], export: &str) -> Output {
-    let guest = guest();
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("main")
+        .replace("::", "_");
+    let guest = guest(&format!(
+        "{test}-{}",
+        flags.join("_").replace(['=', '/'], "_")
+    ));
     Command::new(env!("CARGO_BIN_EXE_hayate"))
         .arg("run")
         .args(flags)
