@@ -340,29 +340,46 @@ fn validate(compiled: &mut CompiledModule, text_len: usize, info: &ModuleInfo) -
 // ---------------------------------------------------------------------------
 // Float libcalls, patched into code by `Relocation`s.
 
+// WebAssembly requires a NaN result to be an arithmetic NaN (quiet bit
+// set); the host's rounding may pass a signalling NaN through unchanged.
+
+fn quiet32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() | 0x0040_0000)
+}
+fn quiet64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+}
 extern "C" fn ceil_f32(x: f32) -> f32 {
-    x.ceil()
+    if x.is_nan() { quiet32(x) } else { x.ceil() }
 }
 extern "C" fn ceil_f64(x: f64) -> f64 {
-    x.ceil()
+    if x.is_nan() { quiet64(x) } else { x.ceil() }
 }
 extern "C" fn floor_f32(x: f32) -> f32 {
-    x.floor()
+    if x.is_nan() { quiet32(x) } else { x.floor() }
 }
 extern "C" fn floor_f64(x: f64) -> f64 {
-    x.floor()
+    if x.is_nan() { quiet64(x) } else { x.floor() }
 }
 extern "C" fn trunc_f32(x: f32) -> f32 {
-    x.trunc()
+    if x.is_nan() { quiet32(x) } else { x.trunc() }
 }
 extern "C" fn trunc_f64(x: f64) -> f64 {
-    x.trunc()
+    if x.is_nan() { quiet64(x) } else { x.trunc() }
 }
 extern "C" fn nearest_f32(x: f32) -> f32 {
-    x.round_ties_even()
+    if x.is_nan() {
+        quiet32(x)
+    } else {
+        x.round_ties_even()
+    }
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
-    x.round_ties_even()
+    if x.is_nan() {
+        quiet64(x)
+    } else {
+        x.round_ties_even()
+    }
 }
 extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
@@ -530,4 +547,33 @@ pub(crate) fn lookup_meta(pc: usize) -> Option<Arc<CodeMeta>> {
         entry.meta.contains(pc).then(|| entry.meta.clone())
     })
     .flatten()
+}
+
+#[cfg(test)]
+mod libcall_tests {
+    #[test]
+    fn rounding_libcalls_quiet_signalling_nans() {
+        let snan32 = f32::from_bits(0x7fa0_0000);
+        let snan64 = f64::from_bits(0x7ff4_0000_0000_0000);
+        for f in [
+            super::ceil_f32,
+            super::floor_f32,
+            super::trunc_f32,
+            super::nearest_f32,
+        ] {
+            let r = f(snan32).to_bits();
+            assert_eq!(r & 0x7fc0_0000, 0x7fc0_0000, "{r:#x}");
+        }
+        for f in [
+            super::ceil_f64,
+            super::floor_f64,
+            super::trunc_f64,
+            super::nearest_f64,
+        ] {
+            let r = f(snan64).to_bits();
+            assert_eq!(r >> 51 & 0xfff, 0xfff, "{r:#x}");
+        }
+        assert_eq!(super::floor_f32(-1.5), -2.0);
+        assert_eq!(super::nearest_f64(2.5), 2.0);
+    }
 }
