@@ -179,6 +179,13 @@ impl WasiCtx {
         nread: u32,
     ) -> WasiResult<()> {
         let entry = self.table.get(fd)?;
+        if matches!(
+            entry.kind,
+            Kind::Input(_) | Kind::Output(_) | Kind::Stream(_)
+        ) {
+            // Streams have no offsets, whatever their rights.
+            return Err(Errno::Spipe);
+        }
         entry.require(rights::FD_READ | rights::FD_SEEK)?;
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check(nread, 4, 4)?;
@@ -241,6 +248,13 @@ impl WasiCtx {
         nwritten: u32,
     ) -> WasiResult<()> {
         let entry = self.table.get(fd)?;
+        if matches!(
+            entry.kind,
+            Kind::Input(_) | Kind::Output(_) | Kind::Stream(_)
+        ) {
+            // Streams have no offsets, whatever their rights.
+            return Err(Errno::Spipe);
+        }
         entry.require(rights::FD_WRITE | rights::FD_SEEK)?;
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check(nwritten, 4, 4)?;

@@ -114,6 +114,13 @@ static void test_stdio(void) {
     __wasi_filesize_t pos;
     CHECK_ERRNO(__wasi_fd_seek(1, 0, __WASI_WHENCE_CUR, &pos), __WASI_ERRNO_SPIPE);
     CHECK_ERRNO(__wasi_fd_tell(1, &pos), __WASI_ERRNO_SPIPE);
+    CHECK_ERRNO(__wasi_fd_pwrite(1, &iov, 1, 0, &n), __WASI_ERRNO_SPIPE);
+    CHECK_ERRNO(__wasi_fd_pread(0, &riov, 1, 0, &n), __WASI_ERRNO_SPIPE);
+    /* stdin can be made non-blocking, and cannot be made append-only */
+    OK(__wasi_fd_fdstat_set_flags(0, __WASI_FDFLAGS_NONBLOCK));
+    OK(__wasi_fd_fdstat_get(0, &st));
+    CHECK(st.fs_flags == __WASI_FDFLAGS_NONBLOCK);
+    CHECK_ERRNO(__wasi_fd_fdstat_set_flags(0, __WASI_FDFLAGS_APPEND), __WASI_ERRNO_INVAL);
     CHECK_ERRNO(__wasi_fd_write(42, &iov, 1, &n), __WASI_ERRNO_BADF);
     __wasi_filestat_t fs;
     OK(__wasi_fd_filestat_get(1, &fs));

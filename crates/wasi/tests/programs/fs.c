@@ -153,6 +153,13 @@ static void test_file_io(void) {
     CHECK(fst.fs_flags == __WASI_FDFLAGS_APPEND);
     OK(__wasi_fd_close(fd));
     CHECK(stat_path(dir, "a.txt", 1).size == 6);
+    /* the sync flags given at open are kept and reported */
+    OK(open_at(dir, "a.txt", 0, 0, RIGHTS_FILE_ALL, __WASI_FDFLAGS_DSYNC | __WASI_FDFLAGS_SYNC, &fd));
+    OK(__wasi_fd_fdstat_get(fd, &fst));
+    CHECK(fst.fs_flags == (__WASI_FDFLAGS_DSYNC | __WASI_FDFLAGS_SYNC));
+    write_all(fd, "ghi");
+    OK(__wasi_fd_close(fd));
+    CHECK(stat_path(dir, "a.txt", 1).size == 6);
     CHECK_ERRNO(open_at(dir, "a.txt", 0, __WASI_OFLAGS_DIRECTORY, 0, 0, &fd), __WASI_ERRNO_NOTDIR);
     CHECK_ERRNO(open_at(dir, "missing", 0, 0, 0, 0, &fd), __WASI_ERRNO_NOENT);
     CHECK_ERRNO(open_at(dir, "a.txt/", 0, 0, 0, 0, &fd), __WASI_ERRNO_NOTDIR);
