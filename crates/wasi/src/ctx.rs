@@ -58,12 +58,13 @@ fn write_strings(
         4,
     )?;
     mem.slice(buf, size)?;
-    let mut at = buf;
+    // Positions as u64: the end of the last string may be exactly 4 GiB.
+    let mut at = u64::from(buf);
     for (i, s) in strings.iter().enumerate() {
-        mem.write_u32(ptrs + 4 * i as u32, at)?;
-        mem.write_bytes(at, s)?;
-        mem.write_u8(at + s.len() as u32, 0)?;
-        at += s.len() as u32 + 1;
+        mem.write_u32(ptrs + 4 * i as u32, at as u32)?;
+        mem.write_bytes(at as u32, s)?;
+        mem.write_u8((at + s.len() as u64) as u32, 0)?;
+        at += s.len() as u64 + 1;
     }
     Ok(())
 }

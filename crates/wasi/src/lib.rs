@@ -9,6 +9,39 @@
 //! passes is checked against its memory (a bad one is `fault`, never a host
 //! fault).
 //!
+//! # Behaviour worth knowing
+//!
+//! - **Escapes** (`..` past a preopen, absolute paths, symlinks leading
+//!   out, whether the host or the guest made them) fail with `perm`, as in
+//!   Wasmtime. Each directory fd is a root of its own: `..` from a
+//!   subdirectory fd cannot reach its parent. `path_symlink` refuses
+//!   absolute targets; relative ones are created but never followed out.
+//! - **Rights** are checked on every call and fail with `notcapable`. A
+//!   `path_open` may ask only for rights the directory fd passes on
+//!   (`fs_rights_inheriting`); rights that do not apply to the opened
+//!   object's type are dropped. `O_TRUNC` needs `path_filestat_set_size` on
+//!   the directory, `O_CREAT` needs `path_create_file`. A read-only
+//!   preopen ([`DirPerms::ReadOnly`]) passes on no right that changes
+//!   anything. `fd_fdstat_set_rights` can only drop rights.
+//! - **fd numbers**: preopens from 3 in the order added; new fds take the
+//!   lowest free number. `fd_renumber(from, to)` needs both open, closes
+//!   `to` and moves `from` there (the way programs swap stdout and stderr).
+//! - **`fd_readdir`** lists `.` and `..` first. A listing is read when a
+//!   guest starts at cookie 0 and kept with the fd, so cookies stay valid
+//!   while entries are added or removed (`rm -r` does not skip entries).
+//! - **Standard streams** never seek (`espipe`), so a terminal looks like
+//!   one to `isatty`. Non-blocking reads of the host's stdin are emulated
+//!   with `poll`, without changing the host's file status flags.
+//! - **`proc_exit(n)`** ends the call with [`I32Exit`]`(n)`; `proc_raise`
+//!   ignores signals whose default action is to ignore, stop or continue,
+//!   and ends the guest with [`I32Exit`]`(128 + host signal number)` for
+//!   the others (134 for `SIGABRT`).
+//! - **Clocks**: realtime, monotonic, and process and thread CPU time.
+//!   `poll_oneoff` waits on clocks (relative or absolute) and on fd
+//!   readiness together; regular files are always ready; bad fds or
+//!   missing rights come back as events with an error, not as a failed
+//!   call.
+//!
 //! ```no_run
 //! use hayate::{Engine, Linker, Module, Store};
 //! use hayate_wasi::{I32Exit, WasiCtx};
