@@ -1,0 +1,151 @@
+//! The engine under test in the differential: Hayate.
+
+use std::collections::HashMap;
+
+use hayate::{
+    BoundsChecks, Config, Engine, Extern, ExternRef, Global, Instance, Memory, Module, Ref, Store,
+    Table, Val,
+};
+
+use super::diff::{DiffOutcome, DiffValue, TrapKind};
+
+/// How many Hayate configurations the oracles pick from.
+pub const ENGINE_VARIANTS: u8 = 4;
+
+/// Hayate engine `variant` (0 to `ENGINE_VARIANTS - 1`): optimised or not,
+/// guard pages or explicit bounds checks. Variant 0 is the default
+/// configuration. Engines are made once per thread; compilation is serial so
+/// a fuzzer keeps to one core.
+pub fn engine_variant(variant: u8) -> Engine {
+    thread_local! {
+        static ENGINES: std::cell::RefCell<HashMap<u8, Engine>> = Default::default();
+    }
+    let variant = variant % ENGINE_VARIANTS;
+    ENGINES.with(|engines| {
+        engines
+            .borrow_mut()
+            .entry(variant)
+            .or_insert_with(|| {
+                let mut config = Config::new();
+                config.parallel_compilation(false);
+                config.optimize(variant & 1 == 0);
+                config.bounds_checks(if variant & 2 == 0 {
+                    BoundsChecks::GuardPages
+                } else {
+                    BoundsChecks::Explicit
+                });
+                Engine::new(&config).expect("a Hayate engine")
+            })
+            .clone()
+    })
+}
+
+/// A live Hayate instance.
+pub(crate) struct HayateInstance {
+    store: Store<()>,
+    instance: Instance,
+}
+
+fn error_outcome(e: hayate::Error) -> DiffOutcome {
+    match e.as_trap() {
+        Some(t) => DiffOutcome::Trapped(TrapKind::Known(t)),
+        None => DiffOutcome::Error(e.to_string()),
+    }
+}
+
+/// Instantiates `module` with no imports (the start function runs).
+pub(crate) fn instantiate(engine: &Engine, module: &Module) -> Result<HayateInstance, DiffOutcome> {
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, module, &[]).map_err(error_outcome)?;
+    Ok(HayateInstance { store, instance })
+}
+
+impl HayateInstance {
+    fn engine_val(&mut self, v: &DiffValue) -> Val {
+        match *v {
+            DiffValue::I32(x) => Val::I32(x),
+            DiffValue::I64(x) => Val::I64(x),
+            DiffValue::F32(x) => Val::F32(x),
+            DiffValue::F64(x) => Val::F64(x),
+            DiffValue::V128(x) => Val::V128(x),
+            DiffValue::FuncRef { .. } => Val::FuncRef(None),
+            DiffValue::ExternRef(None) => Val::ExternRef(None),
+            DiffValue::ExternRef(Some(x)) => {
+                Val::ExternRef(Some(ExternRef::new(&mut self.store, x)))
+            }
+        }
+    }
+
+    fn diff_val(&self, v: &Val) -> DiffValue {
+        match v {
+            Val::I32(x) => DiffValue::I32(*x),
+            Val::I64(x) => DiffValue::I64(*x),
+            Val::F32(x) => DiffValue::F32(*x),
+            Val::F64(x) => DiffValue::F64(*x),
+            Val::V128(x) => DiffValue::V128(*x),
+            Val::FuncRef(f) => DiffValue::FuncRef { null: f.is_none() },
+            Val::ExternRef(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
+        }
+    }
+
+    fn diff_ref(&self, r: &Ref) -> DiffValue {
+        match r {
+            Ref::Func(f) => DiffValue::FuncRef { null: f.is_none() },
+            Ref::Extern(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
+        }
+    }
+
+    fn extern_payload(&self, e: &ExternRef) -> u32 {
+        e.data(&self.store)
+            .ok()
+            .and_then(|d| d.downcast_ref::<u32>().copied())
+            .unwrap_or(u32::MAX)
+    }
+
+    fn export(&mut self, name: &str) -> Extern {
+        self.instance
+            .get_export(&mut self.store, name)
+            .unwrap_or_else(|| panic!("Hayate lost export {name:?}"))
+    }
+
+    pub(crate) fn call(&mut self, name: &str, args: &[DiffValue]) -> DiffOutcome {
+        let Extern::Func(f) = self.export(name) else {
+            panic!("export {name:?} is not a function in Hayate")
+        };
+        let params: Vec<Val> = args.iter().map(|a| self.engine_val(a)).collect();
+        let ty = f.ty(&self.store);
+        let mut results: Vec<Val> = ty.results().map(Val::default_for_ty).collect();
+        match f.call(&mut self.store, &params, &mut results) {
+            Ok(()) => DiffOutcome::Returned(results.iter().map(|r| self.diff_val(r)).collect()),
+            Err(e) => error_outcome(e),
+        }
+    }
+
+    pub(crate) fn global(&mut self, name: &str) -> DiffValue {
+        let g: Global = self.export(name).into_global().expect("a global");
+        let v = g.get(&self.store);
+        self.diff_val(&v)
+    }
+
+    pub(crate) fn set_global(&mut self, name: &str, value: DiffValue) {
+        let g: Global = self.export(name).into_global().expect("a global");
+        let v = self.engine_val(&value);
+        g.set(&mut self.store, v)
+            .expect("a mutable global of that type");
+    }
+
+    pub(crate) fn memory(&mut self, name: &str) -> &[u8] {
+        let m: Memory = self.export(name).into_memory().expect("a memory");
+        m.data(&self.store)
+    }
+
+    pub(crate) fn table(&mut self, name: &str) -> Vec<DiffValue> {
+        let t: Table = self.export(name).into_table().expect("a table");
+        (0..t.size(&self.store))
+            .map(|i| {
+                let r = t.get(&self.store, i).expect("in bounds");
+                self.diff_ref(&r)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,145 @@
+//! Oracles: the properties a fuzz input must not break.
+//!
+//! Each takes raw fuzz bytes (or an `Unstructured` over them) and panics when
+//! Hayate misbehaves, so libFuzzer, the loop runner and `cargo test` all see a
+//! failure the same way. Inputs the generators cannot use are skipped.
+
+mod diff;
+mod hayate_side;
+mod wasmi_side;
+
+use arbitrary::Unstructured;
+use hayate::{
+    Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, RefType, Store,
+    StoreLimits, StoreLimitsBuilder, Table, Val,
+};
+
+pub use diff::{
+    DiffOptions, DiffOutcome, DiffStats, DiffValue, Mismatch, TrapKind, differential,
+    differential_wasm,
+};
+pub use hayate_side::{ENGINE_VARIANTS, engine_variant};
+
+/// Arbitrary bytes (binary or text) into `Module::new`: it must return `Ok` or
+/// an error, never panic or crash. Returns whether the module compiled.
+pub fn compile(data: &[u8]) -> bool {
+    let engine = engine_variant(0);
+    let ok = Module::new(&engine, data).is_ok();
+    // Whatever `Module::new` accepted must also pass `Module::validate`, and
+    // a binary it rejected must fail validation or compilation, not both
+    // pass: compilation is validation plus code generation.
+    if data.starts_with(b"\0asm") {
+        let valid = Module::validate(&engine, data).is_ok();
+        assert!(
+            valid || !ok,
+            "Module::new accepted a binary that Module::validate rejects"
+        );
+        assert!(
+            ok || !valid,
+            "Module::new rejected a binary that Module::validate accepts: a valid module must compile"
+        );
+    }
+    ok
+}
+
+/// A store's data in the crash oracles: limits so that an arbitrary module
+/// cannot make the fuzzer run out of memory.
+struct Limited {
+    limits: StoreLimits,
+}
+
+/// A `wasm-smith` module with any configuration within Hayate's features is
+/// compiled (which must succeed: it is valid), instantiated with dummy
+/// imports, and each exported function called with default arguments. Traps
+/// and resource-limit errors are fine; panics and crashes are not.
+///
+/// Returns `None` when the input was too short to build a module, otherwise
+/// the number of exported functions called.
+pub fn instantiate(data: &[u8]) -> Option<usize> {
+    let mut u = Unstructured::new(data);
+    let variant = u.int_in_range(0..=ENGINE_VARIANTS - 1).ok()?;
+    let config = crate::generators::hayate_config(&mut u).ok()?;
+    let module = crate::generators::terminating_module(&mut u, config).ok()?;
+    Some(instantiate_wasm(
+        &engine_variant(variant),
+        &module.wasm,
+        Some(module.fuel),
+    ))
+}
+
+/// [`instantiate`] for a module already generated. With `fuel`, the global
+/// exported as [`crate::generators::FUEL_EXPORT`] is set to it before each
+/// call.
+pub fn instantiate_wasm(engine: &Engine, wasm: &[u8], fuel: Option<u32>) -> usize {
+    let module = match Module::new(engine, wasm) {
+        Ok(m) => m,
+        Err(e) => panic!("Hayate rejected a valid wasm-smith module: {e}"),
+    };
+    let mut store = Store::new(
+        engine,
+        Limited {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(256 << 20)
+                .table_elements(1_000_000)
+                .build(),
+        },
+    );
+    store.limiter(|data| &mut data.limits);
+    let imports = match dummy_imports(&mut store, &module) {
+        Ok(i) => i,
+        // A host memory or table too large for the limits.
+        Err(_) => return 0,
+    };
+    let instance = match Instance::new(&mut store, &module, &imports) {
+        Ok(i) => i,
+        // A trap in a segment or the start function, or a limit.
+        Err(_) => return 0,
+    };
+    let fuel_global = instance.get_global(&mut store, crate::generators::FUEL_EXPORT);
+    let mut called = 0;
+    for (_name, export) in instance.exports(&mut store) {
+        if let (Some(g), Some(fuel)) = (fuel_global, fuel) {
+            g.set(&mut store, Val::I32(fuel as i32))
+                .expect("the fuel global is a mutable i32");
+        }
+        let Extern::Func(f) = export else { continue };
+        let ty = f.ty(&store);
+        let params: Vec<Val> = ty.params().map(Val::default_for_ty).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for_ty).collect();
+        let _ = f.call(&mut store, &params, &mut results);
+        called += 1;
+    }
+    called
+}
+
+/// One host item per import of `module`, of the import's type: functions
+/// return default values, globals hold them, memories and tables are new.
+fn dummy_imports<T: 'static>(store: &mut Store<T>, module: &Module) -> hayate::Result<Vec<Extern>> {
+    let mut out = Vec::new();
+    for import in module.imports() {
+        out.push(match import.ty() {
+            ExternType::Func(ft) => {
+                let results: Vec<_> = ft.results().collect();
+                Extern::Func(Func::new(&mut *store, ft, move |_, _, out| {
+                    for (slot, ty) in out.iter_mut().zip(&results) {
+                        *slot = Val::default_for_ty(*ty);
+                    }
+                    Ok(())
+                }))
+            }
+            ExternType::Global(gt) => {
+                let init = Val::default_for_ty(gt.content());
+                Extern::Global(Global::new(&mut *store, gt, init)?)
+            }
+            ExternType::Memory(mt) => Extern::Memory(Memory::new(&mut *store, mt)?),
+            ExternType::Table(tt) => {
+                let init = match tt.element() {
+                    RefType::FuncRef => Ref::Func(None),
+                    RefType::ExternRef => Ref::Extern(None),
+                };
+                Extern::Table(Table::new(&mut *store, tt, init)?)
+            }
+        });
+    }
+    Ok(out)
+}
