@@ -173,7 +173,9 @@ impl WasiCtx {
                     .create(create && !excl)
                     .create_new(excl)
                     .truncate(trunc)
-                    .append(fdflags & fdflags::APPEND != 0)
+                    // std-style options refuse append with truncate; the
+                    // flag is set after opening instead (below).
+                    .append(fdflags & fdflags::APPEND != 0 && !trunc)
                     .follow(follow_opt)
                     .maybe_dir(true)
                     .dsync(fdflags & fdflags::DSYNC != 0)
@@ -199,6 +201,10 @@ impl WasiCtx {
                 dir.open_with(path(&p), &options(create, write))
             }?
             .into_std();
+            if trunc && fdflags & fdflags::APPEND != 0 {
+                let fl = rustix::fs::fcntl_getfl(&file)?;
+                rustix::fs::fcntl_setfl(&file, fl | rustix::fs::OFlags::APPEND)?;
+            }
             let ft = fstat(file.as_fd())?.filetype;
             if ft == filetype::DIRECTORY {
                 if write || base & rights::FD_WRITE != 0 {

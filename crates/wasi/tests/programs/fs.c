@@ -153,6 +153,15 @@ static void test_file_io(void) {
     CHECK(fst.fs_flags == __WASI_FDFLAGS_APPEND);
     OK(__wasi_fd_close(fd));
     CHECK(stat_path(dir, "a.txt", 1).size == 6);
+    /* O_TRUNC with O_APPEND: truncated, then appending */
+    OK(open_at(dir, "a.txt", 0, __WASI_OFLAGS_TRUNC, RIGHTS_FILE_ALL, __WASI_FDFLAGS_APPEND, &fd));
+    write_all(fd, "ab");
+    OK(__wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos));
+    write_all(fd, "cdef");
+    OK(__wasi_fd_fdstat_get(fd, &fst));
+    CHECK(fst.fs_flags == __WASI_FDFLAGS_APPEND);
+    OK(__wasi_fd_close(fd));
+    CHECK(stat_path(dir, "a.txt", 1).size == 6);
     /* the sync flags given at open are kept and reported */
     OK(open_at(dir, "a.txt", 0, 0, RIGHTS_FILE_ALL, __WASI_FDFLAGS_DSYNC | __WASI_FDFLAGS_SYNC, &fd));
     OK(__wasi_fd_fdstat_get(fd, &fst));
