@@ -1,0 +1,154 @@
+//! `add_to_linker` defines every `wasi_snapshot_preview1` function with the
+//! signature the witx specification gives it, and nothing else.
+
+use hayate::{Engine, Linker, Module, Store};
+use hayate_wasi::{I32Exit, WasiCtx};
+
+/// Every function of the snapshot, as a Wasm import (name, params, results).
+const FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("args_get", "i32 i32", "i32"),
+    ("args_sizes_get", "i32 i32", "i32"),
+    ("environ_get", "i32 i32", "i32"),
+    ("environ_sizes_get", "i32 i32", "i32"),
+    ("clock_res_get", "i32 i32", "i32"),
+    ("clock_time_get", "i32 i64 i32", "i32"),
+    ("fd_advise", "i32 i64 i64 i32", "i32"),
+    ("fd_allocate", "i32 i64 i64", "i32"),
+    ("fd_close", "i32", "i32"),
+    ("fd_datasync", "i32", "i32"),
+    ("fd_fdstat_get", "i32 i32", "i32"),
+    ("fd_fdstat_set_flags", "i32 i32", "i32"),
+    ("fd_fdstat_set_rights", "i32 i64 i64", "i32"),
+    ("fd_filestat_get", "i32 i32", "i32"),
+    ("fd_filestat_set_size", "i32 i64", "i32"),
+    ("fd_filestat_set_times", "i32 i64 i64 i32", "i32"),
+    ("fd_pread", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_prestat_get", "i32 i32", "i32"),
+    ("fd_prestat_dir_name", "i32 i32 i32", "i32"),
+    ("fd_pwrite", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_read", "i32 i32 i32 i32", "i32"),
+    ("fd_readdir", "i32 i32 i32 i64 i32", "i32"),
+    ("fd_renumber", "i32 i32", "i32"),
+    ("fd_seek", "i32 i64 i32 i32", "i32"),
+    ("fd_sync", "i32", "i32"),
+    ("fd_tell", "i32 i32", "i32"),
+    ("fd_write", "i32 i32 i32 i32", "i32"),
+    ("path_create_directory", "i32 i32 i32", "i32"),
+    ("path_filestat_get", "i32 i32 i32 i32 i32", "i32"),
+    (
+        "path_filestat_set_times",
+        "i32 i32 i32 i32 i64 i64 i32",
+        "i32",
+    ),
+    ("path_link", "i32 i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32", "i32"),
+    ("path_readlink", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_remove_directory", "i32 i32 i32", "i32"),
+    ("path_rename", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("path_symlink", "i32 i32 i32 i32 i32", "i32"),
+    ("path_unlink_file", "i32 i32 i32", "i32"),
+    ("poll_oneoff", "i32 i32 i32 i32", "i32"),
+    ("proc_exit", "i32", ""),
+    ("proc_raise", "i32", "i32"),
+    ("sched_yield", "", "i32"),
+    ("random_get", "i32 i32", "i32"),
+    ("sock_accept", "i32 i32 i32", "i32"),
+    ("sock_recv", "i32 i32 i32 i32 i32 i32", "i32"),
+    ("sock_send", "i32 i32 i32 i32 i32", "i32"),
+    ("sock_shutdown", "i32 i32", "i32"),
+];
+
+fn linker(engine: &Engine) -> Linker<WasiCtx> {
+    let mut linker = Linker::new(engine);
+    hayate_wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    linker
+}
+
+#[test]
+fn every_function_with_its_witx_signature() {
+    assert_eq!(FUNCTIONS.len(), 46);
+    let mut wat = String::from("(module\n");
+    for (name, params, results) in FUNCTIONS {
+        wat += &format!(
+            "  (import \"wasi_snapshot_preview1\" \"{name}\" (func (param {params}) (result {results})))\n"
+        );
+    }
+    wat += "  (memory (export \"memory\") 1))";
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().build());
+    linker(&engine).instantiate(&mut store, &module).unwrap();
+    for (name, _, _) in FUNCTIONS {
+        assert!(
+            linker(&engine)
+                .get(&mut store, "wasi_snapshot_preview1", name)
+                .is_some()
+        );
+    }
+    assert!(
+        linker(&engine)
+            .get(&mut store, "wasi_snapshot_preview1", "fd_dup")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_wrong_signature_does_not_link() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32) (result i32))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().build());
+    assert!(linker(&engine).instantiate(&mut store, &module).is_err());
+}
+
+#[test]
+fn calls_without_an_exported_memory_are_errors_not_crashes() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "random_get" (func $r (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_close" (func $c (param i32) (result i32)))
+             (func (export "rand") (result i32) (call $r (i32.const 0) (i32.const 4)))
+             (func (export "close") (result i32) (call $c (i32.const 77))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().build());
+    let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
+    let rand = instance
+        .get_typed_func::<(), i32>(&mut store, "rand")
+        .unwrap();
+    let err = rand.call(&mut store, ()).unwrap_err();
+    assert!(err.to_string().contains("memory"), "{err}");
+    // Calls that need no memory still work: fd 77 is not open (badf = 8).
+    let close = instance
+        .get_typed_func::<(), i32>(&mut store, "close")
+        .unwrap();
+    assert_eq!(close.call(&mut store, ()).unwrap(), 8);
+}
+
+#[test]
+fn proc_exit_is_a_typed_error() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (call $exit (i32.const 17)) unreachable))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().build());
+    let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    let err = start.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<I32Exit>(), Some(&I32Exit(17)));
+    assert!(err.as_trap().is_none());
+    // The store stays usable after an exit.
+    assert_eq!(store.data().open_fds(), vec![0, 1, 2]);
+}
