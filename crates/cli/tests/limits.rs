@@ -88,3 +88,24 @@ fn unknown_or_malformed_flags_are_one_line_errors() {
         );
     }
 }
+
+#[test]
+fn bad_command_line_flags_are_one_line_errors() {
+    for args in [
+        &["run", "--bogus", "x.wasm"][..],
+        &["frob"][..],
+        &["run"][..],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_hayate"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&o).trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
