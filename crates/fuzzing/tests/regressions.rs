@@ -86,5 +86,9 @@ fn fuzz_regressions() {
             }
         }
     }
-    assert!(failures.is_empty(), "regressions failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "regressions failed:\n{}",
+        failures.join("\n")
+    );
 }
