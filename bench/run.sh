@@ -2,7 +2,7 @@
 # The one command: rebuilds the corpus, builds Hayate and the harness, runs
 # every benchmark and rewrites the tables in BENCHMARKS.md.
 #
-#   bench/run.sh                 # everything, medians of 5 runs (~30 min)
+#   bench/run.sh                 # everything, medians of 5 runs (~1 hour)
 #   bench/run.sh --quick         # tiny sizes, 1 run: checks the harness only
 #   bench/run.sh --sections exec --only sqlite,lua   # a part of it
 #
@@ -12,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench/corpus/build.sh
+# callgrind counts instructions (the `instr` section).
+if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq valgrind >/dev/null
+fi
 cargo build --release -p hayate-cli
 # wasmtime 49 declares rust-version 1.96 but builds with 1.95.
 cargo build --release -p hayate-bench --features peers --ignore-rust-version

@@ -26,7 +26,8 @@ pub struct ReportArgs {
     /// Only these programs (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Only these sections: env, exec, compile, startup, interrupt, micro.
+    /// Only these sections: env, exec, compile, startup, interrupt, instr,
+    /// micro.
     #[arg(long, value_delimiter = ',')]
     sections: Vec<String>,
     /// Print the tables instead of rewriting BENCHMARKS.md.
@@ -61,6 +62,9 @@ pub fn execute(args: ReportArgs) -> Result<()> {
     }
     if args.wants("interrupt") {
         sections.push(("interrupt", interrupt(&layout, &args)?));
+    }
+    if args.wants("instr") {
+        sections.push(("instr", instructions(&layout, &args)?));
     }
     if args.wants("micro") {
         sections.push(("micro", micro(&layout)));
@@ -705,4 +709,136 @@ fn micro(layout: &Layout) -> String {
         "\nCriterion medians (`target/criterion/*/new/estimates.json`)."
     );
     s
+}
+
+/// Instructions executed by `cmd`, counted by callgrind.
+fn callgrind(cmd: Command) -> Result<u64> {
+    let mut c = Command::new("valgrind");
+    c.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]);
+    c.arg(cmd.get_program()).args(cmd.get_args());
+    let o = c.output().context("running valgrind")?;
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    if !o.status.success() {
+        bail!(
+            "{:?} under callgrind failed: {}",
+            cmd.get_program(),
+            stderr.trim_end()
+        );
+    }
+    stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .context("no callgrind summary")?
+        .trim()
+        .parse()
+        .context("callgrind count")
+}
+
+/// The noise-free measure: instructions executed (callgrind), as the
+/// difference between two sizes of each program so that process start-up,
+/// artifact loading and instantiation cancel out. Artifacts are compiled
+/// under valgrind too, for the CPU valgrind emulates (no AVX-512).
+fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
+    let dir = layout.work("instr");
+    std::fs::create_dir_all(&dir)?;
+    let wt = layout.wasmtime();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| program | sizes | Hayate Δinstr | Wasmtime Δinstr | native Δinstr | Hayate/Wasmtime | Hayate/native | Wasmtime/native |"
+    );
+    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|");
+    let (mut hw, mut hn, mut wn) = (Vec::new(), Vec::new(), Vec::new());
+    for p in PROGRAMS {
+        if !args.only.is_empty() && !args.only.iter().any(|o| o == p.name) {
+            continue;
+        }
+        let wasm = layout.wasm(p);
+        let h_art = dir.join(format!("{}.hayate.cwasm", p.stem));
+        let w_art = dir.join(format!("{}.wasmtime.cwasm", p.stem));
+        for (tool, art) in [(layout.hayate_cli(), &h_art), (wt.clone(), &w_art)] {
+            let o = Command::new("valgrind")
+                .args(["--tool=none", "-q"])
+                .arg(&tool)
+                .arg("compile")
+                .arg(&wasm)
+                .arg("-o")
+                .arg(art)
+                .output()?;
+            if !o.status.success() {
+                bail!(
+                    "compiling {} under valgrind: {}",
+                    p.name,
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+        let count = |rt: Runtime, size: &str| -> Result<u64> {
+            let gargs = corpus::guest_args_sized(layout, p, size);
+            let mut c = match rt {
+                Runtime::Hayate => {
+                    let mut c = Command::new(layout.hayate_cli());
+                    c.args(["run", "--allow-precompiled"]).arg(&h_art);
+                    c
+                }
+                Runtime::Wasmtime => {
+                    let mut c = Command::new(&wt);
+                    c.args(["run", "--allow-precompiled"]).arg(&w_art);
+                    c
+                }
+                _ => Command::new(layout.native(p)),
+            };
+            c.args(&gargs);
+            callgrind(c)
+        };
+        let mut delta = BTreeMap::new();
+        for rt in [Runtime::Hayate, Runtime::Wasmtime, Runtime::Native] {
+            if rt == Runtime::Native && !p.native {
+                continue;
+            }
+            let d = count(rt, p.instr.1)? as f64 - count(rt, p.instr.0)? as f64;
+            delta.insert(rt.name(), d);
+        }
+        let (h, w, n) = (
+            delta.get("Hayate"),
+            delta.get("Wasmtime"),
+            delta.get("native"),
+        );
+        let (a, b, c) = (ratio(h, w), ratio(h, n), ratio(w, n));
+        hw.push(a);
+        hn.push(b);
+        wn.push(c);
+        let g = |x: Option<&f64>| {
+            x.map(|x| format!("{:.1} M", x / 1e6))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        eprintln!(
+            "[instr] {}: hayate {} wasmtime {} native {}",
+            p.name,
+            g(h),
+            g(w),
+            g(n)
+        );
+        let _ = writeln!(
+            s,
+            "| {} | {} → {} | {} | {} | {} | {} | {} | {} |",
+            p.name,
+            p.instr.0,
+            p.instr.1,
+            g(h),
+            g(w),
+            g(n),
+            fmt_ratio(a),
+            fmt_ratio(b),
+            fmt_ratio(c)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| **geometric mean** | | | | | **{}** | **{}** | **{}** |",
+        fmt_ratio(geomean(&hw)),
+        fmt_ratio(geomean(&hn)),
+        fmt_ratio(geomean(&wn))
+    );
+    Ok(s)
 }

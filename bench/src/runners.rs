@@ -193,10 +193,10 @@ pub fn prepare(
         },
         Runtime::Hayate => {
             let artifact = || -> Result<String> {
+                // Always afresh: an artifact only loads into the Hayate
+                // build that wrote it.
                 let cwasm = layout.work(&format!("{}.hayate.cwasm", p.stem));
-                if !cwasm.exists() || modified(&cwasm) < modified(&wasm) {
-                    hayate_compile(layout, &wasm, &cwasm, &[])?;
-                }
+                hayate_compile(layout, &wasm, &cwasm, &[])?;
                 Ok(path_str(&cwasm))
             };
             match mode {
