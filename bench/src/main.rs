@@ -64,6 +64,12 @@ enum Cmd {
         /// Where to write the function's machine code.
         #[arg(long)]
         code: Option<PathBuf>,
+        /// Compile with epoch checks.
+        #[arg(long)]
+        epoch: bool,
+        /// Compile with fuel metering.
+        #[arg(long)]
+        fuel: bool,
     },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
@@ -101,7 +107,9 @@ fn main() -> ExitCode {
             module,
             function,
             code,
-        } => clif(&module, &function, code.as_deref()).map(|()| 0),
+            epoch,
+            fuel,
+        } => clif(&module, &function, code.as_deref(), epoch, fuel).map(|()| 0),
         Cmd::InterruptCost { runs, quick } => {
             inproc::interrupt_cost(&corpus::Layout::new(), runs, quick).map(|rows| {
                 for r in rows {
@@ -170,7 +178,7 @@ fn compile(single_thread: bool, module: &PathBuf) -> Result<()> {
     Ok(())
 }
 
-fn clif(module: &Path, function: &str, code: Option<&Path>) -> Result<()> {
+fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: bool) -> Result<()> {
     use hayate_cranelift::{Compiler, CompilerSettings};
     let bytes = std::fs::read(module).with_context(|| format!("reading {}", module.display()))?;
     let info = hayate_environ::ModuleInfo::parse(&bytes, hayate_environ::features_for(None))
@@ -179,8 +187,12 @@ fn clif(module: &Path, function: &str, code: Option<&Path>) -> Result<()> {
         .find(|&i| info.func_display_name(i) == function || i.to_string() == function)
         .with_context(|| format!("no defined function `{function}`"))?;
     let defined = index - info.num_imported_funcs;
-    let compiler =
-        Compiler::new(CompilerSettings::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = CompilerSettings {
+        epoch_interruption: epoch,
+        consume_fuel: fuel,
+        ..CompilerSettings::default()
+    };
+    let compiler = Compiler::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "{}",
         compiler
