@@ -753,52 +753,74 @@ fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == p.name) {
             continue;
         }
-        let wasm = layout.wasm(p);
-        let h_art = dir.join(format!("{}.hayate.cwasm", p.stem));
-        let w_art = dir.join(format!("{}.wasmtime.cwasm", p.stem));
-        for (tool, art) in [(layout.hayate_cli(), &h_art), (wt.clone(), &w_art)] {
-            let o = Command::new("valgrind")
-                .args(["--tool=none", "-q"])
-                .arg(&tool)
-                .arg("compile")
-                .arg(&wasm)
-                .arg("-o")
-                .arg(art)
-                .output()?;
-            if !o.status.success() {
-                bail!(
-                    "compiling {} under valgrind: {}",
-                    p.name,
-                    String::from_utf8_lossy(&o.stderr)
-                );
+        let measured = (|| -> Result<BTreeMap<&'static str, f64>> {
+            let wasm = layout.wasm(p);
+            let h_art = dir.join(format!("{}.hayate.cwasm", p.stem));
+            let w_art = dir.join(format!("{}.wasmtime.cwasm", p.stem));
+            for (tool, art) in [(layout.hayate_cli(), &h_art), (wt.clone(), &w_art)] {
+                let o = Command::new("valgrind")
+                    .args(["--tool=none", "-q"])
+                    .arg(&tool)
+                    .arg("compile")
+                    .arg(&wasm)
+                    .arg("-o")
+                    .arg(art)
+                    .output()?;
+                if !o.status.success() {
+                    bail!(
+                        "compiling {} under valgrind: {}",
+                        p.name,
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                }
             }
-        }
-        let count = |rt: Runtime, size: &str| -> Result<u64> {
-            let gargs = corpus::guest_args_sized(layout, p, size);
-            let mut c = match rt {
-                Runtime::Hayate => {
-                    let mut c = Command::new(layout.hayate_cli());
-                    c.args(["run", "--allow-precompiled"]).arg(&h_art);
-                    c
-                }
-                Runtime::Wasmtime => {
-                    let mut c = Command::new(&wt);
-                    c.args(["run", "--allow-precompiled"]).arg(&w_art);
-                    c
-                }
-                _ => Command::new(layout.native(p)),
+            let count = |rt: Runtime, size: &str| -> Result<u64> {
+                let gargs = corpus::guest_args_sized(layout, p, size);
+                let mut c = match rt {
+                    Runtime::Hayate => {
+                        let mut c = Command::new(layout.hayate_cli());
+                        c.args(["run", "--allow-precompiled"]).arg(&h_art);
+                        c
+                    }
+                    Runtime::Wasmtime => {
+                        let mut c = Command::new(&wt);
+                        c.args(["run", "--allow-precompiled"]).arg(&w_art);
+                        c
+                    }
+                    _ => Command::new(layout.native(p)),
+                };
+                c.args(&gargs);
+                callgrind(c)
             };
-            c.args(&gargs);
-            callgrind(c)
-        };
-        let mut delta = BTreeMap::new();
-        for rt in [Runtime::Hayate, Runtime::Wasmtime, Runtime::Native] {
-            if rt == Runtime::Native && !p.native {
+            let mut delta = BTreeMap::new();
+            for rt in [Runtime::Hayate, Runtime::Wasmtime, Runtime::Native] {
+                if rt == Runtime::Native && !p.native {
+                    continue;
+                }
+                let d = count(rt, p.instr.1)? as f64 - count(rt, p.instr.0)? as f64;
+                delta.insert(rt.name(), d);
+            }
+            Ok(delta)
+        })();
+        let delta = match measured {
+            Ok(delta) => delta,
+            Err(e) => {
+                let msg = format!("{e:#}");
+                let msg = msg
+                    .lines()
+                    .find(|l| l.contains("SIGSEGV") || l.contains("rror"))
+                    .unwrap_or("failed")
+                    .trim()
+                    .to_string();
+                eprintln!("[instr] {}: {msg}", p.name);
+                let _ = writeln!(
+                    s,
+                    "| {} | {} → {} | fails: `{msg}` | | | | | |",
+                    p.name, p.instr.0, p.instr.1
+                );
                 continue;
             }
-            let d = count(rt, p.instr.1)? as f64 - count(rt, p.instr.0)? as f64;
-            delta.insert(rt.name(), d);
-        }
+        };
         let (h, w, n) = (
             delta.get("Hayate"),
             delta.get("Wasmtime"),
