@@ -3,6 +3,7 @@
 //! gets while Wasm calls it.
 
 use std::ffi::c_void;
+use std::sync::Arc;
 
 use hayate_runtime::{HostFunc, VMStore, ValRaw};
 
@@ -37,7 +38,7 @@ impl Func {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let body = dynamic_host_fn(ty.clone(), f);
-        Func::new_raw(store.as_context_mut().0, ty, body)
+        Func::new_raw(store.as_context_mut().0, ty, body.into())
     }
 
     /// A host function from a closure with Wasm-typed parameters and results,
@@ -47,28 +48,24 @@ impl Func {
         f: impl IntoFunc<T, Params, Results>,
     ) -> Func {
         let (ty, body) = f.into_func();
-        Func::new_raw(store.as_context_mut().0, ty, body)
+        Func::new_raw(store.as_context_mut().0, ty, body.into())
     }
 
+    /// A host function around `body`. The body is shared (a linker defines
+    /// one body for every store it instantiates into) and called with a
+    /// single dynamic call from the runtime's host entry.
     pub(crate) fn new_raw<T: 'static>(
         store: &mut StoreInner<T>,
         ty: FuncType,
-        body: Box<RawHostFn<T>>,
+        body: Arc<RawHostFn<T>>,
     ) -> Func {
         let type_id = store.opaque.engine.register_type(&ty.inner);
         let callback =
             move |vmstore: &mut dyn VMStore, caller: Option<usize>, values: &mut [ValRaw]| {
-                let Some(store) = vmstore.as_any_mut().downcast_mut::<StoreInner<T>>() else {
-                    return Err(Error::msg("host function called with a foreign store").into());
-                };
-                body(
-                    Caller {
-                        store,
-                        instance: caller,
-                    },
-                    values,
-                )
-                .map_err(|e| Box::new(e) as hayate_runtime::HostError)
+                let store = crate::vm::store_inner::<T>(vmstore);
+                let instance = caller.unwrap_or(Caller::<T>::NO_INSTANCE);
+                body(Caller { store, instance }, values)
+                    .map_err(|e| Box::new(e) as hayate_runtime::HostError)
             };
         let mut host = HostFunc::new(type_id, Box::new(callback));
         let ptr = FuncRefPtr::new(host.func_ref()).expect("non-null");
@@ -190,10 +187,15 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
 /// The store, as a host function sees it while Wasm calls it.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
-    pub(crate) instance: Option<usize>,
+    /// The calling instance's index in the store, or `NO_INSTANCE` when the
+    /// host called the function directly (a plain index keeps `Caller` at two
+    /// words, so it travels in registers).
+    pub(crate) instance: usize,
 }
 
 impl<'a, T: 'static> Caller<'a, T> {
+    pub(crate) const NO_INSTANCE: usize = usize::MAX;
+
     pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
         Caller {
             store: self.store,
@@ -214,7 +216,10 @@ impl<'a, T: 'static> Caller<'a, T> {
     /// An export of the calling instance (for example its memory), if the
     /// function was called from Wasm.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let id = self.instance?;
+        let id = self.instance;
+        if id == Self::NO_INSTANCE {
+            return None;
+        }
         crate::instance::Instance::from_index(self.store.opaque.id, id).get_export(&mut *self, name)
     }
 

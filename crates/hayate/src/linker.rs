@@ -122,11 +122,7 @@ impl<T: 'static> Linker<T> {
             .clone()
         {
             Definition::Extern(e) => Some(e),
-            Definition::HostFunc(ty, body) => Some(Extern::Func(Func::new_raw(
-                store,
-                ty,
-                Box::new(move |c, v| body(c, v)),
-            ))),
+            Definition::HostFunc(ty, body) => Some(Extern::Func(Func::new_raw(store, ty, body))),
         }
     }
 

@@ -25,6 +25,7 @@ use hayate_runtime::{
 use crate::engine::Engine;
 use crate::error::{Error, FrameInfo, Result, WasmBacktrace};
 use crate::module::Module;
+use crate::store::StoreInner;
 
 /// Installs the trap handlers (idempotent).
 pub(crate) fn init() {
@@ -142,6 +143,24 @@ impl FuncRefPtr {
         }
         Ok(())
     }
+}
+
+/// The store a host function of store type `T` was called with.
+///
+/// Host functions are only reachable from instances of the store that made
+/// them (imports, tables and values are all checked against the store's id),
+/// and that store is a `StoreInner<T>`, so the cast is exact; debug builds
+/// check it.
+pub(crate) fn store_inner<T: 'static>(vmstore: &mut dyn VMStore) -> &mut StoreInner<T> {
+    debug_assert!(
+        vmstore
+            .as_any_mut()
+            .downcast_mut::<StoreInner<T>>()
+            .is_some()
+    );
+    // SAFETY: see above: the object behind `vmstore` is a `StoreInner<T>`,
+    // and the returned borrow is the caller's borrow of it.
+    unsafe { &mut *(vmstore as *mut dyn VMStore).cast::<StoreInner<T>>() }
 }
 
 /// Calls `func` with `values` (parameters in, results out).
