@@ -104,8 +104,10 @@ impl FuncTranslator<'_, '_> {
     fn push_call_results(&mut self, call: cranelift_codegen::ir::Inst) {
         let results = self.b.inst_results(call).to_vec();
         self.stack.extend(results);
-        // The callee may have charged fuel or changed the store's counter.
+        // The callee may have charged fuel or changed the store's counter,
+        // or moved the epoch deadline.
         self.fuel_load();
+        self.epoch_deadline_load();
     }
 
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> Result<bool> {

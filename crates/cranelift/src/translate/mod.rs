@@ -13,7 +13,9 @@
 //! calls and returns, and at function entry and loop headers calls the
 //! `OutOfFuel` builtin when it is zero or more. Epochs: at the same points
 //! the engine's epoch counter is compared with the store's deadline, and
-//! the `EpochDeadline` builtin is called when the deadline is reached.
+//! the `EpochDeadline` builtin is called when the deadline is reached. The
+//! deadline is cached in a variable, loaded at entry and reloaded only after
+//! that builtin and after calls; the counter is loaded at every check.
 
 mod call;
 mod control;
@@ -116,6 +118,7 @@ pub(crate) fn translate_function(
         builtin_sigs: HashMap::new(),
         fuel_var: None,
         fuel_pending: 0,
+        epoch_deadline_var: None,
         num_results: ty.results.len(),
         regions,
     };
@@ -164,6 +167,10 @@ struct FuncTranslator<'a, 'f> {
     fuel_var: Option<Variable>,
     /// Fuel charged by operators since the counter variable was last updated.
     fuel_pending: i64,
+    /// The store's epoch deadline, cached in a variable while epoch
+    /// interruption is enabled; reloaded after the `EpochDeadline` builtin
+    /// and after calls, which may move it.
+    epoch_deadline_var: Option<Variable>,
     /// Number of results of the function.
     num_results: usize,
     /// Alias regions of the memory the function accesses.
@@ -236,7 +243,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             self.fuel_function_entry();
         }
         if self.env.settings.epoch_interruption {
-            self.epoch_check();
+            self.epoch_function_entry();
         }
         self.push_function_frame(results);
 
@@ -490,9 +497,35 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.b.switch_to_block(cont);
     }
 
+    fn epoch_function_entry(&mut self) {
+        let var = self.b.declare_var(types::I64);
+        self.epoch_deadline_var = Some(var);
+        self.epoch_deadline_load();
+        self.epoch_check();
+    }
+
+    /// Loads the store's epoch deadline into the cached variable.
+    fn epoch_deadline_load(&mut self) {
+        let Some(var) = self.epoch_deadline_var else {
+            return;
+        };
+        let limits = self.runtime_limits();
+        let deadline = self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            limits,
+            hayate_environ::VMRuntimeLimitsOffsets::EPOCH_DEADLINE as i32,
+        );
+        self.b.def_var(var, deadline);
+    }
+
     /// Calls the `EpochDeadline` builtin when the engine's epoch reached the
-    /// store's deadline.
+    /// store's deadline. The epoch counter is loaded at every check (another
+    /// thread increments it); the deadline comes from the cached variable.
     fn epoch_check(&mut self) {
+        let Some(var) = self.epoch_deadline_var else {
+            return;
+        };
         let flags = vmctx::immutable();
         let counter_ptr = self.b.ins().load(
             POINTER,
@@ -504,13 +537,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             .b
             .ins()
             .load(types::I64, MemFlagsData::trusted(), counter_ptr, 0);
-        let limits = self.runtime_limits();
-        let deadline = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            limits,
-            hayate_environ::VMRuntimeLimitsOffsets::EPOCH_DEADLINE as i32,
-        );
+        let deadline = self.b.use_var(var);
         let reached = self.b.ins().icmp(
             ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
             epoch,
@@ -525,6 +552,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.fuel_save();
         self.call_builtin(Builtin::EpochDeadline, &[]);
         self.fuel_load();
+        // The builtin (or the embedder's callback) may have moved the deadline.
+        self.epoch_deadline_load();
         self.b.ins().jump(cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
