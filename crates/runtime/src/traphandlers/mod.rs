@@ -72,7 +72,7 @@ mod backtrace;
 mod signals;
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::error::Error;
 use std::ffi::{c_int, c_void};
 use std::fmt;
@@ -202,8 +202,9 @@ pub(crate) struct CallThreadState {
     /// Shared by all activations of the thread (only the innermost one can
     /// trap at a time).
     frames: *mut Vec<usize>,
-    /// A host error or panic to report instead of the plain trap.
-    pending: Cell<Option<Pending>>,
+    /// A host error or panic to report instead of the plain trap: one
+    /// pointer, null on the common path, boxed only when a host call fails.
+    pending: Cell<Option<Box<Pending>>>,
 }
 
 thread_local! {
@@ -212,8 +213,12 @@ thread_local! {
     /// handler neither allocates nor registers anything.
     static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
 
-    /// The backtrace buffer, kept between outermost activations.
-    static FRAME_BUFFER: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+    /// The backtrace buffer, kept between outermost activations. Only the
+    /// outermost activation on this thread reaches it (by pointer, shared
+    /// with nested ones); it is emptied by the signal handler before it
+    /// records frames, so a call that does not trap never touches its
+    /// contents.
+    static FRAME_BUFFER: UnsafeCell<Vec<usize>> = const { UnsafeCell::new(Vec::new()) };
 }
 
 /// Most frames a backtrace records.
@@ -237,13 +242,13 @@ fn with_current<R>(f: impl FnOnce(&CallThreadState) -> R) -> Option<R> {
 /// trampoline; [`catch_traps`] then returns [`UnwindReason::HostError`]
 /// with it. Outside [`catch_traps`] the error is dropped.
 pub fn set_pending_host_error(error: Box<dyn Error + Send + Sync>) {
-    with_current(|s| s.pending.set(Some(Pending::Error(error))));
+    with_current(|s| s.pending.set(Some(Box::new(Pending::Error(error)))));
 }
 
 /// Like [`set_pending_host_error`] for a caught panic: [`catch_traps`] then
 /// returns [`UnwindReason::Panic`] with it.
 pub fn set_pending_panic(panic: Box<dyn Any + Send>) {
-    with_current(|s| s.pending.set(Some(Pending::Panic(panic))));
+    with_current(|s| s.pending.set(Some(Box::new(Pending::Panic(panic)))));
 }
 
 struct Payload<'a, F> {
@@ -319,32 +324,30 @@ pub unsafe fn catch_traps(
     max_wasm_stack: usize,
     mut f: impl FnMut(),
 ) -> Result<(), Box<UnwindReason>> {
-    init_traps();
+    // Installs the handlers on a thread's first call, then one flag check.
     signals::lazy_per_thread_init();
 
     let anchor = 0u8;
     let stack_here = &raw const anchor as usize;
     let prev = CURRENT.get();
 
-    // The backtrace buffer: owned by the outermost activation, shared by
-    // pointer with nested ones.
-    let mut owned = if prev.is_null() {
-        Some(FRAME_BUFFER.take())
+    // The backtrace buffer: this thread's `FRAME_BUFFER`, reached by the
+    // outermost activation and shared by pointer with nested ones. Only its
+    // capacity is checked here (the handler must not allocate); its
+    // contents are cleared by the handler when a trap is recorded.
+    let frames: *mut Vec<usize> = if prev.is_null() {
+        FRAME_BUFFER.with(UnsafeCell::get)
     } else {
-        None
-    };
-    let frames: *mut Vec<usize> = match &mut owned {
-        Some(buffer) => buffer,
         // SAFETY: `prev` is a live activation of this thread (see `CURRENT`).
-        None => unsafe { (*prev).frames },
+        unsafe { (*prev).frames }
     };
     let wanted = (max_wasm_stack / 16).clamp(64, MAX_FRAMES) + 16;
-    // SAFETY: `frames` points to the buffer of this thread's outermost
-    // activation, which nobody else uses while this one runs.
+    // SAFETY: `frames` points to this thread's `FRAME_BUFFER`, which only
+    // the activations of this thread use, and none of them holds a
+    // reference to it across this point (the handler only runs inside Wasm).
     unsafe {
-        (*frames).clear();
         if (*frames).capacity() < wanted {
-            (*frames).reserve(wanted);
+            (*frames).reserve(wanted - (*frames).len());
         }
     }
 
@@ -412,14 +415,14 @@ pub unsafe fn catch_traps(
     }
 
     let pending = state.pending.take();
-    let result = if returned == 0 {
+    if returned == 0 {
         let record = state
             .trap
             .get()
             .expect("trap handler jumped without recording a trap");
         // SAFETY: the handler is done with the buffer; this thread owns it.
         let backtrace = Backtrace::from_pcs(unsafe { &*frames });
-        Err(Box::new(match pending {
+        Err(Box::new(match pending.map(|p| *p) {
             Some(Pending::Error(error)) => UnwindReason::HostError { error, backtrace },
             Some(Pending::Panic(panic)) => UnwindReason::Panic(panic),
             None => UnwindReason::Trap {
@@ -430,7 +433,7 @@ pub unsafe fn catch_traps(
     } else if let Some(panic) = payload.panic {
         Err(Box::new(UnwindReason::Panic(panic)))
     } else {
-        match pending {
+        match pending.map(|p| *p) {
             Some(Pending::Error(error)) => Err(Box::new(UnwindReason::HostError {
                 error,
                 backtrace: Backtrace::default(),
@@ -438,12 +441,7 @@ pub unsafe fn catch_traps(
             Some(Pending::Panic(panic)) => Err(Box::new(UnwindReason::Panic(panic))),
             None => Ok(()),
         }
-    };
-    if let Some(mut buffer) = owned {
-        buffer.clear();
-        FRAME_BUFFER.set(buffer);
     }
-    result
 }
 
 impl CallThreadState {

@@ -248,10 +248,20 @@ thread_local! {
 /// Checks only once per thread. Best effort: if memory cannot be had, the
 /// handler runs on the thread's own stack, which works for every trap but
 /// a fault caused by the stack itself overflowing.
+///
+/// The first call on each thread also installs the process's handlers
+/// ([`init_traps`]), so a thread's later calls cost one thread-local load.
+#[inline]
 pub(super) fn lazy_per_thread_init() {
-    if ALT_STACK_CHECKED.get() {
-        return;
+    if !ALT_STACK_CHECKED.get() {
+        per_thread_init_slow();
     }
+}
+
+#[cold]
+#[inline(never)]
+fn per_thread_init_slow() {
+    init_traps();
     ALT_STACK_CHECKED.set(true);
     // SAFETY: an all-zero `stack_t` is valid; `sigaltstack` fills it.
     let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
