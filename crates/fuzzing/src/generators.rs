@@ -343,3 +343,61 @@ pub fn arbitrary_v128(u: &mut Unstructured<'_>) -> Result<u128> {
         _ => u.arbitrary()?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exports(wasm: &[u8]) -> Vec<(String, wasmparser::ExternalKind, u32)> {
+        let mut out = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            if let wasmparser::Payload::ExportSection(r) = payload.unwrap() {
+                for e in r {
+                    let e = e.unwrap();
+                    out.push((e.name.to_string(), e.kind, e.index));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn export_global_adds_or_extends_the_export_section() {
+        use wasmparser::ExternalKind::{Func, Global};
+        let with = wat::parse_str(
+            r#"(module (global (mut i32) (i32.const 5)) (func (export "f"))
+                 (start 0) (data "x") (memory 1))"#,
+        )
+        .unwrap();
+        let out = export_global(&with, 0, FUEL_EXPORT).unwrap();
+        wasmparser::validate(&out).unwrap();
+        assert_eq!(
+            exports(&out),
+            [("f".into(), Func, 0), (FUEL_EXPORT.into(), Global, 0)]
+        );
+        let without =
+            wat::parse_str(r#"(module (global (mut i32) (i32.const 5)) (func))"#).unwrap();
+        let out = export_global(&without, 0, FUEL_EXPORT).unwrap();
+        wasmparser::validate(&out).unwrap();
+        assert_eq!(exports(&out), [(FUEL_EXPORT.into(), Global, 0)]);
+        // A clash with an existing name is refused.
+        assert!(export_global(&out, 0, FUEL_EXPORT).is_none());
+    }
+
+    #[test]
+    fn generated_modules_are_valid_and_export_their_fuel() {
+        for seed in 0..20 {
+            let data = crate::seeded_input(seed, 4096);
+            let mut u = Unstructured::new(&data);
+            let config = differential_config(&mut u).unwrap();
+            let module = terminating_module(&mut u, config).unwrap();
+            wasmparser::validate(&module.wasm).unwrap();
+            assert!((MIN_FUEL..=MAX_FUEL).contains(&module.fuel));
+            assert!(
+                exports(&module.wasm)
+                    .iter()
+                    .any(|(n, _, _)| n == FUEL_EXPORT)
+            );
+        }
+    }
+}
