@@ -75,6 +75,22 @@ fn hayate(c: &mut Criterion) {
                 black_box(linker.instantiate(&mut store, &big).unwrap());
             })
         });
+    {
+        use hayate::{Config, InstanceAllocationStrategy, PoolingConfig};
+        let mut config = Config::new();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig::default()));
+        let engine = Engine::new(&config).unwrap();
+        let big = Module::new(&engine, big_module()).unwrap();
+        let mut linker = Linker::<()>::new(&engine);
+        linker.func_wrap("host", "f", || {}).unwrap();
+        c.benchmark_group("instantiate_pooling")
+            .bench_function("hayate", |b| {
+                b.iter(|| {
+                    let mut store = Store::new(&engine, ());
+                    black_box(linker.instantiate(&mut store, &big).unwrap());
+                })
+            });
+    }
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &big).unwrap();
     let empty = instance
@@ -136,6 +152,24 @@ fn wasmtime(c: &mut Criterion) {
                 black_box(linker.instantiate(&mut store, &big).unwrap());
             })
         });
+    {
+        use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+        let mut config = Config::new();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(
+            PoolingAllocationConfig::default(),
+        ));
+        let engine = Engine::new(&config).unwrap();
+        let big = Module::new(&engine, big_module()).unwrap();
+        let mut linker = Linker::<()>::new(&engine);
+        linker.func_wrap("host", "f", || {}).unwrap();
+        c.benchmark_group("instantiate_pooling")
+            .bench_function("wasmtime", |b| {
+                b.iter(|| {
+                    let mut store = Store::new(&engine, ());
+                    black_box(linker.instantiate(&mut store, &big).unwrap());
+                })
+            });
+    }
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &big).unwrap();
     let empty = instance

@@ -9,6 +9,10 @@ pub const GROUPS: &[(&str, &str)] = &[
         "instantiate a module with 1 MiB of data segments and a 10,000-entry table (new store each time)",
     ),
     (
+        "instantiate_pooling",
+        "the same instantiation with each runtime's pooling instance allocator (default pool settings)",
+    ),
+    (
         "call_empty",
         "call an empty exported function from the host (typed)",
     ),
