@@ -30,6 +30,16 @@ pub enum WasmValType {
 }
 
 impl WasmValType {
+    /// Bytes a value of this type occupies in a global or a `ValRaw` slot
+    /// (references are pointers).
+    pub fn byte_width(self) -> usize {
+        match self {
+            WasmValType::I32 | WasmValType::F32 => 4,
+            WasmValType::V128 => 16,
+            WasmValType::I64 | WasmValType::F64 | WasmValType::Ref(_) => 8,
+        }
+    }
+
     /// Converts from `wasmparser`'s value type.
     pub fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, String> {
         use wasmparser::ValType as V;

@@ -1,7 +1,6 @@
 //! Importable and exportable things other than functions: `Global`,
 //! `Memory`, `Table`, and the `Extern` that holds any of the four.
 
-use hayate_environ::WasmValType;
 use hayate_runtime::{VMGlobalDefinition, VMStore};
 
 use crate::error::{Error, Result};
@@ -108,14 +107,6 @@ pub struct Global {
     pub(crate) ty: GlobalType,
 }
 
-fn width(ty: WasmValType) -> usize {
-    match ty {
-        WasmValType::I32 | WasmValType::F32 => 4,
-        WasmValType::V128 => 16,
-        _ => 8,
-    }
-}
-
 impl Global {
     /// A new global of type `ty` holding `val`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
@@ -129,7 +120,7 @@ impl Global {
         }
         let raw = val.to_raw(store)?;
         let mut def = Box::new(VMGlobalDefinition::default());
-        let n = width(ty.content().to_env());
+        let n = ty.content().to_env().byte_width();
         def.bytes[..n].copy_from_slice(&raw.bytes[..n]);
         let ptr = GlobalPtr(std::ptr::NonNull::from(&mut *def));
         store.globals.push(def);
@@ -170,7 +161,7 @@ impl Global {
             )));
         }
         let raw = val.to_raw(store)?;
-        self.ptr.set(raw, width(self.ty.content().to_env()));
+        self.ptr.set(raw, self.ty.content().to_env().byte_width());
         Ok(())
     }
 }
@@ -187,12 +178,7 @@ impl Memory {
     /// A new memory of type `ty`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let inner = store.as_context_mut().0;
-        let page = hayate_environ::WASM_PAGE_SIZE;
-        let bytes = usize::try_from(ty.minimum().saturating_mul(page)).unwrap_or(usize::MAX);
-        let max = ty
-            .maximum()
-            .and_then(|m| usize::try_from(m.saturating_mul(page)).ok());
-        inner.admit_memory(bytes, max)?;
+        inner.admit_memory(&ty.inner)?;
         let store = &mut inner.opaque;
         let mut host = HostMemory::new(&store.engine, &ty.inner)?;
         let ptr = host.export();

@@ -72,13 +72,8 @@ impl Instance {
             }
         }
         store.admit_instance()?;
-        let page = hayate_environ::WASM_PAGE_SIZE;
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            let bytes = usize::try_from(ty.minimum.saturating_mul(page)).unwrap_or(usize::MAX);
-            let max = ty
-                .maximum
-                .and_then(|m| usize::try_from(m.saturating_mul(page)).ok());
-            store.admit_memory(bytes, max)?;
+            store.admit_memory(ty)?;
         }
         for ty in &info.tables[info.num_imported_tables as usize..] {
             store.admit_table(ty.minimum, ty.maximum)?;

@@ -200,8 +200,14 @@ impl<T: 'static> StoreInner<T> {
         Some(f(&mut self.data))
     }
 
-    /// Checks a new memory of `bytes` (maximum `max`) against the limiter.
-    pub(crate) fn admit_memory(&mut self, bytes: usize, max: Option<usize>) -> Result<()> {
+    /// Checks a new memory of type `ty` (its minimum and maximum, in bytes)
+    /// against the limiter.
+    pub(crate) fn admit_memory(&mut self, ty: &hayate_environ::MemoryType) -> Result<()> {
+        let page = hayate_environ::WASM_PAGE_SIZE;
+        let bytes = usize::try_from(ty.minimum.saturating_mul(page)).unwrap_or(usize::MAX);
+        let max = ty
+            .maximum
+            .and_then(|m| usize::try_from(m.saturating_mul(page)).ok());
         let count = self.opaque.memory_count;
         if let Some(l) = self.limiter_mut() {
             if count >= l.memories() {

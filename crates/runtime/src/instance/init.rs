@@ -6,9 +6,7 @@
 //! and are not copied; when instantiation traps, the images are taken out
 //! again so that only the segments before the trap show (`crate::cow`).
 
-use hayate_environ::{
-    ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap, WasmValType,
-};
+use hayate_environ::{ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap};
 
 use super::Instance;
 use crate::table::TableElement;
@@ -103,11 +101,7 @@ impl Instance {
             let value = self.eval_const(init);
             let index = info.num_imported_globals + def as u32;
             let mut global = VMGlobalDefinition::default();
-            let width = match info.globals[index as usize].content {
-                WasmValType::I32 | WasmValType::F32 => 4,
-                WasmValType::V128 => 16,
-                _ => 8,
-            };
+            let width = info.globals[index as usize].content.byte_width();
             global.bytes[..width].copy_from_slice(&value.bytes[..width]);
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
