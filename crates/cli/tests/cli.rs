@@ -102,6 +102,24 @@ fn run_errors_are_one_line_and_exit_1() {
 }
 
 #[test]
+fn load_errors_say_each_thing_once_and_name_the_file() {
+    let invalid = scratch("invalid.wat", "(module (func (result i32) (i64.const 1)))");
+    let o = hayate(&["run", invalid.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("type mismatch").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+    let unparsable = scratch("unparsable.wat", "(module (func)");
+    let o = hayate(&["run", unparsable.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unparsable.wat:1:"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("<anon>"), "{}", stderr(&o));
+}
+
+#[test]
 fn wast_reports_failures_and_totals() {
     let script = r#"(module (func (export "one") (result i32) i32.const 1))
 (assert_return (invoke "one") (i32.const 1))

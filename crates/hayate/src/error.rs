@@ -110,11 +110,13 @@ impl fmt::Debug for Error {
 }
 
 impl StdError for Error {
+    /// An `Error` displays as the error it wraps, so its source is that
+    /// error's source: a chain printed link by link (`anyhow`'s `{:#}`)
+    /// names each message once.
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match &self.inner.kind {
-            ErrorKind::Trap(t) => Some(t),
-            ErrorKind::Message(_) => None,
-            ErrorKind::Other(e) => Some(&**e),
+            ErrorKind::Trap(_) | ErrorKind::Message(_) => None,
+            ErrorKind::Other(e) => e.source(),
         }
     }
 }

@@ -80,6 +80,15 @@ impl Module {
             return crate::serialize::deserialize_file(engine, path);
         }
         file.read_to_end(&mut bytes).map_err(read_error)?;
+        #[cfg(feature = "wat")]
+        if !bytes.starts_with(b"\0asm") {
+            // Parsed here rather than by `new` so that errors name the file.
+            let binary = wat::parse_bytes(&bytes).map_err(|mut e| {
+                e.set_path(path);
+                Error::msg(e.to_string())
+            })?;
+            return Module::from_binary(engine, &binary);
+        }
         Module::new(engine, bytes)
     }
 

@@ -190,3 +190,72 @@ fn max_wasm_stack_is_honoured() {
     assert!(!depth_ok(64 << 10, 100_000));
     assert!(!depth_ok(512 << 10, 10_000_000));
 }
+
+#[test]
+fn small_host_thread_stacks_trap_instead_of_aborting() {
+    // An embedder calling from a thread with a small stack (musl's default
+    // C threads have 128 KiB): the Wasm stack limit shrinks to what the
+    // thread has, down to trapping at the first call, with or without a
+    // host function in the recursion, in every allocation configuration.
+    let wat = r#"(module
+        (import "host" "call_back" (func $cb (param i32)))
+        (func $r (export "r") (call $r))
+        (func $via_host (export "via_host") (param i32)
+          (call $cb (i32.add (local.get 0) (i32.const 1)))))"#;
+    for (pooling, explicit_bounds) in [(false, false), (true, false), (false, true)] {
+        let engine = engine(|c| {
+            if pooling {
+                c.allocation_strategy(hayate::InstanceAllocationStrategy::Pooling(
+                    hayate::PoolingConfig {
+                        max_instances: 8,
+                        ..hayate::PoolingConfig::default()
+                    },
+                ));
+            }
+            if explicit_bounds {
+                c.bounds_checks(hayate::BoundsChecks::Explicit);
+            }
+        });
+        let module = Module::new(&engine, wat).unwrap();
+        for kib in [48, 64, 100, 136, 200] {
+            let (engine, module) = (engine.clone(), module.clone());
+            let result = std::thread::Builder::new()
+                .stack_size(kib << 10)
+                .spawn(move || {
+                    let mut store = Store::new(&engine, ());
+                    let mut linker = hayate::Linker::new(&engine);
+                    linker
+                        .func_wrap(
+                            "host",
+                            "call_back",
+                            |mut caller: hayate::Caller<'_, ()>,
+                             depth: i32|
+                             -> hayate::Result<()> {
+                                let f = caller
+                                    .get_export("via_host")
+                                    .and_then(|e| e.into_func())
+                                    .unwrap();
+                                f.typed::<i32, ()>(&caller)?.call(&mut caller, depth)
+                            },
+                        )
+                        .unwrap();
+                    let i = linker.instantiate(&mut store, &module).unwrap();
+                    let r = i.get_typed_func::<(), ()>(&mut store, "r").unwrap();
+                    let direct = r.call(&mut store, ()).unwrap_err().as_trap();
+                    let via = i.get_typed_func::<i32, ()>(&mut store, "via_host").unwrap();
+                    let e = via.call(&mut store, 0).unwrap_err();
+                    (direct, e.as_trap(), e.to_string())
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            assert_eq!(result.0, Some(Trap::StackOverflow), "{kib} KiB");
+            assert_eq!(
+                result.1,
+                Some(Trap::StackOverflow),
+                "{kib} KiB: {}",
+                result.2
+            );
+        }
+    }
+}

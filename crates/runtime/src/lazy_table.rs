@@ -40,6 +40,10 @@ pub use hayate_environ::FUNCREF_INIT_BIT;
 /// No function: the element is null.
 const NULL_FUNC: u32 = u32::MAX;
 
+/// How far an image may extend past twice the number of elements its
+/// segments place: beyond that a table is not lazy (see `table_image`).
+const MAX_SPARSE_SLACK: usize = 4096;
+
 /// The function index (or null) of each element that a module's element
 /// segments give one defined table, in a form shared by all its instances.
 #[derive(Debug, Clone)]
@@ -97,6 +101,7 @@ fn table_image(module: &ModuleInfo, index: u32) -> Option<TableInitImage> {
     }
     let minimum = usize::try_from(ty.minimum).ok()?;
     let mut funcs: Vec<u32> = Vec::new();
+    let mut items = 0usize;
     for seg in &module.elements {
         let ElemSegmentKind::Active { table, offset } = &seg.kind else {
             continue;
@@ -107,6 +112,13 @@ fn table_image(module: &ModuleInfo, index: u32) -> Option<TableInitImage> {
         let start = usize::try_from(offset.as_const_offset()?).ok()?;
         let end = start.checked_add(seg.items.len())?;
         if end > minimum {
+            return None;
+        }
+        // A sparse image (a few elements at a large offset) would cost
+        // memory in proportion to an offset the module chose, not to its
+        // size: such a table is initialised eagerly, element by element.
+        items += seg.items.len();
+        if end > MAX_SPARSE_SLACK.saturating_add(items.saturating_mul(2)) {
             return None;
         }
         if funcs.len() < end {
@@ -201,9 +213,17 @@ mod tests {
             r#"(module (table 2 funcref) (func $f) (elem (i32.const 1) $f $f))"#,
             r#"(module (import "g" "g" (global funcref)) (table 2 funcref)
                 (elem (i32.const 0) funcref (global.get 0)))"#,
+            // Sparse: one element at the end of a huge table.
+            r#"(module (table 10000000 funcref) (func $f) (elem (i32.const 9999999) $f))"#,
         ] {
             assert!(images(wat).get(0).is_none(), "{wat}");
         }
+        // Dense enough: lazy.
+        assert!(
+            images(r#"(module (table 10000 funcref) (func $f) (elem (i32.const 4000) $f))"#)
+                .get(0)
+                .is_some()
+        );
         // No segments at all: lazy, and empty.
         assert!(
             images("(module (table 5 funcref))")

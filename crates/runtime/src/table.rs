@@ -89,7 +89,7 @@ impl Table {
             return Err(TableTooLarge(ty.minimum));
         }
         let mut table = Table {
-            storage: Storage::Heap(vec![TableElement::NULL; ty.minimum as usize]),
+            storage: Storage::Heap(zeroed_elements(ty.minimum as usize)),
             ty,
             tagged: ty.element == RefType::Func,
             lazy: None,
@@ -344,6 +344,27 @@ impl Drop for Table {
             slot.release(*len);
         }
     }
+}
+
+/// `n` null elements in storage that comes zeroed from the allocator: a
+/// large table is fresh pages from the kernel that nothing touches until
+/// an element is written, so declaring `(table 10000000 funcref)` costs
+/// address space, not memory (`vec![TableElement::NULL; n]` would write
+/// every element).
+fn zeroed_elements(n: usize) -> Vec<TableElement> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let layout = std::alloc::Layout::array::<TableElement>(n).expect("table size checked");
+    // SAFETY: `layout` has a non-zero size (`n > 0`, elements are a word).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<TableElement>();
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of
+    // `n` elements (exactly `Vec`'s layout for capacity `n`), and all `n`
+    // elements are initialised: all-zero bytes are `TableElement::NULL`.
+    unsafe { Vec::from_raw_parts(ptr, n, n) }
 }
 
 /// `[start, start + len)` as a `usize` range if it lies within `size`.

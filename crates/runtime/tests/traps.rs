@@ -330,6 +330,28 @@ fn small_thread_stack_traps_instead_of_crashing() {
         .unwrap();
 }
 
+#[test]
+fn tiny_thread_stacks_trap_instead_of_crashing() {
+    // Down to threads whose whole stack is smaller than the host reserve:
+    // the limit never points below the stack, so recursion (or, with no
+    // room at all, the first Wasm frame) traps instead of overflowing.
+    for kib in [48, 64, 100, 128, 136, 160, 256] {
+        std::thread::Builder::new()
+            .stack_size(kib * 1024)
+            .spawn(move || {
+                let limits = VMRuntimeLimits::default();
+                let f = func(RECURSE);
+                let l: *const VMRuntimeLimits = &limits;
+                // SAFETY: as in `run`.
+                let result = unsafe { catch_traps(l, 512 << 10, || _ = f(l, std::ptr::null())) };
+                assert_eq!(expect_trap(result).0, Trap::StackOverflow, "{kib} KiB");
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}
+
 thread_local! {
     static INNER: RefCell<Option<Result<(), Box<UnwindReason>>>> = const { RefCell::new(None) };
     static INNER_LIMIT: RefCell<usize> = const { RefCell::new(0) };

@@ -271,23 +271,26 @@ unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
 }
 
 /// Stack space left below the Wasm stack limit for host code (host
-/// functions, libcalls, the signal handler's caller frames) when the
-/// thread's stack is smaller than `max_wasm_stack` allows.
+/// functions, builtins, the trampolines' and the trap path's frames) when
+/// the thread's stack is smaller than `max_wasm_stack` allows.
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
 /// The stack limit for Wasm entered at `sp`: `max_wasm_stack` below it, but
 /// never closer than [`HOST_STACK_RESERVE`] to the end of this thread's
 /// stack, so that a thread with a small stack gets a `StackOverflow` trap
-/// rather than a fault on its guard page.
+/// rather than a fault on its guard page. When even the reserve is not
+/// there, the limit is `sp` itself: the first Wasm frame traps.
+///
+/// When `sp` is not on the thread's stack as the platform reports it (an
+/// embedder running on a stack of its own), the configuration is trusted.
 fn stack_limit(sp: usize, max_wasm_stack: usize) -> usize {
-    let limit = sp.saturating_sub(max_wasm_stack);
-    match signals::thread_stack_low() {
-        Some(low) => match low.checked_add(HOST_STACK_RESERVE) {
-            // Only when the bounds look sane; otherwise trust the configuration.
-            Some(floor) if floor < sp => limit.max(floor),
-            _ => limit,
-        },
-        None => limit,
+    let configured = sp.saturating_sub(max_wasm_stack);
+    match signals::thread_stack_bounds() {
+        Some((low, high)) if (low..=high).contains(&sp) => {
+            let floor = low.saturating_add(HOST_STACK_RESERVE);
+            configured.max(floor).min(sp)
+        }
+        _ => configured,
     }
 }
 

@@ -307,26 +307,27 @@ fn per_thread_init_slow() {
 // ---------------------------------------------------------------------------
 // Thread stack bounds.
 
-/// Lowest address of this thread's stack (including any guard page), if
-/// the platform tells; computed once per thread.
-pub(super) fn thread_stack_low() -> Option<usize> {
+/// This thread's stack as `(lowest, highest)` address (the lowest
+/// including any guard page), if the platform tells; computed once per
+/// thread.
+pub(super) fn thread_stack_bounds() -> Option<(usize, usize)> {
     thread_local! {
-        /// 0: not computed yet; usize::MAX: unknown.
-        static LOW: Cell<usize> = const { Cell::new(0) };
+        /// `(0, 0)`: not computed yet; `(usize::MAX, 0)`: unknown.
+        static BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     }
-    match LOW.get() {
-        0 => {
-            let low = query_thread_stack_low().filter(|&l| l != 0 && l != usize::MAX);
-            LOW.set(low.unwrap_or(usize::MAX));
-            low
+    match BOUNDS.get() {
+        (0, 0) => {
+            let bounds = query_thread_stack_bounds().filter(|&(low, high)| low != 0 && low < high);
+            BOUNDS.set(bounds.unwrap_or((usize::MAX, 0)));
+            bounds
         }
-        usize::MAX => None,
-        low => Some(low),
+        (usize::MAX, 0) => None,
+        bounds => Some(bounds),
     }
 }
 
 #[cfg(target_os = "linux")]
-fn query_thread_stack_low() -> Option<usize> {
+fn query_thread_stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is
     // read and destroyed after; the out-pointers are valid locals.
     unsafe {
@@ -338,11 +339,12 @@ fn query_thread_stack_low() -> Option<usize> {
         let mut size: usize = 0;
         let rc = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
         libc::pthread_attr_destroy(attr.as_mut_ptr());
-        (rc == 0).then_some(addr as usize)
+        let low = addr as usize;
+        (rc == 0).then_some((low, low.checked_add(size)?))
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn query_thread_stack_low() -> Option<usize> {
+fn query_thread_stack_bounds() -> Option<(usize, usize)> {
     None
 }

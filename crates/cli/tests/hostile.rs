@@ -1,0 +1,205 @@
+//! The hostile-guest group: modules written to crash the host or to make
+//! it spend memory or time the guest was never granted, each run with
+//! `hayate run` under the default CLI limits (plus the flags its header
+//! names). For every one the host must survive (an orderly exit code, no
+//! signal), keep its peak resident memory under [`PEAK_RSS_BOUND`], finish
+//! within [`TIME_BOUND`] (a hang detector, not a speed target), and end the
+//! way the header says.
+//!
+//! A guest is a `.wat` file in `tests/hostile/` beginning with:
+//!
+//! ```text
+//! ;; hostile: what it attacks
+//! ;; run: extra flags, before the module (optional)
+//! ;; expect: exit=N | trap=<text in stderr>
+//! ```
+//!
+//! Peak memory is the child's `ru_maxrss`, read by a small Python wrapper
+//! (`getrusage(RUSAGE_CHILDREN)` after waiting for the one child it ran),
+//! which also sets the child's stack rlimit for the small-stack test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Most resident memory a hostile run may reach: the CLI, Cranelift and
+/// the guest's legitimate use together stay far below it.
+const PEAK_RSS_BOUND: u64 = 256 << 20;
+
+/// Longest a hostile run may take before it counts as a hang.
+const TIME_BOUND: Duration = Duration::from_secs(60);
+
+/// Runs a command (with the stack rlimit `STACK_KIB` if set), reporting
+/// its peak RSS in bytes on the wrapper's last stderr line.
+const MEASURE: &str = r#"
+import os, resource, subprocess, sys
+def limit_stack():
+    kib = os.environ.get("STACK_KIB")
+    if kib:
+        size = int(kib) * 1024
+        resource.setrlimit(resource.RLIMIT_STACK, (size, size))
+code = subprocess.call(sys.argv[1:], preexec_fn=limit_stack)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+sys.stderr.write("\npeak-rss=%d\n" % peak)
+sys.exit(code if code >= 0 else 128 - code)
+"#;
+
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Exit(i32),
+    Trap(String),
+}
+
+struct Case {
+    path: PathBuf,
+    what: String,
+    flags: Vec<String>,
+    expect: Expect,
+}
+
+fn parse_case(path: &Path) -> Case {
+    let text = std::fs::read_to_string(path).unwrap();
+    let field = |key: &str| {
+        text.lines()
+            .take_while(|l| l.starts_with(";;"))
+            .find_map(|l| l.strip_prefix(";; ")?.strip_prefix(key)?.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    };
+    let name = path.display();
+    let what = field("hostile").unwrap_or_else(|| panic!("{name}: no `;; hostile:` line"));
+    let expect = field("expect").unwrap_or_else(|| panic!("{name}: no `;; expect:` line"));
+    let expect = if let Some(code) = expect.strip_prefix("exit=") {
+        Expect::Exit(code.parse().unwrap())
+    } else if let Some(text) = expect.strip_prefix("trap=") {
+        Expect::Trap(text.to_string())
+    } else {
+        panic!("{name}: bad `;; expect: {expect}`")
+    };
+    let flags = field("run")
+        .map(|f| f.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    Case {
+        path: path.to_path_buf(),
+        what,
+        flags,
+        expect,
+    }
+}
+
+/// What one hostile run did.
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+    peak_rss: u64,
+    elapsed: Duration,
+}
+
+/// Runs `hayate run FLAGS MODULE` (with a main-thread stack of
+/// `stack_kib` KiB when given) and measures it.
+fn run_measured(stack_kib: Option<u32>, flags: &[String], module: &Path) -> Outcome {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-cache");
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-c",
+        MEASURE,
+        env!("CARGO_BIN_EXE_hayate"),
+        "run",
+        "-C",
+        "cache=n",
+    ])
+    .args(flags)
+    .arg(module)
+    .env("XDG_CACHE_HOME", cache)
+    .stdin(Stdio::null());
+    if let Some(kib) = stack_kib {
+        cmd.env("STACK_KIB", kib.to_string());
+    }
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let elapsed = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let peak_rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("peak-rss="))
+        .unwrap_or_else(|| panic!("no peak-rss line (is python3 installed?): {stderr}"))
+        .parse()
+        .unwrap();
+    Outcome {
+        code: out.status.code(),
+        stderr,
+        peak_rss,
+        elapsed,
+    }
+}
+
+fn check(what: &str, outcome: &Outcome, expect: &Expect) -> Result<(), String> {
+    let Outcome {
+        code,
+        stderr,
+        peak_rss,
+        elapsed,
+    } = outcome;
+    let fail = |why: String| Err(format!("{what}: {why}\nstderr: {stderr}"));
+    if *peak_rss > PEAK_RSS_BOUND {
+        return fail(format!("peak RSS {} MiB", peak_rss >> 20));
+    }
+    if *elapsed > TIME_BOUND {
+        return fail(format!("took {elapsed:?}"));
+    }
+    match expect {
+        Expect::Exit(n) if *code != Some(*n) => fail(format!("exit {code:?}, expected {n}")),
+        Expect::Trap(text) if *code != Some(134) || !stderr.contains(text.as_str()) => {
+            fail(format!("exit {code:?}, expected a trap with `{text}`"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn hostile_guests_are_contained() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 5, "hostile guests in {}", dir.display());
+    let mut failures = Vec::new();
+    for path in &paths {
+        let case = parse_case(path);
+        let outcome = run_measured(None, &case.flags, &case.path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        eprintln!(
+            "{name}: {} | exit {:?}, peak {} MiB, {:?}",
+            case.what,
+            outcome.code,
+            outcome.peak_rss >> 20,
+            outcome.elapsed
+        );
+        if let Err(e) = check(&name, &outcome, &case.expect) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn unbounded_recursion_traps_on_small_host_stacks() {
+    // The main thread's stack is what `ulimit -s` says: down to sizes
+    // smaller than the host's own reserve, recursion must trap (the limit
+    // shrinks to what is there), never overflow the host's stack.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-stack");
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("recurse.wat");
+    std::fs::write(&module, r#"(module (func $f (export "f") (call $f)))"#).unwrap();
+    let flags = ["--invoke".to_string(), "f".to_string()];
+    for kib in [128, 136, 160, 256, 1024] {
+        let outcome = run_measured(Some(kib), &flags, &module);
+        let expect = Expect::Trap("call stack exhausted".into());
+        if let Err(e) = check(&format!("ulimit -s {kib}"), &outcome, &expect) {
+            panic!("{e}");
+        }
+    }
+}
