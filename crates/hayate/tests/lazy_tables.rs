@@ -206,3 +206,59 @@ fn trap_in_element_segment_leaves_only_earlier_segments() {
         assert_eq!(err.as_trap(), Some(Trap::IndirectCallToNull), "{name}");
     }
 }
+
+#[test]
+fn copies_between_tables_and_short_inits_keep_their_values() {
+    // Table 0 is lazy; table 1 is not (a segment with a computed offset),
+    // so its untouched elements are null. Copying them over lazy elements
+    // makes those null, not the image's functions; `table.init` from a long
+    // passive segment copies exactly its range.
+    let wat = r#"(module
+        (type $t (func (result i32)))
+        (import "env" "at" (global $at i32))
+        (table $lazy 8 funcref)
+        (table $eager 8 funcref)
+        (func $a (result i32) i32.const 1)
+        (func $b (result i32) i32.const 2)
+        (elem (table $lazy) (i32.const 0) func $a $a $a $a)
+        (elem (table $eager) (global.get $at) func $b)
+        (elem $passive func $a $b $a $b $a $b $a $b $a $b $a $b)
+        (func (export "copy") (param i32 i32 i32)
+          (table.copy $lazy $eager (local.get 0) (local.get 1) (local.get 2)))
+        (func (export "init") (param i32 i32 i32)
+          (table.init $lazy $passive (local.get 0) (local.get 1) (local.get 2)))
+        (func (export "call") (param i32) (result i32)
+          (call_indirect $lazy (type $t) (local.get 0))))"#;
+    for (name, engine) in engines() {
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let at = hayate::Global::new(
+            &mut store,
+            hayate::GlobalType::new(hayate::ValType::I32, hayate::Mutability::Const),
+            Val::I32(3),
+        )
+        .unwrap();
+        let i = Instance::new(&mut store, &module, &[at.into()]).unwrap();
+        let copy = i
+            .get_typed_func::<(i32, i32, i32), ()>(&mut store, "copy")
+            .unwrap();
+        let init = i
+            .get_typed_func::<(i32, i32, i32), ()>(&mut store, "init")
+            .unwrap();
+        let call = i.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
+        copy.call(&mut store, (0, 1, 2)).unwrap();
+        for slot in [0, 1] {
+            let e = call.call(&mut store, slot).unwrap_err();
+            assert_eq!(e.as_trap(), Some(Trap::IndirectCallToNull), "{name}");
+        }
+        assert_eq!(call.call(&mut store, 2).unwrap(), 1, "{name}");
+        copy.call(&mut store, (2, 3, 1)).unwrap();
+        assert_eq!(call.call(&mut store, 2).unwrap(), 2, "{name}");
+        init.call(&mut store, (4, 11, 1)).unwrap();
+        assert_eq!(call.call(&mut store, 4).unwrap(), 2, "{name}");
+        let e = init.call(&mut store, (0, 11, 2)).unwrap_err();
+        assert_eq!(e.as_trap(), Some(Trap::TableOutOfBounds), "{name}");
+        let e = copy.call(&mut store, (0, -1, 2)).unwrap_err();
+        assert_eq!(e.as_trap(), Some(Trap::TableOutOfBounds), "{name}");
+    }
+}

@@ -255,10 +255,7 @@ unsafe extern "C" fn table_copy(
         if d == s {
             return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
         }
-        let Some(items) = (*s).get_range(src as u64, len as u64) else {
-            return 0;
-        };
-        (*d).init(dst as u64, &items) as u8
+        (*d).copy_from(dst as u64, &mut *s, src as u64, len as u64) as u8
     }
 }
 
@@ -273,11 +270,10 @@ unsafe extern "C" fn table_init(
     // SAFETY: called by compiled code of a live instance.
     unsafe {
         let (instance, _) = caller(vmctx);
-        let items = instance.element_items(elem);
-        let Some(r) = range(src as u64, len as u64, items.len() as u64) else {
+        let Some(items) = instance.element_items(elem, src as u64, len as u64) else {
             return 0;
         };
-        (*instance.table(table).table).init(dst as u64, &items[r]) as u8
+        (*instance.table(table).table).init(dst as u64, &items) as u8
     }
 }
 

@@ -314,17 +314,30 @@ impl Table {
         }
     }
 
-    /// Elements `[start, start + len)`, or `None` if out of bounds.
-    pub fn get_range(&mut self, start: u64, len: u64) -> Option<Vec<TableElement>> {
-        let r = range(start, len, self.size())?;
-        self.materialize(r.clone());
-        let raw = &self.raw()[r.clone()];
-        Some(
-            raw.iter()
-                .zip(r)
-                .map(|(e, i)| self.decode(*e, i).0)
-                .collect(),
-        )
+    /// Copies `len` elements from `src` of another table of the same
+    /// element type to `dst` of this one; `false` (and no write) if either
+    /// range is out of bounds. The elements move in their stored form, with
+    /// no buffer in between.
+    pub fn copy_from(&mut self, dst: u64, other: &mut Table, src: u64, len: u64) -> bool {
+        debug_assert_eq!(self.tagged, other.tagged, "validated: same element type");
+        match (range(dst, len, self.size()), range(src, len, other.size())) {
+            (Some(d), Some(s)) => {
+                other.materialize(s.clone());
+                // A `0` left in a table that is not lazy is null; here it
+                // would read as "take the value from this table's image".
+                let null = self.encode(TableElement::NULL);
+                let tagged = self.tagged;
+                for (to, from) in self.raw_mut()[d].iter_mut().zip(&other.raw()[s]) {
+                    *to = if tagged && from.is_null() {
+                        null
+                    } else {
+                        *from
+                    };
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The definition compiled code reads. Valid until the next growth.

@@ -70,22 +70,33 @@ impl Instance {
             .expect("validated constant expression leaves a value")
     }
 
-    /// The elements of segment `index` as table entries (empty once dropped).
-    pub(crate) fn element_items(&self, index: u32) -> Vec<TableElement> {
-        if self.element_dropped(index) {
-            return Vec::new();
-        }
-        self.segment_items(index)
+    /// Elements `[src, src + len)` of segment `index` as table entries, or
+    /// `None` if the range is out of bounds (a dropped segment is empty).
+    /// Only the range is evaluated, so a short `table.init` from a long
+    /// segment costs what it copies.
+    pub(crate) fn element_items(
+        &self,
+        index: u32,
+        src: u64,
+        len: u64,
+    ) -> Option<Vec<TableElement>> {
+        let size = if self.element_dropped(index) {
+            0
+        } else {
+            self.module.info.elements[index as usize].items.len() as u64
+        };
+        let r = crate::table::range(src, len, size)?;
+        Some(self.segment_items(index, r))
     }
 
-    /// The elements of segment `index`, dropped or not.
-    fn segment_items(&self, index: u32) -> Vec<TableElement> {
+    /// Elements `range` of segment `index`, dropped or not.
+    fn segment_items(&self, index: u32, range: std::ops::Range<usize>) -> Vec<TableElement> {
         match &self.module.info.elements[index as usize].items {
-            ElemItems::Functions(funcs) => funcs
+            ElemItems::Functions(funcs) => funcs[range]
                 .iter()
                 .map(|f| TableElement(self.func_ref(*f).cast()))
                 .collect(),
-            ElemItems::Expressions(_, exprs) => exprs
+            ElemItems::Expressions(_, exprs) => exprs[range]
                 .iter()
                 .map(|e| TableElement(self.eval_const(e).get_ptr()))
                 .collect(),
@@ -147,7 +158,8 @@ impl Instance {
     /// (and nothing written) if it does not fit.
     fn write_element_segment(&mut self, index: usize, table: u32, offset: &ConstExpr) -> bool {
         let start = self.eval_const(offset).get_u32() as u64;
-        let items = self.segment_items(index as u32);
+        let count = self.module.info.elements[index].items.len();
+        let items = self.segment_items(index as u32, 0..count);
         let export = self.table(table);
         // SAFETY: table pointers are live; the base does not move.
         unsafe { (*export.table).init(start, &items) }
