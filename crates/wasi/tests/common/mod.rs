@@ -1,6 +1,8 @@
 //! Running the committed test programs under Hayate with a `WasiCtx`.
 #![allow(dead_code)]
 
+pub mod shell;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
