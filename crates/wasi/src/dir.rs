@@ -76,9 +76,12 @@ impl WasiCtx {
         }
         let listing = handle.listing.as_deref().unwrap_or_default();
         let start = usize::try_from(cookie).unwrap_or(usize::MAX);
-        let mut out = Vec::with_capacity(buf_len as usize);
+        // Entries go straight into the guest's buffer (the last one cut at
+        // its end), so the host allocates nothing sized by `buf_len`.
+        let out = mem.slice_mut(buf, buf_len)?;
+        let mut used = 0;
         for (i, ent) in listing.iter().enumerate().skip(start) {
-            if out.len() >= buf_len as usize {
+            if used == out.len() {
                 break;
             }
             let mut header = [0u8; DIRENT_SIZE];
@@ -86,11 +89,12 @@ impl WasiCtx {
             header[8..16].copy_from_slice(&ent.ino.to_le_bytes());
             header[16..20].copy_from_slice(&(ent.name.len() as u32).to_le_bytes());
             header[20] = ent.filetype;
-            out.extend_from_slice(&header);
-            out.extend_from_slice(&ent.name);
+            for part in [&header[..], &ent.name] {
+                let k = part.len().min(out.len() - used);
+                out[used..used + k].copy_from_slice(&part[..k]);
+                used += k;
+            }
         }
-        out.truncate(buf_len as usize);
-        mem.write_bytes(buf, &out)?;
-        mem.write_u32(bufused, out.len() as u32)
+        mem.write_u32(bufused, used as u32)
     }
 }

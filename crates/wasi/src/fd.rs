@@ -221,20 +221,22 @@ impl WasiCtx {
         entry.require(rights::FD_WRITE)?;
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check(nwritten, 4, 4)?;
-        let data = mem.gather(&iovs)?;
+        // Straight from guest memory: one vectored write, no host buffer.
+        let mut bufs = mem.io_slices(&iovs)?;
         let n = match &entry.kind {
             Kind::File(f) => {
                 let mut f: &std::fs::File = f;
-                f.write(&data)?
+                f.write_vectored(&bufs)?
             }
-            Kind::Output(out) => out.write(&data)?,
+            Kind::Output(out) => out.write_vectored(&mut bufs)?,
             Kind::Stream(s) => {
                 let mut s: &std::net::TcpStream = s;
-                s.write(&data)?
+                s.write_vectored(&bufs)?
             }
             Kind::Dir(_) => return Err(Errno::Isdir),
             Kind::Input(_) | Kind::Listener(_) => return Err(Errno::Badf),
         };
+        drop(bufs);
         mem.write_u32(nwritten, n as u32)
     }
 
@@ -265,8 +267,7 @@ impl WasiCtx {
                 Errno::Spipe
             });
         };
-        let data = mem.gather(&iovs)?;
-        let n = f.write_at(&data, offset)?;
+        let n = rustix::io::pwritev(f, &mem.io_slices(&iovs)?, offset)?;
         mem.write_u32(nwritten, n as u32)
     }
 

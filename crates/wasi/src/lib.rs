@@ -16,6 +16,11 @@
 //!   Wasmtime. Each directory fd is a root of its own: `..` from a
 //!   subdirectory fd cannot reach its parent. `path_symlink` refuses
 //!   absolute targets; relative ones are created but never followed out.
+//!   `path_readlink` of a link with an absolute target fails with `perm`
+//!   (the target would show a host path); relative targets are returned.
+//!   A path that ends in `/`, `/.` or `/..` names what its last symlink
+//!   points to, so `rmdir("link_out/")`, `stat("link_out/")` and the like
+//!   are escapes too (`perm`), whatever the call does with the slash.
 //! - **Rights** are checked on every call and fail with `notcapable`. A
 //!   `path_open` may ask only for rights the directory fd passes on
 //!   (`fs_rights_inheriting`); rights that do not apply to the opened
@@ -89,7 +94,8 @@ pub mod types;
 pub use ctx::{DirPerms, WasiCtx, WasiCtxBuilder};
 pub use errno::{Errno, WasiResult};
 pub use linker::{MODULE, add_to_linker};
-pub use memory::{GuestMemory, IoVec};
+pub use memory::{GuestMemory, IOV_MAX, IoVec, PATH_MAX};
+pub use poll::MAX_SUBSCRIPTIONS;
 pub use stdio::{ReadPipe, WritePipe};
 pub use table::MAX_FDS;
 

@@ -6,6 +6,15 @@
 use crate::errno::{Errno, WasiResult};
 use crate::types::layout::IOVEC_SIZE;
 
+/// The most iovec entries one read or write call uses (Linux's
+/// `IOV_MAX`); entries past it are ignored, as a short read or write.
+pub const IOV_MAX: u32 = 1024;
+
+/// The size of the longest path plus one (Linux's `PATH_MAX`, which counts
+/// the terminating NUL): a guest path of `PATH_MAX` bytes or more fails
+/// with `nametoolong` before it is copied.
+pub const PATH_MAX: u32 = 4096;
+
 /// A guest's linear memory during one host call.
 pub struct GuestMemory<'a> {
     bytes: &'a mut [u8],
@@ -132,60 +141,55 @@ impl<'a> GuestMemory<'a> {
         Ok(())
     }
 
-    /// A guest string (a path): `len` bytes at `ptr`, copied out.
-    pub fn read_string(&self, ptr: u32, len: u32) -> WasiResult<Vec<u8>> {
+    /// A guest path: `len` bytes at `ptr`, copied out. A path of
+    /// [`PATH_MAX`] bytes or more fails with `nametoolong` before anything
+    /// is copied (whatever `ptr` is); a shorter one out of memory is
+    /// `fault`.
+    pub fn read_path(&self, ptr: u32, len: u32) -> WasiResult<Vec<u8>> {
+        if len >= PATH_MAX {
+            return Err(Errno::Nametoolong);
+        }
         Ok(self.slice(ptr, len)?.to_vec())
     }
 
-    /// Reads an array of `count` iovecs at `ptr` and checks that every
-    /// buffer lies in memory.
+    /// Reads the iovec array of a read or write call: `count` entries at
+    /// `ptr`. The whole array must lie in memory (else `fault`), but only
+    /// its first [`IOV_MAX`] entries are used, and each of those buffers
+    /// must lie in memory too. The buffers are then cut so that their total
+    /// stays within the size of memory (and a `u32`): a guest naming the
+    /// same bytes many times gets a short read or write, never more host
+    /// work than one pass over its own memory. Empty buffers are dropped.
     pub fn iovecs(&self, ptr: u32, count: u32) -> WasiResult<Vec<IoVec>> {
         let size = count.checked_mul(IOVEC_SIZE).ok_or(Errno::Fault)?;
         self.check(ptr, size, 4)?;
-        let mut out = Vec::with_capacity(count as usize);
-        for i in 0..count {
+        let used = count.min(IOV_MAX);
+        let mut budget = self.bytes.len().min(u32::MAX as usize) as u32;
+        let mut out = Vec::with_capacity(used as usize);
+        for i in 0..used {
             let at = ptr + i * IOVEC_SIZE;
-            let v = IoVec {
-                ptr: self.read_u32(at)?,
-                len: self.read_u32(at + 4)?,
-            };
-            self.range(v.ptr, v.len)?;
-            out.push(v);
-        }
-        Ok(out)
-    }
-
-    /// The total length of `iovs`, failing with `inval` past `u32::MAX`
-    /// (the result must fit the guest's `size`).
-    pub fn total_len(iovs: &[IoVec]) -> WasiResult<u32> {
-        iovs.iter()
-            .try_fold(0u32, |acc, v| acc.checked_add(v.len))
-            .ok_or(Errno::Inval)
-    }
-
-    /// Gathers the bytes of `iovs` (already checked) into one buffer.
-    pub fn gather(&self, iovs: &[IoVec]) -> WasiResult<Vec<u8>> {
-        let mut out = Vec::with_capacity(Self::total_len(iovs)? as usize);
-        for v in iovs {
-            out.extend_from_slice(self.slice(v.ptr, v.len)?);
-        }
-        Ok(out)
-    }
-
-    /// Scatters `data` over `iovs` in order; returns how many bytes were
-    /// placed (the smaller of `data.len()` and the buffers' total).
-    pub fn scatter(&mut self, iovs: &[IoVec], mut data: &[u8]) -> WasiResult<usize> {
-        let mut done = 0;
-        for v in iovs {
-            if data.is_empty() {
-                break;
+            let (buf, len) = (self.read_u32(at)?, self.read_u32(at + 4)?);
+            self.range(buf, len)?;
+            let len = len.min(budget);
+            budget -= len;
+            if len > 0 {
+                out.push(IoVec { ptr: buf, len });
             }
-            let n = data.len().min(v.len as usize);
-            self.slice_mut(v.ptr, n as u32)?.copy_from_slice(&data[..n]);
-            data = &data[n..];
-            done += n;
         }
-        Ok(done)
+        Ok(out)
+    }
+
+    /// The total length of `iovs` (from [`GuestMemory::iovecs`], so it fits
+    /// a `u32`).
+    pub fn total_len(iovs: &[IoVec]) -> u32 {
+        iovs.iter().fold(0u32, |acc, v| acc.saturating_add(v.len))
+    }
+
+    /// The buffers of `iovs` as slices of guest memory, for a vectored
+    /// write straight from it (no copy).
+    pub fn io_slices(&self, iovs: &[IoVec]) -> WasiResult<Vec<std::io::IoSlice<'_>>> {
+        iovs.iter()
+            .map(|v| self.slice(v.ptr, v.len).map(std::io::IoSlice::new))
+            .collect()
     }
 }
 
@@ -223,7 +227,45 @@ mod tests {
         assert_eq!(m.iovecs(0, 2).unwrap_err(), Errno::Fault);
         assert_eq!(m.iovecs(0, u32::MAX).unwrap_err(), Errno::Fault);
         let iovs = m.iovecs(0, 1).unwrap();
-        assert_eq!(m.scatter(&iovs, b"0123456789").unwrap(), 8);
-        assert_eq!(m.gather(&iovs).unwrap(), b"01234567");
+        m.slice_mut(32, 8).unwrap().copy_from_slice(b"01234567");
+        let slices = m.io_slices(&iovs).unwrap();
+        assert_eq!(&*slices[0], b"01234567");
+    }
+
+    #[test]
+    fn iovecs_are_bounded() {
+        let mut bytes = vec![0u8; 64 * 1024];
+        let mut m = GuestMemory::new(&mut bytes);
+        // 2000 entries, all the same 32000 bytes.
+        for i in 0..2000 {
+            m.write_u32(8 * i, 100).unwrap();
+            m.write_u32(8 * i + 4, 32000).unwrap();
+        }
+        let iovs = m.iovecs(0, 2000).unwrap();
+        assert_eq!(GuestMemory::total_len(&iovs), 64 * 1024);
+        assert_eq!(iovs.len(), 3);
+        assert_eq!(iovs[2].len, 64 * 1024 - 64000);
+        // Only IOV_MAX entries are read, and empty ones are dropped.
+        for i in 0..2000 {
+            m.write_u32(8 * i + 4, u32::from(i % 2 == 0)).unwrap();
+        }
+        let iovs = m.iovecs(0, 2000).unwrap();
+        assert_eq!(iovs.len(), IOV_MAX as usize / 2);
+        // Past IOV_MAX nothing is looked at, but the array must fit.
+        m.write_u32(8 * 1500, u32::MAX).unwrap();
+        assert!(m.iovecs(0, 2000).is_ok());
+        assert_eq!(m.iovecs(0, 8193).unwrap_err(), Errno::Fault);
+        m.write_u32(8 * 10, u32::MAX).unwrap();
+        assert_eq!(m.iovecs(0, 2000).unwrap_err(), Errno::Fault);
+    }
+
+    #[test]
+    fn paths_are_bounded() {
+        let mut bytes = vec![b'a'; 8192];
+        let m = GuestMemory::new(&mut bytes);
+        assert_eq!(m.read_path(0, PATH_MAX - 1).unwrap().len(), 4095);
+        assert_eq!(m.read_path(0, PATH_MAX), Err(Errno::Nametoolong));
+        assert_eq!(m.read_path(u32::MAX, u32::MAX), Err(Errno::Nametoolong));
+        assert_eq!(m.read_path(8190, 4), Err(Errno::Fault));
     }
 }

@@ -35,6 +35,28 @@ fn strip_slashes(p: &[u8]) -> (&[u8], bool) {
     (&p[..end], end < p.len())
 }
 
+/// Whether resolving `p` must follow its last component: it ends in a
+/// slash, or its last component is `.` or `..`.
+fn names_a_directory(p: &[u8]) -> bool {
+    let last = p.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    p.ends_with(b"/") || last == b"." || last == b".."
+}
+
+/// Fails with `perm` when `p` must be followed to its end (see
+/// [`names_a_directory`]) and following it leads out of `dir`. The host
+/// calls below do not follow a last symlink (and some drop the trailing
+/// slash), so without this `rmdir("link_out/")` would be `notdir` rather
+/// than the escape it is; Wasmtime says `perm`. Other failures (the path
+/// does not exist yet, say) are left to the call itself.
+fn no_escape_through_last(dir: &cap_std::fs::Dir, p: &[u8]) -> WasiResult<()> {
+    if names_a_directory(p)
+        && matches!(dir.metadata(path(p)).map_err(Errno::from), Err(Errno::Perm))
+    {
+        return Err(Errno::Perm);
+    }
+    Ok(())
+}
+
 /// Fails with `notdir` unless `p` (not followed) is a directory.
 fn must_be_dir(dir: &cap_std::fs::Dir, p: &[u8]) -> WasiResult<()> {
     if dir.symlink_metadata(path(p))?.is_dir() {
@@ -106,7 +128,7 @@ impl WasiCtx {
         fdflags: u16,
         opened: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(path_ptr, path_len)?;
+        let p = mem.read_path(path_ptr, path_len)?;
         mem.check(opened, 4, 4)?;
         let follow = follow(dirflags)?;
         if oflags & !oflags::ALL != 0 || fdflags & !fdflags::ALL != 0 {
@@ -235,8 +257,9 @@ impl WasiCtx {
         p: u32,
         len: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         let dir = self.dir_for(fd, rights::PATH_CREATE_DIRECTORY)?;
+        no_escape_through_last(dir, &p)?;
         dir.create_dir(path(&p))?;
         Ok(())
     }
@@ -250,9 +273,10 @@ impl WasiCtx {
         len: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         let follow = follow(flags)?;
         let dir = self.dir_for(fd, rights::PATH_FILESTAT_GET)?;
+        no_escape_through_last(dir, &p)?;
         let md = if follow {
             dir.metadata(path(&p))?
         } else {
@@ -283,10 +307,11 @@ impl WasiCtx {
         mtim: u64,
         fst: u16,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         let follow = follow(flags)?;
         crate::fd::timestamps(atim, mtim, fst)?;
         let dir = self.dir_for(fd, rights::PATH_FILESTAT_SET_TIMES)?;
+        no_escape_through_last(dir, &p)?;
         let a = time_spec(atim, fst, fstflags::ATIM, fstflags::ATIM_NOW);
         let m = time_spec(mtim, fst, fstflags::MTIM, fstflags::MTIM_NOW);
         if follow {
@@ -309,14 +334,16 @@ impl WasiCtx {
         new_p: u32,
         new_len: u32,
     ) -> WasiResult<()> {
-        let old = mem.read_string(old_p, old_len)?;
-        let new = mem.read_string(new_p, new_len)?;
+        let old = mem.read_path(old_p, old_len)?;
+        let new = mem.read_path(new_p, new_len)?;
         if follow(old_flags)? {
             // As in Wasmtime: following the source symlink is not supported.
             return Err(Errno::Inval);
         }
         let old_dir = self.dir_for(old_fd, rights::PATH_LINK_SOURCE)?;
         let new_dir = self.dir_for(new_fd, rights::PATH_LINK_TARGET)?;
+        no_escape_through_last(old_dir, &old)?;
+        no_escape_through_last(new_dir, &new)?;
         old_dir.hard_link(path(&old), new_dir, path(&new))?;
         Ok(())
     }
@@ -332,11 +359,18 @@ impl WasiCtx {
         buf_len: u32,
         bufused: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         mem.slice(buf, buf_len)?;
         mem.check(bufused, 4, 4)?;
         let dir = self.dir_for(fd, rights::PATH_READLINK)?;
+        no_escape_through_last(dir, &p)?;
         let target = dir.read_link_contents(path(&p))?;
+        // An absolute target would show the guest a host path (and a
+        // relative one is all a sandboxed guest can follow): refuse it, as
+        // Wasmtime (cap-std's `read_link`) does.
+        if target.has_root() {
+            return Err(Errno::Perm);
+        }
         let bytes = target.as_os_str().as_bytes();
         let n = bytes.len().min(buf_len as usize);
         mem.write_bytes(buf, &bytes[..n])?;
@@ -350,8 +384,9 @@ impl WasiCtx {
         p: u32,
         len: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         let dir = self.dir_for(fd, rights::PATH_REMOVE_DIRECTORY)?;
+        no_escape_through_last(dir, &p)?;
         // `rmdir("d/")` removes `d`; the host call wants no slash.
         let (p, _) = strip_slashes(&p);
         dir.remove_dir(path(p))?;
@@ -369,10 +404,12 @@ impl WasiCtx {
         new_p: u32,
         new_len: u32,
     ) -> WasiResult<()> {
-        let old = mem.read_string(old_p, old_len)?;
-        let new = mem.read_string(new_p, new_len)?;
+        let old = mem.read_path(old_p, old_len)?;
+        let new = mem.read_path(new_p, new_len)?;
         let old_dir = self.dir_for(old_fd, rights::PATH_RENAME_SOURCE)?;
         let new_dir = self.dir_for(new_fd, rights::PATH_RENAME_TARGET)?;
+        no_escape_through_last(old_dir, &old)?;
+        no_escape_through_last(new_dir, &new)?;
         // A trailing slash on either name says "a directory": check that the
         // source is one (without following a symlink), then rename without
         // the slashes, as POSIX `rename` does.
@@ -394,9 +431,10 @@ impl WasiCtx {
         new_p: u32,
         new_len: u32,
     ) -> WasiResult<()> {
-        let old = mem.read_string(old_p, old_len)?;
-        let new = mem.read_string(new_p, new_len)?;
+        let old = mem.read_path(old_p, old_len)?;
+        let new = mem.read_path(new_p, new_len)?;
         let dir = self.dir_for(fd, rights::PATH_SYMLINK)?;
+        no_escape_through_last(dir, &new)?;
         // cap-std refuses absolute targets; relative ones that climb out are
         // created but can never be followed out of the sandbox.
         dir.symlink(path(&old), path(&new))?;
@@ -410,8 +448,9 @@ impl WasiCtx {
         p: u32,
         len: u32,
     ) -> WasiResult<()> {
-        let p = mem.read_string(p, len)?;
+        let p = mem.read_path(p, len)?;
         let dir = self.dir_for(fd, rights::PATH_UNLINK_FILE)?;
+        no_escape_through_last(dir, &p)?;
         dir.remove_file(path(&p))?;
         Ok(())
     }

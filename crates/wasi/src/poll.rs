@@ -13,6 +13,11 @@ use crate::memory::GuestMemory;
 use crate::table::Kind;
 use crate::types::{clockid, eventtype, filetype, flags, layout, rights};
 
+/// The most subscriptions one `poll_oneoff` call may pass (more fail with
+/// `inval`): enough for a read and a write subscription on every fd a
+/// guest can hold ([`crate::MAX_FDS`]), plus a clock.
+pub const MAX_SUBSCRIPTIONS: u32 = 2 * crate::MAX_FDS as u32 + 1;
+
 fn host_clock(id: u32) -> WasiResult<ClockId> {
     Ok(match id {
         clockid::REALTIME => ClockId::Realtime,
@@ -150,6 +155,11 @@ impl WasiCtx {
         mem.check(input, in_size, 8)?;
         mem.check(output, out_size, 8)?;
         mem.check(nevents, 4, 4)?;
+        // The subscriptions are read into host vectors (a few tens of bytes
+        // each) and each may cost a syscall: bound their number per call.
+        if n > MAX_SUBSCRIPTIONS {
+            return Err(Errno::Inval);
+        }
 
         let start = Instant::now();
         let mut events: Vec<Event> = Vec::new();

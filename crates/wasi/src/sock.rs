@@ -63,32 +63,43 @@ impl WasiCtx {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check(nread, 4, 4)?;
         mem.check(roflags, 2, 2)?;
-        let mut total = GuestMemory::total_len(&iovs)? as usize;
-        if riflags & flags::RECV_WAITALL == 0 {
-            // A short read is allowed; keep the host buffer small.
-            total = total.min(1 << 20);
-        }
-        let mut buf = vec![0u8; total];
+        // Straight into guest memory, with no host buffer: a peek or a
+        // plain receive fills (part of) the first buffer, a WAITALL one
+        // fills the buffers in turn until they are full (their total is
+        // bounded by memory) or the stream ends.
+        let mut s: &std::net::TcpStream = s;
         let n = if riflags & flags::RECV_PEEK != 0 {
-            s.peek(&mut buf)?
+            match iovs.first() {
+                Some(v) => s.peek(mem.slice_mut(v.ptr, v.len)?)?,
+                None => 0,
+            }
         } else if riflags & flags::RECV_WAITALL != 0 {
-            let mut s: &std::net::TcpStream = s;
-            let mut done = 0;
-            while done < total {
-                match s.read(&mut buf[done..]) {
-                    Ok(0) => break,
-                    Ok(k) => done += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) if done > 0 && e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e.into()),
+            let mut done = 0usize;
+            'fill: for v in &iovs {
+                let buf = mem.slice_mut(v.ptr, v.len)?;
+                let mut filled = 0;
+                while filled < buf.len() {
+                    match s.read(&mut buf[filled..]) {
+                        Ok(0) => break 'fill,
+                        Ok(k) => {
+                            filled += k;
+                            done += k;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if done > 0 && e.kind() == std::io::ErrorKind::WouldBlock => {
+                            break 'fill;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             done
         } else {
-            let mut s: &std::net::TcpStream = s;
-            s.read(&mut buf)?
+            match iovs.first() {
+                Some(v) => s.read(mem.slice_mut(v.ptr, v.len)?)?,
+                None => 0,
+            }
         };
-        mem.scatter(&iovs, &buf[..n])?;
         mem.write_u32(nread, n as u32)?;
         mem.write_u16(roflags, 0)
     }
@@ -112,9 +123,8 @@ impl WasiCtx {
         }
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check(nwritten, 4, 4)?;
-        let data = mem.gather(&iovs)?;
         let mut s: &std::net::TcpStream = s;
-        let n = s.write(&data)?;
+        let n = s.write_vectored(&mem.io_slices(&iovs)?)?;
         mem.write_u32(nwritten, n as u32)
     }
 

@@ -1,7 +1,7 @@
 //! Standard streams: the host's own stdin/stdout/stderr, or in-memory pipes
 //! an embedder (or a test) reads and writes.
 
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, IoSlice, Read, Write};
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 
@@ -41,9 +41,13 @@ impl From<&str> for ReadPipe {
     }
 }
 
-/// A writable pipe for a guest's stdout or stderr: a growing buffer in
-/// memory (read it back with [`WritePipe::contents`]) or any writer. Clones
-/// share the same stream.
+/// A writable pipe for a guest's stdout or stderr: a buffer in memory
+/// (read it back with [`WritePipe::contents`]), unbounded or with a
+/// capacity, or any writer. Clones share the same stream.
+///
+/// A pipe made with [`WritePipe::new_in_memory`] grows as long as the guest
+/// writes: give a guest you do not trust
+/// [`WritePipe::new_in_memory_with_capacity`] instead.
 #[derive(Clone)]
 pub struct WritePipe {
     inner: WriteInner,
@@ -51,15 +55,30 @@ pub struct WritePipe {
 
 #[derive(Clone)]
 enum WriteInner {
-    Memory(Arc<Mutex<Vec<u8>>>),
+    Memory {
+        buf: Arc<Mutex<Vec<u8>>>,
+        capacity: usize,
+    },
     Writer(Arc<Mutex<Box<dyn Write + Send>>>),
 }
 
 impl WritePipe {
-    /// A pipe that collects everything written in memory.
+    /// A pipe that collects everything written in memory, without limit.
     pub fn new_in_memory() -> WritePipe {
+        WritePipe::new_in_memory_with_capacity(usize::MAX)
+    }
+
+    /// A pipe that collects at most `capacity` bytes in memory (like
+    /// Wasmtime's `MemoryOutputPipe::new(capacity)`; nothing is allocated
+    /// up front). A write that does not fit keeps what does and reports
+    /// that short count; a write to a full pipe fails with `nospc`, as a
+    /// write to a full disk does.
+    pub fn new_in_memory_with_capacity(capacity: usize) -> WritePipe {
         WritePipe {
-            inner: WriteInner::Memory(Arc::default()),
+            inner: WriteInner::Memory {
+                buf: Arc::default(),
+                capacity,
+            },
         }
     }
 
@@ -73,27 +92,58 @@ impl WritePipe {
     /// Everything written so far (empty for a pipe made with [`WritePipe::new`]).
     pub fn contents(&self) -> Vec<u8> {
         match &self.inner {
-            WriteInner::Memory(m) => m.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            WriteInner::Memory { buf, .. } => buf.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             WriteInner::Writer(_) => Vec::new(),
         }
     }
 
-    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    /// Writes `bufs` in order, all of them unless the pipe is full.
+    pub(crate) fn write_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
         match &self.inner {
-            WriteInner::Memory(m) => {
-                m.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend_from_slice(buf);
-                Ok(buf.len())
+            WriteInner::Memory { buf, capacity } => {
+                let mut buf = buf.lock().unwrap_or_else(|p| p.into_inner());
+                let room = capacity.saturating_sub(buf.len());
+                if total == 0 {
+                    return Ok(0);
+                }
+                if room == 0 {
+                    return Err(io::Error::from_raw_os_error(
+                        rustix::io::Errno::NOSPC.raw_os_error(),
+                    ));
+                }
+                let mut left = room.min(total);
+                let n = left;
+                for b in bufs.iter() {
+                    let k = b.len().min(left);
+                    buf.extend_from_slice(&b[..k]);
+                    left -= k;
+                }
+                Ok(n)
             }
             WriteInner::Writer(w) => {
                 let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
-                w.write_all(buf)?;
+                write_all_vectored(&mut *w, bufs)?;
                 w.flush()?;
-                Ok(buf.len())
+                Ok(total)
             }
         }
     }
+}
+
+/// Writes all of `bufs` with as few calls as the writer allows, without
+/// joining them into one buffer.
+fn write_all_vectored(w: &mut dyn Write, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Where a guest's input stream reads from.
@@ -136,21 +186,23 @@ fn stdin_fd() -> BorrowedFd<'static> {
 }
 
 impl Output {
-    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    /// Writes all of `bufs` (a full in-memory pipe may take fewer).
+    pub(crate) fn write_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<usize> {
+        let total = bufs.iter().map(|b| b.len()).sum();
         match self {
             Output::HostStdout => {
                 let mut out = io::stdout().lock();
-                out.write_all(buf)?;
+                write_all_vectored(&mut out, bufs)?;
                 out.flush()?;
-                Ok(buf.len())
+                Ok(total)
             }
             Output::HostStderr => {
                 let mut out = io::stderr().lock();
-                out.write_all(buf)?;
+                write_all_vectored(&mut out, bufs)?;
                 out.flush()?;
-                Ok(buf.len())
+                Ok(total)
             }
-            Output::Pipe(p) => p.write(buf),
+            Output::Pipe(p) => p.write_vectored(bufs),
         }
     }
 
