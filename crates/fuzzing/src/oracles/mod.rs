@@ -10,8 +10,8 @@ mod wasmi_side;
 
 use arbitrary::Unstructured;
 use hayate::{
-    Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, RefType, Store,
-    StoreLimits, StoreLimitsBuilder, Table, Val,
+    Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, RefType,
+    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, Val,
 };
 
 pub use diff::{
@@ -43,9 +43,57 @@ pub fn compile(data: &[u8]) -> bool {
 }
 
 /// A store's data in the crash oracles: limits so that an arbitrary module
-/// cannot make the fuzzer run out of memory.
+/// cannot make the fuzzer run out of memory, and a tally of what they
+/// granted, for the resource oracle.
 struct Limited {
     limits: StoreLimits,
+    /// Bytes of memory and table storage granted so far (never decreased).
+    granted: u64,
+}
+
+/// Bytes one table element takes on the host.
+const TABLE_ELEMENT_BYTES: u64 = 8;
+
+impl ResourceLimiter for Limited {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> hayate::Result<bool> {
+        let ok = self.limits.memory_growing(current, desired, maximum)?;
+        if ok {
+            self.granted += desired.saturating_sub(current) as u64;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: u64,
+        desired: u64,
+        maximum: Option<u64>,
+    ) -> hayate::Result<bool> {
+        let ok = self.limits.table_growing(current, desired, maximum)?;
+        if ok {
+            self.granted += desired.saturating_sub(current) * TABLE_ELEMENT_BYTES;
+        }
+        Ok(ok)
+    }
+}
+
+/// How far the resident memory of an instantiation may exceed what its
+/// limiter granted: the engine's own bookkeeping, compiled code and the
+/// allocator's slack, plus this much per byte of module (compilation).
+const RESOURCE_MARGIN: u64 = 64 << 20;
+const RESOURCE_MARGIN_PER_MODULE_BYTE: u64 = 64;
+
+/// This process's resident memory in bytes (`VmRSS`), where Linux tells.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A `wasm-smith` module with any configuration within Hayate's features is
@@ -70,11 +118,16 @@ pub fn instantiate(data: &[u8]) -> Option<usize> {
 /// [`instantiate`] for a module already generated. With `fuel`, the global
 /// exported as [`crate::generators::FUEL_EXPORT`] is set to it before each
 /// call.
+///
+/// Resource use is an oracle too: the process's resident memory may grow
+/// over the whole run (compilation included) by what the store's limiter
+/// granted to memories and tables plus a fixed margin and a margin per
+/// module byte, no more. Host-side memory sized by a number the module
+/// chose (an offset, a count, a length) shows up here. Resident memory is
+/// process-wide, so a caller running other work in parallel threads may
+/// see it charged here; the margin absorbs ordinary noise.
 pub fn instantiate_wasm(engine: &Engine, wasm: &[u8], fuel: Option<u32>) -> usize {
-    let module = match Module::new(engine, wasm) {
-        Ok(m) => m,
-        Err(e) => panic!("Hayate rejected a valid wasm-smith module: {e}"),
-    };
+    let before = resident_bytes();
     let mut store = Store::new(
         engine,
         Limited {
@@ -82,31 +135,56 @@ pub fn instantiate_wasm(engine: &Engine, wasm: &[u8], fuel: Option<u32>) -> usiz
                 .memory_size(256 << 20)
                 .table_elements(1_000_000)
                 .build(),
+            granted: 0,
         },
     );
-    store.limiter(|data| &mut data.limits);
-    let imports = match dummy_imports(&mut store, &module) {
+    store.limiter(|data| data);
+    let called = instantiate_and_call(&mut store, wasm, fuel);
+    if let (Some(before), Some(after)) = (before, resident_bytes()) {
+        let grown = after.saturating_sub(before);
+        let allowed = store.data().granted
+            + RESOURCE_MARGIN
+            + wasm.len() as u64 * RESOURCE_MARGIN_PER_MODULE_BYTE;
+        assert!(
+            grown <= allowed,
+            "resident memory grew by {} MiB; the limiter granted {} MiB to memories and tables \
+             (allowed with margins: {} MiB)",
+            grown >> 20,
+            store.data().granted >> 20,
+            allowed >> 20
+        );
+    }
+    called
+}
+
+fn instantiate_and_call(store: &mut Store<Limited>, wasm: &[u8], fuel: Option<u32>) -> usize {
+    let engine = store.engine().clone();
+    let module = match Module::new(&engine, wasm) {
+        Ok(m) => m,
+        Err(e) => panic!("Hayate rejected a valid wasm-smith module: {e}"),
+    };
+    let imports = match dummy_imports(&mut *store, &module) {
         Ok(i) => i,
         // A host memory or table too large for the limits.
         Err(_) => return 0,
     };
-    let instance = match Instance::new(&mut store, &module, &imports) {
+    let instance = match Instance::new(&mut *store, &module, &imports) {
         Ok(i) => i,
         // A trap in a segment or the start function, or a limit.
         Err(_) => return 0,
     };
-    let fuel_global = instance.get_global(&mut store, crate::generators::FUEL_EXPORT);
+    let fuel_global = instance.get_global(&mut *store, crate::generators::FUEL_EXPORT);
     let mut called = 0;
-    for (_name, export) in instance.exports(&mut store) {
+    for (_name, export) in instance.exports(&mut *store) {
         if let (Some(g), Some(fuel)) = (fuel_global, fuel) {
-            g.set(&mut store, Val::I32(fuel as i32))
+            g.set(&mut *store, Val::I32(fuel as i32))
                 .expect("the fuel global is a mutable i32");
         }
         let Extern::Func(f) = export else { continue };
-        let ty = f.ty(&store);
+        let ty = f.ty(&*store);
         let params: Vec<Val> = ty.params().map(Val::default_for_ty).collect();
         let mut results: Vec<Val> = ty.results().map(Val::default_for_ty).collect();
-        let _ = f.call(&mut store, &params, &mut results);
+        let _ = f.call(&mut *store, &params, &mut results);
         called += 1;
     }
     called
