@@ -2,7 +2,8 @@
 //! memory, or loop, in proportion to a number it chose beyond what its own
 //! memory allows. Each test plays the guest from Rust through a shell
 //! module (`common::shell`) and checks what the host call did: how much it
-//! read or wrote, and which errno it returned.
+//! read or wrote, and which errno it returned. The attacks of the CLI's
+//! hostile-guest group (`crates/cli/tests/hostile/wasi_*.wat`) run here too.
 
 mod common;
 
@@ -387,4 +388,36 @@ fn args_environ_and_prestat_names_fault_outside_memory() {
     );
     ok(g.call("fd_prestat_dir_name", &[3, 0, 0xFFFF_FFFF]));
     assert_eq!(&g.mem()[..8], b"/sandbox");
+}
+
+/// Every WASI guest of the CLI's hostile group, run through the library
+/// (the `run:` flags are the CLI's; the guests declare their own limits).
+#[test]
+fn cli_hostile_guests_end_as_their_headers_say() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/hostile");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("wasi_") && name.ends_with(".wat")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = text
+            .lines()
+            .find_map(|l| l.strip_prefix(";; expect: "))
+            .unwrap_or_else(|| panic!("{name}: no `;; expect:` line"));
+        assert!(
+            text.lines().next().unwrap().starts_with(";; hostile: "),
+            "{name}: the first line is `;; hostile: ...`"
+        );
+        let code: i32 = expect
+            .strip_prefix("exit=")
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name}: expected `exit=N`, got {expect}"));
+        let out = common::run_bytes(&name, text.as_bytes(), |_| {});
+        assert_eq!(out.code, code, "{name}\n--- stderr\n{}", out.stderr);
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} hostile WASI guests");
 }
