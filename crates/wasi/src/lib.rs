@@ -47,6 +47,53 @@
 //!   missing rights come back as events with an error, not as a failed
 //!   call.
 //!
+//! # Resource bounds
+//!
+//! A guest must not make the host allocate memory, or work, in proportion
+//! to a number it chose beyond what its own memory allows, and one host
+//! call cannot be interrupted (an epoch deadline or fuel only takes effect
+//! when the call returns). So every count and length a guest passes is
+//! bounded, and the guest sees POSIX behaviour at the bound:
+//!
+//! - **iovecs** (`fd_read`, `fd_pread`, `fd_write`, `fd_pwrite`,
+//!   `sock_recv`, `sock_send`): the whole array must lie in memory (else
+//!   `fault`), but only its first [`IOV_MAX`] (1024) entries are used, and
+//!   they are cut so that their total stays within the size of memory (and
+//!   a `u32`). A guest naming the same bytes many times gets a **short read
+//!   or write**, never an error. Data moves straight between guest memory
+//!   and the host fd (vectored writes, `pwritev`, reads into each buffer in
+//!   turn): no host buffer is sized by a guest number. Streams (stdin,
+//!   sockets) read into the first non-empty buffer only; `RECV_PEEK` peeks
+//!   into it; `RECV_WAITALL` fills the (bounded) buffers in turn.
+//! - **Standard output and error** are written from guest memory too,
+//!   never gathered. An in-memory [`WritePipe::new_in_memory`] keeps
+//!   everything; [`WritePipe::new_in_memory_with_capacity`] keeps at most
+//!   its capacity: the write that reaches it is short, and writes to a full
+//!   pipe fail with `nospc`.
+//! - **Paths** of [`PATH_MAX`] (4096) bytes or more fail with
+//!   `nametoolong` before anything is copied (Linux's limit, which counts
+//!   the NUL: 4095 bytes is the longest path); a shorter path out of memory
+//!   is `fault`.
+//! - **`poll_oneoff`** takes at most [`MAX_SUBSCRIPTIONS`] (131073)
+//!   subscriptions; more fail with `inval` (an array that does not fit
+//!   memory is `fault` first). The host keeps a few tens of bytes per
+//!   subscription for the call.
+//! - **`random_get`** and **`fd_readdir`** write straight into the guest's
+//!   buffer (checked to lie in memory first); nothing on the host is sized
+//!   by their lengths.
+//! - **fds**: a guest holds at most [`MAX_FDS`] at once (`path_open` and
+//!   `sock_accept` then fail with `mfile`).
+//! - What comes from the host, not the guest, is bounded by the host:
+//!   arguments, environment and preopen names (written straight into
+//!   memory, `fault` if they do not fit), directory listings (read whole
+//!   when a listing starts at cookie 0) and symlink targets (at most the
+//!   host's `PATH_MAX`).
+//!
+//! Not bounded here: disk space (writes, `fd_allocate`,
+//! `fd_filestat_set_size` grow files as the host file system allows; use a
+//! quota), and time spent blocked (a read of an empty stdin or socket, or
+//! a `poll_oneoff` on a clock far away, waits as a blocked process would).
+//!
 //! ```no_run
 //! use hayate::{Engine, Linker, Module, Store};
 //! use hayate_wasi::{I32Exit, WasiCtx};
