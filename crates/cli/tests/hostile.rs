@@ -194,12 +194,41 @@ fn unbounded_recursion_traps_on_small_host_stacks() {
     std::fs::create_dir_all(&dir).unwrap();
     let module = dir.join("recurse.wat");
     std::fs::write(&module, r#"(module (func $f (export "f") (call $f)))"#).unwrap();
-    let flags = ["--invoke".to_string(), "f".to_string()];
-    for kib in [128, 136, 160, 256, 1024] {
-        let outcome = run_measured(Some(kib), &flags, &module);
-        let expect = Expect::Trap("call stack exhausted".into());
-        if let Err(e) = check(&format!("ulimit -s {kib}"), &outcome, &expect) {
-            panic!("{e}");
+    // The same with a WASI call at every level, so host functions run at
+    // the deepest point Wasm reaches: they live on the reserve below it.
+    let via_wasi = dir.join("recurse_via_wasi.wat");
+    std::fs::write(&via_wasi, RECURSE_VIA_WASI).unwrap();
+    let preopen = dir.display().to_string();
+    for (module, flags) in [
+        (&module, vec!["--invoke".to_string(), "f".to_string()]),
+        (
+            &via_wasi,
+            vec!["--dir".to_string(), format!("{preopen}::/d")],
+        ),
+    ] {
+        for kib in [128, 136, 160, 256, 1024] {
+            let outcome = run_measured(Some(kib), &flags, module);
+            let expect = Expect::Trap("call stack exhausted".into());
+            let what = format!("{} under ulimit -s {kib}", module.display());
+            if let Err(e) = check(&what, &outcome, &expect) {
+                panic!("{e}");
+            }
         }
     }
 }
+
+/// Unbounded recursion that opens a file in the preopen (fd 3) and writes
+/// an empty iovec to stdout at every level.
+const RECURSE_VIA_WASI: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "recurse_via_wasi.wat")
+  (func $r
+    (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 20)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $r))
+  (func (export "_start") (call $r)))"#;
