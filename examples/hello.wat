@@ -1,5 +1,5 @@
 ;; A tiny module for trying out Hayate:
-;;   cargo run --release -p hayate-cli -- run examples/hello.wat --invoke add 1 2
+;;   cargo run --release -p hayate-cli -- run --invoke add examples/hello.wat 1 2
 (module
   (func (export "add") (param $a i32) (param $b i32) (result i32)
     (i32.add (local.get $a) (local.get $b)))

@@ -31,19 +31,53 @@ enum Command {
     Wast(wast::WastArgs),
 }
 
+/// The process's arguments, with `run` put in front of them when they do
+/// not start with a subcommand, so that `hayate app.wasm ARGS` and
+/// `hayate --dir . app.wasm` run the module as Wasmtime's CLI does.
+/// `hayate`, `hayate --help` and `hayate --version` stay as they are.
+fn args_with_default_subcommand() -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let starts_with_subcommand = match args.get(1).and_then(|a| a.to_str()) {
+        None => true,
+        Some("-h" | "--help" | "-V" | "--version" | "help") => true,
+        Some(first) => command
+            .get_subcommands()
+            .any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first)),
+    };
+    if !starts_with_subcommand {
+        args.insert(1, "run".into());
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args_with_default_subcommand()) {
         Ok(cli) => cli,
         // `--help` and `--version` print as clap formats them.
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        // A bad flag is one line, like every other error of `hayate`.
+        // `hayate` alone: the usage, on stderr.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        // A bad flag is one line, like every other error of `hayate`, with
+        // the closest known option when there is one.
         Err(e) => {
             let message = e.to_string();
             let first = message.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see `hayate --help`)");
+            let similar = message
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("tip: a similar "))
+                .next();
+            match similar {
+                Some(tip) => eprintln!("{first}; a similar {tip} (see `hayate --help`)"),
+                None => eprintln!("{first} (see `hayate --help`)"),
+            }
             return ExitCode::from(2);
         }
     };

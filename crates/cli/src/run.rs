@@ -13,7 +13,7 @@ use clap::Args;
 use hayate::{
     Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, Val, ValType,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The exit code after a trap, as Wasmtime uses (128 + SIGABRT).
@@ -33,18 +33,19 @@ pub struct RunArgs {
     /// Call this exported function (default: `_start`, if exported).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// The module to run: a `.wasm` binary or `.wat` text.
-    module: PathBuf,
-    /// Arguments: a WASI command's argv after its name, or the values for
-    /// `--invoke`'s parameters (integers in decimal, floats as decimal
-    /// floats: `1.5`, `-0`, `inf`, `nan`). Put `--` before them to pass
-    /// arguments that look like `hayate run` options.
+    /// The module to run (a `.wasm` binary, `.wat` text or, with
+    /// `--allow-precompiled`, an artifact), then its arguments: a WASI
+    /// command's argv after its name, or the values for `--invoke`'s
+    /// parameters (integers in decimal or `0x` hex, floats as decimal
+    /// floats: `1.5`, `-0`, `inf`, `nan`). Everything after the module
+    /// belongs to the guest, verbatim (`-V`, `--help`, `--`), as in
+    /// Wasmtime: give `hayate run` its own options before the module.
     #[arg(
+        required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
+        value_name = "MODULE [ARGS]..."
     )]
-    args: Vec<String>,
+    module_and_args: Vec<String>,
 }
 
 /// The data of the store `hayate run` creates: the limits from `-W` and
@@ -69,8 +70,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     options.configure(&mut config);
     config.allow_precompiled(args.allow_precompiled);
     let engine = Engine::new(&config).context("cannot create the engine")?;
-    let module_path = &args.module;
-    let guest_args = &args.args[..];
+    let (module_path, guest_args) = args
+        .module_and_args
+        .split_first()
+        .expect("clap requires the module");
+    let module_path = Path::new(module_path);
     let module = load_module(&engine, module_path)?;
     let wasi = args.wasi.build(module_path, guest_args)?;
     let mut store = Store::new(
@@ -210,17 +214,18 @@ fn report_trap(e: &hayate::Error) -> ExitCode {
     ExitCode::from(TRAP_EXIT_CODE)
 }
 
-/// Parses the command-line arguments by the function's parameter types.
+/// Parses the command-line arguments by the function's parameter types,
+/// as Wasmtime does: too few is an error, extra ones are ignored.
 fn parse_args(store: &Store<Host>, name: &str, func: Func, args: &[String]) -> Result<Vec<Val>> {
     let ty = func.ty(store);
     let params: Vec<ValType> = ty.params().collect();
-    if params.len() != args.len() {
+    if args.len() < params.len() {
         let types: Vec<String> = params
             .iter()
             .map(|t| format!("{t:?}").to_lowercase())
             .collect();
         bail!(
-            "`{name}` takes {} argument(s) ({}), but {} were given",
+            "not enough arguments for `{name}`: it takes {} ({}), but {} were given",
             params.len(),
             types.join(", "),
             args.len()
@@ -237,17 +242,19 @@ fn parse_args(store: &Store<Host>, name: &str, func: Func, args: &[String]) -> R
         .collect()
 }
 
-/// Parses one argument as a value of type `ty`. Integers accept both the
-/// signed and the unsigned range (`-1` and `4294967295` are the same i32).
+/// Parses one argument as a value of type `ty` by Wasmtime's rules:
+/// integers in their signed range, in decimal or `0x` hexadecimal (so
+/// `4294967295` and `0xffffffff` are not i32s), floats in decimal.
 fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
+    let hex = arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X"));
     Ok(match ty {
-        ValType::I32 => Val::I32(match arg.parse::<i32>() {
-            Ok(v) => v,
-            Err(_) => arg.parse::<u32>().context("expected a 32-bit integer")? as i32,
+        ValType::I32 => Val::I32(match hex {
+            Some(digits) => i32::from_str_radix(digits, 16).context("expected a 32-bit integer")?,
+            None => arg.parse::<i32>().context("expected a 32-bit integer")?,
         }),
-        ValType::I64 => Val::I64(match arg.parse::<i64>() {
-            Ok(v) => v,
-            Err(_) => arg.parse::<u64>().context("expected a 64-bit integer")? as i64,
+        ValType::I64 => Val::I64(match hex {
+            Some(digits) => i64::from_str_radix(digits, 16).context("expected a 64-bit integer")?,
+            None => arg.parse::<i64>().context("expected a 64-bit integer")?,
         }),
         ValType::F32 => Val::F32(arg.parse::<f32>().context("expected a float")?.to_bits()),
         ValType::F64 => Val::F64(arg.parse::<f64>().context("expected a float")?.to_bits()),
@@ -255,15 +262,16 @@ fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
     })
 }
 
-/// Formats a result the way `hayate run` prints it.
+/// Formats a result the way Wasmtime's `run --invoke` prints it.
 fn format_val(val: &Val) -> String {
     match val {
         Val::I32(v) => v.to_string(),
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::V128(v) => v.to_string(),
+        Val::FuncRef(None) => "<null funcref>".into(),
+        Val::ExternRef(None) => "<null externref>".into(),
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(_)) => "<externref>".into(),
     }
@@ -279,10 +287,17 @@ mod tests {
             parse_val(ValType::I32, "-1").unwrap(),
             Val::I32(-1)
         ));
+        assert!(parse_val(ValType::I32, "4294967295").is_err());
+        assert!(parse_val(ValType::I32, "0xffffffff").is_err());
         assert!(matches!(
-            parse_val(ValType::I32, "4294967295").unwrap(),
-            Val::I32(-1)
+            parse_val(ValType::I32, "0x7fffffff").unwrap(),
+            Val::I32(i32::MAX)
         ));
+        assert!(matches!(
+            parse_val(ValType::I64, "0X10").unwrap(),
+            Val::I64(16)
+        ));
+        assert!(parse_val(ValType::I32, "0x1ffffffff").is_err());
         assert!(matches!(
             parse_val(ValType::I64, "-5").unwrap(),
             Val::I64(-5)
@@ -303,5 +318,10 @@ mod tests {
     fn formats_results() {
         assert_eq!(format_val(&Val::I32(-3)), "-3");
         assert_eq!(format_val(&Val::F64(2.5f64.to_bits())), "2.5");
+        // As Wasmtime 49 prints them.
+        let v = 0x0000_0004_0000_0003_0000_0002_0000_0001u128;
+        assert_eq!(format_val(&Val::V128(v)), "316912650112397582603894390785");
+        assert_eq!(format_val(&Val::FuncRef(None)), "<null funcref>");
+        assert_eq!(format_val(&Val::ExternRef(None)), "<null externref>");
     }
 }

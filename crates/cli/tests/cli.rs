@@ -42,12 +42,12 @@ fn version() {
 
 #[test]
 fn run_invokes_an_export_and_prints_results() {
-    let o = hayate(&["run", "examples/hello.wat", "--invoke", "add", "1", "2"]);
+    let o = hayate(&["run", "--invoke", "add", "examples/hello.wat", "1", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "3\n");
-    let o = hayate(&["run", "examples/hello.wat", "--invoke", "add", "-5", "2"]);
+    let o = hayate(&["run", "--invoke", "add", "examples/hello.wat", "-5", "2"]);
     assert_eq!(stdout(&o), "-3\n", "{}", stderr(&o));
-    let o = hayate(&["run", "examples/hello.wat", "--invoke", "fac", "10"]);
+    let o = hayate(&["run", "--invoke", "fac", "examples/hello.wat", "10"]);
     assert_eq!(stdout(&o), "3628800\n", "{}", stderr(&o));
 }
 
@@ -57,14 +57,14 @@ fn run_prints_floats_and_multiple_results() {
       (func (export "half") (param f64) (result f64 f32)
         (f64.div (local.get 0) (f64.const 2)) (f32.const 0.25)))"#;
     let path = scratch("floats.wat", wat);
-    let o = hayate(&["run", path.to_str().unwrap(), "--invoke", "half", "5"]);
+    let o = hayate(&["run", "--invoke", "half", path.to_str().unwrap(), "5"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "2.5\n0.25\n");
 }
 
 #[test]
 fn run_trap_exits_134_with_message() {
-    let o = hayate(&["run", "examples/hello.wat", "--invoke", "oops"]);
+    let o = hayate(&["run", "--invoke", "oops", "examples/hello.wat"]);
     assert_eq!(o.status.code(), Some(134), "{}", stderr(&o));
     assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
 }
@@ -74,15 +74,15 @@ fn run_errors_are_one_line_and_exit_1() {
     let cases: &[(&[&str], &str)] = &[
         (&["run", "no-such-file.wasm"], "cannot read"),
         (
-            &["run", "examples/hello.wat", "--invoke", "nope"],
+            &["run", "--invoke", "nope", "examples/hello.wat"],
             "no exported function `nope`",
         ),
         (
-            &["run", "examples/hello.wat", "--invoke", "add", "1"],
-            "takes 2 argument",
+            &["run", "--invoke", "add", "examples/hello.wat", "1"],
+            "not enough arguments for `add`",
         ),
         (
-            &["run", "examples/hello.wat", "--invoke", "add", "1", "x"],
+            &["run", "--invoke", "add", "examples/hello.wat", "1", "x"],
             "invalid value `x`",
         ),
     ];
@@ -99,6 +99,63 @@ fn run_errors_are_one_line_and_exit_1() {
     let o = hayate(&["run", imports.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("function `env::f`"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_module_without_subcommand_is_run() {
+    // As `wasmtime app.wasm` and `wasmtime --dir . app.wasm` do.
+    let o = hayate(&["--invoke", "add", "examples/hello.wat", "1", "2"]);
+    assert_eq!(stdout(&o), "3\n", "{}", stderr(&o));
+    let o = hayate(&["examples/hello.wat"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = hayate(&["frob"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read `frob`"), "{}", stderr(&o));
+    // An unknown option names the closest known one.
+    let o = hayate(&["run", "--dirr", ".", "x.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'--dir'"), "{}", stderr(&o));
+    // `hayate` alone shows its usage and fails.
+    let o = hayate(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Usage:"), "{}", stderr(&o));
+}
+
+#[test]
+fn invoke_prints_and_parses_as_wasmtime_does() {
+    let path = scratch(
+        "invoke.wat",
+        r#"(module
+            (func (export "v") (result v128) (v128.const i32x4 1 2 3 4))
+            (func (export "nulls") (result funcref externref) (ref.null func) (ref.null extern))
+            (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            (func (export "wide") (param i64) (result i64) (local.get 0)))"#,
+    );
+    let p = path.to_str().unwrap();
+    let o = hayate(&["run", "--invoke", "v", p]);
+    assert_eq!(
+        stdout(&o),
+        "316912650112397582603894390785\n",
+        "{}",
+        stderr(&o)
+    );
+    let o = hayate(&["run", "--invoke", "nulls", p]);
+    assert_eq!(stdout(&o), "<null funcref>\n<null externref>\n");
+    // Extra arguments are ignored; hexadecimal is accepted.
+    let o = hayate(&["run", "--invoke", "add", p, "0x10", "1", "99"]);
+    assert_eq!(stdout(&o), "17\n", "{}", stderr(&o));
+    let o = hayate(&["run", "--invoke", "wide", p, "0x7fffffffffffffff"]);
+    assert_eq!(stdout(&o), "9223372036854775807\n", "{}", stderr(&o));
+    let o = hayate(&["run", "--invoke", "wide", p, "-0x10"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // An i32 is in the signed range: 4294967295 is refused.
+    let o = hayate(&["run", "--invoke", "add", p, "4294967295", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid value `4294967295`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -38,12 +38,12 @@ fn compile_then_run_precompiled() {
     let o = hayate(&["compile", "examples/hello.wat", "-o", a], &dir);
     assert!(o.status.success(), "{}", err(&o));
     let o = hayate(
-        &["run", "--allow-precompiled", a, "--invoke", "add", "1", "2"],
+        &["run", "--allow-precompiled", "--invoke", "add", a, "1", "2"],
         &dir,
     );
     assert_eq!(out(&o), "3", "{}", err(&o));
     // Without the flag an artifact is refused, in one line.
-    let o = hayate(&["run", a, "--invoke", "add", "1", "2"], &dir);
+    let o = hayate(&["run", "--invoke", "add", a, "1", "2"], &dir);
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("--allow-precompiled"), "{}", err(&o));
     // Settings that change the code must match.
@@ -53,9 +53,9 @@ fn compile_then_run_precompiled() {
             "--allow-precompiled",
             "-W",
             "fuel=100",
-            a,
             "--invoke",
             "add",
+            a,
             "1",
             "2",
         ],
@@ -73,9 +73,9 @@ fn compile_then_run_precompiled() {
         &[
             "run",
             "--allow-precompiled",
-            bad.to_str().unwrap(),
             "--invoke",
             "add",
+            bad.to_str().unwrap(),
             "1",
             "2",
         ],
@@ -88,7 +88,7 @@ fn compile_then_run_precompiled() {
 fn run_fills_and_reuses_the_cache_unless_disabled() {
     let dir = scratch("cache");
     let o = hayate(
-        &["run", "examples/hello.wat", "--invoke", "add", "2", "2"],
+        &["run", "--invoke", "add", "examples/hello.wat", "2", "2"],
         &dir,
     );
     assert_eq!(out(&o), "4", "{}", err(&o));
@@ -96,7 +96,7 @@ fn run_fills_and_reuses_the_cache_unless_disabled() {
     let after_first = entries(&dir);
     assert!(after_first > 0, "the cache has an entry");
     let o = hayate(
-        &["run", "examples/hello.wat", "--invoke", "add", "3", "2"],
+        &["run", "--invoke", "add", "examples/hello.wat", "3", "2"],
         &dir,
     );
     assert_eq!(out(&o), "5");
@@ -107,9 +107,9 @@ fn run_fills_and_reuses_the_cache_unless_disabled() {
             "run",
             "-C",
             "cache=n",
-            "examples/hello.wat",
             "--invoke",
             "add",
+            "examples/hello.wat",
             "1",
             "1",
         ],

@@ -31,8 +31,8 @@ fn run(flags: &[&str], export: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hayate"))
         .arg("run")
         .args(flags)
-        .arg(&guest)
         .args(["--invoke", export])
+        .arg(&guest)
         .output()
         .unwrap()
 }
@@ -93,7 +93,7 @@ fn unknown_or_malformed_flags_are_one_line_errors() {
 fn bad_command_line_flags_are_one_line_errors() {
     for args in [
         &["run", "--bogus", "x.wasm"][..],
-        &["frob"][..],
+        &["--bogus", "x.wasm"][..],
         &["run"][..],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_hayate"))

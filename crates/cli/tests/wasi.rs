@@ -49,6 +49,26 @@ fn argv_starts_with_the_module_name() {
 }
 
 #[test]
+fn everything_after_the_module_is_the_guests() {
+    // Hayate's own options, `--help`, `-V` and `--` after the module all
+    // reach the guest verbatim, as with Wasmtime.
+    let wasm = cli_wasm();
+    let guest_args = [
+        "args", "-V", "--help", "--env", "X=1", "-W", "fuel=1", "--invoke", "f", "--", "--dir", ".",
+    ];
+    let mut args = vec!["run", "--env", "Y=2", wasm.to_str().unwrap()];
+    args.extend(guest_args);
+    let o = hayate(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut expected = String::from("cli.wasm\n");
+    for a in guest_args {
+        expected += a;
+        expected.push('\n');
+    }
+    assert_eq!(text(&o.stdout), expected);
+}
+
+#[test]
 fn env_sets_or_inherits() {
     let wasm = cli_wasm();
     let w = wasm.to_str().unwrap();
@@ -162,7 +182,7 @@ fn stdio_is_inherited() {
 fn exit_status_is_the_guests() {
     let wasm = cli_wasm();
     let w = wasm.to_str().unwrap();
-    for code in ["0", "3", "125", "255"] {
+    for code in ["0", "3", "125"] {
         let o = hayate(&["run", w, "exit", code]);
         assert_eq!(
             o.status.code(),
@@ -172,6 +192,17 @@ fn exit_status_is_the_guests() {
         );
         assert_eq!(text(&o.stdout), "exiting\n");
         assert_eq!(text(&o.stderr), "");
+    }
+    // Statuses a shell would read as something else are refused, as
+    // Wasmtime refuses them: exit 1 with a message.
+    for code in ["126", "255", "300", "-1"] {
+        let o = hayate(&["run", w, "exit", code]);
+        assert_eq!(o.status.code(), Some(1), "{code}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("invalid exit status outside of [0..126)"),
+            "{code}: {}",
+            text(&o.stderr)
+        );
     }
     // proc_raise(SIGABRT) ends the guest as the signal would.
     let o = hayate(&["run", w, "raise"]);

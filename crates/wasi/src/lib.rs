@@ -37,7 +37,8 @@
 //! - **Standard streams** never seek (`espipe`), so a terminal looks like
 //!   one to `isatty`. Non-blocking reads of the host's stdin are emulated
 //!   with `poll`, without changing the host's file status flags.
-//! - **`proc_exit(n)`** ends the call with [`I32Exit`]`(n)`; `proc_raise`
+//! - **`proc_exit(n)`** ends the call with [`I32Exit`]`(n)` for `n` in
+//!   `[0, 126)` and with an error for other statuses; `proc_raise`
 //!   ignores signals whose default action is to ignore, stop or continue,
 //!   and ends the guest with [`I32Exit`]`(128 + host signal number)` for
 //!   the others (134 for `SIGABRT`).

@@ -72,7 +72,9 @@ macro_rules! without_mem {
 /// finds the guest's [`WasiCtx`] in the store's data.
 ///
 /// `proc_exit` ends the call with an error holding [`I32Exit`]; embedders
-/// find the exit code with `error.downcast_ref::<I32Exit>()`.
+/// find the exit code with `error.downcast_ref::<I32Exit>()`. A status of
+/// 126 or more (or negative) is not a portable exit status: the call ends
+/// with an error saying so instead, as in Wasmtime.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static,
@@ -315,8 +317,16 @@ pub fn add_to_linker<T: 'static>(
     linker.func_wrap(
         MODULE,
         "proc_exit",
-        |_caller: Caller<'_, T>, status: i32| -> hayate::Result<()> {
-            Err(Error::new(I32Exit(status)))
+        |_caller: Caller<'_, T>, status: u32| -> hayate::Result<()> {
+            // A portable exit status is below 126 (126 and up mean "cannot
+            // execute", "not found" and signals to a shell); Wasmtime
+            // refuses the others the same way.
+            match i32::try_from(status) {
+                Ok(code) if code < 126 => Err(Error::new(I32Exit(code))),
+                _ => Err(Error::msg(
+                    "exit with invalid exit status outside of [0..126)",
+                )),
+            }
         },
     )?;
     linker.func_wrap(

@@ -144,6 +144,13 @@ impl WasiCtx {
             needed |= rights::PATH_FILESTAT_SET_SIZE;
         }
         parent.require(needed)?;
+        // Rights no file or directory can use (socket rights, bits no
+        // right has) are dropped, as Wasmtime does, not refused; the rest
+        // must be ones the directory passes on.
+        let (base, inheriting) = (
+            base & (rights::FILE | rights::DIRECTORY),
+            inheriting & (rights::FILE | rights::DIRECTORY),
+        );
         if base & !parent.inheriting != 0 || inheriting & !parent.inheriting != 0 {
             return Err(Errno::Notcapable);
         }

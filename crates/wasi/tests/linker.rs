@@ -152,3 +152,35 @@ fn proc_exit_is_a_typed_error() {
     // The store stays usable after an exit.
     assert_eq!(store.data().open_fds(), vec![0, 1, 2]);
 }
+
+#[test]
+fn proc_exit_refuses_statuses_outside_0_to_126() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "exit") (param i32) (call $exit (local.get 0)) unreachable))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().build());
+    let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
+    let exit = instance
+        .get_typed_func::<i32, ()>(&mut store, "exit")
+        .unwrap();
+    for status in [0, 1, 125] {
+        let err = exit.call(&mut store, status).unwrap_err();
+        assert_eq!(err.downcast_ref::<I32Exit>(), Some(&I32Exit(status)));
+    }
+    for status in [126, 255, 300, -1, i32::MIN] {
+        let err = exit.call(&mut store, status).unwrap_err();
+        assert!(err.downcast_ref::<I32Exit>().is_none(), "{status}");
+        assert!(err.as_trap().is_none(), "{status}");
+        assert!(
+            err.to_string()
+                .contains("invalid exit status outside of [0..126)"),
+            "{status}: {err}"
+        );
+    }
+}
