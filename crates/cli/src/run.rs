@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hayate::{
     Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, Val, ValType,
+    WasmBacktrace,
 };
 use std::path::Path;
 use std::process::ExitCode;
@@ -97,7 +98,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             if is_trap(&e) {
                 return Ok(report_trap(&e));
             }
-            bail!("cannot instantiate `{}`: {e}", module_path.display())
+            bail!(
+                "cannot instantiate `{}`: {}",
+                module_path.display(),
+                describe(&e)
+            )
         }
     };
 
@@ -151,7 +156,25 @@ fn finish_with_error(e: hayate::Error, name: &str) -> Result<ExitCode> {
     if is_trap(&e) {
         return Ok(report_trap(&e));
     }
-    bail!("`{name}` failed: {e}")
+    bail!("`{name}` failed: {}", describe(&e))
+}
+
+/// An error that left Wasm, for the terminal: its messages from the
+/// outermost to the root (the trap or the host function's error), then
+/// the Wasm backtrace it carries.
+fn describe(e: &hayate::Error) -> String {
+    let backtrace = e.downcast_ref::<WasmBacktrace>().map(|bt| bt.to_string());
+    let messages: Vec<String> = e
+        .chain()
+        .map(|layer| layer.to_string())
+        .filter(|message| Some(message) != backtrace.as_ref())
+        .collect();
+    let mut text = messages.join(": ");
+    if let Some(backtrace) = backtrace {
+        text.push('\n');
+        text.push_str(backtrace.trim_end());
+    }
+    text
 }
 
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
@@ -210,7 +233,7 @@ fn is_trap(e: &hayate::Error) -> bool {
 
 /// Prints the trap's message and backtrace to stderr; returns the exit code.
 fn report_trap(e: &hayate::Error) -> ExitCode {
-    eprintln!("error: {}", e.to_string().trim_end());
+    eprintln!("error: {}", describe(e));
     ExitCode::from(TRAP_EXIT_CODE)
 }
 

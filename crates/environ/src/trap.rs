@@ -84,9 +84,10 @@ impl Trap {
     }
 }
 
+/// `wasm trap: ` and the message, as Wasmtime displays a trap.
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
+        write!(f, "wasm trap: {}", self.message())
     }
 }
 

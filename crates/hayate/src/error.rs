@@ -1,129 +1,30 @@
-//! The one public error type, `Error`, and `WasmBacktrace`. A trap is an
-//! `Error` whose `trap()` is `Some`; host errors pass through Wasm unchanged.
+//! Errors. Hayate's [`Error`] is `anyhow::Error`, as Wasmtime's was for
+//! years: `?` works on any `std::error::Error + Send + Sync + 'static`
+//! (an `std::io::Error` in a host function) and on an `anyhow::Error`,
+//! [`bail!`], [`ensure!`], [`anyhow!`] and [`Context`] are re-exported, and
+//! an embedder's `anyhow::Result` takes Hayate's errors with `?`.
+//!
+//! A trap is an error whose root is a [`Trap`]: find it with
+//! `error.downcast_ref::<Trap>()`. An error that crossed Wasm frames (a
+//! trap, or a host function's error) carries the [`WasmBacktrace`] of those
+//! frames as context: `error.downcast_ref::<WasmBacktrace>()`. So, as in
+//! Wasmtime, `{error}` shows the outermost layer (the backtrace) and
+//! `{error:?}` or `{error:#}` the whole chain down to the trap or the host
+//! function's own error.
 
-use std::error::Error as StdError;
+pub use anyhow::{Context, Error, Result, anyhow, bail, ensure};
 use std::fmt;
 
 pub use hayate_environ::Trap;
 
-/// A `Result` with Hayate's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// An error from Hayate: a trap, a malformed module, a link error, or an
-/// error returned by a host function.
-pub struct Error {
-    inner: Box<ErrorInner>,
-}
-
-enum ErrorKind {
-    Trap(Trap),
-    Message(String),
-    Other(Box<dyn StdError + Send + Sync>),
-}
-
-struct ErrorInner {
-    kind: ErrorKind,
-    backtrace: Option<WasmBacktrace>,
-}
-
-impl Error {
-    fn from_kind(kind: ErrorKind) -> Error {
-        Error {
-            inner: Box::new(ErrorInner {
-                kind,
-                backtrace: None,
-            }),
-        }
-    }
-
-    /// An error with a message.
-    pub fn msg(message: impl fmt::Display) -> Error {
-        Error::from_kind(ErrorKind::Message(message.to_string()))
-    }
-
-    /// Wraps any error.
-    pub fn new(error: impl StdError + Send + Sync + 'static) -> Error {
-        Error::from_boxed(Box::new(error))
-    }
-
-    /// Wraps a boxed error, unwrapping it if it already is an [`Error`].
-    pub fn from_boxed(error: Box<dyn StdError + Send + Sync>) -> Error {
-        match error.downcast::<Error>() {
-            Ok(e) => *e,
-            Err(other) => Error::from_kind(ErrorKind::Other(other)),
-        }
-    }
-
-    /// A trap error.
-    pub fn trap(trap: Trap) -> Error {
-        Error::from_kind(ErrorKind::Trap(trap))
-    }
-
-    /// The trap code, if this error is a trap.
-    pub fn as_trap(&self) -> Option<Trap> {
-        match self.inner.kind {
-            ErrorKind::Trap(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The inner error as `E`, if it is one (use `Trap` for traps).
-    pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
-        match &self.inner.kind {
-            ErrorKind::Trap(t) => (t as &dyn std::any::Any).downcast_ref::<E>(),
-            ErrorKind::Message(_) => None,
-            ErrorKind::Other(e) => e.downcast_ref::<E>(),
-        }
-    }
-
-    /// The Wasm frames active when the error happened, innermost first.
-    pub fn backtrace(&self) -> Option<&WasmBacktrace> {
-        self.inner.backtrace.as_ref()
-    }
-
-    pub(crate) fn with_backtrace(mut self, backtrace: WasmBacktrace) -> Error {
-        if self.inner.backtrace.is_none() && !backtrace.frames.is_empty() {
-            self.inner.backtrace = Some(backtrace);
-        }
-        self
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner.kind {
-            ErrorKind::Trap(t) => write!(f, "wasm trap: {}", t.message())?,
-            ErrorKind::Message(m) => f.write_str(m)?,
-            ErrorKind::Other(e) => write!(f, "{e}")?,
-        }
-        if let Some(bt) = &self.inner.backtrace {
-            write!(f, "\n{bt}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl StdError for Error {
-    /// An `Error` displays as the error it wraps, so its source is that
-    /// error's source: a chain printed link by link (`anyhow`'s `{:#}`)
-    /// names each message once.
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match &self.inner.kind {
-            ErrorKind::Trap(_) | ErrorKind::Message(_) => None,
-            ErrorKind::Other(e) => e.source(),
-        }
-    }
-}
-
-impl From<Trap> for Error {
-    fn from(trap: Trap) -> Error {
-        Error::trap(trap)
+/// Attaches `backtrace` to `error` unless it is empty or the error already
+/// carries one (an error that crossed several activations keeps the
+/// innermost, which spans them all).
+pub(crate) fn with_backtrace(error: Error, backtrace: WasmBacktrace) -> Error {
+    if backtrace.frames.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
+        error
+    } else {
+        error.context(backtrace)
     }
 }
 
@@ -140,18 +41,26 @@ pub struct FrameInfo {
     pub module_offset: Option<u32>,
 }
 
-/// The Wasm frames of a trap, innermost first.
+/// The Wasm frames an error crossed, innermost first: context on every
+/// error that left Wasm (`error.downcast_ref::<WasmBacktrace>()`).
 #[derive(Debug, Clone, Default)]
 pub struct WasmBacktrace {
     /// The frames.
     pub frames: Vec<FrameInfo>,
 }
 
+impl WasmBacktrace {
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+}
+
 impl fmt::Display for WasmBacktrace {
     /// One line per frame, innermost first; runs of identical frames (deep
     /// recursion) are folded into one line with a repeat count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "wasm backtrace:")?;
+        writeln!(f, "error while executing at wasm backtrace:")?;
         let same = |a: &FrameInfo, b: &FrameInfo| {
             a.func_index == b.func_index && a.module_offset == b.module_offset
         };

@@ -27,7 +27,7 @@
 //! let instance = linker.instantiate(&mut store, &module)?;
 //! let boom = instance.get_typed_func::<(), ()>(&mut store, "boom")?;
 //! let err = boom.call(&mut store, ()).unwrap_err();
-//! assert_eq!(err.as_trap(), Some(hayate::Trap::UnreachableCodeReached));
+//! assert_eq!(err.downcast_ref::<hayate::Trap>(), Some(&hayate::Trap::UnreachableCodeReached));
 //! # Ok(())
 //! # }
 //! ```
@@ -57,7 +57,7 @@ pub use config::{
     BoundsChecks, Config, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
 };
 pub use engine::Engine;
-pub use error::{Error, FrameInfo, Result, Trap, WasmBacktrace};
+pub use error::{Context, Error, FrameInfo, Result, Trap, WasmBacktrace, anyhow, bail, ensure};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
 pub use hayate_environ::SpecVersion;

@@ -294,7 +294,7 @@ impl<T: 'static> VMStore for StoreInner<T> {
                 self.opaque.set_epoch_deadline(ticks);
                 Ok(true)
             }
-            Err(e) => Err(Box::new(e)),
+            Err(e) => Err(Box::new(e) as hayate_runtime::HostError),
         }
     }
 }

@@ -176,7 +176,7 @@ pub(crate) fn call_raw(
     // of the store the caller holds and does not use during the call.
     unsafe {
         if let Some(callback) = hayate_runtime::host_callback(func.0.as_ptr()) {
-            return callback(&mut *store, None, values).map_err(Error::from_boxed);
+            return callback(&mut *store, None, values).map_err(host_error);
         }
         hayate_runtime::invoke(func.0.as_ptr(), values, limits, max_wasm_stack)
             .map_err(|reason| unwind_to_error(*reason))
@@ -186,12 +186,21 @@ pub(crate) fn call_raw(
 fn unwind_to_error(reason: UnwindReason) -> Error {
     match reason {
         UnwindReason::Trap { trap, backtrace } => {
-            Error::trap(trap).with_backtrace(convert(backtrace))
+            crate::error::with_backtrace(Error::new(trap), convert(backtrace))
         }
         UnwindReason::HostError { error, backtrace } => {
-            Error::from_boxed(error).with_backtrace(convert(backtrace))
+            crate::error::with_backtrace(host_error(error), convert(backtrace))
         }
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// The error a host function of this crate returned (see `Func::new_raw`),
+/// back from the runtime, which carries it opaquely.
+fn host_error(error: hayate_runtime::HostError) -> Error {
+    match error.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(_) => Error::msg("a host function failed"),
     }
 }
 
@@ -255,7 +264,7 @@ fn memory_config(engine: &Engine) -> MemoryConfig {
 
 fn instantiation_error(e: InstantiationError) -> Error {
     match e {
-        InstantiationError::Trap(t) => Error::trap(t),
+        InstantiationError::Trap(t) => Error::new(t),
         other => Error::msg(other.to_string()),
     }
 }

@@ -23,7 +23,9 @@ fn trap_of(wat: &str, export: &str) -> Trap {
         .get_func(&mut store, export)
         .expect("export exists");
     let err = f.call(&mut store, &[], &mut []).expect_err("must trap");
-    err.as_trap().unwrap_or_else(|| panic!("not a trap: {err}"))
+    err.downcast_ref::<Trap>()
+        .copied()
+        .unwrap_or_else(|| panic!("not a trap: {err}"))
 }
 
 #[test]
@@ -188,7 +190,7 @@ fn host_errors_pass_through_wasm_unchanged() {
     let run = instance.get_func(&mut store, "run").unwrap();
     let err = run.call(&mut store, &[], &mut []).unwrap_err();
     assert!(err.downcast_ref::<MyError>().is_some(), "{err}");
-    assert!(err.as_trap().is_none());
+    assert!(err.downcast_ref::<Trap>().copied().is_none());
 }
 
 #[test]
@@ -247,7 +249,11 @@ fn wasm_host_wasm_recursion_ends_in_stack_overflow() {
     let instance = Instance::new(&mut store, &module, &[again.into()]).unwrap();
     let run = instance.get_func(&mut store, "run").unwrap();
     let err = run.call(&mut store, &[], &mut []).unwrap_err();
-    assert_eq!(err.as_trap(), Some(Trap::StackOverflow), "{err}");
+    assert_eq!(
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::StackOverflow),
+        "{err}"
+    );
 }
 
 #[test]
@@ -429,7 +435,10 @@ fn start_function_trap_fails_instantiation() {
     let module = Module::new(&engine, r#"(module (func $s unreachable) (start $s))"#).unwrap();
     let mut store = Store::new(&engine, ());
     let err = Instance::new(&mut store, &module, &[]).unwrap_err();
-    assert_eq!(err.as_trap(), Some(Trap::UnreachableCodeReached));
+    assert_eq!(
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::UnreachableCodeReached)
+    );
 }
 
 #[test]
@@ -442,7 +451,9 @@ fn backtraces_name_functions() {
         .unwrap()
         .call(&mut store, &[], &mut [])
         .unwrap_err();
-    let bt = err.backtrace().expect("a trap has a backtrace");
+    let bt = err
+        .downcast_ref::<hayate::WasmBacktrace>()
+        .expect("a trap has a backtrace");
     let names: Vec<_> = bt
         .frames
         .iter()
@@ -459,7 +470,8 @@ fn deep_recursion_backtrace_is_folded() {
         .unwrap()
         .call(&mut store, &[], &mut [])
         .unwrap_err();
-    let text = err.to_string();
+    // `{:#}` shows the chain: the backtrace (folded), then the trap.
+    let text = format!("{err:#}");
     assert!(text.contains("call stack exhausted"), "{text}");
     assert!(text.contains("repeated"), "{text}");
     assert!(text.lines().count() < 10, "{text}");

@@ -124,7 +124,10 @@ fn after_failed_instantiation(engine: &Engine, wat: &str) -> i32 {
         .define(&store, "t", "tab", Extern::Table(table))
         .unwrap();
     let err = linker.instantiate(&mut store, &module).unwrap_err();
-    assert!(err.as_trap().is_some(), "{err}");
+    assert!(
+        err.downcast_ref::<hayate::Trap>().copied().is_some(),
+        "{err}"
+    );
     let Some(Ref::Func(Some(f))) = table.get(&mut store, 0) else {
         panic!("the first element segment was applied");
     };

@@ -53,7 +53,7 @@ fn calls(store: &mut Store<()>, i: &Instance, indices: &[i32]) -> Vec<Result<i32
         .iter()
         .map(|x| {
             call.call(&mut *store, *x)
-                .map_err(|e| e.as_trap().expect("a trap"))
+                .map_err(|e| e.downcast_ref::<Trap>().copied().expect("a trap"))
         })
         .collect()
 }
@@ -70,7 +70,10 @@ fn scenario(engine: &Engine) -> Vec<String> {
         let func = f(store, name);
         let mut out = vec![Val::I32(0); func.ty(&*store).results().len()];
         let r = func.call(&mut *store, args, &mut out);
-        format!("{name}{args:?} -> {:?} {out:?}", r.map_err(|e| e.as_trap()))
+        format!(
+            "{name}{args:?} -> {:?} {out:?}",
+            r.map_err(|e| e.downcast_ref::<Trap>().copied())
+        )
     };
     log.push(run(&mut store, "is_null", &[Val::I32(2)]));
     log.push(run(&mut store, "is_null", &[Val::I32(5)]));
@@ -196,14 +199,22 @@ fn trap_in_element_segment_leaves_only_earlier_segments() {
             .define(&store, "t", "tab", Extern::Table(table))
             .unwrap();
         let err = linker.instantiate(&mut store, &module).unwrap_err();
-        assert_eq!(err.as_trap(), Some(Trap::TableOutOfBounds), "{name}");
+        assert_eq!(
+            err.downcast_ref::<Trap>().copied(),
+            Some(Trap::TableOutOfBounds),
+            "{name}"
+        );
         let Some(Ref::Func(Some(probe))) = table.get(&mut store, 0) else {
             panic!("{name}: the second segment was applied");
         };
         let probe = probe.typed::<i32, i32>(&store).unwrap();
         assert_eq!(probe.call(&mut store, 0).unwrap(), 1, "{name}");
         let err = probe.call(&mut store, 1).unwrap_err();
-        assert_eq!(err.as_trap(), Some(Trap::IndirectCallToNull), "{name}");
+        assert_eq!(
+            err.downcast_ref::<Trap>().copied(),
+            Some(Trap::IndirectCallToNull),
+            "{name}"
+        );
     }
 }
 
@@ -249,7 +260,11 @@ fn copies_between_tables_and_short_inits_keep_their_values() {
         copy.call(&mut store, (0, 1, 2)).unwrap();
         for slot in [0, 1] {
             let e = call.call(&mut store, slot).unwrap_err();
-            assert_eq!(e.as_trap(), Some(Trap::IndirectCallToNull), "{name}");
+            assert_eq!(
+                e.downcast_ref::<Trap>().copied(),
+                Some(Trap::IndirectCallToNull),
+                "{name}"
+            );
         }
         assert_eq!(call.call(&mut store, 2).unwrap(), 1, "{name}");
         copy.call(&mut store, (2, 3, 1)).unwrap();
@@ -257,8 +272,16 @@ fn copies_between_tables_and_short_inits_keep_their_values() {
         init.call(&mut store, (4, 11, 1)).unwrap();
         assert_eq!(call.call(&mut store, 4).unwrap(), 2, "{name}");
         let e = init.call(&mut store, (0, 11, 2)).unwrap_err();
-        assert_eq!(e.as_trap(), Some(Trap::TableOutOfBounds), "{name}");
+        assert_eq!(
+            e.downcast_ref::<Trap>().copied(),
+            Some(Trap::TableOutOfBounds),
+            "{name}"
+        );
         let e = copy.call(&mut store, (0, -1, 2)).unwrap_err();
-        assert_eq!(e.as_trap(), Some(Trap::TableOutOfBounds), "{name}");
+        assert_eq!(
+            e.downcast_ref::<Trap>().copied(),
+            Some(Trap::TableOutOfBounds),
+            "{name}"
+        );
     }
 }

@@ -39,8 +39,13 @@ fn exercise(engine: &Engine, module: &Module) {
         .unwrap();
     assert_eq!(call.call(&mut store, (0, 12)).unwrap(), 144);
     let err = call.call(&mut store, (1, 3)).unwrap_err();
-    assert_eq!(err.as_trap(), Some(Trap::UnreachableCodeReached));
-    let bt = err.backtrace().expect("traps carry a backtrace");
+    assert_eq!(
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::UnreachableCodeReached)
+    );
+    let bt = err
+        .downcast_ref::<hayate::WasmBacktrace>()
+        .expect("traps carry a backtrace");
     assert_eq!(bt.frames[0].func_name.as_deref(), Some("boom"));
     let ceil = instance
         .get_typed_func::<f64, f64>(&mut store, "ceil")
@@ -51,7 +56,10 @@ fn exercise(engine: &Engine, module: &Module) {
         .unwrap();
     assert_eq!(load.call(&mut store, 100).unwrap(), b'p' as i32);
     assert_eq!(
-        load.call(&mut store, 65536).unwrap_err().as_trap(),
+        load.call(&mut store, 65536)
+            .unwrap_err()
+            .downcast_ref::<Trap>()
+            .copied(),
         Some(Trap::MemoryOutOfBounds)
     );
     let bump = instance

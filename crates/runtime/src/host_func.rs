@@ -2,7 +2,7 @@
 //! from compiled code through a wasm-to-array trampoline and through the
 //! array calling convention.
 
-use std::error::Error;
+use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -11,8 +11,10 @@ use crate::store::VMStore;
 use crate::traphandlers::{set_pending_host_error, set_pending_panic};
 use crate::vmcontext::{VMContext, VMFuncRef, VMHostFuncContext, ValRaw};
 
-/// The error type host callbacks return.
-pub type HostError = Box<dyn Error + Send + Sync>;
+/// The error host callbacks return: opaque to the runtime, which only
+/// carries it back to the embedding layer that made it (and downcasts it
+/// to its own error type there).
+pub type HostError = Box<dyn Any + Send + Sync>;
 
 /// A host callback: receives the store, the calling instance's id (if called
 /// from Wasm) and the argument array, which it overwrites with the results.

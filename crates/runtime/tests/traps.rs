@@ -502,8 +502,8 @@ fn catch_traps_without_wasm() {
         })
     }
     .unwrap_err();
-    assert!(matches!(*err, UnwindReason::HostError { .. }));
-    assert_eq!(err.to_string(), "host failure");
+    assert!(matches!(&*err, UnwindReason::HostError { error, .. } if error.is::<HostFailure>()));
+    assert_eq!(err.to_string(), "a host function failed");
 
     // Outside catch_traps a pending error is dropped.
     set_pending_host_error(Box::new(HostFailure));

@@ -150,9 +150,15 @@ fn trap_of(e: &hayate::Error) -> Option<Trap> {
     e.downcast_ref::<Trap>().copied()
 }
 
-/// The first line of an error's message (the rest is its backtrace).
+/// The first line of the message at the root of an error (its outer
+/// layers are context such as the Wasm backtrace).
 fn first_line(e: &hayate::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
+    e.root_cause()
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Describes an engine error on one line for failure messages.

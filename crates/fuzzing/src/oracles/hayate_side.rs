@@ -47,9 +47,9 @@ pub(crate) struct HayateInstance {
 }
 
 fn error_outcome(e: hayate::Error) -> DiffOutcome {
-    match e.as_trap() {
+    match e.downcast_ref::<hayate::Trap>().copied() {
         Some(t) => DiffOutcome::Trapped(TrapKind::Known(t)),
-        None => DiffOutcome::Error(e.to_string()),
+        None => DiffOutcome::Error(format!("{e:#}")),
     }
 }
 

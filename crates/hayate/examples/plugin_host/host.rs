@@ -129,7 +129,7 @@ impl Plugin {
     /// Calls `process(input)` with a fresh budget of fuel and time.
     pub fn call(&mut self, input: i32) -> Outcome {
         if let Err(e) = self.store.set_fuel(FUEL_PER_CALL) {
-            return Outcome::Stopped(e.to_string());
+            return Outcome::Stopped(e.root_cause().to_string());
         }
         self.store.set_epoch_deadline(EPOCH_TICKS_PER_CALL);
         let (process, store) = (self.process, &mut self.store);
@@ -137,7 +137,7 @@ impl Plugin {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process.call(store, input)));
         match result {
             Ok(Ok(v)) => Outcome::Returned(v),
-            Ok(Err(e)) => Outcome::Stopped(e.to_string()),
+            Ok(Err(e)) => Outcome::Stopped(e.root_cause().to_string()),
             Err(panic) => Outcome::HostPanicked(
                 panic
                     .downcast_ref::<&str>()

@@ -73,7 +73,6 @@ mod signals;
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
-use std::error::Error;
 use std::ffi::{c_int, c_void};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -124,7 +123,7 @@ pub enum UnwindReason {
     /// A host function called from Wasm returned an error.
     HostError {
         /// The host function's error.
-        error: Box<dyn Error + Send + Sync>,
+        error: crate::HostError,
         /// The Wasm frames below the host call, innermost first.
         backtrace: Backtrace,
     },
@@ -155,7 +154,7 @@ impl fmt::Display for UnwindReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, backtrace): (&dyn fmt::Display, _) = match self {
             UnwindReason::Trap { trap, backtrace } => (trap, backtrace),
-            UnwindReason::HostError { error, backtrace } => (error, backtrace),
+            UnwindReason::HostError { backtrace, .. } => (&"a host function failed", backtrace),
             UnwindReason::Panic(_) => return f.write_str("a host function panicked"),
         };
         write!(f, "{what}")?;
@@ -174,7 +173,7 @@ struct TrapRecord {
 
 /// Something a host function left for [`catch_traps`] to report.
 enum Pending {
-    Error(Box<dyn Error + Send + Sync>),
+    Error(crate::HostError),
     Panic(Box<dyn Any + Send>),
 }
 
@@ -241,7 +240,7 @@ fn with_current<R>(f: impl FnOnce(&CallThreadState) -> R) -> Option<R> {
 /// function shim calls this just before returning 0 to its wasm-to-array
 /// trampoline; [`catch_traps`] then returns [`UnwindReason::HostError`]
 /// with it. Outside [`catch_traps`] the error is dropped.
-pub fn set_pending_host_error(error: Box<dyn Error + Send + Sync>) {
+pub fn set_pending_host_error(error: crate::HostError) {
     with_current(|s| s.pending.set(Some(Box::new(Pending::Error(error)))));
 }
 
