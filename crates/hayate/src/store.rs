@@ -30,6 +30,11 @@ impl StoreId {
 }
 
 /// A collection of instances and the host objects they use, with data `T`.
+///
+/// `Store<T>` is `Send` when `T` is, as in Wasmtime: a worker pool may hand
+/// a store (with its `Func`s, `Memory`s and other handles) to another
+/// thread between calls. Each call sets its stack limit from the thread it
+/// runs on.
 pub struct Store<T> {
     pub(crate) inner: Box<StoreInner<T>>,
 }

@@ -32,6 +32,13 @@ pub struct VMMemoryDefinition {
     pub current_length: usize,
 }
 
+// SAFETY: a definition is plain data describing a memory owned by one
+// store (the `LinearMemory` it was read from); only that store's compiled
+// code and runtime dereference `base`, and only while the store is
+// borrowed, so moving the definition with its store to another thread
+// moves nothing another thread could still be using.
+unsafe impl Send for VMMemoryDefinition {}
+
 /// A table as compiled code sees it. Each element is one pointer: a
 /// `*const VMFuncRef` for `funcref` tables, an `externref` handle otherwise;
 /// null is the null reference.
@@ -43,6 +50,10 @@ pub struct VMTableDefinition {
     /// Current number of elements.
     pub current_elements: u64,
 }
+
+// SAFETY: as for `VMMemoryDefinition`: a description of a table owned by
+// one store, dereferenced only through that store.
+unsafe impl Send for VMTableDefinition {}
 
 /// Storage of one global: 16 bytes, enough for a `v128`.
 #[repr(C, align(16))]
