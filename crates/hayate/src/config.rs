@@ -222,4 +222,120 @@ impl Config {
     pub fn features(&self) -> WasmFeatures {
         self.features
     }
+
+    fn wasm_feature(&mut self, feature: WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(feature, enable);
+        self
+    }
+
+    /// Configures whether the WebAssembly [SIMD proposal] (the 128-bit
+    /// `v128` type and its instructions, part of WebAssembly 2.0) is
+    /// enabled. On by default.
+    ///
+    /// [SIMD proposal]: https://github.com/WebAssembly/simd
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::SIMD, enable)
+    }
+
+    /// Configures whether the WebAssembly [bulk memory operations proposal]
+    /// (`memory.copy`, `memory.fill`, passive segments, `memory.init`,
+    /// `table.init`, `table.copy` and the `drop` instructions, part of
+    /// WebAssembly 2.0) is enabled. On by default.
+    ///
+    /// [bulk memory operations proposal]: https://github.com/WebAssembly/bulk-memory-operations
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::BULK_MEMORY, enable)
+    }
+
+    /// Configures whether the WebAssembly [reference types proposal]
+    /// (`funcref` and `externref` values, several tables, `table.get`,
+    /// `table.set`, `table.grow`, `table.size`, `table.fill`, part of
+    /// WebAssembly 2.0) is enabled. On by default.
+    ///
+    /// As in Wasmtime, this does not depend on [`Config::wasm_bulk_memory`]:
+    /// either may be turned off alone, and the validator then refuses the
+    /// instructions of that proposal only.
+    ///
+    /// [reference types proposal]: https://github.com/WebAssembly/reference-types
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::REFERENCE_TYPES, enable)
+    }
+
+    /// Configures whether the WebAssembly [multi-value proposal] (functions
+    /// and blocks with several results, blocks with parameters, part of
+    /// WebAssembly 2.0) is enabled. On by default.
+    ///
+    /// [multi-value proposal]: https://github.com/WebAssembly/multi-value
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::MULTI_VALUE, enable)
+    }
+
+    /// Configures whether the WebAssembly [multi-memory proposal] (several
+    /// linear memories in one module) is enabled. On by default.
+    ///
+    /// [multi-memory proposal]: https://github.com/WebAssembly/multi-memory
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// Configures whether the WebAssembly [sign-extension operators
+    /// proposal] (`i32.extend8_s` and friends, part of WebAssembly 2.0) is
+    /// enabled. On by default. Wasmtime has no switch for it: it is always
+    /// on there.
+    ///
+    /// [sign-extension operators proposal]: https://github.com/WebAssembly/sign-extension-ops
+    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::SIGN_EXTENSION, enable)
+    }
+
+    /// Configures whether the WebAssembly [non-trapping float-to-int
+    /// conversions proposal] (`i32.trunc_sat_f32_s` and friends, part of
+    /// WebAssembly 2.0) is enabled. On by default. Wasmtime has no switch
+    /// for it: it is always on there.
+    ///
+    /// [non-trapping float-to-int conversions proposal]: https://github.com/WebAssembly/nontrapping-float-to-int-conversions
+    pub fn wasm_nontrapping_float_to_int(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
+    }
+
+    /// Configures whether the WebAssembly [import/export of mutable globals
+    /// proposal] (part of WebAssembly 1.0 as published) is enabled. On by
+    /// default. Wasmtime has no switch for it: it is always on there.
+    ///
+    /// [import/export of mutable globals proposal]: https://github.com/WebAssembly/mutable-global
+    pub fn wasm_mutable_global(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::MUTABLE_GLOBAL, enable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_toggles_flip_one_bit_each() {
+        type Toggle = fn(&mut Config, bool) -> &mut Config;
+        let toggles: [(Toggle, WasmFeatures); 8] = [
+            (Config::wasm_simd, WasmFeatures::SIMD),
+            (Config::wasm_bulk_memory, WasmFeatures::BULK_MEMORY),
+            (Config::wasm_reference_types, WasmFeatures::REFERENCE_TYPES),
+            (Config::wasm_multi_value, WasmFeatures::MULTI_VALUE),
+            (Config::wasm_multi_memory, WasmFeatures::MULTI_MEMORY),
+            (Config::wasm_sign_extension, WasmFeatures::SIGN_EXTENSION),
+            (
+                Config::wasm_nontrapping_float_to_int,
+                WasmFeatures::SATURATING_FLOAT_TO_INT,
+            ),
+            (Config::wasm_mutable_global, WasmFeatures::MUTABLE_GLOBAL),
+        ];
+        let all = Config::new().features();
+        for (toggle, bit) in toggles {
+            assert!(all.contains(bit), "{bit:?} is on by default");
+            let mut config = Config::new();
+            toggle(&mut config, false);
+            assert_eq!(config.features(), all - bit);
+            toggle(&mut config, true);
+            assert_eq!(config.features(), all);
+        }
+    }
 }
