@@ -1,26 +1,136 @@
 //! Options shared by the commands that compile and run modules, spelled as
-//! Wasmtime spells them: `-W KEY=VAL` for WebAssembly execution limits and
-//! `-C KEY=VAL` for code generation. Parsing is separate from applying so the
-//! errors name the offending flag.
+//! Wasmtime 49 spells them: `-W KEY[=VAL]` for WebAssembly semantics and
+//! limits, `-O KEY[=VAL]` for optimisation and memory layout, `-C KEY[=VAL]`
+//! for code generation, and `--profile`. Each flag takes a comma-separated
+//! list (`-W fuel=10,timeout=1s`); `-W help` (and `-O help`, `-C help`)
+//! lists the keys. Parsing is separate from applying so the errors name the
+//! offending flag, and every key Wasmtime has but Hayate cannot honour is
+//! an error saying so, never silently ignored.
+
+pub mod keys;
+mod tables;
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use hayate::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use hayate::{
+    BoundsChecks, Config, Engine, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
+    Store, StoreLimits, StoreLimitsBuilder,
+};
 
-/// `-W` and `-C` flags.
+pub use keys::Group;
+use keys::Item;
+pub use tables::{CODEGEN, OPTIMIZE, WASM};
+
+/// `-W`, `-O`, `-C` and `--profile`.
 #[derive(Args, Debug, Default, Clone)]
 pub struct CommonOptions {
-    /// WebAssembly limits: fuel=N, timeout=DURATION (e.g. 500ms, 2s, 1m),
-    /// max-memory-size=BYTES, max-table-elements=N, max-instances=N,
-    /// max-wasm-stack=BYTES.
-    #[arg(short = 'W', value_name = "KEY=VAL", action = clap::ArgAction::Append)]
+    /// WebAssembly semantics and limits, e.g. `-W fuel=N,timeout=2s`,
+    /// `-W simd=n`, `-W max-memory-size=64Mi`; `-W help` lists them all.
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "KEY[=VAL[,..]]",
+        action = clap::ArgAction::Append,
+        value_parser = help_parser(&WASM),
+    )]
     wasm: Vec<String>,
-    /// Code generation: cache=y|n, parallel-compilation=y|n, opt-level=0|2.
-    #[arg(short = 'C', value_name = "KEY=VAL", action = clap::ArgAction::Append)]
+    /// Optimisation and memory layout, e.g. `-O opt-level=0`,
+    /// `-O pooling-allocator`; `-O help` lists them all.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "KEY[=VAL[,..]]",
+        action = clap::ArgAction::Append,
+        value_parser = help_parser(&OPTIMIZE),
+    )]
+    optimize: Vec<String>,
+    /// Code generation, e.g. `-C cache=n`, `-C parallel-compilation=n`;
+    /// `-C help` lists them all.
+    #[arg(
+        short = 'C',
+        long = "codegen",
+        value_name = "KEY[=VAL[,..]]",
+        action = clap::ArgAction::Append,
+        value_parser = help_parser(&CODEGEN),
+    )]
     codegen: Vec<String>,
+    /// Make compiled code visible to a profiler: `perfmap` (writes
+    /// `/tmp/perf-PID.map` for `perf`). Wasmtime's `jitdump`, `vtune` and
+    /// `guest` are not implemented.
+    #[arg(long, value_name = "STRATEGY")]
+    profile: Option<String>,
 }
+
+/// A parser for a `-W`-style flag that prints the group's keys and exits
+/// when the value is `help` (as Wasmtime does, even without a module), and
+/// keeps any other value for [`CommonOptions::parse`].
+pub fn help_parser(group: &'static Group) -> impl clap::builder::TypedValueParser<Value = String> {
+    move |value: &str| -> Result<String, std::convert::Infallible> {
+        if value == "help" || value == "help-long" {
+            print!("{}", group.help());
+            std::process::exit(0);
+        }
+        Ok(value.to_string())
+    }
+}
+
+/// A WebAssembly proposal that can be turned on and off.
+#[derive(Debug, Clone, Copy)]
+pub struct Proposal {
+    /// Its `-W` key.
+    pub name: &'static str,
+    /// The `Config` method that turns it on or off.
+    pub toggle: fn(&mut Config, bool) -> &mut Config,
+    /// Whether `-W all-proposals` covers it (the ones Wasmtime's covers;
+    /// Wasmtime cannot turn the others off at all).
+    pub in_all: bool,
+}
+
+/// Every proposal Hayate implements, by `-W` key.
+pub const PROPOSALS: &[Proposal] = &[
+    Proposal {
+        name: "bulk-memory",
+        toggle: Config::wasm_bulk_memory,
+        in_all: true,
+    },
+    Proposal {
+        name: "multi-memory",
+        toggle: Config::wasm_multi_memory,
+        in_all: true,
+    },
+    Proposal {
+        name: "multi-value",
+        toggle: Config::wasm_multi_value,
+        in_all: true,
+    },
+    Proposal {
+        name: "reference-types",
+        toggle: Config::wasm_reference_types,
+        in_all: true,
+    },
+    Proposal {
+        name: "simd",
+        toggle: Config::wasm_simd,
+        in_all: true,
+    },
+    Proposal {
+        name: "mutable-global",
+        toggle: Config::wasm_mutable_global,
+        in_all: false,
+    },
+    Proposal {
+        name: "sign-extension",
+        toggle: Config::wasm_sign_extension,
+        in_all: false,
+    },
+    Proposal {
+        name: "nontrapping-float-to-int",
+        toggle: Config::wasm_nontrapping_float_to_int,
+        in_all: false,
+    },
+];
 
 /// The parsed options.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -29,24 +139,45 @@ pub struct Options {
     pub fuel: Option<u64>,
     /// Wall-clock limit, enforced with epochs (`-W timeout=DURATION`).
     pub timeout: Option<Duration>,
+    /// Epoch checks in compiled code even without a timeout.
+    pub epoch_interruption: bool,
     /// Most bytes of any one linear memory.
     pub max_memory_size: Option<usize>,
     /// Most elements of any one table.
     pub max_table_elements: Option<u64>,
     /// Most instances.
     pub max_instances: Option<usize>,
+    /// Most tables.
+    pub max_tables: Option<usize>,
+    /// Most linear memories.
+    pub max_memories: Option<usize>,
     /// Wasm stack limit in bytes.
     pub max_wasm_stack: Option<usize>,
+    /// `-W all-proposals`, applied before the single proposals.
+    pub all_proposals: Option<bool>,
+    /// Single proposals turned on or off, in command-line order.
+    pub proposals: Vec<(&'static str, bool)>,
     /// Whether to use the compile cache (`-C cache=n` turns it off).
     pub cache: bool,
     /// Whether to compile on all cores.
     pub parallel_compilation: bool,
     /// Whether to optimise.
     pub optimize: bool,
+    /// Guard pages or explicit checks (`-O memory-reservation`,
+    /// `-O memory-guard-size`); `None` keeps the default.
+    pub bounds_checks: Option<BoundsChecks>,
+    /// `-O table-lazy-init`.
+    pub table_lazy_init: Option<bool>,
+    /// `-O memory-init-cow`.
+    pub memory_init_cow: Option<bool>,
+    /// `-O pooling-allocator` and its limits.
+    pub pooling: Option<PoolingConfig>,
+    /// `--profile`.
+    pub profiler: Option<ProfilingStrategy>,
 }
 
 impl CommonOptions {
-    /// Parses every `-W` and `-C` flag.
+    /// Parses every `-W`, `-O` and `-C` flag and `--profile`.
     pub fn parse(&self) -> Result<Options> {
         let mut o = Options {
             cache: true,
@@ -54,57 +185,213 @@ impl CommonOptions {
             optimize: true,
             ..Default::default()
         };
-        for flag in &self.wasm {
-            let (key, value) = split(flag, "-W")?;
-            let ctx = || format!("invalid value in `-W {flag}`");
-            match key {
-                "fuel" => o.fuel = Some(value.parse().with_context(ctx)?),
-                "timeout" => o.timeout = Some(parse_duration(value).with_context(ctx)?),
-                "max-memory-size" => o.max_memory_size = Some(parse_size(value).with_context(ctx)?),
-                "max-table-elements" => {
-                    o.max_table_elements = Some(value.parse().with_context(ctx)?)
-                }
-                "max-instances" => o.max_instances = Some(value.parse().with_context(ctx)?),
-                "max-wasm-stack" => o.max_wasm_stack = Some(parse_size(value).with_context(ctx)?),
-                _ => bail!(
-                    "unknown option `-W {key}` (known: fuel, timeout, max-memory-size, \
-                     max-table-elements, max-instances, max-wasm-stack)"
-                ),
-            }
+        for item in WASM.items(&self.wasm)? {
+            o.wasm(item)?;
         }
-        for flag in &self.codegen {
-            let (key, value) = split(flag, "-C")?;
-            let ctx = || format!("invalid value in `-C {flag}`");
-            match key {
-                "cache" => o.cache = parse_bool(value).with_context(ctx)?,
-                "parallel-compilation" => {
-                    o.parallel_compilation = parse_bool(value).with_context(ctx)?
-                }
-                "opt-level" => {
-                    o.optimize = match value {
-                        "0" => false,
-                        "1" | "2" | "s" => true,
-                        _ => bail!("{}: expected 0, 1, 2 or s", ctx()),
-                    }
-                }
-                _ => bail!(
-                    "unknown option `-C {key}` (known: cache, parallel-compilation, opt-level)"
-                ),
-            }
+        let mut keys = OptimizeKeys::default();
+        for item in OPTIMIZE.items(&self.optimize)? {
+            o.optimize_item(item, &mut keys)?;
         }
+        o.bounds_checks = keys.bounds_checks()?;
+        if keys.pooling {
+            o.pooling = Some(keys.pool);
+        } else if let Some(key) = keys.pooling_limits.first() {
+            bail!("`-O {key}` configures the pooling allocator: add `-O pooling-allocator`");
+        }
+        for item in CODEGEN.items(&self.codegen)? {
+            o.codegen(item)?;
+        }
+        o.profiler = match self.profile.as_deref() {
+            None => None,
+            Some("perfmap") => Some(ProfilingStrategy::PerfMap),
+            Some("none") => Some(ProfilingStrategy::None),
+            Some(other @ ("jitdump" | "vtune" | "guest")) => bail!(
+                "`--profile={other}` is not implemented by Hayate yet (`--profile=perfmap` is)"
+            ),
+            Some(other) => match keys::closest(other, ["perfmap", "none"].into_iter()) {
+                Some(similar) => {
+                    bail!("unknown profiling strategy `{other}`; a similar one exists: `{similar}`")
+                }
+                None => bail!("unknown profiling strategy `{other}` (Hayate has `perfmap`)"),
+            },
+        };
         Ok(o)
     }
+}
+
+/// What the `-O` keys that are only checked once all are read asked for.
+#[derive(Default)]
+struct OptimizeKeys {
+    /// `-O memory-reservation`.
+    reservation: Option<usize>,
+    /// `-O memory-guard-size`.
+    guard: Option<usize>,
+    /// `-O pooling-allocator`.
+    pooling: bool,
+    /// The pooling limits given.
+    pool: PoolingConfig,
+    /// The keys of the pooling limits given.
+    pooling_limits: Vec<&'static str>,
+}
+
+/// The reservation and the guard region of a 32-bit memory with guard pages.
+const GUARD_PAGES_BYTES: usize = 4 << 30;
+
+impl OptimizeKeys {
+    /// Hayate lays memories out in one of two ways; these keys may name
+    /// either, but nothing in between.
+    fn bounds_checks(&self) -> Result<Option<BoundsChecks>> {
+        let mode = |bytes: Option<usize>| match bytes {
+            None => Ok(None),
+            Some(0) => Ok(Some(BoundsChecks::Explicit)),
+            Some(GUARD_PAGES_BYTES) => Ok(Some(BoundsChecks::GuardPages)),
+            Some(_) => Err(()),
+        };
+        let explain = "Hayate lays memories out in one of two ways: \
+            `-O memory-reservation=4GiB,memory-guard-size=4GiB` (guard pages, the default) \
+            or `-O memory-reservation=0,memory-guard-size=0` (explicit bounds checks, \
+            memories reserve only what they use)";
+        match (mode(self.reservation), mode(self.guard)) {
+            (Err(()), _) => bail!(
+                "`-O memory-reservation={}` cannot be honoured: {explain}",
+                self.reservation.unwrap_or_default()
+            ),
+            (_, Err(())) => bail!(
+                "`-O memory-guard-size={}` cannot be honoured: {explain}",
+                self.guard.unwrap_or_default()
+            ),
+            (Ok(Some(a)), Ok(Some(b))) if a != b => {
+                bail!("`-O memory-reservation` and `-O memory-guard-size` disagree: {explain}")
+            }
+            (Ok(a), Ok(b)) => Ok(a.or(b)),
+        }
+    }
+}
+
+impl Options {
+    fn wasm(&mut self, item: Item<'_>) -> Result<()> {
+        match item.key {
+            "fuel" => self.fuel = Some(item.number()?),
+            "timeout" => self.timeout = Some(item.duration()?),
+            "epoch-interruption" => self.epoch_interruption = item.bool()?,
+            "max-memory-size" => self.max_memory_size = Some(item.size()?),
+            "max-table-elements" => self.max_table_elements = Some(item.number()?),
+            "max-instances" => self.max_instances = Some(item.number()?),
+            "max-tables" => self.max_tables = Some(item.number()?),
+            "max-memories" => self.max_memories = Some(item.number()?),
+            "max-wasm-stack" => self.max_wasm_stack = Some(item.size()?),
+            "all-proposals" => self.all_proposals = Some(item.bool()?),
+            "unknown-exports-allow" => {
+                if !item.bool()? {
+                    bail!(
+                        "`-W unknown-exports-allow=n` is not supported: `hayate run` never \
+                         checks a module's exports, so unknown exports are always allowed"
+                    );
+                }
+            }
+            name => match PROPOSALS.iter().find(|p| p.name == name) {
+                Some(p) => self.proposals.push((p.name, item.bool()?)),
+                None => unreachable!("`-W {name}` is in the table but not handled"),
+            },
+        }
+        Ok(())
+    }
+
+    fn optimize_item(&mut self, item: Item<'_>, o: &mut OptimizeKeys) -> Result<()> {
+        let p = &mut o.pool;
+        match item.key {
+            "opt-level" => self.optimize = opt_level(&item)?,
+            "memory-reservation" => o.reservation = Some(item.size()?),
+            "memory-guard-size" => o.guard = Some(item.size()?),
+            "table-lazy-init" => self.table_lazy_init = Some(item.bool()?),
+            "memory-init-cow" => self.memory_init_cow = Some(item.bool()?),
+            "pooling-allocator" => o.pooling = item.bool()?,
+            "pooling-total-core-instances" => p.max_instances = item.number()?,
+            "pooling-total-memories" => p.max_memories = item.number()?,
+            "pooling-total-tables" => p.max_tables = item.number()?,
+            "pooling-max-memories-per-module" => p.max_memories_per_instance = item.number()?,
+            "pooling-max-tables-per-module" => p.max_tables_per_instance = item.number()?,
+            "pooling-table-elements" => p.max_table_elements = item.number()?,
+            "pooling-max-core-instance-size" => p.max_vmctx_size = item.size()?,
+            "pooling-max-memory-size" => {
+                let bytes = item.size()? as u64;
+                if !bytes.is_multiple_of(WASM_PAGE) {
+                    bail!(
+                        "`-O pooling-max-memory-size={}`: must be a multiple of the 64 KiB \
+                         WebAssembly page",
+                        item.required()?
+                    );
+                }
+                p.max_memory_pages = bytes / WASM_PAGE;
+            }
+            name => unreachable!("`-O {name}` is in the table but not handled"),
+        }
+        if item.key.starts_with("pooling-") && item.key != "pooling-allocator" {
+            o.pooling_limits.push(item.key);
+        }
+        Ok(())
+    }
+
+    fn codegen(&mut self, item: Item<'_>) -> Result<()> {
+        match item.key {
+            "cache" => self.cache = item.bool()?,
+            "parallel-compilation" => self.parallel_compilation = item.bool()?,
+            "opt-level" => self.optimize = opt_level(&item)?,
+            "compiler" => {
+                if item.choice(&["cranelift", "winch"])? == "winch" {
+                    bail!(
+                        "`-C compiler=winch` is not supported: Hayate compiles with Cranelift only"
+                    );
+                }
+            }
+            name => unreachable!("`-C {name}` is in the table but not handled"),
+        }
+        Ok(())
+    }
+}
+
+/// The size of a WebAssembly page.
+const WASM_PAGE: u64 = 65536;
+
+/// `opt-level=0|1|2|s`: 0 turns Cranelift's optimiser off; 1, 2 and s
+/// optimise for speed (Hayate has one optimising level).
+fn opt_level(item: &Item<'_>) -> Result<bool> {
+    Ok(item.choice(&["0", "1", "2", "s"])? != "0")
 }
 
 impl Options {
     /// Applies the engine-level settings.
     pub fn configure(&self, config: &mut Config) {
         config.consume_fuel(self.fuel.is_some());
-        config.epoch_interruption(self.timeout.is_some());
+        config.epoch_interruption(self.timeout.is_some() || self.epoch_interruption);
         config.parallel_compilation(self.parallel_compilation);
         config.optimize(self.optimize);
         if let Some(stack) = self.max_wasm_stack {
             config.max_wasm_stack(stack);
+        }
+        if let Some(all) = self.all_proposals {
+            for p in PROPOSALS.iter().filter(|p| p.in_all) {
+                (p.toggle)(config, all);
+            }
+        }
+        for (name, enable) in &self.proposals {
+            let p = PROPOSALS.iter().find(|p| p.name == *name).expect("known");
+            (p.toggle)(config, *enable);
+        }
+        if let Some(checks) = self.bounds_checks {
+            config.bounds_checks(checks);
+        }
+        if let Some(lazy) = self.table_lazy_init {
+            config.table_lazy_init(lazy);
+        }
+        if let Some(cow) = self.memory_init_cow {
+            config.memory_init_cow(cow);
+        }
+        if let Some(pool) = self.pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        if let Some(profiler) = self.profiler {
+            config.profiler(profiler);
         }
         config.cache_dir(if self.cache {
             Config::default_cache_dir()
@@ -124,6 +411,12 @@ impl Options {
         }
         if let Some(n) = self.max_instances {
             b = b.instances(n);
+        }
+        if let Some(n) = self.max_tables {
+            b = b.tables(n);
+        }
+        if let Some(n) = self.max_memories {
+            b = b.memories(n);
         }
         b.build()
     }
@@ -147,103 +440,13 @@ impl Options {
                 std::thread::sleep(timeout);
                 engine.increment_epoch();
             });
+        } else if self.epoch_interruption {
+            // Checks compiled in, but nothing ever ends the epoch.
+            store.set_epoch_deadline(u64::MAX);
         }
         Ok(())
     }
 }
 
-fn split<'a>(flag: &'a str, which: &str) -> Result<(&'a str, &'a str)> {
-    match flag.split_once('=') {
-        Some((k, v)) => Ok((k.trim(), v.trim())),
-        None => bail!("`{which} {flag}` needs the form KEY=VALUE"),
-    }
-}
-
-fn parse_bool(v: &str) -> Result<bool> {
-    match v {
-        "y" | "yes" | "true" | "1" | "" => Ok(true),
-        "n" | "no" | "false" | "0" => Ok(false),
-        _ => bail!("expected y or n"),
-    }
-}
-
-/// `10`, `10s`, `500ms`, `2m`, `1h`, `100us`, `5ns` (a bare number is seconds).
-fn parse_duration(v: &str) -> Result<Duration> {
-    let split = v
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: f64 = num
-        .parse()
-        .context("expected a number with an optional unit")?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "us" => n / 1e6,
-        "ns" => n / 1e9,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => bail!("unknown unit `{unit}` (use ns, us, ms, s, m or h)"),
-    };
-    Duration::try_from_secs_f64(secs).context("duration out of range")
-}
-
-/// `65536`, `64Ki`, `64K`, `10Mi`, `1G`, ... (binary multiples).
-fn parse_size(v: &str) -> Result<usize> {
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: usize = num.parse().context("expected a number of bytes")?;
-    let mult: usize = match unit.trim_end_matches(['i', 'B']) {
-        "" => 1,
-        "K" | "k" => 1 << 10,
-        "M" | "m" => 1 << 20,
-        "G" | "g" => 1 << 30,
-        _ => bail!("unknown size suffix `{unit}`"),
-    };
-    n.checked_mul(mult).context("size out of range")
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(w: &[&str], c: &[&str]) -> Result<Options> {
-        CommonOptions {
-            wasm: w.iter().map(|s| s.to_string()).collect(),
-            codegen: c.iter().map(|s| s.to_string()).collect(),
-        }
-        .parse()
-    }
-
-    #[test]
-    fn parses_wasmtime_spellings() {
-        let o = parse(
-            &[
-                "fuel=1000",
-                "timeout=250ms",
-                "max-memory-size=64Ki",
-                "max-wasm-stack=1M",
-            ],
-            &["cache=n"],
-        )
-        .unwrap();
-        assert_eq!(o.fuel, Some(1000));
-        assert_eq!(o.timeout, Some(Duration::from_millis(250)));
-        assert_eq!(o.max_memory_size, Some(65536));
-        assert_eq!(o.max_wasm_stack, Some(1 << 20));
-        assert!(!o.cache);
-        assert_eq!(
-            parse(&["timeout=2"], &[]).unwrap().timeout,
-            Some(Duration::from_secs(2))
-        );
-    }
-
-    #[test]
-    fn bad_flags_are_errors() {
-        assert!(parse(&["fule=1"], &[]).is_err());
-        assert!(parse(&["fuel"], &[]).is_err());
-        assert!(parse(&["fuel=-1"], &[]).is_err());
-        assert!(parse(&["timeout=5parsecs"], &[]).is_err());
-        assert!(parse(&[], &["cache=maybe"]).is_err());
-    }
-}
+mod tests;
