@@ -77,7 +77,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         .expect("clap requires the module");
     let module_path = Path::new(module_path);
     let module = load_module(&engine, module_path)?;
-    let wasi = args.wasi.build(module_path, guest_args)?;
+    let wasi = args.wasi.build(&module, module_path, guest_args)?;
     let mut store = Store::new(
         &engine,
         Host {

@@ -1,52 +1,242 @@
-//! The WASI side of `hayate run`: the `--dir`, `--env` and `--tcplisten`
-//! options, the guest's argv (argv[0] is the module's file name, as in
-//! Wasmtime, so no host path leaks), and the exit status a guest asks for
-//! with `proc_exit`.
+//! The WASI side of `hayate run`: `-S KEY[=VAL]` (Wasmtime's WASI options:
+//! `cli`, `inherit-env`, `inherit-stdin`/`-stdout`/`-stderr`, `tcplisten`,
+//! and the ones Hayate refuses, with why), `--dir` (with a `::ro` suffix
+//! for read-only preopens), `--env`, `--tcplisten`, `--argv0`, the guest's
+//! argv (argv[0] is the module's file name, as in Wasmtime, so no host path
+//! leaks), and the exit status a guest asks for with `proc_exit`.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use hayate_wasi::{I32Exit, WasiCtx};
+use hayate::Module;
+use hayate_wasi::{DirPerms, I32Exit, WasiCtx};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::options::help_parser;
+use crate::options::keys::{Group, flag, off_only, refused, valued};
+
+const PREVIEW2_ONLY: &str = "it configures WASI preview2 sockets; Hayate implements \
+                             preview1, whose only sockets are the listeners of `-S tcplisten`";
+const NOT_IMPLEMENTED: &str = "this WASI proposal is not implemented by Hayate yet";
+const NO_COMPONENTS: &str = "the component model is not implemented by Hayate yet";
+
+/// `-S`: WASI options.
+pub static WASI: Group = Group {
+    flag: "-S",
+    what: "wasi",
+    refused_prefixes: &[],
+    keys: &[
+        flag(
+            "cli",
+            "Provide WASI preview1 (default: yes); n provides no WASI at all, so a module \
+             importing it is refused.",
+        ),
+        flag("common", "Deprecated alias for `cli`."),
+        flag(
+            "inherit-env",
+            "Pass the whole host environment to the guest (`--env` still adds and overrides).",
+        ),
+        flag(
+            "inherit-stdin",
+            "Inherit stdin (default: yes; n: empty stdin).",
+        ),
+        flag(
+            "inherit-stdout",
+            "Inherit stdout (default: yes; n: output discarded).",
+        ),
+        flag(
+            "inherit-stderr",
+            "Inherit stderr (default: yes; n: output discarded).",
+        ),
+        valued(
+            "tcplisten",
+            "ADDR",
+            "Listen on ADDR and give the guest the socket as a preopened fd (same as \
+             `--tcplisten`).",
+        ),
+        flag(
+            "preview2",
+            "n: the preview1 implementation, which is Hayate's only one; y is refused.",
+        ),
+        off_only(
+            "preview0",
+            "the `wasi_unstable` module is not implemented by Hayate",
+        ),
+        off_only("inherit-network", PREVIEW2_ONLY),
+        off_only("allow-ip-name-lookup", PREVIEW2_ONLY),
+        off_only("tcp", PREVIEW2_ONLY),
+        off_only("udp", PREVIEW2_ONLY),
+        off_only("network-error-code", PREVIEW2_ONLY),
+        off_only("cli-exit-with-code", NO_COMPONENTS),
+        off_only("p3", NO_COMPONENTS),
+        off_only("threads", NOT_IMPLEMENTED),
+        off_only("nn", NOT_IMPLEMENTED),
+        off_only("http", NOT_IMPLEMENTED),
+        off_only("config", NOT_IMPLEMENTED),
+        off_only("keyvalue", NOT_IMPLEMENTED),
+        off_only("tls", NOT_IMPLEMENTED),
+        off_only(
+            "listenfd",
+            "not supported yet: use `-S tcplisten=ADDR` to give the guest a listener",
+        ),
+        refused(
+            "cwd",
+            "DIR",
+            "preview1 has no working directory: guests resolve paths against `--dir` preopens",
+        ),
+        refused("nn-graph", "FORMAT::DIR", NOT_IMPLEMENTED),
+        refused("config-var", "NAME=VAL", NOT_IMPLEMENTED),
+        refused("keyvalue-in-memory-data", "NAME=VAL", NOT_IMPLEMENTED),
+        refused("http-outgoing-body-buffer-chunks", "N", NOT_IMPLEMENTED),
+        refused("http-outgoing-body-chunk-size", "N", NOT_IMPLEMENTED),
+        refused("max-http-fields-size", "N", NOT_IMPLEMENTED),
+        refused("max-resources", "N", NO_COMPONENTS),
+        refused("max-component-handles", "N", NO_COMPONENTS),
+        refused("hostcall-fuel", "N", NO_COMPONENTS),
+        refused(
+            "max-random-size",
+            "N",
+            "not configurable: Hayate's random_get is bounded by the guest's memory",
+        ),
+    ],
+};
+
 /// WASI options of `hayate run`, spelled as Wasmtime spells them.
 #[derive(Args, Default)]
 pub struct WasiOptions {
+    /// WASI options, e.g. `-S inherit-env`, `-S tcplisten=127.0.0.1:8080`,
+    /// `-S cli=n`; `-S help` lists them all.
+    #[arg(
+        short = 'S',
+        long = "wasi",
+        value_name = "KEY[=VAL[,..]]",
+        action = clap::ArgAction::Append,
+        value_parser = help_parser(&WASI),
+    )]
+    wasi: Vec<String>,
     /// Give the guest a host directory: `HOST[::GUEST]` (the guest sees it
-    /// as GUEST, by default the same path as HOST). Repeatable.
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    /// as GUEST, by default the same path as HOST). Append `::ro` for a
+    /// read-only preopen the guest can read and list but not change:
+    /// `--dir ./data::/data::ro` (or `--dir ./data::ro`). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
     dirs: Vec<String>,
     /// Set a guest environment variable: `NAME=VAL`, or `NAME` alone to
     /// pass the host's value (if it has one). Repeatable.
     #[arg(long = "env", value_name = "NAME[=VAL]")]
     envs: Vec<String>,
-    /// Listen on a TCP address (`127.0.0.1:8080`) and give the guest the
-    /// listening socket as a preopened fd for `sock_accept`. Repeatable.
+    /// The same as `-S tcplisten=ADDR`: listen on a TCP address
+    /// (`127.0.0.1:8080`) and give the guest the listening socket as a
+    /// preopened fd for `sock_accept`. Repeatable.
     #[arg(long = "tcplisten", value_name = "ADDR")]
+    tcplisten: Vec<String>,
+    /// The guest's `argv[0]` (default: the module's file name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+}
+
+/// What the `-S` flags ask for.
+#[derive(Debug, PartialEq, Eq)]
+struct WasiFlags {
+    cli: bool,
+    inherit_env: bool,
+    inherit_stdin: bool,
+    inherit_stdout: bool,
+    inherit_stderr: bool,
     tcplisten: Vec<String>,
 }
 
-/// Splits `HOST[::GUEST]`.
-fn split_dir(spec: &str) -> (&str, &str) {
-    match spec.split_once("::") {
-        Some((host, guest)) => (host, guest),
-        None => (spec, spec),
+/// Parses the `-S` flags.
+fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
+    let mut f = WasiFlags {
+        cli: true,
+        inherit_env: false,
+        inherit_stdin: true,
+        inherit_stdout: true,
+        inherit_stderr: true,
+        tcplisten: Vec::new(),
+    };
+    for item in WASI.items(flags)? {
+        match item.key {
+            "cli" | "common" => f.cli = item.bool()?,
+            "inherit-env" => f.inherit_env = item.bool()?,
+            "inherit-stdin" => f.inherit_stdin = item.bool()?,
+            "inherit-stdout" => f.inherit_stdout = item.bool()?,
+            "inherit-stderr" => f.inherit_stderr = item.bool()?,
+            "tcplisten" => f.tcplisten.push(item.required()?.to_string()),
+            "preview2" => {
+                if item.bool()? {
+                    bail!(
+                        "`-S preview2=y` is not supported: Hayate implements WASI preview1 \
+                         directly and has no preview2 implementation (`-S preview2=n` is \
+                         accepted)"
+                    );
+                }
+            }
+            name => unreachable!("`-S {name}` is in the table but not handled"),
+        }
+    }
+    Ok(f)
+}
+
+/// A `--dir` argument: host path, guest path, permissions.
+fn split_dir(spec: &str) -> (&str, &str, DirPerms) {
+    let (rest, perms) = match spec.strip_suffix("::ro") {
+        Some(rest) => (rest, DirPerms::ReadOnly),
+        None => (
+            spec.strip_suffix("::rw").unwrap_or(spec),
+            DirPerms::ReadWrite,
+        ),
+    };
+    match rest.split_once("::") {
+        Some((host, guest)) => (host, guest, perms),
+        None => (rest, rest, perms),
     }
 }
 
 impl WasiOptions {
-    /// The guest's WASI context: inherited stdio, argv = module name and
-    /// `args`, the environment, listening sockets (fds 3.. first, as
-    /// Wasmtime numbers them) and then the preopened directories.
-    pub fn build(&self, module: &Path, args: &[String]) -> Result<WasiCtx> {
+    /// The guest's WASI context: stdio (inherited unless `-S` says not),
+    /// argv = `--argv0` or the module name, then `args`; the environment
+    /// (`-S inherit-env` first, then `--env`); listening sockets (fds 3..
+    /// first, as Wasmtime numbers them) and then the preopened directories.
+    /// With `-S cli=n` WASI is not provided: a module that imports it is
+    /// refused.
+    pub fn build(&self, module: &Module, path: &Path, args: &[String]) -> Result<WasiCtx> {
+        let flags = parse_flags(&self.wasi)?;
+        if !flags.cli {
+            let wasi: Vec<String> = module
+                .imports()
+                .filter(|i| i.module() == "wasi_snapshot_preview1")
+                .map(|i| format!("`{}::{}`", i.module(), i.name()))
+                .collect();
+            if !wasi.is_empty() {
+                bail!(
+                    "module imports WASI ({}), which `-S cli=n` turns off",
+                    wasi.join(", ")
+                );
+            }
+        }
         let mut b = WasiCtx::builder();
-        b.inherit_stdio();
-        let name = module
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| module.display().to_string());
+        if flags.inherit_stdin {
+            b.inherit_stdin();
+        }
+        if flags.inherit_stdout {
+            b.inherit_stdout();
+        }
+        if flags.inherit_stderr {
+            b.inherit_stderr();
+        }
+        let name = match &self.argv0 {
+            Some(name) => name.clone(),
+            None => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+        };
         b.arg(name).args(args);
+        if flags.inherit_env {
+            b.inherit_env();
+        }
         for spec in &self.envs {
             match spec.split_once('=') {
                 Some((name, value)) => {
@@ -60,17 +250,26 @@ impl WasiOptions {
                 }
             }
         }
-        for addr in &self.tcplisten {
-            let listener = TcpListener::bind(addr)
-                .with_context(|| format!("cannot listen on --tcplisten `{addr}`"))?;
+        let listeners = flags
+            .tcplisten
+            .iter()
+            .map(|addr| (addr, format!("`-S tcplisten={addr}`")))
+            .chain(
+                self.tcplisten
+                    .iter()
+                    .map(|addr| (addr, format!("--tcplisten `{addr}`"))),
+            );
+        for (addr, flag) in listeners {
+            let listener =
+                TcpListener::bind(addr).with_context(|| format!("cannot listen on {flag}"))?;
             b.preopened_socket(listener);
         }
         for spec in &self.dirs {
-            let (host, guest) = split_dir(spec);
+            let (host, guest, perms) = split_dir(spec);
             if host.is_empty() || guest.is_empty() {
-                bail!("invalid --dir `{spec}`: expected HOST[::GUEST]");
+                bail!("invalid --dir `{spec}`: expected HOST[::GUEST][::ro]");
             }
-            b.preopened_dir(host, guest)
+            b.preopened_dir_with_perms(host, guest, perms)
                 .with_context(|| format!("cannot open --dir `{host}`"))?;
         }
         Ok(b.build())
@@ -87,12 +286,51 @@ pub fn exit_code(error: &hayate::Error) -> Option<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_dir;
+    use super::*;
 
     #[test]
     fn dir_specs() {
-        assert_eq!(split_dir("."), (".", "."));
-        assert_eq!(split_dir("/tmp/x::/data"), ("/tmp/x", "/data"));
-        assert_eq!(split_dir("a::b::c"), ("a", "b::c"));
+        use DirPerms::{ReadOnly, ReadWrite};
+        assert_eq!(split_dir("."), (".", ".", ReadWrite));
+        assert_eq!(split_dir("/tmp/x::/data"), ("/tmp/x", "/data", ReadWrite));
+        assert_eq!(split_dir("a::b::c"), ("a", "b::c", ReadWrite));
+        assert_eq!(
+            split_dir("/tmp/x::/data::ro"),
+            ("/tmp/x", "/data", ReadOnly)
+        );
+        assert_eq!(split_dir("./d::ro"), ("./d", "./d", ReadOnly));
+        assert_eq!(split_dir("a::ro::rw"), ("a", "ro", ReadWrite));
+        assert_eq!(split_dir("a::b::rw"), ("a", "b", ReadWrite));
+    }
+
+    fn flags(s: &[&str]) -> Result<WasiFlags> {
+        parse_flags(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn wasi_flags() {
+        let f = flags(&[]).unwrap();
+        assert!(f.cli && !f.inherit_env && f.inherit_stdin && f.inherit_stdout);
+        let f = flags(&["inherit-env,cli=y", "tcplisten=127.0.0.1:0"]).unwrap();
+        assert!(f.inherit_env && f.cli);
+        assert_eq!(f.tcplisten, ["127.0.0.1:0"]);
+        assert!(!flags(&["cli=n"]).unwrap().cli);
+        assert!(!flags(&["common=no"]).unwrap().cli);
+        let f = flags(&["inherit-stdin=n,inherit-stdout=n,inherit-stderr=n"]).unwrap();
+        assert!(!f.inherit_stdin && !f.inherit_stdout && !f.inherit_stderr);
+        assert!(flags(&["preview2=n,inherit-network=n,threads=n"]).is_ok());
+    }
+
+    #[test]
+    fn wasi_flag_errors() {
+        let e = |s: &str| format!("{:#}", flags(&[s]).unwrap_err());
+        assert!(e("preview2=y").contains("no preview2 implementation"));
+        assert!(e("inherit-network").contains("preview2 sockets"));
+        assert!(e("allow-ip-name-lookup=y").contains("-S tcplisten"));
+        assert!(e("http").contains("not implemented by Hayate yet"));
+        assert!(e("cwd=/").contains("not supported"));
+        assert!(e("inherit-evn").contains("`-S inherit-env`"));
+        assert!(e("tcplisten").contains("needs a value"));
+        assert!(e("cli=maybe").contains("invalid value"));
     }
 }
