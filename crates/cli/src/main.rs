@@ -8,6 +8,7 @@
 mod compile;
 mod options;
 mod run;
+mod settings;
 mod wast;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Run `.wast` spec test scripts.
     Wast(wast::WastArgs),
+    /// Print the host's CPU features and the compiler settings in effect.
+    Settings(settings::SettingsArgs),
 }
 
 /// The process's arguments, with `run` put in front of them when they do
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::execute(args),
         Command::Compile(args) => compile::execute(args),
         Command::Wast(args) => wast::execute(args),
+        Command::Settings(args) => settings::execute(args),
     };
     match result {
         Ok(code) => code,
