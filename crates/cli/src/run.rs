@@ -216,9 +216,8 @@ fn check_imports(linker: &Linker<Host>, store: &mut Store<Host>, module: &Module
 fn exported_funcs(store: &mut Store<Host>, instance: Instance) -> String {
     let names: Vec<String> = instance
         .exports(&mut *store)
-        .into_iter()
-        .filter(|(_, ext)| matches!(ext, Extern::Func(_)))
-        .map(|(name, _)| name)
+        .filter(|e| matches!(e.clone().into_extern(), Extern::Func(_)))
+        .map(|e| e.name().to_string())
         .collect();
     if names.is_empty() {
         "none".into()

@@ -9,7 +9,7 @@ use hayate_runtime::{HostFunc, VMStore, ValRaw};
 
 use crate::error::{Error, Result};
 use crate::externals::Extern;
-use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
+use crate::store::{AsContext, AsContextMut, CallHook, StoreId, StoreInner};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::{FuncType, ValType};
 use crate::values::Val;
@@ -60,12 +60,25 @@ impl Func {
         body: Arc<RawHostFn<T>>,
     ) -> Func {
         let type_id = store.opaque.engine.register_type(&ty.inner);
+        Func::new_raw_typed(store, type_id, body)
+    }
+
+    /// `new_raw` with the signature's engine-wide id already known.
+    pub(crate) fn new_raw_typed<T: 'static>(
+        store: &mut StoreInner<T>,
+        type_id: u32,
+        body: Arc<RawHostFn<T>>,
+    ) -> Func {
         let callback =
             move |vmstore: &mut dyn VMStore, caller: Option<usize>, values: &mut [ValRaw]| {
                 let store = crate::vm::store_inner::<T>(vmstore);
                 let instance = caller.unwrap_or(Caller::<T>::NO_INSTANCE);
-                body(Caller { store, instance }, values)
-                    .map_err(|e| Box::new(e) as hayate_runtime::HostError)
+                let result = if store.call_hook.is_none() {
+                    body(Caller { store, instance }, values)
+                } else {
+                    call_host_with_hooks(store, instance, &*body, values)
+                };
+                result.map_err(|e| Box::new(e) as hayate_runtime::HostError)
             };
         let mut host = HostFunc::new(type_id, Box::new(callback));
         let ptr = FuncRefPtr::new(host.func_ref()).expect("non-null");
@@ -129,6 +142,20 @@ impl Func {
         store: &mut StoreInner<T>,
         values: &mut [ValRaw],
     ) -> Result<()> {
+        if store.call_hook.is_some() {
+            store.invoke_call_hook(CallHook::CallingWasm)?;
+            let result = self.call_raw_unhooked(store, values);
+            store.invoke_call_hook(CallHook::ReturningFromWasm)?;
+            return result;
+        }
+        self.call_raw_unhooked(store, values)
+    }
+
+    fn call_raw_unhooked<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
         let limits: *const _ = &*store.opaque.limits;
         let max_stack = store.opaque.engine.config().max_wasm_stack;
         let vmstore: *mut dyn VMStore = store as *mut StoreInner<T>;
@@ -152,6 +179,28 @@ impl Func {
         }
         Ok(TypedFunc::new(*self))
     }
+}
+
+/// Calls a host function's body between the `CallingHost` and
+/// `ReturningFromHost` hooks. The body's error is returned unless the
+/// returning hook fails, whose error then wins (as in Wasmtime).
+#[cold]
+fn call_host_with_hooks<T: 'static>(
+    store: &mut StoreInner<T>,
+    instance: usize,
+    body: &RawHostFn<T>,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    store.invoke_call_hook(CallHook::CallingHost)?;
+    let result = body(
+        Caller {
+            store: &mut *store,
+            instance,
+        },
+        values,
+    );
+    store.invoke_call_hook(CallHook::ReturningFromHost)?;
+    result
 }
 
 /// Wraps a host closure over dynamically typed values as a raw body that

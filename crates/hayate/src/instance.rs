@@ -2,13 +2,13 @@
 //! and access to exports.
 
 use hayate_environ::{EntityIndex, EntityType};
-use hayate_runtime::{Export, Imports, VMStore};
+use hayate_runtime::{Export as RtExport, Imports, VMStore};
 
 use crate::error::{Error, Result};
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
 use crate::module::Module;
-use crate::store::{AsContextMut, StoreId, StoreInner};
+use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, GlobalType};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, MemoryPtr, TablePtr};
@@ -50,20 +50,37 @@ impl Instance {
                 imports.len()
             )));
         }
-        let mut raw = Imports::default();
         for (import, ext) in info.imports.iter().zip(imports) {
             store.opaque.check(ext.store_id())?;
-            let expected = info.entity_type(import.index);
-            let actual = ext.ty(&*store);
-            if !matches(&expected, &actual) {
-                return Err(Error::msg(format!(
-                    "incompatible import type for `{}::{}`: expected {}, found {}",
-                    import.module,
-                    import.name,
-                    describe(&ExternType::from_env(expected.clone())),
-                    describe(&actual)
-                )));
-            }
+            let actual = match ext {
+                // Functions compare by engine-wide type id: no lookup.
+                Extern::Func(f) => {
+                    check_func_import(module, import, f.ptr.type_id(), || f.ty(&*store))?;
+                    continue;
+                }
+                other => other.ty(&*store),
+            };
+            check_import(module, import, &actual)?;
+        }
+        Instance::new_checked(store, module, imports)
+    }
+
+    /// Instantiates `module` with `imports`, whose types were checked
+    /// already (by `new_in` or when an `InstancePre` was made); checks
+    /// that they belong to `store`.
+    pub(crate) fn new_checked<T: 'static>(
+        store: &mut StoreInner<T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        if !crate::Engine::same(&store.opaque.engine, module.engine()) {
+            return Err(Error::msg("module and store belong to different engines"));
+        }
+        let info = module.info();
+        debug_assert_eq!(imports.len(), info.imports.len());
+        let mut raw = Imports::default();
+        for ext in imports {
+            store.opaque.check(ext.store_id())?;
             match ext {
                 Extern::Func(f) => raw.functions.push(f.ptr.as_raw().cast()),
                 Extern::Global(g) => raw.globals.push(g.ptr.0.as_ptr()),
@@ -107,35 +124,44 @@ impl Instance {
 
     /// The export named `name`.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
-        let store = &mut store.as_context_mut().0.opaque;
-        if store.id != self.store {
+        let store = store.as_context_mut().0;
+        if store.opaque.id != self.store {
             return None;
         }
+        let index = store.opaque.instances[self.index]
+            .module()
+            .info
+            .export(name)?;
+        self.entity(&mut store.opaque, index)
+    }
+
+    /// Entity `index` of this instance as a handle.
+    fn entity(&self, store: &mut StoreOpaque, index: EntityIndex) -> Option<Extern> {
         let instance = &mut store.instances[self.index];
-        let index = instance.module().info.export(name)?;
+        let info = &instance.module().info;
         let global_ty = match index {
-            EntityIndex::Global(g) => Some(instance.module().info.globals[g as usize]),
+            EntityIndex::Global(g) => Some(info.globals[g as usize]),
             _ => None,
         };
         let memory_ty = match index {
-            EntityIndex::Memory(m) => Some(instance.module().info.memories[m as usize]),
+            EntityIndex::Memory(m) => Some(info.memories[m as usize]),
             _ => None,
         };
         Some(match instance.entity(index) {
-            Export::Function(f) => Extern::Func(Func {
+            RtExport::Function(f) => Extern::Func(Func {
                 store: self.store,
                 ptr: FuncRefPtr::new(f)?,
             }),
-            Export::Table(t) => Extern::Table(Table {
+            RtExport::Table(t) => Extern::Table(Table {
                 store: self.store,
                 ptr: TablePtr(t),
             }),
-            Export::Memory(m) => Extern::Memory(Memory {
+            RtExport::Memory(m) => Extern::Memory(Memory {
                 store: self.store,
                 ptr: MemoryPtr(m),
                 ty: memory_ty?,
             }),
-            Export::Global(g) => Extern::Global(Global {
+            RtExport::Global(g) => Extern::Global(Global {
                 store: self.store,
                 ptr: GlobalPtr(std::ptr::NonNull::new(g)?),
                 ty: GlobalType::from_env(global_ty?),
@@ -143,25 +169,44 @@ impl Instance {
         })
     }
 
-    /// Every export, in module order.
-    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
-        let names: Vec<String> = {
-            let s = &store.as_context_mut().0.opaque;
-            if s.id != self.store {
-                return Vec::new();
-            }
-            s.instances[self.index]
+    /// Every export of this instance, in the module's order, as
+    /// [`Export`]s: a name and the exported item.
+    ///
+    /// The names are borrowed from the store (as in Wasmtime), so collect
+    /// what you need before using the store again. An instance used with a
+    /// store other than its own has no exports here (Wasmtime panics).
+    pub fn exports<'a, T: 'static>(
+        &'a self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+        let store: &'a mut StoreInner<T> = store.into().0;
+        let own = store.opaque.id == self.store;
+        let mut items = Vec::new();
+        if own {
+            let indices: Vec<EntityIndex> = store.opaque.instances[self.index]
                 .module()
                 .info
                 .exports
                 .iter()
-                .map(|e| e.name.clone())
-                .collect()
+                .map(|e| e.index)
+                .collect();
+            items.reserve_exact(indices.len());
+            for index in indices {
+                let item = self
+                    .entity(&mut store.opaque, index)
+                    .expect("an export of a live instance is never null");
+                items.push(item);
+            }
+        }
+        let store: &'a StoreInner<T> = store;
+        let names: &'a [hayate_environ::Export] = match own {
+            true => &store.opaque.instances[self.index].module().info.exports,
+            false => &[],
         };
-        names
-            .into_iter()
-            .filter_map(|n| self.get_export(&mut store, &n).map(|e| (n, e)))
-            .collect()
+        names.iter().zip(items).map(|(export, definition)| Export {
+            name: &export.name,
+            definition,
+        })
     }
 
     /// The exported function `name`.
@@ -195,6 +240,44 @@ impl Instance {
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
+}
+
+/// Checks that a function of engine-wide type `type_id` may be `import`
+/// of `module`; `actual` describes it for the error.
+pub(crate) fn check_func_import(
+    module: &Module,
+    import: &hayate_environ::Import,
+    type_id: u32,
+    actual: impl FnOnce() -> crate::types::FuncType,
+) -> Result<()> {
+    let runtime = &module.inner.runtime;
+    let EntityIndex::Function(f) = import.index else {
+        return check_import(module, import, &ExternType::Func(actual()));
+    };
+    let expected = runtime.type_ids[runtime.info.functions[f as usize] as usize];
+    if expected == type_id {
+        return Ok(());
+    }
+    check_import(module, import, &ExternType::Func(actual()))
+}
+
+/// Checks that an item of type `actual` may be `import` of `module`.
+pub(crate) fn check_import(
+    module: &Module,
+    import: &hayate_environ::Import,
+    actual: &ExternType,
+) -> Result<()> {
+    let expected = module.info().entity_type(import.index);
+    if matches(&expected, actual) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "incompatible import type for `{}::{}`: expected {}, found {}",
+        import.module,
+        import.name,
+        describe(&ExternType::from_env(expected)),
+        describe(actual)
+    )))
 }
 
 /// Import matching: exact for functions and globals; limits subtyping for
@@ -242,5 +325,45 @@ fn describe(ty: &ExternType) -> String {
             )
         }
         ExternType::Memory(m) => format!("memory of {} pages", limits(m.minimum(), m.maximum())),
+    }
+}
+
+/// An exported item of an [`Instance`]: its name and the item, as
+/// [`Instance::exports`] lists them.
+#[derive(Debug, Clone)]
+pub struct Export<'instance> {
+    name: &'instance str,
+    definition: Extern,
+}
+
+impl<'instance> Export<'instance> {
+    /// The name the item is exported under.
+    pub fn name(&self) -> &'instance str {
+        self.name
+    }
+
+    /// The exported item.
+    pub fn into_extern(self) -> Extern {
+        self.definition
+    }
+
+    /// The exported function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        self.definition.into_func()
+    }
+
+    /// The exported table, if it is one.
+    pub fn into_table(self) -> Option<Table> {
+        self.definition.into_table()
+    }
+
+    /// The exported memory, if it is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        self.definition.into_memory()
+    }
+
+    /// The exported global, if it is one.
+    pub fn into_global(self) -> Option<Global> {
+        self.definition.into_global()
     }
 }

@@ -42,6 +42,7 @@ mod error;
 mod externals;
 mod func;
 mod instance;
+mod instance_pre;
 mod limits;
 mod linker;
 mod module;
@@ -61,11 +62,12 @@ pub use error::{Context, Error, FrameInfo, Result, Trap, WasmBacktrace, anyhow, 
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
 pub use hayate_environ::SpecVersion;
-pub use instance::Instance;
+pub use instance::{Export, Instance};
+pub use instance_pre::InstancePre;
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
-pub use linker::Linker;
+pub use linker::{Linker, UnknownImportError};
 pub use module::Module;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use typed::{IntoFunc, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,

@@ -43,10 +43,13 @@ pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) limiter: Option<LimiterFn<T>>,
     pub(crate) epoch_callback: Option<EpochCallback<T>>,
+    /// Called at every host/Wasm transition when set (`Store::call_hook`).
+    pub(crate) call_hook: Option<CallHookFn<T>>,
     pub(crate) data: T,
 }
 
 type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync>;
+type CallHookFn<T> = Box<dyn FnMut(StoreContextMut<'_, T>, CallHook) -> Result<()> + Send + Sync>;
 type EpochCallback<T> =
     Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync>;
 
@@ -104,6 +107,7 @@ impl<T: 'static> Store<T> {
                 },
                 limiter: None,
                 epoch_callback: None,
+                call_hook: None,
                 data,
             }),
         }
@@ -154,6 +158,26 @@ impl<T> Store<T> {
         self.inner.opaque.set_epoch_deadline(ticks)
     }
 
+    /// Installs `hook`, called at every transition between host and
+    /// WebAssembly code in this store: when the host calls a Wasm function
+    /// ([`Func::call`](crate::Func::call),
+    /// [`TypedFunc::call`](crate::TypedFunc::call), a start function) and
+    /// when it returns (also after a trap), and around every host function
+    /// Wasm calls. Useful to account time spent in the guest, or to stop it.
+    ///
+    /// An error from the hook aborts the transition with that error: the
+    /// call does not start (`CallingWasm`), fails even though Wasm returned
+    /// (`ReturningFromWasm`, where the hook's error replaces a trap), or,
+    /// for `CallingHost`/`ReturningFromHost`, Wasm stops as if the host
+    /// function had failed with it. Without a hook each call pays a single
+    /// branch.
+    pub fn call_hook(
+        &mut self,
+        hook: impl FnMut(StoreContextMut<'_, T>, CallHook) -> Result<()> + Send + Sync + 'static,
+    ) {
+        self.inner.call_hook = Some(Box::new(hook));
+    }
+
     /// Reaching the epoch deadline traps with `Trap::Interrupt` (the default).
     pub fn epoch_deadline_trap(&mut self) {
         self.inner.epoch_callback = None;
@@ -166,6 +190,32 @@ impl<T> Store<T> {
         callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
     ) {
         self.inner.epoch_callback = Some(Box::new(callback));
+    }
+}
+
+/// A transition between host and Wasm code, as passed to the hook of
+/// [`Store::call_hook`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallHook {
+    /// The host is calling a WebAssembly function.
+    CallingWasm,
+    /// A WebAssembly function is returning to the host.
+    ReturningFromWasm,
+    /// WebAssembly is calling a host function.
+    CallingHost,
+    /// A host function is returning to WebAssembly.
+    ReturningFromHost,
+}
+
+impl CallHook {
+    /// Whether the transition enters host code (leaves WebAssembly).
+    pub fn entering_host(&self) -> bool {
+        matches!(self, CallHook::ReturningFromWasm | CallHook::CallingHost)
+    }
+
+    /// Whether the transition leaves host code (enters WebAssembly).
+    pub fn exiting_host(&self) -> bool {
+        matches!(self, CallHook::ReturningFromHost | CallHook::CallingWasm)
     }
 }
 
@@ -199,6 +249,19 @@ impl StoreOpaque {
 }
 
 impl<T: 'static> StoreInner<T> {
+    /// Runs the call hook, if any, for `transition`.
+    pub(crate) fn invoke_call_hook(&mut self, transition: CallHook) -> Result<()> {
+        let Some(mut hook) = self.call_hook.take() else {
+            return Ok(());
+        };
+        let result = hook(StoreContextMut(self), transition);
+        // The hook may have installed another one meanwhile: keep the newer.
+        if self.call_hook.is_none() {
+            self.call_hook = Some(hook);
+        }
+        result
+    }
+
     /// The installed limiter, if any.
     pub(crate) fn limiter_mut(&mut self) -> Option<&mut dyn ResourceLimiter> {
         let f = self.limiter.as_mut()?;

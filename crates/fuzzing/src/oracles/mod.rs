@@ -175,7 +175,11 @@ fn instantiate_and_call(store: &mut Store<Limited>, wasm: &[u8], fuel: Option<u3
     };
     let fuel_global = instance.get_global(&mut *store, crate::generators::FUEL_EXPORT);
     let mut called = 0;
-    for (_name, export) in instance.exports(&mut *store) {
+    let exports: Vec<Extern> = instance
+        .exports(&mut *store)
+        .map(|e| e.into_extern())
+        .collect();
+    for export in exports {
         if let (Some(g), Some(fuel)) = (fuel_global, fuel) {
             g.set(&mut *store, Val::I32(fuel as i32))
                 .expect("the fuel global is a mutable i32");
