@@ -41,6 +41,28 @@ pub struct FrameInfo {
     pub module_offset: Option<u32>,
 }
 
+impl FrameInfo {
+    /// Index of the function in its module's function index space.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// The function's name from the name section, if it has one.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+
+    /// The module's name from the name section, if it has one.
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+
+    /// Byte offset in the module of the instruction the frame was at.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.module_offset.map(|o| o as usize)
+    }
+}
+
 /// The Wasm frames an error crossed, innermost first: context on every
 /// error that left Wasm (`error.downcast_ref::<WasmBacktrace>()`).
 #[derive(Debug, Clone, Default)]

@@ -184,8 +184,8 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Appends several arguments.
-    pub fn args<A: AsRef<[u8]>>(&mut self, args: impl IntoIterator<Item = A>) -> &mut Self {
+    /// Appends several arguments (a slice, as Wasmtime's builder takes).
+    pub fn args(&mut self, args: &[impl AsRef<[u8]>]) -> &mut Self {
         for a in args {
             self.arg(a);
         }
@@ -215,6 +215,16 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Passes the host process's own arguments (`std::env::args`), its
+    /// name first.
+    pub fn inherit_args(&mut self) -> &mut Self {
+        use std::os::unix::ffi::OsStrExt;
+        for a in std::env::args_os() {
+            self.arg(a.as_bytes());
+        }
+        self
+    }
+
     /// Passes the host process's whole environment.
     pub fn inherit_env(&mut self) -> &mut Self {
         use std::os::unix::ffi::OsStrExt;
@@ -224,21 +234,23 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Reads stdin from `pipe`.
-    pub fn stdin(&mut self, pipe: ReadPipe) -> &mut Self {
-        self.stdin = Input::Pipe(pipe);
+    /// Reads stdin from `pipe` (a [`ReadPipe`] or a
+    /// [`crate::pipe::MemoryInputPipe`]).
+    pub fn stdin(&mut self, pipe: impl Into<ReadPipe>) -> &mut Self {
+        self.stdin = Input::Pipe(pipe.into());
         self
     }
 
-    /// Writes stdout to `pipe`.
-    pub fn stdout(&mut self, pipe: WritePipe) -> &mut Self {
-        self.stdout = Output::Pipe(pipe);
+    /// Writes stdout to `pipe` (a [`WritePipe`] or a
+    /// [`crate::pipe::MemoryOutputPipe`]).
+    pub fn stdout(&mut self, pipe: impl Into<WritePipe>) -> &mut Self {
+        self.stdout = Output::Pipe(pipe.into());
         self
     }
 
     /// Writes stderr to `pipe`.
-    pub fn stderr(&mut self, pipe: WritePipe) -> &mut Self {
-        self.stderr = Output::Pipe(pipe);
+    pub fn stderr(&mut self, pipe: impl Into<WritePipe>) -> &mut Self {
+        self.stderr = Output::Pipe(pipe.into());
         self
     }
 
@@ -305,6 +317,12 @@ impl WasiCtxBuilder {
     pub fn preopened_socket(&mut self, listener: TcpListener) -> &mut Self {
         self.preopens.push(Preopen::Socket(listener));
         self
+    }
+
+    /// The context, by the name Wasmtime's WASIp1 API uses (the same as
+    /// [`WasiCtxBuilder::build`]).
+    pub fn build_p1(&mut self) -> crate::p1::WasiP1Ctx {
+        self.build()
     }
 
     /// The context. The builder is left empty.

@@ -375,7 +375,7 @@ fn fd_readdir_writes_no_more_than_the_listing() {
 #[test]
 fn args_environ_and_prestat_names_fault_outside_memory() {
     let mut g = Shell::new(PAGES, |b| {
-        b.args(["prog", "a-long-argument"]).env("K", "V");
+        b.args(&["prog", "a-long-argument"]).env("K", "V");
         b.preopened_dir(std::env::temp_dir(), "/sandbox").unwrap();
     });
     ok(g.call("args_get", &[0, 64]));

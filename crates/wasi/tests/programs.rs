@@ -10,7 +10,7 @@ use hayate_wasi::ReadPipe;
 fn basics() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("basics", |b| {
-        b.args(["one", "two words", ""])
+        b.args(&["one", "two words", ""])
             .env("HAYATE_TEST", "yes")
             .env("OTHER", "1")
             .stdin(ReadPipe::from("line one\nline two\n"))
@@ -78,7 +78,7 @@ fn proc_raise_ends_the_guest() {
 #[test]
 fn proc_exit_status() {
     let out = run("cli", |b| {
-        b.args(["exit", "42"]);
+        b.args(&["exit", "42"]);
     });
     assert_eq!(out.code, 42);
     assert_eq!(out.stdout, "exiting\n");

@@ -41,7 +41,7 @@ fn cpython_runs_a_script_in_a_preopened_dir() {
     }
     let bytes = std::fs::read(&python).unwrap();
     let out = run_bytes("python.wasm", &bytes, |b| {
-        b.args(["/work/script.py", "a", "b"])
+        b.args(&["/work/script.py", "a", "b"])
             .env("GREETING", "hello")
             .preopened_dir(work.path(), "/work")
             .unwrap();
