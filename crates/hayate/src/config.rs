@@ -24,6 +24,17 @@ pub enum ProfilingStrategy {
     PerfMap,
 }
 
+/// How hard Cranelift optimises, for [`Config::cranelift_opt_level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimisations: the fastest compilation.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and code size (Cranelift's `speed_and_size`).
+    SpeedAndSize,
+}
+
 /// Where instances get their VMContext, memories and tables from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum InstanceAllocationStrategy {
@@ -47,6 +58,8 @@ pub struct Config {
     pub(crate) bounds_checks: BoundsChecks,
     pub(crate) parallel_compilation: bool,
     pub(crate) optimize: bool,
+    /// With `optimize`: also optimise for size (`OptLevel::SpeedAndSize`).
+    pub(crate) optimize_size: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) profiler: ProfilingStrategy,
@@ -67,6 +80,7 @@ impl Default for Config {
             bounds_checks: BoundsChecks::GuardPages,
             parallel_compilation: true,
             optimize: true,
+            optimize_size: false,
             consume_fuel: false,
             epoch_interruption: false,
             profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
@@ -120,6 +134,19 @@ impl Config {
     /// Whether the code generator optimises.
     pub fn optimize(&mut self, enable: bool) -> &mut Self {
         self.optimize = enable;
+        self
+    }
+
+    /// The Cranelift optimisation level, as in Wasmtime: `None`, `Speed`
+    /// (the default) or `SpeedAndSize`, each handed to Cranelift as its
+    /// `opt_level` setting. [`Config::optimize`] is the older switch:
+    /// `optimize(false)` is `OptLevel::None`, and `optimize(true)` turns
+    /// optimisation back on at the level last chosen here (`Speed` unless
+    /// `SpeedAndSize` was). Precompiled artifacts record the level and load
+    /// only into an engine with the same one.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.optimize = level != OptLevel::None;
+        self.optimize_size = level == OptLevel::SpeedAndSize;
         self
     }
 

@@ -50,10 +50,10 @@ impl Engine {
         let compiler = {
             use hayate_cranelift::{BoundsChecks, CompilerSettings, OptLevel};
             let settings = CompilerSettings {
-                opt_level: if config.optimize {
-                    OptLevel::Speed
-                } else {
-                    OptLevel::None
+                opt_level: match (config.optimize, config.optimize_size) {
+                    (false, _) => OptLevel::None,
+                    (true, false) => OptLevel::Speed,
+                    (true, true) => OptLevel::SpeedAndSize,
                 },
                 bounds_checks: match config.bounds_checks {
                     crate::config::BoundsChecks::GuardPages => BoundsChecks::GuardPages,
@@ -129,6 +129,73 @@ impl Engine {
             .map_or(CacheStats::default(), Cache::stats)
     }
 
+    /// Compiles `bytes` (a module in the binary format or, with the `wat`
+    /// feature, the text format) and returns its precompiled artifact:
+    /// exactly the bytes [`Module::serialize`](crate::Module::serialize)
+    /// returns for the module compiled by this engine, which
+    /// [`Module::deserialize`](crate::Module::deserialize) loads without
+    /// compiling into an engine with the same settings on a compatible
+    /// host. The code is not loaded (nor looked up in or stored to the
+    /// compile cache), so this suits cross-process build steps.
+    #[cfg(feature = "compiler")]
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        #[cfg(feature = "wat")]
+        let parsed;
+        #[cfg(feature = "wat")]
+        let bytes = if bytes.starts_with(b"\0asm") {
+            bytes
+        } else {
+            parsed = wat::parse_bytes(bytes).map_err(|e| Error::msg(e.to_string()))?;
+            &parsed[..]
+        };
+        let info =
+            hayate_environ::ModuleInfo::parse(bytes, self.config().features).map_err(Error::new)?;
+        let compiled = self
+            .inner
+            .compiler
+            .compile_module(&info, bytes)
+            .map_err(Error::new)?;
+        Ok(crate::serialize::serialize_compiled(
+            &self.inner.header,
+            &info,
+            &compiled,
+        ))
+    }
+
+    /// Whether `bytes` start like a precompiled artifact, and of what.
+    /// Only the format is recognised: whether this engine can load it is
+    /// checked by [`Module::deserialize`](crate::Module::deserialize),
+    /// which says what differs. Hayate has no components yet, so the
+    /// answer is `Some(Precompiled::Module)` or `None`.
+    pub fn detect_precompiled(&self, bytes: &[u8]) -> Option<Precompiled> {
+        crate::Module::is_precompiled(bytes).then_some(Precompiled::Module)
+    }
+
+    /// [`Engine::detect_precompiled`] for the start of the file at `path`.
+    pub fn detect_precompiled_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Option<Precompiled>> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let mut magic = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                f.take(hayate_environ::artifact::MAGIC.len() as u64)
+                    .read_to_end(&mut magic)
+            })
+            .map_err(|e| Error::msg(format!("failed to read {}: {e}", path.display())))?;
+        Ok(self.detect_precompiled(&magic))
+    }
+
+    /// A value that hashes equally for engines whose precompiled artifacts
+    /// are interchangeable: the Hayate build, target, CPU features,
+    /// compiler settings and the other settings artifacts record. Use it
+    /// in the key of a store of precompiled modules shared by processes.
+    pub fn precompile_compatibility_hash(&self) -> impl std::hash::Hash + '_ {
+        CompatibilityHash(&self.inner.header)
+    }
+
     /// Whether two handles refer to the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
@@ -140,6 +207,34 @@ impl Engine {
 
     pub(crate) fn lookup_type(&self, id: u32) -> EnvFuncType {
         self.inner.types.lookup(id)
+    }
+}
+
+/// What kind of precompiled artifact some bytes are, as told by
+/// [`Engine::detect_precompiled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precompiled {
+    /// A core module, from [`Engine::precompile_module`] or
+    /// [`Module::serialize`](crate::Module::serialize).
+    Module,
+    /// A component. Hayate cannot make or load one yet; the variant exists
+    /// so that matches written for Wasmtime compile.
+    Component,
+}
+
+/// The settings recorded in an engine's artifact header, hashed.
+struct CompatibilityHash<'a>(&'a ArtifactHeader);
+
+impl std::hash::Hash for CompatibilityHash<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let h = self.0;
+        h.hayate_version.hash(state);
+        h.target.hash(state);
+        h.compiler_fingerprint.hash(state);
+        h.wasm_features.hash(state);
+        h.guard_pages.hash(state);
+        h.consume_fuel.hash(state);
+        h.epoch_interruption.hash(state);
     }
 }
 

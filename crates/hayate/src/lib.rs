@@ -55,9 +55,9 @@ mod vm;
 
 pub use cache::CacheStats;
 pub use config::{
-    BoundsChecks, Config, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
+    BoundsChecks, Config, InstanceAllocationStrategy, OptLevel, PoolingConfig, ProfilingStrategy,
 };
-pub use engine::Engine;
+pub use engine::{Engine, Precompiled};
 pub use error::{Context, Error, FrameInfo, Result, Trap, WasmBacktrace, anyhow, bail, ensure};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};

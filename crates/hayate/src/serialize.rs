@@ -81,8 +81,33 @@ fn checksum(preamble: &[u8], metadata: &[u8]) -> [u8; 32] {
 
 /// Writes the artifact of a loaded module.
 pub(crate) fn serialize(header: &ArtifactHeader, info: &ModuleInfo, code: &CodeMemory) -> Vec<u8> {
-    let metadata = artifact::encode_metadata(header, info, code.compiled());
-    let text = code.unrelocated_text();
+    write_artifact(header, info, code.compiled(), code.unrelocated_text())
+}
+
+/// Writes the artifact of freshly compiled code, without loading it: the
+/// same bytes `serialize` writes once it is loaded (relocation sites are
+/// zero in both).
+#[cfg(feature = "compiler")]
+pub(crate) fn serialize_compiled(
+    header: &ArtifactHeader,
+    info: &ModuleInfo,
+    compiled: &CompiledModule,
+) -> Vec<u8> {
+    let mut text = compiled.text.clone();
+    for reloc in &compiled.relocations {
+        let at = reloc.offset as usize;
+        text[at..at + 8].fill(0);
+    }
+    write_artifact(header, info, compiled, text)
+}
+
+fn write_artifact(
+    header: &ArtifactHeader,
+    info: &ModuleInfo,
+    compiled: &CompiledModule,
+    text: Vec<u8>,
+) -> Vec<u8> {
+    let metadata = artifact::encode_metadata(header, info, compiled);
     let text_offset = Preamble::text_offset_for(metadata.len());
     let mut preamble = Preamble {
         format_version: FORMAT_VERSION,
