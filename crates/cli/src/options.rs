@@ -7,73 +7,33 @@
 //! offending flag, and every key Wasmtime has but Hayate cannot honour is
 //! an error saying so, never silently ignored.
 
+mod args;
 pub mod keys;
 mod tables;
 
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use clap::Args;
 use hayate::{
     BoundsChecks, Config, Engine, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
     Store, StoreLimits, StoreLimitsBuilder,
 };
 
-pub use keys::Group;
+pub use args::{list_arg, optional_arg, repeated_arg, strings};
 use keys::Item;
 pub use tables::{CODEGEN, OPTIMIZE, WASM};
 
-/// `-W`, `-O`, `-C` and `--profile`.
-#[derive(Args, Debug, Default, Clone)]
+/// `-W`, `-O`, `-C` and `--profile` (their `clap::Args` is in `args.rs`).
+#[derive(Debug, Default, Clone)]
 pub struct CommonOptions {
-    /// WebAssembly semantics and limits, e.g. `-W fuel=N,timeout=2s`,
-    /// `-W simd=n`, `-W max-memory-size=64Mi`; `-W help` lists them all.
-    #[arg(
-        short = 'W',
-        long = "wasm",
-        value_name = "KEY[=VAL[,..]]",
-        action = clap::ArgAction::Append,
-        value_parser = help_parser(&WASM),
-    )]
+    /// `-W` lists.
     wasm: Vec<String>,
-    /// Optimisation and memory layout, e.g. `-O opt-level=0`,
-    /// `-O pooling-allocator`; `-O help` lists them all.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "KEY[=VAL[,..]]",
-        action = clap::ArgAction::Append,
-        value_parser = help_parser(&OPTIMIZE),
-    )]
+    /// `-O` lists.
     optimize: Vec<String>,
-    /// Code generation, e.g. `-C cache=n`, `-C parallel-compilation=n`;
-    /// `-C help` lists them all.
-    #[arg(
-        short = 'C',
-        long = "codegen",
-        value_name = "KEY[=VAL[,..]]",
-        action = clap::ArgAction::Append,
-        value_parser = help_parser(&CODEGEN),
-    )]
+    /// `-C` lists.
     codegen: Vec<String>,
-    /// Make compiled code visible to a profiler: `perfmap` (writes
-    /// `/tmp/perf-PID.map` for `perf`). Wasmtime's `jitdump`, `vtune` and
-    /// `guest` are not implemented.
-    #[arg(long, value_name = "STRATEGY")]
+    /// `--profile`.
     profile: Option<String>,
-}
-
-/// A parser for a `-W`-style flag that prints the group's keys and exits
-/// when the value is `help` (as Wasmtime does, even without a module), and
-/// keeps any other value for [`CommonOptions::parse`].
-pub fn help_parser(group: &'static Group) -> impl clap::builder::TypedValueParser<Value = String> {
-    move |value: &str| -> Result<String, std::convert::Infallible> {
-        if value == "help" || value == "help-long" {
-            print!("{}", group.help());
-            std::process::exit(0);
-        }
-        Ok(value.to_string())
-    }
 }
 
 /// A WebAssembly proposal that can be turned on and off.

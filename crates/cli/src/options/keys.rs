@@ -78,6 +78,10 @@ pub const fn refused(name: &'static str, value: &'static str, why: &'static str)
 pub struct Group {
     /// The short flag, `-W`.
     pub flag: &'static str,
+    /// The long flag, without dashes: `wasm`.
+    pub long: &'static str,
+    /// The flag's `--help` line.
+    pub summary: &'static str,
     /// What the flag configures, for `help`.
     pub what: &'static str,
     /// Every key, honoured or not.
@@ -346,6 +350,8 @@ mod tests {
     ];
     const GROUP: Group = Group {
         flag: "-W",
+        long: "wasm",
+        summary: "test",
         what: "test",
         keys: KEYS,
         refused_prefixes: &[("x-", "no x")],

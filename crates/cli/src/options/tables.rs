@@ -14,6 +14,9 @@ const DEPRECATED: &str = "deprecated in Wasmtime; use `-O memory-reservation` an
 /// `-W`: WebAssembly semantics and limits.
 pub static WASM: Group = Group {
     flag: "-W",
+    long: "wasm",
+    summary: "WebAssembly semantics and limits, e.g. `-W fuel=N,timeout=2s`, `-W simd=n`, \
+              `-W max-memory-size=64Mi`; `-W help` lists them all",
     what: "wasm",
     refused_prefixes: &[],
     keys: &[
@@ -137,6 +140,9 @@ pub static WASM: Group = Group {
 /// `-O`: optimisation and memory layout.
 pub static OPTIMIZE: Group = Group {
     flag: "-O",
+    long: "optimize",
+    summary: "Optimisation, memory layout and pooling, e.g. `-O opt-level=0`, \
+              `-O pooling-allocator`; `-O help` lists them all",
     what: "optimize",
     refused_prefixes: &[],
     keys: &[
@@ -302,6 +308,9 @@ pub static OPTIMIZE: Group = Group {
 /// `-C`: code generation.
 pub static CODEGEN: Group = Group {
     flag: "-C",
+    long: "codegen",
+    summary: "Code generation, e.g. `-C cache=n`, `-C parallel-compilation=n`; \
+              `-C help` lists them all",
     what: "codegen",
     refused_prefixes: &[(
         "cranelift-",

@@ -6,15 +6,15 @@
 //! leaks), and the exit status a guest asks for with `proc_exit`.
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{ArgMatches, Command};
 use hayate::Module;
 use hayate_wasi::{DirPerms, I32Exit, WasiCtx};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::options::help_parser;
 use crate::options::keys::{Group, flag, off_only, refused, valued};
+use crate::options::{list_arg, optional_arg, repeated_arg, strings};
 
 const PREVIEW2_ONLY: &str = "it configures WASI preview2 sockets; Hayate implements \
                              preview1, whose only sockets are the listeners of `-S tcplisten`";
@@ -24,6 +24,9 @@ const NO_COMPONENTS: &str = "the component model is not implemented by Hayate ye
 /// `-S`: WASI options.
 pub static WASI: Group = Group {
     flag: "-S",
+    long: "wasi",
+    summary: "WASI options, e.g. `-S inherit-env`, `-S tcplisten=127.0.0.1:8080`, `-S cli=n`; \
+              `-S help` lists them all",
     what: "wasi",
     refused_prefixes: &[],
     keys: &[
@@ -102,37 +105,73 @@ pub static WASI: Group = Group {
     ],
 };
 
-/// WASI options of `hayate run`, spelled as Wasmtime spells them.
-#[derive(Args, Default)]
+/// WASI options of `hayate run`, spelled as Wasmtime spells them. Its
+/// `clap::Args` is written by hand, one function per argument, to keep
+/// debug builds' stack frames small (see `options/args.rs`).
+#[derive(Default)]
 pub struct WasiOptions {
-    /// WASI options, e.g. `-S inherit-env`, `-S tcplisten=127.0.0.1:8080`,
-    /// `-S cli=n`; `-S help` lists them all.
-    #[arg(
-        short = 'S',
-        long = "wasi",
-        value_name = "KEY[=VAL[,..]]",
-        action = clap::ArgAction::Append,
-        value_parser = help_parser(&WASI),
-    )]
+    /// `-S` lists.
     wasi: Vec<String>,
-    /// Give the guest a host directory: `HOST[::GUEST]` (the guest sees it
-    /// as GUEST, by default the same path as HOST). Append `::ro` for a
-    /// read-only preopen the guest can read and list but not change:
-    /// `--dir ./data::/data::ro` (or `--dir ./data::ro`). Repeatable.
-    #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
+    /// `--dir HOST[::GUEST][::ro]`.
     dirs: Vec<String>,
-    /// Set a guest environment variable: `NAME=VAL`, or `NAME` alone to
-    /// pass the host's value (if it has one). Repeatable.
-    #[arg(long = "env", value_name = "NAME[=VAL]")]
+    /// `--env NAME[=VAL]`.
     envs: Vec<String>,
-    /// The same as `-S tcplisten=ADDR`: listen on a TCP address
-    /// (`127.0.0.1:8080`) and give the guest the listening socket as a
-    /// preopened fd for `sock_accept`. Repeatable.
-    #[arg(long = "tcplisten", value_name = "ADDR")]
+    /// `--tcplisten ADDR`.
     tcplisten: Vec<String>,
-    /// The guest's `argv[0]` (default: the module's file name).
-    #[arg(long, value_name = "NAME")]
+    /// `--argv0 NAME`.
     argv0: Option<String>,
+}
+
+impl clap::FromArgMatches for WasiOptions {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut options = WasiOptions::default();
+        options.update_from_arg_matches(matches)?;
+        Ok(options)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.wasi = strings(matches, WASI.long);
+        self.dirs = strings(matches, "dir");
+        self.envs = strings(matches, "env");
+        self.tcplisten = strings(matches, "tcplisten");
+        self.argv0 = matches.get_one::<String>("argv0").cloned();
+        Ok(())
+    }
+}
+
+impl clap::Args for WasiOptions {
+    fn augment_args(cmd: Command) -> Command {
+        cmd.arg(list_arg(&WASI))
+            .arg(repeated_arg(
+                "dir",
+                "HOST[::GUEST][::ro]",
+                "Give the guest a host directory, seen as GUEST (by default the same path \
+                 as HOST). Append `::ro` for a read-only preopen the guest can read and list \
+                 but not change: `--dir ./data::/data::ro` (or `--dir ./data::ro`). Repeatable",
+            ))
+            .arg(repeated_arg(
+                "env",
+                "NAME[=VAL]",
+                "Set a guest environment variable: `NAME=VAL`, or `NAME` alone to pass the \
+                 host's value (if it has one). Repeatable",
+            ))
+            .arg(repeated_arg(
+                "tcplisten",
+                "ADDR",
+                "The same as `-S tcplisten=ADDR`: listen on a TCP address (`127.0.0.1:8080`) \
+                 and give the guest the listening socket as a preopened fd for `sock_accept`. \
+                 Repeatable",
+            ))
+            .arg(optional_arg(
+                "argv0",
+                "NAME",
+                "The guest's argv[0] (default: the module's file name)",
+            ))
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// What the `-S` flags ask for.
@@ -210,9 +249,13 @@ impl WasiOptions {
                 .map(|i| format!("`{}::{}`", i.module(), i.name()))
                 .collect();
             if !wasi.is_empty() {
+                let more = match wasi.len() {
+                    n @ 4.. => format!(" and {} more", n - 3),
+                    _ => String::new(),
+                };
                 bail!(
-                    "module imports WASI ({}), which `-S cli=n` turns off",
-                    wasi.join(", ")
+                    "module imports WASI ({}{more}), which `-S cli=n` turns off",
+                    wasi[..wasi.len().min(3)].join(", ")
                 );
             }
         }
