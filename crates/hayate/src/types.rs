@@ -193,6 +193,146 @@ impl MemoryType {
     pub fn maximum(&self) -> Option<u64> {
         self.inner.maximum
     }
+
+    /// A builder for memory types with every option, as in Wasmtime.
+    pub fn builder() -> MemoryTypeBuilder {
+        MemoryTypeBuilder::default()
+    }
+
+    /// Whether this is a 64-bit memory (`memory64`).
+    pub fn is_64(&self) -> bool {
+        self.inner.memory64
+    }
+
+    /// Whether this is a shared memory (threads proposal).
+    pub fn is_shared(&self) -> bool {
+        self.inner.shared
+    }
+
+    /// The page size in bytes: always 64 KiB here (Hayate does not
+    /// implement the custom-page-sizes proposal).
+    pub fn page_size(&self) -> u64 {
+        env::WASM_PAGE_SIZE
+    }
+
+    /// The base-2 logarithm of [`MemoryType::page_size`]: 16.
+    pub fn page_size_log2(&self) -> u8 {
+        WASM_PAGE_SIZE_LOG2
+    }
+}
+
+const WASM_PAGE_SIZE_LOG2: u8 = 16;
+
+/// Most pages a 32-bit memory of 64 KiB pages may have (4 GiB).
+const MAX_PAGES_32: u64 = 1 << 16;
+
+/// Builds a [`MemoryType`], checking it as Wasmtime's `MemoryTypeBuilder`
+/// does. Hayate implements 32-bit, unshared memories with 64 KiB pages:
+/// asking for a 64-bit or shared memory, or another page size, makes
+/// [`MemoryTypeBuilder::build`] fail saying so.
+#[derive(Debug, Clone)]
+pub struct MemoryTypeBuilder {
+    min: u64,
+    max: Option<u64>,
+    memory64: bool,
+    shared: bool,
+    page_size_log2: u8,
+}
+
+impl Default for MemoryTypeBuilder {
+    fn default() -> Self {
+        MemoryTypeBuilder {
+            min: 0,
+            max: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: WASM_PAGE_SIZE_LOG2,
+        }
+    }
+}
+
+impl MemoryTypeBuilder {
+    /// A builder for a 32-bit memory of 0 pages, unbounded.
+    pub fn new() -> MemoryTypeBuilder {
+        MemoryTypeBuilder::default()
+    }
+
+    /// The minimum size, in pages.
+    pub fn min(&mut self, minimum: u64) -> &mut Self {
+        self.min = minimum;
+        self
+    }
+
+    /// The maximum size, in pages (`None`: no maximum).
+    pub fn max(&mut self, maximum: Option<u64>) -> &mut Self {
+        self.max = maximum;
+        self
+    }
+
+    /// Whether the memory is 64-bit. Not supported: `build` fails if set.
+    pub fn memory64(&mut self, memory64: bool) -> &mut Self {
+        self.memory64 = memory64;
+        self
+    }
+
+    /// Whether the memory is shared. Not supported: `build` fails if set.
+    pub fn shared(&mut self, shared: bool) -> &mut Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The base-2 logarithm of the page size. Only 16 (64 KiB pages, the
+    /// default) is supported: `build` fails for any other value.
+    pub fn page_size_log2(&mut self, page_size_log2: u8) -> &mut Self {
+        self.page_size_log2 = page_size_log2;
+        self
+    }
+
+    /// The memory type, or an error if it is invalid (the minimum above
+    /// the maximum, either above the 65536 pages of a 32-bit memory) or
+    /// uses what Hayate does not implement.
+    pub fn build(&self) -> crate::Result<MemoryType> {
+        use crate::error::bail;
+        if self.memory64 {
+            bail!("64-bit memories (the memory64 proposal) are not supported");
+        }
+        if self.shared {
+            bail!("shared memories (the threads proposal) are not supported");
+        }
+        if self.page_size_log2 != WASM_PAGE_SIZE_LOG2 {
+            bail!(
+                "a page size of 2^{} bytes is not supported: only 64 KiB pages (page_size_log2 = 16)",
+                self.page_size_log2
+            );
+        }
+        if self.min > MAX_PAGES_32 {
+            bail!(
+                "memory minimum of {} pages exceeds the 32-bit limit of {MAX_PAGES_32} pages",
+                self.min
+            );
+        }
+        if let Some(max) = self.max {
+            if max > MAX_PAGES_32 {
+                bail!(
+                    "memory maximum of {max} pages exceeds the 32-bit limit of {MAX_PAGES_32} pages"
+                );
+            }
+            if self.min > max {
+                bail!(
+                    "memory minimum of {} pages is greater than its maximum of {max}",
+                    self.min
+                );
+            }
+        }
+        Ok(MemoryType {
+            inner: env::MemoryType {
+                minimum: self.min,
+                maximum: self.max,
+                memory64: false,
+                shared: false,
+            },
+        })
+    }
 }
 
 /// A table type.

@@ -1,0 +1,60 @@
+//! `MemoryType::builder`, `MemoryTypeBuilder` and the type accessors a
+//! Wasmtime user expects.
+
+use hayate::{Engine, Memory, MemoryType, MemoryTypeBuilder, RefType, Store, TableType};
+
+#[test]
+fn builder_makes_usable_memory_types() -> hayate::Result<()> {
+    let ty = MemoryType::builder().min(2).max(Some(5)).build()?;
+    assert_eq!(ty, MemoryType::new(2, Some(5)));
+    assert_eq!((ty.minimum(), ty.maximum()), (2, Some(5)));
+    assert!(!ty.is_64() && !ty.is_shared());
+    assert_eq!((ty.page_size(), ty.page_size_log2()), (65536, 16));
+
+    let default = MemoryTypeBuilder::new().build()?;
+    assert_eq!(default, MemoryType::new(0, None));
+    let full = MemoryTypeBuilder::new()
+        .min(65536)
+        .max(Some(65536))
+        .memory64(false)
+        .shared(false)
+        .page_size_log2(16)
+        .build()?;
+    assert_eq!(full.maximum(), Some(65536));
+
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, ty)?;
+    assert_eq!(memory.size(&store), 2);
+    assert_eq!(memory.grow(&mut store, 3)?, 2);
+    assert!(memory.grow(&mut store, 1).is_err(), "maximum of 5");
+    Ok(())
+}
+
+#[test]
+fn builder_refuses_what_is_invalid_or_unsupported() {
+    let err = |b: &mut MemoryTypeBuilder| b.build().unwrap_err().to_string();
+    let e = err(MemoryType::builder().memory64(true));
+    assert!(e.contains("64-bit") && e.contains("not supported"), "{e}");
+    let e = err(MemoryType::builder().shared(true).max(Some(1)));
+    assert!(e.contains("shared") && e.contains("not supported"), "{e}");
+    for log2 in [0, 15, 17, 255] {
+        let e = err(MemoryType::builder().page_size_log2(log2));
+        assert!(e.contains("page size"), "{e}");
+    }
+    let e = err(MemoryType::builder().min(3).max(Some(2)));
+    assert!(e.contains("greater than its maximum"), "{e}");
+    let e = err(MemoryType::builder().min(65537));
+    assert!(e.contains("32-bit limit"), "{e}");
+    let e = err(MemoryType::builder().max(Some(u64::MAX)));
+    assert!(e.contains("32-bit limit"), "{e}");
+}
+
+#[test]
+fn table_type_accessors() {
+    let ty = TableType::new(RefType::ExternRef, 3, Some(10));
+    assert_eq!(ty.element(), RefType::ExternRef);
+    assert_eq!((ty.minimum(), ty.maximum()), (3, Some(10)));
+    let ty = TableType::new(RefType::FuncRef, 0, None);
+    assert_eq!((ty.element(), ty.maximum()), (RefType::FuncRef, None));
+}
