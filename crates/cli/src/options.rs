@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use hayate::{
-    BoundsChecks, Config, Engine, InstanceAllocationStrategy, PoolingConfig, ProfilingStrategy,
-    Store, StoreLimits, StoreLimitsBuilder,
+    BoundsChecks, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingConfig,
+    ProfilingStrategy, Store, StoreLimits, StoreLimitsBuilder,
 };
 
 pub use args::{list_arg, optional_arg, repeated_arg, strings};
@@ -121,8 +121,9 @@ pub struct Options {
     pub cache: bool,
     /// Whether to compile on all cores.
     pub parallel_compilation: bool,
-    /// Whether to optimise.
-    pub optimize: bool,
+    /// How hard Cranelift optimises (`-O opt-level`); `None` keeps the
+    /// default, speed.
+    pub opt_level: Option<OptLevel>,
     /// Guard pages or explicit checks (`-O memory-reservation`,
     /// `-O memory-guard-size`); `None` keeps the default.
     pub bounds_checks: Option<BoundsChecks>,
@@ -142,7 +143,6 @@ impl CommonOptions {
         let mut o = Options {
             cache: true,
             parallel_compilation: true,
-            optimize: true,
             ..Default::default()
         };
         for item in WASM.items(&self.wasm)? {
@@ -260,7 +260,7 @@ impl Options {
     fn optimize_item(&mut self, item: Item<'_>, o: &mut OptimizeKeys) -> Result<()> {
         let p = &mut o.pool;
         match item.key {
-            "opt-level" => self.optimize = opt_level(&item)?,
+            "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "memory-reservation" => o.reservation = Some(item.size()?),
             "memory-guard-size" => o.guard = Some(item.size()?),
             "table-lazy-init" => self.table_lazy_init = Some(item.bool()?),
@@ -296,7 +296,7 @@ impl Options {
         match item.key {
             "cache" => self.cache = item.bool()?,
             "parallel-compilation" => self.parallel_compilation = item.bool()?,
-            "opt-level" => self.optimize = opt_level(&item)?,
+            "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "compiler" => {
                 if item.choice(&["cranelift", "winch"])? == "winch" {
                     bail!(
@@ -313,10 +313,14 @@ impl Options {
 /// The size of a WebAssembly page.
 const WASM_PAGE: u64 = 65536;
 
-/// `opt-level=0|1|2|s`: 0 turns Cranelift's optimiser off; 1, 2 and s
-/// optimise for speed (Hayate has one optimising level).
-fn opt_level(item: &Item<'_>) -> Result<bool> {
-    Ok(item.choice(&["0", "1", "2", "s"])? != "0")
+/// `opt-level=0|1|2|s`, as Wasmtime maps them: 0 turns Cranelift's
+/// optimiser off, 1 and 2 optimise for speed, s for speed and size.
+fn opt_level(item: &Item<'_>) -> Result<OptLevel> {
+    Ok(match item.choice(&["0", "1", "2", "s"])? {
+        "0" => OptLevel::None,
+        "s" => OptLevel::SpeedAndSize,
+        _ => OptLevel::Speed,
+    })
 }
 
 impl Options {
@@ -325,7 +329,9 @@ impl Options {
         config.consume_fuel(self.fuel.is_some());
         config.epoch_interruption(self.timeout.is_some() || self.epoch_interruption);
         config.parallel_compilation(self.parallel_compilation);
-        config.optimize(self.optimize);
+        if let Some(level) = self.opt_level {
+            config.cranelift_opt_level(level);
+        }
         if let Some(stack) = self.max_wasm_stack {
             config.max_wasm_stack(stack);
         }

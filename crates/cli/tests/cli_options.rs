@@ -535,6 +535,12 @@ fn settings_command() {
     assert!(out.contains("bounds_checks = Explicit"), "{out}");
     assert!(out.contains("consume_fuel = true"), "{out}");
     assert!(out.contains("simd                     off"), "{out}");
+    for (level, cranelift) in [("1", "speed"), ("2", "speed"), ("s", "speed_and_size")] {
+        let o = hayate(&["settings", "-O", &format!("opt-level={level}")]);
+        let out = text(&o.stdout);
+        let expected = format!("opt_level = \"{cranelift}\"\n");
+        assert!(out.contains(&expected), "opt-level={level}: {out}");
+    }
 }
 
 #[test]

@@ -149,7 +149,7 @@ pub static OPTIMIZE: Group = Group {
         valued(
             "opt-level",
             "0|1|2|s",
-            "0: no optimisation; 1, 2 and s: Cranelift's speed level (default 2).",
+            "0: no optimisation; 1 and 2: for speed (default 2); s: for speed and size.",
         ),
         valued(
             "memory-reservation",

@@ -161,15 +161,13 @@ fn unimplemented_proposals_may_only_be_off() {
 
 #[test]
 fn opt_level_in_both_places() {
-    assert!(!parse(&[], &["opt-level=0"], &[]).unwrap().optimize);
-    assert!(!parse(&[], &[], &["opt-level=0"]).unwrap().optimize);
-    for level in ["1", "2", "s"] {
-        assert!(
-            parse(&[], &[&format!("opt-level={level}")], &[])
-                .unwrap()
-                .optimize
-        );
-    }
+    let level = |o: &[&str], c: &[&str]| parse(&[], o, c).unwrap().opt_level;
+    assert_eq!(level(&[], &[]), None);
+    assert_eq!(level(&["opt-level=0"], &[]), Some(OptLevel::None));
+    assert_eq!(level(&[], &["opt-level=0"]), Some(OptLevel::None));
+    assert_eq!(level(&["opt-level=1"], &[]), Some(OptLevel::Speed));
+    assert_eq!(level(&["opt-level=2"], &[]), Some(OptLevel::Speed));
+    assert_eq!(level(&["opt-level=s"], &[]), Some(OptLevel::SpeedAndSize));
     assert!(err(&[], &["opt-level=3"], &[]).contains("expected 0, 1, 2, s"));
 }
 
