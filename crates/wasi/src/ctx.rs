@@ -9,18 +9,10 @@ use cap_std::fs::Dir;
 
 use crate::errno::{Errno, WasiResult};
 use crate::memory::GuestMemory;
+use crate::perms::{DirPerms, FilePerms, preopen_rights};
 use crate::stdio::{Input, Output, ReadPipe, WritePipe, host_filetype};
 use crate::table::{DirHandle, Entry, FdTable, Kind};
 use crate::types::{filetype, rights};
-
-/// What a guest may do in a preopened directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirPerms {
-    /// Read files and list directories, and change nothing.
-    ReadOnly,
-    /// Everything: create, write, rename, link and remove too.
-    ReadWrite,
-}
 
 /// The WASI state of one guest: build it with [`WasiCtxBuilder`], keep it
 /// in the store's data, and give [`crate::add_to_linker`] a way to reach it.
@@ -143,7 +135,8 @@ enum Preopen {
     Dir {
         dir: Dir,
         guest: String,
-        perms: DirPerms,
+        /// `(base, inheriting)` rights.
+        rights: (u64, u64),
     },
     Socket(TcpListener),
 }
@@ -278,37 +271,34 @@ impl WasiCtxBuilder {
     }
 
     /// Opens the host directory `host` now and preopens it for the guest as
-    /// `guest`, with every right. Fails if the directory cannot be opened.
+    /// `guest`, with `dir_perms` on it and the directories under it and
+    /// `file_perms` on the files under it (`DirPerms::all()` and
+    /// `FilePerms::all()` grant everything; `DirPerms::READ` and
+    /// `FilePerms::READ` make it read-only). Fails if the directory cannot
+    /// be opened. The same signature as Wasmtime's.
     pub fn preopened_dir(
         &mut self,
         host: impl AsRef<Path>,
-        guest: impl Into<String>,
-    ) -> io::Result<&mut Self> {
-        self.preopened_dir_with_perms(host, guest, DirPerms::ReadWrite)
-    }
-
-    /// As [`WasiCtxBuilder::preopened_dir`], with the permissions given.
-    pub fn preopened_dir_with_perms(
-        &mut self,
-        host: impl AsRef<Path>,
-        guest: impl Into<String>,
-        perms: DirPerms,
+        guest: impl AsRef<str>,
+        dir_perms: DirPerms,
+        file_perms: FilePerms,
     ) -> io::Result<&mut Self> {
         let dir = Dir::open_ambient_dir(host.as_ref(), cap_std::ambient_authority())?;
-        Ok(self.preopened_cap_dir(dir, guest, perms))
+        Ok(self.preopened_cap_dir(dir, guest, dir_perms, file_perms))
     }
 
     /// Preopens an already opened `cap_std` directory as `guest`.
     pub fn preopened_cap_dir(
         &mut self,
         dir: Dir,
-        guest: impl Into<String>,
-        perms: DirPerms,
+        guest: impl AsRef<str>,
+        dir_perms: DirPerms,
+        file_perms: FilePerms,
     ) -> &mut Self {
         self.preopens.push(Preopen::Dir {
             dir,
-            guest: guest.into(),
-            perms,
+            guest: guest.as_ref().to_string(),
+            rights: preopen_rights(dir_perms, file_perms),
         });
         self
     }
@@ -359,17 +349,11 @@ impl WasiCtxBuilder {
         );
         for (next, p) in (3..).zip(this.preopens) {
             let entry = match p {
-                Preopen::Dir { dir, guest, perms } => {
-                    let (base, inheriting) = match perms {
-                        DirPerms::ReadWrite => {
-                            (rights::DIRECTORY, rights::DIRECTORY | rights::FILE)
-                        }
-                        DirPerms::ReadOnly => (
-                            rights::DIRECTORY & !rights::DIRECTORY_MUTATE,
-                            (rights::DIRECTORY | rights::FILE)
-                                & !(rights::DIRECTORY_MUTATE | rights::FILE_MUTATE),
-                        ),
-                    };
+                Preopen::Dir {
+                    dir,
+                    guest,
+                    rights: (base, inheriting),
+                } => {
                     let mut e = Entry::new(
                         Kind::Dir(DirHandle { dir, listing: None }),
                         filetype::DIRECTORY,

@@ -35,7 +35,13 @@ fn fails(errno: u16, want: Errno) {
 /// A shell with `dir` preopened as fd 3.
 fn shell_in(dir: &std::path::Path) -> Shell {
     Shell::new(PAGES, |b| {
-        b.preopened_dir(dir, "/sandbox").unwrap();
+        b.preopened_dir(
+            dir,
+            "/sandbox",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     })
 }
 
@@ -376,7 +382,13 @@ fn fd_readdir_writes_no_more_than_the_listing() {
 fn args_environ_and_prestat_names_fault_outside_memory() {
     let mut g = Shell::new(PAGES, |b| {
         b.args(&["prog", "a-long-argument"]).env("K", "V");
-        b.preopened_dir(std::env::temp_dir(), "/sandbox").unwrap();
+        b.preopened_dir(
+            std::env::temp_dir(),
+            "/sandbox",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     });
     ok(g.call("args_get", &[0, 64]));
     fails(g.call("args_get", &[0, (MEM - 8) as i64]), Errno::Fault);

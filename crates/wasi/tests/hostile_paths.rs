@@ -44,7 +44,13 @@ fn sandbox() -> tempfile::TempDir {
 fn shell(root: &Path) -> Shell {
     let sandbox = root.join("sandbox");
     Shell::new(PAGES, |b| {
-        b.preopened_dir(&sandbox, "/sandbox").unwrap();
+        b.preopened_dir(
+            &sandbox,
+            "/sandbox",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     })
 }
 

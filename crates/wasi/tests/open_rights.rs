@@ -23,7 +23,13 @@ fn rights_a_file_cannot_use_are_dropped_not_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("data.txt"), "data").unwrap();
     let mut shell = Shell::new(1, |b| {
-        b.preopened_dir(dir.path(), "/d").unwrap();
+        b.preopened_dir(
+            dir.path(),
+            "/d",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     });
     // Socket rights and bits no right has, with reading and writing.
     let base = rights::FD_READ | rights::FD_WRITE | rights::SOCK_SHUTDOWN | rights::SOCK_ACCEPT;
@@ -40,8 +46,13 @@ fn rights_a_file_cannot_use_are_dropped_not_refused() {
     // A right that applies to files but that a read-only preopen does not
     // pass on is still refused.
     let mut ro = Shell::new(1, |b| {
-        b.preopened_dir_with_perms(dir.path(), "/d", DirPerms::ReadOnly)
-            .unwrap();
+        b.preopened_dir(
+            dir.path(),
+            "/d",
+            DirPerms::READ,
+            hayate_wasi::FilePerms::READ,
+        )
+        .unwrap();
     });
     let refused = open(
         &mut ro,

@@ -14,7 +14,12 @@ fn basics() {
             .env("HAYATE_TEST", "yes")
             .env("OTHER", "1")
             .stdin(ReadPipe::from("line one\nline two\n"))
-            .preopened_dir(dir.path(), "/sandbox")
+            .preopened_dir(
+                dir.path(),
+                "/sandbox",
+                hayate_wasi::DirPerms::all(),
+                hayate_wasi::FilePerms::all(),
+            )
             .unwrap();
     });
     expect_code(&out, 7);
@@ -26,7 +31,13 @@ fn basics() {
 fn filesystem() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("fs", |b| {
-        b.preopened_dir(dir.path(), "/sandbox").unwrap();
+        b.preopened_dir(
+            dir.path(),
+            "/sandbox",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     });
     expect_code(&out, 0);
     assert_eq!(out.stdout, "fs ok\n");
@@ -39,7 +50,12 @@ fn poll_oneoff() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("poll", |b| {
         b.stdin(ReadPipe::from("input"))
-            .preopened_dir(dir.path(), "/sandbox")
+            .preopened_dir(
+                dir.path(),
+                "/sandbox",
+                hayate_wasi::DirPerms::all(),
+                hayate_wasi::FilePerms::all(),
+            )
             .unwrap();
     });
     expect_code(&out, 0);

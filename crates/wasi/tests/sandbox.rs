@@ -68,7 +68,13 @@ fn escapes_fail_and_touch_nothing_outside() {
         .collect();
 
     let out = run("escape", |b| {
-        b.preopened_dir(&sandbox, "/sandbox").unwrap();
+        b.preopened_dir(
+            &sandbox,
+            "/sandbox",
+            hayate_wasi::DirPerms::all(),
+            hayate_wasi::FilePerms::all(),
+        )
+        .unwrap();
     });
     expect_code(&out, 0);
     assert_eq!(out.stdout, "escape ok\n");
@@ -108,9 +114,14 @@ fn rights_cannot_be_bypassed() {
     let before = snapshot(root.path());
 
     let out = run("rights", |b| {
-        b.preopened_dir_with_perms(&ro, "/ro", DirPerms::ReadOnly)
+        b.preopened_dir(&ro, "/ro", DirPerms::READ, hayate_wasi::FilePerms::READ)
             .unwrap()
-            .preopened_dir(&rw, "/rw")
+            .preopened_dir(
+                &rw,
+                "/rw",
+                hayate_wasi::DirPerms::all(),
+                hayate_wasi::FilePerms::all(),
+            )
             .unwrap();
     });
     expect_code(&out, 0);

@@ -8,7 +8,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{ArgMatches, Command};
 use hayate::Module;
-use hayate_wasi::{DirPerms, I32Exit, WasiCtx};
+use hayate_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitCode;
@@ -218,14 +218,28 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
     Ok(f)
 }
 
-/// A `--dir` argument: host path, guest path, permissions.
-fn split_dir(spec: &str) -> (&str, &str, DirPerms) {
+/// Whether a `--dir` is read-write or read-only (`::ro`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+impl Access {
+    /// The permissions the guest gets on the directory and its files.
+    fn perms(self) -> (DirPerms, FilePerms) {
+        match self {
+            Access::ReadWrite => (DirPerms::all(), FilePerms::all()),
+            Access::ReadOnly => (DirPerms::READ, FilePerms::READ),
+        }
+    }
+}
+
+/// A `--dir` argument: host path, guest path, access.
+fn split_dir(spec: &str) -> (&str, &str, Access) {
     let (rest, perms) = match spec.strip_suffix("::ro") {
-        Some(rest) => (rest, DirPerms::ReadOnly),
-        None => (
-            spec.strip_suffix("::rw").unwrap_or(spec),
-            DirPerms::ReadWrite,
-        ),
+        Some(rest) => (rest, Access::ReadOnly),
+        None => (spec.strip_suffix("::rw").unwrap_or(spec), Access::ReadWrite),
     };
     match rest.split_once("::") {
         Some((host, guest)) => (host, guest, perms),
@@ -308,11 +322,12 @@ impl WasiOptions {
             b.preopened_socket(listener);
         }
         for spec in &self.dirs {
-            let (host, guest, perms) = split_dir(spec);
+            let (host, guest, access) = split_dir(spec);
             if host.is_empty() || guest.is_empty() {
                 bail!("invalid --dir `{spec}`: expected HOST[::GUEST][::ro]");
             }
-            b.preopened_dir_with_perms(host, guest, perms)
+            let (dir_perms, file_perms) = access.perms();
+            b.preopened_dir(host, guest, dir_perms, file_perms)
                 .with_context(|| format!("cannot open --dir `{host}`"))?;
         }
         Ok(b.build())
@@ -333,7 +348,7 @@ mod tests {
 
     #[test]
     fn dir_specs() {
-        use DirPerms::{ReadOnly, ReadWrite};
+        use Access::{ReadOnly, ReadWrite};
         assert_eq!(split_dir("."), (".", ".", ReadWrite));
         assert_eq!(split_dir("/tmp/x::/data"), ("/tmp/x", "/data", ReadWrite));
         assert_eq!(split_dir("a::b::c"), ("a", "b::c", ReadWrite));
