@@ -11,6 +11,7 @@ use crate::instance::{Instance, check_func_import, check_import};
 use crate::linker::Definition;
 use crate::module::Module;
 use crate::store::AsContextMut;
+use crate::types::ExternType;
 
 /// A module with its imports resolved and type-checked, made by
 /// [`Linker::instantiate_pre`](crate::Linker::instantiate_pre).
@@ -23,6 +24,10 @@ pub struct InstancePre<T> {
     module: Module,
     /// The definition of each import, in the module's import order.
     items: Arc<[Definition<T>]>,
+    /// The imports that are a store's memory or table: their size may have
+    /// grown since they were defined, so they are matched again, against
+    /// their current size, at each instantiation.
+    sized: Arc<[usize]>,
 }
 
 impl<T> Clone for InstancePre<T> {
@@ -30,6 +35,7 @@ impl<T> Clone for InstancePre<T> {
         InstancePre {
             module: self.module.clone(),
             items: self.items.clone(),
+            sized: self.sized.clone(),
         }
     }
 }
@@ -45,17 +51,27 @@ impl<T> std::fmt::Debug for InstancePre<T> {
 impl<T: 'static> InstancePre<T> {
     /// Type-checks `items` (the definition of each import of `module`).
     pub(crate) fn new(module: &Module, items: Vec<Definition<T>>) -> Result<InstancePre<T>> {
-        for (import, item) in module.info().imports.iter().zip(&items) {
+        let mut sized = Vec::new();
+        for (i, (import, item)) in module.info().imports.iter().zip(&items).enumerate() {
             match item {
                 Definition::HostFunc(ty, type_id, _) => {
                     check_func_import(module, import, *type_id, || ty.clone())?
                 }
-                Definition::Extern(_, ty) => check_import(module, import, ty)?,
+                Definition::Extern(_, ty) => match largest(ty) {
+                    // Could it match once grown? The size is checked when
+                    // instantiating.
+                    Some(grown) => {
+                        check_import(module, import, &grown)?;
+                        sized.push(i);
+                    }
+                    None => check_import(module, import, ty)?,
+                },
             }
         }
         Ok(InstancePre {
             module: module.clone(),
             items: items.into(),
+            sized: sized.into(),
         })
     }
 
@@ -79,6 +95,30 @@ impl<T: 'static> InstancePre<T> {
             ));
         }
         let imports: Vec<Extern> = self.items.iter().map(|d| d.to_extern(store)).collect();
+        let info = self.module.info();
+        for &i in self.sized.iter() {
+            store.opaque.check(imports[i].store_id())?;
+            let current = imports[i].ty(&*store);
+            check_import(&self.module, &info.imports[i], &current)?;
+        }
         Instance::new_checked(store, &self.module, &imports)
+    }
+}
+
+/// For a memory or table type, the same type at its largest size (the
+/// most it could match after growing); `None` for other types.
+fn largest(ty: &ExternType) -> Option<ExternType> {
+    match ty {
+        ExternType::Memory(m) => {
+            let mut m = *m;
+            m.inner.minimum = m.inner.maximum.unwrap_or(u64::MAX);
+            Some(ExternType::Memory(m))
+        }
+        ExternType::Table(t) => {
+            let mut t = *t;
+            t.inner.minimum = t.inner.maximum.unwrap_or(u64::MAX);
+            Some(ExternType::Table(t))
+        }
+        _ => None,
     }
 }

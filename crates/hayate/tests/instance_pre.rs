@@ -206,3 +206,32 @@ fn serve(pre: &InstancePre<u32>, engine: &Engine, t: i32, requests: i32) -> haya
     }
     Ok(())
 }
+
+#[test]
+fn a_store_memory_is_matched_at_its_current_size() -> hayate::Result<()> {
+    let engine = Engine::default();
+    let needs_two = Module::new(&engine, r#"(module (import "env" "mem" (memory 2)))"#)?;
+    let mut store = Store::new(&engine, ());
+    let mem = hayate::Memory::new(&mut store, hayate::MemoryType::new(1, Some(4)))?;
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "mem", mem)?;
+    // It could match once grown: made now, checked at each instantiation.
+    let pre = linker.instantiate_pre(&needs_two)?;
+    let err = pre.instantiate(&mut store).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+    mem.grow(&mut store, 1)?;
+    pre.instantiate(&mut store)?;
+    linker.instantiate(&mut store, &needs_two)?;
+
+    // It never can: refused at once.
+    let needs_eight = Module::new(&engine, r#"(module (import "env" "mem" (memory 8)))"#)?;
+    let err = linker.instantiate_pre(&needs_eight).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+    Ok(())
+}
