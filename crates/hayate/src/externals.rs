@@ -268,11 +268,15 @@ impl Memory {
         Ok(())
     }
 
-    /// Grows by `delta` pages; returns the old size in pages.
+    /// Grows by `delta` pages; returns the old size in pages. Fails if the
+    /// memory cannot grow that much (the limiter refused, the maximum, the
+    /// system); when the limiter allowed a growth that then failed, with
+    /// the error of its [`ResourceLimiter::memory_grow_failed`](crate::ResourceLimiter::memory_grow_failed)
+    /// if it returned one.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let inner = store.as_context_mut().0;
         inner.opaque.check(self.store)?;
-        grow_memory_in(inner, self.ptr, delta)
+        grow_memory_in(inner, self.ptr, delta)?
             .ok_or_else(|| Error::msg(format!("failed to grow memory by {delta} pages")))
     }
 }
@@ -281,7 +285,7 @@ fn grow_memory_in<T: 'static>(
     store: &mut StoreInner<T>,
     ptr: MemoryPtr,
     delta: u64,
-) -> Option<u64> {
+) -> Result<Option<u64>> {
     ptr.grow(store as &mut dyn VMStore, delta)
 }
 
@@ -353,13 +357,16 @@ impl Table {
         }
     }
 
-    /// Grows by `delta` elements set to `init`; returns the old size.
+    /// Grows by `delta` elements set to `init`; returns the old size. Fails
+    /// as [`Memory::grow`] does, with the error of
+    /// [`ResourceLimiter::table_grow_failed`](crate::ResourceLimiter::table_grow_failed)
+    /// if it returned one.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let inner = store.as_context_mut().0;
         inner.opaque.check(self.store)?;
         self.check_elem(&init)?;
         let raw = init.to_raw(&inner.opaque)?;
-        grow_table_in(inner, self.ptr, delta, raw)
+        grow_table_in(inner, self.ptr, delta, raw)?
             .ok_or_else(|| Error::msg(format!("failed to grow table by {delta} elements")))
     }
 
@@ -376,6 +383,6 @@ fn grow_table_in<T: 'static>(
     ptr: TablePtr,
     delta: u64,
     init: *mut std::ffi::c_void,
-) -> Option<u64> {
+) -> Result<Option<u64>> {
     ptr.grow(store as &mut dyn VMStore, delta, init)
 }

@@ -2,7 +2,7 @@
 //! memory or table grows and before instances, memories and tables are
 //! created, and `StoreLimits`, a ready-made limiter with byte and count caps.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Decides whether memories and tables may grow, and how many instances,
 /// memories and tables a store may hold.
@@ -19,6 +19,29 @@ pub trait ResourceLimiter: Send {
 
     /// A table wants to grow from `current` to `desired` elements.
     fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> Result<bool>;
+
+    /// Growing a memory, which [`ResourceLimiter::memory_growing`]
+    /// allowed, failed: the growth went past the memory's maximum (which
+    /// `memory_growing` was told), or the system refused the memory.
+    /// `error` says which.
+    ///
+    /// Return `Ok(())` (the default) to let the growth fail as usual: the
+    /// guest's `memory.grow` returns -1 and `Memory::grow` fails. Return an
+    /// error to make it a trap instead: the guest stops, and the host call
+    /// into Wasm returns this error as is (without a `WasmBacktrace`: the
+    /// frames of a growth are not recorded); `Memory::grow` returns it.
+    fn memory_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// Growing a table, which [`ResourceLimiter::table_growing`] allowed,
+    /// failed (past its maximum). Return values as for
+    /// [`ResourceLimiter::memory_grow_failed`].
+    fn table_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
 
     /// Most instances the store may hold.
     fn instances(&self) -> usize {

@@ -347,6 +347,24 @@ impl<T: 'static> VMStore for StoreInner<T> {
         }
     }
 
+    fn memory_grow_failed(&mut self, reason: &str) -> Result<(), hayate_runtime::HostError> {
+        match self.limiter_mut() {
+            Some(l) => l
+                .memory_grow_failed(Error::msg(reason.to_string()))
+                .map_err(|e| Box::new(e) as hayate_runtime::HostError),
+            None => Ok(()),
+        }
+    }
+
+    fn table_grow_failed(&mut self, reason: &str) -> Result<(), hayate_runtime::HostError> {
+        match self.limiter_mut() {
+            Some(l) => l
+                .table_grow_failed(Error::msg(reason.to_string()))
+                .map_err(|e| Box::new(e) as hayate_runtime::HostError),
+            None => Ok(()),
+        }
+    }
+
     fn out_of_fuel(&mut self) -> bool {
         false
     }

@@ -322,9 +322,11 @@ impl MemoryPtr {
         }
     }
 
-    pub(crate) fn grow(self, store: &mut dyn VMStore, delta: u64) -> Option<u64> {
+    /// The old size in pages, `None` if the memory cannot grow, or the
+    /// limiter's error for a growth it allowed that failed.
+    pub(crate) fn grow(self, store: &mut dyn VMStore, delta: u64) -> Result<Option<u64>> {
         // SAFETY: live while its store is, which the caller borrows mutably.
-        unsafe { hayate_runtime::grow_memory(self.0, store, delta) }
+        unsafe { hayate_runtime::grow_memory(self.0, store, delta) }.map_err(host_error)
     }
 }
 
@@ -360,9 +362,10 @@ impl TablePtr {
         store: &mut dyn VMStore,
         delta: u64,
         init: *mut c_void,
-    ) -> Option<u64> {
+    ) -> Result<Option<u64>> {
         // SAFETY: live while its store is, which the caller borrows mutably.
         unsafe { hayate_runtime::grow_table(self.0, store, delta, TableElement(init)) }
+            .map_err(host_error)
     }
 }
 

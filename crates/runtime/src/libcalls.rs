@@ -47,6 +47,8 @@ pub static BUILTINS: BuiltinTable = BuiltinTable {
 
 /// Grows `memory` by `delta` pages after asking the store; returns the old
 /// size in pages, or `None`. Keeps the definition compiled code reads current.
+/// A growth the store allowed that then fails is reported to the store
+/// (`VMStore::memory_grow_failed`), whose error is returned.
 ///
 /// # Safety
 /// `memory` must point to a live memory and definition of `store`.
@@ -54,7 +56,7 @@ pub unsafe fn grow_memory(
     memory: ExportMemory,
     store: &mut dyn VMStore,
     delta: u64,
-) -> Option<u64> {
+) -> Result<Option<u64>, crate::HostError> {
     // SAFETY: guaranteed by the caller.
     let mem = unsafe { &mut *memory.memory };
     let current = mem.byte_size();
@@ -62,20 +64,33 @@ pub unsafe fn grow_memory(
         .checked_mul(hayate_environ::WASM_PAGE_SIZE)
         .and_then(|d| d.checked_add(current as u64))
         .and_then(|d| usize::try_from(d).ok());
+    let maximum = mem.maximum_byte_size();
     if delta != 0 {
-        let desired = desired?;
-        if !store.memory_growing(current, desired, mem.maximum_byte_size()) {
-            return None;
+        let Some(desired) = desired else {
+            return Ok(None);
+        };
+        if !store.memory_growing(current, desired, maximum) {
+            return Ok(None);
         }
     }
-    let old = mem.grow(delta)?;
+    let Some(old) = mem.grow(delta) else {
+        let past_maximum = desired.is_none_or(|d| maximum.is_some_and(|m| d > m));
+        store.memory_grow_failed(if past_maximum {
+            "memory maximum size exceeded"
+        } else {
+            "the system refused the memory"
+        })?;
+        return Ok(None);
+    };
     // SAFETY: the definition is live (guaranteed by the caller).
     unsafe { *memory.definition = mem.vmmemory() };
-    Some(old)
+    Ok(Some(old))
 }
 
 /// Grows `table` by `delta` elements after asking the store; returns the old
 /// size, or `None`. Keeps the definition compiled code reads current.
+/// A growth the store allowed that then fails is reported to the store
+/// (`VMStore::table_grow_failed`), whose error is returned.
 ///
 /// # Safety
 /// `table` must point to a live table and definition of `store`.
@@ -84,20 +99,25 @@ pub unsafe fn grow_table(
     store: &mut dyn VMStore,
     delta: u64,
     init: TableElement,
-) -> Option<u64> {
+) -> Result<Option<u64>, crate::HostError> {
     // SAFETY: guaranteed by the caller.
     let t = unsafe { &mut *table.table };
     let current = t.size();
     if delta != 0 {
-        let desired = current.checked_add(delta)?;
+        let Some(desired) = current.checked_add(delta) else {
+            return Ok(None);
+        };
         if !store.table_growing(current, desired, t.ty().maximum) {
-            return None;
+            return Ok(None);
         }
     }
-    let old = t.grow(delta, init)?;
+    let Some(old) = t.grow(delta, init) else {
+        store.table_grow_failed("table maximum size exceeded")?;
+        return Ok(None);
+    };
     // SAFETY: the definition is live (guaranteed by the caller).
     unsafe { *table.definition = t.vmtable() };
-    Some(old)
+    Ok(Some(old))
 }
 
 /// The instance and store of a builtin's caller.
@@ -117,7 +137,11 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64)
     // SAFETY: called by compiled code of a live instance.
     unsafe {
         let (instance, store) = caller(vmctx);
-        grow_memory(instance.memory(memory), store, delta).unwrap_or(u64::MAX)
+        match grow_memory(instance.memory(memory), store, delta) {
+            Ok(old) => old.unwrap_or(u64::MAX),
+            // Nothing on this frame needs dropping: the error moves on.
+            Err(error) => crate::traphandlers::raise_host_error(error),
+        }
     }
 }
 
@@ -214,13 +238,12 @@ unsafe extern "C" fn table_grow(
     // SAFETY: called by compiled code of a live instance.
     unsafe {
         let (instance, store) = caller(vmctx);
-        grow_table(
-            instance.table(table),
-            store,
-            delta as u64,
-            TableElement(init),
-        )
-        .map_or(u32::MAX, |old| old as u32)
+        let table = instance.table(table);
+        match grow_table(table, store, delta as u64, TableElement(init)) {
+            Ok(old) => old.map_or(u32::MAX, |old| old as u32),
+            // Nothing on this frame needs dropping: the error moves on.
+            Err(error) => crate::traphandlers::raise_host_error(error),
+        }
     }
 }
 

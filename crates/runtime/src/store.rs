@@ -18,6 +18,21 @@ pub trait VMStore: Any {
     /// A table wants to grow from `current` to `desired` elements.
     fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool;
 
+    /// A memory growth that `memory_growing` allowed failed (`reason`
+    /// says why: past the maximum, or the system refused the memory).
+    /// `Ok` lets it fail as usual (`memory.grow` returns -1); an error
+    /// stops the Wasm caller with it, as a failed host function does.
+    fn memory_grow_failed(&mut self, reason: &str) -> Result<(), crate::HostError> {
+        let _ = reason;
+        Ok(())
+    }
+
+    /// Like `memory_grow_failed`, for a table growth `table_growing` allowed.
+    fn table_grow_failed(&mut self, reason: &str) -> Result<(), crate::HostError> {
+        let _ = reason;
+        Ok(())
+    }
+
     /// Compiled code ran out of fuel. Return `true` after adding fuel to
     /// continue, `false` to trap with `OutOfFuel`.
     fn out_of_fuel(&mut self) -> bool;

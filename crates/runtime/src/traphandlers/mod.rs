@@ -446,13 +446,43 @@ pub unsafe fn catch_traps(
     }
 }
 
+/// Stops the Wasm code that called a builtin with `error`, as a failed host
+/// function would stop it: jumps back to the innermost [`catch_traps`],
+/// which returns [`UnwindReason::HostError`] with `error` (and no
+/// backtrace). For builtins whose result compiled code does not check for
+/// failure (`memory.grow`, `table.grow`) and whose failure must still stop
+/// the guest.
+///
+/// # Safety
+/// Only from a builtin called by compiled code on this thread, inside
+/// [`catch_traps`]; the builtin's frame (like the Wasm frames it skips) must
+/// hold nothing that needs dropping.
+pub(crate) unsafe fn raise_host_error(error: crate::HostError) -> ! {
+    let state = CURRENT.get();
+    // Builtins only run inside `catch_traps`; anything else is a bug that
+    // must not continue (and must not unwind into compiled code).
+    if state.is_null() {
+        std::process::abort();
+    }
+    // SAFETY: a non-null `CURRENT` is this thread's innermost live
+    // activation, running the compiled code that called the builtin; the
+    // frame buffer is this thread's and unused while Wasm runs. The jump
+    // skips only frames the caller vouches for.
+    unsafe {
+        let state = &*state;
+        (*state.frames).clear();
+        state.pending.set(Some(Box::new(Pending::Error(error))));
+        state.unwind_with_trap(Trap::HostError)
+    }
+}
+
 impl CallThreadState {
     /// Records `trap` and jumps back to this activation's `catch_traps`.
     ///
     /// # Safety
-    /// Only from the signal handler, on the thread of this activation,
-    /// while it is the innermost one; the handler's frames must hold nothing
-    /// that needs dropping.
+    /// Only from the signal handler (or [`raise_host_error`]), on the
+    /// thread of this activation, while it is the innermost one; the
+    /// skipped frames must hold nothing that needs dropping.
     unsafe fn unwind_with_trap(&self, trap: Trap) -> ! {
         self.trap.set(Some(TrapRecord { trap }));
         // SAFETY: `jmp_buf` was set by `hayate_call_with_setjmp`, whose frame
