@@ -6,8 +6,8 @@
 //! only in their crate names and these doc comments.
 
 use wasmtime::{Caller, Config, Engine, Error, Linker, Module, Result, Store, Trap, WasmBacktrace};
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
+use wasmtime_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 
 /// The store's data: WASI's context and the embedder's own state.
 struct Host {
@@ -67,6 +67,12 @@ pub fn main() -> Result<()> {
         .inherit_stdio()
         .args(&["from_wasmtime"])
         .env("GREETING", "hello")
+        .preopened_dir(
+            std::env::temp_dir(),
+            "/tmp",
+            DirPerms::READ,
+            FilePerms::READ,
+        )?
         .build_p1();
     let mut store = Store::new(
         &engine,

@@ -10,8 +10,8 @@
 //! Run it with `cargo run -p hayate-wasi --example from_wasmtime`.
 
 use hayate::{Caller, Config, Engine, Error, Linker, Module, Result, Store, Trap, WasmBacktrace};
-use hayate_wasi::WasiCtxBuilder;
 use hayate_wasi::p1::{self, WasiP1Ctx};
+use hayate_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 
 /// The store's data: WASI's context and the embedder's own state.
 struct Host {
@@ -71,6 +71,12 @@ pub fn main() -> Result<()> {
         .inherit_stdio()
         .args(&["from_wasmtime"])
         .env("GREETING", "hello")
+        .preopened_dir(
+            std::env::temp_dir(),
+            "/tmp",
+            DirPerms::READ,
+            FilePerms::READ,
+        )?
         .build_p1();
     let mut store = Store::new(
         &engine,
