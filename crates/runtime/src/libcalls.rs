@@ -1,7 +1,10 @@
 //! The builtins compiled code calls (see `hayate_environ::builtins`): one
 //! `extern "C"` function per `Builtin`, gathered in the `BUILTINS` table
 //! whose address every VMContext holds. Builtins never unwind: a failure is
-//! reported by returning 0 and the compiled caller traps.
+//! reported by returning 0 and the compiled caller traps. The one exception
+//! is a store's error for a failed `memory.grow`/`table.grow` (whose -1 the
+//! compiled code does not check): those builtins leave Wasm with
+//! `traphandlers::raise_host_error`, as a trap would.
 
 use std::ffi::c_void;
 
