@@ -36,7 +36,7 @@
 //! [`set_pending_host_error`]/[`set_pending_panic`] and return 0, and the
 //! wasm-to-array trampoline then traps with `Trap::HostError`. The grow
 //! builtins, whose result compiled code does not check, leave Wasm with a
-//! store's error by [`raise_host_error`]: the same `longjmp`, from the
+//! store's error by `raise_host_error`: the same `longjmp`, from the
 //! builtin's frame, with no backtrace.
 //!
 //! The signal mask: handlers are installed with `SA_NODEFER` and an empty
