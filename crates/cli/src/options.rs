@@ -115,6 +115,9 @@ pub struct Options {
     pub max_wasm_stack: Option<usize>,
     /// `-W all-proposals`, applied before the single proposals.
     pub all_proposals: Option<bool>,
+    /// Whether function imports nothing provides trap when called
+    /// (`-W unknown-imports-trap`) instead of refusing the module.
+    pub unknown_imports_trap: bool,
     /// Single proposals turned on or off, in command-line order.
     pub proposals: Vec<(&'static str, bool)>,
     /// Whether to use the compile cache (`-C cache=n` turns it off).
@@ -241,6 +244,7 @@ impl Options {
             "max-memories" => self.max_memories = Some(item.number()?),
             "max-wasm-stack" => self.max_wasm_stack = Some(item.size()?),
             "all-proposals" => self.all_proposals = Some(item.bool()?),
+            "unknown-imports-trap" => self.unknown_imports_trap = item.bool()?,
             "unknown-exports-allow" => {
                 if !item.bool()? {
                     bail!(

@@ -86,7 +86,16 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         },
     );
     options.configure_store(&engine, &mut store, |host| &mut host.limits)?;
-    let linker = host_linker(&engine)?;
+    let mut linker = host_linker(&engine)?;
+    for (name, path) in args.wasi.preloads()? {
+        let preload = load_module(&engine, path)?;
+        linker
+            .module(&mut store, name, &preload)
+            .with_context(|| format!("cannot preload `{}` as `{name}`", path.display()))?;
+    }
+    if options.unknown_imports_trap {
+        linker.define_unknown_imports_as_traps(&module)?;
+    }
     check_imports(&linker, &mut store, &module)?;
 
     let instance = match linker.instantiate(&mut store, &module) {

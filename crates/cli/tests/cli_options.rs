@@ -171,10 +171,6 @@ fn unimplemented_proposals_may_only_be_off() {
         &["`-W trap-on-grow-failure=y`", "not supported yet"],
     );
     fails_with(
-        &["run", "-W", "unknown-imports-trap", &h],
-        &["not supported yet"],
-    );
-    fails_with(
         &["run", "-W", "simd=perhaps", &h],
         &["invalid value in `-W simd=perhaps`"],
     );
@@ -574,4 +570,74 @@ fn compile_takes_the_same_options() {
         out,
     ]);
     assert_eq!(text(&o.stdout), "3\n", "{}", text(&o.stderr));
+}
+
+#[test]
+fn preload_and_unknown_imports_trap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = module(
+        tmp.path(),
+        "lib.wat",
+        r#"(module (func (export "double") (param i32) (result i32)
+             (i32.mul (local.get 0) (i32.const 2))))"#,
+    );
+    let main = module(
+        tmp.path(),
+        "main.wat",
+        r#"(module (import "lib" "double" (func $d (param i32) (result i32)))
+             (import "nowhere" "f" (func $f))
+             (func (export "run") (param i32) (result i32) (call $d (local.get 0)))
+             (func (export "missing") (call $f)))"#,
+    );
+    let preload = format!("lib={lib}");
+    // Without the trap option, the missing import refuses the module.
+    fails_with(
+        &["run", "--preload", &preload, "--invoke", "run", &main, "21"],
+        &["function `nowhere::f`"],
+    );
+    let o = hayate(&[
+        "run",
+        "--preload",
+        &preload,
+        "-W",
+        "unknown-imports-trap",
+        "--invoke",
+        "run",
+        &main,
+        "21",
+    ]);
+    assert_eq!(text(&o.stdout), "42\n", "{}", text(&o.stderr));
+    // Calling the missing import fails, naming it, as Wasmtime does.
+    let o = hayate(&[
+        "run",
+        "--preload",
+        &preload,
+        "-W",
+        "unknown-imports-trap",
+        "--invoke",
+        "missing",
+        &main,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("unknown import: `nowhere::f` has not been defined"),
+        "{}",
+        text(&o.stderr)
+    );
+    fails_with(
+        &["run", "--preload", "lib", "--invoke", "run", &main, "1"],
+        &["invalid --preload `lib`: expected NAME=MODULE_PATH"],
+    );
+    fails_with(
+        &[
+            "run",
+            "--preload",
+            "lib=/no/such.wat",
+            "--invoke",
+            "run",
+            &main,
+            "1",
+        ],
+        &["cannot read `/no/such.wat`"],
+    );
 }

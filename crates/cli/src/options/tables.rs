@@ -121,10 +121,9 @@ pub static WASM: Group = Group {
             "trap-on-grow-failure",
             "not supported yet: `memory.grow` and `table.grow` past a limit return -1",
         ),
-        off_only(
+        flag(
             "unknown-imports-trap",
-            "not supported yet: `hayate run` refuses a module whose imports it does not \
-             provide, naming them",
+            "Define function imports nothing provides as functions that trap when called.",
         ),
         off_only(
             "unknown-imports-default",

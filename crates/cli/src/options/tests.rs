@@ -152,7 +152,11 @@ fn unimplemented_proposals_may_only_be_off() {
         assert!(e.contains(&format!("-W {key}=n")), "{e}");
     }
     assert!(err(&["trap-on-grow-failure=y"], &[], &[]).contains("not supported yet"));
-    assert!(err(&["unknown-imports-trap"], &[], &[]).contains("not supported yet"));
+    assert!(
+        parse(&["unknown-imports-trap"], &[], &[])
+            .unwrap()
+            .unknown_imports_trap
+    );
     assert!(parse(&["trap-on-grow-failure=n,unknown-imports-trap=n"], &[], &[]).is_ok());
     assert!(parse(&["unknown-exports-allow"], &[], &[]).is_ok());
     assert!(err(&["unknown-exports-allow=n"], &[], &[]).contains("always allowed"));

@@ -120,6 +120,9 @@ pub struct WasiOptions {
     tcplisten: Vec<String>,
     /// `--argv0 NAME`.
     argv0: Option<String>,
+    /// `--preload NAME=MODULE_PATH`: not WASI, but like it an import
+    /// module the guest's imports may name.
+    preloads: Vec<String>,
 }
 
 impl clap::FromArgMatches for WasiOptions {
@@ -135,6 +138,7 @@ impl clap::FromArgMatches for WasiOptions {
         self.envs = strings(matches, "env");
         self.tcplisten = strings(matches, "tcplisten");
         self.argv0 = matches.get_one::<String>("argv0").cloned();
+        self.preloads = strings(matches, "preload");
         Ok(())
     }
 }
@@ -161,6 +165,12 @@ impl clap::Args for WasiOptions {
                 "The same as `-S tcplisten=ADDR`: listen on a TCP address (`127.0.0.1:8080`) \
                  and give the guest the listening socket as a preopened fd for `sock_accept`. \
                  Repeatable",
+            ))
+            .arg(repeated_arg(
+                "preload",
+                "NAME=MODULE_PATH",
+                "Instantiate another module and give its exports to the guest as the import \
+                 module NAME. Repeatable.",
             ))
             .arg(optional_arg(
                 "argv0",
@@ -331,6 +341,21 @@ impl WasiOptions {
                 .with_context(|| format!("cannot open --dir `{host}`"))?;
         }
         Ok(b.build())
+    }
+}
+
+impl WasiOptions {
+    /// The `--preload NAME=MODULE_PATH` arguments, split.
+    pub fn preloads(&self) -> Result<Vec<(&str, &Path)>> {
+        self.preloads
+            .iter()
+            .map(|spec| match spec.split_once('=') {
+                Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+                    Ok((name, Path::new(path)))
+                }
+                _ => bail!("invalid --preload `{spec}`: expected NAME=MODULE_PATH"),
+            })
+            .collect()
     }
 }
 
