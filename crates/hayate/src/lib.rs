@@ -32,6 +32,27 @@
 //! # }
 //! ```
 
+//!
+//! # Coming from Wasmtime
+//!
+//! The API keeps Wasmtime 49's names and shapes (see the table in the
+//! README): a program written against `wasmtime` compiles against `hayate`
+//! with the crate name changed, as `hayate-wasi`'s `from_wasmtime`
+//! example shows. Where Hayate differs on purpose:
+//!
+//! - [`Error`] is `anyhow::Error` (an error type of Hayate's own could not
+//!   take both `?` on any `std::error::Error` and on an `anyhow::Error`),
+//!   with [`bail!`], [`ensure!`], [`anyhow!`] and [`Context`]. Traps and
+//!   backtraces are found with `downcast_ref::<Trap>()` and
+//!   `downcast_ref::<WasmBacktrace>()`, as in Wasmtime.
+//! - Memory layout is [`Config::bounds_checks`] ([`BoundsChecks`]): guard
+//!   pages or explicit checks, instead of reservation and guard sizes.
+//! - [`Config::table_lazy_init`] and [`Config::spec_version`] are
+//!   Hayate's own; there is no async support, no component model, and no
+//!   proposal past WebAssembly 2.0 but multi-memory yet.
+//! - A precompiled artifact is Hayate's format: [`Module::deserialize`]
+//!   refuses Wasmtime's `.cwasm` files, and the reverse.
+
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
