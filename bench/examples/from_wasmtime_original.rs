@@ -7,7 +7,7 @@
 
 use wasmtime::{Caller, Config, Engine, Error, Linker, Module, Result, Store, Trap, WasmBacktrace};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// The store's data: WASI's context and the embedder's own state.
 struct Host {
@@ -67,12 +67,7 @@ pub fn main() -> Result<()> {
         .inherit_stdio()
         .args(&["from_wasmtime"])
         .env("GREETING", "hello")
-        .preopened_dir(
-            std::env::temp_dir(),
-            "/tmp",
-            DirPerms::READ,
-            FilePerms::READ,
-        )?
+        .preopened_dir(std::env::temp_dir(), "/tmp", FsPerms::ReadOnly)?
         .build_p1();
     let mut store = Store::new(
         &engine,

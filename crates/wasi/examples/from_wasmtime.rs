@@ -11,7 +11,7 @@
 
 use hayate::{Caller, Config, Engine, Error, Linker, Module, Result, Store, Trap, WasmBacktrace};
 use hayate_wasi::p1::{self, WasiP1Ctx};
-use hayate_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
+use hayate_wasi::{FsPerms, WasiCtxBuilder};
 
 /// The store's data: WASI's context and the embedder's own state.
 struct Host {
@@ -71,12 +71,7 @@ pub fn main() -> Result<()> {
         .inherit_stdio()
         .args(&["from_wasmtime"])
         .env("GREETING", "hello")
-        .preopened_dir(
-            std::env::temp_dir(),
-            "/tmp",
-            DirPerms::READ,
-            FilePerms::READ,
-        )?
+        .preopened_dir(std::env::temp_dir(), "/tmp", FsPerms::ReadOnly)?
         .build_p1();
     let mut store = Store::new(
         &engine,

@@ -9,7 +9,7 @@ use cap_std::fs::Dir;
 
 use crate::errno::{Errno, WasiResult};
 use crate::memory::GuestMemory;
-use crate::perms::{DirPerms, FilePerms, preopen_rights};
+use crate::perms::{FsPerms, preopen_rights};
 use crate::stdio::{Input, Output, ReadPipe, WritePipe, host_filetype};
 use crate::table::{DirHandle, Entry, FdTable, Kind};
 use crate::types::{filetype, rights};
@@ -197,11 +197,9 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Sets several environment variables.
-    pub fn envs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
-        &mut self,
-        vars: impl IntoIterator<Item = (N, V)>,
-    ) -> &mut Self {
+    /// Sets several environment variables (a slice, as Wasmtime's builder
+    /// takes).
+    pub fn envs(&mut self, vars: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)]) -> &mut Self {
         for (n, v) in vars {
             self.env(n, v);
         }
@@ -271,20 +269,16 @@ impl WasiCtxBuilder {
     }
 
     /// Opens the host directory `host` now and preopens it for the guest as
-    /// `guest`, with `dir_perms` on it and the directories under it and
-    /// `file_perms` on the files under it (`DirPerms::all()` and
-    /// `FilePerms::all()` grant everything; `DirPerms::READ` and
-    /// `FilePerms::READ` make it read-only). Fails if the directory cannot
-    /// be opened. The same signature as Wasmtime's.
+    /// `guest`, read-write or read-only (`perms`). Fails if the directory
+    /// cannot be opened. The same signature as Wasmtime 49's.
     pub fn preopened_dir(
         &mut self,
         host: impl AsRef<Path>,
         guest: impl AsRef<str>,
-        dir_perms: DirPerms,
-        file_perms: FilePerms,
+        perms: FsPerms,
     ) -> io::Result<&mut Self> {
         let dir = Dir::open_ambient_dir(host.as_ref(), cap_std::ambient_authority())?;
-        Ok(self.preopened_cap_dir(dir, guest, dir_perms, file_perms))
+        Ok(self.preopened_cap_dir(dir, guest, perms))
     }
 
     /// Preopens an already opened `cap_std` directory as `guest`.
@@ -292,13 +286,12 @@ impl WasiCtxBuilder {
         &mut self,
         dir: Dir,
         guest: impl AsRef<str>,
-        dir_perms: DirPerms,
-        file_perms: FilePerms,
+        perms: FsPerms,
     ) -> &mut Self {
         self.preopens.push(Preopen::Dir {
             dir,
             guest: guest.as_ref().to_string(),
-            rights: preopen_rights(dir_perms, file_perms),
+            rights: preopen_rights(perms),
         });
         self
     }

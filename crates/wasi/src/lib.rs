@@ -25,10 +25,9 @@
 //!   `path_open` may ask only for rights the directory fd passes on
 //!   (`fs_rights_inheriting`); rights that do not apply to the opened
 //!   object's type are dropped. `O_TRUNC` needs `path_filestat_set_size` on
-//!   the directory, `O_CREAT` needs `path_create_file`. Preopens take
-//!   Wasmtime's [`DirPerms`] and [`FilePerms`]; a read-only preopen
-//!   (`DirPerms::READ` with `FilePerms::READ`) passes on no right that
-//!   changes anything. `fd_fdstat_set_rights` can only drop rights.
+//!   the directory, `O_CREAT` needs `path_create_file`. A read-only
+//!   preopen ([`FsPerms::ReadOnly`]) passes on no right that changes
+//!   anything. `fd_fdstat_set_rights` can only drop rights.
 //! - **fd numbers**: preopens from 3 in the order added; new fds take the
 //!   lowest free number. `fd_renumber(from, to)` needs both open, closes
 //!   `to` and moves `from` there (the way programs swap stdout and stderr).
@@ -98,7 +97,7 @@
 //!
 //! ```no_run
 //! use hayate::{Engine, Linker, Module, Store};
-//! use hayate_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx};
+//! use hayate_wasi::{FsPerms, I32Exit, WasiCtx};
 //!
 //! # fn main() -> hayate::Result<()> {
 //! let engine = Engine::default();
@@ -108,7 +107,7 @@
 //! let ctx = WasiCtx::builder()
 //!     .arg("hello.wasm")
 //!     .inherit_stdio()
-//!     .preopened_dir(".", ".", DirPerms::all(), FilePerms::all())
+//!     .preopened_dir(".", ".", FsPerms::ReadWrite)
 //!     .map_err(hayate::Error::new)?
 //!     .build();
 //! let mut store = Store::new(&engine, ctx);
@@ -134,6 +133,7 @@ mod fd;
 mod linker;
 mod memory;
 pub mod p1;
+pub mod p2;
 mod path;
 mod perms;
 pub mod pipe;
@@ -147,7 +147,7 @@ pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::{Errno, WasiResult};
 pub use linker::{MODULE, add_to_linker};
 pub use memory::{GuestMemory, IOV_MAX, IoVec, PATH_MAX};
-pub use perms::{DirPerms, FilePerms};
+pub use perms::FsPerms;
 pub use poll::MAX_SUBSCRIPTIONS;
 pub use stdio::{ReadPipe, WritePipe};
 pub use table::MAX_FDS;

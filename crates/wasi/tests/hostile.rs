@@ -35,13 +35,8 @@ fn fails(errno: u16, want: Errno) {
 /// A shell with `dir` preopened as fd 3.
 fn shell_in(dir: &std::path::Path) -> Shell {
     Shell::new(PAGES, |b| {
-        b.preopened_dir(
-            dir,
-            "/sandbox",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
-        )
-        .unwrap();
+        b.preopened_dir(dir, "/sandbox", hayate_wasi::FsPerms::ReadWrite)
+            .unwrap();
     })
 }
 
@@ -385,8 +380,7 @@ fn args_environ_and_prestat_names_fault_outside_memory() {
         b.preopened_dir(
             std::env::temp_dir(),
             "/sandbox",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
+            hayate_wasi::FsPerms::ReadWrite,
         )
         .unwrap();
     });

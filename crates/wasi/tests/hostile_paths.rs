@@ -44,13 +44,8 @@ fn sandbox() -> tempfile::TempDir {
 fn shell(root: &Path) -> Shell {
     let sandbox = root.join("sandbox");
     Shell::new(PAGES, |b| {
-        b.preopened_dir(
-            &sandbox,
-            "/sandbox",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
-        )
-        .unwrap();
+        b.preopened_dir(&sandbox, "/sandbox", hayate_wasi::FsPerms::ReadWrite)
+            .unwrap();
     })
 }
 

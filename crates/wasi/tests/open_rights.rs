@@ -5,8 +5,8 @@
 mod common;
 
 use common::shell::Shell;
+use hayate_wasi::Errno;
 use hayate_wasi::types::rights;
-use hayate_wasi::{DirPerms, Errno};
 
 const OPENED: u32 = 1000;
 
@@ -23,13 +23,8 @@ fn rights_a_file_cannot_use_are_dropped_not_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("data.txt"), "data").unwrap();
     let mut shell = Shell::new(1, |b| {
-        b.preopened_dir(
-            dir.path(),
-            "/d",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
-        )
-        .unwrap();
+        b.preopened_dir(dir.path(), "/d", hayate_wasi::FsPerms::ReadWrite)
+            .unwrap();
     });
     // Socket rights and bits no right has, with reading and writing.
     let base = rights::FD_READ | rights::FD_WRITE | rights::SOCK_SHUTDOWN | rights::SOCK_ACCEPT;
@@ -46,13 +41,8 @@ fn rights_a_file_cannot_use_are_dropped_not_refused() {
     // A right that applies to files but that a read-only preopen does not
     // pass on is still refused.
     let mut ro = Shell::new(1, |b| {
-        b.preopened_dir(
-            dir.path(),
-            "/d",
-            DirPerms::READ,
-            hayate_wasi::FilePerms::READ,
-        )
-        .unwrap();
+        b.preopened_dir(dir.path(), "/d", hayate_wasi::FsPerms::ReadOnly)
+            .unwrap();
     });
     let refused = open(
         &mut ro,

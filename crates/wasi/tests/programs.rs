@@ -14,12 +14,7 @@ fn basics() {
             .env("HAYATE_TEST", "yes")
             .env("OTHER", "1")
             .stdin(ReadPipe::from("line one\nline two\n"))
-            .preopened_dir(
-                dir.path(),
-                "/sandbox",
-                hayate_wasi::DirPerms::all(),
-                hayate_wasi::FilePerms::all(),
-            )
+            .preopened_dir(dir.path(), "/sandbox", hayate_wasi::FsPerms::ReadWrite)
             .unwrap();
     });
     expect_code(&out, 7);
@@ -31,13 +26,8 @@ fn basics() {
 fn filesystem() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("fs", |b| {
-        b.preopened_dir(
-            dir.path(),
-            "/sandbox",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
-        )
-        .unwrap();
+        b.preopened_dir(dir.path(), "/sandbox", hayate_wasi::FsPerms::ReadWrite)
+            .unwrap();
     });
     expect_code(&out, 0);
     assert_eq!(out.stdout, "fs ok\n");
@@ -50,12 +40,7 @@ fn poll_oneoff() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("poll", |b| {
         b.stdin(ReadPipe::from("input"))
-            .preopened_dir(
-                dir.path(),
-                "/sandbox",
-                hayate_wasi::DirPerms::all(),
-                hayate_wasi::FilePerms::all(),
-            )
+            .preopened_dir(dir.path(), "/sandbox", hayate_wasi::FsPerms::ReadWrite)
             .unwrap();
     });
     expect_code(&out, 0);

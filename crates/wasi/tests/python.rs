@@ -43,12 +43,7 @@ fn cpython_runs_a_script_in_a_preopened_dir() {
     let out = run_bytes("python.wasm", &bytes, |b| {
         b.args(&["/work/script.py", "a", "b"])
             .env("GREETING", "hello")
-            .preopened_dir(
-                work.path(),
-                "/work",
-                hayate_wasi::DirPerms::all(),
-                hayate_wasi::FilePerms::all(),
-            )
+            .preopened_dir(work.path(), "/work", hayate_wasi::FsPerms::ReadWrite)
             .unwrap();
     });
     expect_code(&out, 0);

@@ -9,7 +9,6 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
 use common::{expect_code, run};
-use hayate_wasi::DirPerms;
 
 /// Everything observable about a tree: each path's type, contents or link
 /// target, size, modification time and mode. Symlinks are not followed.
@@ -68,13 +67,8 @@ fn escapes_fail_and_touch_nothing_outside() {
         .collect();
 
     let out = run("escape", |b| {
-        b.preopened_dir(
-            &sandbox,
-            "/sandbox",
-            hayate_wasi::DirPerms::all(),
-            hayate_wasi::FilePerms::all(),
-        )
-        .unwrap();
+        b.preopened_dir(&sandbox, "/sandbox", hayate_wasi::FsPerms::ReadWrite)
+            .unwrap();
     });
     expect_code(&out, 0);
     assert_eq!(out.stdout, "escape ok\n");
@@ -114,14 +108,9 @@ fn rights_cannot_be_bypassed() {
     let before = snapshot(root.path());
 
     let out = run("rights", |b| {
-        b.preopened_dir(&ro, "/ro", DirPerms::READ, hayate_wasi::FilePerms::READ)
+        b.preopened_dir(&ro, "/ro", hayate_wasi::FsPerms::ReadOnly)
             .unwrap()
-            .preopened_dir(
-                &rw,
-                "/rw",
-                hayate_wasi::DirPerms::all(),
-                hayate_wasi::FilePerms::all(),
-            )
+            .preopened_dir(&rw, "/rw", hayate_wasi::FsPerms::ReadWrite)
             .unwrap();
     });
     expect_code(&out, 0);

@@ -8,7 +8,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{ArgMatches, Command};
 use hayate::Module;
-use hayate_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx};
+use hayate_wasi::{FsPerms, I32Exit, WasiCtx};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitCode;
@@ -236,11 +236,11 @@ enum Access {
 }
 
 impl Access {
-    /// The permissions the guest gets on the directory and its files.
-    fn perms(self) -> (DirPerms, FilePerms) {
+    /// The permissions the guest gets on the directory and below.
+    fn perms(self) -> FsPerms {
         match self {
-            Access::ReadWrite => (DirPerms::all(), FilePerms::all()),
-            Access::ReadOnly => (DirPerms::READ, FilePerms::READ),
+            Access::ReadWrite => FsPerms::ReadWrite,
+            Access::ReadOnly => FsPerms::ReadOnly,
         }
     }
 }
@@ -336,8 +336,7 @@ impl WasiOptions {
             if host.is_empty() || guest.is_empty() {
                 bail!("invalid --dir `{spec}`: expected HOST[::GUEST][::ro]");
             }
-            let (dir_perms, file_perms) = access.perms();
-            b.preopened_dir(host, guest, dir_perms, file_perms)
+            b.preopened_dir(host, guest, access.perms())
                 .with_context(|| format!("cannot open --dir `{host}`"))?;
         }
         Ok(b.build())
