@@ -1,4 +1,4 @@
-//! Runtime builtins ("libcalls"): functions of the runtime that compiled code
+//! Runtime builtins: functions of the runtime that compiled code
 //! calls through the builtin table a VMContext points to
 //! (`VMOffsets::builtins`). This is the one list both sides agree on.
 //!
@@ -23,8 +23,62 @@ pub enum AbiType {
     I64,
 }
 
-macro_rules! builtins {
-    ($( $(#[$doc:meta])* $name:ident ( $($param:ident),* ) -> $ret:ident, $trap:expr; )*) => {
+/// Calls macro `$mac` with the list of builtins, one entry per builtin:
+///
+/// ```text
+/// /// docs
+/// Name snake_name (Param, ...) -> Result [, traps TrapCode];
+/// ```
+///
+/// with `Pointer`, `I8`, `I32`, `I64` as parameter and result types
+/// ([`AbiType`]) and `Void` for no result. This is the one list of
+/// builtins: the [`Builtin`] enum below, the code generator's signatures
+/// and the runtime's builtin table (whose function pointer types are
+/// checked against it by the Rust compiler) are all expanded from it.
+#[macro_export]
+macro_rules! for_each_builtin {
+    ($mac:ident) => {
+        $mac! {
+            /// `memory.grow(memory: u32, delta_pages: u64) -> old_pages or -1 (as u64)`.
+            MemoryGrow memory_grow (I32, I64) -> I64;
+            /// `memory.fill(memory, dst: u64, byte: u32, len: u64) -> ok`.
+            MemoryFill memory_fill (I32, I64, I32, I64) -> I8, traps MemoryOutOfBounds;
+            /// `memory.copy(dst_memory, dst: u64, src_memory, src: u64, len: u64) -> ok`.
+            MemoryCopy memory_copy (I32, I64, I32, I64, I64) -> I8, traps MemoryOutOfBounds;
+            /// `memory.init(memory, data_index, dst: u64, src: u32, len: u32) -> ok`.
+            MemoryInit memory_init (I32, I32, I64, I32, I32) -> I8, traps MemoryOutOfBounds;
+            /// `data.drop(data_index)`.
+            DataDrop data_drop (I32) -> Void;
+            /// `table.grow(table, delta: u32, init: ref) -> old size or -1 (as u32)`.
+            TableGrow table_grow (I32, I32, Pointer) -> I32;
+            /// `table.fill(table, dst: u32, value: ref, len: u32) -> ok`.
+            TableFill table_fill (I32, I32, Pointer, I32) -> I8, traps TableOutOfBounds;
+            /// `table.copy(dst_table, src_table, dst: u32, src: u32, len: u32) -> ok`.
+            TableCopy table_copy (I32, I32, I32, I32, I32) -> I8, traps TableOutOfBounds;
+            /// `table.init(table, elem_index, dst: u32, src: u32, len: u32) -> ok`.
+            TableInit table_init (I32, I32, I32, I32, I32) -> I8, traps TableOutOfBounds;
+            /// `elem.drop(elem_index)`.
+            ElemDrop elem_drop (I32) -> Void;
+            /// Called when the fuel counter reached zero (it counts up from minus the
+            /// fuel available) at a function entry or loop header: refill from the store
+            /// or return 0 to trap with `OutOfFuel`.
+            OutOfFuel out_of_fuel () -> I8, traps OutOfFuel;
+            /// Called when the epoch deadline was reached: extend it or return 0 to
+            /// trap with `Interrupt`.
+            EpochDeadline epoch_deadline () -> I8, traps Interrupt;
+            /// `table(table)[index]` of a funcref table whose stored element is 0
+            /// (not initialised yet): initialises it and returns the (untagged)
+            /// reference, null for null. The index is in bounds.
+            TableGetLazyInitFuncRef table_get_lazy_init_funcref (I32, I32) -> Pointer;
+        }
+    };
+}
+
+macro_rules! builtin_enum {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident $snake:ident ( $($param:ident),* ) -> $ret:ident $(, traps $trap:ident)?;
+    )*) => {
         /// A runtime builtin. Its discriminant is its slot in the builtin table.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(u32)]
@@ -43,12 +97,17 @@ macro_rules! builtins {
 
             /// Result type, if any.
             pub fn result(self) -> Option<AbiType> {
-                match self { $( Builtin::$name => builtins!(@ret $ret), )* }
+                match self { $( Builtin::$name => builtin_enum!(@ret $ret), )* }
             }
 
             /// The trap raised when this builtin returns 0, for builtins that can trap.
             pub fn trap(self) -> Option<Trap> {
-                match self { $( Builtin::$name => $trap, )* }
+                match self { $( Builtin::$name => None $( .or(Some(Trap::$trap)) )?, )* }
+            }
+
+            /// The name of the runtime function (and of its slot in the table).
+            pub fn name(self) -> &'static str {
+                match self { $( Builtin::$name => stringify!($snake), )* }
             }
         }
     };
@@ -56,36 +115,12 @@ macro_rules! builtins {
     (@ret $t:ident) => { Some(AbiType::$t) };
 }
 
-builtins! {
-    /// `memory.grow(memory: u32, delta_pages: u64) -> old_pages or -1 (as u64)`.
-    MemoryGrow(I32, I64) -> I64, None;
-    /// `memory.fill(memory, dst: u64, byte: u32, len: u64) -> ok`.
-    MemoryFill(I32, I64, I32, I64) -> I8, Some(Trap::MemoryOutOfBounds);
-    /// `memory.copy(dst_memory, dst: u64, src_memory, src: u64, len: u64) -> ok`.
-    MemoryCopy(I32, I64, I32, I64, I64) -> I8, Some(Trap::MemoryOutOfBounds);
-    /// `memory.init(memory, data_index, dst: u64, src: u32, len: u32) -> ok`.
-    MemoryInit(I32, I32, I64, I32, I32) -> I8, Some(Trap::MemoryOutOfBounds);
-    /// `data.drop(data_index)`.
-    DataDrop(I32) -> Void, None;
-    /// `table.grow(table, delta: u32, init: ref) -> old size or -1 (as u32)`.
-    TableGrow(I32, I32, Pointer) -> I32, None;
-    /// `table.fill(table, dst: u32, value: ref, len: u32) -> ok`.
-    TableFill(I32, I32, Pointer, I32) -> I8, Some(Trap::TableOutOfBounds);
-    /// `table.copy(dst_table, src_table, dst: u32, src: u32, len: u32) -> ok`.
-    TableCopy(I32, I32, I32, I32, I32) -> I8, Some(Trap::TableOutOfBounds);
-    /// `table.init(table, elem_index, dst: u32, src: u32, len: u32) -> ok`.
-    TableInit(I32, I32, I32, I32, I32) -> I8, Some(Trap::TableOutOfBounds);
-    /// `elem.drop(elem_index)`.
-    ElemDrop(I32) -> Void, None;
-    /// Called when the fuel counter reached zero (it counts up from minus the
-    /// fuel available) at a function entry or loop header: refill from the store
-    /// or return 0 to trap with `OutOfFuel`.
-    OutOfFuel() -> I8, Some(Trap::OutOfFuel);
-    /// Called when the epoch deadline was reached: extend it or return 0 to
-    /// trap with `Interrupt`.
-    EpochDeadline() -> I8, Some(Trap::Interrupt);
-    /// `table(table)[index]` of a funcref table whose stored element is 0
-    /// (not initialised yet): initialises it and returns the (untagged)
-    /// reference, null for null. The index is in bounds.
-    TableGetLazyInitFuncRef(I32, I32) -> Pointer, None;
+for_each_builtin!(builtin_enum);
+
+impl Builtin {
+    /// Byte offset of this builtin's slot in the builtin table (one
+    /// pointer per builtin, in [`Builtin::ALL`] order).
+    pub const fn table_offset(self) -> u32 {
+        self as u32 * crate::vmoffsets::POINTER_SIZE
+    }
 }

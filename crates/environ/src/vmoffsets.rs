@@ -34,6 +34,12 @@
 
 use crate::module::ModuleInfo;
 
+/// Size of a pointer on the targets Hayate supports (64-bit).
+pub const POINTER_SIZE: u32 = 8;
+
+/// Size of one engine-wide type id in the array at [`VMOffsets::type_ids`].
+pub const TYPE_ID_SIZE: u32 = 4;
+
 /// Offsets inside a `VMFuncRef`.
 pub mod vm_func_ref {
     /// Entry with the Wasm calling convention.
@@ -172,6 +178,10 @@ impl VMOffsets {
     /// indexed by the module's type index.
     pub const fn type_ids(&self) -> u32 {
         40
+    }
+    /// Offset, in the type id array, of module type `type_index`'s id.
+    pub const fn type_id_entry(type_index: u32) -> u32 {
+        type_index * TYPE_ID_SIZE
     }
     /// Offset of the runtime's back pointer to its `Instance`.
     pub const fn instance(&self) -> u32 {

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
 
+use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
 use crate::lazy_table::{LazyInit, ModuleTableImages};
-use crate::libcalls::BUILTINS;
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::pooling::{InstanceAllocator, VMContextSlot};
 use crate::store::VMStore;

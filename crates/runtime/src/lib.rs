@@ -43,13 +43,13 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod builtins;
 pub mod call;
 pub mod code_memory;
 pub mod cow;
 pub mod host_func;
 pub mod instance;
 pub mod lazy_table;
-pub mod libcalls;
 pub mod memory;
 pub mod mmap;
 pub mod perfmap;
@@ -59,6 +59,7 @@ pub mod table;
 pub mod traphandlers;
 pub mod vmcontext;
 
+pub use builtins::{grow_memory, grow_table};
 pub use call::invoke;
 pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
 pub use host_func::{HostCallback, HostError, HostFunc, host_callback};
@@ -66,7 +67,6 @@ pub use instance::{
     Export, ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo,
     StoreContext,
 };
-pub use libcalls::{grow_memory, grow_table};
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
 pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};

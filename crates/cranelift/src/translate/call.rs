@@ -10,7 +10,7 @@ use cranelift_codegen::ir::{
 };
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::Operator;
-use hayate_environ::{CompileError, Trap, vm_func_ref};
+use hayate_environ::{CompileError, Trap, VMOffsets, vm_func_ref};
 
 use super::vmctx::immutable;
 use super::{FuncTranslator, Result};
@@ -74,7 +74,7 @@ impl FuncTranslator<'_, '_> {
         let callee = self
             .b
             .ins()
-            .load(POINTER, immutable(), table, builtin as i32 * 8);
+            .load(POINTER, immutable(), table, builtin.table_offset() as i32);
         let mut call_args = Vec::with_capacity(args.len() + 1);
         call_args.push(self.vmctx);
         call_args.extend_from_slice(args);
@@ -166,10 +166,12 @@ impl FuncTranslator<'_, '_> {
                     self.vmctx,
                     self.env.offsets.type_ids() as i32,
                 );
-                let expected =
-                    self.b
-                        .ins()
-                        .load(types::I32, immutable(), type_ids, (*type_index * 4) as i32);
+                let expected = self.b.ins().load(
+                    types::I32,
+                    immutable(),
+                    type_ids,
+                    VMOffsets::type_id_entry(*type_index) as i32,
+                );
                 let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
                 self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
                 let wasm_call =

@@ -13,40 +13,44 @@ use crate::store::VMStore;
 use crate::table::{TableElement, range};
 use crate::vmcontext::VMContext;
 
-/// The builtin table, in `Builtin::ALL` order (checked by a test).
-#[repr(C)]
-pub struct BuiltinTable {
-    memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u64) -> u64,
-    memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64) -> u8,
-    memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64, u64) -> u8,
-    memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u8,
-    data_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    table_grow: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut c_void) -> u32,
-    table_fill: unsafe extern "C" fn(*mut VMContext, u32, u32, *mut c_void, u32) -> u8,
-    table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u8,
-    table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u32, u32, u32) -> u8,
-    elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    out_of_fuel: unsafe extern "C" fn(*mut VMContext) -> u8,
-    epoch_deadline: unsafe extern "C" fn(*mut VMContext) -> u8,
-    table_get_lazy_init_funcref: unsafe extern "C" fn(*mut VMContext, u32, u32) -> *mut c_void,
+/// The Rust type of a builtin's parameter or result ([`AbiType`] by name).
+///
+/// [`AbiType`]: hayate_environ::builtins::AbiType
+macro_rules! abi_type {
+    (Pointer) => { *mut c_void };
+    (I8) => { u8 };
+    (I32) => { u32 };
+    (I64) => { u64 };
+    (Void) => { () };
 }
 
-/// The builtin table every VMContext points to.
-pub static BUILTINS: BuiltinTable = BuiltinTable {
-    memory_grow,
-    memory_fill,
-    memory_copy,
-    memory_init,
-    data_drop,
-    table_grow,
-    table_fill,
-    table_copy,
-    table_init,
-    elem_drop,
-    out_of_fuel,
-    epoch_deadline,
-    table_get_lazy_init_funcref,
-};
+/// The builtin table and the static every VMContext points to, expanded
+/// from `hayate_environ::for_each_builtin!`: one field per builtin, in
+/// `Builtin::ALL` order, typed by its signature in that list, so a builtin
+/// function whose signature disagrees with the list does not compile.
+macro_rules! builtin_table {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident $snake:ident ( $($param:ident),* ) -> $ret:ident $(, traps $trap:ident)?;
+    )*) => {
+        /// The builtin table, in `Builtin::ALL` order.
+        #[repr(C)]
+        pub struct BuiltinTable {
+            $( $snake: unsafe extern "C" fn(*mut VMContext $(, abi_type!($param))*) -> abi_type!($ret), )*
+        }
+
+        /// The builtin table every VMContext points to.
+        pub static BUILTINS: BuiltinTable = BuiltinTable { $( $snake, )* };
+
+        /// Each builtin with the offset of its field in [`BuiltinTable`].
+        #[cfg(test)]
+        const SLOTS: &[(hayate_environ::builtins::Builtin, usize)] = &[
+            $( (hayate_environ::builtins::Builtin::$name, std::mem::offset_of!(BuiltinTable, $snake)), )*
+        ];
+    };
+}
+
+hayate_environ::for_each_builtin!(builtin_table);
 
 /// Grows `memory` by `delta` pages after asking the store; returns the old
 /// size in pages, or `None`. Keeps the definition compiled code reads current.
@@ -349,29 +353,15 @@ mod tests {
     #[test]
     fn table_matches_builtin_order() {
         assert_eq!(std::mem::size_of::<BuiltinTable>(), Builtin::ALL.len() * 8);
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, memory_grow),
-            Builtin::MemoryGrow as usize * 8
-        );
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, data_drop),
-            Builtin::DataDrop as usize * 8
-        );
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, table_init),
-            Builtin::TableInit as usize * 8
-        );
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, elem_drop),
-            Builtin::ElemDrop as usize * 8
-        );
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, epoch_deadline),
-            Builtin::EpochDeadline as usize * 8
-        );
-        assert_eq!(
-            std::mem::offset_of!(BuiltinTable, table_get_lazy_init_funcref),
-            Builtin::TableGetLazyInitFuncRef as usize * 8
-        );
+        assert_eq!(SLOTS.len(), Builtin::ALL.len());
+        for (&(builtin, offset), &expected) in SLOTS.iter().zip(Builtin::ALL) {
+            assert_eq!(builtin, expected);
+            assert_eq!(
+                offset,
+                builtin.table_offset() as usize,
+                "{}",
+                builtin.name()
+            );
+        }
     }
 }
