@@ -24,4 +24,5 @@ mod translate;
 mod traps;
 
 pub use compiler::Compiler;
-pub use settings::{BoundsChecks, CompilerSettings, OptLevel};
+pub use hayate_environ::BoundsChecks;
+pub use settings::{CompilerSettings, OptLevel};

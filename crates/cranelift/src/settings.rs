@@ -2,7 +2,7 @@
 //! flags.
 
 use cranelift_codegen::settings::{self, Configurable};
-use hayate_environ::CompileError;
+use hayate_environ::{BoundsChecks, CompileError};
 
 /// How hard Cranelift optimizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,17 +13,6 @@ pub enum OptLevel {
     Speed,
     /// Optimize for speed and code size.
     SpeedAndSize,
-}
-
-/// How accesses to 32-bit linear memories are kept inside the memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BoundsChecks {
-    /// The runtime reserves `MEMORY32_RESERVATION` bytes of address space per
-    /// memory; out-of-bounds accesses fault in the guard region and the
-    /// signal handler turns the fault into a trap. No checks in code.
-    GuardPages,
-    /// Every access compares against the memory's current length.
-    Explicit,
 }
 
 /// Everything that configures a [`Compiler`](crate::Compiler).

@@ -31,6 +31,7 @@ use std::fmt::Write as _;
 use crate::compiled::CompiledModule;
 use crate::encode::{Decode, DecodeError, Decoder, Encode, Encoder};
 use crate::module::{DataSegmentKind, ElemItems, ElemSegmentKind, EntityIndex, ModuleInfo};
+use crate::tunables::BoundsChecks;
 use crate::types::{ConstExpr, ConstOp};
 
 /// The first eight bytes of every artifact.
@@ -168,8 +169,9 @@ pub struct ArtifactHeader {
     /// The WebAssembly features the module was validated with
     /// (`WasmFeatures::bits`).
     pub wasm_features: u64,
-    /// Whether 32-bit memories rely on guard pages (no bounds checks in code).
-    pub guard_pages: bool,
+    /// How the code keeps memory accesses in bounds (stored as one byte:
+    /// whether 32-bit memories rely on guard pages).
+    pub bounds_checks: BoundsChecks,
     /// Whether the code charges fuel.
     pub consume_fuel: bool,
     /// Whether the code checks epoch deadlines.
@@ -182,7 +184,7 @@ impl Encode for ArtifactHeader {
             .put(&self.target)
             .put(&self.compiler_fingerprint)
             .put(&self.wasm_features)
-            .put(&self.guard_pages)
+            .put(&self.bounds_checks.guard_pages())
             .put(&self.consume_fuel)
             .put(&self.epoch_interruption);
     }
@@ -195,7 +197,11 @@ impl Decode for ArtifactHeader {
             target: d.get()?,
             compiler_fingerprint: d.get()?,
             wasm_features: d.get()?,
-            guard_pages: d.get()?,
+            bounds_checks: if d.get()? {
+                BoundsChecks::GuardPages
+            } else {
+                BoundsChecks::Explicit
+            },
             consume_fuel: d.get()?,
             epoch_interruption: d.get()?,
         })
@@ -240,11 +246,14 @@ impl ArtifactHeader {
             format!("{:#x}", self.wasm_features),
             format!("{:#x}", host.wasm_features),
         );
-        let checks = |g: bool| if g { "guard pages" } else { "explicit" };
+        let checks = |c: BoundsChecks| match c {
+            BoundsChecks::GuardPages => "guard pages",
+            BoundsChecks::Explicit => "explicit",
+        };
         field(
             "bounds checks",
-            checks(self.guard_pages).into(),
-            checks(host.guard_pages).into(),
+            checks(self.bounds_checks).into(),
+            checks(host.bounds_checks).into(),
         );
         field(
             "fuel",
@@ -463,7 +472,7 @@ mod tests {
             target: "x86_64-unknown-linux-gnu".into(),
             compiler_fingerprint: "a\n[isa]\nhas_avx=1\nhas_sse41=0\n[hayate]\nx=1\n".into(),
             wasm_features: 0x1234,
-            guard_pages: true,
+            bounds_checks: BoundsChecks::GuardPages,
             consume_fuel: false,
             epoch_interruption: true,
         };
@@ -529,13 +538,13 @@ mod tests {
             hayate_version: "1".into(),
             target: "x86_64".into(),
             compiler_fingerprint: "t\nhas_avx=1\n".into(),
-            guard_pages: true,
+            bounds_checks: BoundsChecks::GuardPages,
             ..Default::default()
         };
         let b = ArtifactHeader {
             target: "aarch64".into(),
             compiler_fingerprint: "t\nhas_avx=0\n".into(),
-            guard_pages: false,
+            bounds_checks: BoundsChecks::Explicit,
             ..a.clone()
         };
         let d = a.differences(&b);

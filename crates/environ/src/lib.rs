@@ -12,6 +12,7 @@ mod error;
 mod features;
 mod module;
 mod trap;
+mod tunables;
 mod types;
 mod vmoffsets;
 
@@ -27,6 +28,7 @@ pub use module::{
     Import, ModuleInfo,
 };
 pub use trap::Trap;
+pub use tunables::BoundsChecks;
 pub use types::{
     ConstExpr, ConstOp, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType,
     WasmValType,

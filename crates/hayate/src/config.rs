@@ -2,18 +2,9 @@
 
 use std::path::PathBuf;
 
+pub use hayate_environ::BoundsChecks;
 use hayate_environ::{SpecVersion, WasmFeatures, features_for};
 pub use hayate_runtime::PoolingConfig;
-
-/// How compiled code keeps memory accesses in bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BoundsChecks {
-    /// Reserve 8 GiB of address space per 32-bit memory and let the guard
-    /// region fault: no checks in compiled code (the default on 64-bit hosts).
-    GuardPages,
-    /// Check every access explicitly; memories reserve only what they use.
-    Explicit,
-}
 
 /// How compiled code is made visible to profilers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use hayate_environ::artifact::ArtifactHeader;
 use hayate_runtime::{InstanceAllocator, PoolingAllocator};
 
 use crate::cache::{Cache, CacheStats};
-use crate::config::{BoundsChecks, Config, InstanceAllocationStrategy};
+use crate::config::{Config, InstanceAllocationStrategy};
 use crate::error::{Error, Result};
 
 /// A compilation and runtime environment. Cheap to clone.
@@ -48,17 +48,14 @@ impl Engine {
         crate::vm::init();
         #[cfg(feature = "compiler")]
         let compiler = {
-            use hayate_cranelift::{BoundsChecks, CompilerSettings, OptLevel};
+            use hayate_cranelift::{CompilerSettings, OptLevel};
             let settings = CompilerSettings {
                 opt_level: match (config.optimize, config.optimize_size) {
                     (false, _) => OptLevel::None,
                     (true, false) => OptLevel::Speed,
                     (true, true) => OptLevel::SpeedAndSize,
                 },
-                bounds_checks: match config.bounds_checks {
-                    crate::config::BoundsChecks::GuardPages => BoundsChecks::GuardPages,
-                    crate::config::BoundsChecks::Explicit => BoundsChecks::Explicit,
-                },
+                bounds_checks: config.bounds_checks,
                 parallel: config.parallel_compilation,
                 consume_fuel: config.consume_fuel,
                 epoch_interruption: config.epoch_interruption,
@@ -74,8 +71,7 @@ impl Engine {
         let allocator = match config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
             InstanceAllocationStrategy::Pooling(pool) => {
-                let guard_pages = config.bounds_checks == BoundsChecks::GuardPages;
-                let pool = PoolingAllocator::new(pool, guard_pages).map_err(|e| {
+                let pool = PoolingAllocator::new(pool, config.bounds_checks).map_err(|e| {
                     Error::msg(format!(
                         "failed to reserve the pooling allocator's slots: {e}"
                     ))
@@ -232,7 +228,7 @@ impl std::hash::Hash for CompatibilityHash<'_> {
         h.target.hash(state);
         h.compiler_fingerprint.hash(state);
         h.wasm_features.hash(state);
-        h.guard_pages.hash(state);
+        h.bounds_checks.hash(state);
         h.consume_fuel.hash(state);
         h.epoch_interruption.hash(state);
     }

@@ -37,7 +37,7 @@ use hayate_environ::{CompiledModule, ModuleInfo};
 use hayate_runtime::code_memory::CodeMemory;
 use sha2::{Digest, Sha256};
 
-use crate::config::{BoundsChecks, Config};
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -66,7 +66,7 @@ pub(crate) fn host_header(config: &Config, fingerprint: Option<String>) -> Artif
         target,
         compiler_fingerprint: fingerprint.unwrap_or_default(),
         wasm_features: config.features.bits(),
-        guard_pages: config.bounds_checks == BoundsChecks::GuardPages,
+        bounds_checks: config.bounds_checks,
         consume_fuel: config.consume_fuel,
         epoch_interruption: config.epoch_interruption,
     }

@@ -258,7 +258,7 @@ pub(crate) fn instantiate(
 
 fn memory_config(engine: &Engine) -> MemoryConfig {
     MemoryConfig {
-        guard_pages: engine.config().bounds_checks == crate::config::BoundsChecks::GuardPages,
+        bounds_checks: engine.config().bounds_checks,
     }
 }
 

@@ -1,10 +1,10 @@
 //! Linear memories: one anonymous mapping per memory, grown in place or,
 //! when that is impossible, moved.
 //!
-//! Two layouts, chosen by [`MemoryConfig::guard_pages`] and the memory's
+//! Two layouts, chosen by [`MemoryConfig::bounds_checks`] and the memory's
 //! index type:
 //!
-//! * **Static (guard pages)**, for 32-bit memories when `guard_pages` is on:
+//! * **Static (guard pages)**, for 32-bit memories with guard pages:
 //!   the memory reserves [`MEMORY32_RESERVATION`] bytes of address space up
 //!   front: the 4 GiB a 32-bit index can reach plus a guard region as large
 //!   again (and one Wasm page). Only the first `byte_size` bytes are
@@ -13,7 +13,7 @@
 //!   in reserved memory. Compiled code omits bounds checks and the signal
 //!   handler turns the fault into `Trap::MemoryOutOfBounds`.
 //! * **Dynamic (explicit bounds checks)**, for 64-bit memories and when
-//!   `guard_pages` is off: compiled code checks every access against the
+//!   bounds are checked explicitly: compiled code checks every access against the
 //!   current length. If the declared maximum is at most
 //!   [`DYNAMIC_RESERVE_LIMIT`], the whole maximum is reserved and the base
 //!   never moves either; otherwise the memory reserves room to double and,
@@ -34,7 +34,9 @@
 use std::io;
 use std::sync::Arc;
 
-use hayate_environ::{MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use hayate_environ::{
+    BoundsChecks, MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES,
+};
 use thiserror::Error;
 
 use crate::cow::MemoryImage;
@@ -52,18 +54,19 @@ const WASM64_MAX_PAGES: u64 = 1 << 48;
 /// How linear memories are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryConfig {
-    /// Reserve [`MEMORY32_RESERVATION`] bytes for each 32-bit memory so that
-    /// compiled code needs no bounds checks and the base never moves. When
-    /// off (and always for 64-bit memories) compiled code checks bounds and
-    /// reloads the base after calls that may grow memory.
-    pub guard_pages: bool,
+    /// With [`BoundsChecks::GuardPages`], reserve [`MEMORY32_RESERVATION`]
+    /// bytes for each 32-bit memory so that compiled code needs no bounds
+    /// checks and the base never moves. With explicit checks (and always
+    /// for 64-bit memories) compiled code checks bounds and reloads the
+    /// base after calls that may grow memory.
+    pub bounds_checks: BoundsChecks,
 }
 
 impl Default for MemoryConfig {
     /// Guard pages on 64-bit hosts, explicit bounds checks elsewhere.
     fn default() -> Self {
         MemoryConfig {
-            guard_pages: cfg!(target_pointer_width = "64"),
+            bounds_checks: BoundsChecks::host_default(),
         }
     }
 }
@@ -164,7 +167,7 @@ impl LinearMemory {
             .ok_or(MemoryError::MinimumTooLarge { pages: ty.minimum })?;
         let maximum_pages = ty.maximum.unwrap_or(index_limit).min(index_limit);
 
-        let static_layout = cfg.guard_pages && !ty.memory64;
+        let static_layout = cfg.bounds_checks.guard_pages() && !ty.memory64;
         let (reservation, fixed_base) = if static_layout {
             let bytes = usize::try_from(MEMORY32_RESERVATION)
                 .map_err(|_| MemoryError::MinimumTooLarge { pages: ty.minimum })?;
@@ -411,8 +414,12 @@ mod tests {
 
     fn configs() -> [MemoryConfig; 2] {
         [
-            MemoryConfig { guard_pages: true },
-            MemoryConfig { guard_pages: false },
+            MemoryConfig {
+                bounds_checks: BoundsChecks::GuardPages,
+            },
+            MemoryConfig {
+                bounds_checks: BoundsChecks::Explicit,
+            },
         ]
     }
 
@@ -472,7 +479,13 @@ mod tests {
 
     #[test]
     fn static_layout_never_moves() {
-        let mut m = LinearMemory::new(&ty(0, None), &MemoryConfig { guard_pages: true }).unwrap();
+        let mut m = LinearMemory::new(
+            &ty(0, None),
+            &MemoryConfig {
+                bounds_checks: BoundsChecks::GuardPages,
+            },
+        )
+        .unwrap();
         assert!(m.base_is_fixed());
         assert_eq!(m.reservation_size() as u64, MEMORY32_RESERVATION);
         assert_eq!(m.maximum_byte_size(), Some(4 << 30));
@@ -488,8 +501,13 @@ mod tests {
 
     #[test]
     fn small_maximum_is_reserved_in_full() {
-        let mut m =
-            LinearMemory::new(&ty(1, Some(16)), &MemoryConfig { guard_pages: false }).unwrap();
+        let mut m = LinearMemory::new(
+            &ty(1, Some(16)),
+            &MemoryConfig {
+                bounds_checks: BoundsChecks::Explicit,
+            },
+        )
+        .unwrap();
         assert!(m.base_is_fixed());
         let base = m.base();
         assert_eq!(m.grow(15), Some(1));
@@ -504,7 +522,13 @@ mod tests {
             memory64: true,
             shared: false,
         };
-        let mut m = LinearMemory::new(&t, &MemoryConfig { guard_pages: true }).unwrap();
+        let mut m = LinearMemory::new(
+            &t,
+            &MemoryConfig {
+                bounds_checks: BoundsChecks::GuardPages,
+            },
+        )
+        .unwrap();
         assert!(m.is_64());
         assert!(!m.base_is_fixed());
         assert_eq!(m.maximum_byte_size(), None);

@@ -65,8 +65,7 @@ impl Fixture {
             .compile_module(&info, &wasm)
             .unwrap();
         let code = CodeMemory::new(&compiled, info.clone()).unwrap();
-        let guard_pages = bounds_checks == BoundsChecks::GuardPages;
-        let memory = LinearMemory::new(&info.memories[0], &MemoryConfig { guard_pages }).unwrap();
+        let memory = LinearMemory::new(&info.memories[0], &MemoryConfig { bounds_checks }).unwrap();
         let limits = Box::new(VMRuntimeLimits::default());
 
         let offsets = VMOffsets::new(&info);

@@ -15,8 +15,8 @@ use hayate_environ::{CompileError, Trap, VMOffsets};
 use super::vmctx::immutable;
 use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
-use crate::settings::BoundsChecks;
 use crate::traps::trap_to_code;
+use hayate_environ::BoundsChecks;
 
 impl FuncTranslator<'_, '_> {
     fn is_memory64(&self, memory: u32) -> bool {

@@ -51,14 +51,17 @@ pub(crate) struct MemorySlot {
 }
 
 impl MemoryPool {
-    pub(crate) fn new(config: &PoolingConfig, guard_pages: bool) -> io::Result<MemoryPool> {
+    pub(crate) fn new(
+        config: &PoolingConfig,
+        bounds_checks: hayate_environ::BoundsChecks,
+    ) -> io::Result<MemoryPool> {
         let max_pages = config
             .max_memory_pages
             .min(hayate_environ::WASM32_MAX_PAGES);
         let max_bytes = (max_pages * WASM_PAGE_SIZE) as usize;
         // With guard pages compiled code relies on the whole 8 GiB past the
         // base faulting; otherwise the slot is just the largest memory.
-        let slot_size = if guard_pages {
+        let slot_size = if bounds_checks.guard_pages() {
             MEMORY32_RESERVATION as usize
         } else {
             round_up_to_page(max_bytes.max(1)).expect("at most 4 GiB")

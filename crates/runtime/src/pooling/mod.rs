@@ -105,10 +105,13 @@ pub struct PoolingAllocator {
 }
 
 impl PoolingAllocator {
-    /// Reserves every slot. `guard_pages` says how compiled code checks
-    /// memory bounds (see `MemoryConfig::guard_pages`), which decides the
+    /// Reserves every slot. `bounds_checks` says how compiled code checks
+    /// memory bounds (see `MemoryConfig::bounds_checks`), which decides the
     /// size of memory slots.
-    pub fn new(config: PoolingConfig, guard_pages: bool) -> io::Result<PoolingAllocator> {
+    pub fn new(
+        config: PoolingConfig,
+        bounds_checks: hayate_environ::BoundsChecks,
+    ) -> io::Result<PoolingAllocator> {
         let vmctx_size = round_up_to_page(config.max_vmctx_size.max(16))
             .ok_or_else(|| io::Error::other("VMContext slot size overflows"))?;
         Ok(PoolingAllocator {
@@ -117,7 +120,7 @@ impl PoolingAllocator {
                 config.max_instances,
                 vmctx_size,
             )?),
-            memories: Arc::new(MemoryPool::new(&config, guard_pages)?),
+            memories: Arc::new(MemoryPool::new(&config, bounds_checks)?),
             tables: Arc::new(TablePool::new(&config)?),
             config,
         })
