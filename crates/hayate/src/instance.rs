@@ -2,7 +2,7 @@
 //! and access to exports.
 
 use hayate_environ::{EntityIndex, EntityType};
-use hayate_runtime::{Export as RtExport, Imports, VMStore};
+use hayate_runtime::{Imports, VMExport, VMStore};
 
 use crate::error::{Error, Result};
 use crate::externals::{Extern, Global, Memory, Table};
@@ -148,20 +148,20 @@ impl Instance {
             _ => None,
         };
         Some(match instance.entity(index) {
-            RtExport::Function(f) => Extern::Func(Func {
+            VMExport::Function(f) => Extern::Func(Func {
                 store: self.store,
                 ptr: FuncRefPtr::new(f)?,
             }),
-            RtExport::Table(t) => Extern::Table(Table {
+            VMExport::Table(t) => Extern::Table(Table {
                 store: self.store,
                 ptr: TablePtr(t),
             }),
-            RtExport::Memory(m) => Extern::Memory(Memory {
+            VMExport::Memory(m) => Extern::Memory(Memory {
                 store: self.store,
                 ptr: MemoryPtr(m),
                 ty: memory_ty?,
             }),
-            RtExport::Global(g) => Extern::Global(Global {
+            VMExport::Global(g) => Extern::Global(Global {
                 store: self.store,
                 ptr: GlobalPtr(std::ptr::NonNull::new(g)?),
                 ty: GlobalType::from_env(global_ty?),

@@ -18,8 +18,8 @@ use hayate_runtime::memory::{LinearMemory, MemoryConfig};
 use hayate_runtime::traphandlers::{Backtrace, UnwindReason};
 use hayate_runtime::{
     ExportMemory, ExportTable, Imports, Instance as RtInstance, InstantiationError,
-    ModuleRuntimeInfo, StoreContext as RtStoreContext, TableElement, VMFuncRef, VMGlobalDefinition,
-    VMMemoryDefinition, VMRuntimeLimits, VMStore, ValRaw,
+    ModuleRuntimeInfo, TableElement, VMFuncRef, VMGlobalDefinition, VMMemoryDefinition,
+    VMRuntimeLimits, VMStore, VMStoreContext, ValRaw,
 };
 
 use crate::engine::Engine;
@@ -231,7 +231,7 @@ pub(crate) fn instantiate(
     engine: &Engine,
     instances: &mut Vec<Box<RtInstance>>,
 ) -> Result<usize> {
-    let ctx = RtStoreContext {
+    let ctx = VMStoreContext {
         store,
         limits,
         epoch: &engine.inner.epoch,

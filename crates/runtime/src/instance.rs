@@ -78,7 +78,7 @@ pub struct Imports {
 
 /// Per-store context every instance of the store shares.
 #[derive(Debug, Clone, Copy)]
-pub struct StoreContext {
+pub struct VMStoreContext {
     /// The store, for builtins and host calls.
     pub store: *mut dyn VMStore,
     /// The store's runtime limits.
@@ -130,7 +130,7 @@ impl Instance {
     pub unsafe fn new(
         module: Arc<ModuleRuntimeInfo>,
         imports: Imports,
-        store: StoreContext,
+        store: VMStoreContext,
         memory_config: &MemoryConfig,
         allocator: &InstanceAllocator,
         id: usize,
@@ -208,7 +208,7 @@ impl Instance {
     }
 
     /// Writes every field of the VMContext.
-    unsafe fn fill_vmctx(&mut self, imports: &Imports, store: StoreContext) {
+    unsafe fn fill_vmctx(&mut self, imports: &Imports, store: VMStoreContext) {
         let module = self.module.clone();
         let o = &module.offsets;
         let info = &module.info;
@@ -390,18 +390,18 @@ impl Instance {
     }
 
     /// An export by name, as raw runtime parts.
-    pub fn export(&mut self, name: &str) -> Option<Export> {
+    pub fn export(&mut self, name: &str) -> Option<VMExport> {
         let index = self.module.info.export(name)?;
         Some(self.entity(index))
     }
 
     /// Entity `index` as raw runtime parts.
-    pub fn entity(&mut self, index: EntityIndex) -> Export {
+    pub fn entity(&mut self, index: EntityIndex) -> VMExport {
         match index {
-            EntityIndex::Function(f) => Export::Function(self.func_ref(f)),
-            EntityIndex::Table(t) => Export::Table(self.table(t)),
-            EntityIndex::Memory(m) => Export::Memory(self.memory(m)),
-            EntityIndex::Global(g) => Export::Global(self.global(g)),
+            EntityIndex::Function(f) => VMExport::Function(self.func_ref(f)),
+            EntityIndex::Table(t) => VMExport::Table(self.table(t)),
+            EntityIndex::Memory(m) => VMExport::Memory(self.memory(m)),
+            EntityIndex::Global(g) => VMExport::Global(self.global(g)),
         }
     }
 
@@ -426,7 +426,7 @@ impl Instance {
 
 /// An exported entity as raw runtime parts.
 #[derive(Debug, Clone, Copy)]
-pub enum Export {
+pub enum VMExport {
     /// A function reference.
     Function(*mut VMFuncRef),
     /// A table.

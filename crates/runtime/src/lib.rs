@@ -64,8 +64,8 @@ pub use call::invoke;
 pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
 pub use host_func::{HostCallback, HostError, HostFunc, host_callback};
 pub use instance::{
-    Export, ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo,
-    StoreContext,
+    ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo, VMExport,
+    VMStoreContext,
 };
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
