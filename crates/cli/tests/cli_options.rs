@@ -416,33 +416,6 @@ fn wasi_refusals() {
 }
 
 #[test]
-fn wasi_tcplisten() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let w = cli_wasm();
-    let child = command(&["run", "-S", &format!("tcplisten={addr}"), &w, "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reply = String::new();
-    for _ in 0..200 {
-        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
-            s.read_to_string(&mut reply).unwrap();
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    assert_eq!(reply, "hello\n");
-}
-
-#[test]
 fn argv0() {
     let w = cli_wasm();
     let o = hayate(&["run", "--argv0", "busybox", &w, "args", "a"]);

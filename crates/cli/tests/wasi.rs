@@ -267,28 +267,36 @@ fn errors_are_one_line() {
 
 #[test]
 fn tcplisten_preopens_a_listening_socket() {
-    // Find a free port, then let hayate listen on it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let wasm = cli_wasm();
-    let child = command(&["run", "--tcplisten", &addr, wasm.to_str().unwrap(), "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reply = String::new();
-    for _ in 0..200 {
-        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
-            s.read_to_string(&mut reply).unwrap();
-            break;
+    // Both spellings: Wasmtime's `-S tcplisten=ADDR` and `--tcplisten ADDR`.
+    for flag in ["-S", "--tcplisten"] {
+        // Find a free port, then let hayate listen on it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let value = if flag == "-S" {
+            format!("tcplisten={addr}")
+        } else {
+            addr.clone()
+        };
+        let wasm = cli_wasm();
+        let child = command(&["run", flag, &value, wasm.to_str().unwrap(), "serve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reply = String::new();
+        for _ in 0..200 {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                s.read_to_string(&mut reply).unwrap();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{flag}: {}", text(&o.stderr));
+        assert_eq!(reply, "hello\n", "{flag}");
     }
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    assert_eq!(reply, "hello\n");
 }
