@@ -6,19 +6,20 @@
 //! within [`TIME_BOUND`] (a hang detector, not a speed target), and end the
 //! way the header says.
 //!
-//! A guest is a `.wat` file in `tests/hostile/` beginning with:
-//!
-//! ```text
-//! ;; hostile: what it attacks
-//! ;; run: extra flags, before the module (optional)
-//! ;; expect: exit=N | trap=<text in stderr>
-//! ```
+//! A guest is a `.wat` file in `tests/hostile/` with a header saying what
+//! it attacks, the flags it runs with and how it must end (see
+//! `support/guests.rs`, which reads them).
 //!
 //! Peak memory is the child's `ru_maxrss`, read by a small Python wrapper
 //! (`getrusage(RUSAGE_CHILDREN)` after waiting for the one child it ran),
 //! which also sets the child's stack rlimit for the small-stack test.
 
+#[path = "support/guests.rs"]
+mod guests;
+
 use std::path::{Path, PathBuf};
+
+use guests::Expect;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,48 +44,6 @@ peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 sys.stderr.write("\npeak-rss=%d\n" % peak)
 sys.exit(code if code >= 0 else 128 - code)
 "#;
-
-#[derive(Debug, PartialEq)]
-enum Expect {
-    Exit(i32),
-    Trap(String),
-}
-
-struct Case {
-    path: PathBuf,
-    what: String,
-    flags: Vec<String>,
-    expect: Expect,
-}
-
-fn parse_case(path: &Path) -> Case {
-    let text = std::fs::read_to_string(path).unwrap();
-    let field = |key: &str| {
-        text.lines()
-            .take_while(|l| l.starts_with(";;"))
-            .find_map(|l| l.strip_prefix(";; ")?.strip_prefix(key)?.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    };
-    let name = path.display();
-    let what = field("hostile").unwrap_or_else(|| panic!("{name}: no `;; hostile:` line"));
-    let expect = field("expect").unwrap_or_else(|| panic!("{name}: no `;; expect:` line"));
-    let expect = if let Some(code) = expect.strip_prefix("exit=") {
-        Expect::Exit(code.parse().unwrap())
-    } else if let Some(text) = expect.strip_prefix("trap=") {
-        Expect::Trap(text.to_string())
-    } else {
-        panic!("{name}: bad `;; expect: {expect}`")
-    };
-    let flags = field("run")
-        .map(|f| f.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
-    Case {
-        path: path.to_path_buf(),
-        what,
-        flags,
-        expect,
-    }
-}
 
 /// What one hostile run did.
 struct Outcome {
@@ -158,27 +117,20 @@ fn check(what: &str, outcome: &Outcome, expect: &Expect) -> Result<(), String> {
 
 #[test]
 fn hostile_guests_are_contained() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 5, "hostile guests in {}", dir.display());
+    let guests = guests::guests(&guests::dir(env!("CARGO_MANIFEST_DIR")));
+    assert!(guests.len() >= 5, "only {} hostile guests", guests.len());
     let mut failures = Vec::new();
-    for path in &paths {
-        let case = parse_case(path);
-        let outcome = run_measured(None, &case.flags, &case.path);
-        let name = path.file_name().unwrap().to_string_lossy();
+    for guest in &guests {
+        let outcome = run_measured(None, &guest.flags, &guest.path);
+        let name = guest.name();
         eprintln!(
             "{name}: {} | exit {:?}, peak {} MiB, {:?}",
-            case.what,
+            guest.what,
             outcome.code,
             outcome.peak_rss >> 20,
             outcome.elapsed
         );
-        if let Err(e) = check(&name, &outcome, &case.expect) {
+        if let Err(e) = check(&name, &outcome, &guest.expect) {
             failures.push(e);
         }
     }

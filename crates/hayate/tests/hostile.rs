@@ -9,7 +9,10 @@
 //! This file holds one test, so no other test of this binary runs beside it
 //! and charges its memory here.
 
-use std::path::{Path, PathBuf};
+#[path = "../../cli/tests/support/guests.rs"]
+mod guests;
+
+use std::path::PathBuf;
 
 use hayate::{
     BoundsChecks, Config, Engine, Instance, InstanceAllocationStrategy, Module, PoolingConfig,
@@ -58,33 +61,24 @@ fn configs() -> Vec<(&'static str, Config)> {
 /// `(file, export to call, text the trap must contain or None for success)`
 /// for each non-WASI guest with an `--invoke` header.
 fn cases() -> Vec<(PathBuf, String, Option<String>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/hostile");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    paths.sort();
     let mut out = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let header = |key: &str| {
-            text.lines()
-                .take_while(|l| l.starts_with(";;"))
-                .find_map(|l| l.strip_prefix(";; ")?.strip_prefix(key)?.strip_prefix(':'))
-                .map(|v| v.trim().to_string())
-        };
-        let run = header("run").unwrap_or_default();
-        let words: Vec<&str> = run.split_whitespace().collect();
+    for guest in guests::guests(&guests::dir(env!("CARGO_MANIFEST_DIR"))) {
         // Guests that need flags other than `--invoke` (a timeout) or WASI
         // are the CLI's alone.
-        let (["--invoke", export], false) = (words.as_slice(), text.contains("wasi_")) else {
+        let ([flag, export], false) = (guest.flags.as_slice(), guest.uses_wasi()) else {
             continue;
         };
-        let expect = header("expect").unwrap();
-        let trap = expect.strip_prefix("trap=").map(str::to_string);
-        assert!(trap.is_some() || expect == "exit=0", "{expect}");
-        out.push((path, export.to_string(), trap));
+        if flag != "--invoke" {
+            continue;
+        }
+        let trap = match guest.expect {
+            guests::Expect::Trap(text) => Some(text),
+            guests::Expect::Exit(code) => {
+                assert_eq!(code, 0, "{}", guest.name());
+                None
+            }
+        };
+        out.push((guest.path, export.clone(), trap));
     }
     out
 }

@@ -6,6 +6,8 @@
 //! hostile-guest group (`crates/cli/tests/hostile/wasi_*.wat`) run here too.
 
 mod common;
+#[path = "../../cli/tests/support/guests.rs"]
+mod guests;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -400,28 +402,16 @@ fn args_environ_and_prestat_names_fault_outside_memory() {
 /// (the `run:` flags are the CLI's; the guests declare their own limits).
 #[test]
 fn cli_hostile_guests_end_as_their_headers_say() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/hostile");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !(name.starts_with("wasi_") && name.ends_with(".wat")) {
+    for guest in guests::guests(&guests::dir(env!("CARGO_MANIFEST_DIR"))) {
+        let name = guest.name();
+        if !name.starts_with("wasi_") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let expect = text
-            .lines()
-            .find_map(|l| l.strip_prefix(";; expect: "))
-            .unwrap_or_else(|| panic!("{name}: no `;; expect:` line"));
-        assert!(
-            text.lines().next().unwrap().starts_with(";; hostile: "),
-            "{name}: the first line is `;; hostile: ...`"
-        );
-        let code: i32 = expect
-            .strip_prefix("exit=")
-            .and_then(|c| c.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name}: expected `exit=N`, got {expect}"));
-        let out = common::run_bytes(&name, text.as_bytes(), |_| {});
+        let guests::Expect::Exit(code) = guest.expect else {
+            panic!("{name}: expected `exit=N`, got {:?}", guest.expect);
+        };
+        let out = common::run_bytes(&name, guest.text.as_bytes(), |_| {});
         assert_eq!(out.code, code, "{name}\n--- stderr\n{}", out.stderr);
         seen += 1;
     }
