@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod compiled;
+mod entity;
 mod error;
 mod features;
 mod module;
@@ -21,6 +22,11 @@ pub mod builtins;
 pub mod encode;
 
 pub use compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
+pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
+pub use entity::{
+    DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
+    ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex, VMSharedTypeIndex,
+};
 pub use error::{CompileError, WasmError};
 pub use features::{SpecVersion, features_for};
 pub use module::{
