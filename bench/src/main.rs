@@ -180,6 +180,7 @@ fn compile(single_thread: bool, module: &PathBuf) -> Result<()> {
 
 fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: bool) -> Result<()> {
     use hayate_cranelift::{Compiler, CompilerSettings};
+    use hayate_environ::{Compiler as _, ModuleInput, Tunables};
     let bytes = std::fs::read(module).with_context(|| format!("reading {}", module.display()))?;
     let info = hayate_environ::ModuleInfo::parse(&bytes, hayate_environ::features_for(None))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -188,8 +189,11 @@ fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: b
         .with_context(|| format!("no defined function `{function}`"))?;
     let defined = index - info.num_imported_funcs;
     let settings = CompilerSettings {
-        epoch_interruption: epoch,
-        consume_fuel: fuel,
+        tunables: Tunables {
+            epoch_interruption: epoch,
+            consume_fuel: fuel,
+            ..Tunables::default()
+        },
         ..CompilerSettings::default()
     };
     let compiler = Compiler::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -201,7 +205,7 @@ fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: b
     );
     if let Some(out) = code {
         let compiled = compiler
-            .compile_module(&info, &bytes)
+            .compile_module(&ModuleInput::new(&info, &bytes))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let loc = compiled.functions[defined as usize].loc;
         std::fs::write(

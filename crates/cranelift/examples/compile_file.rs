@@ -3,7 +3,7 @@
 //! compile_file -- FILE [serial]`.
 
 use hayate_cranelift::{Compiler, CompilerSettings};
-use hayate_environ::{ModuleInfo, features_for};
+use hayate_environ::{Compiler as _, ModuleInfo, ModuleInput, features_for};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let compiler = Compiler::new(settings)?;
     let start = std::time::Instant::now();
-    let module = compiler.compile_module(&info, &wasm)?;
+    let module = compiler.compile_module(&ModuleInput::new(&info, &wasm))?;
     println!(
         "compile: {:?} ({} bytes of code, {} trap sites, {} relocations)",
         start.elapsed(),

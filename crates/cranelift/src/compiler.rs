@@ -1,45 +1,45 @@
-//! The [`Compiler`]: the host ISA, and compilation of whole modules,
-//! trampolines and single functions (for CLIF snapshots).
+//! The [`Compiler`]: Hayate's Cranelift backend behind the compiler seam
+//! ([`hayate_environ::Compiler`]): the host ISA, and compilation of single
+//! functions and trampolines into backend-neutral bodies, in parallel for
+//! a whole module.
+
+use std::sync::Mutex;
 
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
-use hayate_environ::{CompileError, CompiledModule, FuncType, ModuleInfo, VMOffsets};
+use hayate_environ::{
+    Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, DefinedFuncIndex,
+    EntityRef, FuncType, ModuleInfo, ModuleInput, Target, Tunables, VMOffsets,
+};
 
-use crate::link::{self, CompiledBody};
+use crate::body;
 use crate::parallel;
 use crate::settings::CompilerSettings;
 use crate::trampolines;
 use crate::translate::{self, ModuleEnv};
 
-/// Compiles WebAssembly modules to native code for the host CPU.
+/// Compiles WebAssembly to native code for the host CPU with Cranelift.
 ///
 /// A `Compiler` is `Send + Sync`; one can serve many compilations at once.
 pub struct Compiler {
-    isa: OwnedTargetIsa,
-    settings: CompilerSettings,
-}
-
-/// One unit of compilation.
-#[derive(Debug, Clone, Copy)]
-enum Job {
-    /// A defined function, by defined index.
-    Function(u32),
-    /// The array-to-wasm trampoline of a defined function.
-    ArrayToWasm(u32),
-    /// The wasm-to-array trampoline of a type.
-    WasmToArray(u32),
+    pub(crate) isa: OwnedTargetIsa,
+    pub(crate) settings: CompilerSettings,
+    target: Target,
+    /// Scratch states of finished single-unit compilations, reused by the
+    /// next ones (a Cranelift context keeps its allocations).
+    workspaces: Mutex<Vec<Workspace>>,
 }
 
 /// Per-thread scratch state.
-struct Workspace {
-    ctx: Context,
-    fctx: FunctionBuilderContext,
+pub(crate) struct Workspace {
+    pub(crate) ctx: Context,
+    pub(crate) fctx: FunctionBuilderContext,
 }
 
 impl Workspace {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Workspace {
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -55,7 +55,7 @@ impl Compiler {
 
     /// A compiler for the host architecture, with the CPU features it
     /// detects or (for tests) only the baseline ones.
-    fn with_native_flags(
+    pub(crate) fn with_native_flags(
         settings: CompilerSettings,
         detect_cpu_features: bool,
     ) -> Result<Compiler, CompileError> {
@@ -65,11 +65,41 @@ impl Compiler {
         let isa = builder
             .finish(flags)
             .map_err(|e| CompileError::Codegen(e.to_string()))?;
+        Self::with_isa(isa, settings)
+    }
+
+    /// A compiler for `isa`, which must be a 64-bit little-endian target
+    /// the loader can link for.
+    pub(crate) fn with_isa(
+        isa: OwnedTargetIsa,
+        settings: CompilerSettings,
+    ) -> Result<Compiler, CompileError> {
+        let architecture = match isa.name() {
+            "x64" => Architecture::X86_64,
+            "aarch64" => Architecture::Aarch64,
+            _ => {
+                return Err(CompileError::Unsupported(format!(
+                    "target {}",
+                    isa.triple()
+                )));
+            }
+        };
         if isa.pointer_bits() != 64 || isa.endianness() != cranelift_codegen::ir::Endianness::Little
         {
-            return Err(CompileError::Unsupported(format!("host {}", isa.triple())));
+            return Err(CompileError::Unsupported(format!(
+                "target {}",
+                isa.triple()
+            )));
         }
-        Ok(Compiler { isa, settings })
+        Ok(Compiler {
+            target: Target {
+                triple: isa.triple().to_string(),
+                architecture,
+            },
+            isa,
+            settings,
+            workspaces: Mutex::new(Vec::new()),
+        })
     }
 
     /// The settings this compiler was created with.
@@ -77,111 +107,90 @@ impl Compiler {
         &self.settings
     }
 
-    fn env<'m>(&'m self, info: &'m ModuleInfo) -> ModuleEnv<'m> {
+    pub(crate) fn env<'m>(&'m self, info: &'m ModuleInfo, offsets: VMOffsets) -> ModuleEnv<'m> {
         ModuleEnv {
             info,
-            offsets: VMOffsets::new(info),
+            offsets,
             settings: &self.settings,
             isa: &*self.isa,
         }
     }
 
-    fn compile_job(
+    /// Runs `f` with a scratch state from the pool.
+    fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        let pool = || self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ws = pool().pop().unwrap_or_else(Workspace::new);
+        let r = f(&mut ws);
+        pool().push(ws);
+        r
+    }
+
+    /// Compiles `job` with the scratch state `ws`.
+    fn compile_in(
         &self,
-        env: &ModuleEnv<'_>,
-        types: &[FuncType],
-        wasm: &[u8],
+        module: &ModuleInput<'_>,
         ws: &mut Workspace,
-        job: Job,
+        job: CompileJob,
     ) -> Result<CompiledBody, CompileError> {
+        let env = self.env(module.info, module.offsets);
         ws.ctx.clear();
         match job {
-            Job::Function(index) => {
-                translate::translate_function(env, index, wasm, &mut ws.ctx.func, &mut ws.fctx)?
-            }
-            Job::ArrayToWasm(index) => {
-                trampolines::array_to_wasm(env, index, &mut ws.ctx.func, &mut ws.fctx)
-            }
-            Job::WasmToArray(index) => trampolines::wasm_to_array(
-                &*self.isa,
-                &env.offsets,
-                &types[index as usize],
-                index,
+            CompileJob::Function(index) => translate::translate_function(
+                &env,
+                index.as_u32(),
+                module.wasm,
                 &mut ws.ctx.func,
                 &mut ws.fctx,
-            ),
+            )?,
+            CompileJob::ArrayToWasm(index) => {
+                trampolines::array_to_wasm(&env, index.as_u32(), &mut ws.ctx.func, &mut ws.fctx)
+            }
+            CompileJob::WasmToArray(index) => {
+                let ty =
+                    module.info.types.get(index.index()).ok_or_else(|| {
+                        CompileError::Codegen(format!("no type {}", index.index()))
+                    })?;
+                trampolines::wasm_to_array(
+                    &*self.isa,
+                    &module.offsets,
+                    ty,
+                    index.as_u32(),
+                    &mut ws.ctx.func,
+                    &mut ws.fctx,
+                )
+            }
         }
-        link::compile_body(&*self.isa, &mut ws.ctx)
+        body::compile_body(&*self.isa, &mut ws.ctx)
+    }
+}
+
+impl hayate_environ::Compiler for Compiler {
+    fn target(&self) -> &Target {
+        &self.target
     }
 
-    fn run_jobs(
-        &self,
-        env: &ModuleEnv<'_>,
-        types: &[FuncType],
-        wasm: &[u8],
-        jobs: &[Job],
-    ) -> Result<Vec<CompiledBody>, CompileError> {
-        parallel::map(jobs, self.settings.parallel, Workspace::new, |ws, job| {
-            self.compile_job(env, types, wasm, ws, *job)
-        })
-        .into_iter()
-        .collect()
+    fn tunables(&self) -> &Tunables {
+        &self.settings.tunables
     }
 
-    /// Compiles every defined function of a validated module, the
-    /// array-to-wasm trampolines of its escaping functions and one
-    /// wasm-to-array trampoline per type.
-    pub fn compile_module(
-        &self,
-        info: &ModuleInfo,
-        wasm: &[u8],
-    ) -> Result<CompiledModule, CompileError> {
-        let env = self.env(info);
-        let defined = info.num_defined_funcs();
-        let mut jobs: Vec<Job> = (0..defined).map(Job::Function).collect();
-        let escaping: Vec<u32> = (0..defined)
-            .filter(|d| {
-                info.escaping_funcs
-                    .get((info.num_imported_funcs + d) as usize)
-                    == Some(&true)
-            })
-            .collect();
-        jobs.extend(escaping.iter().map(|d| Job::ArrayToWasm(*d)));
-        jobs.extend((0..info.types.len() as u32).map(Job::WasmToArray));
-
-        let mut bodies = self.run_jobs(&env, &info.types, wasm, &jobs)?.into_iter();
-        let functions: Vec<CompiledBody> = bodies.by_ref().take(defined as usize).collect();
-        let array_to_wasm: Vec<(u32, CompiledBody)> = escaping
+    fn isa_flags(&self) -> Vec<(String, String)> {
+        self.isa
+            .isa_flags()
             .iter()
-            .copied()
-            .zip(bodies.by_ref().take(escaping.len()))
-            .collect();
-        let wasm_to_array: Vec<CompiledBody> = bodies.collect();
-        link::link(functions, array_to_wasm, wasm_to_array)
+            .map(|v| (v.name.to_string(), v.value_string()))
+            .collect()
     }
 
-    /// Compiles only wasm-to-array trampolines, one per type, into
-    /// `wasm_to_array_trampolines` (`functions` stays empty). Used for host
-    /// functions put into tables from the API.
-    pub fn compile_trampolines(&self, types: &[FuncType]) -> Result<CompiledModule, CompileError> {
-        let info = ModuleInfo::default();
-        let env = self.env(&info);
-        let jobs: Vec<Job> = (0..types.len() as u32).map(Job::WasmToArray).collect();
-        let bodies = self.run_jobs(&env, types, &[], &jobs)?;
-        link::link(Vec::new(), Vec::new(), bodies)
-    }
-
-    /// Text describing the target triple, enabled CPU features and every
-    /// setting that changes the generated code. Artifacts compiled with a
-    /// different fingerprint must not be loaded.
-    pub fn fingerprint(&self) -> String {
+    /// Backend and version, target, Cranelift's shared flags (but the
+    /// verifier, which does not change the code), the ISA flags and
+    /// Hayate's tunables, as `key = value` lines under section headers.
+    fn fingerprint(&self) -> String {
         let mut s = format!(
             "hayate-cranelift {}\ntarget {}\n",
             env!("CARGO_PKG_VERSION"),
             self.isa.triple()
         );
         for line in self.isa.flags().to_string().lines() {
-            // Verification does not change the code.
             if !line.starts_with("enable_verifier") {
                 s.push_str(line);
                 s.push('\n');
@@ -192,15 +201,72 @@ impl Compiler {
             s.push_str(&value.to_string());
             s.push('\n');
         }
+        let t = &self.settings.tunables;
         s.push_str(&format!(
             "[hayate]\nbounds_checks = {:?}\nconsume_fuel = {}\nepoch_interruption = {}\n",
-            self.settings.bounds_checks,
-            self.settings.consume_fuel,
-            self.settings.epoch_interruption
+            t.bounds_checks, t.consume_fuel, t.epoch_interruption
         ));
         s
     }
 
+    fn compile_function(
+        &self,
+        module: &ModuleInput<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<CompiledBody, CompileError> {
+        self.compile_job(module, CompileJob::Function(index))
+    }
+
+    fn compile_array_to_wasm(
+        &self,
+        module: &ModuleInput<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<CompiledBody, CompileError> {
+        self.compile_job(module, CompileJob::ArrayToWasm(index))
+    }
+
+    fn compile_wasm_to_array(
+        &self,
+        offsets: &VMOffsets,
+        ty: &FuncType,
+    ) -> Result<CompiledBody, CompileError> {
+        let info = ModuleInfo {
+            types: vec![ty.clone()],
+            ..ModuleInfo::default()
+        };
+        let module = ModuleInput {
+            info: &info,
+            wasm: &[],
+            offsets: *offsets,
+        };
+        self.compile_job(
+            &module,
+            CompileJob::WasmToArray(hayate_environ::TypeIndex::new(0)),
+        )
+    }
+
+    fn compile_job(
+        &self,
+        module: &ModuleInput<'_>,
+        job: CompileJob,
+    ) -> Result<CompiledBody, CompileError> {
+        self.with_workspace(|ws| self.compile_in(module, ws, job))
+    }
+
+    /// Every job on all cores (with `CompilerSettings::parallel`), each
+    /// worker reusing its own Cranelift context, then the shared linker.
+    fn compile_module(&self, module: &ModuleInput<'_>) -> Result<CompiledModule, CompileError> {
+        let jobs = CompileJob::for_module(module.info);
+        let bodies = parallel::map(&jobs, self.settings.parallel, Workspace::new, |ws, job| {
+            self.compile_in(module, ws, *job)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        hayate_environ::link::link(self.target.architecture, &jobs, bodies)
+    }
+}
+
+impl Compiler {
     /// The optimized CLIF of defined function `defined_index` (for snapshot
     /// tests and debugging).
     pub fn function_clif(
@@ -214,7 +280,7 @@ impl Compiler {
                 "no defined function {defined_index}"
             )));
         }
-        let env = self.env(info);
+        let env = self.env(info, VMOffsets::new(info));
         let mut ws = Workspace::new();
         translate::translate_function(&env, defined_index, wasm, &mut ws.ctx.func, &mut ws.fctx)?;
         ws.ctx
@@ -232,7 +298,7 @@ impl Compiler {
 impl std::fmt::Debug for Compiler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Compiler")
-            .field("target", &self.isa.triple().to_string())
+            .field("target", &self.target.triple)
             .field("settings", &self.settings)
             .finish()
     }
@@ -241,7 +307,7 @@ impl std::fmt::Debug for Compiler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hayate_environ::{FloatLibcall, SpecVersion, features_for};
+    use hayate_environ::{Compiler as _, FloatLibcall, SpecVersion, features_for};
 
     /// Without SSE4.1, rounding needs float libcalls, left as relocations.
     #[test]
@@ -263,7 +329,9 @@ mod tests {
         };
         let compiler = Compiler::with_native_flags(settings, false).unwrap();
         assert!(!compiler.isa.has_round());
-        let m = compiler.compile_module(&info, &wasm).unwrap();
+        let m = compiler
+            .compile_module(&ModuleInput::new(&info, &wasm))
+            .unwrap();
         let targets: Vec<FloatLibcall> = m.relocations.iter().map(|r| r.target).collect();
         assert!(targets.contains(&FloatLibcall::CeilF32));
         assert!(targets.contains(&FloatLibcall::NearestF64));
@@ -297,7 +365,7 @@ mod tests {
                 let Ok(info) = ModuleInfo::parse(&wasm, features_for(Some(SpecVersion::V2))) else {
                     continue;
                 };
-                if let Err(e) = compiler.compile_module(&info, &wasm) {
+                if let Err(e) = compiler.compile_module(&ModuleInput::new(&info, &wasm)) {
                     failures.push(format!("{}: {e}", file.name()));
                 }
             }

@@ -2,7 +2,7 @@
 //! flags.
 
 use cranelift_codegen::settings::{self, Configurable};
-use hayate_environ::{BoundsChecks, CompileError};
+use hayate_environ::{CompileError, Tunables};
 
 /// How hard Cranelift optimizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,12 +20,9 @@ pub enum OptLevel {
 pub struct CompilerSettings {
     /// Cranelift optimization level.
     pub opt_level: OptLevel,
-    /// Bounds-checking strategy for linear memories.
-    pub bounds_checks: BoundsChecks,
-    /// Charge fuel per operator and call the `OutOfFuel` builtin when it runs out.
-    pub consume_fuel: bool,
-    /// Check the epoch deadline at function entries and loop headers.
-    pub epoch_interruption: bool,
+    /// What the code assumes about its runtime: bounds checks, fuel,
+    /// epochs.
+    pub tunables: Tunables,
     /// Compile function bodies on all cores.
     pub parallel: bool,
     /// Run Cranelift's IR verifier on every function (slower).
@@ -36,9 +33,7 @@ impl Default for CompilerSettings {
     fn default() -> Self {
         CompilerSettings {
             opt_level: OptLevel::Speed,
-            bounds_checks: BoundsChecks::GuardPages,
-            consume_fuel: false,
-            epoch_interruption: false,
+            tunables: Tunables::default(),
             parallel: true,
             verifier: cfg!(debug_assertions),
         }

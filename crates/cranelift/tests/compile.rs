@@ -6,7 +6,8 @@ mod common;
 
 use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings, OptLevel};
 use hayate_environ::{
-    CompiledModule, FuncType, ModuleInfo, SpecVersion, Trap, WasmValType, features_for,
+    CompiledModule, Compiler as _, FuncType, ModuleInfo, ModuleInput, SpecVersion, Trap, Tunables,
+    WasmValType, features_for,
 };
 
 fn parse(wat: &str) -> (ModuleInfo, Vec<u8>) {
@@ -25,7 +26,9 @@ fn settings() -> CompilerSettings {
 fn compile_with(wat: &str, settings: CompilerSettings) -> (ModuleInfo, CompiledModule) {
     let (info, wasm) = parse(wat);
     let compiler = Compiler::new(settings).expect("host supported");
-    let module = compiler.compile_module(&info, &wasm).expect("compiles");
+    let module = compiler
+        .compile_module(&ModuleInput::new(&info, &wasm))
+        .expect("compiles");
     common::check_well_formed(&info, &module);
     (info, module)
 }
@@ -138,9 +141,11 @@ fn every_setting_combination_compiles() {
             for (consume_fuel, epoch_interruption) in [(false, false), (true, true)] {
                 let s = CompilerSettings {
                     opt_level,
-                    bounds_checks,
-                    consume_fuel,
-                    epoch_interruption,
+                    tunables: Tunables {
+                        bounds_checks,
+                        consume_fuel,
+                        epoch_interruption,
+                    },
                     ..settings()
                 };
                 let (_, m) = compile_with(wat, s);
@@ -218,7 +223,10 @@ fn many_results_and_params() {
 fn fingerprint_names_target_and_settings() {
     let a = Compiler::new(settings()).unwrap().fingerprint();
     let b = Compiler::new(CompilerSettings {
-        bounds_checks: BoundsChecks::Explicit,
+        tunables: Tunables {
+            bounds_checks: BoundsChecks::Explicit,
+            ..Tunables::default()
+        },
         ..settings()
     })
     .unwrap()
@@ -271,7 +279,9 @@ fn unsupported_operators_are_errors_not_panics() {
             ..settings()
         })
         .unwrap();
-        let err = compiler.compile_module(&info, &wasm).unwrap_err();
+        let err = compiler
+            .compile_module(&ModuleInput::new(&info, &wasm))
+            .unwrap_err();
         assert!(
             matches!(err, hayate_environ::CompileError::Unsupported(_)),
             "{err}"

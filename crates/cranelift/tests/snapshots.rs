@@ -24,9 +24,9 @@ fn settings_for(source: &str) -> CompilerSettings {
     {
         for word in line.split_whitespace() {
             match word {
-                "explicit" => s.bounds_checks = BoundsChecks::Explicit,
-                "fuel" => s.consume_fuel = true,
-                "epoch" => s.epoch_interruption = true,
+                "explicit" => s.tunables.bounds_checks = BoundsChecks::Explicit,
+                "fuel" => s.tunables.consume_fuel = true,
+                "epoch" => s.tunables.epoch_interruption = true,
                 "opt-none" => s.opt_level = OptLevel::None,
                 other => panic!("unknown snapshot setting {other}"),
             }

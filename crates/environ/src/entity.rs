@@ -7,6 +7,7 @@
 //! Each is a `u32` newtype implementing `cranelift_entity::EntityRef`, so
 //! it indexes a `PrimaryMap`/`SecondaryMap` directly.
 
+pub use cranelift_entity::EntityRef;
 use cranelift_entity::entity_impl;
 
 /// Index of a function in the module's function index space: imported

@@ -2,11 +2,15 @@
 //! `wasmparser`, the module's description (`ModuleInfo`), and the vocabulary
 //! shared by the compiler and the runtime, defined once here: the VMContext
 //! layout (`VMOffsets`), trap codes (`Trap`), runtime builtins (`Builtin`),
-//! the shape of compiled code (`CompiledModule`) and of precompiled
-//! artifacts (`artifact`).
+//! typed entity indices (`FuncIndex`, `VMSharedTypeIndex`, ...), the
+//! settings code depends on (`Tunables`), the compiler seam (`Compiler`,
+//! `CompiledBody`) with the backend-neutral linker (`link`), the shape of
+//! compiled code (`CompiledModule`) and of precompiled artifacts
+//! (`artifact`).
 
 #![forbid(unsafe_code)]
 
+mod compile;
 mod compiled;
 mod entity;
 mod error;
@@ -20,8 +24,13 @@ mod vmoffsets;
 pub mod artifact;
 pub mod builtins;
 pub mod encode;
+pub mod link;
 
-pub use compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
+pub use compile::{Architecture, CompileJob, Compiler, ModuleInput, Target};
+pub use compiled::{
+    BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc,
+    Relocation, RelocationKind, RelocationTarget,
+};
 pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 pub use entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
@@ -34,7 +43,7 @@ pub use module::{
     Import, ModuleInfo,
 };
 pub use trap::Trap;
-pub use tunables::BoundsChecks;
+pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
     ConstExpr, ConstOp, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType,
     WasmValType,

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
+use crate::entity::{DefinedFuncIndex, EntityRef, FuncIndex, TypeIndex};
 use crate::error::WasmError;
 use crate::types::{
     ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
@@ -417,6 +418,29 @@ impl ModuleInfo {
     /// The defined-function index of `func`, if it is defined here.
     pub fn defined_func_index(&self, func: u32) -> Option<u32> {
         func.checked_sub(self.num_imported_funcs)
+    }
+
+    /// The function-space index of defined function `index`.
+    pub fn func_index(&self, index: DefinedFuncIndex) -> FuncIndex {
+        FuncIndex::from_u32(self.num_imported_funcs + index.as_u32())
+    }
+
+    /// The defined-function index of `func`, if it is defined here.
+    pub fn defined_func(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
+        func.as_u32()
+            .checked_sub(self.num_imported_funcs)
+            .map(DefinedFuncIndex::from_u32)
+    }
+
+    /// The type-section index of the signature of defined function `index`.
+    pub fn defined_func_type_index(&self, index: DefinedFuncIndex) -> TypeIndex {
+        TypeIndex::from_u32(self.functions[self.func_index(index).index()])
+    }
+
+    /// Whether defined function `index` escapes (see
+    /// [`ModuleInfo::escaping_funcs`]) and so needs an entry trampoline.
+    pub fn is_escaping(&self, index: DefinedFuncIndex) -> bool {
+        self.escaping_funcs.get(self.func_index(index).index()) == Some(&true)
     }
 
     /// The type of entity `index`.

@@ -1,7 +1,8 @@
-//! How compiled code and the runtime keep linear-memory accesses in
-//! bounds: one definition shared by the compiler (which emits checks or
-//! not), the runtime (which lays memories out to match), the public
-//! `Config` and the artifact header (which records what the code assumes).
+//! The settings that change what compiled code assumes about its runtime,
+//! defined once: the compiler reads them to decide which checks to emit,
+//! the runtime lays memories out to match, the public `Config` chooses
+//! them, and the artifact header records them (as fields, never parsed
+//! out of text) so a loader refuses code made for other ones.
 
 /// How accesses to 32-bit linear memories are kept inside the memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,4 +38,17 @@ impl BoundsChecks {
     pub const fn guard_pages(self) -> bool {
         matches!(self, BoundsChecks::GuardPages)
     }
+}
+
+/// Every setting the generated code depends on besides the target and the
+/// code generator's own optimisation flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Tunables {
+    /// How memory accesses are kept in bounds.
+    pub bounds_checks: BoundsChecks,
+    /// Charge fuel per operator and call the `OutOfFuel` builtin when it
+    /// runs out.
+    pub consume_fuel: bool,
+    /// Check the epoch deadline at function entries and loop headers.
+    pub epoch_interruption: bool,
 }

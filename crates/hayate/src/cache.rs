@@ -221,7 +221,10 @@ mod tests {
     fn keys_depend_on_module_and_settings() {
         let a = ArtifactHeader::default();
         let b = ArtifactHeader {
-            consume_fuel: true,
+            tunables: hayate_environ::Tunables {
+                consume_fuel: true,
+                ..Default::default()
+            },
             ..ArtifactHeader::default()
         };
         let k = Cache::key(&a, b"\0asm");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 pub use hayate_environ::BoundsChecks;
-use hayate_environ::{SpecVersion, WasmFeatures, features_for};
+use hayate_environ::{SpecVersion, Tunables, WasmFeatures, features_for};
 pub use hayate_runtime::PoolingConfig;
 
 /// How compiled code is made visible to profilers.
@@ -46,13 +46,12 @@ pub struct Config {
     pub(crate) spec: Option<SpecVersion>,
     pub(crate) features: WasmFeatures,
     pub(crate) max_wasm_stack: usize,
-    pub(crate) bounds_checks: BoundsChecks,
+    /// What compiled code assumes: bounds checks, fuel, epochs.
+    pub(crate) tunables: Tunables,
     pub(crate) parallel_compilation: bool,
     pub(crate) optimize: bool,
     /// With `optimize`: also optimise for size (`OptLevel::SpeedAndSize`).
     pub(crate) optimize_size: bool,
-    pub(crate) consume_fuel: bool,
-    pub(crate) epoch_interruption: bool,
     pub(crate) profiler: ProfilingStrategy,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) allow_precompiled: bool,
@@ -68,12 +67,14 @@ impl Default for Config {
             spec: None,
             features: features_for(None),
             max_wasm_stack: 512 * 1024,
-            bounds_checks: BoundsChecks::GuardPages,
+            tunables: Tunables {
+                bounds_checks: BoundsChecks::GuardPages,
+                consume_fuel: false,
+                epoch_interruption: false,
+            },
             parallel_compilation: true,
             optimize: true,
             optimize_size: false,
-            consume_fuel: false,
-            epoch_interruption: false,
             profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
                 Ok("perfmap") => ProfilingStrategy::PerfMap,
                 _ => ProfilingStrategy::None,
@@ -112,7 +113,7 @@ impl Config {
 
     /// How memory accesses are bounds-checked.
     pub fn bounds_checks(&mut self, checks: BoundsChecks) -> &mut Self {
-        self.bounds_checks = checks;
+        self.tunables.bounds_checks = checks;
         self
     }
 
@@ -146,7 +147,7 @@ impl Config {
     /// (see `Store::set_fuel`) runs out. Deterministic: the same call with the
     /// same fuel always stops at the same instruction.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
-        self.consume_fuel = enable;
+        self.tunables.consume_fuel = enable;
         self
     }
 
@@ -155,7 +156,7 @@ impl Config {
     /// thread can interrupt a running guest. Stores start with a deadline of
     /// zero ticks: set one with `Store::set_epoch_deadline` before calling.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
-        self.epoch_interruption = enable;
+        self.tunables.epoch_interruption = enable;
         self
     }
 

@@ -21,8 +21,9 @@ pub struct Engine {
 
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
-    #[cfg(feature = "compiler")]
-    pub(crate) compiler: hayate_cranelift::Compiler,
+    /// The code generator, behind the compiler seam; `None` in a build
+    /// without the `compiler` feature, which only loads precompiled code.
+    pub(crate) compiler: Option<Box<dyn hayate_environ::Compiler>>,
     pub(crate) types: TypeRegistry,
     pub(crate) epoch: AtomicU64,
     pub(crate) host_trampolines: crate::vm::HostTrampolines,
@@ -46,36 +47,17 @@ impl Engine {
     /// Creates an engine with `config`.
     pub fn new(config: &Config) -> Result<Engine> {
         crate::vm::init();
-        #[cfg(feature = "compiler")]
-        let compiler = {
-            use hayate_cranelift::{CompilerSettings, OptLevel};
-            let settings = CompilerSettings {
-                opt_level: match (config.optimize, config.optimize_size) {
-                    (false, _) => OptLevel::None,
-                    (true, false) => OptLevel::Speed,
-                    (true, true) => OptLevel::SpeedAndSize,
-                },
-                bounds_checks: config.bounds_checks,
-                parallel: config.parallel_compilation,
-                consume_fuel: config.consume_fuel,
-                epoch_interruption: config.epoch_interruption,
-                ..CompilerSettings::default()
-            };
-            hayate_cranelift::Compiler::new(settings).map_err(Error::new)?
-        };
-        #[cfg(feature = "compiler")]
-        let fingerprint = Some(compiler.fingerprint());
-        #[cfg(not(feature = "compiler"))]
-        let fingerprint = None;
-        let header = Arc::new(crate::serialize::host_header(config, fingerprint));
+        let compiler = new_compiler(config)?;
+        let header = Arc::new(crate::serialize::host_header(config, compiler.as_deref()));
         let allocator = match config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
             InstanceAllocationStrategy::Pooling(pool) => {
-                let pool = PoolingAllocator::new(pool, config.bounds_checks).map_err(|e| {
-                    Error::msg(format!(
-                        "failed to reserve the pooling allocator's slots: {e}"
-                    ))
-                })?;
+                let pool =
+                    PoolingAllocator::new(pool, config.tunables.bounds_checks).map_err(|e| {
+                        Error::msg(format!(
+                            "failed to reserve the pooling allocator's slots: {e}"
+                        ))
+                    })?;
                 InstanceAllocator::Pooling(Arc::new(pool))
             }
         };
@@ -88,12 +70,20 @@ impl Engine {
                     .clone()
                     .map(|dir| Cache::new(dir, config.cache_max_size)),
                 config: config.clone(),
-                #[cfg(feature = "compiler")]
                 compiler,
                 types: TypeRegistry::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Default::default(),
             }),
+        })
+    }
+
+    /// The engine's compiler, or an error saying this build has none.
+    pub(crate) fn compiler(&self) -> Result<&dyn hayate_environ::Compiler> {
+        self.inner.compiler.as_deref().ok_or_else(|| {
+            Error::msg(
+                "this build of Hayate has no compiler (the `compiler` feature is off): load precompiled modules with `Module::deserialize`",
+            )
         })
     }
 
@@ -147,9 +137,8 @@ impl Engine {
         let info =
             hayate_environ::ModuleInfo::parse(bytes, self.config().features).map_err(Error::new)?;
         let compiled = self
-            .inner
-            .compiler
-            .compile_module(&info, bytes)
+            .compiler()?
+            .compile_module(&hayate_environ::ModuleInput::new(&info, bytes))
             .map_err(Error::new)?;
         Ok(crate::serialize::serialize_compiled(
             &self.inner.header,
@@ -227,10 +216,9 @@ impl std::hash::Hash for CompatibilityHash<'_> {
         h.hayate_version.hash(state);
         h.target.hash(state);
         h.compiler_fingerprint.hash(state);
+        h.isa_flags.hash(state);
         h.wasm_features.hash(state);
-        h.bounds_checks.hash(state);
-        h.consume_fuel.hash(state);
-        h.epoch_interruption.hash(state);
+        h.tunables.hash(state);
     }
 }
 
@@ -241,6 +229,30 @@ impl Default for Engine {
 }
 
 /// Engine-wide canonical ids of function signatures: two signatures get the
+/// The Cranelift backend for `config`, behind the compiler seam.
+#[cfg(feature = "compiler")]
+fn new_compiler(config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
+    use hayate_cranelift::{CompilerSettings, OptLevel};
+    let settings = CompilerSettings {
+        opt_level: match (config.optimize, config.optimize_size) {
+            (false, _) => OptLevel::None,
+            (true, false) => OptLevel::Speed,
+            (true, true) => OptLevel::SpeedAndSize,
+        },
+        tunables: config.tunables,
+        parallel: config.parallel_compilation,
+        ..CompilerSettings::default()
+    };
+    let compiler = hayate_cranelift::Compiler::new(settings).map_err(Error::new)?;
+    Ok(Some(Box::new(compiler)))
+}
+
+/// No compiler in this build.
+#[cfg(not(feature = "compiler"))]
+fn new_compiler(_config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
+    Ok(None)
+}
+
 /// same id exactly when they are equal, so `call_indirect` compares ids.
 #[derive(Default)]
 pub(crate) struct TypeRegistry {

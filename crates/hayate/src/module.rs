@@ -106,27 +106,16 @@ impl Module {
         Module::compile(engine, bytes)
     }
 
-    /// Validates and compiles `bytes`.
-    #[cfg(feature = "compiler")]
+    /// Validates and compiles `bytes` with the engine's compiler.
     pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let compiler = engine.compiler()?;
         let info = ModuleInfo::parse(bytes, engine.config().features).map_err(Error::new)?;
-        let compiled = engine
-            .inner
-            .compiler
-            .compile_module(&info, bytes)
+        let compiled = compiler
+            .compile_module(&hayate_environ::ModuleInput::new(&info, bytes))
             .map_err(Error::new)?;
         let info = Arc::new(info);
         let code = crate::vm::load_code(&compiled, info.clone())?;
         Module::from_parts(engine, info, code, engine.inner.header.clone())
-    }
-
-    /// Without a compiler, only precompiled modules can be loaded.
-    #[cfg(not(feature = "compiler"))]
-    pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let _ = (engine, bytes);
-        Err(Error::msg(
-            "this build of Hayate has no compiler (the `compiler` feature is off): load precompiled modules with `Module::deserialize`",
-        ))
     }
 
     /// A module from its loaded code. `header` says what the code was

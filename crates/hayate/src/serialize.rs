@@ -47,28 +47,29 @@ use crate::module::Module;
 /// runtime's layout (see `build.rs`).
 pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("HAYATE_BUILD_ID"));
 
-/// The header this engine writes, and expects of the artifacts it loads.
-/// `fingerprint` is the compiler's, when there is a compiler.
-pub(crate) fn host_header(config: &Config, fingerprint: Option<String>) -> ArtifactHeader {
-    let target = fingerprint
-        .as_deref()
-        .and_then(|f| f.lines().find_map(|l| l.strip_prefix("target ")))
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            format!(
-                "{}-unknown-{}",
-                std::env::consts::ARCH,
-                std::env::consts::OS
-            )
-        });
+/// The header this engine writes, and expects of the artifacts it loads:
+/// target, fingerprint and CPU features from the `compiler`, when there is
+/// one (the host's triple and no fingerprint otherwise), and the settings
+/// the code depends on from `config`.
+pub(crate) fn host_header(
+    config: &Config,
+    compiler: Option<&dyn hayate_environ::Compiler>,
+) -> ArtifactHeader {
+    let target = match compiler {
+        Some(c) => c.target().triple.clone(),
+        None => format!(
+            "{}-unknown-{}",
+            std::env::consts::ARCH,
+            std::env::consts::OS
+        ),
+    };
     ArtifactHeader {
         hayate_version: VERSION.to_string(),
         target,
-        compiler_fingerprint: fingerprint.unwrap_or_default(),
+        compiler_fingerprint: compiler.map(|c| c.fingerprint()).unwrap_or_default(),
+        isa_flags: compiler.map(|c| c.isa_flags()).unwrap_or_default(),
         wasm_features: config.features.bits(),
-        bounds_checks: config.bounds_checks,
-        consume_fuel: config.consume_fuel,
-        epoch_interruption: config.epoch_interruption,
+        tunables: config.tunables,
     }
 }
 
@@ -212,7 +213,7 @@ pub(crate) fn check_compatible(host: &ArtifactHeader, artifact: &ArtifactHeader)
         if target_fits_host(&artifact.target) {
             host.target = artifact.target.clone();
         }
-        for (flag, value) in artifact.isa_flags() {
+        for (flag, value) in &artifact.isa_flags {
             if value != "1" && value != "true" {
                 continue;
             }
@@ -317,9 +318,10 @@ mod tests {
         assert!(err.contains("target") && err.contains("riscv64"), "{err}");
 
         artifact.target = host.target.clone();
-        artifact
-            .compiler_fingerprint
-            .push_str("has_frobnicate=1\nhas_other=0\n");
+        artifact.isa_flags = vec![
+            ("has_frobnicate".into(), "true".into()),
+            ("has_other".into(), "false".into()),
+        ];
         let err = check_compatible(&host, &artifact).unwrap_err().to_string();
         assert!(err.contains("has_frobnicate"), "{err}");
         assert!(!err.contains("has_other"), "{err}");
@@ -329,7 +331,10 @@ mod tests {
     fn settings_mismatch_names_the_setting() {
         let host = header();
         let artifact = ArtifactHeader {
-            consume_fuel: !host.consume_fuel,
+            tunables: hayate_environ::Tunables {
+                consume_fuel: !host.tunables.consume_fuel,
+                ..host.tunables
+            },
             hayate_version: "0.0.1+old".into(),
             ..host.clone()
         };

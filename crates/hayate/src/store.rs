@@ -221,7 +221,7 @@ impl CallHook {
 
 impl StoreOpaque {
     fn fuel_enabled(&self) -> Result<()> {
-        if self.engine.config().consume_fuel {
+        if self.engine.config().tunables.consume_fuel {
             Ok(())
         } else {
             Err(Error::msg(

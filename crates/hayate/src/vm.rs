@@ -33,7 +33,6 @@ pub(crate) fn init() {
 }
 
 /// Loads compiled code into executable memory.
-#[cfg(feature = "compiler")]
 pub(crate) fn load_code(
     compiled: &CompiledModule,
     info: Arc<ModuleInfo>,
@@ -258,7 +257,7 @@ pub(crate) fn instantiate(
 
 fn memory_config(engine: &Engine) -> MemoryConfig {
     MemoryConfig {
-        bounds_checks: engine.config().bounds_checks,
+        bounds_checks: engine.config().tunables.bounds_checks,
     }
 }
 
@@ -423,30 +422,18 @@ pub(crate) struct HostTrampolines {
 
 impl HostTrampolines {
     pub(crate) fn get(&self, engine: &Engine, type_id: u32) -> Result<*const u8> {
-        #[cfg_attr(not(feature = "compiler"), allow(unused_mut))]
         let mut map = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, ptr)) = map.get(&type_id) {
             return Ok(*ptr as *const u8);
         }
-        #[cfg(feature = "compiler")]
-        {
-            let ty = engine.lookup_type(type_id);
-            let compiled = engine
-                .inner
-                .compiler
-                .compile_trampolines(std::slice::from_ref(&ty))
-                .map_err(Error::new)?;
-            let code = load_code(&compiled, Arc::new(ModuleInfo::default()))?;
-            let ptr = code.wasm_to_array_trampoline(0);
-            map.insert(type_id, (code, ptr as usize));
-            Ok(ptr)
-        }
-        #[cfg(not(feature = "compiler"))]
-        {
-            let _ = engine;
-            Err(Error::msg(
-                "host functions in tables need the `compiler` feature",
-            ))
-        }
+        let compiler = engine.compiler()?;
+        let ty = engine.lookup_type(type_id);
+        let compiled = compiler
+            .compile_trampolines(std::slice::from_ref(&ty))
+            .map_err(Error::new)?;
+        let code = load_code(&compiled, Arc::new(ModuleInfo::default()))?;
+        let ptr = code.wasm_to_array_trampoline(0);
+        map.insert(type_id, (code, ptr as usize));
+        Ok(ptr)
     }
 }

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings};
+use hayate_environ::Compiler as _;
 use hayate_environ::{ModuleInfo, Trap, VMOffsets, features_for};
 use hayate_runtime::vmcontext::ArrayCallFn;
 use hayate_runtime::{
@@ -56,13 +57,16 @@ impl Fixture {
         let wasm = wat::parse_str(WAT).unwrap();
         let info = Arc::new(ModuleInfo::parse(&wasm, features_for(None)).unwrap());
         let settings = CompilerSettings {
-            bounds_checks,
+            tunables: hayate_environ::Tunables {
+                bounds_checks,
+                ..Default::default()
+            },
             parallel: false,
             ..Default::default()
         };
         let compiled = Compiler::new(settings)
             .unwrap()
-            .compile_module(&info, &wasm)
+            .compile_module(&hayate_environ::ModuleInput::new(&info, &wasm))
             .unwrap();
         let code = CodeMemory::new(&compiled, info.clone()).unwrap();
         let memory = LinearMemory::new(&info.memories[0], &MemoryConfig { bounds_checks }).unwrap();

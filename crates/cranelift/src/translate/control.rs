@@ -138,7 +138,7 @@ impl FuncTranslator<'_, '_> {
                     stack_height: self.stack.len() - params.len(),
                     exit_reachable: false,
                 });
-                if self.env.settings.epoch_interruption {
+                if self.env.settings.tunables.epoch_interruption {
                     self.epoch_check();
                 }
                 if self.fuel_var.is_some() {

@@ -25,7 +25,8 @@ impl FuncTranslator<'_, '_> {
 
     /// Whether accesses to `memory` rely on guard pages.
     fn uses_guard_pages(&self, memory: u32) -> bool {
-        self.env.settings.bounds_checks == BoundsChecks::GuardPages && !self.is_memory64(memory)
+        self.env.settings.tunables.bounds_checks == BoundsChecks::GuardPages
+            && !self.is_memory64(memory)
     }
 
     /// In guard-page mode a memory's base never moves: load it once per

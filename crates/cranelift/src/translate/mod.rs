@@ -239,10 +239,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     ) -> Result<()> {
         self.declare_locals(self.entry, params, body)?;
         self.set_stack_limit();
-        if self.env.settings.consume_fuel {
+        if self.env.settings.tunables.consume_fuel {
             self.fuel_function_entry();
         }
-        if self.env.settings.epoch_interruption {
+        if self.env.settings.tunables.epoch_interruption {
             self.epoch_function_entry();
         }
         self.push_function_frame(results);

@@ -1,0 +1,122 @@
+//! From Cranelift's output to the backend-neutral
+//! [`CompiledBody`]: each body's code, traps, source locations and
+//! relocations, named in the shared vocabulary (layout and patching are
+//! `hayate_environ::link`'s).
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{ExternalName, LibCall};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use hayate_environ::{
+    BodyRelocation, CompileError, CompiledBody, DefinedFuncIndex, FloatLibcall, RelocationKind,
+    RelocationTarget,
+};
+
+use crate::traps::trap_from_code;
+
+fn float_libcall(lc: LibCall) -> Option<FloatLibcall> {
+    Some(match lc {
+        LibCall::CeilF32 => FloatLibcall::CeilF32,
+        LibCall::CeilF64 => FloatLibcall::CeilF64,
+        LibCall::FloorF32 => FloatLibcall::FloorF32,
+        LibCall::FloorF64 => FloatLibcall::FloorF64,
+        LibCall::TruncF32 => FloatLibcall::TruncF32,
+        LibCall::TruncF64 => FloatLibcall::TruncF64,
+        LibCall::NearestF32 => FloatLibcall::NearestF32,
+        LibCall::NearestF64 => FloatLibcall::NearestF64,
+        LibCall::FmaF32 => FloatLibcall::FmaF32,
+        LibCall::FmaF64 => FloatLibcall::FmaF64,
+        _ => return None,
+    })
+}
+
+/// Compiles the function in `ctx` and extracts what layout needs.
+pub(crate) fn compile_body(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+) -> Result<CompiledBody, CompileError> {
+    let names = ctx.func.params.user_named_funcs().clone();
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| {
+            CompileError::Codegen(cranelift_codegen::print_errors::pretty_error(
+                e.func, e.inner,
+            ))
+        })?;
+    let buffer = &code.buffer;
+    let mut relocs = Vec::new();
+    for r in buffer.relocs() {
+        let target = match &r.target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &names[*name];
+                if name.namespace != 0 {
+                    return Err(CompileError::Codegen(format!(
+                        "unexpected call target {name:?}"
+                    )));
+                }
+                RelocationTarget::Function(DefinedFuncIndex::from_u32(name.index))
+            }
+            FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
+                match float_libcall(*lc) {
+                    Some(f) => RelocationTarget::FloatLibcall(f),
+                    None => {
+                        return Err(CompileError::Unsupported(format!(
+                            "code needs libcall {lc:?} (CPU features missing?)"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(CompileError::Codegen(format!(
+                    "unexpected relocation target {other:?}"
+                )));
+            }
+        };
+        let kind = match r.kind {
+            Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                RelocationKind::X86PcRel4
+            }
+            Reloc::Arm64Call => RelocationKind::Arm64Call26,
+            Reloc::Abs8 => RelocationKind::Abs8,
+            other => {
+                return Err(CompileError::Codegen(format!(
+                    "unsupported relocation kind {other:?}"
+                )));
+            }
+        };
+        relocs.push(BodyRelocation {
+            offset: r.offset,
+            kind,
+            target,
+            addend: r.addend,
+        });
+    }
+    let mut traps = Vec::with_capacity(buffer.traps().len());
+    for t in buffer.traps() {
+        let trap = trap_from_code(t.code)
+            .ok_or_else(|| CompileError::Codegen(format!("unknown trap code {}", t.code)))?;
+        traps.push((t.offset, trap));
+    }
+    traps.sort_by_key(|t| t.0);
+    let mut address_map: Vec<(u32, u32)> = Vec::new();
+    for loc in buffer.get_srclocs_sorted() {
+        if loc.loc.is_default() || loc.start == loc.end {
+            continue;
+        }
+        if address_map
+            .last()
+            .is_some_and(|last| last.1 == loc.loc.bits())
+        {
+            continue;
+        }
+        address_map.push((loc.start, loc.loc.bits()));
+    }
+    Ok(CompiledBody {
+        code: buffer.data().to_vec(),
+        alignment: buffer.alignment,
+        relocations: relocs,
+        traps,
+        address_map,
+    })
+}
