@@ -4,17 +4,15 @@
 //!
 //! The CPU features come from `std::arch`'s run-time detection, the same
 //! detection Cranelift's native ISA builder uses. The settings in effect
-//! come from the compiler itself: Hayate's public API has no accessor for
-//! them yet, so this compiles an empty module and reads the compiler
-//! fingerprint an artifact records (target, Cranelift flags, ISA flags and
-//! Hayate's code-changing settings, all plain `key = value` text). When an
-//! `Engine` accessor exists, that should replace the artifact scan.
+//! come from the compiler itself, through `Engine::target` and
+//! `Engine::compiler_fingerprint` (target, Cranelift flags, ISA flags and
+//! Hayate's code-changing settings, all plain `key = value` text).
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hayate::{Config, Engine, Module};
+use hayate::{Config, Engine};
 
 use crate::options::{CommonOptions, PROPOSALS};
 
@@ -39,13 +37,7 @@ pub fn execute(args: SettingsArgs) -> Result<ExitCode> {
 /// The whole report.
 fn report(engine: &Engine, config: &Config) -> Result<String> {
     let mut out = String::new();
-    let fingerprint = compiler_fingerprint(engine)?;
-    let target = fingerprint
-        .as_deref()
-        .and_then(|f| f.lines().find_map(|l| l.strip_prefix("target ")))
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS));
-    out += &format!("Target: {target}\n\n");
+    out += &format!("Target: {}\n\n", engine.target());
     out += "Host CPU features (detected at run time):\n";
     for (name, present) in host_features() {
         out += &format!("  {name:<12} {}\n", if present { "yes" } else { "no" });
@@ -58,44 +50,11 @@ fn report(engine: &Engine, config: &Config) -> Result<String> {
         let enabled = on.features() == config.features();
         out += &format!("  {:<24} {}\n", p.name, if enabled { "on" } else { "off" });
     }
-    match fingerprint {
-        Some(f) => out += &format_fingerprint(&f),
-        None => {
-            out += "\nThe compiler settings in effect are not available from this build \
-                    (no compiler fingerprint found in its artifacts).\n"
-        }
+    match engine.compiler_fingerprint() {
+        Some(f) => out += &format_fingerprint(f),
+        None => out += "\nThis build has no compiler: it runs precompiled modules only.\n",
     }
     Ok(out)
-}
-
-/// The compiler fingerprint recorded in the artifact of an empty module.
-fn compiler_fingerprint(engine: &Engine) -> Result<Option<String>> {
-    let module = Module::new(engine, b"\0asm\x01\0\0\0").context("cannot compile a module")?;
-    let bytes = module
-        .serialize()
-        .context("cannot serialize the compiled module")?;
-    Ok(find_fingerprint(&bytes))
-}
-
-/// Finds the fingerprint text, `hayate-cranelift VERSION\n...`, up to its
-/// last line (`epoch_interruption = ...`) or the first byte that is not
-/// printable text.
-fn find_fingerprint(bytes: &[u8]) -> Option<String> {
-    const START: &[u8] = b"hayate-cranelift ";
-    let start = bytes.windows(START.len()).position(|w| w == START)?;
-    let text: Vec<u8> = bytes[start..]
-        .iter()
-        .copied()
-        .take_while(|b| *b == b'\n' || (0x20..0x7f).contains(b))
-        .collect();
-    let mut text = String::from_utf8(text).ok()?;
-    if let Some(last) = text.find("\nepoch_interruption = ") {
-        let end = text[last + 1..]
-            .find('\n')
-            .map_or(text.len(), |n| last + 1 + n + 1);
-        text.truncate(end);
-    }
-    Some(text)
 }
 
 /// The fingerprint as sections: Cranelift's shared flags, the ISA flags,
@@ -172,22 +131,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_the_fingerprint_in_binary_data() {
-        let mut bytes = b"\x00\x01junk\x17".to_vec();
-        bytes.extend_from_slice(
-            b"hayate-cranelift 0.1.0\ntarget x86_64-unknown-linux-gnu\nopt_level = \"speed\"\n\
-              [isa]\nhas_avx=1\n[hayate]\nbounds_checks = GuardPages\n\
-              epoch_interruption = false\nmore text\x00\x02",
-        );
-        let f = find_fingerprint(&bytes).unwrap();
-        assert!(f.starts_with("hayate-cranelift 0.1.0\n"), "{f}");
-        assert!(f.ends_with("epoch_interruption = false\n"), "{f}");
-        let text = format_fingerprint(&f);
+    fn formats_the_fingerprint_by_section() {
+        let f = "hayate-cranelift 0.1.0\ntarget x86_64-unknown-linux-gnu\n[shared]\n\
+                 opt_level = \"speed\"\n[isa]\nhas_avx=1\n[hayate]\nbounds_checks = GuardPages\n";
+        let text = format_fingerprint(f);
         assert!(text.contains("Compiler: hayate-cranelift 0.1.0"), "{text}");
         assert!(text.contains("  opt_level = \"speed\"\n"), "{text}");
         assert!(text.contains("  has_avx = 1\n"), "{text}");
-        assert!(!text.contains("more text"), "{text}");
-        assert_eq!(find_fingerprint(b"nothing here"), None);
+        assert!(text.contains("  bounds_checks = GuardPages\n"), "{text}");
+        assert!(!text.contains("target"), "{text}");
     }
 
     #[test]

@@ -23,8 +23,14 @@
 //! ```
 //!
 //! Calling conventions:
-//! * A Wasm function (and a wasm-to-array trampoline) uses Cranelift's `tail`
-//!   convention with signature `(callee_vmctx, caller_vmctx, params...) -> results`.
+//! * A Wasm function (and a wasm-to-array trampoline) uses the *Wasm
+//!   convention*, with signature `(callee_vmctx, caller_vmctx, params...) ->
+//!   results`. Only code of one compiler ever calls it (the artifact header
+//!   records the compiler, and a module's code is all made by one), so the
+//!   convention is the backend's choice as long as it allows tail calls and
+//!   any number of results; Cranelift's is its `tail` convention. The
+//!   runtime never calls a Wasm-convention entry itself: it goes through
+//!   the array-to-wasm trampoline the same compiler made.
 //! * An array-call function uses the C convention with signature
 //!   `(callee_vmctx, caller_vmctx, values: *mut ValRaw, len: usize) -> u8`:
 //!   parameters are read from `values` (16 bytes each), results are written

@@ -87,6 +87,23 @@ impl Engine {
         })
     }
 
+    /// The target triple of the code this engine runs, e.g.
+    /// `x86_64-unknown-linux-gnu` (the compiler's target; the host's
+    /// without a compiler).
+    pub fn target(&self) -> &str {
+        &self.inner.header.target
+    }
+
+    /// The compiler's fingerprint: backend and version, target, every code
+    /// generator flag, the CPU (ISA) flags it uses and the settings the code
+    /// depends on, as `key = value` lines under `[shared]`, `[isa]` and
+    /// `[hayate]` headers; `None` in a build without a compiler.
+    /// Precompiled modules load only into engines with the same one.
+    pub fn compiler_fingerprint(&self) -> Option<&str> {
+        let f = &self.inner.header.compiler_fingerprint;
+        (!f.is_empty()).then_some(f.as_str())
+    }
+
     /// The settings this engine was made with.
     pub fn config(&self) -> &Config {
         &self.inner.config
