@@ -4,8 +4,10 @@
 //! `OperatorsReader`, keeping the Wasm value stack as a stack of SSA values,
 //! a control stack of blocks, and each local as a frontend `Variable`. Each
 //! operator family lives in its own file (control, memory, numeric, SIMD,
-//! table and global, call); this file holds the shared state, the dispatch,
-//! and fuel and epoch accounting.
+//! table and global, call) as `visit_*` methods, one per operator;
+//! `visit.rs` routes `wasmparser`'s `VisitOperator` calls to them, so an
+//! operator without a translation is a compile-time error. This file holds
+//! the shared state, the operator loop, and fuel and epoch accounting.
 //!
 //! Fuel: the store's `fuel_consumed` counter is negative while fuel remains.
 //! A function caches it in a variable, adds one per operator (structure
@@ -17,6 +19,30 @@
 //! deadline is cached in a variable, loaded at entry and reloaded only after
 //! that builtin and after calls; the counter is loaded at every check.
 
+/// Defines `visit_*` methods of [`FuncTranslator`], the per-operator
+/// entry points that `visit.rs` routes `wasmparser`'s visitor calls to:
+///
+/// ```text
+/// visit_methods! { self;
+///     visit_i32_add() | visit_i64_add() => self.binary(...);
+///     visit_local_get(local_index: u32) => { ... };
+/// }
+/// ```
+///
+/// Each name before `=>` gets a method with those parameters (named and
+/// typed as in `wasmparser`'s operator list) and the body after it, an
+/// expression of type `()` in which `?` returns a `CompileError`.
+macro_rules! visit_methods {
+    ($self:ident; $( $( $visit:ident ( $($arg:ident: $ty:ty),* ) )|+ => $body:expr; )*) => {
+        $( $(
+            pub(super) fn $visit(&mut $self, $($arg: $ty),*) -> $crate::translate::Result<()> {
+                $body;
+                Ok(())
+            }
+        )+ )*
+    };
+}
+
 mod call;
 mod control;
 mod memory;
@@ -24,6 +50,7 @@ mod numeric;
 mod simd;
 mod simd_ops;
 mod table;
+mod visit;
 pub(crate) mod vmctx;
 
 use std::collections::HashMap;
@@ -35,7 +62,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use hayate_environ::builtins::Builtin;
-use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
+use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator, VisitOperator};
 use hayate_environ::{CompileError, ModuleInfo, Trap, VMOffsets, WasmError, WasmValType};
 
 use crate::abi::{self, POINTER};
@@ -378,17 +405,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if self.fuel_var.is_some() {
             self.fuel_before_op(op);
         }
-        let handled = self.translate_control(op)?
-            || self.translate_numeric(op)?
-            || self.translate_memory(op)?
-            || self.translate_variable_or_table(op)?
-            || self.translate_call(op)?
-            || self.translate_simd(op)?;
-        if handled {
-            Ok(())
-        } else {
-            Err(CompileError::Unsupported(format!("operator {op:?}")))
-        }
+        // Routed to the operator's family by `visit.rs`.
+        self.visit_operator(op)
     }
 
     // ---- fuel and epochs ----
