@@ -1,4 +1,5 @@
-//! Locals, globals, references and tables.
+//! References and tables: `ref.null`, `ref.is_null`, `ref.func`, element
+//! access, and the table operators.
 //!
 //! Table elements are pointers (`*const VMFuncRef` or an externref handle;
 //! null is 0) in the array a `VMTableDefinition` points to; element
@@ -14,7 +15,7 @@ use hayate_environ::wasmparser::HeapType;
 use hayate_environ::{FUNCREF_INIT_BIT, RefType, Trap, VMOffsets};
 
 use super::FuncTranslator;
-use crate::abi::{self, POINTER};
+use crate::abi::POINTER;
 use crate::traps::trap_to_code;
 
 impl FuncTranslator<'_, '_> {
@@ -84,40 +85,6 @@ impl FuncTranslator<'_, '_> {
     }
 
     visit_methods! { self;
-        visit_local_get(local_index: u32) => {
-            let v = self.b.use_var(self.locals[local_index as usize]);
-            self.push(v);
-        };
-        visit_local_set(local_index: u32) => {
-            let v = self.pop();
-            let v = self.canonical(v);
-            self.b.def_var(self.locals[local_index as usize], v);
-        };
-        visit_local_tee(local_index: u32) => {
-            let v = *self.stack.last().expect("validated: local.tee operand");
-            let v = self.canonical(v);
-            self.b.def_var(self.locals[local_index as usize], v);
-        };
-        visit_global_get(global_index: u32) => {
-            let ty = self.info().globals[global_index as usize];
-            let (ptr, off) = self.global_address(global_index);
-            let flags = if ty.mutable {
-                self.regions.vmctx_flags()
-            } else {
-                self.regions.vmctx_flags().with_readonly()
-            };
-            let v = self
-                .b
-                .ins()
-                .load(abi::value_type(ty.content), flags, ptr, off);
-            self.push(v);
-        };
-        visit_global_set(global_index: u32) => {
-            let v = self.pop();
-            let v = self.canonical(v);
-            let (ptr, off) = self.global_address(global_index);
-            self.b.ins().store(self.regions.vmctx_flags(), v, ptr, off);
-        };
         visit_ref_null(_hty: HeapType) => {
             let v = self.b.ins().iconst(POINTER, 0);
             self.push(v);
