@@ -2,7 +2,6 @@
 //! trampolines and single functions (for CLIF snapshots).
 
 use cranelift_codegen::Context;
-use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
 use hayate_environ::{CompileError, CompiledModule, FuncType, ModuleInfo, VMOffsets};
@@ -17,8 +16,8 @@ use crate::translate::{self, ModuleEnv};
 ///
 /// A `Compiler` is `Send + Sync`; one can serve many compilations at once.
 pub struct Compiler {
-    isa: OwnedTargetIsa,
-    settings: CompilerSettings,
+    pub(crate) isa: OwnedTargetIsa,
+    pub(crate) settings: CompilerSettings,
 }
 
 /// One unit of compilation.
@@ -199,33 +198,6 @@ impl Compiler {
             self.settings.epoch_interruption
         ));
         s
-    }
-
-    /// The optimized CLIF of defined function `defined_index` (for snapshot
-    /// tests and debugging).
-    pub fn function_clif(
-        &self,
-        info: &ModuleInfo,
-        wasm: &[u8],
-        defined_index: u32,
-    ) -> Result<String, CompileError> {
-        if defined_index >= info.num_defined_funcs() {
-            return Err(CompileError::Codegen(format!(
-                "no defined function {defined_index}"
-            )));
-        }
-        let env = self.env(info);
-        let mut ws = Workspace::new();
-        translate::translate_function(&env, defined_index, wasm, &mut ws.ctx.func, &mut ws.fctx)?;
-        ws.ctx
-            .optimize(&*self.isa, &mut ControlPlane::default())
-            .map_err(|e| {
-                CompileError::Codegen(cranelift_codegen::print_errors::pretty_error(
-                    &ws.ctx.func,
-                    e,
-                ))
-            })?;
-        Ok(ws.ctx.func.display().to_string())
     }
 }
 

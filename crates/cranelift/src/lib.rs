@@ -16,6 +16,7 @@
 
 mod abi;
 mod compiler;
+mod inspect;
 mod link;
 mod parallel;
 mod settings;
