@@ -228,8 +228,11 @@ fn render(header: &Header, source: &str) -> Result<String, String> {
             out.push('\n');
         }
         let _ = writeln!(out, "==== {title} ====");
-        out.push_str(text.trim_end());
-        out.push('\n');
+        // Trailing spaces (Cranelift prints some) would not survive editors.
+        for line in text.trim_end().lines() {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
         Ok::<(), String>(())
     };
     let defined = 0..info.num_defined_funcs();
