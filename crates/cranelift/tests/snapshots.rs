@@ -183,7 +183,8 @@ fn split_expected(source: &str) -> (&str, String) {
         let text = line.trim_end_matches(['\n', '\r']);
         if text.starts_with(";;") && !text.starts_with(";;!") {
             in_block = true;
-        } else if !(text.trim().is_empty() && !in_block) {
+        } else if in_block || !text.trim().is_empty() {
+            // Blank lines after the block are skipped; anything else ends it.
             break;
         }
         start = line_start;
@@ -311,14 +312,13 @@ fn diff(expected: &str, actual: &str) -> String {
     let changed: Vec<usize> = (0..lines.len()).filter(|&k| lines[k].0 != ' ').collect();
     let mut out = String::new();
     let mut last_shown = None;
-    for k in 0..lines.len() {
+    for (k, &(tag, expected_line, text)) in lines.iter().enumerate() {
         if !changed.iter().any(|&c| c.abs_diff(k) <= 3) {
             continue;
         }
-        if last_shown.is_some_and(|l: usize| l + 1 != k) || last_shown.is_none() {
-            let _ = writeln!(out, "@@ expected line {} @@", lines[k].1);
+        if last_shown.is_none_or(|l: usize| l + 1 != k) {
+            let _ = writeln!(out, "@@ expected line {expected_line} @@");
         }
-        let (tag, _, text) = lines[k];
         let _ = writeln!(out, "{tag}{text}");
         last_shown = Some(k);
     }

@@ -8,7 +8,7 @@
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I32, I64};
-use cranelift_codegen::ir::{InstBuilder, Value, types};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{MemArg, MemArgTarget};
 use hayate_environ::{CompileError, Trap, VMOffsets};
@@ -119,14 +119,16 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
+    /// Pops the index and pushes the value `f` loads (given the heap's
+    /// memory flags, the address and the immediate offset).
     fn wasm_load(
         &mut self,
         memarg: &MemArg,
         size: u32,
-        f: impl FnOnce(&mut Self, Value, i32) -> Value,
+        f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
     ) -> Result<()> {
         let (addr, offset) = self.memory_address(memarg, size)?;
-        let v = f(self, addr, offset);
+        let v = f(self, self.regions.heap_flags(), addr, offset);
         self.push(v);
         Ok(())
     }
@@ -146,46 +148,46 @@ impl FuncTranslator<'_, '_> {
 
     visit_methods! { self;
         visit_i32_load(memarg: MemArg) => {
-            self.wasm_load(&memarg, 4, |t, a, o| t.b.ins().load(I32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().load(I32, fl, a, o))?
         };
         visit_i64_load(memarg: MemArg) => {
-            self.wasm_load(&memarg, 8, |t, a, o| t.b.ins().load(I64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 8, |t, fl, a, o| t.b.ins().load(I64, fl, a, o))?
         };
         visit_f32_load(memarg: MemArg) => {
-            self.wasm_load(&memarg, 4, |t, a, o| t.b.ins().load(F32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().load(F32, fl, a, o))?
         };
         visit_f64_load(memarg: MemArg) => {
-            self.wasm_load(&memarg, 8, |t, a, o| t.b.ins().load(F64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 8, |t, fl, a, o| t.b.ins().load(F64, fl, a, o))?
         };
         visit_i32_load8_s(memarg: MemArg) => {
-            self.wasm_load(&memarg, 1, |t, a, o| t.b.ins().sload8(I32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().sload8(I32, fl, a, o))?
         };
         visit_i32_load8_u(memarg: MemArg) => {
-            self.wasm_load(&memarg, 1, |t, a, o| t.b.ins().uload8(I32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().uload8(I32, fl, a, o))?
         };
         visit_i32_load16_s(memarg: MemArg) => {
-            self.wasm_load(&memarg, 2, |t, a, o| t.b.ins().sload16(I32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().sload16(I32, fl, a, o))?
         };
         visit_i32_load16_u(memarg: MemArg) => {
-            self.wasm_load(&memarg, 2, |t, a, o| t.b.ins().uload16(I32, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().uload16(I32, fl, a, o))?
         };
         visit_i64_load8_s(memarg: MemArg) => {
-            self.wasm_load(&memarg, 1, |t, a, o| t.b.ins().sload8(I64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().sload8(I64, fl, a, o))?
         };
         visit_i64_load8_u(memarg: MemArg) => {
-            self.wasm_load(&memarg, 1, |t, a, o| t.b.ins().uload8(I64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().uload8(I64, fl, a, o))?
         };
         visit_i64_load16_s(memarg: MemArg) => {
-            self.wasm_load(&memarg, 2, |t, a, o| t.b.ins().sload16(I64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().sload16(I64, fl, a, o))?
         };
         visit_i64_load16_u(memarg: MemArg) => {
-            self.wasm_load(&memarg, 2, |t, a, o| t.b.ins().uload16(I64, t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().uload16(I64, fl, a, o))?
         };
         visit_i64_load32_s(memarg: MemArg) => {
-            self.wasm_load(&memarg, 4, |t, a, o| t.b.ins().sload32(t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().sload32(fl, a, o))?
         };
         visit_i64_load32_u(memarg: MemArg) => {
-            self.wasm_load(&memarg, 4, |t, a, o| t.b.ins().uload32(t.regions.heap_flags(), a, o))?
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().uload32(fl, a, o))?
         };
         visit_i32_store(memarg: MemArg) | visit_f32_store(memarg: MemArg) => {
             self.wasm_store(&memarg, 4, |t, v, a, o| {

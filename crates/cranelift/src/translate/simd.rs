@@ -232,12 +232,24 @@ impl FuncTranslator<'_, '_> {
             let v = self.load_scalar(&memarg, I8X16)?;
             self.push(v);
         };
-        visit_v128_load8x8_s(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload8x8(fl, a, o))?;
-        visit_v128_load8x8_u(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload8x8(fl, a, o))?;
-        visit_v128_load16x4_s(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload16x4(fl, a, o))?;
-        visit_v128_load16x4_u(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload16x4(fl, a, o))?;
-        visit_v128_load32x2_s(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload32x2(fl, a, o))?;
-        visit_v128_load32x2_u(memarg: MemArg) => self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload32x2(fl, a, o))?;
+        visit_v128_load8x8_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload8x8(fl, a, o))?
+        };
+        visit_v128_load8x8_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload8x8(fl, a, o))?
+        };
+        visit_v128_load16x4_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload16x4(fl, a, o))?
+        };
+        visit_v128_load16x4_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload16x4(fl, a, o))?
+        };
+        visit_v128_load32x2_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload32x2(fl, a, o))?
+        };
+        visit_v128_load32x2_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload32x2(fl, a, o))?
+        };
         visit_v128_load8_splat(memarg: MemArg) => self.load_splat(&memarg, I8X16)?;
         visit_v128_load16_splat(memarg: MemArg) => self.load_splat(&memarg, I16X8)?;
         visit_v128_load32_splat(memarg: MemArg) => self.load_splat(&memarg, I32X4)?;

@@ -29,7 +29,10 @@ fn unsupported(operator: &str, proposal: &str) -> CompileError {
 /// Expands, for each operator `wasmparser` lists, to `$emit!(supported ...)`
 /// or `$emit!(unsupported ...)` according to its proposal.
 macro_rules! by_proposal {
-    ($emit:ident; $( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+    (
+        $emit:ident;
+        $( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*
+    ) => {
         $( by_proposal!(@one $emit $proposal $op $({ $($arg: $argty),* })? => $visit); )*
     };
     (@one $emit:ident mvp $($rest:tt)*) => { $emit!(supported $($rest)*); };
