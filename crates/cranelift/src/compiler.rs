@@ -1,12 +1,11 @@
 //! The [`Compiler`]: Hayate's Cranelift backend behind the compiler seam
 //! ([`hayate_environ::Compiler`]): the host ISA, and compilation of single
 //! functions and trampolines into backend-neutral bodies, in parallel for
-//! a whole module.
+//! a whole module. (Text renderings for snapshots are in `inspect.rs`.)
 
 use std::sync::Mutex;
 
 use cranelift_codegen::Context;
-use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
 use hayate_environ::{
@@ -263,35 +262,6 @@ impl hayate_environ::Compiler for Compiler {
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
         hayate_environ::link::link(self.target.architecture, &jobs, bodies)
-    }
-}
-
-impl Compiler {
-    /// The optimized CLIF of defined function `defined_index` (for snapshot
-    /// tests and debugging).
-    pub fn function_clif(
-        &self,
-        info: &ModuleInfo,
-        wasm: &[u8],
-        defined_index: u32,
-    ) -> Result<String, CompileError> {
-        if defined_index >= info.num_defined_funcs() {
-            return Err(CompileError::Codegen(format!(
-                "no defined function {defined_index}"
-            )));
-        }
-        let env = self.env(info, VMOffsets::new(info));
-        let mut ws = Workspace::new();
-        translate::translate_function(&env, defined_index, wasm, &mut ws.ctx.func, &mut ws.fctx)?;
-        ws.ctx
-            .optimize(&*self.isa, &mut ControlPlane::default())
-            .map_err(|e| {
-                CompileError::Codegen(cranelift_codegen::print_errors::pretty_error(
-                    &ws.ctx.func,
-                    e,
-                ))
-            })?;
-        Ok(ws.ctx.func.display().to_string())
     }
 }
 

@@ -20,6 +20,7 @@
 mod abi;
 mod body;
 mod compiler;
+mod inspect;
 mod parallel;
 mod settings;
 mod trampolines;

@@ -290,3 +290,36 @@ fn unsupported_operators_are_errors_not_panics() {
         assert!(compiler.function_clif(&info, &wasm, 1).is_ok());
     }
 }
+
+#[test]
+fn operators_of_unimplemented_proposals_name_operator_and_proposal() {
+    let cases = [
+        (
+            "(func (result i32) (return_call 1)) (func (result i32) i32.const 1)",
+            "operator ReturnCall (tail_call proposal)",
+        ),
+        (
+            "(memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0)))",
+            "operator I32AtomicLoad (threads proposal)",
+        ),
+        (
+            "(func (result v128) (i32x4.relaxed_laneselect (v128.const i64x2 0 0) \
+             (v128.const i64x2 0 0) (v128.const i64x2 0 0)))",
+            "operator I32x4RelaxedLaneselect (relaxed_simd proposal)",
+        ),
+    ];
+    let compiler = Compiler::new(settings()).unwrap();
+    for (fields, expected) in cases {
+        let wasm = wat::parse_str(format!("(module {fields})")).unwrap();
+        let info = ModuleInfo::parse(&wasm, hayate_environ::WasmFeatures::all()).unwrap();
+        let err = compiler
+            .compile_module(&ModuleInput::new(&info, &wasm))
+            .unwrap_err();
+        match err {
+            hayate_environ::CompileError::Unsupported(message) => {
+                assert_eq!(message, expected)
+            }
+            other => panic!("{fields}: expected Unsupported, got {other}"),
+        }
+    }
+}

@@ -126,6 +126,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod clock;
 mod ctx;
 mod dir;
 mod errno;
@@ -138,6 +139,8 @@ mod path;
 mod perms;
 pub mod pipe;
 mod poll;
+mod proc;
+mod random;
 mod sock;
 mod stdio;
 mod table;

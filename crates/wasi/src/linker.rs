@@ -8,7 +8,7 @@ use crate::I32Exit;
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
 use crate::memory::GuestMemory;
-use crate::poll::ProcRaise;
+use crate::proc::ProcRaise;
 
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";

@@ -1,47 +1,23 @@
-//! Clocks, randomness, `poll_oneoff`, `sched_yield` and `proc_raise`.
+//! `poll_oneoff` (waiting for clocks and file descriptors) and
+//! `sched_yield`; clocks are in `clock.rs`.
 
 use std::os::fd::BorrowedFd;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
-use rustix::time::{ClockId, Timespec};
+use rustix::time::Timespec;
 
-use crate::I32Exit;
+use crate::clock::now;
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
 use crate::memory::GuestMemory;
 use crate::table::Kind;
-use crate::types::{clockid, eventtype, filetype, flags, layout, rights};
+use crate::types::{eventtype, filetype, flags, layout, rights};
 
 /// The most subscriptions one `poll_oneoff` call may pass (more fail with
 /// `inval`): enough for a read and a write subscription on every fd a
 /// guest can hold ([`crate::MAX_FDS`]), plus a clock.
 pub const MAX_SUBSCRIPTIONS: u32 = 2 * crate::MAX_FDS as u32 + 1;
-
-fn host_clock(id: u32) -> WasiResult<ClockId> {
-    Ok(match id {
-        clockid::REALTIME => ClockId::Realtime,
-        clockid::MONOTONIC => ClockId::Monotonic,
-        clockid::PROCESS_CPUTIME_ID => ClockId::ProcessCPUTime,
-        clockid::THREAD_CPUTIME_ID => ClockId::ThreadCPUTime,
-        _ => return Err(Errno::Inval),
-    })
-}
-
-fn ts_nanos(t: Timespec) -> u64 {
-    crate::fd::nanos(t.tv_sec, t.tv_nsec)
-}
-
-/// The current time of WASI clock `id`, in nanoseconds.
-pub(crate) fn now(id: u32) -> WasiResult<u64> {
-    if id == clockid::REALTIME {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        return Ok(d.as_nanos().min(u64::MAX as u128) as u64);
-    }
-    Ok(ts_nanos(rustix::time::clock_gettime(host_clock(id)?)))
-}
 
 /// Whether `fd` is ready now for reading (or writing); `None` (an
 /// in-memory pipe) always is.
@@ -79,62 +55,9 @@ enum Pending {
 }
 
 impl WasiCtx {
-    pub(crate) fn clock_res_get(
-        &mut self,
-        mem: &mut GuestMemory,
-        id: u32,
-        out: u32,
-    ) -> WasiResult<()> {
-        let res = ts_nanos(rustix::time::clock_getres(host_clock(id)?)).max(1);
-        mem.write_u64(out, res)
-    }
-
-    pub(crate) fn clock_time_get(
-        &mut self,
-        mem: &mut GuestMemory,
-        id: u32,
-        _precision: u64,
-        out: u32,
-    ) -> WasiResult<()> {
-        let t = now(id)?;
-        mem.write_u64(out, t)
-    }
-
-    pub(crate) fn random_get(
-        &mut self,
-        mem: &mut GuestMemory,
-        buf: u32,
-        len: u32,
-    ) -> WasiResult<()> {
-        let mut out = mem.slice_mut(buf, len)?;
-        while !out.is_empty() {
-            match rustix::rand::getrandom(&mut *out, rustix::rand::GetRandomFlags::empty()) {
-                Ok(n) => out = &mut out[n..],
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) fn sched_yield(&mut self) -> WasiResult<()> {
         std::thread::yield_now();
         Ok(())
-    }
-
-    /// Raises signal `sig` in the guest. Signals whose default action is to
-    /// be ignored (or to stop or continue) do nothing; the others end the
-    /// guest as if it had exited with 128 + the host signal number, the
-    /// status a shell reports for a process killed by that signal.
-    pub(crate) fn proc_raise(&mut self, sig: u8) -> Result<(), ProcRaise> {
-        match sig {
-            0 => Ok(()),
-            // chld, cont, stop, tstp, ttin, ttou, urg, winch
-            16..=22 | 27 => Ok(()),
-            1..=15 => Err(ProcRaise::Exit(I32Exit(128 + sig as i32))),
-            23..=30 => Err(ProcRaise::Exit(I32Exit(128 + sig as i32 + 1))),
-            _ => Err(ProcRaise::Errno(Errno::Inval)),
-        }
     }
 
     pub(crate) fn poll_oneoff(
@@ -363,10 +286,4 @@ impl WasiCtx {
         }
         mem.write_u32(nevents, events.len() as u32)
     }
-}
-
-/// What `proc_raise` does: fail with an errno, or end the guest.
-pub(crate) enum ProcRaise {
-    Errno(Errno),
-    Exit(I32Exit),
 }

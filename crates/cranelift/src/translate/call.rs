@@ -9,11 +9,10 @@ use cranelift_codegen::ir::{
     types,
 };
 use hayate_environ::builtins::Builtin;
-use hayate_environ::wasmparser::Operator;
-use hayate_environ::{CompileError, Trap, VMOffsets, vm_func_ref};
+use hayate_environ::{Trap, VMOffsets, vm_func_ref};
 
+use super::FuncTranslator;
 use super::vmctx::immutable;
-use super::{FuncTranslator, Result};
 use crate::abi::{self, POINTER};
 use crate::traps::trap_to_code;
 
@@ -110,88 +109,78 @@ impl FuncTranslator<'_, '_> {
         self.epoch_deadline_load();
     }
 
-    pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> Result<bool> {
-        match op {
-            Operator::Call { function_index } => {
-                let f = *function_index;
-                let info = self.info();
-                let type_index = info.functions[f as usize];
-                match info.defined_func_index(f) {
-                    Some(defined) => {
-                        let callee = self.defined_func_ref(defined);
-                        let args = self.pop_call_args(type_index, self.vmctx);
-                        let call = self.b.ins().call(callee, &args);
-                        self.push_call_results(call);
-                    }
-                    None => {
-                        let offsets = self.env.offsets;
-                        let wasm_call = self.b.ins().load(
-                            POINTER,
-                            immutable(),
-                            self.vmctx,
-                            offsets.imported_function_wasm_call(f) as i32,
-                        );
-                        let callee_vmctx = self.b.ins().load(
-                            POINTER,
-                            immutable(),
-                            self.vmctx,
-                            offsets.imported_function_vmctx(f) as i32,
-                        );
-                        let sig = self.wasm_sig_ref(type_index);
-                        let args = self.pop_call_args(type_index, callee_vmctx);
-                        let call = self.b.ins().call_indirect(sig, wasm_call, &args);
-                        self.push_call_results(call);
-                    }
+    visit_methods! { self;
+        visit_call(function_index: u32) => {
+            let f = function_index;
+            let info = self.info();
+            let type_index = info.functions[f as usize];
+            match info.defined_func_index(f) {
+                Some(defined) => {
+                    let callee = self.defined_func_ref(defined);
+                    let args = self.pop_call_args(type_index, self.vmctx);
+                    let call = self.b.ins().call(callee, &args);
+                    self.push_call_results(call);
+                }
+                None => {
+                    let offsets = self.env.offsets;
+                    let wasm_call = self.b.ins().load(
+                        POINTER,
+                        immutable(),
+                        self.vmctx,
+                        offsets.imported_function_wasm_call(f) as i32,
+                    );
+                    let callee_vmctx = self.b.ins().load(
+                        POINTER,
+                        immutable(),
+                        self.vmctx,
+                        offsets.imported_function_vmctx(f) as i32,
+                    );
+                    let sig = self.wasm_sig_ref(type_index);
+                    let args = self.pop_call_args(type_index, callee_vmctx);
+                    let call = self.b.ins().call_indirect(sig, wasm_call, &args);
+                    self.push_call_results(call);
                 }
             }
-            Operator::CallIndirect {
-                type_index,
-                table_index,
-            } => {
-                let index = self.pop();
-                let addr = self.table_element_address(*table_index, index);
-                let entry = self.load_funcref(*table_index, index, addr);
+        };
+        visit_call_indirect(type_index: u32, table_index: u32) => {
+            let index = self.pop();
+            let addr = self.table_element_address(table_index, index);
+            let entry = self.load_funcref(table_index, index, addr);
+            self.b
+                .ins()
+                .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
+            // A VMFuncRef never changes once created.
+            let funcref = MemFlagsData::trusted().with_readonly();
+            let actual =
                 self.b
                     .ins()
-                    .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
-                // A VMFuncRef never changes once created.
-                let funcref = MemFlagsData::trusted().with_readonly();
-                let actual =
-                    self.b
-                        .ins()
-                        .load(types::I32, funcref, entry, vm_func_ref::TYPE_ID as i32);
-                let type_ids = self.b.ins().load(
-                    POINTER,
-                    immutable(),
-                    self.vmctx,
-                    self.env.offsets.type_ids() as i32,
-                );
-                let expected = self.b.ins().load(
-                    types::I32,
-                    immutable(),
-                    type_ids,
-                    VMOffsets::type_id_entry(*type_index) as i32,
-                );
-                let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
-                self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
-                let wasm_call =
-                    self.b
-                        .ins()
-                        .load(POINTER, funcref, entry, vm_func_ref::WASM_CALL as i32);
-                let callee_vmctx =
-                    self.b
-                        .ins()
-                        .load(POINTER, funcref, entry, vm_func_ref::VMCTX as i32);
-                let sig = self.wasm_sig_ref(*type_index);
-                let args = self.pop_call_args(*type_index, callee_vmctx);
-                let call = self.b.ins().call_indirect(sig, wasm_call, &args);
-                self.push_call_results(call);
-            }
-            Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } => {
-                return Err(CompileError::Unsupported("tail calls".into()));
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+                    .load(types::I32, funcref, entry, vm_func_ref::TYPE_ID as i32);
+            let type_ids = self.b.ins().load(
+                POINTER,
+                immutable(),
+                self.vmctx,
+                self.env.offsets.type_ids() as i32,
+            );
+            let expected = self.b.ins().load(
+                types::I32,
+                immutable(),
+                type_ids,
+                VMOffsets::type_id_entry(type_index) as i32,
+            );
+            let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
+            self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
+            let wasm_call =
+                self.b
+                    .ins()
+                    .load(POINTER, funcref, entry, vm_func_ref::WASM_CALL as i32);
+            let callee_vmctx =
+                self.b
+                    .ins()
+                    .load(POINTER, funcref, entry, vm_func_ref::VMCTX as i32);
+            let sig = self.wasm_sig_ref(type_index);
+            let args = self.pop_call_args(type_index, callee_vmctx);
+            let call = self.b.ins().call_indirect(sig, wasm_call, &args);
+            self.push_call_results(call);
+        };
     }
 }

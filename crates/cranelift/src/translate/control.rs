@@ -8,8 +8,8 @@
 
 use cranelift_codegen::ir::JumpTableData;
 use cranelift_codegen::ir::{self, Block, BlockArg, InstBuilder, Value};
-use hayate_environ::Trap;
-use hayate_environ::wasmparser::{BlockType, Operator};
+use hayate_environ::wasmparser::{BlockType, BrTable, Operator, ValType};
+use hayate_environ::{CompileError, Trap};
 
 use super::{FuncTranslator, Result, wasm_err};
 use crate::abi;
@@ -99,118 +99,121 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
-    pub(super) fn translate_control(&mut self, op: &Operator<'_>) -> Result<bool> {
-        match op {
-            Operator::Nop => {}
-            Operator::Unreachable => {
-                self.b
-                    .ins()
-                    .trap(trap_to_code(Trap::UnreachableCodeReached));
-                self.reachable = false;
+    visit_methods! { self;
+        visit_nop() => {};
+        visit_unreachable() => {
+            self.b
+                .ins()
+                .trap(trap_to_code(Trap::UnreachableCodeReached));
+            self.reachable = false;
+        };
+        visit_block(blockty: BlockType) => {
+            let (params, results) = self.block_signature(blockty)?;
+            let next = self.block_with_params(&results);
+            self.control.push(ControlFrame {
+                kind: FrameKind::Block,
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                stack_height: self.stack.len() - params.len(),
+                exit_reachable: false,
+            });
+        };
+        visit_loop(blockty: BlockType) => {
+            let (params, results) = self.block_signature(blockty)?;
+            let header = self.block_with_params(&params);
+            let args = self.peekn_canonical(params.len());
+            self.jump(header, &args);
+            self.popn(params.len());
+            self.b.switch_to_block(header);
+            let header_params = self.b.block_params(header).to_vec();
+            self.stack.extend(header_params);
+            let next = self.block_with_params(&results);
+            self.control.push(ControlFrame {
+                kind: FrameKind::Loop { header },
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                stack_height: self.stack.len() - params.len(),
+                exit_reachable: false,
+            });
+            if self.env.settings.tunables.epoch_interruption {
+                self.epoch_check();
             }
-            Operator::Block { blockty } => {
-                let (params, results) = self.block_signature(*blockty)?;
-                let next = self.block_with_params(&results);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Block,
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    stack_height: self.stack.len() - params.len(),
-                    exit_reachable: false,
-                });
+            if self.fuel_var.is_some() {
+                self.fuel_check();
             }
-            Operator::Loop { blockty } => {
-                let (params, results) = self.block_signature(*blockty)?;
-                let header = self.block_with_params(&params);
-                let args = self.peekn_canonical(params.len());
-                self.jump(header, &args);
-                self.popn(params.len());
-                self.b.switch_to_block(header);
-                let header_params = self.b.block_params(header).to_vec();
-                self.stack.extend(header_params);
-                let next = self.block_with_params(&results);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Loop { header },
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    stack_height: self.stack.len() - params.len(),
-                    exit_reachable: false,
-                });
-                if self.env.settings.tunables.epoch_interruption {
-                    self.epoch_check();
-                }
-                if self.fuel_var.is_some() {
-                    self.fuel_check();
-                }
+        };
+        visit_if(blockty: BlockType) => {
+            let cond = self.pop();
+            let (params, results) = self.block_signature(blockty)?;
+            let then_block = self.b.create_block();
+            let else_block = self.b.create_block();
+            let next = self.block_with_params(&results);
+            self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+            self.b.seal_block(then_block);
+            self.b.seal_block(else_block);
+            self.b.switch_to_block(then_block);
+            let height = self.stack.len() - params.len();
+            self.control.push(ControlFrame {
+                kind: FrameKind::If {
+                    else_block,
+                    else_params: self.stack[height..].to_vec(),
+                    has_else: false,
+                },
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                stack_height: height,
+                exit_reachable: false,
+            });
+        };
+        visit_else() => self.translate_else();
+        visit_end() => self.translate_end();
+        visit_br(relative_depth: u32) => {
+            let (target, n) = self.branch_target(relative_depth);
+            let args = self.peekn_canonical(n);
+            self.jump(target, &args);
+            self.popn(n);
+            self.reachable = false;
+        };
+        visit_br_if(relative_depth: u32) => {
+            let cond = self.pop();
+            let (target, n) = self.branch_target(relative_depth);
+            let args = block_args(&self.peekn_canonical(n));
+            let cont = self.b.create_block();
+            self.b.ins().brif(cond, target, &args, cont, &[]);
+            self.b.seal_block(cont);
+            self.b.switch_to_block(cont);
+        };
+        visit_br_table(targets: BrTable<'_>) => {
+            let depths = targets
+                .targets()
+                .collect::<Result<Vec<u32>, _>>()
+                .map_err(wasm_err)?;
+            self.translate_br_table(&depths, targets.default());
+        };
+        visit_return() => self.translate_return();
+        visit_drop() => {
+            self.pop();
+        };
+        visit_select() | visit_typed_select(_ty: ValType) => {
+            let (mut a, mut b, cond) = self.pop3();
+            let (ta, tb) = (self.b.func.dfg.value_type(a), self.b.func.dfg.value_type(b));
+            if ta != tb {
+                a = self.canonical(a);
+                b = self.canonical(b);
             }
-            Operator::If { blockty } => {
-                let cond = self.pop();
-                let (params, results) = self.block_signature(*blockty)?;
-                let then_block = self.b.create_block();
-                let else_block = self.b.create_block();
-                let next = self.block_with_params(&results);
-                self.b.ins().brif(cond, then_block, &[], else_block, &[]);
-                self.b.seal_block(then_block);
-                self.b.seal_block(else_block);
-                self.b.switch_to_block(then_block);
-                let height = self.stack.len() - params.len();
-                self.control.push(ControlFrame {
-                    kind: FrameKind::If {
-                        else_block,
-                        else_params: self.stack[height..].to_vec(),
-                        has_else: false,
-                    },
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    stack_height: height,
-                    exit_reachable: false,
-                });
-            }
-            Operator::Else => self.translate_else(),
-            Operator::End => self.translate_end(),
-            Operator::Br { relative_depth } => {
-                let (target, n) = self.branch_target(*relative_depth);
-                let args = self.peekn_canonical(n);
-                self.jump(target, &args);
-                self.popn(n);
-                self.reachable = false;
-            }
-            Operator::BrIf { relative_depth } => {
-                let cond = self.pop();
-                let (target, n) = self.branch_target(*relative_depth);
-                let args = block_args(&self.peekn_canonical(n));
-                let cont = self.b.create_block();
-                self.b.ins().brif(cond, target, &args, cont, &[]);
-                self.b.seal_block(cont);
-                self.b.switch_to_block(cont);
-            }
-            Operator::BrTable { targets } => {
-                let depths = targets
-                    .targets()
-                    .collect::<Result<Vec<u32>, _>>()
-                    .map_err(wasm_err)?;
-                self.translate_br_table(&depths, targets.default());
-            }
-            Operator::Return => self.translate_return(),
-            Operator::Drop => {
-                self.pop();
-            }
-            Operator::Select | Operator::TypedSelect { .. } => {
-                let (mut a, mut b, cond) = self.pop3();
-                let (ta, tb) = (self.b.func.dfg.value_type(a), self.b.func.dfg.value_type(b));
-                if ta != tb {
-                    a = self.canonical(a);
-                    b = self.canonical(b);
-                }
-                let v = self.b.ins().select(cond, a, b);
-                self.push(v);
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+            let v = self.b.ins().select(cond, a, b);
+            self.push(v);
+        };
+    }
+
+    /// `select` with several results parses but no proposal makes it valid.
+    pub(super) fn visit_typed_select_multi(&mut self, _tys: Vec<ValType>) -> Result<()> {
+        Err(CompileError::Unsupported(
+            "select with several results".into(),
+        ))
     }
 
     /// Where a branch to `depth` goes and how many values it carries.
@@ -356,6 +359,7 @@ impl FuncTranslator<'_, '_> {
                     self.unreachable_depth -= 1;
                 }
             }
+            // Anything else in unreachable code emits nothing.
             _ => {}
         }
         Ok(())

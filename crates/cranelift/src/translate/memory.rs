@@ -7,9 +7,10 @@
 
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, Value, types};
+use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
-use hayate_environ::wasmparser::{MemArg, MemArgTarget, Operator};
+use hayate_environ::wasmparser::{MemArg, MemArgTarget};
 use hayate_environ::{CompileError, Trap, VMOffsets};
 
 use super::vmctx::immutable;
@@ -119,14 +120,16 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
+    /// Pops the index and pushes the value `f` loads (given the heap's
+    /// memory flags, the address and the immediate offset).
     fn wasm_load(
         &mut self,
         memarg: &MemArg,
         size: u32,
-        f: impl FnOnce(&mut Self, Value, i32) -> Value,
+        f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
     ) -> Result<()> {
         let (addr, offset) = self.memory_address(memarg, size)?;
-        let v = f(self, addr, offset);
+        let v = f(self, self.regions.heap_flags(), addr, offset);
         self.push(v);
         Ok(())
     }
@@ -144,133 +147,127 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
-        use types::{F32, F64, I32, I64};
-        let fl = self.regions.heap_flags();
-        match op {
-            Operator::I32Load { memarg } => {
-                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().load(I32, fl, a, o))?
-            }
-            Operator::I64Load { memarg } => {
-                self.wasm_load(memarg, 8, |t, a, o| t.b.ins().load(I64, fl, a, o))?
-            }
-            Operator::F32Load { memarg } => {
-                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().load(F32, fl, a, o))?
-            }
-            Operator::F64Load { memarg } => {
-                self.wasm_load(memarg, 8, |t, a, o| t.b.ins().load(F64, fl, a, o))?
-            }
-            Operator::I32Load8S { memarg } => {
-                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().sload8(I32, fl, a, o))?
-            }
-            Operator::I32Load8U { memarg } => {
-                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().uload8(I32, fl, a, o))?
-            }
-            Operator::I32Load16S { memarg } => {
-                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().sload16(I32, fl, a, o))?
-            }
-            Operator::I32Load16U { memarg } => {
-                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().uload16(I32, fl, a, o))?
-            }
-            Operator::I64Load8S { memarg } => {
-                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().sload8(I64, fl, a, o))?
-            }
-            Operator::I64Load8U { memarg } => {
-                self.wasm_load(memarg, 1, |t, a, o| t.b.ins().uload8(I64, fl, a, o))?
-            }
-            Operator::I64Load16S { memarg } => {
-                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().sload16(I64, fl, a, o))?
-            }
-            Operator::I64Load16U { memarg } => {
-                self.wasm_load(memarg, 2, |t, a, o| t.b.ins().uload16(I64, fl, a, o))?
-            }
-            Operator::I64Load32S { memarg } => {
-                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().sload32(fl, a, o))?
-            }
-            Operator::I64Load32U { memarg } => {
-                self.wasm_load(memarg, 4, |t, a, o| t.b.ins().uload32(fl, a, o))?
-            }
-            Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
-                self.wasm_store(memarg, 4, |t, v, a, o| {
-                    t.b.ins().store(fl, v, a, o);
-                })?
-            }
-            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
-                self.wasm_store(memarg, 8, |t, v, a, o| {
-                    t.b.ins().store(fl, v, a, o);
-                })?
-            }
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
-                self.wasm_store(memarg, 1, |t, v, a, o| {
-                    t.b.ins().istore8(fl, v, a, o);
-                })?
-            }
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
-                self.wasm_store(memarg, 2, |t, v, a, o| {
-                    t.b.ins().istore16(fl, v, a, o);
-                })?
-            }
-            Operator::I64Store32 { memarg } => self.wasm_store(memarg, 4, |t, v, a, o| {
-                t.b.ins().istore32(fl, v, a, o);
-            })?,
-            Operator::MemorySize { mem } => {
-                let len = self.memory_length(*mem);
-                let pages = self.b.ins().ushr_imm_u(len, 16);
-                let v = if self.is_memory64(*mem) {
-                    pages
-                } else {
-                    self.b.ins().ireduce(I32, pages)
-                };
-                self.push(v);
-            }
-            Operator::MemoryGrow { mem } => {
-                let delta = self.pop();
-                let delta = self.memory_operand64(*mem, delta);
-                let index = self.b.ins().iconst(I32, i64::from(*mem));
-                let old = self
-                    .call_builtin(Builtin::MemoryGrow, &[index, delta])
-                    .unwrap();
-                let v = if self.is_memory64(*mem) {
-                    old
-                } else {
-                    self.b.ins().ireduce(I32, old)
-                };
-                self.push(v);
-            }
-            Operator::MemoryFill { mem } => {
-                let (dst, byte, len) = self.pop3();
-                let dst = self.memory_operand64(*mem, dst);
-                let len = self.memory_operand64(*mem, len);
-                let index = self.b.ins().iconst(I32, i64::from(*mem));
-                self.call_builtin(Builtin::MemoryFill, &[index, dst, byte, len]);
-            }
-            Operator::MemoryCopy { dst_mem, src_mem } => {
-                let (dst, src, len) = self.pop3();
-                let dst = self.memory_operand64(*dst_mem, dst);
-                let src = self.memory_operand64(*src_mem, src);
-                // The length has the narrower of the two index types.
-                let len = if self.is_memory64(*dst_mem) && self.is_memory64(*src_mem) {
-                    len
-                } else {
-                    self.b.ins().uextend(I64, len)
-                };
-                let dst_index = self.b.ins().iconst(I32, i64::from(*dst_mem));
-                let src_index = self.b.ins().iconst(I32, i64::from(*src_mem));
-                self.call_builtin(Builtin::MemoryCopy, &[dst_index, dst, src_index, src, len]);
-            }
-            Operator::MemoryInit { data_index, mem } => {
-                let (dst, src, len) = self.pop3();
-                let dst = self.memory_operand64(*mem, dst);
-                let index = self.b.ins().iconst(I32, i64::from(*mem));
-                let data = self.b.ins().iconst(I32, i64::from(*data_index));
-                self.call_builtin(Builtin::MemoryInit, &[index, data, dst, src, len]);
-            }
-            Operator::DataDrop { data_index } => {
-                let data = self.b.ins().iconst(I32, i64::from(*data_index));
-                self.call_builtin(Builtin::DataDrop, &[data]);
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+    visit_methods! { self;
+        visit_i32_load(memarg: MemArg) => {
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().load(I32, fl, a, o))?
+        };
+        visit_i64_load(memarg: MemArg) => {
+            self.wasm_load(&memarg, 8, |t, fl, a, o| t.b.ins().load(I64, fl, a, o))?
+        };
+        visit_f32_load(memarg: MemArg) => {
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().load(F32, fl, a, o))?
+        };
+        visit_f64_load(memarg: MemArg) => {
+            self.wasm_load(&memarg, 8, |t, fl, a, o| t.b.ins().load(F64, fl, a, o))?
+        };
+        visit_i32_load8_s(memarg: MemArg) => {
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().sload8(I32, fl, a, o))?
+        };
+        visit_i32_load8_u(memarg: MemArg) => {
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().uload8(I32, fl, a, o))?
+        };
+        visit_i32_load16_s(memarg: MemArg) => {
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().sload16(I32, fl, a, o))?
+        };
+        visit_i32_load16_u(memarg: MemArg) => {
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().uload16(I32, fl, a, o))?
+        };
+        visit_i64_load8_s(memarg: MemArg) => {
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().sload8(I64, fl, a, o))?
+        };
+        visit_i64_load8_u(memarg: MemArg) => {
+            self.wasm_load(&memarg, 1, |t, fl, a, o| t.b.ins().uload8(I64, fl, a, o))?
+        };
+        visit_i64_load16_s(memarg: MemArg) => {
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().sload16(I64, fl, a, o))?
+        };
+        visit_i64_load16_u(memarg: MemArg) => {
+            self.wasm_load(&memarg, 2, |t, fl, a, o| t.b.ins().uload16(I64, fl, a, o))?
+        };
+        visit_i64_load32_s(memarg: MemArg) => {
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().sload32(fl, a, o))?
+        };
+        visit_i64_load32_u(memarg: MemArg) => {
+            self.wasm_load(&memarg, 4, |t, fl, a, o| t.b.ins().uload32(fl, a, o))?
+        };
+        visit_i32_store(memarg: MemArg) | visit_f32_store(memarg: MemArg) => {
+            self.wasm_store(&memarg, 4, |t, v, a, o| {
+                t.b.ins().store(t.regions.heap_flags(), v, a, o);
+            })?
+        };
+        visit_i64_store(memarg: MemArg) | visit_f64_store(memarg: MemArg) => {
+            self.wasm_store(&memarg, 8, |t, v, a, o| {
+                t.b.ins().store(t.regions.heap_flags(), v, a, o);
+            })?
+        };
+        visit_i32_store8(memarg: MemArg) | visit_i64_store8(memarg: MemArg) => {
+            self.wasm_store(&memarg, 1, |t, v, a, o| {
+                t.b.ins().istore8(t.regions.heap_flags(), v, a, o);
+            })?
+        };
+        visit_i32_store16(memarg: MemArg) | visit_i64_store16(memarg: MemArg) => {
+            self.wasm_store(&memarg, 2, |t, v, a, o| {
+                t.b.ins().istore16(t.regions.heap_flags(), v, a, o);
+            })?
+        };
+        visit_i64_store32(memarg: MemArg) => self.wasm_store(&memarg, 4, |t, v, a, o| {
+            t.b.ins().istore32(t.regions.heap_flags(), v, a, o);
+        })?;
+        visit_memory_size(mem: u32) => {
+            let len = self.memory_length(mem);
+            let pages = self.b.ins().ushr_imm_u(len, 16);
+            let v = if self.is_memory64(mem) {
+                pages
+            } else {
+                self.b.ins().ireduce(I32, pages)
+            };
+            self.push(v);
+        };
+        visit_memory_grow(mem: u32) => {
+            let delta = self.pop();
+            let delta = self.memory_operand64(mem, delta);
+            let index = self.b.ins().iconst(I32, i64::from(mem));
+            let old = self
+                .call_builtin(Builtin::MemoryGrow, &[index, delta])
+                .unwrap();
+            let v = if self.is_memory64(mem) {
+                old
+            } else {
+                self.b.ins().ireduce(I32, old)
+            };
+            self.push(v);
+        };
+        visit_memory_fill(mem: u32) => {
+            let (dst, byte, len) = self.pop3();
+            let dst = self.memory_operand64(mem, dst);
+            let len = self.memory_operand64(mem, len);
+            let index = self.b.ins().iconst(I32, i64::from(mem));
+            self.call_builtin(Builtin::MemoryFill, &[index, dst, byte, len]);
+        };
+        visit_memory_copy(dst_mem: u32, src_mem: u32) => {
+            let (dst, src, len) = self.pop3();
+            let dst = self.memory_operand64(dst_mem, dst);
+            let src = self.memory_operand64(src_mem, src);
+            // The length has the narrower of the two index types.
+            let len = if self.is_memory64(dst_mem) && self.is_memory64(src_mem) {
+                len
+            } else {
+                self.b.ins().uextend(I64, len)
+            };
+            let dst_index = self.b.ins().iconst(I32, i64::from(dst_mem));
+            let src_index = self.b.ins().iconst(I32, i64::from(src_mem));
+            self.call_builtin(Builtin::MemoryCopy, &[dst_index, dst, src_index, src, len]);
+        };
+        visit_memory_init(data_index: u32, mem: u32) => {
+            let (dst, src, len) = self.pop3();
+            let dst = self.memory_operand64(mem, dst);
+            let index = self.b.ins().iconst(I32, i64::from(mem));
+            let data = self.b.ins().iconst(I32, i64::from(data_index));
+            self.call_builtin(Builtin::MemoryInit, &[index, data, dst, src, len]);
+        };
+        visit_data_drop(data_index: u32) => {
+            let data = self.b.ins().iconst(I32, i64::from(data_index));
+            self.call_builtin(Builtin::DataDrop, &[data]);
+        };
     }
 }

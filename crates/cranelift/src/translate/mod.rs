@@ -4,26 +4,47 @@
 //! `OperatorsReader`, keeping the Wasm value stack as a stack of SSA values,
 //! a control stack of blocks, and each local as a frontend `Variable`. Each
 //! operator family lives in its own file (control, memory, numeric, SIMD,
-//! table and global, call); this file holds the shared state, the dispatch,
-//! and fuel and epoch accounting.
-//!
-//! Fuel: the store's `fuel_consumed` counter is negative while fuel remains.
-//! A function caches it in a variable, adds one per operator (structure
-//! such as `block`, `end`, `nop` and `drop` is free), writes it back before
-//! calls and returns, and at function entry and loop headers calls the
-//! `OutOfFuel` builtin when it is zero or more. Epochs: at the same points
-//! the engine's epoch counter is compared with the store's deadline, and
-//! the `EpochDeadline` builtin is called when the deadline is reached. The
-//! deadline is cached in a variable, loaded at entry and reloaded only after
-//! that builtin and after calls; the counter is loaded at every check.
+//! table and reference, call, local and global variables) as `visit_*`
+//! methods, one per operator; `visit.rs` routes `wasmparser`'s
+//! `VisitOperator` calls to them, so an operator without a translation is
+//! a compile-time error. Fuel and epoch instrumentation is in
+//! `interrupts.rs`, VMContext addressing in `vmctx.rs`. This file holds the
+//! shared state (value stack, alias regions) and the operator loop.
+
+/// Defines `visit_*` methods of [`FuncTranslator`], the per-operator
+/// entry points that `visit.rs` routes `wasmparser`'s visitor calls to:
+///
+/// ```text
+/// visit_methods! { self;
+///     visit_i32_add() | visit_i64_add() => self.binary(...);
+///     visit_local_get(local_index: u32) => { ... };
+/// }
+/// ```
+///
+/// Each name before `=>` gets a method with those parameters (named and
+/// typed as in `wasmparser`'s operator list) and the body after it, an
+/// expression of type `()` in which `?` returns a `CompileError`.
+macro_rules! visit_methods {
+    ($self:ident; $( $( $visit:ident ( $($arg:ident: $ty:ty),* ) )|+ => $body:expr; )*) => {
+        $( $(
+            pub(super) fn $visit(&mut $self, $($arg: $ty),*) -> $crate::translate::Result<()> {
+                $body;
+                Ok(())
+            }
+        )+ )*
+    };
+}
 
 mod call;
 mod control;
+mod interrupts;
 mod memory;
 mod numeric;
 mod simd;
 mod simd_ops;
 mod table;
+mod variables;
+mod visit;
 pub(crate) mod vmctx;
 
 use std::collections::HashMap;
@@ -35,10 +56,10 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use hayate_environ::builtins::Builtin;
-use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
+use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator, VisitOperator};
 use hayate_environ::{CompileError, ModuleInfo, Trap, VMOffsets, WasmError, WasmValType};
 
-use crate::abi::{self, POINTER};
+use crate::abi;
 use crate::settings::CompilerSettings;
 use crate::traps::trap_to_code;
 
@@ -261,35 +282,6 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         Ok(())
     }
 
-    fn declare_locals(
-        &mut self,
-        entry: Block,
-        params: &[WasmValType],
-        body: &FunctionBody<'_>,
-    ) -> Result<()> {
-        for (i, ty) in params.iter().enumerate() {
-            let var = self.b.declare_var(abi::value_type(*ty));
-            let value = self.b.block_params(entry)[i + 2];
-            self.b.def_var(var, value);
-            self.locals.push(var);
-        }
-        let mut reader = body.get_locals_reader().map_err(wasm_err)?;
-        for _ in 0..reader.get_count() {
-            let (count, ty) = reader.read().map_err(wasm_err)?;
-            let ty = WasmValType::from_wasmparser(ty).map_err(CompileError::Unsupported)?;
-            if count == 0 {
-                continue;
-            }
-            let zero = self.zero_value(ty);
-            for _ in 0..count {
-                let var = self.b.declare_var(abi::value_type(ty));
-                self.b.def_var(var, zero);
-                self.locals.push(var);
-            }
-        }
-        Ok(())
-    }
-
     /// The default value of a type: zero bits.
     fn zero_value(&mut self, ty: WasmValType) -> Value {
         match ty {
@@ -378,184 +370,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if self.fuel_var.is_some() {
             self.fuel_before_op(op);
         }
-        let handled = self.translate_control(op)?
-            || self.translate_numeric(op)?
-            || self.translate_memory(op)?
-            || self.translate_variable_or_table(op)?
-            || self.translate_call(op)?
-            || self.translate_simd(op)?;
-        if handled {
-            Ok(())
-        } else {
-            Err(CompileError::Unsupported(format!("operator {op:?}")))
-        }
-    }
-
-    // ---- fuel and epochs ----
-
-    fn fuel_function_entry(&mut self) {
-        let var = self.b.declare_var(types::I64);
-        self.fuel_var = Some(var);
-        self.fuel_load();
-        self.fuel_check();
-    }
-
-    /// Cost of an operator: structure that executes no code is free.
-    fn fuel_cost(op: &Operator<'_>) -> i64 {
-        match op {
-            Operator::Nop
-            | Operator::Drop
-            | Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::End
-            | Operator::Else => 0,
-            _ => 1,
-        }
-    }
-
-    fn fuel_before_op(&mut self, op: &Operator<'_>) {
-        self.fuel_pending += Self::fuel_cost(op);
-        match op {
-            Operator::Unreachable
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::ReturnCall { .. }
-            | Operator::ReturnCallIndirect { .. } => {
-                self.fuel_flush();
-                self.fuel_save();
-            }
-            Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. } => self.fuel_flush(),
-            _ => {}
-        }
-    }
-
-    /// Adds the pending cost to the fuel variable.
-    fn fuel_flush(&mut self) {
-        let Some(var) = self.fuel_var else { return };
-        let cost = std::mem::take(&mut self.fuel_pending);
-        if cost != 0 {
-            let fuel = self.b.use_var(var);
-            let fuel = self.b.ins().iadd_imm_s(fuel, cost);
-            self.b.def_var(var, fuel);
-        }
-    }
-
-    fn fuel_addr(&mut self) -> (Value, i32) {
-        let limits = self.runtime_limits();
-        (
-            limits,
-            hayate_environ::VMRuntimeLimitsOffsets::FUEL_CONSUMED as i32,
-        )
-    }
-
-    /// Loads the store's fuel counter into the variable.
-    fn fuel_load(&mut self) {
-        let Some(var) = self.fuel_var else { return };
-        let (base, off) = self.fuel_addr();
-        let fuel = self
-            .b
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), base, off);
-        self.b.def_var(var, fuel);
-    }
-
-    /// Stores the variable back into the store's fuel counter.
-    fn fuel_save(&mut self) {
-        let Some(var) = self.fuel_var else { return };
-        let (base, off) = self.fuel_addr();
-        let fuel = self.b.use_var(var);
-        self.b.ins().store(MemFlagsData::trusted(), fuel, base, off);
-    }
-
-    /// Calls the `OutOfFuel` builtin when the counter reached zero.
-    fn fuel_check(&mut self) {
-        let Some(var) = self.fuel_var else { return };
-        self.fuel_flush();
-        let fuel = self.b.use_var(var);
-        let exhausted =
-            self.b
-                .ins()
-                .icmp_imm_s(ir::condcodes::IntCC::SignedGreaterThanOrEqual, fuel, 0);
-        let out_of_fuel = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(out_of_fuel);
-        self.b.ins().brif(exhausted, out_of_fuel, &[], cont, &[]);
-        self.b.seal_block(out_of_fuel);
-        self.b.switch_to_block(out_of_fuel);
-        self.fuel_save();
-        self.call_builtin(Builtin::OutOfFuel, &[]);
-        self.fuel_load();
-        self.b.ins().jump(cont, &[]);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(cont);
-    }
-
-    fn epoch_function_entry(&mut self) {
-        let var = self.b.declare_var(types::I64);
-        self.epoch_deadline_var = Some(var);
-        self.epoch_deadline_load();
-        self.epoch_check();
-    }
-
-    /// Loads the store's epoch deadline into the cached variable.
-    fn epoch_deadline_load(&mut self) {
-        let Some(var) = self.epoch_deadline_var else {
-            return;
-        };
-        let limits = self.runtime_limits();
-        let deadline = self.b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            limits,
-            hayate_environ::VMRuntimeLimitsOffsets::EPOCH_DEADLINE as i32,
-        );
-        self.b.def_var(var, deadline);
-    }
-
-    /// Calls the `EpochDeadline` builtin when the engine's epoch reached the
-    /// store's deadline. The epoch counter is loaded at every check (another
-    /// thread increments it); the deadline comes from the cached variable.
-    fn epoch_check(&mut self) {
-        let Some(var) = self.epoch_deadline_var else {
-            return;
-        };
-        let flags = vmctx::immutable();
-        let counter_ptr = self.b.ins().load(
-            POINTER,
-            flags,
-            self.vmctx,
-            self.env.offsets.epoch_counter() as i32,
-        );
-        let epoch = self
-            .b
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), counter_ptr, 0);
-        let deadline = self.b.use_var(var);
-        let reached = self.b.ins().icmp(
-            ir::condcodes::IntCC::UnsignedGreaterThanOrEqual,
-            epoch,
-            deadline,
-        );
-        let slow = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(reached, slow, &[], cont, &[]);
-        self.b.seal_block(slow);
-        self.b.switch_to_block(slow);
-        self.fuel_save();
-        self.call_builtin(Builtin::EpochDeadline, &[]);
-        self.fuel_load();
-        // The builtin (or the embedder's callback) may have moved the deadline.
-        self.epoch_deadline_load();
-        self.b.ins().jump(cont, &[]);
-        self.b.seal_block(cont);
-        self.b.switch_to_block(cont);
+        // Routed to the operator's family by `visit.rs`.
+        self.visit_operator(op)
     }
 }

@@ -11,7 +11,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     self, ConstantData, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
-use hayate_environ::wasmparser::{MemArg, Operator};
+use hayate_environ::wasmparser::{MemArg, V128};
 
 use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
@@ -141,6 +141,14 @@ impl FuncTranslator<'_, '_> {
         self.push(v);
     }
 
+    /// `*.all_true`: 1 when every lane of the `ty` vector is non-zero.
+    fn all_true(&mut self, ty: ir::Type) {
+        let a = self.pop_vector(ty);
+        let t = self.b.ins().vall_true(a);
+        let v = self.b.ins().uextend(types::I32, t);
+        self.push(v);
+    }
+
     fn swizzle(&mut self) {
         let indices = self.pop_vector(I8X16);
         let a = self.pop_vector(I8X16);
@@ -171,246 +179,219 @@ impl FuncTranslator<'_, '_> {
             .load(ty, self.regions.heap_flags(), addr, offset))
     }
 
-    fn translate_simd_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
-        let fl = self.regions.heap_flags();
-        macro_rules! extending_load {
-            ($memarg:expr, $method:ident) => {{
-                let (addr, offset) = self.memory_address($memarg, 8)?;
-                let v = self.b.ins().$method(fl, addr, offset);
-                self.push(v);
-            }};
-        }
-        match op {
-            Operator::V128Load { memarg } => {
-                let v = self.load_scalar(memarg, I8X16)?;
-                self.push(v);
-            }
-            Operator::V128Load8x8S { memarg } => extending_load!(memarg, sload8x8),
-            Operator::V128Load8x8U { memarg } => extending_load!(memarg, uload8x8),
-            Operator::V128Load16x4S { memarg } => extending_load!(memarg, sload16x4),
-            Operator::V128Load16x4U { memarg } => extending_load!(memarg, uload16x4),
-            Operator::V128Load32x2S { memarg } => extending_load!(memarg, sload32x2),
-            Operator::V128Load32x2U { memarg } => extending_load!(memarg, uload32x2),
-            Operator::V128Load8Splat { memarg }
-            | Operator::V128Load16Splat { memarg }
-            | Operator::V128Load32Splat { memarg }
-            | Operator::V128Load64Splat { memarg } => {
-                let ty = match op {
-                    Operator::V128Load8Splat { .. } => I8X16,
-                    Operator::V128Load16Splat { .. } => I16X8,
-                    Operator::V128Load32Splat { .. } => I32X4,
-                    _ => I64X2,
-                };
-                let x = self.load_scalar(memarg, ty.lane_type())?;
-                let v = self.b.ins().splat(ty, x);
-                self.push(v);
-            }
-            Operator::V128Load32Zero { memarg } | Operator::V128Load64Zero { memarg } => {
-                let ty = if matches!(op, Operator::V128Load32Zero { .. }) {
-                    I32X4
-                } else {
-                    I64X2
-                };
-                let x = self.load_scalar(memarg, ty.lane_type())?;
-                let v = self.b.ins().scalar_to_vector(ty, x);
-                self.push(v);
-            }
-            Operator::V128Store { memarg } => {
-                self.wasm_store(memarg, 16, |t, v, a, o| {
-                    t.b.ins().store(fl, v, a, o);
-                })?;
-            }
-            Operator::V128Load8Lane { memarg, lane }
-            | Operator::V128Load16Lane { memarg, lane }
-            | Operator::V128Load32Lane { memarg, lane }
-            | Operator::V128Load64Lane { memarg, lane } => {
-                let ty = match op {
-                    Operator::V128Load8Lane { .. } => I8X16,
-                    Operator::V128Load16Lane { .. } => I16X8,
-                    Operator::V128Load32Lane { .. } => I32X4,
-                    _ => I64X2,
-                };
-                let v = self.pop_vector(ty);
-                let x = self.load_scalar(memarg, ty.lane_type())?;
-                let r = self.b.ins().insertlane(v, x, *lane);
-                self.push(r);
-            }
-            Operator::V128Store8Lane { memarg, lane }
-            | Operator::V128Store16Lane { memarg, lane }
-            | Operator::V128Store32Lane { memarg, lane }
-            | Operator::V128Store64Lane { memarg, lane } => {
-                let ty = match op {
-                    Operator::V128Store8Lane { .. } => I8X16,
-                    Operator::V128Store16Lane { .. } => I16X8,
-                    Operator::V128Store32Lane { .. } => I32X4,
-                    _ => I64X2,
-                };
-                let v = self.pop_vector(ty);
-                let x = self.b.ins().extractlane(v, *lane);
-                let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes())?;
-                self.b.ins().store(fl, x, addr, offset);
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+    /// A load of 8 bytes widened to 128 bits by `load`.
+    fn extending_load(
+        &mut self,
+        memarg: &MemArg,
+        load: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
+    ) -> Result<()> {
+        let (addr, offset) = self.memory_address(memarg, 8)?;
+        let v = load(self, self.regions.heap_flags(), addr, offset);
+        self.push(v);
+        Ok(())
     }
 
-    fn translate_simd_lanes(&mut self, op: &Operator<'_>) -> Result<bool> {
-        match op {
-            Operator::V128Const { value } => {
-                let v = self.vconst(I8X16, u128::from_le_bytes(*value.bytes()));
-                self.push(v);
-            }
-            Operator::I8x16Shuffle { lanes } => self.shuffle(lanes),
-            Operator::I8x16Swizzle => self.swizzle(),
-            Operator::I8x16Splat => self.splat(I8X16),
-            Operator::I16x8Splat => self.splat(I16X8),
-            Operator::I32x4Splat => self.splat(I32X4),
-            Operator::I64x2Splat => self.splat(I64X2),
-            Operator::F32x4Splat => self.splat(F32X4),
-            Operator::F64x2Splat => self.splat(F64X2),
-            Operator::I8x16ExtractLaneS { lane } => self.extract_lane(I8X16, *lane, Some(true)),
-            Operator::I8x16ExtractLaneU { lane } => self.extract_lane(I8X16, *lane, Some(false)),
-            Operator::I16x8ExtractLaneS { lane } => self.extract_lane(I16X8, *lane, Some(true)),
-            Operator::I16x8ExtractLaneU { lane } => self.extract_lane(I16X8, *lane, Some(false)),
-            Operator::I32x4ExtractLane { lane } => self.extract_lane(I32X4, *lane, None),
-            Operator::I64x2ExtractLane { lane } => self.extract_lane(I64X2, *lane, None),
-            Operator::F32x4ExtractLane { lane } => self.extract_lane(F32X4, *lane, None),
-            Operator::F64x2ExtractLane { lane } => self.extract_lane(F64X2, *lane, None),
-            Operator::I8x16ReplaceLane { lane } => self.replace_lane(I8X16, *lane),
-            Operator::I16x8ReplaceLane { lane } => self.replace_lane(I16X8, *lane),
-            Operator::I32x4ReplaceLane { lane } => self.replace_lane(I32X4, *lane),
-            Operator::I64x2ReplaceLane { lane } => self.replace_lane(I64X2, *lane),
-            Operator::F32x4ReplaceLane { lane } => self.replace_lane(F32X4, *lane),
-            Operator::F64x2ReplaceLane { lane } => self.replace_lane(F64X2, *lane),
-
-            Operator::V128Not => {
-                let ty = self.bitwise_type(0);
-                self.vunary(ty, |t, a| t.b.ins().bnot(a));
-            }
-            Operator::V128And => {
-                let ty = self.bitwise_type(1);
-                self.vbinary(ty, |t, a, b| t.b.ins().band(a, b));
-            }
-            Operator::V128AndNot => {
-                let ty = self.bitwise_type(1);
-                self.vbinary(ty, |t, a, b| t.b.ins().band_not(a, b));
-            }
-            Operator::V128Or => {
-                let ty = self.bitwise_type(1);
-                self.vbinary(ty, |t, a, b| t.b.ins().bor(a, b));
-            }
-            Operator::V128Xor => {
-                let ty = self.bitwise_type(1);
-                self.vbinary(ty, |t, a, b| t.b.ins().bxor(a, b));
-            }
-            Operator::V128Bitselect => {
-                let ty = self.bitwise_type(2);
-                let c = self.pop_vector(ty);
-                let b = self.pop_vector(ty);
-                let a = self.pop_vector(ty);
-                let v = self.b.ins().bitselect(c, a, b);
-                self.push(v);
-            }
-            Operator::V128AnyTrue => {
-                let ty = self.bitwise_type(0);
-                let a = self.pop_vector(ty);
-                let t = self.b.ins().vany_true(a);
-                let v = self.b.ins().uextend(types::I32, t);
-                self.push(v);
-            }
-            Operator::I8x16AllTrue
-            | Operator::I16x8AllTrue
-            | Operator::I32x4AllTrue
-            | Operator::I64x2AllTrue => {
-                let ty = match op {
-                    Operator::I8x16AllTrue => I8X16,
-                    Operator::I16x8AllTrue => I16X8,
-                    Operator::I32x4AllTrue => I32X4,
-                    _ => I64X2,
-                };
-                let a = self.pop_vector(ty);
-                let t = self.b.ins().vall_true(a);
-                let v = self.b.ins().uextend(types::I32, t);
-                self.push(v);
-            }
-            Operator::I8x16Bitmask
-            | Operator::I16x8Bitmask
-            | Operator::I32x4Bitmask
-            | Operator::I64x2Bitmask => {
-                let ty = match op {
-                    Operator::I8x16Bitmask => I8X16,
-                    Operator::I16x8Bitmask => I16X8,
-                    Operator::I32x4Bitmask => I32X4,
-                    _ => I64X2,
-                };
-                self.vunary(ty, |t, a| t.b.ins().vhigh_bits(types::I32, a));
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+    /// `v128.loadN_splat`: one lane of `ty` loaded and copied to all lanes.
+    fn load_splat(&mut self, memarg: &MemArg, ty: ir::Type) -> Result<()> {
+        let x = self.load_scalar(memarg, ty.lane_type())?;
+        let v = self.b.ins().splat(ty, x);
+        self.push(v);
+        Ok(())
     }
 
-    fn translate_simd_compare(&mut self, op: &Operator<'_>) -> Result<bool> {
-        use IntCC::*;
-        match op {
-            Operator::I8x16Eq => self.vicmp(I8X16, Equal),
-            Operator::I8x16Ne => self.vicmp(I8X16, NotEqual),
-            Operator::I8x16LtS => self.vicmp(I8X16, SignedLessThan),
-            Operator::I8x16LtU => self.vicmp(I8X16, UnsignedLessThan),
-            Operator::I8x16GtS => self.vicmp(I8X16, SignedGreaterThan),
-            Operator::I8x16GtU => self.vicmp(I8X16, UnsignedGreaterThan),
-            Operator::I8x16LeS => self.vicmp(I8X16, SignedLessThanOrEqual),
-            Operator::I8x16LeU => self.vicmp(I8X16, UnsignedLessThanOrEqual),
-            Operator::I8x16GeS => self.vicmp(I8X16, SignedGreaterThanOrEqual),
-            Operator::I8x16GeU => self.vicmp(I8X16, UnsignedGreaterThanOrEqual),
-            Operator::I16x8Eq => self.vicmp(I16X8, Equal),
-            Operator::I16x8Ne => self.vicmp(I16X8, NotEqual),
-            Operator::I16x8LtS => self.vicmp(I16X8, SignedLessThan),
-            Operator::I16x8LtU => self.vicmp(I16X8, UnsignedLessThan),
-            Operator::I16x8GtS => self.vicmp(I16X8, SignedGreaterThan),
-            Operator::I16x8GtU => self.vicmp(I16X8, UnsignedGreaterThan),
-            Operator::I16x8LeS => self.vicmp(I16X8, SignedLessThanOrEqual),
-            Operator::I16x8LeU => self.vicmp(I16X8, UnsignedLessThanOrEqual),
-            Operator::I16x8GeS => self.vicmp(I16X8, SignedGreaterThanOrEqual),
-            Operator::I16x8GeU => self.vicmp(I16X8, UnsignedGreaterThanOrEqual),
-            Operator::I32x4Eq => self.vicmp(I32X4, Equal),
-            Operator::I32x4Ne => self.vicmp(I32X4, NotEqual),
-            Operator::I32x4LtS => self.vicmp(I32X4, SignedLessThan),
-            Operator::I32x4LtU => self.vicmp(I32X4, UnsignedLessThan),
-            Operator::I32x4GtS => self.vicmp(I32X4, SignedGreaterThan),
-            Operator::I32x4GtU => self.vicmp(I32X4, UnsignedGreaterThan),
-            Operator::I32x4LeS => self.vicmp(I32X4, SignedLessThanOrEqual),
-            Operator::I32x4LeU => self.vicmp(I32X4, UnsignedLessThanOrEqual),
-            Operator::I32x4GeS => self.vicmp(I32X4, SignedGreaterThanOrEqual),
-            Operator::I32x4GeU => self.vicmp(I32X4, UnsignedGreaterThanOrEqual),
-            Operator::I64x2Eq => self.vicmp(I64X2, Equal),
-            Operator::I64x2Ne => self.vicmp(I64X2, NotEqual),
-            Operator::I64x2LtS => self.vicmp(I64X2, SignedLessThan),
-            Operator::I64x2GtS => self.vicmp(I64X2, SignedGreaterThan),
-            Operator::I64x2LeS => self.vicmp(I64X2, SignedLessThanOrEqual),
-            Operator::I64x2GeS => self.vicmp(I64X2, SignedGreaterThanOrEqual),
-            Operator::F32x4Eq => self.vfcmp(F32X4, FloatCC::Equal),
-            Operator::F32x4Ne => self.vfcmp(F32X4, FloatCC::NotEqual),
-            Operator::F32x4Lt => self.vfcmp(F32X4, FloatCC::LessThan),
-            Operator::F32x4Gt => self.vfcmp(F32X4, FloatCC::GreaterThan),
-            Operator::F32x4Le => self.vfcmp(F32X4, FloatCC::LessThanOrEqual),
-            Operator::F32x4Ge => self.vfcmp(F32X4, FloatCC::GreaterThanOrEqual),
-            Operator::F64x2Eq => self.vfcmp(F64X2, FloatCC::Equal),
-            Operator::F64x2Ne => self.vfcmp(F64X2, FloatCC::NotEqual),
-            Operator::F64x2Lt => self.vfcmp(F64X2, FloatCC::LessThan),
-            Operator::F64x2Gt => self.vfcmp(F64X2, FloatCC::GreaterThan),
-            Operator::F64x2Le => self.vfcmp(F64X2, FloatCC::LessThanOrEqual),
-            Operator::F64x2Ge => self.vfcmp(F64X2, FloatCC::GreaterThanOrEqual),
-            _ => return Ok(false),
-        }
-        Ok(true)
+    /// `v128.loadN_zero`: one lane of `ty` loaded into lane 0, zeros above.
+    fn load_zero(&mut self, memarg: &MemArg, ty: ir::Type) -> Result<()> {
+        let x = self.load_scalar(memarg, ty.lane_type())?;
+        let v = self.b.ins().scalar_to_vector(ty, x);
+        self.push(v);
+        Ok(())
     }
 
-    pub(super) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool> {
-        Ok(self.translate_simd_memory(op)?
-            || self.translate_simd_lanes(op)?
-            || self.translate_simd_compare(op)?
-            || self.translate_simd_arith(op)?)
+    /// `v128.loadN_lane`: lane `lane` of a `ty` vector replaced from memory.
+    fn load_lane(&mut self, memarg: &MemArg, lane: u8, ty: ir::Type) -> Result<()> {
+        let v = self.pop_vector(ty);
+        let x = self.load_scalar(memarg, ty.lane_type())?;
+        let r = self.b.ins().insertlane(v, x, lane);
+        self.push(r);
+        Ok(())
+    }
+
+    /// `v128.storeN_lane`: lane `lane` of a `ty` vector stored to memory.
+    fn store_lane(&mut self, memarg: &MemArg, lane: u8, ty: ir::Type) -> Result<()> {
+        let v = self.pop_vector(ty);
+        let x = self.b.ins().extractlane(v, lane);
+        let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes())?;
+        self.b
+            .ins()
+            .store(self.regions.heap_flags(), x, addr, offset);
+        Ok(())
+    }
+
+    visit_methods! { self;
+        visit_v128_load(memarg: MemArg) => {
+            let v = self.load_scalar(&memarg, I8X16)?;
+            self.push(v);
+        };
+        visit_v128_load8x8_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload8x8(fl, a, o))?
+        };
+        visit_v128_load8x8_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload8x8(fl, a, o))?
+        };
+        visit_v128_load16x4_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload16x4(fl, a, o))?
+        };
+        visit_v128_load16x4_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload16x4(fl, a, o))?
+        };
+        visit_v128_load32x2_s(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().sload32x2(fl, a, o))?
+        };
+        visit_v128_load32x2_u(memarg: MemArg) => {
+            self.extending_load(&memarg, |t, fl, a, o| t.b.ins().uload32x2(fl, a, o))?
+        };
+        visit_v128_load8_splat(memarg: MemArg) => self.load_splat(&memarg, I8X16)?;
+        visit_v128_load16_splat(memarg: MemArg) => self.load_splat(&memarg, I16X8)?;
+        visit_v128_load32_splat(memarg: MemArg) => self.load_splat(&memarg, I32X4)?;
+        visit_v128_load64_splat(memarg: MemArg) => self.load_splat(&memarg, I64X2)?;
+        visit_v128_load32_zero(memarg: MemArg) => self.load_zero(&memarg, I32X4)?;
+        visit_v128_load64_zero(memarg: MemArg) => self.load_zero(&memarg, I64X2)?;
+        visit_v128_store(memarg: MemArg) => {
+            self.wasm_store(&memarg, 16, |t, v, a, o| {
+                t.b.ins().store(t.regions.heap_flags(), v, a, o);
+            })?;
+        };
+        visit_v128_load8_lane(memarg: MemArg, lane: u8) => self.load_lane(&memarg, lane, I8X16)?;
+        visit_v128_load16_lane(memarg: MemArg, lane: u8) => self.load_lane(&memarg, lane, I16X8)?;
+        visit_v128_load32_lane(memarg: MemArg, lane: u8) => self.load_lane(&memarg, lane, I32X4)?;
+        visit_v128_load64_lane(memarg: MemArg, lane: u8) => self.load_lane(&memarg, lane, I64X2)?;
+        visit_v128_store8_lane(memarg: MemArg, lane: u8) => self.store_lane(&memarg, lane, I8X16)?;
+        visit_v128_store16_lane(memarg: MemArg, lane: u8) => self.store_lane(&memarg, lane, I16X8)?;
+        visit_v128_store32_lane(memarg: MemArg, lane: u8) => self.store_lane(&memarg, lane, I32X4)?;
+        visit_v128_store64_lane(memarg: MemArg, lane: u8) => self.store_lane(&memarg, lane, I64X2)?;
+    }
+
+    visit_methods! { self;
+        visit_v128_const(value: V128) => {
+            let v = self.vconst(I8X16, u128::from_le_bytes(*value.bytes()));
+            self.push(v);
+        };
+        visit_i8x16_shuffle(lanes: [u8; 16]) => self.shuffle(&lanes);
+        visit_i8x16_swizzle() => self.swizzle();
+        visit_i8x16_splat() => self.splat(I8X16);
+        visit_i16x8_splat() => self.splat(I16X8);
+        visit_i32x4_splat() => self.splat(I32X4);
+        visit_i64x2_splat() => self.splat(I64X2);
+        visit_f32x4_splat() => self.splat(F32X4);
+        visit_f64x2_splat() => self.splat(F64X2);
+        visit_i8x16_extract_lane_s(lane: u8) => self.extract_lane(I8X16, lane, Some(true));
+        visit_i8x16_extract_lane_u(lane: u8) => self.extract_lane(I8X16, lane, Some(false));
+        visit_i16x8_extract_lane_s(lane: u8) => self.extract_lane(I16X8, lane, Some(true));
+        visit_i16x8_extract_lane_u(lane: u8) => self.extract_lane(I16X8, lane, Some(false));
+        visit_i32x4_extract_lane(lane: u8) => self.extract_lane(I32X4, lane, None);
+        visit_i64x2_extract_lane(lane: u8) => self.extract_lane(I64X2, lane, None);
+        visit_f32x4_extract_lane(lane: u8) => self.extract_lane(F32X4, lane, None);
+        visit_f64x2_extract_lane(lane: u8) => self.extract_lane(F64X2, lane, None);
+        visit_i8x16_replace_lane(lane: u8) => self.replace_lane(I8X16, lane);
+        visit_i16x8_replace_lane(lane: u8) => self.replace_lane(I16X8, lane);
+        visit_i32x4_replace_lane(lane: u8) => self.replace_lane(I32X4, lane);
+        visit_i64x2_replace_lane(lane: u8) => self.replace_lane(I64X2, lane);
+        visit_f32x4_replace_lane(lane: u8) => self.replace_lane(F32X4, lane);
+        visit_f64x2_replace_lane(lane: u8) => self.replace_lane(F64X2, lane);
+
+        visit_v128_not() => {
+            let ty = self.bitwise_type(0);
+            self.vunary(ty, |t, a| t.b.ins().bnot(a));
+        };
+        visit_v128_and() => {
+            let ty = self.bitwise_type(1);
+            self.vbinary(ty, |t, a, b| t.b.ins().band(a, b));
+        };
+        visit_v128_andnot() => {
+            let ty = self.bitwise_type(1);
+            self.vbinary(ty, |t, a, b| t.b.ins().band_not(a, b));
+        };
+        visit_v128_or() => {
+            let ty = self.bitwise_type(1);
+            self.vbinary(ty, |t, a, b| t.b.ins().bor(a, b));
+        };
+        visit_v128_xor() => {
+            let ty = self.bitwise_type(1);
+            self.vbinary(ty, |t, a, b| t.b.ins().bxor(a, b));
+        };
+        visit_v128_bitselect() => {
+            let ty = self.bitwise_type(2);
+            let c = self.pop_vector(ty);
+            let b = self.pop_vector(ty);
+            let a = self.pop_vector(ty);
+            let v = self.b.ins().bitselect(c, a, b);
+            self.push(v);
+        };
+        visit_v128_any_true() => {
+            let ty = self.bitwise_type(0);
+            let a = self.pop_vector(ty);
+            let t = self.b.ins().vany_true(a);
+            let v = self.b.ins().uextend(types::I32, t);
+            self.push(v);
+        };
+        visit_i8x16_all_true() => self.all_true(I8X16);
+        visit_i16x8_all_true() => self.all_true(I16X8);
+        visit_i32x4_all_true() => self.all_true(I32X4);
+        visit_i64x2_all_true() => self.all_true(I64X2);
+        visit_i8x16_bitmask() => self.vunary(I8X16, |t, a| t.b.ins().vhigh_bits(types::I32, a));
+        visit_i16x8_bitmask() => self.vunary(I16X8, |t, a| t.b.ins().vhigh_bits(types::I32, a));
+        visit_i32x4_bitmask() => self.vunary(I32X4, |t, a| t.b.ins().vhigh_bits(types::I32, a));
+        visit_i64x2_bitmask() => self.vunary(I64X2, |t, a| t.b.ins().vhigh_bits(types::I32, a));
+    }
+
+    visit_methods! { self;
+        visit_i8x16_eq() => self.vicmp(I8X16, IntCC::Equal);
+        visit_i8x16_ne() => self.vicmp(I8X16, IntCC::NotEqual);
+        visit_i8x16_lt_s() => self.vicmp(I8X16, IntCC::SignedLessThan);
+        visit_i8x16_lt_u() => self.vicmp(I8X16, IntCC::UnsignedLessThan);
+        visit_i8x16_gt_s() => self.vicmp(I8X16, IntCC::SignedGreaterThan);
+        visit_i8x16_gt_u() => self.vicmp(I8X16, IntCC::UnsignedGreaterThan);
+        visit_i8x16_le_s() => self.vicmp(I8X16, IntCC::SignedLessThanOrEqual);
+        visit_i8x16_le_u() => self.vicmp(I8X16, IntCC::UnsignedLessThanOrEqual);
+        visit_i8x16_ge_s() => self.vicmp(I8X16, IntCC::SignedGreaterThanOrEqual);
+        visit_i8x16_ge_u() => self.vicmp(I8X16, IntCC::UnsignedGreaterThanOrEqual);
+        visit_i16x8_eq() => self.vicmp(I16X8, IntCC::Equal);
+        visit_i16x8_ne() => self.vicmp(I16X8, IntCC::NotEqual);
+        visit_i16x8_lt_s() => self.vicmp(I16X8, IntCC::SignedLessThan);
+        visit_i16x8_lt_u() => self.vicmp(I16X8, IntCC::UnsignedLessThan);
+        visit_i16x8_gt_s() => self.vicmp(I16X8, IntCC::SignedGreaterThan);
+        visit_i16x8_gt_u() => self.vicmp(I16X8, IntCC::UnsignedGreaterThan);
+        visit_i16x8_le_s() => self.vicmp(I16X8, IntCC::SignedLessThanOrEqual);
+        visit_i16x8_le_u() => self.vicmp(I16X8, IntCC::UnsignedLessThanOrEqual);
+        visit_i16x8_ge_s() => self.vicmp(I16X8, IntCC::SignedGreaterThanOrEqual);
+        visit_i16x8_ge_u() => self.vicmp(I16X8, IntCC::UnsignedGreaterThanOrEqual);
+        visit_i32x4_eq() => self.vicmp(I32X4, IntCC::Equal);
+        visit_i32x4_ne() => self.vicmp(I32X4, IntCC::NotEqual);
+        visit_i32x4_lt_s() => self.vicmp(I32X4, IntCC::SignedLessThan);
+        visit_i32x4_lt_u() => self.vicmp(I32X4, IntCC::UnsignedLessThan);
+        visit_i32x4_gt_s() => self.vicmp(I32X4, IntCC::SignedGreaterThan);
+        visit_i32x4_gt_u() => self.vicmp(I32X4, IntCC::UnsignedGreaterThan);
+        visit_i32x4_le_s() => self.vicmp(I32X4, IntCC::SignedLessThanOrEqual);
+        visit_i32x4_le_u() => self.vicmp(I32X4, IntCC::UnsignedLessThanOrEqual);
+        visit_i32x4_ge_s() => self.vicmp(I32X4, IntCC::SignedGreaterThanOrEqual);
+        visit_i32x4_ge_u() => self.vicmp(I32X4, IntCC::UnsignedGreaterThanOrEqual);
+        visit_i64x2_eq() => self.vicmp(I64X2, IntCC::Equal);
+        visit_i64x2_ne() => self.vicmp(I64X2, IntCC::NotEqual);
+        visit_i64x2_lt_s() => self.vicmp(I64X2, IntCC::SignedLessThan);
+        visit_i64x2_gt_s() => self.vicmp(I64X2, IntCC::SignedGreaterThan);
+        visit_i64x2_le_s() => self.vicmp(I64X2, IntCC::SignedLessThanOrEqual);
+        visit_i64x2_ge_s() => self.vicmp(I64X2, IntCC::SignedGreaterThanOrEqual);
+        visit_f32x4_eq() => self.vfcmp(F32X4, FloatCC::Equal);
+        visit_f32x4_ne() => self.vfcmp(F32X4, FloatCC::NotEqual);
+        visit_f32x4_lt() => self.vfcmp(F32X4, FloatCC::LessThan);
+        visit_f32x4_gt() => self.vfcmp(F32X4, FloatCC::GreaterThan);
+        visit_f32x4_le() => self.vfcmp(F32X4, FloatCC::LessThanOrEqual);
+        visit_f32x4_ge() => self.vfcmp(F32X4, FloatCC::GreaterThanOrEqual);
+        visit_f64x2_eq() => self.vfcmp(F64X2, FloatCC::Equal);
+        visit_f64x2_ne() => self.vfcmp(F64X2, FloatCC::NotEqual);
+        visit_f64x2_lt() => self.vfcmp(F64X2, FloatCC::LessThan);
+        visit_f64x2_gt() => self.vfcmp(F64X2, FloatCC::GreaterThan);
+        visit_f64x2_le() => self.vfcmp(F64X2, FloatCC::LessThanOrEqual);
+        visit_f64x2_ge() => self.vfcmp(F64X2, FloatCC::GreaterThanOrEqual);
     }
 }

@@ -10,9 +10,8 @@
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{self, InstBuilder, Value, types};
-use hayate_environ::wasmparser::Operator;
 
-use super::{FuncTranslator, Result};
+use super::FuncTranslator;
 
 use types::{F32X4, F64X2, I8X16, I16X8, I32X4, I64X2};
 
@@ -125,168 +124,164 @@ impl FuncTranslator<'_, '_> {
         self.push(r);
     }
 
-    pub(super) fn translate_simd_arith(&mut self, op: &Operator<'_>) -> Result<bool> {
-        match op {
-            Operator::I8x16Add => self.vbinary(I8X16, |t, a, b| t.b.ins().iadd(a, b)),
-            Operator::I16x8Add => self.vbinary(I16X8, |t, a, b| t.b.ins().iadd(a, b)),
-            Operator::I32x4Add => self.vbinary(I32X4, |t, a, b| t.b.ins().iadd(a, b)),
-            Operator::I64x2Add => self.vbinary(I64X2, |t, a, b| t.b.ins().iadd(a, b)),
-            Operator::I8x16Sub => self.vbinary(I8X16, |t, a, b| t.b.ins().isub(a, b)),
-            Operator::I16x8Sub => self.vbinary(I16X8, |t, a, b| t.b.ins().isub(a, b)),
-            Operator::I32x4Sub => self.vbinary(I32X4, |t, a, b| t.b.ins().isub(a, b)),
-            Operator::I64x2Sub => self.vbinary(I64X2, |t, a, b| t.b.ins().isub(a, b)),
-            Operator::I16x8Mul => self.vbinary(I16X8, |t, a, b| t.b.ins().imul(a, b)),
-            Operator::I32x4Mul => self.vbinary(I32X4, |t, a, b| t.b.ins().imul(a, b)),
-            Operator::I64x2Mul => self.vbinary(I64X2, |t, a, b| t.b.ins().imul(a, b)),
-            Operator::I8x16Neg => self.vunary(I8X16, |t, a| t.b.ins().ineg(a)),
-            Operator::I16x8Neg => self.vunary(I16X8, |t, a| t.b.ins().ineg(a)),
-            Operator::I32x4Neg => self.vunary(I32X4, |t, a| t.b.ins().ineg(a)),
-            Operator::I64x2Neg => self.vunary(I64X2, |t, a| t.b.ins().ineg(a)),
-            Operator::I8x16Abs => self.vunary(I8X16, |t, a| t.b.ins().iabs(a)),
-            Operator::I16x8Abs => self.vunary(I16X8, |t, a| t.b.ins().iabs(a)),
-            Operator::I32x4Abs => self.vunary(I32X4, |t, a| t.b.ins().iabs(a)),
-            Operator::I64x2Abs => self.vunary(I64X2, |t, a| t.b.ins().iabs(a)),
-            Operator::I8x16Popcnt => self.vunary(I8X16, |t, a| t.b.ins().popcnt(a)),
-            Operator::I8x16AddSatS => self.vbinary(I8X16, |t, a, b| t.b.ins().sadd_sat(a, b)),
-            Operator::I16x8AddSatS => self.vbinary(I16X8, |t, a, b| t.b.ins().sadd_sat(a, b)),
-            Operator::I8x16AddSatU => self.vbinary(I8X16, |t, a, b| t.b.ins().uadd_sat(a, b)),
-            Operator::I16x8AddSatU => self.vbinary(I16X8, |t, a, b| t.b.ins().uadd_sat(a, b)),
-            Operator::I8x16SubSatS => self.vbinary(I8X16, |t, a, b| t.b.ins().ssub_sat(a, b)),
-            Operator::I16x8SubSatS => self.vbinary(I16X8, |t, a, b| t.b.ins().ssub_sat(a, b)),
-            Operator::I8x16SubSatU => self.vbinary(I8X16, |t, a, b| t.b.ins().usub_sat(a, b)),
-            Operator::I16x8SubSatU => self.vbinary(I16X8, |t, a, b| t.b.ins().usub_sat(a, b)),
-            Operator::I8x16MinS => self.vbinary(I8X16, |t, a, b| t.b.ins().smin(a, b)),
-            Operator::I16x8MinS => self.vbinary(I16X8, |t, a, b| t.b.ins().smin(a, b)),
-            Operator::I32x4MinS => self.vbinary(I32X4, |t, a, b| t.b.ins().smin(a, b)),
-            Operator::I8x16MinU => self.vbinary(I8X16, |t, a, b| t.b.ins().umin(a, b)),
-            Operator::I16x8MinU => self.vbinary(I16X8, |t, a, b| t.b.ins().umin(a, b)),
-            Operator::I32x4MinU => self.vbinary(I32X4, |t, a, b| t.b.ins().umin(a, b)),
-            Operator::I8x16MaxS => self.vbinary(I8X16, |t, a, b| t.b.ins().smax(a, b)),
-            Operator::I16x8MaxS => self.vbinary(I16X8, |t, a, b| t.b.ins().smax(a, b)),
-            Operator::I32x4MaxS => self.vbinary(I32X4, |t, a, b| t.b.ins().smax(a, b)),
-            Operator::I8x16MaxU => self.vbinary(I8X16, |t, a, b| t.b.ins().umax(a, b)),
-            Operator::I16x8MaxU => self.vbinary(I16X8, |t, a, b| t.b.ins().umax(a, b)),
-            Operator::I32x4MaxU => self.vbinary(I32X4, |t, a, b| t.b.ins().umax(a, b)),
-            Operator::I8x16AvgrU => self.vbinary(I8X16, |t, a, b| t.b.ins().avg_round(a, b)),
-            Operator::I16x8AvgrU => self.vbinary(I16X8, |t, a, b| t.b.ins().avg_round(a, b)),
-            Operator::I16x8Q15MulrSatS => {
-                self.vbinary(I16X8, |t, a, b| t.b.ins().sqmul_round_sat(a, b))
-            }
+    visit_methods! { self;
+        visit_i8x16_add() => self.vbinary(I8X16, |t, a, b| t.b.ins().iadd(a, b));
+        visit_i16x8_add() => self.vbinary(I16X8, |t, a, b| t.b.ins().iadd(a, b));
+        visit_i32x4_add() => self.vbinary(I32X4, |t, a, b| t.b.ins().iadd(a, b));
+        visit_i64x2_add() => self.vbinary(I64X2, |t, a, b| t.b.ins().iadd(a, b));
+        visit_i8x16_sub() => self.vbinary(I8X16, |t, a, b| t.b.ins().isub(a, b));
+        visit_i16x8_sub() => self.vbinary(I16X8, |t, a, b| t.b.ins().isub(a, b));
+        visit_i32x4_sub() => self.vbinary(I32X4, |t, a, b| t.b.ins().isub(a, b));
+        visit_i64x2_sub() => self.vbinary(I64X2, |t, a, b| t.b.ins().isub(a, b));
+        visit_i16x8_mul() => self.vbinary(I16X8, |t, a, b| t.b.ins().imul(a, b));
+        visit_i32x4_mul() => self.vbinary(I32X4, |t, a, b| t.b.ins().imul(a, b));
+        visit_i64x2_mul() => self.vbinary(I64X2, |t, a, b| t.b.ins().imul(a, b));
+        visit_i8x16_neg() => self.vunary(I8X16, |t, a| t.b.ins().ineg(a));
+        visit_i16x8_neg() => self.vunary(I16X8, |t, a| t.b.ins().ineg(a));
+        visit_i32x4_neg() => self.vunary(I32X4, |t, a| t.b.ins().ineg(a));
+        visit_i64x2_neg() => self.vunary(I64X2, |t, a| t.b.ins().ineg(a));
+        visit_i8x16_abs() => self.vunary(I8X16, |t, a| t.b.ins().iabs(a));
+        visit_i16x8_abs() => self.vunary(I16X8, |t, a| t.b.ins().iabs(a));
+        visit_i32x4_abs() => self.vunary(I32X4, |t, a| t.b.ins().iabs(a));
+        visit_i64x2_abs() => self.vunary(I64X2, |t, a| t.b.ins().iabs(a));
+        visit_i8x16_popcnt() => self.vunary(I8X16, |t, a| t.b.ins().popcnt(a));
+        visit_i8x16_add_sat_s() => self.vbinary(I8X16, |t, a, b| t.b.ins().sadd_sat(a, b));
+        visit_i16x8_add_sat_s() => self.vbinary(I16X8, |t, a, b| t.b.ins().sadd_sat(a, b));
+        visit_i8x16_add_sat_u() => self.vbinary(I8X16, |t, a, b| t.b.ins().uadd_sat(a, b));
+        visit_i16x8_add_sat_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().uadd_sat(a, b));
+        visit_i8x16_sub_sat_s() => self.vbinary(I8X16, |t, a, b| t.b.ins().ssub_sat(a, b));
+        visit_i16x8_sub_sat_s() => self.vbinary(I16X8, |t, a, b| t.b.ins().ssub_sat(a, b));
+        visit_i8x16_sub_sat_u() => self.vbinary(I8X16, |t, a, b| t.b.ins().usub_sat(a, b));
+        visit_i16x8_sub_sat_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().usub_sat(a, b));
+        visit_i8x16_min_s() => self.vbinary(I8X16, |t, a, b| t.b.ins().smin(a, b));
+        visit_i16x8_min_s() => self.vbinary(I16X8, |t, a, b| t.b.ins().smin(a, b));
+        visit_i32x4_min_s() => self.vbinary(I32X4, |t, a, b| t.b.ins().smin(a, b));
+        visit_i8x16_min_u() => self.vbinary(I8X16, |t, a, b| t.b.ins().umin(a, b));
+        visit_i16x8_min_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().umin(a, b));
+        visit_i32x4_min_u() => self.vbinary(I32X4, |t, a, b| t.b.ins().umin(a, b));
+        visit_i8x16_max_s() => self.vbinary(I8X16, |t, a, b| t.b.ins().smax(a, b));
+        visit_i16x8_max_s() => self.vbinary(I16X8, |t, a, b| t.b.ins().smax(a, b));
+        visit_i32x4_max_s() => self.vbinary(I32X4, |t, a, b| t.b.ins().smax(a, b));
+        visit_i8x16_max_u() => self.vbinary(I8X16, |t, a, b| t.b.ins().umax(a, b));
+        visit_i16x8_max_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().umax(a, b));
+        visit_i32x4_max_u() => self.vbinary(I32X4, |t, a, b| t.b.ins().umax(a, b));
+        visit_i8x16_avgr_u() => self.vbinary(I8X16, |t, a, b| t.b.ins().avg_round(a, b));
+        visit_i16x8_avgr_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().avg_round(a, b));
+        visit_i16x8_q15mulr_sat_s() => {
+            self.vbinary(I16X8, |t, a, b| t.b.ins().sqmul_round_sat(a, b))
+        };
 
-            Operator::I8x16Shl => self.vshift(I8X16, |t, a, b| t.b.ins().ishl(a, b)),
-            Operator::I16x8Shl => self.vshift(I16X8, |t, a, b| t.b.ins().ishl(a, b)),
-            Operator::I32x4Shl => self.vshift(I32X4, |t, a, b| t.b.ins().ishl(a, b)),
-            Operator::I64x2Shl => self.vshift(I64X2, |t, a, b| t.b.ins().ishl(a, b)),
-            Operator::I8x16ShrS => self.vshift(I8X16, |t, a, b| t.b.ins().sshr(a, b)),
-            Operator::I16x8ShrS => self.vshift(I16X8, |t, a, b| t.b.ins().sshr(a, b)),
-            Operator::I32x4ShrS => self.vshift(I32X4, |t, a, b| t.b.ins().sshr(a, b)),
-            Operator::I64x2ShrS => self.vshift(I64X2, |t, a, b| t.b.ins().sshr(a, b)),
-            Operator::I8x16ShrU => self.vshift(I8X16, |t, a, b| t.b.ins().ushr(a, b)),
-            Operator::I16x8ShrU => self.vshift(I16X8, |t, a, b| t.b.ins().ushr(a, b)),
-            Operator::I32x4ShrU => self.vshift(I32X4, |t, a, b| t.b.ins().ushr(a, b)),
-            Operator::I64x2ShrU => self.vshift(I64X2, |t, a, b| t.b.ins().ushr(a, b)),
+        visit_i8x16_shl() => self.vshift(I8X16, |t, a, b| t.b.ins().ishl(a, b));
+        visit_i16x8_shl() => self.vshift(I16X8, |t, a, b| t.b.ins().ishl(a, b));
+        visit_i32x4_shl() => self.vshift(I32X4, |t, a, b| t.b.ins().ishl(a, b));
+        visit_i64x2_shl() => self.vshift(I64X2, |t, a, b| t.b.ins().ishl(a, b));
+        visit_i8x16_shr_s() => self.vshift(I8X16, |t, a, b| t.b.ins().sshr(a, b));
+        visit_i16x8_shr_s() => self.vshift(I16X8, |t, a, b| t.b.ins().sshr(a, b));
+        visit_i32x4_shr_s() => self.vshift(I32X4, |t, a, b| t.b.ins().sshr(a, b));
+        visit_i64x2_shr_s() => self.vshift(I64X2, |t, a, b| t.b.ins().sshr(a, b));
+        visit_i8x16_shr_u() => self.vshift(I8X16, |t, a, b| t.b.ins().ushr(a, b));
+        visit_i16x8_shr_u() => self.vshift(I16X8, |t, a, b| t.b.ins().ushr(a, b));
+        visit_i32x4_shr_u() => self.vshift(I32X4, |t, a, b| t.b.ins().ushr(a, b));
+        visit_i64x2_shr_u() => self.vshift(I64X2, |t, a, b| t.b.ins().ushr(a, b));
 
-            Operator::I8x16NarrowI16x8S => self.vbinary(I16X8, |t, a, b| t.b.ins().snarrow(a, b)),
-            Operator::I8x16NarrowI16x8U => self.vbinary(I16X8, |t, a, b| t.b.ins().unarrow(a, b)),
-            Operator::I16x8NarrowI32x4S => self.vbinary(I32X4, |t, a, b| t.b.ins().snarrow(a, b)),
-            Operator::I16x8NarrowI32x4U => self.vbinary(I32X4, |t, a, b| t.b.ins().unarrow(a, b)),
-            Operator::I16x8ExtendLowI8x16S => self.widen(I8X16, true, false),
-            Operator::I16x8ExtendHighI8x16S => self.widen(I8X16, true, true),
-            Operator::I16x8ExtendLowI8x16U => self.widen(I8X16, false, false),
-            Operator::I16x8ExtendHighI8x16U => self.widen(I8X16, false, true),
-            Operator::I32x4ExtendLowI16x8S => self.widen(I16X8, true, false),
-            Operator::I32x4ExtendHighI16x8S => self.widen(I16X8, true, true),
-            Operator::I32x4ExtendLowI16x8U => self.widen(I16X8, false, false),
-            Operator::I32x4ExtendHighI16x8U => self.widen(I16X8, false, true),
-            Operator::I64x2ExtendLowI32x4S => self.widen(I32X4, true, false),
-            Operator::I64x2ExtendHighI32x4S => self.widen(I32X4, true, true),
-            Operator::I64x2ExtendLowI32x4U => self.widen(I32X4, false, false),
-            Operator::I64x2ExtendHighI32x4U => self.widen(I32X4, false, true),
-            Operator::I16x8ExtMulLowI8x16S => self.ext_mul(I8X16, true, false),
-            Operator::I16x8ExtMulHighI8x16S => self.ext_mul(I8X16, true, true),
-            Operator::I16x8ExtMulLowI8x16U => self.ext_mul(I8X16, false, false),
-            Operator::I16x8ExtMulHighI8x16U => self.ext_mul(I8X16, false, true),
-            Operator::I32x4ExtMulLowI16x8S => self.ext_mul(I16X8, true, false),
-            Operator::I32x4ExtMulHighI16x8S => self.ext_mul(I16X8, true, true),
-            Operator::I32x4ExtMulLowI16x8U => self.ext_mul(I16X8, false, false),
-            Operator::I32x4ExtMulHighI16x8U => self.ext_mul(I16X8, false, true),
-            Operator::I64x2ExtMulLowI32x4S => self.ext_mul(I32X4, true, false),
-            Operator::I64x2ExtMulHighI32x4S => self.ext_mul(I32X4, true, true),
-            Operator::I64x2ExtMulLowI32x4U => self.ext_mul(I32X4, false, false),
-            Operator::I64x2ExtMulHighI32x4U => self.ext_mul(I32X4, false, true),
-            Operator::I16x8ExtAddPairwiseI8x16S => self.ext_add_pairwise(I8X16, true),
-            Operator::I16x8ExtAddPairwiseI8x16U => self.ext_add_pairwise(I8X16, false),
-            Operator::I32x4ExtAddPairwiseI16x8S => self.ext_add_pairwise(I16X8, true),
-            Operator::I32x4ExtAddPairwiseI16x8U => self.ext_add_pairwise(I16X8, false),
-            Operator::I32x4DotI16x8S => self.vbinary(I16X8, |t, a, b| {
-                let (al, bl) = (t.b.ins().swiden_low(a), t.b.ins().swiden_low(b));
-                let low = t.b.ins().imul(al, bl);
-                let (ah, bh) = (t.b.ins().swiden_high(a), t.b.ins().swiden_high(b));
-                let high = t.b.ins().imul(ah, bh);
-                t.b.ins().iadd_pairwise(low, high)
-            }),
+        visit_i8x16_narrow_i16x8_s() => self.vbinary(I16X8, |t, a, b| t.b.ins().snarrow(a, b));
+        visit_i8x16_narrow_i16x8_u() => self.vbinary(I16X8, |t, a, b| t.b.ins().unarrow(a, b));
+        visit_i16x8_narrow_i32x4_s() => self.vbinary(I32X4, |t, a, b| t.b.ins().snarrow(a, b));
+        visit_i16x8_narrow_i32x4_u() => self.vbinary(I32X4, |t, a, b| t.b.ins().unarrow(a, b));
+        visit_i16x8_extend_low_i8x16_s() => self.widen(I8X16, true, false);
+        visit_i16x8_extend_high_i8x16_s() => self.widen(I8X16, true, true);
+        visit_i16x8_extend_low_i8x16_u() => self.widen(I8X16, false, false);
+        visit_i16x8_extend_high_i8x16_u() => self.widen(I8X16, false, true);
+        visit_i32x4_extend_low_i16x8_s() => self.widen(I16X8, true, false);
+        visit_i32x4_extend_high_i16x8_s() => self.widen(I16X8, true, true);
+        visit_i32x4_extend_low_i16x8_u() => self.widen(I16X8, false, false);
+        visit_i32x4_extend_high_i16x8_u() => self.widen(I16X8, false, true);
+        visit_i64x2_extend_low_i32x4_s() => self.widen(I32X4, true, false);
+        visit_i64x2_extend_high_i32x4_s() => self.widen(I32X4, true, true);
+        visit_i64x2_extend_low_i32x4_u() => self.widen(I32X4, false, false);
+        visit_i64x2_extend_high_i32x4_u() => self.widen(I32X4, false, true);
+        visit_i16x8_extmul_low_i8x16_s() => self.ext_mul(I8X16, true, false);
+        visit_i16x8_extmul_high_i8x16_s() => self.ext_mul(I8X16, true, true);
+        visit_i16x8_extmul_low_i8x16_u() => self.ext_mul(I8X16, false, false);
+        visit_i16x8_extmul_high_i8x16_u() => self.ext_mul(I8X16, false, true);
+        visit_i32x4_extmul_low_i16x8_s() => self.ext_mul(I16X8, true, false);
+        visit_i32x4_extmul_high_i16x8_s() => self.ext_mul(I16X8, true, true);
+        visit_i32x4_extmul_low_i16x8_u() => self.ext_mul(I16X8, false, false);
+        visit_i32x4_extmul_high_i16x8_u() => self.ext_mul(I16X8, false, true);
+        visit_i64x2_extmul_low_i32x4_s() => self.ext_mul(I32X4, true, false);
+        visit_i64x2_extmul_high_i32x4_s() => self.ext_mul(I32X4, true, true);
+        visit_i64x2_extmul_low_i32x4_u() => self.ext_mul(I32X4, false, false);
+        visit_i64x2_extmul_high_i32x4_u() => self.ext_mul(I32X4, false, true);
+        visit_i16x8_extadd_pairwise_i8x16_s() => self.ext_add_pairwise(I8X16, true);
+        visit_i16x8_extadd_pairwise_i8x16_u() => self.ext_add_pairwise(I8X16, false);
+        visit_i32x4_extadd_pairwise_i16x8_s() => self.ext_add_pairwise(I16X8, true);
+        visit_i32x4_extadd_pairwise_i16x8_u() => self.ext_add_pairwise(I16X8, false);
+        visit_i32x4_dot_i16x8_s() => self.vbinary(I16X8, |t, a, b| {
+            let (al, bl) = (t.b.ins().swiden_low(a), t.b.ins().swiden_low(b));
+            let low = t.b.ins().imul(al, bl);
+            let (ah, bh) = (t.b.ins().swiden_high(a), t.b.ins().swiden_high(b));
+            let high = t.b.ins().imul(ah, bh);
+            t.b.ins().iadd_pairwise(low, high)
+        });
 
-            Operator::F32x4Add => self.vbinary(F32X4, |t, a, b| t.b.ins().fadd(a, b)),
-            Operator::F64x2Add => self.vbinary(F64X2, |t, a, b| t.b.ins().fadd(a, b)),
-            Operator::F32x4Sub => self.vbinary(F32X4, |t, a, b| t.b.ins().fsub(a, b)),
-            Operator::F64x2Sub => self.vbinary(F64X2, |t, a, b| t.b.ins().fsub(a, b)),
-            Operator::F32x4Mul => self.vbinary(F32X4, |t, a, b| t.b.ins().fmul(a, b)),
-            Operator::F64x2Mul => self.vbinary(F64X2, |t, a, b| t.b.ins().fmul(a, b)),
-            Operator::F32x4Div => self.vbinary(F32X4, |t, a, b| t.b.ins().fdiv(a, b)),
-            Operator::F64x2Div => self.vbinary(F64X2, |t, a, b| t.b.ins().fdiv(a, b)),
-            Operator::F32x4Min => self.vbinary(F32X4, |t, a, b| t.b.ins().fmin(a, b)),
-            Operator::F64x2Min => self.vbinary(F64X2, |t, a, b| t.b.ins().fmin(a, b)),
-            Operator::F32x4Max => self.vbinary(F32X4, |t, a, b| t.b.ins().fmax(a, b)),
-            Operator::F64x2Max => self.vbinary(F64X2, |t, a, b| t.b.ins().fmax(a, b)),
-            Operator::F32x4PMin => self.pseudo_min_max(F32X4, false),
-            Operator::F64x2PMin => self.pseudo_min_max(F64X2, false),
-            Operator::F32x4PMax => self.pseudo_min_max(F32X4, true),
-            Operator::F64x2PMax => self.pseudo_min_max(F64X2, true),
-            Operator::F32x4Sqrt => self.vunary(F32X4, |t, a| t.b.ins().sqrt(a)),
-            Operator::F64x2Sqrt => self.vunary(F64X2, |t, a| t.b.ins().sqrt(a)),
-            Operator::F32x4Neg => self.vunary(F32X4, |t, a| t.b.ins().fneg(a)),
-            Operator::F64x2Neg => self.vunary(F64X2, |t, a| t.b.ins().fneg(a)),
-            Operator::F32x4Abs => self.vunary(F32X4, |t, a| t.b.ins().fabs(a)),
-            Operator::F64x2Abs => self.vunary(F64X2, |t, a| t.b.ins().fabs(a)),
-            Operator::F32x4Ceil => self.vround(F32X4, Round::Ceil),
-            Operator::F64x2Ceil => self.vround(F64X2, Round::Ceil),
-            Operator::F32x4Floor => self.vround(F32X4, Round::Floor),
-            Operator::F64x2Floor => self.vround(F64X2, Round::Floor),
-            Operator::F32x4Trunc => self.vround(F32X4, Round::Trunc),
-            Operator::F64x2Trunc => self.vround(F64X2, Round::Trunc),
-            Operator::F32x4Nearest => self.vround(F32X4, Round::Nearest),
-            Operator::F64x2Nearest => self.vround(F64X2, Round::Nearest),
+        visit_f32x4_add() => self.vbinary(F32X4, |t, a, b| t.b.ins().fadd(a, b));
+        visit_f64x2_add() => self.vbinary(F64X2, |t, a, b| t.b.ins().fadd(a, b));
+        visit_f32x4_sub() => self.vbinary(F32X4, |t, a, b| t.b.ins().fsub(a, b));
+        visit_f64x2_sub() => self.vbinary(F64X2, |t, a, b| t.b.ins().fsub(a, b));
+        visit_f32x4_mul() => self.vbinary(F32X4, |t, a, b| t.b.ins().fmul(a, b));
+        visit_f64x2_mul() => self.vbinary(F64X2, |t, a, b| t.b.ins().fmul(a, b));
+        visit_f32x4_div() => self.vbinary(F32X4, |t, a, b| t.b.ins().fdiv(a, b));
+        visit_f64x2_div() => self.vbinary(F64X2, |t, a, b| t.b.ins().fdiv(a, b));
+        visit_f32x4_min() => self.vbinary(F32X4, |t, a, b| t.b.ins().fmin(a, b));
+        visit_f64x2_min() => self.vbinary(F64X2, |t, a, b| t.b.ins().fmin(a, b));
+        visit_f32x4_max() => self.vbinary(F32X4, |t, a, b| t.b.ins().fmax(a, b));
+        visit_f64x2_max() => self.vbinary(F64X2, |t, a, b| t.b.ins().fmax(a, b));
+        visit_f32x4_pmin() => self.pseudo_min_max(F32X4, false);
+        visit_f64x2_pmin() => self.pseudo_min_max(F64X2, false);
+        visit_f32x4_pmax() => self.pseudo_min_max(F32X4, true);
+        visit_f64x2_pmax() => self.pseudo_min_max(F64X2, true);
+        visit_f32x4_sqrt() => self.vunary(F32X4, |t, a| t.b.ins().sqrt(a));
+        visit_f64x2_sqrt() => self.vunary(F64X2, |t, a| t.b.ins().sqrt(a));
+        visit_f32x4_neg() => self.vunary(F32X4, |t, a| t.b.ins().fneg(a));
+        visit_f64x2_neg() => self.vunary(F64X2, |t, a| t.b.ins().fneg(a));
+        visit_f32x4_abs() => self.vunary(F32X4, |t, a| t.b.ins().fabs(a));
+        visit_f64x2_abs() => self.vunary(F64X2, |t, a| t.b.ins().fabs(a));
+        visit_f32x4_ceil() => self.vround(F32X4, Round::Ceil);
+        visit_f64x2_ceil() => self.vround(F64X2, Round::Ceil);
+        visit_f32x4_floor() => self.vround(F32X4, Round::Floor);
+        visit_f64x2_floor() => self.vround(F64X2, Round::Floor);
+        visit_f32x4_trunc() => self.vround(F32X4, Round::Trunc);
+        visit_f64x2_trunc() => self.vround(F64X2, Round::Trunc);
+        visit_f32x4_nearest() => self.vround(F32X4, Round::Nearest);
+        visit_f64x2_nearest() => self.vround(F64X2, Round::Nearest);
 
-            Operator::F32x4ConvertI32x4S => {
-                self.vunary(I32X4, |t, a| t.b.ins().fcvt_from_sint(F32X4, a))
-            }
-            Operator::F32x4ConvertI32x4U => {
-                self.vunary(I32X4, |t, a| t.b.ins().fcvt_from_uint(F32X4, a))
-            }
-            Operator::F64x2ConvertLowI32x4S => self.vunary(I32X4, |t, a| {
-                let wide = t.b.ins().swiden_low(a);
-                t.b.ins().fcvt_from_sint(F64X2, wide)
-            }),
-            Operator::F64x2ConvertLowI32x4U => self.vunary(I32X4, |t, a| {
-                let wide = t.b.ins().uwiden_low(a);
-                t.b.ins().fcvt_from_uint(F64X2, wide)
-            }),
-            Operator::F32x4DemoteF64x2Zero => self.vunary(F64X2, |t, a| t.b.ins().fvdemote(a)),
-            Operator::F64x2PromoteLowF32x4 => self.vunary(F32X4, |t, a| t.b.ins().fvpromote_low(a)),
-            Operator::I32x4TruncSatF32x4S => {
-                self.vunary(F32X4, |t, a| t.b.ins().fcvt_to_sint_sat(I32X4, a))
-            }
-            Operator::I32x4TruncSatF32x4U => {
-                self.vunary(F32X4, |t, a| t.b.ins().fcvt_to_uint_sat(I32X4, a))
-            }
-            Operator::I32x4TruncSatF64x2SZero => self.vunary(F64X2, |t, a| {
-                let wide = t.b.ins().fcvt_to_sint_sat(I64X2, a);
-                let zero = t.vconst(I64X2, 0);
-                t.b.ins().snarrow(wide, zero)
-            }),
-            Operator::I32x4TruncSatF64x2UZero => self.trunc_sat_f64x2_u_zero(),
-            _ => return Ok(false),
-        }
-        Ok(true)
+        visit_f32x4_convert_i32x4_s() => {
+            self.vunary(I32X4, |t, a| t.b.ins().fcvt_from_sint(F32X4, a))
+        };
+        visit_f32x4_convert_i32x4_u() => {
+            self.vunary(I32X4, |t, a| t.b.ins().fcvt_from_uint(F32X4, a))
+        };
+        visit_f64x2_convert_low_i32x4_s() => self.vunary(I32X4, |t, a| {
+            let wide = t.b.ins().swiden_low(a);
+            t.b.ins().fcvt_from_sint(F64X2, wide)
+        });
+        visit_f64x2_convert_low_i32x4_u() => self.vunary(I32X4, |t, a| {
+            let wide = t.b.ins().uwiden_low(a);
+            t.b.ins().fcvt_from_uint(F64X2, wide)
+        });
+        visit_f32x4_demote_f64x2_zero() => self.vunary(F64X2, |t, a| t.b.ins().fvdemote(a));
+        visit_f64x2_promote_low_f32x4() => self.vunary(F32X4, |t, a| t.b.ins().fvpromote_low(a));
+        visit_i32x4_trunc_sat_f32x4_s() => {
+            self.vunary(F32X4, |t, a| t.b.ins().fcvt_to_sint_sat(I32X4, a))
+        };
+        visit_i32x4_trunc_sat_f32x4_u() => {
+            self.vunary(F32X4, |t, a| t.b.ins().fcvt_to_uint_sat(I32X4, a))
+        };
+        visit_i32x4_trunc_sat_f64x2_s_zero() => self.vunary(F64X2, |t, a| {
+            let wide = t.b.ins().fcvt_to_sint_sat(I64X2, a);
+            let zero = t.vconst(I64X2, 0);
+            t.b.ins().snarrow(wide, zero)
+        });
+        visit_i32x4_trunc_sat_f64x2_u_zero() => self.trunc_sat_f64x2_u_zero();
     }
 }

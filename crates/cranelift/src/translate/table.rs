@@ -1,4 +1,5 @@
-//! Locals, globals, references and tables.
+//! References and tables: `ref.null`, `ref.is_null`, `ref.func`, element
+//! access, and the table operators.
 //!
 //! Table elements are pointers (`*const VMFuncRef` or an externref handle;
 //! null is 0) in the array a `VMTableDefinition` points to; element
@@ -10,11 +11,11 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
 use hayate_environ::builtins::Builtin;
-use hayate_environ::wasmparser::Operator;
+use hayate_environ::wasmparser::HeapType;
 use hayate_environ::{FUNCREF_INIT_BIT, RefType, Trap, VMOffsets};
 
-use super::{FuncTranslator, Result};
-use crate::abi::{self, POINTER};
+use super::FuncTranslator;
+use crate::abi::POINTER;
 use crate::traps::trap_to_code;
 
 impl FuncTranslator<'_, '_> {
@@ -83,126 +84,85 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().iconst(types::I32, i64::from(v))
     }
 
-    pub(super) fn translate_variable_or_table(&mut self, op: &Operator<'_>) -> Result<bool> {
-        match op {
-            Operator::LocalGet { local_index } => {
-                let v = self.b.use_var(self.locals[*local_index as usize]);
-                self.push(v);
-            }
-            Operator::LocalSet { local_index } => {
-                let v = self.pop();
-                let v = self.canonical(v);
-                self.b.def_var(self.locals[*local_index as usize], v);
-            }
-            Operator::LocalTee { local_index } => {
-                let v = *self.stack.last().expect("validated: local.tee operand");
-                let v = self.canonical(v);
-                self.b.def_var(self.locals[*local_index as usize], v);
-            }
-            Operator::GlobalGet { global_index } => {
-                let ty = self.info().globals[*global_index as usize];
-                let (ptr, off) = self.global_address(*global_index);
-                let flags = if ty.mutable {
-                    self.regions.vmctx_flags()
-                } else {
-                    self.regions.vmctx_flags().with_readonly()
-                };
-                let v = self
-                    .b
-                    .ins()
-                    .load(abi::value_type(ty.content), flags, ptr, off);
-                self.push(v);
-            }
-            Operator::GlobalSet { global_index } => {
-                let v = self.pop();
-                let v = self.canonical(v);
-                let (ptr, off) = self.global_address(*global_index);
-                self.b.ins().store(self.regions.vmctx_flags(), v, ptr, off);
-            }
-            Operator::RefNull { .. } => {
-                let v = self.b.ins().iconst(POINTER, 0);
-                self.push(v);
-            }
-            Operator::RefIsNull => {
-                let r = self.pop();
-                let c = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
-                let v = self.b.ins().uextend(types::I32, c);
-                self.push(v);
-            }
-            Operator::RefFunc { function_index } => {
-                let off = self.env.offsets.func_ref(*function_index);
-                let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
-                self.push(v);
-            }
-            Operator::TableGet { table } => {
-                let index = self.pop();
-                let addr = self.table_element_address(*table, index);
-                let v = if self.is_funcref_table(*table) {
-                    self.load_funcref(*table, index, addr)
-                } else {
-                    self.b
-                        .ins()
-                        .load(POINTER, self.regions.table_flags(), addr, 0)
-                };
-                self.push(v);
-            }
-            Operator::TableSet { table } => {
-                let (index, value) = self.pop2();
-                let addr = self.table_element_address(*table, index);
-                let value = if self.is_funcref_table(*table) {
-                    self.b.ins().bor_imm_u(value, FUNCREF_INIT_BIT as i64)
-                } else {
-                    value
-                };
+    visit_methods! { self;
+        visit_ref_null(_hty: HeapType) => {
+            let v = self.b.ins().iconst(POINTER, 0);
+            self.push(v);
+        };
+        visit_ref_is_null() => {
+            let r = self.pop();
+            let c = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+            let v = self.b.ins().uextend(types::I32, c);
+            self.push(v);
+        };
+        visit_ref_func(function_index: u32) => {
+            let off = self.env.offsets.func_ref(function_index);
+            let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
+            self.push(v);
+        };
+        visit_table_get(table: u32) => {
+            let index = self.pop();
+            let addr = self.table_element_address(table, index);
+            let v = if self.is_funcref_table(table) {
+                self.load_funcref(table, index, addr)
+            } else {
                 self.b
                     .ins()
-                    .store(self.regions.table_flags(), value, addr, 0);
-            }
-            Operator::TableSize { table } => {
-                let (def, off) = self.table_definition(*table);
-                let len = self.b.ins().load(
-                    types::I64,
-                    self.regions.vmctx_flags(),
-                    def,
-                    off + VMOffsets::DEFINITION_LENGTH as i32,
-                );
-                let v = self.b.ins().ireduce(types::I32, len);
-                self.push(v);
-            }
-            Operator::TableGrow { table } => {
-                let (init, delta) = self.pop2();
-                let t = self.iconst32(*table);
-                let v = self
-                    .call_builtin(Builtin::TableGrow, &[t, delta, init])
-                    .unwrap();
-                self.push(v);
-            }
-            Operator::TableFill { table } => {
-                let (dst, value, len) = self.pop3();
-                let t = self.iconst32(*table);
-                self.call_builtin(Builtin::TableFill, &[t, dst, value, len]);
-            }
-            Operator::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                let (dst, src, len) = self.pop3();
-                let d = self.iconst32(*dst_table);
-                let s = self.iconst32(*src_table);
-                self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len]);
-            }
-            Operator::TableInit { elem_index, table } => {
-                let (dst, src, len) = self.pop3();
-                let t = self.iconst32(*table);
-                let e = self.iconst32(*elem_index);
-                self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len]);
-            }
-            Operator::ElemDrop { elem_index } => {
-                let e = self.iconst32(*elem_index);
-                self.call_builtin(Builtin::ElemDrop, &[e]);
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+                    .load(POINTER, self.regions.table_flags(), addr, 0)
+            };
+            self.push(v);
+        };
+        visit_table_set(table: u32) => {
+            let (index, value) = self.pop2();
+            let addr = self.table_element_address(table, index);
+            let value = if self.is_funcref_table(table) {
+                self.b.ins().bor_imm_u(value, FUNCREF_INIT_BIT as i64)
+            } else {
+                value
+            };
+            self.b
+                .ins()
+                .store(self.regions.table_flags(), value, addr, 0);
+        };
+        visit_table_size(table: u32) => {
+            let (def, off) = self.table_definition(table);
+            let len = self.b.ins().load(
+                types::I64,
+                self.regions.vmctx_flags(),
+                def,
+                off + VMOffsets::DEFINITION_LENGTH as i32,
+            );
+            let v = self.b.ins().ireduce(types::I32, len);
+            self.push(v);
+        };
+        visit_table_grow(table: u32) => {
+            let (init, delta) = self.pop2();
+            let t = self.iconst32(table);
+            let v = self
+                .call_builtin(Builtin::TableGrow, &[t, delta, init])
+                .unwrap();
+            self.push(v);
+        };
+        visit_table_fill(table: u32) => {
+            let (dst, value, len) = self.pop3();
+            let t = self.iconst32(table);
+            self.call_builtin(Builtin::TableFill, &[t, dst, value, len]);
+        };
+        visit_table_copy(dst_table: u32, src_table: u32) => {
+            let (dst, src, len) = self.pop3();
+            let d = self.iconst32(dst_table);
+            let s = self.iconst32(src_table);
+            self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len]);
+        };
+        visit_table_init(elem_index: u32, table: u32) => {
+            let (dst, src, len) = self.pop3();
+            let t = self.iconst32(table);
+            let e = self.iconst32(elem_index);
+            self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len]);
+        };
+        visit_elem_drop(elem_index: u32) => {
+            let e = self.iconst32(elem_index);
+            self.call_builtin(Builtin::ElemDrop, &[e]);
+        };
     }
 }

@@ -1,4 +1,7 @@
-;; settings: explicit
+;;! target = "x86_64"
+;;! flags = ["has_sse3", "has_ssse3", "has_cmpxchg16b", "has_sse41", "has_sse42", "has_popcnt", "has_avx", "has_avx2", "has_fma", "has_bmi1", "has_bmi2", "has_lzcnt"]
+;;! settings = { opt_level = "speed", bounds_checks = "explicit", consume_fuel = false, epoch_interruption = false }
+;;! test = "optimize"
 (module
   (memory 1)
   (func (export "load") (param i32) (result i32)
@@ -24,3 +27,152 @@
     local.get 1
     i32.load offset=4
     i32.store offset=4))
+
+;; ==== function 0: <wasm function 0> ====
+;; function u0:0(i64 vmctx, i64, i32) -> i32 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32):
+;; @0066                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0066                               v4 = uextend.i64 v2
+;; @0066                               v6 = iconst.i64 8
+;; @0066                               v7 = iadd v4, v6  ; v6 = 8
+;; @0066                               v8 = icmp ugt v7, v5
+;; @0066                               trapnz v8, heap_oob
+;; @0066                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0066                               v10 = iadd v9, v4
+;; @0066                               v11 = load.i32 little region0 v10+4
+;; @0069                               jump block1
+;;
+;;                                 block1:
+;; @0069                               return v11
+;; }
+;;
+;; ==== function 1: <wasm function 1> ====
+;; function u0:1(i64 vmctx, i64, i32, i64) tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i64):
+;; @0070                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0070                               v4 = uextend.i64 v2
+;; @0070                               v6 = iconst.i64 0x8000_0001
+;; @0070                               v7 = iadd v4, v6  ; v6 = 0x8000_0001
+;; @0070                               v8 = icmp ugt v7, v5
+;; @0070                               trapnz v8, heap_oob
+;; @0070                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0070                               v10 = iadd v9, v4
+;; @0070                               v11 = iconst.i64 0x8000_0000
+;; @0070                               v12 = iadd v10, v11  ; v11 = 0x8000_0000
+;; @0070                               istore8 little region0 v3, v12
+;; @0077                               jump block1
+;;
+;;                                 block1:
+;; @0077                               return
+;; }
+;;
+;; ==== function 2: <wasm function 2> ====
+;; function u0:2(i64 vmctx, i64, i32) -> i32 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     sig0 = (i64, i32, i64) -> i64 system_v
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32):
+;; @007c                               v6 = load.i64 notrap aligned readonly can_move v0+32
+;; @007c                               v7 = load.i64 notrap aligned readonly can_move v6
+;; @007c                               v5 = iconst.i32 0
+;; @007c                               v4 = uextend.i64 v2
+;; @007c                               v8 = call_indirect sig0, v7(v0, v5, v4)  ; v5 = 0
+;; @007e                               v10 = load.i64 notrap aligned region2 v0+72
+;; @0081                               jump block1
+;;
+;;                                 block1:
+;; @007c                               v9 = ireduce.i32 v8
+;; @007e                               v11 = iconst.i64 16
+;; @007e                               v12 = ushr.i64 v10, v11  ; v11 = 16
+;; @007e                               v13 = ireduce.i32 v12
+;; @0080                               v14 = iadd v9, v13
+;; @0081                               return v14
+;; }
+;;
+;; ==== function 3: <wasm function 3> ====
+;; function u0:3(i64 vmctx, i64, i32, i32, i32) tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     sig0 = (i64, i32, i64, i32, i64) -> i8 system_v
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i32, v4: i32):
+;; @008a                               v8 = load.i64 notrap aligned readonly can_move v0+32
+;; @008a                               v9 = load.i64 notrap aligned readonly can_move v8+8
+;; @008a                               v7 = iconst.i32 0
+;; @008a                               v5 = uextend.i64 v2
+;; @008a                               v6 = uextend.i64 v4
+;; @008a                               v10 = call_indirect sig0, v9(v0, v7, v5, v3, v6)  ; v7 = 0
+;; @008a                               trapz v10, heap_oob
+;; @008d                               jump block1
+;;
+;;                                 block1:
+;; @008d                               return
+;; }
+;;
+;; ==== function 4: <wasm function 4> ====
+;; function u0:4(i64 vmctx, i64, i32, i32) tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i32):
+;; @0094                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0094                               v4 = uextend.i64 v3
+;; @0094                               v6 = iconst.i64 4
+;; @0094                               v7 = iadd v4, v6  ; v6 = 4
+;; @0094                               v8 = icmp ugt v7, v5
+;; @0094                               trapnz v8, heap_oob
+;; @0094                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0094                               v10 = iadd v9, v4
+;; @0094                               v11 = load.i32 little region0 v10
+;; @0097                               v12 = uextend.i64 v2
+;; @0097                               v15 = iadd v12, v6  ; v6 = 4
+;; @0097                               v16 = icmp ugt v15, v5
+;; @0097                               trapnz v16, heap_oob
+;; @0097                               v18 = iadd v9, v12
+;; @0097                               store little region0 v11, v18
+;; @009e                               v21 = iconst.i64 8
+;; @009e                               v22 = iadd v4, v21  ; v21 = 8
+;; @009e                               v23 = icmp ugt v22, v5
+;; @009e                               trapnz v23, heap_oob
+;; @009e                               v26 = load.i32 little region0 v10+4
+;; @00a1                               v30 = iadd v12, v21  ; v21 = 8
+;; @00a1                               v31 = icmp ugt v30, v5
+;; @00a1                               trapnz v31, heap_oob
+;; @00a1                               store little region0 v26, v18+4
+;; @00a4                               jump block1
+;;
+;;                                 block1:
+;; @00a4                               return
+;; }

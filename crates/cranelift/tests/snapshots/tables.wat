@@ -1,3 +1,7 @@
+;;! target = "x86_64"
+;;! flags = ["has_sse3", "has_ssse3", "has_cmpxchg16b", "has_sse41", "has_sse42", "has_popcnt", "has_avx", "has_avx2", "has_fma", "has_bmi1", "has_bmi2", "has_lzcnt"]
+;;! settings = { opt_level = "speed", bounds_checks = "guard-pages", consume_fuel = false, epoch_interruption = false }
+;;! test = "optimize"
 (module
   (table $t 1 funcref)
   (table $e 1 externref)
@@ -21,3 +25,135 @@
     i64.add
     global.set $g
     global.get $c))
+
+;; ==== function 0: f ====
+;; function u0:0(i64 vmctx, i64, i32) -> i64 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     sig0 = (i64, i32, i32) -> i64 system_v
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32):
+;; @0072                               v4 = load.i64 notrap aligned region2 v0+72
+;; @0072                               v5 = uextend.i64 v2
+;; @0072                               v6 = icmp uge v5, v4
+;; @0072                               trapnz v6, user3
+;; @0072                               v7 = load.i64 notrap aligned region2 v0+64
+;; @0072                               v8 = iconst.i64 3
+;; @0072                               v9 = ishl v5, v8  ; v8 = 3
+;; @0072                               v10 = iadd v7, v9
+;; @0072                               v11 = load.i64 notrap aligned region1 v10
+;; @0072                               v13 = iconst.i64 -2
+;; @0072                               v14 = band v11, v13  ; v13 = -2
+;; @0072                               brif v11, block3(v14), block2
+;;
+;;                                 block2 cold:
+;; @0072                               v16 = load.i64 notrap aligned readonly can_move v0+32
+;; @0072                               v17 = load.i64 notrap aligned readonly can_move v16+96
+;; @0072                               v15 = iconst.i32 0
+;; @0072                               v18 = call_indirect sig0, v17(v0, v15, v2)  ; v15 = 0
+;; @0072                               jump block3(v18)
+;;
+;;                                 block3(v12: i64):
+;; @0074                               jump block1(v12)
+;;
+;;                                 block1(v3: i64):
+;; @0074                               return v3
+;; }
+;;
+;; ==== function 1: <wasm function 1> ====
+;; function u0:1(i64 vmctx, i64, i32, i64) tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i64):
+;; @007b                               v4 = load.i64 notrap aligned region2 v0+88
+;; @007b                               v5 = uextend.i64 v2
+;; @007b                               v6 = icmp uge v5, v4
+;; @007b                               trapnz v6, user3
+;; @007b                               v7 = load.i64 notrap aligned region2 v0+80
+;; @007b                               v8 = iconst.i64 3
+;; @007b                               v9 = ishl v5, v8  ; v8 = 3
+;; @007b                               v10 = iadd v7, v9
+;; @007b                               store notrap aligned region1 v3, v10
+;; @007d                               jump block1
+;;
+;;                                 block1:
+;; @007d                               return
+;; }
+;;
+;; ==== function 2: <wasm function 2> ====
+;; function u0:2(i64 vmctx, i64) -> i32 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     sig0 = (i64, i32, i32, i64) -> i32 system_v
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64):
+;; @0084                               v7 = load.i64 notrap aligned readonly can_move v0+32
+;; @0084                               v8 = load.i64 notrap aligned readonly can_move v7+40
+;; @0084                               v6 = iconst.i32 0
+;; @0082                               v5 = iconst.i32 2
+;; @0080                               v3 = iconst.i64 128
+;; @0080                               v4 = iadd v0, v3  ; v3 = 128
+;; @0084                               v9 = call_indirect sig0, v8(v0, v6, v5, v4)  ; v6 = 0, v5 = 2
+;; @0087                               jump block1
+;;
+;;                                 block1:
+;; @0087                               return v9
+;; }
+;;
+;; ==== function 3: <wasm function 3> ====
+;; function u0:3(i64 vmctx, i64, i64) -> i32 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64, v2: i64):
+;; @008d                               jump block1
+;;
+;;                                 block1:
+;; @008c                               v4 = iconst.i64 0
+;; @008c                               v5 = icmp.i64 eq v2, v4  ; v4 = 0
+;; @008c                               v6 = uextend.i32 v5
+;; @008d                               return v6
+;; }
+;;
+;; ==== function 4: <wasm function 4> ====
+;; function u0:4(i64 vmctx, i64) -> i32 tail {
+;;     region0 = 0 "heap"
+;;     region1 = 1 "table"
+;;     region2 = 2 "vmctx"
+;;     gv0 = vmctx
+;;     gv1 = load.i64 notrap aligned readonly gv0+24
+;;     gv2 = load.i64 notrap aligned readonly gv1
+;;     stack_limit = gv2
+;;
+;;                                 block0(v0: i64, v1: i64):
+;; @0090                               v3 = load.i64 notrap aligned region2 v0+96
+;; @0092                               v4 = iconst.i64 1
+;; @0094                               v5 = iadd v3, v4  ; v4 = 1
+;; @0095                               store notrap aligned region2 v5, v0+96
+;; @0097                               v6 = load.i32 notrap aligned readonly region2 v0+112
+;; @0099                               jump block1
+;;
+;;                                 block1:
+;; @0099                               return v6
+;; }
