@@ -83,9 +83,9 @@ impl Instance {
             store.opaque.check(ext.store_id())?;
             match ext {
                 Extern::Func(f) => raw.functions.push(f.ptr.as_raw().cast()),
-                Extern::Global(g) => raw.globals.push(g.ptr.0.as_ptr()),
-                Extern::Table(t) => raw.tables.push(t.ptr.0),
-                Extern::Memory(m) => raw.memories.push(m.ptr.0),
+                Extern::Global(g) => raw.globals.push(g.ptr.raw().as_ptr()),
+                Extern::Table(t) => raw.tables.push(t.ptr.raw()),
+                Extern::Memory(m) => raw.memories.push(m.ptr.raw()),
             }
         }
         store.admit_instance()?;
@@ -153,17 +153,14 @@ impl Instance {
                 ptr: FuncRefPtr::new(f)?,
             }),
             VMExport::Table(t) => Extern::Table(Table {
-                store: self.store,
-                ptr: TablePtr(t),
+                ptr: TablePtr::new(self.store, t),
             }),
             VMExport::Memory(m) => Extern::Memory(Memory {
-                store: self.store,
-                ptr: MemoryPtr(m),
+                ptr: MemoryPtr::new(self.store, m),
                 ty: memory_ty?,
             }),
             VMExport::Global(g) => Extern::Global(Global {
-                store: self.store,
-                ptr: GlobalPtr(std::ptr::NonNull::new(g)?),
+                ptr: GlobalPtr::new(self.store, std::ptr::NonNull::new(g)?),
                 ty: GlobalType::from_env(global_ty?),
             }),
         })

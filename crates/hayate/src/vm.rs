@@ -17,15 +17,16 @@ use hayate_runtime::code_memory::CodeMemory;
 use hayate_runtime::memory::{LinearMemory, MemoryConfig};
 use hayate_runtime::traphandlers::{Backtrace, UnwindReason};
 use hayate_runtime::{
-    ExportMemory, ExportTable, Imports, Instance as RtInstance, InstantiationError,
+    ExportMemory, ExportTable, HostState, Imports, Instance as RtInstance, InstantiationError,
     ModuleRuntimeInfo, TableElement, VMFuncRef, VMGlobalDefinition, VMMemoryDefinition,
     VMRuntimeLimits, VMStore, VMStoreContext, ValRaw,
 };
 
 use crate::engine::Engine;
 use crate::error::{Error, FrameInfo, Result, WasmBacktrace};
+use crate::func::HostBody;
 use crate::module::Module;
-use crate::store::StoreInner;
+use crate::store::{StoreId, StoreInner, StoreOpaque};
 
 /// Installs the trap handlers (idempotent).
 pub(crate) fn init() {
@@ -145,22 +146,29 @@ impl FuncRefPtr {
     }
 }
 
-/// The store a host function of store type `T` was called with.
+/// The body of host function `host`, called with store `store` of data
+/// type `T`.
 ///
-/// Host functions are only reachable from instances of the store that made
-/// them (imports, tables and values are all checked against the store's id),
-/// and that store is a `StoreInner<T>`, so the cast is exact; debug builds
-/// check it.
-pub(crate) fn store_inner<T: 'static>(vmstore: &mut dyn VMStore) -> &mut StoreInner<T> {
-    debug_assert!(
-        vmstore
-            .as_any_mut()
-            .downcast_mut::<StoreInner<T>>()
-            .is_some()
+/// Every host state this crate gives the runtime is a `HostBody<_>` made
+/// by `Func::new_raw_typed` for the store whose id it records, and a store
+/// with a given id is a `StoreInner` of one data type. So a host state
+/// whose `owner` is `store` is a `HostBody<T>`. That is checked here with
+/// one comparison, in release builds too (a `TypeId` check through `Any`
+/// would cost a virtual call on every host call); a mismatch panics.
+#[inline]
+pub(crate) fn host_body<T: 'static>(host: &HostState, store: StoreId) -> &HostBody<T> {
+    let ptr = (host as *const HostState).cast::<HostBody<T>>();
+    // SAFETY: `host` is a `HostBody<U>` for some `U` (see above), and
+    // `owner` is its first field of a `#[repr(C)]` struct, at offset 0
+    // whatever `U` is; reading it needs no knowledge of `U`.
+    let owner = unsafe { ptr.cast::<StoreId>().read() };
+    assert!(
+        owner == store,
+        "a host function was called with a store it does not belong to"
     );
-    // SAFETY: see above: the object behind `vmstore` is a `StoreInner<T>`,
-    // and the returned borrow is the caller's borrow of it.
-    unsafe { &mut *(vmstore as *mut dyn VMStore).cast::<StoreInner<T>>() }
+    // SAFETY: `owner == store`, so `U` is the data type of store `store`,
+    // which is `T`; the state lives as long as the borrow of `host`.
+    unsafe { &*ptr }
 }
 
 /// Calls `func` with `values` (parameters in, results out).
@@ -175,8 +183,8 @@ pub(crate) fn call_raw(
     // `values` was sized for its signature; `store` is the exclusive borrow
     // of the store the caller holds and does not use during the call.
     unsafe {
-        if let Some(callback) = hayate_runtime::host_callback(func.0.as_ptr()) {
-            return callback(&mut *store, None, values).map_err(host_error);
+        if let Some(host) = hayate_runtime::host_state(func.0.as_ptr()) {
+            return (*store).call_host(host, None, values).map_err(host_error);
         }
         hayate_runtime::invoke(func.0.as_ptr(), values, limits, max_wasm_stack)
             .map_err(|reason| unwind_to_error(*reason))
@@ -285,17 +293,43 @@ impl HostMemory {
         })
     }
 
-    pub(crate) fn export(&mut self) -> MemoryPtr {
-        MemoryPtr(ExportMemory {
-            memory: &mut *self.memory,
-            definition: &mut *self.definition,
-        })
+    /// This memory as a handle of store `owner`, the store that keeps
+    /// `self` (in `StoreOpaque::memories`).
+    pub(crate) fn export(&mut self, owner: StoreId) -> MemoryPtr {
+        MemoryPtr::new(
+            owner,
+            ExportMemory {
+                memory: &mut *self.memory,
+                definition: &mut *self.definition,
+            },
+        )
     }
+}
+
+// The pointer wrappers below (`MemoryPtr`, `TablePtr`, `GlobalPtr`) each
+// carry the id of the store that owns what they point to, and only
+// dereference it through a borrow of that store, checked against the id:
+// a shared borrow of the store yields shared access, an exclusive borrow
+// exclusive access, for exactly as long as the store is borrowed. So safe
+// code cannot get two `&mut` to one memory or table, nor reach one after
+// its store is gone. Their constructors take the owner's id; the raw parts
+// come only from the runtime (an instance's exports) or from this module,
+// for objects the named store keeps until it drops.
+
+/// Panics unless `store` is the store with id `owner`: handles of one
+/// store are never usable with another.
+#[inline]
+#[track_caller]
+fn check_owner(store: &StoreOpaque, owner: StoreId, what: &str) {
+    assert!(store.id == owner, "{what} used with the wrong store");
 }
 
 /// A memory owned by some store.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MemoryPtr(pub(crate) ExportMemory);
+pub(crate) struct MemoryPtr {
+    owner: StoreId,
+    raw: ExportMemory,
+}
 
 // SAFETY: only dereferenced through a borrow of the owning store.
 unsafe impl Send for MemoryPtr {}
@@ -303,36 +337,71 @@ unsafe impl Send for MemoryPtr {}
 unsafe impl Sync for MemoryPtr {}
 
 impl MemoryPtr {
-    /// The memory's bytes, borrowed for as long as the caller borrows the store.
-    pub(crate) fn data<'a>(self) -> &'a [u8] {
-        // SAFETY: the memory is live while its store is, and the caller
-        // ties `'a` to a shared borrow of that store.
+    /// The raw parts, for an instance of the owning store to import (the
+    /// caller checked that the importing store is the owner).
+    pub(crate) fn raw(self) -> ExportMemory {
+        self.raw
+    }
+
+    /// `raw` is a memory (and definition) that store `owner` keeps alive.
+    pub(crate) fn new(owner: StoreId, raw: ExportMemory) -> MemoryPtr {
+        MemoryPtr { owner, raw }
+    }
+
+    /// The store that owns the memory.
+    pub(crate) fn owner(self) -> StoreId {
+        self.owner
+    }
+
+    /// The memory's bytes, for as long as `store` (the owner) is borrowed.
+    #[track_caller]
+    pub(crate) fn data(self, store: &StoreOpaque) -> &[u8] {
+        check_owner(store, self.owner, "memory");
+        // SAFETY: the memory is live while its store is, and `store` is
+        // that store, borrowed (shared) for the returned borrow: nothing can grow the
+        // memory or write it through safe code meanwhile.
         unsafe {
-            let m = &*self.0.memory;
+            let m = &*self.raw.memory;
             std::slice::from_raw_parts(m.base(), m.byte_size())
         }
     }
 
-    /// The memory's bytes, mutably, for as long as the caller borrows the store.
-    pub(crate) fn data_mut<'a>(self) -> &'a mut [u8] {
-        // SAFETY: as `data`, with an exclusive borrow of the store.
+    /// The memory's bytes, mutably, for as long as `store` (the owner) is
+    /// borrowed exclusively.
+    #[track_caller]
+    pub(crate) fn data_mut(self, store: &mut StoreOpaque) -> &mut [u8] {
+        check_owner(store, self.owner, "memory");
+        // SAFETY: as `data`, with an exclusive borrow of the store, so no
+        // other borrow of these bytes exists while the result lives.
         unsafe {
-            let m = &*self.0.memory;
+            let m = &*self.raw.memory;
             std::slice::from_raw_parts_mut(m.base(), m.byte_size())
         }
     }
 
     /// The old size in pages, `None` if the memory cannot grow, or the
     /// limiter's error for a growth it allowed that failed.
-    pub(crate) fn grow(self, store: &mut dyn VMStore, delta: u64) -> Result<Option<u64>> {
-        // SAFETY: live while its store is, which the caller borrows mutably.
-        unsafe { hayate_runtime::grow_memory(self.0, store, delta) }.map_err(host_error)
+    #[track_caller]
+    pub(crate) fn grow<T: 'static>(
+        self,
+        store: &mut StoreInner<T>,
+        delta: u64,
+    ) -> Result<Option<u64>> {
+        check_owner(&store.opaque, self.owner, "memory");
+        // SAFETY: the memory is live while its store is, which is borrowed
+        // mutably here, so nothing else borrows the memory; `grow_memory`
+        // borrows it only while the store's up-calls are not running.
+        unsafe { hayate_runtime::grow_memory(self.raw, store as &mut dyn VMStore, delta) }
+            .map_err(host_error)
     }
 }
 
 /// A table owned by some store.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct TablePtr(pub(crate) ExportTable);
+pub(crate) struct TablePtr {
+    owner: StoreId,
+    raw: ExportTable,
+}
 
 // SAFETY: only dereferenced through a borrow of the owning store.
 unsafe impl Send for TablePtr {}
@@ -340,57 +409,116 @@ unsafe impl Send for TablePtr {}
 unsafe impl Sync for TablePtr {}
 
 impl TablePtr {
-    fn table<'a>(self) -> &'a mut hayate_runtime::Table {
-        // SAFETY: live while its store is; callers hold a borrow of it.
-        unsafe { &mut *self.0.table }
+    /// The raw parts, for an instance of the owning store to import (the
+    /// caller checked that the importing store is the owner).
+    pub(crate) fn raw(self) -> ExportTable {
+        self.raw
     }
 
-    pub(crate) fn ty(self) -> hayate_environ::TableType {
-        self.table().ty()
+    /// `raw` is a table (and definition) that store `owner` keeps alive.
+    pub(crate) fn new(owner: StoreId, raw: ExportTable) -> TablePtr {
+        TablePtr { owner, raw }
     }
-    pub(crate) fn size(self) -> u64 {
-        self.table().size()
+
+    /// The store that owns the table.
+    pub(crate) fn owner(self) -> StoreId {
+        self.owner
     }
-    pub(crate) fn get(self, index: u64) -> Option<*mut c_void> {
-        self.table().get(index).map(|e| e.0)
+
+    /// The table, for as long as `store` (the owner) is borrowed.
+    #[track_caller]
+    fn table(self, store: &StoreOpaque) -> &hayate_runtime::Table {
+        check_owner(store, self.owner, "table");
+        // SAFETY: live while its store is, which is borrowed (shared) for
+        // the returned borrow, so no exclusive borrow of the table exists meanwhile.
+        unsafe { &*self.raw.table }
     }
-    pub(crate) fn set(self, index: u64, value: *mut c_void) -> bool {
-        self.table().set(index, TableElement(value))
+
+    /// The table, mutably, for as long as `store` (the owner) is borrowed
+    /// exclusively.
+    #[track_caller]
+    fn table_mut(self, store: &mut StoreOpaque) -> &mut hayate_runtime::Table {
+        check_owner(store, self.owner, "table");
+        // SAFETY: live while its store is, which is borrowed exclusively
+        // for the returned borrow, so this is the only borrow of the table.
+        unsafe { &mut *self.raw.table }
     }
-    pub(crate) fn grow(
+
+    #[track_caller]
+    pub(crate) fn ty(self, store: &StoreOpaque) -> hayate_environ::TableType {
+        self.table(store).ty()
+    }
+    #[track_caller]
+    pub(crate) fn size(self, store: &StoreOpaque) -> u64 {
+        self.table(store).size()
+    }
+    /// Element `index` (a lazily initialised element is written on first
+    /// read, hence the exclusive borrow).
+    #[track_caller]
+    pub(crate) fn get(self, store: &mut StoreOpaque, index: u64) -> Option<*mut c_void> {
+        self.table_mut(store).get(index).map(|e| e.0)
+    }
+    #[track_caller]
+    pub(crate) fn set(self, store: &mut StoreOpaque, index: u64, value: *mut c_void) -> bool {
+        self.table_mut(store).set(index, TableElement(value))
+    }
+    #[track_caller]
+    pub(crate) fn grow<T: 'static>(
         self,
-        store: &mut dyn VMStore,
+        store: &mut StoreInner<T>,
         delta: u64,
         init: *mut c_void,
     ) -> Result<Option<u64>> {
-        // SAFETY: live while its store is, which the caller borrows mutably.
-        unsafe { hayate_runtime::grow_table(self.0, store, delta, TableElement(init)) }
-            .map_err(host_error)
+        check_owner(&store.opaque, self.owner, "table");
+        // SAFETY: the table is live while its store is, which is borrowed
+        // mutably here, so nothing else borrows the table; `grow_table`
+        // borrows it only while the store's up-calls are not running.
+        unsafe {
+            hayate_runtime::grow_table(
+                self.raw,
+                store as &mut dyn VMStore,
+                delta,
+                TableElement(init),
+            )
+        }
+        .map_err(host_error)
     }
 }
 
-/// Makes a host-owned table.
-pub(crate) fn new_table(
-    ty: hayate_environ::TableType,
-    init: *mut c_void,
-) -> Result<(
-    Box<hayate_runtime::Table>,
-    Box<hayate_runtime::VMTableDefinition>,
-    TablePtr,
-)> {
-    let mut table =
-        Box::new(hayate_runtime::Table::new(ty, TableElement(init)).map_err(Error::new)?);
-    let mut def = Box::new(table.vmtable());
-    let ptr = TablePtr(ExportTable {
-        table: &mut *table,
-        definition: &mut *def,
-    });
-    Ok((table, def, ptr))
+/// A table created by the host, owned by its store.
+pub(crate) struct HostTable {
+    table: Box<hayate_runtime::Table>,
+    definition: Box<hayate_runtime::VMTableDefinition>,
+}
+
+impl HostTable {
+    /// A table of type `ty` with every element `init`.
+    pub(crate) fn new(ty: hayate_environ::TableType, init: *mut c_void) -> Result<HostTable> {
+        let mut table =
+            Box::new(hayate_runtime::Table::new(ty, TableElement(init)).map_err(Error::new)?);
+        let definition = Box::new(table.vmtable());
+        Ok(HostTable { table, definition })
+    }
+
+    /// This table as a handle of store `owner`, the store that keeps
+    /// `self` (in `StoreOpaque::tables`).
+    pub(crate) fn export(&mut self, owner: StoreId) -> TablePtr {
+        TablePtr::new(
+            owner,
+            ExportTable {
+                table: &mut *self.table,
+                definition: &mut *self.definition,
+            },
+        )
+    }
 }
 
 /// A global's storage, owned by some store.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct GlobalPtr(pub(crate) NonNull<VMGlobalDefinition>);
+pub(crate) struct GlobalPtr {
+    owner: StoreId,
+    raw: NonNull<VMGlobalDefinition>,
+}
 
 // SAFETY: only dereferenced through a borrow of the owning store.
 unsafe impl Send for GlobalPtr {}
@@ -398,16 +526,38 @@ unsafe impl Send for GlobalPtr {}
 unsafe impl Sync for GlobalPtr {}
 
 impl GlobalPtr {
-    pub(crate) fn get(self) -> ValRaw {
-        // SAFETY: live while its store is; callers hold a borrow of it.
+    /// The raw parts, for an instance of the owning store to import (the
+    /// caller checked that the importing store is the owner).
+    pub(crate) fn raw(self) -> NonNull<VMGlobalDefinition> {
+        self.raw
+    }
+
+    /// `raw` is global storage that store `owner` keeps alive.
+    pub(crate) fn new(owner: StoreId, raw: NonNull<VMGlobalDefinition>) -> GlobalPtr {
+        GlobalPtr { owner, raw }
+    }
+
+    /// The store that owns the global.
+    pub(crate) fn owner(self) -> StoreId {
+        self.owner
+    }
+
+    #[track_caller]
+    pub(crate) fn get(self, store: &StoreOpaque) -> ValRaw {
+        check_owner(store, self.owner, "global");
+        // SAFETY: live while its store is, which is borrowed (shared) here.
         ValRaw {
-            bytes: unsafe { self.0.as_ref().bytes },
+            bytes: unsafe { self.raw.as_ref().bytes },
         }
     }
-    pub(crate) fn set(self, value: ValRaw, width: usize) {
-        // SAFETY: live while its store is; callers hold an exclusive borrow.
+
+    #[track_caller]
+    pub(crate) fn set(self, store: &mut StoreOpaque, value: ValRaw, width: usize) {
+        check_owner(store, self.owner, "global");
+        // SAFETY: live while its store is, which is borrowed exclusively
+        // here, so this is the only borrow of the global.
         unsafe {
-            let g = &mut *self.0.as_ptr();
+            let g = &mut *self.raw.as_ptr();
             g.bytes = [0; 16];
             g.bytes[..width].copy_from_slice(&value.bytes[..width]);
         }

@@ -208,6 +208,12 @@ impl Instance {
     }
 
     /// Writes every field of the VMContext.
+    ///
+    /// # Safety
+    /// The VMContext must have been allocated with this module's layout
+    /// (`vmctx_layout`), and every pointer in `imports` and `store` must be
+    /// live for the instance's lifetime and match the module's import
+    /// types, as [`Instance::new`] requires.
     unsafe fn fill_vmctx(&mut self, imports: &Imports, store: VMStoreContext) {
         let module = self.module.clone();
         let o = &module.offsets;
@@ -293,21 +299,23 @@ impl Instance {
         unsafe { self.vmctx.as_ptr().cast::<u8>().add(offset as usize) }
     }
 
-    /// The instance owning `vmctx`.
+    /// The instance owning `vmctx`, as a raw pointer: callers borrow it
+    /// for as short a time as they can, and never while they also borrow
+    /// its store (which owns the instance).
     ///
     /// # Safety
-    /// `vmctx` must be the VMContext of a live instance, and the caller must
-    /// not create overlapping mutable references to it.
-    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+    /// `vmctx` must be the VMContext of a live instance.
+    pub unsafe fn from_vmctx(vmctx: *mut VMContext) -> *mut Instance {
         // SAFETY: the back pointer at `instance()` is written at allocation
         // and the instance is boxed, so it does not move.
         unsafe {
             let offset = VMOffsets::INSTANCE as usize;
-            &mut **vmctx.cast::<u8>().add(offset).cast::<*mut Instance>()
+            *vmctx.cast::<u8>().add(offset).cast::<*mut Instance>()
         }
     }
 
-    /// The store this instance belongs to.
+    /// The store this instance belongs to. Dereferencing it is up to the
+    /// caller, who must not hold a borrow of this instance meanwhile.
     pub fn store_ptr(&self) -> *mut dyn VMStore {
         // SAFETY: written at allocation with the store's fat pointer.
         unsafe {

@@ -41,6 +41,7 @@
 //! at its next check, after the instruction.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod builtins;
@@ -62,7 +63,7 @@ pub mod vmcontext;
 pub use builtins::{grow_memory, grow_table};
 pub use call::invoke;
 pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
-pub use host_func::{HostCallback, HostError, HostFunc, host_callback};
+pub use host_func::{HostFunc, host_state};
 pub use instance::{
     ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo, VMExport,
     VMStoreContext,
@@ -70,7 +71,7 @@ pub use instance::{
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
 pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};
-pub use store::VMStore;
+pub use store::{HostError, HostState, VMStore};
 pub use table::{Table, TableElement};
 pub use traphandlers::{
     Backtrace, FrameInfo, UnwindReason, catch_traps, init_traps, is_in_wasm,
