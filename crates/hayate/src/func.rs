@@ -5,6 +5,7 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use hayate_environ::VMSharedTypeIndex;
 use hayate_runtime::{HostFunc, HostState, VMStore, ValRaw};
 
 use crate::error::{Error, Result};
@@ -66,10 +67,9 @@ impl Func {
     /// `new_raw` with the signature's engine-wide id already known.
     pub(crate) fn new_raw_typed<T: 'static>(
         store: &mut StoreInner<T>,
-        type_id: u32,
+        type_id: VMSharedTypeIndex,
         body: Arc<RawHostFn<T>>,
     ) -> Func {
-        let type_id = hayate_environ::VMSharedTypeIndex::from_u32(type_id);
         let owner = store.opaque.id;
         let mut host = HostFunc::new(type_id, Box::new(HostBody { owner, body }));
         let ptr = FuncRefPtr::new(host.func_ref()).expect("non-null");

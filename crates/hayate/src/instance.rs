@@ -1,7 +1,7 @@
 //! `Instance`: instantiation with type-checked imports, the start function,
 //! and access to exports.
 
-use hayate_environ::{EntityIndex, EntityType};
+use hayate_environ::{EntityIndex, EntityType, VMSharedTypeIndex};
 use hayate_runtime::{Imports, VMExport, VMStore};
 
 use crate::error::{Error, Result};
@@ -244,15 +244,15 @@ impl Instance {
 pub(crate) fn check_func_import(
     module: &Module,
     import: &hayate_environ::Import,
-    type_id: u32,
+    type_id: VMSharedTypeIndex,
     actual: impl FnOnce() -> crate::types::FuncType,
 ) -> Result<()> {
     let runtime = &module.inner.runtime;
     let EntityIndex::Function(f) = import.index else {
         return check_import(module, import, &ExternType::Func(actual()));
     };
-    let expected = runtime.type_ids[runtime.info.functions[f as usize] as usize];
-    if expected == type_id {
+    let expected = runtime.shared_type(runtime.info.functions[f as usize]);
+    if module.engine().is_subtype(type_id, expected) {
         return Ok(());
     }
     check_import(module, import, &ExternType::Func(actual()))

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
-use hayate_environ::{CompiledModule, MemoryType, ModuleInfo};
+use hayate_environ::{CompiledModule, MemoryType, ModuleInfo, VMSharedTypeIndex};
 use hayate_runtime::code_memory::CodeMemory;
 use hayate_runtime::memory::{LinearMemory, MemoryConfig};
 use hayate_runtime::traphandlers::{Backtrace, UnwindReason};
@@ -126,9 +126,9 @@ impl FuncRefPtr {
         self.0.as_ptr().cast()
     }
 
-    pub(crate) fn type_id(self) -> u32 {
+    pub(crate) fn type_id(self) -> VMSharedTypeIndex {
         // SAFETY: the function reference is live while its store is.
-        unsafe { self.0.as_ref().type_id }
+        unsafe { self.0.as_ref().shared_type() }
     }
 
     /// Gives a host function a Wasm-convention entry so it can be called
@@ -580,7 +580,7 @@ impl HostTrampolines {
         }
         #[cfg(feature = "compiler")]
         {
-            let ty = engine.lookup_type(type_id);
+            let ty = engine.lookup_type(VMSharedTypeIndex::from_u32(type_id));
             let compiled = engine
                 .inner
                 .compiler

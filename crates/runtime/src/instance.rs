@@ -8,7 +8,7 @@ use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
+use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets, VMSharedTypeIndex};
 
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
@@ -34,7 +34,9 @@ pub struct ModuleRuntimeInfo {
     pub code: Arc<CodeMemory>,
     /// Its VMContext layout.
     pub offsets: VMOffsets,
-    /// Engine-wide type id of each type of the type section.
+    /// Engine-wide type id of each type of the type section (the raw
+    /// `u32`s compiled code reads through the VMContext; see
+    /// [`ModuleRuntimeInfo::shared_type`]).
     pub type_ids: Box<[u32]>,
     /// Copy-on-write images of the defined memories' data segments
     /// ([`ModuleImages::none`] to copy every segment at instantiation).
@@ -43,6 +45,13 @@ pub struct ModuleRuntimeInfo {
     /// lazily ([`ModuleTableImages::none`] to write every segment at
     /// instantiation).
     pub table_images: ModuleTableImages,
+}
+
+impl ModuleRuntimeInfo {
+    /// The engine-wide id of type `type_index` of the module's type section.
+    pub fn shared_type(&self, type_index: u32) -> VMSharedTypeIndex {
+        VMSharedTypeIndex::from_u32(self.type_ids[type_index as usize])
+    }
 }
 
 /// A memory as other instances import it.

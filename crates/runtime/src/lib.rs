@@ -58,6 +58,7 @@ pub mod pooling;
 pub mod store;
 pub mod table;
 pub mod traphandlers;
+pub mod type_registry;
 pub mod vmcontext;
 
 pub use builtins::{grow_memory, grow_table};
@@ -77,6 +78,7 @@ pub use traphandlers::{
     Backtrace, FrameInfo, UnwindReason, catch_traps, init_traps, is_in_wasm,
     set_pending_host_error, set_pending_panic,
 };
+pub use type_registry::TypeRegistry;
 pub use vmcontext::{
     VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMHostFuncContext,
     VMMemoryDefinition, VMRuntimeLimits, VMTableDefinition, ValRaw,
