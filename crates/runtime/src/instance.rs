@@ -8,11 +8,14 @@ use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets, VMSharedTypeIndex};
+use hayate_environ::{
+    DefinedFuncIndex, EntityIndex, EntityRef, ModuleInfo, VMOffsets, VMSharedTypeIndex,
+};
 
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
+use crate::late_code::LateCode;
 use crate::lazy_table::{LazyInit, ModuleTableImages};
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::pooling::{InstanceAllocator, VMContextSlot};
@@ -108,6 +111,9 @@ pub struct Instance {
     imported_tables: Vec<ExportTable>,
     dropped_elements: Vec<bool>,
     dropped_data: Vec<bool>,
+    /// Code loaded after the module that some of this instance's function
+    /// references point to (see [`Instance::replace_function_code`]).
+    late_code: Vec<Arc<LateCode>>,
     id: usize,
 }
 
@@ -193,6 +199,7 @@ impl Instance {
             vmctx_slot,
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
+            late_code: Vec::new(),
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
             module,
@@ -422,6 +429,56 @@ impl Instance {
         }
     }
 
+    /// Makes defined function `defined` run function `position` of `code`
+    /// from now on whenever it is reached through its function reference:
+    /// `call_indirect`/`call_ref` through any table holding it, calls of
+    /// its export from the host, and instances that import it from now on.
+    /// Direct `call`s from the module's other eagerly compiled functions
+    /// stay linked to the code compiled at load (see
+    /// [`crate::late_code`]). The instance keeps `code` alive.
+    ///
+    /// Fails, changing nothing, if `code` is not for this instance's
+    /// module, its function `position` is not `defined`, or it has no
+    /// array-call entry although the function has one now (it escapes).
+    pub fn replace_function_code(
+        &mut self,
+        defined: DefinedFuncIndex,
+        code: &Arc<LateCode>,
+        position: usize,
+    ) -> Result<(), ReplaceCodeError> {
+        if !Arc::ptr_eq(code.info(), &self.module.info) {
+            return Err(ReplaceCodeError::OtherModule);
+        }
+        if position >= code.num_functions() || code.defined_function(position) != defined {
+            return Err(ReplaceCodeError::OtherFunction {
+                position,
+                defined: defined.index(),
+            });
+        }
+        let index = self.module.info.num_imported_funcs + defined.index() as u32;
+        let slot = self.func_ref(index);
+        // SAFETY: the slot is this instance's function reference of a
+        // defined function, written at instantiation; no reference to it
+        // is live (this instance is borrowed mutably).
+        let current = unsafe { *slot };
+        let array_call = match code.array_to_wasm_trampoline(position) {
+            Some(entry) => entry,
+            None if current.array_call.is_null() => std::ptr::null(),
+            None => return Err(ReplaceCodeError::NoArrayCallEntry),
+        };
+        // SAFETY: as above. The new entries are the same function (same
+        // module, same defined index, so the same signature and VMContext
+        // layout) in code that `self.late_code` keeps alive.
+        unsafe {
+            (*slot).wasm_call = code.function_ptr(position);
+            (*slot).array_call = array_call;
+        }
+        if !self.late_code.iter().any(|c| Arc::ptr_eq(c, code)) {
+            self.late_code.push(code.clone());
+        }
+        Ok(())
+    }
+
     /// Whether element segment `index` was dropped.
     pub(crate) fn element_dropped(&self, index: u32) -> bool {
         self.dropped_elements[index as usize]
@@ -439,6 +496,26 @@ impl Instance {
     pub(crate) fn drop_data(&mut self, index: u32) {
         self.dropped_data[index as usize] = true;
     }
+}
+
+/// Why [`Instance::replace_function_code`] refused late code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceCodeError {
+    /// The late code was compiled for another module.
+    #[error("the late code is for another module")]
+    OtherModule,
+    /// The late code's function at `position` is not the function asked for.
+    #[error("function {position} of the late code is not defined function {defined}")]
+    OtherFunction {
+        /// The position in the late code.
+        position: usize,
+        /// The defined function it was to replace.
+        defined: usize,
+    },
+    /// The function escapes (it has an array-call entry) but the late code
+    /// has no array-call trampoline for it.
+    #[error("the late code has no array-call entry for a function that needs one")]
+    NoArrayCallEntry,
 }
 
 /// An exported entity as raw runtime parts.

@@ -47,10 +47,13 @@
 pub mod builtins;
 pub mod call;
 pub mod code_memory;
+pub mod code_registry;
 pub mod cow;
 pub mod host_func;
 pub mod instance;
+pub mod late_code;
 pub mod lazy_table;
+pub mod libcalls;
 pub mod memory;
 pub mod mmap;
 pub mod perfmap;
@@ -63,12 +66,14 @@ pub mod vmcontext;
 
 pub use builtins::{grow_memory, grow_table};
 pub use call::invoke;
-pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
+pub use code_memory::CodeMemory;
+pub use code_registry::{CodeLookup, lookup_code, lookup_code_memory};
 pub use host_func::{HostFunc, host_state};
 pub use instance::{
-    ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo, VMExport,
-    VMStoreContext,
+    ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo,
+    ReplaceCodeError, VMExport, VMStoreContext,
 };
+pub use late_code::LateCode;
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
 pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};
