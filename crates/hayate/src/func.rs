@@ -80,15 +80,14 @@ impl Func {
         }
     }
 
-    /// The function's signature.
+    /// The function's signature. Panics if `store` is not the function's
+    /// store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let store = &store.as_context().0.opaque;
         FuncType {
             inner: store
-                .as_context()
-                .0
-                .opaque
                 .engine
-                .lookup_type(self.ptr.type_id()),
+                .lookup_type(self.ptr.type_id(self.store, store)),
         }
     }
 

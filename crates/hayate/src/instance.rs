@@ -55,7 +55,12 @@ impl Instance {
             let actual = match ext {
                 // Functions compare by engine-wide type id: no lookup.
                 Extern::Func(f) => {
-                    check_func_import(module, import, f.ptr.type_id(), || f.ty(&*store))?;
+                    check_func_import(
+                        module,
+                        import,
+                        f.ptr.type_id(f.store, &store.opaque),
+                        || f.ty(&*store),
+                    )?;
                     continue;
                 }
                 other => other.ty(&*store),

@@ -477,7 +477,7 @@ fn deep_recursion_backtrace_is_folded() {
     assert!(text.lines().count() < 10, "{text}");
 }
 
-/// A memory, table or global handle reaches its object only through a
+/// A function, memory, table or global handle reaches its object only through a
 /// borrow of the store that owns it: with any other store (here, after its
 /// own store is gone) every accessor panics instead of reading freed memory.
 #[test]
@@ -498,6 +498,8 @@ fn handles_refuse_other_stores_even_after_their_store_dropped() {
         Val::I32(5),
     )
     .unwrap();
+    let func = Func::wrap(&mut first, || 1i32);
+    assert_eq!(func.ty(&first).results().len(), 1);
     assert_eq!(mem.ty(&first).minimum(), 1);
     assert_eq!(tab.ty(&first).minimum(), 3);
     drop(first);
@@ -521,6 +523,9 @@ fn handles_refuse_other_stores_even_after_their_store_dropped() {
     });
     refused("Table::get", &mut || {
         let _ = tab.get(&mut other, 0);
+    });
+    refused("Func::ty", &mut || {
+        let _ = func.ty(&other);
     });
     refused("Global::get", &mut || {
         let _ = glob.get(&other);

@@ -46,16 +46,27 @@ impl FuncRefPtr {
         self.0.as_ptr().cast()
     }
 
-    pub(crate) fn type_id(self) -> VMSharedTypeIndex {
-        // SAFETY: the function reference is live while its store is.
+    /// The engine-wide id of the function's signature. `owner` is the
+    /// store the handle records; `store` must be it (checked).
+    #[track_caller]
+    pub(crate) fn type_id(self, owner: StoreId, store: &StoreOpaque) -> VMSharedTypeIndex {
+        check_owner(store, owner, "function");
+        // SAFETY: the function reference is live while its store is, which
+        // is borrowed here.
         unsafe { self.0.as_ref().shared_type() }
     }
 
     /// Gives a host function a Wasm-convention entry so it can be called
-    /// through a table, using the engine's trampoline for its type.
-    pub(crate) fn ensure_wasm_call(self, engine: &Engine) -> Result<()> {
-        // SAFETY: live while its store is; the store is borrowed mutably by
-        // the caller, so nothing runs concurrently with this write.
+    /// through a table, using the engine's trampoline for its type. `owner`
+    /// is the store the handle records; `store` must be it (checked).
+    #[track_caller]
+    pub(crate) fn ensure_wasm_call(self, owner: StoreId, store: &StoreOpaque) -> Result<()> {
+        check_owner(store, owner, "function");
+        let engine = &store.engine;
+        // SAFETY: live while its store is, which is borrowed here; a store
+        // is not `Sync` and nothing holds a reference into its function
+        // references (only raw pointers), so nothing reads this field while
+        // it is written.
         unsafe {
             let f = self.0.as_ptr();
             if (*f).wasm_call.is_null() {
