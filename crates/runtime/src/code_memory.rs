@@ -11,7 +11,7 @@
 //!
 //! A `CodeMemory` holds everything compiled when its module loaded. Code
 //! compiled later for some of the module's functions goes through the same
-//! steps ([`load_text`]) into a mapping of its own, a
+//! steps (`load_text`) into a mapping of its own, a
 //! [`LateCode`](crate::late_code::LateCode); see there for how it is
 //! reached.
 

@@ -3,7 +3,7 @@
 //! maps. The signal handler asks it whether a faulting PC is a Wasm trap;
 //! backtraces ask it which function and Wasm offset a return address is.
 //!
-//! A range is registered by a [`Registration`], which removes it when
+//! A range is registered by a `Registration`, which removes it when
 //! dropped. A module's [`CodeMemory`] holds one for its text; code that
 //! appears after load ([`LateCode`]) holds one for each region of its own,
 //! so a module's functions may live in several registered ranges, each

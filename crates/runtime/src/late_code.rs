@@ -24,9 +24,9 @@
 //!   from the host (through the reference's array-call entry), and instances
 //!   instantiated afterwards that import it. Each defined function's
 //!   `VMFuncRef` lives in its instance's VMContext; `fill_vmctx` writes it
-//!   at instantiation, and [`Instance::replace_function_code`] rewrites its
-//!   `wasm_call` and `array_call` to late code, so all of these run the new
-//!   code from the next call on. (Instances that imported the function
+//!   at instantiation, and [`Instance::replace_function_code`] rewrites
+//!   its `wasm_call` and `array_call` to late code, so all of these run the
+//!   new code from the next call on. (Instances that imported the function
 //!   *before* the replacement copied its old entry into their own VMContext
 //!   and keep calling it.)
 //! * **By a direct `call`** between functions compiled together: a
@@ -48,6 +48,8 @@
 //!
 //! Late code is kept alive by every instance that runs it (it holds an
 //! `Arc`), so it outlives any frame executing it.
+//!
+//! [`Instance::replace_function_code`]: crate::Instance::replace_function_code
 
 use std::io;
 use std::sync::{Arc, Weak};
