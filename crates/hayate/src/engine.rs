@@ -1,13 +1,13 @@
 //! `Engine`: compiler, settings and the engine-wide type registry, shared by
 //! every module and store made from it.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 
 use hayate_environ::FuncType as EnvFuncType;
+use hayate_environ::VMSharedTypeIndex;
 use hayate_environ::artifact::ArtifactHeader;
-use hayate_runtime::{InstanceAllocator, PoolingAllocator};
+use hayate_runtime::{InstanceAllocator, PoolingAllocator, TypeRegistry};
 
 use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, InstanceAllocationStrategy};
@@ -24,6 +24,7 @@ pub(crate) struct EngineInner {
     /// The code generator, behind the compiler seam; `None` in a build
     /// without the `compiler` feature, which only loads precompiled code.
     pub(crate) compiler: Option<Box<dyn hayate_environ::Compiler>>,
+    /// Engine-wide function type ids, owned by the runtime.
     pub(crate) types: TypeRegistry,
     pub(crate) epoch: AtomicU64,
     pub(crate) host_trampolines: crate::vm::HostTrampolines,
@@ -203,12 +204,24 @@ impl Engine {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
-    pub(crate) fn register_type(&self, ty: &EnvFuncType) -> u32 {
+    /// The engine-wide id of `ty` (see `hayate_runtime::type_registry`).
+    pub(crate) fn register_type(&self, ty: &EnvFuncType) -> VMSharedTypeIndex {
         self.inner.types.register(ty)
     }
 
-    pub(crate) fn lookup_type(&self, id: u32) -> EnvFuncType {
+    /// The function type with engine-wide id `id`.
+    pub(crate) fn lookup_type(&self, id: VMSharedTypeIndex) -> EnvFuncType {
         self.inner.types.lookup(id)
+    }
+
+    /// Whether a function of type `actual` may be used where `expected` is
+    /// required: the registry's one signature check.
+    pub(crate) fn is_subtype(
+        &self,
+        actual: VMSharedTypeIndex,
+        expected: VMSharedTypeIndex,
+    ) -> bool {
+        self.inner.types.is_subtype(actual, expected)
     }
 }
 
@@ -245,7 +258,6 @@ impl Default for Engine {
     }
 }
 
-/// Engine-wide canonical ids of function signatures: two signatures get the
 /// The Cranelift backend for `config`, behind the compiler seam.
 #[cfg(feature = "compiler")]
 fn new_compiler(config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
@@ -268,34 +280,4 @@ fn new_compiler(config: &Config) -> Result<Option<Box<dyn hayate_environ::Compil
 #[cfg(not(feature = "compiler"))]
 fn new_compiler(_config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
     Ok(None)
-}
-
-/// same id exactly when they are equal, so `call_indirect` compares ids.
-#[derive(Default)]
-pub(crate) struct TypeRegistry {
-    inner: Mutex<TypeRegistryInner>,
-}
-
-#[derive(Default)]
-struct TypeRegistryInner {
-    ids: HashMap<EnvFuncType, u32>,
-    types: Vec<EnvFuncType>,
-}
-
-impl TypeRegistry {
-    pub(crate) fn register(&self, ty: &EnvFuncType) -> u32 {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = inner.ids.get(ty) {
-            return *id;
-        }
-        let id = inner.types.len() as u32;
-        inner.types.push(ty.clone());
-        inner.ids.insert(ty.clone(), id);
-        id
-    }
-
-    pub(crate) fn lookup(&self, id: u32) -> EnvFuncType {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.types[id as usize].clone()
-    }
 }

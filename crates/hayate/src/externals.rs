@@ -1,14 +1,14 @@
 //! Importable and exportable things other than functions: `Global`,
 //! `Memory`, `Table`, and the `Extern` that holds any of the four.
 
-use hayate_runtime::{VMGlobalDefinition, VMStore};
+use hayate_runtime::VMGlobalDefinition;
 
 use crate::error::{Error, Result};
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner};
+use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
 use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
 use crate::values::{Ref, Val};
-use crate::vm::{GlobalPtr, HostMemory, MemoryPtr, TablePtr};
+use crate::vm::{GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr};
 
 /// Any importable or exportable item.
 #[derive(Debug, Clone, Copy)]
@@ -71,9 +71,9 @@ impl Extern {
     pub(crate) fn store_id(&self) -> StoreId {
         match self {
             Extern::Func(f) => f.store,
-            Extern::Global(g) => g.store,
-            Extern::Table(t) => t.store,
-            Extern::Memory(m) => m.store,
+            Extern::Global(g) => g.ptr.owner(),
+            Extern::Table(t) => t.ptr.owner(),
+            Extern::Memory(m) => m.ptr.owner(),
         }
     }
 }
@@ -102,7 +102,6 @@ impl From<Memory> for Extern {
 /// A global variable.
 #[derive(Debug, Clone, Copy)]
 pub struct Global {
-    pub(crate) store: StoreId,
     pub(crate) ptr: GlobalPtr,
     pub(crate) ty: GlobalType,
 }
@@ -122,13 +121,9 @@ impl Global {
         let mut def = Box::new(VMGlobalDefinition::default());
         let n = ty.content().to_env().byte_width();
         def.bytes[..n].copy_from_slice(&raw.bytes[..n]);
-        let ptr = GlobalPtr(std::ptr::NonNull::from(&mut *def));
+        let ptr = GlobalPtr::new(store.id, std::ptr::NonNull::from(&mut *def));
         store.globals.push(def);
-        Ok(Global {
-            store: store.id,
-            ptr,
-            ty,
-        })
+        Ok(Global { ptr, ty })
     }
 
     /// The global's type.
@@ -139,17 +134,14 @@ impl Global {
     /// The current value.
     pub fn get(&self, store: impl AsContext) -> Val {
         let ctx = store.as_context();
-        assert!(
-            ctx.0.opaque.id == self.store,
-            "global used with the wrong store"
-        );
-        Val::from_raw(self.ptr.get(), self.ty.content(), self.store)
+        let raw = self.ptr.get(&ctx.0.opaque);
+        Val::from_raw(raw, self.ty.content(), self.ptr.owner())
     }
 
     /// Sets the value; fails for immutable globals and type mismatches.
     pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.store)?;
+        store.check(self.ptr.owner())?;
         if self.ty.mutability() != Mutability::Var {
             return Err(Error::msg("cannot set an immutable global"));
         }
@@ -161,7 +153,8 @@ impl Global {
             )));
         }
         let raw = val.to_raw(store)?;
-        self.ptr.set(raw, self.ty.content().to_env().byte_width());
+        self.ptr
+            .set(store, raw, self.ty.content().to_env().byte_width());
         Ok(())
     }
 }
@@ -169,7 +162,6 @@ impl Global {
 /// A linear memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Memory {
-    pub(crate) store: StoreId,
     pub(crate) ptr: MemoryPtr,
     pub(crate) ty: hayate_environ::MemoryType,
 }
@@ -181,19 +173,15 @@ impl Memory {
         inner.admit_memory(&ty.inner)?;
         let store = &mut inner.opaque;
         let mut host = HostMemory::new(&store.engine, &ty.inner)?;
-        let ptr = host.export();
+        let ptr = host.export(store.id);
         store.memories.push(host);
-        Ok(Memory {
-            store: store.id,
-            ptr,
-            ty: ty.inner,
-        })
+        Ok(Memory { ptr, ty: ty.inner })
     }
 
     /// The type, with the current size as minimum.
-    pub fn ty(&self, _store: impl AsContext) -> MemoryType {
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let mut ty = self.ty;
-        ty.minimum = (self.ptr.data().len() as u64) / hayate_environ::WASM_PAGE_SIZE;
+        ty.minimum = self.size(store);
         MemoryType { inner: ty }
     }
 
@@ -209,12 +197,7 @@ impl Memory {
 
     /// The memory's contents.
     pub fn data<'a, T: 'static>(&self, store: impl Into<StoreContext<'a, T>>) -> &'a [u8] {
-        let store = store.into();
-        assert!(
-            store.0.opaque.id == self.store,
-            "memory used with the wrong store"
-        );
-        self.ptr.data()
+        self.ptr.data(&store.into().0.opaque)
     }
 
     /// The memory's contents, mutably.
@@ -222,12 +205,7 @@ impl Memory {
         &self,
         store: impl Into<StoreContextMut<'a, T>>,
     ) -> &'a mut [u8] {
-        let store = store.into();
-        assert!(
-            store.0.opaque.id == self.store,
-            "memory used with the wrong store"
-        );
-        self.ptr.data_mut()
+        self.ptr.data_mut(&mut store.into().0.opaque)
     }
 
     /// The memory's contents and the store's data, both mutably and at
@@ -238,12 +216,8 @@ impl Memory {
         &self,
         store: impl Into<StoreContextMut<'a, T>>,
     ) -> (&'a mut [u8], &'a mut T) {
-        let store = store.into();
-        assert!(
-            store.0.opaque.id == self.store,
-            "memory used with the wrong store"
-        );
-        (self.ptr.data_mut(), &mut store.0.data)
+        let store = store.into().0;
+        (self.ptr.data_mut(&mut store.opaque), &mut store.data)
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`.
@@ -275,24 +249,16 @@ impl Memory {
     /// if it returned one.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let inner = store.as_context_mut().0;
-        inner.opaque.check(self.store)?;
-        grow_memory_in(inner, self.ptr, delta)?
+        inner.opaque.check(self.ptr.owner())?;
+        self.ptr
+            .grow(inner, delta)?
             .ok_or_else(|| Error::msg(format!("failed to grow memory by {delta} pages")))
     }
-}
-
-fn grow_memory_in<T: 'static>(
-    store: &mut StoreInner<T>,
-    ptr: MemoryPtr,
-    delta: u64,
-) -> Result<Option<u64>> {
-    ptr.grow(store as &mut dyn VMStore, delta)
 }
 
 /// A table of references.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
-    pub(crate) store: StoreId,
     pub(crate) ptr: TablePtr,
 }
 
@@ -306,51 +272,45 @@ impl Table {
             return Err(Error::msg("table initial value has the wrong type"));
         }
         let raw = init.to_raw(store)?;
-        let (table, def, ptr) = crate::vm::new_table(ty.inner, raw)?;
-        store.tables.push((table, def));
-        Ok(Table {
-            store: store.id,
-            ptr,
-        })
+        let mut table = HostTable::new(ty.inner, raw)?;
+        let ptr = table.export(store.id);
+        store.tables.push(table);
+        Ok(Table { ptr })
     }
 
     /// The type, with the current size as minimum.
-    pub fn ty(&self, _store: impl AsContext) -> TableType {
-        let mut ty = self.ptr.ty();
-        ty.minimum = self.ptr.size();
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let store = &store.as_context().0.opaque;
+        let mut ty = self.ptr.ty(store);
+        ty.minimum = self.ptr.size(store);
         TableType { inner: ty }
     }
 
     /// Current number of elements.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        assert!(
-            store.as_context().0.opaque.id == self.store,
-            "table used with the wrong store"
-        );
-        self.ptr.size()
+        self.ptr.size(&store.as_context().0.opaque)
     }
 
-    /// Element `index`, or `None` if out of bounds.
-    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Ref> {
-        assert!(
-            store.as_context().0.opaque.id == self.store,
-            "table used with the wrong store"
-        );
-        let raw = self.ptr.get(index)?;
+    /// Element `index`, or `None` if out of bounds. Takes the store
+    /// mutably, as in Wasmtime: a funcref table's elements are
+    /// initialised lazily, on first read.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let raw = self.ptr.get(store, index)?;
         Some(Ref::from_raw(
             raw,
-            crate::types::RefType::from_env(self.ptr.ty().element),
-            self.store,
+            crate::types::RefType::from_env(self.ptr.ty(store).element),
+            self.ptr.owner(),
         ))
     }
 
     /// Sets element `index`.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.store)?;
-        self.check_elem(&value)?;
+        store.check(self.ptr.owner())?;
+        self.check_elem(store, &value)?;
         let raw = value.to_raw(store)?;
-        if self.ptr.set(index, raw) {
+        if self.ptr.set(store, index, raw) {
             Ok(())
         } else {
             Err(Error::msg("table index out of bounds"))
@@ -363,26 +323,18 @@ impl Table {
     /// if it returned one.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let inner = store.as_context_mut().0;
-        inner.opaque.check(self.store)?;
-        self.check_elem(&init)?;
+        inner.opaque.check(self.ptr.owner())?;
+        self.check_elem(&inner.opaque, &init)?;
         let raw = init.to_raw(&inner.opaque)?;
-        grow_table_in(inner, self.ptr, delta, raw)?
+        self.ptr
+            .grow(inner, delta, raw)?
             .ok_or_else(|| Error::msg(format!("failed to grow table by {delta} elements")))
     }
 
-    fn check_elem(&self, value: &Ref) -> Result<()> {
-        if value.ty().to_env() != self.ptr.ty().element {
+    fn check_elem(&self, store: &StoreOpaque, value: &Ref) -> Result<()> {
+        if value.ty().to_env() != self.ptr.ty(store).element {
             return Err(Error::msg("reference of the wrong type for this table"));
         }
         Ok(())
     }
-}
-
-fn grow_table_in<T: 'static>(
-    store: &mut StoreInner<T>,
-    ptr: TablePtr,
-    delta: u64,
-    init: *mut std::ffi::c_void,
-) -> Result<Option<u64>> {
-    ptr.grow(store as &mut dyn VMStore, delta, init)
 }

@@ -5,7 +5,8 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use hayate_runtime::{HostFunc, VMStore, ValRaw};
+use hayate_environ::VMSharedTypeIndex;
+use hayate_runtime::{HostFunc, HostState, VMStore, ValRaw};
 
 use crate::error::{Error, Result};
 use crate::externals::Extern;
@@ -66,21 +67,11 @@ impl Func {
     /// `new_raw` with the signature's engine-wide id already known.
     pub(crate) fn new_raw_typed<T: 'static>(
         store: &mut StoreInner<T>,
-        type_id: u32,
+        type_id: VMSharedTypeIndex,
         body: Arc<RawHostFn<T>>,
     ) -> Func {
-        let callback =
-            move |vmstore: &mut dyn VMStore, caller: Option<usize>, values: &mut [ValRaw]| {
-                let store = crate::vm::store_inner::<T>(vmstore);
-                let instance = caller.unwrap_or(Caller::<T>::NO_INSTANCE);
-                let result = if store.call_hook.is_none() {
-                    body(Caller { store, instance }, values)
-                } else {
-                    call_host_with_hooks(store, instance, &*body, values)
-                };
-                result.map_err(|e| Box::new(e) as hayate_runtime::HostError)
-            };
-        let mut host = HostFunc::new(type_id, Box::new(callback));
+        let owner = store.opaque.id;
+        let mut host = HostFunc::new(type_id, Box::new(HostBody { owner, body }));
         let ptr = FuncRefPtr::new(host.func_ref()).expect("non-null");
         store.opaque.host_funcs.push(host);
         Func {
@@ -89,15 +80,14 @@ impl Func {
         }
     }
 
-    /// The function's signature.
+    /// The function's signature. Panics if `store` is not the function's
+    /// store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let store = &store.as_context().0.opaque;
         FuncType {
             inner: store
-                .as_context()
-                .0
-                .opaque
                 .engine
-                .lookup_type(self.ptr.type_id()),
+                .lookup_type(self.ptr.type_id(self.store, store)),
         }
     }
 
@@ -178,6 +168,42 @@ impl Func {
             )));
         }
         Ok(TypedFunc::new(*self))
+    }
+}
+
+/// What a store of data type `T` keeps for one host function (the
+/// runtime's [`HostState`]): the store it belongs to and its body, shared
+/// with the linker that defined it. Every host state this crate makes is
+/// one of these (`Func::new_raw_typed` is the only maker); `owner` comes
+/// first, at the same offset for every `T`, so `vm::host_body` can check
+/// it before trusting `T` (see there).
+#[repr(C)]
+pub(crate) struct HostBody<T> {
+    pub(crate) owner: StoreId,
+    pub(crate) body: Arc<RawHostFn<T>>,
+}
+
+/// Runs the host function described by `host` for `store`: the store's
+/// half of `VMStore::call_host`. `caller` is the calling instance's id
+/// (`None` when the host calls the function directly).
+///
+/// A host function is only reachable from the store that made it, which
+/// is a `StoreInner<T>`, so `host` is a `HostBody<T>`; `vm::host_body`
+/// checks the store id it records (one comparison) and panics on a
+/// mismatch, which would be a bug in this crate.
+#[inline]
+pub(crate) fn call_host<T: 'static>(
+    store: &mut StoreInner<T>,
+    host: &HostState,
+    caller: Option<usize>,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    let body = &vm::host_body::<T>(host, store.opaque.id).body;
+    let instance = caller.unwrap_or(Caller::<T>::NO_INSTANCE);
+    if store.call_hook.is_none() {
+        body(Caller { store, instance }, values)
+    } else {
+        call_host_with_hooks(store, instance, &**body, values)
     }
 }
 

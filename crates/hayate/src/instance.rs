@@ -1,7 +1,7 @@
 //! `Instance`: instantiation with type-checked imports, the start function,
 //! and access to exports.
 
-use hayate_environ::{EntityIndex, EntityType};
+use hayate_environ::{EntityIndex, EntityType, VMSharedTypeIndex};
 use hayate_runtime::{Imports, VMExport, VMStore};
 
 use crate::error::{Error, Result};
@@ -55,7 +55,12 @@ impl Instance {
             let actual = match ext {
                 // Functions compare by engine-wide type id: no lookup.
                 Extern::Func(f) => {
-                    check_func_import(module, import, f.ptr.type_id(), || f.ty(&*store))?;
+                    check_func_import(
+                        module,
+                        import,
+                        f.ptr.type_id(f.store, &store.opaque),
+                        || f.ty(&*store),
+                    )?;
                     continue;
                 }
                 other => other.ty(&*store),
@@ -83,9 +88,9 @@ impl Instance {
             store.opaque.check(ext.store_id())?;
             match ext {
                 Extern::Func(f) => raw.functions.push(f.ptr.as_raw().cast()),
-                Extern::Global(g) => raw.globals.push(g.ptr.0.as_ptr()),
-                Extern::Table(t) => raw.tables.push(t.ptr.0),
-                Extern::Memory(m) => raw.memories.push(m.ptr.0),
+                Extern::Global(g) => raw.globals.push(g.ptr.raw().as_ptr()),
+                Extern::Table(t) => raw.tables.push(t.ptr.raw()),
+                Extern::Memory(m) => raw.memories.push(m.ptr.raw()),
             }
         }
         store.admit_instance()?;
@@ -153,17 +158,14 @@ impl Instance {
                 ptr: FuncRefPtr::new(f)?,
             }),
             VMExport::Table(t) => Extern::Table(Table {
-                store: self.store,
-                ptr: TablePtr(t),
+                ptr: TablePtr::new(self.store, t),
             }),
             VMExport::Memory(m) => Extern::Memory(Memory {
-                store: self.store,
-                ptr: MemoryPtr(m),
+                ptr: MemoryPtr::new(self.store, m),
                 ty: memory_ty?,
             }),
             VMExport::Global(g) => Extern::Global(Global {
-                store: self.store,
-                ptr: GlobalPtr(std::ptr::NonNull::new(g)?),
+                ptr: GlobalPtr::new(self.store, std::ptr::NonNull::new(g)?),
                 ty: GlobalType::from_env(global_ty?),
             }),
         })
@@ -247,15 +249,15 @@ impl Instance {
 pub(crate) fn check_func_import(
     module: &Module,
     import: &hayate_environ::Import,
-    type_id: u32,
+    type_id: VMSharedTypeIndex,
     actual: impl FnOnce() -> crate::types::FuncType,
 ) -> Result<()> {
     let runtime = &module.inner.runtime;
     let EntityIndex::Function(f) = import.index else {
         return check_import(module, import, &ExternType::Func(actual()));
     };
-    let expected = runtime.type_ids[runtime.info.functions[f as usize] as usize];
-    if expected == type_id {
+    let expected = runtime.shared_type(runtime.info.functions[f as usize]);
+    if module.engine().is_subtype(type_id, expected) {
         return Ok(());
     }
     check_import(module, import, &ExternType::Func(actual()))

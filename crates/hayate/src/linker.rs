@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use hayate_environ::VMSharedTypeIndex;
+
 use crate::engine::Engine;
 use crate::error::{Context, Error, Result};
 use crate::externals::Extern;
@@ -59,7 +61,7 @@ pub(crate) enum Definition<T> {
     Extern(Extern, ExternType),
     /// A host function usable in any store of the engine: its signature, its
     /// engine-wide type id, and its body.
-    HostFunc(FuncType, u32, Arc<RawHostFn<T>>),
+    HostFunc(FuncType, VMSharedTypeIndex, Arc<RawHostFn<T>>),
 }
 
 impl<T> Clone for Definition<T> {

@@ -127,7 +127,11 @@ impl Module {
         header: Arc<ArtifactHeader>,
     ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
-        let type_ids = info.types.iter().map(|t| engine.register_type(t)).collect();
+        let type_ids = info
+            .types
+            .iter()
+            .map(|t| engine.register_type(t).as_u32())
+            .collect();
         // An image the system refuses (no memfd) only means copying.
         let images = match engine.config().memory_init_cow {
             true => ModuleImages::new(&info).unwrap_or_else(|_| ModuleImages::none()),

@@ -7,15 +7,15 @@ use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hayate_runtime::{
-    HostFunc, Instance as RtInstance, Table as RtTable, VMGlobalDefinition, VMRuntimeLimits,
-    VMStore, VMTableDefinition,
+    HostFunc, HostState, Instance as RtInstance, VMGlobalDefinition, VMRuntimeLimits, VMStore,
+    ValRaw,
 };
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::func::Caller;
 use crate::limits::{ResourceLimiter, UpdateDeadline};
-use crate::vm::HostMemory;
+use crate::vm::{HostMemory, HostTable};
 
 /// Identifies a store, so handles from another store are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,7 +64,7 @@ pub struct StoreOpaque {
     pub(crate) instances: Vec<Box<RtInstance>>,
     pub(crate) host_funcs: Vec<HostFunc>,
     pub(crate) memories: Vec<HostMemory>,
-    pub(crate) tables: Vec<(Box<RtTable>, Box<VMTableDefinition>)>,
+    pub(crate) tables: Vec<HostTable>,
     #[allow(clippy::vec_box)]
     pub(crate) globals: Vec<Box<VMGlobalDefinition>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
@@ -328,8 +328,14 @@ impl<T: 'static> StoreInner<T> {
 }
 
 impl<T: 'static> VMStore for StoreInner<T> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
+    fn call_host(
+        &mut self,
+        host: &HostState,
+        caller: Option<usize>,
+        values: &mut [ValRaw],
+    ) -> Result<(), hayate_runtime::HostError> {
+        crate::func::call_host(self, host, caller, values)
+            .map_err(|e| Box::new(e) as hayate_runtime::HostError)
     }
 
     fn memory_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> bool {

@@ -202,7 +202,7 @@ fn func_to_raw(f: Option<Func>, store: &StoreOpaque) -> Result<*mut c_void> {
         None => Ok(std::ptr::null_mut()),
         Some(f) => {
             store.check(f.store)?;
-            f.ptr.ensure_wasm_call(&store.engine)?;
+            f.ptr.ensure_wasm_call(f.store, store)?;
             Ok(f.ptr.as_raw())
         }
     }

@@ -361,7 +361,7 @@ fn host_memory_and_table_imports() {
             .unwrap(),
         7
     );
-    let Some(Ref::Func(Some(seven))) = tab.get(&store, 0) else {
+    let Some(Ref::Func(Some(seven))) = tab.get(&mut store, 0) else {
         panic!("table entry set")
     };
     let mut out = [Val::I32(0)];
@@ -475,4 +475,59 @@ fn deep_recursion_backtrace_is_folded() {
     assert!(text.contains("call stack exhausted"), "{text}");
     assert!(text.contains("repeated"), "{text}");
     assert!(text.lines().count() < 10, "{text}");
+}
+
+/// A function, memory, table or global handle reaches its object only through a
+/// borrow of the store that owns it: with any other store (here, after its
+/// own store is gone) every accessor panics instead of reading freed memory.
+#[test]
+fn handles_refuse_other_stores_even_after_their_store_dropped() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let engine = engine();
+    let mut first = Store::new(&engine, ());
+    let mem = Memory::new(&mut first, MemoryType::new(1, None)).unwrap();
+    let tab = Table::new(
+        &mut first,
+        TableType::new(RefType::FuncRef, 3, None),
+        Ref::Func(None),
+    )
+    .unwrap();
+    let glob = Global::new(
+        &mut first,
+        GlobalType::new(ValType::I32, Mutability::Var),
+        Val::I32(5),
+    )
+    .unwrap();
+    let func = Func::wrap(&mut first, || 1i32);
+    assert_eq!(func.ty(&first).results().len(), 1);
+    assert_eq!(mem.ty(&first).minimum(), 1);
+    assert_eq!(tab.ty(&first).minimum(), 3);
+    drop(first);
+    let mut other = Store::new(&engine, ());
+    let refused = |what: &str, f: &mut dyn FnMut()| {
+        let err = catch_unwind(AssertUnwindSafe(f)).expect_err(what);
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("wrong store"), "{what}: {msg}");
+    };
+    refused("Memory::ty", &mut || {
+        let _ = mem.ty(&other);
+    });
+    refused("Memory::data", &mut || {
+        let _ = mem.data(&other).len();
+    });
+    refused("Table::ty", &mut || {
+        let _ = tab.ty(&other);
+    });
+    refused("Table::size", &mut || {
+        let _ = tab.size(&other);
+    });
+    refused("Table::get", &mut || {
+        let _ = tab.get(&mut other, 0);
+    });
+    refused("Func::ty", &mut || {
+        let _ = func.ty(&other);
+    });
+    refused("Global::get", &mut || {
+        let _ = glob.get(&other);
+    });
 }

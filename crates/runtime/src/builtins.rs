@@ -57,21 +57,27 @@ hayate_environ::for_each_builtin!(builtin_table);
 /// A growth the store allowed that then fails is reported to the store
 /// (`VMStore::memory_grow_failed`), whose error is returned.
 ///
+/// The memory is borrowed only briefly, before and after the store is
+/// asked, never while the store (which owns it) runs.
+///
 /// # Safety
-/// `memory` must point to a live memory and definition of `store`.
+/// `memory` must point to a live memory and definition of `store`, and
+/// nothing else may borrow that memory during the call.
 pub unsafe fn grow_memory(
     memory: ExportMemory,
     store: &mut dyn VMStore,
     delta: u64,
 ) -> Result<Option<u64>, crate::HostError> {
-    // SAFETY: guaranteed by the caller.
-    let mem = unsafe { &mut *memory.memory };
-    let current = mem.byte_size();
+    // SAFETY: the memory is live (guaranteed by the caller); this shared
+    // borrow ends with the statement.
+    let (current, maximum) = unsafe {
+        let mem = &*memory.memory;
+        (mem.byte_size(), mem.maximum_byte_size())
+    };
     let desired = delta
         .checked_mul(hayate_environ::WASM_PAGE_SIZE)
         .and_then(|d| d.checked_add(current as u64))
         .and_then(|d| usize::try_from(d).ok());
-    let maximum = mem.maximum_byte_size();
     if delta != 0 {
         let Some(desired) = desired else {
             return Ok(None);
@@ -80,7 +86,10 @@ pub unsafe fn grow_memory(
             return Ok(None);
         }
     }
-    let Some(old) = mem.grow(delta) else {
+    // SAFETY: as above; the store's up-call has returned, so this is the
+    // only borrow of the memory, and it ends with the statement.
+    let grown = unsafe { (*memory.memory).grow(delta) };
+    let Some(old) = grown else {
         let past_maximum = desired.is_none_or(|d| maximum.is_some_and(|m| d > m));
         store.memory_grow_failed(if past_maximum {
             "memory maximum size exceeded"
@@ -89,8 +98,9 @@ pub unsafe fn grow_memory(
         })?;
         return Ok(None);
     };
-    // SAFETY: the definition is live (guaranteed by the caller).
-    unsafe { *memory.definition = mem.vmmemory() };
+    // SAFETY: the memory and its definition are live (guaranteed by the
+    // caller), and no other borrow of them is.
+    unsafe { *memory.definition = (*memory.memory).vmmemory() };
     Ok(Some(old))
 }
 
@@ -99,52 +109,98 @@ pub unsafe fn grow_memory(
 /// A growth the store allowed that then fails is reported to the store
 /// (`VMStore::table_grow_failed`), whose error is returned.
 ///
+/// The table is borrowed only briefly, before and after the store is
+/// asked, never while the store (which owns it) runs.
+///
 /// # Safety
-/// `table` must point to a live table and definition of `store`.
+/// `table` must point to a live table and definition of `store`, and
+/// nothing else may borrow that table during the call.
 pub unsafe fn grow_table(
     table: ExportTable,
     store: &mut dyn VMStore,
     delta: u64,
     init: TableElement,
 ) -> Result<Option<u64>, crate::HostError> {
-    // SAFETY: guaranteed by the caller.
-    let t = unsafe { &mut *table.table };
-    let current = t.size();
+    // SAFETY: the table is live (guaranteed by the caller); this shared
+    // borrow ends with the statement.
+    let (current, maximum) = unsafe {
+        let t = &*table.table;
+        (t.size(), t.ty().maximum)
+    };
     if delta != 0 {
         let Some(desired) = current.checked_add(delta) else {
             return Ok(None);
         };
-        if !store.table_growing(current, desired, t.ty().maximum) {
+        if !store.table_growing(current, desired, maximum) {
             return Ok(None);
         }
     }
-    let Some(old) = t.grow(delta, init) else {
+    // SAFETY: as above; the store's up-call has returned, so this is the
+    // only borrow of the table, and it ends with the statement.
+    let grown = unsafe { (*table.table).grow(delta, init) };
+    let Some(old) = grown else {
         store.table_grow_failed("table maximum size exceeded")?;
         return Ok(None);
     };
-    // SAFETY: the definition is live (guaranteed by the caller).
-    unsafe { *table.definition = t.vmtable() };
+    // SAFETY: the table and its definition are live (guaranteed by the
+    // caller), and no other borrow of them is.
+    unsafe { *table.definition = (*table.table).vmtable() };
     Ok(Some(old))
 }
 
-/// The instance and store of a builtin's caller.
+// How builtins reach their caller. A builtin gets the caller's VMContext;
+// the instance behind it is owned by the store behind it. So that no two
+// aliasing `&mut` are ever live, a builtin holds the instance only as a
+// raw pointer (`caller_instance`) and borrows it for one expression at a
+// time, and borrows the store (`caller_store`) only after every instance
+// borrow has ended: the store's up-calls may reach the instance again.
+//
+// Every builtin below has the same contract:
+//
+// # Safety
+// Called only by compiled code, with `vmctx` the VMContext of a live
+// instance currently running Wasm with its store lent to the call, and
+// with indices the module validated (segment, memory and table indices in
+// range). Offsets and lengths are checked here.
+
+/// The instance whose compiled code called a builtin, as a raw pointer:
+/// borrow it for one expression at a time.
 ///
 /// # Safety
-/// `vmctx` must be the VMContext of a live instance currently running Wasm.
-unsafe fn caller<'a>(vmctx: *mut VMContext) -> (&'a mut Instance, &'a mut dyn VMStore) {
-    // SAFETY: guaranteed by the caller; the store was lent to this Wasm call.
-    unsafe {
-        let instance = Instance::from_vmctx(vmctx);
-        let store = &mut *instance.store_ptr();
-        (instance, store)
-    }
+/// `vmctx` must be the VMContext of a live instance.
+#[inline(always)]
+unsafe fn caller_instance(vmctx: *mut VMContext) -> *mut Instance {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Instance::from_vmctx(vmctx) }
 }
 
+/// The store of a builtin's caller, borrowed mutably. The instance is
+/// borrowed (shared) only to read the store pointer, and that borrow ends
+/// before this returns.
+///
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance currently running
+/// Wasm, whose store was lent to that call; no borrow of the instance may
+/// be live while the returned one is, and `'a` must not outlive the call.
+#[inline(always)]
+unsafe fn caller_store<'a>(vmctx: *mut VMContext) -> &'a mut dyn VMStore {
+    // SAFETY: guaranteed by the caller; the store outlives its instances
+    // and nothing else borrows it while Wasm runs.
+    unsafe { &mut *(*Instance::from_vmctx(vmctx)).store_ptr() }
+}
+
+/// `memory.grow`: the old size in pages, or `u64::MAX` if the memory
+/// cannot grow. A store's error leaves Wasm with it.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
-    // SAFETY: called by compiled code of a live instance.
+    // SAFETY: per the builtin contract; the instance borrow ends before the
+    // store is borrowed, and the memory is borrowed by `grow_memory` only
+    // while the store is not running.
     unsafe {
-        let (instance, store) = caller(vmctx);
-        match grow_memory(instance.memory(memory), store, delta) {
+        let memory = (*caller_instance(vmctx)).memory(memory);
+        match grow_memory(memory, caller_store(vmctx), delta) {
             Ok(old) => old.unwrap_or(u64::MAX),
             // Nothing on this frame needs dropping: the error moves on.
             Err(error) => crate::traphandlers::raise_host_error(error),
@@ -161,6 +217,10 @@ unsafe fn memory_bytes(memory: ExportMemory) -> (*mut u8, u64) {
     unsafe { ((*memory.memory).base(), (*memory.memory).byte_size() as u64) }
 }
 
+/// `memory.fill`: 1, or 0 (trap) if the range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn memory_fill(
     vmctx: *mut VMContext,
     mem: u32,
@@ -168,10 +228,9 @@ unsafe extern "C" fn memory_fill(
     val: u32,
     len: u64,
 ) -> u8 {
-    // SAFETY: called by compiled code; the range is checked before writing.
+    // SAFETY: per the builtin contract; the range is checked before writing.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        let (base, size) = memory_bytes(instance.memory(mem));
+        let (base, size) = memory_bytes((*caller_instance(vmctx)).memory(mem));
         let Some(r) = range(dst, len, size) else {
             return 0;
         };
@@ -180,6 +239,10 @@ unsafe extern "C" fn memory_fill(
     1
 }
 
+/// `memory.copy`: 1, or 0 (trap) if a range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_mem: u32,
@@ -188,12 +251,12 @@ unsafe extern "C" fn memory_copy(
     src: u64,
     len: u64,
 ) -> u8 {
-    // SAFETY: called by compiled code; both ranges are checked before the
+    // SAFETY: per the builtin contract; both ranges are checked before the
     // copy, which allows overlap.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        let (dst_base, dst_size) = memory_bytes(instance.memory(dst_mem));
-        let (src_base, src_size) = memory_bytes(instance.memory(src_mem));
+        let instance = caller_instance(vmctx);
+        let (dst_base, dst_size) = memory_bytes((*instance).memory(dst_mem));
+        let (src_base, src_size) = memory_bytes((*instance).memory(src_mem));
         let (Some(d), Some(s)) = (range(dst, len, dst_size), range(src, len, src_size)) else {
             return 0;
         };
@@ -202,6 +265,10 @@ unsafe extern "C" fn memory_copy(
     1
 }
 
+/// `memory.init`: 1, or 0 (trap) if a range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn memory_init(
     vmctx: *mut VMContext,
     mem: u32,
@@ -210,16 +277,18 @@ unsafe extern "C" fn memory_init(
     src: u32,
     len: u32,
 ) -> u8 {
-    // SAFETY: called by compiled code; both ranges are checked first.
+    // SAFETY: per the builtin contract; both ranges are checked first. The
+    // segment's bytes belong to the module (shared, immutable), not to the
+    // instance, so they stay valid across the instance borrows.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        let module = instance.module().clone();
-        let bytes: &[u8] = if instance.data_dropped(data) {
+        let instance = caller_instance(vmctx);
+        let module = (*instance).module().clone();
+        let bytes: &[u8] = if (*instance).data_dropped(data) {
             &[]
         } else {
             &module.info.data[data as usize].data
         };
-        let (base, size) = memory_bytes(instance.memory(mem));
+        let (base, size) = memory_bytes((*instance).memory(mem));
         let (Some(d), Some(s)) = (
             range(dst, len as u64, size),
             range(src as u64, len as u64, bytes.len() as u64),
@@ -231,22 +300,33 @@ unsafe extern "C" fn memory_init(
     1
 }
 
+/// `data.drop`.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
-    // SAFETY: called by compiled code of a live instance.
-    unsafe { caller(vmctx).0.drop_data(data) }
+    // SAFETY: per the builtin contract.
+    unsafe { (*caller_instance(vmctx)).drop_data(data) }
 }
 
+/// `table.grow`: the old size, or `u32::MAX` if the table cannot grow. A
+/// store's error leaves Wasm with it.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `init` is a valid element of
+/// the table's type.
 unsafe extern "C" fn table_grow(
     vmctx: *mut VMContext,
     table: u32,
     delta: u32,
     init: *mut c_void,
 ) -> u32 {
-    // SAFETY: called by compiled code of a live instance.
+    // SAFETY: per the builtin contract; the instance borrow ends before the
+    // store is borrowed, and the table is borrowed by `grow_table` only
+    // while the store is not running.
     unsafe {
-        let (instance, store) = caller(vmctx);
-        let table = instance.table(table);
-        match grow_table(table, store, delta as u64, TableElement(init)) {
+        let table = (*caller_instance(vmctx)).table(table);
+        match grow_table(table, caller_store(vmctx), delta as u64, TableElement(init)) {
             Ok(old) => old.map_or(u32::MAX, |old| old as u32),
             // Nothing on this frame needs dropping: the error moves on.
             Err(error) => crate::traphandlers::raise_host_error(error),
@@ -254,6 +334,11 @@ unsafe extern "C" fn table_grow(
     }
 }
 
+/// `table.fill`: 1, or 0 (trap) if the range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `val` is a valid element of
+/// the table's type.
 unsafe extern "C" fn table_fill(
     vmctx: *mut VMContext,
     table: u32,
@@ -261,13 +346,18 @@ unsafe extern "C" fn table_fill(
     val: *mut c_void,
     len: u32,
 ) -> u8 {
-    // SAFETY: called by compiled code of a live instance.
+    // SAFETY: per the builtin contract; the table lives outside the
+    // instance's own bytes and nothing else borrows it meanwhile.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        (*instance.table(table).table).fill(dst as u64, TableElement(val), len as u64) as u8
+        let table = (*caller_instance(vmctx)).table(table).table;
+        (*table).fill(dst as u64, TableElement(val), len as u64) as u8
     }
 }
 
+/// `table.copy`: 1, or 0 (trap) if a range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
@@ -276,12 +366,12 @@ unsafe extern "C" fn table_copy(
     src: u32,
     len: u32,
 ) -> u8 {
-    // SAFETY: called by compiled code of a live instance; when the tables
-    // differ they are distinct objects, so the two borrows do not overlap.
+    // SAFETY: per the builtin contract; when the tables differ they are
+    // distinct objects, so the two borrows do not overlap.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        let d = instance.table(dst_table).table;
-        let s = instance.table(src_table).table;
+        let instance = caller_instance(vmctx);
+        let d = (*instance).table(dst_table).table;
+        let s = (*instance).table(src_table).table;
         if d == s {
             return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
         }
@@ -289,6 +379,10 @@ unsafe extern "C" fn table_copy(
     }
 }
 
+/// `table.init`: 1, or 0 (trap) if a range is out of bounds.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn table_init(
     vmctx: *mut VMContext,
     table: u32,
@@ -297,45 +391,65 @@ unsafe extern "C" fn table_init(
     src: u32,
     len: u32,
 ) -> u8 {
-    // SAFETY: called by compiled code of a live instance.
+    // SAFETY: per the builtin contract; the instance is borrowed once to
+    // evaluate the items and again, after that borrow ended, for the table.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        let Some(items) = instance.element_items(elem, src as u64, len as u64) else {
+        let instance = caller_instance(vmctx);
+        let Some(items) = (*instance).element_items(elem, src as u64, len as u64) else {
             return 0;
         };
-        (*instance.table(table).table).init(dst as u64, &items) as u8
+        let table = (*instance).table(table).table;
+        (*table).init(dst as u64, &items) as u8
     }
 }
 
+/// `elem.drop`.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
-    // SAFETY: called by compiled code of a live instance.
-    unsafe { caller(vmctx).0.drop_element(elem) }
+    // SAFETY: per the builtin contract.
+    unsafe { (*caller_instance(vmctx)).drop_element(elem) }
 }
 
+/// A lazily initialised funcref table's element `index` (initialising it
+/// on first use); null for a null reference.
+///
+/// # Safety
+/// See the contract above `caller_instance`; compiled code checked
+/// `index` against the table's size.
 unsafe extern "C" fn table_get_lazy_init_funcref(
     vmctx: *mut VMContext,
     table: u32,
     index: u32,
 ) -> *mut c_void {
-    // SAFETY: called by compiled code of a live instance, after checking
-    // the index against the table's size.
+    // SAFETY: per the builtin contract.
     unsafe {
-        let (instance, _) = caller(vmctx);
-        (*instance.table(table).table)
+        let table = (*caller_instance(vmctx)).table(table).table;
+        (*table)
             .get(u64::from(index))
             .map_or(std::ptr::null_mut(), |e| e.0)
     }
 }
 
+/// Fuel ran out: 1 to continue (the store added fuel), 0 to trap.
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u8 {
-    // SAFETY: called by compiled code of a live instance.
-    let (_, store) = unsafe { caller(vmctx) };
+    // SAFETY: per the builtin contract; no instance borrow is live.
+    let store = unsafe { caller_store(vmctx) };
     store.out_of_fuel() as u8
 }
 
+/// The epoch deadline was reached: 1 to continue, 0 to trap (with the
+/// store's error pending, if it returned one).
+///
+/// # Safety
+/// See the contract above `caller_instance`.
 unsafe extern "C" fn epoch_deadline(vmctx: *mut VMContext) -> u8 {
-    // SAFETY: called by compiled code of a live instance.
-    let (_, store) = unsafe { caller(vmctx) };
+    // SAFETY: per the builtin contract; no instance borrow is live.
+    let store = unsafe { caller_store(vmctx) };
     match store.epoch_deadline_reached() {
         Ok(keep_going) => keep_going as u8,
         Err(error) => {

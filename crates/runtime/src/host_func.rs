@@ -1,34 +1,32 @@
-//! Host functions: a Rust callback behind a `VMHostFuncContext`, callable
-//! from compiled code through a wasm-to-array trampoline and through the
-//! array calling convention.
+//! Host functions: an embedding layer's [`HostState`] behind a
+//! `VMHostFuncContext`, callable from compiled code through a wasm-to-array
+//! trampoline and from the host through the array calling convention.
+//!
+//! Calling one always goes through the store: the host entry reads the
+//! store from the *caller's* VMContext and hands it the function's state
+//! ([`VMStore::call_host`]), so the runtime has a single up-call interface
+//! and never needs to know what a host function is.
 
-use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use hayate_environ::VMSharedTypeIndex;
+
 use crate::instance::Instance;
-use crate::store::VMStore;
+use crate::store::{HostState, VMStore};
 use crate::traphandlers::{set_pending_host_error, set_pending_panic};
 use crate::vmcontext::{VMContext, VMFuncRef, VMHostFuncContext, ValRaw};
-
-/// The error host callbacks return: opaque to the runtime, which only
-/// carries it back to the embedding layer that made it (and downcasts it
-/// to its own error type there).
-pub type HostError = Box<dyn Any + Send + Sync>;
-
-/// A host callback: receives the store, the calling instance's id (if called
-/// from Wasm) and the argument array, which it overwrites with the results.
-pub type HostCallback =
-    dyn Fn(&mut dyn VMStore, Option<usize>, &mut [ValRaw]) -> Result<(), HostError> + Send + Sync;
 
 /// A host function owned by a store.
 pub struct HostFunc {
     ctx: Box<VMHostFuncContext>,
-    callback: Box<Box<HostCallback>>,
+    /// What `ctx.host_state` points to; boxed twice so the context holds a
+    /// thin pointer, and never moved or mutated while the function lives.
+    state: Box<Box<HostState>>,
 }
 
 // SAFETY: the context only holds pointers into this `HostFunc`'s own boxes
-// and code pointers; the callback itself is `Send + Sync`.
+// and code pointers; the state itself is `Send + Sync`.
 unsafe impl Send for HostFunc {}
 // SAFETY: as above.
 unsafe impl Sync for HostFunc {}
@@ -42,9 +40,13 @@ impl std::fmt::Debug for HostFunc {
 }
 
 impl HostFunc {
-    /// Wraps `callback` as a function of engine-wide type `type_id`.
-    pub fn new(type_id: u32, callback: Box<HostCallback>) -> HostFunc {
-        let mut callback = Box::new(callback);
+    /// A host function of engine-wide type `type_id` whose calls go to the
+    /// store with `state` ([`VMStore::call_host`]).
+    pub fn new(type_id: VMSharedTypeIndex, state: Box<HostState>) -> HostFunc {
+        let state = Box::new(state);
+        let host_state = (&*state as *const Box<HostState>)
+            .cast::<c_void>()
+            .cast_mut();
         let mut ctx = Box::new(VMHostFuncContext {
             magic: VMHostFuncContext::MAGIC,
             array_call: host_array_call,
@@ -52,12 +54,12 @@ impl HostFunc {
                 wasm_call: std::ptr::null(),
                 array_call: host_array_call as *const u8,
                 vmctx: std::ptr::null_mut(),
-                type_id,
+                type_id: type_id.as_u32(),
             },
-            host_state: (&mut *callback as *mut Box<HostCallback>).cast::<c_void>(),
+            host_state,
         });
         ctx.func_ref.vmctx = (&mut *ctx as *mut VMHostFuncContext).cast();
-        HostFunc { ctx, callback }
+        HostFunc { ctx, state }
     }
 
     /// This function as a function reference. Valid while `self` lives.
@@ -71,27 +73,29 @@ impl HostFunc {
         self.ctx.func_ref.wasm_call = wasm_call;
     }
 
-    /// Calls the callback directly from the host.
-    pub fn call(&self, store: &mut dyn VMStore, values: &mut [ValRaw]) -> Result<(), HostError> {
-        (self.callback)(store, None, values)
+    /// The embedding layer's state of this function.
+    pub fn state(&self) -> &HostState {
+        &**self.state
     }
 }
 
-/// If `func_ref` is a host function, its callback.
+/// If `func_ref` is a host function, its state (to call it directly
+/// through [`VMStore::call_host`], without a trampoline).
 ///
 /// # Safety
 /// `func_ref` must point to a live `VMFuncRef` whose `vmctx` is either an
 /// instance VMContext or a `VMHostFuncContext`, and the returned reference
 /// must not outlive the function's owner.
-pub unsafe fn host_callback<'a>(func_ref: *const VMFuncRef) -> Option<&'a HostCallback> {
+pub unsafe fn host_state<'a>(func_ref: *const VMFuncRef) -> Option<&'a HostState> {
     // SAFETY: the caller guarantees `func_ref` is live; both kinds of vmctx
-    // start with a u32 magic number.
+    // start with a u32 magic number, and a host function context's
+    // `host_state` points to its `HostFunc`'s boxed state.
     unsafe {
         let ctx = (*func_ref).vmctx.cast::<VMHostFuncContext>();
         if (*ctx).magic != VMHostFuncContext::MAGIC {
             return None;
         }
-        Some(&**(*ctx).host_state.cast::<Box<HostCallback>>())
+        Some(&**(*ctx).host_state.cast::<Box<HostState>>())
     }
 }
 
@@ -99,26 +103,31 @@ pub unsafe fn host_callback<'a>(func_ref: *const VMFuncRef) -> Option<&'a HostCa
 ///
 /// # Safety
 /// Called only by compiled code (or `invoke`) with `callee` a live
-/// `VMHostFuncContext`, `caller` a live instance VMContext, and `values`
-/// valid for `len` slots.
+/// `VMHostFuncContext`, `caller` a live instance VMContext of the store
+/// that made the function, and `values` valid for `len` slots.
 unsafe extern "C" fn host_array_call(
     callee: *mut VMContext,
     caller: *mut VMContext,
     values: *mut ValRaw,
     len: usize,
 ) -> u8 {
-    // SAFETY: per this function's contract; the store pointer in the
-    // caller's VMContext is live for as long as the instance is, and the
-    // embedding layer lent the store to this Wasm call.
+    // SAFETY: per this function's contract. The calling instance is only
+    // read (its id) and its borrow ends before the store is borrowed; the
+    // store pointer in the caller's VMContext is live for as long as the
+    // instance is, and the embedding layer lent the store to this Wasm
+    // call. The state is immutable and owned by a `HostFunc` the store
+    // keeps alive, outside the store's own bytes.
     let result = unsafe {
         let ctx = callee.cast::<VMHostFuncContext>();
-        let callback = &**(*ctx).host_state.cast::<Box<HostCallback>>();
+        let state: &HostState = &**(*ctx).host_state.cast::<Box<HostState>>();
         let values = std::slice::from_raw_parts_mut(values, len);
-        let instance = Instance::from_vmctx(caller);
-        let caller_id = instance.id();
-        let store = &mut *instance.store_ptr();
+        let (caller_id, store) = {
+            let instance = &*Instance::from_vmctx(caller);
+            (instance.id(), instance.store_ptr())
+        };
+        let store: &mut dyn VMStore = &mut *store;
         catch_unwind(AssertUnwindSafe(|| {
-            callback(store, Some(caller_id), values)
+            store.call_host(state, Some(caller_id), values)
         }))
     };
     match result {

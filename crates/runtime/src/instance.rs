@@ -8,11 +8,14 @@ use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
+use hayate_environ::{
+    DefinedFuncIndex, EntityIndex, EntityRef, ModuleInfo, VMOffsets, VMSharedTypeIndex,
+};
 
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
+use crate::late_code::LateCode;
 use crate::lazy_table::{LazyInit, ModuleTableImages};
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::pooling::{InstanceAllocator, VMContextSlot};
@@ -34,7 +37,9 @@ pub struct ModuleRuntimeInfo {
     pub code: Arc<CodeMemory>,
     /// Its VMContext layout.
     pub offsets: VMOffsets,
-    /// Engine-wide type id of each type of the type section.
+    /// Engine-wide type id of each type of the type section (the raw
+    /// `u32`s compiled code reads through the VMContext; see
+    /// [`ModuleRuntimeInfo::shared_type`]).
     pub type_ids: Box<[u32]>,
     /// Copy-on-write images of the defined memories' data segments
     /// ([`ModuleImages::none`] to copy every segment at instantiation).
@@ -43,6 +48,13 @@ pub struct ModuleRuntimeInfo {
     /// lazily ([`ModuleTableImages::none`] to write every segment at
     /// instantiation).
     pub table_images: ModuleTableImages,
+}
+
+impl ModuleRuntimeInfo {
+    /// The engine-wide id of type `type_index` of the module's type section.
+    pub fn shared_type(&self, type_index: u32) -> VMSharedTypeIndex {
+        VMSharedTypeIndex::from_u32(self.type_ids[type_index as usize])
+    }
 }
 
 /// A memory as other instances import it.
@@ -99,6 +111,9 @@ pub struct Instance {
     imported_tables: Vec<ExportTable>,
     dropped_elements: Vec<bool>,
     dropped_data: Vec<bool>,
+    /// Code loaded after the module that some of this instance's function
+    /// references point to (see [`Instance::replace_function_code`]).
+    late_code: Vec<Arc<LateCode>>,
     id: usize,
 }
 
@@ -184,6 +199,7 @@ impl Instance {
             vmctx_slot,
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
+            late_code: Vec::new(),
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
             module,
@@ -208,6 +224,12 @@ impl Instance {
     }
 
     /// Writes every field of the VMContext.
+    ///
+    /// # Safety
+    /// The VMContext must have been allocated with this module's layout
+    /// (`vmctx_layout`), and every pointer in `imports` and `store` must be
+    /// live for the instance's lifetime and match the module's import
+    /// types, as [`Instance::new`] requires.
     unsafe fn fill_vmctx(&mut self, imports: &Imports, store: VMStoreContext) {
         let module = self.module.clone();
         let o = &module.offsets;
@@ -293,21 +315,23 @@ impl Instance {
         unsafe { self.vmctx.as_ptr().cast::<u8>().add(offset as usize) }
     }
 
-    /// The instance owning `vmctx`.
+    /// The instance owning `vmctx`, as a raw pointer: callers borrow it
+    /// for as short a time as they can, and never while they also borrow
+    /// its store (which owns the instance).
     ///
     /// # Safety
-    /// `vmctx` must be the VMContext of a live instance, and the caller must
-    /// not create overlapping mutable references to it.
-    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+    /// `vmctx` must be the VMContext of a live instance.
+    pub unsafe fn from_vmctx(vmctx: *mut VMContext) -> *mut Instance {
         // SAFETY: the back pointer at `instance()` is written at allocation
         // and the instance is boxed, so it does not move.
         unsafe {
             let offset = VMOffsets::INSTANCE as usize;
-            &mut **vmctx.cast::<u8>().add(offset).cast::<*mut Instance>()
+            *vmctx.cast::<u8>().add(offset).cast::<*mut Instance>()
         }
     }
 
-    /// The store this instance belongs to.
+    /// The store this instance belongs to. Dereferencing it is up to the
+    /// caller, who must not hold a borrow of this instance meanwhile.
     pub fn store_ptr(&self) -> *mut dyn VMStore {
         // SAFETY: written at allocation with the store's fat pointer.
         unsafe {
@@ -405,6 +429,56 @@ impl Instance {
         }
     }
 
+    /// Makes defined function `defined` run function `position` of `code`
+    /// from now on whenever it is reached through its function reference:
+    /// `call_indirect`/`call_ref` through any table holding it, calls of
+    /// its export from the host, and instances that import it from now on.
+    /// Direct `call`s from the module's other eagerly compiled functions
+    /// stay linked to the code compiled at load (see
+    /// [`crate::late_code`]). The instance keeps `code` alive.
+    ///
+    /// Fails, changing nothing, if `code` is not for this instance's
+    /// module, its function `position` is not `defined`, or it has no
+    /// array-call entry although the function has one now (it escapes).
+    pub fn replace_function_code(
+        &mut self,
+        defined: DefinedFuncIndex,
+        code: &Arc<LateCode>,
+        position: usize,
+    ) -> Result<(), ReplaceCodeError> {
+        if !Arc::ptr_eq(code.info(), &self.module.info) {
+            return Err(ReplaceCodeError::OtherModule);
+        }
+        if position >= code.num_functions() || code.defined_function(position) != defined {
+            return Err(ReplaceCodeError::OtherFunction {
+                position,
+                defined: defined.index(),
+            });
+        }
+        let index = self.module.info.num_imported_funcs + defined.index() as u32;
+        let slot = self.func_ref(index);
+        // SAFETY: the slot is this instance's function reference of a
+        // defined function, written at instantiation; no reference to it
+        // is live (this instance is borrowed mutably).
+        let current = unsafe { *slot };
+        let array_call = match code.array_to_wasm_trampoline(position) {
+            Some(entry) => entry,
+            None if current.array_call.is_null() => std::ptr::null(),
+            None => return Err(ReplaceCodeError::NoArrayCallEntry),
+        };
+        // SAFETY: as above. The new entries are the same function (same
+        // module, same defined index, so the same signature and VMContext
+        // layout) in code that `self.late_code` keeps alive.
+        unsafe {
+            (*slot).wasm_call = code.function_ptr(position);
+            (*slot).array_call = array_call;
+        }
+        if !self.late_code.iter().any(|c| Arc::ptr_eq(c, code)) {
+            self.late_code.push(code.clone());
+        }
+        Ok(())
+    }
+
     /// Whether element segment `index` was dropped.
     pub(crate) fn element_dropped(&self, index: u32) -> bool {
         self.dropped_elements[index as usize]
@@ -422,6 +496,26 @@ impl Instance {
     pub(crate) fn drop_data(&mut self, index: u32) {
         self.dropped_data[index as usize] = true;
     }
+}
+
+/// Why [`Instance::replace_function_code`] refused late code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceCodeError {
+    /// The late code was compiled for another module.
+    #[error("the late code is for another module")]
+    OtherModule,
+    /// The late code's function at `position` is not the function asked for.
+    #[error("function {position} of the late code is not defined function {defined}")]
+    OtherFunction {
+        /// The position in the late code.
+        position: usize,
+        /// The defined function it was to replace.
+        defined: usize,
+    },
+    /// The function escapes (it has an array-call entry) but the late code
+    /// has no array-call trampoline for it.
+    #[error("the late code has no array-call entry for a function that needs one")]
+    NoArrayCallEntry,
 }
 
 /// An exported entity as raw runtime parts.

@@ -41,15 +41,19 @@
 //! at its next check, after the instruction.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod builtins;
 pub mod call;
 pub mod code_memory;
+pub mod code_registry;
 pub mod cow;
 pub mod host_func;
 pub mod instance;
+pub mod late_code;
 pub mod lazy_table;
+pub mod libcalls;
 pub mod memory;
 pub mod mmap;
 pub mod perfmap;
@@ -57,25 +61,29 @@ pub mod pooling;
 pub mod store;
 pub mod table;
 pub mod traphandlers;
+pub mod type_registry;
 pub mod vmcontext;
 
 pub use builtins::{grow_memory, grow_table};
 pub use call::invoke;
-pub use code_memory::{CodeLookup, CodeMemory, lookup_code, lookup_code_memory};
-pub use host_func::{HostCallback, HostError, HostFunc, host_callback};
+pub use code_memory::CodeMemory;
+pub use code_registry::{CodeLookup, lookup_code, lookup_code_memory};
+pub use host_func::{HostFunc, host_state};
 pub use instance::{
-    ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo, VMExport,
-    VMStoreContext,
+    ExportMemory, ExportTable, Imports, Instance, InstantiationError, ModuleRuntimeInfo,
+    ReplaceCodeError, VMExport, VMStoreContext,
 };
+pub use late_code::LateCode;
 pub use memory::{LinearMemory, MemoryConfig, MemoryError};
 pub use mmap::{Mmap, page_size};
 pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};
-pub use store::VMStore;
+pub use store::{HostError, HostState, VMStore};
 pub use table::{Table, TableElement};
 pub use traphandlers::{
     Backtrace, FrameInfo, UnwindReason, catch_traps, init_traps, is_in_wasm,
     set_pending_host_error, set_pending_panic,
 };
+pub use type_registry::TypeRegistry;
 pub use vmcontext::{
     VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMHostFuncContext,
     VMMemoryDefinition, VMRuntimeLimits, VMTableDefinition, ValRaw,

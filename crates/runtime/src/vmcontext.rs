@@ -6,6 +6,8 @@ use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::sync::atomic::AtomicU64;
 
+use hayate_environ::VMSharedTypeIndex;
+
 /// The opaque start of an instance's VMContext. Only ever used behind a pointer.
 #[repr(C, align(16))]
 pub struct VMContext {
@@ -76,6 +78,14 @@ pub struct VMFuncRef {
     pub vmctx: *mut VMContext,
     /// Engine-wide id of the signature.
     pub type_id: u32,
+}
+
+impl VMFuncRef {
+    /// The engine-wide id of the function's signature (stored as a `u32`,
+    /// the layout compiled code reads).
+    pub fn shared_type(&self) -> VMSharedTypeIndex {
+        VMSharedTypeIndex::from_u32(self.type_id)
+    }
 }
 
 /// The array-call entry point: `(callee_vmctx, caller_vmctx, values, len) -> ok`.

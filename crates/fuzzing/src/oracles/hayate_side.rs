@@ -143,7 +143,7 @@ impl HayateInstance {
         let t: Table = self.export(name).into_table().expect("a table");
         (0..t.size(&self.store))
             .map(|i| {
-                let r = t.get(&self.store, i).expect("in bounds");
+                let r = t.get(&mut self.store, i).expect("in bounds");
                 self.diff_ref(&r)
             })
             .collect()

@@ -8,7 +8,7 @@ use hayate_environ::Trap;
 
 use super::CallThreadState;
 use super::signals::Registers;
-use crate::code_memory::{CodeMeta, RegistryView, lookup_meta, with_registry};
+use crate::code_registry::{CodeMeta, RegistryView, lookup_meta, with_registry};
 
 /// A Wasm stack trace, innermost frame first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

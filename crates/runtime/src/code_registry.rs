@@ -1,0 +1,285 @@
+//! The process-wide registry of loaded code: which address ranges hold
+//! compiled Wasm, and for each its trap table, function ranges and address
+//! maps. The signal handler asks it whether a faulting PC is a Wasm trap;
+//! backtraces ask it which function and Wasm offset a return address is.
+//!
+//! A range is registered by a `Registration`, which removes it when
+//! dropped. A module's [`CodeMemory`] holds one for its text; code that
+//! appears after load ([`LateCode`]) holds one for each region of its own,
+//! so a module's functions may live in several registered ranges, each
+//! saying which of the module's defined functions it contains.
+//!
+//! # The registry and the signal handler
+//!
+//! The registry is a `RwLock<BTreeMap>` from text start address to the
+//! code's metadata (`Arc<CodeMeta>`). The signal handler takes the *read*
+//! lock to ask whether a faulting PC lies in compiled code and which trap
+//! is recorded there. That is sound in a handler because:
+//!
+//! * the read path neither allocates nor frees: it walks the map and binary
+//!   searches sorted vectors; metadata is only dropped by writers, which
+//!   remove entries outside any handler;
+//! * no thread holds the lock while running Wasm code: writers
+//!   (register/unregister) and ordinary readers hold it only for a few
+//!   instructions of Rust, so if another thread holds it the handler just
+//!   waits for it;
+//! * a thread never waits on itself: every acquisition, including the
+//!   handler's, first sets a thread-local flag, and an acquisition that
+//!   finds the flag already set (a fault while this thread held the lock)
+//!   gives up instead of deadlocking. The handler then treats the fault as
+//!   not coming from Wasm and passes it on.
+//!
+//! [`CodeMemory`]: crate::code_memory::CodeMemory
+//! [`LateCode`]: crate::late_code::LateCode
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+
+use hayate_environ::{CompiledModule, ModuleInfo, Trap};
+
+use crate::code_memory::CodeMemory;
+
+/// Which of the module's defined functions a region's functions are.
+#[derive(Debug)]
+pub(crate) enum DefinedFunctions {
+    /// All of them, in order: the region's function `i` is defined
+    /// function `i` (a module's text as compiled at load).
+    All,
+    /// The region's function `i` is defined function `listed[i]` (code
+    /// compiled after load for some functions).
+    Listed(Box<[u32]>),
+}
+
+/// The metadata of registered code.
+#[derive(Debug)]
+pub(crate) struct CodeMeta {
+    /// Address of the first byte of the text.
+    pub(crate) start: usize,
+    /// Address just past the text.
+    pub(crate) end: usize,
+    /// The compiler's output without its text (which lives in a mapping).
+    pub(crate) compiled: CompiledModule,
+    /// The module the functions belong to.
+    pub(crate) info: Arc<ModuleInfo>,
+    /// Which of its defined functions `compiled.functions` are.
+    pub(crate) defined: DefinedFunctions,
+}
+
+impl CodeMeta {
+    fn contains(&self, pc: usize) -> bool {
+        self.start <= pc && pc < self.end
+    }
+
+    /// Whether `pc` lies in this text.
+    pub(crate) fn contains_pc(&self, pc: usize) -> bool {
+        self.contains(pc)
+    }
+
+    fn offset(&self, pc: usize) -> Option<u32> {
+        if !self.contains(pc) {
+            return None;
+        }
+        u32::try_from(pc - self.start).ok()
+    }
+
+    /// The module's defined-function index of this region's function
+    /// `position`. Signal-handler safe.
+    pub(crate) fn defined_index(&self, position: u32) -> u32 {
+        match &self.defined {
+            DefinedFunctions::All => position,
+            DefinedFunctions::Listed(listed) => listed[position as usize],
+        }
+    }
+
+    /// The trap recorded at exactly `pc`. Signal-handler safe.
+    pub(crate) fn trap_at_pc(&self, pc: usize) -> Option<Trap> {
+        self.compiled.trap_at(self.offset(pc)?)
+    }
+
+    /// The module's defined function whose code contains `pc`.
+    /// Signal-handler safe.
+    pub(crate) fn defined_function_at_pc(&self, pc: usize) -> Option<u32> {
+        let position = self.compiled.function_at(self.offset(pc)?)?;
+        Some(self.defined_index(position))
+    }
+
+    /// For a `pc` inside a compiled Wasm function (not a trampoline): the
+    /// function's index in the module's function index space
+    /// (`num_imported_funcs` + defined index) and the byte offset in the
+    /// module of the Wasm instruction it belongs to, if the address map
+    /// covers it.
+    pub(crate) fn func_and_offset_at_pc(&self, pc: usize) -> Option<(u32, Option<u32>)> {
+        let offset = self.offset(pc)?;
+        let position = self.compiled.function_at(offset)?;
+        let func = &self.compiled.functions[position as usize];
+        let rel = offset - func.loc.start;
+        let i = func.address_map.partition_point(|(code, _)| *code <= rel);
+        let wasm_offset = i.checked_sub(1).map(|i| func.address_map[i].1);
+        Some((
+            self.info.num_imported_funcs + self.defined_index(position),
+            wasm_offset,
+        ))
+    }
+
+    /// The module.
+    pub(crate) fn info(&self) -> &Arc<ModuleInfo> {
+        &self.info
+    }
+}
+
+struct Entry {
+    meta: Arc<CodeMeta>,
+    /// The module's code memory when this entry is its text; dangling for
+    /// late code.
+    code: Weak<CodeMemory>,
+}
+
+static REGISTRY: RwLock<BTreeMap<usize, Entry>> = RwLock::new(BTreeMap::new());
+
+thread_local! {
+    /// Whether this thread is inside a registry lock (see the module docs).
+    static IN_REGISTRY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Clears `IN_REGISTRY` when dropped.
+struct InRegistry;
+
+impl InRegistry {
+    fn enter() -> Option<InRegistry> {
+        if IN_REGISTRY.get() {
+            return None;
+        }
+        IN_REGISTRY.set(true);
+        Some(InRegistry)
+    }
+}
+
+impl Drop for InRegistry {
+    fn drop(&mut self) {
+        IN_REGISTRY.set(false);
+    }
+}
+
+/// A read-locked view of the registry.
+pub(crate) struct RegistryView<'a>(&'a BTreeMap<usize, Entry>);
+
+impl RegistryView<'_> {
+    fn entry(&self, pc: usize) -> Option<&Entry> {
+        let (_, entry) = self.0.range(..=pc).next_back()?;
+        entry.meta.contains(pc).then_some(entry)
+    }
+
+    /// The registered code containing `pc`. Signal-handler safe.
+    pub(crate) fn find(&self, pc: usize) -> Option<&CodeMeta> {
+        self.entry(pc).map(|e| &*e.meta)
+    }
+
+    /// Whether `pc` lies inside a compiled Wasm function (not a
+    /// trampoline). Signal-handler safe.
+    pub(crate) fn is_wasm_function(&self, pc: usize) -> bool {
+        self.find(pc)
+            .is_some_and(|m| m.defined_function_at_pc(pc).is_some())
+    }
+}
+
+/// Runs `f` with the registry read-locked, or returns `None` if this thread
+/// already holds the registry lock. Neither allocates nor frees, so it may
+/// run in a signal handler (if `f` does neither either).
+pub(crate) fn with_registry<R>(f: impl FnOnce(&RegistryView<'_>) -> R) -> Option<R> {
+    let _in = InRegistry::enter()?;
+    let map = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
+    Some(f(&RegistryView(&map)))
+}
+
+/// A registered range of code: traps in it are caught and its frames
+/// appear in backtraces until this is dropped. Drop it before unmapping
+/// the code.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    meta: Arc<CodeMeta>,
+}
+
+impl Registration {
+    /// Registers `meta`'s range; `code` is the module's code memory when
+    /// the range is its text (for [`lookup_code_memory`]), else dangling.
+    /// An empty range is not registered (nothing can fault in it).
+    pub(crate) fn new(meta: Arc<CodeMeta>, code: Weak<CodeMemory>) -> Registration {
+        if meta.start != meta.end {
+            let entry = Entry {
+                meta: meta.clone(),
+                code,
+            };
+            let _in = InRegistry::enter().expect("registry lock taken re-entrantly");
+            let mut map = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+            let previous = map.insert(meta.start, entry);
+            assert!(previous.is_none(), "two registrations of one code range");
+        }
+        Registration { meta }
+    }
+
+    /// The registered metadata.
+    pub(crate) fn meta(&self) -> &Arc<CodeMeta> {
+        &self.meta
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.meta.start == self.meta.end {
+            return;
+        }
+        let removed = {
+            let _in = InRegistry::enter().expect("registry lock taken re-entrantly");
+            let mut map = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+            map.remove(&self.meta.start)
+        };
+        // The entry (and maybe the last other reference to the metadata) is
+        // dropped here, outside the lock.
+        drop(removed);
+    }
+}
+
+/// What the registry knows about a program counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeLookup {
+    /// Start of the registered range containing the PC.
+    pub text_start: usize,
+    /// The trap recorded at exactly this PC.
+    pub trap: Option<Trap>,
+    /// The module's defined function containing the PC; `None` in a
+    /// trampoline.
+    pub defined_function: Option<u32>,
+}
+
+/// Looks up `pc` among all loaded code, including code loaded after its
+/// module ([`LateCode`](crate::late_code::LateCode)).
+///
+/// Safe to call from a signal handler: it takes the registry's read lock
+/// (see the module docs for why that cannot deadlock) and neither allocates
+/// nor frees. Returns `None` if `pc` is not in loaded code, or if this
+/// thread is already inside the registry.
+pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
+    with_registry(|reg| {
+        let meta = reg.find(pc)?;
+        Some(CodeLookup {
+            text_start: meta.start,
+            trap: meta.trap_at_pc(pc),
+            defined_function: meta.defined_function_at_pc(pc),
+        })
+    })
+    .flatten()
+}
+
+/// The module code memory whose text contains `pc`, kept alive (`None`
+/// for late code). Not for signal handlers (dropping the returned `Arc`
+/// may free memory).
+pub fn lookup_code_memory(pc: usize) -> Option<Arc<CodeMemory>> {
+    with_registry(|reg| reg.entry(pc)?.code.upgrade()).flatten()
+}
+
+/// The registered metadata containing `pc`, kept alive. Not for signal
+/// handlers.
+pub(crate) fn lookup_meta(pc: usize) -> Option<Arc<CodeMeta>> {
+    with_registry(|reg| reg.entry(pc).map(|e| e.meta.clone())).flatten()
+}

@@ -1,0 +1,262 @@
+//! Code that appears after load (`hayate_runtime::late_code`): a region of
+//! late code is found by the trap handler's lookup while it lives and
+//! forgotten when dropped, and replacing a defined function's code changes
+//! what calls through its function reference run (exports, tables) while
+//! direct calls stay linked to the code compiled at load.
+//!
+//! The "late" code is compiled from a second tiny module whose one
+//! function has the replaced function's signature and touches only the
+//! VMContext header (the stack limit), which every module's layout shares;
+//! a lazy-compilation tier would compile the module's own function.
+
+#![cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+
+use std::sync::{Arc, Mutex};
+
+use hayate_cranelift::{Compiler, CompilerSettings};
+use hayate_environ::Compiler as _;
+use hayate_environ::{
+    BoundsChecks, CompiledModule, DefinedFuncIndex, EntityRef, ModuleInfo, Trap, VMOffsets,
+    features_for,
+};
+use hayate_runtime::cow::ModuleImages;
+use hayate_runtime::lazy_table::ModuleTableImages;
+use hayate_runtime::vmcontext::EpochCounter;
+use hayate_runtime::{
+    CodeMemory, HostError, HostState, Imports, Instance, InstanceAllocator, LateCode, MemoryConfig,
+    ModuleRuntimeInfo, ReplaceCodeError, TypeRegistry, VMExport, VMRuntimeLimits, VMStore,
+    VMStoreContext, ValRaw, lookup_code,
+};
+
+/// Tests here load and unload code; one at a time, so that an address
+/// freed by one is not reused by another while it is being checked.
+static CODE: Mutex<()> = Mutex::new(());
+
+const MODULE: &str = r#"
+(module
+  (type $t (func (param i32) (result i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $f)
+  (func $f (export "f") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func (export "via_table") (param i32) (result i32)
+    local.get 0 i32.const 0 call_indirect (type $t))
+  (func (export "direct") (param i32) (result i32) local.get 0 call $f))
+"#;
+
+/// The replacement body of `$f`: same signature, different result.
+const TIMES_100: &str = r#"
+(module (func (export "f") (param i32) (result i32) local.get 0 i32.const 100 i32.mul))
+"#;
+
+const TRAPS: &str = r#"(module (func (export "boom") unreachable))"#;
+
+fn compile(wat: &str) -> (Arc<ModuleInfo>, CompiledModule) {
+    let wasm = wat::parse_str(wat).unwrap();
+    let info = Arc::new(ModuleInfo::parse(&wasm, features_for(None)).unwrap());
+    let settings = CompilerSettings {
+        parallel: false,
+        ..Default::default()
+    };
+    let compiled = Compiler::new(settings)
+        .unwrap()
+        .compile_module(&hayate_environ::ModuleInput::new(&info, &wasm))
+        .unwrap();
+    (info, compiled)
+}
+
+/// A store that only runs Wasm: no host functions, growth allowed.
+struct PlainStore;
+
+impl VMStore for PlainStore {
+    fn call_host(
+        &mut self,
+        _host: &HostState,
+        _caller: Option<usize>,
+        _values: &mut [ValRaw],
+    ) -> Result<(), HostError> {
+        unreachable!("these modules import nothing")
+    }
+    fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> bool {
+        true
+    }
+    fn table_growing(&mut self, _: u64, _: u64, _: Option<u64>) -> bool {
+        true
+    }
+    fn out_of_fuel(&mut self) -> bool {
+        false
+    }
+    fn epoch_deadline_reached(&mut self) -> Result<bool, HostError> {
+        Ok(false)
+    }
+}
+
+/// An instance of `MODULE` with everything it points to.
+struct Fixture {
+    info: Arc<ModuleInfo>,
+    instance: Box<Instance>,
+    limits: Box<VMRuntimeLimits>,
+    _store: Box<PlainStore>,
+    _epoch: Box<EpochCounter>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        hayate_runtime::init_traps();
+        let (info, compiled) = compile(MODULE);
+        let code = CodeMemory::new(&compiled, info.clone()).unwrap();
+        let types = TypeRegistry::new();
+        let module = Arc::new(ModuleRuntimeInfo {
+            info: info.clone(),
+            code,
+            offsets: VMOffsets::new(&info),
+            type_ids: info
+                .types
+                .iter()
+                .map(|t| types.register(t).as_u32())
+                .collect(),
+            images: ModuleImages::none(),
+            table_images: ModuleTableImages::none(),
+        });
+        let mut store = Box::new(PlainStore);
+        let limits = Box::new(VMRuntimeLimits::default());
+        let epoch = Box::new(EpochCounter::new(0));
+        let store_ptr: *mut dyn VMStore = &mut *store;
+        let ctx = VMStoreContext {
+            store: store_ptr,
+            limits: &*limits,
+            epoch: &*epoch,
+        };
+        // SAFETY: the module imports nothing; the store, limits and epoch
+        // are boxed and live in the fixture as long as the instance.
+        let mut instance = unsafe {
+            Instance::new(
+                module,
+                Imports::default(),
+                ctx,
+                &MemoryConfig {
+                    bounds_checks: BoundsChecks::default(),
+                },
+                &InstanceAllocator::OnDemand,
+                0,
+            )
+        }
+        .unwrap();
+        instance.initialize().unwrap();
+        Fixture {
+            info,
+            instance,
+            limits,
+            _store: store,
+            _epoch: epoch,
+        }
+    }
+
+    /// Calls export `name` with one `i32` through its function reference.
+    fn call(&mut self, name: &str, arg: i32) -> i32 {
+        let Some(VMExport::Function(f)) = self.instance.export(name) else {
+            panic!("no function export {name}")
+        };
+        let mut values = [ValRaw::default()];
+        values[0].bytes[..4].copy_from_slice(&arg.to_le_bytes());
+        // SAFETY: `f` is a live function reference of this fixture's store,
+        // taking and returning one i32; nothing else uses the store.
+        unsafe { hayate_runtime::invoke(f, &mut values, &*self.limits, 512 * 1024) }
+            .unwrap_or_else(|e| panic!("{name} trapped: {e:?}"));
+        i32::from_le_bytes(values[0].bytes[..4].try_into().unwrap())
+    }
+}
+
+#[test]
+fn late_code_traps_are_found_while_registered_and_only_then() {
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let (module_info, _) = compile(MODULE);
+    let (_, compiled) = compile(TRAPS);
+    // The trapping function stands in for the module's defined function 2.
+    let late = LateCode::new(&compiled, module_info.clone(), &[DefinedFuncIndex::new(2)]).unwrap();
+    let (offset, trap) = late.compiled().traps[0];
+    assert_eq!(trap, Trap::UnreachableCodeReached);
+    let pc = late.text_start() + offset as usize;
+    let found = lookup_code(pc).expect("a registered region is found");
+    assert_eq!(found.text_start, late.text_start());
+    assert_eq!(found.trap, Some(Trap::UnreachableCodeReached));
+    assert_eq!(
+        found.defined_function,
+        Some(2),
+        "frames are named by the module's function, not the region's position"
+    );
+    assert_eq!(late.defined_function(0), DefinedFuncIndex::new(2));
+    assert_eq!(late.position_of(DefinedFuncIndex::new(2)), Some(0));
+
+    // The profiler names the region's function after the module's.
+    hayate_runtime::perfmap::register_late(&late).unwrap();
+    let map_path = format!("/tmp/perf-{}.map", std::process::id());
+    let map = std::fs::read_to_string(&map_path).unwrap();
+    let _ = std::fs::remove_file(&map_path);
+    let start = late.text_start() + late.compiled().functions[0].loc.start as usize;
+    let name = module_info.func_display_name(module_info.num_imported_funcs + 2);
+    assert!(
+        map.lines()
+            .any(|l| l.starts_with(&format!("{start:x} ")) && l.ends_with(&format!("!{name}"))),
+        "{map}"
+    );
+    drop(late);
+    assert_eq!(lookup_code(pc), None, "dropping the region unregisters it");
+
+    // Late code naming a function the module does not define is refused.
+    let err = LateCode::new(&compiled, module_info, &[DefinedFuncIndex::new(3)]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+}
+
+#[test]
+fn replacing_a_call_target_changes_calls_through_the_function_reference() {
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut fixture = Fixture::new();
+    assert_eq!(fixture.call("f", 5), 6);
+    assert_eq!(fixture.call("via_table", 5), 6);
+    assert_eq!(fixture.call("direct", 5), 6);
+
+    let (_, compiled) = compile(TIMES_100);
+    let f = DefinedFuncIndex::new(0);
+    let late = LateCode::new(&compiled, fixture.info.clone(), &[f]).unwrap();
+    let pc = late.function_ptr(0) as usize;
+    assert_eq!(lookup_code(pc).and_then(|l| l.defined_function), Some(0));
+
+    // Refused, changing nothing: code for another module, or for another
+    // of its functions.
+    let (other_info, _) = compile(MODULE);
+    let foreign = LateCode::new(&compiled, other_info, &[f]).unwrap();
+    assert_eq!(
+        fixture.instance.replace_function_code(f, &foreign, 0),
+        Err(ReplaceCodeError::OtherModule)
+    );
+    let misplaced = DefinedFuncIndex::new(1);
+    assert_eq!(
+        fixture.instance.replace_function_code(misplaced, &late, 0),
+        Err(ReplaceCodeError::OtherFunction {
+            position: 0,
+            defined: 1
+        })
+    );
+    assert_eq!(fixture.call("f", 5), 6);
+
+    fixture.instance.replace_function_code(f, &late, 0).unwrap();
+    // The instance keeps the late code alive.
+    drop(late);
+    assert_eq!(fixture.call("f", 5), 500, "the export runs the late code");
+    assert_eq!(
+        fixture.call("via_table", 5),
+        500,
+        "call_indirect runs the late code"
+    );
+    assert_eq!(
+        fixture.call("direct", 5),
+        6,
+        "direct calls stay linked to the code compiled at load"
+    );
+    assert!(lookup_code(pc).is_some(), "still registered while used");
+    drop(fixture);
+    assert_eq!(lookup_code(pc), None);
+}
