@@ -510,7 +510,7 @@ impl ModuleInfo {
     pub fn func_display_name(&self, func: FuncIndex) -> String {
         match self.func_names.get(&func) {
             Some(name) => name.clone(),
-            None => format!("<wasm function {func}>"),
+            None => format!("<wasm function {}>", func.as_u32()),
         }
     }
 }
