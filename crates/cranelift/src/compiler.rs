@@ -136,17 +136,17 @@ impl Compiler {
         match job {
             CompileJob::Function(index) => translate::translate_function(
                 &env,
-                index.as_u32(),
+                index,
                 module.wasm,
                 &mut ws.ctx.func,
                 &mut ws.fctx,
             )?,
             CompileJob::ArrayToWasm(index) => {
-                trampolines::array_to_wasm(&env, index.as_u32(), &mut ws.ctx.func, &mut ws.fctx)
+                trampolines::array_to_wasm(&env, index, &mut ws.ctx.func, &mut ws.fctx)
             }
             CompileJob::WasmToArray(index) => {
                 let ty =
-                    module.info.types.get(index.index()).ok_or_else(|| {
+                    module.info.types.get(index).ok_or_else(|| {
                         CompileError::Codegen(format!("no type {}", index.index()))
                     })?;
                 trampolines::wasm_to_array(
@@ -230,7 +230,7 @@ impl hayate_environ::Compiler for Compiler {
         ty: &FuncType,
     ) -> Result<CompiledBody, CompileError> {
         let info = ModuleInfo {
-            types: vec![ty.clone()],
+            types: std::iter::once(ty.clone()).collect(),
             ..ModuleInfo::default()
         };
         let module = ModuleInput {

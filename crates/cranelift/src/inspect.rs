@@ -10,7 +10,7 @@ use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::settings::Configurable;
 use cranelift_frontend::FunctionBuilderContext;
-use hayate_environ::{CompileError, FuncType, ModuleInfo, VMOffsets};
+use hayate_environ::{CompileError, DefinedFuncIndex, FuncType, ModuleInfo, VMOffsets};
 
 use crate::compiler::Compiler;
 use crate::settings::CompilerSettings;
@@ -123,7 +123,8 @@ impl Compiler {
         let env = self.module_env(info);
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
-        translate::translate_function(&env, defined_index, wasm, &mut ctx.func, &mut fctx)?;
+        let index = DefinedFuncIndex::from_u32(defined_index);
+        translate::translate_function(&env, index, wasm, &mut ctx.func, &mut fctx)?;
         self.render(&mut ctx, output)
     }
 
@@ -141,7 +142,8 @@ impl Compiler {
         let env = self.module_env(info);
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
-        trampolines::array_to_wasm(&env, defined_index, &mut ctx.func, &mut fctx);
+        let index = DefinedFuncIndex::from_u32(defined_index);
+        trampolines::array_to_wasm(&env, index, &mut ctx.func, &mut fctx);
         self.render(&mut ctx, output)
     }
 

@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use hayate_environ::{
-    FuncType, Trap, VAL_RAW_SIZE, VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx,
+    DefinedFuncIndex, FuncType, Trap, VAL_RAW_SIZE, VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx,
 };
 
 use crate::abi::{self, POINTER};
@@ -37,15 +37,14 @@ fn slot_offset(i: usize) -> i32 {
 /// Builds the array-to-wasm trampoline of defined function `defined_index`.
 pub(crate) fn array_to_wasm(
     env: &ModuleEnv<'_>,
-    defined_index: u32,
+    defined_index: DefinedFuncIndex,
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
 ) {
     let info = env.info;
-    let type_index = info.functions[(info.num_imported_funcs + defined_index) as usize];
-    let ty = &info.types[type_index as usize];
+    let ty = &info.types[info.defined_func_type_index(defined_index)];
     func.signature = abi::array_call_signature(env.isa.default_call_conv());
-    func.name = UserFuncName::user(1, defined_index);
+    func.name = UserFuncName::user(1, defined_index.as_u32());
 
     let mut b = FunctionBuilder::new(func, fctx);
     let entry = b.create_block();
@@ -65,7 +64,7 @@ pub(crate) fn array_to_wasm(
     let signature = b.import_signature(abi::wasm_signature(ty));
     let name = b
         .func
-        .declare_imported_user_function(UserExternalName::new(0, defined_index));
+        .declare_imported_user_function(UserExternalName::new(0, defined_index.as_u32()));
     let callee = b.import_function(ExtFuncData {
         name: ExternalName::User(name),
         signature,

@@ -86,8 +86,8 @@ fn direct_calls_are_patched_to_the_callee() {
             (func $a (export "a") (result i32) call $b)
             (func $b (result i32) i32.const 7))"#,
     );
-    let a = m.functions[0].loc;
-    let b = m.functions[1].loc;
+    let a = m.functions.as_values_slice()[0].loc;
+    let b = m.functions.as_values_slice()[1].loc;
     let code = &m.text[a.start as usize..(a.start + a.length) as usize];
     let found = code.windows(5).enumerate().any(|(i, w)| {
         let rel = i32::from_le_bytes([w[1], w[2], w[3], w[4]]);
@@ -192,7 +192,7 @@ fn escaping_functions_get_entry_trampolines() {
     );
     let escaping: Vec<bool> = m
         .array_to_wasm_trampolines
-        .iter()
+        .values()
         .map(Option::is_some)
         .collect();
     assert_eq!(escaping, [true, false, true, true]);

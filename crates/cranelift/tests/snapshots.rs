@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings, OptLevel};
-use hayate_environ::{ModuleInfo, SpecVersion, features_for};
+use hayate_environ::{DefinedFuncIndex, ModuleInfo, SpecVersion, features_for};
 
 /// What a test file prints.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -240,7 +240,7 @@ fn render(header: &Header, source: &str) -> Result<String, String> {
     match header.code {
         Code::Functions => {
             for i in defined {
-                let name = info.func_display_name(info.num_imported_funcs + i);
+                let name = info.func_display_name(info.func_index(DefinedFuncIndex::from_u32(i)));
                 let text = match header.test {
                     Test::Optimize => compiler.function_clif(&info, &wasm, i),
                     Test::Compile => compiler.function_disasm(&info, &wasm, i),
@@ -250,11 +250,11 @@ fn render(header: &Header, source: &str) -> Result<String, String> {
         }
         Code::ArrayToWasm => {
             for i in defined {
-                let func = info.num_imported_funcs + i;
-                if info.escaping_funcs.get(func as usize) != Some(&true) {
+                let defined = DefinedFuncIndex::from_u32(i);
+                if !info.is_escaping(defined) {
                     continue;
                 }
-                let name = info.func_display_name(func);
+                let name = info.func_display_name(info.func_index(defined));
                 let text = match header.test {
                     Test::Optimize => compiler.array_to_wasm_clif(&info, i),
                     Test::Compile => compiler.array_to_wasm_disasm(&info, i),
@@ -266,11 +266,12 @@ fn render(header: &Header, source: &str) -> Result<String, String> {
             }
         }
         Code::WasmToArray => {
-            for (i, ty) in info.types.iter().enumerate() {
+            for (i, ty) in info.types.iter() {
                 let text = match header.test {
-                    Test::Optimize => compiler.wasm_to_array_clif(ty, i as u32),
-                    Test::Compile => compiler.wasm_to_array_disasm(ty, i as u32),
+                    Test::Optimize => compiler.wasm_to_array_clif(ty, i.as_u32()),
+                    Test::Compile => compiler.wasm_to_array_disasm(ty, i.as_u32()),
                 };
+                let i = i.as_u32();
                 item(format!("wasm-to-array trampoline of type {i}: {ty}"), text)?;
             }
         }

@@ -305,7 +305,6 @@ pub fn decode_module(d: &mut Decoder<'_>) -> Result<(ModuleInfo, CompiledModule)
 
 fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), String> {
     let n = |v: usize| v as u64;
-    let funcs = n(info.functions.len());
     let counts = [
         (info.num_imported_funcs, info.functions.len(), "functions"),
         (info.num_imported_tables, info.tables.len(), "tables"),
@@ -317,15 +316,12 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
             return Err(format!("{imported} imported {what} but {total} in all"));
         }
     }
-    if let Some(t) = info
-        .functions
-        .iter()
-        .find(|t| n(**t as usize) >= n(info.types.len()))
-    {
+    if let Some(t) = info.functions.values().find(|t| !info.types.is_valid(**t)) {
         return Err(format!("function of type {t} out of range"));
     }
     if n(info.global_inits.len()) != u64::from(info.num_defined_globals())
-        || n(info.escaping_funcs.len()) != funcs
+        || info.escaping_funcs.len() != info.functions.len()
+        || info.function_bodies.len() > info.functions.len()
         || n(compiled.functions.len()) != u64::from(info.num_defined_funcs())
         || compiled.array_to_wasm_trampolines.len() > compiled.functions.len()
         || compiled.wasm_to_array_trampolines.len() != info.types.len()
@@ -333,10 +329,10 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
         return Err("per-entity lists have inconsistent lengths".into());
     }
     let entity_ok = |e: EntityIndex| match e {
-        EntityIndex::Function(i) => u64::from(i) < funcs,
-        EntityIndex::Table(i) => (i as usize) < info.tables.len(),
-        EntityIndex::Memory(i) => (i as usize) < info.memories.len(),
-        EntityIndex::Global(i) => (i as usize) < info.globals.len(),
+        EntityIndex::Function(i) => info.functions.is_valid(i),
+        EntityIndex::Table(i) => info.tables.is_valid(i),
+        EntityIndex::Memory(i) => info.memories.is_valid(i),
+        EntityIndex::Global(i) => info.globals.is_valid(i),
     };
     let imports = info.imports.iter().map(|i| i.index);
     if let Some(e) = imports
@@ -345,29 +341,29 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
     {
         return Err(format!("import or export of {e:?} out of range"));
     }
-    if info.start.is_some_and(|s| u64::from(s) >= funcs) {
+    if info.start.is_some_and(|s| !info.functions.is_valid(s)) {
         return Err("start function out of range".into());
     }
-    let check_expr = |e: &ConstExpr| check_const_expr(e, funcs, n(info.globals.len()));
-    info.global_inits.iter().try_for_each(check_expr)?;
-    for d in &info.data {
+    let check_expr = |e: &ConstExpr| check_const_expr(e, info);
+    info.global_inits.values().try_for_each(check_expr)?;
+    for d in info.data.values() {
         if let DataSegmentKind::Active { memory, offset } = &d.kind {
-            if *memory as usize >= info.memories.len() {
-                return Err(format!("data segment for memory {memory} out of range"));
+            if !info.memories.is_valid(*memory) {
+                return Err(format!("data segment for {memory} out of range"));
             }
             check_expr(offset)?;
         }
     }
-    for e in &info.elements {
+    for e in info.elements.values() {
         if let ElemSegmentKind::Active { table, offset } = &e.kind {
-            if *table as usize >= info.tables.len() {
-                return Err(format!("element segment for table {table} out of range"));
+            if !info.tables.is_valid(*table) {
+                return Err(format!("element segment for {table} out of range"));
             }
             check_expr(offset)?;
         }
         match &e.items {
             ElemItems::Functions(f) => {
-                if f.iter().any(|f| u64::from(*f) >= funcs) {
+                if f.iter().any(|f| !info.functions.is_valid(*f)) {
                     return Err("element segment function out of range".into());
                 }
             }
@@ -379,17 +375,15 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
 
 /// Checks that `expr` references existing entities and leaves exactly one
 /// value when evaluated.
-fn check_const_expr(expr: &ConstExpr, funcs: u64, globals: u64) -> Result<(), String> {
+fn check_const_expr(expr: &ConstExpr, info: &ModuleInfo) -> Result<(), String> {
     let mut depth = 0usize;
     for op in &expr.ops {
         match op {
-            ConstOp::GlobalGet(g) if u64::from(*g) >= globals => {
-                return Err(format!("constant expression reads global {g} out of range"));
+            ConstOp::GlobalGet(g) if !info.globals.is_valid(*g) => {
+                return Err(format!("constant expression reads {g} out of range"));
             }
-            ConstOp::RefFunc(f) if u64::from(*f) >= funcs => {
-                return Err(format!(
-                    "constant expression references function {f} out of range"
-                ));
+            ConstOp::RefFunc(f) if !info.functions.is_valid(*f) => {
+                return Err(format!("constant expression references {f} out of range"));
             }
             ConstOp::I32Add
             | ConstOp::I32Sub
@@ -443,9 +437,11 @@ mod tests {
                     address_map: vec![(0, 40), (4, 44)],
                 };
                 2
-            ],
-            array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None],
-            wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()],
+            ]
+            .into(),
+            array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None].into(),
+            wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()]
+                .into(),
             traps: vec![(3, crate::Trap::MemoryOutOfBounds)],
             relocations: vec![crate::Relocation {
                 offset: 8,

@@ -164,7 +164,7 @@ pub trait Compiler: Send + Sync + fmt::Debug {
             CompileJob::ArrayToWasm(index) => self.compile_array_to_wasm(module, index),
             CompileJob::WasmToArray(index) => {
                 let ty =
-                    module.info.types.get(index.index()).ok_or_else(|| {
+                    module.info.types.get(index).ok_or_else(|| {
                         CompileError::Codegen(format!("no type {}", index.index()))
                     })?;
                 self.compile_wasm_to_array(&module.offsets, ty)
@@ -189,7 +189,7 @@ pub trait Compiler: Send + Sync + fmt::Debug {
     /// that enter tables without being imported by a module.
     fn compile_trampolines(&self, types: &[FuncType]) -> Result<CompiledModule, CompileError> {
         let info = ModuleInfo {
-            types: types.to_vec(),
+            types: types.iter().cloned().collect(),
             ..ModuleInfo::default()
         };
         self.compile_module(&ModuleInput::new(&info, &[]))

@@ -5,7 +5,9 @@
 //! between functions of the module are already resolved there; only the
 //! relocations listed in it remain, for the loader.
 
-use crate::entity::DefinedFuncIndex;
+use cranelift_entity::PrimaryMap;
+
+use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::trap::Trap;
 
 /// A range of the text section.
@@ -138,14 +140,14 @@ pub struct CompiledFunction {
 pub struct CompiledModule {
     /// Machine code of every function and trampoline.
     pub text: Vec<u8>,
-    /// Each defined function, indexed by defined-function index.
-    pub functions: Vec<CompiledFunction>,
+    /// Each defined function.
+    pub functions: PrimaryMap<DefinedFuncIndex, CompiledFunction>,
     /// Array-call entry trampoline of each defined function that escapes
     /// (`ModuleInfo::escaping_funcs`), indexed by defined-function index.
-    pub array_to_wasm_trampolines: Vec<Option<FunctionLoc>>,
+    pub array_to_wasm_trampolines: PrimaryMap<DefinedFuncIndex, Option<FunctionLoc>>,
     /// Wasm-to-array trampoline of each type of the type section, used to
     /// call host functions with the Wasm calling convention.
-    pub wasm_to_array_trampolines: Vec<FunctionLoc>,
+    pub wasm_to_array_trampolines: PrimaryMap<TypeIndex, FunctionLoc>,
     /// Instructions that may trap, as (offset in text, trap), sorted by offset.
     pub traps: Vec<(u32, Trap)>,
     /// Relocations left for the loader.
@@ -162,9 +164,10 @@ impl CompiledModule {
     }
 
     /// The defined function whose code contains `offset`.
-    pub fn function_at(&self, offset: u32) -> Option<u32> {
-        let i = self.functions.partition_point(|f| f.loc.start <= offset);
-        let f = self.functions.get(i.checked_sub(1)?)?;
-        (offset < f.loc.start + f.loc.length).then_some((i - 1) as u32)
+    pub fn function_at(&self, offset: u32) -> Option<DefinedFuncIndex> {
+        let functions = self.functions.as_values_slice();
+        let i = functions.partition_point(|f| f.loc.start <= offset);
+        let f = functions.get(i.checked_sub(1)?)?;
+        (offset < f.loc.start + f.loc.length).then_some(DefinedFuncIndex::new(i - 1))
     }
 }

@@ -9,11 +9,17 @@
 //! hold: every length is checked against the bytes that remain.
 
 use std::collections::HashMap;
+
+use cranelift_entity::PrimaryMap;
 use std::ops::Range;
 
 use thiserror::Error;
 
 use crate::compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
+use crate::entity::{
+    DataIndex, DefinedFuncIndex, DefinedGlobalIndex, ElemIndex, EntityRef, FuncIndex, GlobalIndex,
+    MemoryIndex, TableIndex, TypeIndex,
+};
 use crate::module::{
     DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     Import, ModuleInfo,
@@ -261,6 +267,49 @@ impl<T: Encode> Encode for Box<[T]> {
 impl<T: Decode> Decode for Box<[T]> {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Vec::<T>::decode(d).map(Vec::into_boxed_slice)
+    }
+}
+
+macro_rules! entity {
+    ($($t:ty),*) => {$(
+        impl Encode for $t {
+            fn encode(&self, e: &mut Encoder) {
+                self.as_u32().encode(e);
+            }
+        }
+        impl Decode for $t {
+            fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+                // `u32::MAX` is reserved by `EntityRef` (the "none" value).
+                match u32::decode(d)? {
+                    u32::MAX => Err(d.error("entity index out of range")),
+                    index => Ok(<$t>::from_u32(index)),
+                }
+            }
+        }
+    )*};
+}
+
+entity!(
+    FuncIndex,
+    DefinedFuncIndex,
+    TypeIndex,
+    TableIndex,
+    MemoryIndex,
+    GlobalIndex,
+    DefinedGlobalIndex,
+    DataIndex,
+    ElemIndex
+);
+
+impl<K: EntityRef, V: Encode> Encode for PrimaryMap<K, V> {
+    fn encode(&self, e: &mut Encoder) {
+        self.as_values_slice().encode(e);
+    }
+}
+
+impl<K: EntityRef, V: Decode> Decode for PrimaryMap<K, V> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Vec::<V>::decode(d).map(PrimaryMap::from)
     }
 }
 
@@ -610,7 +659,8 @@ impl Decode for ElemSegment {
 
 impl Encode for ModuleInfo {
     fn encode(&self, e: &mut Encoder) {
-        let mut names: Vec<(u32, &String)> = self.func_names.iter().map(|(k, v)| (*k, v)).collect();
+        let mut names: Vec<(FuncIndex, &String)> =
+            self.func_names.iter().map(|(k, v)| (*k, v)).collect();
         names.sort_unstable_by_key(|(k, _)| *k);
         e.put(&self.types)
             .put(&self.functions)
@@ -657,9 +707,9 @@ impl Decode for ModuleInfo {
             num_imported_globals: d.get()?,
             func_names: HashMap::new(),
             name: None,
-            escaping_funcs: Vec::new(),
+            escaping_funcs: PrimaryMap::new(),
         };
-        let names: Vec<(u32, String)> = d.get()?;
+        let names: Vec<(FuncIndex, String)> = d.get()?;
         info.func_names = names.into_iter().collect();
         info.name = d.get()?;
         info.escaping_funcs = d.get()?;

@@ -37,6 +37,7 @@ pub fn link(
     };
     let mut module = CompiledModule::default();
     let mut placed: Vec<FunctionLoc> = Vec::with_capacity(bodies.len());
+    let mut entries: Vec<Option<FunctionLoc>> = Vec::new();
     for (job, body) in jobs.iter().zip(&bodies) {
         let loc = text.append(body)?;
         placed.push(loc);
@@ -54,17 +55,23 @@ pub fn link(
                 });
             }
             CompileJob::ArrayToWasm(index) => {
-                let slots = &mut module.array_to_wasm_trampolines;
-                if slots.len() <= index.index() {
-                    slots.resize(index.index() + 1, None);
+                if entries.len() <= index.index() {
+                    entries.resize(index.index() + 1, None);
                 }
-                slots[index.index()] = Some(loc);
+                entries[index.index()] = Some(loc);
             }
-            CompileJob::WasmToArray(_) => module.wasm_to_array_trampolines.push(loc),
+            CompileJob::WasmToArray(_) => {
+                module.wasm_to_array_trampolines.push(loc);
+            }
         }
     }
-    let functions = module.functions.len();
-    module.array_to_wasm_trampolines.resize(functions, None);
+    if entries.len() > module.functions.len() {
+        return Err(CompileError::Codegen(
+            "entry trampoline of a missing function".into(),
+        ));
+    }
+    entries.resize(module.functions.len(), None);
+    module.array_to_wasm_trampolines = entries.into();
 
     for (loc, body) in placed.iter().zip(&bodies) {
         for r in &body.relocations {
@@ -73,7 +80,7 @@ pub fn link(
                 RelocationTarget::Function(index) => {
                     let target = module
                         .functions
-                        .get(index.index())
+                        .get(index)
                         .ok_or_else(|| {
                             CompileError::Codegen(format!(
                                 "call to missing function {}",
@@ -225,10 +232,10 @@ mod tests {
             ),
         ];
         let m = link(Architecture::X86_64, &jobs, bodies).unwrap();
-        let starts: Vec<u32> = m.functions.iter().map(|f| f.loc.start).collect();
+        let starts: Vec<u32> = m.functions.values().map(|f| f.loc.start).collect();
         assert_eq!(starts, [0, 16]);
         assert_eq!(
-            m.array_to_wasm_trampolines,
+            m.array_to_wasm_trampolines.as_values_slice(),
             [
                 None,
                 Some(FunctionLoc {
@@ -238,7 +245,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            m.wasm_to_array_trampolines,
+            m.wasm_to_array_trampolines.as_values_slice(),
             [FunctionLoc {
                 start: 48,
                 length: 10
@@ -256,7 +263,7 @@ mod tests {
             }]
         );
         assert_eq!(m.trap_at(16), Some(Trap::UnreachableCodeReached));
-        assert_eq!(m.function_at(16), Some(1));
+        assert_eq!(m.function_at(16), Some(f(1)));
         assert_eq!(m.function_at(17), None);
         assert_eq!(m.function_at(20), None);
     }

@@ -6,7 +6,12 @@ use std::ops::Range;
 
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-use crate::entity::{DefinedFuncIndex, EntityRef, FuncIndex, TypeIndex};
+use cranelift_entity::PrimaryMap;
+
+use crate::entity::{
+    DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
+    ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+};
 use crate::error::WasmError;
 use crate::types::{
     ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
@@ -16,13 +21,13 @@ use crate::types::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityIndex {
     /// Function index (imports first).
-    Function(u32),
+    Function(FuncIndex),
     /// Table index (imports first).
-    Table(u32),
+    Table(TableIndex),
     /// Memory index (imports first).
-    Memory(u32),
+    Memory(MemoryIndex),
     /// Global index (imports first).
-    Global(u32),
+    Global(GlobalIndex),
 }
 
 /// One import of the module.
@@ -51,7 +56,7 @@ pub enum DataSegmentKind {
     /// Copied into `memory` at `offset` during instantiation.
     Active {
         /// Memory index.
-        memory: u32,
+        memory: MemoryIndex,
         /// Offset expression.
         offset: ConstExpr,
     },
@@ -74,7 +79,7 @@ pub enum ElemSegmentKind {
     /// Written into `table` at `offset` during instantiation.
     Active {
         /// Table index.
-        table: u32,
+        table: TableIndex,
         /// Offset expression.
         offset: ConstExpr,
     },
@@ -88,7 +93,7 @@ pub enum ElemSegmentKind {
 #[derive(Debug, Clone)]
 pub enum ElemItems {
     /// Function indices (a non-null `funcref` each).
-    Functions(Vec<u32>),
+    Functions(Vec<FuncIndex>),
     /// Constant expressions of the given reference type.
     Expressions(RefType, Vec<ConstExpr>),
 }
@@ -123,30 +128,30 @@ pub struct ElemSegment {
 #[derive(Debug, Clone, Default)]
 pub struct ModuleInfo {
     /// The type section.
-    pub types: Vec<FuncType>,
+    pub types: PrimaryMap<TypeIndex, FuncType>,
     /// Type index of every function (imported and defined).
-    pub functions: Vec<u32>,
+    pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     /// Every table (imported and defined).
-    pub tables: Vec<TableType>,
+    pub tables: PrimaryMap<TableIndex, TableType>,
     /// Every memory (imported and defined).
-    pub memories: Vec<MemoryType>,
+    pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     /// Every global (imported and defined).
-    pub globals: Vec<GlobalType>,
+    pub globals: PrimaryMap<GlobalIndex, GlobalType>,
     /// Initialiser of every defined global, indexed by defined-global index.
-    pub global_inits: Vec<ConstExpr>,
+    pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
     /// Imports in module order.
     pub imports: Vec<Import>,
     /// Exports in module order.
     pub exports: Vec<Export>,
     /// The start function.
-    pub start: Option<u32>,
+    pub start: Option<FuncIndex>,
     /// Data segments.
-    pub data: Vec<DataSegment>,
+    pub data: PrimaryMap<DataIndex, DataSegment>,
     /// Element segments.
-    pub elements: Vec<ElemSegment>,
+    pub elements: PrimaryMap<ElemIndex, ElemSegment>,
     /// Byte range of each defined function's body (locals and code) in the
     /// module bytes, indexed by defined-function index.
-    pub function_bodies: Vec<Range<usize>>,
+    pub function_bodies: PrimaryMap<DefinedFuncIndex, Range<usize>>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
     /// Number of imported tables.
@@ -156,13 +161,13 @@ pub struct ModuleInfo {
     /// Number of imported globals.
     pub num_imported_globals: u32,
     /// Function names from the name section.
-    pub func_names: HashMap<u32, String>,
+    pub func_names: HashMap<FuncIndex, String>,
     /// The module's name from the name section.
     pub name: Option<String>,
     /// Functions that may be called from outside the module's direct calls:
     /// exported, placed in a table by an element segment, or named by
     /// `ref.func`. Each gets an array-call entry trampoline.
-    pub escaping_funcs: Vec<bool>,
+    pub escaping_funcs: PrimaryMap<FuncIndex, bool>,
 }
 
 impl ModuleInfo {
@@ -212,26 +217,22 @@ impl ModuleInfo {
                         let import = import?;
                         let index = match import.ty {
                             wasmparser::TypeRef::Func(ty) => {
-                                info.functions.push(ty);
                                 info.num_imported_funcs += 1;
-                                EntityIndex::Function(info.functions.len() as u32 - 1)
+                                EntityIndex::Function(info.functions.push(TypeIndex::from_u32(ty)))
                             }
                             wasmparser::TypeRef::Table(t) => {
-                                info.tables
-                                    .push(table_type(t).map_err(|w| unsupported(w, offset))?);
+                                let ty = table_type(t).map_err(|w| unsupported(w, offset))?;
                                 info.num_imported_tables += 1;
-                                EntityIndex::Table(info.tables.len() as u32 - 1)
+                                EntityIndex::Table(info.tables.push(ty))
                             }
                             wasmparser::TypeRef::Memory(m) => {
-                                info.memories.push(memory_type(m));
                                 info.num_imported_memories += 1;
-                                EntityIndex::Memory(info.memories.len() as u32 - 1)
+                                EntityIndex::Memory(info.memories.push(memory_type(m)))
                             }
                             wasmparser::TypeRef::Global(g) => {
-                                info.globals
-                                    .push(global_type(g).map_err(|w| unsupported(w, offset))?);
+                                let ty = global_type(g).map_err(|w| unsupported(w, offset))?;
                                 info.num_imported_globals += 1;
-                                EntityIndex::Global(info.globals.len() as u32 - 1)
+                                EntityIndex::Global(info.globals.push(ty))
                             }
                             other => {
                                 return Err(unsupported(format!("import kind {other:?}"), offset));
@@ -246,7 +247,7 @@ impl ModuleInfo {
                 }
                 Payload::FunctionSection(reader) => {
                     for ty in reader {
-                        info.functions.push(ty?);
+                        info.functions.push(TypeIndex::from_u32(ty?));
                     }
                 }
                 Payload::TableSection(reader) => {
@@ -280,10 +281,18 @@ impl ModuleInfo {
                     for export in reader {
                         let export = export?;
                         let index = match export.kind {
-                            wasmparser::ExternalKind::Func => EntityIndex::Function(export.index),
-                            wasmparser::ExternalKind::Table => EntityIndex::Table(export.index),
-                            wasmparser::ExternalKind::Memory => EntityIndex::Memory(export.index),
-                            wasmparser::ExternalKind::Global => EntityIndex::Global(export.index),
+                            wasmparser::ExternalKind::Func => {
+                                EntityIndex::Function(FuncIndex::from_u32(export.index))
+                            }
+                            wasmparser::ExternalKind::Table => {
+                                EntityIndex::Table(TableIndex::from_u32(export.index))
+                            }
+                            wasmparser::ExternalKind::Memory => {
+                                EntityIndex::Memory(MemoryIndex::from_u32(export.index))
+                            }
+                            wasmparser::ExternalKind::Global => {
+                                EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                            }
                             other => {
                                 return Err(unsupported(format!("export kind {other:?}"), 0));
                             }
@@ -294,7 +303,7 @@ impl ModuleInfo {
                         });
                     }
                 }
-                Payload::StartSection { func, .. } => info.start = Some(func),
+                Payload::StartSection { func, .. } => info.start = Some(FuncIndex::from_u32(func)),
                 Payload::ElementSection(reader) => {
                     let offset = reader.range().start;
                     for elem in reader {
@@ -313,7 +322,7 @@ impl ModuleInfo {
                                 memory_index,
                                 offset_expr,
                             } => DataSegmentKind::Active {
-                                memory: memory_index,
+                                memory: MemoryIndex::from_u32(memory_index),
                                 offset: ConstExpr::from_wasmparser(&offset_expr)
                                     .map_err(|w| unsupported(w, offset))?,
                             },
@@ -345,7 +354,7 @@ impl ModuleInfo {
                     for naming in map {
                         let naming = naming?;
                         self.func_names
-                            .insert(naming.index, naming.name.to_string());
+                            .insert(FuncIndex::from_u32(naming.index), naming.name.to_string());
                     }
                 }
                 _ => {}
@@ -355,32 +364,33 @@ impl ModuleInfo {
     }
 
     fn compute_escaping(&mut self) {
-        let mut escaping = vec![false; self.functions.len()];
+        let mut escaping: PrimaryMap<FuncIndex, bool> =
+            self.functions.keys().map(|_| false).collect();
         for export in &self.exports {
             if let EntityIndex::Function(f) = export.index {
-                escaping[f as usize] = true;
+                escaping[f] = true;
             }
         }
-        let mark_expr = |expr: &ConstExpr, escaping: &mut Vec<bool>| {
+        let mark_expr = |expr: &ConstExpr, escaping: &mut PrimaryMap<FuncIndex, bool>| {
             for op in &expr.ops {
                 if let crate::ConstOp::RefFunc(f) = op {
-                    escaping[*f as usize] = true;
+                    escaping[*f] = true;
                 }
             }
         };
-        for elem in &self.elements {
+        for elem in self.elements.values() {
             match &elem.items {
-                ElemItems::Functions(fs) => fs.iter().for_each(|f| escaping[*f as usize] = true),
+                ElemItems::Functions(fs) => fs.iter().for_each(|f| escaping[*f] = true),
                 ElemItems::Expressions(_, exprs) => {
                     exprs.iter().for_each(|e| mark_expr(e, &mut escaping))
                 }
             }
         }
-        for init in &self.global_inits {
+        for init in self.global_inits.values() {
             mark_expr(init, &mut escaping);
         }
         if let Some(start) = self.start {
-            escaping[start as usize] = true;
+            escaping[start] = true;
         }
         self.escaping_funcs = escaping;
     }
@@ -406,18 +416,13 @@ impl ModuleInfo {
     }
 
     /// The signature of function `func`.
-    pub fn func_type(&self, func: u32) -> &FuncType {
-        &self.types[self.functions[func as usize] as usize]
+    pub fn func_type(&self, func: FuncIndex) -> &FuncType {
+        &self.types[self.functions[func]]
     }
 
     /// Whether function `func` is imported.
-    pub fn is_imported_func(&self, func: u32) -> bool {
-        func < self.num_imported_funcs
-    }
-
-    /// The defined-function index of `func`, if it is defined here.
-    pub fn defined_func_index(&self, func: u32) -> Option<u32> {
-        func.checked_sub(self.num_imported_funcs)
+    pub fn is_imported_func(&self, func: FuncIndex) -> bool {
+        func.as_u32() < self.num_imported_funcs
     }
 
     /// The function-space index of defined function `index`.
@@ -434,22 +439,61 @@ impl ModuleInfo {
 
     /// The type-section index of the signature of defined function `index`.
     pub fn defined_func_type_index(&self, index: DefinedFuncIndex) -> TypeIndex {
-        TypeIndex::from_u32(self.functions[self.func_index(index).index()])
+        self.functions[self.func_index(index)]
     }
 
     /// Whether defined function `index` escapes (see
     /// [`ModuleInfo::escaping_funcs`]) and so needs an entry trampoline.
     pub fn is_escaping(&self, index: DefinedFuncIndex) -> bool {
-        self.escaping_funcs.get(self.func_index(index).index()) == Some(&true)
+        self.escaping_funcs.get(self.func_index(index)) == Some(&true)
+    }
+
+    /// The table-space index of defined table `index`.
+    pub fn table_index(&self, index: DefinedTableIndex) -> TableIndex {
+        TableIndex::from_u32(self.num_imported_tables + index.as_u32())
+    }
+
+    /// The defined-table index of `table`, if it is defined here.
+    pub fn defined_table(&self, table: TableIndex) -> Option<DefinedTableIndex> {
+        table
+            .as_u32()
+            .checked_sub(self.num_imported_tables)
+            .map(DefinedTableIndex::from_u32)
+    }
+
+    /// The memory-space index of defined memory `index`.
+    pub fn memory_index(&self, index: DefinedMemoryIndex) -> MemoryIndex {
+        MemoryIndex::from_u32(self.num_imported_memories + index.as_u32())
+    }
+
+    /// The defined-memory index of `memory`, if it is defined here.
+    pub fn defined_memory(&self, memory: MemoryIndex) -> Option<DefinedMemoryIndex> {
+        memory
+            .as_u32()
+            .checked_sub(self.num_imported_memories)
+            .map(DefinedMemoryIndex::from_u32)
+    }
+
+    /// The global-space index of defined global `index`.
+    pub fn global_index(&self, index: DefinedGlobalIndex) -> GlobalIndex {
+        GlobalIndex::from_u32(self.num_imported_globals + index.as_u32())
+    }
+
+    /// The defined-global index of `global`, if it is defined here.
+    pub fn defined_global(&self, global: GlobalIndex) -> Option<DefinedGlobalIndex> {
+        global
+            .as_u32()
+            .checked_sub(self.num_imported_globals)
+            .map(DefinedGlobalIndex::from_u32)
     }
 
     /// The type of entity `index`.
     pub fn entity_type(&self, index: EntityIndex) -> EntityType {
         match index {
             EntityIndex::Function(f) => EntityType::Function(self.func_type(f).clone()),
-            EntityIndex::Table(t) => EntityType::Table(self.tables[t as usize]),
-            EntityIndex::Memory(m) => EntityType::Memory(self.memories[m as usize]),
-            EntityIndex::Global(g) => EntityType::Global(self.globals[g as usize]),
+            EntityIndex::Table(t) => EntityType::Table(self.tables[t]),
+            EntityIndex::Memory(m) => EntityType::Memory(self.memories[m]),
+            EntityIndex::Global(g) => EntityType::Global(self.globals[g]),
         }
     }
 
@@ -463,10 +507,10 @@ impl ModuleInfo {
 
     /// A display name for function `func`: its name-section name, or
     /// `<wasm function N>`.
-    pub fn func_display_name(&self, func: u32) -> String {
+    pub fn func_display_name(&self, func: FuncIndex) -> String {
         match self.func_names.get(&func) {
             Some(name) => name.clone(),
-            None => format!("<wasm function {func}>"),
+            None => format!("<wasm function {}>", func.as_u32()),
         }
     }
 }
@@ -509,7 +553,7 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, String> {
             table_index,
             offset_expr,
         } => ElemSegmentKind::Active {
-            table: table_index.unwrap_or(0),
+            table: TableIndex::from_u32(table_index.unwrap_or(0)),
             offset: ConstExpr::from_wasmparser(&offset_expr)?,
         },
     };
@@ -517,6 +561,7 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment, String> {
         wasmparser::ElementItems::Functions(reader) => ElemItems::Functions(
             reader
                 .into_iter()
+                .map(|f| f.map(FuncIndex::from_u32))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?,
         ),

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::entity::{FuncIndex, GlobalIndex};
+
 /// A reference type. Wasm 1.0 and 2.0 only have the two nullable ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefType {
@@ -197,11 +199,11 @@ pub enum ConstOp {
     /// Push a `v128`.
     V128Const(u128),
     /// Push the value of a global (by global index).
-    GlobalGet(u32),
+    GlobalGet(GlobalIndex),
     /// Push a null reference.
     RefNull(RefType),
     /// Push a reference to a function (by function index).
-    RefFunc(u32),
+    RefFunc(FuncIndex),
     /// `i32.add` (extended constant expressions).
     I32Add,
     /// `i32.sub`
@@ -237,9 +239,13 @@ impl ConstExpr {
                 O::F32Const { value } => ConstOp::F32Const(value.bits()),
                 O::F64Const { value } => ConstOp::F64Const(value.bits()),
                 O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
-                O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                O::GlobalGet { global_index } => {
+                    ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+                }
                 O::RefNull { hty } => ConstOp::RefNull(heap_type_to_ref(hty)?),
-                O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                O::RefFunc { function_index } => {
+                    ConstOp::RefFunc(FuncIndex::from_u32(function_index))
+                }
                 O::I32Add => ConstOp::I32Add,
                 O::I32Sub => ConstOp::I32Sub,
                 O::I32Mul => ConstOp::I32Mul,

@@ -38,6 +38,10 @@
 //! * A host function's `vmctx` points to a `VMHostFuncContext` whose
 //!   array-call entry is at [`host_func_ctx::ARRAY_CALL`].
 
+use crate::entity::{
+    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex,
+    TableIndex, TypeIndex,
+};
 use crate::module::ModuleInfo;
 
 /// Size of a pointer on the targets Hayate supports (64-bit).
@@ -186,8 +190,8 @@ impl VMOffsets {
         40
     }
     /// Offset, in the type id array, of module type `type_index`'s id.
-    pub const fn type_id_entry(type_index: u32) -> u32 {
-        type_index * TYPE_ID_SIZE
+    pub fn type_id_entry(type_index: TypeIndex) -> u32 {
+        type_index.as_u32() * TYPE_ID_SIZE
     }
     /// Offset of the runtime's back pointer to its `Instance`.
     pub const fn instance(&self) -> u32 {
@@ -203,50 +207,58 @@ impl VMOffsets {
     }
 
     /// Offset of `VMFunctionImport` for imported function `index`.
-    pub fn imported_function(&self, index: u32) -> u32 {
+    pub fn imported_function(&self, index: FuncIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_imported_funcs);
         self.imported_functions + index * 16
     }
     /// Offset of the `wasm_call` field of imported function `index`.
-    pub fn imported_function_wasm_call(&self, index: u32) -> u32 {
+    pub fn imported_function_wasm_call(&self, index: FuncIndex) -> u32 {
         self.imported_function(index)
     }
     /// Offset of the `vmctx` field of imported function `index`.
-    pub fn imported_function_vmctx(&self, index: u32) -> u32 {
+    pub fn imported_function_vmctx(&self, index: FuncIndex) -> u32 {
         self.imported_function(index) + 8
     }
     /// Offset of the pointer to imported table `index`'s definition.
-    pub fn imported_table(&self, index: u32) -> u32 {
+    pub fn imported_table(&self, index: TableIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_imported_tables);
         self.imported_tables + index * 8
     }
     /// Offset of the pointer to imported memory `index`'s definition.
-    pub fn imported_memory(&self, index: u32) -> u32 {
+    pub fn imported_memory(&self, index: MemoryIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_imported_memories);
         self.imported_memories + index * 8
     }
     /// Offset of the pointer to imported global `index`'s storage.
-    pub fn imported_global(&self, index: u32) -> u32 {
+    pub fn imported_global(&self, index: GlobalIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_imported_globals);
         self.imported_globals + index * 8
     }
     /// Offset of defined table `index`'s `VMTableDefinition`.
-    pub fn defined_table(&self, index: u32) -> u32 {
+    pub fn defined_table(&self, index: DefinedTableIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_defined_tables);
         self.defined_tables + index * 16
     }
     /// Offset of defined memory `index`'s `VMMemoryDefinition`.
-    pub fn defined_memory(&self, index: u32) -> u32 {
+    pub fn defined_memory(&self, index: DefinedMemoryIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_defined_memories);
         self.defined_memories + index * 16
     }
     /// Offset of defined global `index`'s 16-byte storage.
-    pub fn defined_global(&self, index: u32) -> u32 {
+    pub fn defined_global(&self, index: DefinedGlobalIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_defined_globals);
         self.defined_globals + index * 16
     }
     /// Offset of function `index`'s `VMFuncRef` (any function, imported or defined).
-    pub fn func_ref(&self, index: u32) -> u32 {
+    pub fn func_ref(&self, index: FuncIndex) -> u32 {
+        let index = index.as_u32();
         assert!(index < self.num_funcs);
         self.func_refs + index * vm_func_ref::SIZE
     }
@@ -279,11 +291,11 @@ mod tests {
         .unwrap();
         let info = ModuleInfo::parse(&wasm, crate::features_for(None)).unwrap();
         let o = VMOffsets::new(&info);
-        assert_eq!(o.imported_function(0), VMOffsets::HEADER_SIZE);
-        assert!(o.imported_global(0) >= o.imported_function(0) + 16);
-        assert_eq!(o.defined_global(0) % 16, 0);
-        assert_eq!(o.func_ref(2) - o.func_ref(0), 2 * vm_func_ref::SIZE);
+        assert_eq!(o.imported_function(FuncIndex::from_u32(0)), VMOffsets::HEADER_SIZE);
+        assert!(o.imported_global(GlobalIndex::from_u32(0)) >= o.imported_function(FuncIndex::from_u32(0)) + 16);
+        assert_eq!(o.defined_global(DefinedGlobalIndex::from_u32(0)) % 16, 0);
+        assert_eq!(o.func_ref(FuncIndex::from_u32(2)) - o.func_ref(FuncIndex::from_u32(0)), 2 * vm_func_ref::SIZE);
         assert_eq!(o.size() % 16, 0);
-        assert!(o.size() >= o.func_ref(2) + vm_func_ref::SIZE);
+        assert!(o.size() >= o.func_ref(FuncIndex::from_u32(2)) + vm_func_ref::SIZE);
     }
 }

@@ -9,7 +9,9 @@ use cranelift_codegen::ir::{
     types,
 };
 use hayate_environ::builtins::Builtin;
-use hayate_environ::{Trap, VMOffsets, vm_func_ref};
+use hayate_environ::{
+    DefinedFuncIndex, FuncIndex, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
+};
 
 use super::FuncTranslator;
 use super::vmctx::immutable;
@@ -18,11 +20,11 @@ use crate::traps::trap_to_code;
 
 impl FuncTranslator<'_, '_> {
     /// The signature of type `type_index` in the Wasm convention.
-    fn wasm_sig_ref(&mut self, type_index: u32) -> SigRef {
+    fn wasm_sig_ref(&mut self, type_index: TypeIndex) -> SigRef {
         if let Some(sig) = self.sig_refs.get(&type_index) {
             return *sig;
         }
-        let sig = abi::wasm_signature(&self.info().types[type_index as usize]);
+        let sig = abi::wasm_signature(&self.info().types[type_index]);
         let sig = self.b.import_signature(sig);
         self.sig_refs.insert(type_index, sig);
         sig
@@ -30,17 +32,16 @@ impl FuncTranslator<'_, '_> {
 
     /// A direct, colocated reference to defined function `defined_index`
     /// (name `u0:defined_index`, patched when the text section is laid out).
-    fn defined_func_ref(&mut self, defined_index: u32) -> FuncRef {
+    fn defined_func_ref(&mut self, defined_index: DefinedFuncIndex) -> FuncRef {
         if let Some(f) = self.func_refs.get(&defined_index) {
             return *f;
         }
-        let type_index =
-            self.info().functions[(self.info().num_imported_funcs + defined_index) as usize];
+        let type_index = self.info().defined_func_type_index(defined_index);
         let signature = self.wasm_sig_ref(type_index);
         let name = self
             .b
             .func
-            .declare_imported_user_function(UserExternalName::new(0, defined_index));
+            .declare_imported_user_function(UserExternalName::new(0, defined_index.as_u32()));
         let f = self.b.import_function(ExtFuncData {
             name: ExternalName::User(name),
             signature,
@@ -90,8 +91,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pops the arguments of a call of type `type_index` in canonical form.
-    fn pop_call_args(&mut self, type_index: u32, callee_vmctx: Value) -> Vec<Value> {
-        let n = self.info().types[type_index as usize].params.len();
+    fn pop_call_args(&mut self, type_index: TypeIndex, callee_vmctx: Value) -> Vec<Value> {
+        let n = self.info().types[type_index].params.len();
         let mut args = Vec::with_capacity(n + 2);
         args.push(callee_vmctx);
         args.push(self.vmctx);
@@ -111,10 +112,10 @@ impl FuncTranslator<'_, '_> {
 
     visit_methods! { self;
         visit_call(function_index: u32) => {
-            let f = function_index;
+            let f = FuncIndex::from_u32(function_index);
             let info = self.info();
-            let type_index = info.functions[f as usize];
-            match info.defined_func_index(f) {
+            let type_index = info.functions[f];
+            match info.defined_func(f) {
                 Some(defined) => {
                     let callee = self.defined_func_ref(defined);
                     let args = self.pop_call_args(type_index, self.vmctx);
@@ -143,6 +144,8 @@ impl FuncTranslator<'_, '_> {
             }
         };
         visit_call_indirect(type_index: u32, table_index: u32) => {
+            let type_index = TypeIndex::from_u32(type_index);
+            let table_index = TableIndex::from_u32(table_index);
             let index = self.pop();
             let addr = self.table_element_address(table_index, index);
             let entry = self.load_funcref(table_index, index, addr);

@@ -63,7 +63,7 @@ impl FuncTranslator<'_, '_> {
                 (vec![], vec![abi::value_type(t)])
             }
             BlockType::FuncType(index) => {
-                let ft = &self.info().types[index as usize];
+                let ft = &self.info().types[hayate_environ::TypeIndex::from_u32(index)];
                 (
                     ft.params.iter().map(|t| abi::value_type(*t)).collect(),
                     ft.results.iter().map(|t| abi::value_type(*t)).collect(),

@@ -17,32 +17,32 @@ use super::vmctx::immutable;
 use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
 use crate::traps::trap_to_code;
-use hayate_environ::BoundsChecks;
+use hayate_environ::{BoundsChecks, EntityRef, MemoryIndex};
 
 impl FuncTranslator<'_, '_> {
-    fn is_memory64(&self, memory: u32) -> bool {
-        self.info().memories[memory as usize].memory64
+    fn is_memory64(&self, memory: MemoryIndex) -> bool {
+        self.info().memories[memory].memory64
     }
 
     /// Whether accesses to `memory` rely on guard pages.
-    fn uses_guard_pages(&self, memory: u32) -> bool {
+    fn uses_guard_pages(&self, memory: MemoryIndex) -> bool {
         self.env.settings.tunables.bounds_checks == BoundsChecks::GuardPages
             && !self.is_memory64(memory)
     }
 
     /// In guard-page mode a memory's base never moves: load it once per
     /// call, at the top of the entry block, the first time it is needed.
-    fn guarded_memory_base(&mut self, memory: u32) -> Value {
-        if let Some(base) = self.memory_bases[memory as usize] {
+    fn guarded_memory_base(&mut self, memory: MemoryIndex) -> Value {
+        if let Some(base) = self.memory_bases[memory.index()] {
             return base;
         }
         let offsets = self.env.offsets;
-        let imported = self.info().num_imported_memories;
+        let defined = self.info().defined_memory(memory);
         let vmctx = self.vmctx;
         let mut pos = FuncCursor::new(self.b.func)
             .with_srcloc(self.entry_srcloc)
             .at_first_insertion_point(self.entry);
-        let (def, off) = match memory.checked_sub(imported) {
+        let (def, off) = match defined {
             Some(defined) => (vmctx, offsets.defined_memory(defined) as i32),
             None => {
                 let off = offsets.imported_memory(memory) as i32;
@@ -51,12 +51,12 @@ impl FuncTranslator<'_, '_> {
         };
         let off = off + VMOffsets::DEFINITION_BASE as i32;
         let base = pos.ins().load(POINTER, immutable(), def, off);
-        self.memory_bases[memory as usize] = Some(base);
+        self.memory_bases[memory.index()] = Some(base);
         base
     }
 
     /// Extends a memory index, offset or length operand to 64 bits.
-    fn memory_operand64(&mut self, memory: u32, v: Value) -> Value {
+    fn memory_operand64(&mut self, memory: MemoryIndex, v: Value) -> Value {
         if self.is_memory64(memory) {
             v
         } else {
@@ -65,7 +65,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The current length in bytes of `memory`.
-    fn memory_length(&mut self, memory: u32) -> Value {
+    fn memory_length(&mut self, memory: MemoryIndex) -> Value {
         let (def, off) = self.memory_definition(memory);
         let off = off + VMOffsets::DEFINITION_LENGTH as i32;
         self.b
@@ -76,7 +76,7 @@ impl FuncTranslator<'_, '_> {
     /// Explicit bounds check of an access of `size` bytes at `index +
     /// offset` (`index + offset + size <= current_length`, trapping with
     /// `MemoryOutOfBounds`), then the current base of `memory`.
-    fn checked_memory_base(&mut self, memory: u32, index: Value, offset: u64, size: u32) -> Value {
+    fn checked_memory_base(&mut self, memory: MemoryIndex, index: Value, offset: u64, size: u32) -> Value {
         let len = self.memory_length(memory);
         let code = trap_to_code(Trap::MemoryOutOfBounds);
         let end = if self.is_memory64(memory) {
@@ -106,6 +106,7 @@ impl FuncTranslator<'_, '_> {
         let MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::Unsupported("GC array memory access".into()));
         };
+        let memory = MemoryIndex::from_u32(memory);
         let index = self.pop();
         let index = self.memory_operand64(memory, index);
         let base = if self.uses_guard_pages(memory) {
@@ -214,6 +215,7 @@ impl FuncTranslator<'_, '_> {
             t.b.ins().istore32(t.regions.heap_flags(), v, a, o);
         })?;
         visit_memory_size(mem: u32) => {
+            let mem = MemoryIndex::from_u32(mem);
             let len = self.memory_length(mem);
             let pages = self.b.ins().ushr_imm_u(len, 16);
             let v = if self.is_memory64(mem) {
@@ -224,9 +226,10 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_memory_grow(mem: u32) => {
+            let mem = MemoryIndex::from_u32(mem);
             let delta = self.pop();
             let delta = self.memory_operand64(mem, delta);
-            let index = self.b.ins().iconst(I32, i64::from(mem));
+            let index = self.b.ins().iconst(I32, i64::from(mem.as_u32()));
             let old = self
                 .call_builtin(Builtin::MemoryGrow, &[index, delta])
                 .unwrap();
@@ -238,13 +241,15 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_memory_fill(mem: u32) => {
+            let mem = MemoryIndex::from_u32(mem);
             let (dst, byte, len) = self.pop3();
             let dst = self.memory_operand64(mem, dst);
             let len = self.memory_operand64(mem, len);
-            let index = self.b.ins().iconst(I32, i64::from(mem));
+            let index = self.b.ins().iconst(I32, i64::from(mem.as_u32()));
             self.call_builtin(Builtin::MemoryFill, &[index, dst, byte, len]);
         };
         visit_memory_copy(dst_mem: u32, src_mem: u32) => {
+            let (dst_mem, src_mem) = (MemoryIndex::from_u32(dst_mem), MemoryIndex::from_u32(src_mem));
             let (dst, src, len) = self.pop3();
             let dst = self.memory_operand64(dst_mem, dst);
             let src = self.memory_operand64(src_mem, src);
@@ -254,14 +259,15 @@ impl FuncTranslator<'_, '_> {
             } else {
                 self.b.ins().uextend(I64, len)
             };
-            let dst_index = self.b.ins().iconst(I32, i64::from(dst_mem));
-            let src_index = self.b.ins().iconst(I32, i64::from(src_mem));
+            let dst_index = self.b.ins().iconst(I32, i64::from(dst_mem.as_u32()));
+            let src_index = self.b.ins().iconst(I32, i64::from(src_mem.as_u32()));
             self.call_builtin(Builtin::MemoryCopy, &[dst_index, dst, src_index, src, len]);
         };
         visit_memory_init(data_index: u32, mem: u32) => {
+            let mem = MemoryIndex::from_u32(mem);
             let (dst, src, len) = self.pop3();
             let dst = self.memory_operand64(mem, dst);
-            let index = self.b.ins().iconst(I32, i64::from(mem));
+            let index = self.b.ins().iconst(I32, i64::from(mem.as_u32()));
             let data = self.b.ins().iconst(I32, i64::from(data_index));
             self.call_builtin(Builtin::MemoryInit, &[index, data, dst, src, len]);
         };

@@ -57,7 +57,9 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator, VisitOperator};
-use hayate_environ::{CompileError, ModuleInfo, Trap, VMOffsets, WasmError, WasmValType};
+use hayate_environ::{
+    CompileError, DefinedFuncIndex, ModuleInfo, Trap, TypeIndex, VMOffsets, WasmError, WasmValType,
+};
 
 use crate::abi;
 use crate::settings::CompilerSettings;
@@ -92,19 +94,19 @@ pub(crate) fn little() -> MemFlagsData {
 /// Translates defined function `defined_index` of `env.info` into `func`.
 pub(crate) fn translate_function(
     env: &ModuleEnv<'_>,
-    defined_index: u32,
+    defined_index: DefinedFuncIndex,
     wasm: &[u8],
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<()> {
     let info = env.info;
-    let func_index = info.num_imported_funcs + defined_index;
+    let func_index = info.func_index(defined_index);
     let ty = info.func_type(func_index);
     func.signature = abi::wasm_signature(ty);
-    func.name = UserFuncName::user(0, defined_index);
+    func.name = UserFuncName::user(0, defined_index.as_u32());
     let range = info
         .function_bodies
-        .get(defined_index as usize)
+        .get(defined_index)
         .cloned()
         .ok_or_else(|| CompileError::Codegen(format!("no body for function {func_index}")))?;
     let bytes = wasm
@@ -181,8 +183,8 @@ struct FuncTranslator<'a, 'f> {
     /// Base of each 32-bit memory in guard-page mode, loaded in the entry
     /// block on first use.
     memory_bases: Vec<Option<Value>>,
-    sig_refs: HashMap<u32, SigRef>,
-    func_refs: HashMap<u32, FuncRef>,
+    sig_refs: HashMap<TypeIndex, SigRef>,
+    func_refs: HashMap<DefinedFuncIndex, FuncRef>,
     builtin_sigs: HashMap<Builtin, SigRef>,
     /// The fuel counter, cached in a variable while fuel is enabled.
     fuel_var: Option<Variable>,

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::HeapType;
-use hayate_environ::{FUNCREF_INIT_BIT, RefType, Trap, VMOffsets};
+use hayate_environ::{FUNCREF_INIT_BIT, FuncIndex, RefType, TableIndex, Trap, VMOffsets};
 
 use super::FuncTranslator;
 use crate::abi::POINTER;
@@ -21,7 +21,7 @@ use crate::traps::trap_to_code;
 impl FuncTranslator<'_, '_> {
     /// Address of element `index` (an `i32`) of `table`, trapping with
     /// `TableOutOfBounds` when the index is not below the table's size.
-    pub(super) fn table_element_address(&mut self, table: u32, index: Value) -> Value {
+    pub(super) fn table_element_address(&mut self, table: TableIndex, index: Value) -> Value {
         let (def, off) = self.table_definition(table);
         let len = self.b.ins().load(
             types::I64,
@@ -51,7 +51,7 @@ impl FuncTranslator<'_, '_> {
     /// reference: elements are stored tagged, and one still 0 has not been
     /// initialised yet, so the `TableGetLazyInitFuncRef` builtin computes
     /// it (see `hayate_runtime::lazy_table`).
-    pub(super) fn load_funcref(&mut self, table: u32, index: Value, addr: Value) -> Value {
+    pub(super) fn load_funcref(&mut self, table: TableIndex, index: Value, addr: Value) -> Value {
         let raw = self
             .b
             .ins()
@@ -66,7 +66,7 @@ impl FuncTranslator<'_, '_> {
         self.b.seal_block(lazy);
         self.b.set_cold_block(lazy);
         self.b.switch_to_block(lazy);
-        let t = self.iconst32(table);
+        let t = self.iconst32(table.as_u32());
         let init = self
             .call_builtin(Builtin::TableGetLazyInitFuncRef, &[t, index])
             .expect("returns the reference");
@@ -76,8 +76,8 @@ impl FuncTranslator<'_, '_> {
         value
     }
 
-    fn is_funcref_table(&self, table: u32) -> bool {
-        self.info().tables[table as usize].element == RefType::Func
+    fn is_funcref_table(&self, table: TableIndex) -> bool {
+        self.info().tables[table].element == RefType::Func
     }
 
     fn iconst32(&mut self, v: u32) -> Value {
@@ -96,11 +96,12 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_ref_func(function_index: u32) => {
-            let off = self.env.offsets.func_ref(function_index);
+            let off = self.env.offsets.func_ref(FuncIndex::from_u32(function_index));
             let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
             self.push(v);
         };
         visit_table_get(table: u32) => {
+            let table = TableIndex::from_u32(table);
             let index = self.pop();
             let addr = self.table_element_address(table, index);
             let v = if self.is_funcref_table(table) {
@@ -113,6 +114,7 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_table_set(table: u32) => {
+            let table = TableIndex::from_u32(table);
             let (index, value) = self.pop2();
             let addr = self.table_element_address(table, index);
             let value = if self.is_funcref_table(table) {
@@ -125,6 +127,7 @@ impl FuncTranslator<'_, '_> {
                 .store(self.regions.table_flags(), value, addr, 0);
         };
         visit_table_size(table: u32) => {
+            let table = TableIndex::from_u32(table);
             let (def, off) = self.table_definition(table);
             let len = self.b.ins().load(
                 types::I64,

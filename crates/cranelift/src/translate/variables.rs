@@ -6,7 +6,7 @@
 
 use cranelift_codegen::ir::{Block, InstBuilder};
 use hayate_environ::wasmparser::FunctionBody;
-use hayate_environ::{CompileError, WasmValType};
+use hayate_environ::{CompileError, GlobalIndex, WasmValType};
 
 use super::{FuncTranslator, Result, wasm_err};
 use crate::abi;
@@ -59,7 +59,8 @@ impl FuncTranslator<'_, '_> {
             self.b.def_var(self.locals[local_index as usize], v);
         };
         visit_global_get(global_index: u32) => {
-            let ty = self.info().globals[global_index as usize];
+            let global_index = GlobalIndex::from_u32(global_index);
+            let ty = self.info().globals[global_index];
             let (ptr, off) = self.global_address(global_index);
             let flags = if ty.mutable {
                 self.regions.vmctx_flags()
@@ -73,6 +74,7 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_global_set(global_index: u32) => {
+            let global_index = GlobalIndex::from_u32(global_index);
             let v = self.pop();
             let v = self.canonical(v);
             let (ptr, off) = self.global_address(global_index);

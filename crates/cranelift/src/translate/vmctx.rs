@@ -3,7 +3,7 @@
 //! the stack limit every function checks in its prologue.
 
 use cranelift_codegen::ir::{GlobalValueData, InstBuilder, MemFlagsData, Value};
-use hayate_environ::VMRuntimeLimitsOffsets;
+use hayate_environ::{GlobalIndex, MemoryIndex, TableIndex, VMRuntimeLimitsOffsets};
 
 use super::FuncTranslator;
 use crate::abi::POINTER;
@@ -48,9 +48,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pointer and offset of memory `index`'s `VMMemoryDefinition`.
-    pub(super) fn memory_definition(&mut self, index: u32) -> (Value, i32) {
-        let info = self.info();
-        match index.checked_sub(info.num_imported_memories) {
+    pub(super) fn memory_definition(&mut self, index: MemoryIndex) -> (Value, i32) {
+        match self.info().defined_memory(index) {
             Some(defined) => (self.vmctx, self.env.offsets.defined_memory(defined) as i32),
             None => {
                 let off = self.env.offsets.imported_memory(index) as i32;
@@ -60,9 +59,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pointer and offset of table `index`'s `VMTableDefinition`.
-    pub(super) fn table_definition(&mut self, index: u32) -> (Value, i32) {
-        let info = self.info();
-        match index.checked_sub(info.num_imported_tables) {
+    pub(super) fn table_definition(&mut self, index: TableIndex) -> (Value, i32) {
+        match self.info().defined_table(index) {
             Some(defined) => (self.vmctx, self.env.offsets.defined_table(defined) as i32),
             None => {
                 let off = self.env.offsets.imported_table(index) as i32;
@@ -72,9 +70,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pointer and offset of global `index`'s storage.
-    pub(super) fn global_address(&mut self, index: u32) -> (Value, i32) {
-        let info = self.info();
-        match index.checked_sub(info.num_imported_globals) {
+    pub(super) fn global_address(&mut self, index: GlobalIndex) -> (Value, i32) {
+        match self.info().defined_global(index) {
             Some(defined) => (self.vmctx, self.env.offsets.defined_global(defined) as i32),
             None => {
                 let off = self.env.offsets.imported_global(index) as i32;

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use hayate_environ::{CompiledModule, ModuleInfo};
+use hayate_environ::{CompiledModule, EntityRef, ModuleInfo};
 
 /// Checks the invariants the runtime relies on.
 pub fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
@@ -12,11 +12,12 @@ pub fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
         info.num_defined_funcs() as usize
     );
     assert_eq!(m.wasm_to_array_trampolines.len(), info.types.len());
-    let mut locs: Vec<_> = m.functions.iter().map(|f| f.loc).collect();
-    for (i, f) in m.functions.iter().enumerate() {
+    let mut locs: Vec<_> = m.functions.values().map(|f| f.loc).collect();
+    for (index, f) in m.functions.iter() {
+        let i = index.index();
         assert!(f.loc.length > 0, "function {i} is empty");
         if i > 0 {
-            let prev = m.functions[i - 1].loc;
+            let prev = m.functions.as_values_slice()[i - 1].loc;
             assert!(
                 prev.start + prev.length <= f.loc.start,
                 "functions overlap or are out of order"
@@ -27,16 +28,16 @@ pub fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
             "address map sorted"
         );
         assert!(f.address_map.iter().all(|(o, _)| *o < f.loc.length));
-        assert_eq!(m.function_at(f.loc.start), Some(i as u32));
+        assert_eq!(m.function_at(f.loc.start), Some(index));
     }
-    for (i, t) in m.array_to_wasm_trampolines.iter().enumerate() {
-        let escaping = info.escaping_funcs[info.num_imported_funcs as usize + i];
+    for (i, t) in m.array_to_wasm_trampolines.iter() {
+        let escaping = info.is_escaping(i);
         assert_eq!(t.is_some(), escaping, "array-to-wasm trampoline of {i}");
         if let Some(t) = t {
             locs.push(*t);
         }
     }
-    locs.extend(m.wasm_to_array_trampolines.iter().copied());
+    locs.extend(m.wasm_to_array_trampolines.values().copied());
     locs.sort_by_key(|l| l.start);
     for w in locs.windows(2) {
         assert!(
