@@ -185,7 +185,10 @@ fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: b
     let info = hayate_environ::ModuleInfo::parse(&bytes, hayate_environ::features_for(None))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let index = (info.num_imported_funcs..info.num_imported_funcs + info.num_defined_funcs())
-        .find(|&i| info.func_display_name(i) == function || i.to_string() == function)
+        .find(|&i| {
+            let name = info.func_display_name(hayate_environ::FuncIndex::from_u32(i));
+            name == function || i.to_string() == function
+        })
         .with_context(|| format!("no defined function `{function}`"))?;
     let defined = index - info.num_imported_funcs;
     let settings = CompilerSettings {
@@ -207,7 +210,7 @@ fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: b
         let compiled = compiler
             .compile_module(&ModuleInput::new(&info, &bytes))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let loc = compiled.functions[defined as usize].loc;
+        let loc = compiled.functions[hayate_environ::DefinedFuncIndex::from_u32(defined)].loc;
         std::fs::write(
             out,
             &compiled.text[loc.start as usize..(loc.start + loc.length) as usize],

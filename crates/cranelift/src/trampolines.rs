@@ -17,7 +17,8 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use hayate_environ::{
-    DefinedFuncIndex, FuncType, Trap, VAL_RAW_SIZE, VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx,
+    DefinedFuncIndex, FuncType, Trap, VAL_RAW_SIZE, VMOffsets, VMRuntimeLimitsOffsets,
+    host_func_ctx,
 };
 
 use crate::abi::{self, POINTER};

@@ -440,8 +440,7 @@ mod tests {
             ]
             .into(),
             array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None].into(),
-            wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()]
-                .into(),
+            wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()].into(),
             traps: vec![(3, crate::Trap::MemoryOutOfBounds)],
             relocations: vec![crate::Relocation {
                 offset: 8,

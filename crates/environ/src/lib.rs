@@ -31,6 +31,7 @@ pub use compiled::{
     BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc,
     Relocation, RelocationKind, RelocationTarget,
 };
+pub use cranelift_entity::packed_option::PackedOption;
 pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 pub use entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,

@@ -291,10 +291,19 @@ mod tests {
         .unwrap();
         let info = ModuleInfo::parse(&wasm, crate::features_for(None)).unwrap();
         let o = VMOffsets::new(&info);
-        assert_eq!(o.imported_function(FuncIndex::from_u32(0)), VMOffsets::HEADER_SIZE);
-        assert!(o.imported_global(GlobalIndex::from_u32(0)) >= o.imported_function(FuncIndex::from_u32(0)) + 16);
+        assert_eq!(
+            o.imported_function(FuncIndex::from_u32(0)),
+            VMOffsets::HEADER_SIZE
+        );
+        assert!(
+            o.imported_global(GlobalIndex::from_u32(0))
+                >= o.imported_function(FuncIndex::from_u32(0)) + 16
+        );
         assert_eq!(o.defined_global(DefinedGlobalIndex::from_u32(0)) % 16, 0);
-        assert_eq!(o.func_ref(FuncIndex::from_u32(2)) - o.func_ref(FuncIndex::from_u32(0)), 2 * vm_func_ref::SIZE);
+        assert_eq!(
+            o.func_ref(FuncIndex::from_u32(2)) - o.func_ref(FuncIndex::from_u32(0)),
+            2 * vm_func_ref::SIZE
+        );
         assert_eq!(o.size() % 16, 0);
         assert!(o.size() >= o.func_ref(FuncIndex::from_u32(2)) + vm_func_ref::SIZE);
     }

@@ -94,10 +94,14 @@ impl Instance {
             }
         }
         store.admit_instance()?;
-        for ty in &info.memories[info.num_imported_memories as usize..] {
+        for ty in info
+            .memories
+            .values()
+            .skip(info.num_imported_memories as usize)
+        {
             store.admit_memory(ty)?;
         }
-        for ty in &info.tables[info.num_imported_tables as usize..] {
+        for ty in info.tables.values().skip(info.num_imported_tables as usize) {
             store.admit_table(ty.minimum, ty.maximum)?;
         }
         let limits: *const _ = &*store.opaque.limits;
@@ -145,11 +149,11 @@ impl Instance {
         let instance = &mut store.instances[self.index];
         let info = &instance.module().info;
         let global_ty = match index {
-            EntityIndex::Global(g) => Some(info.globals[g as usize]),
+            EntityIndex::Global(g) => Some(info.globals[g]),
             _ => None,
         };
         let memory_ty = match index {
-            EntityIndex::Memory(m) => Some(info.memories[m as usize]),
+            EntityIndex::Memory(m) => Some(info.memories[m]),
             _ => None,
         };
         Some(match instance.entity(index) {
@@ -256,7 +260,7 @@ pub(crate) fn check_func_import(
     let EntityIndex::Function(f) = import.index else {
         return check_import(module, import, &ExternType::Func(actual()));
     };
-    let expected = runtime.shared_type(runtime.info.functions[f as usize]);
+    let expected = runtime.shared_type(runtime.info.functions[f]);
     if module.engine().is_subtype(type_id, expected) {
         return Ok(());
     }

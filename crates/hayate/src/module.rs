@@ -130,7 +130,7 @@ impl Module {
         let type_ids = info
             .types
             .iter()
-            .map(|t| engine.register_type(t).as_u32())
+            .map(|(_, t)| engine.register_type(t).as_u32())
             .collect();
         // An image the system refuses (no memfd) only means copying.
         let images = match engine.config().memory_init_cow {

@@ -20,7 +20,7 @@ mod pointers;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use hayate_environ::{ModuleInfo, VMSharedTypeIndex};
+use hayate_environ::{ModuleInfo, TypeIndex, VMSharedTypeIndex};
 use hayate_runtime::code_memory::CodeMemory;
 
 use crate::engine::Engine;
@@ -55,7 +55,7 @@ impl HostTrampolines {
             .compile_trampolines(std::slice::from_ref(&ty))
             .map_err(Error::new)?;
         let code = load_code(&compiled, Arc::new(ModuleInfo::default()))?;
-        let ptr = code.wasm_to_array_trampoline(0);
+        let ptr = code.wasm_to_array_trampoline(TypeIndex::from_u32(0));
         map.insert(type_id, (code, ptr as usize));
         Ok(ptr)
     }

@@ -8,6 +8,8 @@
 
 use std::ffi::c_void;
 
+use hayate_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;
 use crate::table::{TableElement, range};
@@ -199,7 +201,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64)
     // store is borrowed, and the memory is borrowed by `grow_memory` only
     // while the store is not running.
     unsafe {
-        let memory = (*caller_instance(vmctx)).memory(memory);
+        let memory = (*caller_instance(vmctx)).memory(MemoryIndex::from_u32(memory));
         match grow_memory(memory, caller_store(vmctx), delta) {
             Ok(old) => old.unwrap_or(u64::MAX),
             // Nothing on this frame needs dropping: the error moves on.
@@ -230,7 +232,8 @@ unsafe extern "C" fn memory_fill(
 ) -> u8 {
     // SAFETY: per the builtin contract; the range is checked before writing.
     unsafe {
-        let (base, size) = memory_bytes((*caller_instance(vmctx)).memory(mem));
+        let (base, size) =
+            memory_bytes((*caller_instance(vmctx)).memory(MemoryIndex::from_u32(mem)));
         let Some(r) = range(dst, len, size) else {
             return 0;
         };
@@ -255,8 +258,8 @@ unsafe extern "C" fn memory_copy(
     // copy, which allows overlap.
     unsafe {
         let instance = caller_instance(vmctx);
-        let (dst_base, dst_size) = memory_bytes((*instance).memory(dst_mem));
-        let (src_base, src_size) = memory_bytes((*instance).memory(src_mem));
+        let (dst_base, dst_size) = memory_bytes((*instance).memory(MemoryIndex::from_u32(dst_mem)));
+        let (src_base, src_size) = memory_bytes((*instance).memory(MemoryIndex::from_u32(src_mem)));
         let (Some(d), Some(s)) = (range(dst, len, dst_size), range(src, len, src_size)) else {
             return 0;
         };
@@ -283,12 +286,12 @@ unsafe extern "C" fn memory_init(
     unsafe {
         let instance = caller_instance(vmctx);
         let module = (*instance).module().clone();
-        let bytes: &[u8] = if (*instance).data_dropped(data) {
+        let bytes: &[u8] = if (*instance).data_dropped(DataIndex::from_u32(data)) {
             &[]
         } else {
-            &module.info.data[data as usize].data
+            &module.info.data[DataIndex::from_u32(data)].data
         };
-        let (base, size) = memory_bytes((*instance).memory(mem));
+        let (base, size) = memory_bytes((*instance).memory(MemoryIndex::from_u32(mem)));
         let (Some(d), Some(s)) = (
             range(dst, len as u64, size),
             range(src as u64, len as u64, bytes.len() as u64),
@@ -306,7 +309,7 @@ unsafe extern "C" fn memory_init(
 /// See the contract above `caller_instance`.
 unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
     // SAFETY: per the builtin contract.
-    unsafe { (*caller_instance(vmctx)).drop_data(data) }
+    unsafe { (*caller_instance(vmctx)).drop_data(DataIndex::from_u32(data)) }
 }
 
 /// `table.grow`: the old size, or `u32::MAX` if the table cannot grow. A
@@ -325,7 +328,7 @@ unsafe extern "C" fn table_grow(
     // store is borrowed, and the table is borrowed by `grow_table` only
     // while the store is not running.
     unsafe {
-        let table = (*caller_instance(vmctx)).table(table);
+        let table = (*caller_instance(vmctx)).table(TableIndex::from_u32(table));
         match grow_table(table, caller_store(vmctx), delta as u64, TableElement(init)) {
             Ok(old) => old.map_or(u32::MAX, |old| old as u32),
             // Nothing on this frame needs dropping: the error moves on.
@@ -349,7 +352,9 @@ unsafe extern "C" fn table_fill(
     // SAFETY: per the builtin contract; the table lives outside the
     // instance's own bytes and nothing else borrows it meanwhile.
     unsafe {
-        let table = (*caller_instance(vmctx)).table(table).table;
+        let table = (*caller_instance(vmctx))
+            .table(TableIndex::from_u32(table))
+            .table;
         (*table).fill(dst as u64, TableElement(val), len as u64) as u8
     }
 }
@@ -370,8 +375,8 @@ unsafe extern "C" fn table_copy(
     // distinct objects, so the two borrows do not overlap.
     unsafe {
         let instance = caller_instance(vmctx);
-        let d = (*instance).table(dst_table).table;
-        let s = (*instance).table(src_table).table;
+        let d = (*instance).table(TableIndex::from_u32(dst_table)).table;
+        let s = (*instance).table(TableIndex::from_u32(src_table)).table;
         if d == s {
             return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
         }
@@ -395,10 +400,12 @@ unsafe extern "C" fn table_init(
     // evaluate the items and again, after that borrow ended, for the table.
     unsafe {
         let instance = caller_instance(vmctx);
-        let Some(items) = (*instance).element_items(elem, src as u64, len as u64) else {
+        let Some(items) =
+            (*instance).element_items(ElemIndex::from_u32(elem), src as u64, len as u64)
+        else {
             return 0;
         };
-        let table = (*instance).table(table).table;
+        let table = (*instance).table(TableIndex::from_u32(table)).table;
         (*table).init(dst as u64, &items) as u8
     }
 }
@@ -409,7 +416,7 @@ unsafe extern "C" fn table_init(
 /// See the contract above `caller_instance`.
 unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     // SAFETY: per the builtin contract.
-    unsafe { (*caller_instance(vmctx)).drop_element(elem) }
+    unsafe { (*caller_instance(vmctx)).drop_element(ElemIndex::from_u32(elem)) }
 }
 
 /// A lazily initialised funcref table's element `index` (initialising it
@@ -425,7 +432,9 @@ unsafe extern "C" fn table_get_lazy_init_funcref(
 ) -> *mut c_void {
     // SAFETY: per the builtin contract.
     unsafe {
-        let table = (*caller_instance(vmctx)).table(table).table;
+        let table = (*caller_instance(vmctx))
+            .table(TableIndex::from_u32(table))
+            .table;
         (*table)
             .get(u64::from(index))
             .map_or(std::ptr::null_mut(), |e| e.0)

@@ -18,7 +18,9 @@
 use std::io;
 use std::sync::Arc;
 
-use hayate_environ::{CompiledModule, FunctionLoc, ModuleInfo, Trap};
+use hayate_environ::{
+    CompiledModule, DefinedFuncIndex, FuncIndex, FunctionLoc, ModuleInfo, Trap, TypeIndex,
+};
 
 use crate::code_registry::{CodeMeta, DefinedFunctions, Registration};
 use crate::libcalls::libcall_address;
@@ -128,30 +130,24 @@ impl CodeMemory {
 
     /// Entry of defined function `defined_index`, with the Wasm calling
     /// convention. Panics if there is no such function.
-    pub fn function_ptr(&self, defined_index: u32) -> *const u8 {
+    pub fn function_ptr(&self, defined_index: DefinedFuncIndex) -> *const u8 {
         let meta = self.meta();
-        loc_ptr(meta, meta.compiled.functions[defined_index as usize].loc)
+        loc_ptr(meta, meta.compiled.functions[defined_index].loc)
     }
 
     /// Array-call entry trampoline of defined function `defined_index`, if
     /// the function escapes.
-    pub fn array_to_wasm_trampoline(&self, defined_index: u32) -> Option<*const u8> {
+    pub fn array_to_wasm_trampoline(&self, defined_index: DefinedFuncIndex) -> Option<*const u8> {
         let meta = self.meta();
-        let loc = meta
-            .compiled
-            .array_to_wasm_trampolines
-            .get(defined_index as usize)?;
+        let loc = meta.compiled.array_to_wasm_trampolines.get(defined_index)?;
         loc.map(|loc| loc_ptr(meta, loc))
     }
 
     /// Wasm-to-array trampoline for type `type_index` of the module's type
     /// section. Panics if there is no such type.
-    pub fn wasm_to_array_trampoline(&self, type_index: u32) -> *const u8 {
+    pub fn wasm_to_array_trampoline(&self, type_index: TypeIndex) -> *const u8 {
         let meta = self.meta();
-        loc_ptr(
-            meta,
-            meta.compiled.wasm_to_array_trampolines[type_index as usize],
-        )
+        loc_ptr(meta, meta.compiled.wasm_to_array_trampolines[type_index])
     }
 
     /// The module this code was compiled from.
@@ -181,7 +177,7 @@ impl CodeMemory {
     /// (`num_imported_funcs` + defined index) and the byte offset in the
     /// module of the Wasm instruction it belongs to, if the address map
     /// covers it.
-    pub fn func_and_offset_at_pc(&self, pc: usize) -> Option<(u32, Option<u32>)> {
+    pub fn func_and_offset_at_pc(&self, pc: usize) -> Option<(FuncIndex, Option<u32>)> {
         self.meta().func_and_offset_at_pc(pc)
     }
 }
@@ -264,18 +260,19 @@ pub(crate) fn validate(
         )));
     }
     let mut prev_end = 0;
-    for (i, f) in compiled.functions.iter().enumerate() {
+    for (i, f) in compiled.functions.iter() {
         if !in_text(&f.loc) || f.loc.start < prev_end {
             return Err(bad(format!(
-                "function {i} at {:?} is out of order or range",
+                "function {} at {:?} is out of order or range",
+                i.as_u32(),
                 f.loc
             )));
         }
         prev_end = f.loc.start + f.loc.length;
     }
-    let trampolines = compiled.array_to_wasm_trampolines.iter().flatten();
+    let trampolines = compiled.array_to_wasm_trampolines.values().flatten();
     if let Some(loc) = trampolines
-        .chain(&compiled.wasm_to_array_trampolines)
+        .chain(compiled.wasm_to_array_trampolines.values())
         .find(|l| !in_text(l))
     {
         return Err(bad(format!("trampoline at {loc:?} lies outside the text")));
@@ -294,7 +291,7 @@ pub(crate) fn validate(
         return Err(bad(format!("trap at {o:#x} lies outside the text")));
     }
     compiled.traps.sort_by_key(|(o, _)| *o);
-    for f in &mut compiled.functions {
+    for f in compiled.functions.values_mut() {
         f.address_map.sort_by_key(|(code, _)| *code);
     }
     Ok(())

@@ -36,7 +36,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
-use hayate_environ::{CompiledModule, ModuleInfo, Trap};
+use hayate_environ::{CompiledModule, DefinedFuncIndex, EntityRef, FuncIndex, ModuleInfo, Trap};
 
 use crate::code_memory::CodeMemory;
 
@@ -48,7 +48,7 @@ pub(crate) enum DefinedFunctions {
     All,
     /// The region's function `i` is defined function `listed[i]` (code
     /// compiled after load for some functions).
-    Listed(Box<[u32]>),
+    Listed(Box<[DefinedFuncIndex]>),
 }
 
 /// The metadata of registered code.
@@ -85,10 +85,10 @@ impl CodeMeta {
 
     /// The module's defined-function index of this region's function
     /// `position`. Signal-handler safe.
-    pub(crate) fn defined_index(&self, position: u32) -> u32 {
+    pub(crate) fn defined_index(&self, position: DefinedFuncIndex) -> DefinedFuncIndex {
         match &self.defined {
             DefinedFunctions::All => position,
-            DefinedFunctions::Listed(listed) => listed[position as usize],
+            DefinedFunctions::Listed(listed) => listed[position.index()],
         }
     }
 
@@ -99,7 +99,7 @@ impl CodeMeta {
 
     /// The module's defined function whose code contains `pc`.
     /// Signal-handler safe.
-    pub(crate) fn defined_function_at_pc(&self, pc: usize) -> Option<u32> {
+    pub(crate) fn defined_function_at_pc(&self, pc: usize) -> Option<DefinedFuncIndex> {
         let position = self.compiled.function_at(self.offset(pc)?)?;
         Some(self.defined_index(position))
     }
@@ -109,15 +109,15 @@ impl CodeMeta {
     /// (`num_imported_funcs` + defined index) and the byte offset in the
     /// module of the Wasm instruction it belongs to, if the address map
     /// covers it.
-    pub(crate) fn func_and_offset_at_pc(&self, pc: usize) -> Option<(u32, Option<u32>)> {
+    pub(crate) fn func_and_offset_at_pc(&self, pc: usize) -> Option<(FuncIndex, Option<u32>)> {
         let offset = self.offset(pc)?;
         let position = self.compiled.function_at(offset)?;
-        let func = &self.compiled.functions[position as usize];
+        let func = &self.compiled.functions[position];
         let rel = offset - func.loc.start;
         let i = func.address_map.partition_point(|(code, _)| *code <= rel);
         let wasm_offset = i.checked_sub(1).map(|i| func.address_map[i].1);
         Some((
-            self.info.num_imported_funcs + self.defined_index(position),
+            self.info.func_index(self.defined_index(position)),
             wasm_offset,
         ))
     }
@@ -249,7 +249,7 @@ pub struct CodeLookup {
     pub trap: Option<Trap>,
     /// The module's defined function containing the PC; `None` in a
     /// trampoline.
-    pub defined_function: Option<u32>,
+    pub defined_function: Option<DefinedFuncIndex>,
 }
 
 /// Looks up `pc` among all loaded code, including code loaded after its

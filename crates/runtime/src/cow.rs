@@ -33,7 +33,9 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use hayate_environ::{DataSegmentKind, ModuleInfo, WASM_PAGE_SIZE};
+use hayate_environ::{
+    DataSegmentKind, DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo, WASM_PAGE_SIZE,
+};
 
 use crate::mmap::page_size;
 
@@ -116,8 +118,8 @@ impl ModuleImages {
             return Ok(ModuleImages::none());
         }
         for def in 0..defined {
-            let index = module.num_imported_memories as usize + def;
-            memories.push(match imageable_segments(module, index as u32) {
+            let index = module.memory_index(DefinedMemoryIndex::new(def));
+            memories.push(match imageable_segments(module, index) {
                 Some(segments) => MemoryImage::new(&segments)?.map(Arc::new),
                 None => None,
             });
@@ -126,21 +128,21 @@ impl ModuleImages {
     }
 
     /// The image of defined memory `def`, if it has one.
-    pub fn get(&self, def: u32) -> Option<&Arc<MemoryImage>> {
-        self.memories.get(def as usize)?.as_ref()
+    pub fn get(&self, def: DefinedMemoryIndex) -> Option<&Arc<MemoryImage>> {
+        self.memories.get(def.index())?.as_ref()
     }
 }
 
 /// The segments of memory `index` as `(offset, bytes)`, if all of them can
 /// go into an image.
-fn imageable_segments(module: &ModuleInfo, index: u32) -> Option<Vec<(usize, &[u8])>> {
-    let ty = module.memories[index as usize];
+fn imageable_segments(module: &ModuleInfo, index: MemoryIndex) -> Option<Vec<(usize, &[u8])>> {
+    let ty = module.memories[index];
     if ty.shared {
         return None;
     }
     let minimum = usize::try_from(ty.minimum.checked_mul(WASM_PAGE_SIZE)?).ok()?;
     let mut segments = Vec::new();
-    for seg in &module.data {
+    for seg in module.data.values() {
         let DataSegmentKind::Active { memory, offset } = &seg.kind else {
             continue;
         };
@@ -229,7 +231,7 @@ mod tests {
                 (data (i32.const 9000) ""))"#,
         ))
         .unwrap();
-        let image = images.get(0).unwrap();
+        let image = images.get(DefinedMemoryIndex::from_u32(0)).unwrap();
         assert_eq!(image.offset(), 4096);
         assert_eq!(image.len(), 4096);
         let c = contents(image);
@@ -251,7 +253,10 @@ mod tests {
         ];
         for wat in cases {
             let images = ModuleImages::new(&info(wat)).unwrap();
-            assert!(images.get(0).is_none(), "{wat}");
+            assert!(
+                images.get(DefinedMemoryIndex::from_u32(0)).is_none(),
+                "{wat}"
+            );
         }
     }
 
@@ -264,7 +269,7 @@ mod tests {
                 (data (memory 1) (global.get 0) "y"))"#,
         ))
         .unwrap();
-        assert!(images.get(0).is_some());
-        assert!(images.get(1).is_none());
+        assert!(images.get(DefinedMemoryIndex::from_u32(0)).is_some());
+        assert!(images.get(DefinedMemoryIndex::from_u32(1)).is_none());
     }
 }

@@ -9,7 +9,9 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use hayate_environ::{
-    DefinedFuncIndex, EntityIndex, EntityRef, ModuleInfo, VMOffsets, VMSharedTypeIndex,
+    DataIndex, DefinedFuncIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, EntityIndex,
+    EntityRef, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TypeIndex, VMOffsets,
+    VMSharedTypeIndex,
 };
 
 use crate::builtins::BUILTINS;
@@ -52,8 +54,8 @@ pub struct ModuleRuntimeInfo {
 
 impl ModuleRuntimeInfo {
     /// The engine-wide id of type `type_index` of the module's type section.
-    pub fn shared_type(&self, type_index: u32) -> VMSharedTypeIndex {
-        VMSharedTypeIndex::from_u32(self.type_ids[type_index as usize])
+    pub fn shared_type(&self, type_index: TypeIndex) -> VMSharedTypeIndex {
+        VMSharedTypeIndex::from_u32(self.type_ids[type_index.index()])
     }
 }
 
@@ -162,11 +164,11 @@ impl Instance {
         };
         let resource = |e: &dyn std::fmt::Display| InstantiationError::Resource(e.to_string());
         let mut memories = Vec::new();
-        for (def, ty) in info.memories[info.num_imported_memories as usize..]
-            .iter()
-            .enumerate()
-        {
-            let image = module.images.get(def as u32);
+        for (index, ty) in info.memories.iter() {
+            let Some(def) = info.defined_memory(index) else {
+                continue;
+            };
+            let image = module.images.get(def);
             memories.push(match pool {
                 Some(pool) => pool.memories.allocate(ty, image)?,
                 None => {
@@ -175,7 +177,7 @@ impl Instance {
             });
         }
         let mut tables = Vec::new();
-        for ty in &info.tables[info.num_imported_tables as usize..] {
+        for ty in info.tables.values().skip(info.num_imported_tables as usize) {
             tables.push(match pool {
                 Some(pool) => pool.tables.allocate(*ty, TableElement::NULL)?,
                 None => Table::new(*ty, TableElement::NULL).map_err(|e| resource(&e))?,
@@ -213,7 +215,11 @@ impl Instance {
         unsafe { instance.fill_vmctx(&imports, store) };
         let vmctx = instance.vmctx.as_ptr().cast::<u8>();
         for (def, table) in instance.tables.iter_mut().enumerate() {
-            if let Some(image) = instance.module.table_images.get(def as u32) {
+            if let Some(image) = instance
+                .module
+                .table_images
+                .get(DefinedTableIndex::new(def))
+            {
                 // SAFETY: the image is this module's, and the VMContext
                 // outlives the table, which the instance owns.
                 let lazy = unsafe { LazyInit::new(image.clone(), vmctx, offsets) };
@@ -247,14 +253,13 @@ impl Instance {
             self.write(o.instance(), self_ptr);
             self.write(o.epoch_counter(), store.epoch);
             for (i, &func_ref) in imports.functions.iter().enumerate() {
+                let i = FuncIndex::new(i);
                 let mut f = *func_ref;
                 if f.wasm_call.is_null() {
                     // A host function: call it through this module's
                     // trampoline for the import's type.
-                    let ty = info.functions[i];
-                    f.wasm_call = module.code.wasm_to_array_trampoline(ty);
+                    f.wasm_call = module.code.wasm_to_array_trampoline(info.functions[i]);
                 }
-                let i = i as u32;
                 self.write(
                     o.imported_function(i),
                     VMFunctionImport {
@@ -265,26 +270,26 @@ impl Instance {
                 self.write(o.func_ref(i), f);
             }
             for (i, t) in imports.tables.iter().enumerate() {
-                self.write(o.imported_table(i as u32), t.definition);
+                self.write(o.imported_table(TableIndex::new(i)), t.definition);
             }
             for (i, m) in imports.memories.iter().enumerate() {
-                self.write(o.imported_memory(i as u32), m.definition);
+                self.write(o.imported_memory(MemoryIndex::new(i)), m.definition);
             }
             for (i, g) in imports.globals.iter().enumerate() {
-                self.write(o.imported_global(i as u32), *g);
+                self.write(o.imported_global(GlobalIndex::new(i)), *g);
             }
             for i in 0..self.memories.len() {
                 let def = self.memories[i].vmmemory();
-                self.write(o.defined_memory(i as u32), def);
+                self.write(o.defined_memory(DefinedMemoryIndex::new(i)), def);
             }
             for i in 0..self.tables.len() {
                 let def = self.tables[i].vmtable();
-                self.write(o.defined_table(i as u32), def);
+                self.write(o.defined_table(DefinedTableIndex::new(i)), def);
             }
             let vmctx = self.vmctx.as_ptr();
-            for def in 0..info.num_defined_funcs() {
-                let index = info.num_imported_funcs + def;
-                let type_id = module.type_ids[info.functions[index as usize] as usize];
+            for def in (0..info.num_defined_funcs()).map(DefinedFuncIndex::from_u32) {
+                let index = info.func_index(def);
+                let type_id = module.type_ids[info.functions[index].index()];
                 let array_call = module
                     .code
                     .array_to_wasm_trampoline(def)
@@ -367,17 +372,16 @@ impl Instance {
     }
 
     /// The function reference of function `index` (imported or defined).
-    pub fn func_ref(&self, index: u32) -> *mut VMFuncRef {
+    pub fn func_ref(&self, index: FuncIndex) -> *mut VMFuncRef {
         self.vmctx_plus(self.module.offsets.func_ref(index)).cast()
     }
 
     /// Memory `index` and its definition.
-    pub fn memory(&mut self, index: u32) -> ExportMemory {
-        let imported = self.module.info.num_imported_memories;
-        match index.checked_sub(imported) {
-            None => self.imported_memories[index as usize],
+    pub fn memory(&mut self, index: MemoryIndex) -> ExportMemory {
+        match self.module.info.defined_memory(index) {
+            None => self.imported_memories[index.index()],
             Some(def) => ExportMemory {
-                memory: &mut self.memories[def as usize],
+                memory: &mut self.memories[def.index()],
                 definition: self
                     .vmctx_plus(self.module.offsets.defined_memory(def))
                     .cast(),
@@ -386,12 +390,11 @@ impl Instance {
     }
 
     /// Table `index` and its definition.
-    pub fn table(&mut self, index: u32) -> ExportTable {
-        let imported = self.module.info.num_imported_tables;
-        match index.checked_sub(imported) {
-            None => self.imported_tables[index as usize],
+    pub fn table(&mut self, index: TableIndex) -> ExportTable {
+        match self.module.info.defined_table(index) {
+            None => self.imported_tables[index.index()],
             Some(def) => ExportTable {
-                table: &mut self.tables[def as usize],
+                table: &mut self.tables[def.index()],
                 definition: self
                     .vmctx_plus(self.module.offsets.defined_table(def))
                     .cast(),
@@ -400,9 +403,9 @@ impl Instance {
     }
 
     /// Storage of global `index`.
-    pub fn global(&self, index: u32) -> *mut VMGlobalDefinition {
+    pub fn global(&self, index: GlobalIndex) -> *mut VMGlobalDefinition {
         let o = &self.module.offsets;
-        match index.checked_sub(self.module.info.num_imported_globals) {
+        match self.module.info.defined_global(index) {
             // SAFETY: imported global pointers are written at allocation.
             None => unsafe {
                 self.vmctx_plus(o.imported_global(index))
@@ -455,8 +458,7 @@ impl Instance {
                 defined: defined.index(),
             });
         }
-        let index = self.module.info.num_imported_funcs + defined.index() as u32;
-        let slot = self.func_ref(index);
+        let slot = self.func_ref(self.module.info.func_index(defined));
         // SAFETY: the slot is this instance's function reference of a
         // defined function, written at instantiation; no reference to it
         // is live (this instance is borrowed mutably).
@@ -480,21 +482,21 @@ impl Instance {
     }
 
     /// Whether element segment `index` was dropped.
-    pub(crate) fn element_dropped(&self, index: u32) -> bool {
-        self.dropped_elements[index as usize]
+    pub(crate) fn element_dropped(&self, index: ElemIndex) -> bool {
+        self.dropped_elements[index.index()]
     }
 
     /// Whether data segment `index` was dropped.
-    pub(crate) fn data_dropped(&self, index: u32) -> bool {
-        self.dropped_data[index as usize]
+    pub(crate) fn data_dropped(&self, index: DataIndex) -> bool {
+        self.dropped_data[index.index()]
     }
 
-    pub(crate) fn drop_element(&mut self, index: u32) {
-        self.dropped_elements[index as usize] = true;
+    pub(crate) fn drop_element(&mut self, index: ElemIndex) {
+        self.dropped_elements[index.index()] = true;
     }
 
-    pub(crate) fn drop_data(&mut self, index: u32) {
-        self.dropped_data[index as usize] = true;
+    pub(crate) fn drop_data(&mut self, index: DataIndex) {
+        self.dropped_data[index.index()] = true;
     }
 }
 

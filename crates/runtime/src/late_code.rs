@@ -104,7 +104,7 @@ impl LateCode {
         // validated, and the text is compiler output (trusted as a module's
         // is by `CodeMemory::new`).
         let start = unsafe { load_text(&mut mmap, text_len, &meta)? };
-        let listed = defined.iter().map(|f| f.index() as u32).collect();
+        let listed = defined.to_vec().into_boxed_slice();
         let meta = Arc::new(CodeMeta {
             start,
             end: start + text_len,
@@ -145,29 +145,32 @@ impl LateCode {
     /// Where defined function `defined` is in this region, if it is.
     pub fn position_of(&self, defined: DefinedFuncIndex) -> Option<usize> {
         let meta = self.meta();
-        (0..self.num_functions())
-            .find(|&i| meta.defined_index(i as u32) as usize == defined.index())
+        (0..self.num_functions()).find(|&i| meta.defined_index(DefinedFuncIndex::new(i)) == defined)
     }
 
     /// The module's defined-function index of the region's function `i`.
     /// Panics if there is no such function.
     pub fn defined_function(&self, i: usize) -> DefinedFuncIndex {
         assert!(i < self.num_functions(), "no function {i} in this region");
-        DefinedFuncIndex::new(self.meta().defined_index(i as u32) as usize)
+        self.meta().defined_index(DefinedFuncIndex::new(i))
     }
 
     /// Entry of the region's function `i`, with the Wasm calling
     /// convention. Panics if there is no such function.
     pub fn function_ptr(&self, i: usize) -> *const u8 {
         let meta = self.meta();
-        loc_ptr(meta, meta.compiled.functions[i].loc)
+        loc_ptr(meta, meta.compiled.functions.as_values_slice()[i].loc)
     }
 
     /// Array-call entry trampoline of the region's function `i`, if it has
     /// one (the compiler makes one for functions that escape).
     pub fn array_to_wasm_trampoline(&self, i: usize) -> Option<*const u8> {
         let meta = self.meta();
-        let loc = (*meta.compiled.array_to_wasm_trampolines.get(i)?)?;
+        let loc = (*meta
+            .compiled
+            .array_to_wasm_trampolines
+            .as_values_slice()
+            .get(i)?)?;
         Some(loc_ptr(meta, loc))
     }
 

@@ -33,12 +33,12 @@
 
 use std::sync::Arc;
 
-use hayate_environ::{ConstOp, ElemItems, ElemSegmentKind, ModuleInfo, RefType, VMOffsets};
+use hayate_environ::{
+    ConstOp, DefinedTableIndex, ElemItems, ElemSegmentKind, EntityRef, FuncIndex, ModuleInfo,
+    PackedOption, RefType, TableIndex, VMOffsets,
+};
 
 pub use hayate_environ::FUNCREF_INIT_BIT;
-
-/// No function: the element is null.
-const NULL_FUNC: u32 = u32::MAX;
 
 /// How far an image may extend past twice the number of elements its
 /// segments place: beyond that a table is not lazy (see `table_image`).
@@ -48,7 +48,7 @@ const MAX_SPARSE_SLACK: usize = 4096;
 /// segments give one defined table, in a form shared by all its instances.
 #[derive(Debug, Clone)]
 pub struct TableInitImage {
-    funcs: Box<[u32]>,
+    funcs: Box<[PackedOption<FuncIndex>]>,
 }
 
 impl TableInitImage {
@@ -63,8 +63,8 @@ impl TableInitImage {
     }
 
     /// The function at `index`, if the segments put one there.
-    pub fn func(&self, index: usize) -> Option<u32> {
-        self.funcs.get(index).copied().filter(|f| *f != NULL_FUNC)
+    pub fn func(&self, index: usize) -> Option<FuncIndex> {
+        self.funcs.get(index).and_then(|f| f.expand())
     }
 }
 
@@ -83,26 +83,29 @@ impl ModuleTableImages {
     /// The images of the defined tables that can be initialised lazily.
     pub fn new(module: &ModuleInfo) -> ModuleTableImages {
         let tables = (0..module.num_defined_tables())
-            .map(|def| table_image(module, module.num_imported_tables + def).map(Arc::new))
+            .map(|def| {
+                let index = module.table_index(DefinedTableIndex::from_u32(def));
+                table_image(module, index).map(Arc::new)
+            })
             .collect();
         ModuleTableImages { tables }
     }
 
     /// The image of defined table `def`, if it is lazy.
-    pub fn get(&self, def: u32) -> Option<&Arc<TableInitImage>> {
-        self.tables.get(def as usize)?.as_ref()
+    pub fn get(&self, def: DefinedTableIndex) -> Option<&Arc<TableInitImage>> {
+        self.tables.get(def.index())?.as_ref()
     }
 }
 
-fn table_image(module: &ModuleInfo, index: u32) -> Option<TableInitImage> {
-    let ty = module.tables[index as usize];
+fn table_image(module: &ModuleInfo, index: TableIndex) -> Option<TableInitImage> {
+    let ty = module.tables[index];
     if ty.element != RefType::Func {
         return None;
     }
     let minimum = usize::try_from(ty.minimum).ok()?;
-    let mut funcs: Vec<u32> = Vec::new();
+    let mut funcs: Vec<PackedOption<FuncIndex>> = Vec::new();
     let mut items = 0usize;
-    for seg in &module.elements {
+    for seg in module.elements.values() {
         let ElemSegmentKind::Active { table, offset } = &seg.kind else {
             continue;
         };
@@ -122,15 +125,19 @@ fn table_image(module: &ModuleInfo, index: u32) -> Option<TableInitImage> {
             return None;
         }
         if funcs.len() < end {
-            funcs.resize(end, NULL_FUNC);
+            funcs.resize(end, PackedOption::default());
         }
         match &seg.items {
-            ElemItems::Functions(f) => funcs[start..end].copy_from_slice(f),
+            ElemItems::Functions(f) => {
+                for (slot, f) in funcs[start..end].iter_mut().zip(f) {
+                    *slot = (*f).into();
+                }
+            }
             ElemItems::Expressions(_, exprs) => {
                 for (slot, e) in funcs[start..end].iter_mut().zip(exprs) {
                     *slot = match e.ops.as_slice() {
-                        [ConstOp::RefFunc(f)] => *f,
-                        [ConstOp::RefNull(_)] => NULL_FUNC,
+                        [ConstOp::RefFunc(f)] => (*f).into(),
+                        [ConstOp::RefNull(_)] => PackedOption::default(),
                         _ => return None,
                     };
                 }
@@ -196,11 +203,11 @@ mod tests {
                 (elem (i32.const 1) $a $a $a)
                 (elem (i32.const 2) funcref (ref.func $b) (ref.null func)))"#,
         );
-        let t = i.get(0).unwrap();
+        let t = i.get(DefinedTableIndex::from_u32(0)).unwrap();
         assert_eq!(t.len(), 4);
         assert_eq!(
             (0..5).map(|i| t.func(i)).collect::<Vec<_>>(),
-            [None, Some(0), Some(1), None, None]
+            [None, Some(0), Some(1), None, None].map(|f| f.map(FuncIndex::from_u32))
         );
     }
 
@@ -216,18 +223,21 @@ mod tests {
             // Sparse: one element at the end of a huge table.
             r#"(module (table 10000000 funcref) (func $f) (elem (i32.const 9999999) $f))"#,
         ] {
-            assert!(images(wat).get(0).is_none(), "{wat}");
+            assert!(
+                images(wat).get(DefinedTableIndex::from_u32(0)).is_none(),
+                "{wat}"
+            );
         }
         // Dense enough: lazy.
         assert!(
             images(r#"(module (table 10000 funcref) (func $f) (elem (i32.const 4000) $f))"#)
-                .get(0)
+                .get(DefinedTableIndex::from_u32(0))
                 .is_some()
         );
         // No segments at all: lazy, and empty.
         assert!(
             images("(module (table 5 funcref))")
-                .get(0)
+                .get(DefinedTableIndex::from_u32(0))
                 .unwrap()
                 .is_empty()
         );

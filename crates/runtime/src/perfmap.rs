@@ -6,6 +6,7 @@
 //! covering an address, so code mapped later at the same address is named
 //! correctly.
 
+use hayate_environ::DefinedFuncIndex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::sync::Mutex;
@@ -42,19 +43,19 @@ fn entries(
     base: usize,
     compiled: &hayate_environ::CompiledModule,
     info: &hayate_environ::ModuleInfo,
-    defined: impl Fn(u32) -> u32,
+    defined: impl Fn(DefinedFuncIndex) -> DefinedFuncIndex,
 ) -> String {
     let module = info.name.as_deref().unwrap_or("wasm");
     let mut out = String::new();
-    for (position, f) in compiled.functions.iter().enumerate() {
-        let index = info.num_imported_funcs + defined(position as u32);
+    for (position, f) in compiled.functions.iter() {
+        let index = info.func_index(defined(position));
         let name = info.func_display_name(index);
         let start = base + f.loc.start as usize;
         out.push_str(&format!("{start:x} {:x} {module}!{name}\n", f.loc.length));
     }
-    for (position, loc) in compiled.array_to_wasm_trampolines.iter().enumerate() {
+    for (position, loc) in compiled.array_to_wasm_trampolines.iter() {
         if let Some(loc) = loc {
-            let def = defined(position as u32);
+            let def = defined(position).as_u32();
             let start = base + loc.start as usize;
             out.push_str(&format!(
                 "{start:x} {:x} {module}!array_to_wasm[{def}]\n",
@@ -62,7 +63,8 @@ fn entries(
             ));
         }
     }
-    for (ty, loc) in compiled.wasm_to_array_trampolines.iter().enumerate() {
+    for (ty, loc) in compiled.wasm_to_array_trampolines.iter() {
+        let ty = ty.as_u32();
         let start = base + loc.start as usize;
         out.push_str(&format!(
             "{start:x} {:x} {module}!wasm_to_array[type {ty}]\n",

@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use hayate_cranelift::{BoundsChecks, Compiler, CompilerSettings};
 use hayate_environ::Compiler as _;
-use hayate_environ::{ModuleInfo, Trap, VMOffsets, features_for};
+use hayate_environ::{
+    DefinedMemoryIndex, EntityRef, FuncIndex, MemoryIndex, ModuleInfo, Trap, VMOffsets,
+    features_for,
+};
 use hayate_runtime::vmcontext::ArrayCallFn;
 use hayate_runtime::{
     Backtrace, CodeMemory, LinearMemory, MemoryConfig, UnwindReason, VMContext, VMFuncRef,
@@ -69,7 +72,11 @@ impl Fixture {
             .compile_module(&hayate_environ::ModuleInput::new(&info, &wasm))
             .unwrap();
         let code = CodeMemory::new(&compiled, info.clone()).unwrap();
-        let memory = LinearMemory::new(&info.memories[0], &MemoryConfig { bounds_checks }).unwrap();
+        let memory = LinearMemory::new(
+            &info.memories[MemoryIndex::from_u32(0)],
+            &MemoryConfig { bounds_checks },
+        )
+        .unwrap();
         let limits = Box::new(VMRuntimeLimits::default());
 
         let offsets = VMOffsets::new(&info);
@@ -86,7 +93,7 @@ impl Fixture {
             base.add(offsets.runtime_limits() as usize)
                 .cast::<*const VMRuntimeLimits>()
                 .write(limits_ptr);
-            base.add(offsets.defined_memory(0) as usize)
+            base.add(offsets.defined_memory(DefinedMemoryIndex::from_u32(0)) as usize)
                 .cast::<VMMemoryDefinition>()
                 .write(memory.vmmemory());
             let hosts_fns: [ArrayCallFn; 2] = [host_fail, host_reenter];
@@ -104,8 +111,8 @@ impl Fixture {
                 });
                 let ctx_ptr: *mut VMHostFuncContext = &mut *ctx;
                 ctx.func_ref.vmctx = ctx_ptr.cast();
-                let ty = info.functions[i];
-                base.add(offsets.imported_function(i as u32) as usize)
+                let ty = info.functions[FuncIndex::new(i)];
+                base.add(offsets.imported_function(FuncIndex::new(i)) as usize)
                     .cast::<VMFunctionImport>()
                     .write(VMFunctionImport {
                         wasm_call: code.wasm_to_array_trampoline(ty),
@@ -133,7 +140,7 @@ impl Fixture {
         let Some(hayate_environ::EntityIndex::Function(f)) = self.info.export(name) else {
             panic!("no function export {name}")
         };
-        let defined = self.info.defined_func_index(f).unwrap();
+        let defined = self.info.defined_func(f).unwrap();
         let entry = self.code.array_to_wasm_trampoline(defined).unwrap();
         // SAFETY: the array-to-wasm trampoline has the array-call ABI.
         let entry = unsafe { std::mem::transmute::<*const u8, ArrayCallFn>(entry) };
@@ -216,7 +223,7 @@ fn check_traps(bounds_checks: BoundsChecks) {
     assert_eq!(names(&bt), ["unreachable"]);
     assert!(bt.frames[0].module_offset.is_some());
     assert_eq!(bt.frames[0].module_name.as_deref(), Some("m"));
-    assert_eq!(bt.frames[0].func_index, 2);
+    assert_eq!(bt.frames[0].func_index, FuncIndex::from_u32(2));
 
     let (trap, bt) = expect_trap(fx.call("oob", &[]));
     assert_eq!(trap, Trap::MemoryOutOfBounds);

@@ -115,7 +115,7 @@ impl Fixture {
             type_ids: info
                 .types
                 .iter()
-                .map(|t| types.register(t).as_u32())
+                .map(|(_, t)| types.register(t).as_u32())
                 .collect(),
             images: ModuleImages::none(),
             table_images: ModuleTableImages::none(),
@@ -184,7 +184,7 @@ fn late_code_traps_are_found_while_registered_and_only_then() {
     assert_eq!(found.trap, Some(Trap::UnreachableCodeReached));
     assert_eq!(
         found.defined_function,
-        Some(2),
+        Some(DefinedFuncIndex::from_u32(2)),
         "frames are named by the module's function, not the region's position"
     );
     assert_eq!(late.defined_function(0), DefinedFuncIndex::new(2));
@@ -195,8 +195,9 @@ fn late_code_traps_are_found_while_registered_and_only_then() {
     let map_path = format!("/tmp/perf-{}.map", std::process::id());
     let map = std::fs::read_to_string(&map_path).unwrap();
     let _ = std::fs::remove_file(&map_path);
-    let start = late.text_start() + late.compiled().functions[0].loc.start as usize;
-    let name = module_info.func_display_name(module_info.num_imported_funcs + 2);
+    let start =
+        late.text_start() + late.compiled().functions.as_values_slice()[0].loc.start as usize;
+    let name = module_info.func_display_name(module_info.func_index(DefinedFuncIndex::from_u32(2)));
     assert!(
         map.lines()
             .any(|l| l.starts_with(&format!("{start:x} ")) && l.ends_with(&format!("!{name}"))),
@@ -222,7 +223,10 @@ fn replacing_a_call_target_changes_calls_through_the_function_reference() {
     let f = DefinedFuncIndex::new(0);
     let late = LateCode::new(&compiled, fixture.info.clone(), &[f]).unwrap();
     let pc = late.function_ptr(0) as usize;
-    assert_eq!(lookup_code(pc).and_then(|l| l.defined_function), Some(0));
+    assert_eq!(
+        lookup_code(pc).and_then(|l| l.defined_function),
+        Some(DefinedFuncIndex::from_u32(0))
+    );
 
     // Refused, changing nothing: code for another module, or for another
     // of its functions.

@@ -16,7 +16,8 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use hayate_environ::{
-    CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, ModuleInfo, Relocation, Trap,
+    CompiledFunction, CompiledModule, DefinedFuncIndex, FloatLibcall, FuncIndex, FunctionLoc,
+    ModuleInfo, Relocation, Trap, TypeIndex,
 };
 use hayate_runtime::{
     Backtrace, CodeMemory, Mmap, UnwindReason, VMRuntimeLimits, catch_traps, is_in_wasm,
@@ -145,7 +146,9 @@ fn build() -> (CompiledModule, ModuleInfo) {
 
     let mut compiled = CompiledModule::default();
     let mut info = ModuleInfo {
-        functions: vec![0; IMPORTS as usize + specs.len()],
+        functions: (0..IMPORTS as usize + specs.len())
+            .map(|_| TypeIndex::from_u32(0))
+            .collect(),
         num_imported_funcs: IMPORTS,
         name: Some("hand".into()),
         ..ModuleInfo::default()
@@ -173,7 +176,8 @@ fn build() -> (CompiledModule, ModuleInfo) {
                 target,
                 addend: 0,
             }));
-        info.func_names.insert(IMPORTS + i as u32, name.to_string());
+        info.func_names
+            .insert(FuncIndex::from_u32(IMPORTS + i as u32), name.to_string());
     }
     text.extend_from_slice(&trampoline);
     compiled.wasm_to_array_trampolines.push(FunctionLoc {
@@ -201,7 +205,11 @@ type HostFn = unsafe extern "C" fn(*const VMRuntimeLimits, *const c_void) -> u8;
 
 fn func(defined: u32) -> TestFn {
     // SAFETY: every test function follows this C signature.
-    unsafe { std::mem::transmute::<*const u8, TestFn>(code().function_ptr(defined)) }
+    unsafe {
+        std::mem::transmute::<*const u8, TestFn>(
+            code().function_ptr(DefinedFuncIndex::from_u32(defined)),
+        )
+    }
 }
 
 const STACK: usize = 256 * 1024;
@@ -235,7 +243,7 @@ fn expect_trap(result: Result<(), Box<UnwindReason>>) -> (Trap, Backtrace) {
 fn frames(bt: &Backtrace) -> Vec<(u32, Option<u32>)> {
     bt.frames
         .iter()
-        .map(|f| (f.func_index, f.module_offset))
+        .map(|f| (f.func_index.as_u32(), f.module_offset))
         .collect()
 }
 
@@ -301,7 +309,11 @@ fn infinite_recursion_hits_the_stack_limit() {
     let n = bt.frames.len();
     // (less what the host frames between `catch_traps` and the call use).
     assert!(n > STACK / 16 - 512 && n <= STACK / 16 + 16, "{n} frames");
-    assert!(bt.frames.iter().all(|f| f.func_index == IMPORTS + RECURSE));
+    assert!(
+        bt.frames
+            .iter()
+            .all(|f| f.func_index.as_u32() == IMPORTS + RECURSE)
+    );
     assert_eq!(bt.frames[1].module_offset, Some(0x90));
     // SAFETY: no Wasm is running.
     assert_eq!(
@@ -432,7 +444,7 @@ fn host_error_through_the_trampoline() {
 
 #[test]
 fn relocated_libcall_is_called() {
-    let f = code().function_ptr(NEAREST);
+    let f = code().function_ptr(DefinedFuncIndex::from_u32(NEAREST));
     // SAFETY: `nearest_fn` takes and returns an f64 in xmm0.
     let f = unsafe { std::mem::transmute::<*const u8, extern "C" fn(f64) -> f64>(f) };
     assert_eq!(f(2.5), 2.0);
@@ -443,23 +455,26 @@ fn relocated_libcall_is_called() {
 #[test]
 fn registry_lookup() {
     let c = code();
-    let pc = c.function_ptr(UD2) as usize + 4;
+    let pc = c.function_ptr(DefinedFuncIndex::from_u32(UD2)) as usize + 4;
     let found = lookup_code(pc).unwrap();
     assert_eq!(found.trap, Some(Trap::UnreachableCodeReached));
-    assert_eq!(found.defined_function, Some(UD2));
+    assert_eq!(
+        found.defined_function,
+        Some(DefinedFuncIndex::from_u32(UD2))
+    );
     assert_eq!(found.text_start, c.text_start());
     assert_eq!(
         c.func_and_offset_at_pc(pc),
-        Some((IMPORTS + UD2, Some(0x40)))
+        Some((FuncIndex::from_u32(IMPORTS + UD2), Some(0x40)))
     );
-    let tramp = c.wasm_to_array_trampoline(0) as usize;
+    let tramp = c.wasm_to_array_trampoline(TypeIndex::from_u32(0)) as usize;
     assert_eq!(lookup_code(tramp).unwrap().defined_function, None);
     assert!(lookup_code(c.text_end()).is_none());
 
     // A second copy registers and unregisters its own range.
     let (compiled, info) = build();
     let other = CodeMemory::new(&compiled, Arc::new(info)).unwrap();
-    let pc = other.function_ptr(UD2) as usize + 4;
+    let pc = other.function_ptr(DefinedFuncIndex::from_u32(UD2)) as usize + 4;
     assert!(lookup_code(pc).is_some());
     assert!(Arc::ptr_eq(
         &hayate_runtime::lookup_code_memory(pc).unwrap(),

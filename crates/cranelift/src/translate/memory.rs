@@ -76,7 +76,13 @@ impl FuncTranslator<'_, '_> {
     /// Explicit bounds check of an access of `size` bytes at `index +
     /// offset` (`index + offset + size <= current_length`, trapping with
     /// `MemoryOutOfBounds`), then the current base of `memory`.
-    fn checked_memory_base(&mut self, memory: MemoryIndex, index: Value, offset: u64, size: u32) -> Value {
+    fn checked_memory_base(
+        &mut self,
+        memory: MemoryIndex,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> Value {
         let len = self.memory_length(memory);
         let code = trap_to_code(Trap::MemoryOutOfBounds);
         let end = if self.is_memory64(memory) {

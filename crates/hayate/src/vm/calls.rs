@@ -82,7 +82,7 @@ fn convert(bt: Backtrace) -> WasmBacktrace {
             .frames
             .into_iter()
             .map(|f| FrameInfo {
-                func_index: f.func_index,
+                func_index: f.func_index.as_u32(),
                 func_name: f.func_name,
                 module_name: f.module_name,
                 module_offset: f.module_offset,

@@ -6,7 +6,10 @@
 //! and are not copied; when instantiation traps, the images are taken out
 //! again so that only the segments before the trap show (`crate::cow`).
 
-use hayate_environ::{ConstExpr, ConstOp, DataSegmentKind, ElemItems, ElemSegmentKind, Trap};
+use hayate_environ::{
+    ConstExpr, ConstOp, DataIndex, DataSegmentKind, DefinedMemoryIndex, DefinedTableIndex,
+    ElemIndex, ElemItems, ElemSegmentKind, EntityRef, MemoryIndex, TableIndex, Trap,
+};
 
 use super::Instance;
 use crate::table::TableElement;
@@ -76,22 +79,22 @@ impl Instance {
     /// segment costs what it copies.
     pub(crate) fn element_items(
         &self,
-        index: u32,
+        index: ElemIndex,
         src: u64,
         len: u64,
     ) -> Option<Vec<TableElement>> {
         let size = if self.element_dropped(index) {
             0
         } else {
-            self.module.info.elements[index as usize].items.len() as u64
+            self.module.info.elements[index].items.len() as u64
         };
         let r = crate::table::range(src, len, size)?;
         Some(self.segment_items(index, r))
     }
 
     /// Elements `range` of segment `index`, dropped or not.
-    fn segment_items(&self, index: u32, range: std::ops::Range<usize>) -> Vec<TableElement> {
-        match &self.module.info.elements[index as usize].items {
+    fn segment_items(&self, index: ElemIndex, range: std::ops::Range<usize>) -> Vec<TableElement> {
+        match &self.module.info.elements[index].items {
             ElemItems::Functions(funcs) => funcs[range]
                 .iter()
                 .map(|f| TableElement(self.func_ref(*f).cast()))
@@ -108,11 +111,11 @@ impl Instance {
     /// through shared tables (Wasm 2.0), so the caller keeps it alive.
     pub fn initialize(&mut self) -> Result<(), InstantiationError> {
         let info = self.module.info.clone();
-        for (def, init) in info.global_inits.iter().enumerate() {
+        for (def, init) in info.global_inits.iter() {
             let value = self.eval_const(init);
-            let index = info.num_imported_globals + def as u32;
+            let index = info.global_index(def);
             let mut global = VMGlobalDefinition::default();
-            let width = info.globals[index as usize].content.byte_width();
+            let width = info.globals[index].content.byte_width();
             global.bytes[..width].copy_from_slice(&value.bytes[..width]);
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
@@ -122,23 +125,23 @@ impl Instance {
 
     fn apply_segments_in_order(&mut self) -> Result<(), InstantiationError> {
         let info = self.module.info.clone();
-        for (i, elem) in info.elements.iter().enumerate() {
+        for (i, elem) in info.elements.iter() {
             match &elem.kind {
                 ElemSegmentKind::Active { table, offset } => {
                     // Segments of a lazy table are read from its image on
                     // first access.
                     if !self.is_lazy(*table) && !self.write_element_segment(i, *table, offset) {
                         self.undo_lazy_tables(i);
-                        self.undo_images(0)?;
+                        self.undo_images(DataIndex::new(0))?;
                         return Err(InstantiationError::Trap(Trap::TableOutOfBounds));
                     }
-                    self.drop_element(i as u32);
+                    self.drop_element(i);
                 }
-                ElemSegmentKind::Declared => self.drop_element(i as u32),
+                ElemSegmentKind::Declared => self.drop_element(i),
                 ElemSegmentKind::Passive => {}
             }
         }
-        for (i, data) in info.data.iter().enumerate() {
+        for (i, data) in info.data.iter() {
             if let DataSegmentKind::Active { memory, offset } = &data.kind {
                 // Segments of a memory with an image are already in place.
                 if !self.is_imaged(*memory) {
@@ -148,7 +151,7 @@ impl Instance {
                         return Err(InstantiationError::Trap(Trap::MemoryOutOfBounds));
                     }
                 }
-                self.drop_data(i as u32);
+                self.drop_data(i);
             }
         }
         Ok(())
@@ -156,33 +159,40 @@ impl Instance {
 
     /// Writes element segment `index` into `table` at `offset`; `false`
     /// (and nothing written) if it does not fit.
-    fn write_element_segment(&mut self, index: usize, table: u32, offset: &ConstExpr) -> bool {
+    fn write_element_segment(
+        &mut self,
+        index: ElemIndex,
+        table: TableIndex,
+        offset: &ConstExpr,
+    ) -> bool {
         let start = self.eval_const(offset).get_u32() as u64;
         let count = self.module.info.elements[index].items.len();
-        let items = self.segment_items(index as u32, 0..count);
+        let items = self.segment_items(index, 0..count);
         let export = self.table(table);
         // SAFETY: table pointers are live; the base does not move.
         unsafe { (*export.table).init(start, &items) }
     }
 
     /// Whether table `index` is defined here and initialised lazily.
-    fn is_lazy(&self, index: u32) -> bool {
-        index
-            .checked_sub(self.module.info.num_imported_tables)
-            .is_some_and(|def| self.tables[def as usize].is_lazy())
+    fn is_lazy(&self, index: TableIndex) -> bool {
+        self.module
+            .info
+            .defined_table(index)
+            .is_some_and(|def| self.tables[def.index()].is_lazy())
     }
 
     /// Instantiation trapped in element segment `failed`: lazy tables get
     /// exactly the segments before it, written eagerly.
-    fn undo_lazy_tables(&mut self, failed: usize) {
+    fn undo_lazy_tables(&mut self, failed: ElemIndex) {
         let info = self.module.info.clone();
         for def in 0..self.tables.len() {
             if !self.tables[def].is_lazy() {
                 continue;
             }
             self.tables[def].set_lazy_init(None);
-            let index = info.num_imported_tables + def as u32;
-            for (i, elem) in info.elements[..failed].iter().enumerate() {
+            let index = info.table_index(DefinedTableIndex::new(def));
+            let before = info.elements.iter().take(failed.index());
+            for (i, elem) in before {
                 if let ElemSegmentKind::Active { table, offset } = &elem.kind
                     && *table == index
                 {
@@ -194,15 +204,16 @@ impl Instance {
     }
 
     /// Whether memory `index` got its segments from a copy-on-write image.
-    fn is_imaged(&self, index: u32) -> bool {
-        index
-            .checked_sub(self.module.info.num_imported_memories)
-            .is_some_and(|def| self.memories[def as usize].has_image())
+    fn is_imaged(&self, index: MemoryIndex) -> bool {
+        self.module
+            .info
+            .defined_memory(index)
+            .is_some_and(|def| self.memories[def.index()].has_image())
     }
 
     /// Copies `data` into memory `index` at `start`; `false` (and nothing
     /// written) if it does not fit.
-    fn copy_segment(&mut self, index: u32, start: u64, data: &[u8]) -> bool {
+    fn copy_segment(&mut self, index: MemoryIndex, start: u64, data: &[u8]) -> bool {
         let export = self.memory(index);
         // SAFETY: memory pointers are live; the range is checked against
         // the memory's current size before writing.
@@ -225,7 +236,7 @@ impl Instance {
     /// the images out of imaged memories and copies in only those of their
     /// segments among the first `applied`, as copying in order would have
     /// left them (see `crate::cow`).
-    fn undo_images(&mut self, applied: usize) -> Result<(), InstantiationError> {
+    fn undo_images(&mut self, applied: DataIndex) -> Result<(), InstantiationError> {
         let info = self.module.info.clone();
         for def in 0..self.memories.len() {
             if !self.memories[def].has_image() {
@@ -235,8 +246,8 @@ impl Instance {
             // runtime holds no reference into the memory.
             unsafe { self.memories[def].clear_image() }
                 .map_err(|e| InstantiationError::Resource(e.to_string()))?;
-            let index = info.num_imported_memories + def as u32;
-            for data in &info.data[..applied] {
+            let index = info.memory_index(DefinedMemoryIndex::new(def));
+            for data in info.data.values().take(applied.index()) {
                 if let DataSegmentKind::Active { memory, offset } = &data.kind
                     && *memory == index
                 {

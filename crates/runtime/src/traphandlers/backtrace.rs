@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use hayate_environ::Trap;
+use hayate_environ::{FuncIndex, Trap};
 
 use super::CallThreadState;
 use super::signals::Registers;
@@ -22,7 +22,7 @@ pub struct Backtrace {
 pub struct FrameInfo {
     /// The function's index in its module's function index space
     /// (imports first).
-    pub func_index: u32,
+    pub func_index: FuncIndex,
     /// The function's name from the name section.
     pub func_name: Option<String>,
     /// The module's name from the name section.
@@ -43,7 +43,7 @@ impl fmt::Display for FrameInfo {
         f.write_str(self.module_name.as_deref().unwrap_or("<unknown>"))?;
         match &self.func_name {
             Some(name) => write!(f, "!{name}"),
-            None => write!(f, "!<wasm function {}>", self.func_index),
+            None => write!(f, "!<wasm function {}>", self.func_index.as_u32()),
         }
     }
 }
