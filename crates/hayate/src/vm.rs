@@ -40,17 +40,17 @@ pub(crate) fn init() {
 /// table or a global without being imported by a module.
 #[derive(Default)]
 pub(crate) struct HostTrampolines {
-    by_type: Mutex<HashMap<u32, (Arc<CodeMemory>, usize)>>,
+    by_type: Mutex<HashMap<VMSharedTypeIndex, (Arc<CodeMemory>, usize)>>,
 }
 
 impl HostTrampolines {
-    pub(crate) fn get(&self, engine: &Engine, type_id: u32) -> Result<*const u8> {
+    pub(crate) fn get(&self, engine: &Engine, type_id: VMSharedTypeIndex) -> Result<*const u8> {
         let mut map = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, ptr)) = map.get(&type_id) {
             return Ok(*ptr as *const u8);
         }
         let compiler = engine.compiler()?;
-        let ty = engine.lookup_type(VMSharedTypeIndex::from_u32(type_id));
+        let ty = engine.lookup_type(type_id);
         let compiled = compiler
             .compile_trampolines(std::slice::from_ref(&ty))
             .map_err(Error::new)?;

@@ -70,7 +70,10 @@ impl FuncRefPtr {
         unsafe {
             let f = self.0.as_ptr();
             if (*f).wasm_call.is_null() {
-                (*f).wasm_call = engine.inner.host_trampolines.get(engine, (*f).type_id)?;
+                (*f).wasm_call = engine
+                    .inner
+                    .host_trampolines
+                    .get(engine, (*f).shared_type())?;
             }
         }
         Ok(())
