@@ -152,7 +152,10 @@ impl FuncTranslator<'_, '_> {
             self.b
                 .ins()
                 .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
-            // A VMFuncRef never changes once created.
+            // A VMFuncRef changes only when the runtime gives its function
+            // new code; an entry read before that still points to valid
+            // code of the same function (every version is kept alive), so
+            // its fields may be treated as read-only here.
             let funcref = MemFlagsData::trusted().with_readonly();
             let actual =
                 self.b
