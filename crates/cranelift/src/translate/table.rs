@@ -19,16 +19,22 @@ use crate::abi::POINTER;
 use crate::traps::trap_to_code;
 
 impl FuncTranslator<'_, '_> {
-    /// Address of element `index` (an `i32`) of `table`, trapping with
-    /// `TableOutOfBounds` when the index is not below the table's size.
-    pub(super) fn table_element_address(&mut self, table: TableIndex, index: Value) -> Value {
-        let (def, off) = self.table_definition(table);
-        let len = self.b.ins().load(
+    /// The current number of elements of the table whose definition is at
+    /// `def + off`, as an `i64`.
+    fn table_length(&mut self, (def, off): (Value, i32)) -> Value {
+        self.b.ins().load(
             types::I64,
             self.regions.vmctx_flags(),
             def,
             off + VMOffsets::DEFINITION_LENGTH as i32,
-        );
+        )
+    }
+
+    /// Address of element `index` (an `i32`) of `table`, trapping with
+    /// `TableOutOfBounds` when the index is not below the table's size.
+    pub(super) fn table_element_address(&mut self, table: TableIndex, index: Value) -> Value {
+        let (def, off) = self.table_definition(table);
+        let len = self.table_length((def, off));
         let index = self.b.ins().uextend(types::I64, index);
         let oob = self
             .b
@@ -127,14 +133,8 @@ impl FuncTranslator<'_, '_> {
                 .store(self.regions.table_flags(), value, addr, 0);
         };
         visit_table_size(table: u32) => {
-            let table = TableIndex::from_u32(table);
-            let (def, off) = self.table_definition(table);
-            let len = self.b.ins().load(
-                types::I64,
-                self.regions.vmctx_flags(),
-                def,
-                off + VMOffsets::DEFINITION_LENGTH as i32,
-            );
+            let definition = self.table_definition(TableIndex::from_u32(table));
+            let len = self.table_length(definition);
             let v = self.b.ins().ireduce(types::I32, len);
             self.push(v);
         };
