@@ -1,0 +1,201 @@
+//! The seam between the server and what answers a request: the
+//! [`Handler`] trait, the [`Request`] a handler is given and the
+//! [`ResponseSink`] it writes its response to.
+//!
+//! A handler runs on one of the server's worker threads and may block
+//! there (it runs WebAssembly to completion). It starts the response once,
+//! with [`ResponseSink::start`], then streams the body with
+//! [`ResponseSink::write`]; the server turns what it wrote into the HTTP
+//! response as it comes. A handler that fails before starting the response
+//! becomes a short 500 (504 for [`HandlerError::Timeout`]); one that fails
+//! after has its response cut off, so the client sees an incomplete body,
+//! never a complete-looking wrong one. The details of a failure go to the
+//! server log, never to the client.
+//!
+//! [`CgiHandler`](crate::CgiHandler) is the one implementation today; a
+//! `wasi:http/proxy` component handler would be a second one.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method, StatusCode};
+use tokio::sync::{mpsc, oneshot};
+
+/// One HTTP request, with its body read whole (at most the server's
+/// maximum body size).
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: Method,
+    /// The protocol, as CGI spells it: `HTTP/1.1`, `HTTP/1.0`.
+    pub protocol: &'static str,
+    /// The route's prefix that matched (`""` for the root route), CGI's
+    /// `SCRIPT_NAME`.
+    pub script_name: String,
+    /// The rest of the path after the route's prefix, CGI's `PATH_INFO`
+    /// (percent-encoding kept as the client sent it).
+    pub path_info: String,
+    /// What follows `?` in the request target, without the `?`.
+    pub query: String,
+    /// The request target as the client sent it (path and query).
+    pub uri: String,
+    /// The request's headers.
+    pub headers: HeaderMap,
+    /// The request body.
+    pub body: Bytes,
+    /// The client's address.
+    pub remote_addr: SocketAddr,
+    /// The server's address this request came in on.
+    pub local_addr: SocketAddr,
+}
+
+/// Why a handler did not produce a complete response.
+#[derive(Debug)]
+pub enum HandlerError {
+    /// It ran past its deadline (a 504 if nothing was sent yet).
+    Timeout,
+    /// Anything else: a trap, a malformed response, a failed
+    /// instantiation (a 500 if nothing was sent yet). The error is logged.
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for HandlerError {
+    fn from(e: anyhow::Error) -> Self {
+        HandlerError::Failed(e)
+    }
+}
+
+/// Answers requests. Implementations are shared by all worker threads.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers `request` on the calling (worker) thread, writing the
+    /// response to `response`; may block until it is done.
+    fn handle(&self, request: Request, response: &mut ResponseSink) -> Result<(), HandlerError>;
+}
+
+/// The status line and headers of a response.
+#[derive(Debug)]
+pub struct Head {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers (hop-by-hop ones and `Content-Length` are dropped: the
+    /// server frames the body itself).
+    pub headers: HeaderMap,
+}
+
+/// A body chunk, or the error that cuts the body off.
+pub(crate) type Chunk = Result<Bytes, std::io::Error>;
+
+/// Where a handler writes its response: the head once, then the body in
+/// chunks. Writes block while the client is slower than the handler (a
+/// few chunks are buffered), and fail once the client has gone.
+#[derive(Debug)]
+pub struct ResponseSink {
+    head: Option<oneshot::Sender<(Head, mpsc::Receiver<Chunk>)>>,
+    body: Option<mpsc::Sender<Chunk>>,
+    status: Option<StatusCode>,
+    bytes: u64,
+}
+
+/// How many body chunks may wait for a slow client.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// The receiving end of a [`ResponseSink`], for the connection's task.
+pub(crate) type HeadReceiver = oneshot::Receiver<(Head, mpsc::Receiver<Chunk>)>;
+
+impl Default for ResponseSink {
+    /// A sink connected to nothing: every write fails.
+    fn default() -> Self {
+        ResponseSink {
+            head: None,
+            body: None,
+            status: None,
+            bytes: 0,
+        }
+    }
+}
+
+impl ResponseSink {
+    /// A sink and the end the server awaits the head on.
+    pub(crate) fn new() -> (ResponseSink, HeadReceiver) {
+        let (tx, rx) = oneshot::channel();
+        let sink = ResponseSink {
+            head: Some(tx),
+            body: None,
+            status: None,
+            bytes: 0,
+        };
+        (sink, rx)
+    }
+
+    /// Whether [`ResponseSink::start`] was called.
+    pub fn started(&self) -> bool {
+        self.status.is_some()
+    }
+
+    /// The status sent, if the response was started.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    /// Body bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Starts the response. Fails if it was started already or the
+    /// client has gone.
+    pub fn start(&mut self, mut head: Head) -> std::io::Result<()> {
+        let Some(tx) = self.head.take() else {
+            return Err(std::io::Error::other("the response was already started"));
+        };
+        for name in HOP_BY_HOP {
+            head.headers.remove(*name);
+        }
+        self.status = Some(head.status);
+        let (body_tx, body_rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        self.body = Some(body_tx);
+        tx.send((head, body_rx))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+
+    /// Sends body bytes (blocking while the client lags behind). Fails
+    /// before [`ResponseSink::start`] and once the client has gone.
+    pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let Some(body) = &self.body else {
+            return Err(std::io::Error::other("the response was not started"));
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        body.blocking_send(Ok(Bytes::copy_from_slice(data)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+
+    /// Cuts the body off: the client sees the connection close before the
+    /// body's end.
+    pub(crate) fn abort(&mut self) {
+        if let Some(body) = self.body.take() {
+            let _ = body.blocking_send(Err(std::io::Error::other("handler failed")));
+        }
+    }
+
+    /// Ends the body.
+    pub(crate) fn finish(&mut self) {
+        self.body = None;
+    }
+}
+
+/// Headers that describe one connection's framing, not the response: the
+/// server sets them itself.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+    "proxy-connection",
+    "te",
+    "trailer",
+];
