@@ -7,12 +7,18 @@
 //! [`response`]). The guest's stderr is the server's.
 //!
 //! The module is compiled and its imports resolved once
-//! ([`hayate::InstancePre`]); each request gets a new [`Store`] with the
+//! ([`hayate::InstancePre`]) and instantiated once at startup, without
+//! calling `_start`, so that a module the limits cannot hold is refused
+//! then rather than on every request. Each request gets a new [`Store`] with the
 //! configured limits (memory through [`StoreLimits`], an epoch deadline
 //! for the timeout, optionally fuel), instantiates, and calls `_start`.
 //! Returning, or `proc_exit(0)`, is success; any other exit status, a
 //! trap or a malformed response is a failure (a 500, or a cut-off body if
-//! the response had already begun); running out of time is a 504.
+//! the response had already begun); running out of time is a 504. The
+//! deadline also bounds how long the handler's writes wait for a client
+//! that stopped reading. It does not cut short a host call that blocks
+//! (a guest sleeping in `poll_oneoff`): the deadline takes effect when
+//! the call returns.
 
 pub mod response;
 
@@ -134,6 +140,20 @@ impl CgiHandler {
             );
         }
         let pre = linker.instantiate_pre(module)?;
+        // Instantiate once now (without running it), so that a module the
+        // limits cannot hold (a memory larger than the cap, a table larger
+        // than the pool's slots) is refused at startup, not per request.
+        let mut store = Store::new(
+            engine,
+            CgiCtx {
+                wasi: WasiCtx::builder().build(),
+                limits: options.limits.clone(),
+            },
+        );
+        store.limiter(|ctx| &mut ctx.limits);
+        pre.instantiate(&mut store)
+            .context("it cannot be instantiated within the server's limits")?;
+        drop(store);
         Ok(CgiHandler {
             pre,
             engine: engine.clone(),
@@ -215,6 +235,9 @@ impl CgiHandler {
 
 impl Handler for CgiHandler {
     fn handle(&self, request: Request, response: &mut ResponseSink) -> Result<(), HandlerError> {
+        if let Some(timeout) = self.options.timeout {
+            response.set_deadline(std::time::Instant::now() + timeout);
+        }
         let out = CgiOutput::new(std::mem::take(response));
         let ran = self.run(&request, out.clone());
         // The store is gone: `out` is the only handle left.

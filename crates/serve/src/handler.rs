@@ -16,6 +16,7 @@
 //! `wasi:http/proxy` component handler would be a second one.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::{HeaderMap, Method, StatusCode};
@@ -94,6 +95,10 @@ pub struct ResponseSink {
     body: Option<mpsc::Sender<Chunk>>,
     status: Option<StatusCode>,
     bytes: u64,
+    /// After this, a write that waits for the client fails.
+    deadline: Option<Instant>,
+    /// The runtime whose timer bounds that wait.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// How many body chunks may wait for a slow client.
@@ -110,6 +115,8 @@ impl Default for ResponseSink {
             body: None,
             status: None,
             bytes: 0,
+            deadline: None,
+            runtime: None,
         }
     }
 }
@@ -123,6 +130,8 @@ impl ResponseSink {
             body: None,
             status: None,
             bytes: 0,
+            deadline: None,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         };
         (sink, rx)
     }
@@ -140,6 +149,13 @@ impl ResponseSink {
     /// Body bytes written so far.
     pub fn bytes_written(&self) -> u64 {
         self.bytes
+    }
+
+    /// Bounds how long writes may wait for a slow client: once `deadline`
+    /// has passed, a write the client does not take fails (`TimedOut`), so
+    /// a client that stops reading cannot hold a worker for ever.
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
     }
 
     /// Starts the response. Fails if it was started already or the
@@ -167,8 +183,25 @@ impl ResponseSink {
         if data.is_empty() {
             return Ok(());
         }
-        body.blocking_send(Ok(Bytes::copy_from_slice(data)))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        let chunk = Ok(Bytes::copy_from_slice(data));
+        let gone = |_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone");
+        match (self.deadline, &self.runtime) {
+            (Some(deadline), Some(runtime)) => {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                // The timer is made inside the runtime's context.
+                let send = async { tokio::time::timeout(wait, body.send(chunk)).await };
+                match runtime.block_on(send) {
+                    Ok(sent) => sent.map_err(gone)?,
+                    Err(_) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client did not take the response before the deadline",
+                        ));
+                    }
+                }
+            }
+            _ => body.blocking_send(chunk).map_err(gone)?,
+        }
         self.bytes += data.len() as u64;
         Ok(())
     }
@@ -176,8 +209,24 @@ impl ResponseSink {
     /// Cuts the body off: the client sees the connection close before the
     /// body's end.
     pub(crate) fn abort(&mut self) {
-        if let Some(body) = self.body.take() {
-            let _ = body.blocking_send(Err(std::io::Error::other("handler failed")));
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        let cut = || Err(std::io::Error::other("handler failed"));
+        match body.try_send(cut()) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            // The client is not reading: wait for it (or for it to go)
+            // on the runtime, not on this worker.
+            Err(mpsc::error::TrySendError::Full(_)) => match &self.runtime {
+                Some(runtime) => {
+                    runtime.spawn(async move {
+                        let _ = body.send(cut()).await;
+                    });
+                }
+                None => {
+                    let _ = body.blocking_send(cut());
+                }
+            },
         }
     }
 

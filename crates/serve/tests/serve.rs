@@ -224,6 +224,40 @@ fn handlers_that_are_not_commands_are_refused() {
         hayate_serve::CgiHandler::from_file(&engine, "missing.wasm".as_ref(), Default::default())
             .unwrap_err();
     assert!(format!("{e:#}").contains("no such file"));
+    // A memory larger than the cap is refused at startup, not per request.
+    let module = hayate::Module::new(
+        &engine,
+        r#"(module (memory 1024) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let options = hayate_serve::CgiOptions {
+        limits: hayate::StoreLimitsBuilder::new()
+            .memory_size(16 << 20)
+            .build(),
+        ..Default::default()
+    };
+    let e = hayate_serve::CgiHandler::new(&engine, &module, "big".into(), options).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("within the server's limits"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_hold_a_worker() {
+    let mut setup = Setup::default();
+    setup.serve.workers = 1;
+    setup.cgi.timeout = Some(Duration::from_millis(500));
+    let server = start(&[("/big", "big.wasm"), ("/echo", "echo.wasm")], setup);
+    let addr = server.addr();
+    // Asks for 256 MiB and reads none of it: more than the socket buffers
+    // hold, so the handler waits for the client until its deadline.
+    let mut stalled = Conn::open(addr);
+    stalled.send("GET", "/big?mb=256", &[], b"");
+    std::thread::sleep(Duration::from_millis(200));
+    let r = get(addr, "/echo");
+    assert_eq!(r.status, 200);
+    drop(stalled);
 }
 
 #[test]
