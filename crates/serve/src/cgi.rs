@@ -264,7 +264,7 @@ pub fn cgi_env(r: &Request) -> Vec<(String, Vec<u8>)> {
     set("SERVER_PROTOCOL", r.protocol.as_bytes());
     set("REQUEST_METHOD", r.method.as_str().as_bytes());
     set("SCRIPT_NAME", r.script_name.as_bytes());
-    set("PATH_INFO", r.path_info.as_bytes());
+    set("PATH_INFO", &percent_decode(&r.path_info));
     set("QUERY_STRING", r.query.as_bytes());
     set("REQUEST_URI", r.uri.as_bytes());
     let host = r
@@ -306,10 +306,41 @@ pub fn cgi_env(r: &Request) -> Vec<(String, Vec<u8>)> {
     env
 }
 
+/// `PATH_INFO` is not URL-encoded (RFC 3875, section 4.1.5): `%XX`
+/// becomes the byte it stands for; a `%` not followed by two hex digits
+/// stays as it is.
+fn percent_decode(path: &str) -> Vec<u8> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use hyper::{HeaderMap, Method};
+
+    #[test]
+    fn path_info_is_decoded() {
+        assert_eq!(percent_decode("/a%20b/%C3%A9"), "/a b/é".as_bytes());
+        assert_eq!(percent_decode("/100%/%zz/%4"), b"/100%/%zz/%4");
+    }
 
     #[test]
     fn cgi_variables() {

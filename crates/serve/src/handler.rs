@@ -33,8 +33,8 @@ pub struct Request {
     /// The route's prefix that matched (`""` for the root route), CGI's
     /// `SCRIPT_NAME`.
     pub script_name: String,
-    /// The rest of the path after the route's prefix, CGI's `PATH_INFO`
-    /// (percent-encoding kept as the client sent it).
+    /// The rest of the path after the route's prefix, as the client sent
+    /// it (CGI's `PATH_INFO` is this, percent-decoded).
     pub path_info: String,
     /// What follows `?` in the request target, without the `?`.
     pub query: String,

@@ -13,7 +13,7 @@ fn echoes_method_path_query_headers_and_body() {
     let mut conn = Conn::open(server.addr());
     let r = conn.request(
         "GET",
-        "/echo/a/b?x=1&y=two",
+        "/echo/a/b%20c?x=1&y=two",
         &[("X-Test", "yes"), ("User-Agent", "serve-test")],
         b"",
     );
@@ -24,7 +24,7 @@ fn echoes_method_path_query_headers_and_body() {
     for line in [
         "method=GET\n",
         "script=/echo\n",
-        "path=/a/b\n",
+        "path=/a/b c\n",
         "query=x=1&y=two\n",
         "x_test=yes\n",
         "user_agent=serve-test\n",
