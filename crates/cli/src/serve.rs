@@ -224,6 +224,10 @@ pub fn execute(args: ServeArgs) -> Result<std::process::ExitCode> {
         serve.grace =
             parse_duration(grace).with_context(|| format!("invalid --grace `{grace}`"))?;
     }
+    if let Some(stack) = options.max_wasm_stack {
+        // Room for the host calls above the deepest Wasm stack.
+        serve.worker_stack_size = serve.worker_stack_size.max(stack.saturating_add(2 << 20));
+    }
     let max_memory = *options.max_memory_size.get_or_insert(DEFAULT_MAX_MEMORY);
     let cgi = CgiOptions {
         args: Vec::new(),

@@ -32,8 +32,10 @@ impl Drop for Ticket {
 }
 
 impl Pool {
-    /// Starts `workers` threads; admits `workers + queue` requests at once.
-    pub fn new(workers: usize, queue: usize) -> std::io::Result<Pool> {
+    /// Starts `workers` threads with `stack_size`-byte stacks (WebAssembly
+    /// runs on them: they must hold the engine's `max_wasm_stack` and the
+    /// host calls above it); admits `workers + queue` requests at once.
+    pub fn new(workers: usize, queue: usize, stack_size: usize) -> std::io::Result<Pool> {
         let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         // The threads are detached: they end once the pool is dropped
@@ -42,6 +44,7 @@ impl Pool {
             let receiver = receiver.clone();
             std::thread::Builder::new()
                 .name(format!("hayate-serve-worker-{i}"))
+                .stack_size(stack_size)
                 .spawn(move || work(&receiver))?;
         }
         Ok(Pool {
@@ -94,7 +97,7 @@ mod tests {
 
     #[test]
     fn admits_workers_plus_queue() {
-        let pool = Pool::new(2, 1).unwrap();
+        let pool = Pool::new(2, 1, 1 << 20).unwrap();
         let tickets: Vec<Ticket> = (0..3).map(|_| pool.admit().unwrap()).collect();
         assert!(pool.admit().is_none());
         assert_eq!(pool.in_flight(), 3);
@@ -105,7 +108,7 @@ mod tests {
 
     #[test]
     fn survives_a_panicking_job() {
-        let pool = Pool::new(1, 0).unwrap();
+        let pool = Pool::new(1, 0, 1 << 20).unwrap();
         pool.submit(Box::new(|| panic!("boom")));
         let (tx, rx) = channel();
         pool.submit(Box::new(move || tx.send(7).unwrap()));

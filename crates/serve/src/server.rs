@@ -33,6 +33,9 @@ use crate::router::Router;
 /// The path of the health endpoint, answered without any handler.
 pub const HEALTH_PATH: &str = "/.well-known/hayate/health";
 
+/// A worker thread's stack unless configured: a main thread's.
+const DEFAULT_WORKER_STACK: usize = 8 << 20;
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -47,11 +50,15 @@ pub struct ServeConfig {
     /// How long requests in flight may take to finish after shutdown
     /// begins.
     pub grace: Duration,
+    /// The stack of each worker thread, in bytes: WebAssembly runs on it,
+    /// so it must be larger than the engine's `max_wasm_stack` (512 KiB
+    /// unless configured) with room for host calls.
+    pub worker_stack_size: usize,
 }
 
 impl Default for ServeConfig {
     /// `127.0.0.1:8080`, a worker per core, a queue of 64, 10 MiB bodies,
-    /// 10 s of grace.
+    /// 10 s of grace, 8 MiB worker stacks.
     fn default() -> Self {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -59,6 +66,7 @@ impl Default for ServeConfig {
             queue: 64,
             max_body_size: 10 << 20,
             grace: Duration::from_secs(10),
+            worker_stack_size: DEFAULT_WORKER_STACK,
         }
     }
 }
@@ -148,8 +156,12 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             router: self.router,
-            pool: Pool::new(self.config.workers, self.config.queue)
-                .context("cannot start the worker threads")?,
+            pool: Pool::new(
+                self.config.workers,
+                self.config.queue,
+                self.config.worker_stack_size,
+            )
+            .context("cannot start the worker threads")?,
             max_body_size: self.config.max_body_size,
         });
         log::server(&format!(

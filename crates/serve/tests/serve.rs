@@ -118,6 +118,7 @@ fn failures_are_short_500s_and_the_server_goes_on() {
             ("/malformed", "malformed.wasm"),
             ("/fail", "fail.wasm"),
             ("/grow", "grow.wat"),
+            ("/recurse", "recurse.wat"),
             ("/echo", "echo.wasm"),
         ],
         Setup {
@@ -126,7 +127,7 @@ fn failures_are_short_500s_and_the_server_goes_on() {
         },
     );
     let addr = server.addr();
-    for path in ["/trap", "/malformed", "/grow"] {
+    for path in ["/trap", "/malformed", "/grow", "/recurse"] {
         let r = get(addr, path);
         assert_eq!(r.status, 500, "{path}");
         assert_eq!(r.text(), "internal server error\n", "{path}");

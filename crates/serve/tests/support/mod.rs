@@ -32,6 +32,7 @@ impl Default for Setup {
                 queue: 8,
                 max_body_size: 1 << 20,
                 grace: Duration::from_secs(10),
+                ..ServeConfig::default()
             },
             cgi: CgiOptions {
                 timeout: Some(Duration::from_secs(20)),
