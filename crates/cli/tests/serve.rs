@@ -116,6 +116,10 @@ fn serves_routes_logs_each_request_and_stops_on_sigterm() {
         "timeout=5s",
         "--route",
         "/json=crates/serve/handlers/json.wasm",
+        "--route",
+        "/trap=crates/serve/handlers/trap.wat",
+        "--route",
+        "/fail=crates/serve/handlers/fail.wasm",
         "crates/serve/handlers/echo.wasm",
     ]);
     let (status, body) = served.get("/x/y?q=1");
@@ -128,7 +132,20 @@ fn serves_routes_logs_each_request_and_stops_on_sigterm() {
     assert!(body.contains("\"query\":\"status=202\""), "{body}");
     let (status, body) = served.get("/.well-known/hayate/health");
     assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // A trap's details go to the log, never to the client.
+    let (status, body) = served.get("/trap");
+    assert_eq!((status, body.as_str()), (500, "internal server error\n"));
+    served.get("/fail");
     let log = served.stop();
+    assert!(
+        log.contains("error method=GET path=\"/trap\" status=500 error=")
+            && log.contains("unreachable"),
+        "{log}"
+    );
+    assert!(
+        log.contains("stderr method=GET path=\"/fail\" text=\"failing on purpose\\n\""),
+        "{log}"
+    );
     assert!(
         log.contains("access method=GET path=\"/x/y\" status=200 bytes="),
         "{log}"

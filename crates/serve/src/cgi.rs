@@ -4,7 +4,9 @@
 //! body is stdin, and what it writes to stdout is the response: CGI
 //! header fields (`Status:`, `Content-Type:`, `Location:`, ...), a blank
 //! line, the body, streamed to the client as it is written (see
-//! [`response`]). The guest's stderr is the server's.
+//! [`response`]). What the guest writes to stderr (at most
+//! [`MAX_STDERR_BYTES`]) goes to the server log as one line after the
+//! request, so a handler cannot forge log lines.
 //!
 //! The module is compiled and its imports resolved once
 //! ([`hayate::InstancePre`]) and instantiated once at startup, without
@@ -36,6 +38,9 @@ use response::CgiOutput;
 /// How often the server's ticker advances the engine's epoch: the
 /// resolution of request timeouts.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The most a handler's stderr keeps for the log, per request.
+pub const MAX_STDERR_BYTES: usize = 16 * 1024;
 
 /// A host directory preopened for every request's instance.
 #[derive(Debug, Clone)]
@@ -164,7 +169,7 @@ impl CgiHandler {
 
     /// The WASI context of one request: argv, the configured environment
     /// and then the CGI variables, the body as stdin, `out` as stdout.
-    fn wasi(&self, request: &Request, out: CgiOutput) -> Result<WasiCtx> {
+    fn wasi(&self, request: &Request, out: CgiOutput, stderr: WritePipe) -> Result<WasiCtx> {
         let mut b = WasiCtx::builder();
         b.arg(&self.name).args(&self.options.args);
         let cgi = cgi_env(request);
@@ -178,7 +183,7 @@ impl CgiHandler {
         }
         b.stdin(ReadPipe::new(Cursor::new(request.body.clone())));
         b.stdout(WritePipe::new(out));
-        b.inherit_stderr();
+        b.stderr(stderr);
         for dir in &self.options.dirs {
             let perms = if dir.read_only {
                 FsPerms::ReadOnly
@@ -192,8 +197,13 @@ impl CgiHandler {
     }
 
     /// Runs the guest for one request; the output's verdict comes after.
-    fn run(&self, request: &Request, out: CgiOutput) -> Result<(), HandlerError> {
-        let wasi = self.wasi(request, out)?;
+    fn run(
+        &self,
+        request: &Request,
+        out: CgiOutput,
+        stderr: WritePipe,
+    ) -> Result<(), HandlerError> {
+        let wasi = self.wasi(request, out, stderr)?;
         let mut store = Store::new(
             &self.engine,
             CgiCtx {
@@ -239,7 +249,12 @@ impl Handler for CgiHandler {
             response.set_deadline(std::time::Instant::now() + timeout);
         }
         let out = CgiOutput::new(std::mem::take(response));
-        let ran = self.run(&request, out.clone());
+        let stderr = WritePipe::new_in_memory_with_capacity(MAX_STDERR_BYTES);
+        let ran = self.run(&request, out.clone(), stderr.clone());
+        let stderr = stderr.contents();
+        if !stderr.is_empty() {
+            crate::log::stderr(request.method.as_str(), &request.path(), &stderr);
+        }
         // The store is gone: `out` is the only handle left.
         let (sink, output) = out.finish();
         *response = sink;

@@ -50,6 +50,13 @@ pub struct Request {
     pub local_addr: SocketAddr,
 }
 
+impl Request {
+    /// The request's path: the route's prefix and the rest.
+    pub fn path(&self) -> String {
+        format!("{}{}", self.script_name, self.path_info)
+    }
+}
+
 /// Why a handler did not produce a complete response.
 #[derive(Debug)]
 pub enum HandlerError {
@@ -78,8 +85,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Head {
     /// The status.
     pub status: StatusCode,
-    /// The headers (hop-by-hop ones and `Content-Length` are dropped: the
-    /// server frames the body itself).
+    /// The headers. A `Content-Length` must match the body the handler
+    /// writes; without one the body is sent chunked.
     pub headers: HeaderMap,
 }
 
@@ -160,13 +167,10 @@ impl ResponseSink {
 
     /// Starts the response. Fails if it was started already or the
     /// client has gone.
-    pub fn start(&mut self, mut head: Head) -> std::io::Result<()> {
+    pub fn start(&mut self, head: Head) -> std::io::Result<()> {
         let Some(tx) = self.head.take() else {
             return Err(std::io::Error::other("the response was already started"));
         };
-        for name in HOP_BY_HOP {
-            head.headers.remove(*name);
-        }
         self.status = Some(head.status);
         let (body_tx, body_rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         self.body = Some(body_tx);
@@ -235,16 +239,3 @@ impl ResponseSink {
         self.body = None;
     }
 }
-
-/// Headers that describe one connection's framing, not the response: the
-/// server sets them itself.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "content-length",
-    "upgrade",
-    "proxy-connection",
-    "te",
-    "trailer",
-];

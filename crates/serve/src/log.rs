@@ -1,10 +1,11 @@
 //! The server log, on stderr: one access line per request, in logfmt
-//! (`key=value`, strings quoted), and error lines with the details that a
-//! client never sees.
+//! (`key=value`, strings quoted), error lines with the details that a
+//! client never sees, and what handlers wrote to their stderr.
 //!
 //! ```text
 //! hayate-serve access method=GET path="/echo/x" status=200 bytes=53 duration_ms=1.204 remote=127.0.0.1:50522
 //! hayate-serve error method=GET path="/trap" status=500 error="wasm trap: unreachable ..."
+//! hayate-serve stderr method=GET path="/py" text="Traceback (most recent call last): ..."
 //! ```
 
 use std::io::Write;
@@ -47,6 +48,14 @@ pub fn error(method: &str, path: &str, status: Option<u16>, error: &anyhow::Erro
     line(&format!(
         "hayate-serve error method={method} path={path:?}{status} error={:?}",
         format!("{error:#}")
+    ));
+}
+
+/// Writes what a handler wrote to its stderr, as one line.
+pub fn stderr(method: &str, path: &str, text: &[u8]) {
+    line(&format!(
+        "hayate-serve stderr method={method} path={path:?} text={:?}",
+        String::from_utf8_lossy(text)
     ));
 }
 

@@ -429,6 +429,7 @@ fn finish(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(reason(status).len()));
     if sink.start(Head { status, headers }).is_ok() {
         let _ = sink.write(reason(status).as_bytes());
     }

@@ -18,6 +18,20 @@ use crate::handler::{Head, ResponseSink};
 /// The most bytes a CGI header section may take.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// Header fields that describe the connection's framing, not the
+/// response: dropped, as the server frames the body itself (a script's
+/// `Content-Length` could disagree with what it writes).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+    "proxy-connection",
+    "te",
+    "trailer",
+];
+
 /// Where the script's output stands.
 #[derive(Debug)]
 enum Phase {
@@ -162,6 +176,9 @@ pub fn parse_head(section: &[u8]) -> Result<Head, String> {
             status = Some(parse_status(value)?);
             continue;
         }
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
         let value = HeaderValue::from_bytes(value)
             .map_err(|_| format!("malformed value of CGI header `{name}`"))?;
         headers.append(name, value);
@@ -213,6 +230,8 @@ mod tests {
         assert_eq!(head.status, StatusCode::NOT_FOUND);
         assert_eq!(head.headers["content-type"], "text/plain");
         assert_eq!(head.headers.get_all("x-a").iter().count(), 2);
+        let head = parse_head(b"Content-Length: 99\nConnection: close\nX: y").unwrap();
+        assert_eq!(head.headers.len(), 1);
         let head = parse_head(b"Location: /there").unwrap();
         assert_eq!(head.status, StatusCode::FOUND);
         let head = parse_head(b"Content-Type: a/b").unwrap();
