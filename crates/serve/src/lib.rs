@@ -67,6 +67,10 @@ use std::thread::JoinHandle;
 use anyhow::Result;
 use hayate::{Config, InstanceAllocationStrategy, PoolingConfig};
 
+/// The `http` crate's types ([`http::StatusCode`], [`http::HeaderMap`],
+/// [`http::Method`]) that [`Request`] and [`Head`] are made of.
+pub use hyper::http;
+
 pub use cgi::{CgiHandler, CgiOptions, EPOCH_TICK, Preopen};
 pub use handler::{Handler, HandlerError, Head, Request, ResponseSink};
 pub use router::Router;

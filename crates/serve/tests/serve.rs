@@ -295,3 +295,54 @@ fn cpython_answers_through_a_cgi_script() {
         assert!(text.contains("\"method\": \"POST\""), "{text}");
     }
 }
+
+/// A handler that is not CGI: the seam a `wasi:http` handler will use.
+struct Native;
+
+impl hayate_serve::Handler for Native {
+    fn handle(
+        &self,
+        request: hayate_serve::Request,
+        response: &mut hayate_serve::ResponseSink,
+    ) -> Result<(), hayate_serve::HandlerError> {
+        if request.path_info == "/panic" {
+            panic!("a bug in a handler");
+        }
+        let mut headers = hayate_serve::http::HeaderMap::new();
+        headers.insert("content-type", "text/plain".parse().unwrap());
+        response
+            .start(hayate_serve::Head {
+                status: hayate_serve::http::StatusCode::ACCEPTED,
+                headers,
+            })
+            .map_err(|e| hayate_serve::HandlerError::Failed(e.into()))?;
+        for part in ["native ", "handler ", request.path_info.as_str()] {
+            response
+                .write(part.as_bytes())
+                .map_err(|e| hayate_serve::HandlerError::Failed(e.into()))?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn other_kinds_of_handlers_plug_in_beside_cgi() {
+    let mut router = hayate_serve::Router::new();
+    router
+        .route("/native", std::sync::Arc::new(Native))
+        .unwrap();
+    let server = hayate_serve::Server::bind(Setup::default().serve, router)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let addr = server.addr();
+    let r = get(addr, "/native/x");
+    assert_eq!((r.status, r.text().as_str()), (202, "native handler /x"));
+    // A panicking handler is a 500; the worker and the server go on.
+    let r = get(addr, "/native/panic");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (500, "internal server error\n")
+    );
+    assert_eq!(get(addr, "/native/y").status, 202);
+}
