@@ -53,6 +53,14 @@ impl Router {
         Ok(self)
     }
 
+    /// The routes' prefixes, longest first (`/` for the root route).
+    pub fn prefixes(&self) -> Vec<&str> {
+        self.routes
+            .iter()
+            .map(|(p, _)| if p.is_empty() { "/" } else { p.as_str() })
+            .collect()
+    }
+
     /// Whether there is no route.
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
@@ -94,6 +102,7 @@ mod tests {
         assert_eq!(m("/apix"), Some(("", "/apix")));
         assert_eq!(m("/api/v2"), Some(("/api/v2", "")));
         assert_eq!(m("/api/v2/a"), Some(("/api/v2", "/a")));
+        assert_eq!(r.prefixes(), ["/api/v2", "/api", "/"]);
         let mut r = Router::new();
         r.route("/only", Arc::new(Named)).unwrap();
         assert!(r.find("/other").is_none());

@@ -165,8 +165,10 @@ impl Server {
             max_body_size: self.config.max_body_size,
         });
         log::server(&format!(
-            "listening on http://{local_addr} ({} workers, queue {})",
-            self.config.workers, self.config.queue
+            "listening on http://{local_addr} ({} workers, queue {}; routes {})",
+            self.config.workers,
+            self.config.queue,
+            shared.router.prefixes().join(" ")
         ));
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
@@ -328,7 +330,11 @@ async fn answer(
         Err(_) => return early(StatusCode::BAD_REQUEST),
     };
     let Some(ticket) = shared.pool.admit() else {
-        return early(StatusCode::SERVICE_UNAVAILABLE);
+        let mut response = early(StatusCode::SERVICE_UNAVAILABLE);
+        response
+            .headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
     };
     let request = Request {
         protocol: match parts.version {

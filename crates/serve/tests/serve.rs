@@ -189,12 +189,18 @@ fn over_the_concurrency_limit_requests_queue_then_get_503() {
     // pauses only order the arrivals: each request sleeps 3 s.
     let mut threads = Vec::new();
     for _ in 0..3 {
-        threads.push(std::thread::spawn(move || get(addr, "/?ms=3000").status));
+        threads.push(std::thread::spawn(move || {
+            let r = get(addr, "/?ms=3000");
+            (r.status, r.header("retry-after").map(str::to_string))
+        }));
         std::thread::sleep(Duration::from_millis(300));
     }
-    let mut statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut statuses: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     statuses.sort();
-    assert_eq!(statuses, [200, 200, 503]);
+    assert_eq!(
+        statuses,
+        [(200, None), (200, None), (503, Some("1".to_string()))]
+    );
     // The health endpoint needs no worker.
     assert_eq!(get(addr, "/.well-known/hayate/health").status, 200);
 }
