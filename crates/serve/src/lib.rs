@@ -81,9 +81,9 @@ pub use server::{HEALTH_PATH, ResponseBody, ServeConfig, Server};
 const POOL_TABLE_ELEMENTS: u64 = 100_000;
 
 /// Sets up `config` for a server: epoch interruption (for timeouts) and
-/// the pooling allocator with copy-on-write memory images, sized for
-/// `workers` instances of at most `max_memory` bytes of linear memory
-/// each. `pooling` replaces the sizing (for `-O pooling-*` flags); its
+/// the pooling allocator, sized for `workers` instances of at most
+/// `max_memory` bytes of linear memory each. Copy-on-write memory images
+/// are the default and left as `config` has them. `pooling` replaces the sizing (for `-O pooling-*` flags); its
 /// instance, memory and table counts are raised to `workers` if lower.
 pub fn configure_engine(
     config: &mut Config,
@@ -109,7 +109,6 @@ pub fn configure_engine(
         },
     };
     config.epoch_interruption(true);
-    config.memory_init_cow(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 }
 
