@@ -111,7 +111,7 @@ impl CgiHandler {
             .with_context(|| format!("handler `{}`", path.display()))
     }
 
-    /// A handler running `module`, with `name` as its argv[0].
+    /// A handler running `module`, with `name` as its `argv[0]`.
     pub fn new(
         engine: &Engine,
         module: &Module,
