@@ -266,8 +266,10 @@ impl Handler for CgiHandler {
 /// The CGI meta-variables of a request (RFC 3875, section 4.1). Header
 /// fields become `HTTP_*` (repeated ones joined with `, `), except those
 /// CGI has variables for, credentials (`Authorization`,
-/// `Proxy-Authorization`, as the RFC advises) and `Proxy` (which would
-/// become `HTTP_PROXY`, a variable programs take as their proxy).
+/// `Proxy-Authorization`, as the RFC advises), `Proxy` (which would
+/// become `HTTP_PROXY`, a variable programs take as their proxy) and
+/// names with `_` (which would pass for the `-` spelling: `X_Real_IP`
+/// for `X-Real-IP` set by a proxy in front).
 pub fn cgi_env(r: &Request) -> Vec<(String, Vec<u8>)> {
     let mut env: Vec<(String, Vec<u8>)> = Vec::new();
     let mut set = |name: &str, value: &[u8]| env.push((name.to_string(), value.to_vec()));
@@ -303,7 +305,8 @@ pub fn cgi_env(r: &Request) -> Vec<(String, Vec<u8>)> {
         if matches!(
             name.as_str(),
             "content-type" | "content-length" | "authorization" | "proxy-authorization" | "proxy"
-        ) {
+        ) || name.as_str().contains('_')
+        {
             continue;
         }
         let values: Vec<&[u8]> = r
@@ -367,6 +370,7 @@ mod tests {
         headers.append("accept", "c/d".parse().unwrap());
         headers.insert("authorization", "secret".parse().unwrap());
         headers.insert("proxy", "evil".parse().unwrap());
+        headers.insert("x_trace_id", "forged".parse().unwrap());
         let request = Request {
             method: Method::POST,
             protocol: "HTTP/1.1",
