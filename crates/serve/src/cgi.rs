@@ -399,6 +399,8 @@ mod tests {
         assert_eq!(get("SERVER_PORT").as_deref(), Some("8080"));
         assert_eq!(get("REMOTE_ADDR").as_deref(), Some("127.0.0.1"));
         assert_eq!(get("HTTP_X_TRACE_ID").as_deref(), Some("1"));
+        let traces = env.iter().filter(|(n, _)| n == "HTTP_X_TRACE_ID").count();
+        assert_eq!(traces, 1, "the `_` spelling must not pass for the `-` one");
         assert_eq!(get("HTTP_ACCEPT").as_deref(), Some("a/b, c/d"));
         assert_eq!(get("HTTP_AUTHORIZATION"), None);
         assert_eq!(get("HTTP_PROXY"), None);
