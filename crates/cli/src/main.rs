@@ -8,6 +8,7 @@
 mod compile;
 mod options;
 mod run;
+mod serve;
 mod settings;
 mod wast;
 
@@ -32,6 +33,8 @@ enum Command {
     Wast(wast::WastArgs),
     /// Print the host's CPU features and the compiler settings in effect.
     Settings(settings::SettingsArgs),
+    /// Serve HTTP: each request runs a CGI handler in a fresh instance.
+    Serve(serve::ServeArgs),
 }
 
 /// The process's arguments, with `run` put in front of them when they do
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::execute(args),
         Command::Wast(args) => wast::execute(args),
         Command::Settings(args) => settings::execute(args),
+        Command::Serve(args) => serve::execute(args),
     };
     match result {
         Ok(code) => code,

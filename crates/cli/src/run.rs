@@ -5,7 +5,7 @@
 //! point is `--invoke NAME` or, without it, the module's `_start` export
 //! (a WASI command, whose arguments become its argv).
 
-mod wasi;
+pub(crate) mod wasi;
 
 use crate::options::CommonOptions;
 use anyhow::{Context, Result, bail};

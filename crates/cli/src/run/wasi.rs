@@ -230,7 +230,7 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
 
 /// Whether a `--dir` is read-write or read-only (`::ro`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     ReadWrite,
     ReadOnly,
 }
@@ -246,7 +246,7 @@ impl Access {
 }
 
 /// A `--dir` argument: host path, guest path, access.
-fn split_dir(spec: &str) -> (&str, &str, Access) {
+pub(crate) fn split_dir(spec: &str) -> (&str, &str, Access) {
     let (rest, perms) = match spec.strip_suffix("::ro") {
         Some(rest) => (rest, Access::ReadOnly),
         None => (spec.strip_suffix("::rw").unwrap_or(spec), Access::ReadWrite),

@@ -1,0 +1,2 @@
+;; Not a command: no `_start`, so the server refuses it at startup.
+(module (func (export "run")))
