@@ -18,9 +18,9 @@
 //! trap or a malformed response is a failure (a 500, or a cut-off body if
 //! the response had already begun); running out of time is a 504. The
 //! deadline also bounds how long the handler's writes wait for a client
-//! that stopped reading. It does not cut short a host call that blocks
-//! (a guest sleeping in `poll_oneoff`): the deadline takes effect when
-//! the call returns.
+//! that stopped reading, and how long the guest may sleep in
+//! `poll_oneoff` (`WasiCtxBuilder::blocking_deadline`): a sleeping guest
+//! wakes once its time is up and stops at its next epoch check.
 
 pub mod response;
 
@@ -180,6 +180,13 @@ impl CgiHandler {
         }
         for (name, value) in &cgi {
             b.env(name, value);
+        }
+        if let Some(timeout) = self.options.timeout {
+            // A guest sleeping in `poll_oneoff` wakes once its epoch
+            // deadline (set in `run`, at most two ticks past the timeout)
+            // has passed, and traps at its next check: it cannot hold a
+            // worker past its time.
+            b.blocking_deadline(std::time::Instant::now() + timeout + 2 * EPOCH_TICK);
         }
         b.stdin(ReadPipe::new(Cursor::new(request.body.clone())));
         b.stdout(WritePipe::new(out));

@@ -155,6 +155,21 @@ fn a_handler_past_its_timeout_is_a_504() {
     assert_eq!(get(addr, "/echo").status, 200);
 }
 
+/// A guest asleep in `poll_oneoff` (here for an hour) is woken at its
+/// deadline and stopped: it cannot hold a worker past its time.
+#[test]
+fn a_sleeping_handler_past_its_timeout_is_a_504() {
+    let mut setup = Setup::default();
+    setup.cgi.timeout = Some(Duration::from_millis(300));
+    setup.serve.workers = 1;
+    let server = start(&[("/slow", "slow.wasm"), ("/echo", "echo.wasm")], setup);
+    let addr = server.addr();
+    let r = get(addr, "/slow?ms=3600000");
+    assert_eq!((r.status, r.text().as_str()), (504, "handler timed out\n"));
+    // The only worker is free again.
+    assert_eq!(get(addr, "/echo").status, 200);
+}
+
 #[test]
 fn bodies_over_the_limit_are_413() {
     let mut setup = Setup::default();

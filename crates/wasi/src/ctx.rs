@@ -20,6 +20,9 @@ pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) table: FdTable,
+    /// When set, no call blocks past this instant
+    /// ([`WasiCtxBuilder::blocking_deadline`]).
+    pub(crate) blocking_deadline: Option<std::time::Instant>,
 }
 
 impl WasiCtx {
@@ -150,6 +153,7 @@ pub struct WasiCtxBuilder {
     stdout: Output,
     stderr: Output,
     preopens: Vec<Preopen>,
+    blocking_deadline: Option<std::time::Instant>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -168,7 +172,20 @@ impl WasiCtxBuilder {
             stdout: Output::Pipe(WritePipe::new(io::sink())),
             stderr: Output::Pipe(WritePipe::new(io::sink())),
             preopens: Vec::new(),
+            blocking_deadline: None,
         }
+    }
+
+    /// Bounds how long the guest's calls may block: past `deadline`,
+    /// `poll_oneoff` returns with whatever is ready then (possibly no
+    /// event) instead of sleeping on. Pair it with an epoch deadline or
+    /// fuel on the store, which stop the guest at its next check, so a
+    /// guest that sleeps (or waits on a clock that never fires) cannot
+    /// hold its thread past its time. Without it, calls block as a process
+    /// would.
+    pub fn blocking_deadline(&mut self, deadline: std::time::Instant) -> &mut Self {
+        self.blocking_deadline = Some(deadline);
+        self
     }
 
     /// Appends one argument (the first is the program's name, `argv[0]`).
@@ -369,6 +386,7 @@ impl WasiCtxBuilder {
             args: this.args,
             env: this.env,
             table,
+            blocking_deadline: this.blocking_deadline,
         }
     }
 }

@@ -193,6 +193,7 @@ impl WasiCtx {
                 (_, None) => std::cmp::Ordering::Less,
                 (Some(a), Some(b)) => a.cmp(b),
             });
+        let blocking_deadline = self.blocking_deadline;
         loop {
             let timeout = if !events.is_empty() {
                 Some(Duration::ZERO)
@@ -202,6 +203,13 @@ impl WasiCtx {
                     Some(None) => None,
                     Some(Some(d)) => Some(d.saturating_duration_since(Instant::now())),
                 }
+            };
+            // The embedder's bound on blocking (`blocking_deadline`): past
+            // it, the call returns with whatever is ready, possibly nothing.
+            let cap = blocking_deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = match (timeout, cap) {
+                (Some(t), Some(c)) => Some(t.min(c)),
+                (t, c) => t.or(c),
             };
             if pollfds.is_empty() {
                 match timeout {
