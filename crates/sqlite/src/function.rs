@@ -27,6 +27,7 @@ use rusqlite::types::{Value, ValueRef};
 
 use crate::runtime;
 use crate::spec::{Lifted, Lowered, Spec, SqlType, lift_result, lower_params};
+use crate::typed::{Call, typed};
 
 /// Scalar function or aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,10 +182,14 @@ impl Compiled {
         let dealloc = instance
             .get_typed_func::<(i32, i32), ()>(&mut store, "dealloc")
             .ok();
+        let fast = typed(&func, &store);
+        let final_fast = final_func.as_ref().and_then(|f| typed(f, &store));
         Ok(Runner {
             store,
             func,
+            fast,
             final_func,
+            final_fast,
             memory,
             alloc,
             dealloc,
@@ -217,7 +222,10 @@ impl Compiled {
 pub struct Runner {
     store: Store<StoreLimits>,
     func: Func,
+    /// The typed call of `func`, when its shape has one.
+    fast: Option<Box<dyn Call>>,
     final_func: Option<Func>,
+    final_fast: Option<Box<dyn Call>>,
     memory: Option<Memory>,
     alloc: Option<TypedFunc<i32, i32>>,
     dealloc: Option<TypedFunc<(i32, i32), ()>>,
@@ -328,9 +336,11 @@ impl Runner {
             }
         }
         let out = if f.final_export.is_some() { 0 } else { 1 };
-        let result = self
-            .func
-            .call(&mut self.store, &self.args, &mut self.results[..out]);
+        let results = &mut self.results[..out];
+        let result = match &self.fast {
+            Some(fast) => fast.call(&mut self.store, &self.args, results),
+            None => self.func.call(&mut self.store, &self.args, results),
+        };
         let value = match result {
             Ok(()) if out == 0 => Ok(Value::Null),
             Ok(()) => self.lift(f),
@@ -345,8 +355,11 @@ impl Runner {
         let func = self
             .final_func
             .ok_or_else(|| format!("{}: not an aggregate", f.name))?;
-        func.call(&mut self.store, &[], &mut self.results[..1])
-            .map_err(|e| f.error(e))?;
+        match &self.final_fast {
+            Some(fast) => fast.call(&mut self.store, &[], &mut self.results[..1]),
+            None => func.call(&mut self.store, &[], &mut self.results[..1]),
+        }
+        .map_err(|e| f.error(e))?;
         let value = self.lift(f);
         self.free(f)?;
         value

@@ -11,7 +11,12 @@
 //!   into the SQLite it is built against (3.40 on Debian 12 and newer).
 //! - **Rust library.** Without that feature (the default) the crate links
 //!   the system libsqlite3 as an ordinary `rusqlite` 0.32 library: call
-//!   [`register`] on a [`rusqlite::Connection`].
+//!   [`register`] on a [`rusqlite::Connection`] (the crate re-exports
+//!   its [`rusqlite`]).
+//!
+//! Build the two in different target directories or profiles: cargo names
+//! the rlib of a `cdylib` crate without a hash, so a build with the other
+//! feature set in the same profile overwrites it.
 //!
 //! ```
 //! let conn = rusqlite::Connection::open_in_memory()?;
@@ -73,5 +78,7 @@ pub mod function;
 mod runtime;
 pub mod spec;
 mod sql;
+mod typed;
 
+pub use rusqlite;
 pub use sql::{TABLE, register};

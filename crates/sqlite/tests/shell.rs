@@ -1,6 +1,7 @@
 //! The loadable extension in Debian's `sqlite3` shell: builds it with
-//! `--features extension` (into this test's own target directory, where
-//! only `hayate-sqlite` and its SQLite bindings are rebuilt), loads it with
+//! `--features extension` into `<target>/sqlite-extension` (a target
+//! directory of its own: cargo names a `cdylib` crate's rlib without a
+//! hash, so the two feature sets must not share one), loads it with
 //! `.load`, and checks the output of scripts, across a reopen.
 
 mod common;
@@ -28,13 +29,14 @@ fn extension() -> &'static Path {
     static EXT: OnceLock<PathBuf> = OnceLock::new();
     EXT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let target = target_dir();
+        let target = target_dir().join("sqlite-extension");
         let status = Command::new(cargo)
             .args(["build", "-p", "hayate-sqlite", "--features", "extension"])
             .arg("--manifest-path")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
+            .stdin(Stdio::null())
             .status()
             .expect("cannot run cargo");
         assert!(status.success(), "building the extension failed");
