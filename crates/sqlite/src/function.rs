@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hayate::{
     Engine, ExternType, Func, InstancePre, Linker, Memory, Module, Store, StoreLimits,
@@ -196,6 +197,7 @@ impl Compiled {
             args: Vec::with_capacity(self.params.len() * 2),
             results: vec![Val::I32(0); 1],
             buffers: Vec::new(),
+            budget: self.spec.options.timeout,
         })
     }
 
@@ -204,7 +206,7 @@ impl Compiled {
     pub fn error(&self, e: hayate::Error) -> String {
         match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!(
-                "{}: wasm trap: interrupt: the time limit of {:?} was reached",
+                "{}: wasm trap: interrupt: the guest ran out of its time budget of {:?} per statement",
                 self.name, self.spec.options.timeout
             ),
             Some(Trap::StackOverflow) => format!(
@@ -232,6 +234,8 @@ pub struct Runner {
     args: Vec<Val>,
     results: Vec<Val>,
     buffers: Vec<(i32, i32)>,
+    /// Wall time the guest may still run in this statement (or group).
+    budget: Duration,
 }
 
 fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
@@ -270,10 +274,9 @@ fn to_bytes(v: ValueRef<'_>) -> Option<Cow<'_, [u8]>> {
 }
 
 impl Runner {
-    /// Resets the wall-clock budget (a new statement of a stateful function).
-    pub fn reset_deadline(&mut self, f: &Compiled) {
-        self.store
-            .set_epoch_deadline(runtime::ticks(f.spec.options.timeout));
+    /// Gives a new statement of a stateful function its whole time budget.
+    pub fn reset_budget(&mut self, f: &Compiled) {
+        self.budget = f.spec.options.timeout;
     }
 
     /// Copies `bytes` into a buffer from the guest's `alloc`.
@@ -302,9 +305,28 @@ impl Runner {
         Ok((ptr, len))
     }
 
+    /// Runs `body` within what is left of the statement's time budget and
+    /// deducts the wall time it took.
+    fn timed<R>(&mut self, body: impl FnOnce(&mut Self) -> Result<R, String>) -> Result<R, String> {
+        self.store.set_epoch_deadline(runtime::ticks(self.budget));
+        let start = Instant::now();
+        let result = body(self);
+        self.budget = self.budget.saturating_sub(start.elapsed());
+        result
+    }
+
     /// Calls the step (or scalar) export with the row's arguments and, for
     /// a scalar function, returns its result.
     pub fn call(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Value, String> {
+        self.timed(|r| r.call_inner(f, row))
+    }
+
+    /// Calls the aggregate's final export.
+    pub fn finish(&mut self, f: &Compiled) -> Result<Value, String> {
+        self.timed(|r| r.finish_inner(f))
+    }
+
+    fn call_inner(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Value, String> {
         self.args.clear();
         for (i, p) in f.params.iter().enumerate() {
             let v = &row.get_raw(i);
@@ -350,8 +372,7 @@ impl Runner {
         value
     }
 
-    /// Calls the aggregate's final export.
-    pub fn finish(&mut self, f: &Compiled) -> Result<Value, String> {
+    fn finish_inner(&mut self, f: &Compiled) -> Result<Value, String> {
         let func = self
             .final_func
             .ok_or_else(|| format!("{}: not an aggregate", f.name))?;

@@ -58,10 +58,12 @@
 //!
 //! - A NULL argument gives NULL without calling the guest (an aggregate
 //!   skips the row), unless the function is declared with `nulls`.
-//! - Every guest is bounded without any setting: a statement (an aggregate
-//!   group) may run [`spec::DEFAULT_TIMEOUT`] of wall time in the guest
-//!   (epoch interruption, 10 ms ticks), its memory is capped at
-//!   [`spec::DEFAULT_MEMORY`] and its stack at [`spec::DEFAULT_STACK`];
+//! - Every guest is bounded without any setting: in one statement (one
+//!   aggregate group) a function's guest may run for [`spec::DEFAULT_TIMEOUT`]
+//!   of wall time in all (the calls are timed, time SQLite spends between
+//!   rows does not count; enforced with epoch interruption in 10 ms ticks),
+//!   its memory is capped at [`spec::DEFAULT_MEMORY`] and its stack at
+//!   [`spec::DEFAULT_STACK`];
 //!   each is settable per function. A trap, a timeout or running out of
 //!   memory fails that statement with an SQL error naming the function and
 //!   the trap; the connection and the data stay usable.

@@ -58,7 +58,8 @@ pub struct Options {
     pub stateful: bool,
     /// The function is called on NULL arguments instead of giving NULL.
     pub nulls: bool,
-    /// Wall-clock budget of one statement (of one group for aggregates).
+    /// Wall time the guest may run in one statement (one group for
+    /// aggregates), summed over its calls.
     pub timeout: Duration,
     /// Cap of the guest's linear memory, in bytes.
     pub memory: usize,

@@ -103,7 +103,7 @@ fn call_scalar(def: &Definition, ctx: &Context<'_>) -> rusqlite::Result<Value> {
             let slot = if compiled.spec.options.stateful {
                 let slot = compiled.persistent.clone();
                 if let Some(r) = lock(&slot).as_mut() {
-                    r.reset_deadline(&compiled);
+                    r.reset_budget(&compiled);
                 }
                 slot
             } else {

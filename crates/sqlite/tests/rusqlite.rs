@@ -83,6 +83,20 @@ fn text_and_blob_through_linear_memory() {
     );
     create(&conn, "tlen", BYTES, "len", Some("(text) -> integer"));
     create(&conn, "rev", BYTES, "rev", Some("(blob) -> blob"));
+    create(
+        &conn,
+        "len_plus",
+        BYTES,
+        "len_plus",
+        Some("(text, integer) -> integer"),
+    );
+    create(
+        &conn,
+        "echo_small",
+        BYTES,
+        "echo",
+        Some("(text) -> text memory=1MiB"),
+    );
     create(&conn, "bad", BYTES, "bad_utf8", Some("(text) -> text"));
     create(
         &conn,
@@ -101,6 +115,10 @@ fn text_and_blob_through_linear_memory() {
         Value::Integer(s.len() as i64)
     );
     assert_eq!(value(&conn, "SELECT echo('')"), Value::Text(String::new()));
+    assert_eq!(
+        value(&conn, "SELECT len_plus('ab', 40)"),
+        Value::Integer(42)
+    );
     assert_eq!(value(&conn, "SELECT echo(12)"), Value::Text("12".into()));
     assert_eq!(
         value(&conn, "SELECT rev(x'01020304')"),
@@ -126,6 +144,17 @@ fn text_and_blob_through_linear_memory() {
         )
         .unwrap();
     assert_eq!(n, 1);
+    // `dealloc` gets the buffers back: 5000 rows of 1000 bytes in and out
+    // fit in 1 MiB.
+    let n: i64 = conn
+        .query_row(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)
+             SELECT sum(length(echo_small(printf('%.1000c', 'x')))) FROM c",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 5_000_000);
 }
 
 #[test]

@@ -14,7 +14,8 @@ pub const NUMBERS: &str = r#"(module
     (global.set $calls (i64.add (global.get $calls) (i64.const 1)))
     (global.get $calls)))"#;
 
-/// TEXT and BLOB with a bump allocator: `echo`, `len`, `rev`, `is_null`.
+/// TEXT and BLOB with a bump allocator: `echo`, `len`, `len_plus`, `rev`,
+/// `is_null`, `bad_utf8`, `top` (the allocator's top).
 pub const BYTES: &str = r#"(module
   (memory (export "memory") 1)
   (global $top (mut i32) (i32.const 1024))
@@ -38,6 +39,8 @@ pub const BYTES: &str = r#"(module
             (i64.extend_i32_u (local.get $n))))
   (func (export "echo") (param i32 i32) (result i64) (call $pack (local.get 0) (local.get 1)))
   (func (export "len") (param i32 i32) (result i64) (i64.extend_i32_s (local.get 1)))
+  (func (export "len_plus") (param i32 i32 i64) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 1)) (local.get 2)))
   (func (export "is_null") (param i32 i32) (result i32) (i32.eq (local.get 1) (i32.const -1)))
   (func (export "bad_utf8") (param i32 i32) (result i64)
     (i32.store8 (i32.const 0) (i32.const 255))
