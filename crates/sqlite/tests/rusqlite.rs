@@ -383,6 +383,7 @@ fn malicious_guests_fail_the_statement_only() {
     create(&conn, "bomb", MALICIOUS, "bomb", Some("memory=8MiB"));
     create(&conn, "boom", MALICIOUS, "boom", None);
     create(&conn, "deep", MALICIOUS, "deep", None);
+    create(&conn, "deep64k", MALICIOUS, "deep", Some("stack=64KiB"));
     create(&conn, "div", MALICIOUS, "div", None);
     create(
         &conn,
@@ -395,7 +396,14 @@ fn malicious_guests_fail_the_statement_only() {
         ("SELECT spin(1)", "spin: wasm trap: interrupt"),
         ("SELECT bomb(1)", "bomb: wasm trap: unreachable"),
         ("SELECT boom(1)", "boom: wasm trap: unreachable"),
-        ("SELECT deep(1)", "deep: wasm trap: call stack exhausted"),
+        (
+            "SELECT deep(1)",
+            "deep: wasm trap: call stack exhausted (stack limit 524288 bytes)",
+        ),
+        (
+            "SELECT deep64k(1)",
+            "deep64k: wasm trap: call stack exhausted (stack limit 65536 bytes)",
+        ),
         ("SELECT div(1, 0)", "div: wasm trap: integer divide by zero"),
         ("SELECT rev(zeroblob(2000000))", "rev: out of memory"),
     ];
