@@ -211,6 +211,12 @@ fn instances_live_per_statement_unless_stateful() {
     };
     assert_eq!(run(), (5, 5));
     assert_eq!(run(), (5, 10));
+    // A prepared statement run again (reset in between) starts afresh too.
+    let mut stmt = conn.prepare(q).unwrap();
+    for stateful in [15, 20] {
+        let got: (i64, i64) = stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(got, (5, stateful));
+    }
 }
 
 #[test]
