@@ -69,6 +69,18 @@ fn numbers_from_the_wasm_type() {
         value(&conn, "SELECT count(*) FROM t WHERE wadd(x, 1) IS NULL"),
         Value::Integer(1)
     );
+    // Only a deterministic function may be used in an index expression.
+    let e = conn
+        .execute_batch("CREATE INDEX bad ON t(wadd(x, 1))")
+        .unwrap_err();
+    assert!(e.to_string().contains("non-deterministic"), "{e}");
+    create(&conn, "dadd", NUMBERS, "add", Some("deterministic"));
+    conn.execute_batch("CREATE INDEX good ON t(dadd(x, 1))")
+        .unwrap();
+    assert_eq!(
+        value(&conn, "SELECT x FROM t WHERE dadd(x, 1) = 3"),
+        Value::Integer(2)
+    );
 }
 
 #[test]
