@@ -2,6 +2,7 @@
 //! advances their epochs so that a statement's deadline is wall-clock time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -11,6 +12,14 @@ use hayate::{Config, Engine};
 pub const TICK: Duration = Duration::from_millis(10);
 
 static ENGINES: OnceLock<Mutex<HashMap<usize, Engine>>> = OnceLock::new();
+
+/// Ticks since the thread started, advanced with the engines' epochs.
+static NOW: AtomicU64 = AtomicU64::new(0);
+
+/// The current tick.
+pub fn now() -> u64 {
+    NOW.load(Ordering::Relaxed)
+}
 
 fn engines() -> &'static Mutex<HashMap<usize, Engine>> {
     ENGINES.get_or_init(|| {
@@ -22,6 +31,7 @@ fn engines() -> &'static Mutex<HashMap<usize, Engine>> {
             .spawn(|| {
                 loop {
                     std::thread::sleep(TICK);
+                    NOW.fetch_add(1, Ordering::Relaxed);
                     let engines = engines().lock().unwrap_or_else(|e| e.into_inner());
                     for engine in engines.values() {
                         engine.increment_epoch();
@@ -47,7 +57,7 @@ pub fn engine(stack: usize) -> hayate::Result<Engine> {
     Ok(engine)
 }
 
-/// The epoch deadline, in ticks, that gives a guest `timeout` of wall time.
+/// `timeout` in ticks (at least one).
 pub fn ticks(timeout: Duration) -> u64 {
-    (timeout.as_millis() / TICK.as_millis()).max(1) as u64 + 1
+    (timeout.as_millis() / TICK.as_millis()).max(1) as u64
 }

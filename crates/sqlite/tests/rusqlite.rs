@@ -232,6 +232,23 @@ fn instances_live_per_statement_unless_stateful() {
 }
 
 #[test]
+fn the_time_budget_is_per_statement() {
+    let conn = memory();
+    create(&conn, "burn", MALICIOUS, "burn", Some("timeout=100ms"));
+    // One short call passes; a thousand of about a millisecond each (a
+    // million iterations) exceed the statement's 100 ms between them.
+    assert_eq!(value(&conn, "SELECT burn(1000)"), Value::Integer(0));
+    let e = error(
+        &conn,
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1000)
+         SELECT sum(burn(1000000)) FROM c",
+    );
+    assert!(e.contains("burn: wasm trap: interrupt"), "{e}");
+    // The next statement has its whole budget again.
+    assert_eq!(value(&conn, "SELECT burn(1000)"), Value::Integer(0));
+}
+
+#[test]
 fn refused_modules_store_nothing() {
     let conn = memory();
     let cases = [

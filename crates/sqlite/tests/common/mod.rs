@@ -72,7 +72,8 @@ pub const AGGREGATES: &str = r#"(module
 
 /// Misbehaving guests: `spin` (infinite loop), `bomb` (grows memory until
 /// refused, then traps), `boom` (unreachable), `deep` (unbounded
-/// recursion), `div` (division, traps on zero).
+/// recursion), `div` (division, traps on zero), `burn` (counts down from
+/// its argument).
 pub const MALICIOUS: &str = r#"(module
   (memory 1)
   (func (export "spin") (param i64) (result i64) (loop $l (br $l)) (i64.const 0))
@@ -80,6 +81,11 @@ pub const MALICIOUS: &str = r#"(module
     (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
     unreachable)
   (func (export "boom") (param i64) (result i64) unreachable)
+  (func (export "burn") (param $n i64) (result i64)
+    (loop $l
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.gt_s (local.get $n) (i64.const 0))))
+    (local.get $n))
   (func $deep (export "deep") (param i64) (result i64)
     (i64.add (call $deep (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
   (func (export "div") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1))))"#;
