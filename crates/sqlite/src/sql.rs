@@ -1,0 +1,448 @@
+//! The SQL interface: `wasm_create_function`, `wasm_create_aggregate`,
+//! `wasm_drop_function`, the `wasm_functions` view, the table that keeps
+//! registrations in the database, and the SQL functions that run guests.
+//!
+//! A registered name is an SQLite function whose closure reads the current
+//! definition from a [`Definition`] slot, so redefining a function with the
+//! same arity (even from inside a running statement, where SQLite refuses to
+//! replace a function) only swaps the slot, and dropping empties it.
+//!
+//! Instances: a scalar function gets one instance per statement, found
+//! through SQLite's statement-wide auxiliary data (a negative argument
+//! index), so rows reuse it and the next statement starts afresh; a
+//! `stateful` function keeps one instance across statements. An aggregate
+//! gets a fresh instance per group.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
+
+use crate::ffi;
+use crate::function::{Compiled, Kind, Runner};
+use crate::spec::Spec;
+
+/// The table registrations are stored in.
+pub const TABLE: &str = "hayate_wasm_functions";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS hayate_wasm_functions(
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    kind TEXT NOT NULL,
+    module BLOB NOT NULL,
+    export TEXT NOT NULL,
+    final_export TEXT,
+    signature TEXT,
+    module_hash TEXT NOT NULL
+);
+CREATE VIEW IF NOT EXISTS wasm_functions AS
+    SELECT name, kind, export, final_export, signature, module_hash
+    FROM hayate_wasm_functions;
+";
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn user(msg: impl Into<String>) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(msg.into().into())
+}
+
+/// Aux-data codes, one per SQLite registration; negative, so SQLite keeps
+/// the data for the whole statement and shares it across call sites.
+static NEXT_AUX: AtomicI32 = AtomicI32::new(-0x4861_0000);
+
+/// The current definition behind one SQLite registration (name, arity,
+/// kind, determinism).
+pub struct Definition {
+    name: String,
+    current: Mutex<Option<Arc<Compiled>>>,
+    aux: i32,
+}
+
+impl Definition {
+    fn current(&self) -> rusqlite::Result<Arc<Compiled>> {
+        lock(&self.current).clone().ok_or_else(|| {
+            user(format!(
+                "wasm function {} was dropped or redefined with other parameters",
+                self.name
+            ))
+        })
+    }
+}
+
+struct Entry {
+    arity: usize,
+    kind: Kind,
+    deterministic: bool,
+    def: Arc<Definition>,
+}
+
+/// The functions of one connection, by lowercased name.
+#[derive(Default)]
+pub struct Registry {
+    entries: Mutex<HashMap<String, Vec<Entry>>>,
+}
+
+/// A scalar function's instance for the statement running.
+struct Statement {
+    compiled: Arc<Compiled>,
+    slot: Arc<Mutex<Option<Runner>>>,
+}
+
+fn call_scalar(def: &Definition, ctx: &Context<'_>) -> rusqlite::Result<Value> {
+    let stmt = match ctx.get_aux::<Statement>(def.aux)? {
+        Some(s) => s,
+        None => {
+            let compiled = def.current()?;
+            let slot = if compiled.spec.options.stateful {
+                let slot = compiled.persistent.clone();
+                if let Some(r) = lock(&slot).as_mut() {
+                    r.reset_budget(&compiled);
+                }
+                slot
+            } else {
+                Arc::new(Mutex::new(None))
+            };
+            ctx.set_aux(def.aux, Statement { compiled, slot })?
+        }
+    };
+    let f = &*stmt.compiled;
+    if f.skips(ctx) {
+        return Ok(Value::Null);
+    }
+    let mut guard = lock(&stmt.slot);
+    if guard.is_none() {
+        *guard = Some(f.runner().map_err(user)?);
+    }
+    let runner = guard.as_mut().expect("just created");
+    runner.call(f, ctx).map_err(|e| {
+        // A failed instance is not reused: the next call starts afresh.
+        *guard = None;
+        user(e)
+    })
+}
+
+struct WasmAggregate(Arc<Definition>);
+
+/// One group's instance.
+struct Group {
+    compiled: Arc<Compiled>,
+    runner: Option<Runner>,
+}
+
+impl Aggregate<AssertUnwindSafe<Group>, Value> for WasmAggregate {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<AssertUnwindSafe<Group>> {
+        let compiled = self.0.current()?;
+        let runner = compiled.runner().map_err(user)?;
+        Ok(AssertUnwindSafe(Group {
+            compiled,
+            runner: Some(runner),
+        }))
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, g: &mut AssertUnwindSafe<Group>) -> rusqlite::Result<()> {
+        let f = g.compiled.clone();
+        if f.skips(ctx) {
+            return Ok(());
+        }
+        let runner = g
+            .runner
+            .as_mut()
+            .ok_or_else(|| user(format!("{}: the group's instance failed", f.name)))?;
+        if let Err(e) = runner.call(&f, ctx) {
+            g.runner = None;
+            return Err(user(e));
+        }
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &mut Context<'_>,
+        g: Option<AssertUnwindSafe<Group>>,
+    ) -> rusqlite::Result<Value> {
+        let (compiled, runner) = match g {
+            Some(AssertUnwindSafe(g)) => (g.compiled, g.runner),
+            None => (self.0.current()?, None),
+        };
+        let mut runner = match runner {
+            Some(r) => r,
+            None => compiled.runner().map_err(user)?,
+        };
+        runner.finish(&compiled).map_err(user)
+    }
+}
+
+/// Registers `compiled` under its name on `conn`, replacing a previous
+/// definition of that name.
+fn define(conn: &Connection, reg: &Registry, compiled: Arc<Compiled>) -> rusqlite::Result<()> {
+    let mut map = lock(&reg.entries);
+    let entries = map.entry(compiled.name.to_lowercase()).or_default();
+    let (arity, kind) = (compiled.arity(), compiled.kind);
+    let deterministic = compiled.spec.options.deterministic;
+    let same = |e: &Entry| e.arity == arity && e.kind == kind && e.deterministic == deterministic;
+    if !entries.iter().any(same) {
+        let def = Arc::new(Definition {
+            name: compiled.name.clone(),
+            current: Mutex::new(None),
+            aux: NEXT_AUX.fetch_sub(1, Ordering::Relaxed),
+        });
+        let mut flags = FunctionFlags::SQLITE_UTF8;
+        if deterministic {
+            flags |= FunctionFlags::SQLITE_DETERMINISTIC;
+        }
+        let n_arg = arity as i32;
+        let registered = match kind {
+            Kind::Scalar => {
+                let d = AssertUnwindSafe(def.clone());
+                conn.create_scalar_function(&compiled.name, n_arg, flags, move |ctx| {
+                    call_scalar(&d, ctx)
+                })
+            }
+            Kind::Aggregate => conn.create_aggregate_function(
+                &compiled.name,
+                n_arg,
+                flags,
+                WasmAggregate(def.clone()),
+            ),
+        };
+        registered.map_err(|e| {
+            user(format!(
+                "cannot register {} with {arity} arguments: {e} (SQLite cannot replace a \
+                 function while statements run: a name keeps its kind and determinism \
+                 for the life of a connection, and built-in functions cannot be \
+                 replaced)",
+                compiled.name
+            ))
+        })?;
+        entries.push(Entry {
+            arity,
+            kind,
+            deterministic,
+            def,
+        });
+    }
+    // The new definition takes its slot; others of the name are dropped.
+    for e in entries.iter() {
+        *lock(&e.def.current) = same(e).then(|| compiled.clone());
+    }
+    Ok(())
+}
+
+fn text_arg(ctx: &Context<'_>, i: usize, what: &str) -> rusqlite::Result<String> {
+    match ctx.get_raw(i) {
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        _ => Err(user(format!("{what} must be TEXT"))),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(format!(
+            "function name `{name}` must be letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    let lower = name.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "wasm_create_function" | "wasm_create_aggregate" | "wasm_drop_function"
+    ) || lower.starts_with("sqlite_")
+    {
+        return Err(format!("function name `{name}` is reserved"));
+    }
+    Ok(())
+}
+
+/// Compiles a stored or given definition.
+fn compile(
+    name: &str,
+    kind: Kind,
+    wasm: &[u8],
+    export: &str,
+    final_export: Option<&str>,
+    signature: Option<&str>,
+) -> Result<Compiled, String> {
+    check_name(name)?;
+    let spec = Spec::parse(signature.unwrap_or(""))?;
+    if spec.options.stateful && kind == Kind::Aggregate {
+        return Err("an aggregate cannot be stateful: each group has its own instance".into());
+    }
+    Compiled::new(name, kind, wasm, export, final_export, spec)
+}
+
+/// `wasm_create_function(name, module, export [, signature])` and
+/// `wasm_create_aggregate(name, module, step, final [, signature])`.
+fn create(ctx: &Context<'_>, reg: &Registry, kind: Kind) -> rusqlite::Result<Value> {
+    let (fname, fixed) = match kind {
+        Kind::Scalar => ("wasm_create_function", 3),
+        Kind::Aggregate => ("wasm_create_aggregate", 4),
+    };
+    if ctx.len() != fixed && ctx.len() != fixed + 1 {
+        return Err(user(format!(
+            "{fname} takes {fixed} or {} arguments",
+            fixed + 1
+        )));
+    }
+    let name = text_arg(ctx, 0, "the name")?;
+    let wasm = match ctx.get_raw(1) {
+        ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Text(t) => wat::parse_bytes(t)
+            .map_err(|e| user(format!("{fname}: invalid module text: {e}")))?
+            .into_owned(),
+        _ => return Err(user(format!("{fname}: the module must be a BLOB or TEXT"))),
+    };
+    let export = text_arg(ctx, 2, "the export")?;
+    let final_export = match kind {
+        Kind::Aggregate => Some(text_arg(ctx, 3, "the final export")?),
+        Kind::Scalar => None,
+    };
+    let signature = match ctx.len() > fixed {
+        true => match ctx.get_raw(fixed) {
+            ValueRef::Null => None,
+            _ => Some(text_arg(ctx, fixed, "the signature")?),
+        },
+        false => None,
+    };
+    let compiled = compile(
+        &name,
+        kind,
+        &wasm,
+        &export,
+        final_export.as_deref(),
+        signature.as_deref(),
+    )
+    .map_err(|e| user(format!("{fname}({name}): {e}")))?;
+    let conn = ffi::connection(ctx)?;
+    conn.execute_batch(SCHEMA)?;
+    let hash = format!("{:x}", Sha256::digest(&wasm));
+    define(&conn, reg, Arc::new(compiled))?;
+    let stored = conn.execute(
+        "INSERT OR REPLACE INTO hayate_wasm_functions
+             (name, kind, module, export, final_export, signature, module_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            name,
+            kind.as_str(),
+            wasm,
+            export,
+            final_export,
+            signature,
+            hash
+        ],
+    );
+    if let Err(e) = stored {
+        undefine(reg, &name);
+        return Err(e);
+    }
+    Ok(Value::Text(name))
+}
+
+/// Empties the slots of `name`; whether it was defined.
+fn undefine(reg: &Registry, name: &str) -> bool {
+    let mut known = false;
+    if let Some(entries) = lock(&reg.entries).get(&name.to_lowercase()) {
+        for e in entries {
+            known |= lock(&e.def.current).take().is_some();
+        }
+    }
+    known
+}
+
+/// `wasm_drop_function(name)`.
+fn drop_function(ctx: &Context<'_>, reg: &Registry) -> rusqlite::Result<Value> {
+    let name = text_arg(ctx, 0, "the name")?;
+    let conn = ffi::connection(ctx)?;
+    let mut known = undefine(reg, &name);
+    let stored: bool = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+        params![TABLE],
+        |r| r.get(0),
+    )?;
+    if stored {
+        known |= conn.execute(
+            "DELETE FROM hayate_wasm_functions WHERE name = ?1",
+            params![name],
+        )? > 0;
+    }
+    if !known {
+        return Err(user(format!(
+            "wasm_drop_function: no wasm function named {name}"
+        )));
+    }
+    Ok(Value::Integer(1))
+}
+
+/// Registers the SQL interface on `conn` and brings back the functions
+/// stored in its database. A stored function that no longer compiles is
+/// skipped with a message on stderr.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let reg = Arc::new(Registry::default());
+    let admin = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DIRECTONLY;
+    for kind in [Kind::Scalar, Kind::Aggregate] {
+        let name = match kind {
+            Kind::Scalar => "wasm_create_function",
+            Kind::Aggregate => "wasm_create_aggregate",
+        };
+        let r = AssertUnwindSafe(reg.clone());
+        conn.create_scalar_function(name, -1, admin, move |ctx| create(ctx, &r, kind))?;
+    }
+    let r = AssertUnwindSafe(reg.clone());
+    conn.create_scalar_function("wasm_drop_function", 1, admin, move |ctx| {
+        drop_function(ctx, &r)
+    })?;
+    // A read-only database cannot get the table; functions can then not be
+    // created, which `wasm_create_function` reports.
+    let _ = conn.execute_batch(SCHEMA);
+    let stored: bool = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+        params![TABLE],
+        |r| r.get(0),
+    )?;
+    if !stored {
+        return Ok(());
+    }
+    let mut q = conn.prepare(
+        "SELECT name, kind, module, export, final_export, signature FROM hayate_wasm_functions",
+    )?;
+    let rows = q.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (name, kind, wasm, export, final_export, signature) = row?;
+        let kind = if kind == "aggregate" {
+            Kind::Aggregate
+        } else {
+            Kind::Scalar
+        };
+        match compile(
+            &name,
+            kind,
+            &wasm,
+            &export,
+            final_export.as_deref(),
+            signature.as_deref(),
+        ) {
+            Ok(c) => define(conn, &reg, Arc::new(c))?,
+            Err(e) => eprintln!("hayate-sqlite: cannot restore wasm function {name}: {e}"),
+        }
+    }
+    Ok(())
+}
