@@ -1,86 +1,52 @@
-//! WebAssembly functions as SQLite user-defined functions.
+//! The SQLite loadable extension of `hayate-rusqlite`: WebAssembly
+//! functions as SQLite user-defined functions, in the `sqlite3` shell and
+//! any program that calls `sqlite3_load_extension`.
 //!
-//! Two ways in, one registration ([`register`]):
-//!
-//! - **Loadable extension.** `cargo build --release -p hayate-sqlite
-//!   --features extension` builds `target/release/libhayate_sqlite.so`;
-//!   load it with `.load target/release/libhayate_sqlite` in the `sqlite3`
-//!   shell or with `sqlite3_load_extension`. The `extension` feature routes
-//!   every SQLite call through the API table the loader passes and generates
-//!   the bindings from the installed `sqlite3.h`, so the extension loads
-//!   into the SQLite it is built against (3.40 on Debian 12 and newer).
-//! - **Rust library.** Without that feature (the default) the crate links
-//!   the system libsqlite3 as an ordinary `rusqlite` 0.32 library: call
-//!   [`register`] on a [`rusqlite::Connection`] (the crate re-exports
-//!   its [`rusqlite`]).
-//!
-//! Build the two in different target directories or profiles: cargo names
-//! the rlib of a `cdylib` crate without a hash, so a build with the other
-//! feature set in the same profile overwrites it.
-//!
-//! ```
-//! let conn = rusqlite::Connection::open_in_memory()?;
-//! hayate_sqlite::register(&conn)?;
-//! conn.query_row(
-//!     "SELECT wasm_create_function('add2', '(module (func (export \"add\") \
-//!      (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1))))', 'add')",
-//!     [], |_| Ok(()))?;
-//! let sum: i64 = conn.query_row("SELECT add2(40, 2)", [], |r| r.get(0))?;
-//! assert_eq!(sum, 42);
-//! # Ok::<(), rusqlite::Error>(())
+//! ```text
+//! cargo build --release -p hayate-sqlite
+//! sqlite3 app.db
+//! sqlite> .load target/release/libhayate_sqlite
+//! sqlite> SELECT wasm_create_function('plus', x'0061736d…', 'add');
 //! ```
 //!
-//! # SQL interface
+//! Every sqlite3 call goes through the API table the loader passes to the
+//! entry point, with bindings generated from the installed `sqlite3.h`, so
+//! the extension runs inside whichever SQLite loads it (3.40, as Debian 12
+//! ships, or newer), whether that SQLite is a shared library or compiled
+//! into the program. The SQL interface and its limits are documented in
+//! `hayate-rusqlite`.
 //!
-//! - `wasm_create_function(name, module, export [, signature])` registers
-//!   the scalar function `name`, which calls `export` of `module` (a BLOB
-//!   holding a binary module or TEXT in the text format). Without a
-//!   signature its arity and types come from the export: `i32`/`i64` are
-//!   INTEGER, `f32`/`f64` REAL. A signature such as
-//!   `'(text, integer) -> text'` also allows TEXT and BLOB, passed through
-//!   linear memory (the convention is in [`function`]'s docs), and may be
-//!   followed by options: `deterministic`, `stateful`, `nulls`,
-//!   `timeout=5s`, `memory=64MiB`, `stack=512KiB` (see [`spec`]).
-//! - `wasm_create_aggregate(name, module, step, final [, signature])`
-//!   registers an aggregate: `step` takes a row's arguments and returns
-//!   nothing, `final` takes nothing and returns the result; each group has
-//!   a fresh instance.
-//! - `wasm_drop_function(name)` drops a function; `SELECT * FROM
-//!   wasm_functions` lists them (name, kind, export, final_export,
-//!   signature, module_hash).
-//!
-//! Registrations are stored in the table `hayate_wasm_functions` of the
-//! database, so reopening it and registering again brings them back. A
-//! module that does not validate, lacks an export or whose types do not fit
-//! is refused with an SQL error, and nothing is stored.
-//!
-//! # Semantics and limits
-//!
-//! - A NULL argument gives NULL without calling the guest (an aggregate
-//!   skips the row), unless the function is declared with `nulls`.
-//! - Every guest is bounded without any setting: in one statement (one
-//!   aggregate group) a function's guest may run for [`spec::DEFAULT_TIMEOUT`]
-//!   of wall time in all (the calls are timed, time SQLite spends between
-//!   rows does not count; enforced with epoch interruption in 10 ms ticks),
-//!   its memory is capped at [`spec::DEFAULT_MEMORY`] and its stack at
-//!   [`spec::DEFAULT_STACK`];
-//!   each is settable per function. A trap, a timeout or running out of
-//!   memory fails that statement with an SQL error naming the function and
-//!   the trap; the connection and the data stay usable.
-//! - A scalar function's instance is reused across the rows of a statement
-//!   and discarded at its end, unless the function is `stateful`, which
-//!   keeps one instance (per connection) across statements. An instance
-//!   that trapped is discarded.
+//! This file is the crate's only code, and its `unsafe` is the entry point
+//! SQLite calls with raw pointers.
 
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![allow(unsafe_code)]
 
-mod ffi;
-pub mod function;
-mod runtime;
-pub mod spec;
-mod sql;
-mod typed;
+use hayate_rusqlite::rusqlite;
+use std::os::raw::{c_char, c_int};
 
-pub use rusqlite;
-pub use sql::{TABLE, register};
+/// The extension's entry point: SQLite's `.load` and
+/// `sqlite3_load_extension` look it up by this name.
+///
+/// # Safety
+///
+/// Called by SQLite only, with the connection being loaded into, the error
+/// message out-pointer and the API routines of the loading library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sqlite3_extension_init(
+    db: *mut rusqlite::ffi::sqlite3,
+    pz_err_msg: *mut *mut c_char,
+    p_api: *mut rusqlite::ffi::sqlite3_api_routines,
+) -> c_int {
+    // SAFETY: SQLite passes a valid connection, error pointer and API table
+    // (null API pointers are refused by `extension_init2`); `init` only
+    // registers functions and reads the stored ones. It returns `Ok(true)`:
+    // the library stays loaded for the life of the process (its epoch
+    // thread runs code from it), and it stays registered on this
+    // connection.
+    unsafe { rusqlite::Connection::extension_init2(db, pz_err_msg, p_api, init) }
+}
+
+fn init(db: rusqlite::Connection) -> rusqlite::Result<bool> {
+    hayate_rusqlite::register(&db)?;
+    Ok(true)
+}

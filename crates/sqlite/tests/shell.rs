@@ -1,9 +1,8 @@
-//! The loadable extension in Debian's `sqlite3` shell: builds it with
-//! `--features extension` into `<target>/sqlite-extension` (a target
-//! directory of its own: cargo names a `cdylib` crate's rlib without a
-//! hash, so the two feature sets must not share one), loads it with
-//! `.load`, and checks the output of scripts, across a reopen.
+//! The loadable extension in Debian's `sqlite3` shell: builds it (`cargo
+//! test` builds no `cdylib`), loads it with `.load`, and checks the output
+//! of scripts, across a reopen.
 
+#[path = "../../rusqlite/tests/common/guests.rs"]
 mod common;
 
 use std::io::Write;
@@ -23,15 +22,15 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_path_buf()
 }
 
-/// Builds the extension once and copies it out of the way of later builds;
-/// returns the path to give `.load` (without the `.so`).
+/// Builds the extension once; returns the path to give `.load` (without
+/// the `.so`).
 fn extension() -> &'static Path {
     static EXT: OnceLock<PathBuf> = OnceLock::new();
     EXT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let target = target_dir().join("sqlite-extension");
+        let target = target_dir();
         let status = Command::new(cargo)
-            .args(["build", "-p", "hayate-sqlite", "--features", "extension"])
+            .args(["build", "-p", "hayate-sqlite"])
             .arg("--manifest-path")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
             .arg("--target-dir")
@@ -40,13 +39,7 @@ fn extension() -> &'static Path {
             .status()
             .expect("cannot run cargo");
         assert!(status.success(), "building the extension failed");
-        let built = target.join("debug").join("libhayate_sqlite.so");
-        let dir = target.join("hayate-sqlite-shell-test");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let copy = dir.join(format!("libhayate_sqlite_{}.so", std::process::id()));
-        std::fs::copy(&built, &copy).unwrap();
-        copy.with_extension("")
+        target.join("debug").join("libhayate_sqlite")
     })
 }
 

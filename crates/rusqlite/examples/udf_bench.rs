@@ -4,7 +4,7 @@
 //! same addition as a Wasm function (`i64.add`), plus the plain SQL `x + 1`.
 //! Prints each time and the ratios; measured in one run on the same data.
 //!
-//! `cargo run --release -p hayate-sqlite --example udf_bench [ROWS]`
+//! `cargo run --release -p hayate-rusqlite --example udf_bench [ROWS]`
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ fn main() {
         .map(|s| s.parse().expect("ROWS must be a number"))
         .unwrap_or(1_000_000);
     let conn = Connection::open_in_memory().unwrap();
-    hayate_sqlite::register(&conn).unwrap();
+    hayate_rusqlite::register(&conn).unwrap();
     conn.execute_batch(&format!(
         "CREATE TABLE t(x INTEGER);
          INSERT INTO t WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {rows})

@@ -1,4 +1,5 @@
-//! Guest modules shared by the tests, in the text format.
+//! Guest modules shared by the SQLite tests, in the text format, and
+//! quoting for SQL.
 
 #![allow(dead_code)]
 

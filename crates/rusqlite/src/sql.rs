@@ -23,7 +23,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
-use crate::ffi;
+use crate::connection;
 use crate::function::{Compiled, Kind, Runner};
 use crate::spec::Spec;
 
@@ -323,7 +323,7 @@ fn create(ctx: &Context<'_>, reg: &Registry, kind: Kind) -> rusqlite::Result<Val
         signature.as_deref(),
     )
     .map_err(|e| user(format!("{fname}({name}): {e}")))?;
-    let conn = ffi::connection(ctx)?;
+    let conn = connection::connection(ctx)?;
     conn.execute_batch(SCHEMA)?;
     let hash = format!("{:x}", Sha256::digest(&wasm));
     define(&conn, reg, Arc::new(compiled))?;
@@ -362,7 +362,7 @@ fn undefine(reg: &Registry, name: &str) -> bool {
 /// `wasm_drop_function(name)`.
 fn drop_function(ctx: &Context<'_>, reg: &Registry) -> rusqlite::Result<Value> {
     let name = text_arg(ctx, 0, "the name")?;
-    let conn = ffi::connection(ctx)?;
+    let conn = connection::connection(ctx)?;
     let mut known = undefine(reg, &name);
     let stored: bool = conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE name = ?1",

@@ -1,20 +1,22 @@
-//! The SQL interface through `rusqlite` and `hayate_sqlite::register`.
+//! The SQL interface through `rusqlite` and `hayate_rusqlite::register`.
 
 mod common;
 
-use common::{AGGREGATES, BYTES, MALICIOUS, NUMBERS, sql_str};
+use common::{AGGREGATES, BYTES, MALICIOUS, NUMBERS, init_sqlite, sql_str};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
 fn open(path: &std::path::Path) -> Connection {
+    init_sqlite();
     let conn = Connection::open(path).unwrap();
-    hayate_sqlite::register(&conn).unwrap();
+    hayate_rusqlite::register(&conn).unwrap();
     conn
 }
 
 fn memory() -> Connection {
+    init_sqlite();
     let conn = Connection::open_in_memory().unwrap();
-    hayate_sqlite::register(&conn).unwrap();
+    hayate_rusqlite::register(&conn).unwrap();
     conn
 }
 
