@@ -27,7 +27,7 @@ use rusqlite::types::{Value, ValueRef};
 
 use crate::runtime;
 use crate::spec::{Lifted, Lowered, Spec, SqlType, lift_result, lower_params};
-use crate::typed::{Call, typed};
+use crate::typed::{Call, RowError, to_f64, to_i64, typed};
 
 /// Scalar function or aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub struct Compiled {
     pub spec: Spec,
     params: Vec<Lowered>,
     result: Lifted,
+    /// Every argument and the per-row result (none for an aggregate's
+    /// step) are numbers: rows take [`Call::call_row`].
+    numeric: bool,
     engine: Engine,
     pre: InstancePre<StoreLimits>,
     /// The instance kept across statements by a `stateful` function.
@@ -107,8 +110,10 @@ impl Compiled {
                 lift_result(fin, spec.result, &fty)?
             }
         };
-        let bytes = params.iter().any(|p| matches!(p, Lowered::Bytes(_)))
-            || matches!(result, Lifted::Bytes(_));
+        let bytes_params = params.iter().any(|p| matches!(p, Lowered::Bytes(_)));
+        let bytes = bytes_params || matches!(result, Lifted::Bytes(_));
+        let numeric =
+            !bytes_params && (final_export.is_some() || !matches!(result, Lifted::Bytes(_)));
         if bytes {
             match export_type(&module, "alloc") {
                 Some(ExternType::Func(t))
@@ -138,6 +143,7 @@ impl Compiled {
             spec,
             params,
             result,
+            numeric,
             engine,
             pre,
             persistent: Arc::new(Mutex::new(None)),
@@ -147,11 +153,6 @@ impl Compiled {
     /// How many SQL arguments the function takes.
     pub fn arity(&self) -> usize {
         self.params.len()
-    }
-
-    /// Whether the row has a NULL argument the function is not called on.
-    pub fn skips(&self, row: &Context<'_>) -> bool {
-        !self.spec.options.nulls && (0..row.len()).any(|i| matches!(row.get_raw(i), ValueRef::Null))
     }
 
     /// A fresh instance in a store of its own, with its deadline set.
@@ -237,32 +238,6 @@ pub struct Runner {
     budget: u64,
 }
 
-fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
-    match v {
-        ValueRef::Integer(i) => Ok(i),
-        ValueRef::Real(f) => Ok(f as i64),
-        ValueRef::Text(t) => std::str::from_utf8(t)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| "expects an INTEGER, got TEXT that is not one".to_string()),
-        ValueRef::Blob(_) => Err("expects an INTEGER, got a BLOB".into()),
-        ValueRef::Null => Ok(0),
-    }
-}
-
-fn to_f64(v: ValueRef<'_>) -> Result<f64, String> {
-    match v {
-        ValueRef::Integer(i) => Ok(i as f64),
-        ValueRef::Real(f) => Ok(f),
-        ValueRef::Text(t) => std::str::from_utf8(t)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| "expects a REAL, got TEXT that is not a number".to_string()),
-        ValueRef::Blob(_) => Err("expects a REAL, got a BLOB".into()),
-        ValueRef::Null => Ok(0.0),
-    }
-}
-
 fn to_bytes(v: ValueRef<'_>) -> Option<Cow<'_, [u8]>> {
     match v {
         ValueRef::Text(b) | ValueRef::Blob(b) => Some(Cow::Borrowed(b)),
@@ -319,8 +294,10 @@ impl Runner {
     }
 
     /// Calls the step (or scalar) export with the row's arguments and, for
-    /// a scalar function, returns its result.
-    pub fn call(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Value, String> {
+    /// a scalar function, returns its result. `None`: the row has a NULL
+    /// argument and the function is not called on NULL (it gives NULL, an
+    /// aggregate skips the row).
+    pub fn call(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Option<Value>, String> {
         self.timed(|r| r.call_inner(f, row))
     }
 
@@ -329,25 +306,43 @@ impl Runner {
         self.timed(|r| r.finish_inner(f))
     }
 
-    fn call_inner(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Value, String> {
+    fn call_inner(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Option<Value>, String> {
+        if f.numeric
+            && let Some(fast) = &self.fast
+        {
+            return fast
+                .call_row(&mut self.store, row, f.spec.options.nulls)
+                .map_err(|e| match e {
+                    RowError::Arg { index, message } => {
+                        format!("{}: argument {}: {message}", f.name, index + 1)
+                    }
+                    RowError::Guest(e) => f.error(e),
+                });
+        }
         self.args.clear();
+        // One read of each argument: lowered, or NULL found.
         for (i, p) in f.params.iter().enumerate() {
-            let v = &row.get_raw(i);
-            let arg = |e: String| format!("{}: argument {}: {e}", f.name, self.args.len());
+            let v = row.get_raw(i);
+            if matches!(v, ValueRef::Null) && !f.spec.options.nulls {
+                // Only TEXT and BLOB arguments before it took guest memory.
+                self.free(f)?;
+                return Ok(None);
+            }
+            let arg = |e: String| format!("{}: argument {}: {e}", f.name, i + 1);
             match *p {
                 Lowered::I32 => {
-                    let i = to_i64(*v).map_err(arg)?;
+                    let i = to_i64(v).map_err(arg)?;
                     let i = i32::try_from(i).map_err(|_| {
                         format!("{}: argument {i} does not fit the guest's i32", f.name)
                     })?;
                     self.args.push(Val::I32(i));
                 }
-                Lowered::I64 => self.args.push(Val::I64(to_i64(*v).map_err(arg)?)),
+                Lowered::I64 => self.args.push(Val::I64(to_i64(v).map_err(arg)?)),
                 Lowered::F32 => self
                     .args
-                    .push(Val::F32((to_f64(*v).map_err(arg)? as f32).to_bits())),
-                Lowered::F64 => self.args.push(Val::F64(to_f64(*v).map_err(arg)?.to_bits())),
-                Lowered::Bytes(_) => match to_bytes(*v) {
+                    .push(Val::F32((to_f64(v).map_err(arg)? as f32).to_bits())),
+                Lowered::F64 => self.args.push(Val::F64(to_f64(v).map_err(arg)?.to_bits())),
+                Lowered::Bytes(_) => match to_bytes(v) {
                     None => {
                         self.args.push(Val::I32(0));
                         self.args.push(Val::I32(-1));
@@ -372,7 +367,7 @@ impl Runner {
             Err(e) => Err(f.error(e)),
         };
         self.free(f)?;
-        value
+        value.map(Some)
     }
 
     fn finish_inner(&mut self, f: &Compiled) -> Result<Value, String> {

@@ -113,19 +113,19 @@ fn call_scalar(def: &Definition, ctx: &Context<'_>) -> rusqlite::Result<Value> {
         }
     };
     let f = &*stmt.compiled;
-    if f.skips(ctx) {
-        return Ok(Value::Null);
-    }
     let mut guard = lock(&stmt.slot);
     if guard.is_none() {
         *guard = Some(f.runner().map_err(user)?);
     }
     let runner = guard.as_mut().expect("just created");
-    runner.call(f, ctx).map_err(|e| {
-        // A failed instance is not reused: the next call starts afresh.
-        *guard = None;
-        user(e)
-    })
+    match runner.call(f, ctx) {
+        Ok(value) => Ok(value.unwrap_or(Value::Null)),
+        Err(e) => {
+            // A failed instance is not reused: the next call starts afresh.
+            *guard = None;
+            Err(user(e))
+        }
+    }
 }
 
 struct WasmAggregate(Arc<Definition>);
@@ -148,9 +148,6 @@ impl Aggregate<AssertUnwindSafe<Group>, Value> for WasmAggregate {
 
     fn step(&self, ctx: &mut Context<'_>, g: &mut AssertUnwindSafe<Group>) -> rusqlite::Result<()> {
         let f = g.compiled.clone();
-        if f.skips(ctx) {
-            return Ok(());
-        }
         let runner = g
             .runner
             .as_mut()

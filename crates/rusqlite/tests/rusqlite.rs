@@ -60,6 +60,25 @@ fn numbers_from_the_wasm_type() {
     assert!(error(&conn, "SELECT wmul32(4294967296, 1)").contains("i32"));
     assert_eq!(value(&conn, "SELECT wadd(NULL, 1)"), Value::Null);
     assert!(error(&conn, "SELECT wadd(1)").contains("wrong number of arguments"));
+    // Mixed parameter types, each converted to its own.
+    create(&conn, "wmixed", NUMBERS, "mixed", None);
+    assert_eq!(value(&conn, "SELECT wmixed(1, 2, 0.5)"), Value::Real(3.5));
+    assert_eq!(value(&conn, "SELECT wmixed(-1, '5', 2)"), Value::Real(6.0));
+    assert_eq!(value(&conn, "SELECT wmixed(1, NULL, 0.5)"), Value::Null);
+    let e = error(&conn, "SELECT wmixed(1, 2, x'00')");
+    assert!(
+        e.contains("wmixed: argument 3: expects a REAL, got a BLOB"),
+        "{e}"
+    );
+    let e = error(&conn, "SELECT wmixed(2147483648, 2, 0.5)");
+    assert!(
+        e.contains("argument 1: 2147483648 does not fit the guest's i32"),
+        "{e}"
+    );
+    // Declared `nulls`: NULL arrives as 0.
+    create(&conn, "wnulls", NUMBERS, "mixed_null", Some("nulls"));
+    assert_eq!(value(&conn, "SELECT wnulls(NULL, 2.5)"), Value::Integer(2));
+    assert_eq!(value(&conn, "SELECT wnulls(40, NULL)"), Value::Integer(40));
     // In a query over a table, typeof and a WHERE clause.
     conn.execute_batch("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1), (2), (3), (NULL);")
         .unwrap();

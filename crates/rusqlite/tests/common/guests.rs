@@ -3,13 +3,19 @@
 
 #![allow(dead_code)]
 
-/// Numbers: `add` (i64), `mul32` (i32), `addf` (f64), `half32` (f32).
+/// Numbers: `add` (i64), `mul32` (i32), `addf` (f64), `half32` (f32),
+/// `mixed` (i32, i64, f64) -> f64, `mixed_null` (i32, f32) -> i32.
 pub const NUMBERS: &str = r#"(module
   (func (export "add") (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1)))
   (func (export "mul32") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1)))
   (func (export "addf") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
   (func (export "half32") (param f32) (result f32) (f32.mul (local.get 0) (f32.const 0.5)))
   (func (export "v128") (param v128) (result i32) (i32.const 0))
+  (func (export "mixed") (param i32 i64 f64) (result f64)
+    (f64.add (f64.convert_i32_s (local.get 0))
+             (f64.add (f64.convert_i64_s (local.get 1)) (local.get 2))))
+  (func (export "mixed_null") (param i32 f32) (result i32)
+    (i32.add (local.get 0) (i32.trunc_f32_s (local.get 1))))
   (global $calls (mut i64) (i64.const 0))
   (func (export "count") (param i64) (result i64)
     (global.set $calls (i64.add (global.get $calls) (i64.const 1)))
