@@ -41,9 +41,23 @@ impl std::fmt::Debug for Module {
 
 impl Module {
     /// Compiles a module from the binary format or, with the `wat` feature,
-    /// the text format.
+    /// the text format. With
+    /// [`Config::allow_precompiled`](crate::Config::allow_precompiled) it
+    /// also loads a precompiled artifact written by [`Module::serialize`]
+    /// (checked as [`Module::deserialize`] checks it); otherwise an
+    /// artifact is refused.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
+        if Module::is_precompiled(bytes) {
+            if !engine.config().allow_precompiled {
+                return Err(Error::msg(
+                    "these bytes are a precompiled module; loading one must be allowed \
+                     explicitly (`Config::allow_precompiled`) because its machine code is \
+                     trusted input",
+                ));
+            }
+            return crate::serialize::deserialize_bytes(engine, bytes);
+        }
         #[cfg(feature = "wat")]
         if !bytes.starts_with(b"\0asm") {
             let binary = wat::parse_bytes(bytes).map_err(|e| Error::msg(e.to_string()))?;

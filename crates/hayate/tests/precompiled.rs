@@ -286,3 +286,24 @@ fn from_file_loads_artifacts_only_when_allowed() {
     std::fs::write(&empty, b"").unwrap();
     assert!(Module::from_file(&allowed, &empty).is_err());
 }
+
+#[test]
+fn new_loads_artifacts_only_when_allowed() {
+    let engine = Engine::default();
+    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    let err = Module::new(&engine, &bytes).unwrap_err().to_string();
+    assert!(err.contains("precompiled"), "{err}");
+
+    let allowed = Engine::new(Config::new().allow_precompiled(true)).unwrap();
+    let bytes = Module::new(&allowed, WAT).unwrap().serialize().unwrap();
+    let module = Module::new(&allowed, &bytes).unwrap();
+    exercise(&allowed, &module);
+    // Damaged or foreign artifacts are refused, not trusted.
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last / 2] ^= 0x40;
+    damaged.truncate(last);
+    assert!(Module::new(&allowed, &damaged).is_err());
+    let err = Module::new(&engine, &bytes).unwrap_err().to_string();
+    assert!(err.contains("precompiled"), "{err}");
+}
