@@ -172,18 +172,7 @@ fn finish_with_error(e: hayate::Error, name: &str) -> Result<ExitCode> {
 /// outermost to the root (the trap or the host function's error), then
 /// the Wasm backtrace it carries.
 fn describe(e: &hayate::Error) -> String {
-    let backtrace = e.downcast_ref::<WasmBacktrace>().map(|bt| bt.to_string());
-    let messages: Vec<String> = e
-        .chain()
-        .map(|layer| layer.to_string())
-        .filter(|message| Some(message) != backtrace.as_ref())
-        .collect();
-    let mut text = messages.join(": ");
-    if let Some(backtrace) = backtrace {
-        text.push('\n');
-        text.push_str(backtrace.trim_end());
-    }
-    text
+    WasmBacktrace::report(e)
 }
 
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {

@@ -76,6 +76,27 @@ impl WasmBacktrace {
     pub fn frames(&self) -> &[FrameInfo] {
         &self.frames
     }
+
+    /// `error` for a person: its messages joined with `: ` and, if it left
+    /// Wasm, its Wasm backtrace on the lines below (what `hayate run`
+    /// prints for a trap). No Rust backtrace, whatever `RUST_BACKTRACE`
+    /// says.
+    pub fn report(error: &Error) -> String {
+        let backtrace = error
+            .downcast_ref::<WasmBacktrace>()
+            .map(|bt| bt.to_string());
+        let messages: Vec<String> = error
+            .chain()
+            .map(|layer| layer.to_string())
+            .filter(|message| Some(message) != backtrace.as_ref())
+            .collect();
+        let mut text = messages.join(": ");
+        if let Some(backtrace) = backtrace {
+            text.push('\n');
+            text.push_str(backtrace.trim_end());
+        }
+        text
+    }
 }
 
 impl fmt::Display for WasmBacktrace {

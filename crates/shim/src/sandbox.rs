@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use containerd_shim_wasm::sandbox::Sandbox;
 use containerd_shim_wasm::sandbox::context::{Entrypoint, RuntimeContext};
-use hayate::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use hayate::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace};
 use hayate_wasi::{FsPerms, I32Exit, WasiCtx};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
@@ -162,7 +162,7 @@ impl Command {
                 if let Some(trap) = e.downcast_ref::<Trap>() {
                     // Straight to fd 2, the container's stderr (`eprintln!`
                     // goes to a capture buffer under a test harness).
-                    let _ = writeln!(std::io::stderr(), "error: {e:?}");
+                    let _ = writeln!(std::io::stderr(), "error: {}", WasmBacktrace::report(&e));
                     log::info!("the guest trapped: {trap}");
                     return Ok(TRAP_EXIT_CODE);
                 }
