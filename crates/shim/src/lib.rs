@@ -21,7 +21,10 @@
 //!   SIGKILL ends the process.
 //! - **Memory**: the guest's linear memory cannot grow past the
 //!   container's cgroup memory limit (`memory.grow` fails, as in any
-//!   program that runs out of memory), and the cgroup bounds the process.
+//!   program that runs out of memory) when the container sees its cgroup
+//!   at `/sys/fs/cgroup`, as Kubernetes mounts it (`ctr run` does not
+//!   unless given `--mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup`);
+//!   the cgroup bounds the whole process in any case.
 //! - **Precompiled modules**: [`HayateCompiler`] compiles an image's
 //!   module the first time it runs; the library keeps the artifact in
 //!   containerd's content store (labelled

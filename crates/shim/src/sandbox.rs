@@ -28,6 +28,10 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 /// Runs one container's module with its own engine.
 pub struct HayateSandbox {
     engine: Engine,
+    /// The container's memory limit, read when the library creates the
+    /// sandbox: in the container's cgroup, before its root is switched
+    /// (inside, `/sys/fs/cgroup` is usually not mounted).
+    memory_limit: Option<u64>,
 }
 
 impl Default for HayateSandbox {
@@ -35,7 +39,12 @@ impl Default for HayateSandbox {
         // The library's `Sandbox: Default` leaves no way to report this;
         // an engine with a valid fixed configuration does not fail.
         let engine = crate::engine().expect("the shim's engine configuration is valid");
-        Self { engine }
+        let memory_limit = cgroup_memory_limit();
+        log::info!("memory limit: {memory_limit:?}");
+        Self {
+            engine,
+            memory_limit,
+        }
     }
 }
 
@@ -77,7 +86,7 @@ impl Sandbox for HayateSandbox {
                     None => (var.clone(), String::new()),
                 })
                 .collect(),
-            memory_limit: cgroup_memory_limit(),
+            memory_limit: self.memory_limit.or_else(cgroup_memory_limit),
         };
         let engine = self.engine.clone();
         let (done, finished) = oneshot::channel();

@@ -175,6 +175,36 @@ fn args_and_the_root_directory() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The container's stdin (a file here) reaches the guest, to its end.
+#[test]
+fn stdin_reaches_the_guest() -> anyhow::Result<()> {
+    let _serial = serial();
+    if !containerd() {
+        return Ok(());
+    }
+    let cat = wat_module(
+        r#"(func (export "_start")
+             (i32.store (i32.const 16) (i32.const 1024))
+             (block $eof
+               (loop $copy
+                 (i32.store (i32.const 20) (i32.const 4096))
+                 (br_if $eof (call $fd_read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                 (br_if $eof (i32.eqz (i32.load (i32.const 8))))
+                 (i32.store (i32.const 20) (i32.load (i32.const 8)))
+                 (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+                 (br $copy))))"#,
+    );
+    let (status, stdout, _) = WasiTest::<HayateShim>::builder()?
+        .with_wasm(cat)?
+        .with_stdin("line one\nline two\n")?
+        .build()?
+        .start()?
+        .wait(WAIT)?;
+    assert_eq!(status, 0);
+    assert_eq!(stdout, "line one\nline two\n");
+    Ok(())
+}
+
 /// A guest in an endless loop: SIGTERM interrupts it through the epoch
 /// (the container exits with 128 + 15), SIGKILL ends the process.
 #[test]

@@ -6,6 +6,8 @@
  *   write FILE TEXT write TEXT to FILE
  *   upper           copy stdin to stdout in upper case
  *   exit N          exit with status N
+ *   grow            grow memory until it fails; print its size in MiB
+ *   spin            loop forever
  *   trap            trap (unreachable) three calls deep
  *   raise           raise SIGABRT with proc_raise
  *   serve           accept one connection on fd 3, reply "hello\n" */
@@ -54,6 +56,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(mode, "upper")) {
         int c;
         while ((c = getchar()) != EOF) putchar(toupper(c));
+    } else if (!strcmp(mode, "grow")) {
+        while (__builtin_wasm_memory_grow(0, 16) != (__SIZE_TYPE__)-1) {}
+        printf("%lu\n", (unsigned long)(__builtin_wasm_memory_size(0) / 16));
+    } else if (!strcmp(mode, "spin")) {
+        volatile unsigned long n = 0;
+        for (;;) n++;
     } else if (!strcmp(mode, "exit")) {
         printf("exiting\n");
         exit(atoi(argv[2]));
