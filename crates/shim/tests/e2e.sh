@@ -301,5 +301,54 @@ else
     FAILED=$((FAILED + 1))
 fi
 
+# --- start-up benchmark (bench/shim.sh) ---------------------------------------
+# HAYATE_E2E_BENCH=N: the median wall time of N container runs through the
+# shim (`ctr run --rm` of cli.wasm exiting at once), of N plain `hayate run`s
+# of the same module (HAYATE_E2E_HAYATE names the CLI), and of N runc
+# containers of the same C program compiled natively and statically.
+median_ms() {
+    sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m / 1e6 }'
+}
+time_runs() { # N COMMAND...: prints the median in ms
+    local n="$1" i start end
+    shift
+    for i in $(seq "$n"); do
+        start=$(date +%s%N)
+        "$@" </dev/null >/dev/null 2>&1 || { say "benchmark run failed: $*"; return 1; }
+        end=$(date +%s%N)
+        echo $((end - start))
+    done | median_ms
+}
+if [ -n "${HAYATE_E2E_BENCH:-}" ]; then
+    n="$HAYATE_E2E_BENCH"
+    counter=0
+    shim_run() {
+        counter=$((counter + 1))
+        "${RUN[@]}" "$PLAT_REF" "b-$RANDOM-$counter" /cli.wasm exit 0
+    }
+    shim_ms=$(time_runs "$n" shim_run)
+    hayate_ms="-"
+    if [ -n "${HAYATE_E2E_HAYATE:-}" ]; then
+        hayate_ms=$(time_runs "$n" "$HAYATE_E2E_HAYATE" run "$WASM" exit 0)
+    fi
+    runc_ms="-"
+    if command -v gcc >/dev/null; then
+        printf '#include <stdlib.h>\nint main(void) { exit(0); }\n' >"$TMP/native.c"
+        gcc -O2 -static -o "$TMP/native" "$TMP/native.c"
+        python3 -B "$HERE/native-image.py" "$BUILD_IMAGE" "$TMP/native" "$TMP/images/native.tar"
+        ctr_ image import "$TMP/images/native.tar" >/dev/null || die "importing the native image failed"
+        runc_run() {
+            counter=$((counter + 1))
+            "${CTR[@]}" run --fifo-dir "$TMP/fifo" --rm localhost/hayate-e2e/native:latest "n-$RANDOM-$counter"
+        }
+        runc_ms=$(time_runs "$n" runc_run)
+    fi
+    echo "| start-up, median of $n runs | ms |"
+    echo "|---|--:|"
+    echo "| \`ctr run --rm\` through containerd-shim-hayate-v1 (cli.wasm) | $shim_ms |"
+    echo "| \`ctr run --rm\` through runc (the same C, native, static) | $runc_ms |"
+    echo "| \`hayate run\` (cli.wasm, no container) | $hayate_ms |"
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
