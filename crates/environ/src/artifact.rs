@@ -11,7 +11,8 @@
 //! 24          8     text offset (u64 LE)      a multiple of TEXT_ALIGN
 //! 32          8     text length (u64 LE)      the text runs to the end of the file
 //! 40          8     reserved, 0
-//! 48         32     SHA-256 of bytes 0..48 followed by the metadata
+//! 48         32     checksum: CRC-32 (LE, then 28 zero bytes) of bytes
+//!                   0..48 followed by the metadata
 //! 80          …     metadata: ArtifactHeader, then ModuleInfo, then the
 //!                   CompiledModule without its text (see `encode`)
 //! …                 zero padding up to the text offset
@@ -22,7 +23,11 @@
 //! patch its relocations in place and make it executable without copying
 //! it. The checksum covers everything but the text: it catches a truncated
 //! or damaged header and metadata, whose errors would otherwise misplace
-//! traps or functions. The text itself is trusted, like the whole artifact:
+//! traps or functions. It is a CRC-32 (every burst error of up to 32 bits,
+//! every odd number of flipped bits), not a cryptographic hash: it guards
+//! against damage, not against someone who can write the file, and it
+//! costs well under a millisecond for CPython's megabytes of metadata
+//! (SHA-256 of them was most of a precompiled load). The text itself is trusted, like the whole artifact:
 //! loading one runs its machine code, so artifacts must come from a source
 //! as trusted as the program loading them.
 
@@ -39,7 +44,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -52,6 +57,18 @@ pub const TEXT_ALIGN: usize = 16 * 1024;
 /// Number of bytes at the start of the preamble the checksum covers.
 pub const CHECKSUMMED_PREAMBLE: usize = 48;
 
+/// The checksum of an artifact whose preamble is `preamble` (its first
+/// [`CHECKSUMMED_PREAMBLE`] bytes count) and whose metadata is `metadata`:
+/// their CRC-32, little-endian, in the first four of 32 bytes.
+pub fn checksum(preamble: &[u8], metadata: &[u8]) -> [u8; 32] {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&preamble[..CHECKSUMMED_PREAMBLE]);
+    crc.update(metadata);
+    let mut out = [0; 32];
+    out[..4].copy_from_slice(&crc.finalize().to_le_bytes());
+    out
+}
+
 /// The fixed-size start of an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preamble {
@@ -63,8 +80,8 @@ pub struct Preamble {
     pub text_offset: u64,
     /// Length of the text section.
     pub text_len: u64,
-    /// SHA-256 of the first [`CHECKSUMMED_PREAMBLE`] bytes followed by the
-    /// metadata.
+    /// [`checksum`] of the first [`CHECKSUMMED_PREAMBLE`] bytes followed by
+    /// the metadata.
     pub checksum: [u8; 32],
 }
 
@@ -107,7 +124,7 @@ impl Preamble {
     }
 
     /// Parses and checks the preamble of an artifact of `file_len` bytes
-    /// (the checksum is left to the caller, who has the hash function).
+    /// (the checksum, over the metadata too, is [`checksum`]'s to check).
     pub fn parse(bytes: &[u8], file_len: u64) -> Result<Preamble, ArtifactError> {
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(ArtifactError::BadMagic);

@@ -6,7 +6,7 @@
 //!
 //! 1. The magic number and the artifact format version.
 //! 2. The layout: metadata and text fit the file, the text is aligned.
-//! 3. A SHA-256 checksum of the preamble and metadata (not the text).
+//! 3. A checksum (CRC-32) of the preamble and metadata (not the text).
 //! 4. The header against the loading engine: Hayate version and build,
 //!    WebAssembly features, bounds-check strategy, fuel and epoch settings
 //!    must be equal. With the `compiler` feature the engine also computes
@@ -30,12 +30,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hayate_environ::artifact::{
-    self, ArtifactHeader, CHECKSUMMED_PREAMBLE, FORMAT_VERSION, PREAMBLE_SIZE, Preamble,
+    self, ArtifactHeader, FORMAT_VERSION, PREAMBLE_SIZE, Preamble, checksum,
 };
 use hayate_environ::encode::Decoder;
 use hayate_environ::{CompiledModule, ModuleInfo};
 use hayate_runtime::code_memory::CodeMemory;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -71,13 +70,6 @@ pub(crate) fn host_header(
         wasm_features: config.features.bits(),
         tunables: config.tunables,
     }
-}
-
-fn checksum(preamble: &[u8], metadata: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(&preamble[..CHECKSUMMED_PREAMBLE]);
-    h.update(metadata);
-    h.finalize().into()
 }
 
 /// Writes the artifact of a loaded module.

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use hayate::{BoundsChecks, Config, Engine, Instance, Module, Store, Trap};
 use hayate_environ::artifact::{self, PREAMBLE_SIZE, Preamble};
 use hayate_environ::encode::{Decoder, Encoder};
-use sha2::{Digest, Sha256};
 
 const WAT: &str = r#"(module $prog
     (memory (export "mem") 1)
@@ -185,10 +184,7 @@ fn with_header(bytes: &[u8], edit: impl FnOnce(&mut artifact::ArtifactHeader)) -
         text_offset: text_offset as u64,
         ..p
     };
-    let mut h = Sha256::new();
-    h.update(&q.to_bytes()[..artifact::CHECKSUMMED_PREAMBLE]);
-    h.update(&metadata);
-    q.checksum = h.finalize().into();
+    q.checksum = artifact::checksum(&q.to_bytes(), &metadata);
     let mut out = q.to_bytes().to_vec();
     out.extend_from_slice(&metadata);
     out.resize(text_offset, 0);
