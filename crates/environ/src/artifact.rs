@@ -44,7 +44,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -451,7 +451,7 @@ mod tests {
                         start: 0,
                         length: 16,
                     },
-                    address_map: vec![(0, 40), (4, 44)],
+                    address_map: crate::AddressMap::from_pairs(&[(0, 40), (4, 44)]),
                 };
                 2
             ]

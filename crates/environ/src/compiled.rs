@@ -7,6 +7,7 @@
 
 use cranelift_entity::PrimaryMap;
 
+use crate::address_map::AddressMap;
 use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::trap::Trap;
 
@@ -130,9 +131,9 @@ pub struct CompiledBody {
 pub struct CompiledFunction {
     /// Where its code is.
     pub loc: FunctionLoc,
-    /// Pairs of (offset from the function's start, byte offset of the Wasm
-    /// instruction in the module), sorted by code offset, for backtraces.
-    pub address_map: Vec<(u32, u32)>,
+    /// Which Wasm instruction each offset from the function's start came
+    /// from, for backtraces.
+    pub address_map: AddressMap,
 }
 
 /// A compiled module.

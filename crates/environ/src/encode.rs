@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use thiserror::Error;
 
+use crate::address_map::AddressMap;
 use crate::compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
 use crate::entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, ElemIndex, EntityRef, FuncIndex, GlobalIndex,
@@ -737,7 +738,9 @@ impl Decode for FunctionLoc {
 
 impl Encode for CompiledFunction {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&self.loc).put(&self.address_map);
+        e.put(&self.loc);
+        e.len(self.address_map.as_bytes().len());
+        e.raw(self.address_map.as_bytes());
     }
 }
 
@@ -745,7 +748,7 @@ impl Decode for CompiledFunction {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Ok(CompiledFunction {
             loc: d.get()?,
-            address_map: d.get()?,
+            address_map: AddressMap::from_bytes(decode_bytes(d)?),
         })
     }
 }

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod address_map;
 mod compile;
 mod compiled;
 mod entity;
@@ -26,6 +27,7 @@ pub mod builtins;
 pub mod encode;
 pub mod link;
 
+pub use address_map::AddressMap;
 pub use compile::{Architecture, CompileJob, Compiler, ModuleInput, Target};
 pub use compiled::{
     BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc,

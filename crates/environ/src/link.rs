@@ -5,6 +5,7 @@
 //! loader. Patching depends only on the [`Architecture`] and the
 //! [`RelocationKind`], never on which compiler made the bodies.
 
+use crate::address_map::AddressMap;
 use crate::compile::{Architecture, CompileJob};
 use crate::compiled::{
     BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FunctionLoc, Relocation,
@@ -51,7 +52,7 @@ pub fn link(
                 }
                 module.functions.push(CompiledFunction {
                     loc,
-                    address_map: body.address_map.clone(),
+                    address_map: AddressMap::from_pairs(&body.address_map),
                 });
             }
             CompileJob::ArrayToWasm(index) => {

@@ -291,8 +291,5 @@ pub(crate) fn validate(
         return Err(bad(format!("trap at {o:#x} lies outside the text")));
     }
     compiled.traps.sort_by_key(|(o, _)| *o);
-    for f in compiled.functions.values_mut() {
-        f.address_map.sort_by_key(|(code, _)| *code);
-    }
     Ok(())
 }

@@ -114,8 +114,7 @@ impl CodeMeta {
         let position = self.compiled.function_at(offset)?;
         let func = &self.compiled.functions[position];
         let rel = offset - func.loc.start;
-        let i = func.address_map.partition_point(|(code, _)| *code <= rel);
-        let wasm_offset = i.checked_sub(1).map(|i| func.address_map[i].1);
+        let wasm_offset = func.address_map.lookup(rel);
         Some((
             self.info.func_index(self.defined_index(position)),
             wasm_offset,

@@ -163,7 +163,7 @@ fn build() -> (CompiledModule, ModuleInfo) {
                 start,
                 length: code.len() as u32,
             },
-            address_map: map,
+            address_map: hayate_environ::AddressMap::from_pairs(&map),
         });
         compiled.array_to_wasm_trampolines.push(None);
         compiled

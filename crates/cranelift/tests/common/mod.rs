@@ -23,11 +23,12 @@ pub fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
                 "functions overlap or are out of order"
             );
         }
+        let map: Vec<(u32, u32)> = f.address_map.iter().collect();
         assert!(
-            f.address_map.windows(2).all(|w| w[0].0 < w[1].0),
+            map.windows(2).all(|w| w[0].0 < w[1].0),
             "address map sorted"
         );
-        assert!(f.address_map.iter().all(|(o, _)| *o < f.loc.length));
+        assert!(map.iter().all(|(o, _)| *o < f.loc.length));
         assert_eq!(m.function_at(f.loc.start), Some(index));
     }
     for (i, t) in m.array_to_wasm_trampolines.iter() {
