@@ -25,9 +25,33 @@ use hayate::{
 use rusqlite::functions::Context;
 use rusqlite::types::{Value, ValueRef};
 
+use crate::ffi::Row;
 use crate::runtime;
 use crate::spec::{Lifted, Lowered, Spec, SqlType, lift_result, lower_params};
 use crate::typed::{Call, RowError, to_f64, to_i64, typed};
+
+/// The arguments of a row, as a scalar function ([`Row`]) or an
+/// aggregate's step ([`Context`]) gets them.
+pub trait SqlArgs {
+    /// Argument `i`.
+    fn arg(&self, i: usize) -> ValueRef<'_>;
+}
+
+impl SqlArgs for Row<'_> {
+    #[inline]
+    fn arg(&self, i: usize) -> ValueRef<'_> {
+        self.get(i)
+    }
+}
+
+impl SqlArgs for Context<'_> {
+    fn arg(&self, i: usize) -> ValueRef<'_> {
+        self.get_raw(i)
+    }
+}
+
+/// Most arguments of a typed call straight from a row.
+const MAX_ROW_ARGS: usize = 4;
 
 /// Scalar function or aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,7 +321,8 @@ impl Runner {
     /// a scalar function, returns its result. `None`: the row has a NULL
     /// argument and the function is not called on NULL (it gives NULL, an
     /// aggregate skips the row).
-    pub fn call(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Option<Value>, String> {
+    #[inline]
+    pub fn call<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
         self.timed(|r| r.call_inner(f, row))
     }
 
@@ -306,12 +331,19 @@ impl Runner {
         self.timed(|r| r.finish_inner(f))
     }
 
-    fn call_inner(&mut self, f: &Compiled, row: &Context<'_>) -> Result<Option<Value>, String> {
+    #[inline]
+    fn call_inner<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
+        let n = f.params.len();
         if f.numeric
+            && n <= MAX_ROW_ARGS
             && let Some(fast) = &self.fast
         {
+            let mut values = [ValueRef::Null; MAX_ROW_ARGS];
+            for (i, v) in values[..n].iter_mut().enumerate() {
+                *v = row.arg(i);
+            }
             return fast
-                .call_row(&mut self.store, row, f.spec.options.nulls)
+                .call_row(&mut self.store, &values[..n], f.spec.options.nulls)
                 .map_err(|e| match e {
                     RowError::Arg { index, message } => {
                         format!("{}: argument {}: {message}", f.name, index + 1)
@@ -319,10 +351,17 @@ impl Runner {
                     RowError::Guest(e) => f.error(e),
                 });
         }
+        self.call_lowered(f, row)
+    }
+
+    /// The call of functions with TEXT or BLOB, or of shapes without a
+    /// typed call: arguments lowered to [`Val`]s first.
+    #[inline(never)]
+    fn call_lowered<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
         self.args.clear();
         // One read of each argument: lowered, or NULL found.
         for (i, p) in f.params.iter().enumerate() {
-            let v = row.get_raw(i);
+            let v = row.arg(i);
             if matches!(v, ValueRef::Null) && !f.spec.options.nulls {
                 // Only TEXT and BLOB arguments before it took guest memory.
                 self.free(f)?;

@@ -66,7 +66,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod connection;
+mod ffi;
 pub mod function;
 mod runtime;
 pub mod spec;

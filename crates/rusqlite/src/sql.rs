@@ -23,7 +23,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
-use crate::connection;
+use crate::ffi::{self, RawCall, Row};
 use crate::function::{Compiled, Kind, Runner};
 use crate::spec::Spec;
 
@@ -89,41 +89,69 @@ pub struct Registry {
     entries: Mutex<HashMap<String, Vec<Entry>>>,
 }
 
-/// A scalar function's instance for the statement running.
+/// A scalar function's instance for the statement running: its own (made
+/// at the first row that needs it), or, for a `stateful` function, the one
+/// kept across statements.
 struct Statement {
     compiled: Arc<Compiled>,
-    slot: Arc<Mutex<Option<Runner>>>,
+    instance: StatementInstance,
 }
 
-fn call_scalar(def: &Definition, ctx: &Context<'_>) -> rusqlite::Result<Value> {
-    let stmt = match ctx.get_aux::<Statement>(def.aux)? {
-        Some(s) => s,
-        None => {
-            let compiled = def.current()?;
-            let slot = if compiled.spec.options.stateful {
-                let slot = compiled.persistent.clone();
-                if let Some(r) = lock(&slot).as_mut() {
-                    r.reset_budget(&compiled);
-                }
-                slot
-            } else {
-                Arc::new(Mutex::new(None))
-            };
-            ctx.set_aux(def.aux, Statement { compiled, slot })?
-        }
-    };
-    let f = &*stmt.compiled;
-    let mut guard = lock(&stmt.slot);
-    if guard.is_none() {
-        *guard = Some(f.runner().map_err(user)?);
+// The whole `Statement` is one box in SQLite's statement data; the row's
+// instance stays inline in it, one pointer away.
+#[allow(clippy::large_enum_variant)]
+enum StatementInstance {
+    Own(Option<Runner>),
+    Kept(Arc<Mutex<Option<Runner>>>),
+}
+
+impl Statement {
+    fn new(compiled: Arc<Compiled>) -> Statement {
+        let instance = if compiled.spec.options.stateful {
+            let slot = compiled.persistent.clone();
+            if let Some(r) = lock(&slot).as_mut() {
+                r.reset_budget(&compiled);
+            }
+            StatementInstance::Kept(slot)
+        } else {
+            StatementInstance::Own(None)
+        };
+        Statement { compiled, instance }
     }
-    let runner = guard.as_mut().expect("just created");
-    match runner.call(f, ctx) {
+}
+
+/// A row of a scalar function: SQLite's `xFunc`.
+fn call_scalar(def: &Arc<Definition>, row: Row<'_>, call: &mut RawCall) {
+    match scalar_value(def, row, call) {
+        Ok(value) => call.set_result(&value),
+        Err(message) => call.set_error(&message),
+    }
+}
+
+fn scalar_value(def: &Definition, row: Row<'_>, call: &mut RawCall) -> Result<Value, String> {
+    let stmt = call.statement_data(def.aux, || {
+        Ok(Statement::new(def.current().map_err(|e| e.to_string())?))
+    })?;
+    let f = &*stmt.compiled;
+    match &mut stmt.instance {
+        StatementInstance::Own(slot) => run_scalar(f, slot, &row),
+        StatementInstance::Kept(shared) => run_scalar(f, &mut lock(shared), &row),
+    }
+}
+
+/// Calls `f` on `row` with the instance in `slot`, made if there is none.
+#[inline]
+fn run_scalar(f: &Compiled, slot: &mut Option<Runner>, row: &Row<'_>) -> Result<Value, String> {
+    let runner = match slot {
+        Some(r) => r,
+        None => slot.insert(f.runner()?),
+    };
+    match runner.call(f, row) {
         Ok(value) => Ok(value.unwrap_or(Value::Null)),
         Err(e) => {
             // A failed instance is not reused: the next call starts afresh.
-            *guard = None;
-            Err(user(e))
+            *slot = None;
+            Err(e)
         }
     }
 }
@@ -197,10 +225,7 @@ fn define(conn: &Connection, reg: &Registry, compiled: Arc<Compiled>) -> rusqlit
         let n_arg = arity as i32;
         let registered = match kind {
             Kind::Scalar => {
-                let d = AssertUnwindSafe(def.clone());
-                conn.create_scalar_function(&compiled.name, n_arg, flags, move |ctx| {
-                    call_scalar(&d, ctx)
-                })
+                ffi::create_scalar(conn, &compiled.name, n_arg, flags, def.clone(), call_scalar)
             }
             Kind::Aggregate => conn.create_aggregate_function(
                 &compiled.name,
@@ -320,7 +345,7 @@ fn create(ctx: &Context<'_>, reg: &Registry, kind: Kind) -> rusqlite::Result<Val
         signature.as_deref(),
     )
     .map_err(|e| user(format!("{fname}({name}): {e}")))?;
-    let conn = connection::connection(ctx)?;
+    let conn = ffi::connection(ctx)?;
     conn.execute_batch(SCHEMA)?;
     let hash = format!("{:x}", Sha256::digest(&wasm));
     define(&conn, reg, Arc::new(compiled))?;
@@ -359,7 +384,7 @@ fn undefine(reg: &Registry, name: &str) -> bool {
 /// `wasm_drop_function(name)`.
 fn drop_function(ctx: &Context<'_>, reg: &Registry) -> rusqlite::Result<Value> {
     let name = text_arg(ctx, 0, "the name")?;
-    let conn = connection::connection(ctx)?;
+    let conn = ffi::connection(ctx)?;
     let mut known = undefine(reg, &name);
     let stored: bool = conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE name = ?1",

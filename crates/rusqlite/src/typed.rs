@@ -11,7 +11,6 @@
 //! are all numbers, straight from the SQLite row to the SQL result.
 
 use hayate::{Func, Store, StoreLimits, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy};
-use rusqlite::functions::Context;
 use rusqlite::types::{Value, ValueRef};
 
 /// A typed call of one export.
@@ -25,15 +24,15 @@ pub trait Call: Send {
         out: &mut [Val],
     ) -> hayate::Result<()>;
 
-    /// Calls with the row's arguments, converted to the export's parameter
-    /// types, and returns the result as an SQL value (NULL without one).
-    /// `Ok(None)`: an argument is NULL and `nulls` is false, so the
-    /// export was not called. For exports whose parameters all come from
-    /// numeric SQL arguments, one per parameter.
+    /// Calls with the row's arguments `row`, converted to the export's
+    /// parameter types, and returns the result as an SQL value (NULL
+    /// without one). `Ok(None)`: an argument is NULL and `nulls` is false,
+    /// so the export was not called. For exports whose parameters all come
+    /// from numeric SQL arguments, one per parameter.
     fn call_row(
         &self,
         store: &mut Store<StoreLimits>,
-        row: &Context<'_>,
+        row: &[ValueRef<'_>],
         nulls: bool,
     ) -> Result<Option<Value>, RowError>;
 }
@@ -48,6 +47,7 @@ pub enum RowError {
 
 /// A numeric SQL value as an integer: REAL truncates, TEXT must be a
 /// number, NULL (for functions declared `nulls`) is 0.
+#[inline]
 pub fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
     match v {
         ValueRef::Integer(i) => Ok(i),
@@ -62,6 +62,7 @@ pub fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
 }
 
 /// A numeric SQL value as a float, converted as [`to_i64`] converts.
+#[inline]
 pub fn to_f64(v: ValueRef<'_>) -> Result<f64, String> {
     match v {
         ValueRef::Integer(i) => Ok(i as f64),
@@ -134,12 +135,13 @@ impl Arg for f64 {
 trait Args: WasmParams + Sized {
     fn from_vals(args: &[Val]) -> Self;
     /// `Ok(None)`: a NULL argument, not passed unless `nulls`.
-    fn from_row(row: &Context<'_>, nulls: bool) -> Result<Option<Self>, RowError>;
+    fn from_row(row: &[ValueRef<'_>], nulls: bool) -> Result<Option<Self>, RowError>;
 }
 
 /// Argument `index` of `row`, or `None` for a NULL not to be passed.
-fn row_arg<A: Arg>(row: &Context<'_>, index: usize, nulls: bool) -> Result<Option<A>, RowError> {
-    let v = row.get_raw(index);
+#[inline]
+fn row_arg<A: Arg>(row: &[ValueRef<'_>], index: usize, nulls: bool) -> Result<Option<A>, RowError> {
+    let v = row[index];
     if !nulls && matches!(v, ValueRef::Null) {
         return Ok(None);
     }
@@ -155,7 +157,8 @@ macro_rules! args {
             fn from_vals(_args: &[Val]) -> Self {
                 ($($name::from_val(&_args[$i]),)*)
             }
-            fn from_row(_row: &Context<'_>, _nulls: bool) -> Result<Option<Self>, RowError> {
+            #[inline]
+            fn from_row(_row: &[ValueRef<'_>], _nulls: bool) -> Result<Option<Self>, RowError> {
                 Ok(Some(($(match row_arg::<$name>(_row, $i, _nulls)? {
                     Some(v) => v,
                     None => return Ok(None),
@@ -236,7 +239,7 @@ impl<P: Args, R: Ret> Call for Typed<P, R> {
     fn call_row(
         &self,
         store: &mut Store<StoreLimits>,
-        row: &Context<'_>,
+        row: &[ValueRef<'_>],
         nulls: bool,
     ) -> Result<Option<Value>, RowError> {
         let Some(args) = P::from_row(row, nulls)? else {

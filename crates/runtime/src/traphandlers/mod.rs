@@ -73,9 +73,10 @@
 
 mod backtrace;
 mod signals;
+mod thread;
 
 use std::any::Any;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -181,7 +182,7 @@ enum Pending {
 }
 
 /// One activation of [`catch_traps`] on this thread. Lives on
-/// `catch_traps`'s stack frame; the thread-local `CURRENT` points to the
+/// `catch_traps`'s stack frame; the thread's block (`thread.rs`) points to the
 /// innermost one. The signal handler reads it, so everything it touches is
 /// a `Cell` or set before Wasm runs.
 pub(crate) struct CallThreadState {
@@ -209,33 +210,19 @@ pub(crate) struct CallThreadState {
     pending: Cell<Option<Box<Pending>>>,
 }
 
-thread_local! {
-    /// The innermost `catch_traps` activation on this thread, or null.
-    /// Const-initialised and without destructor, so reading it in a signal
-    /// handler neither allocates nor registers anything.
-    static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
-
-    /// The backtrace buffer, kept between outermost activations. Only the
-    /// outermost activation on this thread reaches it (by pointer, shared
-    /// with nested ones); it is emptied by the signal handler before it
-    /// records frames, so a call that does not trap never touches its
-    /// contents.
-    static FRAME_BUFFER: UnsafeCell<Vec<usize>> = const { UnsafeCell::new(Vec::new()) };
-}
-
 /// Most frames a backtrace records.
 const MAX_FRAMES: usize = 1 << 20;
 
 /// Whether the current thread is inside [`catch_traps`].
 pub fn is_in_wasm() -> bool {
-    !CURRENT.get().is_null()
+    !thread::current().is_null()
 }
 
 fn with_current<R>(f: impl FnOnce(&CallThreadState) -> R) -> Option<R> {
-    let state = CURRENT.get();
-    // SAFETY: a non-null `CURRENT` points to the `CallThreadState` on the
+    let state = thread::current();
+    // SAFETY: a non-null current activation points to the `CallThreadState` on the
     // frame of a `catch_traps` still running on this thread (it resets
-    // `CURRENT` before returning).
+    // the current activation before returning).
     (!state.is_null()).then(|| f(unsafe { &*state }))
 }
 
@@ -285,9 +272,9 @@ const HOST_STACK_RESERVE: usize = 128 * 1024;
 ///
 /// When `sp` is not on the thread's stack as the platform reports it (an
 /// embedder running on a stack of its own), the configuration is trusted.
-fn stack_limit(sp: usize, max_wasm_stack: usize) -> usize {
+fn stack_limit(sp: usize, max_wasm_stack: usize, bounds: Option<(usize, usize)>) -> usize {
     let configured = sp.saturating_sub(max_wasm_stack);
-    match signals::thread_stack_bounds() {
+    match bounds {
         Some((low, high)) if (low..=high).contains(&sp) => {
             let floor = low.saturating_add(HOST_STACK_RESERVE);
             configured.max(floor).min(sp)
@@ -327,32 +314,40 @@ fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut 
 pub unsafe fn catch_traps(
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
+    f: impl FnMut(),
+) -> Result<(), Box<UnwindReason>> {
+    // One thread-local access per call; the first call on a thread also
+    // installs the handlers and finds the stack bounds.
+    // SAFETY: the caller's promises, passed on.
+    thread::with_prepared(|thread| unsafe { catch_traps_on(thread, limits, max_wasm_stack, f) })
+}
+
+/// [`catch_traps`] with this thread's block in hand.
+///
+/// # Safety
+/// As for [`catch_traps`].
+#[inline]
+unsafe fn catch_traps_on(
+    thread: &thread::ThreadState,
+    limits: *const VMRuntimeLimits,
+    max_wasm_stack: usize,
     mut f: impl FnMut(),
 ) -> Result<(), Box<UnwindReason>> {
-    // Installs the handlers on a thread's first call, then one flag check.
-    signals::lazy_per_thread_init();
-
     let anchor = 0u8;
     let stack_here = &raw const anchor as usize;
-    let prev = CURRENT.get();
+    let prev = thread.current.get();
 
-    // The backtrace buffer: this thread's `FRAME_BUFFER`, reached by the
-    // outermost activation and shared by pointer with nested ones. Only its
-    // capacity is checked here (the handler must not allocate); its
-    // contents are cleared by the handler when a trap is recorded.
-    let frames: *mut Vec<usize> = if prev.is_null() {
-        FRAME_BUFFER.with(UnsafeCell::get)
-    } else {
-        // SAFETY: `prev` is a live activation of this thread (see `CURRENT`).
-        unsafe { (*prev).frames }
-    };
+    // The backtrace buffer is the thread's, shared by nested activations.
+    // Only its capacity is checked here (the handler must not allocate);
+    // its contents are cleared by the handler when a trap is recorded.
+    let frames = thread.frames.get();
     let wanted = (max_wasm_stack / 16).clamp(64, MAX_FRAMES) + 16;
-    // SAFETY: `frames` points to this thread's `FRAME_BUFFER`, which only
-    // the activations of this thread use, and none of them holds a
-    // reference to it across this point (the handler only runs inside Wasm).
+    // SAFETY: `frames` is this thread's buffer, which only the activations
+    // of this thread use, and none of them holds a reference to it across
+    // this point (the handler only runs inside Wasm).
     unsafe {
         if (*frames).capacity() < wanted {
-            (*frames).reserve(wanted - (*frames).len());
+            reserve_frames(&mut *frames, wanted);
         }
     }
 
@@ -367,7 +362,8 @@ pub unsafe fn catch_traps(
         }
         let saved_stack_limit = outermost_for_limits.then(|| {
             let old = *(*limits).stack_limit.get();
-            *(*limits).stack_limit.get() = stack_limit(stack_here, max_wasm_stack);
+            *(*limits).stack_limit.get() =
+                stack_limit(stack_here, max_wasm_stack, thread.stack_bounds.get());
             old
         });
         let prev_exit = match prev.as_ref() {
@@ -391,7 +387,7 @@ pub unsafe fn catch_traps(
         frames,
         pending: Cell::new(None),
     };
-    CURRENT.set(&state);
+    thread.current.set(&state);
     let mut payload = Payload {
         f: &mut f,
         panic: None,
@@ -406,7 +402,7 @@ pub unsafe fn catch_traps(
             (&raw mut payload).cast(),
         )
     };
-    CURRENT.set(prev);
+    thread.current.set(prev);
 
     // SAFETY: as above for `limits` and `prev`.
     unsafe {
@@ -449,6 +445,14 @@ pub unsafe fn catch_traps(
     }
 }
 
+/// Grows the backtrace buffer to hold `wanted` PCs (rarely: once per
+/// thread and stack size).
+#[cold]
+#[inline(never)]
+fn reserve_frames(frames: &mut Vec<usize>, wanted: usize) {
+    frames.reserve(wanted - frames.len());
+}
+
 /// Stops the Wasm code that called a builtin with `error`, as a failed host
 /// function would stop it: jumps back to the innermost [`catch_traps`],
 /// which returns [`UnwindReason::HostError`] with `error` (and no
@@ -461,13 +465,13 @@ pub unsafe fn catch_traps(
 /// [`catch_traps`]; the builtin's frame (like the Wasm frames it skips) must
 /// hold nothing that needs dropping.
 pub(crate) unsafe fn raise_host_error(error: crate::HostError) -> ! {
-    let state = CURRENT.get();
+    let state = thread::current();
     // Builtins only run inside `catch_traps`; anything else is a bug that
     // must not continue (and must not unwind into compiled code).
     if state.is_null() {
         std::process::abort();
     }
-    // SAFETY: a non-null `CURRENT` is this thread's innermost live
+    // SAFETY: a non-null current activation is this thread's innermost live
     // activation, running the compiled code that called the builtin; the
     // frame buffer is this thread's and unused while Wasm runs. The jump
     // skips only frames the caller vouches for.

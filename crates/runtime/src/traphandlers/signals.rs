@@ -17,13 +17,12 @@
 //! targets the handler never recognises a trap and always passes the signal
 //! on, so traps in compiled code there terminate the process.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{RefCell, UnsafeCell};
 use std::ffi::{c_int, c_void};
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::Once;
 
-use super::CURRENT;
 use crate::mmap::{Mmap, page_size, round_up_to_page};
 
 /// The signals compiled code traps with.
@@ -137,7 +136,7 @@ unsafe extern "C" fn handle_signal(
     info: *mut libc::siginfo_t,
     context: *mut c_void,
 ) {
-    let state = CURRENT.get();
+    let state = super::thread::current();
     if !state.is_null() {
         // SAFETY: a non-null `CURRENT` is this thread's innermost live
         // activation; `context` comes from the kernel.
@@ -239,30 +238,17 @@ impl Drop for AltStack {
 }
 
 thread_local! {
-    static ALT_STACK_CHECKED: Cell<bool> = const { Cell::new(false) };
     static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
 }
 
 /// Makes sure this thread has an alternate signal stack of at least
 /// [`MIN_ALT_STACK`] bytes, installing one (freed at thread exit) if not.
-/// Checks only once per thread. Best effort: if memory cannot be had, the
-/// handler runs on the thread's own stack, which works for every trap but
-/// a fault caused by the stack itself overflowing.
-///
-/// The first call on each thread also installs the process's handlers
-/// ([`init_traps`]), so a thread's later calls cost one thread-local load.
-#[inline]
-pub(super) fn lazy_per_thread_init() {
-    if !ALT_STACK_CHECKED.get() {
-        per_thread_init_slow();
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn per_thread_init_slow() {
+/// Best effort: if memory cannot be had, the handler runs on the thread's
+/// own stack, which works for every trap but a fault caused by the stack
+/// itself overflowing. Also installs the process's handlers
+/// ([`init_traps`]). Called once per thread, by `thread::prepare`.
+pub(super) fn per_thread_init() {
     init_traps();
-    ALT_STACK_CHECKED.set(true);
     // SAFETY: an all-zero `stack_t` is valid; `sigaltstack` fills it.
     let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: querying this thread's alternate stack.
@@ -308,26 +294,13 @@ fn per_thread_init_slow() {
 // Thread stack bounds.
 
 /// This thread's stack as `(lowest, highest)` address (the lowest
-/// including any guard page), if the platform tells; computed once per
-/// thread.
-pub(super) fn thread_stack_bounds() -> Option<(usize, usize)> {
-    thread_local! {
-        /// `(0, 0)`: not computed yet; `(usize::MAX, 0)`: unknown.
-        static BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-    }
-    match BOUNDS.get() {
-        (0, 0) => {
-            let bounds = query_thread_stack_bounds().filter(|&(low, high)| low != 0 && low < high);
-            BOUNDS.set(bounds.unwrap_or((usize::MAX, 0)));
-            bounds
-        }
-        (usize::MAX, 0) => None,
-        bounds => Some(bounds),
-    }
+/// including any guard page), if the platform tells.
+pub(super) fn query_thread_stack_bounds() -> Option<(usize, usize)> {
+    platform_stack_bounds().filter(|&(low, high)| low != 0 && low < high)
 }
 
 #[cfg(target_os = "linux")]
-fn query_thread_stack_bounds() -> Option<(usize, usize)> {
+fn platform_stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is
     // read and destroyed after; the out-pointers are valid locals.
     unsafe {
@@ -345,6 +318,6 @@ fn query_thread_stack_bounds() -> Option<(usize, usize)> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn query_thread_stack_bounds() -> Option<(usize, usize)> {
+fn platform_stack_bounds() -> Option<(usize, usize)> {
     None
 }
