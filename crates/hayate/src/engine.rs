@@ -120,6 +120,7 @@ impl Engine {
     }
 
     /// The current epoch.
+    #[inline]
     pub(crate) fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }

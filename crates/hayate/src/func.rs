@@ -127,6 +127,7 @@ impl Func {
     }
 
     /// Calls with raw values already converted and type-checked.
+    #[inline]
     pub(crate) fn call_raw<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
@@ -141,6 +142,7 @@ impl Func {
         self.call_raw_unhooked(store, values)
     }
 
+    #[inline]
     fn call_raw_unhooked<T: 'static>(
         &self,
         store: &mut StoreInner<T>,

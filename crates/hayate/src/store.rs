@@ -75,6 +75,7 @@ pub struct StoreOpaque {
 }
 
 impl StoreOpaque {
+    #[inline]
     pub(crate) fn check(&self, id: StoreId) -> Result<()> {
         if self.id == id {
             Ok(())
@@ -154,6 +155,7 @@ impl<T> Store<T> {
     }
 
     /// Interrupts Wasm once the engine's epoch is `ticks` past its current value.
+    #[inline]
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         self.inner.opaque.set_epoch_deadline(ticks)
     }
@@ -242,6 +244,7 @@ impl StoreOpaque {
         Ok(u64::try_from(-self.limits.fuel_consumed().min(0)).unwrap_or(0))
     }
 
+    #[inline]
     pub(crate) fn set_epoch_deadline(&mut self, ticks: u64) {
         let deadline = self.engine.current_epoch().saturating_add(ticks);
         self.limits.set_epoch_deadline(deadline);

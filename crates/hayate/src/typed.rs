@@ -29,7 +29,9 @@ macro_rules! wasm_ty_num {
     ($($ty:ty => $vt:ident, $to:ident, $from:ident;)*) => {$(
         impl WasmTy for $ty {
             fn valtype() -> ValType { ValType::$vt }
+            #[inline]
             fn into_raw(self, _: &StoreOpaque) -> Result<ValRaw> { Ok(ValRaw::$to(self as _)) }
+            #[inline]
             fn from_raw(raw: ValRaw, _: StoreId) -> Self { raw.$from() as $ty }
         }
     )*};
@@ -46,9 +48,11 @@ impl WasmTy for f32 {
     fn valtype() -> ValType {
         ValType::F32
     }
+    #[inline]
     fn into_raw(self, _: &StoreOpaque) -> Result<ValRaw> {
         Ok(ValRaw::u32(self.to_bits()))
     }
+    #[inline]
     fn from_raw(raw: ValRaw, _: StoreId) -> Self {
         f32::from_bits(raw.get_u32())
     }
@@ -58,9 +62,11 @@ impl WasmTy for f64 {
     fn valtype() -> ValType {
         ValType::F64
     }
+    #[inline]
     fn into_raw(self, _: &StoreOpaque) -> Result<ValRaw> {
         Ok(ValRaw::u64(self.to_bits()))
     }
+    #[inline]
     fn from_raw(raw: ValRaw, _: StoreId) -> Self {
         f64::from_bits(raw.get_u64())
     }
@@ -302,12 +308,28 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     }
 
     /// Calls the function.
+    #[inline]
     pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.store)?;
         // Tuples have at most 12 elements, so the values fit on the stack:
-        // a typed call allocates nothing.
-        let mut buffer = [ValRaw::default(); 12];
+        // a typed call allocates nothing. Most calls take a few values,
+        // and a small buffer is cheaper to clear (the branch is decided at
+        // compile time).
+        if P::COUNT <= 4 && R::COUNT <= 4 {
+            self.call_in(store, params, &mut [ValRaw::default(); 4])
+        } else {
+            self.call_in(store, params, &mut [ValRaw::default(); 12])
+        }
+    }
+
+    #[inline]
+    fn call_in<T: 'static>(
+        &self,
+        store: &mut crate::store::StoreInner<T>,
+        params: P,
+        buffer: &mut [ValRaw],
+    ) -> Result<R> {
         let values = &mut buffer[..P::COUNT.max(R::COUNT).max(1)];
         params.store_raw(&store.opaque, values)?;
         self.func.call_raw(store, values)?;

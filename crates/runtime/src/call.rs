@@ -1,7 +1,7 @@
 //! Calling into compiled code from the host through a function's array-call
 //! entry, inside `catch_traps`.
 
-use crate::traphandlers::{UnwindReason, catch_traps};
+use crate::traphandlers::{UnwindReason, catch_traps_array};
 use crate::vmcontext::{ArrayCallFn, VMFuncRef, VMRuntimeLimits, ValRaw};
 
 /// Calls `func_ref` with `values` holding its parameters; on return `values`
@@ -12,6 +12,7 @@ use crate::vmcontext::{ArrayCallFn, VMFuncRef, VMRuntimeLimits, ValRaw};
 /// are `limits`, with an array-call entry; `values` must have room for
 /// max(params, results) values of its signature, with the parameters of the
 /// right types; the store must not be used except through Wasm during the call.
+#[inline]
 pub unsafe fn invoke(
     func_ref: *const VMFuncRef,
     values: &mut [ValRaw],
@@ -23,10 +24,14 @@ pub unsafe fn invoke(
         let f = *func_ref;
         assert!(!f.array_call.is_null(), "function has no array-call entry");
         let entry: ArrayCallFn = std::mem::transmute::<*const u8, ArrayCallFn>(f.array_call);
-        let ptr = values.as_mut_ptr();
-        let len = values.len();
-        catch_traps(limits, max_wasm_stack, || {
-            entry(f.vmctx, f.vmctx, ptr, len);
-        })
+        catch_traps_array(
+            limits,
+            max_wasm_stack,
+            entry,
+            f.vmctx,
+            f.vmctx,
+            values.as_mut_ptr(),
+            values.len(),
+        )
     }
 }

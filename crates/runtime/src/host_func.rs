@@ -86,6 +86,7 @@ impl HostFunc {
 /// `func_ref` must point to a live `VMFuncRef` whose `vmctx` is either an
 /// instance VMContext or a `VMHostFuncContext`, and the returned reference
 /// must not outlive the function's owner.
+#[inline]
 pub unsafe fn host_state<'a>(func_ref: *const VMFuncRef) -> Option<&'a HostState> {
     // SAFETY: the caller guarantees `func_ref` is live; both kinds of vmctx
     // start with a u32 magic number, and a host function context's

@@ -80,7 +80,7 @@ pub use pooling::{InstanceAllocator, PoolingAllocator, PoolingConfig};
 pub use store::{HostError, HostState, VMStore};
 pub use table::{Table, TableElement};
 pub use traphandlers::{
-    Backtrace, FrameInfo, UnwindReason, catch_traps, init_traps, is_in_wasm,
+    Backtrace, FrameInfo, UnwindReason, catch_traps, catch_traps_array, init_traps, is_in_wasm,
     set_pending_host_error, set_pending_panic,
 };
 pub use type_registry::TypeRegistry;

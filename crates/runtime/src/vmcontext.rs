@@ -148,6 +148,7 @@ impl VMRuntimeLimits {
     }
 
     /// Sets the epoch deadline.
+    #[inline]
     pub fn set_epoch_deadline(&self, value: u64) {
         // SAFETY: see the comment above this impl.
         unsafe { *self.epoch_deadline.get() = value }
@@ -193,6 +194,7 @@ macro_rules! val_raw_accessors {
         impl ValRaw {
             $(
                 /// Builds a raw value from this type.
+                #[inline]
                 pub fn $from(v: $ty) -> ValRaw {
                     let mut bytes = [0u8; 16];
                     let b = v.to_le_bytes();
@@ -200,6 +202,7 @@ macro_rules! val_raw_accessors {
                     ValRaw { bytes }
                 }
                 /// Reads the value as this type.
+                #[inline]
                 pub fn $get(&self) -> $ty {
                     const N: usize = std::mem::size_of::<$ty>();
                     $ty::from_le_bytes(self.bytes[..N].try_into().unwrap())
@@ -213,10 +216,12 @@ val_raw_accessors!(i32 i32 get_i32, i64 i64 get_i64, u32 u32 get_u32, u64 u64 ge
 
 impl ValRaw {
     /// A pointer-sized reference.
+    #[inline]
     pub fn ptr(p: *mut c_void) -> ValRaw {
         ValRaw::u64(p as usize as u64)
     }
     /// Reads a pointer-sized reference.
+    #[inline]
     pub fn get_ptr(&self) -> *mut c_void {
         self.get_u64() as usize as *mut c_void
     }

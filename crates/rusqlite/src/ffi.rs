@@ -155,6 +155,7 @@ struct Tagged<T> {
 
 impl<'a> Row<'a> {
     /// Argument `i` (panics if there is none).
+    #[inline(always)]
     pub fn get(self, i: usize) -> ValueRef<'a> {
         let v = self.args[i];
         // SAFETY: `v` is a value SQLite passed for this call, and a `Row`
@@ -188,6 +189,7 @@ impl RawCall {
     /// the one `make` makes, stored for the rest of the statement. Fails
     /// with `make`'s error, or if SQLite could not keep the data (out of
     /// memory).
+    #[inline]
     pub fn statement_data<T: 'static>(
         &mut self,
         slot: i32,
@@ -221,6 +223,7 @@ impl RawCall {
     }
 
     /// The `T` in slot `slot`, if this crate stored one there; else null.
+    #[inline]
     fn lookup<T: 'static>(&self, slot: i32) -> *mut T {
         // SAFETY: what this crate stores in a slot is a `Tagged<_>` box
         // (`statement_data`), whose `type_id`, at offset 0 whatever the

@@ -35,12 +35,33 @@ use crate::typed::{Call, RowError, to_f64, to_i64, typed};
 pub trait SqlArgs {
     /// Argument `i`.
     fn arg(&self, i: usize) -> ValueRef<'_>;
+
+    /// `call`'s [`Call::call_row`] with these arguments, by the form that
+    /// suits them.
+    fn call_typed(
+        &self,
+        call: &dyn Call,
+        store: &mut Store<StoreLimits>,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>>;
 }
 
 impl SqlArgs for Row<'_> {
-    #[inline]
+    #[inline(always)]
     fn arg(&self, i: usize) -> ValueRef<'_> {
         self.get(i)
+    }
+
+    #[inline]
+    fn call_typed(
+        &self,
+        call: &dyn Call,
+        store: &mut Store<StoreLimits>,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>> {
+        call.call_scalar_row(store, *self, nulls, out)
     }
 }
 
@@ -48,10 +69,22 @@ impl SqlArgs for Context<'_> {
     fn arg(&self, i: usize) -> ValueRef<'_> {
         self.get_raw(i)
     }
+
+    fn call_typed(
+        &self,
+        call: &dyn Call,
+        store: &mut Store<StoreLimits>,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>> {
+        call.call_row(store, self, nulls, out)
+    }
 }
 
-/// Most arguments of a typed call straight from a row.
-const MAX_ROW_ARGS: usize = 4;
+/// Why a call failed: the SQL error message. Boxed so that a call's result
+/// travels in registers: a larger result goes through memory, and copying
+/// it back up the call chain stalls on store forwarding at every row.
+pub type Failure = Box<str>;
 
 /// Scalar function or aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,7 +341,10 @@ impl Runner {
     /// from an atomic counter (no clock call per row): a short call is
     /// charged a whole tick when one passes during it, which on average
     /// charges its true duration.
-    fn timed<R>(&mut self, body: impl FnOnce(&mut Self) -> Result<R, String>) -> Result<R, String> {
+    fn timed<R>(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
         // One tick of grace for the one already under way.
         self.store.set_epoch_deadline(self.budget + 1);
         let start = runtime::now();
@@ -318,54 +354,65 @@ impl Runner {
     }
 
     /// Calls the step (or scalar) export with the row's arguments and, for
-    /// a scalar function, returns its result. `None`: the row has a NULL
-    /// argument and the function is not called on NULL (it gives NULL, an
-    /// aggregate skips the row).
+    /// a scalar function, writes its result to `out`. When the row has a
+    /// NULL argument and the function is not called on NULL, `out` is left
+    /// alone (a scalar function gives NULL, an aggregate skips the row).
     #[inline]
-    pub fn call<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
-        self.timed(|r| r.call_inner(f, row))
+    pub fn call<A: SqlArgs>(
+        &mut self,
+        f: &Compiled,
+        row: &A,
+        out: &mut Value,
+    ) -> Result<(), Failure> {
+        self.timed(|r| r.call_inner(f, row, out))
     }
 
     /// Calls the aggregate's final export.
-    pub fn finish(&mut self, f: &Compiled) -> Result<Value, String> {
+    pub fn finish(&mut self, f: &Compiled) -> Result<Value, Failure> {
         self.timed(|r| r.finish_inner(f))
     }
 
     #[inline]
-    fn call_inner<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
-        let n = f.params.len();
+    fn call_inner<A: SqlArgs>(
+        &mut self,
+        f: &Compiled,
+        row: &A,
+        out: &mut Value,
+    ) -> Result<(), Failure> {
         if f.numeric
-            && n <= MAX_ROW_ARGS
             && let Some(fast) = &self.fast
         {
-            let mut values = [ValueRef::Null; MAX_ROW_ARGS];
-            for (i, v) in values[..n].iter_mut().enumerate() {
-                *v = row.arg(i);
-            }
-            return fast
-                .call_row(&mut self.store, &values[..n], f.spec.options.nulls)
-                .map_err(|e| match e {
-                    RowError::Arg { index, message } => {
-                        format!("{}: argument {}: {message}", f.name, index + 1)
+            return row
+                .call_typed(&**fast, &mut self.store, f.spec.options.nulls, out)
+                .map_err(|e| {
+                    match *e {
+                        RowError::Arg { index, message } => {
+                            format!("{}: argument {}: {message}", f.name, index + 1)
+                        }
+                        RowError::Guest(e) => f.error(e),
                     }
-                    RowError::Guest(e) => f.error(e),
+                    .into()
                 });
         }
-        self.call_lowered(f, row)
+        self.call_lowered(f, row, out)
     }
 
     /// The call of functions with TEXT or BLOB, or of shapes without a
     /// typed call: arguments lowered to [`Val`]s first.
     #[inline(never)]
-    fn call_lowered<A: SqlArgs>(&mut self, f: &Compiled, row: &A) -> Result<Option<Value>, String> {
+    fn call_lowered<A: SqlArgs>(
+        &mut self,
+        f: &Compiled,
+        row: &A,
+        out: &mut Value,
+    ) -> Result<(), Failure> {
         self.args.clear();
         // One read of each argument: lowered, or NULL found.
         for (i, p) in f.params.iter().enumerate() {
             let v = row.arg(i);
             if matches!(v, ValueRef::Null) && !f.spec.options.nulls {
                 // Only TEXT and BLOB arguments before it took guest memory.
-                self.free(f)?;
-                return Ok(None);
+                return Ok(self.free(f)?);
             }
             let arg = |e: String| format!("{}: argument {}: {e}", f.name, i + 1);
             match *p {
@@ -394,22 +441,22 @@ impl Runner {
                 },
             }
         }
-        let out = if f.final_export.is_some() { 0 } else { 1 };
-        let results = &mut self.results[..out];
+        let n_results = if f.final_export.is_some() { 0 } else { 1 };
+        let results = &mut self.results[..n_results];
         let result = match &self.fast {
             Some(fast) => fast.call(&mut self.store, &self.args, results),
             None => self.func.call(&mut self.store, &self.args, results),
         };
         let value = match result {
-            Ok(()) if out == 0 => Ok(Value::Null),
-            Ok(()) => self.lift(f),
+            Ok(()) if n_results == 0 => Ok(()),
+            Ok(()) => self.lift(f).map(|v| *out = v),
             Err(e) => Err(f.error(e)),
         };
         self.free(f)?;
-        value.map(Some)
+        Ok(value?)
     }
 
-    fn finish_inner(&mut self, f: &Compiled) -> Result<Value, String> {
+    fn finish_inner(&mut self, f: &Compiled) -> Result<Value, Failure> {
         let func = self
             .final_func
             .ok_or_else(|| format!("{}: not an aggregate", f.name))?;
@@ -420,7 +467,7 @@ impl Runner {
         .map_err(|e| f.error(e))?;
         let value = self.lift(f);
         self.free(f)?;
-        value
+        Ok(value?)
     }
 
     fn lift(&mut self, f: &Compiled) -> Result<Value, String> {

@@ -24,7 +24,7 @@ use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
 use crate::ffi::{self, RawCall, Row};
-use crate::function::{Compiled, Kind, Runner};
+use crate::function::{Compiled, Failure, Kind, Runner};
 use crate::spec::Spec;
 
 /// The table registrations are stored in.
@@ -122,32 +122,44 @@ impl Statement {
 
 /// A row of a scalar function: SQLite's `xFunc`.
 fn call_scalar(def: &Arc<Definition>, row: Row<'_>, call: &mut RawCall) {
-    match scalar_value(def, row, call) {
-        Ok(value) => call.set_result(&value),
+    let mut value = Value::Null;
+    match scalar_value(def, row, call, &mut value) {
+        Ok(()) => call.set_result(&value),
         Err(message) => call.set_error(&message),
     }
 }
 
-fn scalar_value(def: &Definition, row: Row<'_>, call: &mut RawCall) -> Result<Value, String> {
+/// Runs the function on `row`, writing its value to `out`.
+fn scalar_value(
+    def: &Definition,
+    row: Row<'_>,
+    call: &mut RawCall,
+    out: &mut Value,
+) -> Result<(), Failure> {
     let stmt = call.statement_data(def.aux, || {
         Ok(Statement::new(def.current().map_err(|e| e.to_string())?))
     })?;
     let f = &*stmt.compiled;
     match &mut stmt.instance {
-        StatementInstance::Own(slot) => run_scalar(f, slot, &row),
-        StatementInstance::Kept(shared) => run_scalar(f, &mut lock(shared), &row),
+        StatementInstance::Own(slot) => run_scalar(f, slot, &row, out),
+        StatementInstance::Kept(shared) => run_scalar(f, &mut lock(shared), &row, out),
     }
 }
 
 /// Calls `f` on `row` with the instance in `slot`, made if there is none.
 #[inline]
-fn run_scalar(f: &Compiled, slot: &mut Option<Runner>, row: &Row<'_>) -> Result<Value, String> {
+fn run_scalar(
+    f: &Compiled,
+    slot: &mut Option<Runner>,
+    row: &Row<'_>,
+    out: &mut Value,
+) -> Result<(), Failure> {
     let runner = match slot {
         Some(r) => r,
         None => slot.insert(f.runner()?),
     };
-    match runner.call(f, row) {
-        Ok(value) => Ok(value.unwrap_or(Value::Null)),
+    match runner.call(f, row, out) {
+        Ok(()) => Ok(()),
         Err(e) => {
             // A failed instance is not reused: the next call starts afresh.
             *slot = None;
@@ -180,7 +192,7 @@ impl Aggregate<AssertUnwindSafe<Group>, Value> for WasmAggregate {
             .runner
             .as_mut()
             .ok_or_else(|| user(format!("{}: the group's instance failed", f.name)))?;
-        if let Err(e) = runner.call(&f, ctx) {
+        if let Err(e) = runner.call(&f, ctx, &mut Value::Null) {
             g.runner = None;
             return Err(user(e));
         }

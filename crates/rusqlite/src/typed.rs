@@ -13,6 +13,9 @@
 use hayate::{Func, Store, StoreLimits, TypedFunc, Val, ValType, WasmParams, WasmResults, WasmTy};
 use rusqlite::types::{Value, ValueRef};
 
+use crate::ffi::Row;
+use crate::function::SqlArgs;
+
 /// A typed call of one export.
 pub trait Call: Send {
     /// Calls with `args` (as many as the export takes) and writes the
@@ -25,16 +28,32 @@ pub trait Call: Send {
     ) -> hayate::Result<()>;
 
     /// Calls with the row's arguments `row`, converted to the export's
-    /// parameter types, and returns the result as an SQL value (NULL
-    /// without one). `Ok(None)`: an argument is NULL and `nulls` is false,
-    /// so the export was not called. For exports whose parameters all come
-    /// from numeric SQL arguments, one per parameter.
+    /// parameter types, and writes the result as an SQL value to `out`
+    /// (which a result-less export leaves alone). When an argument is NULL
+    /// and `nulls` is false, the export is not called and `out` is left
+    /// alone too. For exports whose parameters all come from numeric SQL
+    /// arguments, one per parameter.
+    ///
+    /// The result goes where it is used rather than back up the call
+    /// chain: returned, a `Value` is copied in 16-byte moves over the 8-byte
+    /// stores that made it, and each such copy stalls on store forwarding.
     fn call_row(
         &self,
         store: &mut Store<StoreLimits>,
-        row: &[ValueRef<'_>],
+        row: &dyn SqlArgs,
         nulls: bool,
-    ) -> Result<Option<Value>, RowError>;
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>>;
+
+    /// [`Call::call_row`] for a scalar function's row, read without a
+    /// virtual call per argument.
+    fn call_scalar_row(
+        &self,
+        store: &mut Store<StoreLimits>,
+        row: Row<'_>,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>>;
 }
 
 /// Why [`Call::call_row`] failed.
@@ -47,8 +66,19 @@ pub enum RowError {
 
 /// A numeric SQL value as an integer: REAL truncates, TEXT must be a
 /// number, NULL (for functions declared `nulls`) is 0.
-#[inline]
+#[inline(always)]
 pub fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
+    match v {
+        ValueRef::Integer(i) => Ok(i),
+        ValueRef::Real(f) => Ok(f as i64),
+        ValueRef::Null => Ok(0),
+        other => other_to_i64(other),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn other_to_i64(v: ValueRef<'_>) -> Result<i64, String> {
     match v {
         ValueRef::Integer(i) => Ok(i),
         ValueRef::Real(f) => Ok(f as i64),
@@ -62,8 +92,19 @@ pub fn to_i64(v: ValueRef<'_>) -> Result<i64, String> {
 }
 
 /// A numeric SQL value as a float, converted as [`to_i64`] converts.
-#[inline]
+#[inline(always)]
 pub fn to_f64(v: ValueRef<'_>) -> Result<f64, String> {
+    match v {
+        ValueRef::Integer(i) => Ok(i as f64),
+        ValueRef::Real(f) => Ok(f),
+        ValueRef::Null => Ok(0.0),
+        other => other_to_f64(other),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn other_to_f64(v: ValueRef<'_>) -> Result<f64, String> {
     match v {
         ValueRef::Integer(i) => Ok(i as f64),
         ValueRef::Real(f) => Ok(f),
@@ -89,6 +130,7 @@ impl Arg for i32 {
             _ => 0,
         }
     }
+    #[inline(always)]
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
         let i = to_i64(v)?;
         i32::try_from(i).map_err(|_| format!("{i} does not fit the guest's i32"))
@@ -102,6 +144,7 @@ impl Arg for i64 {
             _ => 0,
         }
     }
+    #[inline(always)]
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
         to_i64(v)
     }
@@ -114,6 +157,7 @@ impl Arg for f32 {
             _ => 0.0,
         }
     }
+    #[inline(always)]
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
         Ok(to_f64(v)? as f32)
     }
@@ -126,6 +170,7 @@ impl Arg for f64 {
             _ => 0.0,
         }
     }
+    #[inline(always)]
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
         to_f64(v)
     }
@@ -135,19 +180,26 @@ impl Arg for f64 {
 trait Args: WasmParams + Sized {
     fn from_vals(args: &[Val]) -> Self;
     /// `Ok(None)`: a NULL argument, not passed unless `nulls`.
-    fn from_row(row: &[ValueRef<'_>], nulls: bool) -> Result<Option<Self>, RowError>;
+    fn from_row<R: SqlArgs + ?Sized>(row: &R, nulls: bool) -> Result<Option<Self>, Box<RowError>>;
 }
 
 /// Argument `index` of `row`, or `None` for a NULL not to be passed.
-#[inline]
-fn row_arg<A: Arg>(row: &[ValueRef<'_>], index: usize, nulls: bool) -> Result<Option<A>, RowError> {
-    let v = row[index];
+#[inline(always)]
+fn row_arg<A: Arg, R: SqlArgs + ?Sized>(
+    row: &R,
+    index: usize,
+    nulls: bool,
+) -> Result<Option<A>, Box<RowError>> {
+    // Read where it lands: a `ValueRef` copied whole after the call that
+    // returned it stalls on store forwarding (a 16-byte load over 8-byte
+    // stores), which cost more than the rest of the row.
+    let v = row.arg(index);
     if !nulls && matches!(v, ValueRef::Null) {
         return Ok(None);
     }
     A::from_sql(v)
         .map(Some)
-        .map_err(|message| RowError::Arg { index, message })
+        .map_err(|message| Box::new(RowError::Arg { index, message }))
 }
 
 macro_rules! args {
@@ -158,8 +210,11 @@ macro_rules! args {
                 ($($name::from_val(&_args[$i]),)*)
             }
             #[inline]
-            fn from_row(_row: &[ValueRef<'_>], _nulls: bool) -> Result<Option<Self>, RowError> {
-                Ok(Some(($(match row_arg::<$name>(_row, $i, _nulls)? {
+            fn from_row<R: SqlArgs + ?Sized>(
+                _row: &R,
+                _nulls: bool,
+            ) -> Result<Option<Self>, Box<RowError>> {
+                Ok(Some(($(match row_arg::<$name, R>(_row, $i, _nulls)? {
                     Some(v) => v,
                     None => return Ok(None),
                 },)*)))
@@ -178,6 +233,11 @@ args!(A 0 B 1 C 2 D 3);
 trait Ret: WasmResults {
     fn store(self, out: &mut [Val]);
     fn value(self) -> Value;
+    /// Writes the result, if any, to `out`.
+    #[inline]
+    fn write(self, out: &mut Value) {
+        *out = self.value();
+    }
 }
 
 impl Ret for () {
@@ -185,6 +245,7 @@ impl Ret for () {
     fn value(self) -> Value {
         Value::Null
     }
+    fn write(self, _out: &mut Value) {}
 }
 
 impl Ret for i32 {
@@ -239,15 +300,42 @@ impl<P: Args, R: Ret> Call for Typed<P, R> {
     fn call_row(
         &self,
         store: &mut Store<StoreLimits>,
-        row: &[ValueRef<'_>],
+        row: &dyn SqlArgs,
         nulls: bool,
-    ) -> Result<Option<Value>, RowError> {
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>> {
+        self.run_row(store, row, nulls, out)
+    }
+
+    fn call_scalar_row(
+        &self,
+        store: &mut Store<StoreLimits>,
+        row: Row<'_>,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>> {
+        self.run_row(store, &row, nulls, out)
+    }
+}
+
+impl<P: Args, R: Ret> Typed<P, R> {
+    #[inline]
+    fn run_row<A: SqlArgs + ?Sized>(
+        &self,
+        store: &mut Store<StoreLimits>,
+        row: &A,
+        nulls: bool,
+        out: &mut Value,
+    ) -> Result<(), Box<RowError>> {
         let Some(args) = P::from_row(row, nulls)? else {
-            return Ok(None);
+            return Ok(());
         };
         match self.0.call(store, args) {
-            Ok(r) => Ok(Some(r.value())),
-            Err(e) => Err(RowError::Guest(e)),
+            Ok(r) => {
+                r.write(out);
+                Ok(())
+            }
+            Err(e) => Err(Box::new(RowError::Guest(e))),
         }
     }
 }

@@ -9,14 +9,15 @@
 //! faulting instruction's offset (`CompiledModule::traps`).
 //!
 //! 1. [`catch_traps`] pushes a `CallThreadState` (on its own stack frame)
-//!    onto a thread-local chain, then calls `hayate_call_with_setjmp`, a
-//!    small C function (`helpers.c`) that `setjmp`s into a `jmp_buf` on
-//!    *its* stack frame, stores the buffer's address in the state, and calls
-//!    back into Rust, which runs the closure (and so the Wasm code).
-//!    Rust cannot call `setjmp` itself (a function that returns twice breaks
-//!    the compiler's assumptions); here the C function returns once, either
-//!    normally (1) or after a `longjmp` (0), and to Rust it is an ordinary
-//!    call that clobbers what the C ABI lets it clobber.
+//!    onto a thread-local chain, then calls `hayate_call_with_setjmp`
+//!    (`helpers.c`: a few instructions of assembly on x86_64, `setjmp`
+//!    elsewhere), which saves the callee-saved registers on *its* stack
+//!    frame, stores the resume point in the state, and calls back into
+//!    Rust, which runs the closure (and so the Wasm code). Rust cannot call
+//!    `setjmp` itself (a function that returns twice breaks the compiler's
+//!    assumptions); here the helper returns once, either normally (1) or
+//!    after a `longjmp` (0), and to Rust it is an ordinary call that
+//!    clobbers what the C ABI lets it clobber.
 //! 2. On a fault the signal handler (see `signals.rs`) checks that this
 //!    thread is inside `catch_traps` and that the faulting PC has a trap
 //!    recorded in registered code (`code_memory`'s registry). If so it
@@ -72,33 +73,26 @@
 //! after unwinding (`Backtrace::from_pcs`).
 
 mod backtrace;
+mod entry;
 mod signals;
 mod thread;
 
 use std::any::Any;
 use std::cell::Cell;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_void;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
 use hayate_environ::Trap;
 
-use crate::vmcontext::VMRuntimeLimits;
+use crate::vmcontext::{ArrayCallFn, VMContext, VMRuntimeLimits, ValRaw};
+use entry::{ArrayEntry, ClosureEntry, Entry};
 
 pub use backtrace::{Backtrace, FrameInfo};
 pub use signals::init_traps;
 
 unsafe extern "C" {
-    /// `setjmp`s into a buffer on its own frame, stores the buffer's address
-    /// in `*jmp_buf_out`, calls `body(payload)` and returns 1; returns 0 when
-    /// something `longjmp`s to the buffer.
-    fn hayate_call_with_setjmp(
-        jmp_buf_out: *mut *const c_void,
-        body: unsafe extern "C" fn(*mut c_void),
-        payload: *mut c_void,
-    ) -> c_int;
-    /// `longjmp`s to a buffer stored by `hayate_call_with_setjmp`.
+    /// Jumps to a resume point stored by a helper of `entry.rs`.
     fn hayate_longjmp(jmp_buf: *const c_void) -> !;
     /// Makes the instruction cache coherent with `len` bytes written at `start`.
     fn hayate_flush_icache(start: *mut c_void, len: usize);
@@ -240,25 +234,6 @@ pub fn set_pending_panic(panic: Box<dyn Any + Send>) {
     with_current(|s| s.pending.set(Some(Box::new(Pending::Panic(panic)))));
 }
 
-struct Payload<'a, F> {
-    f: &'a mut F,
-    panic: Option<Box<dyn Any + Send>>,
-}
-
-/// Runs the closure for `hayate_call_with_setjmp`, keeping panics from
-/// unwinding into C.
-///
-/// # Safety
-/// `payload` must point to a live `Payload<F>`.
-unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
-    // SAFETY: `catch_traps` passes a pointer to its `Payload<F>`, which
-    // outlives this call and is not otherwise used meanwhile.
-    let payload = unsafe { &mut *payload.cast::<Payload<'_, F>>() };
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (payload.f)())) {
-        payload.panic = Some(panic);
-    }
-}
-
 /// Stack space left below the Wasm stack limit for host code (host
 /// functions, builtins, the trampolines' and the trap path's frames) when
 /// the thread's stack is smaller than `max_wasm_stack` allows.
@@ -272,6 +247,7 @@ const HOST_STACK_RESERVE: usize = 128 * 1024;
 ///
 /// When `sp` is not on the thread's stack as the platform reports it (an
 /// embedder running on a stack of its own), the configuration is trusted.
+#[inline]
 fn stack_limit(sp: usize, max_wasm_stack: usize, bounds: Option<(usize, usize)>) -> usize {
     let configured = sp.saturating_sub(max_wasm_stack);
     match bounds {
@@ -281,11 +257,6 @@ fn stack_limit(sp: usize, max_wasm_stack: usize, bounds: Option<(usize, usize)>)
         }
         _ => configured,
     }
-}
-
-/// `call_closure` instantiated for the closure type of `payload`.
-fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut c_void) {
-    call_closure::<F>
 }
 
 /// Runs `f` (which calls into compiled code through a trampoline) and
@@ -314,12 +285,52 @@ fn body_for<F: FnMut()>(_payload: &Payload<'_, F>) -> unsafe extern "C" fn(*mut 
 pub unsafe fn catch_traps(
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
-    f: impl FnMut(),
+    mut f: impl FnMut(),
 ) -> Result<(), Box<UnwindReason>> {
     // One thread-local access per call; the first call on a thread also
-    // installs the handlers and finds the stack bounds.
+    // installs the handlers and finds the stack bounds. The closure is
+    // passed by reference: moving it copies its captures in wide moves
+    // over the narrow stores that wrote them, a store-forwarding stall on
+    // every call.
     // SAFETY: the caller's promises, passed on.
-    thread::with_prepared(|thread| unsafe { catch_traps_on(thread, limits, max_wasm_stack, f) })
+    thread::with_prepared(|thread| unsafe {
+        catch_traps_on(
+            thread,
+            limits,
+            max_wasm_stack,
+            &mut ClosureEntry::new(&mut f),
+        )
+    })
+}
+
+/// [`catch_traps`] for a call of the array-call trampoline `entry` with
+/// `callee` and `caller` VMContexts and `len` values at `values`, entered
+/// without a closure: the host's usual way into Wasm.
+///
+/// # Safety
+/// As for [`catch_traps`]; `entry` is an array-call trampoline that may
+/// be called with these arguments.
+#[inline]
+pub unsafe fn catch_traps_array(
+    limits: *const VMRuntimeLimits,
+    max_wasm_stack: usize,
+    entry: ArrayCallFn,
+    callee: *mut VMContext,
+    caller: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) -> Result<(), Box<UnwindReason>> {
+    let mut entry = ArrayEntry {
+        entry,
+        callee,
+        caller,
+        values,
+        len,
+    };
+    // SAFETY: the caller's promises, passed on.
+    thread::with_prepared(|thread| unsafe {
+        catch_traps_on(thread, limits, max_wasm_stack, &mut entry)
+    })
 }
 
 /// [`catch_traps`] with this thread's block in hand.
@@ -331,7 +342,7 @@ unsafe fn catch_traps_on(
     thread: &thread::ThreadState,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
-    mut f: impl FnMut(),
+    entry: &mut impl Entry,
 ) -> Result<(), Box<UnwindReason>> {
     let anchor = 0u8;
     let stack_here = &raw const anchor as usize;
@@ -388,20 +399,9 @@ unsafe fn catch_traps_on(
         pending: Cell::new(None),
     };
     thread.current.set(&state);
-    let mut payload = Payload {
-        f: &mut f,
-        panic: None,
-    };
-    // SAFETY: `state.jmp_buf` and `payload` outlive the call;
-    // `call_closure::<F>` matches the payload's type. A `longjmp` back here
-    // only skips frames that `catch_traps`'s contract says may be skipped.
-    let returned = unsafe {
-        hayate_call_with_setjmp(
-            state.jmp_buf.as_ptr(),
-            body_for(&payload),
-            (&raw mut payload).cast(),
-        )
-    };
+    // SAFETY: `state.jmp_buf` outlives the call. A jump back here only
+    // skips frames that `catch_traps`'s contract says may be skipped.
+    let returned = unsafe { entry.enter(state.jmp_buf.as_ptr()) };
     thread.current.set(prev);
 
     // SAFETY: as above for `limits` and `prev`.
@@ -416,33 +416,53 @@ unsafe fn catch_traps_on(
     }
 
     let pending = state.pending.take();
-    if returned == 0 {
-        let record = state
-            .trap
-            .get()
-            .expect("trap handler jumped without recording a trap");
-        // SAFETY: the handler is done with the buffer; this thread owns it.
-        let backtrace = Backtrace::from_pcs(unsafe { &*frames });
-        Err(Box::new(match pending.map(|p| *p) {
-            Some(Pending::Error(error)) => UnwindReason::HostError { error, backtrace },
-            Some(Pending::Panic(panic)) => UnwindReason::Panic(panic),
-            None => UnwindReason::Trap {
-                trap: record.trap,
-                backtrace,
-            },
-        }))
-    } else if let Some(panic) = payload.panic {
-        Err(Box::new(UnwindReason::Panic(panic)))
-    } else {
-        match pending.map(|p| *p) {
-            Some(Pending::Error(error)) => Err(Box::new(UnwindReason::HostError {
-                error,
-                backtrace: Backtrace::default(),
-            })),
-            Some(Pending::Panic(panic)) => Err(Box::new(UnwindReason::Panic(panic))),
+    let record = state.trap.get();
+    // `pending`, just taken, was the only part of `state` with a
+    // destructor; forgetting it spares a call to drop nothing on every call.
+    std::mem::forget(state);
+    let panic = entry.take_panic();
+    if returned != 0 && panic.is_none() {
+        return match pending {
             None => Ok(()),
-        }
+            pending => Err(unwind_reason(None, pending, None)),
+        };
     }
+    let trap = (returned == 0).then(|| {
+        let record = record.expect("trap handler jumped without recording a trap");
+        // SAFETY: the handler is done with the buffer; this thread owns it.
+        (record.trap, unsafe { &*frames })
+    });
+    Err(unwind_reason(trap, pending, panic))
+}
+
+/// Why a call did not return normally: `trap` is the trap recorded and the
+/// frames' PCs, if the handler jumped back; `pending` what a host function
+/// left; `panic` a panic of the closure.
+#[cold]
+#[inline(never)]
+fn unwind_reason(
+    trap: Option<(Trap, &Vec<usize>)>,
+    pending: Option<Box<Pending>>,
+    panic: Option<Box<dyn Any + Send>>,
+) -> Box<UnwindReason> {
+    Box::new(match (trap, pending.map(|p| *p), panic) {
+        (Some((_, pcs)), Some(Pending::Error(error)), _) => UnwindReason::HostError {
+            error,
+            backtrace: Backtrace::from_pcs(pcs),
+        },
+        (Some(_), Some(Pending::Panic(panic)), _) => UnwindReason::Panic(panic),
+        (Some((trap, pcs)), None, _) => UnwindReason::Trap {
+            trap,
+            backtrace: Backtrace::from_pcs(pcs),
+        },
+        (None, _, Some(panic)) => UnwindReason::Panic(panic),
+        (None, Some(Pending::Error(error)), None) => UnwindReason::HostError {
+            error,
+            backtrace: Backtrace::default(),
+        },
+        (None, Some(Pending::Panic(panic)), None) => UnwindReason::Panic(panic),
+        (None, None, None) => unreachable!("a call that returned normally is not unwound"),
+    })
 }
 
 /// Grows the backtrace buffer to hold `wanted` PCs (rarely: once per
