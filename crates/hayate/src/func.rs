@@ -142,7 +142,7 @@ impl Func {
         self.call_raw_unhooked(store, values)
     }
 
-    #[inline]
+    #[inline(always)]
     fn call_raw_unhooked<T: 'static>(
         &self,
         store: &mut StoreInner<T>,

@@ -34,36 +34,37 @@ pub fn connection<'a>(ctx: &'a Context<'_>) -> rusqlite::Result<ConnectionRef<'a
     unsafe { ctx.get_connection() }
 }
 
-/// The body of a scalar function: its data, the row's arguments and the
-/// call's context.
-pub type ScalarFn<D> = fn(&D, Row<'_>, &mut RawCall);
-
-/// What SQLite keeps as a function's user data.
-struct Scalar<D> {
+/// What SQLite keeps as a function's user data: the data and the body,
+/// a function item (so each row calls it directly, without a pointer).
+struct Scalar<D, F> {
     data: D,
-    body: ScalarFn<D>,
+    body: F,
 }
 
 /// Registers the scalar function `name` with `n_arg` arguments (-1: any)
-/// on `conn`: each call runs `body(&data, row)`. `data` is dropped when
+/// on `conn`: each call runs `body(&data, row, call)`. `data` is dropped when
 /// SQLite drops the function (replaced, or the connection closed), or at
 /// once if registration fails.
-pub fn create_scalar<D: Send + 'static>(
+pub fn create_scalar<D, F>(
     conn: &Connection,
     name: &str,
     n_arg: i32,
     flags: FunctionFlags,
     data: D,
-    body: ScalarFn<D>,
-) -> rusqlite::Result<()> {
+    body: F,
+) -> rusqlite::Result<()>
+where
+    D: Send + 'static,
+    F: Fn(&D, Row<'_>, &mut RawCall) + Send + 'static,
+{
     let c_name = CString::new(name).map_err(|_| {
         rusqlite::Error::UserFunctionError(format!("function name {name:?} holds a NUL").into())
     })?;
     let user = Box::into_raw(Box::new(Scalar { data, body }));
     // SAFETY: `conn` is open for the call; SQLite copies the name; `user`
-    // is a leaked box that `drop_boxed::<Scalar<D>>` frees exactly once,
-    // when SQLite drops the function or, since 3.7.3, when registration
-    // fails. `x_scalar::<D>` reads `user` as a `Scalar<D>`.
+    // is a leaked box that `drop_boxed::<Scalar<D, F>>` frees exactly
+    // once, when SQLite drops the function or, since 3.7.3, when
+    // registration fails. `x_scalar::<D, F>` reads `user` as one.
     let failed = unsafe {
         let db = conn.handle();
         let rc = ffi::sqlite3_create_function_v2(
@@ -72,10 +73,10 @@ pub fn create_scalar<D: Send + 'static>(
             n_arg,
             flags.bits(),
             user.cast(),
-            Some(x_scalar::<D>),
+            Some(x_scalar::<D, F>),
             None,
             None,
-            Some(drop_boxed::<Scalar<D>>),
+            Some(drop_boxed::<Scalar<D, F>>),
         );
         (rc != ffi::SQLITE_OK).then(|| {
             let message = CStr::from_ptr(ffi::sqlite3_errmsg(db));
@@ -104,22 +105,22 @@ unsafe extern "C" fn drop_boxed<T>(p: *mut c_void) {
 ///
 /// # Safety
 /// Only SQLite calls it, for a function registered by [`create_scalar`]
-/// with data of type `D`, with `argc` values at `argv`.
-unsafe extern "C" fn x_scalar<D>(
+/// with data of type `D` and body `F`, with `argc` values at `argv`.
+unsafe extern "C" fn x_scalar<D, F: Fn(&D, Row<'_>, &mut RawCall)>(
     ctx: *mut ffi::sqlite3_context,
     argc: c_int,
     argv: *mut *mut ffi::sqlite3_value,
 ) {
     // SAFETY: SQLite passes `argc` valid values (none: `argv` may be null)
     // and the user data given to `sqlite3_create_function_v2`, a live
-    // `Scalar<D>` until the function is dropped, which SQLite does not do
+    // `Scalar<D, F>` until the function is dropped, which SQLite does not do
     // while a call runs.
     let (args, scalar) = unsafe {
         let args = match usize::try_from(argc) {
             Ok(n) if n > 0 && !argv.is_null() => slice::from_raw_parts(argv, n),
             _ => &[],
         };
-        (args, &*ffi::sqlite3_user_data(ctx).cast::<Scalar<D>>())
+        (args, &*ffi::sqlite3_user_data(ctx).cast::<Scalar<D, F>>())
     };
     let mut call = RawCall { ctx };
     let row = Row { args };

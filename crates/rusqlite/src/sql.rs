@@ -121,6 +121,7 @@ impl Statement {
 }
 
 /// A row of a scalar function: SQLite's `xFunc`.
+#[inline(always)]
 fn call_scalar(def: &Arc<Definition>, row: Row<'_>, call: &mut RawCall) {
     let mut value = Value::Null;
     match scalar_value(def, row, call, &mut value) {
@@ -130,6 +131,7 @@ fn call_scalar(def: &Arc<Definition>, row: Row<'_>, call: &mut RawCall) {
 }
 
 /// Runs the function on `row`, writing its value to `out`.
+#[inline(always)]
 fn scalar_value(
     def: &Definition,
     row: Row<'_>,

@@ -36,7 +36,7 @@ pub(crate) fn host_body<T: 'static>(host: &HostState, store: StoreId) -> &HostBo
 }
 
 /// Calls `func` with `values` (parameters in, results out).
-#[inline]
+#[inline(always)]
 pub(crate) fn call_raw(
     store: *mut dyn VMStore,
     limits: *const VMRuntimeLimits,
