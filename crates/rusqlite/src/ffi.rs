@@ -16,6 +16,8 @@
 
 use std::any::TypeId;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::slice;
 
@@ -184,7 +186,34 @@ impl<'a> Row<'a> {
     }
 }
 
+/// The connection a call runs on, for the call's duration.
+pub struct CallConnection<'a> {
+    conn: Connection,
+    _call: PhantomData<&'a RawCall>,
+}
+
+impl Deref for CallConnection<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 impl RawCall {
+    /// The connection the function is running on, to run statements on
+    /// during the call.
+    pub fn connection(&self) -> Result<CallConnection<'_>, String> {
+        // SAFETY: the handle is the connection SQLite is calling us from,
+        // open for the whole call; the result borrows `self`, so it cannot
+        // outlive the call, and does not own (so never closes) the handle.
+        let conn = unsafe { Connection::from_handle(ffi::sqlite3_context_db_handle(self.ctx)) }
+            .map_err(|e| e.to_string())?;
+        Ok(CallConnection {
+            conn,
+            _call: PhantomData,
+        })
+    }
+
     /// The statement's data in slot `slot` (negative: shared by the
     /// whole statement): the `T` stored there by an earlier call, or else
     /// the one `make` makes, stored for the rest of the statement. Fails
@@ -194,13 +223,13 @@ impl RawCall {
     pub fn statement_data<T: 'static>(
         &mut self,
         slot: i32,
-        make: impl FnOnce() -> Result<T, String>,
+        make: impl FnOnce(&RawCall) -> Result<T, String>,
     ) -> Result<&mut T, String> {
         let mut p = self.lookup::<T>(slot);
         if p.is_null() {
             let tagged = Box::into_raw(Box::new(Tagged {
                 type_id: TypeId::of::<T>(),
-                value: make()?,
+                value: make(self)?,
             }));
             // SAFETY: `tagged` is a leaked box that `drop_boxed` frees
             // exactly once: when SQLite discards the data, or at once if it

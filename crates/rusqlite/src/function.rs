@@ -25,6 +25,8 @@ use hayate::{
 use rusqlite::functions::Context;
 use rusqlite::types::{Value, ValueRef};
 
+use sha2::{Digest, Sha256};
+
 use crate::ffi::Row;
 use crate::runtime;
 use crate::spec::{Lifted, Lowered, Spec, SqlType, lift_result, lower_params};
@@ -117,6 +119,10 @@ pub struct Compiled {
     pub final_export: Option<String>,
     /// The parsed signature and options.
     pub spec: Spec,
+    /// The signature and options as given.
+    pub signature: Option<String>,
+    /// SHA-256 of the module's binary, in hex.
+    pub module_hash: String,
     params: Vec<Lowered>,
     result: Lifted,
     /// Every argument and the per-row result (none for an aggregate's
@@ -148,8 +154,12 @@ impl Compiled {
         wasm: &[u8],
         export: &str,
         final_export: Option<&str>,
-        spec: Spec,
+        signature: Option<&str>,
     ) -> Result<Compiled, String> {
+        let spec = Spec::parse(signature.unwrap_or(""))?;
+        if spec.options.stateful && kind == Kind::Aggregate {
+            return Err("an aggregate cannot be stateful: each group has its own instance".into());
+        }
         let engine = runtime::engine(spec.options.stack).map_err(|e| format!("{e:#}"))?;
         let module = Module::new(&engine, wasm).map_err(|e| format!("invalid module: {e:#}"))?;
         let ty = func_type(&module, export)?;
@@ -198,6 +208,8 @@ impl Compiled {
             export: export.to_owned(),
             final_export: final_export.map(str::to_owned),
             spec,
+            signature: signature.map(str::to_owned),
+            module_hash: format!("{:x}", Sha256::digest(wasm)),
             params,
             result,
             numeric,

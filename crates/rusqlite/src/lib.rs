@@ -43,7 +43,12 @@
 //! Registrations are stored in the table `hayate_wasm_functions` of the
 //! database, so reopening it and registering again brings them back. A
 //! module that does not validate, lacks an export or whose types do not fit
-//! is refused with an SQL error, and nothing is stored.
+//! is refused with an SQL error, and nothing is stored. The table is the
+//! truth, as SQLite's function list is not transactional: at the start of
+//! each statement (each aggregate group) a function is checked against its
+//! row, so a creation, replacement or drop that is rolled back, to a
+//! savepoint too, is undone in the connection as well, and what other
+//! connections commit is picked up.
 //!
 //! # Semantics and limits
 //!

@@ -20,12 +20,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, params};
-use sha2::{Digest, Sha256};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ffi::{self, RawCall, Row};
 use crate::function::{Compiled, Failure, Kind, Runner};
-use crate::spec::Spec;
 
 /// The table registrations are stored in.
 pub const TABLE: &str = "hayate_wasm_functions";
@@ -61,19 +59,112 @@ static NEXT_AUX: AtomicI32 = AtomicI32::new(-0x4861_0000);
 /// kind, determinism).
 pub struct Definition {
     name: String,
+    /// Arity, kind and determinism: what SQLite registered.
+    shape: (usize, Kind, bool),
     current: Mutex<Option<Arc<Compiled>>>,
     aux: i32,
 }
 
+/// A row of the table, as far as it identifies a definition: kind, module
+/// hash, export, final export, signature.
+type StoredRow = (String, String, String, Option<String>, Option<String>);
+
+fn shape(c: &Compiled) -> (usize, Kind, bool) {
+    (c.arity(), c.kind, c.spec.options.deterministic)
+}
+
 impl Definition {
-    fn current(&self) -> rusqlite::Result<Arc<Compiled>> {
-        lock(&self.current).clone().ok_or_else(|| {
-            user(format!(
-                "wasm function {} was dropped or redefined with other parameters",
+    /// The current definition, checked against the table first (once per
+    /// statement, or per aggregate group). SQLite functions are not
+    /// transactional, the table is: a definition whose row is gone (its
+    /// creation rolled back, or dropped elsewhere) is dropped here too, and
+    /// one whose row differs (a replacement rolled back) is reloaded from
+    /// the row.
+    fn verified(&self, conn: &Connection) -> Result<Arc<Compiled>, String> {
+        let row: Option<StoredRow> = match conn
+            .query_row(
+                "SELECT kind, module_hash, export, final_export, signature \
+                 FROM hayate_wasm_functions WHERE name = ?1",
+                params![self.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+        {
+            Ok(row) => row,
+            Err(e) if e.to_string().contains("no such table") => None,
+            Err(e) => return Err(format!("{}: cannot read {TABLE}: {e}", self.name)),
+        };
+        let current = lock(&self.current).clone();
+        let Some(row) = row else {
+            *lock(&self.current) = None;
+            return Err(format!(
+                "wasm function {} was dropped (or its creation rolled back)",
                 self.name
-            ))
-        })
+            ));
+        };
+        if let Some(c) = current.filter(|c| {
+            row == (
+                c.kind.as_str().to_owned(),
+                c.module_hash.clone(),
+                c.export.clone(),
+                c.final_export.clone(),
+                c.signature.clone(),
+            )
+        }) {
+            return Ok(c);
+        }
+        let reloaded = Arc::new(load_stored(conn, &self.name)?);
+        if shape(&reloaded) != self.shape {
+            *lock(&self.current) = None;
+            return Err(format!(
+                "wasm function {} was redefined with other parameters",
+                self.name
+            ));
+        }
+        *lock(&self.current) = Some(reloaded.clone());
+        Ok(reloaded)
     }
+}
+
+/// Compiles the stored definition of `name`.
+fn load_stored(conn: &Connection, name: &str) -> Result<Compiled, String> {
+    let (name, kind, wasm, export, final_export, signature): (
+        String,
+        String,
+        Vec<u8>,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = conn
+        .query_row(
+            "SELECT name, kind, module, export, final_export, signature \
+             FROM hayate_wasm_functions WHERE name = ?1",
+            params![name],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .map_err(|e| format!("{name}: cannot read {TABLE}: {e}"))?;
+    let kind = match kind.as_str() {
+        "aggregate" => Kind::Aggregate,
+        _ => Kind::Scalar,
+    };
+    compile(
+        &name,
+        kind,
+        &wasm,
+        &export,
+        final_export.as_deref(),
+        signature.as_deref(),
+    )
+    .map_err(|e| format!("{name}: the stored definition does not load: {e}"))
 }
 
 struct Entry {
@@ -138,8 +229,8 @@ fn scalar_value(
     call: &mut RawCall,
     out: &mut Value,
 ) -> Result<(), Failure> {
-    let stmt = call.statement_data(def.aux, || {
-        Ok(Statement::new(def.current().map_err(|e| e.to_string())?))
+    let stmt = call.statement_data(def.aux, |call| {
+        Ok(Statement::new(def.verified(&*call.connection()?)?))
     })?;
     let f = &*stmt.compiled;
     match &mut stmt.instance {
@@ -179,8 +270,8 @@ struct Group {
 }
 
 impl Aggregate<AssertUnwindSafe<Group>, Value> for WasmAggregate {
-    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<AssertUnwindSafe<Group>> {
-        let compiled = self.0.current()?;
+    fn init(&self, ctx: &mut Context<'_>) -> rusqlite::Result<AssertUnwindSafe<Group>> {
+        let compiled = self.0.verified(&*ffi::connection(ctx)?).map_err(user)?;
         let runner = compiled.runner().map_err(user)?;
         Ok(AssertUnwindSafe(Group {
             compiled,
@@ -203,12 +294,15 @@ impl Aggregate<AssertUnwindSafe<Group>, Value> for WasmAggregate {
 
     fn finalize(
         &self,
-        _ctx: &mut Context<'_>,
+        ctx: &mut Context<'_>,
         g: Option<AssertUnwindSafe<Group>>,
     ) -> rusqlite::Result<Value> {
         let (compiled, runner) = match g {
             Some(AssertUnwindSafe(g)) => (g.compiled, g.runner),
-            None => (self.0.current()?, None),
+            None => (
+                self.0.verified(&*ffi::connection(ctx)?).map_err(user)?,
+                None,
+            ),
         };
         let mut runner = match runner {
             Some(r) => r,
@@ -229,6 +323,7 @@ fn define(conn: &Connection, reg: &Registry, compiled: Arc<Compiled>) -> rusqlit
     if !entries.iter().any(same) {
         let def = Arc::new(Definition {
             name: compiled.name.clone(),
+            shape: (arity, kind, deterministic),
             current: Mutex::new(None),
             aux: NEXT_AUX.fetch_sub(1, Ordering::Relaxed),
         });
@@ -310,11 +405,7 @@ fn compile(
     signature: Option<&str>,
 ) -> Result<Compiled, String> {
     check_name(name)?;
-    let spec = Spec::parse(signature.unwrap_or(""))?;
-    if spec.options.stateful && kind == Kind::Aggregate {
-        return Err("an aggregate cannot be stateful: each group has its own instance".into());
-    }
-    Compiled::new(name, kind, wasm, export, final_export, spec)
+    Compiled::new(name, kind, wasm, export, final_export, signature)
 }
 
 /// `wasm_create_function(name, module, export [, signature])` and
@@ -361,7 +452,7 @@ fn create(ctx: &Context<'_>, reg: &Registry, kind: Kind) -> rusqlite::Result<Val
     .map_err(|e| user(format!("{fname}({name}): {e}")))?;
     let conn = ffi::connection(ctx)?;
     conn.execute_batch(SCHEMA)?;
-    let hash = format!("{:x}", Sha256::digest(&wasm));
+    let hash = compiled.module_hash.clone();
     define(&conn, reg, Arc::new(compiled))?;
     let stored = conn.execute(
         "INSERT OR REPLACE INTO hayate_wasm_functions

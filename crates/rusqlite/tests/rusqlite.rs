@@ -473,3 +473,85 @@ fn malicious_guests_fail_the_statement_only() {
         assert_eq!(value(&conn, "SELECT div(84, 2)"), Value::Integer(42));
     }
 }
+
+/// A module whose `f` returns `n`.
+fn constant(n: i64) -> String {
+    format!("(module (func (export \"f\") (result i64) (i64.const {n})))")
+}
+
+fn listed(conn: &Connection) -> i64 {
+    match value(conn, "SELECT count(*) FROM wasm_functions") {
+        Value::Integer(n) => n,
+        v => panic!("count gave {v:?}"),
+    }
+}
+
+#[test]
+fn definitions_follow_transactions() {
+    let conn = memory();
+    // A creation rolled back: the function goes with its row.
+    conn.execute_batch("BEGIN").unwrap();
+    create(&conn, "k", &constant(1), "f", None);
+    assert_eq!(value(&conn, "SELECT k()"), Value::Integer(1));
+    conn.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(listed(&conn), 0);
+    let e = error(&conn, "SELECT k()");
+    assert!(
+        e.contains("k was dropped (or its creation rolled back)"),
+        "{e}"
+    );
+
+    // A replacement rolled back: the stored definition comes back.
+    create(&conn, "k", &constant(1), "f", None);
+    conn.execute_batch("BEGIN").unwrap();
+    create(&conn, "k", &constant(2), "f", None);
+    assert_eq!(value(&conn, "SELECT k()"), Value::Integer(2));
+    conn.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(value(&conn, "SELECT k()"), Value::Integer(1));
+
+    // A drop rolled back: the function is back.
+    conn.execute_batch("BEGIN").unwrap();
+    conn.query_row("SELECT wasm_drop_function('k')", [], |_| Ok(()))
+        .unwrap();
+    assert!(error(&conn, "SELECT k()").contains("dropped"));
+    conn.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(value(&conn, "SELECT k()"), Value::Integer(1));
+
+    // Savepoints too, which SQLite's rollback hook would not report.
+    conn.execute_batch("SAVEPOINT s").unwrap();
+    create(&conn, "k", &constant(3), "f", None);
+    create(&conn, "k2", &constant(4), "f", None);
+    conn.execute_batch("ROLLBACK TO s; RELEASE s").unwrap();
+    assert_eq!(value(&conn, "SELECT k()"), Value::Integer(1));
+    assert!(error(&conn, "SELECT k2()").contains("rolled back"));
+    assert_eq!(listed(&conn), 1);
+
+    // An aggregate's creation rolled back.
+    conn.execute_batch("BEGIN").unwrap();
+    let sql = format!(
+        "SELECT wasm_create_aggregate('wsum', {}, 'step', 'total')",
+        sql_str(AGGREGATES)
+    );
+    conn.query_row(&sql, [], |_| Ok(())).unwrap();
+    assert_eq!(value(&conn, "SELECT wsum(4)"), Value::Integer(4));
+    conn.execute_batch("ROLLBACK").unwrap();
+    assert!(error(&conn, "SELECT wsum(4)").contains("rolled back"));
+    assert!(error(&conn, "SELECT wsum(x) FROM (SELECT 1 AS x WHERE 0)").contains("rolled back"));
+}
+
+#[test]
+fn definitions_follow_other_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = open(&path);
+    create(&a, "k", &constant(1), "f", None);
+    let b = open(&path);
+    assert_eq!(value(&b, "SELECT k()"), Value::Integer(1));
+    // Redefined through `a`: `b` reloads it at its next statement.
+    create(&a, "k", &constant(5), "f", None);
+    assert_eq!(value(&b, "SELECT k()"), Value::Integer(5));
+    // Dropped through `a`: gone in `b` too.
+    a.query_row("SELECT wasm_drop_function('k')", [], |_| Ok(()))
+        .unwrap();
+    assert!(error(&b, "SELECT k()").contains("dropped"));
+}
