@@ -12,6 +12,7 @@ mod measure;
 mod micro_names;
 mod report;
 mod runners;
+mod scaling;
 mod wasi_shim;
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +72,15 @@ enum Cmd {
         #[arg(long)]
         fuel: bool,
     },
+    /// Throughput of the embedding API on one thread and on several (and
+    /// Wasmtime's, with the `peers` feature).
+    Scaling {
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Seconds per workload and thread count.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
     InterruptCost {
@@ -110,6 +120,12 @@ fn main() -> ExitCode {
             epoch,
             fuel,
         } => clif(&module, &function, code.as_deref(), epoch, fuel).map(|()| 0),
+        Cmd::Scaling { threads, seconds } => {
+            scaling::run(threads, std::time::Duration::from_secs_f64(seconds)).map(|rows| {
+                print!("{}", scaling::table(&rows, threads));
+                0
+            })
+        }
         Cmd::InterruptCost { runs, quick } => {
             inproc::interrupt_cost(&corpus::Layout::new(), runs, quick).map(|rows| {
                 for r in rows {

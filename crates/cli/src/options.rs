@@ -277,6 +277,7 @@ impl Options {
             "pooling-max-tables-per-module" => p.max_tables_per_instance = item.number()?,
             "pooling-table-elements" => p.max_table_elements = item.number()?,
             "pooling-max-core-instance-size" => p.max_vmctx_size = item.size()?,
+            "pooling-memory-keep-resident" => p.memory_keep_resident = item.size()?,
             "pooling-max-memory-size" => {
                 let bytes = item.size()? as u64;
                 if !bytes.is_multiple_of(WASM_PAGE) {

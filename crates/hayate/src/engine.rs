@@ -210,8 +210,8 @@ impl Engine {
         self.inner.types.register(ty)
     }
 
-    /// The function type with engine-wide id `id`.
-    pub(crate) fn lookup_type(&self, id: VMSharedTypeIndex) -> EnvFuncType {
+    /// The function type with engine-wide id `id` (no lock, no copy).
+    pub(crate) fn lookup_type(&self, id: VMSharedTypeIndex) -> &Arc<EnvFuncType> {
         self.inner.types.lookup(id)
     }
 

@@ -87,7 +87,8 @@ impl Func {
         FuncType {
             inner: store
                 .engine
-                .lookup_type(self.ptr.type_id(self.store, store)),
+                .lookup_type(self.ptr.type_id(self.store, store))
+                .clone(),
         }
     }
 
@@ -101,16 +102,30 @@ impl Func {
     ) -> Result<()> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.store)?;
-        let ty = self.ty(&*store);
-        if params.len() != ty.params().len() || results.len() != ty.results().len() {
+        // The signature is borrowed from the engine's registry (no lock,
+        // no copy), and the raw values of a call with few of them live on
+        // the stack: an untyped call shares nothing writable with other
+        // threads and allocates nothing.
+        let type_id = self.ptr.type_id(self.store, &store.opaque);
+        let ty = store.opaque.engine.lookup_type(type_id);
+        if params.len() != ty.params.len() || results.len() != ty.results.len() {
             return Err(Error::msg(format!(
                 "function {ty} called with {} arguments and {} result slots",
                 params.len(),
                 results.len()
             )));
         }
-        let mut values = vec![ValRaw::default(); ty.params().len().max(ty.results().len())];
-        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+        let len = ty.params.len().max(ty.results.len());
+        let mut on_stack = [ValRaw::default(); 8];
+        let mut on_heap = Vec::new();
+        let values = if len <= on_stack.len() {
+            &mut on_stack[..len]
+        } else {
+            on_heap.resize(len, ValRaw::default());
+            &mut on_heap[..]
+        };
+        for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
+            let t = ValType::from_env(*t);
             if p.ty() != t {
                 return Err(Error::msg(format!(
                     "argument {i} has type {} but the function expects {t}",
@@ -119,9 +134,10 @@ impl Func {
             }
             values[i] = p.to_raw(&store.opaque)?;
         }
-        self.call_raw(store, &mut values)?;
-        for (i, t) in ty.results().enumerate() {
-            results[i] = Val::from_raw(values[i], t, self.store);
+        self.call_raw(store, values)?;
+        let ty = store.opaque.engine.lookup_type(type_id);
+        for (i, t) in ty.results.iter().enumerate() {
+            results[i] = Val::from_raw(values[i], ValType::from_env(*t), self.store);
         }
         Ok(())
     }
@@ -159,10 +175,14 @@ impl Func {
         &self,
         store: impl AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty(store);
-        let params: Vec<ValType> = ty.params().collect();
-        let results: Vec<ValType> = ty.results().collect();
-        if params != P::types() || results != R::types() {
+        let store = &store.as_context().0.opaque;
+        let ty = store
+            .engine
+            .lookup_type(self.ptr.type_id(self.store, store));
+        let same = |env: &[hayate_environ::WasmValType], api: Vec<ValType>| {
+            env.len() == api.len() && env.iter().zip(api).all(|(e, a)| ValType::from_env(*e) == a)
+        };
+        if !same(&ty.params, P::types()) || !same(&ty.results, R::types()) {
             return Err(Error::msg(format!(
                 "type mismatch: function is {ty}, requested params {:?} results {:?}",
                 P::types(),

@@ -2,6 +2,7 @@
 //! types, and the types of a module's imports and exports.
 
 use std::fmt;
+use std::sync::Arc;
 
 use hayate_environ as env;
 
@@ -81,10 +82,11 @@ impl RefType {
     }
 }
 
-/// A function signature.
+/// A function signature. Cheap to clone: signatures a function has are
+/// shared with the engine's registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FuncType {
-    pub(crate) inner: env::FuncType,
+    pub(crate) inner: Arc<env::FuncType>,
 }
 
 impl FuncType {
@@ -94,10 +96,10 @@ impl FuncType {
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
         FuncType {
-            inner: env::FuncType::new(
+            inner: Arc::new(env::FuncType::new(
                 params.into_iter().map(ValType::to_env),
                 results.into_iter().map(ValType::to_env),
-            ),
+            )),
         }
     }
 
@@ -385,7 +387,7 @@ pub enum ExternType {
 impl ExternType {
     pub(crate) fn from_env(ty: env::EntityType) -> ExternType {
         match ty {
-            env::EntityType::Function(f) => ExternType::Func(FuncType { inner: f }),
+            env::EntityType::Function(f) => ExternType::Func(FuncType { inner: Arc::new(f) }),
             env::EntityType::Global(g) => ExternType::Global(GlobalType::from_env(g)),
             env::EntityType::Table(t) => ExternType::Table(TableType { inner: t }),
             env::EntityType::Memory(m) => ExternType::Memory(MemoryType { inner: m }),

@@ -52,7 +52,7 @@ impl HostTrampolines {
         let compiler = engine.compiler()?;
         let ty = engine.lookup_type(type_id);
         let compiled = compiler
-            .compile_trampolines(std::slice::from_ref(&ty))
+            .compile_trampolines(std::slice::from_ref(&**ty))
             .map_err(Error::new)?;
         let code = load_code(&compiled, Arc::new(ModuleInfo::default()))?;
         let ptr = code.wasm_to_array_trampoline(TypeIndex::from_u32(0));

@@ -215,3 +215,62 @@ fn stores_on_many_threads_share_the_pool() {
         t.join().unwrap();
     }
 }
+
+/// An image away from the start of memory, and writes before, in and
+/// after it and in a grown page.
+const SCATTER: &str = r#"(module
+    (memory (export "m") 2 16)
+    (data (i32.const 8200) "image data")
+    (func (export "scribble")
+      (i32.store (i32.const 100) (i32.const -1))
+      (i32.store (i32.const 8300) (i32.const -1))
+      (i32.store (i32.const 8200) (i32.const -1))
+      (i32.store (i32.const 20000) (i32.const -1))
+      (i32.store (i32.const 131068) (i32.const -1))
+      (drop (memory.grow (i32.const 1)))
+      (i32.store (i32.const 140000) (i32.const -1))))"#;
+
+#[test]
+fn memories_kept_resident_are_reset_like_discarded_ones() {
+    // Nothing kept, less than the image's offset, into the image, one Wasm
+    // page, not page-aligned, more than the memory ever had.
+    for keep in [0, 4096, 12288, 64 << 10, 70_000, 1 << 20] {
+        for checks in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+            let config = PoolingConfig {
+                max_instances: 1,
+                max_memories: 1,
+                max_tables: 1,
+                memory_keep_resident: keep,
+                ..small()
+            };
+            let engine = Engine::new(pool(config).bounds_checks(checks)).unwrap();
+            let module = Module::new(&engine, SCATTER).unwrap();
+            let reader = Module::new(&engine, READER).unwrap();
+            for round in 0..3 {
+                let mut store = Store::new(&engine, ());
+                let i = Instance::new(&mut store, &module, &[]).unwrap();
+                let m = i.get_memory(&mut store, "m").unwrap();
+                assert_eq!(m.size(&store), 2, "keep {keep} {checks:?} round {round}");
+                let data = m.data(&store);
+                assert_eq!(&data[8200..8210], b"image data", "keep {keep} {checks:?}");
+                let stale = data
+                    .iter()
+                    .enumerate()
+                    .filter(|(a, b)| !(8200..8210).contains(a) && **b != 0)
+                    .count();
+                assert_eq!(stale, 0, "keep {keep} {checks:?} round {round}");
+                let f = i.get_typed_func::<(), ()>(&mut store, "scribble").unwrap();
+                f.call(&mut store, ()).unwrap();
+                drop(store);
+                // Another module in between takes the slot without the image.
+                if round == 1 {
+                    let mut store = Store::new(&engine, ());
+                    let i = Instance::new(&mut store, &reader, &[]).unwrap();
+                    let m = i.get_memory(&mut store, "m").unwrap();
+                    assert!(m.data(&store).iter().all(|b| *b == 0), "keep {keep}");
+                    m.data_mut(&mut store)[5000] = 7;
+                }
+            }
+        }
+    }
+}

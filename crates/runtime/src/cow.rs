@@ -31,13 +31,13 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hayate_environ::{
     DataSegmentKind, DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo, WASM_PAGE_SIZE,
 };
 
-use crate::mmap::page_size;
+use crate::mmap::{Mmap, page_size};
 
 /// The data of one memory's segments, page-aligned, in a sealed memfd.
 #[derive(Debug)]
@@ -47,6 +47,9 @@ pub struct MemoryImage {
     offset: usize,
     /// Length of the image (page-aligned, non-zero).
     len: usize,
+    /// The image's bytes, mapped on first use by [`MemoryImage::bytes`]
+    /// (sharing the file's pages; never written), or `None` if that failed.
+    source: OnceLock<Option<Mmap>>,
 }
 
 impl MemoryImage {
@@ -70,6 +73,18 @@ impl MemoryImage {
         self.file.as_raw_fd()
     }
 
+    /// The image's bytes (`len` of them), to restore a memory in place;
+    /// `None` if they cannot be mapped.
+    pub(crate) fn bytes(&self) -> Option<&[u8]> {
+        let source = self.source.get_or_init(|| {
+            // SAFETY: the file is sealed against writes and resizing.
+            unsafe { Mmap::map_file_private(&self.file, 0, self.len) }.ok()
+        });
+        // SAFETY: the mapping is `len` readable bytes, and nothing writes
+        // to it: it is private to this image and only read here.
+        source.as_ref().map(|m| unsafe { m.as_slice() })
+    }
+
     /// Builds the image of the segments `(offset, bytes)`, written in order,
     /// or `None` if there is nothing to image.
     fn new(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
@@ -90,6 +105,7 @@ impl MemoryImage {
             file,
             offset: start,
             len: end - start,
+            source: OnceLock::new(),
         }))
     }
 }

@@ -31,21 +31,37 @@
 //! the modules it compiles, and ids must stay valid in loaded code.
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use hayate_environ::{EntityRef, FuncType, PrimaryMap, VMSharedTypeIndex};
+use hayate_environ::{EntityRef, FuncType, VMSharedTypeIndex};
 
 /// Engine-wide canonical ids of function types. Shared by every thread
 /// that uses the engine.
+///
+/// Looking a type up by id takes no lock and writes nothing shared, so
+/// threads asking for signatures (every untyped call, `Func::ty`, import
+/// checks) do not contend: the types live in [`SEGMENTS`] append-only
+/// segments, segment `k` holding `2^k` of them, each allocated once and
+/// published through a `OnceLock`. Registering takes the interning map's
+/// lock, as it must find or make the one id of a type.
 #[derive(Debug, Default)]
 pub struct TypeRegistry {
-    inner: RwLock<Interned>,
+    ids: RwLock<HashMap<Arc<FuncType>, VMSharedTypeIndex>>,
+    segments: [OnceLock<Segment>; SEGMENTS],
 }
 
-#[derive(Debug, Default)]
-struct Interned {
-    ids: HashMap<FuncType, VMSharedTypeIndex>,
-    types: PrimaryMap<VMSharedTypeIndex, FuncType>,
+/// Segments of the type list: ids up to `2^SEGMENTS - 2`, as many as a
+/// `u32` id can name.
+const SEGMENTS: usize = 32;
+
+type Segment = Box<[OnceLock<Arc<FuncType>>]>;
+
+/// The segment and slot of id `index`: segment `k` holds ids
+/// `2^k - 1 .. 2^(k+1) - 1`.
+fn slot_of(index: usize) -> (usize, usize) {
+    let n = index + 1;
+    let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    (k, n - (1 << k))
 }
 
 impl TypeRegistry {
@@ -57,27 +73,48 @@ impl TypeRegistry {
     /// The id of `ty`, registering it if it is new. Equal types always get
     /// the same id.
     pub fn register(&self, ty: &FuncType) -> VMSharedTypeIndex {
-        if let Some(id) = self.read().ids.get(ty) {
+        if let Some(id) = self
+            .ids
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(ty)
+        {
             return *id;
         }
-        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let mut ids = self.ids.write().unwrap_or_else(PoisonError::into_inner);
         // Another thread may have registered it between the two locks.
-        if let Some(id) = inner.ids.get(ty) {
+        if let Some(id) = ids.get(ty) {
             return *id;
         }
-        let id = inner.types.push(ty.clone());
-        inner.ids.insert(ty.clone(), id);
+        // Ids are given out in order under this lock, so the next one is
+        // the map's length, and its slot is empty.
+        let id = VMSharedTypeIndex::new(ids.len());
+        let ty = Arc::new(ty.clone());
+        let (k, i) = slot_of(id.index());
+        let segment =
+            self.segments[k].get_or_init(|| (0..1usize << k).map(|_| OnceLock::new()).collect());
+        let stored = segment[i].set(ty.clone());
+        debug_assert!(stored.is_ok(), "type slot {} filled twice", id.index());
+        ids.insert(ty, id);
         id
     }
 
-    /// The type with id `id`. Panics if this registry never gave out `id`.
-    pub fn lookup(&self, id: VMSharedTypeIndex) -> FuncType {
-        self.read().types[id].clone()
+    /// The type with id `id`, shared. Panics if this registry never gave
+    /// out `id`.
+    pub fn lookup(&self, id: VMSharedTypeIndex) -> &Arc<FuncType> {
+        let (k, i) = slot_of(id.index());
+        self.segments[k]
+            .get()
+            .and_then(|segment| segment[i].get())
+            .unwrap_or_else(|| panic!("type id {} is not of this registry", id.index()))
     }
 
     /// How many types are registered.
     pub fn len(&self) -> usize {
-        self.read().types.len()
+        self.ids
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no type is registered yet.
@@ -91,15 +128,7 @@ impl TypeRegistry {
     /// the one place GC subtyping will extend (see the module docs), so
     /// callers must not compare ids themselves.
     pub fn is_subtype(&self, actual: VMSharedTypeIndex, expected: VMSharedTypeIndex) -> bool {
-        debug_assert!(
-            actual.index() < self.len() && expected.index() < self.len(),
-            "type ids of another registry"
-        );
         actual == expected
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Interned> {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -121,7 +150,7 @@ mod tests {
         assert_eq!(a, a_again);
         assert_ne!(a, b);
         assert_eq!(registry.len(), 2);
-        assert_eq!(registry.lookup(b), func(&[ValType::I64], &[ValType::I32]));
+        assert_eq!(**registry.lookup(b), func(&[ValType::I64], &[ValType::I32]));
     }
 
     #[test]
@@ -146,5 +175,21 @@ mod tests {
         });
         assert!(ids.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(registry.len(), types.len());
+        for (ty, id) in types.iter().zip(&ids[0]) {
+            assert_eq!(**registry.lookup(*id), *ty);
+        }
+    }
+
+    #[test]
+    fn ids_map_to_segments_without_gaps() {
+        let mut expected = (0, 0);
+        for index in 0..10_000 {
+            assert_eq!(slot_of(index), expected, "{index}");
+            expected.1 += 1;
+            if expected.1 == 1 << expected.0 {
+                expected = (expected.0 + 1, 0);
+            }
+        }
+        assert_eq!(slot_of(u32::MAX as usize - 1), (31, (1 << 31) - 1));
     }
 }

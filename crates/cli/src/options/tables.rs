@@ -213,6 +213,12 @@ pub static OPTIMIZE: Group = Group {
             "N",
             "Pooling: bytes of each instance's VMContext (default 1Mi).",
         ),
+        valued(
+            "pooling-memory-keep-resident",
+            "N",
+            "Pooling: bytes at the start of each memory reset in place rather than \
+             given back to the kernel when an instance ends (default 64Ki).",
+        ),
         refused(
             "regalloc-algorithm",
             "backtracking|single-pass",

@@ -221,7 +221,7 @@ fn pooling_keys() {
             "pooling-max-memory-size=1Mi,pooling-total-core-instances=5",
             "pooling-table-elements=100,pooling-total-tables=6",
             "pooling-max-memories-per-module=2,pooling-max-tables-per-module=3",
-            "pooling-max-core-instance-size=64Ki",
+            "pooling-max-core-instance-size=64Ki,pooling-memory-keep-resident=8Ki",
         ],
         &[],
     )
@@ -239,6 +239,7 @@ fn pooling_keys() {
             max_memory_pages: 16,
             max_table_elements: 100,
             max_vmctx_size: 65536,
+            memory_keep_resident: 8192,
         }
     );
     assert!(err(&[], &["pooling-total-memories=4"], &[]).contains("add `-O pooling-allocator`"));

@@ -1,0 +1,306 @@
+//! How the embedding API scales with threads: each workload runs on one
+//! thread, then on `threads` at once, every thread with stores of its own
+//! on one shared engine and pre-linked module, and the total throughput of
+//! the many is given as a multiple of the one's (the ideal is `threads`).
+//! With the `peers` feature the same workloads run on the `wasmtime` crate
+//! side by side.
+//!
+//! `cargo run --release -p hayate-bench -- scaling [--threads 2] [--seconds 1]`
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+/// The guest: a memory with a data segment, a table, a global, a host
+/// import and the function the workloads call.
+const GUEST: &str = r#"(module
+  (import "host" "twice" (func $twice (param i32) (result i32)))
+  (memory 1)
+  (data (i32.const 16) "hello")
+  (table 4 funcref)
+  (elem (i32.const 0) $f)
+  (global $g (mut i32) (i32.const 0))
+  (func $f (export "f") (param i32) (result i32)
+    (global.set $g (i32.add (global.get $g) (local.get 0)))
+    (i32.add (local.get 0) (i32.load8_u (i32.const 16)))))"#;
+
+/// The workloads, by name.
+pub const WORKLOADS: [&str; 5] = [
+    "instantiate + call (on-demand)",
+    "instantiate + call (pooling)",
+    "untyped Func::call",
+    "TypedFunc::call",
+    "Func::ty",
+];
+
+/// One workload's throughput on one thread and on many.
+#[derive(Debug)]
+pub struct Row {
+    pub runtime: &'static str,
+    pub workload: &'static str,
+    /// Operations per second on one thread.
+    pub one: f64,
+    /// Total operations per second on `threads` threads.
+    pub many: f64,
+}
+
+/// Runs `op` (given the thread's state from `setup`) as often as it can
+/// in `time` on each of `threads` threads started together; total ops/s.
+fn throughput<S>(
+    threads: usize,
+    time: Duration,
+    setup: impl Fn() -> S + Sync,
+    op: impl Fn(&mut S) + Sync,
+) -> f64 {
+    let barrier = Barrier::new(threads);
+    let total: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut state = setup();
+                    op(&mut state);
+                    barrier.wait();
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed() < time {
+                        for _ in 0..64 {
+                            op(&mut state);
+                        }
+                        n += 64;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    total as f64 / time.as_secs_f64()
+}
+
+fn measure<S>(
+    runtime: &'static str,
+    workload: &'static str,
+    threads: usize,
+    time: Duration,
+    setup: impl Fn() -> S + Sync,
+    op: impl Fn(&mut S) + Sync,
+) -> Row {
+    let one = throughput(1, time, &setup, &op);
+    let many = throughput(threads, time, &setup, &op);
+    Row {
+        runtime,
+        workload,
+        one,
+        many,
+    }
+}
+
+/// Every workload on Hayate (and Wasmtime with `peers`).
+pub fn run(threads: usize, time: Duration) -> Result<Vec<Row>> {
+    let rows = hayate_rows(threads, time)?;
+    #[cfg(feature = "peers")]
+    let rows = {
+        let mut rows = rows;
+        rows.extend(wasmtime_rows(threads, time)?);
+        rows
+    };
+    Ok(rows)
+}
+
+fn hayate_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
+    use hayate::{
+        Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingConfig, Store, Val,
+    };
+    let pre = |pooling: bool| -> Result<hayate::InstancePre<()>> {
+        let mut config = Config::new();
+        if pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig {
+                max_instances: 64,
+                max_memories: 64,
+                max_tables: 64,
+                max_memory_pages: 16,
+                ..PoolingConfig::default()
+            }));
+        }
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, GUEST)?;
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "twice", |x: i32| x * 2)?;
+        linker.instantiate_pre(&module)
+    };
+    let mut rows = Vec::new();
+    for (pooling, workload) in [(false, WORKLOADS[0]), (true, WORKLOADS[1])] {
+        let pre = pre(pooling)?;
+        let engine = pre.module().engine().clone();
+        rows.push(measure(
+            "hayate",
+            workload,
+            threads,
+            time,
+            || (),
+            |()| {
+                let mut store = Store::new(&engine, ());
+                let instance = pre.instantiate(&mut store).unwrap();
+                let f = instance
+                    .get_typed_func::<i32, i32>(&mut store, "f")
+                    .unwrap();
+                assert_eq!(f.call(&mut store, 1).unwrap(), 'h' as i32 + 1);
+            },
+        ));
+    }
+    let pre = pre(false)?;
+    let engine = pre.module().engine().clone();
+    let setup = || {
+        let mut store = Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let f = instance.get_func(&mut store, "f").unwrap();
+        (store, f)
+    };
+    rows.push(measure(
+        "hayate",
+        WORKLOADS[2],
+        threads,
+        time,
+        setup,
+        |(store, f)| {
+            let mut out = [Val::I32(0)];
+            f.call(&mut *store, &[Val::I32(1)], &mut out).unwrap();
+        },
+    ));
+    rows.push(measure(
+        "hayate",
+        WORKLOADS[3],
+        threads,
+        time,
+        || {
+            let (mut store, f) = setup();
+            let f = f.typed::<i32, i32>(&mut store).unwrap();
+            (store, f)
+        },
+        |(store, f)| {
+            f.call(&mut *store, 1).unwrap();
+        },
+    ));
+    rows.push(measure(
+        "hayate",
+        WORKLOADS[4],
+        threads,
+        time,
+        setup,
+        |(store, f)| {
+            assert_eq!(f.ty(&*store).params().len(), 1);
+        },
+    ));
+    Ok(rows)
+}
+
+#[cfg(feature = "peers")]
+fn wasmtime_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
+    use wasmtime::{
+        Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
+        Val,
+    };
+    let wt = |e: wasmtime::Error| anyhow::anyhow!("wasmtime: {e:?}");
+    let pre = |pooling: bool| -> Result<wasmtime::InstancePre<()>> {
+        let mut config = Config::new();
+        if pooling {
+            let mut p = PoolingAllocationConfig::default();
+            p.total_core_instances(64)
+                .total_memories(64)
+                .total_tables(64)
+                .max_memory_size(16 << 16);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
+        }
+        let engine = Engine::new(&config).map_err(wt)?;
+        let module = Module::new(&engine, GUEST).map_err(wt)?;
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap("host", "twice", |x: i32| x * 2)
+            .map_err(wt)?;
+        linker.instantiate_pre(&module).map_err(wt)
+    };
+    let mut rows = Vec::new();
+    for (pooling, workload) in [(false, WORKLOADS[0]), (true, WORKLOADS[1])] {
+        let pre = pre(pooling)?;
+        let engine = pre.module().engine().clone();
+        rows.push(measure(
+            "wasmtime",
+            workload,
+            threads,
+            time,
+            || (),
+            |()| {
+                let mut store = Store::new(&engine, ());
+                let instance = pre.instantiate(&mut store).unwrap();
+                let f = instance
+                    .get_typed_func::<i32, i32>(&mut store, "f")
+                    .unwrap();
+                assert_eq!(f.call(&mut store, 1).unwrap(), 'h' as i32 + 1);
+            },
+        ));
+    }
+    let pre = pre(false)?;
+    let engine = pre.module().engine().clone();
+    let setup = || {
+        let mut store = Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let f = instance.get_func(&mut store, "f").unwrap();
+        (store, f)
+    };
+    rows.push(measure(
+        "wasmtime",
+        WORKLOADS[2],
+        threads,
+        time,
+        setup,
+        |(store, f)| {
+            let mut out = [Val::I32(0)];
+            f.call(&mut *store, &[Val::I32(1)], &mut out).unwrap();
+        },
+    ));
+    rows.push(measure(
+        "wasmtime",
+        WORKLOADS[3],
+        threads,
+        time,
+        || {
+            let (store, f) = setup();
+            let f = f.typed::<i32, i32>(&store).unwrap();
+            (store, f)
+        },
+        |(store, f)| {
+            f.call(&mut *store, 1).unwrap();
+        },
+    ));
+    rows.push(measure(
+        "wasmtime",
+        WORKLOADS[4],
+        threads,
+        time,
+        setup,
+        |(store, f)| {
+            assert_eq!(f.ty(&*store).params().len(), 1);
+        },
+    ));
+    Ok(rows)
+}
+
+/// The rows as a Markdown table.
+pub fn table(rows: &[Row], threads: usize) -> String {
+    let mut out = format!(
+        "| runtime | workload | 1 thread (ops/s) | {threads} threads (ops/s) | scaling |\n\
+         |---|---|--:|--:|--:|\n"
+    );
+    for r in rows {
+        out += &format!(
+            "| {} | {} | {:.0} | {:.0} | {:.2}× |\n",
+            r.runtime,
+            r.workload,
+            r.one,
+            r.many,
+            r.many / r.one
+        );
+    }
+    out
+}
