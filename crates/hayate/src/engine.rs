@@ -211,6 +211,7 @@ impl Engine {
     }
 
     /// The function type with engine-wide id `id` (no lock, no copy).
+    #[inline]
     pub(crate) fn lookup_type(&self, id: VMSharedTypeIndex) -> &Arc<EnvFuncType> {
         self.inner.types.lookup(id)
     }

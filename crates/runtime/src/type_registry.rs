@@ -58,6 +58,7 @@ type Segment = Box<[OnceLock<Arc<FuncType>>]>;
 
 /// The segment and slot of id `index`: segment `k` holds ids
 /// `2^k - 1 .. 2^(k+1) - 1`.
+#[inline]
 fn slot_of(index: usize) -> (usize, usize) {
     let n = index + 1;
     let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
@@ -101,6 +102,7 @@ impl TypeRegistry {
 
     /// The type with id `id`, shared. Panics if this registry never gave
     /// out `id`.
+    #[inline]
     pub fn lookup(&self, id: VMSharedTypeIndex) -> &Arc<FuncType> {
         let (k, i) = slot_of(id.index());
         self.segments[k]

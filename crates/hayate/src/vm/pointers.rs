@@ -49,6 +49,7 @@ impl FuncRefPtr {
     /// The engine-wide id of the function's signature. `owner` is the
     /// store the handle records; `store` must be it (checked).
     #[track_caller]
+    #[inline]
     pub(crate) fn type_id(self, owner: StoreId, store: &StoreOpaque) -> VMSharedTypeIndex {
         check_owner(store, owner, "function");
         // SAFETY: the function reference is live while its store is, which
