@@ -170,11 +170,12 @@ pub(crate) fn deserialize_file(engine: &Engine, path: &Path) -> Result<Module> {
     let io = |e: std::io::Error| fail(Error::msg(e));
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let mut head = vec![0u8; PREAMBLE_SIZE.min(file_len as usize)];
-    file.read_exact(&mut head).map_err(io)?;
-    let preamble = Preamble::parse(&head, file_len).map_err(|e| fail(Error::new(e)))?;
-    head.resize(PREAMBLE_SIZE + preamble.metadata_len as usize, 0);
-    file.read_exact(&mut head[PREAMBLE_SIZE..]).map_err(io)?;
+    let mut preamble_bytes = vec![0u8; PREAMBLE_SIZE.min(file_len as usize)];
+    file.read_exact(&mut preamble_bytes).map_err(io)?;
+    let preamble = Preamble::parse(&preamble_bytes, file_len).map_err(|e| fail(Error::new(e)))?;
+    // `parse` checked that the metadata lies inside the file.
+    let head = crate::vm::map_file_head(&file, PREAMBLE_SIZE + preamble.metadata_len as usize)
+        .map_err(fail)?;
     let loaded = load_metadata(engine, &head, file_len).map_err(fail)?;
     let info = Arc::new(loaded.info);
     let text_len = loaded.preamble.text_len as usize;

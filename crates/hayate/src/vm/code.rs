@@ -29,6 +29,31 @@ pub(crate) fn register_with_profiler(engine: &Engine, code: &CodeMemory) {
     }
 }
 
+/// The first bytes of an artifact file (its preamble and metadata), mapped
+/// rather than read: no zero-filled buffer to fault in and copy into, and
+/// pages the decoder never reaches are never read.
+pub(crate) struct FileHead(hayate_runtime::Mmap);
+
+impl std::ops::Deref for FileHead {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the mapping is private and readable, and nothing writes
+        // to it: it is only handed out as a shared slice. The file is not
+        // changed while loaded (see `map_file_head`).
+        unsafe { self.0.as_slice() }
+    }
+}
+
+/// Maps the first `len` bytes of an artifact file (at most its length).
+/// Callers vouch that the file is not modified while mapped, as for
+/// [`load_code_from_file`].
+pub(crate) fn map_file_head(file: &std::fs::File, len: usize) -> Result<FileHead> {
+    // SAFETY: the file stays as it is while mapped (the caller's promise).
+    unsafe { hayate_runtime::Mmap::map_file_private(file, 0, len) }
+        .map(FileHead)
+        .map_err(crate::serialize::load_error)
+}
+
 /// Maps `len` bytes of text at `offset` of an artifact file privately and
 /// loads them. Callers vouch that the file is not modified while loaded:
 /// `Module::deserialize_file`'s caller, or the compile cache, which never
