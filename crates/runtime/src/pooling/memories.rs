@@ -281,10 +281,12 @@ fn reset_in_place(view: &mut Mmap, len: usize, image: Option<&MemoryImage>) -> u
         },
         _ => None,
     };
-    // SAFETY: the first `len` bytes of the slot are accessible (`len` is
-    // at most what its memory had accessible), and nothing else uses them:
-    // the memory is being dropped.
-    let memory = unsafe { &mut view.as_mut_slice()[..len] };
+    assert!(len <= view.len());
+    // SAFETY: the first `len` bytes of the slot are read/write (`len` is at
+    // most what its memory had accessible; the rest of the slot need not
+    // be, so no slice of the whole view is made), and nothing else uses
+    // them: the memory is being dropped.
+    let memory = unsafe { std::slice::from_raw_parts_mut(view.as_mut_ptr(), len) };
     match source {
         None => memory.fill(0),
         Some((offset, bytes)) => {
