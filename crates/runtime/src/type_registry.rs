@@ -40,7 +40,7 @@ use hayate_environ::{EntityRef, FuncType, VMSharedTypeIndex};
 ///
 /// Looking a type up by id takes no lock and writes nothing shared, so
 /// threads asking for signatures (every untyped call, `Func::ty`, import
-/// checks) do not contend: the types live in [`SEGMENTS`] append-only
+/// checks) do not contend: the types live in `SEGMENTS` append-only
 /// segments, segment `k` holding `2^k` of them, each allocated once and
 /// published through a `OnceLock`. Registering takes the interning map's
 /// lock, as it must find or make the one id of a type.

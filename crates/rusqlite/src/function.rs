@@ -32,13 +32,13 @@ use crate::runtime;
 use crate::spec::{Lifted, Lowered, Spec, SqlType, lift_result, lower_params};
 use crate::typed::{Call, RowError, to_f64, to_i64, typed};
 
-/// The arguments of a row, as a scalar function ([`Row`]) or an
+/// The arguments of a row, as a scalar function (`Row`) or an
 /// aggregate's step ([`Context`]) gets them.
 pub trait SqlArgs {
     /// Argument `i`.
     fn arg(&self, i: usize) -> ValueRef<'_>;
 
-    /// `call`'s [`Call::call_row`] with these arguments, by the form that
+    /// `call`'s `Call::call_row` with these arguments, by the form that
     /// suits them.
     fn call_typed(
         &self,

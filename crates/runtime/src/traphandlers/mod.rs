@@ -9,11 +9,13 @@
 //! faulting instruction's offset (`CompiledModule::traps`).
 //!
 //! 1. [`catch_traps`] pushes a `CallThreadState` (on its own stack frame)
-//!    onto a thread-local chain, then calls `hayate_call_with_setjmp`
-//!    (`helpers.c`: a few instructions of assembly on x86_64, `setjmp`
-//!    elsewhere), which saves the callee-saved registers on *its* stack
-//!    frame, stores the resume point in the state, and calls back into
-//!    Rust, which runs the closure (and so the Wasm code). Rust cannot call
+//!    onto a thread-local chain, then calls a helper of `helpers.c` (a few
+//!    instructions of assembly on x86_64, `setjmp` elsewhere; see
+//!    `entry.rs`), which saves the callee-saved registers on *its* stack
+//!    frame, stores the resume point in the state, and calls either back
+//!    into Rust, which runs the closure (`hayate_call_with_setjmp`), or
+//!    straight into an array-call trampoline ([`catch_traps_array`],
+//!    `hayate_call_array_with_setjmp`), and so the Wasm code. Rust cannot call
 //!    `setjmp` itself (a function that returns twice breaks the compiler's
 //!    assumptions); here the helper returns once, either normally (1) or
 //!    after a `longjmp` (0), and to Rust it is an ordinary call that
@@ -27,9 +29,9 @@
 //!    Otherwise the fault is passed to the previously installed handler (or
 //!    the default action), so faults outside Wasm are never swallowed.
 //!
-//! The `longjmp` abandons every frame between `hayate_call_with_setjmp` and
-//! the fault without running destructors: the Rust shim that runs the
-//! closure, the closure itself, the entry trampoline and the Wasm frames.
+//! The `longjmp` abandons every frame between the helper and the fault
+//! without running destructors: the Rust shim that runs the closure and the
+//! closure itself (if any), the entry trampoline and the Wasm frames.
 //! Compiled code owns nothing that needs dropping; the closure must not
 //! hold values with destructors across its call into Wasm (see
 //! [`catch_traps`]'s safety section). Host functions called from Wasm never
@@ -180,7 +182,7 @@ enum Pending {
 /// innermost one. The signal handler reads it, so everything it touches is
 /// a `Cell` or set before Wasm runs.
 pub(crate) struct CallThreadState {
-    /// The `jmp_buf` of this activation (set by `hayate_call_with_setjmp`).
+    /// The resume point of this activation (set by the `entry.rs` helper).
     jmp_buf: Cell<*const c_void>,
     /// The enclosing activation, or null.
     prev: *const CallThreadState,
@@ -512,7 +514,7 @@ impl CallThreadState {
     /// skipped frames must hold nothing that needs dropping.
     unsafe fn unwind_with_trap(&self, trap: Trap) -> ! {
         self.trap.set(Some(TrapRecord { trap }));
-        // SAFETY: `jmp_buf` was set by `hayate_call_with_setjmp`, whose frame
+        // SAFETY: `jmp_buf` was set by the entry helper, whose frame
         // is still live (this activation is running); the caller vouches for
         // the frames being skipped.
         unsafe { hayate_longjmp(self.jmp_buf.get()) }

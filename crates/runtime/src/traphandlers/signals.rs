@@ -138,7 +138,7 @@ unsafe extern "C" fn handle_signal(
 ) {
     let state = super::thread::current();
     if !state.is_null() {
-        // SAFETY: a non-null `CURRENT` is this thread's innermost live
+        // SAFETY: a non-null current activation is this thread's innermost live
         // activation; `context` comes from the kernel.
         unsafe {
             let state = &*state;
