@@ -1,8 +1,10 @@
-//! The ways `catch_traps` enters the code it guards, each through a helper
-//! of `helpers.c` that a trap can jump back out of: a Rust closure
-//! ([`ClosureEntry`], for anything) or an array-call trampoline called
-//! directly ([`ArrayEntry`], the host's usual call into Wasm, which needs
-//! no closure, no panic catching and no extra frames between).
+//! The ways `catch_traps` enters the code it guards, both through the one
+//! helper of `helpers.c` that a trap can jump back out of, which calls a
+//! function of the array-call signature: a Rust closure, through a shim of
+//! that signature ([`ClosureEntry`], for anything), or an array-call
+//! trampoline called directly ([`ArrayEntry`], the host's usual call into
+//! Wasm, which needs no closure, no panic catching and no extra frames
+//! between).
 
 use std::any::Any;
 use std::ffi::{c_int, c_void};
@@ -12,16 +14,10 @@ use crate::vmcontext::{ArrayCallFn, VMContext, ValRaw};
 
 unsafe extern "C" {
     /// Saves the callee-saved registers on its own frame, stores the resume
-    /// point in `*jmp_buf_out`, calls `body(payload)` and returns 1; returns
-    /// 0 when `hayate_longjmp` jumps to the resume point.
+    /// point in `*jmp_buf_out`, calls `entry(callee, caller, values, len)`
+    /// and returns 1; returns 0 when `hayate_longjmp` jumps to the resume
+    /// point.
     fn hayate_call_with_setjmp(
-        jmp_buf_out: *mut *const c_void,
-        body: unsafe extern "C" fn(*mut c_void),
-        payload: *mut c_void,
-    ) -> c_int;
-    /// As `hayate_call_with_setjmp`, calling `entry(callee, caller, values,
-    /// len)`.
-    fn hayate_call_array_with_setjmp(
         jmp_buf_out: *mut *const c_void,
         entry: ArrayCallFn,
         callee: *mut VMContext,
@@ -56,17 +52,25 @@ impl<'a, F: FnMut()> ClosureEntry<'a, F> {
     }
 }
 
-/// Runs the closure of a `ClosureEntry<F>` for `hayate_call_with_setjmp`.
+/// Runs the closure of a `ClosureEntry<F>` for `hayate_call_with_setjmp`,
+/// with the array-call signature the helper calls: `payload` in the
+/// callee's place, the other arguments unused.
 ///
 /// # Safety
 /// `payload` must point to a live `ClosureEntry<F>`.
-unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
+unsafe extern "C" fn call_closure<F: FnMut()>(
+    payload: *mut VMContext,
+    _: *mut VMContext,
+    _: *mut ValRaw,
+    _: usize,
+) -> u8 {
     // SAFETY: `enter` passes a pointer to itself, which outlives this call
     // and is not otherwise used meanwhile.
     let entry = unsafe { &mut *payload.cast::<ClosureEntry<'_, F>>() };
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (entry.f)())) {
         entry.panic = Some(panic);
     }
+    1
 }
 
 impl<F: FnMut()> Entry for ClosureEntry<'_, F> {
@@ -74,7 +78,14 @@ impl<F: FnMut()> Entry for ClosureEntry<'_, F> {
         // SAFETY: `self` outlives the call and `call_closure::<F>` matches
         // its type; the caller vouches for the rest.
         unsafe {
-            hayate_call_with_setjmp(jmp_buf_out, call_closure::<F>, (self as *mut Self).cast())
+            hayate_call_with_setjmp(
+                jmp_buf_out,
+                call_closure::<F>,
+                (self as *mut Self).cast(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            )
         }
     }
 
@@ -99,7 +110,7 @@ impl Entry for ArrayEntry {
     unsafe fn enter(&mut self, jmp_buf_out: *mut *const c_void) -> c_int {
         // SAFETY: the caller vouches for the trampoline and its arguments.
         unsafe {
-            hayate_call_array_with_setjmp(
+            hayate_call_with_setjmp(
                 jmp_buf_out,
                 self.entry,
                 self.callee,

@@ -9,17 +9,16 @@
 //! faulting instruction's offset (`CompiledModule::traps`).
 //!
 //! 1. [`catch_traps`] pushes a `CallThreadState` (on its own stack frame)
-//!    onto a thread-local chain, then calls a helper of `helpers.c` (a few
-//!    instructions of assembly on x86_64, `setjmp` elsewhere; see
-//!    `entry.rs`), which saves the callee-saved registers on *its* stack
-//!    frame, stores the resume point in the state, and calls either back
-//!    into Rust, which runs the closure (`hayate_call_with_setjmp`), or
-//!    straight into an array-call trampoline ([`catch_traps_array`],
-//!    `hayate_call_array_with_setjmp`), and so the Wasm code. Rust cannot call
-//!    `setjmp` itself (a function that returns twice breaks the compiler's
-//!    assumptions); here the helper returns once, either normally (1) or
-//!    after a `longjmp` (0), and to Rust it is an ordinary call that
-//!    clobbers what the C ABI lets it clobber.
+//!    onto a thread-local chain, then calls `hayate_call_with_setjmp`
+//!    (`helpers.c`: a few instructions of assembly on x86_64, `setjmp`
+//!    elsewhere; see `entry.rs`), which saves the callee-saved registers on
+//!    *its* stack frame, stores the resume point in the state, and calls
+//!    either an array-call trampoline directly ([`catch_traps_array`]) or
+//!    a shim back into Rust that runs the closure, and so the Wasm code.
+//!    Rust cannot call `setjmp` itself (a function that returns twice
+//!    breaks the compiler's assumptions); here the helper returns once,
+//!    either normally (1) or after a `longjmp` (0), and to Rust it is an
+//!    ordinary call that clobbers what the C ABI lets it clobber.
 //! 2. On a fault the signal handler (see `signals.rs`) checks that this
 //!    thread is inside `catch_traps` and that the faulting PC has a trap
 //!    recorded in registered code (`code_memory`'s registry). If so it
