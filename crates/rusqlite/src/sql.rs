@@ -126,45 +126,41 @@ impl Definition {
     }
 }
 
-/// Compiles the stored definition of `name`.
-fn load_stored(conn: &Connection, name: &str) -> Result<Compiled, String> {
-    let (name, kind, wasm, export, final_export, signature): (
-        String,
-        String,
-        Vec<u8>,
-        String,
-        Option<String>,
-        Option<String>,
-    ) = conn
-        .query_row(
-            "SELECT name, kind, module, export, final_export, signature \
-             FROM hayate_wasm_functions WHERE name = ?1",
-            params![name],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .map_err(|e| format!("{name}: cannot read {TABLE}: {e}"))?;
-    let kind = match kind.as_str() {
+/// The query of stored definitions that [`compile_stored`] reads a row of.
+const STORED: &str =
+    "SELECT name, kind, module, export, final_export, signature FROM hayate_wasm_functions";
+
+/// Compiles the definition in a row of [`STORED`]: its name, and the
+/// function or why it does not load.
+fn compile_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Result<Compiled, String>)> {
+    let name: String = r.get(0)?;
+    let kind = match r.get_ref(1)?.as_str()? {
         "aggregate" => Kind::Aggregate,
         _ => Kind::Scalar,
     };
-    compile(
+    let final_export: Option<String> = r.get(4)?;
+    let signature: Option<String> = r.get(5)?;
+    let compiled = compile(
         &name,
         kind,
-        &wasm,
-        &export,
+        r.get_ref(2)?.as_blob()?,
+        r.get_ref(3)?.as_str()?,
         final_export.as_deref(),
         signature.as_deref(),
-    )
-    .map_err(|e| format!("{name}: the stored definition does not load: {e}"))
+    );
+    Ok((name, compiled))
+}
+
+/// Compiles the stored definition of `name`.
+fn load_stored(conn: &Connection, name: &str) -> Result<Compiled, String> {
+    let (name, compiled) = conn
+        .query_row(
+            &format!("{STORED} WHERE name = ?1"),
+            params![name],
+            compile_stored,
+        )
+        .map_err(|e| format!("{name}: cannot read {TABLE}: {e}"))?;
+    compiled.map_err(|e| format!("{name}: the stored definition does not load: {e}"))
 }
 
 struct Entry {
@@ -539,34 +535,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     if !stored {
         return Ok(());
     }
-    let mut q = conn.prepare(
-        "SELECT name, kind, module, export, final_export, signature FROM hayate_wasm_functions",
-    )?;
-    let rows = q.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    for row in rows {
-        let (name, kind, wasm, export, final_export, signature) = row?;
-        let kind = if kind == "aggregate" {
-            Kind::Aggregate
-        } else {
-            Kind::Scalar
-        };
-        match compile(
-            &name,
-            kind,
-            &wasm,
-            &export,
-            final_export.as_deref(),
-            signature.as_deref(),
-        ) {
+    let mut q = conn.prepare(STORED)?;
+    for row in q.query_map([], compile_stored)? {
+        let (name, compiled) = row?;
+        match compiled {
             Ok(c) => define(conn, &reg, Arc::new(c))?,
             Err(e) => eprintln!("hayate-sqlite: cannot restore wasm function {name}: {e}"),
         }
