@@ -96,6 +96,80 @@ fn measure<S>(
     }
 }
 
+/// The workloads on one runtime, whose embedding API (`$krate`: `hayate`
+/// or `wasmtime`) agrees with the other's for everything they use; `$pre`
+/// makes the pre-linked guest, with the pooling allocator or not.
+macro_rules! workloads {
+    ($runtime:literal, $krate:ident, $pre:expr, $threads:expr, $time:expr) => {{
+        use $krate::{Store, Val};
+        let (pre, threads, time) = ($pre, $threads, $time);
+        let mut rows = Vec::new();
+        for (pooling, workload) in [(false, WORKLOADS[0]), (true, WORKLOADS[1])] {
+            let pre = pre(pooling)?;
+            let engine = pre.module().engine().clone();
+            rows.push(measure(
+                $runtime,
+                workload,
+                threads,
+                time,
+                || (),
+                |()| {
+                    let mut store = Store::new(&engine, ());
+                    let instance = pre.instantiate(&mut store).unwrap();
+                    let f = instance
+                        .get_typed_func::<i32, i32>(&mut store, "f")
+                        .unwrap();
+                    assert_eq!(f.call(&mut store, 1).unwrap(), 'h' as i32 + 1);
+                },
+            ));
+        }
+        let pre = pre(false)?;
+        let engine = pre.module().engine().clone();
+        let setup = || {
+            let mut store = Store::new(&engine, ());
+            let instance = pre.instantiate(&mut store).unwrap();
+            let f = instance.get_func(&mut store, "f").unwrap();
+            (store, f)
+        };
+        rows.push(measure(
+            $runtime,
+            WORKLOADS[2],
+            threads,
+            time,
+            setup,
+            |(store, f)| {
+                let mut out = [Val::I32(0)];
+                f.call(&mut *store, &[Val::I32(1)], &mut out).unwrap();
+            },
+        ));
+        rows.push(measure(
+            $runtime,
+            WORKLOADS[3],
+            threads,
+            time,
+            || {
+                let (store, f) = setup();
+                let f = f.typed::<i32, i32>(&store).unwrap();
+                (store, f)
+            },
+            |(store, f)| {
+                f.call(&mut *store, 1).unwrap();
+            },
+        ));
+        rows.push(measure(
+            $runtime,
+            WORKLOADS[4],
+            threads,
+            time,
+            setup,
+            |(store, f)| {
+                assert_eq!(f.ty(&*store).params().len(), 1);
+            },
+        ));
+        rows
+    }};
+}
+
 /// Every workload on Hayate (and Wasmtime with `peers`).
 pub fn run(threads: usize, time: Duration) -> Result<Vec<Row>> {
     let rows = hayate_rows(threads, time)?;
@@ -109,9 +183,7 @@ pub fn run(threads: usize, time: Duration) -> Result<Vec<Row>> {
 }
 
 fn hayate_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
-    use hayate::{
-        Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingConfig, Store, Val,
-    };
+    use hayate::{Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingConfig};
     let pre = |pooling: bool| -> Result<hayate::InstancePre<()>> {
         let mut config = Config::new();
         if pooling {
@@ -129,77 +201,13 @@ fn hayate_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
         linker.func_wrap("host", "twice", |x: i32| x * 2)?;
         linker.instantiate_pre(&module)
     };
-    let mut rows = Vec::new();
-    for (pooling, workload) in [(false, WORKLOADS[0]), (true, WORKLOADS[1])] {
-        let pre = pre(pooling)?;
-        let engine = pre.module().engine().clone();
-        rows.push(measure(
-            "hayate",
-            workload,
-            threads,
-            time,
-            || (),
-            |()| {
-                let mut store = Store::new(&engine, ());
-                let instance = pre.instantiate(&mut store).unwrap();
-                let f = instance
-                    .get_typed_func::<i32, i32>(&mut store, "f")
-                    .unwrap();
-                assert_eq!(f.call(&mut store, 1).unwrap(), 'h' as i32 + 1);
-            },
-        ));
-    }
-    let pre = pre(false)?;
-    let engine = pre.module().engine().clone();
-    let setup = || {
-        let mut store = Store::new(&engine, ());
-        let instance = pre.instantiate(&mut store).unwrap();
-        let f = instance.get_func(&mut store, "f").unwrap();
-        (store, f)
-    };
-    rows.push(measure(
-        "hayate",
-        WORKLOADS[2],
-        threads,
-        time,
-        setup,
-        |(store, f)| {
-            let mut out = [Val::I32(0)];
-            f.call(&mut *store, &[Val::I32(1)], &mut out).unwrap();
-        },
-    ));
-    rows.push(measure(
-        "hayate",
-        WORKLOADS[3],
-        threads,
-        time,
-        || {
-            let (mut store, f) = setup();
-            let f = f.typed::<i32, i32>(&mut store).unwrap();
-            (store, f)
-        },
-        |(store, f)| {
-            f.call(&mut *store, 1).unwrap();
-        },
-    ));
-    rows.push(measure(
-        "hayate",
-        WORKLOADS[4],
-        threads,
-        time,
-        setup,
-        |(store, f)| {
-            assert_eq!(f.ty(&*store).params().len(), 1);
-        },
-    ));
-    Ok(rows)
+    Ok(workloads!("hayate", hayate, pre, threads, time))
 }
 
 #[cfg(feature = "peers")]
 fn wasmtime_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
     use wasmtime::{
-        Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
-        Val,
+        Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig,
     };
     let wt = |e: wasmtime::Error| anyhow::anyhow!("wasmtime: {e:?}");
     let pre = |pooling: bool| -> Result<wasmtime::InstancePre<()>> {
@@ -220,70 +228,7 @@ fn wasmtime_rows(threads: usize, time: Duration) -> Result<Vec<Row>> {
             .map_err(wt)?;
         linker.instantiate_pre(&module).map_err(wt)
     };
-    let mut rows = Vec::new();
-    for (pooling, workload) in [(false, WORKLOADS[0]), (true, WORKLOADS[1])] {
-        let pre = pre(pooling)?;
-        let engine = pre.module().engine().clone();
-        rows.push(measure(
-            "wasmtime",
-            workload,
-            threads,
-            time,
-            || (),
-            |()| {
-                let mut store = Store::new(&engine, ());
-                let instance = pre.instantiate(&mut store).unwrap();
-                let f = instance
-                    .get_typed_func::<i32, i32>(&mut store, "f")
-                    .unwrap();
-                assert_eq!(f.call(&mut store, 1).unwrap(), 'h' as i32 + 1);
-            },
-        ));
-    }
-    let pre = pre(false)?;
-    let engine = pre.module().engine().clone();
-    let setup = || {
-        let mut store = Store::new(&engine, ());
-        let instance = pre.instantiate(&mut store).unwrap();
-        let f = instance.get_func(&mut store, "f").unwrap();
-        (store, f)
-    };
-    rows.push(measure(
-        "wasmtime",
-        WORKLOADS[2],
-        threads,
-        time,
-        setup,
-        |(store, f)| {
-            let mut out = [Val::I32(0)];
-            f.call(&mut *store, &[Val::I32(1)], &mut out).unwrap();
-        },
-    ));
-    rows.push(measure(
-        "wasmtime",
-        WORKLOADS[3],
-        threads,
-        time,
-        || {
-            let (store, f) = setup();
-            let f = f.typed::<i32, i32>(&store).unwrap();
-            (store, f)
-        },
-        |(store, f)| {
-            f.call(&mut *store, 1).unwrap();
-        },
-    ));
-    rows.push(measure(
-        "wasmtime",
-        WORKLOADS[4],
-        threads,
-        time,
-        setup,
-        |(store, f)| {
-            assert_eq!(f.ty(&*store).params().len(), 1);
-        },
-    ));
-    Ok(rows)
+    Ok(workloads!("wasmtime", wasmtime, pre, threads, time))
 }
 
 /// The rows as a Markdown table.
