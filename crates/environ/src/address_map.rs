@@ -6,11 +6,13 @@
 //! code offset's increase, then of the Wasm offset's change, zigzag), about
 //! three bytes a pair, and load as one copy of bytes.
 
+use crate::bytes::SharedBytes;
+
 /// Pairs of (code offset from the function's start, byte offset of the
 /// Wasm instruction in the module), sorted by code offset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressMap {
-    bytes: Box<[u8]>,
+    bytes: SharedBytes,
 }
 
 fn put_leb(out: &mut Vec<u8>, mut v: u64) {
@@ -55,20 +57,18 @@ impl AddressMap {
             (code, wasm) = (c, w);
         }
         AddressMap {
-            bytes: bytes.into_boxed_slice(),
+            bytes: SharedBytes::from(bytes),
         }
     }
 
     /// A map from its encoded bytes (as [`AddressMap::as_bytes`] gave
     /// them). Bytes that do not decode end the map where they start.
-    pub fn from_bytes(bytes: Vec<u8>) -> AddressMap {
-        AddressMap {
-            bytes: bytes.into_boxed_slice(),
-        }
+    pub fn from_bytes(bytes: SharedBytes) -> AddressMap {
+        AddressMap { bytes }
     }
 
     /// The encoded bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &SharedBytes {
         &self.bytes
     }
 
@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(map.lookup(u32::MAX), Some(3));
         assert_eq!(AddressMap::default().lookup(5), None);
         let bytes = map.as_bytes().to_vec();
-        assert_eq!(AddressMap::from_bytes(bytes), map);
+        assert_eq!(AddressMap::from_bytes(bytes.into()), map);
         let extremes = [(0, u32::MAX), (u32::MAX, 0)];
         assert_eq!(
             AddressMap::from_pairs(&extremes).iter().collect::<Vec<_>>(),
@@ -130,10 +130,16 @@ mod tests {
 
     #[test]
     fn damaged_bytes_end_the_map() {
-        assert_eq!(AddressMap::from_bytes(vec![0x80; 20]).iter().count(), 0);
-        assert_eq!(AddressMap::from_bytes(vec![1, 2, 3]).iter().count(), 1);
+        assert_eq!(
+            AddressMap::from_bytes(vec![0x80; 20].into()).iter().count(),
+            0
+        );
+        assert_eq!(
+            AddressMap::from_bytes(vec![1, 2, 3].into()).iter().count(),
+            1
+        );
         // Anything decodes to something without panicking.
         let noise: Vec<u8> = (0..=255).collect();
-        let _ = AddressMap::from_bytes(noise).lookup(1000);
+        let _ = AddressMap::from_bytes(noise.into()).lookup(1000);
     }
 }

@@ -10,24 +10,35 @@
 //! 16          8     metadata length (u64 LE)  metadata starts at PREAMBLE_SIZE
 //! 24          8     text offset (u64 LE)      a multiple of TEXT_ALIGN
 //! 32          8     text length (u64 LE)      the text runs to the end of the file
-//! 40          8     reserved, 0
+//! 40          8     bulk length (u64 LE)      the bulk follows the metadata
 //! 48         32     checksum: CRC-32 (LE, then 28 zero bytes) of bytes
 //!                   0..48 followed by the metadata
 //! 80          …     metadata: ArtifactHeader, then ModuleInfo, then the
-//!                   CompiledModule without its text (see `encode`)
-//! …                 zero padding up to the text offset
+//!                   CompiledModule without its text, then the placement of
+//!                   each memory image (see `encode`)
+//! …           …     bulk: data segments and address maps, which the
+//!                   metadata refers to by offset and length
+//! …                 zero padding up to a multiple of TEXT_ALIGN
+//! images      …     the image section: initial memory images, each a
+//!                   multiple of TEXT_ALIGN long (see `image`)
 //! text offset …     the text section, unrelocated (relocation sites zero)
 //! ```
 //!
-//! The text is page-aligned in the file so a loader can map it privately,
-//! patch its relocations in place and make it executable without copying
-//! it. The checksum covers everything but the text: it catches a truncated
-//! or damaged header and metadata, whose errors would otherwise misplace
-//! traps or functions. It is a CRC-32 (every burst error of up to 32 bits,
-//! every odd number of flipped bits), not a cryptographic hash: it guards
-//! against damage, not against someone who can write the file, and it
-//! costs well under a millisecond for CPython's megabytes of metadata
-//! (SHA-256 of them was most of a precompiled load). The text itself is trusted, like the whole artifact:
+//! Text and images are page-aligned in the file so a loader can map them
+//! privately: the text to patch its relocations in place and make it
+//! executable, an image straight over the start of each new instance's
+//! memory (copy-on-write), neither copied nor read at load. The bulk too
+//! is only mapped: a data segment or an address map is read when used.
+//!
+//! The checksum covers the preamble and the metadata: it catches a
+//! truncated or damaged header and metadata, whose errors would otherwise
+//! misplace traps or functions. It is a CRC-32 (every burst error of up to
+//! 32 bits, every odd number of flipped bits), not a cryptographic hash: it
+//! guards against damage, not against someone who can write the file. The
+//! bulk, images and text are checked only structurally (every reference
+//! into them lies inside them), so that a load reads what an instance
+//! touches and not the whole file; damage there changes data or code, as
+//! damage to a native library would. The whole artifact is trusted:
 //! loading one runs its machine code, so artifacts must come from a source
 //! as trusted as the program loading them.
 
@@ -35,6 +46,8 @@ use std::fmt::Write as _;
 
 use crate::compiled::CompiledModule;
 use crate::encode::{Decode, DecodeError, Decoder, Encode, Encoder};
+use crate::entity::{DefinedMemoryIndex, EntityRef};
+use crate::image::ImagePlacement;
 use crate::module::{DataSegmentKind, ElemItems, ElemSegmentKind, EntityIndex, ModuleInfo};
 use crate::tunables::{BoundsChecks, Tunables};
 use crate::types::{ConstExpr, ConstOp};
@@ -44,14 +57,15 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
 
-/// Alignment of the text in the file: a multiple of the page size of
-/// every common host (4 KiB, 16 KiB). On hosts with larger pages loaders
-/// read the text instead of mapping it.
+/// Alignment of the text and of memory images, in the file and (images) in
+/// linear memory: a multiple of the page size of every common host (4 KiB,
+/// 16 KiB). On hosts with larger pages loaders read the text and make
+/// their own images instead of mapping them.
 pub const TEXT_ALIGN: usize = 16 * 1024;
 
 /// Number of bytes at the start of the preamble the checksum covers.
@@ -80,6 +94,8 @@ pub struct Preamble {
     pub text_offset: u64,
     /// Length of the text section.
     pub text_len: u64,
+    /// Length of the bulk, which follows the metadata.
+    pub bulk_len: u64,
     /// [`checksum`] of the first [`CHECKSUMMED_PREAMBLE`] bytes followed by
     /// the metadata.
     pub checksum: [u8; 32],
@@ -119,6 +135,7 @@ impl Preamble {
         b[16..24].copy_from_slice(&self.metadata_len.to_le_bytes());
         b[24..32].copy_from_slice(&self.text_offset.to_le_bytes());
         b[32..40].copy_from_slice(&self.text_len.to_le_bytes());
+        b[40..48].copy_from_slice(&self.bulk_len.to_le_bytes());
         b[48..80].copy_from_slice(&self.checksum);
         b
     }
@@ -148,28 +165,41 @@ impl Preamble {
             metadata_len: u64_at(16),
             text_offset: u64_at(24),
             text_len: u64_at(32),
+            bulk_len: u64_at(40),
             checksum: bytes[48..80].try_into().unwrap(),
         };
-        let meta_end = (PREAMBLE_SIZE as u64).checked_add(p.metadata_len);
+        let bulk_end = (PREAMBLE_SIZE as u64)
+            .checked_add(p.metadata_len)
+            .and_then(|end| end.checked_add(p.bulk_len));
         let text_end = p.text_offset.checked_add(p.text_len);
         let ok = u32_at(12) == 0
-            && u64_at(40) == 0
             && p.text_offset.is_multiple_of(TEXT_ALIGN as u64)
-            && meta_end.is_some_and(|end| end <= p.text_offset)
+            && bulk_end.is_some_and(|end| end <= p.text_offset)
             && text_end == Some(file_len);
         if !ok {
             return Err(ArtifactError::Layout(format!(
-                "metadata of {} bytes and text of {} bytes at {} do not fit a file of {file_len} bytes",
-                p.metadata_len, p.text_len, p.text_offset
+                "metadata of {} bytes, bulk of {} bytes and text of {} bytes at {} do not fit a file of {file_len} bytes",
+                p.metadata_len, p.bulk_len, p.text_len, p.text_offset
             )));
         }
         Ok(p)
     }
 
-    /// Offset of the text for `metadata_len` bytes of metadata.
-    pub fn text_offset_for(metadata_len: usize) -> usize {
-        (PREAMBLE_SIZE + metadata_len).next_multiple_of(TEXT_ALIGN)
+    /// Offset of the bulk in the file.
+    pub fn bulk_offset(&self) -> usize {
+        PREAMBLE_SIZE + self.metadata_len as usize
     }
+
+    /// Offset of the image section: after the bulk, aligned.
+    pub fn images_offset(&self) -> u64 {
+        images_offset_for(self.metadata_len as usize, self.bulk_len as usize) as u64
+    }
+}
+
+/// Offset of the image section for `metadata_len` bytes of metadata and
+/// `bulk_len` bytes of bulk; the text follows the images.
+pub fn images_offset_for(metadata_len: usize, bulk_len: usize) -> usize {
+    (PREAMBLE_SIZE + metadata_len + bulk_len).next_multiple_of(TEXT_ALIGN)
 }
 
 /// What an artifact was compiled for. A loader refuses an artifact whose
@@ -292,15 +322,48 @@ impl ArtifactHeader {
     }
 }
 
-/// Encodes the metadata of an artifact: header, module, compiled metadata.
+/// Encodes the metadata of an artifact (header, module, compiled metadata,
+/// image placements) and its bulk: `(metadata, bulk)`.
 pub fn encode_metadata(
     header: &ArtifactHeader,
     info: &ModuleInfo,
     compiled: &CompiledModule,
-) -> Vec<u8> {
+    images: &[ImagePlacement],
+) -> (Vec<u8>, Vec<u8>) {
     let mut e = Encoder::new();
-    e.put(header).put(info).put(compiled);
-    e.bytes
+    e.put(header).put(info).put(compiled).put(images);
+    (e.bytes, e.bulk)
+}
+
+impl Encode for ImagePlacement {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.memory.as_u32())
+            .put(&self.memory_offset)
+            .put(&self.section_offset)
+            .put(&self.len);
+    }
+}
+
+impl Decode for ImagePlacement {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(ImagePlacement {
+            memory: DefinedMemoryIndex::from_u32(d.get()?),
+            memory_offset: d.get()?,
+            section_offset: d.get()?,
+            len: d.get()?,
+        })
+    }
+}
+
+/// A decoded artifact's module: what [`decode_module`] returns.
+#[derive(Debug)]
+pub struct DecodedModule {
+    /// The module's description.
+    pub info: ModuleInfo,
+    /// Its compiled code's metadata (without the text).
+    pub compiled: CompiledModule,
+    /// Where its memory images lie.
+    pub images: Vec<ImagePlacement>,
 }
 
 /// Decodes the header at the start of the metadata, leaving `d` after it.
@@ -308,16 +371,64 @@ pub fn decode_header(d: &mut Decoder<'_>) -> Result<ArtifactHeader, DecodeError>
     d.get()
 }
 
-/// Decodes the module and compiled metadata following the header, and
-/// checks that they are consistent (indices in range, constant
-/// expressions well formed), so that a damaged artifact fails here rather
-/// than panicking later.
-pub fn decode_module(d: &mut Decoder<'_>) -> Result<(ModuleInfo, CompiledModule), DecodeError> {
+/// Decodes the module, compiled metadata and image placements following
+/// the header, and checks that they are consistent (indices in range,
+/// constant expressions well formed, each image where the module's
+/// segments put it and inside an image section of `images_len` bytes), so
+/// that a damaged artifact fails here rather than panicking later.
+pub fn decode_module(d: &mut Decoder<'_>, images_len: u64) -> Result<DecodedModule, DecodeError> {
     let info: ModuleInfo = d.get()?;
     let compiled: CompiledModule = d.get()?;
+    let images: Vec<ImagePlacement> = d.get()?;
     d.finish()?;
     check_module(&info, &compiled).map_err(|m| d.error(m))?;
-    Ok((info, compiled))
+    check_images(&info, &images, images_len).map_err(|m| d.error(m))?;
+    Ok(DecodedModule {
+        info,
+        compiled,
+        images,
+    })
+}
+
+/// The length of the image section the placements `images` need.
+pub fn images_len(images: &[ImagePlacement]) -> u64 {
+    images
+        .iter()
+        .map(|i| i.section_offset + i.len)
+        .max()
+        .unwrap_or(0)
+}
+
+fn check_images(info: &ModuleInfo, images: &[ImagePlacement], section: u64) -> Result<(), String> {
+    let align = TEXT_ALIGN as u64;
+    let mut seen = vec![false; info.num_defined_memories() as usize];
+    for image in images {
+        let def = image.memory.index();
+        if seen.get(def).copied() != Some(false) {
+            return Err(format!(
+                "image for {:?} out of range or repeated",
+                image.memory
+            ));
+        }
+        seen[def] = true;
+        let expected = info
+            .image_range(info.memory_index(image.memory), TEXT_ALIGN)
+            .map(|(start, len)| (start as u64, len as u64));
+        let in_section = image
+            .section_offset
+            .checked_add(image.len)
+            .is_some_and(|end| end <= section);
+        if expected != Some((image.memory_offset, image.len))
+            || !image.section_offset.is_multiple_of(align)
+            || !in_section
+        {
+            return Err(format!(
+                "image of {:?} does not lie where the module's segments put it",
+                image.memory
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), String> {
@@ -394,7 +505,7 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
 /// value when evaluated.
 fn check_const_expr(expr: &ConstExpr, info: &ModuleInfo) -> Result<(), String> {
     let mut depth = 0usize;
-    for op in &expr.ops {
+    for op in expr.ops() {
         match op {
             ConstOp::GlobalGet(g) if !info.globals.is_valid(*g) => {
                 return Err(format!("constant expression reads {g} out of range"));
@@ -458,7 +569,7 @@ mod tests {
             .into(),
             array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None].into(),
             wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()].into(),
-            traps: vec![(3, crate::Trap::MemoryOutOfBounds)],
+            traps: crate::TrapTable::from_pairs(vec![(3, crate::Trap::MemoryOutOfBounds)]),
             relocations: vec![crate::Relocation {
                 offset: 8,
                 target: crate::FloatLibcall::FmaF64,
@@ -486,31 +597,107 @@ mod tests {
                 epoch_interruption: true,
             },
         };
-        let bytes = encode_metadata(&header, &info, &compiled);
+        let images = sample_images(&info);
+        let section = images_len(&images);
+        let (bytes, bulk) = encode_metadata(&header, &info, &compiled, &images);
+        assert!(
+            bulk.windows(5).any(|w| w == b"hello"),
+            "data is in the bulk"
+        );
+        // Copied out of the bulk, and sliced out of a shared owner.
+        let owner: crate::ByteOwner = std::sync::Arc::new([bytes.clone(), bulk.clone()].concat());
+        let shared = Decoder::with_shared_bulk(&bytes, &owner, bytes.len()..owner_len(&owner));
+        for mut d in [Decoder::with_bulk(&bytes, &bulk), shared.unwrap()] {
+            assert_eq!(decode_header(&mut d).unwrap(), header);
+            let m = decode_module(&mut d, section).unwrap();
+            assert_eq!(m.images, images);
+            // Re-encoding gives the same bytes: every field made the trip.
+            let again = encode_metadata(&header, &m.info, &m.compiled, &m.images);
+            assert_eq!(again, (bytes.clone(), bulk.clone()));
+            assert_eq!(m.info.func_names, info.func_names);
+        }
+        // Without the bulk, its references do not decode.
         let mut d = Decoder::new(&bytes);
-        assert_eq!(decode_header(&mut d).unwrap(), header);
-        let (info2, compiled2) = decode_module(&mut d).unwrap();
-        // Re-encoding gives the same bytes: every field made the trip.
-        assert_eq!(encode_metadata(&header, &info2, &compiled2), bytes);
-        assert_eq!(info2.func_names, info.func_names);
+        decode_header(&mut d).unwrap();
+        assert!(decode_module(&mut d, section).is_err());
+    }
+
+    fn owner_len(owner: &crate::ByteOwner) -> usize {
+        (**owner).as_ref().len()
+    }
+
+    fn sample_images(info: &ModuleInfo) -> Vec<ImagePlacement> {
+        let images: Vec<_> = crate::image::artifact_images(info, TEXT_ALIGN)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(images.len(), 1);
+        images
     }
 
     #[test]
     fn damaged_metadata_is_an_error_not_a_panic() {
         let (info, compiled) = sample();
-        let bytes = encode_metadata(&ArtifactHeader::default(), &info, &compiled);
+        let images = sample_images(&info);
+        let section = images_len(&images);
+        let (bytes, bulk) = encode_metadata(&ArtifactHeader::default(), &info, &compiled, &images);
         for cut in 0..bytes.len() {
-            let mut d = Decoder::new(&bytes[..cut]);
-            let r = decode_header(&mut d).and_then(|_| decode_module(&mut d));
+            let mut d = Decoder::with_bulk(&bytes[..cut], &bulk);
+            let r = decode_header(&mut d).and_then(|_| decode_module(&mut d, section));
             assert!(r.is_err(), "truncated at {cut}");
+        }
+        for cut in 0..bulk.len() {
+            let mut d = Decoder::with_bulk(&bytes, &bulk[..cut]);
+            let r = decode_header(&mut d).and_then(|_| decode_module(&mut d, section));
+            assert!(r.is_err(), "bulk truncated at {cut}");
         }
         for at in 0..bytes.len() {
             let mut b = bytes.clone();
             b[at] ^= 0xff;
-            let mut d = Decoder::new(&b);
+            let mut d = Decoder::with_bulk(&b, &bulk);
             // Must not panic; may or may not decode.
-            let _ = decode_header(&mut d).and_then(|_| decode_module(&mut d));
+            let _ = decode_header(&mut d).and_then(|_| decode_module(&mut d, section));
         }
+    }
+
+    #[test]
+    fn images_must_lie_where_the_segments_put_them() {
+        let (info, compiled) = sample();
+        let good = sample_images(&info);
+        let section = images_len(&good);
+        let header = ArtifactHeader::default();
+        let decode = |images: &[ImagePlacement], section: u64| {
+            let (bytes, bulk) = encode_metadata(&header, &info, &compiled, images);
+            let mut d = Decoder::with_bulk(&bytes, &bulk);
+            decode_header(&mut d).unwrap();
+            decode_module(&mut d, section).map(|_| ())
+        };
+        decode(&good, section).unwrap();
+        decode(&[], 0).unwrap();
+        let g = good[0];
+        let bad = [
+            ImagePlacement {
+                memory_offset: g.memory_offset + TEXT_ALIGN as u64,
+                ..g
+            },
+            ImagePlacement {
+                len: g.len * 2,
+                ..g
+            },
+            ImagePlacement {
+                section_offset: 4096,
+                ..g
+            },
+            ImagePlacement {
+                memory: DefinedMemoryIndex::from_u32(1),
+                ..g
+            },
+        ];
+        for image in bad {
+            assert!(decode(&[image], section * 4).is_err(), "{image:?}");
+        }
+        assert!(decode(&[g, g], section).is_err(), "the same memory twice");
+        assert!(decode(&good, section - 1).is_err(), "past the section");
     }
 
     #[test]
@@ -520,6 +707,7 @@ mod tests {
             metadata_len: 100,
             text_offset: TEXT_ALIGN as u64,
             text_len: 10,
+            bulk_len: 20,
             checksum: [7; 32],
         };
         let b = p.to_bytes();
@@ -535,7 +723,14 @@ mod tests {
             Preamble::parse(&v, TEXT_ALIGN as u64 + 10),
             Err(ArtifactError::FormatVersion { found: 99 })
         ));
-        assert_eq!(Preamble::text_offset_for(0), TEXT_ALIGN);
+        let mut long_bulk = p;
+        long_bulk.bulk_len = TEXT_ALIGN as u64;
+        assert!(matches!(
+            Preamble::parse(&long_bulk.to_bytes(), TEXT_ALIGN as u64 + 10),
+            Err(ArtifactError::Layout(_))
+        ));
+        assert_eq!(images_offset_for(0, 0), TEXT_ALIGN);
+        assert_eq!(p.images_offset(), TEXT_ALIGN as u64);
     }
 
     #[test]

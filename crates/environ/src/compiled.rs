@@ -10,6 +10,7 @@ use cranelift_entity::PrimaryMap;
 use crate::address_map::AddressMap;
 use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::trap::Trap;
+use crate::trap_table::TrapTable;
 
 /// A range of the text section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,8 +150,8 @@ pub struct CompiledModule {
     /// Wasm-to-array trampoline of each type of the type section, used to
     /// call host functions with the Wasm calling convention.
     pub wasm_to_array_trampolines: PrimaryMap<TypeIndex, FunctionLoc>,
-    /// Instructions that may trap, as (offset in text, trap), sorted by offset.
-    pub traps: Vec<(u32, Trap)>,
+    /// Instructions that may trap, by offset in the text.
+    pub traps: TrapTable,
     /// Relocations left for the loader.
     pub relocations: Vec<Relocation>,
 }
@@ -158,10 +159,7 @@ pub struct CompiledModule {
 impl CompiledModule {
     /// The trap recorded at exactly `offset` in the text section.
     pub fn trap_at(&self, offset: u32) -> Option<Trap> {
-        self.traps
-            .binary_search_by_key(&offset, |(o, _)| *o)
-            .ok()
-            .map(|i| self.traps[i].1)
+        self.traps.lookup(offset)
     }
 
     /// The defined function whose code contains `offset`.

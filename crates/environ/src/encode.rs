@@ -7,6 +7,13 @@
 //!
 //! Decoding never panics and never allocates more than the input could
 //! hold: every length is checked against the bytes that remain.
+//!
+//! Bulk byte strings ([`SharedBytes`]: data segments, address maps) are not
+//! written inline: the encoder appends them to a second buffer, the *bulk*,
+//! and writes only their place in it. An artifact stores the bulk after the
+//! metadata, outside its checksum; a loader that maps the artifact decodes
+//! them as slices of the mapping ([`Decoder::with_shared_bulk`]), so
+//! megabytes of data are neither copied nor read at load.
 
 use std::collections::HashMap;
 
@@ -16,6 +23,7 @@ use std::ops::Range;
 use thiserror::Error;
 
 use crate::address_map::AddressMap;
+use crate::bytes::{ByteOwner, SharedBytes};
 use crate::compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
 use crate::entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, ElemIndex, EntityRef, FuncIndex, GlobalIndex,
@@ -26,6 +34,7 @@ use crate::module::{
     Import, ModuleInfo,
 };
 use crate::trap::Trap;
+use crate::trap_table::TrapTable;
 use crate::types::{
     ConstExpr, ConstOp, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
 };
@@ -45,6 +54,8 @@ pub struct DecodeError {
 pub struct Encoder {
     /// The bytes written so far.
     pub bytes: Vec<u8>,
+    /// The bulk byte strings written so far, which `bytes` refers to.
+    pub bulk: Vec<u8>,
 }
 
 /// Reads encoded values from a byte slice.
@@ -52,6 +63,28 @@ pub struct Encoder {
 pub struct Decoder<'a> {
     bytes: &'a [u8],
     pos: usize,
+    bulk: Bulk<'a>,
+}
+
+/// Where a decoder finds the bulk byte strings.
+enum Bulk<'a> {
+    /// Copied out of these bytes.
+    Borrowed(&'a [u8]),
+    /// Sliced out of `owner`'s bytes `start..start + len`.
+    Shared {
+        owner: &'a ByteOwner,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl std::fmt::Debug for Bulk<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bulk::Borrowed(b) => write!(f, "Borrowed({} bytes)", b.len()),
+            Bulk::Shared { start, len, .. } => write!(f, "Shared({start}, {len})"),
+        }
+    }
 }
 
 /// A value with an encoding.
@@ -91,9 +124,72 @@ impl Encoder {
 }
 
 impl<'a> Decoder<'a> {
-    /// A decoder reading `bytes` from the start.
+    /// A decoder reading `bytes` from the start, with no bulk: decoding a
+    /// [`SharedBytes`] that is not empty fails.
     pub fn new(bytes: &'a [u8]) -> Decoder<'a> {
-        Decoder { bytes, pos: 0 }
+        Decoder::with_bulk(bytes, &[])
+    }
+
+    /// A decoder reading `bytes`, whose bulk byte strings are copied out of
+    /// `bulk`.
+    pub fn with_bulk(bytes: &'a [u8], bulk: &'a [u8]) -> Decoder<'a> {
+        Decoder {
+            bytes,
+            pos: 0,
+            bulk: Bulk::Borrowed(bulk),
+        }
+    }
+
+    /// A decoder reading `bytes`, whose bulk is `owner`'s bytes `range`:
+    /// bulk byte strings are slices of `owner`, not copies. Fails if
+    /// `range` does not lie in `owner`.
+    pub fn with_shared_bulk(
+        bytes: &'a [u8],
+        owner: &'a ByteOwner,
+        range: Range<usize>,
+    ) -> Result<Decoder<'a>, DecodeError> {
+        if range.start > range.end || range.end > (**owner).as_ref().len() {
+            return Err(DecodeError {
+                message: format!("bulk {range:?} lies outside its owner"),
+                offset: 0,
+            });
+        }
+        Ok(Decoder {
+            bytes,
+            pos: 0,
+            bulk: Bulk::Shared {
+                owner,
+                start: range.start,
+                len: range.len(),
+            },
+        })
+    }
+
+    /// Reads the place of a bulk byte string and returns it.
+    fn bulk_bytes(&mut self) -> Result<SharedBytes, DecodeError> {
+        let at = self.pos;
+        let start = u64::decode(self)?;
+        let len = u64::decode(self)?;
+        let bulk_len = match self.bulk {
+            Bulk::Borrowed(b) => b.len(),
+            Bulk::Shared { len, .. } => len,
+        };
+        let range = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(s, l)| Some(s..s.checked_add(l)?))
+            .filter(|r| r.end <= bulk_len)
+            .ok_or_else(|| DecodeError {
+                message: format!("{len} bytes at {start} lie outside the {bulk_len}-byte bulk"),
+                offset: at,
+            })?;
+        Ok(match self.bulk {
+            Bulk::Borrowed(b) => SharedBytes::from(&b[range]),
+            Bulk::Shared { owner, start, .. } => {
+                SharedBytes::slice_of(owner, start + range.start..start + range.end)
+                    .expect("the bulk lies inside its owner")
+            }
+        })
     }
 
     /// Reads one value.
@@ -314,20 +410,20 @@ impl<K: EntityRef, V: Decode> Decode for PrimaryMap<K, V> {
     }
 }
 
-/// Raw bytes (data segments): a length and the bytes, copied at once.
-#[derive(Debug)]
-pub struct Bytes<'a>(pub &'a [u8]);
-
-impl Encode for Bytes<'_> {
+/// A bulk byte string: appended to the bulk, its place written inline.
+impl Encode for SharedBytes {
     fn encode(&self, e: &mut Encoder) {
-        e.len(self.0.len());
-        e.raw(self.0);
+        let start = e.bulk.len() as u64;
+        e.bulk.extend_from_slice(self);
+        start.encode(e);
+        (self.len() as u64).encode(e);
     }
 }
 
-fn decode_bytes(d: &mut Decoder<'_>) -> Result<Vec<u8>, DecodeError> {
-    let n = d.len(1)?;
-    Ok(d.take(n)?.to_vec())
+impl Decode for SharedBytes {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.bulk_bytes()
+    }
 }
 
 impl<T: Encode> Encode for Option<T> {
@@ -534,13 +630,20 @@ impl Decode for ConstOp {
 
 impl Encode for ConstExpr {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&self.ops);
+        e.put(self.ops());
     }
 }
 
 impl Decode for ConstExpr {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(ConstExpr { ops: d.get()? })
+        let n = d.len(1)?;
+        if n == 1 {
+            return Ok(ConstExpr::One(d.get()?));
+        }
+        let ops = (0..n)
+            .map(|_| d.get())
+            .collect::<Result<Vec<ConstOp>, _>>()?;
+        Ok(ConstExpr::from(ops))
     }
 }
 
@@ -606,7 +709,7 @@ impl Encode for DataSegment {
             DataSegmentKind::Active { memory, offset } => e.put(&0u8).put(memory).put(offset),
             DataSegmentKind::Passive => e.put(&1u8),
         };
-        e.put(&Bytes(&self.data));
+        e.put(&self.data);
     }
 }
 
@@ -621,7 +724,7 @@ impl Decode for DataSegment {
         };
         Ok(DataSegment {
             kind,
-            data: decode_bytes(d)?,
+            data: d.get()?,
         })
     }
 }
@@ -738,9 +841,7 @@ impl Decode for FunctionLoc {
 
 impl Encode for CompiledFunction {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&self.loc);
-        e.len(self.address_map.as_bytes().len());
-        e.raw(self.address_map.as_bytes());
+        e.put(&self.loc).put(self.address_map.as_bytes());
     }
 }
 
@@ -748,7 +849,7 @@ impl Decode for CompiledFunction {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Ok(CompiledFunction {
             loc: d.get()?,
-            address_map: AddressMap::from_bytes(decode_bytes(d)?),
+            address_map: AddressMap::from_bytes(d.get()?),
         })
     }
 }
@@ -805,7 +906,7 @@ impl Encode for CompiledModule {
         e.put(&self.functions)
             .put(&self.array_to_wasm_trampolines)
             .put(&self.wasm_to_array_trampolines)
-            .put(&self.traps)
+            .put(self.traps.as_bytes())
             .put(&self.relocations);
     }
 }
@@ -818,7 +919,7 @@ impl Decode for CompiledModule {
             functions: d.get()?,
             array_to_wasm_trampolines: d.get()?,
             wasm_to_array_trampolines: d.get()?,
-            traps: d.get()?,
+            traps: TrapTable::from_bytes(d.get()?).map_err(|m| d.error(m))?,
             relocations: d.get()?,
         })
     }

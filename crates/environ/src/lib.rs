@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod address_map;
+mod bytes;
 mod compile;
 mod compiled;
 mod entity;
@@ -18,6 +19,7 @@ mod error;
 mod features;
 mod module;
 mod trap;
+mod trap_table;
 mod tunables;
 mod types;
 mod vmoffsets;
@@ -25,9 +27,11 @@ mod vmoffsets;
 pub mod artifact;
 pub mod builtins;
 pub mod encode;
+pub mod image;
 pub mod link;
 
 pub use address_map::AddressMap;
+pub use bytes::{ByteOwner, SharedBytes};
 pub use compile::{Architecture, CompileJob, Compiler, ModuleInput, Target};
 pub use compiled::{
     BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc,
@@ -46,6 +50,7 @@ pub use module::{
     Import, ModuleInfo,
 };
 pub use trap::Trap;
+pub use trap_table::TrapTable;
 pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
     ConstExpr, ConstOp, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType,

@@ -14,6 +14,7 @@ use crate::compiled::{
 use crate::entity::EntityRef;
 use crate::error::CompileError;
 use crate::trap::Trap;
+use crate::trap_table::TrapTable;
 
 /// Links `bodies`, the results of `jobs` (same order), into a module.
 /// The `Function` jobs must come first and cover defined functions
@@ -108,8 +109,7 @@ pub fn link(
             }
         }
     }
-    text.traps.sort_by_key(|t| t.0);
-    module.traps = text.traps;
+    module.traps = TrapTable::from_pairs(text.traps);
     module.relocations.sort_by_key(|r| r.offset);
     module.text = text.bytes;
     Ok(module)

@@ -8,6 +8,7 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use cranelift_entity::PrimaryMap;
 
+use crate::bytes::SharedBytes;
 use crate::entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
     ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
@@ -70,7 +71,7 @@ pub struct DataSegment {
     /// Active or passive.
     pub kind: DataSegmentKind,
     /// The bytes of the segment.
-    pub data: Vec<u8>,
+    pub data: SharedBytes,
 }
 
 /// Where an element segment goes.
@@ -329,7 +330,7 @@ impl ModuleInfo {
                         };
                         info.data.push(DataSegment {
                             kind,
-                            data: data.data.to_vec(),
+                            data: SharedBytes::from(data.data),
                         });
                     }
                 }
@@ -372,7 +373,7 @@ impl ModuleInfo {
             }
         }
         let mark_expr = |expr: &ConstExpr, escaping: &mut PrimaryMap<FuncIndex, bool>| {
-            for op in &expr.ops {
+            for op in expr.ops() {
                 if let crate::ConstOp::RefFunc(f) = op {
                     escaping[*f] = true;
                 }

@@ -218,14 +218,42 @@ pub enum ConstOp {
     I64Mul,
 }
 
-/// A constant expression, evaluated at instantiation by a small stack machine.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ConstExpr {
-    /// The operations, in order; the expression leaves one value.
-    pub ops: Vec<ConstOp>,
+/// A constant expression, evaluated at instantiation by a small stack
+/// machine. Nearly every one is a single operation (CPython has 24,000
+/// data segment offsets), kept inline rather than in an allocation of its
+/// own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstExpr {
+    /// One operation.
+    One(ConstOp),
+    /// Any other number of operations, in order.
+    Many(Box<[ConstOp]>),
+}
+
+impl Default for ConstExpr {
+    fn default() -> ConstExpr {
+        ConstExpr::Many(Box::new([]))
+    }
+}
+
+impl From<Vec<ConstOp>> for ConstExpr {
+    fn from(ops: Vec<ConstOp>) -> ConstExpr {
+        match <[ConstOp; 1]>::try_from(ops) {
+            Ok([op]) => ConstExpr::One(op),
+            Err(ops) => ConstExpr::Many(ops.into_boxed_slice()),
+        }
+    }
 }
 
 impl ConstExpr {
+    /// The operations, in order; the expression leaves one value.
+    pub fn ops(&self) -> &[ConstOp] {
+        match self {
+            ConstExpr::One(op) => std::slice::from_ref(op),
+            ConstExpr::Many(ops) => ops,
+        }
+    }
+
     /// Converts from `wasmparser`'s constant expression.
     pub fn from_wasmparser(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, String> {
         use wasmparser::Operator as O;
@@ -256,12 +284,12 @@ impl ConstExpr {
                 other => return Err(format!("constant expression operator {other:?}")),
             });
         }
-        Ok(ConstExpr { ops })
+        Ok(ConstExpr::from(ops))
     }
 
     /// If this expression is a single `i32.const` or `i64.const`, its value.
     pub fn as_const_offset(&self) -> Option<u64> {
-        match self.ops.as_slice() {
+        match self.ops() {
             [ConstOp::I32Const(v)] => Some(*v as u32 as u64),
             [ConstOp::I64Const(v)] => Some(*v as u64),
             _ => None,

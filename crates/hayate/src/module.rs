@@ -11,7 +11,7 @@ use hayate_environ::artifact::ArtifactHeader;
 use hayate_environ::{ModuleInfo, VMOffsets};
 use hayate_runtime::ModuleRuntimeInfo;
 use hayate_runtime::code_memory::CodeMemory;
-use hayate_runtime::cow::ModuleImages;
+use hayate_runtime::cow::{FileImage, ModuleImages};
 use hayate_runtime::lazy_table::ModuleTableImages;
 
 use crate::engine::Engine;
@@ -129,7 +129,7 @@ impl Module {
             .map_err(Error::new)?;
         let info = Arc::new(info);
         let code = crate::vm::load_code(&compiled, info.clone())?;
-        Module::from_parts(engine, info, code, engine.inner.header.clone())
+        Module::from_parts(engine, info, code, engine.inner.header.clone(), Vec::new())
     }
 
     /// A module from its loaded code. `header` says what the code was
@@ -139,6 +139,7 @@ impl Module {
         info: Arc<ModuleInfo>,
         code: Arc<CodeMemory>,
         header: Arc<ArtifactHeader>,
+        image_files: Vec<FileImage>,
     ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
         let type_ids = info
@@ -148,7 +149,7 @@ impl Module {
             .collect();
         // An image the system refuses (no memfd) only means copying.
         let images = match engine.config().memory_init_cow {
-            true => ModuleImages::new(&info).unwrap_or_else(|_| ModuleImages::none()),
+            true => crate::vm::module_images(&info, image_files),
             false => ModuleImages::none(),
         };
         let table_images = match engine.config().table_lazy_init {

@@ -30,11 +30,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hayate_environ::artifact::{
-    self, ArtifactHeader, FORMAT_VERSION, PREAMBLE_SIZE, Preamble, checksum,
+    self, ArtifactHeader, DecodedModule, FORMAT_VERSION, PREAMBLE_SIZE, Preamble, TEXT_ALIGN,
+    checksum,
 };
 use hayate_environ::encode::Decoder;
-use hayate_environ::{CompiledModule, ModuleInfo};
+use hayate_environ::image::{self, ImagePlacement};
+use hayate_environ::{ByteOwner, CompiledModule, ModuleInfo};
 use hayate_runtime::code_memory::CodeMemory;
+use hayate_runtime::cow::FileImage;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -100,19 +103,29 @@ fn write_artifact(
     compiled: &CompiledModule,
     text: Vec<u8>,
 ) -> Vec<u8> {
-    let metadata = artifact::encode_metadata(header, info, compiled);
-    let text_offset = Preamble::text_offset_for(metadata.len());
+    let images = image::artifact_images(info, TEXT_ALIGN);
+    let placements: Vec<ImagePlacement> = images.iter().map(|(p, _)| *p).collect();
+    let (metadata, bulk) = artifact::encode_metadata(header, info, compiled, &placements);
+    let images_offset = artifact::images_offset_for(metadata.len(), bulk.len());
+    let text_offset = images_offset + artifact::images_len(&placements) as usize;
     let mut preamble = Preamble {
         format_version: FORMAT_VERSION,
         metadata_len: metadata.len() as u64,
         text_offset: text_offset as u64,
         text_len: text.len() as u64,
+        bulk_len: bulk.len() as u64,
         checksum: [0; 32],
     };
     preamble.checksum = checksum(&preamble.to_bytes(), &metadata);
     let mut out = Vec::with_capacity(text_offset + text.len());
     out.extend_from_slice(&preamble.to_bytes());
     out.extend_from_slice(&metadata);
+    out.extend_from_slice(&bulk);
+    out.resize(images_offset, 0);
+    for (placement, bytes) in &images {
+        out.resize(images_offset + placement.section_offset as usize, 0);
+        out.extend_from_slice(bytes);
+    }
     out.resize(text_offset, 0);
     out.extend_from_slice(&text);
     out
@@ -122,49 +135,68 @@ fn write_artifact(
 pub(crate) struct Loaded {
     pub(crate) preamble: Preamble,
     pub(crate) header: ArtifactHeader,
-    pub(crate) info: ModuleInfo,
-    pub(crate) compiled: CompiledModule,
+    pub(crate) module: DecodedModule,
 }
 
 /// Checks the preamble, checksum and header and decodes the metadata.
-/// `head` starts at byte 0 of the artifact and holds at least the preamble
-/// and metadata; `file_len` is the whole artifact's length.
-fn load_metadata(engine: &Engine, head: &[u8], file_len: u64) -> Result<Loaded> {
+/// `head` starts at byte 0 of the artifact and holds at least the
+/// preamble, metadata and bulk; `file_len` is the whole artifact's length.
+/// Bulk byte strings are slices of `owner` when given (which must hold the
+/// bytes of `head`), copies otherwise.
+fn load_metadata(
+    engine: &Engine,
+    head: &[u8],
+    owner: Option<&ByteOwner>,
+    file_len: u64,
+) -> Result<Loaded> {
+    let layout = |m: &str| Error::new(artifact::ArtifactError::Layout(m.into()));
     let preamble = Preamble::parse(head, file_len).map_err(Error::new)?;
-    let meta_end = PREAMBLE_SIZE + preamble.metadata_len as usize;
+    let meta_end = preamble.bulk_offset();
+    let bulk = meta_end..meta_end + preamble.bulk_len as usize;
     let metadata = head
         .get(PREAMBLE_SIZE..meta_end)
-        .ok_or_else(|| Error::new(artifact::ArtifactError::Layout("metadata cut short".into())))?;
+        .ok_or_else(|| layout("metadata cut short"))?;
+    if head.len() < bulk.end {
+        return Err(layout("bulk cut short"));
+    }
     if checksum(head, metadata) != preamble.checksum {
         return Err(Error::new(artifact::ArtifactError::Checksum));
     }
-    let mut d = Decoder::new(metadata);
-    let header = artifact::decode_header(&mut d)
-        .map_err(|e| Error::new(artifact::ArtifactError::Metadata(e)))?;
+    let metadata_error = |e| Error::new(artifact::ArtifactError::Metadata(e));
+    let mut d = match owner {
+        Some(owner) => Decoder::with_shared_bulk(metadata, owner, bulk).map_err(metadata_error)?,
+        None => Decoder::with_bulk(metadata, &head[bulk]),
+    };
+    let header = artifact::decode_header(&mut d).map_err(metadata_error)?;
     check_compatible(&engine.inner.header, &header)?;
-    let (info, compiled) = artifact::decode_module(&mut d)
-        .map_err(|e| Error::new(artifact::ArtifactError::Metadata(e)))?;
+    // `parse` checked that the bulk ends before the (aligned) text.
+    let images_len = preamble.text_offset - preamble.images_offset();
+    let module = artifact::decode_module(&mut d, images_len).map_err(metadata_error)?;
     Ok(Loaded {
         preamble,
         header,
-        info,
-        compiled,
+        module,
     })
 }
 
 /// Loads an artifact held in memory. The text is copied into fresh
-/// executable memory.
+/// executable memory, the data segments and address maps out of `bytes`,
+/// and memory images are made in memory as for a compiled module.
 pub(crate) fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-    let loaded = load_metadata(engine, bytes, bytes.len() as u64)?;
+    let loaded = load_metadata(engine, bytes, None, bytes.len() as u64)?;
     let text = &bytes[loaded.preamble.text_offset as usize..];
-    let info = Arc::new(loaded.info);
-    let code = CodeMemory::from_text(text, loaded.compiled, info.clone()).map_err(load_error)?;
-    Module::from_parts(engine, info, code, Arc::new(loaded.header))
+    let info = Arc::new(loaded.module.info);
+    let code =
+        CodeMemory::from_text(text, loaded.module.compiled, info.clone()).map_err(load_error)?;
+    Module::from_parts(engine, info, code, Arc::new(loaded.header), Vec::new())
 }
 
 /// Loads an artifact file, mapping its text privately where the page size
-/// allows (and reading it otherwise). The caller vouches that the file is
-/// not changed while the module lives (see `Module::deserialize_file`).
+/// allows (and reading it otherwise), and its metadata and bulk: data
+/// segments and address maps are slices of that mapping, and memory images
+/// are mapped from the file by each instance. The caller vouches that the
+/// file is not changed while the module lives (see
+/// `Module::deserialize_file`).
 pub(crate) fn deserialize_file(engine: &Engine, path: &Path) -> Result<Module> {
     let fail = |e: Error| Error::msg(format!("cannot load {}: {e}", path.display()));
     let io = |e: std::io::Error| fail(Error::msg(e));
@@ -173,23 +205,40 @@ pub(crate) fn deserialize_file(engine: &Engine, path: &Path) -> Result<Module> {
     let mut preamble_bytes = vec![0u8; PREAMBLE_SIZE.min(file_len as usize)];
     file.read_exact(&mut preamble_bytes).map_err(io)?;
     let preamble = Preamble::parse(&preamble_bytes, file_len).map_err(|e| fail(Error::new(e)))?;
-    // `parse` checked that the metadata lies inside the file.
-    let head = crate::vm::map_file_head(&file, PREAMBLE_SIZE + preamble.metadata_len as usize)
-        .map_err(fail)?;
-    let loaded = load_metadata(engine, &head, file_len).map_err(fail)?;
-    let info = Arc::new(loaded.info);
+    // `parse` checked that the metadata and bulk lie inside the file.
+    let head_len = preamble.bulk_offset() + preamble.bulk_len as usize;
+    let head: ByteOwner = Arc::new(crate::vm::map_file_head(&file, head_len).map_err(fail)?);
+    let loaded = load_metadata(engine, (*head).as_ref(), Some(&head), file_len).map_err(fail)?;
+    let info = Arc::new(loaded.module.info);
     let text_len = loaded.preamble.text_len as usize;
     let offset = loaded.preamble.text_offset;
+    let compiled = loaded.module.compiled;
     let code = if offset.is_multiple_of(hayate_runtime::page_size() as u64) {
-        crate::vm::load_code_from_file(&file, offset, text_len, loaded.compiled, info.clone())
+        crate::vm::load_code_from_file(&file, offset, text_len, compiled, info.clone())
     } else {
         let mut text = vec![0u8; text_len];
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         file.read_exact(&mut text).map_err(io)?;
-        CodeMemory::from_text(&text, loaded.compiled, info.clone()).map_err(load_error)
+        CodeMemory::from_text(&text, compiled, info.clone()).map_err(load_error)
     }
     .map_err(fail)?;
-    Module::from_parts(engine, info, code, Arc::new(loaded.header))
+    let images_offset = loaded.preamble.images_offset();
+    let images = loaded
+        .module
+        .images
+        .iter()
+        .map(|p| {
+            Ok(FileImage {
+                memory: p.memory,
+                file: file.try_clone()?,
+                file_offset: images_offset + p.section_offset,
+                memory_offset: p.memory_offset as usize,
+                len: p.len as usize,
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io)?;
+    Module::from_parts(engine, info, code, Arc::new(loaded.header), images)
 }
 
 pub(crate) fn load_error(e: std::io::Error) -> Error {

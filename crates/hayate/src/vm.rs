@@ -27,7 +27,9 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 
 pub(crate) use calls::{call_raw, host_body};
-pub(crate) use code::{load_code, load_code_from_file, map_file_head, register_with_profiler};
+pub(crate) use code::{
+    load_code, load_code_from_file, map_file_head, module_images, register_with_profiler,
+};
 pub(crate) use instantiate::instantiate;
 pub(crate) use pointers::{FuncRefPtr, GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr};
 

@@ -182,8 +182,94 @@ fn precompiled_modules_get_images_too() {
     // SAFETY: just serialized.
     let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
     let copy = self::engine(false);
-    assert_eq!(
-        dump(&engine, &module),
-        dump(&copy, &Module::new(&copy, MEMORIES).unwrap())
+    let expected = dump(&copy, &Module::new(&copy, MEMORIES).unwrap());
+    assert_eq!(dump(&engine, &module), expected);
+    // From a file, images are mapped from the artifact itself.
+    let path = temp_path("memories.hwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: just written, and not changed while loaded.
+    let module = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    assert_eq!(dump(&engine, &module), expected);
+    // SAFETY: as above.
+    let module = unsafe { Module::deserialize_file(&copy, &path) }.unwrap();
+    assert_eq!(dump(&copy, &module), expected, "without copy-on-write");
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hayate-images-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Mappings of `path` in this process.
+fn file_mappings(path: &std::path::Path) -> usize {
+    let name = path.to_str().unwrap();
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|m| m.lines().filter(|l| l.ends_with(name)).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn artifact_images_stay_private_and_the_file_unchanged() {
+    let wat = r#"(module (memory (export "m") 2)
+        (data (i32.const 5) "shared")
+        (data (i32.const 70000) "page two")
+        (func (export "poke") (i32.store8 (i32.const 5) (i32.const 83))
+            (i32.store8 (i32.const 70000) (i32.const 80))))"#;
+    let engine = engine(true);
+    let bytes = Module::new(&engine, wat).unwrap().serialize().unwrap();
+    let p = hayate_environ::artifact::Preamble::parse(&bytes, bytes.len() as u64).unwrap();
+    assert!(
+        p.images_offset() < p.text_offset,
+        "the artifact carries the image"
     );
+    let path = temp_path("private.hwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: just written, and not changed while loaded.
+    let module = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    for round in 0..3 {
+        let mut store = Store::new(&engine, ());
+        let before = file_mappings(&path);
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(
+                file_mappings(&path) > before,
+                "the image is mapped from the file"
+            );
+        }
+        let m = i.get_memory(&mut store, "m").unwrap();
+        assert_eq!(&m.data(&store)[5..11], b"shared", "round {round}");
+        assert_eq!(&m.data(&store)[70000..70008], b"page two");
+        i.get_typed_func::<(), ()>(&mut store, "poke")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap();
+        m.data_mut(&mut store)[6] = b'H';
+        assert_eq!(&m.data(&store)[5..11], b"SHared");
+        assert_eq!(&m.data(&store)[70000..70008], b"Page two");
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "writes never reach the file"
+    );
+}
+
+#[test]
+fn sparse_images_are_made_at_load_not_stored() {
+    // Two segments 1.5 GiB apart in a memory of 2 GiB minimum.
+    let wat = r#"(module (memory (export "m") 32768)
+        (data (i32.const 16) "low") (data (i32.const 1610612736) "high"))"#;
+    let engine = engine(true);
+    let bytes = Module::new(&engine, wat).unwrap().serialize().unwrap();
+    assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
+    let path = temp_path("sparse.hwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: just written, and not changed while loaded.
+    let module = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let i = Instance::new(&mut store, &module, &[]).unwrap();
+    let m = i.get_memory(&mut store, "m").unwrap();
+    assert_eq!(&m.data(&store)[16..19], b"low");
+    assert_eq!(&m.data(&store)[1610612736..1610612740], b"high");
 }

@@ -244,11 +244,23 @@ fn memories_kept_resident_are_reset_like_discarded_ones() {
                 ..small()
             };
             let engine = Engine::new(pool(config).bounds_checks(checks)).unwrap();
-            let module = Module::new(&engine, SCATTER).unwrap();
+            let compiled = Module::new(&engine, SCATTER).unwrap();
+            // The same module loaded from an artifact file maps its image
+            // from the file: the reset restores it from there.
+            let path = std::env::temp_dir().join(format!(
+                "hayate-pooling-{}-{keep}-{checks:?}.hwasm",
+                std::process::id()
+            ));
+            std::fs::write(&path, compiled.serialize().unwrap()).unwrap();
+            // SAFETY: just written, and not changed while loaded.
+            let from_file = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
             let reader = Module::new(&engine, READER).unwrap();
-            for round in 0..3 {
+            for (round, module) in [&compiled, &from_file, &from_file, &compiled, &from_file]
+                .into_iter()
+                .enumerate()
+            {
                 let mut store = Store::new(&engine, ());
-                let i = Instance::new(&mut store, &module, &[]).unwrap();
+                let i = Instance::new(&mut store, module, &[]).unwrap();
                 let m = i.get_memory(&mut store, "m").unwrap();
                 assert_eq!(m.size(&store), 2, "keep {keep} {checks:?} round {round}");
                 let data = m.data(&store);
@@ -263,7 +275,7 @@ fn memories_kept_resident_are_reset_like_discarded_ones() {
                 f.call(&mut store, ()).unwrap();
                 drop(store);
                 // Another module in between takes the slot without the image.
-                if round == 1 {
+                if round == 1 || round == 3 {
                     let mut store = Store::new(&engine, ());
                     let i = Instance::new(&mut store, &reader, &[]).unwrap();
                     let m = i.get_memory(&mut store, "m").unwrap();

@@ -177,18 +177,21 @@ fn with_header(bytes: &[u8], edit: impl FnOnce(&mut artifact::ArtifactHeader)) -
     e.put(&header);
     e.bytes.extend_from_slice(&meta[d.position()..]);
     let metadata = e.bytes;
-    let text = &bytes[p.text_offset as usize..];
-    let text_offset = Preamble::text_offset_for(metadata.len());
+    // Bulk, images and text move with the metadata's new length.
+    let bulk = &bytes[p.bulk_offset()..p.bulk_offset() + p.bulk_len as usize];
+    let images_and_text = &bytes[p.images_offset() as usize..];
+    let images_offset = artifact::images_offset_for(metadata.len(), bulk.len());
     let mut q = Preamble {
         metadata_len: metadata.len() as u64,
-        text_offset: text_offset as u64,
+        text_offset: p.text_offset - p.images_offset() + images_offset as u64,
         ..p
     };
     q.checksum = artifact::checksum(&q.to_bytes(), &metadata);
     let mut out = q.to_bytes().to_vec();
     out.extend_from_slice(&metadata);
-    out.resize(text_offset, 0);
-    out.extend_from_slice(text);
+    out.extend_from_slice(bulk);
+    out.resize(images_offset, 0);
+    out.extend_from_slice(images_and_text);
     out
 }
 

@@ -244,7 +244,7 @@ pub(crate) unsafe fn load_text(
 }
 
 /// Checks that the metadata fits the text (with `functions` functions)
-/// and sorts what lookups binary-search.
+/// and that the trap table is sorted and names known traps.
 pub(crate) fn validate(
     compiled: &mut CompiledModule,
     text_len: usize,
@@ -287,9 +287,6 @@ pub(crate) fn validate(
             r.offset
         )));
     }
-    if let Some((o, _)) = compiled.traps.iter().find(|(o, _)| u64::from(*o) >= len) {
-        return Err(bad(format!("trap at {o:#x} lies outside the text")));
-    }
-    compiled.traps.sort_by_key(|(o, _)| *o);
+    compiled.traps.check(len).map_err(bad)?;
     Ok(())
 }

@@ -1,18 +1,24 @@
 //! Copy-on-write memory images: a module's data segments laid out once, at
-//! load time, in an in-memory file (`memfd`), and mapped privately over the
-//! start of each new instance's memory instead of being copied into it.
-//! Writes by the instance go to private copies of the pages it touches; the
-//! pages it only reads are shared by every instance and never copied.
+//! load time, in a file, and mapped privately over the start of each new
+//! instance's memory instead of being copied into it. Writes by the
+//! instance go to private copies of the pages it touches; the pages it only
+//! reads are shared by every instance and never copied.
+//!
+//! The file is the precompiled artifact itself when the module was loaded
+//! from one that carries the image ([`FileImage`]): nothing is written or
+//! read at load. Otherwise it is an in-memory file (`memfd`) written once
+//! from the segments.
 //!
 //! # Which memories get an image
 //!
 //! A defined, unshared memory gets one when every active data segment
 //! targeting it has a constant offset (`i32.const`/`i64.const`, not
-//! `global.get`) and fits in the memory's minimum size. Segments are written
-//! into the image in order, so overlapping segments end as they would by
-//! copying. Any other memory (imported, a segment with a computed offset or
-//! out of bounds) gets no image and all of its segments are copied at
-//! instantiation exactly as before, in order, trapping where the spec says.
+//! `global.get`) and fits in the memory's minimum size
+//! (`ModuleInfo::image_segments`). Segments are written into the image in
+//! order, so overlapping segments end as they would by copying. Any other
+//! memory (imported, a segment with a computed offset or out of bounds)
+//! gets no image and all of its segments are copied at instantiation
+//! exactly as before, in order, trapping where the spec says.
 //!
 //! # Same observable result as copying
 //!
@@ -33,16 +39,17 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
 
-use hayate_environ::{
-    DataSegmentKind, DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo, WASM_PAGE_SIZE,
-};
+use hayate_environ::{DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo, WASM_PAGE_SIZE};
 
 use crate::mmap::{Mmap, page_size};
 
-/// The data of one memory's segments, page-aligned, in a sealed memfd.
+/// The data of one memory's segments, page-aligned, in a sealed memfd or
+/// in a precompiled artifact.
 #[derive(Debug)]
 pub struct MemoryImage {
     file: File,
+    /// Offset of the image in `file` (page-aligned).
+    file_offset: u64,
     /// Offset in the linear memory where the image starts (page-aligned).
     offset: usize,
     /// Length of the image (page-aligned, non-zero).
@@ -73,41 +80,64 @@ impl MemoryImage {
         self.file.as_raw_fd()
     }
 
+    /// Offset of the image in [`MemoryImage::fd`]'s file.
+    pub(crate) fn file_offset(&self) -> u64 {
+        self.file_offset
+    }
+
     /// The image's bytes (`len` of them), to restore a memory in place;
     /// `None` if they cannot be mapped.
     pub(crate) fn bytes(&self) -> Option<&[u8]> {
         let source = self.source.get_or_init(|| {
-            // SAFETY: the file is sealed against writes and resizing.
-            unsafe { Mmap::map_file_private(&self.file, 0, self.len) }.ok()
+            // SAFETY: the file is sealed against writes and resizing, or it
+            // is an artifact that is not changed while loaded (the contract
+            // of `ModuleImages::with_files`).
+            unsafe { Mmap::map_file_private(&self.file, self.file_offset, self.len) }.ok()
         });
         // SAFETY: the mapping is `len` readable bytes, and nothing writes
         // to it: it is private to this image and only read here.
         source.as_ref().map(|m| unsafe { m.as_slice() })
     }
 
-    /// Builds the image of the segments `(offset, bytes)`, written in order,
-    /// or `None` if there is nothing to image.
-    fn new(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
-        let page = page_size();
-        let non_empty = || segments.iter().filter(|(_, d)| !d.is_empty());
-        let Some(start) = non_empty().map(|(o, _)| *o).min() else {
+    /// Builds the image of memory `index` of `module` in a memfd, or
+    /// `None` if it has none (see the module docs).
+    fn new(module: &ModuleInfo, index: MemoryIndex) -> io::Result<Option<MemoryImage>> {
+        let (Some((start, len)), Some(segments)) = (
+            module.image_range(index, page_size()),
+            module.image_segments(index),
+        ) else {
             return Ok(None);
         };
-        let end = non_empty().map(|(o, d)| o + d.len()).max().unwrap_or(start);
-        let start = start & !(page - 1);
-        let end = end.next_multiple_of(page);
         let file = memfd("hayate-memory-image")?;
-        file.set_len((end - start) as u64)?;
+        file.set_len(len as u64)?;
         // CPython has 24,000 segments, nearly all adjacent: a few writes.
-        write_segments(&file, start, segments)?;
+        write_segments(&file, start, &segments)?;
         seal(&file)?;
         Ok(Some(MemoryImage {
             file,
+            file_offset: 0,
             offset: start,
-            len: end - start,
+            len,
             source: OnceLock::new(),
         }))
     }
+}
+
+/// A memory's image that already exists in a file: the `len` bytes at
+/// `file_offset` of `file` are what memory `memory`'s data segments put at
+/// `memory_offset`.
+#[derive(Debug)]
+pub struct FileImage {
+    /// The defined memory.
+    pub memory: DefinedMemoryIndex,
+    /// The file holding the image.
+    pub file: File,
+    /// Offset of the image in the file.
+    pub file_offset: u64,
+    /// Offset of the image in the linear memory.
+    pub memory_offset: usize,
+    /// Length of the image.
+    pub len: usize,
 }
 
 /// Segments at most this far apart are written as one run, the gap
@@ -174,20 +204,65 @@ impl ModuleImages {
     }
 
     /// Builds the images of `module`'s memories that can have one (see the
-    /// module docs). Fails only if the operating system refuses the memfd;
-    /// callers may fall back to [`ModuleImages::none`].
+    /// module docs) in memfds. Fails only if the operating system refuses
+    /// the memfd; callers may fall back to [`ModuleImages::none`].
     pub fn new(module: &ModuleInfo) -> io::Result<ModuleImages> {
+        // SAFETY: there are no file images.
+        unsafe { ModuleImages::with_files(module, Vec::new()) }
+    }
+
+    /// Like [`ModuleImages::new`], but a memory with an image in `files`
+    /// maps it from there (nothing written or read now) when the host's
+    /// page size allows and it lies within the memory's minimum size; the
+    /// others get memfds.
+    ///
+    /// # Safety
+    /// Each file image must hold exactly the bytes its memory's segments
+    /// put there (an artifact's, written by `artifact_images`), and its
+    /// file must not be changed or truncated while any image or memory
+    /// made from it lives: instances map it.
+    pub unsafe fn with_files(
+        module: &ModuleInfo,
+        mut files: Vec<FileImage>,
+    ) -> io::Result<ModuleImages> {
         let defined = module.num_defined_memories() as usize;
         let mut memories = Vec::with_capacity(defined);
         if !cfg!(target_os = "linux") {
             return Ok(ModuleImages::none());
         }
+        let page = page_size();
         for def in 0..defined {
-            let index = module.memory_index(DefinedMemoryIndex::new(def));
-            memories.push(match imageable_segments(module, index) {
-                Some(segments) => MemoryImage::new(&segments)?.map(Arc::new),
-                None => None,
+            let def = DefinedMemoryIndex::new(def);
+            let index = module.memory_index(def);
+            let in_file = files
+                .iter()
+                .position(|f| f.memory == def)
+                .map(|i| files.swap_remove(i));
+            let usable = in_file.filter(|f| {
+                let minimum = module.memories[index]
+                    .minimum
+                    .saturating_mul(WASM_PAGE_SIZE);
+                let aligned = |v: u64| v.is_multiple_of(page as u64);
+                module.image_range(index, page).is_some()
+                    && f.len > 0
+                    && aligned(f.file_offset)
+                    && aligned(f.memory_offset as u64)
+                    && aligned(f.len as u64)
+                    && f.memory_offset
+                        .checked_add(f.len)
+                        .is_some_and(|end| end as u64 <= minimum)
             });
+            let image = match usable {
+                Some(f) => Some(MemoryImage {
+                    file: f.file,
+                    file_offset: f.file_offset,
+                    offset: f.memory_offset,
+                    len: f.len,
+                    source: OnceLock::new(),
+                }),
+                None => MemoryImage::new(module, index)?,
+            };
+            memories.push(image.map(Arc::new));
         }
         Ok(ModuleImages { memories })
     }
@@ -196,34 +271,6 @@ impl ModuleImages {
     pub fn get(&self, def: DefinedMemoryIndex) -> Option<&Arc<MemoryImage>> {
         self.memories.get(def.index())?.as_ref()
     }
-}
-
-/// The segments of memory `index` as `(offset, bytes)`, if all of them can
-/// go into an image.
-fn imageable_segments(module: &ModuleInfo, index: MemoryIndex) -> Option<Vec<(usize, &[u8])>> {
-    let ty = module.memories[index];
-    if ty.shared {
-        return None;
-    }
-    let minimum = usize::try_from(ty.minimum.checked_mul(WASM_PAGE_SIZE)?).ok()?;
-    let mut segments = Vec::new();
-    for seg in module.data.values() {
-        let DataSegmentKind::Active { memory, offset } = &seg.kind else {
-            continue;
-        };
-        if *memory != index {
-            continue;
-        }
-        let offset = usize::try_from(offset.as_const_offset()?).ok()?;
-        let end = offset.checked_add(seg.data.len())?;
-        if end > minimum {
-            return None;
-        }
-        segments.push((offset, seg.data.as_slice()));
-    }
-    // The image is mapped over whole host pages inside the minimum size.
-    let end = segments.iter().map(|(o, d)| o + d.len()).max()?;
-    (end.next_multiple_of(page_size()) <= minimum).then_some(segments)
 }
 
 #[cfg(target_os = "linux")]

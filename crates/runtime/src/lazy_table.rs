@@ -135,7 +135,7 @@ fn table_image(module: &ModuleInfo, index: TableIndex) -> Option<TableInitImage>
             }
             ElemItems::Expressions(_, exprs) => {
                 for (slot, e) in funcs[start..end].iter_mut().zip(exprs) {
-                    *slot = match e.ops.as_slice() {
+                    *slot = match e.ops() {
                         [ConstOp::RefFunc(f)] => (*f).into(),
                         [ConstOp::RefNull(_)] => PackedOption::default(),
                         _ => return None,

@@ -247,10 +247,13 @@ impl LinearMemory {
         assert!(start + len <= self.byte_size, "image fits the memory");
         // SAFETY: the range is page-aligned (images are) and inside the
         // accessible part of the reservation; nothing has been read or
-        // written there yet (the memory is being set up), and the memfd
-        // holds `len` bytes.
-        unsafe { self.mmap.map_fd_fixed(start, len, image.fd()) }
-            .map_err(|source| MemoryError::Commit { bytes: len, source })?;
+        // written there yet (the memory is being set up), and the image's
+        // file holds its `len` bytes at its page-aligned offset.
+        unsafe {
+            self.mmap
+                .map_fd_fixed(start, len, image.fd(), image.file_offset())
+        }
+        .map_err(|source| MemoryError::Commit { bytes: len, source })?;
         self.image = Some(image.clone());
         Ok(())
     }

@@ -311,14 +311,21 @@ impl Mmap {
     }
 
     /// Replaces the pages of `start..start + len` with a private,
-    /// read/write mapping of `fd` from offset 0: the pages read as the
-    /// file's contents and writes stay private (copy-on-write).
+    /// read/write mapping of `fd` from offset `fd_offset`: the pages read as
+    /// the file's contents and writes stay private (copy-on-write).
     ///
     /// # Safety
     /// `start` and `len` must be page-aligned and inside the mapping (this
-    /// panics otherwise), `fd` must have at least `len` bytes, and no
+    /// panics otherwise), `fd_offset` page-aligned, `fd` must have at least
+    /// `fd_offset + len` bytes, and no
     /// reference into the range may be in use: its old contents are gone.
-    pub unsafe fn map_fd_fixed(&mut self, start: usize, len: usize, fd: RawFd) -> io::Result<()> {
+    pub unsafe fn map_fd_fixed(
+        &mut self,
+        start: usize,
+        len: usize,
+        fd: RawFd,
+        fd_offset: u64,
+    ) -> io::Result<()> {
         self.check_range(start, len);
         if len == 0 {
             return Ok(());
@@ -333,7 +340,7 @@ impl Mmap {
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_FIXED,
                 fd,
-                0,
+                fd_offset as libc::off_t,
             )
         };
         if ptr == libc::MAP_FAILED {

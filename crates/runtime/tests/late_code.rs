@@ -176,7 +176,7 @@ fn late_code_traps_are_found_while_registered_and_only_then() {
     let (_, compiled) = compile(TRAPS);
     // The trapping function stands in for the module's defined function 2.
     let late = LateCode::new(&compiled, module_info.clone(), &[DefinedFuncIndex::new(2)]).unwrap();
-    let (offset, trap) = late.compiled().traps[0];
+    let (offset, trap) = late.compiled().traps.get(0).unwrap();
     assert_eq!(trap, Trap::UnreachableCodeReached);
     let pc = late.text_start() + offset as usize;
     let found = lookup_code(pc).expect("a registered region is found");

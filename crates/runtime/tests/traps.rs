@@ -145,6 +145,7 @@ fn build() -> (CompiledModule, ModuleInfo) {
     ];
 
     let mut compiled = CompiledModule::default();
+    let mut trap_list = Vec::new();
     let mut info = ModuleInfo {
         functions: (0..IMPORTS as usize + specs.len())
             .map(|_| TypeIndex::from_u32(0))
@@ -166,9 +167,7 @@ fn build() -> (CompiledModule, ModuleInfo) {
             address_map: hayate_environ::AddressMap::from_pairs(&map),
         });
         compiled.array_to_wasm_trampolines.push(None);
-        compiled
-            .traps
-            .extend(traps.into_iter().map(|(o, t)| (start + o, t)));
+        trap_list.extend(traps.into_iter().map(|(o, t)| (start + o, t)));
         compiled
             .relocations
             .extend(relocs.into_iter().map(|(o, target)| Relocation {
@@ -184,9 +183,8 @@ fn build() -> (CompiledModule, ModuleInfo) {
         start: trampoline_start,
         length: trampoline.len() as u32,
     });
-    compiled
-        .traps
-        .push((trampoline_start + 24, Trap::HostError));
+    trap_list.push((trampoline_start + 24, Trap::HostError));
+    compiled.traps = hayate_environ::TrapTable::from_pairs(trap_list);
     compiled.text = text;
     (compiled, info)
 }
@@ -487,9 +485,9 @@ fn registry_lookup() {
 #[test]
 fn bad_metadata_is_rejected() {
     let (mut compiled, info) = build();
-    compiled
-        .traps
-        .push((compiled.text.len() as u32, Trap::HostError));
+    let mut traps: Vec<_> = compiled.traps.iter().collect();
+    traps.push((compiled.text.len() as u32, Trap::HostError));
+    compiled.traps = hayate_environ::TrapTable::from_pairs(traps);
     let err = CodeMemory::new(&compiled, Arc::new(info)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }

@@ -2,7 +2,7 @@
 //! `cli`, `inherit-env`, `inherit-stdin`/`-stdout`/`-stderr`, `tcplisten`,
 //! and the ones Hayate refuses, with why), `--dir` (with a `::ro` suffix
 //! for read-only preopens), `--env`, `--tcplisten`, `--argv0`, the guest's
-//! argv (argv[0] is the module's file name, as in Wasmtime, so no host path
+//! argv (`argv[0]` is the module's file name, as in Wasmtime, so no host path
 //! leaks), and the exit status a guest asks for with `proc_exit`.
 
 use anyhow::{Context, Result, bail};

@@ -49,11 +49,13 @@ pub fn check_well_formed(info: &ModuleInfo, m: &CompiledModule) {
     if let Some(last) = locs.last() {
         assert!((last.start + last.length) as usize <= m.text.len());
     }
+    let traps: Vec<(u32, _)> = m.traps.iter().collect();
+    assert_eq!(traps.len(), m.traps.len(), "every trap code is known");
     assert!(
-        m.traps.windows(2).all(|w| w[0].0 < w[1].0),
+        traps.windows(2).all(|w| w[0].0 < w[1].0),
         "traps sorted and unique"
     );
-    for (offset, _) in &m.traps {
+    for (offset, _) in &traps {
         assert!(
             locs.iter()
                 .any(|l| *offset >= l.start && *offset < l.start + l.length),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use hayate_environ::{CompiledModule, ModuleInfo};
 use hayate_runtime::code_memory::CodeMemory;
+use hayate_runtime::cow::{FileImage, ModuleImages};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -34,14 +35,25 @@ pub(crate) fn register_with_profiler(engine: &Engine, code: &CodeMemory) {
 /// pages the decoder never reaches are never read.
 pub(crate) struct FileHead(hayate_runtime::Mmap);
 
-impl std::ops::Deref for FileHead {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
+impl AsRef<[u8]> for FileHead {
+    fn as_ref(&self) -> &[u8] {
         // SAFETY: the mapping is private and readable, and nothing writes
         // to it: it is only handed out as a shared slice. The file is not
         // changed while loaded (see `map_file_head`).
         unsafe { self.0.as_slice() }
     }
+}
+
+/// The memory images of `info`: those in `files` (parts of the artifact
+/// file a module is loaded from) mapped from there, the rest made in
+/// memory; none if the system refuses (instances then copy segments).
+/// Callers vouch that the files are not modified while the module lives,
+/// as for [`load_code_from_file`], and that each holds what its memory's
+/// segments put there (the artifact was written by `Module::serialize`).
+pub(crate) fn module_images(info: &ModuleInfo, files: Vec<FileImage>) -> ModuleImages {
+    // SAFETY: the caller's promises above, which are the contract of
+    // `Module::deserialize_file` (and the compile cache keeps it).
+    unsafe { ModuleImages::with_files(info, files) }.unwrap_or_else(|_| ModuleImages::none())
 }
 
 /// Maps the first `len` bytes of an artifact file (at most its length).

@@ -33,7 +33,7 @@ impl Instance {
     /// Evaluates a constant expression in this instance.
     pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
-        for op in &expr.ops {
+        for op in expr.ops() {
             let value = match *op {
                 ConstOp::I32Const(v) => ValRaw::i32(v),
                 ConstOp::I64Const(v) => ValRaw::i64(v),

@@ -223,7 +223,7 @@ fn prepare(
     if !same_image && let Some(new) = image {
         // SAFETY: images fit the memory's minimum size, which is now
         // accessible; nothing uses the slot.
-        unsafe { view.map_fd_fixed(new.offset(), new.len(), new.fd())? };
+        unsafe { view.map_fd_fixed(new.offset(), new.len(), new.fd(), new.file_offset())? };
     }
     Ok(())
 }
