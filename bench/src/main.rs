@@ -80,6 +80,9 @@ enum Cmd {
         /// Seconds per workload and thread count.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// Run only the workloads whose name contains this.
+        #[arg(long, default_value = "")]
+        only: String,
     },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
@@ -120,8 +123,13 @@ fn main() -> ExitCode {
             epoch,
             fuel,
         } => clif(&module, &function, code.as_deref(), epoch, fuel).map(|()| 0),
-        Cmd::Scaling { threads, seconds } => {
-            scaling::run(threads, std::time::Duration::from_secs_f64(seconds)).map(|rows| {
+        Cmd::Scaling {
+            threads,
+            seconds,
+            only,
+        } => {
+            let time = std::time::Duration::from_secs_f64(seconds);
+            scaling::run(threads, time, &only).map(|rows| {
                 print!("{}", scaling::table(&rows, threads));
                 0
             })

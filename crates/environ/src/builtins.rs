@@ -70,6 +70,10 @@ macro_rules! for_each_builtin {
             /// (not initialised yet): initialises it and returns the (untagged)
             /// reference, null for null. The index is in bounds.
             TableGetLazyInitFuncRef table_get_lazy_init_funcref (I32, I32) -> Pointer;
+            /// `ref.func` of a defined function whose `VMFuncRef` is not filled in
+            /// yet (they are filled on first use, not at instantiation): fills it in
+            /// and returns it.
+            RefFunc ref_func (I32) -> Pointer;
         }
     };
 }

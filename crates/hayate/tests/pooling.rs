@@ -286,3 +286,55 @@ fn memories_kept_resident_are_reset_like_discarded_ones() {
         }
     }
 }
+
+/// A module whose `run` takes a reference to its function `$k` (returning
+/// `K`) with `ref.func`, stores it in its table and calls it through the
+/// table; `direct` calls `$k` through the element segment's entry.
+fn by_reference(k: i32, functions_before: usize) -> String {
+    let padding = "(func (result i32) i32.const -1)\n".repeat(functions_before);
+    format!(
+        r#"(module
+          (table 2 funcref)
+          {padding}
+          (func $k (result i32) i32.const {k})
+          (elem (i32.const 1) $k)
+          (elem declare func $k)
+          (func (export "run") (result i32)
+            (table.set (i32.const 0) (ref.func $k))
+            (call_indirect (result i32) (i32.const 0)))
+          (func (export "direct") (result i32)
+            (call_indirect (result i32) (i32.const 1))))"#
+    )
+}
+
+#[test]
+fn function_references_are_filled_in_by_each_instance() {
+    // References of defined functions are filled in on first use; a slot
+    // reused by another module must not show the previous one's.
+    for checks in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let config = PoolingConfig {
+            max_instances: 1,
+            ..small()
+        };
+        let engine = Engine::new(pool(config).bounds_checks(checks)).unwrap();
+        // `$k` of each module sits at the same VMContext offset.
+        let modules: Vec<(i32, Module)> = [(7, 3), (8, 3), (9, 0), (7, 3)]
+            .into_iter()
+            .map(|(k, before)| (k, Module::new(&engine, by_reference(k, before)).unwrap()))
+            .collect();
+        for (round, (k, module)) in modules.iter().enumerate() {
+            for first in ["run", "direct"] {
+                let mut store = Store::new(&engine, ());
+                let i = Instance::new(&mut store, module, &[]).unwrap();
+                for name in [first, "run", "direct"] {
+                    let f = i.get_typed_func::<(), i32>(&mut store, name).unwrap();
+                    assert_eq!(
+                        f.call(&mut store, ()).unwrap(),
+                        *k,
+                        "{checks:?} round {round}"
+                    );
+                }
+            }
+        }
+    }
+}

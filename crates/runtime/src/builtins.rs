@@ -8,7 +8,7 @@
 
 use std::ffi::c_void;
 
-use hayate_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+use hayate_environ::{DataIndex, ElemIndex, FuncIndex, MemoryIndex, TableIndex};
 
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;
@@ -439,6 +439,17 @@ unsafe extern "C" fn table_get_lazy_init_funcref(
             .get(u64::from(index))
             .map_or(std::ptr::null_mut(), |e| e.0)
     }
+}
+
+/// `ref.func` of defined function `func` whose reference is not filled in
+/// yet: fills it in and returns it.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `func` is a defined function
+/// of the module (the compiler checked).
+unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> *mut c_void {
+    // SAFETY: per the builtin contract.
+    unsafe { (*caller_instance(vmctx)).func_ref(FuncIndex::from_u32(func)) }.cast()
 }
 
 /// Fuel ran out: 1 to continue (the store added fuel), 0 to trap.

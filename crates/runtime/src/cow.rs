@@ -39,7 +39,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
 
-use hayate_environ::{DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo, WASM_PAGE_SIZE};
+use hayate_environ::{
+    DataSegment, DataSegmentKind, DefinedMemoryIndex, EntityRef, MemoryIndex, ModuleInfo,
+    WASM_PAGE_SIZE,
+};
 
 use crate::mmap::{Mmap, page_size};
 
@@ -195,6 +198,11 @@ fn write_segments(file: &File, start: usize, segments: &[(usize, &[u8])]) -> io:
 pub struct ModuleImages {
     /// Per defined memory.
     memories: Vec<Option<Arc<MemoryImage>>>,
+    /// Per data segment, whether it is active, if every active segment
+    /// targets a memory with an image; `None` otherwise. An instance whose
+    /// memories all took their images drops exactly these segments at
+    /// instantiation, all at once (CPython has 24,000).
+    active_if_all_imaged: Option<Box<[bool]>>,
 }
 
 impl ModuleImages {
@@ -264,7 +272,27 @@ impl ModuleImages {
             };
             memories.push(image.map(Arc::new));
         }
-        Ok(ModuleImages { memories })
+        let all_imaged = module.data.values().all(|seg| match &seg.kind {
+            DataSegmentKind::Active { memory, .. } => module
+                .defined_memory(*memory)
+                .is_some_and(|def| memories[def.index()].is_some()),
+            DataSegmentKind::Passive => true,
+        });
+        let active_if_all_imaged = all_imaged.then(|| {
+            let active = |seg: &DataSegment| matches!(seg.kind, DataSegmentKind::Active { .. });
+            module.data.values().map(active).collect()
+        });
+        Ok(ModuleImages {
+            memories,
+            active_if_all_imaged,
+        })
+    }
+
+    /// Per data segment, whether it is active, if every active segment
+    /// targets a memory with an image (and instantiation therefore only
+    /// drops them, once the memories took their images).
+    pub fn active_if_all_imaged(&self) -> Option<&[bool]> {
+        self.active_if_all_imaged.as_deref()
     }
 
     /// The image of defined memory `def`, if it has one.

@@ -116,6 +116,9 @@ pub struct Instance {
     /// Code loaded after the module that some of this instance's function
     /// references point to (see [`Instance::replace_function_code`]).
     late_code: Vec<Arc<LateCode>>,
+    /// The defined functions whose references were filled in, for a pooled
+    /// VMContext slot to clear just those when released.
+    filled_func_refs: std::cell::RefCell<Vec<FuncIndex>>,
     id: usize,
 }
 
@@ -202,6 +205,7 @@ impl Instance {
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
             late_code: Vec::new(),
+            filled_func_refs: Default::default(),
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
             module,
@@ -222,7 +226,7 @@ impl Instance {
             {
                 // SAFETY: the image is this module's, and the VMContext
                 // outlives the table, which the instance owns.
-                let lazy = unsafe { LazyInit::new(image.clone(), vmctx, offsets) };
+                let lazy = unsafe { LazyInit::new(image.clone(), vmctx) };
                 table.set_lazy_init(Some(lazy));
             }
         }
@@ -286,22 +290,24 @@ impl Instance {
                 let def = self.tables[i].vmtable();
                 self.write(o.defined_table(DefinedTableIndex::new(i)), def);
             }
-            let vmctx = self.vmctx.as_ptr();
-            for def in (0..info.num_defined_funcs()).map(DefinedFuncIndex::from_u32) {
-                let index = info.func_index(def);
-                let type_id = module.type_ids[info.functions[index].index()];
-                let array_call = module
-                    .code
-                    .array_to_wasm_trampoline(def)
-                    .unwrap_or(std::ptr::null());
-                let func_ref = VMFuncRef {
-                    wasm_call: module.code.function_ptr(def),
-                    array_call,
-                    vmctx,
-                    type_id,
-                };
-                self.write(o.func_ref(index), func_ref);
-            }
+            // Defined functions' references are filled in on first use
+            // (`func_ref`, and the `ref_func` builtin for compiled code):
+            // CPython has 11,000, most never referenced by an instance.
+        }
+    }
+
+    /// The function reference of defined function `def` of this instance.
+    fn defined_func_ref(&self, def: DefinedFuncIndex) -> VMFuncRef {
+        let module = &self.module;
+        let index = module.info.func_index(def);
+        VMFuncRef {
+            wasm_call: module.code.function_ptr(def),
+            array_call: module
+                .code
+                .array_to_wasm_trampoline(def)
+                .unwrap_or(std::ptr::null()),
+            vmctx: self.vmctx.as_ptr(),
+            type_id: module.type_ids[module.info.functions[index].index()],
         }
     }
 
@@ -371,9 +377,25 @@ impl Instance {
         &self.module
     }
 
-    /// The function reference of function `index` (imported or defined).
+    /// The function reference of function `index` (imported or defined),
+    /// filled in first if it is a defined function's not used before.
     pub fn func_ref(&self, index: FuncIndex) -> *mut VMFuncRef {
-        self.vmctx_plus(self.module.offsets.func_ref(index)).cast()
+        let ptr: *mut VMFuncRef = self.vmctx_plus(self.module.offsets.func_ref(index)).cast();
+        if let Some(def) = self.module.info.defined_func(index) {
+            // SAFETY: the slot is this instance's reference of a defined
+            // function, inside its VMContext, which starts zeroed; a null
+            // `vmctx` field means it was never filled in. Nothing else
+            // reads or writes it meanwhile: an instance is used by one
+            // thread at a time, and compiled code only reads references
+            // that were filled in (through this or the `ref_func` builtin).
+            unsafe {
+                if (*ptr).vmctx.is_null() {
+                    ptr.write(self.defined_func_ref(def));
+                    self.filled_func_refs.borrow_mut().push(index);
+                }
+            }
+        }
+        ptr
     }
 
     /// Memory `index` and its definition.
@@ -535,8 +557,30 @@ pub enum VMExport {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        if self.vmctx_slot.is_some() {
-            // The slot is zeroed and freed when the field drops.
+        if let Some(slot) = &mut self.vmctx_slot {
+            // The slot is zeroed and freed when the field drops: only its
+            // part before the defined functions' references (written at
+            // instantiation) and the references filled in since, not the
+            // (CPython: 350 KiB of) references never used.
+            let info = &self.module.info;
+            let offsets = &self.module.offsets;
+            let defined_start = match self.module.info.num_defined_funcs() {
+                0 => offsets.size(),
+                _ => offsets.func_ref(FuncIndex::from_u32(info.num_imported_funcs)),
+            };
+            for &index in self.filled_func_refs.get_mut().iter() {
+                let at = self.module.offsets.func_ref(index) as usize;
+                // SAFETY: a defined function's reference inside this
+                // instance's VMContext, which nothing uses any more.
+                unsafe {
+                    self.vmctx
+                        .as_ptr()
+                        .cast::<u8>()
+                        .add(at)
+                        .write_bytes(0, hayate_environ::vm_func_ref::SIZE as usize)
+                };
+            }
+            slot.clear_only(defined_start as usize);
             return;
         }
         let layout = Self::vmctx_layout(&self.module.offsets);

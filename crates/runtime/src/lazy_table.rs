@@ -31,11 +31,12 @@
 //! exactly the earlier segments eagerly, as writing in order would leave
 //! them (`Instance::initialize`).
 
+use crate::instance::Instance;
 use std::sync::Arc;
 
 use hayate_environ::{
     ConstOp, DefinedTableIndex, ElemItems, ElemSegmentKind, EntityRef, FuncIndex, ModuleInfo,
-    PackedOption, RefType, TableIndex, VMOffsets,
+    PackedOption, RefType, TableIndex,
 };
 
 pub use hayate_environ::FUNCREF_INIT_BIT;
@@ -155,32 +156,29 @@ fn table_image(module: &ModuleInfo, index: TableIndex) -> Option<TableInitImage>
 pub struct LazyInit {
     image: Arc<TableInitImage>,
     vmctx: *mut u8,
-    offsets: VMOffsets,
 }
 
 impl LazyInit {
-    /// A source for the table of an instance with VMContext `vmctx` laid
-    /// out as `offsets`.
+    /// A source for the table of the instance with VMContext `vmctx`.
     ///
     /// # Safety
     /// `vmctx` must be the VMContext of the instance owning the table and
-    /// outlive it, with `offsets` its layout, and the image must come from
-    /// that instance's module.
-    pub unsafe fn new(image: Arc<TableInitImage>, vmctx: *mut u8, offsets: VMOffsets) -> LazyInit {
-        LazyInit {
-            image,
-            vmctx,
-            offsets,
-        }
+    /// outlive it, and the image must come from that instance's module.
+    pub unsafe fn new(image: Arc<TableInitImage>, vmctx: *mut u8) -> LazyInit {
+        LazyInit { image, vmctx }
     }
 
     /// The function reference at `index` (null if none).
     pub(crate) fn value(&self, index: usize) -> *mut std::ffi::c_void {
         match self.image.func(index) {
-            // SAFETY: the function index comes from the owner's module, so
-            // its func ref lies inside the owner's VMContext, which
-            // outlives the table (`LazyInit::new`).
-            Some(f) => unsafe { self.vmctx.add(self.offsets.func_ref(f) as usize).cast() },
+            // SAFETY: the owner of the VMContext outlives the table
+            // (`LazyInit::new`), and the function index comes from its
+            // module. Its reference is filled in if it was not yet.
+            Some(f) => unsafe {
+                (*Instance::from_vmctx(self.vmctx.cast()))
+                    .func_ref(f)
+                    .cast()
+            },
             None => std::ptr::null_mut(),
         }
     }

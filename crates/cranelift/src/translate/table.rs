@@ -9,10 +9,12 @@
 //! resize or copy tables call runtime builtins.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::HeapType;
-use hayate_environ::{FUNCREF_INIT_BIT, FuncIndex, RefType, TableIndex, Trap, VMOffsets};
+use hayate_environ::{
+    FUNCREF_INIT_BIT, FuncIndex, RefType, TableIndex, Trap, VMOffsets, vm_func_ref,
+};
 
 use super::FuncTranslator;
 use crate::abi::POINTER;
@@ -82,6 +84,34 @@ impl FuncTranslator<'_, '_> {
         value
     }
 
+    /// The `VMFuncRef` of defined function `func` at `addr`, filled in by
+    /// the runtime first if it is not yet (its `vmctx` field is null).
+    fn lazy_func_ref(&mut self, func: FuncIndex, addr: Value) -> Value {
+        // Not read-only: the runtime writes it on first use.
+        let flags = MemFlagsData::trusted();
+        let filled = self
+            .b
+            .ins()
+            .load(POINTER, flags, addr, vm_func_ref::VMCTX as i32);
+        let lazy = self.b.create_block();
+        let done = self.b.create_block();
+        let value = self.b.append_block_param(done, POINTER);
+        self.b
+            .ins()
+            .brif(filled, done, &[BlockArg::Value(addr)], lazy, &[]);
+        self.b.seal_block(lazy);
+        self.b.set_cold_block(lazy);
+        self.b.switch_to_block(lazy);
+        let f = self.iconst32(func.as_u32());
+        let init = self
+            .call_builtin(Builtin::RefFunc, &[f])
+            .expect("returns the reference");
+        self.b.ins().jump(done, &[BlockArg::Value(init)]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        value
+    }
+
     fn is_funcref_table(&self, table: TableIndex) -> bool {
         self.info().tables[table].element == RefType::Func
     }
@@ -102,8 +132,16 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
         };
         visit_ref_func(function_index: u32) => {
-            let off = self.env.offsets.func_ref(FuncIndex::from_u32(function_index));
-            let v = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
+            let func = FuncIndex::from_u32(function_index);
+            let off = self.env.offsets.func_ref(func);
+            let addr = self.b.ins().iadd_imm_s(self.vmctx, i64::from(off));
+            let v = if self.info().defined_func(func).is_some() {
+                self.lazy_func_ref(func, addr)
+            } else {
+                // Imported functions' references are copied in at
+                // instantiation.
+                addr
+            };
             self.push(v);
         };
         visit_table_get(table: u32) => {

@@ -99,21 +99,33 @@
 ;;     gv0 = vmctx
 ;;     gv1 = load.i64 notrap aligned readonly gv0+24
 ;;     gv2 = load.i64 notrap aligned readonly gv1
-;;     sig0 = (i64, i32, i32, i64) -> i32 system_v
+;;     sig0 = (i64, i32) -> i64 system_v
+;;     sig1 = (i64, i32, i32, i64) -> i32 system_v
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64):
-;; @0084                               v7 = load.i64 notrap aligned readonly can_move v0+32
-;; @0084                               v8 = load.i64 notrap aligned readonly can_move v7+40
-;; @0084                               v6 = iconst.i32 0
-;; @0082                               v5 = iconst.i32 2
 ;; @0080                               v3 = iconst.i64 128
 ;; @0080                               v4 = iadd v0, v3  ; v3 = 128
-;; @0084                               v9 = call_indirect sig0, v8(v0, v6, v5, v4)  ; v6 = 0, v5 = 2
+;; @0080                               v5 = load.i64 notrap aligned v4+16
+;; @0080                               brif v5, block3(v4), block2
+;;
+;;                                 block2 cold:
+;; @0080                               v8 = load.i64 notrap aligned readonly can_move v0+32
+;; @0080                               v9 = load.i64 notrap aligned readonly can_move v8+104
+;; @0080                               v7 = iconst.i32 0
+;; @0080                               v10 = call_indirect sig0, v9(v0, v7)  ; v7 = 0
+;; @0080                               jump block3(v10)
+;;
+;;                                 block3(v6: i64):
+;;                                     v16 = load.i64 notrap aligned readonly can_move v0+32
+;; @0084                               v14 = load.i64 notrap aligned readonly can_move v16+40
+;;                                     v17 = iconst.i32 0
+;; @0082                               v11 = iconst.i32 2
+;; @0084                               v15 = call_indirect sig1, v14(v0, v17, v11, v6)  ; v17 = 0, v11 = 2
 ;; @0087                               jump block1
 ;;
 ;;                                 block1:
-;; @0087                               return v9
+;; @0087                               return v15
 ;; }
 ;;
 ;; ==== function 3: <wasm function 3> ====

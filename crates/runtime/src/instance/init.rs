@@ -141,6 +141,19 @@ impl Instance {
                 ElemSegmentKind::Passive => {}
             }
         }
+        // Every active segment already in place through an image: drop
+        // them all at once.
+        let images = &self.module.images;
+        if let Some(active) = images.active_if_all_imaged()
+            && (0..self.memories.len()).all(|def| {
+                images.get(DefinedMemoryIndex::new(def)).is_none() || self.memories[def].has_image()
+            })
+        {
+            for (dropped, active) in self.dropped_data.iter_mut().zip(active) {
+                *dropped |= *active;
+            }
+            return Ok(());
+        }
         for (i, data) in info.data.iter() {
             if let DataSegmentKind::Active { memory, offset } = &data.kind {
                 // Segments of a memory with an image are already in place.

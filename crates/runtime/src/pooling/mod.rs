@@ -286,6 +286,12 @@ impl VMContextSlot {
     pub fn as_ptr(&self) -> NonNull<u8> {
         self.region.slot_ptr(self.index)
     }
+
+    /// Clears only the first `used` bytes when released: the user zeroed
+    /// whatever else it wrote.
+    pub(crate) fn clear_only(&mut self, used: usize) {
+        self.used = self.used.min(used);
+    }
 }
 
 impl Drop for VMContextSlot {
