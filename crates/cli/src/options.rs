@@ -124,6 +124,8 @@ pub struct Options {
     pub cache: bool,
     /// Whether to compile on all cores.
     pub parallel_compilation: bool,
+    /// Whether to compile functions on first call (`-C lazy-compilation`).
+    pub lazy_compilation: bool,
     /// How hard Cranelift optimises (`-O opt-level`); `None` keeps the
     /// default, speed.
     pub opt_level: Option<OptLevel>,
@@ -301,6 +303,7 @@ impl Options {
         match item.key {
             "cache" => self.cache = item.bool()?,
             "parallel-compilation" => self.parallel_compilation = item.bool()?,
+            "lazy-compilation" => self.lazy_compilation = item.bool()?,
             "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "compiler" => {
                 if item.choice(&["cranelift", "winch"])? == "winch" {
@@ -334,6 +337,7 @@ impl Options {
         config.consume_fuel(self.fuel.is_some());
         config.epoch_interruption(self.timeout.is_some() || self.epoch_interruption);
         config.parallel_compilation(self.parallel_compilation);
+        config.lazy_compilation(self.lazy_compilation);
         if let Some(level) = self.opt_level {
             config.cranelift_opt_level(level);
         }

@@ -220,6 +220,8 @@ fn optimize_keys() {
     add_with(&["-O", "memory-reservation=0"]);
     add_with(&["-O", "memory-reservation=4GiB,memory-guard-size=4GiB"]);
     add_with(&["-C", "compiler=cranelift,parallel-compilation=n"]);
+    add_with(&["-C", "lazy-compilation"]);
+    add_with(&["-C", "lazy-compilation=y", "-W", "fuel=1000000"]);
     let h = hello();
     fails_with(
         &["run", "-O", "opt-level=3", &h],

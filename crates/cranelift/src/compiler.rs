@@ -112,6 +112,7 @@ impl Compiler {
             offsets,
             settings: &self.settings,
             isa: &*self.isa,
+            lazy_calls: false,
         }
     }
 
@@ -131,7 +132,10 @@ impl Compiler {
         ws: &mut Workspace,
         job: CompileJob,
     ) -> Result<CompiledBody, CompileError> {
-        let env = self.env(module.info, module.offsets);
+        let env = ModuleEnv {
+            lazy_calls: module.lazy_calls,
+            ..self.env(module.info, module.offsets)
+        };
         ws.ctx.clear();
         match job {
             CompileJob::Function(index) => translate::translate_function(
@@ -237,6 +241,7 @@ impl hayate_environ::Compiler for Compiler {
             info: &info,
             wasm: &[],
             offsets: *offsets,
+            lazy_calls: false,
         };
         self.compile_job(
             &module,

@@ -145,6 +145,7 @@ fn every_setting_combination_compiles() {
                         bounds_checks,
                         consume_fuel,
                         epoch_interruption,
+                        lazy_compilation: consume_fuel,
                     },
                     ..settings()
                 };

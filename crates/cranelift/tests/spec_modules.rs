@@ -44,6 +44,7 @@ fn compile_all(files: impl Iterator<Item = TestFile<'static>>) {
                     bounds_checks,
                     consume_fuel: bounds_checks == BoundsChecks::Explicit,
                     epoch_interruption: bounds_checks == BoundsChecks::Explicit,
+                    lazy_compilation: bounds_checks == BoundsChecks::Explicit,
                 },
                 verifier: true,
                 ..CompilerSettings::default()

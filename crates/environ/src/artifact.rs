@@ -235,7 +235,8 @@ impl Encode for ArtifactHeader {
             .put(&self.wasm_features)
             .put(&self.tunables.bounds_checks.guard_pages())
             .put(&self.tunables.consume_fuel)
-            .put(&self.tunables.epoch_interruption);
+            .put(&self.tunables.epoch_interruption)
+            .put(&self.tunables.lazy_compilation);
     }
 }
 
@@ -255,6 +256,7 @@ impl Decode for ArtifactHeader {
                 },
                 consume_fuel: d.get()?,
                 epoch_interruption: d.get()?,
+                lazy_compilation: d.get()?,
             },
         })
     }
@@ -303,6 +305,11 @@ impl ArtifactHeader {
             "epoch interruption",
             self.tunables.epoch_interruption.to_string(),
             host.tunables.epoch_interruption.to_string(),
+        );
+        field(
+            "lazy compilation",
+            self.tunables.lazy_compilation.to_string(),
+            host.tunables.lazy_compilation.to_string(),
         );
         if !host.compiler_fingerprint.is_empty()
             && self.compiler_fingerprint != host.compiler_fingerprint
@@ -595,6 +602,7 @@ mod tests {
                 bounds_checks: BoundsChecks::GuardPages,
                 consume_fuel: false,
                 epoch_interruption: true,
+                lazy_compilation: true,
             },
         };
         let images = sample_images(&info);

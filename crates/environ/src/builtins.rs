@@ -74,6 +74,14 @@ macro_rules! for_each_builtin {
             /// yet (they are filled on first use, not at instantiation): fills it in
             /// and returns it.
             RefFunc ref_func (I32) -> Pointer;
+            /// Lazy compilation: compiles defined function `func` of the calling
+            /// instance's module if it is not yet and returns its Wasm-convention
+            /// entry; null (with the error left for the host) if compiling failed.
+            LazyCompile lazy_compile (I32) -> Pointer;
+            /// Lazy compilation: compiles the function of `VMFuncRef` `func_ref`,
+            /// whose `wasm_call` is null, fills in its entries and returns
+            /// `wasm_call`; null (with the error left for the host) on failure.
+            LazyCompileFuncRef lazy_compile_func_ref (Pointer) -> Pointer;
         }
     };
 }

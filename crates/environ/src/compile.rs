@@ -72,15 +72,30 @@ pub struct ModuleInput<'a> {
     pub wasm: &'a [u8],
     /// The layout of its instances' VMContext.
     pub offsets: VMOffsets,
+    /// Functions are compiled one at a time on first call (lazy
+    /// compilation, which `Tunables::lazy_compilation` allows): calls
+    /// between the module's functions go through the per-function entries
+    /// of `VMOffsets::lazy_entries` instead of direct calls.
+    pub lazy_calls: bool,
 }
 
 impl<'a> ModuleInput<'a> {
-    /// The input for `info`, parsed from `wasm`.
+    /// The input for `info`, parsed from `wasm`, compiled all at once.
     pub fn new(info: &'a ModuleInfo, wasm: &'a [u8]) -> ModuleInput<'a> {
         ModuleInput {
             info,
             wasm,
             offsets: VMOffsets::new(info),
+            lazy_calls: false,
+        }
+    }
+
+    /// The input for `info`, parsed from `wasm`, whose functions are
+    /// compiled one at a time (see [`ModuleInput::lazy_calls`]).
+    pub fn lazy(info: &'a ModuleInfo, wasm: &'a [u8]) -> ModuleInput<'a> {
+        ModuleInput {
+            lazy_calls: true,
+            ..ModuleInput::new(info, wasm)
         }
     }
 }

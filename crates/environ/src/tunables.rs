@@ -51,4 +51,10 @@ pub struct Tunables {
     pub consume_fuel: bool,
     /// Check the epoch deadline at function entries and loop headers.
     pub epoch_interruption: bool,
+    /// Functions are compiled on first call, not at load: calls between a
+    /// module's functions go through per-function entries reached from the
+    /// VMContext (`VMOffsets::lazy_entries`), and calls through function
+    /// references check for a missing entry, asking the runtime to compile
+    /// the callee (the `LazyCompile*` builtins).
+    pub lazy_compilation: bool,
 }

@@ -11,6 +11,9 @@
 //!  40  type_ids: *const u32             engine-wide id of each module type
 //!  48  instance: *mut Instance          runtime-private back pointer
 //!  56  epoch_counter: *const AtomicU64  engine-wide epoch
+//!  64  lazy_entries: *const *const u8   lazy compilation: each defined
+//!                                       function's Wasm entry, null until
+//!                                       compiled (null without lazy compilation)
 //! arrays (sizes from the module)
 //!  imported_functions  [VMFunctionImport { wasm_call, vmctx }]      16 bytes each
 //!  imported_tables     [*mut VMTableDefinition]                      8 bytes each
@@ -166,7 +169,7 @@ impl VMOffsets {
     }
 
     /// Size of the fixed header.
-    pub const HEADER_SIZE: u32 = 64;
+    pub const HEADER_SIZE: u32 = 72;
 
     /// Offset of the magic number (u32).
     pub const fn magic(&self) -> u32 {
@@ -204,6 +207,12 @@ impl VMOffsets {
     /// Offset of the pointer to the engine's epoch counter (`AtomicU64`).
     pub const fn epoch_counter(&self) -> u32 {
         56
+    }
+    /// Offset of the pointer to the module's array of lazily compiled
+    /// entries, one `*const u8` per defined function (see
+    /// `Tunables::lazy_compilation`).
+    pub const fn lazy_entries(&self) -> u32 {
+        64
     }
 
     /// Offset of `VMFunctionImport` for imported function `index`.

@@ -117,12 +117,31 @@ impl Cache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let module = Module::compile(engine, wasm)?;
-        if let Ok(bytes) = module.serialize()
-            && self.store(&key, &bytes).is_ok()
-        {
-            self.evict(&path);
+        if engine.config().tunables.lazy_compilation {
+            // The module runs as its functions are compiled; the whole of
+            // it is compiled for the cache meanwhile, on another thread
+            // (lost if the process ends first).
+            let (engine, module) = (engine.clone(), module.clone());
+            let _ = std::thread::Builder::new()
+                .name("hayate-cache-fill".into())
+                .spawn(move || {
+                    if let Some(cache) = &engine.inner.cache {
+                        cache.store_module(&key, &path, &module);
+                    }
+                });
+        } else {
+            self.store_module(&key, &path, &module);
         }
         Ok(module)
+    }
+
+    /// Stores `module` (compiled from the Wasm of `key`) at `path`.
+    fn store_module(&self, key: &str, path: &Path, module: &Module) {
+        if let Ok(bytes) = module.serialize()
+            && self.store(key, &bytes).is_ok()
+        {
+            self.evict(path);
+        }
     }
 
     /// Writes an entry: to a temporary file first, then renamed into place.

@@ -71,6 +71,7 @@ impl Default for Config {
                 bounds_checks: BoundsChecks::GuardPages,
                 consume_fuel: false,
                 epoch_interruption: false,
+                lazy_compilation: false,
             },
             parallel_compilation: true,
             optimize: true,
@@ -157,6 +158,21 @@ impl Config {
     /// zero ticks: set one with `Store::set_epoch_deadline` before calling.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.tunables.epoch_interruption = enable;
+        self
+    }
+
+    /// Lazy compilation (default off): a module compiled by `Module::new`
+    /// (or loaded from the binary format in any other way that compiles)
+    /// is validated at once, but each function is compiled only when it is
+    /// first called, so a large program starts running after compiling what
+    /// it uses rather than all of it. Traps, backtraces, fuel, epochs and
+    /// the stack limit work as in eagerly compiled code; a module that fails
+    /// validation still fails before anything runs. `Module::serialize`
+    /// compiles every function. Calls through function references check for
+    /// a function not compiled yet, so code of such an engine (precompiled
+    /// artifacts too) is made for it alone.
+    pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
+        self.tunables.lazy_compilation = enable;
         self
     }
 

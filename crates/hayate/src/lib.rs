@@ -64,6 +64,8 @@ mod externals;
 mod func;
 mod instance;
 mod instance_pre;
+#[cfg(feature = "compiler")]
+mod lazy;
 mod limits;
 mod linker;
 mod module;

@@ -29,6 +29,9 @@ pub(crate) struct ModuleInner {
     pub(crate) runtime: Arc<ModuleRuntimeInfo>,
     /// What the code was compiled for.
     pub(crate) header: Arc<ArtifactHeader>,
+    /// The Wasm bytes of a module compiled lazily, to compile all of it
+    /// for `serialize`.
+    pub(crate) lazy_wasm: Option<Arc<[u8]>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -124,12 +127,54 @@ impl Module {
     pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let compiler = engine.compiler()?;
         let info = ModuleInfo::parse(bytes, engine.config().features).map_err(Error::new)?;
+        #[cfg(feature = "compiler")]
+        if engine.config().tunables.lazy_compilation {
+            return Module::compile_lazily(engine, info, bytes);
+        }
         let compiled = compiler
             .compile_module(&hayate_environ::ModuleInput::new(&info, bytes))
             .map_err(Error::new)?;
         let info = Arc::new(info);
         let code = crate::vm::load_code(&compiled, info.clone())?;
-        Module::from_parts(engine, info, code, engine.inner.header.clone(), Vec::new())
+        Module::from_parts(
+            engine,
+            info,
+            code,
+            engine.inner.header.clone(),
+            Vec::new(),
+            None,
+        )
+    }
+
+    /// A validated module whose functions are compiled on first call: only
+    /// its wasm-to-array trampolines are compiled now.
+    #[cfg(feature = "compiler")]
+    fn compile_lazily(engine: &Engine, info: ModuleInfo, bytes: &[u8]) -> Result<Module> {
+        use hayate_environ::{CompileJob, EntityRef, TypeIndex};
+        let compiler = engine.compiler()?;
+        let input = hayate_environ::ModuleInput::lazy(&info, bytes);
+        let jobs: Vec<CompileJob> = (0..info.types.len())
+            .map(|t| CompileJob::WasmToArray(TypeIndex::new(t)))
+            .collect();
+        let bodies = jobs
+            .iter()
+            .map(|job| compiler.compile_job(&input, *job))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::new)?;
+        let compiled = hayate_environ::link::link(compiler.target().architecture, &jobs, bodies)
+            .map_err(Error::new)?;
+        let info = Arc::new(info);
+        let code = crate::vm::load_code_without_functions(&compiled, info.clone())?;
+        let functions = info.num_defined_funcs() as usize;
+        let wasm: Arc<[u8]> = bytes.into();
+        let module_compiler = crate::lazy::ModuleCompiler::new(engine, info.clone(), wasm.clone());
+        let lazy = hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler));
+        let header = engine.inner.header.clone();
+        let mut module = Module::from_parts(engine, info, code, header, Vec::new(), Some(lazy))?;
+        Arc::get_mut(&mut module.inner)
+            .expect("a module just made is not shared")
+            .lazy_wasm = Some(wasm);
+        Ok(module)
     }
 
     /// A module from its loaded code. `header` says what the code was
@@ -140,6 +185,7 @@ impl Module {
         code: Arc<CodeMemory>,
         header: Arc<ArtifactHeader>,
         image_files: Vec<FileImage>,
+        lazy: Option<hayate_runtime::lazy::LazyFunctions>,
     ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
         let type_ids = info
@@ -163,12 +209,14 @@ impl Module {
             type_ids,
             images,
             table_images,
+            lazy,
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 runtime: Arc::new(runtime),
                 header,
+                lazy_wasm: None,
             }),
         })
     }
@@ -185,6 +233,21 @@ impl Module {
     /// text section is page-aligned so it can be mapped from a file.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let runtime = &self.inner.runtime;
+        #[cfg(feature = "compiler")]
+        if let Some(wasm) = &self.inner.lazy_wasm {
+            // Functions compiled lazily are loaded piecemeal: an artifact
+            // gets the whole module compiled at once.
+            let compiled = self
+                .engine()
+                .compiler()?
+                .compile_module(&hayate_environ::ModuleInput::new(&runtime.info, wasm))
+                .map_err(Error::new)?;
+            return Ok(crate::serialize::serialize_compiled(
+                &self.inner.header,
+                &runtime.info,
+                &compiled,
+            ));
+        }
         Ok(crate::serialize::serialize(
             &self.inner.header,
             &runtime.info,

@@ -188,7 +188,14 @@ pub(crate) fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> Result<Module>
     let info = Arc::new(loaded.module.info);
     let code =
         CodeMemory::from_text(text, loaded.module.compiled, info.clone()).map_err(load_error)?;
-    Module::from_parts(engine, info, code, Arc::new(loaded.header), Vec::new())
+    Module::from_parts(
+        engine,
+        info,
+        code,
+        Arc::new(loaded.header),
+        Vec::new(),
+        None,
+    )
 }
 
 /// Loads an artifact file, mapping its text privately where the page size
@@ -238,7 +245,7 @@ pub(crate) fn deserialize_file(engine: &Engine, path: &Path) -> Result<Module> {
         })
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(io)?;
-    Module::from_parts(engine, info, code, Arc::new(loaded.header), images)
+    Module::from_parts(engine, info, code, Arc::new(loaded.header), images, None)
 }
 
 pub(crate) fn load_error(e: std::io::Error) -> Error {

@@ -30,6 +30,8 @@ pub(crate) use calls::{call_raw, host_body};
 pub(crate) use code::{
     load_code, load_code_from_file, map_file_head, module_images, register_with_profiler,
 };
+#[cfg(feature = "compiler")]
+pub(crate) use code::{load_code_without_functions, register_late_with_profiler};
 pub(crate) use instantiate::instantiate;
 pub(crate) use pointers::{FuncRefPtr, GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr};
 

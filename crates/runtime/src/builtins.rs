@@ -8,7 +8,7 @@
 
 use std::ffi::c_void;
 
-use hayate_environ::{DataIndex, ElemIndex, FuncIndex, MemoryIndex, TableIndex};
+use hayate_environ::{DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, MemoryIndex, TableIndex};
 
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;
@@ -450,6 +450,55 @@ unsafe extern "C" fn table_get_lazy_init_funcref(
 unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> *mut c_void {
     // SAFETY: per the builtin contract.
     unsafe { (*caller_instance(vmctx)).func_ref(FuncIndex::from_u32(func)) }.cast()
+}
+
+/// Lazy compilation failed: the error goes to the host, the caller traps.
+#[cold]
+fn lazy_compilation_failed(error: String) -> *mut c_void {
+    crate::traphandlers::set_pending_host_error(Box::new(format!(
+        "lazy compilation failed: {error}"
+    )));
+    std::ptr::null_mut()
+}
+
+/// Compiles defined function `func` of the caller's module (lazy
+/// compilation) and returns its entry; null on failure.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `func` is a defined function
+/// of the module (the compiler checked).
+unsafe extern "C" fn lazy_compile(vmctx: *mut VMContext, func: u32) -> *mut c_void {
+    // SAFETY: per the builtin contract. The module is kept alive by this
+    // clone while compiling, without borrowing the instance.
+    let module = unsafe { (*caller_instance(vmctx)).module().clone() };
+    let Some(lazy) = &module.lazy else {
+        return lazy_compilation_failed("the module is not compiled lazily".into());
+    };
+    match lazy.compile(DefinedFuncIndex::from_u32(func)) {
+        Ok(entry) => entry.cast_mut().cast(),
+        Err(e) => lazy_compilation_failed(e),
+    }
+}
+
+/// Compiles the function of reference `func_ref`, whose `wasm_call` is
+/// null, fills in its entries and returns `wasm_call`; null on failure.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `func_ref` is a live,
+/// filled-in function reference loaded from a table.
+unsafe extern "C" fn lazy_compile_func_ref(
+    _vmctx: *mut VMContext,
+    func_ref: *mut c_void,
+) -> *mut c_void {
+    let func_ref = func_ref.cast::<crate::vmcontext::VMFuncRef>();
+    // SAFETY: per the builtin contract; the reference's owner is alive
+    // (tables keep their elements' instances alive) and nothing else uses
+    // the reference during the call.
+    match unsafe { crate::lazy::ensure_compiled(func_ref) } {
+        // SAFETY: as above.
+        Ok(()) => unsafe { (*func_ref).wasm_call.cast_mut().cast() },
+        Err(e) => lazy_compilation_failed(e),
+    }
 }
 
 /// Fuel ran out: 1 to continue (the store added fuel), 0 to trap.

@@ -4,6 +4,22 @@
 use crate::traphandlers::{UnwindReason, catch_traps_array};
 use crate::vmcontext::{ArrayCallFn, VMFuncRef, VMRuntimeLimits, ValRaw};
 
+/// Lazy compilation: compiles the function of `func_ref`, which has no
+/// code yet, before the host calls it.
+///
+/// # Safety
+/// As for [`invoke`].
+#[cold]
+unsafe fn compile_lazily(func_ref: *mut VMFuncRef) -> Result<(), Box<UnwindReason>> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { crate::lazy::ensure_compiled(func_ref) }.map_err(|e| {
+        Box::new(UnwindReason::HostError {
+            error: Box::new(format!("lazy compilation failed: {e}")),
+            backtrace: Default::default(),
+        })
+    })
+}
+
 /// Calls `func_ref` with `values` holding its parameters; on return `values`
 /// holds its results.
 ///
@@ -21,6 +37,9 @@ pub unsafe fn invoke(
 ) -> Result<(), Box<UnwindReason>> {
     // SAFETY: guaranteed by the caller; `array_call` has the array-call ABI.
     unsafe {
+        if (*func_ref).array_call.is_null() {
+            compile_lazily(func_ref.cast_mut())?;
+        }
         let f = *func_ref;
         assert!(!f.array_call.is_null(), "function has no array-call entry");
         let entry: ArrayCallFn = std::mem::transmute::<*const u8, ArrayCallFn>(f.array_call);

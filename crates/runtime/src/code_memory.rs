@@ -92,6 +92,33 @@ impl CodeMemory {
         }))
     }
 
+    /// Loads `compiled`, which holds none of `info`'s functions but only
+    /// trampolines: the code of a module compiled lazily, whose functions
+    /// arrive later as [`LateCode`](crate::late_code::LateCode).
+    pub fn without_functions(
+        compiled: &CompiledModule,
+        info: Arc<ModuleInfo>,
+    ) -> io::Result<Arc<CodeMemory>> {
+        let mut meta = without_text(compiled);
+        let text_len = compiled.text.len();
+        validate(&mut meta, text_len, 0)?;
+        let mut mmap = copy_to_fresh_mapping(&compiled.text)?;
+        // SAFETY: the mapping is fresh and read/write, the metadata was
+        // validated, and the text is compiler output (trusted as by `new`).
+        let start = unsafe { load_text(&mut mmap, text_len, &meta)? };
+        let meta = Arc::new(CodeMeta {
+            start,
+            end: start + text_len,
+            compiled: meta,
+            info,
+            defined: DefinedFunctions::Listed(Box::new([])),
+        });
+        Ok(Arc::new_cyclic(|code| CodeMemory {
+            registration: Registration::new(meta, code.clone()),
+            mmap,
+        }))
+    }
+
     fn meta(&self) -> &CodeMeta {
         self.registration.meta()
     }

@@ -18,6 +18,7 @@ use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::cow::ModuleImages;
 use crate::late_code::LateCode;
+use crate::lazy::LazyFunctions;
 use crate::lazy_table::{LazyInit, ModuleTableImages};
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::pooling::{InstanceAllocator, VMContextSlot};
@@ -50,6 +51,9 @@ pub struct ModuleRuntimeInfo {
     /// lazily ([`ModuleTableImages::none`] to write every segment at
     /// instantiation).
     pub table_images: ModuleTableImages,
+    /// With lazy compilation, the functions compiled so far (`code` then
+    /// holds only the wasm-to-array trampolines).
+    pub lazy: Option<LazyFunctions>,
 }
 
 impl ModuleRuntimeInfo {
@@ -155,6 +159,20 @@ impl Instance {
         allocator: &InstanceAllocator,
         id: usize,
     ) -> Result<Box<Instance>, InstantiationError> {
+        // Imported Wasm functions compiled lazily get their code now: the
+        // importer calls them through a copy of their entry.
+        for &func_ref in &imports.functions {
+            // SAFETY: import pointers are live (the caller's promise); a
+            // reference whose `vmctx` is not an instance's is a host
+            // function's, which has no Wasm entry by design.
+            unsafe {
+                let f = func_ref.cast_mut();
+                let magic = (*f).vmctx.cast::<u32>().read();
+                if (*f).wasm_call.is_null() && magic == VMOffsets::MAGIC {
+                    crate::lazy::ensure_compiled(f).map_err(InstantiationError::Compile)?;
+                }
+            }
+        }
         let info = module.info.clone();
         let offsets = module.offsets;
         let layout = Self::vmctx_layout(&offsets);
@@ -256,6 +274,11 @@ impl Instance {
             self.write(o.type_ids(), module.type_ids.as_ptr());
             self.write(o.instance(), self_ptr);
             self.write(o.epoch_counter(), store.epoch);
+            let lazy_entries = module
+                .lazy
+                .as_ref()
+                .map_or(std::ptr::null(), LazyFunctions::entries_ptr);
+            self.write(o.lazy_entries(), lazy_entries);
             for (i, &func_ref) in imports.functions.iter().enumerate() {
                 let i = FuncIndex::new(i);
                 let mut f = *func_ref;
@@ -300,12 +323,20 @@ impl Instance {
     fn defined_func_ref(&self, def: DefinedFuncIndex) -> VMFuncRef {
         let module = &self.module;
         let index = module.info.func_index(def);
+        let (wasm_call, array_call) = match &module.lazy {
+            // Null until compiled: callers check (see `crate::lazy`).
+            Some(lazy) => (lazy.wasm_entry(def), lazy.array_entry(def)),
+            None => (
+                module.code.function_ptr(def),
+                module
+                    .code
+                    .array_to_wasm_trampoline(def)
+                    .unwrap_or(std::ptr::null()),
+            ),
+        };
         VMFuncRef {
-            wasm_call: module.code.function_ptr(def),
-            array_call: module
-                .code
-                .array_to_wasm_trampoline(def)
-                .unwrap_or(std::ptr::null()),
+            wasm_call,
+            array_call,
             vmctx: self.vmctx.as_ptr(),
             type_id: module.type_ids[module.info.functions[index].index()],
         }
@@ -396,6 +427,23 @@ impl Instance {
             }
         }
         ptr
+    }
+
+    /// The function whose reference in this instance's VMContext is at
+    /// `func_ref`, if it is one of them.
+    pub fn func_index_of_ref(&self, func_ref: *const VMFuncRef) -> Option<FuncIndex> {
+        let n = self.module.info.functions.len();
+        if n == 0 {
+            return None;
+        }
+        let first = self.func_ref_address(FuncIndex::from_u32(0));
+        let size = hayate_environ::vm_func_ref::SIZE as usize;
+        let delta = (func_ref as usize).checked_sub(first)?;
+        (delta % size == 0 && delta / size < n).then(|| FuncIndex::new(delta / size))
+    }
+
+    fn func_ref_address(&self, index: FuncIndex) -> usize {
+        self.vmctx_plus(self.module.offsets.func_ref(index)) as usize
     }
 
     /// Memory `index` and its definition.

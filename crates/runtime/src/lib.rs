@@ -52,6 +52,7 @@ pub mod cow;
 pub mod host_func;
 pub mod instance;
 pub mod late_code;
+pub mod lazy;
 pub mod lazy_table;
 pub mod libcalls;
 pub mod memory;

@@ -119,6 +119,7 @@ impl Fixture {
                 .collect(),
             images: ModuleImages::none(),
             table_images: ModuleTableImages::none(),
+            lazy: None,
         });
         let mut store = Box::new(PlainStore);
         let limits = Box::new(VMRuntimeLimits::default());

@@ -23,6 +23,9 @@ pub struct WasiCtx {
     /// When set, no call blocks past this instant
     /// ([`WasiCtxBuilder::blocking_deadline`]).
     pub(crate) blocking_deadline: Option<std::time::Instant>,
+    /// Set by `poll_oneoff` when it returned because `blocking_deadline`
+    /// passed with nothing ready; the call then stops the guest.
+    pub(crate) blocking_deadline_passed: bool,
 }
 
 impl WasiCtx {
@@ -177,12 +180,12 @@ impl WasiCtxBuilder {
     }
 
     /// Bounds how long the guest's calls may block: past `deadline`,
-    /// `poll_oneoff` returns with whatever is ready then (possibly no
-    /// event) instead of sleeping on. Pair it with an epoch deadline or
-    /// fuel on the store, which stop the guest at its next check, so a
-    /// guest that sleeps (or waits on a clock that never fires) cannot
-    /// hold its thread past its time. Without it, calls block as a process
-    /// would.
+    /// `poll_oneoff` stops sleeping; if something is ready then it returns
+    /// it, and otherwise it stops the guest with `Trap::Interrupt`, as an
+    /// expired epoch deadline would. Pair it with an epoch deadline or fuel
+    /// on the store, which stop a guest that computes rather than sleeps,
+    /// so no guest can hold its thread past its time. Without it, calls
+    /// block as a process would.
     pub fn blocking_deadline(&mut self, deadline: std::time::Instant) -> &mut Self {
         self.blocking_deadline = Some(deadline);
         self
@@ -387,6 +390,7 @@ impl WasiCtxBuilder {
             env: this.env,
             table,
             blocking_deadline: this.blocking_deadline,
+            blocking_deadline_passed: false,
         }
     }
 }

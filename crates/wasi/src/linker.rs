@@ -308,12 +308,22 @@ pub fn add_to_linker<T: 'static>(
         "path_unlink_file",
         |c, m, fd: i32, p: u32, len: u32| c.path_unlink_file(m, fd, p, len)
     );
-    with_mem!(
-        linker,
-        get,
+    linker.func_wrap(
+        MODULE,
         "poll_oneoff",
-        |c, m, input: u32, output: u32, n: u32, out: u32| c.poll_oneoff(m, input, output, n, out)
-    );
+        move |mut caller: Caller<'_, T>, input: u32, output: u32, n: u32, out: u32| {
+            let errno = with_memory(&mut caller, get, |c, m| {
+                c.poll_oneoff(m, input, output, n, out)
+            })?;
+            // Woken by the embedder's blocking deadline with nothing ready:
+            // the guest is out of time, and stops here rather than at its
+            // next epoch check, which a busy machine may delay.
+            if std::mem::take(&mut get(caller.data_mut()).blocking_deadline_passed) {
+                return Err(Error::new(hayate::Trap::Interrupt));
+            }
+            Ok(errno)
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "proc_exit",

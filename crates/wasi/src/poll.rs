@@ -235,6 +235,7 @@ impl WasiCtx {
         }
 
         let after = Instant::now();
+        let past_deadline = blocking_deadline.is_some_and(|d| d <= after);
         for p in &pending {
             match *p {
                 Pending::Clock { userdata, deadline } => {
@@ -274,6 +275,11 @@ impl WasiCtx {
             }
         }
 
+        if events.is_empty() && past_deadline {
+            // The linker's wrapper stops the guest (`blocking_deadline`).
+            self.blocking_deadline_passed = true;
+            return Ok(());
+        }
         for (i, ev) in events.iter().enumerate() {
             let at = output + i as u32 * layout::EVENT_SIZE;
             mem.slice_mut(at, layout::EVENT_SIZE)?.fill(0);

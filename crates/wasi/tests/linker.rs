@@ -186,3 +186,48 @@ fn proc_exit_refuses_statuses_outside_0_to_126() {
         );
     }
 }
+
+/// `sleep(ns)` waits on one monotonic clock subscription `ns` from now and
+/// returns how many events `poll_oneoff` reported.
+const SLEEPER: &str = r#"(module
+     (import "wasi_snapshot_preview1" "poll_oneoff"
+       (func $poll (param i32 i32 i32 i32) (result i32)))
+     (memory (export "memory") 1)
+     (func (export "sleep") (param i64) (result i32)
+       (i64.store (i32.const 0) (i64.const 7))
+       (i32.store8 (i32.const 8) (i32.const 0))
+       (i32.store (i32.const 16) (i32.const 1))
+       (i64.store (i32.const 24) (local.get 0))
+       (if (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))
+         (then unreachable))
+       (i32.load (i32.const 128))))"#;
+
+#[test]
+fn a_blocking_deadline_stops_a_sleeping_guest() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, SLEEPER).unwrap();
+    let sleep_with = |deadline: std::time::Duration, ns: i64| {
+        let mut b = WasiCtx::builder();
+        b.blocking_deadline(std::time::Instant::now() + deadline);
+        let mut store = Store::new(&engine, b.build());
+        let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
+        let sleep = instance
+            .get_typed_func::<i64, i32>(&mut store, "sleep")
+            .unwrap();
+        sleep.call(&mut store, ns)
+    };
+    // An hour's sleep is cut at the deadline, and the guest stops there,
+    // whatever its epoch deadline (none here).
+    let started = std::time::Instant::now();
+    let err = sleep_with(std::time::Duration::from_millis(50), 3_600_000_000_000).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<hayate::Trap>(),
+        Some(&hayate::Trap::Interrupt)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // A sleep that ends before the deadline is a sleep.
+    assert_eq!(
+        sleep_with(std::time::Duration::from_secs(60), 1_000_000).unwrap(),
+        1
+    );
+}

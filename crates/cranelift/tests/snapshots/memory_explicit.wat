@@ -39,13 +39,13 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @0066                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0066                               v5 = load.i64 notrap aligned region2 v0+80
 ;; @0066                               v4 = uextend.i64 v2
 ;; @0066                               v6 = iconst.i64 8
 ;; @0066                               v7 = iadd v4, v6  ; v6 = 8
 ;; @0066                               v8 = icmp ugt v7, v5
 ;; @0066                               trapnz v8, heap_oob
-;; @0066                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0066                               v9 = load.i64 notrap aligned region2 v0+72
 ;; @0066                               v10 = iadd v9, v4
 ;; @0066                               v11 = load.i32 little region0 v10+4
 ;; @0069                               jump block1
@@ -65,13 +65,13 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i64):
-;; @0070                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0070                               v5 = load.i64 notrap aligned region2 v0+80
 ;; @0070                               v4 = uextend.i64 v2
 ;; @0070                               v6 = iconst.i64 0x8000_0001
 ;; @0070                               v7 = iadd v4, v6  ; v6 = 0x8000_0001
 ;; @0070                               v8 = icmp ugt v7, v5
 ;; @0070                               trapnz v8, heap_oob
-;; @0070                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0070                               v9 = load.i64 notrap aligned region2 v0+72
 ;; @0070                               v10 = iadd v9, v4
 ;; @0070                               v11 = iconst.i64 0x8000_0000
 ;; @0070                               v12 = iadd v10, v11  ; v11 = 0x8000_0000
@@ -99,7 +99,7 @@
 ;; @007c                               v5 = iconst.i32 0
 ;; @007c                               v4 = uextend.i64 v2
 ;; @007c                               v8 = call_indirect sig0, v7(v0, v5, v4)  ; v5 = 0
-;; @007e                               v10 = load.i64 notrap aligned region2 v0+72
+;; @007e                               v10 = load.i64 notrap aligned region2 v0+80
 ;; @0081                               jump block1
 ;;
 ;;                                 block1:
@@ -147,13 +147,13 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i32):
-;; @0094                               v5 = load.i64 notrap aligned region2 v0+72
+;; @0094                               v5 = load.i64 notrap aligned region2 v0+80
 ;; @0094                               v4 = uextend.i64 v3
 ;; @0094                               v6 = iconst.i64 4
 ;; @0094                               v7 = iadd v4, v6  ; v6 = 4
 ;; @0094                               v8 = icmp ugt v7, v5
 ;; @0094                               trapnz v8, heap_oob
-;; @0094                               v9 = load.i64 notrap aligned region2 v0+64
+;; @0094                               v9 = load.i64 notrap aligned region2 v0+72
 ;; @0094                               v10 = iadd v9, v4
 ;; @0094                               v11 = load.i32 little region0 v10
 ;; @0097                               v12 = uextend.i64 v2

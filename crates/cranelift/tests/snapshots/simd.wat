@@ -112,7 +112,7 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i8x16):
-;; @0089                               v7 = load.i64 notrap aligned readonly can_move v0+64
+;; @0089                               v7 = load.i64 notrap aligned readonly can_move v0+72
 ;; @008e                               v6 = uextend.i64 v2
 ;; @008e                               v8 = iadd v7, v6
 ;; @008e                               v9 = load.i16 little region0 v8

@@ -38,11 +38,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @0072                               v4 = load.i64 notrap aligned region2 v0+72
+;; @0072                               v4 = load.i64 notrap aligned region2 v0+80
 ;; @0072                               v5 = uextend.i64 v2
 ;; @0072                               v6 = icmp uge v5, v4
 ;; @0072                               trapnz v6, user3
-;; @0072                               v7 = load.i64 notrap aligned region2 v0+64
+;; @0072                               v7 = load.i64 notrap aligned region2 v0+72
 ;; @0072                               v8 = iconst.i64 3
 ;; @0072                               v9 = ishl v5, v8  ; v8 = 3
 ;; @0072                               v10 = iadd v7, v9
@@ -76,11 +76,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32, v3: i64):
-;; @007b                               v4 = load.i64 notrap aligned region2 v0+88
+;; @007b                               v4 = load.i64 notrap aligned region2 v0+96
 ;; @007b                               v5 = uextend.i64 v2
 ;; @007b                               v6 = icmp uge v5, v4
 ;; @007b                               trapnz v6, user3
-;; @007b                               v7 = load.i64 notrap aligned region2 v0+80
+;; @007b                               v7 = load.i64 notrap aligned region2 v0+88
 ;; @007b                               v8 = iconst.i64 3
 ;; @007b                               v9 = ishl v5, v8  ; v8 = 3
 ;; @007b                               v10 = iadd v7, v9
@@ -104,8 +104,8 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64):
-;; @0080                               v3 = iconst.i64 128
-;; @0080                               v4 = iadd v0, v3  ; v3 = 128
+;; @0080                               v3 = iconst.i64 144
+;; @0080                               v4 = iadd v0, v3  ; v3 = 144
 ;; @0080                               v5 = load.i64 notrap aligned v4+16
 ;; @0080                               brif v5, block3(v4), block2
 ;;
@@ -159,11 +159,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64):
-;; @0090                               v3 = load.i64 notrap aligned region2 v0+96
+;; @0090                               v3 = load.i64 notrap aligned region2 v0+112
 ;; @0092                               v4 = iconst.i64 1
 ;; @0094                               v5 = iadd v3, v4  ; v4 = 1
-;; @0095                               store notrap aligned region2 v5, v0+96
-;; @0097                               v6 = load.i32 notrap aligned readonly region2 v0+112
+;; @0095                               store notrap aligned region2 v5, v0+112
+;; @0097                               v6 = load.i32 notrap aligned readonly region2 v0+128
 ;; @0099                               jump block1
 ;;
 ;;                                 block1:

@@ -22,11 +22,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @002d                               v3 = load.i64 notrap aligned region2 v0+72
+;; @002d                               v3 = load.i64 notrap aligned region2 v0+80
 ;; @002d                               v4 = uextend.i64 v2
 ;; @002d                               v5 = icmp uge v4, v3
 ;; @002d                               trapnz v5, user3
-;; @002d                               v6 = load.i64 notrap aligned region2 v0+64
+;; @002d                               v6 = load.i64 notrap aligned region2 v0+72
 ;; @002d                               v7 = iconst.i64 3
 ;; @002d                               v8 = ishl v4, v7  ; v7 = 3
 ;; @002d                               v9 = iadd v6, v8

@@ -15,9 +15,9 @@
 ;; block0:
 ;;   movl %edx, %esi
 ;;   leaq 0x14(%rsi), %r8
-;;   cmpq 0x48(%rdi), %r8
+;;   cmpq 0x50(%rdi), %r8
 ;;   jnbe #trap=heap_oob
-;;   movq 0x40(%rdi), %r8
+;;   movq 0x48(%rdi), %r8
 ;;   movl 0x10(%r8, %rsi), %eax
 ;;   jmp     label1
 ;; block1:
@@ -31,9 +31,9 @@
 ;; block0:
 ;;   movl %edx, %esi
 ;;   leaq 1(%rsi), %r8
-;;   cmpq 0x48(%rdi), %r8
+;;   cmpq 0x50(%rdi), %r8
 ;;   jnbe #trap=heap_oob
-;;   movq 0x40(%rdi), %r8
+;;   movq 0x48(%rdi), %r8
 ;;   movb %cl, (%r8, %rsi)
 ;;   jmp     label1
 ;; block1:

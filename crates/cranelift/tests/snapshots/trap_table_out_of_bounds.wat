@@ -18,11 +18,11 @@
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64, v2: i32):
-;; @002a                               v4 = load.i64 notrap aligned region2 v0+72
+;; @002a                               v4 = load.i64 notrap aligned region2 v0+80
 ;; @002a                               v5 = uextend.i64 v2
 ;; @002a                               v6 = icmp uge v5, v4
 ;; @002a                               trapnz v6, user3
-;; @002a                               v7 = load.i64 notrap aligned region2 v0+64
+;; @002a                               v7 = load.i64 notrap aligned region2 v0+72
 ;; @002a                               v8 = iconst.i64 3
 ;; @002a                               v9 = ishl v5, v8  ; v8 = 3
 ;; @002a                               v10 = iadd v7, v9

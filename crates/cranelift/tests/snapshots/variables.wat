@@ -51,7 +51,7 @@
 ;; @0067                               v4 = iconst.i64 1
 ;; @0069                               v5 = iadd v3, v4  ; v4 = 1
 ;; @006a                               store notrap aligned region2 v5, v0+80
-;; @006c                               v6 = load.i64 notrap aligned readonly can_move v0+64
+;; @006c                               v6 = load.i64 notrap aligned readonly can_move v0+72
 ;; @006c                               v7 = load.i32 notrap aligned region2 v6
 ;; @006e                               v8 = iconst.i32 1
 ;; @0070                               v9 = iadd v7, v8  ; v8 = 1

@@ -73,7 +73,11 @@ fn unwind_to_error(reason: UnwindReason) -> Error {
 pub(super) fn host_error(error: hayate_runtime::HostError) -> Error {
     match error.downcast::<Error>() {
         Ok(e) => *e,
-        Err(_) => Error::msg("a host function failed"),
+        // The runtime's own failures (lazy compilation) are messages.
+        Err(other) => match other.downcast::<String>() {
+            Ok(message) => Error::msg(*message),
+            Err(_) => Error::msg("a host function failed"),
+        },
     }
 }
 

@@ -21,6 +21,25 @@ pub(crate) fn load_code(
     CodeMemory::new(compiled, info).map_err(|e| Error::msg(format!("failed to load code: {e}")))
 }
 
+/// Loads the trampolines of a module compiled lazily (no functions yet).
+#[cfg(feature = "compiler")]
+pub(crate) fn load_code_without_functions(
+    compiled: &CompiledModule,
+    info: Arc<ModuleInfo>,
+) -> Result<Arc<CodeMemory>> {
+    CodeMemory::without_functions(compiled, info)
+        .map_err(|e| Error::msg(format!("failed to load code: {e}")))
+}
+
+/// Tells the configured profiler about a lazily compiled function.
+#[cfg(feature = "compiler")]
+pub(crate) fn register_late_with_profiler(engine: &Engine, code: &hayate_runtime::LateCode) {
+    if engine.config().profiler == crate::config::ProfilingStrategy::PerfMap {
+        // Best effort, as for `register_with_profiler`.
+        let _ = hayate_runtime::perfmap::register_late(code);
+    }
+}
+
 /// Tells the configured profiler about newly loaded code.
 pub(crate) fn register_with_profiler(engine: &Engine, code: &CodeMemory) {
     if engine.config().profiler == crate::config::ProfilingStrategy::PerfMap {

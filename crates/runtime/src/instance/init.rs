@@ -27,6 +27,9 @@ pub enum InstantiationError {
     /// A segment did not fit.
     #[error("{0}")]
     Trap(Trap),
+    /// An imported function compiled lazily could not be compiled.
+    #[error("lazy compilation of an imported function failed: {0}")]
+    Compile(String),
 }
 
 impl Instance {

@@ -35,7 +35,17 @@ pub fn run(name: &str, setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
 }
 
 pub fn run_bytes(name: &str, bytes: &[u8], setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
-    let engine = engine();
+    run_bytes_on(engine(), name, bytes, setup)
+}
+
+/// [`run_bytes`] on `engine`.
+#[allow(dead_code)]
+pub fn run_bytes_on(
+    engine: &Engine,
+    name: &str,
+    bytes: &[u8],
+    setup: impl FnOnce(&mut WasiCtxBuilder),
+) -> Outcome {
     let module = Module::new(engine, bytes).expect("module compiles");
     let mut linker = Linker::new(engine);
     hayate_wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
