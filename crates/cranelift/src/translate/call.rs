@@ -84,23 +84,41 @@ impl FuncTranslator<'_, '_> {
     /// `entry` if it is not null; otherwise the result of `builtin(arg)`,
     /// trapping with `HostError` if that is null too.
     fn compile_if_null(&mut self, entry: Value, builtin: Builtin, arg: Value) -> Value {
-        let compile = self.b.create_block();
+        self.unless_zero_call_builtin(entry, entry, builtin, Some(Trap::HostError), |_| vec![arg])
+    }
+
+    /// `value` if `test` is not zero; otherwise, in a cold block, the result
+    /// of `builtin` called with the arguments `args` makes there (trapping
+    /// with `null_trap`, if given, when that result is null). The lazy paths
+    /// (table elements, function references, function entries) take it.
+    pub(super) fn unless_zero_call_builtin(
+        &mut self,
+        test: Value,
+        value: Value,
+        builtin: Builtin,
+        null_trap: Option<Trap>,
+        args: impl FnOnce(&mut Self) -> Vec<Value>,
+    ) -> Value {
+        let cold = self.b.create_block();
         let done = self.b.create_block();
-        let value = self.b.append_block_param(done, POINTER);
+        let result = self.b.append_block_param(done, POINTER);
         self.b
             .ins()
-            .brif(entry, done, &[BlockArg::Value(entry)], compile, &[]);
-        self.b.seal_block(compile);
-        self.b.set_cold_block(compile);
-        self.b.switch_to_block(compile);
-        let compiled = self
-            .call_builtin(builtin, &[arg])
-            .expect("returns the entry");
-        self.b.ins().trapz(compiled, trap_to_code(Trap::HostError));
-        self.b.ins().jump(done, &[BlockArg::Value(compiled)]);
+            .brif(test, done, &[BlockArg::Value(value)], cold, &[]);
+        self.b.seal_block(cold);
+        self.b.set_cold_block(cold);
+        self.b.switch_to_block(cold);
+        let args = args(self);
+        let from_builtin = self
+            .call_builtin(builtin, &args)
+            .expect("the builtin returns a pointer");
+        if let Some(trap) = null_trap {
+            self.b.ins().trapz(from_builtin, trap_to_code(trap));
+        }
+        self.b.ins().jump(done, &[BlockArg::Value(from_builtin)]);
         self.b.seal_block(done);
         self.b.switch_to_block(done);
-        value
+        result
     }
 
     /// Calls `builtin` with the vmctx and `args`. For builtins that can

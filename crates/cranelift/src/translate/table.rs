@@ -9,7 +9,7 @@
 //! resize or copy tables call runtime builtins.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::HeapType;
 use hayate_environ::{
@@ -64,24 +64,10 @@ impl FuncTranslator<'_, '_> {
             .b
             .ins()
             .load(POINTER, self.regions.table_flags(), addr, 0);
-        let lazy = self.b.create_block();
-        let done = self.b.create_block();
-        let value = self.b.append_block_param(done, POINTER);
         let untagged = self.b.ins().band_imm_s(raw, !(FUNCREF_INIT_BIT as i64));
-        self.b
-            .ins()
-            .brif(raw, done, &[BlockArg::Value(untagged)], lazy, &[]);
-        self.b.seal_block(lazy);
-        self.b.set_cold_block(lazy);
-        self.b.switch_to_block(lazy);
-        let t = self.iconst32(table.as_u32());
-        let init = self
-            .call_builtin(Builtin::TableGetLazyInitFuncRef, &[t, index])
-            .expect("returns the reference");
-        self.b.ins().jump(done, &[BlockArg::Value(init)]);
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
-        value
+        self.unless_zero_call_builtin(raw, untagged, Builtin::TableGetLazyInitFuncRef, None, |t| {
+            vec![t.iconst32(table.as_u32()), index]
+        })
     }
 
     /// The `VMFuncRef` of defined function `func` at `addr`, filled in by
@@ -93,23 +79,9 @@ impl FuncTranslator<'_, '_> {
             .b
             .ins()
             .load(POINTER, flags, addr, vm_func_ref::VMCTX as i32);
-        let lazy = self.b.create_block();
-        let done = self.b.create_block();
-        let value = self.b.append_block_param(done, POINTER);
-        self.b
-            .ins()
-            .brif(filled, done, &[BlockArg::Value(addr)], lazy, &[]);
-        self.b.seal_block(lazy);
-        self.b.set_cold_block(lazy);
-        self.b.switch_to_block(lazy);
-        let f = self.iconst32(func.as_u32());
-        let init = self
-            .call_builtin(Builtin::RefFunc, &[f])
-            .expect("returns the reference");
-        self.b.ins().jump(done, &[BlockArg::Value(init)]);
-        self.b.seal_block(done);
-        self.b.switch_to_block(done);
-        value
+        self.unless_zero_call_builtin(filled, addr, Builtin::RefFunc, None, |t| {
+            vec![t.iconst32(func.as_u32())]
+        })
     }
 
     fn is_funcref_table(&self, table: TableIndex) -> bool {

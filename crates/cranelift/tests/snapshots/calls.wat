@@ -62,9 +62,9 @@
 ;; @005f                               v10 = ishl v6, v9  ; v9 = 3
 ;; @005f                               v11 = iadd v8, v10
 ;; @005f                               v12 = load.i64 notrap aligned region1 v11
-;; @005f                               v14 = iconst.i64 -2
-;; @005f                               v15 = band v12, v14  ; v14 = -2
-;; @005f                               brif v12, block3(v15), block2
+;; @005f                               v13 = iconst.i64 -2
+;; @005f                               v14 = band v12, v13  ; v13 = -2
+;; @005f                               brif v12, block3(v14), block2
 ;;
 ;;                                 block2 cold:
 ;; @005f                               v17 = load.i64 notrap aligned readonly can_move v0+32
@@ -73,15 +73,15 @@
 ;; @005f                               v19 = call_indirect sig0, v18(v0, v16, v3)  ; v16 = 0
 ;; @005f                               jump block3(v19)
 ;;
-;;                                 block3(v13: i64):
-;; @005f                               trapz v13, user4
-;; @005f                               v20 = load.i32 notrap aligned readonly v13+24
+;;                                 block3(v15: i64):
+;; @005f                               trapz v15, user4
+;; @005f                               v20 = load.i32 notrap aligned readonly v15+24
 ;; @005f                               v21 = load.i64 notrap aligned readonly can_move v0+40
 ;; @005f                               v22 = load.i32 notrap aligned readonly can_move v21
 ;; @005f                               v23 = icmp eq v20, v22
 ;; @005f                               trapz v23, user5
-;; @005f                               v24 = load.i64 notrap aligned readonly v13
-;; @005f                               v25 = load.i64 notrap aligned readonly v13+16
+;; @005f                               v24 = load.i64 notrap aligned readonly v15
+;; @005f                               v25 = load.i64 notrap aligned readonly v15+16
 ;; @005f                               v26 = call_indirect sig1, v24(v25, v0, v2)
 ;; @0062                               jump block1
 ;;

@@ -47,9 +47,9 @@
 ;; @0072                               v9 = ishl v5, v8  ; v8 = 3
 ;; @0072                               v10 = iadd v7, v9
 ;; @0072                               v11 = load.i64 notrap aligned region1 v10
-;; @0072                               v13 = iconst.i64 -2
-;; @0072                               v14 = band v11, v13  ; v13 = -2
-;; @0072                               brif v11, block3(v14), block2
+;; @0072                               v12 = iconst.i64 -2
+;; @0072                               v13 = band v11, v12  ; v12 = -2
+;; @0072                               brif v11, block3(v13), block2
 ;;
 ;;                                 block2 cold:
 ;; @0072                               v16 = load.i64 notrap aligned readonly can_move v0+32
@@ -58,8 +58,8 @@
 ;; @0072                               v18 = call_indirect sig0, v17(v0, v15, v2)  ; v15 = 0
 ;; @0072                               jump block3(v18)
 ;;
-;;                                 block3(v12: i64):
-;; @0074                               jump block1(v12)
+;;                                 block3(v14: i64):
+;; @0074                               jump block1(v14)
 ;;
 ;;                                 block1(v3: i64):
 ;; @0074                               return v3

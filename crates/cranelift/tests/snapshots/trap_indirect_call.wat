@@ -31,9 +31,9 @@
 ;; @002d                               v8 = ishl v4, v7  ; v7 = 3
 ;; @002d                               v9 = iadd v6, v8
 ;; @002d                               v10 = load.i64 notrap aligned region1 v9
-;; @002d                               v12 = iconst.i64 -2
-;; @002d                               v13 = band v10, v12  ; v12 = -2
-;; @002d                               brif v10, block3(v13), block2
+;; @002d                               v11 = iconst.i64 -2
+;; @002d                               v12 = band v10, v11  ; v11 = -2
+;; @002d                               brif v10, block3(v12), block2
 ;;
 ;;                                 block2 cold:
 ;; @002d                               v15 = load.i64 notrap aligned readonly can_move v0+32
@@ -42,15 +42,15 @@
 ;; @002d                               v17 = call_indirect sig0, v16(v0, v14, v2)  ; v14 = 0
 ;; @002d                               jump block3(v17)
 ;;
-;;                                 block3(v11: i64):
-;; @002d                               trapz v11, user4
-;; @002d                               v18 = load.i32 notrap aligned readonly v11+24
+;;                                 block3(v13: i64):
+;; @002d                               trapz v13, user4
+;; @002d                               v18 = load.i32 notrap aligned readonly v13+24
 ;; @002d                               v19 = load.i64 notrap aligned readonly can_move v0+40
 ;; @002d                               v20 = load.i32 notrap aligned readonly can_move v19
 ;; @002d                               v21 = icmp eq v18, v20
 ;; @002d                               trapz v21, user5
-;; @002d                               v22 = load.i64 notrap aligned readonly v11
-;; @002d                               v23 = load.i64 notrap aligned readonly v11+16
+;; @002d                               v22 = load.i64 notrap aligned readonly v13
+;; @002d                               v23 = load.i64 notrap aligned readonly v13+16
 ;; @002d                               call_indirect sig1, v22(v23, v0)
 ;; @0030                               jump block1
 ;;
