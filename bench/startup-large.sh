@@ -4,8 +4,11 @@
 # Wasmtime 49 CLI (Cranelift, and Winch for cold start) and Node's WASI, in
 # one run, interleaved. Paths: precompiled (`compile` once, then `run
 # --allow-precompiled`), cached (the runtime's own compile cache, warmed by
-# one run first), cold (no cache). Prints, per path and runtime, the median
-# and minimum wall time of RUNS runs and the median peak RSS (GNU time).
+# one run first), cold (no cache; Hayate compiles lazily by default and
+# eagerly with `-C lazy-compilation=n`), and "long": a CPython script of
+# some seconds (bench/corpus/python/long.py), cold and precompiled. Prints,
+# per path and runtime, the median and minimum wall time of RUNS runs
+# (COLD_RUNS for cold and long ones) and the median peak RSS (GNU time).
 #
 #   bench/startup-large.sh            # RUNS=11
 #   RUNS=5 COLD_RUNS=3 bench/startup-large.sh
@@ -25,22 +28,30 @@ cargo build --release -q -p hayate-cli
 H=target/release/hayate
 "$H" compile "$PY" -o "$OUT/work/python.hayate.cwasm"
 "$WT" compile "$PY" -o "$OUT/work/python.wasmtime.cwasm"
-# Warm both caches.
-"$H" run "$PY" -c pass
+# Warm both caches (what a cold `hayate run` of CPython leaves behind a
+# few seconds after it ends).
+"$H" compile --into-cache "$PY"
 "$WT" run -C cache=y "$PY" -c pass
 
 python3 - "$RUNS" "$COLD_RUNS" "$H" "$WT" "$PY" "$OUT/work" <<'PY'
 import statistics, subprocess, sys, time
 runs, cold_runs, h, wt, py, work = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
+long_dir = "bench/corpus/python"
+long_py = f"{long_dir}/long.py"
 cases = [
     ("precompiled", "hayate", [h, "run", "--allow-precompiled", f"{work}/python.hayate.cwasm", "-c", "pass"], runs),
     ("precompiled", "wasmtime", [wt, "run", "--allow-precompiled", f"{work}/python.wasmtime.cwasm", "-c", "pass"], runs),
     ("cached", "hayate", [h, "run", py, "-c", "pass"], runs),
     ("cached", "wasmtime", [wt, "run", "-C", "cache=y", py, "-c", "pass"], runs),
-    ("cold", "hayate", [h, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
+    ("cold", "hayate (lazy, default)", [h, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
+    ("cold", "hayate (eager)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=n", py, "-c", "pass"], cold_runs),
     ("cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
     ("cold", "wasmtime (Winch)", [wt, "run", "-C", "cache=n", "-C", "compiler=winch", py, "-c", "pass"], cold_runs),
     ("cold", "node (Liftoff, lazy)", ["node", "--no-warnings", "bench/runners/node-wasi.mjs", py, "-c", "pass"], cold_runs),
+    ("long, cold", "hayate (lazy, default)", [h, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
+    ("long, cold", "hayate (eager)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=n", "--dir", long_dir, py, long_py], cold_runs),
+    ("long, cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
+    ("long, precompiled", "hayate", [h, "run", "--allow-precompiled", "--dir", long_dir, f"{work}/python.hayate.cwasm", long_py], cold_runs),
 ]
 times = {c[:2]: [] for c in cases}
 rss = {c[:2]: [] for c in cases}
@@ -54,11 +65,12 @@ for i in range(max(runs, cold_runs)):
         times[(path, rt)].append(time.perf_counter() - start)
         rss[(path, rt)].append(int(done.stderr.strip().splitlines()[-1]) / 1024)
 print(f"CPython `-c pass`, {runs} runs ({cold_runs} cold)")
-print("| path | runtime | median s | min s | vs Hayate (median) | peak RSS MiB |")
+print("| path | runtime | median s | min s | vs the first (median) | peak RSS MiB |")
 print("|---|---|--:|--:|--:|--:|")
 for path, rt, _, _ in cases:
     t = times[(path, rt)]
-    base = statistics.median(times[(path, "hayate")])
+    first = next(rt for p, rt, _, _ in cases if p == path)
+    base = statistics.median(times[(path, first)])
     m = statistics.median(t)
     print(f"| {path} | {rt} | {m:.3f} | {min(t):.3f} | {m / base:.2f}× "
           f"| {statistics.median(rss[(path, rt)]):.0f} |")

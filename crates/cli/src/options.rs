@@ -124,8 +124,10 @@ pub struct Options {
     pub cache: bool,
     /// Whether to compile on all cores.
     pub parallel_compilation: bool,
-    /// Whether to compile functions on first call (`-C lazy-compilation`).
-    pub lazy_compilation: bool,
+    /// Whether to compile functions on first call (`-C lazy-compilation`);
+    /// `None` is `auto`, which [`Options::resolve_lazy_compilation`]
+    /// decides by the module.
+    pub lazy_compilation: Option<bool>,
     /// How hard Cranelift optimises (`-O opt-level`); `None` keeps the
     /// default, speed.
     pub opt_level: Option<OptLevel>,
@@ -303,7 +305,12 @@ impl Options {
         match item.key {
             "cache" => self.cache = item.bool()?,
             "parallel-compilation" => self.parallel_compilation = item.bool()?,
-            "lazy-compilation" => self.lazy_compilation = item.bool()?,
+            "lazy-compilation" => {
+                self.lazy_compilation = match item.value {
+                    Some("auto") => None,
+                    _ => Some(item.bool()?),
+                }
+            }
             "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "compiler" => {
                 if item.choice(&["cranelift", "winch"])? == "winch" {
@@ -331,13 +338,37 @@ fn opt_level(item: &Item<'_>) -> Result<OptLevel> {
     })
 }
 
+/// `-C lazy-compilation=auto` compiles lazily Wasm binaries of at least
+/// this many bytes: below it, compiling everything on all cores takes tens
+/// of milliseconds, and lazy compilation saves nothing.
+pub const LAZY_AUTO_MIN_BYTES: u64 = 4 << 20;
+
 impl Options {
+    /// Decides `-C lazy-compilation=auto` for the module at `path`: lazily
+    /// if it is a Wasm binary of at least [`LAZY_AUTO_MIN_BYTES`] (not a
+    /// precompiled artifact or text). Unreadable files decide nothing here;
+    /// loading them reports the error.
+    pub fn resolve_lazy_compilation(&mut self, path: &std::path::Path) {
+        if self.lazy_compilation.is_some() {
+            return;
+        }
+        let large_binary = (|| {
+            use std::io::Read as _;
+            let mut file = std::fs::File::open(path).ok()?;
+            let len = file.metadata().ok()?.len();
+            let mut magic = [0u8; 4];
+            file.read_exact(&mut magic).ok()?;
+            Some(len >= LAZY_AUTO_MIN_BYTES && magic == *b"\0asm")
+        })();
+        self.lazy_compilation = Some(large_binary == Some(true));
+    }
+
     /// Applies the engine-level settings.
     pub fn configure(&self, config: &mut Config) {
         config.consume_fuel(self.fuel.is_some());
         config.epoch_interruption(self.timeout.is_some() || self.epoch_interruption);
         config.parallel_compilation(self.parallel_compilation);
-        config.lazy_compilation(self.lazy_compilation);
+        config.lazy_compilation(self.lazy_compilation == Some(true));
         if let Some(level) = self.opt_level {
             config.cranelift_opt_level(level);
         }

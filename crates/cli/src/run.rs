@@ -66,17 +66,19 @@ fn host_linker(engine: &Engine) -> Result<Linker<Host>> {
 
 /// Runs the command; returns the exit code, or an error to print.
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
-    let options = args.options.parse()?;
-    let mut config = Config::new();
-    options.configure(&mut config);
-    config.allow_precompiled(args.allow_precompiled);
-    let engine = Engine::new(&config).context("cannot create the engine")?;
+    let mut options = args.options.parse()?;
     let (module_path, guest_args) = args
         .module_and_args
         .split_first()
         .expect("clap requires the module");
     let module_path = Path::new(module_path);
+    options.resolve_lazy_compilation(module_path);
+    let mut config = Config::new();
+    options.configure(&mut config);
+    config.allow_precompiled(args.allow_precompiled);
+    let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = load_module(&engine, module_path)?;
+    let _handoff = CacheHandoff::after_load(&engine, &module, &options, &args.options, module_path);
     let wasi = args.wasi.build(&module, module_path, guest_args)?;
     let mut store = Store::new(
         &engine,
@@ -153,6 +155,64 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => finish_with_error(e, name),
+    }
+}
+
+/// A module compiled lazily after a compile-cache miss: its compilation in
+/// the background writes it to the cache when done, which this process may
+/// not live to see. If it has not, when `hayate run` ends, a
+/// `hayate compile --into-cache` process with the same engine options is
+/// started to finish the job (at a lowered priority, detached, its output
+/// discarded), so that the next run loads the module whole.
+struct CacheHandoff {
+    module: Module,
+    args: Vec<String>,
+}
+
+impl CacheHandoff {
+    fn after_load(
+        engine: &Engine,
+        module: &Module,
+        options: &crate::options::Options,
+        flags: &CommonOptions,
+        path: &Path,
+    ) -> Option<CacheHandoff> {
+        if !options.cache || options.lazy_compilation != Some(true) {
+            return None;
+        }
+        if engine.cache_stats().misses == 0 {
+            return None;
+        }
+        let path = std::path::absolute(path).ok()?;
+        let mut args = vec!["compile".to_string(), "--into-cache".to_string()];
+        args.extend(flags.to_args());
+        // `auto` was decided by this module; the child decides nothing.
+        args.extend(["-C".into(), "lazy-compilation=y".into(), "--".into()]);
+        args.push(path.into_os_string().into_string().ok()?);
+        Some(CacheHandoff {
+            module: module.clone(),
+            args,
+        })
+    }
+}
+
+impl Drop for CacheHandoff {
+    fn drop(&mut self) {
+        if self.module.is_fully_compiled() {
+            return;
+        }
+        use std::os::unix::process::CommandExt as _;
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        // Best effort: without it, the next run compiles again.
+        let _ = std::process::Command::new(exe)
+            .args(&self.args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn();
     }
 }
 

@@ -133,3 +133,144 @@ fn walk(dir: &Path) -> usize {
         })
         .sum()
 }
+
+/// The compile cache's entries (`.hwasm` files) under `cache_home`.
+fn cache_entries(cache_home: &Path) -> Vec<PathBuf> {
+    let dir = cache_home.join("hayate").join("v1");
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "hwasm"))
+        .collect()
+}
+
+/// A Wasm binary above `-C lazy-compilation=auto`'s size (mostly data),
+/// with functions calling each other and enough others that compiling it
+/// whole takes longer than a run calling two of them (so that runs end
+/// before it is done, and hand it over).
+fn large_module(dir: &Path) -> PathBuf {
+    let data = "a".repeat(4 << 20);
+    let filler: String = (0..3000)
+        .map(|i| {
+            format!(
+                "(func (param i64) (result i64) (i64.mul (i64.add (local.get 0) \
+                 (i64.const {i})) (i64.rotl (local.get 0) (i64.const 7))))"
+            )
+        })
+        .collect();
+    let wat = format!(
+        r#"(module
+            (memory 80)
+            (data (i32.const 0) "{data}")
+            (func $twice (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+            (func (export "add") (param i32 i32) (result i32)
+              (i32.add (local.get 0) (local.get 1)))
+            (func (export "quad") (param i32) (result i32)
+              (call $twice (call $twice (local.get 0))))
+            {filler})"#
+    );
+    let path = dir.join("large.wasm");
+    std::fs::write(&path, wat::parse_str(&wat).unwrap()).unwrap();
+    path
+}
+
+/// Waits (polling, generously for a loaded machine) until `done`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "never: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn large_modules_run_lazily_and_reach_the_cache_whole() {
+    let dir = scratch("lazy-auto");
+    let large = large_module(&dir);
+    let large = large.to_str().unwrap();
+    // `compile --into-cache` stores what `run` looks for: one entry,
+    // which the run hits (a lazily compiled engine keys differently from
+    // an eager one, so `auto` chose lazily for both).
+    let warm = dir.join("warm");
+    let o = hayate(&["compile", "--into-cache", large], &warm);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(cache_entries(&warm).len(), 1);
+    let o = hayate(&["run", "--invoke", "quad", large, "5"], &warm);
+    assert_eq!(out(&o), "20", "{}", err(&o));
+    assert_eq!(cache_entries(&warm).len(), 1, "the run hit the entry");
+    let o = hayate(
+        &[
+            "run",
+            "-C",
+            "lazy-compilation=n",
+            "--invoke",
+            "quad",
+            large,
+            "5",
+        ],
+        &warm,
+    );
+    assert_eq!(out(&o), "20", "{}", err(&o));
+    assert_eq!(cache_entries(&warm).len(), 2, "eager code is another entry");
+
+    // A cold run ends long before its module could be compiled whole; the
+    // entry appears anyway (written in the background, or by the process
+    // the run hands it to), and no marker of work in progress is left.
+    let cold = dir.join("cold");
+    let o = hayate(&["run", "--invoke", "add", large, "2", "3"], &cold);
+    assert_eq!(out(&o), "5", "{}", err(&o));
+    eventually("the cold run's module reaches the cache", || {
+        cache_entries(&cold).len() == 1
+    });
+    eventually("no `.filling` marker is left", || {
+        walk(&cold.join("hayate")) == 1
+    });
+    let o = hayate(&["run", "--invoke", "add", large, "4", "5"], &cold);
+    assert_eq!(out(&o), "9", "{}", err(&o));
+    assert_eq!(cache_entries(&cold).len(), 1, "the second run hits it");
+}
+
+#[test]
+fn small_modules_compile_eagerly_by_default() {
+    let dir = scratch("lazy-small");
+    let o = hayate(&["compile", "--into-cache", "examples/hello.wat"], &dir);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(cache_entries(&dir).len(), 1);
+    let o = hayate(
+        &["run", "--invoke", "add", "examples/hello.wat", "2", "2"],
+        &dir,
+    );
+    assert_eq!(out(&o), "4", "{}", err(&o));
+    assert_eq!(cache_entries(&dir).len(), 1, "auto compiled it eagerly");
+    // `--into-cache` with nothing to store, or nowhere to store it.
+    let o = hayate(&["compile", "--into-cache", "examples/hello.wat"], &dir);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = hayate(
+        &[
+            "compile",
+            "--into-cache",
+            "-C",
+            "cache=n",
+            "examples/hello.wat",
+        ],
+        &dir,
+    );
+    assert!(!o.status.success());
+    assert!(err(&o).contains("no cache"), "{}", err(&o));
+    let o = hayate(
+        &[
+            "compile",
+            "--into-cache",
+            "-o",
+            "x.hwasm",
+            "examples/hello.wat",
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}

@@ -260,8 +260,20 @@ impl hayate_environ::Compiler for Compiler {
     /// Every job on all cores (with `CompilerSettings::parallel`), each
     /// worker reusing its own Cranelift context, then the shared linker.
     fn compile_module(&self, module: &ModuleInput<'_>) -> Result<CompiledModule, CompileError> {
+        let threads = match self.settings.parallel {
+            true => parallel::available_threads(),
+            false => 1,
+        };
+        self.compile_module_on(module, threads)
+    }
+
+    fn compile_module_on(
+        &self,
+        module: &ModuleInput<'_>,
+        threads: usize,
+    ) -> Result<CompiledModule, CompileError> {
         let jobs = CompileJob::for_module(module.info);
-        let bodies = parallel::map(&jobs, self.settings.parallel, Workspace::new, |ws, job| {
+        let bodies = parallel::map(&jobs, threads, Workspace::new, |ws, job| {
             self.compile_in(module, ws, *job)
         })
         .into_iter()

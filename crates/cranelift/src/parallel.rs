@@ -4,11 +4,17 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Applies `f` to every item, on all cores when `parallel`, and returns the
-/// results in item order. `init` creates one scratch state per worker.
+/// How many threads "all cores" is.
+pub(crate) fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |p| p.get())
+}
+
+/// Applies `f` to every item, on at most `threads` threads (this one and
+/// `threads - 1` more), and returns the results in item order. `init`
+/// creates one scratch state per worker.
 pub(crate) fn map<T, R, S>(
     items: &[T],
-    parallel: bool,
+    threads: usize,
     init: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, &T) -> R + Sync,
 ) -> Vec<R>
@@ -17,13 +23,7 @@ where
     R: Send,
 {
     let n = items.len();
-    let threads = if parallel {
-        std::thread::available_parallelism()
-            .map_or(1, |p| p.get())
-            .min(n)
-    } else {
-        1
-    };
+    let threads = threads.min(n);
     if threads <= 1 {
         let mut state = init();
         return items.iter().map(|item| f(&mut state, item)).collect();
@@ -73,7 +73,7 @@ mod tests {
         let items: Vec<u32> = (0..1000).collect();
         let out = super::map(
             &items,
-            true,
+            4,
             || 0u32,
             |calls, x| {
                 *calls += 1;

@@ -199,6 +199,19 @@ pub trait Compiler: Send + Sync + fmt::Debug {
         crate::link::link(self.target().architecture, &jobs, bodies)
     }
 
+    /// Like [`Compiler::compile_module`], on at most `threads` threads
+    /// whatever the settings say (background compilation leaves the other
+    /// cores to the code running meanwhile). The default runs the jobs one
+    /// after another.
+    fn compile_module_on(
+        &self,
+        module: &ModuleInput<'_>,
+        threads: usize,
+    ) -> Result<CompiledModule, CompileError> {
+        let _ = threads;
+        Compiler::compile_module(self, module)
+    }
+
     /// Compiles only wasm-to-array trampolines, one per type, into
     /// `wasm_to_array_trampolines` (no functions): for host functions
     /// that enter tables without being imported by a module.

@@ -28,10 +28,11 @@ use std::time::{Duration, SystemTime};
 
 use hayate_environ::artifact::ArtifactHeader;
 use hayate_environ::encode::Encoder;
+use hayate_environ::{CompiledModule, ModuleInfo};
 use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::module::Module;
 
 /// Default bound on the cache's size: 512 MiB.
@@ -117,30 +118,88 @@ impl Cache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let module = Module::compile(engine, wasm)?;
-        if engine.config().tunables.lazy_compilation {
-            // The module runs as its functions are compiled; the whole of
-            // it is compiled for the cache meanwhile, on another thread
-            // (lost if the process ends first).
-            let (engine, module) = (engine.clone(), module.clone());
-            let _ = std::thread::Builder::new()
-                .name("hayate-cache-fill".into())
-                .spawn(move || {
-                    if let Some(cache) = &engine.inner.cache {
-                        cache.store_module(&key, &path, &module);
-                    }
-                });
-        } else {
-            self.store_module(&key, &path, &module);
+        // A lazily compiled module is stored by its compilation in the
+        // background, once it is whole (`lazy::start_background_compilation`).
+        if !engine.config().tunables.lazy_compilation
+            && let Ok(bytes) = module.serialize()
+            && self.store(&key, &bytes).is_ok()
+        {
+            self.evict(&path);
         }
         Ok(module)
     }
 
-    /// Stores `module` (compiled from the Wasm of `key`) at `path`.
-    fn store_module(&self, key: &str, path: &Path, module: &Module) {
-        if let Ok(bytes) = module.serialize()
-            && self.store(key, &bytes).is_ok()
+    /// [`Engine::fill_cache`]: compiles `wasm` whole and stores it, unless
+    /// the entry exists or another process is making it (a `.filling`
+    /// marker younger than [`STALE_TEMP`]).
+    #[cfg(feature = "compiler")]
+    pub(crate) fn fill(&self, engine: &Engine, wasm: &[u8]) -> Result<bool> {
+        let key = Self::key(&engine.inner.header, wasm);
+        let path = self.entry_path(&key);
+        if path.exists() {
+            return Ok(false);
+        }
+        let cannot_write = |e: std::io::Error| {
+            Error::msg(format!(
+                "cannot write to the compile cache `{}`: {e}",
+                self.dir.display()
+            ))
+        };
+        std::fs::create_dir_all(&self.dir).map_err(cannot_write)?;
+        let marker = self.dir.join(format!("{key}.filling"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
         {
-            self.evict(path);
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let age = std::fs::metadata(&marker)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok());
+                if age.is_none_or(|age| age < STALE_TEMP) {
+                    return Ok(false);
+                }
+                // A leftover of a process that died: take over.
+                touch(&marker);
+            }
+            Err(e) => return Err(cannot_write(e)),
+        }
+        let result = (|| {
+            let info = ModuleInfo::parse(wasm, engine.config().features).map_err(Error::new)?;
+            let compiled = engine
+                .compiler()?
+                .compile_module(&hayate_environ::ModuleInput::new(&info, wasm))
+                .map_err(Error::new)?;
+            let bytes =
+                crate::serialize::serialize_compiled(&engine.inner.header, &info, &compiled);
+            self.store(&key, &bytes).map_err(cannot_write)?;
+            self.evict(&path);
+            Ok(true)
+        })();
+        let _ = std::fs::remove_file(&marker);
+        result
+    }
+
+    /// Stores the whole module `compiled` from `wasm` by `engine`, unless an
+    /// entry is there already. Whether it could be written makes no
+    /// difference to the caller: it only costs a later compile.
+    pub(crate) fn store_compiled(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        info: &ModuleInfo,
+        compiled: &CompiledModule,
+    ) {
+        let key = Self::key(&engine.inner.header, wasm);
+        let path = self.entry_path(&key);
+        if path.exists() {
+            return;
+        }
+        let bytes = crate::serialize::serialize_compiled(&engine.inner.header, info, compiled);
+        if self.store(&key, &bytes).is_ok() {
+            self.evict(&path);
         }
     }
 
@@ -185,7 +244,9 @@ impl Cache {
                     total += meta.len();
                     entries.push((modified, meta.len(), path));
                 }
-                Some("tmp") if now.duration_since(modified).unwrap_or_default() > STALE_TEMP => {
+                Some("tmp" | "filling")
+                    if now.duration_since(modified).unwrap_or_default() > STALE_TEMP =>
+                {
                     let _ = std::fs::remove_file(&path);
                 }
                 _ => {}

@@ -49,6 +49,7 @@ pub struct Config {
     /// What compiled code assumes: bounds checks, fuel, epochs.
     pub(crate) tunables: Tunables,
     pub(crate) parallel_compilation: bool,
+    pub(crate) background_compilation: bool,
     pub(crate) optimize: bool,
     /// With `optimize`: also optimise for size (`OptLevel::SpeedAndSize`).
     pub(crate) optimize_size: bool,
@@ -74,6 +75,7 @@ impl Default for Config {
                 lazy_compilation: false,
             },
             parallel_compilation: true,
+            background_compilation: true,
             optimize: true,
             optimize_size: false,
             profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
@@ -171,8 +173,24 @@ impl Config {
     /// compiles every function. Calls through function references check for
     /// a function not compiled yet, so code of such an engine (precompiled
     /// artifacts too) is made for it alone.
+    ///
+    /// Meanwhile the whole module is compiled in the background (see
+    /// [`Config::background_compilation`]).
     pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
         self.tunables.lazy_compilation = enable;
+        self
+    }
+
+    /// With lazy compilation, also compile the whole module in the
+    /// background (default on): on all cores but one, at a lowered
+    /// priority, while the module runs. When it is done, calls switch to it
+    /// (its calls between functions are direct, which functions compiled
+    /// one at a time cannot have), `Module::is_fully_compiled` turns true,
+    /// and it is written to the compile cache if the engine has one, so the
+    /// next load of the module is a fully compiled one. Off, only the
+    /// functions called are ever compiled.
+    pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
+        self.background_compilation = enable;
         self
     }
 

@@ -134,6 +134,24 @@ impl Engine {
             .map_or(CacheStats::default(), Cache::stats)
     }
 
+    /// Compiles the module `wasm` (binary format) whole and writes it to
+    /// the compile cache, unless the cache has it or another process is
+    /// compiling it for the cache; returns whether this call wrote it.
+    ///
+    /// A lazily compiled module is written to the cache by its compilation
+    /// in the background, which a process that ends early never finishes:
+    /// `hayate run` hands such a module to a `hayate compile --into-cache`
+    /// process, which calls this, so that the next run loads it whole.
+    /// Fails if the engine has no cache, the module is invalid, or the
+    /// entry cannot be written.
+    #[cfg(feature = "compiler")]
+    pub fn fill_cache(&self, wasm: &[u8]) -> Result<bool> {
+        let cache = self.inner.cache.as_ref().ok_or_else(|| {
+            Error::msg("this engine has no compile cache (see `Config::cache_dir`)")
+        })?;
+        cache.fill(self, wasm)
+    }
+
     /// Compiles `bytes` (a module in the binary format or, with the `wat`
     /// feature, the text format) and returns its precompiled artifact:
     /// exactly the bytes [`Module::serialize`](crate::Module::serialize)

@@ -168,12 +168,19 @@ impl Module {
         let functions = info.num_defined_funcs() as usize;
         let wasm: Arc<[u8]> = bytes.into();
         let module_compiler = crate::lazy::ModuleCompiler::new(engine, info.clone(), wasm.clone());
-        let lazy = hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler));
+        // A profiler reading the perf map names only code in anonymous
+        // mappings: with one, functions get mappings of their own.
+        let packed = engine.config().profiler == crate::config::ProfilingStrategy::None;
+        let lazy =
+            hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler), packed);
         let header = engine.inner.header.clone();
         let mut module = Module::from_parts(engine, info, code, header, Vec::new(), Some(lazy))?;
         Arc::get_mut(&mut module.inner)
             .expect("a module just made is not shared")
             .lazy_wasm = Some(wasm);
+        if engine.config().background_compilation {
+            crate::lazy::start_background_compilation(&module);
+        }
         Ok(module)
     }
 
@@ -270,6 +277,19 @@ impl Module {
     /// The module's name from its name section.
     pub fn name(&self) -> Option<&str> {
         self.info().name.as_deref()
+    }
+
+    /// Whether all of the module's code is compiled and in use: always,
+    /// except for a module compiled lazily (`Config::lazy_compilation`),
+    /// until its compilation in the background is done and installed
+    /// (`Config::background_compilation`), which, with a compile cache,
+    /// comes after the module is written to the cache.
+    pub fn is_fully_compiled(&self) -> bool {
+        self.inner
+            .runtime
+            .lazy
+            .as_ref()
+            .is_none_or(|lazy| lazy.is_fully_compiled())
     }
 
     pub(crate) fn info(&self) -> &ModuleInfo {

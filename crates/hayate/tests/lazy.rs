@@ -1,8 +1,10 @@
 //! Lazy compilation (`Config::lazy_compilation`): functions are compiled on
 //! first call, through every way of calling one, and behave exactly as
 //! eagerly compiled ones (results, traps and backtraces, fuel, epochs, the
-//! stack limit); validation stays eager. The spec suites also run under
-//! lazy compilation (`hayate-wast`'s `spec_v2_lazy`, `spec_simd_lazy`).
+//! stack limit); validation stays eager. Meanwhile the whole module is
+//! compiled in the background, installed and written to the compile cache.
+//! The spec suites also run under lazy compilation (`hayate-wast`'s
+//! `spec_v2_lazy`, `spec_simd_lazy`).
 
 use hayate::{Config, Engine, Instance, Linker, Module, ProfilingStrategy, Store, Trap, Val};
 
@@ -270,7 +272,9 @@ fn lazy_modules_serialize_whole_and_reload() {
 #[test]
 fn the_perf_map_lists_functions_as_they_are_compiled() {
     let engine = engine(true, |c| {
-        c.profiler(ProfilingStrategy::PerfMap);
+        // The whole module compiled in the background would list them all.
+        c.profiler(ProfilingStrategy::PerfMap)
+            .background_compilation(false);
     });
     let module = Module::new(&engine, CHAIN).unwrap();
     let mut store = Store::new(&engine, ());
@@ -289,4 +293,107 @@ fn the_perf_map_lists_functions_as_they_are_compiled() {
     let never = i.get_typed_func::<(), i32>(&mut store, "never").unwrap();
     never.call(&mut store, ()).unwrap();
     assert!(listed("never"));
+}
+
+/// Waits (polling) until the module's compilation in the background is
+/// installed; generous, for a loaded machine.
+fn wait_until_fully_compiled(module: &Module) {
+    let start = std::time::Instant::now();
+    while !module.is_fully_compiled() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the background compilation never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_whole_module_compiled_in_the_background_takes_over() {
+    let engine = engine(true, |_| {});
+    let module = Module::new(&engine, CHAIN).unwrap();
+    let mut store = Store::new(&engine, ());
+    let first = Instance::new(&mut store, &module, &[]).unwrap();
+    // References filled in and functions compiled before the switch.
+    let via = first
+        .get_typed_func::<(i32, i32), i32>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via.call(&mut store, (0, 21)).unwrap(), 42);
+    wait_until_fully_compiled(&module);
+    // Old and new code side by side: the first instance's references were
+    // filled in before, a second instance's after.
+    let mut store2 = Store::new(&engine, ());
+    let second = Instance::new(&mut store2, &module, &[]).unwrap();
+    for (store, i) in [(&mut store, first), (&mut store2, second)] {
+        let fact = i.get_typed_func::<i64, i64>(&mut *store, "fact").unwrap();
+        assert_eq!(fact.call(&mut *store, 10).unwrap(), 3_628_800);
+        let via = i
+            .get_typed_func::<(i32, i32), i32>(&mut *store, "via_table")
+            .unwrap();
+        assert_eq!(via.call(&mut *store, (0, 4)).unwrap(), 8);
+        let never = i.get_typed_func::<(), i32>(&mut *store, "never").unwrap();
+        assert_eq!(never.call(&mut *store, ()).unwrap(), 99);
+        // Traps and backtraces in the installed code.
+        let outer = i.get_typed_func::<i32, i32>(&mut *store, "outer").unwrap();
+        let err = outer.call(&mut *store, 3).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached)
+        );
+        let bt = err.downcast_ref::<hayate::WasmBacktrace>().unwrap();
+        let names: Vec<_> = bt.frames.iter().map(|f| f.func_name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [
+                Some("boom"),
+                Some("via_table"),
+                Some("middle"),
+                Some("outer")
+            ]
+        );
+    }
+}
+
+#[test]
+fn without_background_compilation_only_called_functions_compile() {
+    let engine = engine(true, |c| {
+        c.background_compilation(false);
+    });
+    let module = Module::new(&engine, CHAIN).unwrap();
+    let mut store = Store::new(&engine, ());
+    let i = Instance::new(&mut store, &module, &[]).unwrap();
+    let fact = i.get_typed_func::<i64, i64>(&mut store, "fact").unwrap();
+    assert_eq!(fact.call(&mut store, 5).unwrap(), 120);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!module.is_fully_compiled());
+    // Eagerly compiled modules are whole from the start.
+    let eager = Module::new(&self::engine(false, |_| {}), CHAIN).unwrap();
+    assert!(eager.is_fully_compiled());
+}
+
+#[test]
+fn background_compilation_fills_the_compile_cache() {
+    let dir = std::env::temp_dir().join(format!("hayate-lazy-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cached_engine = || {
+        engine(true, |c| {
+            c.cache_dir(Some(dir.clone()));
+        })
+    };
+    let first = cached_engine();
+    let module = Module::new(&first, CHAIN).unwrap();
+    assert_eq!(first.cache_stats().misses, 1);
+    wait_until_fully_compiled(&module);
+    // Written before it was installed: the next engine loads it whole.
+    let second = cached_engine();
+    let loaded = Module::new(&second, CHAIN).unwrap();
+    assert_eq!(second.cache_stats().hits, 1);
+    assert!(loaded.is_fully_compiled());
+    let mut store = Store::new(&second, ());
+    let i = Instance::new(&mut store, &loaded, &[]).unwrap();
+    let via = i
+        .get_typed_func::<(i32, i32), i32>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via.call(&mut store, (0, 21)).unwrap(), 42);
+    let _ = std::fs::remove_dir_all(&dir);
 }

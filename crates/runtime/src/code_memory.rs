@@ -257,17 +257,22 @@ pub(crate) unsafe fn load_text(
     }
     // SAFETY: the mapping is read/write (the caller's promise) and owned
     // by the caller; nothing else points into it.
-    let code = unsafe { &mut mmap.as_mut_slice()[..text_len] };
-    for reloc in &compiled.relocations {
-        let value = (libcall_address(reloc.target) as i64).wrapping_add(reloc.addend);
-        let at = reloc.offset as usize;
-        code[at..at + 8].copy_from_slice(&value.to_ne_bytes());
-    }
+    patch_relocations(unsafe { &mut mmap.as_mut_slice()[..text_len] }, compiled);
     let len = mmap.len();
     // SAFETY: the whole mapping holds the machine code (and zero padding),
     // and the slice above is no longer used.
     unsafe { mmap.make_executable(0, len)? };
     Ok(mmap.as_ptr() as usize)
+}
+
+/// Writes the absolute addresses `compiled`'s relocations name into its
+/// text `code` (which [`validate`] checked they fit in).
+pub(crate) fn patch_relocations(code: &mut [u8], compiled: &CompiledModule) {
+    for reloc in &compiled.relocations {
+        let value = (libcall_address(reloc.target) as i64).wrapping_add(reloc.addend);
+        let at = reloc.offset as usize;
+        code[at..at + 8].copy_from_slice(&value.to_ne_bytes());
+    }
 }
 
 /// Checks that the metadata fits the text (with `functions` functions)

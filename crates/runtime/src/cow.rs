@@ -302,7 +302,7 @@ impl ModuleImages {
 }
 
 #[cfg(target_os = "linux")]
-fn memfd(name: &str) -> io::Result<File> {
+pub(crate) fn memfd(name: &str) -> io::Result<File> {
     use std::os::fd::FromRawFd;
     let name = std::ffi::CString::new(name).expect("no NUL in the name");
     // SAFETY: `name` is a valid C string; the flags are valid.
@@ -316,7 +316,7 @@ fn memfd(name: &str) -> io::Result<File> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn memfd(_name: &str) -> io::Result<File> {
+pub(crate) fn memfd(_name: &str) -> io::Result<File> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "memory images need memfd_create",

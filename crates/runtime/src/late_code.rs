@@ -4,8 +4,10 @@
 //!
 //! # Where late code lives
 //!
-//! A [`LateCode`] is one region of such code, in a W^X mapping of its own
-//! (loaded by the same steps as a module's text, `code_memory::load_text`),
+//! A [`LateCode`] is one region of such code, either in a W^X mapping of
+//! its own (loaded by the same steps as a module's text,
+//! `code_memory::load_text`) or appended to a [`CodeArena`] (packed with
+//! other regions, never writable where it runs; see `code_arena`),
 //! registered with the trap handler and backtraces
 //! ([`crate::code_registry`]) for as long as it lives, and optionally
 //! announced to the profiler (`perfmap::register_late`). It records which
@@ -33,18 +35,10 @@
 //!   PC-relative call patched when the module was compiled and loaded.
 //!   These stay linked at load, exactly as today, so eager code pays
 //!   nothing for the possibility of late code.
-//! * **For lazy compilation**, a function not compiled at load would get, at
-//!   load, a small stub in place of its body: direct calls and copied
-//!   imports reach the stub, which calls into the runtime to compile the
-//!   function on first use (a `LateCode`), stores its entry in a
-//!   per-function slot of the VMContext, and jumps there; later calls
-//!   through the stub load the slot and jump. The function's `VMFuncRef` is
-//!   replaced as above, so calls through references skip the stub. The slot
-//!   array and the stub are the compiler seam's part of this design (they
-//!   change the VMContext layout in `hayate-environ` and the code the
-//!   compiler emits for a not-yet-compiled function); the runtime part —
-//!   code that can be added, registered and referenced after load — is this
-//!   module.
+//! * **For lazy compilation**, calls between a module's functions go
+//!   through per-function entries the VMContext points to, filled in with
+//!   late code on first call and later with the whole module's code
+//!   (`crate::lazy`).
 //!
 //! Late code is kept alive by every instance that runs it (it holds an
 //! `Arc`), so it outlives any frame executing it.
@@ -56,7 +50,10 @@ use std::sync::{Arc, Weak};
 
 use hayate_environ::{CompiledModule, DefinedFuncIndex, EntityRef, ModuleInfo};
 
-use crate::code_memory::{copy_to_fresh_mapping, load_text, loc_ptr, validate, without_text};
+use crate::code_arena::{Chunk, CodeArena};
+use crate::code_memory::{
+    copy_to_fresh_mapping, load_text, loc_ptr, patch_relocations, validate, without_text,
+};
 use crate::code_registry::{CodeMeta, DefinedFunctions, Registration};
 use crate::mmap::Mmap;
 
@@ -64,9 +61,18 @@ use crate::mmap::Mmap;
 /// the module.
 #[derive(Debug)]
 pub struct LateCode {
-    // Declared before `mmap`: unregistered before the mapping goes away.
+    // Declared before `_memory`: unregistered before the code goes away.
     registration: Registration,
-    mmap: Mmap,
+    _memory: LateMemory,
+}
+
+/// What keeps a region's code mapped.
+#[derive(Debug)]
+enum LateMemory {
+    /// A mapping of its own.
+    Own { _mapping: Mmap },
+    /// A place in a chunk of a [`CodeArena`].
+    Arena { _chunk: Arc<Chunk> },
 }
 
 impl LateCode {
@@ -83,39 +89,70 @@ impl LateCode {
         info: Arc<ModuleInfo>,
         defined: &[DefinedFuncIndex],
     ) -> io::Result<Arc<LateCode>> {
-        if let Some(f) = defined
-            .iter()
-            .find(|f| f.index() >= info.num_defined_funcs() as usize)
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "late code for defined function {} of a module that defines {}",
-                    f.index(),
-                    info.num_defined_funcs()
-                ),
-            ));
-        }
-        let mut meta = without_text(compiled);
+        let meta = checked_meta(compiled, &info, defined)?;
         let text_len = compiled.text.len();
-        validate(&mut meta, text_len, defined.len())?;
         let mut mmap = copy_to_fresh_mapping(&compiled.text)?;
         // SAFETY: the mapping is fresh and read/write, the metadata was
         // validated, and the text is compiler output (trusted as a module's
         // is by `CodeMemory::new`).
         let start = unsafe { load_text(&mut mmap, text_len, &meta)? };
+        Ok(Self::registered(
+            meta,
+            info,
+            defined,
+            start,
+            text_len,
+            LateMemory::Own { _mapping: mmap },
+        ))
+    }
+
+    /// Like [`LateCode::new`], but the code is appended to `arena` instead
+    /// of getting a mapping of its own.
+    pub fn new_in(
+        arena: &CodeArena,
+        compiled: &CompiledModule,
+        info: Arc<ModuleInfo>,
+        defined: &[DefinedFuncIndex],
+    ) -> io::Result<Arc<LateCode>> {
+        let meta = checked_meta(compiled, &info, defined)?;
+        let mut text = compiled.text.clone();
+        let text_len = text.len();
+        patch_relocations(&mut text, &meta);
+        // SAFETY: the metadata was validated, the relocations patched (the
+        // rest of the text does not depend on where it lands), and the text
+        // is compiler output (trusted as a module's is by `CodeMemory::new`).
+        let (chunk, start) = unsafe { arena.place(&text)? };
+        Ok(Self::registered(
+            meta,
+            info,
+            defined,
+            start,
+            text_len,
+            LateMemory::Arena { _chunk: chunk },
+        ))
+    }
+
+    /// Registers code loaded at `start`.
+    fn registered(
+        compiled: CompiledModule,
+        info: Arc<ModuleInfo>,
+        defined: &[DefinedFuncIndex],
+        start: usize,
+        text_len: usize,
+        memory: LateMemory,
+    ) -> Arc<LateCode> {
         let listed = defined.to_vec().into_boxed_slice();
         let meta = Arc::new(CodeMeta {
             start,
             end: start + text_len,
-            compiled: meta,
+            compiled,
             info,
             defined: DefinedFunctions::Listed(listed),
         });
-        Ok(Arc::new(LateCode {
+        Arc::new(LateCode {
             registration: Registration::new(meta, Weak::new()),
-            mmap,
-        }))
+            _memory: memory,
+        })
     }
 
     pub(crate) fn meta(&self) -> &CodeMeta {
@@ -187,6 +224,31 @@ impl LateCode {
         }
         // SAFETY: the text is mapped read/execute, so readable, for as long
         // as `self` lives, and never written again.
-        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), meta.end - meta.start) }
+        unsafe { std::slice::from_raw_parts(meta.start as *const u8, meta.end - meta.start) }
     }
+}
+
+/// `compiled`'s metadata (without its text), checked to fit its text and to
+/// name one function of the module `info` per entry of `defined`.
+fn checked_meta(
+    compiled: &CompiledModule,
+    info: &ModuleInfo,
+    defined: &[DefinedFuncIndex],
+) -> io::Result<CompiledModule> {
+    if let Some(f) = defined
+        .iter()
+        .find(|f| f.index() >= info.num_defined_funcs() as usize)
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "late code for defined function {} of a module that defines {}",
+                f.index(),
+                info.num_defined_funcs()
+            ),
+        ));
+    }
+    let mut meta = without_text(compiled);
+    validate(&mut meta, compiled.text.len(), defined.len())?;
+    Ok(meta)
 }

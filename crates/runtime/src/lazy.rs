@@ -13,21 +13,31 @@
 //! an instance hands them out, so a reference to a function not compiled yet
 //! has a null `wasm_call` and `array_call`; `call_indirect` checks and asks
 //! `lazy_compile_func_ref`, the host's calls (`crate::invoke`) and
-//! instantiation (imported functions) call [`ensure_compiled`]. Every entry
-//! only ever goes from null to the one compiled code of its function, so a
-//! stale read costs one more trip to the runtime and nothing else.
+//! instantiation (imported functions) call [`ensure_compiled`].
+//!
+//! Meanwhile the embedding layer may compile the whole module at once on
+//! other threads and [`LazyFunctions::install`] it: the entries then point
+//! into it, and since its own calls are direct, code reached through them
+//! stays in it. An entry thus goes from null to a function's first code and
+//! later to its code in the whole module, and every code it ever held stays
+//! alive with the module: a stale read costs one more trip to the runtime,
+//! or a call into older code of the same function, and nothing else.
 //!
 //! Compiled code is kept alive by the module (`LazyFunctions`), which every
-//! instance keeps alive, so it outlives any frame running it. It is
+//! instance keeps alive, so it outlives any frame running it. It is packed
+//! one function after another in a [`CodeArena`] where the host allows, so
+//! that hot code shares pages and cache sets as code compiled together
+//! does. It is
 //! registered with the trap handler and backtraces like the module's own
 //! code ([`LateCode`]), so traps, backtraces, fuel, epochs and the stack
 //! limit behave as in code compiled at load.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hayate_environ::{DefinedFuncIndex, EntityRef};
 
+use crate::code_arena::CodeArena;
 use crate::instance::Instance;
 use crate::late_code::LateCode;
 use crate::vmcontext::VMFuncRef;
@@ -37,8 +47,13 @@ use crate::vmcontext::VMFuncRef;
 pub trait LazyCompiler: Send + Sync + std::fmt::Debug {
     /// Compiles defined function `def` (and its array-call entry trampoline
     /// if it escapes) into loaded, registered code whose only function is
-    /// `def`.
-    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String>;
+    /// `def`, placed in `arena` when there is one
+    /// ([`LateCode::new_in`]).
+    fn compile(
+        &self,
+        def: DefinedFuncIndex,
+        arena: Option<&CodeArena>,
+    ) -> Result<Arc<LateCode>, String>;
 }
 
 /// The lazily compiled functions of a module.
@@ -52,17 +67,27 @@ pub struct LazyFunctions {
     /// The code, kept alive with the module; compilations happen under
     /// this lock, one at a time.
     code: Mutex<Vec<Arc<LateCode>>>,
+    /// Where the code goes, packed (none where the host cannot).
+    arena: Option<CodeArena>,
+    /// The whole module's code is installed.
+    installed: AtomicBool,
     compiler: Box<dyn LazyCompiler>,
 }
 
 impl LazyFunctions {
-    /// Nothing compiled yet of a module with `defined` functions.
-    pub fn new(defined: usize, compiler: Box<dyn LazyCompiler>) -> LazyFunctions {
+    /// Nothing compiled yet of a module with `defined` functions. With
+    /// `packed`, code is placed in a [`CodeArena`] where the host allows;
+    /// otherwise each function gets a mapping of its own (which a
+    /// profiler reading `/tmp/perf-PID.map` needs: it names code only in
+    /// anonymous mappings).
+    pub fn new(defined: usize, compiler: Box<dyn LazyCompiler>, packed: bool) -> LazyFunctions {
         let nulls = || (0..defined).map(|_| AtomicPtr::default()).collect();
         LazyFunctions {
             entries: nulls(),
             array_entries: nulls(),
             code: Mutex::new(Vec::new()),
+            arena: if packed { CodeArena::new().ok() } else { None },
+            installed: AtomicBool::new(false),
             compiler,
         }
     }
@@ -82,12 +107,45 @@ impl LazyFunctions {
         self.array_entries[def.index()].load(Ordering::Acquire)
     }
 
-    /// How many functions have been compiled.
+    /// How many functions have been compiled: all of them once the whole
+    /// module is installed ([`LazyFunctions::install`]).
     pub fn compiled_count(&self) -> usize {
+        if self.is_fully_compiled() {
+            return self.entries.len();
+        }
         self.code
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+
+    /// Whether the whole module's code is installed.
+    pub fn is_fully_compiled(&self) -> bool {
+        self.installed.load(Ordering::Acquire)
+    }
+
+    /// Switches every function to `code`, the whole module compiled at
+    /// once (its function `i` is defined function `i`, its calls between
+    /// them direct): calls through the entries, function references filled
+    /// in from now on, and the host's calls run it. Code compiled before
+    /// stays alive, since references filled in earlier and frames running
+    /// still use it; an entry thus goes from null to a function's first
+    /// code and then to its code in `code`, each valid for as long as the
+    /// module lives.
+    pub fn install(&self, code: Arc<LateCode>) -> Result<(), String> {
+        let n = self.entries.len();
+        if code.num_functions() != n || (0..n).any(|i| code.defined_function(i).index() != i) {
+            return Err("the installed code is not the whole module in order".into());
+        }
+        let mut held = self.code.lock().unwrap_or_else(PoisonError::into_inner);
+        for i in 0..n {
+            let array = code.array_to_wasm_trampoline(i).unwrap_or(std::ptr::null());
+            self.array_entries[i].store(array.cast_mut(), Ordering::Release);
+            self.entries[i].store(code.function_ptr(i).cast_mut(), Ordering::Release);
+        }
+        held.push(code);
+        self.installed.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Compiles `def` unless it is compiled; its Wasm-convention entry.
@@ -102,7 +160,7 @@ impl LazyFunctions {
         if !entry.is_null() {
             return Ok(entry);
         }
-        let late = self.compiler.compile(def)?;
+        let late = self.compiler.compile(def, self.arena.as_ref())?;
         if late.num_functions() != 1 || late.defined_function(0) != def {
             return Err(format!(
                 "lazy compilation of function {} returned other code",
@@ -147,5 +205,17 @@ pub unsafe fn ensure_compiled(func_ref: *mut VMFuncRef) -> Result<(), String> {
         (*func_ref).wasm_call = entry;
         (*func_ref).array_call = lazy.array_entry(def);
         Ok(())
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (a nice value of 10 on
+/// Linux; nothing elsewhere), for compiling in the background while code
+/// runs. Threads it starts afterwards inherit the priority.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `setpriority` on the calling thread's own id changes only its
+    // scheduling; an error (not permitted) leaves it as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
     }
 }

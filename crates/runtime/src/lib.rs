@@ -46,6 +46,7 @@
 
 pub mod builtins;
 pub mod call;
+pub mod code_arena;
 pub mod code_memory;
 pub mod code_registry;
 pub mod cow;

@@ -154,6 +154,46 @@ impl Mmap {
         })
     }
 
+    /// Maps the first `len` bytes (rounded up to whole pages) of `file`
+    /// shared and read/execute: the file's later writes (`pwrite`, never a
+    /// writable mapping) show through, which is how code is added to a
+    /// `code_arena::CodeArena`. The file may be shorter than `len`; pages
+    /// past its end must not be touched until it grows over them.
+    ///
+    /// # Safety
+    /// Everything the file holds, now or after a later write, may run as
+    /// machine code: only trusted code may ever be written to it, and never
+    /// over bytes that may be running.
+    pub unsafe fn map_file_shared_executable(file: &File, len: usize) -> io::Result<Mmap> {
+        let len = round_up_to_page(len).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "mapping length overflows")
+        })?;
+        if len == 0 {
+            return Ok(Mmap::empty());
+        }
+        // SAFETY: a fresh mapping at an address of the kernel's choosing
+        // aliases nothing that exists; the descriptor is open; what the
+        // file may hold is the caller's promise.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+            owned: true,
+        })
+    }
+
     /// A view of `len` bytes at `ptr` of a mapping owned elsewhere (a slot
     /// of a pool): every operation works on it as on an owned mapping, but
     /// dropping the view leaves the pages mapped as they are.

@@ -265,3 +265,95 @@ fn replacing_a_call_target_changes_calls_through_the_function_reference() {
     drop(fixture);
     assert_eq!(lookup_code(pc), None);
 }
+
+#[test]
+fn late_code_packed_in_an_arena_is_registered_like_any_other() {
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let (module_info, _) = compile(MODULE);
+    let (_, compiled) = compile(TRAPS);
+    let Ok(arena) = hayate_runtime::code_arena::CodeArena::new() else {
+        return; // Hosts without packed late code map each region alone.
+    };
+    let f = DefinedFuncIndex::new(2);
+    let first = LateCode::new_in(&arena, &compiled, module_info.clone(), &[f]).unwrap();
+    let second = LateCode::new_in(&arena, &compiled, module_info, &[f]).unwrap();
+    // Packed: the second region follows the first in the same pages.
+    assert!(second.text_start() > first.text_start());
+    assert!(second.text_start() - first.text_start() < 4096);
+    assert_eq!(second.text(), first.text());
+    for late in [&first, &second] {
+        let (offset, _) = late.compiled().traps.get(0).unwrap();
+        let found = lookup_code(late.text_start() + offset as usize).unwrap();
+        assert_eq!(found.trap, Some(Trap::UnreachableCodeReached));
+        assert_eq!(found.defined_function, Some(f));
+    }
+    let (offset, _) = second.compiled().traps.get(0).unwrap();
+    let pc = second.text_start() + offset as usize;
+    drop(second);
+    assert_eq!(lookup_code(pc), None, "dropping a region unregisters it");
+    assert!(lookup_code(first.text_start() + 1).is_some());
+}
+
+/// Stands in for the embedding layer's compiler: "compiles" any function
+/// as the one function of `code`, counting the calls.
+#[derive(Debug)]
+struct CountingCompiler {
+    info: Arc<ModuleInfo>,
+    code: CompiledModule,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl hayate_runtime::lazy::LazyCompiler for CountingCompiler {
+    fn compile(
+        &self,
+        def: DefinedFuncIndex,
+        arena: Option<&hayate_runtime::code_arena::CodeArena>,
+    ) -> Result<Arc<LateCode>, String> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match arena {
+            Some(arena) => LateCode::new_in(arena, &self.code, self.info.clone(), &[def]),
+            None => LateCode::new(&self.code, self.info.clone(), &[def]),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn installing_the_whole_module_replaces_every_entry() {
+    use hayate_runtime::lazy::LazyFunctions;
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let (info, whole) = compile(MODULE);
+    let (_, one) = compile(TIMES_100);
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let compiler = CountingCompiler {
+        info: info.clone(),
+        code: one,
+        calls: calls.clone(),
+    };
+    let lazy = LazyFunctions::new(3, Box::new(compiler), true);
+    let [f0, f1, f2] = [0, 1, 2].map(DefinedFuncIndex::new);
+    let first = lazy.compile(f0).unwrap();
+    assert_eq!(lazy.compile(f0).unwrap(), first, "compiled once");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(!lazy.is_fully_compiled());
+    assert_eq!(lazy.compiled_count(), 1);
+
+    // Only the whole module, in order, is accepted.
+    let whole_code = LateCode::new(&whole, info.clone(), &[f0, f1, f2]).unwrap();
+    let (_, trap_module) = compile(TRAPS);
+    let single = LateCode::new(&trap_module, info.clone(), &[f2]).unwrap();
+    assert!(lazy.install(single).is_err());
+    assert!(!lazy.is_fully_compiled());
+
+    lazy.install(whole_code.clone()).unwrap();
+    assert!(lazy.is_fully_compiled());
+    assert_eq!(lazy.compiled_count(), 3);
+    for (i, f) in [f0, f1, f2].into_iter().enumerate() {
+        assert_eq!(lazy.compile(f).unwrap(), whole_code.function_ptr(i));
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "nothing compiled after the install"
+    );
+}

@@ -88,6 +88,9 @@ impl Suite {
         };
         config.spec_version(version);
         config.lazy_compilation(matches!(self, Suite::V2Lazy | Suite::SimdLazy));
+        // The lazy suites test code compiled a function at a time; what the
+        // background would install is the eager suites' code.
+        config.background_compilation(false);
         config
     }
 

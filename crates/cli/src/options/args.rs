@@ -87,6 +87,28 @@ impl FromArgMatches for CommonOptions {
     }
 }
 
+impl CommonOptions {
+    /// The flags these options were parsed from, to give another `hayate`
+    /// process the same engine settings.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (group, values) in [
+            (&WASM, &self.wasm),
+            (&OPTIMIZE, &self.optimize),
+            (&CODEGEN, &self.codegen),
+        ] {
+            for value in values {
+                args.push(format!("--{}", group.long));
+                args.push(value.clone());
+            }
+        }
+        if let Some(profile) = &self.profile {
+            args.extend(["--profile".to_string(), profile.clone()]);
+        }
+        args
+    }
+}
+
 impl clap::Args for CommonOptions {
     fn augment_args(mut cmd: Command) -> Command {
         for group in [&WASM, &OPTIMIZE, &CODEGEN] {

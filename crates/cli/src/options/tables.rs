@@ -331,10 +331,12 @@ pub static CODEGEN: Group = Group {
             "parallel-compilation",
             "Compile functions on all cores (default: yes).",
         ),
-        flag(
+        valued(
             "lazy-compilation",
-            "Compile each function when first called instead of all at load \
-             (default: no; a Hayate key, not Wasmtime's).",
+            "y|n|auto",
+            "Compile each function when first called, and the whole module \
+             meanwhile in the background (default: auto, lazily for Wasm binaries \
+             of 4 MiB or more run by `hayate run`; a Hayate key, not Wasmtime's).",
         ),
         valued(
             "opt-level",

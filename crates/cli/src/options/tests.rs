@@ -302,6 +302,7 @@ fn every_honoured_key_is_handled() {
                 "0|1|2|s" => "2",
                 "0|4GiB" => "4GiB",
                 "cranelift" => "cranelift",
+                "y|n|auto" => "auto",
                 "N|Ns|Nms|.." => "1s",
                 _ => "65536",
             };
@@ -320,4 +321,73 @@ fn every_honoured_key_is_handled() {
                 .unwrap_or_else(|e| panic!("{} {}: {e:#}", group.flag, key.name));
         }
     }
+}
+
+#[test]
+fn lazy_compilation_is_y_n_or_decided_by_the_module() {
+    let lazy = |value: &str| {
+        let options = CommonOptions {
+            codegen: vec![value.to_string()],
+            ..Default::default()
+        };
+        options.parse().map(|o| o.lazy_compilation)
+    };
+    assert_eq!(lazy("cache").unwrap(), None, "auto by default");
+    assert_eq!(lazy("lazy-compilation").unwrap(), Some(true));
+    assert_eq!(lazy("lazy-compilation=y").unwrap(), Some(true));
+    assert_eq!(lazy("lazy-compilation=n").unwrap(), Some(false));
+    assert_eq!(lazy("lazy-compilation=auto").unwrap(), None);
+    assert!(lazy("lazy-compilation=sometimes").is_err());
+
+    let dir = tempfile::tempdir().unwrap();
+    let decide = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut o = CommonOptions::default().parse().unwrap();
+        o.resolve_lazy_compilation(&path);
+        o.lazy_compilation
+    };
+    let mut large = b"\0asm".to_vec();
+    large.resize(LAZY_AUTO_MIN_BYTES as usize, 0);
+    assert_eq!(decide("large.wasm", &large), Some(true));
+    assert_eq!(decide("small.wasm", &large[..1000]), Some(false));
+    let mut text = b"(module)".to_vec();
+    text.resize(LAZY_AUTO_MIN_BYTES as usize, b' ');
+    assert_eq!(decide("large.wat", &text), Some(false), "text is not");
+    let mut missing = CommonOptions::default().parse().unwrap();
+    missing.resolve_lazy_compilation(&dir.path().join("missing.wasm"));
+    assert_eq!(missing.lazy_compilation, Some(false));
+    // A choice on the command line stands.
+    let mut chosen = CommonOptions {
+        codegen: vec!["lazy-compilation=n".into()],
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    chosen.resolve_lazy_compilation(&dir.path().join("large.wasm"));
+    assert_eq!(chosen.lazy_compilation, Some(false));
+}
+
+#[test]
+fn options_survive_a_round_trip_through_their_flags() {
+    use clap::{Args, FromArgMatches};
+    let command = CommonOptions::augment_args(clap::Command::new("t"));
+    let flags = [
+        "t",
+        "-W",
+        "fuel=1000",
+        "-O",
+        "opt-level=0",
+        "-C",
+        "cache=y,lazy-compilation=y",
+        "--profile",
+        "perfmap",
+    ];
+    let options =
+        CommonOptions::from_arg_matches(&command.clone().get_matches_from(flags)).unwrap();
+    let mut again = vec!["t".to_string()];
+    again.extend(options.to_args());
+    let reparsed = CommonOptions::from_arg_matches(&command.get_matches_from(again)).unwrap();
+    assert_eq!(reparsed.parse().unwrap(), options.parse().unwrap());
+    assert_eq!(reparsed.to_args(), options.to_args());
 }
