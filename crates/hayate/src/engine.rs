@@ -24,6 +24,9 @@ pub(crate) struct EngineInner {
     /// The code generator, behind the compiler seam; `None` in a build
     /// without the `compiler` feature, which only loads precompiled code.
     pub(crate) compiler: Option<Box<dyn hayate_environ::Compiler>>,
+    /// The compiler of functions compiled on first call, when it is not
+    /// `compiler` (see `new_compiler`).
+    pub(crate) first_tier_compiler: Option<Box<dyn hayate_environ::Compiler>>,
     /// Engine-wide function type ids, owned by the runtime.
     pub(crate) types: TypeRegistry,
     pub(crate) epoch: AtomicU64,
@@ -48,7 +51,8 @@ impl Engine {
     /// Creates an engine with `config`.
     pub fn new(config: &Config) -> Result<Engine> {
         crate::vm::init();
-        let compiler = new_compiler(config)?;
+        let compiler = new_compiler(config, false)?;
+        let first_tier_compiler = new_compiler(config, true)?;
         let header = Arc::new(crate::serialize::host_header(config, compiler.as_deref()));
         let allocator = match config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
@@ -72,6 +76,7 @@ impl Engine {
                     .map(|dir| Cache::new(dir, config.cache_max_size)),
                 config: config.clone(),
                 compiler,
+                first_tier_compiler,
                 types: TypeRegistry::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Default::default(),
@@ -86,6 +91,14 @@ impl Engine {
                 "this build of Hayate has no compiler (the `compiler` feature is off): load precompiled modules with `Module::deserialize`",
             )
         })
+    }
+
+    /// The compiler of functions compiled lazily, on first call.
+    pub(crate) fn first_tier_compiler(&self) -> Result<&dyn hayate_environ::Compiler> {
+        match &self.inner.first_tier_compiler {
+            Some(compiler) => Ok(&**compiler),
+            None => self.compiler(),
+        }
     }
 
     /// The target triple of the code this engine runs, e.g.
@@ -278,12 +291,24 @@ impl Default for Engine {
     }
 }
 
-/// The Cranelift backend for `config`, behind the compiler seam.
+/// The Cranelift backend for `config`, behind the compiler seam; with
+/// `first_tier`, the one for functions compiled on first call while the
+/// whole module is compiled in the background (`None` if that is the
+/// engine's compiler).
 #[cfg(feature = "compiler")]
-fn new_compiler(config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
+fn new_compiler(
+    config: &Config,
+    first_tier: bool,
+) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
     use hayate_cranelift::{CompilerSettings, OptLevel};
+    let tiered = config.tunables.lazy_compilation && config.background_compilation;
+    if first_tier && !(tiered && config.optimize) {
+        return Ok(None);
+    }
     let settings = CompilerSettings {
-        opt_level: match (config.optimize, config.optimize_size) {
+        // The first tier runs until the background's code is installed:
+        // Cranelift's optimiser would cost it more than it saves.
+        opt_level: match (config.optimize && !first_tier, config.optimize_size) {
             (false, _) => OptLevel::None,
             (true, false) => OptLevel::Speed,
             (true, true) => OptLevel::SpeedAndSize,
@@ -298,6 +323,9 @@ fn new_compiler(config: &Config) -> Result<Option<Box<dyn hayate_environ::Compil
 
 /// No compiler in this build.
 #[cfg(not(feature = "compiler"))]
-fn new_compiler(_config: &Config) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
+fn new_compiler(
+    _config: &Config,
+    _first_tier: bool,
+) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
     Ok(None)
 }

@@ -5,7 +5,8 @@
 //! compilation in the background (`Config::background_compilation`), which
 //! is installed when done and written to the compile cache.
 
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use hayate_environ::{CompileJob, DefinedFuncIndex, EntityRef, ModuleInfo, RelocationTarget};
 use hayate_runtime::LateCode;
@@ -15,36 +16,83 @@ use hayate_runtime::lazy::LazyCompiler;
 use crate::engine::Engine;
 use crate::module::Module;
 
-/// Host stack for compiling one function: compiling runs on a thread of
-/// its own, not on the stack of the Wasm code that called the function,
-/// whose depth the guest chooses.
+/// Host stack for compiling: compiling runs on a thread of its own, not
+/// on the stack of the Wasm code that called the function, whose depth the
+/// guest chooses.
 const COMPILE_STACK: usize = 8 << 20;
 
-/// Compiles the functions of one module on first call.
+/// A function to compile, and where to send the result.
+type Job = (
+    DefinedFuncIndex,
+    mpsc::SyncSender<Result<Arc<LateCode>, String>>,
+);
+
+/// Compiles the functions of one module on first call, on a thread of its
+/// own that lives as long as the module (started on first use): a thread
+/// kept warm, rather than one started per function, which cost more than
+/// compiling a small function.
 #[derive(Debug)]
 pub(crate) struct ModuleCompiler {
+    shared: Arc<FunctionCompiler>,
+    /// The compiler thread's queue; dropping it ends the thread.
+    worker: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+/// What compiling one function needs.
+#[derive(Debug)]
+struct FunctionCompiler {
     engine: Engine,
     info: Arc<ModuleInfo>,
     wasm: Arc<[u8]>,
+    /// Where the code goes, packed (none where the host cannot, or where a
+    /// profiler reading `/tmp/perf-PID.map` needs each function in an
+    /// anonymous mapping of its own: it names code only there).
+    arena: Option<CodeArena>,
 }
 
 impl ModuleCompiler {
     pub(crate) fn new(engine: &Engine, info: Arc<ModuleInfo>, wasm: Arc<[u8]>) -> ModuleCompiler {
+        let packed = engine.config().profiler == crate::config::ProfilingStrategy::None;
         ModuleCompiler {
-            engine: engine.clone(),
-            info,
-            wasm,
+            shared: Arc::new(FunctionCompiler {
+                engine: engine.clone(),
+                info,
+                wasm,
+                arena: if packed { CodeArena::new().ok() } else { None },
+            }),
+            worker: Mutex::new(None),
         }
     }
 
+    /// Starts the compiler thread.
+    fn start_worker(&self) -> Result<mpsc::Sender<Job>, String> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("hayate-lazy-compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn(move || {
+                for (def, reply) in jobs {
+                    let result = catch_unwind(AssertUnwindSafe(|| shared.compile(def)))
+                        .unwrap_or_else(|_| {
+                            Err(format!("compiling function {} panicked", def.index()))
+                        });
+                    let _ = reply.send(result);
+                }
+            })
+            .map_err(|e| format!("cannot start a compiler thread: {e}"))?;
+        Ok(queue)
+    }
+}
+
+impl FunctionCompiler {
     /// Compiles `def` (and its entry trampoline if it escapes) into a
     /// module whose only function is `def`, on this thread.
-    fn compile_here(
-        &self,
-        def: DefinedFuncIndex,
-        arena: Option<&CodeArena>,
-    ) -> Result<Arc<LateCode>, String> {
-        let compiler = self.engine.compiler().map_err(|e| e.to_string())?;
+    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String> {
+        let compiler = self
+            .engine
+            .first_tier_compiler()
+            .map_err(|e| e.to_string())?;
         let input = hayate_environ::ModuleInput::lazy(&self.info, &self.wasm);
         let mut jobs = vec![CompileJob::Function(def)];
         if self.info.is_escaping(def) {
@@ -84,7 +132,7 @@ impl ModuleCompiler {
         let compiled =
             hayate_environ::link::link(compiler.target().architecture, &link_jobs, bodies)
                 .map_err(|e| e.to_string())?;
-        let code = match arena {
+        let code = match &self.arena {
             Some(arena) => LateCode::new_in(arena, &compiled, self.info.clone(), &[def]),
             None => LateCode::new(&compiled, self.info.clone(), &[def]),
         }
@@ -95,20 +143,23 @@ impl ModuleCompiler {
 }
 
 impl LazyCompiler for ModuleCompiler {
-    fn compile(
-        &self,
-        def: DefinedFuncIndex,
-        arena: Option<&CodeArena>,
-    ) -> Result<Arc<LateCode>, String> {
-        std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .name("hayate-lazy-compile".into())
-                .stack_size(COMPILE_STACK)
-                .spawn_scoped(s, || self.compile_here(def, arena))
-                .map_err(|e| format!("cannot start a compiler thread: {e}"))?
-                .join()
-                .map_err(|_| format!("compiling function {} panicked", def.index()))?
-        })
+    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        {
+            let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+            if worker.is_none() {
+                *worker = Some(self.start_worker()?);
+            }
+            let queue = worker.as_ref().expect("the worker was just started");
+            if queue.send((def, reply)).is_err() {
+                // The thread is gone; the next call starts another.
+                *worker = None;
+                return Err("the compiler thread has ended".into());
+            }
+        }
+        answer
+            .recv()
+            .map_err(|_| "the compiler thread has ended".to_string())?
     }
 }
 

@@ -168,11 +168,7 @@ impl Module {
         let functions = info.num_defined_funcs() as usize;
         let wasm: Arc<[u8]> = bytes.into();
         let module_compiler = crate::lazy::ModuleCompiler::new(engine, info.clone(), wasm.clone());
-        // A profiler reading the perf map names only code in anonymous
-        // mappings: with one, functions get mappings of their own.
-        let packed = engine.config().profiler == crate::config::ProfilingStrategy::None;
-        let lazy =
-            hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler), packed);
+        let lazy = hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler));
         let header = engine.inner.header.clone();
         let mut module = Module::from_parts(engine, info, code, header, Vec::new(), Some(lazy))?;
         Arc::get_mut(&mut module.inner)

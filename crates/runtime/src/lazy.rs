@@ -24,10 +24,10 @@
 //! or a call into older code of the same function, and nothing else.
 //!
 //! Compiled code is kept alive by the module (`LazyFunctions`), which every
-//! instance keeps alive, so it outlives any frame running it. It is packed
-//! one function after another in a [`CodeArena`] where the host allows, so
-//! that hot code shares pages and cache sets as code compiled together
-//! does. It is
+//! instance keeps alive, so it outlives any frame running it. The compiler
+//! packs it one function after another in a [`CodeArena`](crate::code_arena::CodeArena) where the host
+//! allows, so that hot code shares pages and cache sets as code compiled
+//! together does. It is
 //! registered with the trap handler and backtraces like the module's own
 //! code ([`LateCode`]), so traps, backtraces, fuel, epochs and the stack
 //! limit behave as in code compiled at load.
@@ -37,7 +37,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use hayate_environ::{DefinedFuncIndex, EntityRef};
 
-use crate::code_arena::CodeArena;
 use crate::instance::Instance;
 use crate::late_code::LateCode;
 use crate::vmcontext::VMFuncRef;
@@ -47,13 +46,9 @@ use crate::vmcontext::VMFuncRef;
 pub trait LazyCompiler: Send + Sync + std::fmt::Debug {
     /// Compiles defined function `def` (and its array-call entry trampoline
     /// if it escapes) into loaded, registered code whose only function is
-    /// `def`, placed in `arena` when there is one
-    /// ([`LateCode::new_in`]).
-    fn compile(
-        &self,
-        def: DefinedFuncIndex,
-        arena: Option<&CodeArena>,
-    ) -> Result<Arc<LateCode>, String>;
+    /// `def` (packed into a [`CodeArena`](crate::code_arena::CodeArena) where the host allows:
+    /// [`LateCode::new_in`]).
+    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String>;
 }
 
 /// The lazily compiled functions of a module.
@@ -67,26 +62,19 @@ pub struct LazyFunctions {
     /// The code, kept alive with the module; compilations happen under
     /// this lock, one at a time.
     code: Mutex<Vec<Arc<LateCode>>>,
-    /// Where the code goes, packed (none where the host cannot).
-    arena: Option<CodeArena>,
     /// The whole module's code is installed.
     installed: AtomicBool,
     compiler: Box<dyn LazyCompiler>,
 }
 
 impl LazyFunctions {
-    /// Nothing compiled yet of a module with `defined` functions. With
-    /// `packed`, code is placed in a [`CodeArena`] where the host allows;
-    /// otherwise each function gets a mapping of its own (which a
-    /// profiler reading `/tmp/perf-PID.map` needs: it names code only in
-    /// anonymous mappings).
-    pub fn new(defined: usize, compiler: Box<dyn LazyCompiler>, packed: bool) -> LazyFunctions {
+    /// Nothing compiled yet of a module with `defined` functions.
+    pub fn new(defined: usize, compiler: Box<dyn LazyCompiler>) -> LazyFunctions {
         let nulls = || (0..defined).map(|_| AtomicPtr::default()).collect();
         LazyFunctions {
             entries: nulls(),
             array_entries: nulls(),
             code: Mutex::new(Vec::new()),
-            arena: if packed { CodeArena::new().ok() } else { None },
             installed: AtomicBool::new(false),
             compiler,
         }
@@ -160,7 +148,7 @@ impl LazyFunctions {
         if !entry.is_null() {
             return Ok(entry);
         }
-        let late = self.compiler.compile(def, self.arena.as_ref())?;
+        let late = self.compiler.compile(def)?;
         if late.num_functions() != 1 || late.defined_function(0) != def {
             return Err(format!(
                 "lazy compilation of function {} returned other code",

@@ -304,17 +304,9 @@ struct CountingCompiler {
 }
 
 impl hayate_runtime::lazy::LazyCompiler for CountingCompiler {
-    fn compile(
-        &self,
-        def: DefinedFuncIndex,
-        arena: Option<&hayate_runtime::code_arena::CodeArena>,
-    ) -> Result<Arc<LateCode>, String> {
+    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        match arena {
-            Some(arena) => LateCode::new_in(arena, &self.code, self.info.clone(), &[def]),
-            None => LateCode::new(&self.code, self.info.clone(), &[def]),
-        }
-        .map_err(|e| e.to_string())
+        LateCode::new(&self.code, self.info.clone(), &[def]).map_err(|e| e.to_string())
     }
 }
 
@@ -330,7 +322,7 @@ fn installing_the_whole_module_replaces_every_entry() {
         code: one,
         calls: calls.clone(),
     };
-    let lazy = LazyFunctions::new(3, Box::new(compiler), true);
+    let lazy = LazyFunctions::new(3, Box::new(compiler));
     let [f0, f1, f2] = [0, 1, 2].map(DefinedFuncIndex::new);
     let first = lazy.compile(f0).unwrap();
     assert_eq!(lazy.compile(f0).unwrap(), first, "compiled once");

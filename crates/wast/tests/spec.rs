@@ -88,9 +88,9 @@ impl Suite {
         };
         config.spec_version(version);
         config.lazy_compilation(matches!(self, Suite::V2Lazy | Suite::SimdLazy));
-        // The lazy suites test code compiled a function at a time; what the
-        // background would install is the eager suites' code.
-        config.background_compilation(false);
+        // Lazily compiled modules run first-tier code (unoptimised) until
+        // the whole module compiled in the background takes over, at some
+        // point of the script: both, and the switch, are tested.
         config
     }
 
