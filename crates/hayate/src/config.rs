@@ -187,8 +187,11 @@ impl Config {
     /// (its calls between functions are direct, which functions compiled
     /// one at a time cannot have), `Module::is_fully_compiled` turns true,
     /// and it is written to the compile cache if the engine has one, so the
-    /// next load of the module is a fully compiled one. Off, only the
-    /// functions called are ever compiled.
+    /// next load of the module is a fully compiled one. Meanwhile the
+    /// functions compiled on first call are compiled without optimisation
+    /// (with `cranelift_opt_level` above none), which is faster to compile
+    /// and runs only until then. Off, only the functions called are ever
+    /// compiled, at the configured optimisation level.
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;
         self
