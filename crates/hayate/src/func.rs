@@ -60,7 +60,7 @@ impl Func {
         ty: FuncType,
         body: Arc<RawHostFn<T>>,
     ) -> Func {
-        let type_id = store.opaque.engine.register_type(&ty.inner);
+        let type_id = store.opaque.engine.register_type(&ty.to_env());
         Func::new_raw_typed(store, type_id, body)
     }
 
@@ -84,12 +84,11 @@ impl Func {
     /// store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
-        FuncType {
-            inner: store
+        FuncType::from_env(
+            store
                 .engine
-                .lookup_type(self.ptr.type_id(self.store, store))
-                .clone(),
-        }
+                .lookup_type(self.ptr.type_id(self.store, store)),
+        )
     }
 
     /// Calls the function. `params` must match its parameter types and

@@ -298,7 +298,9 @@ fn matches(expected: &EntityType, actual: &ExternType) -> bool {
             }
     }
     match (expected, actual) {
-        (EntityType::Function(e), ExternType::Func(a)) => *e == *a.inner,
+        (EntityType::Function(e), ExternType::Func(a)) => {
+            *e.params == *a.params_env() && *e.results == *a.results_env()
+        }
         (EntityType::Global(e), ExternType::Global(a)) => GlobalType::from_env(*e) == *a,
         (EntityType::Table(e), ExternType::Table(a)) => {
             e.element == a.inner.element

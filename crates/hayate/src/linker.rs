@@ -179,7 +179,7 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         body: Arc<RawHostFn<T>>,
     ) -> Result<&mut Self> {
-        let type_id = self.engine.register_type(&ty.inner);
+        let type_id = self.engine.register_type(&ty.to_env());
         self.insert(module, name, Definition::HostFunc(ty, type_id, body))
     }
 

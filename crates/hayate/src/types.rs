@@ -82,11 +82,29 @@ impl RefType {
     }
 }
 
-/// A function signature. Cheap to clone: signatures a function has are
-/// shared with the engine's registry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A function signature. Cheap to clone, and cloning writes nothing that
+/// other threads share: a signature of up to [`INLINE_TYPES`] types is held
+/// inline (most are), a longer one shares the engine registry's copy.
+#[derive(Clone)]
 pub struct FuncType {
-    pub(crate) inner: Arc<env::FuncType>,
+    repr: FuncTypeRepr,
+}
+
+/// How many parameter and result types a [`FuncType`] holds inline.
+const INLINE_TYPES: usize = 14;
+
+#[derive(Clone)]
+enum FuncTypeRepr {
+    /// Parameters then results, `len` types in all.
+    Inline {
+        params: u8,
+        len: u8,
+        types: [env::WasmValType; INLINE_TYPES],
+    },
+    /// A signature too long to hold inline. An `Arc` is shared, but
+    /// every thread that clones it writes its count: not for the common
+    /// case.
+    Shared(Arc<env::FuncType>),
 }
 
 impl FuncType {
@@ -95,28 +113,97 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
-        FuncType {
-            inner: Arc::new(env::FuncType::new(
-                params.into_iter().map(ValType::to_env),
-                results.into_iter().map(ValType::to_env),
-            )),
+        FuncType::from_env(&Arc::new(env::FuncType::new(
+            params.into_iter().map(ValType::to_env),
+            results.into_iter().map(ValType::to_env),
+        )))
+    }
+
+    /// The signature `ty`, copied inline if it fits.
+    pub(crate) fn from_env(ty: &Arc<env::FuncType>) -> FuncType {
+        let len = ty.params.len() + ty.results.len();
+        if len > INLINE_TYPES {
+            return FuncType {
+                repr: FuncTypeRepr::Shared(ty.clone()),
+            };
         }
+        let mut types = [env::WasmValType::I32; INLINE_TYPES];
+        for (slot, t) in types.iter_mut().zip(ty.params.iter().chain(&*ty.results)) {
+            *slot = *t;
+        }
+        FuncType {
+            repr: FuncTypeRepr::Inline {
+                params: ty.params.len() as u8,
+                len: len as u8,
+                types,
+            },
+        }
+    }
+
+    /// The parameter types, in the shared vocabulary.
+    pub(crate) fn params_env(&self) -> &[env::WasmValType] {
+        match &self.repr {
+            FuncTypeRepr::Inline { params, types, .. } => &types[..usize::from(*params)],
+            FuncTypeRepr::Shared(ty) => &ty.params,
+        }
+    }
+
+    /// The result types, in the shared vocabulary.
+    pub(crate) fn results_env(&self) -> &[env::WasmValType] {
+        match &self.repr {
+            FuncTypeRepr::Inline { params, len, types } => {
+                &types[usize::from(*params)..usize::from(*len)]
+            }
+            FuncTypeRepr::Shared(ty) => &ty.results,
+        }
+    }
+
+    /// The signature in the shared vocabulary (a copy), to register it.
+    pub(crate) fn to_env(&self) -> env::FuncType {
+        env::FuncType::new(
+            self.params_env().iter().copied(),
+            self.results_env().iter().copied(),
+        )
     }
 
     /// Parameter types.
     pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.inner.params.iter().map(|t| ValType::from_env(*t))
+        self.params_env().iter().map(|t| ValType::from_env(*t))
     }
 
     /// Result types.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.inner.results.iter().map(|t| ValType::from_env(*t))
+        self.results_env().iter().map(|t| ValType::from_env(*t))
+    }
+}
+
+impl PartialEq for FuncType {
+    fn eq(&self, other: &FuncType) -> bool {
+        self.params_env() == other.params_env() && self.results_env() == other.results_env()
+    }
+}
+
+impl Eq for FuncType {}
+
+impl std::hash::Hash for FuncType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.params_env().hash(state);
+        self.results_env().hash(state);
+    }
+}
+
+impl fmt::Debug for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FuncType")
+            .field("params", &self.params_env())
+            .field("results", &self.results_env())
+            .finish()
     }
 }
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
+        self.to_env().fmt(f)
     }
 }
 
@@ -387,7 +474,7 @@ pub enum ExternType {
 impl ExternType {
     pub(crate) fn from_env(ty: env::EntityType) -> ExternType {
         match ty {
-            env::EntityType::Function(f) => ExternType::Func(FuncType { inner: Arc::new(f) }),
+            env::EntityType::Function(f) => ExternType::Func(FuncType::from_env(&Arc::new(f))),
             env::EntityType::Global(g) => ExternType::Global(GlobalType::from_env(g)),
             env::EntityType::Table(t) => ExternType::Table(TableType { inner: t }),
             env::EntityType::Memory(m) => ExternType::Memory(MemoryType { inner: m }),

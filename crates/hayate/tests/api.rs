@@ -531,3 +531,51 @@ fn handles_refuse_other_stores_even_after_their_store_dropped() {
         let _ = glob.get(&other);
     });
 }
+
+#[test]
+fn func_types_compare_by_their_types_however_long() {
+    let short = FuncType::new([ValType::I32, ValType::F64], [ValType::I64]);
+    let long_params = vec![ValType::I64; 20];
+    let long = FuncType::new(long_params.clone(), [ValType::F32, ValType::V128]);
+    assert_eq!(
+        short.params().collect::<Vec<_>>(),
+        [ValType::I32, ValType::F64]
+    );
+    assert_eq!(short.results().collect::<Vec<_>>(), [ValType::I64]);
+    assert_eq!(long.params().collect::<Vec<_>>(), long_params);
+    assert_eq!(
+        long.results().collect::<Vec<_>>(),
+        [ValType::F32, ValType::V128]
+    );
+    assert_eq!(short.to_string(), "(func (param i32 f64) (result i64))");
+    // What a function reports is its signature, short or long.
+    let wat = format!(
+        r#"(module
+            (func (export "short") (param i32 f64) (result i64) i64.const 0)
+            (func (export "long") (param {}) (result f32 v128)
+              f32.const 0 v128.const i64x2 0 0))"#,
+        "i64 ".repeat(20)
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    for (name, expected) in [("short", &short), ("long", &long)] {
+        let ty = instance.get_func(&mut store, name).unwrap().ty(&store);
+        assert_eq!(&ty, expected);
+        let hash = |t: &FuncType| {
+            use std::hash::{BuildHasher, RandomState};
+            let s = RandomState::new();
+            (s.hash_one(t), s.hash_one(expected))
+        };
+        let (a, b) = hash(&ty);
+        assert_eq!(a, b);
+        assert_eq!(ty.clone(), ty);
+    }
+    assert_ne!(short, long);
+    // Same types, different split between parameters and results.
+    assert_ne!(
+        FuncType::new([ValType::I32, ValType::I32], []),
+        FuncType::new([ValType::I32], [ValType::I32])
+    );
+}
