@@ -6,7 +6,8 @@
 # --allow-precompiled`), cached (the runtime's own compile cache, warmed by
 # one run first), cold (no cache; Hayate compiles lazily by default and
 # eagerly with `-C lazy-compilation=n`), and "long": a CPython script of
-# some seconds (bench/corpus/python/long.py), cold and precompiled. Prints,
+# some seconds (bench/corpus/python/long.py), cold and precompiled; and the
+# same paths for QuickJS (bench/corpus/quickjs, 1 MB) on a one-line script. Prints,
 # per path and runtime, the median and minimum wall time of RUNS runs
 # (COLD_RUNS for cold and long ones) and the median peak RSS (GNU time).
 #
@@ -26,16 +27,23 @@ PY="$OUT/wasm/python.wasm"
 WT="$OUT/tools/wasmtime/wasmtime_cli/wasmtime"
 cargo build --release -q -p hayate-cli
 H=target/release/hayate
+bench/corpus/quickjs/build.sh "$OUT"
+QJS="$OUT/wasm/quickjs.wasm"
 "$H" compile "$PY" -o "$OUT/work/python.hayate.cwasm"
 "$WT" compile "$PY" -o "$OUT/work/python.wasmtime.cwasm"
+"$H" compile "$QJS" -o "$OUT/work/quickjs.hayate.cwasm"
+"$WT" compile "$QJS" -o "$OUT/work/quickjs.wasmtime.cwasm"
 # Warm both caches (what a cold `hayate run` of CPython leaves behind a
 # few seconds after it ends).
 "$H" compile --into-cache "$PY"
 "$WT" run -C cache=y "$PY" -c pass
+"$H" compile --into-cache "$QJS"
+"$WT" run -C cache=y "$QJS" -e 0
 
-python3 - "$RUNS" "$COLD_RUNS" "$H" "$WT" "$PY" "$OUT/work" <<'PY'
+python3 - "$RUNS" "$COLD_RUNS" "$H" "$WT" "$PY" "$OUT/work" "$QJS" <<'PY'
 import statistics, subprocess, sys, time
-runs, cold_runs, h, wt, py, work = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
+runs, cold_runs, h, wt, py, work, qjs = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
+js = ["-e", "print([1, 2, 3].map(x => x * 2).join(','))"]
 long_dir = "bench/corpus/python"
 long_py = f"{long_dir}/long.py"
 cases = [
@@ -52,6 +60,15 @@ cases = [
     ("long, cold", "hayate (eager)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=n", "--dir", long_dir, py, long_py], cold_runs),
     ("long, cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
     ("long, precompiled", "hayate", [h, "run", "--allow-precompiled", "--dir", long_dir, f"{work}/python.hayate.cwasm", long_py], cold_runs),
+    ("QuickJS precompiled", "hayate", [h, "run", "--allow-precompiled", f"{work}/quickjs.hayate.cwasm", *js], runs),
+    ("QuickJS precompiled", "wasmtime", [wt, "run", "--allow-precompiled", f"{work}/quickjs.wasmtime.cwasm", *js], runs),
+    ("QuickJS cached", "hayate", [h, "run", qjs, *js], runs),
+    ("QuickJS cached", "wasmtime", [wt, "run", "-C", "cache=y", qjs, *js], runs),
+    ("QuickJS cold", "hayate", [h, "run", "-C", "cache=n", qjs, *js], runs),
+    ("QuickJS cold", "hayate (lazy)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=y", qjs, *js], runs),
+    ("QuickJS cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", qjs, *js], runs),
+    ("QuickJS cold", "wasmtime (Winch)", [wt, "run", "-C", "cache=n", "-C", "compiler=winch", qjs, *js], runs),
+    ("QuickJS cold", "node (Liftoff, lazy)", ["node", "--no-warnings", "bench/runners/node-wasi.mjs", qjs, *js], runs),
 ]
 times = {c[:2]: [] for c in cases}
 rss = {c[:2]: [] for c in cases}
@@ -64,7 +81,7 @@ for i in range(max(runs, cold_runs)):
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         times[(path, rt)].append(time.perf_counter() - start)
         rss[(path, rt)].append(int(done.stderr.strip().splitlines()[-1]) / 1024)
-print(f"CPython `-c pass`, {runs} runs ({cold_runs} cold)")
+print(f"CPython `-c pass` and QuickJS, {runs} runs ({cold_runs} cold CPython)")
 print("| path | runtime | median s | min s | vs the first (median) | peak RSS MiB |")
 print("|---|---|--:|--:|--:|--:|")
 for path, rt, _, _ in cases:

@@ -151,7 +151,7 @@ fn cache_entries(cache_home: &Path) -> Vec<PathBuf> {
 /// whole takes longer than a run calling two of them (so that runs end
 /// before it is done, and hand it over).
 fn large_module(dir: &Path) -> PathBuf {
-    let data = "a".repeat(4 << 20);
+    let data = "a".repeat(1 << 20);
     let filler: String = (0..3000)
         .map(|i| {
             format!(

@@ -336,7 +336,7 @@ pub static CODEGEN: Group = Group {
             "y|n|auto",
             "Compile each function when first called, and the whole module \
              meanwhile in the background (default: auto, lazily for Wasm binaries \
-             of 4 MiB or more run by `hayate run`; a Hayate key, not Wasmtime's).",
+             of 512 KiB or more run by `hayate run`; a Hayate key, not Wasmtime's).",
         ),
         valued(
             "opt-level",
