@@ -16,18 +16,19 @@
 //! let instantiation scale; the pages stay resident for the next user.
 
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use hayate_environ::{MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE};
 
 use super::PoolingConfig;
+use super::free_list::FreeList;
 use crate::cow::MemoryImage;
 use crate::instance::InstantiationError;
 use crate::memory::LinearMemory;
 use crate::mmap::{Mmap, round_up_to_page};
 
-/// How many free slots, from the most recently freed, are searched for one
-/// already holding the wanted image.
+/// How many free slots, from the most recently freed (in each shard of the
+/// free list), are searched for one already holding the wanted image.
 const AFFINITY_SEARCH: usize = 16;
 
 /// The memory slots of a pooling allocator.
@@ -39,7 +40,7 @@ pub struct MemoryPool {
     max_pages: u64,
     /// Bytes at a slot's start reset in place on release (page-aligned).
     keep_resident: usize,
-    free: Mutex<Vec<FreeSlot>>,
+    free: FreeList<FreeSlot>,
 }
 
 /// What a free slot holds.
@@ -84,7 +85,7 @@ impl MemoryPool {
             count: config.max_memories,
             max_pages,
             keep_resident: config.memory_keep_resident & !(crate::mmap::page_size() - 1),
-            free: Mutex::new(
+            free: FreeList::new(
                 (0..config.max_memories)
                     .rev()
                     .map(|index| FreeSlot {
@@ -114,29 +115,21 @@ impl MemoryPool {
     }
 
     fn take(&self, image: Option<&Arc<MemoryImage>>) -> Result<FreeSlot, InstantiationError> {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         let same = |s: &FreeSlot| match (&s.image, image) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
         };
-        let n = free.len();
-        let pick = (n.saturating_sub(AFFINITY_SEARCH)..n)
-            .rev()
-            .find(|&i| same(&free[i]))
-            .or(n.checked_sub(1));
-        match pick {
-            Some(i) => Ok(free.swap_remove(i)),
-            None => Err(InstantiationError::Resource(format!(
+        self.free.take(AFFINITY_SEARCH, same).ok_or_else(|| {
+            InstantiationError::Resource(format!(
                 "pooling allocator: all {} memory slots are in use",
                 self.count
-            ))),
-        }
+            ))
+        })
     }
 
     fn put(&self, slot: FreeSlot) {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.push(slot);
+        self.free.put(slot);
     }
 
     /// A memory of type `ty` in a free slot, holding `image`.
@@ -189,8 +182,7 @@ impl MemoryPool {
 
     /// Slots in use.
     pub(crate) fn in_use(&self) -> usize {
-        let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        self.count as usize - free.len()
+        self.count as usize - self.free.len()
     }
 }
 

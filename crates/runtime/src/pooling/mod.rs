@@ -27,12 +27,15 @@
 //! Host-created memories and tables (from the embedding API) are always
 //! allocated on demand.
 
+mod free_list;
 pub mod memories;
 pub mod tables;
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use free_list::FreeList;
 
 use hayate_environ::ModuleInfo;
 
@@ -202,7 +205,7 @@ pub(crate) struct SlotRegion {
     mapping: Mmap,
     slot_size: usize,
     count: u32,
-    free: Mutex<Vec<u32>>,
+    free: FreeList<u32>,
 }
 
 impl SlotRegion {
@@ -216,13 +219,12 @@ impl SlotRegion {
             slot_size,
             count,
             // Lowest indices on top: reuse stays in the first slots.
-            free: Mutex::new((0..count).rev().collect()),
+            free: FreeList::new((0..count).rev().collect()),
         })
     }
 
     pub(crate) fn take(&self) -> Result<u32, InstantiationError> {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.pop().ok_or_else(|| {
+        self.free.take(0, |_| false).ok_or_else(|| {
             InstantiationError::Resource(format!(
                 "pooling allocator: all {} {} slots are in use",
                 self.count, self.what
@@ -262,14 +264,12 @@ impl SlotRegion {
             // SAFETY: inside the slot, which nothing uses any more.
             unsafe { std::ptr::write_bytes(self.mapping.as_mut_ptr().add(start), 0, used) };
         }
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.push(index);
+        self.free.put(index);
     }
 
     /// Slots in use.
     pub(crate) fn in_use(&self) -> usize {
-        let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        self.count as usize - free.len()
+        self.count as usize - self.free.len()
     }
 }
 
