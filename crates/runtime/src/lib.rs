@@ -58,6 +58,7 @@ pub mod lazy_table;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;
+mod pagemap;
 pub mod perfmap;
 pub mod pooling;
 pub mod store;

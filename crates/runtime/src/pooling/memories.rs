@@ -230,13 +230,29 @@ impl MemorySlot {
         accessible: usize,
         image: Option<Arc<MemoryImage>>,
     ) {
+        // What the guest touched, where the kernel can tell (`pagemap`):
+        // only those pages need resetting, and nothing past the kept ones
+        // discarding if none of them was touched. Asking costs a system
+        // call, more than rewriting a memory that is all kept resident.
+        let touched = match accessible > self.pool.keep_resident {
+            true => crate::pagemap::touched(view.as_ptr(), accessible),
+            false => None,
+        };
         let kept = reset_in_place(
             view,
             accessible.min(self.pool.keep_resident),
             image.as_deref(),
+            touched.as_deref(),
         );
-        // SAFETY: the memory is being dropped; nothing uses its pages.
-        let slot = match unsafe { view.discard(kept, accessible - kept) } {
+        let touched_beyond = touched
+            .as_ref()
+            .is_none_or(|ranges| ranges.iter().any(|r| r.end > kept));
+        let discarded = match touched_beyond {
+            // SAFETY: the memory is being dropped; nothing uses its pages.
+            true => unsafe { view.discard(kept, accessible - kept) },
+            false => Ok(()),
+        };
+        let slot = match discarded {
             Ok(()) => FreeSlot {
                 index: self.index,
                 accessible,
@@ -259,10 +275,16 @@ impl MemorySlot {
 }
 
 /// Resets the first `len` bytes of a released slot to what a fresh memory
-/// holds there: the image's bytes where it lies, zeros elsewhere. Returns
+/// holds there: the image's bytes where it lies, zeros elsewhere; with
+/// `touched` (the pieces the guest may have changed), only those. Returns
 /// how many bytes it reset: `len`, or 0 if the image's bytes are needed
 /// and cannot be had (the caller then discards everything).
-fn reset_in_place(view: &mut Mmap, len: usize, image: Option<&MemoryImage>) -> usize {
+fn reset_in_place(
+    view: &mut Mmap,
+    len: usize,
+    image: Option<&MemoryImage>,
+    touched: Option<&[std::ops::Range<usize>]>,
+) -> usize {
     if len == 0 {
         return 0;
     }
@@ -279,14 +301,27 @@ fn reset_in_place(view: &mut Mmap, len: usize, image: Option<&MemoryImage>) -> u
     // be, so no slice of the whole view is made), and nothing else uses
     // them: the memory is being dropped.
     let memory = unsafe { std::slice::from_raw_parts_mut(view.as_mut_ptr(), len) };
-    match source {
-        None => memory.fill(0),
-        Some((offset, bytes)) => {
-            let end = (offset + bytes.len()).min(len);
-            memory[..offset].fill(0);
-            memory[offset..end].copy_from_slice(&bytes[..end - offset]);
-            memory[end..].fill(0);
-        }
+    let whole = 0..len;
+    for piece in touched.unwrap_or(std::slice::from_ref(&whole)) {
+        let piece = piece.start.min(len)..piece.end.min(len);
+        reset_piece(memory, piece, source);
     }
     len
+}
+
+/// Resets `memory[piece]`: the image's bytes where `source` (its offset
+/// and bytes) lies, zeros elsewhere.
+fn reset_piece(memory: &mut [u8], piece: std::ops::Range<usize>, source: Option<(usize, &[u8])>) {
+    let Some((offset, bytes)) = source else {
+        memory[piece].fill(0);
+        return;
+    };
+    let image = offset..offset + bytes.len();
+    let lo = piece.start.max(image.start).min(piece.end);
+    let hi = piece.end.min(image.end).max(lo);
+    memory[piece.start..lo].fill(0);
+    if lo < hi {
+        memory[lo..hi].copy_from_slice(&bytes[lo - offset..hi - offset]);
+    }
+    memory[hi..piece.end].fill(0);
 }
