@@ -16,6 +16,14 @@
 //! kept under a size bound by deleting the least recently used entries
 //! after each insertion; a hit refreshes the entry's modification time.
 //!
+//! A lazily compiled module is stored by its compilation in the background
+//! when that is done (`lazy::start_background_compilation`), or by another
+//! process the CLI hands it to ([`Engine::fill_cache`]): that one marks the
+//! entry `<key>.filling` while it compiles, so that concurrent runs of the
+//! same cold module do not each compile it again (a marker over an hour
+//! old is a leftover and is taken over, or swept with stale temporary
+//! files).
+//!
 //! The cache is as trusted as the artifacts in it: whoever can write the
 //! directory can make this process run their code. Keep it private to the
 //! user (the default location is under the user's home).

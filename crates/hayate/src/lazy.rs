@@ -4,6 +4,11 @@
 //! find the code, is `hayate_runtime::lazy`), and the whole module's
 //! compilation in the background (`Config::background_compilation`), which
 //! is installed when done and written to the compile cache.
+//!
+//! Two tiers, then: functions compiled on first call (unoptimised while the
+//! background compilation runs, `Engine::first_tier_compiler`), one at a
+//! time on the module's compiler thread and packed into a code arena; and
+//! the whole module compiled at once, optimised, whose code replaces them.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};

@@ -83,7 +83,7 @@ impl RefType {
 }
 
 /// A function signature. Cheap to clone, and cloning writes nothing that
-/// other threads share: a signature of up to [`INLINE_TYPES`] types is held
+/// other threads share: a signature of up to 14 types is held
 /// inline (most are), a longer one shares the engine registry's copy.
 #[derive(Clone)]
 pub struct FuncType {

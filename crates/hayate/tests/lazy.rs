@@ -99,16 +99,16 @@ fn traps_and_backtraces_match_eager_compilation() {
     assert_eq!(lazy, run(false));
     assert_eq!(lazy.0, Trap::UnreachableCodeReached);
     let names: Vec<_> = lazy.1.iter().map(|f| f.1.as_deref()).collect();
-    assert_eq!(
-        names,
-        [
-            Some("boom"),
-            Some("via_table"),
-            Some("middle"),
-            Some("outer")
-        ]
-    );
+    assert_eq!(names, BOOM_FRAMES);
 }
+
+/// The frames of `outer`'s trap in [`CHAIN`], innermost first.
+const BOOM_FRAMES: [Option<&str>; 4] = [
+    Some("boom"),
+    Some("via_table"),
+    Some("middle"),
+    Some("outer"),
+];
 
 #[test]
 fn fuel_epochs_and_the_stack_limit_work_in_lazy_code() {
@@ -342,15 +342,7 @@ fn the_whole_module_compiled_in_the_background_takes_over() {
         );
         let bt = err.downcast_ref::<hayate::WasmBacktrace>().unwrap();
         let names: Vec<_> = bt.frames.iter().map(|f| f.func_name.as_deref()).collect();
-        assert_eq!(
-            names,
-            [
-                Some("boom"),
-                Some("via_table"),
-                Some("middle"),
-                Some("outer")
-            ]
-        );
+        assert_eq!(names, BOOM_FRAMES);
     }
 }
 

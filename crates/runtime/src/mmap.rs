@@ -84,32 +84,9 @@ impl Mmap {
     }
 
     fn map(len: usize, prot: libc::c_int) -> io::Result<Mmap> {
-        let len = round_up_to_page(len).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "mapping length overflows")
-        })?;
-        if len == 0 {
-            return Ok(Mmap::empty());
-        }
-        // SAFETY: a fresh anonymous private mapping at an address of the
-        // kernel's choosing aliases nothing that exists.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mmap {
-            ptr: ptr.cast(),
-            len,
-            owned: true,
-        })
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        // SAFETY: an anonymous private mapping aliases nothing that exists.
+        unsafe { Self::map_fresh(len, prot, flags, None) }
     }
 
     /// Maps `len` bytes of `file` from `offset` (a multiple of the page
@@ -122,36 +99,9 @@ impl Mmap {
     /// yet written privately would show the change, and reading pages cut
     /// off the file raises `SIGBUS`.
     pub unsafe fn map_file_private(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
-        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_string());
-        if !offset.is_multiple_of(page_size() as u64) {
-            return Err(invalid("file offset is not page-aligned"));
-        }
-        let len = round_up_to_page(len).ok_or_else(|| invalid("mapping length overflows"))?;
-        if len == 0 {
-            return Ok(Mmap::empty());
-        }
-        let offset = libc::off_t::try_from(offset).map_err(|_| invalid("file offset too large"))?;
-        // SAFETY: a fresh private mapping at an address of the kernel's
-        // choosing aliases nothing that exists; the descriptor is open, and
-        // the caller keeps the file as it is.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mmap {
-            ptr: ptr.cast(),
-            len,
-            owned: true,
-        })
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        // SAFETY: the caller keeps the file as it is.
+        unsafe { Self::map_fresh(len, prot, libc::MAP_PRIVATE, Some((file, offset))) }
     }
 
     /// Maps the first `len` bytes (rounded up to whole pages) of `file`
@@ -165,25 +115,45 @@ impl Mmap {
     /// machine code: only trusted code may ever be written to it, and never
     /// over bytes that may be running.
     pub unsafe fn map_file_shared_executable(file: &File, len: usize) -> io::Result<Mmap> {
-        let len = round_up_to_page(len).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "mapping length overflows")
-        })?;
+        let prot = libc::PROT_READ | libc::PROT_EXEC;
+        // SAFETY: what the file may hold is the caller's promise.
+        unsafe { Self::map_fresh(len, prot, libc::MAP_SHARED, Some((file, 0))) }
+    }
+
+    /// A new mapping of `len` bytes (rounded up to whole pages) at an
+    /// address of the kernel's choosing, of `file` from its offset (a
+    /// multiple of the page size) if given, else anonymous.
+    ///
+    /// # Safety
+    /// What the mapping's pages hold and allow (`prot`, `flags`) must be
+    /// sound for the caller's use: a fresh mapping aliases nothing that
+    /// exists, but a file's contents are the caller's to vouch for.
+    unsafe fn map_fresh(
+        len: usize,
+        prot: libc::c_int,
+        flags: libc::c_int,
+        file: Option<(&File, u64)>,
+    ) -> io::Result<Mmap> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_string());
+        let (fd, offset) = match file {
+            Some((file, offset)) => {
+                if !offset.is_multiple_of(page_size() as u64) {
+                    return Err(invalid("file offset is not page-aligned"));
+                }
+                let offset =
+                    libc::off_t::try_from(offset).map_err(|_| invalid("file offset too large"))?;
+                (file.as_raw_fd(), offset)
+            }
+            None => (-1, 0),
+        };
+        let len = round_up_to_page(len).ok_or_else(|| invalid("mapping length overflows"))?;
         if len == 0 {
             return Ok(Mmap::empty());
         }
         // SAFETY: a fresh mapping at an address of the kernel's choosing
-        // aliases nothing that exists; the descriptor is open; what the
-        // file may hold is the caller's promise.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_EXEC,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
+        // aliases nothing that exists; the descriptor, if any, is open (the
+        // caller borrows the file), and the rest is the caller's promise.
+        let ptr = unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, fd, offset) };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
