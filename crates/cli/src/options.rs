@@ -355,11 +355,18 @@ impl Options {
         }
         let large_binary = (|| {
             use std::io::Read as _;
-            let mut file = std::fs::File::open(path).ok()?;
-            let len = file.metadata().ok()?.len();
+            // Only regular files: reading a pipe's first bytes here would
+            // take them from the module.
+            let meta = std::fs::metadata(path).ok()?;
+            if !meta.is_file() || meta.len() < LAZY_AUTO_MIN_BYTES {
+                return Some(false);
+            }
             let mut magic = [0u8; 4];
-            file.read_exact(&mut magic).ok()?;
-            Some(len >= LAZY_AUTO_MIN_BYTES && magic == *b"\0asm")
+            std::fs::File::open(path)
+                .ok()?
+                .read_exact(&mut magic)
+                .ok()?;
+            Some(magic == *b"\0asm")
         })();
         self.lazy_compilation = Some(large_binary == Some(true));
     }

@@ -274,3 +274,27 @@ fn small_modules_compile_eagerly_by_default() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
 }
+
+#[test]
+fn a_module_read_from_a_pipe_is_read_whole() {
+    // Deciding `-C lazy-compilation=auto` must not take the first bytes
+    // of a module that is not a regular file.
+    use std::io::Write as _;
+    let dir = scratch("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hayate"))
+        .args(["run", "--invoke", "f", "/dev/stdin"])
+        .env("XDG_CACHE_HOME", &dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"(module (func (export "f") (result i32) i32.const 7))"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(out(&o), "7", "{}", err(&o));
+}
