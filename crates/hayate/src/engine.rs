@@ -35,6 +35,11 @@ pub(crate) struct EngineInner {
     pub(crate) header: Arc<ArtifactHeader>,
     /// The compile cache, if configured.
     pub(crate) cache: Option<Cache>,
+    /// Held by the compilation in the background of a lazily compiled
+    /// module (`lazy::start_background_compilation`): one at a time per
+    /// engine, so that loading many modules does not start as many
+    /// compilations of each on all cores at once.
+    pub(crate) background_compilation: std::sync::Mutex<()>,
     /// Where instances get their memory.
     pub(crate) allocator: InstanceAllocator,
 }
@@ -74,6 +79,7 @@ impl Engine {
                     .cache_dir
                     .clone()
                     .map(|dir| Cache::new(dir, config.cache_max_size)),
+                background_compilation: std::sync::Mutex::new(()),
                 config: config.clone(),
                 compiler,
                 first_tier_compiler,

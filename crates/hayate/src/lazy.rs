@@ -171,8 +171,10 @@ impl LazyCompiler for ModuleCompiler {
 /// Starts compiling the whole of `module` (a lazily compiled one) on other
 /// threads at a lowered priority; when done, the code is written to the
 /// engine's compile cache if it has one, then installed
-/// (`LazyFunctions::install`). The thread keeps the module alive until
-/// then. Failures only leave the module lazily compiled.
+/// (`LazyFunctions::install`). One such compilation runs at a time per
+/// engine; the others wait their turn, and give up if their module has
+/// been dropped meanwhile. The thread keeps the module alive until then.
+/// Failures only leave the module lazily compiled.
 pub(crate) fn start_background_compilation(module: &Module) {
     let module = module.clone();
     // A thread that cannot start only leaves the module lazily compiled.
@@ -192,6 +194,17 @@ fn background_threads() -> usize {
 
 fn compile_whole(module: &Module) -> Result<(), String> {
     let engine = module.engine();
+    let _one_at_a_time = engine
+        .inner
+        .background_compilation
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    // Dropped by everyone else while waiting its turn (no other handle,
+    // no instance): nobody would run the code, and the cache gets it from
+    // the next load that misses.
+    if Arc::strong_count(&module.inner) == 1 && Arc::strong_count(&module.inner.runtime) == 1 {
+        return Err("the module was dropped".into());
+    }
     let runtime = &module.inner.runtime;
     let (Some(wasm), Some(lazy)) = (&module.inner.lazy_wasm, &runtime.lazy) else {
         return Err("the module is not compiled lazily".into());

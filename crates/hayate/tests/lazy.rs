@@ -389,3 +389,26 @@ fn background_compilation_fills_the_compile_cache() {
     assert_eq!(via.call(&mut store, (0, 21)).unwrap(), 42);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn background_compilations_of_one_engine_take_turns_and_all_finish() {
+    let engine = engine(true, |_| {});
+    let modules: Vec<Module> = (0..4)
+        .map(|i| {
+            let wat = format!(
+                r#"(module (func (export "f") (result i32) i32.const {i})
+                           (func (export "g") (result i32) call 0))"#
+            );
+            Module::new(&engine, wat).unwrap()
+        })
+        .collect();
+    // Dropped at once: its turn comes, and it gives up without harm.
+    drop(Module::new(&engine, CHAIN).unwrap());
+    for (i, module) in modules.iter().enumerate() {
+        wait_until_fully_compiled(module);
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, module, &[]).unwrap();
+        let g = instance.get_typed_func::<(), i32>(&mut store, "g").unwrap();
+        assert_eq!(g.call(&mut store, ()).unwrap(), i as i32);
+    }
+}
