@@ -130,9 +130,8 @@ impl Cache {
         // background, once it is whole (`lazy::start_background_compilation`).
         if !engine.config().tunables.lazy_compilation
             && let Ok(bytes) = module.serialize()
-            && self.store(&key, &bytes).is_ok()
         {
-            self.evict(&path);
+            let _ = self.store(&key, &bytes);
         }
         Ok(module)
     }
@@ -180,10 +179,8 @@ impl Cache {
                 .compiler()?
                 .compile_module(&hayate_environ::ModuleInput::new(&info, wasm))
                 .map_err(Error::new)?;
-            let bytes =
-                crate::serialize::serialize_compiled(&engine.inner.header, &info, &compiled);
-            self.store(&key, &bytes).map_err(cannot_write)?;
-            self.evict(&path);
+            self.store_whole(engine, &key, &info, &compiled)
+                .map_err(cannot_write)?;
             Ok(true)
         })();
         let _ = std::fs::remove_file(&marker);
@@ -201,17 +198,25 @@ impl Cache {
         compiled: &CompiledModule,
     ) {
         let key = Self::key(&engine.inner.header, wasm);
-        let path = self.entry_path(&key);
-        if path.exists() {
-            return;
-        }
-        let bytes = crate::serialize::serialize_compiled(&engine.inner.header, info, compiled);
-        if self.store(&key, &bytes).is_ok() {
-            self.evict(&path);
+        if !self.entry_path(&key).exists() {
+            let _ = self.store_whole(engine, &key, info, compiled);
         }
     }
 
-    /// Writes an entry: to a temporary file first, then renamed into place.
+    /// Stores the whole module `compiled` by `engine` as entry `key`.
+    fn store_whole(
+        &self,
+        engine: &Engine,
+        key: &str,
+        info: &ModuleInfo,
+        compiled: &CompiledModule,
+    ) -> std::io::Result<()> {
+        let bytes = crate::serialize::serialize_compiled(&engine.inner.header, info, compiled);
+        self.store(key, &bytes)
+    }
+
+    /// Writes an entry: to a temporary file first, then renamed into place;
+    /// then evicts what the bound requires (never this entry).
     fn store(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let nanos = SystemTime::now()
@@ -228,8 +233,11 @@ impl Cache {
             drop(f);
             std::fs::rename(&tmp, self.entry_path(key))
         })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        match result {
+            Ok(()) => self.evict(&self.entry_path(key)),
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+            }
         }
         result
     }
