@@ -338,3 +338,53 @@ fn function_references_are_filled_in_by_each_instance() {
         }
     }
 }
+
+#[test]
+fn a_guest_scattering_writes_over_many_pages_leaves_nothing_behind() {
+    // Released memories reset only the pages the kernel says were touched
+    // (`PAGEMAP_SCAN`), and everything when they are too scattered to list:
+    // a guest writing one byte in every other page of 4 MiB (hundreds of
+    // pieces, far more than one scan returns), then every third and every
+    // seventh, must leave no byte for the next instance, whatever is kept
+    // resident.
+    for keep in [0, 64 * 1024, 1 << 20] {
+        let config = PoolingConfig {
+            max_instances: 1,
+            max_memories: 1,
+            max_tables: 1,
+            max_memory_pages: 64,
+            memory_keep_resident: keep,
+            ..small()
+        };
+        let engine = Engine::new(&pool(config)).unwrap();
+        let module = Module::new(
+            &engine,
+            r#"(module (memory (export "m") 64)
+                (data (i32.const 70000) "image")
+                (func (export "scatter") (param $step i32)
+                  (local $at i32)
+                  (loop $l
+                    (i32.store8 (local.get $at) (i32.const 0xe7))
+                    (local.set $at (i32.add (local.get $at) (local.get $step)))
+                    (br_if $l (i32.lt_u (local.get $at) (i32.const 4194304))))))"#,
+        )
+        .unwrap();
+        let steps = [8192usize, 12288, 4096 * 7];
+        for (round, &step) in steps.iter().enumerate() {
+            let mut store = Store::new(&engine, ());
+            let i = Instance::new(&mut store, &module, &[]).unwrap();
+            let m = i.get_memory(&mut store, "m").unwrap();
+            let data = m.data(&store);
+            // Only the bytes written before are read: reading every page
+            // would make them all present, and the scan one piece.
+            for earlier in &steps[..round] {
+                for at in (0..4 << 20).step_by(*earlier) {
+                    assert_eq!(data[at], 0, "keep {keep} step {earlier} at {at}");
+                }
+            }
+            assert_eq!(&data[70000..70005], b"image");
+            let scatter = i.get_typed_func::<i32, ()>(&mut store, "scatter").unwrap();
+            scatter.call(&mut store, step as i32).unwrap();
+        }
+    }
+}
