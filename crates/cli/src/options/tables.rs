@@ -338,6 +338,12 @@ pub static CODEGEN: Group = Group {
              meanwhile in the background (default: auto, lazily for Wasm binaries \
              of 512 KiB or more run by `hayate run`; a Hayate key, not Wasmtime's).",
         ),
+        flag(
+            "baseline-compilation",
+            "With lazy compilation, compile functions on first call with the \
+             one-pass baseline compiler until the background's optimised code \
+             takes over (x86-64; a Hayate key, not Wasmtime's).",
+        ),
         valued(
             "opt-level",
             "0|1|2|s",

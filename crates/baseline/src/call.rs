@@ -1,0 +1,225 @@
+//! Calls: to the module's own functions (directly, or through the lazy
+//! entries when functions are compiled on first call), to imports, through
+//! tables (`call_indirect`, with the bounds, null and signature checks),
+//! and to runtime builtins.
+//!
+//! Wasm calls follow Cranelift's `tail` convention, so that code from
+//! either compiler calls the other: `rdi` the callee's vmctx, `rsi` the
+//! caller's, integer arguments in `rdx`, `rcx`, `r8`, `r9`, floats in
+//! `xmm0`–`xmm7`, results in `rax`, `rcx`, `rdx`, `rsi`, `rdi`, `r8`–`r10`
+//! and `xmm0`–`xmm7`; signatures that need the stack are declined. The
+//! callee's address is kept in `r12` and its vmctx in `r13`, which survive
+//! the builtin calls made to find them.
+
+use cranelift_assembler_x64::{Amode, AmodeOffset, Scale};
+use hayate_environ::builtins::Builtin;
+use hayate_environ::wasmparser::Operator;
+use hayate_environ::{
+    FuncIndex, RefType, RelocationTarget, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
+};
+
+use crate::asm::{Cond, mem, reg};
+use crate::func::{ArgReg, FuncCompiler, Result, arg_registers, result_registers, unsupported};
+
+/// Whose vmctx the callee gets.
+enum CalleeVmctx {
+    /// This instance's (`r14`).
+    Own,
+    /// The one loaded into `r13`.
+    Loaded,
+}
+
+impl FuncCompiler<'_> {
+    /// Calls `builtin` (C convention) with this vmctx and the arguments
+    /// already in `rsi`, `rdx`, …; the result is in `rax`.
+    pub(crate) fn call_builtin(&mut self, builtin: Builtin) {
+        let table = self.module.offsets.builtins() as i32;
+        self.asm.mov64(reg::RDI, reg::R14);
+        self.asm.load64(reg::RAX, reg::R14, table);
+        self.asm
+            .call_mem(mem(reg::RAX, builtin.table_offset() as i32));
+    }
+
+    /// Traps with `HostError` if `rax` is null (a failed compilation left
+    /// its error for the host).
+    fn trap_if_null(&mut self, trap: Trap) {
+        self.asm.test(true, reg::RAX);
+        let label = self.trap_label(trap);
+        self.asm.jcc(Cond::Eq, label);
+    }
+
+    /// Pops the arguments of a call of type `ty` into their registers,
+    /// calls (`r12`, or `target` directly), and pushes the results.
+    fn call_with(
+        &mut self,
+        ty: TypeIndex,
+        vmctx: CalleeVmctx,
+        target: Option<RelocationTarget>,
+    ) -> Result {
+        let ft = self.module.info.types[ty].clone();
+        let args = arg_registers(&ft.params)?;
+        let results = result_registers(&ft.results)?;
+        let base = self.stack.len() - args.len();
+        for (i, r) in args.iter().enumerate() {
+            let operand = self.stack[base + i];
+            match r {
+                ArgReg::Int(r) => self.load_operand(*r, operand, base + i)?,
+                ArgReg::Xmm(x) => {
+                    self.load_operand(reg::R11, operand, base + i)?;
+                    self.asm.gpr_to_xmm(*x, reg::R11);
+                }
+            }
+        }
+        self.stack.truncate(base);
+        match vmctx {
+            CalleeVmctx::Own => self.asm.mov64(reg::RDI, reg::R14),
+            CalleeVmctx::Loaded => self.asm.mov64(reg::RDI, reg::R13),
+        }
+        self.asm.mov64(reg::RSI, reg::R14);
+        match target {
+            Some(target) => self.asm.call_relocated(target),
+            None => self.asm.call_reg(reg::R12),
+        }
+        for (ty, r) in ft.results.iter().zip(&results) {
+            match r {
+                ArgReg::Int(r) => self.push_reg(*ty, *r),
+                ArgReg::Xmm(x) => {
+                    self.asm.xmm_to_gpr(reg::R11, *x);
+                    self.push_reg(*ty, reg::R11);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, function_index: u32) -> Result {
+        let f = FuncIndex::from_u32(function_index);
+        let info = self.module.info;
+        let ty = info.functions[f];
+        // Checked before any code is emitted for the call.
+        arg_registers(&info.types[ty].params)?;
+        result_registers(&info.types[ty].results)?;
+        let offsets = &self.module.offsets;
+        match info.defined_func(f) {
+            Some(defined) if self.module.lazy_calls => {
+                let entries = offsets.lazy_entries() as i32;
+                self.asm.load64(reg::RAX, reg::R14, entries);
+                self.asm
+                    .load64(reg::RAX, reg::RAX, 8 * defined.as_u32() as i32);
+                self.asm.test(true, reg::RAX);
+                let compiled = self.asm.new_label();
+                self.asm.jcc(Cond::Ne, compiled);
+                self.asm.mov_imm(reg::RSI, i64::from(defined.as_u32()));
+                self.call_builtin(Builtin::LazyCompile);
+                self.trap_if_null(Trap::HostError);
+                self.asm.bind(compiled);
+                self.asm.mov64(reg::R12, reg::RAX);
+                self.call_with(ty, CalleeVmctx::Own, None)
+            }
+            Some(defined) => self.call_with(
+                ty,
+                CalleeVmctx::Own,
+                Some(RelocationTarget::Function(defined)),
+            ),
+            None => {
+                let wasm_call = offsets.imported_function_wasm_call(f) as i32;
+                let vmctx = offsets.imported_function_vmctx(f) as i32;
+                self.asm.load64(reg::R12, reg::R14, wasm_call);
+                self.asm.load64(reg::R13, reg::R14, vmctx);
+                self.call_with(ty, CalleeVmctx::Loaded, None)
+            }
+        }
+    }
+
+    fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result {
+        let info = self.module.info;
+        if info.tables[table].element != RefType::Func {
+            return unsupported("call_indirect through a table of typed references");
+        }
+        arg_registers(&info.types[ty].params)?;
+        result_registers(&info.types[ty].results)?;
+        let offsets = self.module.offsets;
+        self.pop_into(reg::RDX)?;
+        let (def, off) = match info.defined_table(table) {
+            Some(defined) => (reg::R14, offsets.defined_table(defined) as i32),
+            None => {
+                let off = offsets.imported_table(table) as i32;
+                self.asm.load64(reg::RAX, reg::R14, off);
+                (reg::RAX, 0)
+            }
+        };
+        // Bounds.
+        self.asm
+            .load64(reg::RCX, def, off + VMOffsets::DEFINITION_LENGTH as i32);
+        self.asm.cmp(true, reg::RDX, reg::RCX);
+        let out_of_bounds = self.trap_label(Trap::TableOutOfBounds);
+        self.asm.jcc(Cond::GeU, out_of_bounds);
+        // The element: tagged, or 0 if not initialised yet.
+        self.asm
+            .load64(reg::RCX, def, off + VMOffsets::DEFINITION_BASE as i32);
+        let element = Amode::ImmRegRegShift {
+            base: reg::RCX,
+            index: reg::RDX.into(),
+            scale: Scale::Eight,
+            simm32: AmodeOffset::ZERO,
+            trap: None,
+        };
+        self.asm.load_sized(reg::RAX, element, 8, false, true);
+        self.asm.test(true, reg::RAX);
+        let (initialised, have) = (self.asm.new_label(), self.asm.new_label());
+        self.asm.jcc(Cond::Ne, initialised);
+        // table_get_lazy_init_funcref(vmctx, table, index): index in rdx.
+        self.asm.mov_imm(reg::RSI, i64::from(table.as_u32()));
+        self.call_builtin(Builtin::TableGetLazyInitFuncRef);
+        self.asm.jmp(have);
+        self.asm.bind(initialised);
+        self.asm
+            .and_imm64(reg::RAX, !(hayate_environ::FUNCREF_INIT_BIT as i32));
+        self.asm.bind(have);
+        self.trap_if_null(Trap::IndirectCallToNull);
+        self.asm.mov64(reg::R13, reg::RAX);
+        // Signature.
+        self.asm
+            .load32(reg::RCX, reg::R13, vm_func_ref::TYPE_ID as i32);
+        self.asm
+            .load64(reg::RAX, reg::R14, offsets.type_ids() as i32);
+        self.asm
+            .load32(reg::RDX, reg::RAX, VMOffsets::type_id_entry(ty) as i32);
+        self.asm.cmp(false, reg::RCX, reg::RDX);
+        let bad_signature = self.trap_label(Trap::BadSignature);
+        self.asm.jcc(Cond::Ne, bad_signature);
+        // The code, compiled first if need be.
+        self.asm
+            .load64(reg::R12, reg::R13, vm_func_ref::WASM_CALL as i32);
+        if self.lazy_compilation {
+            self.asm.test(true, reg::R12);
+            let compiled = self.asm.new_label();
+            self.asm.jcc(Cond::Ne, compiled);
+            self.asm.mov64(reg::RSI, reg::R13);
+            self.call_builtin(Builtin::LazyCompileFuncRef);
+            self.trap_if_null(Trap::HostError);
+            self.asm.mov64(reg::R12, reg::RAX);
+            self.asm.bind(compiled);
+        }
+        // The callee's vmctx, in r13 from the funcref.
+        self.asm
+            .load64(reg::R13, reg::R13, vm_func_ref::VMCTX as i32);
+        self.call_with(ty, CalleeVmctx::Loaded, None)
+    }
+
+    /// Handles `op` if it is a call.
+    pub(crate) fn call_operator(&mut self, op: &Operator<'_>) -> Result<bool> {
+        match *op {
+            Operator::Call { function_index } => self.call(function_index)?,
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(
+                TypeIndex::from_u32(type_index),
+                TableIndex::from_u32(table_index),
+            )?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
