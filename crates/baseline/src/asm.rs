@@ -7,8 +7,8 @@
 //! (`load64`, `alu32`, `jcc`); register operands are hardware encodings.
 
 use cranelift_assembler_x64::{
-    Amode, AmodeOffset, AmodeOffsetPlusKnownOffset, Fixed, GprMem, Imm32, Imm64, Registers, Simm32,
-    TrapCode, inst,
+    Amode, AmodeOffset, AmodeOffsetPlusKnownOffset, Fixed, GprMem, Imm16, Imm32, Imm64, Registers,
+    Simm32, TrapCode, inst,
 };
 use hayate_environ::{BodyRelocation, CompiledBody, RelocationKind, RelocationTarget, Trap};
 
@@ -487,8 +487,19 @@ impl Assembler {
         });
     }
 
-    pub fn ret(&mut self) {
-        inst::retq_zo::new().encode(&mut self.code);
+    /// `ret`, popping `pop` more bytes.
+    pub fn ret(&mut self, pop: u16) {
+        if pop == 0 {
+            inst::retq_zo::new().encode(&mut self.code);
+        } else {
+            inst::retq_i::new(Imm16::from(pop)).encode(&mut self.code);
+        }
+    }
+
+    /// `rsp -= bytes`.
+    pub fn sub_rsp(&mut self, bytes: i32) {
+        inst::subq_mi_sxl::<Regs>::new(Gm::Gpr(reg::RSP), Simm32::from(bytes))
+            .encode(&mut self.code);
     }
 
     /// `ud2`, recorded as trapping with `trap`.

@@ -7,7 +7,8 @@
 //! either compiler calls the other: `rdi` the callee's vmctx, `rsi` the
 //! caller's, integer arguments in `rdx`, `rcx`, `r8`, `r9`, floats in
 //! `xmm0`–`xmm7`, results in `rax`, `rcx`, `rdx`, `rsi`, `rdi`, `r8`–`r10`
-//! and `xmm0`–`xmm7`; signatures that need the stack are declined. The
+//! and `xmm0`–`xmm7`. Further arguments go in 8-byte stack slots, which
+//! the callee pops; results that would need the stack are declined. The
 //! callee's address is kept in `r12` and its vmctx in `r13`, which survive
 //! the builtin calls made to find them.
 
@@ -57,9 +58,13 @@ impl FuncCompiler<'_> {
         target: Option<RelocationTarget>,
     ) -> Result {
         let ft = self.module.info.types[ty].clone();
-        let args = arg_registers(&ft.params)?;
+        let (args, stack_bytes) = arg_registers(&ft.params)?;
         let results = result_registers(&ft.results)?;
         let base = self.stack.len() - args.len();
+        if stack_bytes > 0 {
+            // The callee pops it.
+            self.asm.sub_rsp(stack_bytes);
+        }
         for (i, r) in args.iter().enumerate() {
             let operand = self.stack[base + i];
             match r {
@@ -67,6 +72,10 @@ impl FuncCompiler<'_> {
                 ArgReg::Xmm(x) => {
                     self.load_operand(reg::R11, operand, base + i)?;
                     self.asm.gpr_to_xmm(*x, reg::R11);
+                }
+                ArgReg::Stack(off) => {
+                    self.load_operand(reg::R11, operand, base + i)?;
+                    self.asm.store64(reg::RSP, *off, reg::R11);
                 }
             }
         }
@@ -87,6 +96,7 @@ impl FuncCompiler<'_> {
                     self.asm.xmm_to_gpr(reg::R11, *x);
                     self.push_reg(*ty, reg::R11);
                 }
+                ArgReg::Stack(_) => unreachable!("results are in registers"),
             }
         }
         Ok(())

@@ -125,6 +125,7 @@ impl FuncCompiler<'_> {
                     self.load_operand(reg::R11, operand, base + i)?;
                     self.asm.gpr_to_xmm(*x, reg::R11);
                 }
+                ArgReg::Stack(_) => unreachable!("results are in registers"),
             }
         }
         Ok(())

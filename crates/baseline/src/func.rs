@@ -81,35 +81,37 @@ pub(crate) fn is_float(ty: WasmValType) -> bool {
     matches!(ty, WasmValType::F32 | WasmValType::F64)
 }
 
-/// Where a function's parameters (or a callee's arguments) go: each is an
-/// integer register or an xmm register; anything passed on the stack is
-/// declined.
+/// Where a function's parameters (or a callee's arguments) go: an integer
+/// register, an xmm register, or, once those run out, an 8-byte stack slot
+/// at this offset from `rsp` at the call (the callee pops them).
 pub(crate) enum ArgReg {
     Int(u8),
     Xmm(u8),
+    Stack(i32),
 }
 
-pub(crate) fn arg_registers(params: &[WasmValType]) -> Result<Vec<ArgReg>> {
-    let (mut ints, mut floats) = (0, 0);
-    params
+/// The location of each of `params`, and the bytes of stack they take
+/// (a multiple of 16).
+pub(crate) fn arg_registers(params: &[WasmValType]) -> Result<(Vec<ArgReg>, i32)> {
+    let (mut ints, mut floats, mut stack) = (0, 0, 0i32);
+    let locations = params
         .iter()
         .map(|ty| {
             scalar(*ty)?;
-            if is_float(*ty) {
+            let register = if is_float(*ty) {
                 floats += 1;
-                if floats > FLOAT_REGS {
-                    return unsupported("arguments passed on the stack");
-                }
-                Ok(ArgReg::Xmm(floats as u8 - 1))
+                (floats <= FLOAT_REGS).then(|| ArgReg::Xmm(floats as u8 - 1))
             } else {
                 ints += 1;
-                match INT_ARGS.get(ints - 1) {
-                    Some(r) => Ok(ArgReg::Int(*r)),
-                    None => unsupported("arguments passed on the stack"),
-                }
-            }
+                INT_ARGS.get(ints - 1).map(|r| ArgReg::Int(*r))
+            };
+            Ok(register.unwrap_or_else(|| {
+                stack += 8;
+                ArgReg::Stack(stack - 8)
+            }))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((locations, (stack as u32).next_multiple_of(16) as i32))
 }
 
 pub(crate) fn result_registers(results: &[WasmValType]) -> Result<Vec<ArgReg>> {
@@ -168,6 +170,8 @@ pub(crate) struct FuncCompiler<'a> {
     pub has_bit_counts: bool,
     /// Calls through function references may find them not compiled yet.
     pub lazy_compilation: bool,
+    /// Bytes of parameters passed on the stack.
+    stack_params: i32,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -212,6 +216,7 @@ impl<'a> FuncCompiler<'a> {
             has_memory_base,
             has_bit_counts,
             lazy_compilation: tunables.lazy_compilation,
+            stack_params: 0,
         };
         let mut locals = body.get_locals_reader().map_err(crate::wasm_err)?;
         for _ in 0..locals.get_count() {
@@ -223,7 +228,8 @@ impl<'a> FuncCompiler<'a> {
             }
             f.locals.extend(std::iter::repeat_n(ty, count as usize));
         }
-        let params = arg_registers(&ty.params)?;
+        let (params, stack_params) = arg_registers(&ty.params)?;
+        f.stack_params = stack_params;
         result_registers(&ty.results)?;
         let frame_fields = f.prologue(&params);
         f.push_function_frame();
@@ -309,6 +315,11 @@ impl<'a> FuncCompiler<'a> {
                     self.asm.xmm_to_gpr(reg::R11, *x);
                     self.asm.store64(reg::RBP, disp, reg::R11);
                 }
+                // Above the saved rbp and the return address.
+                ArgReg::Stack(off) => {
+                    self.asm.load64(reg::R11, reg::RBP, 16 + off);
+                    self.asm.store64(reg::RBP, disp, reg::R11);
+                }
             }
         }
         let declared = params.len()..self.locals.len();
@@ -353,7 +364,8 @@ impl<'a> FuncCompiler<'a> {
         }
         a.mov64(reg::RSP, reg::RBP);
         a.pop(reg::RBP);
-        a.ret();
+        // The `tail` convention: the callee pops its stack arguments.
+        a.ret(self.stack_params as u16);
     }
 
     fn emit_trap_stubs(&mut self) {

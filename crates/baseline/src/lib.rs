@@ -13,8 +13,9 @@
 //! fallback compiler (Cranelift), which also compiles every trampoline:
 //! floating-point arithmetic, SIMD, references and tables beyond
 //! `call_indirect`, bulk memory, memories other than a 32-bit memory 0,
-//! explicit bounds checks, fuel and epochs, and signatures passing values
-//! on the stack. The instructions are encoded by `cranelift-assembler-x64`.
+//! explicit bounds checks, fuel and epochs, and functions returning more
+//! values than there are result registers. The instructions are encoded
+//! by `cranelift-assembler-x64`.
 
 #![forbid(unsafe_code)]
 

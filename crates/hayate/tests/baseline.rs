@@ -1,0 +1,200 @@
+//! The baseline compiler as the first tier (`Config::baseline_compilation`):
+//! its code and Cranelift's call each other (arguments in registers and on
+//! the stack, both ways), and traps, backtraces and the stack limit are
+//! those of eagerly compiled code. No background compilation here, so only
+//! first-tier code runs. The spec suites run under it too (`hayate-wast`'s
+//! `spec_v2_baseline`, `spec_simd_baseline`).
+
+use hayate::{Config, Engine, Instance, Module, Store, Trap};
+
+fn engine(baseline: bool, edit: impl FnOnce(&mut Config)) -> Engine {
+    let mut config = Config::new();
+    config
+        .lazy_compilation(baseline)
+        .background_compilation(false)
+        .baseline_compilation(baseline);
+    edit(&mut config);
+    Engine::new(&config).unwrap()
+}
+
+/// `$ints` and `$mixed` take more arguments than there are registers.
+/// The baseline compiler takes `$ints`, `$sum_ints` and `$deep`; `$mixed`
+/// and `$calls_ints` use float arithmetic, so Cranelift compiles them:
+/// calls cross between the two compilers both ways.
+const MIXED: &str = r#"(module
+    (func $ints (param i64 i64 i64 i64 i64 i64 i64 i64 i32 i32) (result i64)
+      (i64.add
+        (i64.add
+          (i64.add (i64.mul (local.get 0) (i64.const 1)) (i64.mul (local.get 1) (i64.const 3)))
+          (i64.add (i64.mul (local.get 2) (i64.const 5)) (i64.mul (local.get 3) (i64.const 7))))
+        (i64.add
+          (i64.add (i64.mul (local.get 4) (i64.const 11)) (i64.mul (local.get 5) (i64.const 13)))
+          (i64.add
+            (i64.add (i64.mul (local.get 6) (i64.const 17)) (i64.mul (local.get 7) (i64.const 19)))
+            (i64.sub (i64.extend_i32_s (local.get 8)) (i64.extend_i32_u (local.get 9)))))))
+    (func $mixed (param i64 f64 i64 f64 i64 f64 i64 f64 i64 f64 i64 f64 i64 f64 i64 f64 f64 f64 i64)
+          (result f64)
+      (f64.add
+        (f64.add (f64.add (local.get 1) (local.get 3)) (f64.mul (local.get 15) (local.get 17)))
+        (f64.add
+          (f64.convert_i64_s (call $ints (local.get 0) (local.get 2) (local.get 4) (local.get 6)
+                                         (local.get 8) (local.get 10) (local.get 12) (local.get 14)
+                                         (i32.const -1) (i32.const -1)))
+          (f64.convert_i64_s (local.get 18)))))
+    (func (export "sum_ints") (param i64) (result i64)
+      (call $ints (local.get 0) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5)
+                  (i64.const 6) (i64.const 7) (i64.const 8) (i32.const -5) (i32.const 7)))
+    (func (export "to_mixed") (param i64) (result f64)
+      (call $mixed (local.get 0) (f64.const 0.5) (i64.const 2) (f64.const 1.5) (i64.const 3)
+                   (f64.const 2.5) (i64.const 4) (f64.const 3.5) (i64.const 5) (f64.const 4.5)
+                   (i64.const 6) (f64.const 5.5) (i64.const 7) (f64.const 6.5) (i64.const 8)
+                   (f64.const 7.5) (f64.const 8.5) (f64.const 9.5) (i64.const 1000)))
+    (func $deep (export "deep") (param i32 i64 i64 i64 i64 i64) (result i32)
+      (i32.add (call $deep (i32.add (local.get 0) (i32.const 1)) (local.get 1) (local.get 2)
+                           (local.get 3) (local.get 4) (local.get 5))
+               (i32.const 1))))"#;
+
+#[test]
+fn baseline_and_cranelift_code_call_each_other_with_stack_arguments() {
+    let run = |baseline: bool| {
+        let engine = engine(baseline, |_| {});
+        let module = Module::new(&engine, MIXED).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let sum = i
+            .get_typed_func::<i64, i64>(&mut store, "sum_ints")
+            .unwrap();
+        let mixed = i
+            .get_typed_func::<i64, f64>(&mut store, "to_mixed")
+            .unwrap();
+        (
+            sum.call(&mut store, 1).unwrap(),
+            sum.call(&mut store, -1_000_000_007).unwrap(),
+            mixed.call(&mut store, 1).unwrap(),
+            mixed.call(&mut store, 1 << 40).unwrap(),
+        )
+    };
+    let baseline = run(true);
+    assert_eq!(baseline, run(false));
+    // 1 + 2*3 + 3*5 + 4*7 + 5*11 + 6*13 + 7*17 + 8*19 + (-5 - 7)
+    assert_eq!(baseline.0, 442);
+}
+
+#[test]
+fn deep_recursion_with_stack_arguments_is_a_stack_overflow_on_a_small_host_stack() {
+    std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(|| {
+            let engine = engine(true, |c| {
+                c.max_wasm_stack(128 << 10);
+            });
+            let module = Module::new(&engine, MIXED).unwrap();
+            let mut store = Store::new(&engine, ());
+            let i = Instance::new(&mut store, &module, &[]).unwrap();
+            let deep = i
+                .get_typed_func::<(i32, i64, i64, i64, i64, i64), i32>(&mut store, "deep")
+                .unwrap();
+            for _ in 0..3 {
+                let err = deep.call(&mut store, (0, 1, 2, 3, 4, 5)).unwrap_err();
+                assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+const TRAPS: &str = r#"(module
+    (memory 1)
+    (table 2 funcref)
+    (elem (i32.const 0) $boom)
+    (func $boom (param i32) (result i32) unreachable)
+    (func $via_table (param i32 i32) (result i32)
+      (call_indirect (param i32) (result i32) (local.get 1) (local.get 0)))
+    (func (export "outer") (param i32 i32) (result i32)
+      (call $via_table (local.get 0) (local.get 1)))
+    (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+    (func (export "rem") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
+    (func (export "load") (param i32) (result i64) (i64.load offset=16 (local.get 0))))"#;
+
+/// Trap and backtrace frames (index, name, Wasm offset) of a call.
+type Outcome = Result<i64, (Trap, Vec<(u32, Option<String>, Option<u32>)>)>;
+
+fn outcomes(baseline: bool) -> Vec<Outcome> {
+    let engine = engine(baseline, |_| {});
+    let module = Module::new(&engine, TRAPS).unwrap();
+    let mut store = Store::new(&engine, ());
+    let i = Instance::new(&mut store, &module, &[]).unwrap();
+    let outer = i
+        .get_typed_func::<(i32, i32), i32>(&mut store, "outer")
+        .unwrap();
+    let div = i
+        .get_typed_func::<(i32, i32), i32>(&mut store, "div")
+        .unwrap();
+    let rem = i
+        .get_typed_func::<(i64, i64), i64>(&mut store, "rem")
+        .unwrap();
+    let load = i.get_typed_func::<i32, i64>(&mut store, "load").unwrap();
+    let outcome = |r: hayate::Result<i64>| {
+        r.map_err(|e| {
+            let trap = *e.downcast_ref::<Trap>().expect("a trap");
+            let bt = e
+                .downcast_ref::<hayate::WasmBacktrace>()
+                .expect("a backtrace");
+            let frames = bt
+                .frames
+                .iter()
+                .map(|f| (f.func_index, f.func_name.clone(), f.module_offset))
+                .collect();
+            (trap, frames)
+        })
+    };
+    let mut all = Vec::new();
+    for (index, arg) in [(0, 1), (1, 1), (2, 1), (-1, 1)] {
+        all.push(outcome(outer.call(&mut store, (index, arg)).map(i64::from)));
+    }
+    for (a, b) in [
+        (7, 2),
+        (-7, 2),
+        (1, 0),
+        (i32::MIN, -1),
+        (i32::MIN, 1),
+        (5, -1),
+    ] {
+        all.push(outcome(div.call(&mut store, (a, b)).map(i64::from)));
+    }
+    for (a, b) in [(7, 2), (-7, 2), (1, 0), (i64::MIN, -1), (i64::MIN, 3)] {
+        all.push(outcome(rem.call(&mut store, (a, b))));
+    }
+    for addr in [0, 65536 - 24, 65536 - 23, -1] {
+        all.push(outcome(load.call(&mut store, addr)));
+    }
+    all
+}
+
+#[test]
+fn traps_and_backtraces_match_eager_compilation() {
+    let baseline = outcomes(true);
+    assert_eq!(baseline, outcomes(false));
+    let traps: Vec<_> = baseline
+        .iter()
+        .filter_map(|o| o.as_ref().err().map(|e| e.0))
+        .collect();
+    assert_eq!(
+        traps,
+        [
+            Trap::UnreachableCodeReached,
+            Trap::IndirectCallToNull,
+            Trap::TableOutOfBounds,
+            Trap::TableOutOfBounds,
+            Trap::IntegerDivisionByZero,
+            Trap::IntegerOverflow,
+            Trap::IntegerDivisionByZero,
+            Trap::MemoryOutOfBounds,
+            Trap::MemoryOutOfBounds,
+        ]
+    );
+    // The backtrace of the `unreachable` names all three frames.
+    let frames = &baseline[0].as_ref().unwrap_err().1;
+    assert_eq!(frames.len(), 3, "{frames:?}");
+}
