@@ -8,7 +8,7 @@
 
 use cranelift_assembler_x64::{
     Amode, AmodeOffset, AmodeOffsetPlusKnownOffset, Fixed, GprMem, Imm16, Imm32, Imm64, Registers,
-    Simm32, TrapCode, inst,
+    Simm32, TrapCode, XmmMem, inst,
 };
 use hayate_environ::{BodyRelocation, CompiledBody, RelocationKind, RelocationTarget, Trap};
 
@@ -112,6 +112,9 @@ pub(crate) enum Cond {
     LeU,
     GeS,
     GeU,
+    /// Parity set: after `ucomis*`, the operands were unordered.
+    Parity,
+    NoParity,
 }
 
 impl Cond {
@@ -128,6 +131,8 @@ impl Cond {
             Cond::LeU => 0x6,
             Cond::GeS => 0xD,
             Cond::GeU => 0x3,
+            Cond::Parity => 0xA,
+            Cond::NoParity => 0xB,
         }
     }
 }
@@ -538,6 +543,64 @@ impl Assembler {
         self.code.push(0x48 | ((xmm >> 3) << 2) | (gpr >> 3));
         self.code
             .extend_from_slice(&[0x0F, 0x7E, 0xC0 | ((xmm & 7) << 3) | (gpr & 7)]);
+    }
+}
+
+/// Scalar float operations on `xmm0` (and `xmm1`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Sqrt,
+    /// `f32` to `f64` (on `f64` code) or `f64` to `f32` (on `f32`).
+    Convert,
+}
+
+impl Assembler {
+    /// `xmm0 = xmm0 op xmm1` (`xmm0 = op xmm0` for the unary ones), in
+    /// single (`!double`) or double precision.
+    pub fn float_op(&mut self, op: FloatOp, double: bool) {
+        let c = &mut self.code;
+        let (a, b) = (0u8, XmmMem::<u8, u8>::Xmm(1));
+        let same = XmmMem::<u8, u8>::Xmm(0);
+        match (op, double) {
+            (FloatOp::Add, false) => inst::addss_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Add, true) => inst::addsd_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Sub, false) => inst::subss_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Sub, true) => inst::subsd_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Mul, false) => inst::mulss_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Mul, true) => inst::mulsd_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Div, false) => inst::divss_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Div, true) => inst::divsd_a::<Regs>::new(a, b).encode(c),
+            (FloatOp::Sqrt, false) => inst::sqrtss_a::<Regs>::new(a, same).encode(c),
+            (FloatOp::Sqrt, true) => inst::sqrtsd_a::<Regs>::new(a, same).encode(c),
+            (FloatOp::Convert, false) => inst::cvtsd2ss_a::<Regs>::new(a, same).encode(c),
+            (FloatOp::Convert, true) => inst::cvtss2sd_a::<Regs>::new(a, same).encode(c),
+        }
+    }
+
+    /// `ucomis[sd] xmm(a), xmm(b)`.
+    pub fn float_compare(&mut self, double: bool, a: u8, b: u8) {
+        let b = XmmMem::<u8, u8>::Xmm(b);
+        if double {
+            inst::ucomisd_a::<Regs>::new(a, b).encode(&mut self.code);
+        } else {
+            inst::ucomiss_a::<Regs>::new(a, b).encode(&mut self.code);
+        }
+    }
+
+    /// `xmm0 = (float) src`, `src` a signed 32- or 64-bit (`wide`) integer.
+    pub fn int_to_float(&mut self, double: bool, wide: bool, src: u8) {
+        let c = &mut self.code;
+        let s = Gm::Gpr(src);
+        match (double, wide) {
+            (false, false) => inst::cvtsi2ssl_a::<Regs>::new(0u8, s).encode(c),
+            (false, true) => inst::cvtsi2ssq_a::<Regs>::new(0u8, s).encode(c),
+            (true, false) => inst::cvtsi2sdl_a::<Regs>::new(0u8, s).encode(c),
+            (true, true) => inst::cvtsi2sdq_a::<Regs>::new(0u8, s).encode(c),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One function, translated in a single pass: the frame, the operand
 //! stack, the prologue and epilogue, and the operator loop, which hands
-//! each operator to its family (`control`, `numeric`, `memory`, `call`).
+//! each operator to its family (`control`, `numeric`, `float`, `memory`,
+//! `call`).
 //!
 //! Every local and every operand-stack depth has a home slot in the frame
 //! (`[rbp - …]`, 8 bytes each). An operand is either in its slot, or a
@@ -486,6 +487,9 @@ impl<'a> FuncCompiler<'a> {
             return Ok(());
         }
         if self.numeric_operator(op)? {
+            return Ok(());
+        }
+        if self.float_operator(op)? {
             return Ok(());
         }
         if self.memory_operator(op)? {

@@ -11,17 +11,18 @@
 //!
 //! What it does not handle it declines, function by function, to a
 //! fallback compiler (Cranelift), which also compiles every trampoline:
-//! floating-point arithmetic, SIMD, references and tables beyond
-//! `call_indirect`, bulk memory, memories other than a 32-bit memory 0,
-//! explicit bounds checks, fuel and epochs, and functions returning more
-//! values than there are result registers. The instructions are encoded
-//! by `cranelift-assembler-x64`.
+//! float `min`/`max`, rounding and conversions to integers, SIMD,
+//! references and tables beyond `call_indirect`, bulk memory, memories
+//! other than a 32-bit memory 0, explicit bounds checks, fuel and epochs,
+//! and functions returning more values than there are result registers.
+//! The instructions are encoded by `cranelift-assembler-x64`.
 
 #![forbid(unsafe_code)]
 
 mod asm;
 mod call;
 mod control;
+mod float;
 mod func;
 mod memory;
 mod numeric;
