@@ -35,6 +35,18 @@ fn cpython_runs_the_script_compiled_lazily() {
     run_script(&hayate::Engine::new(hayate::Config::new().lazy_compilation(true)).unwrap());
 }
 
+/// The same in baseline-compiled code (`Config::baseline_compilation`).
+#[test]
+fn cpython_runs_the_script_in_baseline_compiled_code() {
+    // No background compilation: the script runs in first-tier code only.
+    let mut config = hayate::Config::new();
+    config
+        .lazy_compilation(true)
+        .background_compilation(false)
+        .baseline_compilation(true);
+    run_script(&hayate::Engine::new(&config).unwrap());
+}
+
 fn run_script(engine: &hayate::Engine) {
     let Some(python) = python_wasm() else {
         let msg = "python.wasm not found: set HAYATE_PYTHON_WASM or run .ci/run to \
