@@ -17,6 +17,7 @@ pub(crate) mod reg {
     pub const RAX: u8 = 0;
     pub const RCX: u8 = 1;
     pub const RDX: u8 = 2;
+    pub const RBX: u8 = 3;
     pub const RSP: u8 = 4;
     pub const RBP: u8 = 5;
     pub const RSI: u8 = 6;

@@ -61,6 +61,8 @@ impl FuncCompiler<'_> {
         let (args, stack_bytes) = arg_registers(&ft.params)?;
         let results = result_registers(&ft.results)?;
         let base = self.stack.len() - args.len();
+        // Argument registers overlap operand registers.
+        self.materialize_all();
         if stack_bytes > 0 {
             // The callee pops it.
             self.asm.sub_rsp(stack_bytes);
@@ -91,10 +93,11 @@ impl FuncCompiler<'_> {
         }
         for (ty, r) in ft.results.iter().zip(&results) {
             match r {
-                ArgReg::Int(r) => self.push_reg(*ty, *r),
+                // Result registers overlap operand registers.
+                ArgReg::Int(r) => self.push_slot(*ty, *r),
                 ArgReg::Xmm(x) => {
                     self.asm.xmm_to_gpr(reg::R11, *x);
-                    self.push_reg(*ty, reg::R11);
+                    self.push_slot(*ty, reg::R11);
                 }
                 ArgReg::Stack(_) => unreachable!("results are in registers"),
             }
@@ -112,6 +115,8 @@ impl FuncCompiler<'_> {
         let offsets = &self.module.offsets;
         match info.defined_func(f) {
             Some(defined) if self.module.lazy_calls => {
+                // The builtin may be called: nothing live in registers.
+                self.materialize_all();
                 let entries = offsets.lazy_entries() as i32;
                 self.asm.load64(reg::RAX, reg::R14, entries);
                 self.asm
@@ -150,6 +155,8 @@ impl FuncCompiler<'_> {
         result_registers(&info.types[ty].results)?;
         let offsets = self.module.offsets;
         self.pop_into(reg::RDX)?;
+        // Builtins may be called: nothing live in registers.
+        self.materialize_all();
         let (def, off) = match info.defined_table(table) {
             Some(defined) => (reg::R14, offsets.defined_table(defined) as i32),
             None => {

@@ -6,13 +6,16 @@
 //! Every local and every operand-stack depth has a home slot in the frame
 //! (`[rbp - …]`, 8 bytes each). An operand is either in its slot, or a
 //! constant or a local not yet copied there (`Loc`), which saves most of
-//! the copies a stack machine would make; operators load their operands
-//! into scratch registers and store their result into its slot. At every
-//! control-flow boundary all operands are written to their slots, so that
-//! each join point sees one layout. `rbp` is the frame pointer (backtraces
+//! the copies a stack machine would make, or in one of a few operand
+//! registers (`Loc::Reg`): operators load their operands into scratch
+//! registers and leave their result in an operand register. At every
+//! control-flow boundary and call all operands are written to their
+//! slots, so that each join point sees one layout and calls clobber
+//! nothing live. `rbp` is the frame pointer (backtraces
 //! walk it), `r14` holds the vmctx and `r15` the base of memory 0; both
 //! are callee-saved in the `tail` convention, as are `r12`/`r13`, which
-//! calls use as scratch; all four are saved in the frame.
+//! calls use as scratch, and `rbx`, an operand register; all five are
+//! saved in the frame.
 
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
 use hayate_environ::{
@@ -47,8 +50,16 @@ pub(crate) const INT_RESULTS: [u8; 8] = [
     reg::R10,
 ];
 
-/// Bytes of saved registers at the top of the frame (`r12`–`r15`).
-const SAVED: i32 = 32;
+/// The callee-saved registers the frame saves, at `[rbp - 8]` down.
+const SAVED_REGISTERS: [u8; 5] = [reg::R12, reg::R13, reg::R14, reg::R15, reg::RBX];
+
+/// Bytes of saved registers at the top of the frame.
+const SAVED: i32 = 8 * SAVED_REGISTERS.len() as i32;
+
+/// Registers that hold operands between operators. No operator uses them
+/// as scratch; calls clobber all but `rbx`, so operands are written to
+/// their slots before calls (and before control flow).
+const OPERAND_REGISTERS: [u8; 6] = [reg::RBX, reg::RSI, reg::RDI, reg::R8, reg::R9, reg::R10];
 
 /// Where an operand is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +70,8 @@ pub(crate) enum Loc {
     Const(i64),
     /// The current value of a local, not yet copied to its slot.
     Local(u32),
+    /// In this register (one of `OPERAND_REGISTERS`), not in its slot.
+    Reg(u8),
 }
 
 /// An operand on the stack.
@@ -298,10 +311,7 @@ impl<'a> FuncCompiler<'a> {
         });
         let a = &mut self.asm;
         let frame_field = a.sub_rsp_placeholder();
-        for (i, r) in [reg::R12, reg::R13, reg::R14, reg::R15]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, r) in SAVED_REGISTERS.into_iter().enumerate() {
             a.store64(reg::RBP, -8 * (i as i32 + 1), r);
         }
         a.mov64(reg::R14, reg::RDI);
@@ -357,10 +367,7 @@ impl<'a> FuncCompiler<'a> {
     fn epilogue(&mut self) {
         let a = &mut self.asm;
         a.bind(self.return_label);
-        for (i, r) in [reg::R12, reg::R13, reg::R14, reg::R15]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, r) in SAVED_REGISTERS.into_iter().enumerate() {
             a.load64(r, reg::RBP, -8 * (i as i32 + 1));
         }
         a.mov64(reg::RSP, reg::RBP);
@@ -409,6 +416,16 @@ impl<'a> FuncCompiler<'a> {
                 self.asm.mov_imm(dst, bits);
                 return Ok(());
             }
+            // 32-bit values are zero-extended on the way, as 32-bit loads
+            // do: their register's upper half is unspecified.
+            Loc::Reg(r) if wide => {
+                self.asm.mov64(dst, r);
+                return Ok(());
+            }
+            Loc::Reg(r) => {
+                self.asm.mov32(dst, r);
+                return Ok(());
+            }
             Loc::Slot => self.slot_disp(depth),
             Loc::Local(i) => self.local_disp(i),
         };
@@ -428,11 +445,42 @@ impl<'a> FuncCompiler<'a> {
         Ok(operand.ty)
     }
 
-    /// Pushes the value in `src` as a new operand of type `ty`.
+    /// Pushes the value in `src` as a new operand of type `ty`, kept in an
+    /// operand register.
     pub fn push_reg(&mut self, ty: WasmValType, src: u8) {
+        let r = self.free_operand_register();
+        self.asm.mov64(r, src);
+        self.push(ty, Loc::Reg(r));
+    }
+
+    /// Pushes the value in `src` as a new operand in its slot (for values
+    /// arriving in registers that operands may also be in).
+    pub fn push_slot(&mut self, ty: WasmValType, src: u8) {
         let disp = self.slot_disp(self.stack.len());
         self.asm.store64(reg::RBP, disp, src);
         self.push(ty, Loc::Slot);
+    }
+
+    /// An operand register no operand is in, writing the deepest one held
+    /// in a register to its slot if all are taken.
+    fn free_operand_register(&mut self) -> u8 {
+        let taken = |stack: &[Operand], r: u8| stack.iter().any(|o| o.loc == Loc::Reg(r));
+        if let Some(r) = OPERAND_REGISTERS
+            .into_iter()
+            .find(|r| !taken(&self.stack, *r))
+        {
+            return r;
+        }
+        let depth = self
+            .stack
+            .iter()
+            .position(|o| matches!(o.loc, Loc::Reg(_)))
+            .expect("all operand registers are taken by operands");
+        let Loc::Reg(r) = self.stack[depth].loc else {
+            unreachable!()
+        };
+        self.materialize(depth);
+        r
     }
 
     /// Writes operand `depth` to its home slot if it is not there.
@@ -441,6 +489,7 @@ impl<'a> FuncCompiler<'a> {
         let disp = self.slot_disp(depth);
         match operand.loc {
             Loc::Slot => return,
+            Loc::Reg(r) => self.asm.store64(reg::RBP, disp, r),
             Loc::Const(bits) => match i32::try_from(bits) {
                 Ok(imm) => self.asm.store64_imm(reg::RBP, disp, imm),
                 Err(_) if !scalar(operand.ty).unwrap_or(true) => {

@@ -119,6 +119,7 @@ impl FuncCompiler<'_> {
             O::MemoryGrow { mem: 0 } if self.has_memory_base => {
                 // memory_grow(vmctx, memory, delta: u64) -> old pages or -1.
                 self.pop_into(reg::RDX)?;
+                self.materialize_all();
                 self.asm.mov_imm(reg::RSI, 0);
                 self.call_builtin(Builtin::MemoryGrow);
                 self.push_reg(I32, reg::RAX);

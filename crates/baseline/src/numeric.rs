@@ -146,6 +146,7 @@ impl FuncCompiler<'_> {
             Loc::Const(bits) if i32::try_from(bits).is_ok() => {
                 self.asm.store64_imm(reg::RBP, disp, bits as i32);
             }
+            Loc::Reg(r) => self.asm.store64(reg::RBP, disp, r),
             _ => {
                 let depth = self.stack.len();
                 self.load_operand(reg::RAX, operand, depth)?;

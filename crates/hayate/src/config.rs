@@ -202,10 +202,14 @@ impl Config {
     /// With lazy compilation, compile functions on first call with the
     /// baseline compiler (default off): one pass per function, no
     /// optimisation, far faster to compile than Cranelift and a few times
-    /// slower to run, until the background compilation's code takes over
-    /// (without background compilation, for good). Functions it does not
-    /// handle (see the `hayate-baseline` crate) are compiled by Cranelift
-    /// as before. x86-64 only; elsewhere this setting changes nothing.
+    /// slower to run. Functions it does not handle (see the
+    /// `hayate-baseline` crate) are compiled by Cranelift as before. With
+    /// background compilation, each function it took is also compiled
+    /// again by unoptimised Cranelift on a thread of its own once the
+    /// program stops calling new functions for a moment (a second tier,
+    /// which replaces it), until the whole module's optimised code takes
+    /// over; without, baseline code is what runs. x86-64 only; elsewhere
+    /// this setting changes nothing.
     pub fn baseline_compilation(&mut self, enable: bool) -> &mut Self {
         self.baseline_compilation = enable;
         self

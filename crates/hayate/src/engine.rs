@@ -27,6 +27,10 @@ pub(crate) struct EngineInner {
     /// The compiler of functions compiled on first call, when it is not
     /// `compiler` (see `new_compiler`).
     pub(crate) first_tier_compiler: Option<Box<dyn hayate_environ::Compiler>>,
+    /// The baseline compiler, which first-tier compilations try first
+    /// (`Config::baseline_compilation`).
+    #[cfg(feature = "compiler")]
+    pub(crate) baseline_compiler: Option<hayate_baseline::BaselineCompiler>,
     /// Engine-wide function type ids, owned by the runtime.
     pub(crate) types: TypeRegistry,
     pub(crate) epoch: AtomicU64,
@@ -58,6 +62,8 @@ impl Engine {
         crate::vm::init();
         let compiler = new_compiler(config, false)?;
         let first_tier_compiler = new_compiler(config, true)?;
+        #[cfg(feature = "compiler")]
+        let baseline_compiler = new_baseline_compiler(config)?;
         let header = Arc::new(crate::serialize::host_header(config, compiler.as_deref()));
         let allocator = match config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
@@ -83,6 +89,8 @@ impl Engine {
                 config: config.clone(),
                 compiler,
                 first_tier_compiler,
+                #[cfg(feature = "compiler")]
+                baseline_compiler,
                 types: TypeRegistry::default(),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Default::default(),
@@ -99,7 +107,15 @@ impl Engine {
         })
     }
 
-    /// The compiler of functions compiled lazily, on first call.
+    /// The baseline compiler, if functions compiled on first call try it
+    /// first.
+    #[cfg(feature = "compiler")]
+    pub(crate) fn baseline_compiler(&self) -> Option<&hayate_baseline::BaselineCompiler> {
+        self.inner.baseline_compiler.as_ref()
+    }
+
+    /// The compiler of functions compiled lazily, on first call (after the
+    /// baseline compiler, which declines some).
     pub(crate) fn first_tier_compiler(&self) -> Result<&dyn hayate_environ::Compiler> {
         match &self.inner.first_tier_compiler {
             Some(compiler) => Ok(&**compiler),
@@ -299,9 +315,9 @@ impl Default for Engine {
 
 /// The Cranelift backend for `config`, behind the compiler seam; with
 /// `first_tier`, the one for functions compiled on first call (`None` if
-/// that is the engine's compiler): while the whole module is compiled in
-/// the background, Cranelift without optimisation, and the baseline
-/// compiler in front of it if configured.
+/// that is the engine's compiler): Cranelift without optimisation while the
+/// whole module is compiled in the background or behind the baseline
+/// compiler.
 #[cfg(feature = "compiler")]
 fn new_compiler(
     config: &Config,
@@ -309,18 +325,15 @@ fn new_compiler(
 ) -> Result<Option<Box<dyn hayate_environ::Compiler>>> {
     use hayate_cranelift::{CompilerSettings, OptLevel};
     let lazy = config.tunables.lazy_compilation;
-    let tiered = lazy && config.background_compilation;
-    let baseline = lazy && config.baseline_compilation;
-    if first_tier && !(tiered && config.optimize) && !baseline {
+    let unoptimised_first_tier =
+        lazy && (config.background_compilation || config.baseline_compilation);
+    if first_tier && !(unoptimised_first_tier && config.optimize) {
         return Ok(None);
     }
     let settings = CompilerSettings {
-        // The first tier runs until the background's code is installed:
-        // Cranelift's optimiser would cost it more than it saves.
-        opt_level: match (
-            config.optimize && !(first_tier && tiered),
-            config.optimize_size,
-        ) {
+        // The first tier runs until better code takes over: Cranelift's
+        // optimiser would cost it more than it saves.
+        opt_level: match (config.optimize && !first_tier, config.optimize_size) {
             (false, _) => OptLevel::None,
             (true, false) => OptLevel::Speed,
             (true, true) => OptLevel::SpeedAndSize,
@@ -329,18 +342,23 @@ fn new_compiler(
         parallel: config.parallel_compilation,
         ..CompilerSettings::default()
     };
-    let compiler: Box<dyn hayate_environ::Compiler> =
-        Box::new(hayate_cranelift::Compiler::new(settings).map_err(Error::new)?);
-    if first_tier && baseline {
-        // Cranelift compiles what the baseline compiler declines.
-        return Ok(Some(
-            match hayate_baseline::BaselineCompiler::new(compiler) {
-                Ok(baseline) => Box::new(baseline),
-                Err(cranelift) => cranelift,
-            },
-        ));
+    let compiler = hayate_cranelift::Compiler::new(settings).map_err(Error::new)?;
+    Ok(Some(Box::new(compiler)))
+}
+
+/// The baseline compiler, if `config` asks for it and the host has one
+/// (x86-64). Its own fallback (for its `Compiler` implementation) is an
+/// unoptimised Cranelift; the engine calls only `compile_baseline` and
+/// compiles what it declines with the first-tier compiler.
+#[cfg(feature = "compiler")]
+fn new_baseline_compiler(config: &Config) -> Result<Option<hayate_baseline::BaselineCompiler>> {
+    if !(config.tunables.lazy_compilation && config.baseline_compilation) {
+        return Ok(None);
     }
-    Ok(Some(compiler))
+    let mut unoptimised = config.clone();
+    unoptimised.optimize = false;
+    let fallback = new_compiler(&unoptimised, false)?.expect("a compiler was asked for");
+    Ok(hayate_baseline::BaselineCompiler::new(fallback).ok())
 }
 
 /// No compiler in this build.

@@ -9,14 +9,19 @@
 //! background compilation runs, `Engine::first_tier_compiler`), one at a
 //! time on the module's compiler thread and packed into a code arena; and
 //! the whole module compiled at once, optimised, whose code replaces them.
+//! With the baseline compiler (`Config::baseline_compilation`) the first
+//! tier is its code where it takes a function, and a tier in between
+//! ([`TierUp`]) compiles those functions again with unoptimised Cranelift.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak, mpsc};
+use std::time::{Duration, Instant};
 
 use hayate_environ::{CompileJob, DefinedFuncIndex, EntityRef, ModuleInfo, RelocationTarget};
-use hayate_runtime::LateCode;
 use hayate_runtime::code_arena::CodeArena;
 use hayate_runtime::lazy::LazyCompiler;
+use hayate_runtime::{LateCode, ModuleRuntimeInfo};
 
 use crate::engine::Engine;
 use crate::module::Module;
@@ -25,6 +30,16 @@ use crate::module::Module;
 /// on the stack of the Wasm code that called the function, whose depth the
 /// guest chooses.
 const COMPILE_STACK: usize = 8 << 20;
+
+/// Which compiler a first-tier compilation asks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    /// The baseline compiler if the engine has one, else the first-tier
+    /// compiler.
+    Baseline,
+    /// The first-tier compiler (Cranelift).
+    Cranelift,
+}
 
 /// A function to compile, and where to send the result.
 type Job = (
@@ -41,6 +56,82 @@ pub(crate) struct ModuleCompiler {
     shared: Arc<FunctionCompiler>,
     /// The compiler thread's queue; dropping it ends the thread.
     worker: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Where functions the baseline compiler took go next.
+    tier_up: Arc<TierUp>,
+}
+
+/// The second tier of functions the baseline compiler took: each is
+/// compiled again by Cranelift (unoptimised, which compiles in a fraction
+/// of the optimiser's time and runs several times faster than baseline
+/// code), in the order they were first called, on a thread of its own, and
+/// replaces its baseline code as soon as it is done
+/// (`LazyFunctions::replace`). The whole module's optimised code, seconds
+/// later, replaces both. Only while the whole module is compiled in the
+/// background: without it, baseline code is what was asked for.
+#[derive(Debug, Default)]
+pub(crate) struct TierUp {
+    /// The module whose functions are replaced; set once it exists.
+    owner: OnceLock<Weak<ModuleRuntimeInfo>>,
+    /// The tier-up thread's queue, started on first use; dropping it ends
+    /// the thread.
+    queue: Mutex<Option<mpsc::Sender<DefinedFuncIndex>>>,
+}
+
+impl TierUp {
+    /// Names the module whose functions this tier replaces.
+    pub(crate) fn attach(&self, module: &Arc<ModuleRuntimeInfo>) {
+        let _ = self.owner.set(Arc::downgrade(module));
+    }
+
+    /// Queues `def` for its second tier, compiled by `compiler`.
+    fn push(&self, def: DefinedFuncIndex, compiler: &Arc<FunctionCompiler>) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.is_none() {
+            let Some(owner) = self.owner.get().cloned() else {
+                return;
+            };
+            let (send, jobs) = mpsc::channel::<DefinedFuncIndex>();
+            let compiler = compiler.clone();
+            let started = std::thread::Builder::new()
+                .name("hayate-tier-up".into())
+                .stack_size(COMPILE_STACK)
+                .spawn(move || tier_up_thread(&owner, &compiler, jobs));
+            if started.is_err() {
+                // Baseline code only runs slower.
+                return;
+            }
+            *queue = Some(send);
+        }
+        if let Some(queue) = queue.as_ref() {
+            let _ = queue.send(def);
+        }
+    }
+}
+
+/// Compiles the queued functions' second tier and installs each, until the
+/// module is gone or fully compiled. A failed compilation only leaves the
+/// baseline code in place.
+fn tier_up_thread(
+    owner: &Weak<ModuleRuntimeInfo>,
+    compiler: &FunctionCompiler,
+    jobs: mpsc::Receiver<DefinedFuncIndex>,
+) {
+    for def in jobs {
+        compiler.wait_until_first_tier_is_quiet();
+        let Some(module) = owner.upgrade() else {
+            return;
+        };
+        let Some(lazy) = &module.lazy else {
+            return;
+        };
+        if lazy.is_fully_compiled() {
+            return;
+        }
+        let compiled = catch_unwind(AssertUnwindSafe(|| compiler.compile(def, Tier::Cranelift)));
+        if let Ok(Ok((code, _))) = compiled {
+            let _ = lazy.replace(code);
+        }
+    }
 }
 
 /// What compiling one function needs.
@@ -53,7 +144,18 @@ struct FunctionCompiler {
     /// profiler reading `/tmp/perf-PID.map` needs each function in an
     /// anonymous mapping of its own: it names code only there).
     arena: Option<CodeArena>,
+    /// When the last first-tier compilation ended, in milliseconds since
+    /// `created`.
+    last_first_tier: AtomicU64,
+    created: Instant,
 }
+
+/// How long first-tier compilations must have paused before the second
+/// tier compiles: a program starting up calls new functions all the time,
+/// and the second tier would take the other core from it (the background
+/// compilation, niced, gives way); once it settles into running what it
+/// has, the second tier makes that faster.
+const FIRST_TIER_QUIET: Duration = Duration::from_millis(20);
 
 impl ModuleCompiler {
     pub(crate) fn new(engine: &Engine, info: Arc<ModuleInfo>, wasm: Arc<[u8]>) -> ModuleCompiler {
@@ -64,24 +166,45 @@ impl ModuleCompiler {
                 info,
                 wasm,
                 arena: if packed { CodeArena::new().ok() } else { None },
+                last_first_tier: AtomicU64::new(0),
+                created: Instant::now(),
             }),
             worker: Mutex::new(None),
+            tier_up: Arc::default(),
         }
+    }
+
+    /// The second tier of this module's functions, to attach to the
+    /// module once it exists.
+    pub(crate) fn tier_up(&self) -> Arc<TierUp> {
+        self.tier_up.clone()
     }
 
     /// Starts the compiler thread.
     fn start_worker(&self) -> Result<mpsc::Sender<Job>, String> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let shared = self.shared.clone();
+        let tier_up = self.tier_up.clone();
+        let second_tier = shared.engine.config().background_compilation;
         std::thread::Builder::new()
             .name("hayate-lazy-compile".into())
             .stack_size(COMPILE_STACK)
             .spawn(move || {
                 for (def, reply) in jobs {
-                    let result = catch_unwind(AssertUnwindSafe(|| shared.compile(def)))
-                        .unwrap_or_else(|_| {
-                            Err(format!("compiling function {} panicked", def.index()))
-                        });
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| shared.compile(def, Tier::Baseline)))
+                            .unwrap_or_else(|_| {
+                                Err(format!("compiling function {} panicked", def.index()))
+                            });
+                    shared
+                        .last_first_tier
+                        .store(shared.elapsed_ms(), Ordering::Release);
+                    let result = result.map(|(code, baseline)| {
+                        if baseline && second_tier {
+                            tier_up.push(def, &shared);
+                        }
+                        code
+                    });
                     let _ = reply.send(result);
                 }
             })
@@ -91,9 +214,28 @@ impl ModuleCompiler {
 }
 
 impl FunctionCompiler {
+    fn elapsed_ms(&self) -> u64 {
+        self.created.elapsed().as_millis() as u64
+    }
+
+    /// Sleeps until no first-tier compilation has ended for
+    /// [`FIRST_TIER_QUIET`].
+    fn wait_until_first_tier_is_quiet(&self) {
+        let quiet = FIRST_TIER_QUIET.as_millis() as u64;
+        loop {
+            let last = self.last_first_tier.load(Ordering::Acquire);
+            let idle = self.elapsed_ms().saturating_sub(last);
+            if idle >= quiet {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(quiet - idle));
+        }
+    }
+
     /// Compiles `def` (and its entry trampoline if it escapes) into a
-    /// module whose only function is `def`, on this thread.
-    fn compile(&self, def: DefinedFuncIndex) -> Result<Arc<LateCode>, String> {
+    /// module whose only function is `def`, on this thread; and whether the
+    /// baseline compiler compiled the function.
+    fn compile(&self, def: DefinedFuncIndex, tier: Tier) -> Result<(Arc<LateCode>, bool), String> {
         let compiler = self
             .engine
             .first_tier_compiler()
@@ -104,12 +246,23 @@ impl FunctionCompiler {
             jobs.push(CompileJob::ArrayToWasm(def));
         }
         let mut bodies = Vec::with_capacity(jobs.len());
+        let mut baseline = false;
         for job in &jobs {
-            bodies.push(
-                compiler
-                    .compile_job(&input, *job)
-                    .map_err(|e| e.to_string())?,
-            );
+            let body = match (job, self.engine.baseline_compiler(), tier) {
+                (CompileJob::Function(_), Some(b), Tier::Baseline) => {
+                    match b.compile_baseline(&input, def) {
+                        Err(hayate_environ::CompileError::Unsupported(_)) => {
+                            compiler.compile_job(&input, *job)
+                        }
+                        other => {
+                            baseline = other.is_ok();
+                            other
+                        }
+                    }
+                }
+                _ => compiler.compile_job(&input, *job),
+            };
+            bodies.push(body.map_err(|e| e.to_string())?);
         }
         // Linked as function 0 of a module of one: the trampoline's call
         // to the function is the one call between them (the function's own
@@ -143,7 +296,7 @@ impl FunctionCompiler {
         }
         .map_err(|e| e.to_string())?;
         crate::vm::register_late_with_profiler(&self.engine, &code);
-        Ok(code)
+        Ok((code, baseline))
     }
 }
 

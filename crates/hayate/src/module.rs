@@ -168,12 +168,14 @@ impl Module {
         let functions = info.num_defined_funcs() as usize;
         let wasm: Arc<[u8]> = bytes.into();
         let module_compiler = crate::lazy::ModuleCompiler::new(engine, info.clone(), wasm.clone());
+        let tier_up = module_compiler.tier_up();
         let lazy = hayate_runtime::lazy::LazyFunctions::new(functions, Box::new(module_compiler));
         let header = engine.inner.header.clone();
         let mut module = Module::from_parts(engine, info, code, header, Vec::new(), Some(lazy))?;
         Arc::get_mut(&mut module.inner)
             .expect("a module just made is not shared")
             .lazy_wasm = Some(wasm);
+        tier_up.attach(&module.inner.runtime);
         if engine.config().background_compilation {
             crate::lazy::start_background_compilation(&module);
         }

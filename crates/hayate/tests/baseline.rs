@@ -123,8 +123,13 @@ type Outcome = Result<i64, (Trap, Vec<(u32, Option<String>, Option<u32>)>)>;
 fn outcomes(baseline: bool) -> Vec<Outcome> {
     let engine = engine(baseline, |_| {});
     let module = Module::new(&engine, TRAPS).unwrap();
-    let mut store = Store::new(&engine, ());
-    let i = Instance::new(&mut store, &module, &[]).unwrap();
+    outcomes_of(&module)
+}
+
+fn outcomes_of(module: &Module) -> Vec<Outcome> {
+    let engine = module.engine();
+    let mut store = Store::new(engine, ());
+    let i = Instance::new(&mut store, module, &[]).unwrap();
     let outer = i
         .get_typed_func::<(i32, i32), i32>(&mut store, "outer")
         .unwrap();
@@ -197,4 +202,28 @@ fn traps_and_backtraces_match_eager_compilation() {
     // The backtrace of the `unreachable` names all three frames.
     let frames = &baseline[0].as_ref().unwrap_err().1;
     assert_eq!(frames.len(), 3, "{frames:?}");
+}
+
+#[test]
+fn results_traps_and_backtraces_hold_through_every_tier_switch() {
+    // With the background compilation on, functions the baseline compiler
+    // took are compiled again by Cranelift one at a time (the second tier)
+    // and then replaced by the whole module's code: call them throughout.
+    let eager = outcomes(false);
+    let mut config = Config::new();
+    config.lazy_compilation(true).baseline_compilation(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, TRAPS).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut rounds = 0;
+    loop {
+        let done = module.is_fully_compiled();
+        assert_eq!(outcomes_of(&module), eager, "round {rounds}");
+        rounds += 1;
+        if done {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never fully compiled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -18,7 +18,8 @@
 //! Meanwhile the embedding layer may compile the whole module at once on
 //! other threads and [`LazyFunctions::install`] it: the entries then point
 //! into it, and since its own calls are direct, code reached through them
-//! stays in it. An entry thus goes from null to a function's first code and
+//! stays in it. Before that, a function's first code may be replaced by
+//! better code of it alone ([`LazyFunctions::replace`], a second tier). An entry thus goes from null to a function's first code and
 //! later to its code in the whole module, and every code it ever held stays
 //! alive with the module: a stale read costs one more trip to the runtime,
 //! or a call into older code of the same function, and nothing else.
@@ -32,7 +33,7 @@
 //! code ([`LateCode`]), so traps, backtraces, fuel, epochs and the stack
 //! limit behave as in code compiled at load.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hayate_environ::{DefinedFuncIndex, EntityRef};
@@ -64,6 +65,8 @@ pub struct LazyFunctions {
     code: Mutex<Vec<Arc<LateCode>>>,
     /// The whole module's code is installed.
     installed: AtomicBool,
+    /// How many functions have code of their own (compiled on first call).
+    compiled: AtomicUsize,
     compiler: Box<dyn LazyCompiler>,
 }
 
@@ -76,6 +79,7 @@ impl LazyFunctions {
             array_entries: nulls(),
             code: Mutex::new(Vec::new()),
             installed: AtomicBool::new(false),
+            compiled: AtomicUsize::new(0),
             compiler,
         }
     }
@@ -101,10 +105,7 @@ impl LazyFunctions {
         if self.is_fully_compiled() {
             return self.entries.len();
         }
-        self.code
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.compiled.load(Ordering::Acquire)
     }
 
     /// Whether the whole module's code is installed.
@@ -162,7 +163,31 @@ impl LazyFunctions {
         self.array_entries[def.index()].store(array.cast_mut(), Ordering::Release);
         self.entries[def.index()].store(entry.cast_mut(), Ordering::Release);
         code.push(late);
+        self.compiled.fetch_add(1, Ordering::AcqRel);
         Ok(entry)
+    }
+
+    /// Switches compiled function `def` to `late`, better code of it alone
+    /// (a second tier), unless the whole module's code is installed, which
+    /// is better still; calls through the entry run it from now on. As
+    /// with [`LazyFunctions::install`], the code it replaces stays alive.
+    pub fn replace(&self, late: Arc<LateCode>) -> Result<(), String> {
+        if late.num_functions() != 1 {
+            return Err("a replacement holds one function".into());
+        }
+        let def = late.defined_function(0);
+        let mut code = self.code.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.is_fully_compiled() {
+            return Ok(());
+        }
+        if self.wasm_entry(def).is_null() {
+            return Err(format!("function {} is not compiled yet", def.index()));
+        }
+        let array = late.array_to_wasm_trampoline(0).unwrap_or(std::ptr::null());
+        self.array_entries[def.index()].store(array.cast_mut(), Ordering::Release);
+        self.entries[def.index()].store(late.function_ptr(0).cast_mut(), Ordering::Release);
+        code.push(late);
+        Ok(())
     }
 }
 

@@ -349,3 +349,41 @@ fn installing_the_whole_module_replaces_every_entry() {
         "nothing compiled after the install"
     );
 }
+
+#[test]
+fn a_second_tier_replaces_one_function_until_the_whole_module_is_installed() {
+    use hayate_runtime::lazy::LazyFunctions;
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let (info, whole) = compile(MODULE);
+    let (_, one) = compile(TIMES_100);
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let compiler = CountingCompiler {
+        info: info.clone(),
+        code: one,
+        calls: calls.clone(),
+    };
+    let lazy = LazyFunctions::new(3, Box::new(compiler));
+    let [f0, f1, f2] = [0, 1, 2].map(DefinedFuncIndex::new);
+    let first = lazy.compile(f0).unwrap();
+    let (_, better) = compile(TIMES_100);
+
+    // Only a compiled function, and one function at a time.
+    let for_f1 = LateCode::new(&better, info.clone(), &[f1]).unwrap();
+    assert!(lazy.replace(for_f1).is_err());
+    let all = LateCode::new(&whole, info.clone(), &[f0, f1, f2]).unwrap();
+    assert!(lazy.replace(all).is_err());
+    assert_eq!(lazy.compile(f0).unwrap(), first);
+
+    let second = LateCode::new(&better, info.clone(), &[f0]).unwrap();
+    lazy.replace(second.clone()).unwrap();
+    assert_eq!(lazy.compile(f0).unwrap(), second.function_ptr(0));
+    assert_eq!(lazy.compiled_count(), 1, "replacing compiles nothing");
+
+    // The whole module wins, and a late replacement changes nothing.
+    let whole_code = LateCode::new(&whole, info.clone(), &[f0, f1, f2]).unwrap();
+    lazy.install(whole_code.clone()).unwrap();
+    let late = LateCode::new(&better, info.clone(), &[f0]).unwrap();
+    lazy.replace(late).unwrap();
+    assert_eq!(lazy.compile(f0).unwrap(), whole_code.function_ptr(0));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
