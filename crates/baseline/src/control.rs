@@ -229,17 +229,16 @@ impl FuncCompiler<'_> {
         self.pop_into(reg::RDX)?;
         self.materialize_all();
         self.asm.mov32(reg::RAX, reg::RDX);
-        // One stub per distinct target, which moves the values and jumps.
+        // One stub per distinct target, which moves the values and jumps;
+        // found by depth, which is below the control stack's height.
         let mut stubs: Vec<(u32, Label)> = Vec::new();
+        let mut by_depth: Vec<Option<Label>> = vec![None; self.control.len()];
         let mut stub_for = |this: &mut Self, depth: u32| -> Label {
-            match stubs.iter().find(|s| s.0 == depth) {
-                Some(s) => s.1,
-                None => {
-                    let label = this.asm.new_label();
-                    stubs.push((depth, label));
-                    label
-                }
-            }
+            *by_depth[depth as usize].get_or_insert_with(|| {
+                let label = this.asm.new_label();
+                stubs.push((depth, label));
+                label
+            })
         };
         let default_label = stub_for(self, default);
         let n = i32::try_from(depths.len()).or_else(|_| unsupported("a huge br_table"))?;

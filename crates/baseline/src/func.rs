@@ -56,6 +56,9 @@ const SAVED_REGISTERS: [u8; 5] = [reg::R12, reg::R13, reg::R14, reg::R15, reg::R
 /// Bytes of saved registers at the top of the frame.
 const SAVED: i32 = 8 * SAVED_REGISTERS.len() as i32;
 
+/// How many operands at the top of the stack may be outside their slots.
+const WINDOW: usize = 16;
+
 /// Registers that hold operands between operators. No operator uses them
 /// as scratch; calls clobber all but `rbx`, so operands are written to
 /// their slots before calls (and before control flow).
@@ -397,9 +400,21 @@ impl<'a> FuncCompiler<'a> {
 
     // ---- the operand stack ----
 
+    /// Pushes an operand. The one that leaves the window goes to its slot
+    /// (clobbering `rax`): only the top [`WINDOW`] operands may be
+    /// elsewhere, so the scans of the stack each operator makes cost at
+    /// most that, however deep the guest makes it.
     pub fn push(&mut self, ty: WasmValType, loc: Loc) {
         self.stack.push(Operand { ty, loc });
         self.max_depth = self.max_depth.max(self.stack.len());
+        if let Some(leaving) = self.stack.len().checked_sub(WINDOW + 1) {
+            self.materialize(leaving);
+        }
+    }
+
+    /// The depth of the deepest operand that may be outside its slot.
+    fn window_start(&self) -> usize {
+        self.stack.len().saturating_sub(WINDOW)
     }
 
     pub fn pop(&mut self) -> Operand {
@@ -464,18 +479,17 @@ impl<'a> FuncCompiler<'a> {
     /// An operand register no operand is in, writing the deepest one held
     /// in a register to its slot if all are taken.
     fn free_operand_register(&mut self) -> u8 {
-        let taken = |stack: &[Operand], r: u8| stack.iter().any(|o| o.loc == Loc::Reg(r));
-        if let Some(r) = OPERAND_REGISTERS
-            .into_iter()
-            .find(|r| !taken(&self.stack, *r))
-        {
+        let start = self.window_start();
+        let window = &self.stack[start..];
+        let taken = |r: u8| window.iter().any(|o| o.loc == Loc::Reg(r));
+        if let Some(r) = OPERAND_REGISTERS.into_iter().find(|r| !taken(*r)) {
             return r;
         }
-        let depth = self
-            .stack
-            .iter()
-            .position(|o| matches!(o.loc, Loc::Reg(_)))
-            .expect("all operand registers are taken by operands");
+        let depth = start
+            + window
+                .iter()
+                .position(|o| matches!(o.loc, Loc::Reg(_)))
+                .expect("all operand registers are taken by operands");
         let Loc::Reg(r) = self.stack[depth].loc else {
             unreachable!()
         };
@@ -511,7 +525,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// Writes every operand to its home slot (before control flow).
     pub fn materialize_all(&mut self) {
-        for depth in 0..self.stack.len() {
+        for depth in self.window_start()..self.stack.len() {
             self.materialize(depth);
         }
     }
@@ -519,7 +533,7 @@ impl<'a> FuncCompiler<'a> {
     /// Writes the operands that read local `index` to their slots, before
     /// the local changes.
     pub fn materialize_local(&mut self, index: u32) {
-        for depth in 0..self.stack.len() {
+        for depth in self.window_start()..self.stack.len() {
             if self.stack[depth].loc == Loc::Local(index) {
                 self.materialize(depth);
             }

@@ -227,3 +227,50 @@ fn results_traps_and_backtraces_hold_through_every_tier_switch() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+#[test]
+fn deep_operand_stacks_and_wide_branch_tables_agree_with_eager_code() {
+    // 300 operands live at once (most of them spilled to their slots),
+    // locals changed while reads of them are still on the stack, and a
+    // branch table of 5,000 targets over a few depths.
+    let mut body = String::new();
+    for i in 0..300 {
+        body.push_str(&format!("(i32.add (local.get 0) (i32.const {i}))\n"));
+        if i % 7 == 0 {
+            body.push_str("(local.get 1) (local.set 1 (i32.add (local.get 1) (i32.const 3)))\n");
+            body.push_str("(i32.add)\n");
+        }
+    }
+    body.push_str(&"(i32.add)\n".repeat(299));
+    let targets: Vec<&str> = (0..5000).map(|i| ["0", "1", "2"][i % 3]).collect();
+    let wat = format!(
+        r#"(module
+            (func (export "deep") (param i32) (result i32) (local i32) {body})
+            (func (export "table") (param i32) (result i32)
+              (block (block (block
+                (br_table {} 0 (local.get 0)))
+                (return (i32.const 10)))
+                (return (i32.const 20)))
+              (i32.const 30)))"#,
+        targets.join(" ")
+    );
+    let run = |baseline: bool| {
+        let engine = engine(baseline, |_| {});
+        let module = Module::new(&engine, &wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let deep = i.get_typed_func::<i32, i32>(&mut store, "deep").unwrap();
+        let table = i.get_typed_func::<i32, i32>(&mut store, "table").unwrap();
+        let mut out: Vec<i32> = [0, 5, -1000]
+            .into_iter()
+            .map(|x| deep.call(&mut store, x).unwrap())
+            .collect();
+        for x in [0, 1, 2, 4, 4999, 5000, -1] {
+            out.push(table.call(&mut store, x).unwrap());
+        }
+        out
+    };
+    let baseline = run(true);
+    assert_eq!(baseline, run(false));
+    assert_eq!(&baseline[3..], [10, 20, 30, 20, 20, 10, 10]);
+}
