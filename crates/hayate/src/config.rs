@@ -77,7 +77,7 @@ impl Default for Config {
             },
             parallel_compilation: true,
             background_compilation: true,
-            baseline_compilation: false,
+            baseline_compilation: true,
             optimize: true,
             optimize_size: false,
             profiler: match std::env::var("HAYATE_PROFILE").as_deref() {
@@ -200,7 +200,7 @@ impl Config {
     }
 
     /// With lazy compilation, compile functions on first call with the
-    /// baseline compiler (default off): one pass per function, no
+    /// baseline compiler (default on): one pass per function, no
     /// optimisation, far faster to compile than Cranelift and a few times
     /// slower to run. Functions it does not handle (see the
     /// `hayate-baseline` crate) are compiled by Cranelift as before. With

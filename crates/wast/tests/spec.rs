@@ -108,7 +108,8 @@ impl Suite {
         config.lazy_compilation(baseline || matches!(self, Suite::V2Lazy | Suite::SimdLazy));
         // The baseline suites run every function compiled on first call
         // with the baseline compiler (or Cranelift where it declines), and
-        // nothing else: no background compilation replaces it.
+        // nothing else: no background compilation replaces it. The lazy
+        // suites test Cranelift's first tier instead.
         config.baseline_compilation(baseline);
         config.background_compilation(!baseline);
         // Lazily compiled modules run first-tier code (unoptimised) until

@@ -341,8 +341,9 @@ pub static CODEGEN: Group = Group {
         flag(
             "baseline-compilation",
             "With lazy compilation, compile functions on first call with the \
-             one-pass baseline compiler until the background's optimised code \
-             takes over (x86-64; a Hayate key, not Wasmtime's).",
+             one-pass baseline compiler, then again with Cranelift, until the \
+             background's optimised code takes over (default: yes; x86-64; a \
+             Hayate key, not Wasmtime's).",
         ),
         valued(
             "opt-level",
