@@ -5,8 +5,8 @@
 # one run, interleaved. Paths: precompiled (`compile` once, then `run
 # --allow-precompiled`), cached (the runtime's own compile cache, warmed by
 # one run first), cold (no cache; Hayate compiles lazily by default and
-# eagerly with `-C lazy-compilation=n`; `-C baseline-compilation` puts the
-# baseline compiler in the first tier), and "long": a CPython script of
+# eagerly with `-C lazy-compilation=n`; its first tier is the baseline
+# compiler, or Cranelift with `-C baseline-compilation=n`), and "long": a CPython script of
 # some seconds (bench/corpus/python/long.py), cold and precompiled; and the
 # same paths for QuickJS (bench/corpus/quickjs, 1 MB) on a one-line script. Prints,
 # per path and runtime, the median and minimum wall time of RUNS runs
@@ -52,14 +52,14 @@ cases = [
     ("precompiled", "wasmtime", [wt, "run", "--allow-precompiled", f"{work}/python.wasmtime.cwasm", "-c", "pass"], runs),
     ("cached", "hayate", [h, "run", py, "-c", "pass"], runs),
     ("cached", "wasmtime", [wt, "run", "-C", "cache=y", py, "-c", "pass"], runs),
-    ("cold", "hayate (lazy, default)", [h, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
-    ("cold", "hayate (lazy, baseline first tier)", [h, "run", "-C", "cache=n", "-C", "baseline-compilation", py, "-c", "pass"], cold_runs),
+    ("cold", "hayate (lazy, default: baseline first tier)", [h, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
+    ("cold", "hayate (lazy, Cranelift first tier)", [h, "run", "-C", "cache=n", "-C", "baseline-compilation=n", py, "-c", "pass"], cold_runs),
     ("cold", "hayate (eager)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=n", py, "-c", "pass"], cold_runs),
     ("cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", py, "-c", "pass"], cold_runs),
     ("cold", "wasmtime (Winch)", [wt, "run", "-C", "cache=n", "-C", "compiler=winch", py, "-c", "pass"], cold_runs),
     ("cold", "node (Liftoff, lazy)", ["node", "--no-warnings", "bench/runners/node-wasi.mjs", py, "-c", "pass"], cold_runs),
-    ("long, cold", "hayate (lazy, default)", [h, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
-    ("long, cold", "hayate (lazy, baseline first tier)", [h, "run", "-C", "cache=n", "-C", "baseline-compilation", "--dir", long_dir, py, long_py], cold_runs),
+    ("long, cold", "hayate (lazy, default: baseline first tier)", [h, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
+    ("long, cold", "hayate (lazy, Cranelift first tier)", [h, "run", "-C", "cache=n", "-C", "baseline-compilation=n", "--dir", long_dir, py, long_py], cold_runs),
     ("long, cold", "hayate (eager)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=n", "--dir", long_dir, py, long_py], cold_runs),
     ("long, cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", "--dir", long_dir, py, long_py], cold_runs),
     ("long, precompiled", "hayate", [h, "run", "--allow-precompiled", "--dir", long_dir, f"{work}/python.hayate.cwasm", long_py], cold_runs),
@@ -68,8 +68,8 @@ cases = [
     ("QuickJS cached", "hayate", [h, "run", qjs, *js], runs),
     ("QuickJS cached", "wasmtime", [wt, "run", "-C", "cache=y", qjs, *js], runs),
     ("QuickJS cold", "hayate", [h, "run", "-C", "cache=n", qjs, *js], runs),
-    ("QuickJS cold", "hayate (lazy)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=y", qjs, *js], runs),
-    ("QuickJS cold", "hayate (lazy, baseline first tier)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=y", "-C", "baseline-compilation", qjs, *js], runs),
+    ("QuickJS cold", "hayate (lazy, baseline first tier)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=y", qjs, *js], runs),
+    ("QuickJS cold", "hayate (lazy, Cranelift first tier)", [h, "run", "-C", "cache=n", "-C", "lazy-compilation=y", "-C", "baseline-compilation=n", qjs, *js], runs),
     ("QuickJS cold", "wasmtime (Cranelift)", [wt, "run", "-C", "cache=n", qjs, *js], runs),
     ("QuickJS cold", "wasmtime (Winch)", [wt, "run", "-C", "cache=n", "-C", "compiler=winch", qjs, *js], runs),
     ("QuickJS cold", "node (Liftoff, lazy)", ["node", "--no-warnings", "bench/runners/node-wasi.mjs", qjs, *js], runs),

@@ -10,12 +10,14 @@ use hayate::{
 use super::diff::{DiffOutcome, DiffValue, TrapKind};
 
 /// How many Hayate configurations the oracles pick from.
-pub const ENGINE_VARIANTS: u8 = 4;
+pub const ENGINE_VARIANTS: u8 = 6;
 
 /// Hayate engine `variant` (0 to `ENGINE_VARIANTS - 1`): optimised or not,
-/// guard pages or explicit bounds checks. Variant 0 is the default
-/// configuration. Engines are made once per thread; compilation is serial so
-/// a fuzzer keeps to one core.
+/// guard pages or explicit bounds checks, and (4 and 5) every function
+/// compiled on first call by the baseline compiler, with Cranelift where
+/// it declines and no background compilation replacing its code. Variant 0
+/// is the default configuration. Engines are made once per thread;
+/// compilation is serial so a fuzzer keeps to one core.
 pub fn engine_variant(variant: u8) -> Engine {
     thread_local! {
         static ENGINES: std::cell::RefCell<HashMap<u8, Engine>> = Default::default();
@@ -29,11 +31,18 @@ pub fn engine_variant(variant: u8) -> Engine {
                 let mut config = Config::new();
                 config.parallel_compilation(false);
                 config.optimize(variant & 1 == 0);
-                config.bounds_checks(if variant & 2 == 0 {
+                let baseline = variant >= 4;
+                config.bounds_checks(if variant & 2 == 0 || baseline {
                     BoundsChecks::GuardPages
                 } else {
                     BoundsChecks::Explicit
                 });
+                if baseline {
+                    config
+                        .lazy_compilation(true)
+                        .background_compilation(false)
+                        .baseline_compilation(true);
+                }
                 Engine::new(&config).expect("a Hayate engine")
             })
             .clone()
