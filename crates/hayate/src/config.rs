@@ -190,10 +190,13 @@ impl Config {
     /// one at a time cannot have), `Module::is_fully_compiled` turns true,
     /// and it is written to the compile cache if the engine has one, so the
     /// next load of the module is a fully compiled one. Meanwhile the
-    /// functions compiled on first call are compiled without optimisation
-    /// (with `cranelift_opt_level` above none), which is faster to compile
-    /// and runs only until then. Off, only the functions called are ever
-    /// compiled, at the configured optimisation level.
+    /// functions compiled on first call are compiled by the baseline
+    /// compiler ([`Config::baseline_compilation`]) and then by Cranelift
+    /// without optimisation, or by the latter alone; either is faster to
+    /// compile and runs only until then. Off, only the functions called are
+    /// ever compiled: by the baseline compiler if it is on (its code then
+    /// stays, and Cranelift compiles what it declines without
+    /// optimisation), otherwise by Cranelift at the configured level.
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;
         self
