@@ -67,19 +67,8 @@ impl FuncCompiler<'_> {
             // The callee pops it.
             self.asm.sub_rsp(stack_bytes);
         }
-        for (i, r) in args.iter().enumerate() {
-            let operand = self.stack[base + i];
-            match r {
-                ArgReg::Int(r) => self.load_operand(*r, operand, base + i)?,
-                ArgReg::Xmm(x) => {
-                    self.load_operand(reg::R11, operand, base + i)?;
-                    self.asm.gpr_to_xmm(*x, reg::R11);
-                }
-                ArgReg::Stack(off) => {
-                    self.load_operand(reg::R11, operand, base + i)?;
-                    self.asm.store64(reg::RSP, *off, reg::R11);
-                }
-            }
+        for (i, place) in args.iter().enumerate() {
+            self.load_into(place, base + i)?;
         }
         self.stack.truncate(base);
         match vmctx {

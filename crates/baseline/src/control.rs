@@ -11,7 +11,7 @@ use hayate_environ::wasmparser::{BlockType, BrTable, Operator};
 use hayate_environ::{CompileError, Trap, TypeIndex, WasmValType};
 
 use crate::asm::{Cond, Label, reg};
-use crate::func::{ArgReg, FuncCompiler, Loc, Result, result_registers, unsupported};
+use crate::func::{FuncCompiler, Loc, Result, result_registers, unsupported};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameKind {
@@ -117,16 +117,8 @@ impl FuncCompiler<'_> {
         let types = self.results.clone();
         let registers = result_registers(&types)?;
         let base = self.stack.len() - types.len();
-        for (i, r) in registers.iter().enumerate() {
-            let operand = self.stack[base + i];
-            match r {
-                ArgReg::Int(r) => self.load_operand(*r, operand, base + i)?,
-                ArgReg::Xmm(x) => {
-                    self.load_operand(reg::R11, operand, base + i)?;
-                    self.asm.gpr_to_xmm(*x, reg::R11);
-                }
-                ArgReg::Stack(_) => unreachable!("results are in registers"),
-            }
+        for (i, place) in registers.iter().enumerate() {
+            self.load_into(place, base + i)?;
         }
         Ok(())
     }

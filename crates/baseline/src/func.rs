@@ -452,6 +452,24 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
+    /// Loads operand `depth` where a call passes it: an integer or xmm
+    /// register, or the outgoing stack slot at that offset from `rsp`.
+    pub fn load_into(&mut self, place: &ArgReg, depth: usize) -> Result {
+        let operand = self.stack[depth];
+        match place {
+            ArgReg::Int(r) => self.load_operand(*r, operand, depth)?,
+            ArgReg::Xmm(x) => {
+                self.load_operand(reg::R11, operand, depth)?;
+                self.asm.gpr_to_xmm(*x, reg::R11);
+            }
+            ArgReg::Stack(off) => {
+                self.load_operand(reg::R11, operand, depth)?;
+                self.asm.store64(reg::RSP, *off, reg::R11);
+            }
+        }
+        Ok(())
+    }
+
     /// Pops the top operand into `dst`.
     pub fn pop_into(&mut self, dst: u8) -> Result<WasmValType> {
         let operand = self.pop();

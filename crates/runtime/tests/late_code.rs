@@ -310,10 +310,14 @@ impl hayate_runtime::lazy::LazyCompiler for CountingCompiler {
     }
 }
 
-#[test]
-fn installing_the_whole_module_replaces_every_entry() {
-    use hayate_runtime::lazy::LazyFunctions;
-    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+/// `MODULE`'s description and whole code, and its functions compiled
+/// lazily, each (the same code) by a compiler that counts its calls.
+fn counted_lazy_module() -> (
+    Arc<ModuleInfo>,
+    CompiledModule,
+    hayate_runtime::lazy::LazyFunctions,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     let (info, whole) = compile(MODULE);
     let (_, one) = compile(TIMES_100);
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -322,7 +326,14 @@ fn installing_the_whole_module_replaces_every_entry() {
         code: one,
         calls: calls.clone(),
     };
-    let lazy = LazyFunctions::new(3, Box::new(compiler));
+    let lazy = hayate_runtime::lazy::LazyFunctions::new(3, Box::new(compiler));
+    (info, whole, lazy, calls)
+}
+
+#[test]
+fn installing_the_whole_module_replaces_every_entry() {
+    let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
+    let (info, whole, lazy, calls) = counted_lazy_module();
     let [f0, f1, f2] = [0, 1, 2].map(DefinedFuncIndex::new);
     let first = lazy.compile(f0).unwrap();
     assert_eq!(lazy.compile(f0).unwrap(), first, "compiled once");
@@ -352,17 +363,8 @@ fn installing_the_whole_module_replaces_every_entry() {
 
 #[test]
 fn a_second_tier_replaces_one_function_until_the_whole_module_is_installed() {
-    use hayate_runtime::lazy::LazyFunctions;
     let _one_at_a_time = CODE.lock().unwrap_or_else(|e| e.into_inner());
-    let (info, whole) = compile(MODULE);
-    let (_, one) = compile(TIMES_100);
-    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let compiler = CountingCompiler {
-        info: info.clone(),
-        code: one,
-        calls: calls.clone(),
-    };
-    let lazy = LazyFunctions::new(3, Box::new(compiler));
+    let (info, whole, lazy, calls) = counted_lazy_module();
     let [f0, f1, f2] = [0, 1, 2].map(DefinedFuncIndex::new);
     let first = lazy.compile(f0).unwrap();
     let (_, better) = compile(TIMES_100);
