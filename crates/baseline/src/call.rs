@@ -195,22 +195,59 @@ impl FuncCompiler<'_> {
         let bad_signature = self.trap_label(Trap::BadSignature);
         self.asm.jcc(Cond::Ne, bad_signature);
         // The code, compiled first if need be.
-        self.asm
-            .load64(reg::R12, reg::R13, vm_func_ref::WASM_CALL as i32);
         if self.lazy_compilation {
-            self.asm.test(true, reg::R12);
-            let compiled = self.asm.new_label();
-            self.asm.jcc(Cond::Ne, compiled);
-            self.asm.mov64(reg::RSI, reg::R13);
-            self.call_builtin(Builtin::LazyCompileFuncRef);
-            self.trap_if_null(Trap::HostError);
-            self.asm.mov64(reg::R12, reg::RAX);
-            self.asm.bind(compiled);
+            self.lazy_indirect_entry();
+        } else {
+            self.asm
+                .load64(reg::R12, reg::R13, vm_func_ref::WASM_CALL as i32);
         }
         // The callee's vmctx, in r13 from the funcref.
         self.asm
             .load64(reg::R13, reg::R13, vm_func_ref::VMCTX as i32);
         self.call_with(ty, CalleeVmctx::Loaded, None)
+    }
+
+    /// Lazy compilation: the entry to call through the function reference
+    /// in `r13`, into `r12`. A reference of this instance goes through the
+    /// module's entries by its defined index, so it reaches the function's
+    /// latest code (the second tier, the whole module); any other through
+    /// its `wasm_call`. Either is compiled first if still null.
+    fn lazy_indirect_entry(&mut self) {
+        let (other, have) = (self.asm.new_label(), self.asm.new_label());
+        self.asm
+            .load64(reg::RCX, reg::R13, vm_func_ref::VMCTX as i32);
+        self.asm.cmp(true, reg::RCX, reg::R14);
+        self.asm.jcc(Cond::Ne, other);
+        // lazy_compile(vmctx, defined index) if the entry is null.
+        self.asm
+            .load32(reg::RSI, reg::R13, vm_func_ref::DEFINED_INDEX as i32);
+        let entries = self.module.offsets.lazy_entries() as i32;
+        self.asm.load64(reg::RAX, reg::R14, entries);
+        let slot = Amode::ImmRegRegShift {
+            base: reg::RAX,
+            index: reg::RSI.into(),
+            scale: Scale::Eight,
+            simm32: AmodeOffset::ZERO,
+            trap: None,
+        };
+        self.asm.load_sized(reg::R12, slot, 8, false, true);
+        self.asm.test(true, reg::R12);
+        self.asm.jcc(Cond::Ne, have);
+        self.call_builtin(Builtin::LazyCompile);
+        self.trap_if_null(Trap::HostError);
+        self.asm.mov64(reg::R12, reg::RAX);
+        self.asm.jmp(have);
+        // lazy_compile_func_ref(vmctx, funcref) if `wasm_call` is null.
+        self.asm.bind(other);
+        self.asm
+            .load64(reg::R12, reg::R13, vm_func_ref::WASM_CALL as i32);
+        self.asm.test(true, reg::R12);
+        self.asm.jcc(Cond::Ne, have);
+        self.asm.mov64(reg::RSI, reg::R13);
+        self.call_builtin(Builtin::LazyCompileFuncRef);
+        self.trap_if_null(Trap::HostError);
+        self.asm.mov64(reg::R12, reg::RAX);
+        self.asm.bind(have);
     }
 
     /// Handles `op` if it is a call.

@@ -22,7 +22,7 @@
 //!  defined_tables      [VMTableDefinition { base, current_elements }] 16 bytes each
 //!  defined_memories    [VMMemoryDefinition { base, current_length }] 16 bytes each
 //!  defined_globals     [VMGlobalDefinition]        16 bytes each, 16-aligned
-//!  func_refs           [VMFuncRef { wasm_call, array_call, vmctx, type_id }] 32 bytes each
+//!  func_refs           [VMFuncRef { wasm_call, array_call, vmctx, type_id, defined_index }] 32 bytes each
 //! ```
 //!
 //! Calling conventions:
@@ -63,6 +63,13 @@ pub mod vm_func_ref {
     pub const VMCTX: u32 = 16;
     /// Engine-wide type id of the function's signature (u32).
     pub const TYPE_ID: u32 = 24;
+    /// For a function defined by the module of the instance at `VMCTX`:
+    /// its defined-function index (u32); unspecified for others. Lazily
+    /// compiled code calling through a reference of its own instance reads
+    /// the function's current entry through it (`VMOffsets::lazy_entries`),
+    /// so it follows the function to better code compiled later, where
+    /// `WASM_CALL` keeps the code current when the reference was filled in.
+    pub const DEFINED_INDEX: u32 = 28;
     /// Size of a `VMFuncRef`.
     pub const SIZE: u32 = 32;
 }

@@ -55,6 +55,7 @@ impl HostFunc {
                 array_call: host_array_call as *const u8,
                 vmctx: std::ptr::null_mut(),
                 type_id: type_id.as_u32(),
+                defined_index: 0,
             },
             host_state,
         });

@@ -339,6 +339,7 @@ impl Instance {
             array_call,
             vmctx: self.vmctx.as_ptr(),
             type_id: module.type_ids[module.info.functions[index].index()],
+            defined_index: def.as_u32(),
         }
     }
 

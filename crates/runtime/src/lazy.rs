@@ -13,7 +13,10 @@
 //! an instance hands them out, so a reference to a function not compiled yet
 //! has a null `wasm_call` and `array_call`; `call_indirect` checks and asks
 //! `lazy_compile_func_ref`, the host's calls (`crate::invoke`) and
-//! instantiation (imported functions) call [`ensure_compiled`].
+//! instantiation (imported functions) call [`ensure_compiled`]. Through a
+//! reference of its own instance, `call_indirect` reads the entry instead,
+//! by the reference's defined index (`vm_func_ref::DEFINED_INDEX`), so
+//! indirect calls follow a function to its later code as direct ones do.
 //!
 //! Meanwhile the embedding layer may compile the whole module at once on
 //! other threads and [`LazyFunctions::install`] it: the entries then point

@@ -78,6 +78,10 @@ pub struct VMFuncRef {
     pub vmctx: *mut VMContext,
     /// Engine-wide id of the signature.
     pub type_id: u32,
+    /// The function's defined-function index in the module of the
+    /// instance at `vmctx`; 0 for host functions (see
+    /// `vm_func_ref::DEFINED_INDEX`).
+    pub defined_index: u32,
 }
 
 impl VMFuncRef {
@@ -248,6 +252,10 @@ mod tests {
         );
         assert_eq!(offset_of!(VMFuncRef, vmctx) as u32, vm_func_ref::VMCTX);
         assert_eq!(offset_of!(VMFuncRef, type_id) as u32, vm_func_ref::TYPE_ID);
+        assert_eq!(
+            offset_of!(VMFuncRef, defined_index) as u32,
+            vm_func_ref::DEFINED_INDEX
+        );
         assert_eq!(size_of::<VMFuncRef>() as u32, vm_func_ref::SIZE);
         assert_eq!(
             offset_of!(VMHostFuncContext, magic) as u32,

@@ -106,6 +106,7 @@ impl Fixture {
                         array_call: host as *const u8,
                         vmctx: std::ptr::null_mut(),
                         type_id: 0,
+                        defined_index: 0,
                     },
                     host_state: std::ptr::null_mut(),
                 });

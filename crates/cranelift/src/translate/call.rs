@@ -81,6 +81,60 @@ impl FuncTranslator<'_, '_> {
         self.compile_if_null(wasm_call, Builtin::LazyCompileFuncRef, funcref)
     }
 
+    /// Lazy compilation: the entry to call through the `VMFuncRef` at
+    /// `funcref`, whose vmctx is `callee_vmctx`. A reference of this
+    /// instance goes through the module's entries by its defined index, so
+    /// it reaches the function's latest code (a second tier, the whole
+    /// module) rather than the code current when it was filled in; any
+    /// other goes through its `wasm_call` (see `lazy_func_ref_entry`).
+    fn lazy_indirect_entry(&mut self, funcref: Value, callee_vmctx: Value) -> Value {
+        let (own, other, done) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let result = self.b.append_block_param(done, POINTER);
+        let same = self.b.ins().icmp(IntCC::Equal, callee_vmctx, self.vmctx);
+        self.b.ins().brif(same, own, &[], other, &[]);
+        self.b.seal_block(own);
+        self.b.seal_block(other);
+
+        self.b.switch_to_block(own);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let def = self.b.ins().load(
+            types::I32,
+            flags,
+            funcref,
+            vm_func_ref::DEFINED_INDEX as i32,
+        );
+        let entries = self.b.ins().load(
+            POINTER,
+            immutable(),
+            self.vmctx,
+            self.env.offsets.lazy_entries() as i32,
+        );
+        let index = self.b.ins().uextend(POINTER, def);
+        let offset = self.b.ins().ishl_imm_u(index, 3);
+        let slot = self.b.ins().iadd(entries, offset);
+        // Not read-only: the runtime fills the entry in and replaces it.
+        let entry = self.b.ins().load(POINTER, MemFlagsData::trusted(), slot, 0);
+        let entry = self.compile_if_null(entry, Builtin::LazyCompile, def);
+        self.b.ins().jump(done, &[BlockArg::Value(entry)]);
+
+        self.b.switch_to_block(other);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let wasm_call = self
+            .b
+            .ins()
+            .load(POINTER, flags, funcref, vm_func_ref::WASM_CALL as i32);
+        let wasm_call = self.lazy_func_ref_entry(funcref, wasm_call);
+        self.b.ins().jump(done, &[BlockArg::Value(wasm_call)]);
+
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        result
+    }
+
     /// `entry` if it is not null; otherwise the result of `builtin(arg)`,
     /// trapping with `HostError` if that is null too.
     fn compile_if_null(&mut self, entry: Value, builtin: Builtin, arg: Value) -> Value {
@@ -251,19 +305,16 @@ impl FuncTranslator<'_, '_> {
             );
             let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
             self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
-            let wasm_call =
-                self.b
-                    .ins()
-                    .load(POINTER, funcref, entry, vm_func_ref::WASM_CALL as i32);
-            let wasm_call = if self.env.settings.tunables.lazy_compilation {
-                self.lazy_func_ref_entry(entry, wasm_call)
-            } else {
-                wasm_call
+            let load = |t: &mut Self, field: u32| {
+                t.b.ins().load(POINTER, funcref, entry, field as i32)
             };
-            let callee_vmctx =
-                self.b
-                    .ins()
-                    .load(POINTER, funcref, entry, vm_func_ref::VMCTX as i32);
+            let (wasm_call, callee_vmctx) = if self.env.settings.tunables.lazy_compilation {
+                let callee_vmctx = load(self, vm_func_ref::VMCTX);
+                (self.lazy_indirect_entry(entry, callee_vmctx), callee_vmctx)
+            } else {
+                let wasm_call = load(self, vm_func_ref::WASM_CALL);
+                (wasm_call, load(self, vm_func_ref::VMCTX))
+            };
             let sig = self.wasm_sig_ref(type_index);
             let args = self.pop_call_args(type_index, callee_vmctx);
             let call = self.b.ins().call_indirect(sig, wasm_call, &args);
