@@ -207,6 +207,10 @@ impl Module {
             true => ModuleTableImages::new(&info),
             false => ModuleTableImages::none(),
         };
+        // Code made for lazy compilation reads function entries through the
+        // VMContext even when loaded whole.
+        let code_entries = (engine.config().tunables.lazy_compilation && lazy.is_none())
+            .then(|| ModuleRuntimeInfo::entries_of_code(&info, &code));
         let runtime = ModuleRuntimeInfo {
             offsets: VMOffsets::new(&info),
             info,
@@ -215,6 +219,7 @@ impl Module {
             images,
             table_images,
             lazy,
+            code_entries,
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {

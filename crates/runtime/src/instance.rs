@@ -54,9 +54,23 @@ pub struct ModuleRuntimeInfo {
     /// With lazy compilation, the functions compiled so far (`code` then
     /// holds only the wasm-to-array trampolines).
     pub lazy: Option<LazyFunctions>,
+    /// Code compiled for lazy compilation but loaded whole (serialized,
+    /// cached): the address of each defined function in `code`, which the
+    /// VMContext's lazy entries point to instead of a [`LazyFunctions`]'
+    /// (its `call_indirect` reads entries by defined index). See
+    /// [`ModuleRuntimeInfo::entries_of_code`].
+    pub code_entries: Option<Box<[usize]>>,
 }
 
 impl ModuleRuntimeInfo {
+    /// The address of each defined function of `code`, for
+    /// [`ModuleRuntimeInfo::code_entries`].
+    pub fn entries_of_code(info: &ModuleInfo, code: &CodeMemory) -> Box<[usize]> {
+        (0..info.num_defined_funcs() as usize)
+            .map(|i| code.function_ptr(DefinedFuncIndex::new(i)) as usize)
+            .collect()
+    }
+
     /// The engine-wide id of type `type_index` of the module's type section.
     pub fn shared_type(&self, type_index: TypeIndex) -> VMSharedTypeIndex {
         VMSharedTypeIndex::from_u32(self.type_ids[type_index.index()])
@@ -274,10 +288,11 @@ impl Instance {
             self.write(o.type_ids(), module.type_ids.as_ptr());
             self.write(o.instance(), self_ptr);
             self.write(o.epoch_counter(), store.epoch);
-            let lazy_entries = module
-                .lazy
-                .as_ref()
-                .map_or(std::ptr::null(), LazyFunctions::entries_ptr);
+            let lazy_entries = match (&module.lazy, &module.code_entries) {
+                (Some(lazy), _) => LazyFunctions::entries_ptr(lazy).cast::<u8>(),
+                (None, Some(entries)) => entries.as_ptr().cast::<u8>(),
+                (None, None) => std::ptr::null(),
+            };
             self.write(o.lazy_entries(), lazy_entries);
             for (i, &func_ref) in imports.functions.iter().enumerate() {
                 let i = FuncIndex::new(i);

@@ -120,6 +120,7 @@ impl Fixture {
             images: ModuleImages::none(),
             table_images: ModuleTableImages::none(),
             lazy: None,
+            code_entries: None,
         });
         let mut store = Box::new(PlainStore);
         let limits = Box::new(VMRuntimeLimits::default());
