@@ -59,6 +59,12 @@ impl BaselineCompiler {
         })
     }
 
+    /// The compiler that compiles what this one declines, and every
+    /// trampoline.
+    pub fn fallback(&self) -> &dyn Compiler {
+        &*self.fallback
+    }
+
     /// Compiles defined function `index` with this compiler only, or
     /// says why it declines (for tests and statistics).
     pub fn compile_baseline(

@@ -25,10 +25,11 @@ pub(crate) struct EngineInner {
     /// without the `compiler` feature, which only loads precompiled code.
     pub(crate) compiler: Option<Box<dyn hayate_environ::Compiler>>,
     /// The compiler of functions compiled on first call, when it is not
-    /// `compiler` (see `new_compiler`).
+    /// `compiler` (see `new_compiler`) nor the baseline compiler's fallback.
     pub(crate) first_tier_compiler: Option<Box<dyn hayate_environ::Compiler>>,
     /// The baseline compiler, which first-tier compilations try first
-    /// (`Config::baseline_compilation`).
+    /// (`Config::baseline_compilation`); its fallback compiles what it
+    /// declines.
     #[cfg(feature = "compiler")]
     pub(crate) baseline_compiler: Option<hayate_baseline::BaselineCompiler>,
     /// Engine-wide function type ids, owned by the runtime.
@@ -63,7 +64,8 @@ impl Engine {
         let compiler = new_compiler(config, false)?;
         let first_tier_compiler = new_compiler(config, true)?;
         #[cfg(feature = "compiler")]
-        let baseline_compiler = new_baseline_compiler(config)?;
+        let (first_tier_compiler, baseline_compiler) =
+            with_baseline_compiler(config, first_tier_compiler)?;
         let header = Arc::new(crate::serialize::host_header(config, compiler.as_deref()));
         let allocator = match config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
@@ -117,6 +119,10 @@ impl Engine {
     /// The compiler of functions compiled lazily, on first call (after the
     /// baseline compiler, which declines some).
     pub(crate) fn first_tier_compiler(&self) -> Result<&dyn hayate_environ::Compiler> {
+        #[cfg(feature = "compiler")]
+        if let Some(baseline) = &self.inner.baseline_compiler {
+            return Ok(baseline.fallback());
+        }
         match &self.inner.first_tier_compiler {
             Some(compiler) => Ok(&**compiler),
             None => self.compiler(),
@@ -346,19 +352,37 @@ fn new_compiler(
     Ok(Some(Box::new(compiler)))
 }
 
-/// The baseline compiler, if `config` asks for it and the host has one
-/// (x86-64). Its own fallback (for its `Compiler` implementation) is an
-/// unoptimised Cranelift; the engine calls only `compile_baseline` and
-/// compiles what it declines with the first-tier compiler.
+/// The first-tier compiler on its own, or the baseline compiler in front
+/// of it.
 #[cfg(feature = "compiler")]
-fn new_baseline_compiler(config: &Config) -> Result<Option<hayate_baseline::BaselineCompiler>> {
+type FirstTier = (
+    Option<Box<dyn hayate_environ::Compiler>>,
+    Option<hayate_baseline::BaselineCompiler>,
+);
+
+/// The baseline compiler in front of `first_tier` (the first-tier
+/// compiler, which becomes its fallback), if `config` asks for it and the
+/// host has one (x86-64); otherwise `first_tier` as it was. The engine
+/// calls only `compile_baseline` and compiles what it declines with the
+/// fallback.
+#[cfg(feature = "compiler")]
+fn with_baseline_compiler(
+    config: &Config,
+    first_tier: Option<Box<dyn hayate_environ::Compiler>>,
+) -> Result<FirstTier> {
     if !(config.tunables.lazy_compilation && config.baseline_compilation) {
-        return Ok(None);
+        return Ok((first_tier, None));
     }
-    let mut unoptimised = config.clone();
-    unoptimised.optimize = false;
-    let fallback = new_compiler(&unoptimised, false)?.expect("a compiler was asked for");
-    Ok(hayate_baseline::BaselineCompiler::new(fallback).ok())
+    // Without a first tier of its own (no optimisation configured), the
+    // engine's compiler is unoptimised already.
+    let fallback = match first_tier {
+        Some(compiler) => compiler,
+        None => new_compiler(config, false)?.expect("a compiler was asked for"),
+    };
+    Ok(match hayate_baseline::BaselineCompiler::new(fallback) {
+        Ok(baseline) => (None, Some(baseline)),
+        Err(fallback) => (Some(fallback), None),
+    })
 }
 
 /// No compiler in this build.
