@@ -36,11 +36,14 @@ use std::time::{Duration, SystemTime};
 
 use hayate_environ::artifact::ArtifactHeader;
 use hayate_environ::encode::Encoder;
+#[cfg(feature = "compiler")]
 use hayate_environ::{CompiledModule, ModuleInfo};
 use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+#[cfg(feature = "compiler")]
+use crate::error::Error;
+use crate::error::Result;
 use crate::module::Module;
 
 /// Default bound on the cache's size: 512 MiB.
@@ -190,6 +193,7 @@ impl Cache {
     /// Stores the whole module `compiled` from `wasm` by `engine`, unless an
     /// entry is there already. Whether it could be written makes no
     /// difference to the caller: it only costs a later compile.
+    #[cfg(feature = "compiler")]
     pub(crate) fn store_compiled(
         &self,
         engine: &Engine,
@@ -204,6 +208,7 @@ impl Cache {
     }
 
     /// Stores the whole module `compiled` by `engine` as entry `key`.
+    #[cfg(feature = "compiler")]
     fn store_whole(
         &self,
         engine: &Engine,

@@ -26,6 +26,7 @@ pub(crate) struct EngineInner {
     pub(crate) compiler: Option<Box<dyn hayate_environ::Compiler>>,
     /// The compiler of functions compiled on first call, when it is not
     /// `compiler` (see `new_compiler`) nor the baseline compiler's fallback.
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     pub(crate) first_tier_compiler: Option<Box<dyn hayate_environ::Compiler>>,
     /// The baseline compiler, which first-tier compilations try first
     /// (`Config::baseline_compilation`); its fallback compiles what it
@@ -44,6 +45,7 @@ pub(crate) struct EngineInner {
     /// module (`lazy::start_background_compilation`): one at a time per
     /// engine, so that loading many modules does not start as many
     /// compilations of each on all cores at once.
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     pub(crate) background_compilation: std::sync::Mutex<()>,
     /// Where instances get their memory.
     pub(crate) allocator: InstanceAllocator,
@@ -118,6 +120,7 @@ impl Engine {
 
     /// The compiler of functions compiled lazily, on first call (after the
     /// baseline compiler, which declines some).
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     pub(crate) fn first_tier_compiler(&self) -> Result<&dyn hayate_environ::Compiler> {
         #[cfg(feature = "compiler")]
         if let Some(baseline) = &self.inner.baseline_compiler {

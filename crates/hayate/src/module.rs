@@ -31,6 +31,7 @@ pub(crate) struct ModuleInner {
     pub(crate) header: Arc<ArtifactHeader>,
     /// The Wasm bytes of a module compiled lazily, to compile all of it
     /// for `serialize`.
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     pub(crate) lazy_wasm: Option<Arc<[u8]>>,
 }
 
