@@ -8,7 +8,7 @@
 
 use cranelift_assembler_x64::{
     Amode, AmodeOffset, AmodeOffsetPlusKnownOffset, Fixed, GprMem, Imm16, Imm32, Imm64, Registers,
-    Simm32, TrapCode, XmmMem, inst,
+    Scale, Simm32, TrapCode, XmmMem, inst,
 };
 use hayate_environ::{BodyRelocation, CompiledBody, RelocationKind, RelocationTarget, Trap};
 
@@ -66,10 +66,15 @@ pub(crate) fn mem(base: u8, disp: i32) -> Amode<u8> {
 
 /// `[base + index + disp]`.
 pub(crate) fn mem_indexed(base: u8, index: u8, disp: i32) -> Amode<u8> {
+    mem_scaled(base, index, Scale::One, disp)
+}
+
+/// `[base + index * scale + disp]`.
+pub(crate) fn mem_scaled(base: u8, index: u8, scale: Scale, disp: i32) -> Amode<u8> {
     Amode::ImmRegRegShift {
         base,
         index: index.into(),
-        scale: cranelift_assembler_x64::Scale::One,
+        scale,
         simm32: AmodeOffset::new(disp),
         trap: None,
     }

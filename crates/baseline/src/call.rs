@@ -12,14 +12,14 @@
 //! callee's address is kept in `r12` and its vmctx in `r13`, which survive
 //! the builtin calls made to find them.
 
-use cranelift_assembler_x64::{Amode, AmodeOffset, Scale};
+use cranelift_assembler_x64::Scale;
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::Operator;
 use hayate_environ::{
     FuncIndex, RefType, RelocationTarget, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
 };
 
-use crate::asm::{Cond, mem, reg};
+use crate::asm::{Cond, mem, mem_scaled, reg};
 use crate::func::{ArgReg, FuncCompiler, Result, arg_registers, result_registers, unsupported};
 
 /// Whose vmctx the callee gets.
@@ -109,15 +109,11 @@ impl FuncCompiler<'_> {
                 let entries = offsets.lazy_entries() as i32;
                 self.asm.load64(reg::RAX, reg::R14, entries);
                 self.asm
-                    .load64(reg::RAX, reg::RAX, 8 * defined.as_u32() as i32);
-                self.asm.test(true, reg::RAX);
-                let compiled = self.asm.new_label();
-                self.asm.jcc(Cond::Ne, compiled);
-                self.asm.mov_imm(reg::RSI, i64::from(defined.as_u32()));
-                self.call_builtin(Builtin::LazyCompile);
-                self.trap_if_null(Trap::HostError);
-                self.asm.bind(compiled);
-                self.asm.mov64(reg::R12, reg::RAX);
+                    .load64(reg::R12, reg::RAX, 8 * defined.as_u32() as i32);
+                let index = i64::from(defined.as_u32());
+                self.compile_if_null(Builtin::LazyCompile, |f| {
+                    f.asm.mov_imm(reg::RSI, index);
+                });
                 self.call_with(ty, CalleeVmctx::Own, None)
             }
             Some(defined) => self.call_with(
@@ -163,13 +159,7 @@ impl FuncCompiler<'_> {
         // The element: tagged, or 0 if not initialised yet.
         self.asm
             .load64(reg::RCX, def, off + VMOffsets::DEFINITION_BASE as i32);
-        let element = Amode::ImmRegRegShift {
-            base: reg::RCX,
-            index: reg::RDX.into(),
-            scale: Scale::Eight,
-            simm32: AmodeOffset::ZERO,
-            trap: None,
-        };
+        let element = mem_scaled(reg::RCX, reg::RDX, Scale::Eight, 0);
         self.asm.load_sized(reg::RAX, element, 8, false, true);
         self.asm.test(true, reg::RAX);
         let (initialised, have) = (self.asm.new_label(), self.asm.new_label());
@@ -218,33 +208,35 @@ impl FuncCompiler<'_> {
             .load64(reg::RCX, reg::R13, vm_func_ref::VMCTX as i32);
         self.asm.cmp(true, reg::RCX, reg::R14);
         self.asm.jcc(Cond::Ne, other);
-        // lazy_compile(vmctx, defined index) if the entry is null.
+        // lazy_compile(vmctx, defined index): the index is in rsi.
         self.asm
             .load32(reg::RSI, reg::R13, vm_func_ref::DEFINED_INDEX as i32);
         let entries = self.module.offsets.lazy_entries() as i32;
         self.asm.load64(reg::RAX, reg::R14, entries);
-        let slot = Amode::ImmRegRegShift {
-            base: reg::RAX,
-            index: reg::RSI.into(),
-            scale: Scale::Eight,
-            simm32: AmodeOffset::ZERO,
-            trap: None,
-        };
+        let slot = mem_scaled(reg::RAX, reg::RSI, Scale::Eight, 0);
         self.asm.load_sized(reg::R12, slot, 8, false, true);
-        self.asm.test(true, reg::R12);
-        self.asm.jcc(Cond::Ne, have);
-        self.call_builtin(Builtin::LazyCompile);
-        self.trap_if_null(Trap::HostError);
-        self.asm.mov64(reg::R12, reg::RAX);
+        self.compile_if_null(Builtin::LazyCompile, |_| {});
         self.asm.jmp(have);
-        // lazy_compile_func_ref(vmctx, funcref) if `wasm_call` is null.
+        // lazy_compile_func_ref(vmctx, funcref).
         self.asm.bind(other);
         self.asm
             .load64(reg::R12, reg::R13, vm_func_ref::WASM_CALL as i32);
+        self.compile_if_null(Builtin::LazyCompileFuncRef, |f| {
+            f.asm.mov64(reg::RSI, reg::R13);
+        });
+        self.asm.bind(have);
+    }
+
+    /// If the entry in `r12` is null: sets the builtin's arguments with
+    /// `args` and calls `builtin`, which compiles the function and returns
+    /// its entry (into `r12`), trapping with `HostError` if that is null
+    /// too (a failed compilation left its error for the host).
+    fn compile_if_null(&mut self, builtin: Builtin, args: impl FnOnce(&mut Self)) {
+        let have = self.asm.new_label();
         self.asm.test(true, reg::R12);
         self.asm.jcc(Cond::Ne, have);
-        self.asm.mov64(reg::RSI, reg::R13);
-        self.call_builtin(Builtin::LazyCompileFuncRef);
+        args(self);
+        self.call_builtin(builtin);
         self.trap_if_null(Trap::HostError);
         self.asm.mov64(reg::R12, reg::RAX);
         self.asm.bind(have);

@@ -10,7 +10,9 @@
 use hayate_environ::wasmparser::{BlockType, BrTable, Operator};
 use hayate_environ::{CompileError, Trap, TypeIndex, WasmValType};
 
-use crate::asm::{Cond, Label, reg};
+use cranelift_assembler_x64::Scale;
+
+use crate::asm::{Cond, Label, mem_scaled, reg};
 use crate::func::{FuncCompiler, Loc, Result, result_registers, unsupported};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,19 +240,8 @@ impl FuncCompiler<'_> {
         self.asm.jcc(Cond::GeU, default_label);
         let table = self.asm.new_label();
         self.asm.lea_label(reg::RCX, table);
-        self.asm.load_sized(
-            reg::RAX,
-            cranelift_assembler_x64::Amode::ImmRegRegShift {
-                base: reg::RCX,
-                index: reg::RAX.into(),
-                scale: cranelift_assembler_x64::Scale::Four,
-                simm32: cranelift_assembler_x64::AmodeOffset::ZERO,
-                trap: None,
-            },
-            4,
-            true,
-            true,
-        );
+        let entry = mem_scaled(reg::RCX, reg::RAX, Scale::Four, 0);
+        self.asm.load_sized(reg::RAX, entry, 4, true, true);
         self.asm.alu(crate::asm::Alu::Add, true, reg::RAX, reg::RCX);
         self.asm.jmp_reg(reg::RAX);
         self.asm.bind(table);

@@ -349,18 +349,22 @@ impl<'a> FuncCompiler<'a> {
 
     /// Loads the base of memory 0 into `dst`.
     pub fn load_memory_base(&mut self, dst: u8) {
+        let (def, off) = self.memory_definition(dst);
+        let base = hayate_environ::VMOffsets::DEFINITION_BASE as i32;
+        self.asm.load64(dst, def, off + base);
+    }
+
+    /// The `VMMemoryDefinition` of memory 0, as `[reg + disp]` of its
+    /// first field (`scratch` holds the pointer of an imported one).
+    pub fn memory_definition(&mut self, scratch: u8) -> (u8, i32) {
         let memory = MemoryIndex::from_u32(0);
         let offsets = &self.module.offsets;
-        let base = hayate_environ::VMOffsets::DEFINITION_BASE as i32;
         match self.module.info.defined_memory(memory) {
-            Some(defined) => {
-                let off = offsets.defined_memory(defined) as i32;
-                self.asm.load64(dst, reg::R14, off + base);
-            }
+            Some(defined) => (reg::R14, offsets.defined_memory(defined) as i32),
             None => {
                 let off = offsets.imported_memory(memory) as i32;
-                self.asm.load64(dst, reg::R14, off);
-                self.asm.load64(dst, dst, base);
+                self.asm.load64(scratch, reg::R14, off);
+                (scratch, 0)
             }
         }
     }

@@ -11,7 +11,7 @@
 use cranelift_assembler_x64::Amode;
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{MemArg, MemArgTarget, Operator};
-use hayate_environ::{GlobalIndex, MemoryIndex, Trap, VMOffsets, WasmValType};
+use hayate_environ::{GlobalIndex, Trap, VMOffsets, WasmValType};
 
 use crate::asm::{Alu, mem, mem_indexed, reg};
 use crate::func::{FuncCompiler, Result, scalar, unsupported};
@@ -67,21 +67,6 @@ impl FuncCompiler<'_> {
                 mem(reg::RAX, 0)
             }
         })
-    }
-
-    /// The `VMMemoryDefinition` of memory 0, as `[reg + disp]` of its
-    /// first field.
-    fn memory_definition(&mut self, scratch: u8) -> (u8, i32) {
-        let memory = MemoryIndex::from_u32(0);
-        let offsets = &self.module.offsets;
-        match self.module.info.defined_memory(memory) {
-            Some(defined) => (reg::R14, offsets.defined_memory(defined) as i32),
-            None => {
-                let off = offsets.imported_memory(memory) as i32;
-                self.asm.load64(scratch, reg::R14, off);
-                (scratch, 0)
-            }
-        }
     }
 
     /// Handles `op` if it is a memory or global operator.
