@@ -522,27 +522,36 @@ impl<'a> FuncCompiler<'a> {
     /// Writes operand `depth` to its home slot if it is not there.
     fn materialize(&mut self, depth: usize) {
         let operand = self.stack[depth];
-        let disp = self.slot_disp(depth);
-        match operand.loc {
-            Loc::Slot => return,
-            Loc::Reg(r) => self.asm.store64(reg::RBP, disp, r),
-            Loc::Const(bits) => match i32::try_from(bits) {
-                Ok(imm) => self.asm.store64_imm(reg::RBP, disp, imm),
-                Err(_) if !scalar(operand.ty).unwrap_or(true) => {
-                    self.asm.store64_imm(reg::RBP, disp, bits as i32)
-                }
-                Err(_) => {
-                    self.asm.mov_imm(reg::RAX, bits);
-                    self.asm.store64(reg::RBP, disp, reg::RAX);
-                }
-            },
-            Loc::Local(i) => {
-                let local = self.local_disp(i);
-                self.asm.load64(reg::RAX, reg::RBP, local);
-                self.asm.store64(reg::RBP, disp, reg::RAX);
-            }
+        if operand.loc != Loc::Slot {
+            let disp = self.slot_disp(depth);
+            self.store_operand(disp, operand, depth);
+            self.stack[depth].loc = Loc::Slot;
         }
-        self.stack[depth].loc = Loc::Slot;
+    }
+
+    /// Writes `operand`, at stack depth `depth`, to the 8 bytes at
+    /// `[rbp + disp]` (a 32-bit value's upper half unspecified), with `rax`
+    /// as scratch.
+    pub fn store_operand(&mut self, disp: i32, operand: Operand, depth: usize) {
+        let from = match operand.loc {
+            Loc::Reg(r) => return self.asm.store64(reg::RBP, disp, r),
+            Loc::Const(bits) => {
+                let wide = matches!(operand.ty, WasmValType::I64 | WasmValType::F64);
+                match i32::try_from(bits) {
+                    Ok(imm) => self.asm.store64_imm(reg::RBP, disp, imm),
+                    Err(_) if !wide => self.asm.store64_imm(reg::RBP, disp, bits as i32),
+                    Err(_) => {
+                        self.asm.mov_imm(reg::RAX, bits);
+                        self.asm.store64(reg::RBP, disp, reg::RAX);
+                    }
+                }
+                return;
+            }
+            Loc::Slot => self.slot_disp(depth),
+            Loc::Local(i) => self.local_disp(i),
+        };
+        self.asm.load64(reg::RAX, reg::RBP, from);
+        self.asm.store64(reg::RBP, disp, reg::RAX);
     }
 
     /// Writes every operand to its home slot (before control flow).

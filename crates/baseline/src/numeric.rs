@@ -142,17 +142,8 @@ impl FuncCompiler<'_> {
         }
         self.materialize_local(index);
         let disp = self.local_disp(index);
-        match operand.loc {
-            Loc::Const(bits) if i32::try_from(bits).is_ok() => {
-                self.asm.store64_imm(reg::RBP, disp, bits as i32);
-            }
-            Loc::Reg(r) => self.asm.store64(reg::RBP, disp, r),
-            _ => {
-                let depth = self.stack.len();
-                self.load_operand(reg::RAX, operand, depth)?;
-                self.asm.store64(reg::RBP, disp, reg::RAX);
-            }
-        }
+        let depth = self.stack.len();
+        self.store_operand(disp, operand, depth);
         Ok(())
     }
 
