@@ -65,6 +65,22 @@ impl BaselineCompiler {
         &*self.fallback
     }
 
+    /// Compiles defined function `index`, with the fallback if this
+    /// compiler declines it; and whether this compiler took it.
+    pub fn compile_or_fall_back(
+        &self,
+        module: &ModuleInput<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<(CompiledBody, bool), CompileError> {
+        match self.compile_baseline(module, index) {
+            Err(CompileError::Unsupported(_)) => self
+                .fallback
+                .compile_function(module, index)
+                .map(|body| (body, false)),
+            other => other.map(|body| (body, true)),
+        }
+    }
+
     /// Compiles defined function `index` with this compiler only, or
     /// says why it declines (for tests and statistics).
     pub fn compile_baseline(
@@ -110,10 +126,8 @@ impl Compiler for BaselineCompiler {
         module: &ModuleInput<'_>,
         index: DefinedFuncIndex,
     ) -> Result<CompiledBody, CompileError> {
-        match self.compile_baseline(module, index) {
-            Err(CompileError::Unsupported(_)) => self.fallback.compile_function(module, index),
-            other => other,
-        }
+        self.compile_or_fall_back(module, index)
+            .map(|(body, _)| body)
     }
 
     fn compile_array_to_wasm(

@@ -250,15 +250,10 @@ impl FunctionCompiler {
         for job in &jobs {
             let body = match (job, self.engine.baseline_compiler(), tier) {
                 (CompileJob::Function(_), Some(b), Tier::Baseline) => {
-                    match b.compile_baseline(&input, def) {
-                        Err(hayate_environ::CompileError::Unsupported(_)) => {
-                            compiler.compile_job(&input, *job)
-                        }
-                        other => {
-                            baseline = other.is_ok();
-                            other
-                        }
-                    }
+                    b.compile_or_fall_back(&input, def).map(|(body, taken)| {
+                        baseline = taken;
+                        body
+                    })
                 }
                 _ => compiler.compile_job(&input, *job),
             };
