@@ -286,6 +286,16 @@ impl Assembler {
         }
     }
 
+    /// `lea dst, addr`.
+    pub fn lea(&mut self, dst: u8, addr: Amode<u8>) {
+        inst::leaq_rm::<Regs>::new(dst, addr).encode(&mut self.code);
+    }
+
+    /// `rep stosq`: stores `rax` to `rcx` quadwords upward from `rdi`.
+    pub fn rep_stosq(&mut self) {
+        self.code.extend_from_slice(&[0xF3, 0x48, 0xAB]);
+    }
+
     pub fn push(&mut self, r: u8) {
         inst::pushq_o::<Regs>::new(r).encode(&mut self.code);
     }
@@ -627,6 +637,9 @@ mod tests {
         let mut a = Assembler::default();
         a.set_cond(Cond::LtU, reg::RAX);
         assert_eq!(a.code, [0x0F, 0x92, 0xC0, 0x0F, 0xB6, 0xC0]);
+        let mut a = Assembler::default();
+        a.rep_stosq();
+        assert_eq!(a.code, [0xF3, 0x48, 0xAB]);
         let mut a = Assembler::default();
         a.cmov(Cond::Eq, reg::RAX, reg::R9);
         assert_eq!(a.code, [0x49, 0x0F, 0x44, 0xC1]);

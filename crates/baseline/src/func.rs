@@ -23,7 +23,7 @@ use hayate_environ::{
     VMRuntimeLimitsOffsets, WasmValType,
 };
 
-use crate::asm::{Assembler, Label, reg};
+use crate::asm::{Assembler, Label, mem, reg};
 use crate::control::Frame;
 
 pub(crate) type Result<T = ()> = std::result::Result<T, CompileError>;
@@ -336,13 +336,23 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
+        // Declared locals start at zero: a store each for a few, else one
+        // `rep stosq` over all of them (a declaration of thousands takes
+        // three bytes of Wasm, and must not take a store each).
         let declared = params.len()..self.locals.len();
-        if !declared.is_empty() {
-            self.asm.mov_imm(reg::RAX, 0);
+        self.asm.mov_imm(reg::RAX, 0);
+        if declared.len() <= 8 {
             for i in declared {
                 let disp = self.local_disp(i as u32);
                 self.asm.store64(reg::RBP, disp, reg::RAX);
             }
+        } else {
+            // Upward from the last one, the lowest in the frame; the
+            // argument registers are free once the parameters are stored.
+            let lowest = self.local_disp(declared.end as u32 - 1);
+            self.asm.lea(reg::RDI, mem(reg::RBP, lowest));
+            self.asm.mov_imm(reg::RCX, declared.len() as i64);
+            self.asm.rep_stosq();
         }
         vec![limit_field, frame_field]
     }

@@ -98,3 +98,24 @@ fn float_min_and_vectors_are_declined_and_compiled_by_the_fallback() {
         .expect("Cranelift compiles it");
     assert!(!body.code.is_empty());
 }
+
+#[test]
+fn thousands_of_declared_locals_cost_a_loop_not_a_store_each() {
+    // Three bytes of Wasm declare 40,000 locals.
+    let bodies = compile_each(
+        r#"(module (func (param i64) (result i64)
+            (local i64 i64 i64) (local i64) (local i32 i32 i32 i32 i32 i32 i32 i32 i32)
+            (local $many i64) (local i64 i64)
+            (i64.add (local.get 0) (local.get 1))))"#,
+    );
+    let few = bodies[0].as_ref().expect("taken").code.len();
+    let many = compile_each(&format!(
+        "(module (func (param i64) (result i64) (local {}) (i64.add (local.get 0) (local.get 1))))",
+        "i64 ".repeat(40_000)
+    ));
+    let many = many[0].as_ref().expect("taken").code.len();
+    assert!(
+        many < 2 * few,
+        "{many} bytes of code for 40,000 locals, {few} for 16"
+    );
+}

@@ -274,3 +274,35 @@ fn deep_operand_stacks_and_wide_branch_tables_agree_with_eager_code() {
     assert_eq!(baseline, run(false));
     assert_eq!(&baseline[3..], [10, 20, 30, 20, 20, 10, 10]);
 }
+
+#[test]
+fn declared_locals_start_at_zero_however_many() {
+    // A few locals are zeroed one store each, many with one loop: both
+    // leave the parameters and the operand slots below them alone.
+    let wat = r#"(module
+        (func $few (param i64 i64) (result i64) (local i64 i64 f64)
+          (i64.add (i64.add (local.get 0) (local.get 1))
+                   (i64.add (local.get 2) (i64.reinterpret_f64 (local.get 4)))))
+        (func $many (param i64 i64) (result i64) (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i32 f32)
+          (local.set 3 (i64.const 5))
+          (i64.add (i64.add (local.get 0) (local.get 1))
+                   (i64.add (i64.add (local.get 2) (local.get 3))
+                            (i64.add (local.get 13) (i64.extend_i32_u (local.get 14))))))
+        (func (export "run") (param i64) (result i64)
+          (i64.add (call $few (local.get 0) (i64.const 1))
+                   (i64.mul (call $many (local.get 0) (i64.const 2)) (i64.const 1000)))))"#;
+    let run = |baseline: bool| {
+        let engine = engine(baseline, |_| {});
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let f = i.get_typed_func::<i64, i64>(&mut store, "run").unwrap();
+        (
+            f.call(&mut store, 7).unwrap(),
+            f.call(&mut store, -3).unwrap(),
+        )
+    };
+    let baseline = run(true);
+    assert_eq!(baseline, run(false));
+    assert_eq!(baseline.0, 8 + 14_000);
+}
