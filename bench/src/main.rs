@@ -80,6 +80,10 @@ enum Cmd {
         /// Seconds per workload and thread count.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// Measurements of each thread count (alternated); medians are
+        /// reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Run only the workloads whose name contains this.
         #[arg(long, default_value = "")]
         only: String,
@@ -126,9 +130,13 @@ fn main() -> ExitCode {
         Cmd::Scaling {
             threads,
             seconds,
+            rounds,
             only,
         } => {
-            let time = std::time::Duration::from_secs_f64(seconds);
+            let time = scaling::Timing {
+                time: std::time::Duration::from_secs_f64(seconds),
+                rounds,
+            };
             scaling::run(threads, time, &only).map(|rows| {
                 print!("{}", scaling::table(&rows, threads));
                 0

@@ -5,8 +5,9 @@
 //! With the `peers` feature the same workloads run on the `wasmtime` crate
 //! side by side.
 //!
-//! `cargo run --release -p hayate-bench -- scaling [--threads 2] [--seconds 1] [--only TEXT]`
-//! (`--only` runs the workloads whose name contains TEXT)
+//! `cargo run --release -p hayate-bench -- scaling [--threads 2] [--seconds 1] [--rounds 3] [--only TEXT]`
+//! (`--only` runs the workloads whose name contains TEXT; each rate is the
+//! median of `--rounds` alternated measurements)
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -122,22 +123,41 @@ fn throughput<S>(
     total as f64 / time.as_secs_f64()
 }
 
+/// How long each throughput is measured, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// One measurement's length.
+    pub time: Duration,
+    /// Measurements of each thread count, alternated (one thread, then
+    /// many, and again), whose medians are reported: the machine's speed
+    /// drifts, and alternating lets both counts see the same drift.
+    pub rounds: usize,
+}
+
 fn measure<S>(
     runtime: &'static str,
     workload: &'static str,
     threads: usize,
-    time: Duration,
+    timing: Timing,
     setup: impl Fn() -> S + Sync,
     op: impl Fn(&mut S) + Sync,
 ) -> Row {
-    let one = throughput(1, time, &setup, &op);
-    let many = throughput(threads, time, &setup, &op);
+    let (mut ones, mut manys) = (Vec::new(), Vec::new());
+    for _ in 0..timing.rounds.max(1) {
+        ones.push(throughput(1, timing.time, &setup, &op));
+        manys.push(throughput(threads, timing.time, &setup, &op));
+    }
     Row {
         runtime,
         workload,
-        one,
-        many,
+        one: median(ones),
+        many: median(manys),
     }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }
 
 /// The workloads on one runtime, whose embedding API (`$krate`: `hayate`
@@ -231,7 +251,7 @@ macro_rules! workloads {
 
 /// Every workload whose name contains `only` on Hayate (and Wasmtime with
 /// `peers`).
-pub fn run(threads: usize, time: Duration, only: &str) -> Result<Vec<Row>> {
+pub fn run(threads: usize, time: Timing, only: &str) -> Result<Vec<Row>> {
     let rows = hayate_rows(threads, time, only)?;
     #[cfg(feature = "peers")]
     let rows = {
@@ -242,7 +262,7 @@ pub fn run(threads: usize, time: Duration, only: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn hayate_rows(threads: usize, time: Duration, only: &str) -> Result<Vec<Row>> {
+fn hayate_rows(threads: usize, time: Timing, only: &str) -> Result<Vec<Row>> {
     use hayate::{Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingConfig};
     let pre = |pooling: bool, guest: &str| -> Result<hayate::InstancePre<()>> {
         let mut config = Config::new();
@@ -266,7 +286,7 @@ fn hayate_rows(threads: usize, time: Duration, only: &str) -> Result<Vec<Row>> {
 }
 
 #[cfg(feature = "peers")]
-fn wasmtime_rows(threads: usize, time: Duration, only: &str) -> Result<Vec<Row>> {
+fn wasmtime_rows(threads: usize, time: Timing, only: &str) -> Result<Vec<Row>> {
     use wasmtime::{
         Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig,
     };

@@ -70,7 +70,7 @@ impl Engine {
             with_baseline_compiler(config, first_tier_compiler)?;
         let header = Arc::new(crate::serialize::host_header(config, compiler.as_deref()));
         let allocator = match config.allocation_strategy {
-            InstanceAllocationStrategy::OnDemand => InstanceAllocator::OnDemand,
+            InstanceAllocationStrategy::OnDemand => InstanceAllocator::on_demand(),
             InstanceAllocationStrategy::Pooling(pool) => {
                 let pool =
                     PoolingAllocator::new(pool, config.tunables.bounds_checks).map_err(|e| {

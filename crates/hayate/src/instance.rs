@@ -106,14 +106,14 @@ impl Instance {
         }
         let limits: *const _ = &*store.opaque.limits;
         let vmstore: *mut dyn VMStore = store as *mut StoreInner<T>;
-        let engine = store.opaque.engine.clone();
+        let opaque = &mut store.opaque;
         let index = vm::instantiate(
             &module.inner.runtime,
             raw,
             vmstore,
             limits,
-            &engine,
-            &mut store.opaque.instances,
+            &opaque.engine,
+            &mut opaque.instances,
         )?;
         let instance = Instance {
             store: store.opaque.id,

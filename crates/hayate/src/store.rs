@@ -23,9 +23,24 @@ use crate::vm::{HostMemory, HostTable};
 pub struct StoreId(u64);
 
 impl StoreId {
+    /// A store id never given out before. Threads take ids in blocks, so
+    /// that threads making stores at once do not all write one shared
+    /// counter (its cache line would bounce between their cores).
     fn fresh() -> StoreId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+        const BLOCK: u64 = 1024;
+        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+        thread_local! {
+            static NEXT: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+        }
+        NEXT.with(|next| {
+            let (mut id, mut end) = next.get();
+            if id == end {
+                id = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                end = id + BLOCK;
+            }
+            next.set((id + 1, end));
+            StoreId(id)
+        })
     }
 }
 

@@ -231,7 +231,9 @@ fn artifact_images_stay_private_and_the_file_unchanged() {
         let mut store = Store::new(&engine, ());
         let before = file_mappings(&path);
         let i = Instance::new(&mut store, &module, &[]).unwrap();
-        if cfg!(target_os = "linux") {
+        // Later rounds reuse the first round's released memory, with the
+        // image still mapped.
+        if cfg!(target_os = "linux") && round == 0 {
             assert!(
                 file_mappings(&path) > before,
                 "the image is mapped from the file"

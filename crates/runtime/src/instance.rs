@@ -166,7 +166,7 @@ impl Instance {
     /// instance's lifetime (the store owns everything it points to), and the
     /// imports must match the module's import types.
     pub unsafe fn new(
-        module: Arc<ModuleRuntimeInfo>,
+        module: &Arc<ModuleRuntimeInfo>,
         imports: Imports,
         store: VMStoreContext,
         memory_config: &MemoryConfig,
@@ -187,14 +187,14 @@ impl Instance {
                 }
             }
         }
-        let info = module.info.clone();
+        let info = &*module.info;
         let offsets = module.offsets;
         let layout = Self::vmctx_layout(&offsets);
-        let pool = match allocator {
-            InstanceAllocator::OnDemand => None,
+        let (pool, reservations) = match allocator {
+            InstanceAllocator::OnDemand(reservations) => (None, Some(reservations)),
             InstanceAllocator::Pooling(pool) => {
-                pool.check_module(&info, layout.size())?;
-                Some(pool)
+                pool.check_module(info, layout.size())?;
+                (Some(pool), None)
             }
         };
         let resource = |e: &dyn std::fmt::Display| InstantiationError::Resource(e.to_string());
@@ -206,9 +206,8 @@ impl Instance {
             let image = module.images.get(def);
             memories.push(match pool {
                 Some(pool) => pool.memories.allocate(ty, image)?,
-                None => {
-                    LinearMemory::with_image(ty, memory_config, image).map_err(|e| resource(&e))?
-                }
+                None => LinearMemory::reusing(ty, memory_config, image, reservations)
+                    .map_err(|e| resource(&e))?,
             });
         }
         let mut tables = Vec::new();
@@ -240,7 +239,7 @@ impl Instance {
             filled_func_refs: Default::default(),
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
-            module,
+            module: module.clone(),
             vmctx,
             memories,
             tables,
@@ -248,7 +247,7 @@ impl Instance {
         });
         // SAFETY: the VMContext was just allocated with this module's layout;
         // the caller vouches for the imports and store pointers.
-        unsafe { instance.fill_vmctx(&imports, store) };
+        unsafe { instance.fill_vmctx(module, &imports, store) };
         let vmctx = instance.vmctx.as_ptr().cast::<u8>();
         for (def, table) in instance.tables.iter_mut().enumerate() {
             if let Some(image) = instance
@@ -268,12 +267,19 @@ impl Instance {
     /// Writes every field of the VMContext.
     ///
     /// # Safety
-    /// The VMContext must have been allocated with this module's layout
-    /// (`vmctx_layout`), and every pointer in `imports` and `store` must be
+    /// `module` must be the instance's own module (passed apart from `self`
+    /// so that it is read while the instance is written, without touching
+    /// its shared reference count). The VMContext must have been allocated
+    /// with this module's layout (`vmctx_layout`), and every pointer in `imports` and `store` must be
     /// live for the instance's lifetime and match the module's import
     /// types, as [`Instance::new`] requires.
-    unsafe fn fill_vmctx(&mut self, imports: &Imports, store: VMStoreContext) {
-        let module = self.module.clone();
+    unsafe fn fill_vmctx(
+        &mut self,
+        module: &ModuleRuntimeInfo,
+        imports: &Imports,
+        store: VMStoreContext,
+    ) {
+        debug_assert!(std::ptr::eq(module, &*self.module));
         let o = &module.offsets;
         let info = &module.info;
         let self_ptr: *mut Instance = self;

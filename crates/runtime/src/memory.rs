@@ -42,6 +42,7 @@ use thiserror::Error;
 use crate::cow::MemoryImage;
 use crate::mmap::{Mmap, round_up_to_page};
 use crate::pooling::memories::MemorySlot;
+use crate::pooling::reservations::ReservationCache;
 use crate::vmcontext::VMMemoryDefinition;
 
 /// Largest declared maximum (in bytes) a dynamic memory reserves in full, so
@@ -128,8 +129,19 @@ pub struct LinearMemory {
     fixed_base: bool,
     /// The copy-on-write image mapped at its offset, if any.
     image: Option<Arc<MemoryImage>>,
-    /// The pool slot `mmap` is a view of, for pooled memories.
-    pool_slot: Option<MemorySlot>,
+    /// Where the reservation goes when the memory is dropped.
+    home: Home,
+}
+
+/// Where a memory's reservation comes from and goes back to.
+#[derive(Debug)]
+enum Home {
+    /// Its own mapping, unmapped when dropped.
+    Own,
+    /// A view of a pool slot, given back to the pool.
+    Pool(MemorySlot),
+    /// Its own mapping, offered to a cache of reservations for reuse.
+    Cache(Arc<ReservationCache>),
 }
 
 fn pages_to_bytes(pages: u64) -> Option<usize> {
@@ -149,6 +161,17 @@ impl LinearMemory {
         ty: &MemoryType,
         cfg: &MemoryConfig,
         image: Option<&Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, MemoryError> {
+        Self::reusing(ty, cfg, image, None)
+    }
+
+    /// [`LinearMemory::with_image`], taking its reservation from `cache`
+    /// (and giving it back when dropped) if it has the static layout.
+    pub fn reusing(
+        ty: &MemoryType,
+        cfg: &MemoryConfig,
+        image: Option<&Arc<MemoryImage>>,
+        cache: Option<&Arc<ReservationCache>>,
     ) -> Result<LinearMemory, MemoryError> {
         if ty.shared {
             return Err(MemoryError::SharedUnsupported);
@@ -181,6 +204,25 @@ impl LinearMemory {
                 ),
             }
         };
+        if static_layout && let Some(cache) = cache {
+            let (mmap, image) =
+                cache
+                    .take(minimum_bytes, image)
+                    .map_err(|source| MemoryError::Reserve {
+                        bytes: reservation,
+                        source,
+                    })?;
+            return Ok(LinearMemory {
+                mmap,
+                byte_size: minimum_bytes,
+                maximum_pages,
+                declared_maximum: ty.maximum,
+                memory64: ty.memory64,
+                fixed_base,
+                image,
+                home: Home::Cache(cache.clone()),
+            });
+        }
         // Never reserve nothing, so that `base` is a real address even for
         // a memory of size 0.
         let reservation = reservation.max(minimum_bytes).max(crate::mmap::page_size());
@@ -205,7 +247,7 @@ impl LinearMemory {
             memory64: ty.memory64,
             fixed_base,
             image: None,
-            pool_slot: None,
+            home: Home::Own,
         };
         if let Some(image) = image {
             memory.map_image(image)?;
@@ -232,13 +274,13 @@ impl LinearMemory {
             memory64: ty.memory64,
             fixed_base: true,
             image,
-            pool_slot: Some(slot),
+            home: Home::Pool(slot),
         }
     }
 
     /// Whether this memory lives in a pool slot.
     pub fn is_pooled(&self) -> bool {
-        self.pool_slot.is_some()
+        matches!(self.home, Home::Pool(_))
     }
 
     /// Maps `image` over its place in the accessible part of the memory.
@@ -393,9 +435,18 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        if let Some(slot) = self.pool_slot.take() {
-            let accessible = round_up_to_page(self.byte_size).expect("fits the slot");
-            slot.release(&mut self.mmap, accessible, self.image.take());
+        let accessible = round_up_to_page(self.byte_size).expect("fits the reservation");
+        match std::mem::replace(&mut self.home, Home::Own) {
+            Home::Own => {}
+            Home::Pool(slot) => slot.release(&mut self.mmap, accessible, self.image.take()),
+            Home::Cache(cache) => {
+                let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
+                // SAFETY: the cache handed this reservation out; the memory
+                // is being dropped, so nothing uses it; its first
+                // `accessible` bytes are read/write (growing kept the base)
+                // and hold `image`.
+                unsafe { cache.put(mmap, accessible, self.image.take()) };
+            }
         }
     }
 }

@@ -135,18 +135,18 @@ impl Fixture {
         // are boxed and live in the fixture as long as the instance.
         let mut instance = unsafe {
             Instance::new(
-                module,
+                &module,
                 Imports::default(),
                 ctx,
                 &MemoryConfig {
                     bounds_checks: BoundsChecks::default(),
                 },
-                &InstanceAllocator::OnDemand,
+                &InstanceAllocator::on_demand(),
                 0,
             )
         }
         .unwrap();
-        instance.initialize().unwrap();
+        instance.initialize(&module).unwrap();
         Fixture {
             info,
             instance,

@@ -35,7 +35,7 @@ pub(crate) fn instantiate(
     // objects owned by the same store as `store`, which outlives instances.
     let instance = unsafe {
         RtInstance::new(
-            module.clone(),
+            module,
             imports,
             ctx,
             &memory_config,
@@ -45,7 +45,9 @@ pub(crate) fn instantiate(
         .map_err(instantiation_error)?
     };
     instances.push(instance);
-    instances[id].initialize().map_err(instantiation_error)?;
+    instances[id]
+        .initialize(module)
+        .map_err(instantiation_error)?;
     Ok(id)
 }
 

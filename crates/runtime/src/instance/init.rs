@@ -11,7 +11,7 @@ use hayate_environ::{
     ElemIndex, ElemItems, ElemSegmentKind, EntityRef, MemoryIndex, TableIndex, Trap,
 };
 
-use super::Instance;
+use super::{Instance, ModuleRuntimeInfo};
 use crate::table::TableElement;
 use crate::vmcontext::{VMGlobalDefinition, ValRaw};
 
@@ -112,8 +112,16 @@ impl Instance {
     /// Initialises globals, then applies active element and data segments.
     /// On error the instance may already be visible to other instances
     /// through shared tables (Wasm 2.0), so the caller keeps it alive.
-    pub fn initialize(&mut self) -> Result<(), InstantiationError> {
-        let info = self.module.info.clone();
+    ///
+    /// `module` is the instance's own module, passed apart from `self` so
+    /// that it is read while the instance is written without touching its
+    /// reference count, which every thread instantiating it shares.
+    pub fn initialize(&mut self, module: &ModuleRuntimeInfo) -> Result<(), InstantiationError> {
+        assert!(
+            std::ptr::eq(module, &*self.module),
+            "an instance is initialised from its own module"
+        );
+        let info = &*module.info;
         for (def, init) in info.global_inits.iter() {
             let value = self.eval_const(init);
             let index = info.global_index(def);
@@ -123,11 +131,14 @@ impl Instance {
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
         }
-        self.apply_segments_in_order()
+        self.apply_segments_in_order(module)
     }
 
-    fn apply_segments_in_order(&mut self) -> Result<(), InstantiationError> {
-        let info = self.module.info.clone();
+    fn apply_segments_in_order(
+        &mut self,
+        module: &ModuleRuntimeInfo,
+    ) -> Result<(), InstantiationError> {
+        let info = &*module.info;
         for (i, elem) in info.elements.iter() {
             match &elem.kind {
                 ElemSegmentKind::Active { table, offset } => {
@@ -146,7 +157,7 @@ impl Instance {
         }
         // Every active segment already in place through an image: drop
         // them all at once.
-        let images = &self.module.images;
+        let images = &module.images;
         if let Some(active) = images.active_if_all_imaged()
             && (0..self.memories.len()).all(|def| {
                 images.get(DefinedMemoryIndex::new(def)).is_none() || self.memories[def].has_image()

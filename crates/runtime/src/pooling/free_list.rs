@@ -71,6 +71,15 @@ impl<T> FreeList<T> {
             .push(item);
     }
 
+    /// Items in this thread's shard.
+    pub(crate) fn home_len(&self) -> usize {
+        self.shards[self.home()]
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Items in all shards.
     pub(crate) fn len(&self) -> usize {
         self.shards

@@ -115,11 +115,7 @@ impl MemoryPool {
     }
 
     fn take(&self, image: Option<&Arc<MemoryImage>>) -> Result<FreeSlot, InstantiationError> {
-        let same = |s: &FreeSlot| match (&s.image, image) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
+        let same = |s: &FreeSlot| same_image(s.image.as_ref(), image);
         self.free.take(AFFINITY_SEARCH, same).ok_or_else(|| {
             InstantiationError::Resource(format!(
                 "pooling allocator: all {} memory slots are in use",
@@ -153,8 +149,8 @@ impl MemoryPool {
         let slot = self.take(image)?;
         let index = slot.index;
         let mut view = self.view(index);
-        match prepare(&mut view, slot, minimum, image) {
-            Ok(()) => {}
+        let held = match prepare(&mut view, slot.accessible, slot.image, minimum, image) {
+            Ok(held) => held,
             Err(e) => {
                 // Leave the slot in a known state: all reserved, no image.
                 // SAFETY: the whole slot, which nobody uses.
@@ -166,13 +162,13 @@ impl MemoryPool {
                 });
                 return Err(fail(format!("failed to prepare a memory slot: {e}")));
             }
-        }
+        };
         let maximum_pages = ty.maximum.unwrap_or(u64::MAX).min(self.max_pages);
         Ok(LinearMemory::from_pool_slot(
             view,
             ty,
             maximum_pages,
-            image.cloned(),
+            held,
             MemorySlot {
                 pool: self.clone(),
                 index,
@@ -186,38 +182,54 @@ impl MemoryPool {
     }
 }
 
-/// Turns a free slot's state into a fresh memory of `minimum` bytes
-/// holding `image`.
-fn prepare(
-    view: &mut Mmap,
-    slot: FreeSlot,
-    minimum: usize,
-    image: Option<&Arc<MemoryImage>>,
-) -> io::Result<()> {
-    let want = round_up_to_page(minimum).expect("at most 4 GiB");
-    let same_image = match (&slot.image, image) {
+/// Whether a released memory holding `held` already holds `wanted`.
+pub(crate) fn same_image(
+    held: Option<&Arc<MemoryImage>>,
+    wanted: Option<&Arc<MemoryImage>>,
+) -> bool {
+    match (held, wanted) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         (None, None) => true,
         _ => false,
-    };
-    if !same_image && let Some(old) = &slot.image {
+    }
+}
+
+/// Turns a released memory reservation (its first `accessible` bytes
+/// read/write and reset, `held` mapped at its offset) into a fresh memory
+/// of `minimum` bytes holding `image`, and returns the new memory's handle
+/// on its image: `held` itself if it is `image`, so that reusing a memory
+/// of the same module does not touch the image's reference count, which
+/// every thread instantiating the module shares.
+pub(crate) fn prepare(
+    view: &mut Mmap,
+    accessible: usize,
+    held: Option<Arc<MemoryImage>>,
+    minimum: usize,
+    image: Option<&Arc<MemoryImage>>,
+) -> io::Result<Option<Arc<MemoryImage>>> {
+    let want = round_up_to_page(minimum).expect("at most 4 GiB");
+    let same_image = same_image(held.as_ref(), image);
+    if !same_image && let Some(old) = &held {
         // SAFETY: the old image's range lies inside the slot's accessible
         // part; nothing uses the slot.
         unsafe { view.map_anon_fixed(old.offset(), old.len(), true)? };
     }
-    if slot.accessible < want {
+    if accessible < want {
         // SAFETY: inside the slot, which nothing uses.
-        unsafe { view.make_accessible(slot.accessible, want - slot.accessible)? };
-    } else if slot.accessible > want {
-        // SAFETY: as above; the pages were discarded when released.
-        unsafe { view.make_inaccessible(want, slot.accessible - want)? };
+        unsafe { view.make_accessible(accessible, want - accessible)? };
+    } else if accessible > want {
+        // SAFETY: as above; the pages were reset when released.
+        unsafe { view.make_inaccessible(want, accessible - want)? };
     }
     if !same_image && let Some(new) = image {
         // SAFETY: images fit the memory's minimum size, which is now
         // accessible; nothing uses the slot.
         unsafe { view.map_fd_fixed(new.offset(), new.len(), new.fd(), new.file_offset())? };
     }
-    Ok(())
+    Ok(match same_image {
+        true => held,
+        false => image.cloned(),
+    })
 }
 
 impl MemorySlot {
@@ -230,29 +242,11 @@ impl MemorySlot {
         accessible: usize,
         image: Option<Arc<MemoryImage>>,
     ) {
-        // What the guest touched, where the kernel can tell (`pagemap`):
-        // only those pages need resetting, and nothing past the kept ones
-        // discarding if none of them was touched. Asking costs a system
-        // call, more than rewriting a memory that is all kept resident.
-        let touched = match accessible > self.pool.keep_resident {
-            true => crate::pagemap::touched(view.as_ptr(), accessible),
-            false => None,
-        };
-        let kept = reset_in_place(
-            view,
-            accessible.min(self.pool.keep_resident),
-            image.as_deref(),
-            touched.as_deref(),
-        );
-        let touched_beyond = touched
-            .as_ref()
-            .is_none_or(|ranges| ranges.iter().any(|r| r.end > kept));
-        let discarded = match touched_beyond {
-            // SAFETY: the memory is being dropped; nothing uses its pages.
-            true => unsafe { view.discard(kept, accessible - kept) },
-            false => Ok(()),
-        };
-        let slot = match discarded {
+        // SAFETY: the memory is being dropped: nothing uses it, its first
+        // `accessible` bytes are read/write and `image` is mapped there.
+        let reset =
+            unsafe { reset_for_reuse(view, accessible, image.as_deref(), self.pool.keep_resident) };
+        let slot = match reset {
             Ok(()) => FreeSlot {
                 index: self.index,
                 accessible,
@@ -271,6 +265,45 @@ impl MemorySlot {
             }
         };
         self.pool.put(slot);
+    }
+}
+
+/// Resets a released memory's first `accessible` bytes to what a fresh
+/// memory holds there (the image's bytes where `image` lies, zeros
+/// elsewhere): its first `keep_resident` bytes in place, the rest by
+/// giving the pages back to the kernel. On error the memory is in an
+/// unknown state and must not be reused as it is.
+///
+/// # Safety
+/// The first `accessible` bytes of `view` must be read/write, `image` must
+/// be what is mapped there (if anything), and nothing may use the memory.
+pub(crate) unsafe fn reset_for_reuse(
+    view: &mut Mmap,
+    accessible: usize,
+    image: Option<&MemoryImage>,
+    keep_resident: usize,
+) -> io::Result<()> {
+    // What the guest touched, where the kernel can tell (`pagemap`): only
+    // those pages need resetting, and nothing past the kept ones
+    // discarding if none of them was touched. Asking costs a system call,
+    // more than rewriting a memory that is all kept resident.
+    let touched = match accessible > keep_resident {
+        true => crate::pagemap::touched(view.as_ptr(), accessible),
+        false => None,
+    };
+    let kept = reset_in_place(
+        view,
+        accessible.min(keep_resident),
+        image,
+        touched.as_deref(),
+    );
+    let touched_beyond = touched
+        .as_ref()
+        .is_none_or(|ranges| ranges.iter().any(|r| r.end > kept));
+    match touched_beyond {
+        // SAFETY: the caller vouches that nothing uses the memory.
+        true => unsafe { view.discard(kept, accessible - kept) },
+        false => Ok(()),
     }
 }
 

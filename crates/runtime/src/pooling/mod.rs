@@ -26,9 +26,13 @@
 //!
 //! Host-created memories and tables (from the embedding API) are always
 //! allocated on demand.
+//!
+//! The on-demand allocator shares the memory pool's reset: it keeps a few
+//! released memory reservations per thread for reuse ([`reservations`]).
 
 mod free_list;
 pub mod memories;
+pub mod reservations;
 pub mod tables;
 
 use std::io;
@@ -43,6 +47,7 @@ use crate::instance::InstantiationError;
 use crate::mmap::{Mmap, round_up_to_page};
 
 pub use memories::MemoryPool;
+pub use reservations::ReservationCache;
 pub use tables::TablePool;
 
 /// Limits of a pooling allocator. Every slot is reserved up front: address
@@ -99,13 +104,27 @@ impl Default for PoolingConfig {
 }
 
 /// How instances get their VMContext, memories and tables.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum InstanceAllocator {
-    /// Fresh mappings and heap allocations for each instance.
-    #[default]
-    OnDemand,
+    /// Heap allocations and mappings for each instance, with a few
+    /// released memory reservations kept for reuse ([`reservations`]).
+    OnDemand(Arc<ReservationCache>),
     /// Slots of a [`PoolingAllocator`].
     Pooling(Arc<PoolingAllocator>),
+}
+
+impl InstanceAllocator {
+    /// The on-demand allocator, with a reservation cache of its own.
+    pub fn on_demand() -> InstanceAllocator {
+        InstanceAllocator::OnDemand(Arc::new(ReservationCache::new()))
+    }
+}
+
+impl Default for InstanceAllocator {
+    /// [`InstanceAllocator::on_demand`].
+    fn default() -> Self {
+        InstanceAllocator::on_demand()
+    }
 }
 
 /// The pools of a pooling allocator.
