@@ -71,7 +71,6 @@ type EpochCallback<T> =
 /// The part of a store that does not depend on `T`.
 #[doc(hidden)]
 pub struct StoreOpaque {
-    pub(crate) engine: Engine,
     pub(crate) id: StoreId,
     // Boxed: VMContexts and compiled code hold pointers to these, so they
     // must not move when the vector grows.
@@ -87,6 +86,10 @@ pub struct StoreOpaque {
     /// Memories and tables created so far (by instances and the host).
     pub(crate) memory_count: usize,
     pub(crate) table_count: usize,
+    /// Declared last, so dropped last: the instances' memories, tables
+    /// and VMContexts go back to the engine's instance allocator through
+    /// pointers to it (`hayate_runtime::Instance::new`).
+    pub(crate) engine: Engine,
 }
 
 impl StoreOpaque {

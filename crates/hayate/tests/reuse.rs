@@ -226,3 +226,20 @@ fn threads_reuse_memories_without_seeing_each_others() {
         }
     });
 }
+
+#[test]
+fn a_store_outliving_every_other_handle_to_its_engine_gives_its_memories_back() {
+    // Memories point back to the engine's reservation cache without
+    // counting: the store must keep the engine until they are gone.
+    for round in 0..3 {
+        let engine = engine(BoundsChecks::GuardPages);
+        let writer = Module::new(&engine, WRITER).unwrap();
+        let (mut store, i) = instance(&engine, &writer);
+        let f = i.get_typed_func::<(), ()>(&mut store, "scribble").unwrap();
+        f.call(&mut store, ()).unwrap();
+        drop(writer);
+        drop(engine);
+        assert_eq!(load(&mut store, &i, 1000), Ok(0x5ec2e7), "round {round}");
+        drop(store);
+    }
+}

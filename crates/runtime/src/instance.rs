@@ -164,7 +164,11 @@ impl Instance {
     /// # Safety
     /// Every pointer in `imports` and `store` must stay valid for the
     /// instance's lifetime (the store owns everything it points to), and the
-    /// imports must match the module's import types.
+    /// imports must match the module's import types. `allocator` must
+    /// outlive the instance: its slots and reservations point back to it
+    /// without a reference count, so that threads instantiating at once do
+    /// not all write one shared count (the store keeps its engine, which
+    /// owns the allocator, until its instances are gone).
     pub unsafe fn new(
         module: &Arc<ModuleRuntimeInfo>,
         imports: Imports,
@@ -191,7 +195,7 @@ impl Instance {
         let offsets = module.offsets;
         let layout = Self::vmctx_layout(&offsets);
         let (pool, reservations) = match allocator {
-            InstanceAllocator::OnDemand(reservations) => (None, Some(reservations)),
+            InstanceAllocator::OnDemand(reservations) => (None, Some(&**reservations)),
             InstanceAllocator::Pooling(pool) => {
                 pool.check_module(info, layout.size())?;
                 (Some(pool), None)
@@ -205,21 +209,26 @@ impl Instance {
             };
             let image = module.images.get(def);
             memories.push(match pool {
-                Some(pool) => pool.memories.allocate(ty, image)?,
-                None => LinearMemory::reusing(ty, memory_config, image, reservations)
+                // SAFETY: the allocator outlives the instance, and so its
+                // memories (the caller's promise).
+                Some(pool) => unsafe { pool.memories.allocate(ty, image)? },
+                // SAFETY: as above.
+                None => unsafe { LinearMemory::reusing(ty, memory_config, image, reservations) }
                     .map_err(|e| resource(&e))?,
             });
         }
         let mut tables = Vec::new();
         for ty in info.tables.values().skip(info.num_imported_tables as usize) {
             tables.push(match pool {
-                Some(pool) => pool.tables.allocate(*ty, TableElement::NULL)?,
+                // SAFETY: as for memories.
+                Some(pool) => unsafe { pool.tables.allocate(*ty, TableElement::NULL)? },
                 None => Table::new(*ty, TableElement::NULL).map_err(|e| resource(&e))?,
             });
         }
         let (vmctx, vmctx_slot) = match pool {
             Some(pool) => {
-                let slot = pool.allocate_vmctx(layout.size())?;
+                // SAFETY: as for memories.
+                let slot = unsafe { pool.allocate_vmctx(layout.size())? };
                 (slot.as_ptr().cast::<VMContext>(), Some(slot))
             }
             None => {
@@ -250,14 +259,11 @@ impl Instance {
         unsafe { instance.fill_vmctx(module, &imports, store) };
         let vmctx = instance.vmctx.as_ptr().cast::<u8>();
         for (def, table) in instance.tables.iter_mut().enumerate() {
-            if let Some(image) = instance
-                .module
-                .table_images
-                .get(DefinedTableIndex::new(def))
-            {
-                // SAFETY: the image is this module's, and the VMContext
+            if let Some(image) = module.table_images.get(DefinedTableIndex::new(def)) {
+                // SAFETY: the image belongs to this instance's module,
+                // which the instance keeps alive, and the VMContext
                 // outlives the table, which the instance owns.
-                let lazy = unsafe { LazyInit::new(image.clone(), vmctx) };
+                let lazy = unsafe { LazyInit::new(image, vmctx) };
                 table.set_lazy_init(Some(lazy));
             }
         }

@@ -152,9 +152,13 @@ fn table_image(module: &ModuleInfo, index: TableIndex) -> Option<TableInitImage>
 
 /// Where a lazy table's elements come from: an image of function indices
 /// and the function references of the instance that owns the table.
+///
+/// The image is borrowed from the instance's module, which the instance
+/// keeps alive, rather than shared by reference count: threads
+/// instantiating one module would otherwise all write its count.
 #[derive(Debug, Clone)]
 pub struct LazyInit {
-    image: Arc<TableInitImage>,
+    image: std::ptr::NonNull<TableInitImage>,
     vmctx: *mut u8,
 }
 
@@ -163,14 +167,20 @@ impl LazyInit {
     ///
     /// # Safety
     /// `vmctx` must be the VMContext of the instance owning the table and
-    /// outlive it, and the image must come from that instance's module.
-    pub unsafe fn new(image: Arc<TableInitImage>, vmctx: *mut u8) -> LazyInit {
-        LazyInit { image, vmctx }
+    /// outlive it, and the image must belong to that instance's module
+    /// (which the instance keeps alive, so the image outlives the table).
+    pub unsafe fn new(image: &TableInitImage, vmctx: *mut u8) -> LazyInit {
+        LazyInit {
+            image: image.into(),
+            vmctx,
+        }
     }
 
     /// The function reference at `index` (null if none).
     pub(crate) fn value(&self, index: usize) -> *mut std::ffi::c_void {
-        match self.image.func(index) {
+        // SAFETY: the image outlives the table (`LazyInit::new`).
+        let image = unsafe { self.image.as_ref() };
+        match image.func(index) {
             // SAFETY: the owner of the VMContext outlives the table
             // (`LazyInit::new`), and the function index comes from its
             // module. Its reference is filled in if it was not yet.

@@ -140,9 +140,16 @@ enum Home {
     Own,
     /// A view of a pool slot, given back to the pool.
     Pool(MemorySlot),
-    /// Its own mapping, offered to a cache of reservations for reuse.
-    Cache(Arc<ReservationCache>),
+    /// Its own mapping, offered to a cache of reservations for reuse; the
+    /// cache outlives the memory ([`LinearMemory::reusing`]).
+    Cache(std::ptr::NonNull<ReservationCache>),
 }
+
+// SAFETY: the cache a memory's home points to is `Sync` (its free list is
+// behind locks) and outlives the memory; a pool slot is `Send`/`Sync`.
+unsafe impl Send for Home {}
+// SAFETY: as above; a shared `Home` does nothing.
+unsafe impl Sync for Home {}
 
 fn pages_to_bytes(pages: u64) -> Option<usize> {
     usize::try_from(pages.checked_mul(WASM_PAGE_SIZE)?).ok()
@@ -162,16 +169,21 @@ impl LinearMemory {
         cfg: &MemoryConfig,
         image: Option<&Arc<MemoryImage>>,
     ) -> Result<LinearMemory, MemoryError> {
-        Self::reusing(ty, cfg, image, None)
+        // SAFETY: no cache.
+        unsafe { Self::reusing(ty, cfg, image, None) }
     }
 
     /// [`LinearMemory::with_image`], taking its reservation from `cache`
     /// (and giving it back when dropped) if it has the static layout.
-    pub fn reusing(
+    ///
+    /// # Safety
+    /// The cache must outlive the memory, which gives its reservation back
+    /// through a pointer to the cache when dropped.
+    pub unsafe fn reusing(
         ty: &MemoryType,
         cfg: &MemoryConfig,
         image: Option<&Arc<MemoryImage>>,
-        cache: Option<&Arc<ReservationCache>>,
+        cache: Option<&ReservationCache>,
     ) -> Result<LinearMemory, MemoryError> {
         if ty.shared {
             return Err(MemoryError::SharedUnsupported);
@@ -220,7 +232,7 @@ impl LinearMemory {
                 memory64: ty.memory64,
                 fixed_base,
                 image,
-                home: Home::Cache(cache.clone()),
+                home: Home::Cache(cache.into()),
             });
         }
         // Never reserve nothing, so that `base` is a real address even for
@@ -441,6 +453,8 @@ impl Drop for LinearMemory {
             Home::Pool(slot) => slot.release(&mut self.mmap, accessible, self.image.take()),
             Home::Cache(cache) => {
                 let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
+                // SAFETY: the cache outlives the memory (`reusing`).
+                let cache = unsafe { cache.as_ref() };
                 // SAFETY: the cache handed this reservation out; the memory
                 // is being dropped, so nothing uses it; its first
                 // `accessible` bytes are read/write (growing kept the base)

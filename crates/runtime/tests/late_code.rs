@@ -100,6 +100,8 @@ struct Fixture {
     limits: Box<VMRuntimeLimits>,
     _store: Box<PlainStore>,
     _epoch: Box<EpochCounter>,
+    /// Outlives the instance (declared after it).
+    _allocator: InstanceAllocator,
 }
 
 impl Fixture {
@@ -131,8 +133,10 @@ impl Fixture {
             limits: &*limits,
             epoch: &*epoch,
         };
+        let allocator = InstanceAllocator::on_demand();
         // SAFETY: the module imports nothing; the store, limits and epoch
-        // are boxed and live in the fixture as long as the instance.
+        // are boxed and live in the fixture as long as the instance, and
+        // the allocator longer.
         let mut instance = unsafe {
             Instance::new(
                 &module,
@@ -141,7 +145,7 @@ impl Fixture {
                 &MemoryConfig {
                     bounds_checks: BoundsChecks::default(),
                 },
-                &InstanceAllocator::on_demand(),
+                &allocator,
                 0,
             )
         }
@@ -153,6 +157,7 @@ impl Fixture {
             limits,
             _store: store,
             _epoch: epoch,
+            _allocator: allocator,
         }
     }
 

@@ -32,7 +32,9 @@ pub(crate) fn instantiate(
     let memory_config = memory_config(engine);
     let id = instances.len();
     // SAFETY: the imports were type-checked by the caller and point into
-    // objects owned by the same store as `store`, which outlives instances.
+    // objects owned by the same store as `store`, which outlives instances;
+    // the store also holds the engine, and so its allocator, until its
+    // instances are dropped (`StoreOpaque::engine` is its last field).
     let instance = unsafe {
         RtInstance::new(
             module,

@@ -54,11 +54,22 @@ pub(crate) struct FreeSlot {
 }
 
 /// Gives a memory's slot back to its pool when the memory is dropped.
+///
+/// It points to the pool without a reference count: whoever allocated the
+/// memory keeps the pool alive longer (an instance holds its allocator),
+/// so that instantiating on many threads does not write one shared count.
 #[derive(Debug)]
 pub(crate) struct MemorySlot {
-    pool: Arc<MemoryPool>,
+    pool: std::ptr::NonNull<MemoryPool>,
     index: u32,
 }
+
+// SAFETY: the pool is `Sync` (its free list is behind locks), outlives the
+// slot (`MemoryPool::allocate`), and the slot's index is this handle's
+// alone.
+unsafe impl Send for MemorySlot {}
+// SAFETY: as above; a shared handle does nothing.
+unsafe impl Sync for MemorySlot {}
 
 impl MemoryPool {
     pub(crate) fn new(
@@ -129,8 +140,12 @@ impl MemoryPool {
     }
 
     /// A memory of type `ty` in a free slot, holding `image`.
-    pub fn allocate(
-        self: &Arc<Self>,
+    ///
+    /// # Safety
+    /// The pool must outlive the memory, which gives its slot back through
+    /// a pointer to the pool when dropped.
+    pub unsafe fn allocate(
+        &self,
         ty: &MemoryType,
         image: Option<&Arc<MemoryImage>>,
     ) -> Result<LinearMemory, InstantiationError> {
@@ -170,7 +185,7 @@ impl MemoryPool {
             maximum_pages,
             held,
             MemorySlot {
-                pool: self.clone(),
+                pool: self.into(),
                 index,
             },
         ))
@@ -242,10 +257,12 @@ impl MemorySlot {
         accessible: usize,
         image: Option<Arc<MemoryImage>>,
     ) {
+        // SAFETY: the pool outlives its slots (`MemoryPool::allocate`).
+        let pool = unsafe { self.pool.as_ref() };
         // SAFETY: the memory is being dropped: nothing uses it, its first
         // `accessible` bytes are read/write and `image` is mapped there.
         let reset =
-            unsafe { reset_for_reuse(view, accessible, image.as_deref(), self.pool.keep_resident) };
+            unsafe { reset_for_reuse(view, accessible, image.as_deref(), pool.keep_resident) };
         let slot = match reset {
             Ok(()) => FreeSlot {
                 index: self.index,
@@ -264,7 +281,7 @@ impl MemorySlot {
                 }
             }
         };
-        self.pool.put(slot);
+        pool.put(slot);
     }
 }
 

@@ -201,7 +201,11 @@ impl PoolingAllocator {
     }
 
     /// Takes a zeroed VMContext slot of at least `size` bytes.
-    pub fn allocate_vmctx(&self, size: usize) -> Result<VMContextSlot, InstantiationError> {
+    ///
+    /// # Safety
+    /// The allocator must outlive the slot, which gives itself back through
+    /// a pointer to the allocator's region when dropped.
+    pub unsafe fn allocate_vmctx(&self, size: usize) -> Result<VMContextSlot, InstantiationError> {
         if size > self.vmctxs.slot_size {
             return Err(InstantiationError::Resource(format!(
                 "pooling allocator: instance state of {size} bytes exceeds the limit of {}",
@@ -210,7 +214,7 @@ impl PoolingAllocator {
         }
         let index = self.vmctxs.take()?;
         Ok(VMContextSlot {
-            region: self.vmctxs.clone(),
+            region: NonNull::from(&*self.vmctxs),
             index,
             used: size,
         })
@@ -292,18 +296,31 @@ impl SlotRegion {
     }
 }
 
-/// A VMContext slot; freed (zeroed) when dropped.
+/// A VMContext slot; freed (zeroed) when dropped. It points to its region
+/// without a reference count, as memory and table slots do: the allocator
+/// outlives it (`PoolingAllocator::allocate_vmctx`).
 #[derive(Debug)]
 pub struct VMContextSlot {
-    region: Arc<SlotRegion>,
+    region: NonNull<SlotRegion>,
     index: u32,
     used: usize,
 }
 
+// SAFETY: the region is `Sync` (its free list is behind locks), outlives
+// the slot, and the slot's index is this handle's alone.
+unsafe impl Send for VMContextSlot {}
+// SAFETY: as above; shared handles only read the slot's address.
+unsafe impl Sync for VMContextSlot {}
+
 impl VMContextSlot {
+    fn region(&self) -> &SlotRegion {
+        // SAFETY: the region outlives its slots (`allocate_vmctx`).
+        unsafe { self.region.as_ref() }
+    }
+
     /// Start of the slot, 16-byte aligned (slots are page-aligned), zeroed.
     pub fn as_ptr(&self) -> NonNull<u8> {
-        self.region.slot_ptr(self.index)
+        self.region().slot_ptr(self.index)
     }
 
     /// Clears only the first `used` bytes when released: the user zeroed
@@ -315,7 +332,7 @@ impl VMContextSlot {
 
 impl Drop for VMContextSlot {
     fn drop(&mut self) {
-        self.region.release(self.index, self.used);
+        self.region().release(self.index, self.used);
     }
 }
 

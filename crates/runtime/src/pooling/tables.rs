@@ -20,12 +20,21 @@ pub struct TablePool {
     max_elements: usize,
 }
 
-/// Gives a table's slot back to its pool when the table is dropped.
+/// Gives a table's slot back to its pool when the table is dropped. Like
+/// a memory's slot, it points to the pool without a reference count: the
+/// table's allocator keeps the pool alive longer.
 #[derive(Debug)]
 pub(crate) struct TableSlot {
-    region: Arc<SlotRegion>,
+    region: NonNull<SlotRegion>,
     index: u32,
 }
+
+// SAFETY: the region is `Sync` (its free list is behind locks), outlives
+// the slot (`TablePool::allocate`), and the slot's index is this handle's
+// alone.
+unsafe impl Send for TableSlot {}
+// SAFETY: as above; a shared handle does nothing.
+unsafe impl Sync for TableSlot {}
 
 impl TablePool {
     pub(crate) fn new(config: &PoolingConfig) -> io::Result<TablePool> {
@@ -42,7 +51,15 @@ impl TablePool {
     }
 
     /// A table of type `ty` in a free slot, with every element `init`.
-    pub fn allocate(&self, ty: TableType, init: TableElement) -> Result<Table, InstantiationError> {
+    ///
+    /// # Safety
+    /// The pool must outlive the table, which gives its slot back through
+    /// a pointer to the pool when dropped.
+    pub unsafe fn allocate(
+        &self,
+        ty: TableType,
+        init: TableElement,
+    ) -> Result<Table, InstantiationError> {
         if ty.minimum > self.max_elements as u64 {
             return Err(InstantiationError::Resource(format!(
                 "pooling allocator: table minimum of {} elements exceeds the limit of {}",
@@ -52,12 +69,12 @@ impl TablePool {
         let index = self.region.take()?;
         let ptr: NonNull<TableElement> = self.region.slot_ptr(index).cast();
         let slot = TableSlot {
-            region: self.region.clone(),
+            region: NonNull::from(&*self.region),
             index,
         };
         // SAFETY: the slot holds `max_elements` zeroed (null) elements,
-        // belongs to the table until it gives it back, and the region lives
-        // as long as the slot handle.
+        // belongs to the table until it gives it back, and the region
+        // outlives the table (the caller's promise).
         let mut table = unsafe { Table::from_pool_slot(ty, ptr, self.max_elements, slot) };
         if !init.is_null() {
             table.fill(0, init, ty.minimum);
@@ -74,7 +91,8 @@ impl TablePool {
 impl TableSlot {
     /// Zeroes the first `len` elements and gives the slot back.
     pub(crate) fn release(self, len: usize) {
-        self.region
-            .release(self.index, len * size_of::<TableElement>());
+        // SAFETY: the region outlives its slots (`TablePool::allocate`).
+        let region = unsafe { self.region.as_ref() };
+        region.release(self.index, len * size_of::<TableElement>());
     }
 }
