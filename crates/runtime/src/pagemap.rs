@@ -1,5 +1,7 @@
 //! Which pages of a range of this process's memory a guest may have
-//! changed: those present in memory or swapped out, from Linux's
+//! changed: those present in memory or swapped out, except the shared
+//! zero page and pages of a file (a private mapping's written pages are
+//! anonymous copies), from Linux's
 //! `PAGEMAP_SCAN` ioctl on `/proc/self/pagemap` (Linux 6.7 and later),
 //! which walks the page tables once and skips the empty ones.
 //!
@@ -73,8 +75,10 @@ mod linux {
         categories: u64,
     }
 
+    const PAGE_IS_FILE: u64 = 1 << 2;
     const PAGE_IS_PRESENT: u64 = 1 << 3;
     const PAGE_IS_SWAPPED: u64 = 1 << 4;
+    const PAGE_IS_PFNZERO: u64 = 1 << 5;
 
     /// `_IOWR('f', 16, struct pm_scan_arg)`.
     const PAGEMAP_SCAN: u64 =
@@ -114,8 +118,11 @@ mod linux {
             vec: regions.as_mut_ptr() as u64,
             vec_len: regions.len() as u64,
             max_pages: 0,
-            category_inverted: 0,
-            category_mask: 0,
+            // Neither the shared zero page nor a page of the image's file
+            // (a written page of a private mapping is anonymous): pages the
+            // guest only read are as they were.
+            category_inverted: PAGE_IS_PFNZERO | PAGE_IS_FILE,
+            category_mask: PAGE_IS_PFNZERO | PAGE_IS_FILE,
             category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
             return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
         };
@@ -162,6 +169,13 @@ mod tests {
         assert_eq!(none, []);
         // SAFETY: a fresh read/write mapping of 16 pages, used only here.
         let bytes = unsafe { map.as_mut_slice() };
+        // Pages only read map the shared zero page: not touched.
+        let read: u32 = (0..16)
+            .map(|p| u32::from(std::hint::black_box(bytes[p * page])))
+            .sum();
+        assert_eq!(read, 0);
+        let (start, len) = (bytes.as_ptr(), bytes.len());
+        assert_eq!(touched(start, len).unwrap(), []);
         bytes[3 * page] = 1;
         bytes[4 * page + 100] = 2;
         bytes[10 * page + page - 1] = 3;
