@@ -29,7 +29,11 @@ pub enum OptLevel {
 /// Where instances get their VMContext, memories and tables from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum InstanceAllocationStrategy {
-    /// Fresh mappings and allocations for every instance (the default).
+    /// Allocations for every instance, without limits (the default). A
+    /// few released memory reservations (with guard pages, 8 GiB of
+    /// address space each) are kept per thread, reset, for the next
+    /// memories, so instantiating in a loop maps nothing; the rest are
+    /// unmapped.
     #[default]
     OnDemand,
     /// Slots reserved once, when the engine is made, with these limits,
