@@ -76,6 +76,16 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "extended-const",
+        toggle: Config::wasm_extended_const,
+        in_all: true,
+    },
+    Proposal {
+        name: "tail-call",
+        toggle: Config::wasm_tail_call,
+        in_all: true,
+    },
+    Proposal {
         name: "mutable-global",
         toggle: Config::wasm_mutable_global,
         in_all: false,

@@ -16,6 +16,9 @@ enum Spec {
     /// WebAssembly 2.0.
     #[value(name = "2.0")]
     V2,
+    /// WebAssembly 3.0 (the part of it Hayate implements so far).
+    #[value(name = "3.0")]
+    V3,
 }
 
 /// Arguments of `hayate wast`.
@@ -37,6 +40,7 @@ pub fn execute(args: WastArgs) -> Result<ExitCode> {
     config.spec_version(args.spec.map(|s| match s {
         Spec::V1 => SpecVersion::V1,
         Spec::V2 => SpecVersion::V2,
+        Spec::V3 => SpecVersion::V3,
     }));
     let runner = WastRunner::new(&config).context("cannot create the engine")?;
     hayate_wast::install_panic_hook();

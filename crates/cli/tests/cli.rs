@@ -197,3 +197,21 @@ fn wast_reports_failures_and_totals() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert_eq!(stdout(&o), "3 passed, 0 failed\n");
 }
+
+#[test]
+fn wast_spec_versions_choose_the_features() {
+    // A tail call is WebAssembly 3.0: invalid under 2.0, valid under 3.0.
+    let script = r#"(module (func $f (export "f") (param i32) (result i32)
+  (if (result i32) (local.get 0)
+    (then (return_call $f (i32.sub (local.get 0) (i32.const 1))))
+    (else (i32.const 7)))))
+(assert_return (invoke "f" (i32.const 1000000)) (i32.const 7))
+"#;
+    let path = scratch("tail.wast", script);
+    let o = hayate(&["wast", "--spec", "3.0", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "2 passed, 0 failed\n");
+    let o = hayate(&["wast", "--spec", "2.0", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("tail"), "{}", stdout(&o));
+}

@@ -150,14 +150,14 @@ fn proposal_toggles() {
 fn unimplemented_proposals_may_only_be_off() {
     add_with(&[
         "-W",
-        "threads=n,gc=n,tail-call=n,memory64=n,component-model=n",
+        "threads=n,gc=n,function-references=n,memory64=n,component-model=n",
     ]);
     add_with(&["-W", "exceptions=no", "-W", "relaxed-simd=false"]);
     let h = hello();
     for key in [
         "threads",
         "gc=y",
-        "tail-call=yes",
+        "function-references=yes",
         "memory64=true",
         "exceptions",
     ] {

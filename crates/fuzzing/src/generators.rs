@@ -40,17 +40,17 @@ const ALL_KINDS: &[InstructionKind] = &[
 /// Wasm page size.
 const PAGE: u64 = 65_536;
 
-/// Disables every proposal past WebAssembly 2.0 (plus multi-memory) that
-/// `wasm-smith` knows: what Hayate implements (`hayate_environ::features::
-/// implemented`) and, for the differential, what `wasmi` runs the same way.
-fn wasm2_only(config: &mut Config) {
+/// Disables every proposal past WebAssembly 2.0 (plus multi-memory, tail
+/// calls and extended constant expressions) that `wasm-smith` knows: what
+/// Hayate implements (`hayate_environ::features::implemented`) and, for
+/// the differential, what `wasmi` runs the same way. Tail calls and
+/// extended constants stay as `Config::arbitrary` chose them.
+fn implemented_only(config: &mut Config) {
     config.relaxed_simd_enabled = false;
     config.exceptions_enabled = false;
     config.threads_enabled = false;
-    config.tail_call_enabled = false;
     config.gc_enabled = false;
     config.memory64_enabled = false;
-    config.extended_const_enabled = false;
     config.custom_page_sizes_enabled = false;
     config.wide_arithmetic_enabled = false;
     config.compact_imports_enabled = false;
@@ -63,12 +63,13 @@ fn wasm2_only(config: &mut Config) {
 
 /// A configuration for the crash-only targets (`instantiate`): anything
 /// `Config::arbitrary` picks, limited to the features Hayate implements
-/// (WebAssembly 2.0 and multi-memory). Sizes stay as arbitrary as
+/// (WebAssembly 2.0, multi-memory, tail calls, extended constant
+/// expressions). Sizes stay as arbitrary as
 /// `wasm-smith` makes them, so huge memories and tables get exercised, except
 /// that memories declare at most 4 GiB (the 32-bit limit).
 pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
     let mut config: Config = u.arbitrary()?;
-    wasm2_only(&mut config);
+    implemented_only(&mut config);
     // Multi-memory is implemented; more than a handful adds nothing but
     // reservations of 8 GiB of address space each.
     config.max_memories = config.max_memories.min(4);
@@ -82,14 +83,15 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
 
 /// A configuration for the differential target: WebAssembly 2.0 in full
 /// (bulk memory, reference types, multi-value, sign extension, non-trapping
-/// float-to-int, SIMD) plus multi-memory, no imports, everything exported so
+/// float-to-int, SIMD) plus multi-memory, tail calls and extended constant
+/// expressions, no imports, everything exported so
 /// the whole state can be compared, NaNs canonicalised after every float
 /// operation (so memories and `v128` results can be compared bit for bit),
 /// small memories with a declared maximum and small tables so a comparison is
 /// cheap.
 pub fn differential_config(u: &mut Unstructured<'_>) -> Result<Config> {
     let mut config: Config = u.arbitrary()?;
-    wasm2_only(&mut config);
+    implemented_only(&mut config);
     config.bulk_memory_enabled = true;
     config.reference_types_enabled = true;
     config.multi_value_enabled = true;

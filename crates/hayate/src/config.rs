@@ -359,6 +359,26 @@ impl Config {
         self.wasm_feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
+    /// Configures whether the WebAssembly [extended constant expressions
+    /// proposal] (`i32.add`, `i32.sub`, `i32.mul` and their `i64` forms in
+    /// global initialisers and segment offsets, part of WebAssembly 3.0)
+    /// is enabled. On by default, as in Wasmtime.
+    ///
+    /// [extended constant expressions proposal]: https://github.com/WebAssembly/extended-const
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::EXTENDED_CONST, enable)
+    }
+
+    /// Configures whether the WebAssembly [tail-call proposal]
+    /// (`return_call` and `return_call_indirect`, part of WebAssembly 3.0)
+    /// is enabled. On by default, as in Wasmtime. A chain of tail calls
+    /// runs in constant stack however long it is.
+    ///
+    /// [tail-call proposal]: https://github.com/WebAssembly/tail-call
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::TAIL_CALL, enable)
+    }
+
     /// Configures whether the WebAssembly [sign-extension operators
     /// proposal] (`i32.extend8_s` and friends, part of WebAssembly 2.0) is
     /// enabled. On by default. Wasmtime has no switch for it: it is always
@@ -396,7 +416,9 @@ mod tests {
     #[test]
     fn feature_toggles_flip_one_bit_each() {
         type Toggle = fn(&mut Config, bool) -> &mut Config;
-        let toggles: [(Toggle, WasmFeatures); 8] = [
+        let toggles: [(Toggle, WasmFeatures); 10] = [
+            (Config::wasm_extended_const, WasmFeatures::EXTENDED_CONST),
+            (Config::wasm_tail_call, WasmFeatures::TAIL_CALL),
             (Config::wasm_simd, WasmFeatures::SIMD),
             (Config::wasm_bulk_memory, WasmFeatures::BULK_MEMORY),
             (Config::wasm_reference_types, WasmFeatures::REFERENCE_TYPES),

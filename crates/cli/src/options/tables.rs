@@ -59,7 +59,8 @@ pub static WASM: Group = Group {
         flag(
             "all-proposals",
             "Every proposal below that Wasmtime's `all-proposals` covers (bulk-memory, \
-             multi-memory, multi-value, reference-types, simd); single keys override it.",
+             extended-const, multi-memory, multi-value, reference-types, simd, tail-call); single \
+             keys override it.",
         ),
         flag("bulk-memory", "The bulk memory proposal (on by default)."),
         flag("multi-memory", "The multi-memory proposal (on by default)."),
@@ -69,6 +70,14 @@ pub static WASM: Group = Group {
             "The reference types proposal (on by default).",
         ),
         flag("simd", "The 128-bit SIMD proposal (on by default)."),
+        flag(
+            "extended-const",
+            "Extended constant expressions (on by default): `i32.add` and friends in initialisers.",
+        ),
+        flag(
+            "tail-call",
+            "The tail-call proposal (on by default): `return_call`, `return_call_indirect`.",
+        ),
         flag(
             "mutable-global",
             "Import/export of mutable globals (on by default; Hayate only).",
@@ -87,7 +96,6 @@ pub static WASM: Group = Group {
         ),
         off_only("relaxed-simd", NOT_IMPLEMENTED),
         off_only("relaxed-simd-deterministic", NOT_IMPLEMENTED),
-        off_only("tail-call", NOT_IMPLEMENTED),
         off_only("threads", NOT_IMPLEMENTED),
         off_only("shared-memory", NOT_IMPLEMENTED),
         off_only("shared-everything-threads", NOT_IMPLEMENTED),
@@ -99,7 +107,6 @@ pub static WASM: Group = Group {
         off_only("custom-page-sizes", NOT_IMPLEMENTED),
         off_only("wide-arithmetic", NOT_IMPLEMENTED),
         off_only("branch-hinting", NOT_IMPLEMENTED),
-        off_only("extended-const", NOT_IMPLEMENTED),
         off_only("exceptions", NOT_IMPLEMENTED),
         off_only("component-model", NO_COMPONENTS),
         off_only("component-model-async", NO_COMPONENTS),

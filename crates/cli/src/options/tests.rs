@@ -117,7 +117,9 @@ fn proposals_toggle_validator_features() {
         c.wasm_bulk_memory(false)
             .wasm_multi_memory(false)
             .wasm_multi_value(false)
-            .wasm_reference_types(false);
+            .wasm_reference_types(false)
+            .wasm_tail_call(false)
+            .wasm_extended_const(false);
     });
     assert_eq!(config(&o).features(), expected.features());
     let o = parse(&["all-proposals=y"], &[], &[]).unwrap();
@@ -137,14 +139,7 @@ fn proposals_toggle_validator_features() {
 
 #[test]
 fn unimplemented_proposals_may_only_be_off() {
-    for key in [
-        "threads",
-        "gc",
-        "tail-call",
-        "memory64",
-        "component-model",
-        "exceptions",
-    ] {
+    for key in ["threads", "gc", "memory64", "component-model", "exceptions"] {
         let o = parse(&[&format!("{key}=n")], &[], &[]).unwrap();
         assert_eq!(config(&o).features(), Config::new().features());
         let e = err(&[&format!("{key}=y")], &[], &[]);

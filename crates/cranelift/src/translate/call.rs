@@ -233,92 +233,132 @@ impl FuncTranslator<'_, '_> {
         self.epoch_deadline_load();
     }
 
-    visit_methods! { self;
-        visit_call(function_index: u32) => {
-            let f = FuncIndex::from_u32(function_index);
-            let info = self.info();
-            let type_index = info.functions[f];
-            match info.defined_func(f) {
-                Some(defined) if self.env.lazy_calls => {
-                    let entry = self.lazy_entry(defined);
-                    let sig = self.wasm_sig_ref(type_index);
-                    let args = self.pop_call_args(type_index, self.vmctx);
-                    let call = self.b.ins().call_indirect(sig, entry, &args);
-                    self.push_call_results(call);
-                }
-                Some(defined) => {
-                    let callee = self.defined_func_ref(defined);
-                    let args = self.pop_call_args(type_index, self.vmctx);
-                    let call = self.b.ins().call(callee, &args);
-                    self.push_call_results(call);
-                }
-                None => {
-                    let offsets = self.env.offsets;
-                    let wasm_call = self.b.ins().load(
-                        POINTER,
-                        immutable(),
-                        self.vmctx,
-                        offsets.imported_function_wasm_call(f) as i32,
-                    );
-                    let callee_vmctx = self.b.ins().load(
-                        POINTER,
-                        immutable(),
-                        self.vmctx,
-                        offsets.imported_function_vmctx(f) as i32,
-                    );
-                    let sig = self.wasm_sig_ref(type_index);
-                    let args = self.pop_call_args(type_index, callee_vmctx);
-                    let call = self.b.ins().call_indirect(sig, wasm_call, &args);
-                    self.push_call_results(call);
-                }
+    /// Ends a call: for `tail`, the call was a tail call and the rest of
+    /// the block is unreachable; otherwise its results are pushed.
+    fn finish_call(&mut self, call: cranelift_codegen::ir::Inst, tail: bool) {
+        if tail {
+            self.reachable = false;
+        } else {
+            self.push_call_results(call);
+        }
+    }
+
+    /// A direct call (`call`), or with `tail` a tail call (`return_call`),
+    /// of function `f`.
+    fn translate_call(&mut self, f: FuncIndex, tail: bool) {
+        let info = self.info();
+        let type_index = info.functions[f];
+        let (sig, callee_vmctx, target) = match info.defined_func(f) {
+            Some(defined) if !self.env.lazy_calls => {
+                let callee = self.defined_func_ref(defined);
+                let args = self.pop_call_args(type_index, self.vmctx);
+                let call = match tail {
+                    true => self.b.ins().return_call(callee, &args),
+                    false => self.b.ins().call(callee, &args),
+                };
+                self.finish_call(call, tail);
+                return;
+            }
+            Some(defined) => {
+                let entry = self.lazy_entry(defined);
+                (self.wasm_sig_ref(type_index), self.vmctx, entry)
+            }
+            None => {
+                let offsets = self.env.offsets;
+                let wasm_call = self.b.ins().load(
+                    POINTER,
+                    immutable(),
+                    self.vmctx,
+                    offsets.imported_function_wasm_call(f) as i32,
+                );
+                let callee_vmctx = self.b.ins().load(
+                    POINTER,
+                    immutable(),
+                    self.vmctx,
+                    offsets.imported_function_vmctx(f) as i32,
+                );
+                (self.wasm_sig_ref(type_index), callee_vmctx, wasm_call)
             }
         };
+        let args = self.pop_call_args(type_index, callee_vmctx);
+        self.call_through(sig, target, &args, tail);
+    }
+
+    /// Calls (or with `tail` tail-calls) the code at `target` with
+    /// signature `sig`.
+    fn call_through(&mut self, sig: SigRef, target: Value, args: &[Value], tail: bool) {
+        let call = match tail {
+            true => self.b.ins().return_call_indirect(sig, target, args),
+            false => self.b.ins().call_indirect(sig, target, args),
+        };
+        self.finish_call(call, tail);
+    }
+
+    /// `call_indirect`, or with `tail` `return_call_indirect`: the element
+    /// at the popped index of the table, checked for null and for its
+    /// signature.
+    fn translate_call_indirect(
+        &mut self,
+        type_index: TypeIndex,
+        table_index: TableIndex,
+        tail: bool,
+    ) {
+        let index = self.pop();
+        let addr = self.table_element_address(table_index, index);
+        let entry = self.load_funcref(table_index, index, addr);
+        self.b
+            .ins()
+            .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
+        // A VMFuncRef changes only when the runtime gives its function
+        // new code; an entry read before that still points to valid
+        // code of the same function (every version is kept alive), so
+        // its fields may be treated as read-only here.
+        let funcref = MemFlagsData::trusted().with_readonly();
+        let actual = self
+            .b
+            .ins()
+            .load(types::I32, funcref, entry, vm_func_ref::TYPE_ID as i32);
+        let type_ids = self.b.ins().load(
+            POINTER,
+            immutable(),
+            self.vmctx,
+            self.env.offsets.type_ids() as i32,
+        );
+        let expected = self.b.ins().load(
+            types::I32,
+            immutable(),
+            type_ids,
+            VMOffsets::type_id_entry(type_index) as i32,
+        );
+        let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
+        self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
+        let load = |t: &mut Self, field: u32| t.b.ins().load(POINTER, funcref, entry, field as i32);
+        let (wasm_call, callee_vmctx) = if self.env.settings.tunables.lazy_compilation {
+            let callee_vmctx = load(self, vm_func_ref::VMCTX);
+            (self.lazy_indirect_entry(entry, callee_vmctx), callee_vmctx)
+        } else {
+            let wasm_call = load(self, vm_func_ref::WASM_CALL);
+            (wasm_call, load(self, vm_func_ref::VMCTX))
+        };
+        let sig = self.wasm_sig_ref(type_index);
+        let args = self.pop_call_args(type_index, callee_vmctx);
+        self.call_through(sig, wasm_call, &args, tail);
+    }
+
+    visit_methods! { self;
+        visit_call(function_index: u32) => {
+            self.translate_call(FuncIndex::from_u32(function_index), false);
+        };
+        visit_return_call(function_index: u32) => {
+            self.translate_call(FuncIndex::from_u32(function_index), true);
+        };
         visit_call_indirect(type_index: u32, table_index: u32) => {
-            let type_index = TypeIndex::from_u32(type_index);
-            let table_index = TableIndex::from_u32(table_index);
-            let index = self.pop();
-            let addr = self.table_element_address(table_index, index);
-            let entry = self.load_funcref(table_index, index, addr);
-            self.b
-                .ins()
-                .trapz(entry, trap_to_code(Trap::IndirectCallToNull));
-            // A VMFuncRef changes only when the runtime gives its function
-            // new code; an entry read before that still points to valid
-            // code of the same function (every version is kept alive), so
-            // its fields may be treated as read-only here.
-            let funcref = MemFlagsData::trusted().with_readonly();
-            let actual =
-                self.b
-                    .ins()
-                    .load(types::I32, funcref, entry, vm_func_ref::TYPE_ID as i32);
-            let type_ids = self.b.ins().load(
-                POINTER,
-                immutable(),
-                self.vmctx,
-                self.env.offsets.type_ids() as i32,
-            );
-            let expected = self.b.ins().load(
-                types::I32,
-                immutable(),
-                type_ids,
-                VMOffsets::type_id_entry(type_index) as i32,
-            );
-            let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
-            self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
-            let load = |t: &mut Self, field: u32| {
-                t.b.ins().load(POINTER, funcref, entry, field as i32)
-            };
-            let (wasm_call, callee_vmctx) = if self.env.settings.tunables.lazy_compilation {
-                let callee_vmctx = load(self, vm_func_ref::VMCTX);
-                (self.lazy_indirect_entry(entry, callee_vmctx), callee_vmctx)
-            } else {
-                let wasm_call = load(self, vm_func_ref::WASM_CALL);
-                (wasm_call, load(self, vm_func_ref::VMCTX))
-            };
-            let sig = self.wasm_sig_ref(type_index);
-            let args = self.pop_call_args(type_index, callee_vmctx);
-            let call = self.b.ins().call_indirect(sig, wasm_call, &args);
-            self.push_call_results(call);
+            let (ty, table) = (TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index));
+            self.translate_call_indirect(ty, table, false);
+        };
+        visit_return_call_indirect(type_index: u32, table_index: u32) => {
+            let (ty, table) = (TypeIndex::from_u32(type_index), TableIndex::from_u32(table_index));
+            self.translate_call_indirect(ty, table, true);
         };
     }
 }

@@ -8,7 +8,7 @@
 //! second thread instantiating made the total slower than one alone.
 //!
 //! This cache keeps a few released reservations, per thread (the pools'
-//! sharded [`FreeList`]), reset as a pool slot is (the first
+//! sharded `FreeList`), reset as a pool slot is (the first
 //! [`KEEP_RESIDENT`] bytes in place, touched pages beyond given back), and
 //! with their copy-on-write image still mapped. The next memory of the same
 //! module takes one without a system call; any other memory adjusts its
