@@ -81,6 +81,11 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "memory64",
+        toggle: Config::wasm_memory64,
+        in_all: true,
+    },
+    Proposal {
         name: "tail-call",
         toggle: Config::wasm_tail_call,
         in_all: true,

@@ -150,7 +150,7 @@ fn proposal_toggles() {
 fn unimplemented_proposals_may_only_be_off() {
     add_with(&[
         "-W",
-        "threads=n,gc=n,function-references=n,memory64=n,component-model=n",
+        "threads=n,gc=n,function-references=n,component-model=n",
     ]);
     add_with(&["-W", "exceptions=no", "-W", "relaxed-simd=false"]);
     let h = hello();
@@ -158,7 +158,7 @@ fn unimplemented_proposals_may_only_be_off() {
         "threads",
         "gc=y",
         "function-references=yes",
-        "memory64=true",
+        "relaxed-simd=true",
         "exceptions",
     ] {
         fails_with(

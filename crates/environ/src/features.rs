@@ -51,6 +51,7 @@ pub fn implemented() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MEMORY64
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
     config.max_memories = config.max_memories.min(4);
     config.max_tables = config.max_tables.min(8);
     config.max_memory32_bytes = config.max_memory32_bytes.min(1 << 32);
+
     // Up to the oracle's per-table limit: large tables (and segments far
     // into them) exercise the resource oracle.
     config.max_table_elements = config.max_table_elements.min(1_000_000);

@@ -369,6 +369,18 @@ impl Config {
         self.wasm_feature(WasmFeatures::EXTENDED_CONST, enable)
     }
 
+    /// Configures whether the WebAssembly [memory64 proposal] (linear
+    /// memories indexed by 64-bit addresses, part of WebAssembly 3.0) is
+    /// enabled. On by default. Accesses to a 64-bit memory are checked
+    /// against its current size explicitly (no guard region can cover a
+    /// 64-bit address). 64-bit tables are not implemented yet: a module
+    /// declaring one is refused.
+    ///
+    /// [memory64 proposal]: https://github.com/WebAssembly/memory64
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::MEMORY64, enable)
+    }
+
     /// Configures whether the WebAssembly [tail-call proposal]
     /// (`return_call` and `return_call_indirect`, part of WebAssembly 3.0)
     /// is enabled. On by default, as in Wasmtime. A chain of tail calls
@@ -416,7 +428,8 @@ mod tests {
     #[test]
     fn feature_toggles_flip_one_bit_each() {
         type Toggle = fn(&mut Config, bool) -> &mut Config;
-        let toggles: [(Toggle, WasmFeatures); 10] = [
+        let toggles: [(Toggle, WasmFeatures); 11] = [
+            (Config::wasm_memory64, WasmFeatures::MEMORY64),
             (Config::wasm_extended_const, WasmFeatures::EXTENDED_CONST),
             (Config::wasm_tail_call, WasmFeatures::TAIL_CALL),
             (Config::wasm_simd, WasmFeatures::SIMD),

@@ -273,6 +273,19 @@ impl MemoryType {
         }
     }
 
+    /// A 64-bit memory (the memory64 proposal) of `minimum` pages, at most
+    /// `maximum`. Panics if the minimum is above the maximum or either is
+    /// above the 2^48 pages a 64-bit memory may have (use
+    /// [`MemoryType::builder`] for an error instead).
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryTypeBuilder::new()
+            .memory64(true)
+            .min(minimum)
+            .max(maximum)
+            .build()
+            .expect("a valid 64-bit memory type")
+    }
+
     /// Minimum size in pages.
     pub fn minimum(&self) -> u64 {
         self.inner.minimum
@@ -315,9 +328,12 @@ const WASM_PAGE_SIZE_LOG2: u8 = 16;
 /// Most pages a 32-bit memory of 64 KiB pages may have (4 GiB).
 const MAX_PAGES_32: u64 = 1 << 16;
 
+/// Most pages a 64-bit memory of 64 KiB pages may have (2^64 bytes).
+const MAX_PAGES_64: u64 = 1 << 48;
+
 /// Builds a [`MemoryType`], checking it as Wasmtime's `MemoryTypeBuilder`
-/// does. Hayate implements 32-bit, unshared memories with 64 KiB pages:
-/// asking for a 64-bit or shared memory, or another page size, makes
+/// does. Hayate implements unshared memories with 64 KiB pages: asking
+/// for a shared memory or another page size makes
 /// [`MemoryTypeBuilder::build`] fail saying so.
 #[derive(Debug, Clone)]
 pub struct MemoryTypeBuilder {
@@ -358,7 +374,7 @@ impl MemoryTypeBuilder {
         self
     }
 
-    /// Whether the memory is 64-bit. Not supported: `build` fails if set.
+    /// Whether the memory is 64-bit (the memory64 proposal).
     pub fn memory64(&mut self, memory64: bool) -> &mut Self {
         self.memory64 = memory64;
         self
@@ -378,13 +394,10 @@ impl MemoryTypeBuilder {
     }
 
     /// The memory type, or an error if it is invalid (the minimum above
-    /// the maximum, either above the 65536 pages of a 32-bit memory) or
-    /// uses what Hayate does not implement.
+    /// the maximum, either above the 65536 pages of a 32-bit memory or the
+    /// 2^48 of a 64-bit one) or uses what Hayate does not implement.
     pub fn build(&self) -> crate::Result<MemoryType> {
         use crate::error::bail;
-        if self.memory64 {
-            bail!("64-bit memories (the memory64 proposal) are not supported");
-        }
         if self.shared {
             bail!("shared memories (the threads proposal) are not supported");
         }
@@ -394,16 +407,20 @@ impl MemoryTypeBuilder {
                 self.page_size_log2
             );
         }
-        if self.min > MAX_PAGES_32 {
+        let (limit, bits) = match self.memory64 {
+            true => (MAX_PAGES_64, 64),
+            false => (MAX_PAGES_32, 32),
+        };
+        if self.min > limit {
             bail!(
-                "memory minimum of {} pages exceeds the 32-bit limit of {MAX_PAGES_32} pages",
+                "memory minimum of {} pages exceeds the {bits}-bit limit of {limit} pages",
                 self.min
             );
         }
         if let Some(max) = self.max {
-            if max > MAX_PAGES_32 {
+            if max > limit {
                 bail!(
-                    "memory maximum of {max} pages exceeds the 32-bit limit of {MAX_PAGES_32} pages"
+                    "memory maximum of {max} pages exceeds the {bits}-bit limit of {limit} pages"
                 );
             }
             if self.min > max {
@@ -417,7 +434,7 @@ impl MemoryTypeBuilder {
             inner: env::MemoryType {
                 minimum: self.min,
                 maximum: self.max,
-                memory64: false,
+                memory64: self.memory64,
                 shared: false,
             },
         })

@@ -59,8 +59,8 @@ pub static WASM: Group = Group {
         flag(
             "all-proposals",
             "Every proposal below that Wasmtime's `all-proposals` covers (bulk-memory, \
-             extended-const, multi-memory, multi-value, reference-types, simd, tail-call); single \
-             keys override it.",
+             extended-const, memory64, multi-memory, multi-value, reference-types, simd, tail-call); \
+             single keys override it.",
         ),
         flag("bulk-memory", "The bulk memory proposal (on by default)."),
         flag("multi-memory", "The multi-memory proposal (on by default)."),
@@ -73,6 +73,10 @@ pub static WASM: Group = Group {
         flag(
             "extended-const",
             "Extended constant expressions (on by default): `i32.add` and friends in initialisers.",
+        ),
+        flag(
+            "memory64",
+            "The memory64 proposal (on by default): 64-bit linear memories.",
         ),
         flag(
             "tail-call",
@@ -99,7 +103,6 @@ pub static WASM: Group = Group {
         off_only("threads", NOT_IMPLEMENTED),
         off_only("shared-memory", NOT_IMPLEMENTED),
         off_only("shared-everything-threads", NOT_IMPLEMENTED),
-        off_only("memory64", NOT_IMPLEMENTED),
         off_only("function-references", NOT_IMPLEMENTED),
         off_only("stack-switching", NOT_IMPLEMENTED),
         off_only("gc", NOT_IMPLEMENTED),

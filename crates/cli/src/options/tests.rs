@@ -119,7 +119,8 @@ fn proposals_toggle_validator_features() {
             .wasm_multi_value(false)
             .wasm_reference_types(false)
             .wasm_tail_call(false)
-            .wasm_extended_const(false);
+            .wasm_extended_const(false)
+            .wasm_memory64(false);
     });
     assert_eq!(config(&o).features(), expected.features());
     let o = parse(&["all-proposals=y"], &[], &[]).unwrap();
@@ -139,7 +140,7 @@ fn proposals_toggle_validator_features() {
 
 #[test]
 fn unimplemented_proposals_may_only_be_off() {
-    for key in ["threads", "gc", "memory64", "component-model", "exceptions"] {
+    for key in ["threads", "gc", "component-model", "exceptions"] {
         let o = parse(&[&format!("{key}=n")], &[], &[]).unwrap();
         assert_eq!(config(&o).features(), Config::new().features());
         let e = err(&[&format!("{key}=y")], &[], &[]);

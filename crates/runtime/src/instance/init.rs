@@ -172,7 +172,7 @@ impl Instance {
             if let DataSegmentKind::Active { memory, offset } = &data.kind {
                 // Segments of a memory with an image are already in place.
                 if !self.is_imaged(*memory) {
-                    let start = self.eval_const(offset).get_u32() as u64;
+                    let start = self.segment_offset(*memory, offset);
                     if !self.copy_segment(*memory, start, &data.data) {
                         self.undo_images(i)?;
                         return Err(InstantiationError::Trap(Trap::MemoryOutOfBounds));
@@ -238,6 +238,16 @@ impl Instance {
             .is_some_and(|def| self.memories[def.index()].has_image())
     }
 
+    /// The offset of a data segment in memory `index`: an `i64` for a
+    /// 64-bit memory, an `i32` (read unsigned) otherwise.
+    fn segment_offset(&self, index: MemoryIndex, offset: &ConstExpr) -> u64 {
+        let value = self.eval_const(offset);
+        match self.module.info.memories[index].memory64 {
+            true => value.get_u64(),
+            false => u64::from(value.get_u32()),
+        }
+    }
+
     /// Copies `data` into memory `index` at `start`; `false` (and nothing
     /// written) if it does not fit.
     fn copy_segment(&mut self, index: MemoryIndex, start: u64, data: &[u8]) -> bool {
@@ -247,7 +257,11 @@ impl Instance {
         unsafe {
             let mem = &mut *export.memory;
             let size = mem.byte_size() as u64;
-            if start + data.len() as u64 > size {
+            // A 64-bit memory's offset may be anything up to 2^64 - 1.
+            if start
+                .checked_add(data.len() as u64)
+                .is_none_or(|end| end > size)
+            {
                 return false;
             }
             std::ptr::copy_nonoverlapping(
@@ -278,7 +292,7 @@ impl Instance {
                 if let DataSegmentKind::Active { memory, offset } = &data.kind
                     && *memory == index
                 {
-                    let start = self.eval_const(offset).get_u32() as u64;
+                    let start = self.segment_offset(index, offset);
                     let fits = self.copy_segment(index, start, &data.data);
                     debug_assert!(fits, "imaged segments fit the minimum size");
                 }

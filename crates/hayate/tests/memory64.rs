@@ -1,0 +1,286 @@
+//! 64-bit memories, tried as an attacker would: addresses past 4 GiB, sums
+//! of address and offset that wrap around 2^64, bulk operations with
+//! lengths near 2^64, growth by huge deltas and minimums no host can map,
+//! in every configuration (guard pages, explicit bounds checks, pooling,
+//! no copy-on-write images, lazy and baseline-first compilation). An
+//! access either lands in the memory or traps; none reaches other memory.
+
+use hayate::{
+    BoundsChecks, Config, Engine, Instance, InstanceAllocationStrategy, Module, PoolingConfig,
+    Store, Trap,
+};
+
+fn configs() -> Vec<(&'static str, Config)> {
+    let mut out = vec![("default", Config::new())];
+    let mut explicit = Config::new();
+    explicit.bounds_checks(BoundsChecks::Explicit);
+    out.push(("explicit", explicit));
+    let mut pooling = Config::new();
+    pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig {
+        max_instances: 4,
+        max_memories: 4,
+        max_tables: 4,
+        max_memory_pages: 16,
+        ..PoolingConfig::default()
+    }));
+    out.push(("pooling", pooling));
+    let mut no_cow = Config::new();
+    no_cow.memory_init_cow(false);
+    out.push(("no-cow", no_cow));
+    let mut baseline = Config::new();
+    baseline
+        .lazy_compilation(true)
+        .baseline_compilation(true)
+        .background_compilation(false);
+    out.push(("baseline", baseline));
+    out
+}
+
+const MODULE: &str = r#"(module
+  (memory (export "m") i64 1 8)
+  (data (i64.const 0) "\2a")
+  (func (export "load8") (param i64) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "load64") (param i64) (result i64) (i64.load (local.get 0)))
+  ;; An offset that makes address + offset wrap around 2^64.
+  (func (export "load_wrapping") (param i64) (result i64)
+    (i64.load offset=0xfffffffffffffff8 (local.get 0)))
+  (func (export "load_high_offset") (param i64) (result i32)
+    (i32.load8_u offset=0x100000000 (local.get 0)))
+  (func (export "store8") (param i64 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "fill") (param i64 i32 i64)
+    (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy") (param i64 i64 i64)
+    (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+  (data $passive "xyz")
+  (func (export "init") (param i64 i32 i32)
+    (memory.init $passive (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+  (func (export "size") (result i64) (memory.size)))"#;
+
+fn trap_of(e: hayate::Error) -> Trap {
+    *e.downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("not a trap: {e}"))
+}
+
+#[test]
+fn addresses_past_the_end_trap_and_never_alias_low_memory() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let load8 = i.get_typed_func::<i64, i32>(&mut store, "load8").unwrap();
+        let load64 = i.get_typed_func::<i64, i64>(&mut store, "load64").unwrap();
+        assert_eq!(load8.call(&mut store, 0).unwrap(), 42, "{name}");
+        assert_eq!(load8.call(&mut store, 65535).unwrap(), 0, "{name}");
+        assert_eq!(load64.call(&mut store, 65528).unwrap(), 0, "{name}");
+        // Each of these truncated to 32 bits would be address 0 (or near).
+        for at in [
+            65536,
+            1 << 32,
+            (1 << 32) + 1,
+            1 << 48,
+            i64::MAX,
+            -1,
+            -8,
+            i64::MIN,
+        ] {
+            assert_eq!(
+                trap_of(load8.call(&mut store, at).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} load8 {at:#x}"
+            );
+            assert_eq!(
+                trap_of(load64.call(&mut store, at).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} load64 {at:#x}"
+            );
+        }
+        // The last byte is in bounds for one byte, not for eight.
+        assert_eq!(load8.call(&mut store, 65529).unwrap(), 0, "{name}");
+        assert_eq!(
+            trap_of(load64.call(&mut store, 65529).unwrap_err()),
+            Trap::MemoryOutOfBounds,
+            "{name}"
+        );
+        let wrapping = i
+            .get_typed_func::<i64, i64>(&mut store, "load_wrapping")
+            .unwrap();
+        let high = i
+            .get_typed_func::<i64, i32>(&mut store, "load_high_offset")
+            .unwrap();
+        for at in [0, 8, 16, 64] {
+            assert_eq!(
+                trap_of(wrapping.call(&mut store, at).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} wrapping {at}"
+            );
+            assert_eq!(
+                trap_of(high.call(&mut store, at).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} high offset {at}"
+            );
+        }
+        let store8 = i
+            .get_typed_func::<(i64, i32), ()>(&mut store, "store8")
+            .unwrap();
+        for at in [65536, 1 << 32, -1] {
+            assert_eq!(
+                trap_of(store8.call(&mut store, (at, 7)).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} store8 {at:#x}"
+            );
+        }
+        let m = i.get_memory(&mut store, "m").unwrap();
+        assert_eq!(m.data(&store)[0], 42, "{name}: nothing aliased address 0");
+        assert!(m.data(&store)[1..].iter().all(|b| *b == 0), "{name}");
+    }
+}
+
+#[test]
+fn bulk_operations_with_huge_lengths_trap_without_writing() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let fill = i
+            .get_typed_func::<(i64, i32, i64), ()>(&mut store, "fill")
+            .unwrap();
+        let copy = i
+            .get_typed_func::<(i64, i64, i64), ()>(&mut store, "copy")
+            .unwrap();
+        fill.call(&mut store, (100, 7, 10)).unwrap();
+        for (at, len) in [
+            (0, 65537),
+            (1, -1),
+            (65535, 2),
+            (-1, 2),
+            (-65536, 65536),
+            (1 << 32, 1),
+        ] {
+            assert_eq!(
+                trap_of(fill.call(&mut store, (at, 9, len)).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} fill {at:#x} {len:#x}"
+            );
+            assert_eq!(
+                trap_of(copy.call(&mut store, (at, 0, len)).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} copy to {at:#x} {len:#x}"
+            );
+            assert_eq!(
+                trap_of(copy.call(&mut store, (0, at, len)).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} copy from {at:#x} {len:#x}"
+            );
+        }
+        let init = i
+            .get_typed_func::<(i64, i32, i32), ()>(&mut store, "init")
+            .unwrap();
+        for (at, from, len) in [
+            (-1, 0, 3),
+            (-2, 0, 3),
+            (1 << 32, 0, 3),
+            (65534, 0, 3),
+            (0, 1, 3),
+            (0, -1, 1),
+            (0, 0, -1),
+        ] {
+            assert_eq!(
+                trap_of(init.call(&mut store, (at, from, len)).unwrap_err()),
+                Trap::MemoryOutOfBounds,
+                "{name} init {at:#x} {from} {len}"
+            );
+        }
+        init.call(&mut store, (200, 1, 2)).unwrap();
+        // Zero lengths at the end are fine; past it they trap.
+        fill.call(&mut store, (65536, 9, 0)).unwrap();
+        assert_eq!(
+            trap_of(fill.call(&mut store, (65537, 9, 0)).unwrap_err()),
+            Trap::MemoryOutOfBounds,
+            "{name}"
+        );
+        let m = i.get_memory(&mut store, "m").unwrap();
+        let data = m.data(&store);
+        assert_eq!(&data[100..110], &[7; 10], "{name}");
+        assert_eq!(&data[200..202], b"yz", "{name}");
+        assert_eq!(data.iter().filter(|b| **b != 0).count(), 13, "{name}");
+    }
+}
+
+#[test]
+fn growth_by_huge_deltas_fails_cleanly() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let grow = i.get_typed_func::<i64, i64>(&mut store, "grow").unwrap();
+        let size = i.get_typed_func::<(), i64>(&mut store, "size").unwrap();
+        for delta in [8, 1 << 32, 1 << 48, i64::MAX, -1, i64::MIN] {
+            assert_eq!(
+                grow.call(&mut store, delta).unwrap(),
+                -1,
+                "{name} {delta:#x}"
+            );
+        }
+        assert_eq!(grow.call(&mut store, 2).unwrap(), 1, "{name}");
+        assert_eq!(size.call(&mut store, ()).unwrap(), 3, "{name}");
+        let load8 = i.get_typed_func::<i64, i32>(&mut store, "load8").unwrap();
+        assert_eq!(load8.call(&mut store, 3 * 65536 - 1).unwrap(), 0, "{name}");
+        assert_eq!(
+            trap_of(load8.call(&mut store, 3 * 65536).unwrap_err()),
+            Trap::MemoryOutOfBounds,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn minimums_no_host_can_map_are_errors() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        // 2^40 pages is 64 PiB; the spec's limit is 2^48 pages.
+        for wat in [
+            "(module (memory i64 1099511627776))",
+            "(module (memory i64 281474976710656))",
+        ] {
+            match Module::new(&engine, wat) {
+                Ok(module) => {
+                    let mut store = Store::new(&engine, ());
+                    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+                    assert!(err.to_string().contains("memory"), "{name}: {err}");
+                }
+                Err(e) => assert!(e.to_string().contains("memory"), "{name}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn data_segments_past_the_end_fail_instantiation() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        // Truncated to 32 bits, 2^32 would be offset 0; -1 plus the
+        // length wraps around 2^64.
+        for offset in ["65535", "4294967296", "-1", "-2", "0x7fffffffffffffff"] {
+            let wat = format!(r#"(module (memory i64 1) (data (i64.const {offset}) "ab"))"#);
+            let module = Module::new(&engine, &wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::MemoryOutOfBounds),
+                "{name} {offset}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sixty_four_bit_tables_are_refused_with_a_clear_error() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let err = Module::new(&engine, "(module (table i64 1 funcref))").unwrap_err();
+    assert!(err.to_string().contains("table"), "{err}");
+}
