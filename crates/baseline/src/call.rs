@@ -136,6 +136,9 @@ impl FuncCompiler<'_> {
         if info.tables[table].element != RefType::Func {
             return unsupported("call_indirect through a table of typed references");
         }
+        if info.tables[table].table64 {
+            return unsupported("call_indirect through a 64-bit table");
+        }
         arg_registers(&info.types[ty].params)?;
         result_registers(&info.types[ty].results)?;
         let offsets = self.module.offsets;

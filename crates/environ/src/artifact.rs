@@ -57,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;

@@ -49,14 +49,14 @@ macro_rules! for_each_builtin {
             MemoryInit memory_init (I32, I32, I64, I32, I32) -> I8, traps MemoryOutOfBounds;
             /// `data.drop(data_index)`.
             DataDrop data_drop (I32) -> Void;
-            /// `table.grow(table, delta: u32, init: ref) -> old size or -1 (as u32)`.
-            TableGrow table_grow (I32, I32, Pointer) -> I32;
-            /// `table.fill(table, dst: u32, value: ref, len: u32) -> ok`.
-            TableFill table_fill (I32, I32, Pointer, I32) -> I8, traps TableOutOfBounds;
-            /// `table.copy(dst_table, src_table, dst: u32, src: u32, len: u32) -> ok`.
-            TableCopy table_copy (I32, I32, I32, I32, I32) -> I8, traps TableOutOfBounds;
-            /// `table.init(table, elem_index, dst: u32, src: u32, len: u32) -> ok`.
-            TableInit table_init (I32, I32, I32, I32, I32) -> I8, traps TableOutOfBounds;
+            /// `table.grow(table, delta: u64, init: ref) -> old size or -1 (as u64)`.
+            TableGrow table_grow (I32, I64, Pointer) -> I64;
+            /// `table.fill(table, dst: u64, value: ref, len: u64) -> ok`.
+            TableFill table_fill (I32, I64, Pointer, I64) -> I8, traps TableOutOfBounds;
+            /// `table.copy(dst_table, src_table, dst: u64, src: u64, len: u64) -> ok`.
+            TableCopy table_copy (I32, I32, I64, I64, I64) -> I8, traps TableOutOfBounds;
+            /// `table.init(table, elem_index, dst: u64, src: u32, len: u32) -> ok`.
+            TableInit table_init (I32, I32, I64, I32, I32) -> I8, traps TableOutOfBounds;
             /// `elem.drop(elem_index)`.
             ElemDrop elem_drop (I32) -> Void;
             /// Called when the fuel counter reached zero (it counts up from minus the

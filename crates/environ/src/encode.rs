@@ -537,7 +537,10 @@ impl Decode for FuncType {
 
 impl Encode for TableType {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&self.element).put(&self.minimum).put(&self.maximum);
+        e.put(&self.element)
+            .put(&self.minimum)
+            .put(&self.maximum)
+            .put(&self.table64);
     }
 }
 
@@ -547,6 +550,7 @@ impl Decode for TableType {
             element: d.get()?,
             minimum: d.get()?,
             maximum: d.get()?,
+            table64: d.get()?,
         })
     }
 }

@@ -517,13 +517,14 @@ impl ModuleInfo {
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, String> {
-    if t.table64 || t.shared {
-        return Err("64-bit or shared tables".into());
+    if t.shared {
+        return Err("shared tables".into());
     }
     Ok(TableType {
         element: RefType::from_wasmparser(t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
+        table64: t.table64,
     })
 }
 

@@ -148,6 +148,8 @@ pub struct TableType {
     pub minimum: u64,
     /// Maximum number of elements, if bounded.
     pub maximum: Option<u64>,
+    /// Whether the table is indexed by 64-bit numbers (memory64's tables).
+    pub table64: bool,
 }
 
 /// A linear memory type. Sizes are in 64 KiB pages.

@@ -44,7 +44,8 @@ const PAGE: u64 = 65_536;
 /// calls and extended constant expressions) that `wasm-smith` knows: what
 /// Hayate implements (`hayate_environ::features::implemented`) and, for
 /// the differential, what `wasmi` runs the same way. Tail calls and
-/// extended constants stay as `Config::arbitrary` chose them.
+/// extended constants stay as `Config::arbitrary` chose them; callers
+/// choose memory64 and its sizes.
 fn implemented_only(config: &mut Config) {
     config.relaxed_simd_enabled = false;
     config.exceptions_enabled = false;
@@ -63,8 +64,8 @@ fn implemented_only(config: &mut Config) {
 
 /// A configuration for the crash-only targets (`instantiate`): anything
 /// `Config::arbitrary` picks, limited to the features Hayate implements
-/// (WebAssembly 2.0, multi-memory, tail calls, extended constant
-/// expressions). Sizes stay as arbitrary as
+/// (WebAssembly 2.0, multi-memory, memory64, tail calls, extended
+/// constant expressions). Sizes stay as arbitrary as
 /// `wasm-smith` makes them, so huge memories and tables get exercised, except
 /// that memories declare at most 4 GiB (the 32-bit limit).
 pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
@@ -75,6 +76,10 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
     config.max_memories = config.max_memories.min(4);
     config.max_tables = config.max_tables.min(8);
     config.max_memory32_bytes = config.max_memory32_bytes.min(1 << 32);
+    // 64-bit memories and tables too, declaring up to 4 GiB: their
+    // accesses and bulk operations are checked explicitly.
+    config.memory64_enabled = u.arbitrary()?;
+    config.max_memory64_bytes = u128::from(u.int_in_range(0..=65_536u32)?) * u128::from(PAGE);
 
     // Up to the oracle's per-table limit: large tables (and segments far
     // into them) exercise the resource oracle.
@@ -84,8 +89,8 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
 
 /// A configuration for the differential target: WebAssembly 2.0 in full
 /// (bulk memory, reference types, multi-value, sign extension, non-trapping
-/// float-to-int, SIMD) plus multi-memory, tail calls and extended constant
-/// expressions, no imports, everything exported so
+/// float-to-int, SIMD) plus multi-memory, memory64, tail calls and extended
+/// constant expressions, no imports, everything exported so
 /// the whole state can be compared, NaNs canonicalised after every float
 /// operation (so memories and `v128` results can be compared bit for bit),
 /// small memories with a declared maximum and small tables so a comparison is
@@ -122,6 +127,8 @@ pub fn differential_config(u: &mut Unstructured<'_>) -> Result<Config> {
     config.canonicalize_nans = true;
     config.max_memories = config.max_memories.min(2);
     config.max_memory32_bytes = u.int_in_range(1..=8)? * PAGE;
+    config.memory64_enabled = u.arbitrary()?;
+    config.max_memory64_bytes = u128::from(config.max_memory32_bytes);
     config.memory_max_size_required = true;
     config.max_tables = config.max_tables.min(3);
     config.max_table_elements = config.max_table_elements.min(200);

@@ -370,11 +370,10 @@ impl Config {
     }
 
     /// Configures whether the WebAssembly [memory64 proposal] (linear
-    /// memories indexed by 64-bit addresses, part of WebAssembly 3.0) is
-    /// enabled. On by default. Accesses to a 64-bit memory are checked
-    /// against its current size explicitly (no guard region can cover a
-    /// 64-bit address). 64-bit tables are not implemented yet: a module
-    /// declaring one is refused.
+    /// memories and tables indexed by 64-bit numbers, part of WebAssembly
+    /// 3.0) is enabled. On by default. Accesses to a 64-bit memory are
+    /// checked against its current size explicitly (no guard region can
+    /// cover a 64-bit address).
     ///
     /// [memory64 proposal]: https://github.com/WebAssembly/memory64
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {

@@ -304,6 +304,7 @@ fn matches(expected: &EntityType, actual: &ExternType) -> bool {
         (EntityType::Global(e), ExternType::Global(a)) => GlobalType::from_env(*e) == *a,
         (EntityType::Table(e), ExternType::Table(a)) => {
             e.element == a.inner.element
+                && e.table64 == a.inner.table64
                 && limits(e.minimum, e.maximum, a.inner.minimum, a.inner.maximum)
         }
         (EntityType::Memory(e), ExternType::Memory(a)) => {

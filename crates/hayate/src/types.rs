@@ -455,8 +455,27 @@ impl TableType {
                 element: element.to_env(),
                 minimum: minimum.into(),
                 maximum: maximum.map(Into::into),
+                table64: false,
             },
         }
+    }
+
+    /// A table indexed by 64-bit numbers (memory64's tables) of
+    /// `element`s, `minimum` initially, at most `maximum`.
+    pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> TableType {
+        TableType {
+            inner: env::TableType {
+                element: element.to_env(),
+                minimum,
+                maximum,
+                table64: true,
+            },
+        }
+    }
+
+    /// Whether the table is indexed by 64-bit numbers.
+    pub fn is_64(&self) -> bool {
+        self.inner.table64
     }
 
     /// Element type.

@@ -21,6 +21,7 @@ fn configs() -> Vec<(&'static str, Config)> {
         max_memories: 4,
         max_tables: 4,
         max_memory_pages: 16,
+        max_tables_per_instance: 2,
         ..PoolingConfig::default()
     }));
     out.push(("pooling", pooling));
@@ -278,9 +279,193 @@ fn data_segments_past_the_end_fail_instantiation() {
     }
 }
 
+const TABLES: &str = r#"(module
+  (type $t (func (result i32)))
+  (table $t64 (export "t64") i64 3 10 funcref)
+  (table $t32 (export "t32") 3 funcref)
+  (elem (table $t64) (i64.const 0) func $seven $eight)
+  (elem $passive func $seven $eight)
+  (func $seven (result i32) (i32.const 7))
+  (func $eight (result i32) (i32.const 8))
+  (func (export "call") (param i64) (result i32)
+    (call_indirect $t64 (type $t) (local.get 0)))
+  (func (export "call_tail") (param i64) (result i32)
+    (return_call_indirect $t64 (type $t) (local.get 0)))
+  (func (export "get_is_null") (param i64) (result i32)
+    (ref.is_null (table.get $t64 (local.get 0))))
+  (func (export "set") (param i64) (table.set $t64 (local.get 0) (ref.func $eight)))
+  (func (export "size") (result i64) (table.size $t64))
+  (func (export "grow") (param i64) (result i64) (table.grow $t64 (ref.null func) (local.get 0)))
+  (func (export "fill") (param i64 i64) (table.fill $t64 (local.get 0) (ref.func $seven) (local.get 1)))
+  (func (export "copy") (param i64 i64 i64) (table.copy $t64 $t64 (local.get 0) (local.get 1) (local.get 2)))
+  ;; Between a 64-bit and a 32-bit table the length is an i32.
+  (func (export "copy_to_32") (param i32 i64 i32) (table.copy $t32 $t64 (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init") (param i64 i32 i32) (table.init $t64 $passive (local.get 0) (local.get 1) (local.get 2))))"#;
+
 #[test]
-fn sixty_four_bit_tables_are_refused_with_a_clear_error() {
+fn sixty_four_bit_tables_check_every_index_in_64_bits() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TABLES).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let call = i.get_typed_func::<i64, i32>(&mut store, "call").unwrap();
+        let call_tail = i
+            .get_typed_func::<i64, i32>(&mut store, "call_tail")
+            .unwrap();
+        let get_is_null = i
+            .get_typed_func::<i64, i32>(&mut store, "get_is_null")
+            .unwrap();
+        let set = i.get_typed_func::<i64, ()>(&mut store, "set").unwrap();
+        assert_eq!(call.call(&mut store, 0).unwrap(), 7, "{name}");
+        assert_eq!(call_tail.call(&mut store, 1).unwrap(), 8, "{name}");
+        assert_eq!(
+            trap_of(call.call(&mut store, 2).unwrap_err()),
+            Trap::IndirectCallToNull,
+            "{name}"
+        );
+        // Truncated to 32 bits these would be elements 0 and 1.
+        for at in [3, 1 << 32, (1 << 32) + 1, -1, i64::MIN] {
+            for f in [&call, &call_tail, &get_is_null] {
+                assert_eq!(
+                    trap_of(f.call(&mut store, at).unwrap_err()),
+                    Trap::TableOutOfBounds,
+                    "{name} {at:#x}"
+                );
+            }
+            assert_eq!(
+                trap_of(set.call(&mut store, at).unwrap_err()),
+                Trap::TableOutOfBounds,
+                "{name} set {at:#x}"
+            );
+        }
+        set.call(&mut store, 2).unwrap();
+        assert_eq!(call.call(&mut store, 2).unwrap(), 8, "{name}");
+        assert_eq!(
+            call.call(&mut store, 0).unwrap(),
+            7,
+            "{name}: not overwritten"
+        );
+    }
+}
+
+#[test]
+fn sixty_four_bit_tables_grow_fill_copy_and_init_within_bounds_only() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TABLES).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let size = i.get_typed_func::<(), i64>(&mut store, "size").unwrap();
+        let grow = i.get_typed_func::<i64, i64>(&mut store, "grow").unwrap();
+        let fill = i
+            .get_typed_func::<(i64, i64), ()>(&mut store, "fill")
+            .unwrap();
+        let copy = i
+            .get_typed_func::<(i64, i64, i64), ()>(&mut store, "copy")
+            .unwrap();
+        let copy_to_32 = i
+            .get_typed_func::<(i32, i64, i32), ()>(&mut store, "copy_to_32")
+            .unwrap();
+        let init = i
+            .get_typed_func::<(i64, i32, i32), ()>(&mut store, "init")
+            .unwrap();
+        let get_is_null = i
+            .get_typed_func::<i64, i32>(&mut store, "get_is_null")
+            .unwrap();
+        for delta in [8, 1 << 32, i64::MAX, -1] {
+            assert_eq!(
+                grow.call(&mut store, delta).unwrap(),
+                -1,
+                "{name} {delta:#x}"
+            );
+        }
+        assert_eq!(grow.call(&mut store, 2).unwrap(), 3, "{name}");
+        assert_eq!(size.call(&mut store, ()).unwrap(), 5, "{name}");
+        for (at, len) in [(0, 6), (5, 1), (1 << 32, 1), (-1, 2), (1, -1)] {
+            let oob = |e: hayate::Error| trap_of(e) == Trap::TableOutOfBounds;
+            assert!(
+                oob(fill.call(&mut store, (at, len)).unwrap_err()),
+                "{name} fill {at:#x} {len:#x}"
+            );
+            assert!(
+                oob(copy.call(&mut store, (at, 0, len)).unwrap_err()),
+                "{name} copy {at:#x}"
+            );
+            assert!(
+                oob(copy.call(&mut store, (0, at, len)).unwrap_err()),
+                "{name} copy {at:#x}"
+            );
+        }
+        for (at, from, len) in [
+            (-1, 0, 1),
+            (1 << 32, 0, 1),
+            (4, 0, 2),
+            (0, 1, 2),
+            (0, 0, -1),
+        ] {
+            assert_eq!(
+                trap_of(init.call(&mut store, (at, from, len)).unwrap_err()),
+                Trap::TableOutOfBounds,
+                "{name} init {at:#x} {from} {len}"
+            );
+        }
+        assert_eq!(
+            trap_of(copy_to_32.call(&mut store, (0, 1 << 32, 1)).unwrap_err()),
+            Trap::TableOutOfBounds,
+            "{name}"
+        );
+        // Nothing was written by any of those.
+        for at in 2..5 {
+            assert_eq!(get_is_null.call(&mut store, at).unwrap(), 1, "{name} {at}");
+        }
+        fill.call(&mut store, (4, 1)).unwrap();
+        init.call(&mut store, (3, 1, 1)).unwrap();
+        copy.call(&mut store, (2, 3, 2)).unwrap();
+        copy_to_32.call(&mut store, (0, 2, 3)).unwrap();
+        let call = i.get_typed_func::<i64, i32>(&mut store, "call").unwrap();
+        assert_eq!(call.call(&mut store, 2).unwrap(), 8, "{name}");
+        assert_eq!(call.call(&mut store, 3).unwrap(), 7, "{name}");
+        assert_eq!(call.call(&mut store, 4).unwrap(), 7, "{name}");
+    }
+}
+
+#[test]
+fn element_segments_past_a_64_bit_tables_end_fail_instantiation() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        for offset in ["3", "4294967296", "-1", "0x7fffffffffffffff"] {
+            let wat = format!(
+                r#"(module (table i64 3 funcref) (func $f) (elem (table 0) (i64.const {offset}) func $f))"#
+            );
+            let module = Module::new(&engine, &wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::TableOutOfBounds),
+                "{name} {offset}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sixty_four_bit_tables_import_only_as_64_bit_tables() {
     let engine = Engine::new(&Config::new()).unwrap();
-    let err = Module::new(&engine, "(module (table i64 1 funcref))").unwrap_err();
-    assert!(err.to_string().contains("table"), "{err}");
+    let mut store = Store::new(&engine, ());
+    let t64 = hayate::Table::new(
+        &mut store,
+        hayate::TableType::new64(hayate::RefType::FuncRef, 2, None),
+        hayate::Ref::Func(None),
+    )
+    .unwrap();
+    let wide = Module::new(
+        &engine,
+        r#"(module (import "h" "t" (table i64 1 funcref)))"#,
+    )
+    .unwrap();
+    let narrow = Module::new(&engine, r#"(module (import "h" "t" (table 1 funcref)))"#).unwrap();
+    Instance::new(&mut store, &wide, &[t64.into()]).unwrap();
+    assert!(Instance::new(&mut store, &narrow, &[t64.into()]).is_err());
 }

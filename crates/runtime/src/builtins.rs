@@ -321,16 +321,16 @@ unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
 unsafe extern "C" fn table_grow(
     vmctx: *mut VMContext,
     table: u32,
-    delta: u32,
+    delta: u64,
     init: *mut c_void,
-) -> u32 {
+) -> u64 {
     // SAFETY: per the builtin contract; the instance borrow ends before the
     // store is borrowed, and the table is borrowed by `grow_table` only
     // while the store is not running.
     unsafe {
         let table = (*caller_instance(vmctx)).table(TableIndex::from_u32(table));
-        match grow_table(table, caller_store(vmctx), delta as u64, TableElement(init)) {
-            Ok(old) => old.map_or(u32::MAX, |old| old as u32),
+        match grow_table(table, caller_store(vmctx), delta, TableElement(init)) {
+            Ok(old) => old.unwrap_or(u64::MAX),
             // Nothing on this frame needs dropping: the error moves on.
             Err(error) => crate::traphandlers::raise_host_error(error),
         }
@@ -345,9 +345,9 @@ unsafe extern "C" fn table_grow(
 unsafe extern "C" fn table_fill(
     vmctx: *mut VMContext,
     table: u32,
-    dst: u32,
+    dst: u64,
     val: *mut c_void,
-    len: u32,
+    len: u64,
 ) -> u8 {
     // SAFETY: per the builtin contract; the table lives outside the
     // instance's own bytes and nothing else borrows it meanwhile.
@@ -355,7 +355,7 @@ unsafe extern "C" fn table_fill(
         let table = (*caller_instance(vmctx))
             .table(TableIndex::from_u32(table))
             .table;
-        (*table).fill(dst as u64, TableElement(val), len as u64) as u8
+        (*table).fill(dst, TableElement(val), len) as u8
     }
 }
 
@@ -367,9 +367,9 @@ unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u8 {
     // SAFETY: per the builtin contract; when the tables differ they are
     // distinct objects, so the two borrows do not overlap.
@@ -378,9 +378,9 @@ unsafe extern "C" fn table_copy(
         let d = (*instance).table(TableIndex::from_u32(dst_table)).table;
         let s = (*instance).table(TableIndex::from_u32(src_table)).table;
         if d == s {
-            return (*d).copy_within(dst as u64, src as u64, len as u64) as u8;
+            return (*d).copy_within(dst, src, len) as u8;
         }
-        (*d).copy_from(dst as u64, &mut *s, src as u64, len as u64) as u8
+        (*d).copy_from(dst, &mut *s, src, len) as u8
     }
 }
 
@@ -392,7 +392,7 @@ unsafe extern "C" fn table_init(
     vmctx: *mut VMContext,
     table: u32,
     elem: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> u8 {
@@ -406,7 +406,7 @@ unsafe extern "C" fn table_init(
             return 0;
         };
         let table = (*instance).table(TableIndex::from_u32(table)).table;
-        (*table).init(dst as u64, &items) as u8
+        (*table).init(dst, &items) as u8
     }
 }
 

@@ -395,6 +395,7 @@ mod tests {
             element: RefType::Func,
             minimum: min,
             maximum: max,
+            table64: false,
         }
     }
 

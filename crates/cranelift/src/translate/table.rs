@@ -32,12 +32,34 @@ impl FuncTranslator<'_, '_> {
         )
     }
 
-    /// Address of element `index` (an `i32`) of `table`, trapping with
-    /// `TableOutOfBounds` when the index is not below the table's size.
+    /// Whether `table` is indexed by `i64`s (memory64's tables).
+    fn is_table64(&self, table: TableIndex) -> bool {
+        self.info().tables[table].table64
+    }
+
+    /// An index or length of `table`'s index type as an `i64`.
+    fn table_index_i64(&mut self, table: TableIndex, value: Value) -> Value {
+        match self.is_table64(table) {
+            true => value,
+            false => self.b.ins().uextend(types::I64, value),
+        }
+    }
+
+    /// An `i64` result (a size, an old size or -1) as `table`'s index type.
+    fn table_index_result(&mut self, table: TableIndex, value: Value) -> Value {
+        match self.is_table64(table) {
+            true => value,
+            false => self.b.ins().ireduce(types::I32, value),
+        }
+    }
+
+    /// Address of element `index` (of the table's index type) of `table`,
+    /// trapping with `TableOutOfBounds` when the index is not below the
+    /// table's size.
     pub(super) fn table_element_address(&mut self, table: TableIndex, index: Value) -> Value {
         let (def, off) = self.table_definition(table);
         let len = self.table_length((def, off));
-        let index = self.b.ins().uextend(types::I64, index);
+        let index = self.table_index_i64(table, index);
         let oob = self
             .b
             .ins()
@@ -55,11 +77,17 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().iadd(base, scaled)
     }
 
-    /// Loads element `index` of funcref `table` (at `addr`) as a plain
-    /// reference: elements are stored tagged, and one still 0 has not been
-    /// initialised yet, so the `TableGetLazyInitFuncRef` builtin computes
-    /// it (see `hayate_runtime::lazy_table`).
+    /// Loads element `index` (in bounds, of the table's index type) of
+    /// funcref `table` (at `addr`) as a plain reference: elements are
+    /// stored tagged, and one still 0 has not been initialised yet, so the
+    /// `TableGetLazyInitFuncRef` builtin computes it (see
+    /// `hayate_runtime::lazy_table`). The builtin takes an `i32` index,
+    /// which an index below a table's size always fits.
     pub(super) fn load_funcref(&mut self, table: TableIndex, index: Value, addr: Value) -> Value {
+        let index = match self.is_table64(table) {
+            true => self.b.ins().ireduce(types::I32, index),
+            false => index,
+        };
         let raw = self
             .b
             .ins()
@@ -143,32 +171,49 @@ impl FuncTranslator<'_, '_> {
                 .store(self.regions.table_flags(), value, addr, 0);
         };
         visit_table_size(table: u32) => {
-            let definition = self.table_definition(TableIndex::from_u32(table));
+            let table = TableIndex::from_u32(table);
+            let definition = self.table_definition(table);
             let len = self.table_length(definition);
-            let v = self.b.ins().ireduce(types::I32, len);
+            let v = self.table_index_result(table, len);
             self.push(v);
         };
         visit_table_grow(table: u32) => {
+            let index = TableIndex::from_u32(table);
             let (init, delta) = self.pop2();
+            let delta = self.table_index_i64(index, delta);
             let t = self.iconst32(table);
-            let v = self
+            let old = self
                 .call_builtin(Builtin::TableGrow, &[t, delta, init])
                 .unwrap();
+            let v = self.table_index_result(index, old);
             self.push(v);
         };
         visit_table_fill(table: u32) => {
+            let index = TableIndex::from_u32(table);
             let (dst, value, len) = self.pop3();
+            let dst = self.table_index_i64(index, dst);
+            let len = self.table_index_i64(index, len);
             let t = self.iconst32(table);
             self.call_builtin(Builtin::TableFill, &[t, dst, value, len]);
         };
         visit_table_copy(dst_table: u32, src_table: u32) => {
+            let (dst_index, src_index) =
+                (TableIndex::from_u32(dst_table), TableIndex::from_u32(src_table));
             let (dst, src, len) = self.pop3();
+            let dst = self.table_index_i64(dst_index, dst);
+            let src = self.table_index_i64(src_index, src);
+            // The length is an `i64` only when both tables are 64-bit.
+            let len = match self.is_table64(dst_index) && self.is_table64(src_index) {
+                true => len,
+                false => self.b.ins().uextend(types::I64, len),
+            };
             let d = self.iconst32(dst_table);
             let s = self.iconst32(src_table);
             self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len]);
         };
         visit_table_init(elem_index: u32, table: u32) => {
             let (dst, src, len) = self.pop3();
+            let dst = self.table_index_i64(TableIndex::from_u32(table), dst);
             let t = self.iconst32(table);
             let e = self.iconst32(elem_index);
             self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len]);

@@ -100,7 +100,7 @@
 ;;     gv1 = load.i64 notrap aligned readonly gv0+24
 ;;     gv2 = load.i64 notrap aligned readonly gv1
 ;;     sig0 = (i64, i32) -> i64 system_v
-;;     sig1 = (i64, i32, i32, i64) -> i32 system_v
+;;     sig1 = (i64, i32, i64, i64) -> i64 system_v
 ;;     stack_limit = gv2
 ;;
 ;;                                 block0(v0: i64, v1: i64):
@@ -117,15 +117,16 @@
 ;; @0080                               jump block3(v10)
 ;;
 ;;                                 block3(v6: i64):
-;;                                     v16 = load.i64 notrap aligned readonly can_move v0+32
-;; @0084                               v14 = load.i64 notrap aligned readonly can_move v16+40
-;;                                     v17 = iconst.i32 0
-;; @0082                               v11 = iconst.i32 2
-;; @0084                               v15 = call_indirect sig1, v14(v0, v17, v11, v6)  ; v17 = 0, v11 = 2
+;;                                     v19 = load.i64 notrap aligned readonly can_move v0+32
+;; @0084                               v15 = load.i64 notrap aligned readonly can_move v19+40
+;;                                     v20 = iconst.i32 0
+;;                                     v18 = iconst.i64 2
+;; @0084                               v16 = call_indirect sig1, v15(v0, v20, v18, v6)  ; v20 = 0, v18 = 2
 ;; @0087                               jump block1
 ;;
 ;;                                 block1:
-;; @0087                               return v15
+;; @0084                               v17 = ireduce.i32 v16
+;; @0087                               return v17
 ;; }
 ;;
 ;; ==== function 3: <wasm function 3> ====

@@ -29,6 +29,7 @@ fn engine(fuel: bool) -> Engine {
                 .wasm_simd(true)
                 .wasm_relaxed_simd(false)
                 .wasm_tail_call(true)
+                .wasm_memory64(true)
                 .wasm_extended_const(true)
                 .wasm_custom_page_sizes(false)
                 .wasm_wide_arithmetic(false)

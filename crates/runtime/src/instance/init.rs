@@ -192,7 +192,11 @@ impl Instance {
         table: TableIndex,
         offset: &ConstExpr,
     ) -> bool {
-        let start = self.eval_const(offset).get_u32() as u64;
+        let value = self.eval_const(offset);
+        let start = match self.module.info.tables[table].table64 {
+            true => value.get_u64(),
+            false => u64::from(value.get_u32()),
+        };
         let count = self.module.info.elements[index].items.len();
         let items = self.segment_items(index, 0..count);
         let export = self.table(table);
