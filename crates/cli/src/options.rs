@@ -86,6 +86,11 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "relaxed-simd",
+        toggle: Config::wasm_relaxed_simd,
+        in_all: true,
+    },
+    Proposal {
         name: "tail-call",
         toggle: Config::wasm_tail_call,
         in_all: true,
@@ -266,6 +271,11 @@ impl Options {
             "max-wasm-stack" => self.max_wasm_stack = Some(item.size()?),
             "all-proposals" => self.all_proposals = Some(item.bool()?),
             "unknown-imports-trap" => self.unknown_imports_trap = item.bool()?,
+            // Relaxed SIMD results are deterministic in Hayate whatever is
+            // asked: deterministic is always among the allowed results.
+            "relaxed-simd-deterministic" => {
+                item.bool()?;
+            }
             "unknown-exports-allow" => {
                 if !item.bool()? {
                     bail!(

@@ -152,13 +152,13 @@ fn unimplemented_proposals_may_only_be_off() {
         "-W",
         "threads=n,gc=n,function-references=n,component-model=n",
     ]);
-    add_with(&["-W", "exceptions=no", "-W", "relaxed-simd=false"]);
+    add_with(&["-W", "exceptions=no", "-W", "stack-switching=false"]);
     let h = hello();
     for key in [
         "threads",
         "gc=y",
         "function-references=yes",
-        "relaxed-simd=true",
+        "stack-switching=true",
         "exceptions",
     ] {
         fails_with(

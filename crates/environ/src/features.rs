@@ -52,6 +52,7 @@ pub fn implemented() -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
+        | WasmFeatures::RELAXED_SIMD
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
     // accesses and bulk operations are checked explicitly.
     config.memory64_enabled = u.arbitrary()?;
     config.max_memory64_bytes = u128::from(u.int_in_range(0..=65_536u32)?) * u128::from(PAGE);
+    // Relaxed SIMD too (not in the differential: `wasmi` may choose other
+    // results among those the proposal allows).
+    config.relaxed_simd_enabled = config.simd_enabled && u.arbitrary()?;
 
     // Up to the oracle's per-table limit: large tables (and segments far
     // into them) exercise the resource oracle.

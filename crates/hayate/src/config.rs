@@ -380,6 +380,20 @@ impl Config {
         self.wasm_feature(WasmFeatures::MEMORY64, enable)
     }
 
+    /// Configures whether the WebAssembly [relaxed SIMD proposal] (vector
+    /// operators whose results may differ between hosts, part of
+    /// WebAssembly 3.0) is enabled. On by default. Hayate gives each the
+    /// same result on every host, the deterministic one of the 3.0
+    /// specification: see `hayate_cranelift`'s `relaxed_simd` module for
+    /// the list (in short: swizzle, truncation, min, max and `q15mulr` as
+    /// their non-relaxed forms, `madd` rounded after the multiplication
+    /// and the addition, `laneselect` bit by bit, dot products signed).
+    ///
+    /// [relaxed SIMD proposal]: https://github.com/WebAssembly/relaxed-simd
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::RELAXED_SIMD, enable)
+    }
+
     /// Configures whether the WebAssembly [tail-call proposal]
     /// (`return_call` and `return_call_indirect`, part of WebAssembly 3.0)
     /// is enabled. On by default, as in Wasmtime. A chain of tail calls
@@ -427,7 +441,8 @@ mod tests {
     #[test]
     fn feature_toggles_flip_one_bit_each() {
         type Toggle = fn(&mut Config, bool) -> &mut Config;
-        let toggles: [(Toggle, WasmFeatures); 11] = [
+        let toggles: [(Toggle, WasmFeatures); 12] = [
+            (Config::wasm_relaxed_simd, WasmFeatures::RELAXED_SIMD),
             (Config::wasm_memory64, WasmFeatures::MEMORY64),
             (Config::wasm_extended_const, WasmFeatures::EXTENDED_CONST),
             (Config::wasm_tail_call, WasmFeatures::TAIL_CALL),

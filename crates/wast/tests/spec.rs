@@ -186,6 +186,9 @@ fn enable_proposal(config: &mut Config, proposal: Proposal) {
         Proposal::ExtendedConst => {
             config.wasm_extended_const(true);
         }
+        Proposal::RelaxedSimd => {
+            config.wasm_relaxed_simd(true);
+        }
         _ => {}
     }
 }

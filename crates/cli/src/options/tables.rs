@@ -59,8 +59,8 @@ pub static WASM: Group = Group {
         flag(
             "all-proposals",
             "Every proposal below that Wasmtime's `all-proposals` covers (bulk-memory, \
-             extended-const, memory64, multi-memory, multi-value, reference-types, simd, tail-call); \
-             single keys override it.",
+             extended-const, memory64, multi-memory, multi-value, reference-types, relaxed-simd, simd, \
+             tail-call); single keys override it.",
         ),
         flag("bulk-memory", "The bulk memory proposal (on by default)."),
         flag("multi-memory", "The multi-memory proposal (on by default)."),
@@ -77,6 +77,14 @@ pub static WASM: Group = Group {
         flag(
             "memory64",
             "The memory64 proposal (on by default): 64-bit linear memories.",
+        ),
+        flag(
+            "relaxed-simd",
+            "The relaxed SIMD proposal (on by default), with the same results on every host.",
+        ),
+        flag(
+            "relaxed-simd-deterministic",
+            "Deterministic relaxed SIMD results: always the case in Hayate, whatever the value.",
         ),
         flag(
             "tail-call",
@@ -98,8 +106,6 @@ pub static WASM: Group = Group {
             "unknown-exports-allow",
             "Allow exports a command does not need (always the case in Hayate).",
         ),
-        off_only("relaxed-simd", NOT_IMPLEMENTED),
-        off_only("relaxed-simd-deterministic", NOT_IMPLEMENTED),
         off_only("threads", NOT_IMPLEMENTED),
         off_only("shared-memory", NOT_IMPLEMENTED),
         off_only("shared-everything-threads", NOT_IMPLEMENTED),

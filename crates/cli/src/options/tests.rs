@@ -120,7 +120,8 @@ fn proposals_toggle_validator_features() {
             .wasm_reference_types(false)
             .wasm_tail_call(false)
             .wasm_extended_const(false)
-            .wasm_memory64(false);
+            .wasm_memory64(false)
+            .wasm_relaxed_simd(false);
     });
     assert_eq!(config(&o).features(), expected.features());
     let o = parse(&["all-proposals=y"], &[], &[]).unwrap();

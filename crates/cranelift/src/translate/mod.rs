@@ -40,6 +40,7 @@ mod control;
 mod interrupts;
 mod memory;
 mod numeric;
+mod relaxed_simd;
 mod simd;
 mod simd_ops;
 mod table;

@@ -149,7 +149,7 @@ impl FuncTranslator<'_, '_> {
         self.push(v);
     }
 
-    fn swizzle(&mut self) {
+    pub(super) fn swizzle(&mut self) {
         let indices = self.pop_vector(I8X16);
         let a = self.pop_vector(I8X16);
         let v = if self.env.isa.has_x86_pshufb_lowering() {

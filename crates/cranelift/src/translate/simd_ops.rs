@@ -105,7 +105,26 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `i32x4.trunc_sat_f64x2_u_zero`.
-    fn trunc_sat_f64x2_u_zero(&mut self) {
+    /// Sums of adjacent products of the signed lanes of `a` and `b`, in
+    /// lanes twice as wide (wrapping).
+    pub(super) fn signed_dot(&mut self, a: Value, b: Value) -> Value {
+        let (al, bl) = (self.b.ins().swiden_low(a), self.b.ins().swiden_low(b));
+        let low = self.b.ins().imul(al, bl);
+        let (ah, bh) = (self.b.ins().swiden_high(a), self.b.ins().swiden_high(b));
+        let high = self.b.ins().imul(ah, bh);
+        self.b.ins().iadd_pairwise(low, high)
+    }
+
+    /// `i32x4.trunc_sat_f64x2_s_zero`.
+    pub(super) fn trunc_sat_f64x2_s_zero(&mut self) {
+        self.vunary(F64X2, |t, a| {
+            let wide = t.b.ins().fcvt_to_sint_sat(I64X2, a);
+            let zero = t.vconst(I64X2, 0);
+            t.b.ins().snarrow(wide, zero)
+        });
+    }
+
+    pub(super) fn trunc_sat_f64x2_u_zero(&mut self) {
         let a = self.pop_vector(F64X2);
         let r = if self.env.isa.has_round() {
             let wide = self.b.ins().fcvt_to_uint_sat(I64X2, a);
@@ -216,13 +235,7 @@ impl FuncTranslator<'_, '_> {
         visit_i16x8_extadd_pairwise_i8x16_u() => self.ext_add_pairwise(I8X16, false);
         visit_i32x4_extadd_pairwise_i16x8_s() => self.ext_add_pairwise(I16X8, true);
         visit_i32x4_extadd_pairwise_i16x8_u() => self.ext_add_pairwise(I16X8, false);
-        visit_i32x4_dot_i16x8_s() => self.vbinary(I16X8, |t, a, b| {
-            let (al, bl) = (t.b.ins().swiden_low(a), t.b.ins().swiden_low(b));
-            let low = t.b.ins().imul(al, bl);
-            let (ah, bh) = (t.b.ins().swiden_high(a), t.b.ins().swiden_high(b));
-            let high = t.b.ins().imul(ah, bh);
-            t.b.ins().iadd_pairwise(low, high)
-        });
+        visit_i32x4_dot_i16x8_s() => self.vbinary(I16X8, |t, a, b| t.signed_dot(a, b));
 
         visit_f32x4_add() => self.vbinary(F32X4, |t, a, b| t.b.ins().fadd(a, b));
         visit_f64x2_add() => self.vbinary(F64X2, |t, a, b| t.b.ins().fadd(a, b));
@@ -277,11 +290,7 @@ impl FuncTranslator<'_, '_> {
         visit_i32x4_trunc_sat_f32x4_u() => {
             self.vunary(F32X4, |t, a| t.b.ins().fcvt_to_uint_sat(I32X4, a))
         };
-        visit_i32x4_trunc_sat_f64x2_s_zero() => self.vunary(F64X2, |t, a| {
-            let wide = t.b.ins().fcvt_to_sint_sat(I64X2, a);
-            let zero = t.vconst(I64X2, 0);
-            t.b.ins().snarrow(wide, zero)
-        });
+        visit_i32x4_trunc_sat_f64x2_s_zero() => self.trunc_sat_f64x2_s_zero();
         visit_i32x4_trunc_sat_f64x2_u_zero() => self.trunc_sat_f64x2_u_zero();
     }
 }

@@ -4,11 +4,11 @@
 //!
 //! Operators of the proposals Hayate implements (MVP, sign extension,
 //! saturating float-to-int, bulk memory, reference types, SIMD, tail
-//! calls) go to the
+//! calls, relaxed SIMD) go to the
 //! `visit_*` method of the same name that their family module (control,
 //! memory, numeric, SIMD, table, call, variables) defines; if a family
 //! module lacks one, this file does not compile. Operators of every other
-//! proposal (threads, exceptions, GC, relaxed SIMD, ...) return
+//! proposal (threads, exceptions, GC, ...) return
 //! [`CompileError::Unsupported`], naming the operator and its proposal; an
 //! operator of a proposal `wasmparser` adds later lands there too.
 //!
@@ -43,6 +43,7 @@ macro_rules! by_proposal {
     (@one $emit:ident reference_types $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident simd $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident tail_call $($rest:tt)*) => { $emit!(supported $($rest)*); };
+    (@one $emit:ident relaxed_simd $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident $proposal:ident $($rest:tt)*) => { $emit!(unsupported $proposal $($rest)*); };
 }
 
