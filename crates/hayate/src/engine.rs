@@ -19,6 +19,7 @@ pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
 }
 
+#[repr(align(128))]
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     /// The code generator, behind the compiler seam; `None` in a build

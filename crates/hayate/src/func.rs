@@ -27,6 +27,20 @@ pub struct Func {
 pub(crate) type RawHostFn<T> =
     dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
 
+/// A host function's body as a linker shares it with every store it
+/// instantiates into: each instantiation counts a reference, so its
+/// reference count sits alone on its cache lines, where no other data a
+/// thread reads or writes is invalidated by another thread's count.
+#[repr(align(128))]
+pub(crate) struct SharedHostFn<T>(pub(crate) Box<RawHostFn<T>>);
+
+impl<T> SharedHostFn<T> {
+    /// Shares `body`.
+    pub(crate) fn new(body: Box<RawHostFn<T>>) -> Arc<SharedHostFn<T>> {
+        Arc::new(SharedHostFn(body))
+    }
+}
+
 impl Func {
     pub(crate) fn from_raw(store: StoreId, raw: *mut c_void) -> Option<Func> {
         FuncRefPtr::from_raw(raw).map(|ptr| Func { store, ptr })
@@ -39,7 +53,7 @@ impl Func {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let body = dynamic_host_fn(ty.clone(), f);
-        Func::new_raw(store.as_context_mut().0, ty, body.into())
+        Func::new_raw(store.as_context_mut().0, ty, SharedHostFn::new(body))
     }
 
     /// A host function from a closure with Wasm-typed parameters and results,
@@ -49,7 +63,7 @@ impl Func {
         f: impl IntoFunc<T, Params, Results>,
     ) -> Func {
         let (ty, body) = f.into_func();
-        Func::new_raw(store.as_context_mut().0, ty, body.into())
+        Func::new_raw(store.as_context_mut().0, ty, SharedHostFn::new(body))
     }
 
     /// A host function around `body`. The body is shared (a linker defines
@@ -58,7 +72,7 @@ impl Func {
     pub(crate) fn new_raw<T: 'static>(
         store: &mut StoreInner<T>,
         ty: FuncType,
-        body: Arc<RawHostFn<T>>,
+        body: Arc<SharedHostFn<T>>,
     ) -> Func {
         let type_id = store.opaque.engine.register_type(&ty.to_env());
         Func::new_raw_typed(store, type_id, body)
@@ -68,7 +82,7 @@ impl Func {
     pub(crate) fn new_raw_typed<T: 'static>(
         store: &mut StoreInner<T>,
         type_id: VMSharedTypeIndex,
-        body: Arc<RawHostFn<T>>,
+        body: Arc<SharedHostFn<T>>,
     ) -> Func {
         let owner = store.opaque.id;
         let mut host = HostFunc::new(type_id, Box::new(HostBody { owner, body }));
@@ -201,7 +215,7 @@ impl Func {
 #[repr(C)]
 pub(crate) struct HostBody<T> {
     pub(crate) owner: StoreId,
-    pub(crate) body: Arc<RawHostFn<T>>,
+    pub(crate) body: Arc<SharedHostFn<T>>,
 }
 
 /// Runs the host function described by `host` for `store`: the store's
@@ -219,12 +233,12 @@ pub(crate) fn call_host<T: 'static>(
     caller: Option<usize>,
     values: &mut [ValRaw],
 ) -> Result<()> {
-    let body = &vm::host_body::<T>(host, store.opaque.id).body;
+    let body = &*vm::host_body::<T>(host, store.opaque.id).body.0;
     let instance = caller.unwrap_or(Caller::<T>::NO_INSTANCE);
     if store.call_hook.is_none() {
         body(Caller { store, instance }, values)
     } else {
-        call_host_with_hooks(store, instance, &**body, values)
+        call_host_with_hooks(store, instance, body, values)
     }
 }
 

@@ -18,7 +18,7 @@ use hayate_environ::VMSharedTypeIndex;
 use crate::engine::Engine;
 use crate::error::{Context, Error, Result};
 use crate::externals::Extern;
-use crate::func::{Caller, Func, RawHostFn};
+use crate::func::{Caller, Func, SharedHostFn};
 use crate::instance::Instance;
 use crate::instance_pre::InstancePre;
 use crate::module::Module;
@@ -61,7 +61,7 @@ pub(crate) enum Definition<T> {
     Extern(Extern, ExternType),
     /// A host function usable in any store of the engine: its signature, its
     /// engine-wide type id, and its body.
-    HostFunc(FuncType, VMSharedTypeIndex, Arc<RawHostFn<T>>),
+    HostFunc(FuncType, VMSharedTypeIndex, Arc<SharedHostFn<T>>),
 }
 
 impl<T> Clone for Definition<T> {
@@ -177,7 +177,7 @@ impl<T: 'static> Linker<T> {
         module: &str,
         name: &str,
         ty: FuncType,
-        body: Arc<RawHostFn<T>>,
+        body: Arc<SharedHostFn<T>>,
     ) -> Result<&mut Self> {
         let type_id = self.engine.register_type(&ty.to_env());
         self.insert(module, name, Definition::HostFunc(ty, type_id, body))
@@ -205,7 +205,7 @@ impl<T: 'static> Linker<T> {
         f: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self> {
         let (ty, body) = f.into_func();
-        self.insert_host_func(module, name, ty, Arc::from(body))
+        self.insert_host_func(module, name, ty, SharedHostFn::new(body))
     }
 
     /// Defines `module::name` as a host function with dynamic types.
@@ -217,7 +217,7 @@ impl<T: 'static> Linker<T> {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
         let body = crate::func::dynamic_host_fn(ty.clone(), f);
-        self.insert_host_func(module, name, ty, Arc::from(body))
+        self.insert_host_func(module, name, ty, SharedHostFn::new(body))
     }
 
     /// Defines every export of `instance` under `module_name`.
@@ -321,7 +321,12 @@ impl<T: 'static> Linker<T> {
                 // host function was defined with, so the raw values fit.
                 func.call_raw(caller.store, values)
             };
-            self.insert_host_func(module_name, export.name(), func_ty, Arc::new(body))?;
+            self.insert_host_func(
+                module_name,
+                export.name(),
+                func_ty,
+                SharedHostFn::new(Box::new(body)),
+            )?;
         }
         Ok(self)
     }
@@ -344,7 +349,12 @@ impl<T: 'static> Linker<T> {
             let body = move |_: Caller<'_, T>, _: &mut [hayate_runtime::ValRaw]| -> Result<()> {
                 Err(Error::new(error.clone()))
             };
-            self.insert_host_func(import.module(), import.name(), ty, Arc::new(body))?;
+            self.insert_host_func(
+                import.module(),
+                import.name(),
+                ty,
+                SharedHostFn::new(Box::new(body)),
+            )?;
         }
         Ok(())
     }

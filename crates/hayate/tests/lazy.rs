@@ -276,10 +276,13 @@ fn the_perf_map_lists_functions_as_they_are_compiled() {
         c.profiler(ProfilingStrategy::PerfMap)
             .background_compilation(false);
     });
+    // A map left by an earlier process with the same id (ids are reused)
+    // would list what this one never compiled.
+    let map = format!("/tmp/perf-{}.map", std::process::id());
+    let _ = std::fs::remove_file(&map);
     let module = Module::new(&engine, CHAIN).unwrap();
     let mut store = Store::new(&engine, ());
     let i = Instance::new(&mut store, &module, &[]).unwrap();
-    let map = format!("/tmp/perf-{}.map", std::process::id());
     let listed = |name: &str| {
         std::fs::read_to_string(&map)
             .unwrap_or_default()

@@ -33,6 +33,7 @@ pub use init::InstantiationError;
 
 /// What the runtime needs of a compiled module to instantiate it.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct ModuleRuntimeInfo {
     /// The module's description.
     pub info: Arc<ModuleInfo>,
