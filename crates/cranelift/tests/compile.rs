@@ -268,8 +268,8 @@ fn compiler_is_send_and_sync() {
 fn unsupported_operators_are_errors_not_panics() {
     let wasm = wat::parse_str(
         r#"(module
-            (func $a (result i32) (i32x4.extract_lane 0
-              (i32x4.relaxed_trunc_f32x4_s (v128.const i64x2 0 0))))
+            (memory 1 1 shared)
+            (func $a (result i32) (i32.atomic.load (i32.const 0)))
             (func $b (result i32) i32.const 1)
             (func $c (result i32) i32.const 2))"#,
     )
@@ -305,9 +305,8 @@ fn operators_of_unimplemented_proposals_name_operator_and_proposal() {
             "operator I32AtomicLoad (threads proposal)",
         ),
         (
-            "(func (result v128) (i32x4.relaxed_laneselect (v128.const i64x2 0 0) \
-             (v128.const i64x2 0 0) (v128.const i64x2 0 0)))",
-            "operator I32x4RelaxedLaneselect (relaxed_simd proposal)",
+            "(func (result i32) (i31.get_s (ref.i31 (i32.const 1))))",
+            "operator RefI31 (gc proposal)",
         ),
     ];
     let compiler = Compiler::new(settings()).unwrap();
