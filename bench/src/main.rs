@@ -6,6 +6,7 @@
 //! subcommands are the pieces `report` runs in child processes.
 #![forbid(unsafe_code)]
 
+mod bounds;
 mod corpus;
 mod inproc;
 mod measure;
@@ -88,6 +89,12 @@ enum Cmd {
         #[arg(long, default_value = "")]
         only: String,
     },
+    /// Cost of bounds checks on 64-bit memories: kernels on a 32-bit and a
+    /// 64-bit memory, Hayate (and Wasmtime with the `peers` feature).
+    BoundsCost {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
     InterruptCost {
@@ -142,6 +149,10 @@ fn main() -> ExitCode {
                 0
             })
         }
+        Cmd::BoundsCost { runs } => bounds::bounds_cost(runs).map(|rows| {
+            print!("{}", bounds::table(&rows));
+            0
+        }),
         Cmd::InterruptCost { runs, quick } => {
             inproc::interrupt_cost(&corpus::Layout::new(), runs, quick).map(|rows| {
                 for r in rows {
@@ -214,6 +225,8 @@ fn clif(module: &Path, function: &str, code: Option<&Path>, epoch: bool, fuel: b
     use hayate_cranelift::{Compiler, CompilerSettings};
     use hayate_environ::{Compiler as _, ModuleInput, Tunables};
     let bytes = std::fs::read(module).with_context(|| format!("reading {}", module.display()))?;
+    // Text or binary.
+    let bytes = wat::parse_bytes(&bytes)?.into_owned();
     let info = hayate_environ::ModuleInfo::parse(&bytes, hayate_environ::features_for(None))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let index = (info.num_imported_funcs..info.num_imported_funcs + info.num_defined_funcs())

@@ -150,14 +150,9 @@ fn measure<S>(
     Row {
         runtime,
         workload,
-        one: median(ones),
-        many: median(manys),
+        one: crate::measure::median(&ones),
+        many: crate::measure::median(&manys),
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// The workloads on one runtime, whose embedding API (`$krate`: `hayate`

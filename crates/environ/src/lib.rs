@@ -80,3 +80,10 @@ pub const VAL_RAW_SIZE: u32 = 16;
 /// region, so any 32-bit access `index + offset + size` either lands in
 /// memory or faults in the guard, and compiled code needs no bounds check.
 pub const MEMORY32_RESERVATION: u64 = (8 << 30) + WASM_PAGE_SIZE;
+
+/// Inaccessible address space that follows every 64-bit linear memory in
+/// guard-page mode, wherever its end moves: an access whose offset plus
+/// size is at most this needs only `index <= length` checked (anything
+/// past the end faults in the guard), not `index + offset + size <=
+/// length` with its two overflow checks.
+pub const MEMORY64_GUARD_SIZE: u64 = 32 << 20;

@@ -469,3 +469,81 @@ fn sixty_four_bit_tables_import_only_as_64_bit_tables() {
     Instance::new(&mut store, &wide, &[t64.into()]).unwrap();
     assert!(Instance::new(&mut store, &narrow, &[t64.into()]).is_err());
 }
+
+#[test]
+fn the_guard_past_a_64_bit_memory_follows_its_end_as_it_grows_and_moves() {
+    // In guard-page mode an access with a small offset is checked against
+    // the length only and relies on a guard after the end: the guard must
+    // be there after growing in place and after the memory moved (no
+    // maximum: it reserves room to double, then moves). Offsets around
+    // the guard's size take the full check.
+    let wat = r#"(module
+      (memory (export "m") i64 1)
+      (func (export "load8") (param i64) (result i32) (i32.load8_u (local.get 0)))
+      (func (export "load64") (param i64) (result i64) (i64.load (local.get 0)))
+      (func (export "load_32m") (param i64) (result i32)
+        (i32.load8_u offset=0x2000000 (local.get 0)))
+      (func (export "load_32m_plus") (param i64) (result i32)
+        (i32.load8_u offset=0x2000001 (local.get 0)))
+      (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0))))"#;
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let i = Instance::new(&mut store, &module, &[]).unwrap();
+        let load8 = i.get_typed_func::<i64, i32>(&mut store, "load8").unwrap();
+        let load64 = i.get_typed_func::<i64, i64>(&mut store, "load64").unwrap();
+        let load_32m = i
+            .get_typed_func::<i64, i32>(&mut store, "load_32m")
+            .unwrap();
+        let load_32m_plus = i
+            .get_typed_func::<i64, i32>(&mut store, "load_32m_plus")
+            .unwrap();
+        let grow = i.get_typed_func::<i64, i64>(&mut store, "grow").unwrap();
+        let mut pages: i64 = 1;
+        for step in [0, 1, 2, 5, 30, 100, 600] {
+            if step > 0 {
+                let grown = grow.call(&mut store, step).unwrap();
+                if grown == -1 {
+                    // The pool's slots stop at 16 pages.
+                    assert_eq!(name, "pooling");
+                    continue;
+                }
+                assert_eq!(grown, pages, "{name}");
+                pages += step;
+            }
+            let len = pages * 65536;
+            let oob =
+                |r: Result<i32, hayate::Error>| trap_of(r.unwrap_err()) == Trap::MemoryOutOfBounds;
+            assert_eq!(
+                load8.call(&mut store, len - 1).unwrap(),
+                0,
+                "{name} {pages}"
+            );
+            assert!(oob(load8.call(&mut store, len)), "{name} {pages}");
+            assert!(oob(load8.call(&mut store, len + 4096)), "{name} {pages}");
+            assert!(
+                trap_of(load64.call(&mut store, len - 7).unwrap_err()) == Trap::MemoryOutOfBounds,
+                "{name} {pages}"
+            );
+            assert_eq!(
+                load64.call(&mut store, len - 8).unwrap(),
+                0,
+                "{name} {pages}"
+            );
+            let limit = len - 0x2000000 - 1;
+            if limit >= 0 {
+                assert_eq!(
+                    load_32m.call(&mut store, limit).unwrap(),
+                    0,
+                    "{name} {pages}"
+                );
+                assert!(oob(load_32m.call(&mut store, limit + 1)), "{name} {pages}");
+                assert!(oob(load_32m_plus.call(&mut store, limit)), "{name} {pages}");
+            } else {
+                assert!(oob(load_32m.call(&mut store, 0)), "{name} {pages}");
+                assert!(oob(load_32m_plus.call(&mut store, 0)), "{name} {pages}");
+            }
+        }
+    }
+}

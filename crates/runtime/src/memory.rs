@@ -35,7 +35,8 @@ use std::io;
 use std::sync::Arc;
 
 use hayate_environ::{
-    BoundsChecks, MEMORY32_RESERVATION, MemoryType, WASM_PAGE_SIZE, WASM32_MAX_PAGES,
+    BoundsChecks, MEMORY32_RESERVATION, MEMORY64_GUARD_SIZE, MemoryType, WASM_PAGE_SIZE,
+    WASM32_MAX_PAGES,
 };
 use thiserror::Error;
 
@@ -127,6 +128,10 @@ pub struct LinearMemory {
     /// Whether the base may never move (static layout, or a dynamic memory
     /// whose whole maximum is reserved).
     fixed_base: bool,
+    /// Bytes at the end of the reservation that stay inaccessible whatever
+    /// the size: [`MEMORY64_GUARD_SIZE`] for a 64-bit memory in guard-page
+    /// mode, so that `[length, length + guard)` always faults.
+    guard: usize,
     /// The copy-on-write image mapped at its offset, if any.
     image: Option<Arc<MemoryImage>>,
     /// Where the reservation goes when the memory is dropped.
@@ -231,13 +236,24 @@ impl LinearMemory {
                 declared_maximum: ty.maximum,
                 memory64: ty.memory64,
                 fixed_base,
+                guard: 0,
                 image,
                 home: Home::Cache(cache.into()),
             });
         }
+        // A 64-bit memory's accesses are checked only against its length
+        // when it is followed by a guard (see `MEMORY64_GUARD_SIZE`).
+        let guard = match ty.memory64 && cfg.bounds_checks.guard_pages() {
+            true => MEMORY64_GUARD_SIZE as usize,
+            false => 0,
+        };
         // Never reserve nothing, so that `base` is a real address even for
         // a memory of size 0.
-        let reservation = reservation.max(minimum_bytes).max(crate::mmap::page_size());
+        let reservation = reservation
+            .max(minimum_bytes)
+            .max(crate::mmap::page_size())
+            .checked_add(guard)
+            .ok_or(MemoryError::MinimumTooLarge { pages: ty.minimum })?;
         let mut mmap = Mmap::reserve(reservation).map_err(|source| MemoryError::Reserve {
             bytes: reservation,
             source,
@@ -258,6 +274,7 @@ impl LinearMemory {
             declared_maximum: ty.maximum,
             memory64: ty.memory64,
             fixed_base,
+            guard,
             image: None,
             home: Home::Own,
         };
@@ -285,6 +302,10 @@ impl LinearMemory {
             declared_maximum: ty.maximum,
             memory64: ty.memory64,
             fixed_base: true,
+            // A pool slot with guard pages is as large as a 32-bit
+            // memory's reservation: past any 64-bit memory it holds (at
+            // most 4 GiB) lie more than `MEMORY64_GUARD_SIZE` bytes of it.
+            guard: 0,
             image,
             home: Home::Pool(slot),
         }
@@ -412,7 +433,7 @@ impl LinearMemory {
         }
         let new_bytes = pages_to_bytes(new_pages)?;
         let new_commit = round_up_to_page(new_bytes)?;
-        if new_commit <= self.mmap.len() {
+        if new_commit <= self.mmap.len() - self.guard {
             let old_commit = round_up_to_page(self.byte_size)?;
             // SAFETY: `old_commit..new_commit` is page-aligned and inside the
             // reservation; it holds no code.
@@ -426,7 +447,8 @@ impl LinearMemory {
                 return None;
             }
             let reservation = Self::dynamic_reservation(new_bytes, self.maximum_pages);
-            let mut mmap = Mmap::reserve(reservation.max(new_commit)).ok()?;
+            let reservation = reservation.max(new_commit).checked_add(self.guard)?;
+            let mut mmap = Mmap::reserve(reservation).ok()?;
             // SAFETY: `0..new_commit` is page-aligned and inside the fresh
             // reservation.
             unsafe { mmap.make_accessible(0, new_commit) }.ok()?;

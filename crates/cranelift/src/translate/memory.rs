@@ -17,7 +17,7 @@ use super::vmctx::immutable;
 use super::{FuncTranslator, Result};
 use crate::abi::POINTER;
 use crate::traps::trap_to_code;
-use hayate_environ::{BoundsChecks, EntityRef, MemoryIndex};
+use hayate_environ::{BoundsChecks, EntityRef, MEMORY64_GUARD_SIZE, MemoryIndex};
 
 impl FuncTranslator<'_, '_> {
     fn is_memory64(&self, memory: MemoryIndex) -> bool {
@@ -76,6 +76,11 @@ impl FuncTranslator<'_, '_> {
     /// Explicit bounds check of an access of `size` bytes at `index +
     /// offset` (`index + offset + size <= current_length`, trapping with
     /// `MemoryOutOfBounds`), then the current base of `memory`.
+    ///
+    /// A 64-bit memory in guard-page mode is followed by
+    /// `MEMORY64_GUARD_SIZE` inaccessible bytes wherever its end is, so an
+    /// access whose `offset + size` fits in them checks only `index <=
+    /// length`: past the end it faults in the guard.
     fn checked_memory_base(
         &mut self,
         memory: MemoryIndex,
@@ -85,19 +90,28 @@ impl FuncTranslator<'_, '_> {
     ) -> Value {
         let len = self.memory_length(memory);
         let code = trap_to_code(Trap::MemoryOutOfBounds);
-        let end = if self.is_memory64(memory) {
-            // 64-bit indices: every addition may overflow.
-            let offset = self.b.ins().iconst(types::I64, offset as i64);
-            let end = self.b.ins().uadd_overflow_trap(index, offset, code);
-            let size = self.b.ins().iconst(types::I64, i64::from(size));
-            self.b.ins().uadd_overflow_trap(end, size, code)
-        } else {
-            // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
-            self.b
-                .ins()
-                .iadd_imm_s(index, (offset + u64::from(size)) as i64)
+        let guarded = self.env.settings.tunables.bounds_checks == BoundsChecks::GuardPages;
+        let reach = offset.checked_add(u64::from(size));
+        let oob = match reach {
+            Some(reach) if self.is_memory64(memory) && guarded && reach <= MEMORY64_GUARD_SIZE => {
+                self.b.ins().icmp(IntCC::UnsignedGreaterThan, index, len)
+            }
+            Some(reach) => {
+                let end = if self.is_memory64(memory) {
+                    // A 64-bit index plus the reach may overflow.
+                    let reach = self.b.ins().iconst(types::I64, reach as i64);
+                    self.b.ins().uadd_overflow_trap(index, reach, code)
+                } else {
+                    // A 32-bit index plus a 32-bit offset cannot overflow
+                    // 64 bits.
+                    self.b.ins().iadd_imm_s(index, reach as i64)
+                };
+                self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len)
+            }
+            // An offset so large that offset + size wraps: every index is
+            // out of bounds.
+            None => self.b.ins().iconst(types::I8, 1),
         };
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
         self.b.ins().trapnz(oob, code);
         let (def, off) = self.memory_definition(memory);
         let off = off + VMOffsets::DEFINITION_BASE as i32;

@@ -27,6 +27,11 @@ use crate::instance::InstantiationError;
 use crate::memory::LinearMemory;
 use crate::mmap::{Mmap, round_up_to_page};
 
+// A slot with guard pages holds at most 4 GiB, and a 64-bit memory needs
+// `MEMORY64_GUARD_SIZE` inaccessible bytes past its end (see
+// `hayate_environ::MEMORY64_GUARD_SIZE`): the slot leaves more.
+const _: () = assert!(MEMORY32_RESERVATION >= (4 << 30) + hayate_environ::MEMORY64_GUARD_SIZE);
+
 /// How many free slots, from the most recently freed (in each shard of the
 /// free list), are searched for one already holding the wanted image.
 const AFFINITY_SEARCH: usize = 16;
