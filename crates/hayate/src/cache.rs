@@ -129,6 +129,7 @@ impl Cache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let module = Module::compile(engine, wasm)?;
+        let _ = module.inner.cache_key.set(key.clone());
         // A lazily compiled module is stored by its compilation in the
         // background, once it is whole (`lazy::start_background_compilation`).
         if !engine.config().tunables.lazy_compilation
@@ -191,17 +192,19 @@ impl Cache {
     }
 
     /// Stores the whole module `compiled` from `wasm` by `engine`, unless an
-    /// entry is there already. Whether it could be written makes no
+    /// entry is there already, under `key` if the caller has it (else it
+    /// hashes `wasm` for it). Whether it could be written makes no
     /// difference to the caller: it only costs a later compile.
     #[cfg(feature = "compiler")]
     pub(crate) fn store_compiled(
         &self,
         engine: &Engine,
+        key: Option<&str>,
         wasm: &[u8],
         info: &ModuleInfo,
         compiled: &CompiledModule,
     ) {
-        let key = Self::key(&engine.inner.header, wasm);
+        let key = key.map_or_else(|| Self::key(&engine.inner.header, wasm), str::to_string);
         if !self.entry_path(&key).exists() {
             let _ = self.store_whole(engine, &key, info, compiled);
         }

@@ -363,7 +363,8 @@ fn compile_whole(module: &Module) -> Result<(), String> {
         .compile_module_on(&input, background_threads())
         .map_err(|e| e.to_string())?;
     if let Some(cache) = &engine.inner.cache {
-        cache.store_compiled(engine, wasm, &runtime.info, &compiled);
+        let key = module.inner.cache_key.get().map(String::as_str);
+        cache.store_compiled(engine, key, wasm, &runtime.info, &compiled);
     }
     let all: Vec<DefinedFuncIndex> = (0..runtime.info.num_defined_funcs() as usize)
         .map(DefinedFuncIndex::new)

@@ -33,6 +33,11 @@ pub(crate) struct ModuleInner {
     /// for `serialize`.
     #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     pub(crate) lazy_wasm: Option<Arc<[u8]>>,
+    /// The compile cache's key for this module's bytes, when the cache
+    /// compiled it: the compilation in the background stores the whole
+    /// module under it without hashing the bytes again.
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
+    pub(crate) cache_key: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Module {
@@ -228,6 +233,7 @@ impl Module {
                 runtime: Arc::new(runtime),
                 header,
                 lazy_wasm: None,
+                cache_key: std::sync::OnceLock::new(),
             }),
         })
     }
