@@ -172,7 +172,7 @@ impl Instance {
             if let DataSegmentKind::Active { memory, offset } = &data.kind {
                 // Segments of a memory with an image are already in place.
                 if !self.is_imaged(*memory) {
-                    let start = self.segment_offset(*memory, offset);
+                    let start = self.data_offset(*memory, offset);
                     if !self.copy_segment(*memory, start, &data.data) {
                         self.undo_images(i)?;
                         return Err(InstantiationError::Trap(Trap::MemoryOutOfBounds));
@@ -192,11 +192,7 @@ impl Instance {
         table: TableIndex,
         offset: &ConstExpr,
     ) -> bool {
-        let value = self.eval_const(offset);
-        let start = match self.module.info.tables[table].table64 {
-            true => value.get_u64(),
-            false => u64::from(value.get_u32()),
-        };
+        let start = self.segment_offset(offset, self.module.info.tables[table].table64);
         let count = self.module.info.elements[index].items.len();
         let items = self.segment_items(index, 0..count);
         let export = self.table(table);
@@ -242,14 +238,19 @@ impl Instance {
             .is_some_and(|def| self.memories[def.index()].has_image())
     }
 
-    /// The offset of a data segment in memory `index`: an `i64` for a
-    /// 64-bit memory, an `i32` (read unsigned) otherwise.
-    fn segment_offset(&self, index: MemoryIndex, offset: &ConstExpr) -> u64 {
+    /// The offset of a segment: an `i64` in a 64-bit memory or table
+    /// (`wide`), an `i32` (read unsigned) otherwise.
+    fn segment_offset(&self, offset: &ConstExpr, wide: bool) -> u64 {
         let value = self.eval_const(offset);
-        match self.module.info.memories[index].memory64 {
+        match wide {
             true => value.get_u64(),
             false => u64::from(value.get_u32()),
         }
+    }
+
+    /// The offset of a data segment in memory `index`.
+    fn data_offset(&self, index: MemoryIndex, offset: &ConstExpr) -> u64 {
+        self.segment_offset(offset, self.module.info.memories[index].memory64)
     }
 
     /// Copies `data` into memory `index` at `start`; `false` (and nothing
@@ -296,7 +297,7 @@ impl Instance {
                 if let DataSegmentKind::Active { memory, offset } = &data.kind
                     && *memory == index
                 {
-                    let start = self.segment_offset(index, offset);
+                    let start = self.data_offset(index, offset);
                     let fits = self.copy_segment(index, start, &data.data);
                     debug_assert!(fits, "imaged segments fit the minimum size");
                 }
