@@ -4,6 +4,9 @@
 //! whatever that instance wrote, grew or left scattered, and whichever
 //! module it belonged to.
 
+#[path = "support/released.rs"]
+mod released;
+
 use hayate::{BoundsChecks, Config, Engine, Instance, Module, Store, Trap};
 
 fn engine(checks: BoundsChecks) -> Engine {
@@ -102,21 +105,6 @@ fn reused_memories_show_nothing_of_the_previous_instance() {
     }
 }
 
-/// An image away from the start of memory (the second host page), and
-/// writes before, in and after it, at the end of the first Wasm page and
-/// in a grown page.
-const SCATTER: &str = r#"(module
-    (memory (export "m") 2 16)
-    (data (i32.const 8200) "image data")
-    (func (export "scribble")
-      (i32.store (i32.const 100) (i32.const -1))
-      (i32.store (i32.const 8300) (i32.const -1))
-      (i32.store (i32.const 8200) (i32.const -1))
-      (i32.store (i32.const 20000) (i32.const -1))
-      (i32.store (i32.const 131068) (i32.const -1))
-      (drop (memory.grow (i32.const 1)))
-      (i32.store (i32.const 140000) (i32.const -1))))"#;
-
 #[test]
 fn images_come_back_whether_compiled_or_mapped_from_an_artifact() {
     // A module loaded from an artifact file maps its image from the file;
@@ -124,7 +112,7 @@ fn images_come_back_whether_compiled_or_mapped_from_an_artifact() {
     // module, with another image or none, in turn.
     for checks in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
         let engine = engine(checks);
-        let compiled = Module::new(&engine, SCATTER).unwrap();
+        let compiled = Module::new(&engine, released::SCATTER).unwrap();
         let path = std::env::temp_dir().join(format!(
             "hayate-reuse-{}-{checks:?}.hwasm",
             std::process::id()
@@ -136,20 +124,7 @@ fn images_come_back_whether_compiled_or_mapped_from_an_artifact() {
         let writer = Module::new(&engine, WRITER).unwrap();
         let order = [&compiled, &from_file, &from_file, &compiled, &from_file];
         for (round, module) in order.into_iter().enumerate() {
-            let (mut store, i) = instance(&engine, module);
-            let m = i.get_memory(&mut store, "m").unwrap();
-            assert_eq!(m.size(&store), 2, "{checks:?} round {round}");
-            let data = m.data(&store);
-            assert_eq!(&data[8200..8210], b"image data", "{checks:?} round {round}");
-            let stale = data
-                .iter()
-                .enumerate()
-                .filter(|(a, b)| !(8200..8210).contains(a) && **b != 0)
-                .count();
-            assert_eq!(stale, 0, "{checks:?} round {round}");
-            let f = i.get_typed_func::<(), ()>(&mut store, "scribble").unwrap();
-            f.call(&mut store, ()).unwrap();
-            drop(store);
+            released::fresh_then_scribble(&engine, module, &format!("{checks:?} round {round}"));
             // Modules without the image, or with another, in between.
             if round % 2 == 1 {
                 let (mut store, i) = instance(&engine, &reader);
@@ -168,36 +143,9 @@ fn images_come_back_whether_compiled_or_mapped_from_an_artifact() {
 fn a_guest_scattering_writes_over_many_pages_leaves_nothing_behind() {
     // Past the first 64 KiB, a released memory resets only the pages the
     // kernel says were touched, or everything when they are too scattered
-    // to list: one byte on every second, third and seventh page of 4 MiB.
+    // to list.
     let engine = engine(BoundsChecks::GuardPages);
-    let module = Module::new(
-        &engine,
-        r#"(module (memory (export "m") 64)
-            (data (i32.const 70000) "image")
-            (func (export "scatter") (param $step i32)
-              (local $at i32)
-              (loop $l
-                (i32.store8 (local.get $at) (i32.const 0xe7))
-                (local.set $at (i32.add (local.get $at) (local.get $step)))
-                (br_if $l (i32.lt_u (local.get $at) (i32.const 4194304))))))"#,
-    )
-    .unwrap();
-    let steps = [8192usize, 12288, 4096 * 7];
-    for (round, &step) in steps.iter().enumerate() {
-        let (mut store, i) = instance(&engine, &module);
-        let m = i.get_memory(&mut store, "m").unwrap();
-        let data = m.data(&store);
-        // Only the bytes written before are read: reading every page would
-        // make them all present, and the scan a single piece.
-        for earlier in &steps[..round] {
-            for at in (0..4 << 20).step_by(*earlier) {
-                assert_eq!(data[at], 0, "step {earlier} at {at}");
-            }
-        }
-        assert_eq!(&data[70000..70005], b"image");
-        let scatter = i.get_typed_func::<i32, ()>(&mut store, "scatter").unwrap();
-        scatter.call(&mut store, step as i32).unwrap();
-    }
+    released::scattered_writes_leave_nothing(&engine, "on-demand");
 }
 
 #[test]
