@@ -169,12 +169,9 @@ impl Suite {
 /// of proposals it does not implement yet fail validation and are listed.
 fn enable_proposal(config: &mut Config, proposal: Proposal) {
     match proposal {
-        Proposal::TailCall => {
-            config.wasm_tail_call(true);
-        }
         // Typed function references build on tail calls (`return_call_ref`),
         // and GC on both.
-        Proposal::FunctionReferences | Proposal::GC => {
+        Proposal::TailCall | Proposal::FunctionReferences | Proposal::GC => {
             config.wasm_tail_call(true);
         }
         Proposal::Memory64 => {
