@@ -16,7 +16,7 @@ use cranelift_assembler_x64::Scale;
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::Operator;
 use hayate_environ::{
-    FuncIndex, RefType, RelocationTarget, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
+    FuncIndex, RelocationTarget, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
 };
 
 use crate::asm::{Cond, mem, mem_scaled, reg};
@@ -57,7 +57,7 @@ impl FuncCompiler<'_> {
         vmctx: CalleeVmctx,
         target: Option<RelocationTarget>,
     ) -> Result {
-        let ft = self.module.info.types[ty].clone();
+        let ft = self.module.info.signature(ty).clone();
         let (args, stack_bytes) = arg_registers(&ft.params)?;
         let results = result_registers(&ft.results)?;
         let base = self.stack.len() - args.len();
@@ -99,8 +99,8 @@ impl FuncCompiler<'_> {
         let info = self.module.info;
         let ty = info.functions[f];
         // Checked before any code is emitted for the call.
-        arg_registers(&info.types[ty].params)?;
-        result_registers(&info.types[ty].results)?;
+        arg_registers(&info.signature(ty).params)?;
+        result_registers(&info.signature(ty).results)?;
         let offsets = &self.module.offsets;
         match info.defined_func(f) {
             Some(defined) if self.module.lazy_calls => {
@@ -133,14 +133,14 @@ impl FuncCompiler<'_> {
 
     fn call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result {
         let info = self.module.info;
-        if info.tables[table].element != RefType::Func {
+        if !info.tables[table].element.is_func() {
             return unsupported("call_indirect through a table of typed references");
         }
         if info.tables[table].table64 {
             return unsupported("call_indirect through a 64-bit table");
         }
-        arg_registers(&info.types[ty].params)?;
-        result_registers(&info.types[ty].results)?;
+        arg_registers(&info.signature(ty).params)?;
+        result_registers(&info.signature(ty).results)?;
         let offsets = self.module.offsets;
         self.pop_into(reg::RDX)?;
         // Builtins may be called: nothing live in registers.

@@ -60,7 +60,7 @@ impl FuncCompiler<'_> {
                 (vec![], vec![t])
             }
             BlockType::FuncType(index) => {
-                let ft = &self.module.info.types[TypeIndex::from_u32(index)];
+                let ft = self.module.info.signature(TypeIndex::from_u32(index));
                 (ft.params.to_vec(), ft.results.to_vec())
             }
         })

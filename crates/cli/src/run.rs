@@ -316,7 +316,7 @@ fn parse_args(store: &Store<Host>, name: &str, func: Func, args: &[String]) -> R
         .zip(args)
         .enumerate()
         .map(|(i, (ty, arg))| {
-            parse_val(*ty, arg)
+            parse_val(ty, arg)
                 .with_context(|| format!("argument {} of `{name}`: invalid value `{arg}`", i + 1))
         })
         .collect()
@@ -325,7 +325,7 @@ fn parse_args(store: &Store<Host>, name: &str, func: Func, args: &[String]) -> R
 /// Parses one argument as a value of type `ty` by Wasmtime's rules:
 /// integers in their signed range, in decimal or `0x` hexadecimal (so
 /// `4294967295` and `0xffffffff` are not i32s), floats in decimal.
-fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
+fn parse_val(ty: &ValType, arg: &str) -> Result<Val> {
     let hex = arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X"));
     Ok(match ty {
         ValType::I32 => Val::I32(match hex {
@@ -338,7 +338,7 @@ fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
         }),
         ValType::F32 => Val::F32(arg.parse::<f32>().context("expected a float")?.to_bits()),
         ValType::F64 => Val::F64(arg.parse::<f64>().context("expected a float")?.to_bits()),
-        other => bail!("parameters of type {other:?} cannot be passed from the command line"),
+        other => bail!("parameters of type {other} cannot be passed from the command line"),
     })
 }
 
@@ -364,34 +364,34 @@ mod tests {
     #[test]
     fn parses_args_by_type() {
         assert!(matches!(
-            parse_val(ValType::I32, "-1").unwrap(),
+            parse_val(&ValType::I32, "-1").unwrap(),
             Val::I32(-1)
         ));
-        assert!(parse_val(ValType::I32, "4294967295").is_err());
-        assert!(parse_val(ValType::I32, "0xffffffff").is_err());
+        assert!(parse_val(&ValType::I32, "4294967295").is_err());
+        assert!(parse_val(&ValType::I32, "0xffffffff").is_err());
         assert!(matches!(
-            parse_val(ValType::I32, "0x7fffffff").unwrap(),
+            parse_val(&ValType::I32, "0x7fffffff").unwrap(),
             Val::I32(i32::MAX)
         ));
         assert!(matches!(
-            parse_val(ValType::I64, "0X10").unwrap(),
+            parse_val(&ValType::I64, "0X10").unwrap(),
             Val::I64(16)
         ));
-        assert!(parse_val(ValType::I32, "0x1ffffffff").is_err());
+        assert!(parse_val(&ValType::I32, "0x1ffffffff").is_err());
         assert!(matches!(
-            parse_val(ValType::I64, "-5").unwrap(),
+            parse_val(&ValType::I64, "-5").unwrap(),
             Val::I64(-5)
         ));
         assert!(
-            matches!(parse_val(ValType::F32, "1.5").unwrap(), Val::F32(b) if b == 1.5f32.to_bits())
+            matches!(parse_val(&ValType::F32, "1.5").unwrap(), Val::F32(b) if b == 1.5f32.to_bits())
         );
         assert!(
-            matches!(parse_val(ValType::F64, "-0").unwrap(), Val::F64(b) if b == (-0.0f64).to_bits())
+            matches!(parse_val(&ValType::F64, "-0").unwrap(), Val::F64(b) if b == (-0.0f64).to_bits())
         );
-        assert!(parse_val(ValType::I32, "1.5").is_err());
-        assert!(parse_val(ValType::I32, "4294967296").is_err());
-        assert!(parse_val(ValType::F32, "x").is_err());
-        assert!(parse_val(ValType::V128, "0").is_err());
+        assert!(parse_val(&ValType::I32, "1.5").is_err());
+        assert!(parse_val(&ValType::I32, "4294967296").is_err());
+        assert!(parse_val(&ValType::F32, "x").is_err());
+        assert!(parse_val(&ValType::V128, "0").is_err());
     }
 
     #[test]

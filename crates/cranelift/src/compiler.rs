@@ -10,7 +10,7 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
 use hayate_environ::{
     Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, DefinedFuncIndex,
-    EntityRef, FuncType, ModuleInfo, ModuleInput, Target, Tunables, VMOffsets,
+    EntityRef, FuncType, ModuleInfo, ModuleInput, SubType, Target, Tunables, TypeIndex, VMOffsets,
 };
 
 use crate::body;
@@ -149,9 +149,13 @@ impl Compiler {
                 trampolines::array_to_wasm(&env, index, &mut ws.ctx.func, &mut ws.fctx)
             }
             CompileJob::WasmToArray(index) => {
-                let ty =
-                    module.info.types.get(index).ok_or_else(|| {
-                        CompileError::Codegen(format!("no type {}", index.index()))
+                let ty = module
+                    .info
+                    .types
+                    .get(index)
+                    .and_then(|t| t.as_func())
+                    .ok_or_else(|| {
+                        CompileError::Codegen(format!("no function type {}", index.index()))
                     })?;
                 trampolines::wasm_to_array(
                     &*self.isa,
@@ -234,7 +238,8 @@ impl hayate_environ::Compiler for Compiler {
         ty: &FuncType,
     ) -> Result<CompiledBody, CompileError> {
         let info = ModuleInfo {
-            types: std::iter::once(ty.clone()).collect(),
+            types: std::iter::once(SubType::func(ty.clone())).collect(),
+            rec_groups: vec![TypeIndex::new(0)],
             ..ModuleInfo::default()
         };
         let module = ModuleInput {

@@ -43,7 +43,7 @@ pub(crate) fn array_to_wasm(
     fctx: &mut FunctionBuilderContext,
 ) {
     let info = env.info;
-    let ty = &info.types[info.defined_func_type_index(defined_index)];
+    let ty = info.signature(info.defined_func_type_index(defined_index));
     func.signature = abi::array_call_signature(env.isa.default_call_conv());
     func.name = UserFuncName::user(1, defined_index.as_u32());
 

@@ -267,6 +267,7 @@ fn render(header: &Header, source: &str) -> Result<String, String> {
         }
         Code::WasmToArray => {
             for (i, ty) in info.types.iter() {
+                let Some(ty) = ty.as_func() else { continue };
                 let text = match header.test {
                     Test::Optimize => compiler.wasm_to_array_clif(ty, i.as_u32()),
                     Test::Compile => compiler.wasm_to_array_disasm(ty, i.as_u32()),

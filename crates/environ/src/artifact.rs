@@ -50,14 +50,14 @@ use crate::entity::{DefinedMemoryIndex, EntityRef};
 use crate::image::ImagePlacement;
 use crate::module::{DataSegmentKind, ElemItems, ElemSegmentKind, EntityIndex, ModuleInfo};
 use crate::tunables::{BoundsChecks, Tunables};
-use crate::types::{ConstExpr, ConstOp};
+use crate::types::{ConstExpr, ConstOp, TypeRef};
 
 /// The first eight bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -438,6 +438,52 @@ fn check_images(info: &ModuleInfo, images: &[ImagePlacement], section: u64) -> R
     Ok(())
 }
 
+/// Checks that recursion groups partition the type section and that every
+/// concrete type a type, global or table names is a type of the module.
+fn check_types(info: &ModuleInfo) -> Result<(), String> {
+    let starts = info.rec_groups.iter().map(|t| t.as_u32());
+    let mut expected_first = 0;
+    for (i, start) in starts.enumerate() {
+        if (i == 0 && start != 0) || (i > 0 && start < expected_first) {
+            return Err("recursion groups out of order".into());
+        }
+        expected_first = start + 1;
+    }
+    if (!info.types.is_empty() && info.rec_groups.is_empty())
+        || info
+            .rec_groups
+            .last()
+            .is_some_and(|t| t.index() >= info.types.len())
+    {
+        return Err("recursion groups do not cover the types".into());
+    }
+    let mut bad = None;
+    let mut check = |r: TypeRef| {
+        if !matches!(r, TypeRef::Module(t) if info.types.is_valid(t)) {
+            bad = Some(r);
+        }
+        r
+    };
+    for t in info.types.values() {
+        t.map_concrete(&mut check);
+    }
+    for g in info.globals.values() {
+        g.content.map_concrete(&mut check);
+    }
+    for t in info.tables.values() {
+        t.element.map_concrete(&mut check);
+    }
+    for e in info.elements.values() {
+        if let ElemItems::Expressions(ty, _) = &e.items {
+            ty.map_concrete(&mut check);
+        }
+    }
+    match bad {
+        Some(r) => Err(format!("type reference {r} out of range")),
+        None => Ok(()),
+    }
+}
+
 fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), String> {
     let n = |v: usize| v as u64;
     let counts = [
@@ -451,10 +497,16 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
             return Err(format!("{imported} imported {what} but {total} in all"));
         }
     }
-    if let Some(t) = info.functions.values().find(|t| !info.types.is_valid(**t)) {
+    if let Some(t) = info
+        .functions
+        .values()
+        .find(|t| info.types.get(**t).and_then(|t| t.as_func()).is_none())
+    {
         return Err(format!("function of type {t} out of range"));
     }
+    check_types(info)?;
     if n(info.global_inits.len()) != u64::from(info.num_defined_globals())
+        || n(info.table_inits.len()) != u64::from(info.num_defined_tables())
         || info.escaping_funcs.len() != info.functions.len()
         || info.function_bodies.len() > info.functions.len()
         || n(compiled.functions.len()) != u64::from(info.num_defined_funcs())
@@ -481,6 +533,10 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
     }
     let check_expr = |e: &ConstExpr| check_const_expr(e, info);
     info.global_inits.values().try_for_each(check_expr)?;
+    info.table_inits
+        .values()
+        .flatten()
+        .try_for_each(check_expr)?;
     for d in info.data.values() {
         if let DataSegmentKind::Active { memory, offset } = &d.kind {
             if !info.memories.is_valid(*memory) {

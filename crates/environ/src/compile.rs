@@ -18,7 +18,7 @@ use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::error::CompileError;
 use crate::module::ModuleInfo;
 use crate::tunables::Tunables;
-use crate::types::FuncType;
+use crate::types::{FuncType, SubType};
 use crate::vmoffsets::VMOffsets;
 
 /// The instruction-set architectures the loader can link code for.
@@ -178,9 +178,13 @@ pub trait Compiler: Send + Sync + fmt::Debug {
             CompileJob::Function(index) => self.compile_function(module, index),
             CompileJob::ArrayToWasm(index) => self.compile_array_to_wasm(module, index),
             CompileJob::WasmToArray(index) => {
-                let ty =
-                    module.info.types.get(index).ok_or_else(|| {
-                        CompileError::Codegen(format!("no type {}", index.index()))
+                let ty = module
+                    .info
+                    .types
+                    .get(index)
+                    .and_then(|t| t.as_func())
+                    .ok_or_else(|| {
+                        CompileError::Codegen(format!("no function type {}", index.index()))
                     })?;
                 self.compile_wasm_to_array(&module.offsets, ty)
             }
@@ -217,7 +221,8 @@ pub trait Compiler: Send + Sync + fmt::Debug {
     /// that enter tables without being imported by a module.
     fn compile_trampolines(&self, types: &[FuncType]) -> Result<CompiledModule, CompileError> {
         let info = ModuleInfo {
-            types: types.iter().cloned().collect(),
+            types: types.iter().cloned().map(SubType::func).collect(),
+            rec_groups: (0..types.len()).map(TypeIndex::new).collect(),
             ..ModuleInfo::default()
         };
         self.compile_module(&ModuleInput::new(&info, &[]))

@@ -36,7 +36,8 @@ use crate::module::{
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 use crate::types::{
-    ConstExpr, ConstOp, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
+    CompositeType, ConstExpr, ConstOp, FuncType, GlobalType, HeapType, MemoryType, RefType,
+    SubType, TableType, TypeRef, WasmValType,
 };
 
 /// Encoded data could not be decoded: it is truncated or malformed.
@@ -476,20 +477,99 @@ impl Decode for Range<usize> {
 // ---------------------------------------------------------------------------
 // Types.
 
+impl Encode for HeapType {
+    fn encode(&self, e: &mut Encoder) {
+        let tag: u8 = match self {
+            HeapType::Func => 0,
+            HeapType::NoFunc => 1,
+            HeapType::Extern => 2,
+            HeapType::NoExtern => 3,
+            HeapType::Any => 4,
+            HeapType::Eq => 5,
+            HeapType::I31 => 6,
+            HeapType::Struct => 7,
+            HeapType::Array => 8,
+            HeapType::None => 9,
+            HeapType::Exn => 10,
+            HeapType::NoExn => 11,
+            HeapType::ConcreteFunc(r) => {
+                e.put(&12u8).put(r);
+                return;
+            }
+        };
+        e.put(&tag);
+    }
+}
+
+impl Decode for HeapType {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(match d.tag("heap type", 12)? {
+            0 => HeapType::Func,
+            1 => HeapType::NoFunc,
+            2 => HeapType::Extern,
+            3 => HeapType::NoExtern,
+            4 => HeapType::Any,
+            5 => HeapType::Eq,
+            6 => HeapType::I31,
+            7 => HeapType::Struct,
+            8 => HeapType::Array,
+            9 => HeapType::None,
+            10 => HeapType::Exn,
+            11 => HeapType::NoExn,
+            _ => HeapType::ConcreteFunc(d.get()?),
+        })
+    }
+}
+
+/// Only a module's own indices are ever written: artifacts hold module
+/// types, which the engine canonicalises when it loads them.
+impl Encode for TypeRef {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TypeRef::Module(i) => e.put(i),
+            other => unreachable!("artifacts hold module types only, not {other:?}"),
+        };
+    }
+}
+
+impl Decode for TypeRef {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(TypeRef::Module(d.get()?))
+    }
+}
+
 impl Encode for RefType {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&match self {
-            RefType::Func => 0u8,
-            RefType::Extern => 1,
-        });
+        e.put(&self.nullable).put(&self.heap);
     }
 }
 
 impl Decode for RefType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(match d.tag("reference type", 1)? {
-            0 => RefType::Func,
-            _ => RefType::Extern,
+        Ok(RefType::new(d.get()?, d.get()?))
+    }
+}
+
+impl Encode for SubType {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.is_final).put(&self.supertype);
+        match &self.composite {
+            CompositeType::Func(f) => e.put(&0u8).put(f),
+        };
+    }
+}
+
+impl Decode for SubType {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let is_final = d.get()?;
+        let supertype = d.get()?;
+        // One kind of composite type so far: its tag is 0.
+        d.tag("composite type", 0)?;
+        let composite = CompositeType::Func(d.get()?);
+        Ok(SubType {
+            is_final,
+            supertype,
+            composite,
         })
     }
 }
@@ -771,8 +851,10 @@ impl Encode for ModuleInfo {
             self.func_names.iter().map(|(k, v)| (*k, v)).collect();
         names.sort_unstable_by_key(|(k, _)| *k);
         e.put(&self.types)
+            .put(&self.rec_groups)
             .put(&self.functions)
             .put(&self.tables)
+            .put(&self.table_inits)
             .put(&self.memories)
             .put(&self.globals)
             .put(&self.global_inits)
@@ -798,8 +880,10 @@ impl Decode for ModuleInfo {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let mut info = ModuleInfo {
             types: d.get()?,
+            rec_groups: d.get()?,
             functions: d.get()?,
             tables: d.get()?,
+            table_inits: d.get()?,
             memories: d.get()?,
             globals: d.get()?,
             global_inits: d.get()?,

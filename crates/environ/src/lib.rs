@@ -53,8 +53,8 @@ pub use trap::Trap;
 pub use trap_table::TrapTable;
 pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
-    ConstExpr, ConstOp, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType,
-    WasmValType,
+    CompositeType, ConstExpr, ConstOp, EntityType, FuncType, GlobalType, HeapType, MemoryType,
+    RefType, SubType, TableType, TypeRef, WasmValType,
 };
 pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_func_ref};
 pub use wasmparser;

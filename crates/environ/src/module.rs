@@ -15,7 +15,8 @@ use crate::entity::{
 };
 use crate::error::WasmError;
 use crate::types::{
-    ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, TableType, WasmValType,
+    CompositeType, ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, SubType,
+    TableType, TypeRef, WasmValType,
 };
 
 /// An index into one of a module's index spaces.
@@ -129,7 +130,11 @@ pub struct ElemSegment {
 #[derive(Debug, Clone, Default)]
 pub struct ModuleInfo {
     /// The type section.
-    pub types: PrimaryMap<TypeIndex, FuncType>,
+    pub types: PrimaryMap<TypeIndex, SubType>,
+    /// The first type of each recursion group, in order (a type written
+    /// outside `rec` is a group of its own). A group runs to the next
+    /// group's start or the end of `types`.
+    pub rec_groups: Vec<TypeIndex>,
     /// Type index of every function (imported and defined).
     pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     /// Every table (imported and defined).
@@ -138,6 +143,9 @@ pub struct ModuleInfo {
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     /// Every global (imported and defined).
     pub globals: PrimaryMap<GlobalIndex, GlobalType>,
+    /// Initialiser of every defined table's elements, if it has one other
+    /// than null (typed function references), by defined-table index.
+    pub table_inits: PrimaryMap<DefinedTableIndex, Option<ConstExpr>>,
     /// Initialiser of every defined global, indexed by defined-global index.
     pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
     /// Imports in module order.
@@ -200,16 +208,13 @@ impl ModuleInfo {
             match payload {
                 Payload::TypeSection(reader) => {
                     let offset = reader.range().start;
-                    for group in reader.into_iter_err_on_gc_types() {
-                        let ft = group?;
-                        let conv = |tys: &[wasmparser::ValType]| {
-                            tys.iter()
-                                .map(|t| WasmValType::from_wasmparser(*t))
-                                .collect::<Result<Vec<_>, _>>()
-                        };
-                        let params = conv(ft.params()).map_err(|w| unsupported(w, offset))?;
-                        let results = conv(ft.results()).map_err(|w| unsupported(w, offset))?;
-                        info.types.push(FuncType::new(params, results));
+                    for group in reader {
+                        let group = group?;
+                        info.rec_groups.push(info.types.next_key());
+                        for ty in group.into_types() {
+                            let ty = sub_type(ty).map_err(|w| unsupported(w, offset))?;
+                            info.types.push(ty);
+                        }
                     }
                 }
                 Payload::ImportSection(reader) => {
@@ -255,11 +260,16 @@ impl ModuleInfo {
                     let offset = reader.range().start;
                     for table in reader {
                         let table = table?;
-                        if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                            return Err(unsupported("table initialiser expression".into(), offset));
-                        }
+                        let init = match table.init {
+                            wasmparser::TableInit::RefNull => None,
+                            wasmparser::TableInit::Expr(expr) => Some(
+                                ConstExpr::from_wasmparser(&expr)
+                                    .map_err(|w| unsupported(w, offset))?,
+                            ),
+                        };
                         info.tables
                             .push(table_type(table.ty).map_err(|w| unsupported(w, offset))?);
+                        info.table_inits.push(init);
                     }
                 }
                 Payload::MemorySection(reader) => {
@@ -418,7 +428,24 @@ impl ModuleInfo {
 
     /// The signature of function `func`.
     pub fn func_type(&self, func: FuncIndex) -> &FuncType {
-        &self.types[self.functions[func]]
+        self.signature(self.functions[func])
+    }
+
+    /// The function signature type `index` declares. The validator only
+    /// lets a function type be named where a signature is expected.
+    pub fn signature(&self, index: TypeIndex) -> &FuncType {
+        self.types[index]
+            .as_func()
+            .expect("validated module: a signature index names a function type")
+    }
+
+    /// The recursion groups, as ranges of type indices.
+    pub fn rec_group_ranges(&self) -> impl Iterator<Item = Range<u32>> + '_ {
+        let end = self.types.len() as u32;
+        self.rec_groups.iter().enumerate().map(move |(i, start)| {
+            let next = self.rec_groups.get(i + 1).map_or(end, |n| n.as_u32());
+            start.as_u32()..next
+        })
     }
 
     /// Whether function `func` is imported.
@@ -514,6 +541,37 @@ impl ModuleInfo {
             None => format!("<wasm function {}>", func.as_u32()),
         }
     }
+}
+
+/// Converts one type-section entry. Struct and array types (GC) are not
+/// implemented yet.
+fn sub_type(ty: wasmparser::SubType) -> Result<SubType, String> {
+    if ty.composite_type.shared {
+        return Err("shared types".into());
+    }
+    let composite = match ty.composite_type.inner {
+        wasmparser::CompositeInnerType::Func(f) => {
+            let conv = |tys: &[wasmparser::ValType]| {
+                tys.iter()
+                    .map(|t| WasmValType::from_wasmparser(*t))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            CompositeType::Func(FuncType::new(conv(f.params())?, conv(f.results())?))
+        }
+        other => return Err(format!("composite type {other:?}")),
+    };
+    let supertype = match ty.supertype_idxs.first() {
+        None => None,
+        Some(idx) => Some(TypeRef::Module(TypeIndex::from_u32(
+            idx.as_module_index()
+                .ok_or_else(|| format!("supertype index {idx:?}"))?,
+        ))),
+    };
+    Ok(SubType {
+        is_final: ty.is_final,
+        supertype,
+        composite,
+    })
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, String> {

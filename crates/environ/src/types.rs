@@ -3,15 +3,225 @@
 
 use std::fmt;
 
-use crate::entity::{FuncIndex, GlobalIndex};
+use crate::entity::{FuncIndex, GlobalIndex, TypeIndex, VMSharedTypeIndex};
 
-/// A reference type. Wasm 1.0 and 2.0 only have the two nullable ones.
+/// Where a concrete heap type's definition is: the same type appears in
+/// three index spaces as it travels from a module to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TypeRef {
+    /// A type of the module's type section, as the decoder produces it.
+    Module(TypeIndex),
+    /// The `n`th type of the recursion group being canonicalised: the
+    /// form the engine's registry interns groups in, so that two modules'
+    /// structurally identical groups get the same ids.
+    RecGroup(u32),
+    /// A type registered in the engine: the form every type the runtime
+    /// and the public API hold is in.
+    Engine(VMSharedTypeIndex),
+}
+
+/// A heap type: what a reference points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`
+pub enum HeapType {
+    /// `func`: any function.
     Func,
-    /// `externref`
+    /// `nofunc`: the bottom of the function hierarchy (only null).
+    NoFunc,
+    /// A function of one declared type.
+    ConcreteFunc(TypeRef),
+    /// `extern`: any host reference.
     Extern,
+    /// `noextern`: the bottom of the external hierarchy (only null).
+    NoExtern,
+    /// `any`: the top of the internal (GC) hierarchy.
+    Any,
+    /// `eq`: references comparable with `ref.eq`.
+    Eq,
+    /// `i31`: unboxed 31-bit integers.
+    I31,
+    /// `struct`: any structure.
+    Struct,
+    /// `array`: any array.
+    Array,
+    /// `none`: the bottom of the internal hierarchy (only null).
+    None,
+    /// `exn`: any exception.
+    Exn,
+    /// `noexn`: the bottom of the exception hierarchy (only null).
+    NoExn,
+}
+
+impl HeapType {
+    /// The top of this type's hierarchy: `func`, `extern`, `any` or `exn`.
+    /// Two heap types are related by subtyping only if their tops agree,
+    /// and the top says how the runtime represents the reference.
+    pub fn top(self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::ConcreteFunc(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => HeapType::Any,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
+
+    /// The bottom of this type's hierarchy, the type of its null.
+    pub fn bottom(self) -> HeapType {
+        match self.top() {
+            HeapType::Func => HeapType::NoFunc,
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            _ => HeapType::None,
+        }
+    }
+
+    /// The concrete type this heap type names, if it names one.
+    pub fn concrete(self) -> Option<TypeRef> {
+        match self {
+            HeapType::ConcreteFunc(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// This heap type with its concrete index, if any, mapped by `f`
+    /// (from one index space to another).
+    pub fn map_concrete(self, f: impl FnOnce(TypeRef) -> TypeRef) -> HeapType {
+        match self {
+            HeapType::ConcreteFunc(r) => HeapType::ConcreteFunc(f(r)),
+            other => other,
+        }
+    }
+
+    /// Whether `self <: other` for two heap types of which at most one
+    /// relation between concrete types is needed: `concrete_sub(a, b)`
+    /// answers whether concrete type `a` is a subtype of concrete `b`
+    /// (declared subtyping, which only the type registry knows).
+    pub fn is_subtype_with(
+        self,
+        other: HeapType,
+        concrete_sub: impl FnOnce(TypeRef, TypeRef) -> bool,
+    ) -> bool {
+        use HeapType as H;
+        if self == other {
+            return true;
+        }
+        if self.top() != other.top() {
+            return false;
+        }
+        match (self, other) {
+            (H::ConcreteFunc(a), H::ConcreteFunc(b)) => concrete_sub(a, b),
+            // Bottoms are below everything of their hierarchy.
+            (H::NoFunc | H::NoExtern | H::None | H::NoExn, _) => true,
+            (_, H::NoFunc | H::NoExtern | H::None | H::NoExn) => false,
+            // Tops are above everything of their hierarchy.
+            (_, H::Func | H::Extern | H::Any | H::Exn) => true,
+            (H::I31 | H::Struct | H::Array, H::Eq) => true,
+            _ => false,
+        }
+    }
+
+    fn from_wasmparser(
+        hty: wasmparser::HeapType,
+        resolve: &dyn Fn(u32) -> Result<HeapType, String>,
+    ) -> Result<HeapType, String> {
+        use wasmparser::AbstractHeapType as A;
+        use wasmparser::HeapType as W;
+        Ok(match hty {
+            W::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::NoFunc => HeapType::NoFunc,
+                A::Extern => HeapType::Extern,
+                A::NoExtern => HeapType::NoExtern,
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                other => return Err(format!("heap type {other:?}")),
+            },
+            W::Concrete(wasmparser::UnpackedIndex::Module(i)) => resolve(i)?,
+            other => return Err(format!("heap type {other:?}")),
+        })
+    }
+}
+
+/// A reference type: a heap type, and whether null is a value of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of this type.
+    pub nullable: bool,
+    /// What a non-null reference points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`, that is `(ref null func)`.
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    /// `externref`, that is `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+
+    /// The reference type `(ref null? heap)`.
+    pub const fn new(nullable: bool, heap: HeapType) -> RefType {
+        RefType { nullable, heap }
+    }
+
+    /// Whether references of this type are function references (the
+    /// runtime stores them as `VMFuncRef` pointers).
+    pub fn is_func(self) -> bool {
+        self.heap.top() == HeapType::Func
+    }
+
+    /// Whether references of this type are host (`extern`) references.
+    pub fn is_extern(self) -> bool {
+        self.heap.top() == HeapType::Extern
+    }
+
+    /// Whether `self <: other`, given the relation between concrete types.
+    pub fn is_subtype_with(
+        self,
+        other: RefType,
+        concrete_sub: impl FnOnce(TypeRef, TypeRef) -> bool,
+    ) -> bool {
+        (!self.nullable || other.nullable) && self.heap.is_subtype_with(other.heap, concrete_sub)
+    }
+
+    /// This type with its concrete index, if any, mapped by `f`.
+    pub fn map_concrete(self, f: impl FnOnce(TypeRef) -> TypeRef) -> RefType {
+        RefType::new(self.nullable, self.heap.map_concrete(f))
+    }
+
+    /// Converts from `wasmparser`'s reference type; concrete indices are
+    /// the module's.
+    pub fn from_wasmparser(r: wasmparser::RefType) -> Result<Self, String> {
+        Self::from_wasmparser_with(r, &module_func_type)
+    }
+
+    /// Converts from `wasmparser`'s reference type, resolving concrete
+    /// indices with `resolve` (which may refuse kinds not implemented).
+    pub fn from_wasmparser_with(
+        r: wasmparser::RefType,
+        resolve: &dyn Fn(u32) -> Result<HeapType, String>,
+    ) -> Result<Self, String> {
+        Ok(RefType::new(
+            r.is_nullable(),
+            HeapType::from_wasmparser(r.heap_type(), resolve)?,
+        ))
+    }
+}
+
+/// The default resolver of a module's concrete type indices: every
+/// concrete type is a function type (true until GC types are decoded).
+fn module_func_type(index: u32) -> Result<HeapType, String> {
+    Ok(HeapType::ConcreteFunc(TypeRef::Module(
+        TypeIndex::from_u32(index),
+    )))
 }
 
 /// A WebAssembly value type.
@@ -32,6 +242,11 @@ pub enum WasmValType {
 }
 
 impl WasmValType {
+    /// `funcref`
+    pub const FUNCREF: WasmValType = WasmValType::Ref(RefType::FUNCREF);
+    /// `externref`
+    pub const EXTERNREF: WasmValType = WasmValType::Ref(RefType::EXTERNREF);
+
     /// Bytes a value of this type occupies in a global or a `ValRaw` slot
     /// (references are pointers).
     pub fn byte_width(self) -> usize {
@@ -42,8 +257,44 @@ impl WasmValType {
         }
     }
 
-    /// Converts from `wasmparser`'s value type.
+    /// Whether a local of this type has a default value (every type but a
+    /// non-nullable reference).
+    pub fn is_defaultable(self) -> bool {
+        !matches!(self, WasmValType::Ref(r) if !r.nullable)
+    }
+
+    /// This type with its concrete index, if any, mapped by `f`.
+    pub fn map_concrete(self, f: impl FnOnce(TypeRef) -> TypeRef) -> WasmValType {
+        match self {
+            WasmValType::Ref(r) => WasmValType::Ref(r.map_concrete(f)),
+            other => other,
+        }
+    }
+
+    /// Whether `self <: other`, given the relation between concrete types.
+    pub fn is_subtype_with(
+        self,
+        other: WasmValType,
+        concrete_sub: impl FnOnce(TypeRef, TypeRef) -> bool,
+    ) -> bool {
+        match (self, other) {
+            (WasmValType::Ref(a), WasmValType::Ref(b)) => a.is_subtype_with(b, concrete_sub),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Converts from `wasmparser`'s value type; concrete indices are the
+    /// module's.
     pub fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, String> {
+        Self::from_wasmparser_with(ty, &module_func_type)
+    }
+
+    /// Converts from `wasmparser`'s value type, resolving concrete indices
+    /// with `resolve`.
+    pub fn from_wasmparser_with(
+        ty: wasmparser::ValType,
+        resolve: &dyn Fn(u32) -> Result<HeapType, String>,
+    ) -> Result<Self, String> {
         use wasmparser::ValType as V;
         Ok(match ty {
             V::I32 => Self::I32,
@@ -51,30 +302,50 @@ impl WasmValType {
             V::F32 => Self::F32,
             V::F64 => Self::F64,
             V::V128 => Self::V128,
-            V::Ref(r) => Self::Ref(RefType::from_wasmparser(r)?),
+            V::Ref(r) => Self::Ref(RefType::from_wasmparser_with(r, resolve)?),
         })
     }
 }
 
-impl RefType {
-    /// Converts from `wasmparser`'s reference type.
-    pub fn from_wasmparser(r: wasmparser::RefType) -> Result<Self, String> {
-        if r == wasmparser::RefType::FUNCREF {
-            Ok(RefType::Func)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Ok(RefType::Extern)
-        } else {
-            Err(format!("reference type {r:?}"))
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeRef::Module(i) => write!(f, "{}", i.as_u32()),
+            TypeRef::RecGroup(i) => write!(f, "rec.{i}"),
+            TypeRef::Engine(i) => write!(f, "engine.{}", i.as_u32()),
         }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeapType::Func => "func",
+            HeapType::NoFunc => "nofunc",
+            HeapType::ConcreteFunc(r) => return r.fmt(f),
+            HeapType::Extern => "extern",
+            HeapType::NoExtern => "noextern",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::Exn => "exn",
+            HeapType::NoExn => "noexn",
+        })
     }
 }
 
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RefType::Func => "funcref",
-            RefType::Extern => "externref",
-        })
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, h) if h.concrete().is_none() => write!(f, "{h}ref"),
+            (true, h) => write!(f, "(ref null {h})"),
+            (false, h) => write!(f, "(ref {h})"),
+        }
     }
 }
 
@@ -112,6 +383,22 @@ impl FuncType {
         }
     }
 
+    /// This signature with every concrete type index mapped by `f`.
+    pub fn map_concrete(&self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> FuncType {
+        FuncType {
+            params: self
+                .params
+                .iter()
+                .map(|t| t.map_concrete(&mut *f))
+                .collect(),
+            results: self
+                .results
+                .iter()
+                .map(|t| t.map_concrete(&mut *f))
+                .collect(),
+        }
+    }
+
     /// Number of `ValRaw` slots the array calling convention needs.
     pub fn array_len(&self) -> usize {
         self.params.len().max(self.results.len())
@@ -136,6 +423,57 @@ impl fmt::Display for FuncType {
             f.write_str(")")?;
         }
         f.write_str(")")
+    }
+}
+
+/// A type definition as the type section declares it: a composite type,
+/// whether it may have subtypes, and its declared supertype.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubType {
+    /// Whether no type may declare this one as its supertype (every type
+    /// written without `sub` is final).
+    pub is_final: bool,
+    /// The declared supertype, if any.
+    pub supertype: Option<TypeRef>,
+    /// What the type describes.
+    pub composite: CompositeType,
+}
+
+/// What a defined type describes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CompositeType {
+    /// A function signature.
+    Func(FuncType),
+}
+
+impl SubType {
+    /// A final function type with no supertype: what every type of a
+    /// module without GC is.
+    pub fn func(ty: FuncType) -> SubType {
+        SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType::Func(ty),
+        }
+    }
+
+    /// The function signature this type describes, if it describes one.
+    pub fn as_func(&self) -> Option<&FuncType> {
+        match &self.composite {
+            CompositeType::Func(f) => Some(f),
+        }
+    }
+
+    /// This type with every concrete type index (its supertype's and
+    /// those inside the composite type) mapped by `f`.
+    pub fn map_concrete(&self, mut f: impl FnMut(TypeRef) -> TypeRef) -> SubType {
+        SubType {
+            is_final: self.is_final,
+            supertype: self.supertype.map(&mut f),
+            composite: match &self.composite {
+                CompositeType::Func(ty) => CompositeType::Func(ty.map_concrete(&mut f)),
+            },
+        }
     }
 }
 
@@ -300,16 +638,8 @@ impl ConstExpr {
 }
 
 fn heap_type_to_ref(hty: wasmparser::HeapType) -> Result<RefType, String> {
-    use wasmparser::{AbstractHeapType, HeapType};
-    match hty {
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Func,
-        } => Ok(RefType::Func),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Extern,
-        } => Ok(RefType::Extern),
-        other => Err(format!("heap type {other:?}")),
-    }
+    Ok(RefType::new(
+        true,
+        HeapType::from_wasmparser(hty, &module_func_type)?,
+    ))
 }

@@ -2,7 +2,7 @@
 //! every module and store made from it.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hayate_environ::FuncType as EnvFuncType;
 use hayate_environ::VMSharedTypeIndex;
@@ -36,6 +36,9 @@ pub(crate) struct EngineInner {
     pub(crate) baseline_compiler: Option<hayate_baseline::BaselineCompiler>,
     /// Engine-wide function type ids, owned by the runtime.
     pub(crate) types: TypeRegistry,
+    /// A number no other engine of the process has, to tell which engine
+    /// a public type's ids belong to (an address can be reused).
+    pub(crate) serial: u64,
     pub(crate) epoch: AtomicU64,
     pub(crate) host_trampolines: crate::vm::HostTrampolines,
     /// The artifact header this engine writes and expects.
@@ -97,6 +100,10 @@ impl Engine {
                 #[cfg(feature = "compiler")]
                 baseline_compiler,
                 types: TypeRegistry::default(),
+                serial: {
+                    static NEXT: AtomicU64 = AtomicU64::new(0);
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                },
                 epoch: AtomicU64::new(0),
                 host_trampolines: Default::default(),
             }),
@@ -266,6 +273,30 @@ impl Engine {
     /// Whether two handles refer to the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// This engine's serial number (see `EngineInner::serial`).
+    pub(crate) fn serial(&self) -> u64 {
+        self.inner.serial
+    }
+
+    /// The engine-wide ids of a module's types, registering new ones.
+    pub(crate) fn register_module_types(&self, info: &hayate_environ::ModuleInfo) -> Box<[u32]> {
+        self.inner
+            .types
+            .register_module(&info.types, &info.rec_groups)
+            .into_iter()
+            .map(|id| id.as_u32())
+            .collect()
+    }
+
+    /// Whether `actual <: expected` for two engine-form value types.
+    pub(crate) fn is_val_subtype(
+        &self,
+        actual: hayate_environ::WasmValType,
+        expected: hayate_environ::WasmValType,
+    ) -> bool {
+        self.inner.types.is_val_subtype(actual, expected)
     }
 
     /// The engine-wide id of `ty` (see `hayate_runtime::type_registry`).

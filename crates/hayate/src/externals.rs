@@ -103,14 +103,16 @@ impl From<Memory> for Extern {
 #[derive(Debug, Clone, Copy)]
 pub struct Global {
     pub(crate) ptr: GlobalPtr,
-    pub(crate) ty: GlobalType,
+    /// The type, in engine form.
+    pub(crate) ty: hayate_environ::GlobalType,
 }
 
 impl Global {
     /// A new global of type `ty` holding `val`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != ty.content() {
+        let content = ty.content().to_env(&store.engine)?;
+        if !val.matches(store, content) {
             return Err(Error::msg(format!(
                 "global of type {} initialised with a {}",
                 ty.content(),
@@ -119,42 +121,45 @@ impl Global {
         }
         let raw = val.to_raw(store)?;
         let mut def = Box::new(VMGlobalDefinition::default());
-        let n = ty.content().to_env().byte_width();
+        let n = content.byte_width();
         def.bytes[..n].copy_from_slice(&raw.bytes[..n]);
         let ptr = GlobalPtr::new(store.id, std::ptr::NonNull::from(&mut *def));
         store.globals.push(def);
+        let ty = hayate_environ::GlobalType {
+            content,
+            mutable: ty.mutability() == Mutability::Var,
+        };
         Ok(Global { ptr, ty })
     }
 
     /// The global's type.
-    pub fn ty(&self, _store: impl AsContext) -> GlobalType {
-        self.ty
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        GlobalType::from_env(&store.as_context().0.opaque.engine, self.ty)
     }
 
     /// The current value.
     pub fn get(&self, store: impl AsContext) -> Val {
         let ctx = store.as_context();
         let raw = self.ptr.get(&ctx.0.opaque);
-        Val::from_raw(raw, self.ty.content(), self.ptr.owner())
+        Val::from_raw(raw, self.ty.content, self.ptr.owner())
     }
 
     /// Sets the value; fails for immutable globals and type mismatches.
     pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.ptr.owner())?;
-        if self.ty.mutability() != Mutability::Var {
+        if !self.ty.mutable {
             return Err(Error::msg("cannot set an immutable global"));
         }
-        if val.ty() != self.ty.content() {
+        if !val.matches(store, self.ty.content) {
             return Err(Error::msg(format!(
                 "global of type {} set to a {}",
-                self.ty.content(),
+                crate::ValType::from_env(&store.engine, self.ty.content),
                 val.ty()
             )));
         }
         let raw = val.to_raw(store)?;
-        self.ptr
-            .set(store, raw, self.ty.content().to_env().byte_width());
+        self.ptr.set(store, raw, self.ty.content.byte_width());
         Ok(())
     }
 }
@@ -268,11 +273,12 @@ impl Table {
         let inner = store.as_context_mut().0;
         inner.admit_table(ty.minimum(), ty.maximum())?;
         let store = &mut inner.opaque;
-        if init.ty() != ty.element() {
+        let ty = ty.to_env(&store.engine)?;
+        if !init.matches(store, ty.element) {
             return Err(Error::msg("table initial value has the wrong type"));
         }
         let raw = init.to_raw(store)?;
-        let mut table = HostTable::new(ty.inner, raw)?;
+        let mut table = HostTable::new(ty, raw)?;
         let ptr = table.export(store.id);
         store.tables.push(table);
         Ok(Table { ptr })
@@ -283,7 +289,7 @@ impl Table {
         let store = &store.as_context().0.opaque;
         let mut ty = self.ptr.ty(store);
         ty.minimum = self.ptr.size(store);
-        TableType { inner: ty }
+        TableType::from_env(&store.engine, ty)
     }
 
     /// Current number of elements.
@@ -299,7 +305,7 @@ impl Table {
         let raw = self.ptr.get(store, index)?;
         Some(Ref::from_raw(
             raw,
-            crate::types::RefType::from_env(self.ptr.ty(store).element),
+            self.ptr.ty(store).element,
             self.ptr.owner(),
         ))
     }
@@ -332,7 +338,7 @@ impl Table {
     }
 
     fn check_elem(&self, store: &StoreOpaque, value: &Ref) -> Result<()> {
-        if value.ty().to_env() != self.ptr.ty(store).element {
+        if !value.matches(store, self.ptr.ty(store).element) {
             return Err(Error::msg("reference of the wrong type for this table"));
         }
         Ok(())

@@ -74,7 +74,9 @@ impl Func {
         ty: FuncType,
         body: Arc<SharedHostFn<T>>,
     ) -> Func {
-        let type_id = store.opaque.engine.register_type(&ty.to_env());
+        let type_id = ty
+            .type_id(&store.opaque.engine)
+            .expect("a host function's signature names types of the store's engine");
         Func::new_raw_typed(store, type_id, body)
     }
 
@@ -98,11 +100,7 @@ impl Func {
     /// store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
-        FuncType::from_env(
-            store
-                .engine
-                .lookup_type(self.ptr.type_id(self.store, store)),
-        )
+        FuncType::from_registry(&store.engine, self.ptr.type_id(self.store, store))
     }
 
     /// Calls the function. `params` must match its parameter types and
@@ -138,11 +136,11 @@ impl Func {
             &mut on_heap[..]
         };
         for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
-            let t = ValType::from_env(*t);
-            if p.ty() != t {
+            if !p.matches(&store.opaque, *t) {
                 return Err(Error::msg(format!(
-                    "argument {i} has type {} but the function expects {t}",
-                    p.ty()
+                    "argument {i} has type {} but the function expects {}",
+                    p.ty(),
+                    ValType::from_env(&store.opaque.engine, *t)
                 )));
             }
             values[i] = p.to_raw(&store.opaque)?;
@@ -150,7 +148,7 @@ impl Func {
         self.call_raw(store, values)?;
         let ty = store.opaque.engine.lookup_type(type_id);
         for (i, t) in ty.results.iter().enumerate() {
-            results[i] = Val::from_raw(values[i], ValType::from_env(*t), self.store);
+            results[i] = Val::from_raw(values[i], *t, self.store);
         }
         Ok(())
     }
@@ -192,10 +190,25 @@ impl Func {
         let ty = store
             .engine
             .lookup_type(self.ptr.type_id(self.store, store));
-        let same = |env: &[hayate_environ::WasmValType], api: Vec<ValType>| {
-            env.len() == api.len() && env.iter().zip(api).all(|(e, a)| ValType::from_env(*e) == a)
+        // Every value of a Rust parameter type must be one of the
+        // function's parameter type, and every result of the function a
+        // value of the Rust result type.
+        let engine = &store.engine;
+        let fits = |from: &[hayate_environ::WasmValType],
+                    to: &[hayate_environ::WasmValType],
+                    params: bool| {
+            from.len() == to.len()
+                && from.iter().zip(to).all(|(f, t)| match params {
+                    true => engine.is_val_subtype(*t, *f),
+                    false => engine.is_val_subtype(*f, *t),
+                })
         };
-        if !same(&ty.params, P::types()) || !same(&ty.results, R::types()) {
+        let env_types = |types: Vec<ValType>| -> Vec<hayate_environ::WasmValType> {
+            types.iter().filter_map(ValType::to_env_abstract).collect()
+        };
+        if !fits(&ty.params, &env_types(P::types()), true)
+            || !fits(&ty.results, &env_types(R::types()), false)
+        {
             return Err(Error::msg(format!(
                 "type mismatch: function is {ty}, requested params {:?} results {:?}",
                 P::types(),
@@ -274,17 +287,26 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
         move |mut caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
             let store_id = caller.store.opaque.id;
             let params: Vec<Val> = sig
-                .params()
+                .params_env()
+                .iter()
                 .zip(raw.iter())
-                .map(|(t, r)| Val::from_raw(*r, t, store_id))
+                .map(|(t, r)| Val::from_raw(*r, *t, store_id))
                 .collect();
-            let mut results: Vec<Val> = sig.results().map(Val::default_for_ty).collect();
+            // Result slots start zero or null (of the result's hierarchy,
+            // even where null is not allowed: the check below insists the
+            // closure replaced it).
+            let mut results: Vec<Val> = sig
+                .results_env()
+                .iter()
+                .map(|t| Val::from_raw(ValRaw::default(), *t, store_id))
+                .collect();
             f(caller.reborrow(), &params, &mut results)?;
-            for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
-                if val.ty() != ty {
+            for (i, (val, ty)) in results.iter().zip(sig.results_env()).enumerate() {
+                if !val.matches(&caller.store.opaque, *ty) {
                     return Err(Error::msg(format!(
-                        "host function result {i} has type {} but its signature says {ty}",
-                        val.ty()
+                        "host function result {i} has type {} but its signature says {}",
+                        val.ty(),
+                        ValType::from_env(&caller.store.opaque.engine, *ty)
                     )));
                 }
                 raw[i] = val.to_raw(&caller.store.opaque)?;

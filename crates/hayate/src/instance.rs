@@ -1,16 +1,17 @@
 //! `Instance`: instantiation with type-checked imports, the start function,
 //! and access to exports.
 
-use hayate_environ::{EntityIndex, EntityType, VMSharedTypeIndex};
+use hayate_environ::{EntityIndex, VMSharedTypeIndex, WasmValType};
 use hayate_runtime::{Imports, VMExport, VMStore};
 
+use crate::Engine;
 use crate::error::{Error, Result};
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::types::{ExternType, GlobalType};
+use crate::types::{EngineEntityType, ExternType};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, MemoryPtr, TablePtr};
 
 /// An instantiated module, owned by a store.
@@ -149,7 +150,10 @@ impl Instance {
         let instance = &mut store.instances[self.index];
         let info = &instance.module().info;
         let global_ty = match index {
-            EntityIndex::Global(g) => Some(info.globals[g]),
+            EntityIndex::Global(g) => Some(hayate_environ::GlobalType {
+                content: instance.module().engine_val_type(info.globals[g].content),
+                ..info.globals[g]
+            }),
             _ => None,
         };
         let memory_ty = match index {
@@ -170,7 +174,7 @@ impl Instance {
             }),
             VMExport::Global(g) => Extern::Global(Global {
                 ptr: GlobalPtr::new(self.store, std::ptr::NonNull::new(g)?),
-                ty: GlobalType::from_env(global_ty?),
+                ty: global_ty?,
             }),
         })
     }
@@ -256,12 +260,9 @@ pub(crate) fn check_func_import(
     type_id: VMSharedTypeIndex,
     actual: impl FnOnce() -> crate::types::FuncType,
 ) -> Result<()> {
-    let runtime = &module.inner.runtime;
-    let EntityIndex::Function(f) = import.index else {
-        return check_import(module, import, &ExternType::Func(actual()));
-    };
-    let expected = runtime.shared_type(runtime.info.functions[f]);
-    if module.engine().is_subtype(type_id, expected) {
+    if let EngineEntityType::Function(expected) = module.engine_entity_type(import.index)
+        && module.engine().is_subtype(type_id, expected)
+    {
         return Ok(());
     }
     check_import(module, import, &ExternType::Func(actual()))
@@ -273,22 +274,25 @@ pub(crate) fn check_import(
     import: &hayate_environ::Import,
     actual: &ExternType,
 ) -> Result<()> {
-    let expected = module.info().entity_type(import.index);
-    if matches(&expected, actual) {
+    let engine = module.engine();
+    let expected = module.engine_entity_type(import.index);
+    if matches(engine, &expected, &actual.to_engine(engine)?) {
         return Ok(());
     }
     Err(Error::msg(format!(
         "incompatible import type for `{}::{}`: expected {}, found {}",
         import.module,
         import.name,
-        describe(&ExternType::from_env(expected)),
+        describe(&ExternType::from_env(engine, expected)),
         describe(actual)
     )))
 }
 
-/// Import matching: exact for functions and globals; limits subtyping for
-/// tables and memories (the actual minimum is the current size).
-fn matches(expected: &EntityType, actual: &ExternType) -> bool {
+/// Import matching (both types in engine form): subtyping for functions
+/// and immutable globals, equivalence for mutable globals' and tables'
+/// element types, limits subtyping for tables and memories (the actual
+/// minimum is the current size).
+fn matches(engine: &Engine, expected: &EngineEntityType, actual: &EngineEntityType) -> bool {
     fn limits(emin: u64, emax: Option<u64>, amin: u64, amax: Option<u64>) -> bool {
         amin >= emin
             && match (emax, amax) {
@@ -297,20 +301,27 @@ fn matches(expected: &EntityType, actual: &ExternType) -> bool {
                 (Some(e), Some(a)) => a <= e,
             }
     }
+    let sub = |a, e| engine.is_val_subtype(a, e);
+    let same = |a, e| sub(a, e) && sub(e, a);
     match (expected, actual) {
-        (EntityType::Function(e), ExternType::Func(a)) => {
-            *e.params == *a.params_env() && *e.results == *a.results_env()
+        (EngineEntityType::Function(e), EngineEntityType::Function(a)) => engine.is_subtype(*a, *e),
+        (EngineEntityType::Global(e), EngineEntityType::Global(a)) => {
+            e.mutable == a.mutable
+                && if e.mutable {
+                    same(a.content, e.content)
+                } else {
+                    sub(a.content, e.content)
+                }
         }
-        (EntityType::Global(e), ExternType::Global(a)) => GlobalType::from_env(*e) == *a,
-        (EntityType::Table(e), ExternType::Table(a)) => {
-            e.element == a.inner.element
-                && e.table64 == a.inner.table64
-                && limits(e.minimum, e.maximum, a.inner.minimum, a.inner.maximum)
+        (EngineEntityType::Table(e), EngineEntityType::Table(a)) => {
+            same(WasmValType::Ref(a.element), WasmValType::Ref(e.element))
+                && e.table64 == a.table64
+                && limits(e.minimum, e.maximum, a.minimum, a.maximum)
         }
-        (EntityType::Memory(e), ExternType::Memory(a)) => {
-            e.memory64 == a.inner.memory64
-                && e.shared == a.inner.shared
-                && limits(e.minimum, e.maximum, a.inner.minimum, a.inner.maximum)
+        (EngineEntityType::Memory(e), EngineEntityType::Memory(a)) => {
+            e.memory64 == a.memory64
+                && e.shared == a.shared
+                && limits(e.minimum, e.maximum, a.minimum, a.maximum)
         }
         _ => false,
     }

@@ -115,8 +115,8 @@ fn largest(ty: &ExternType) -> Option<ExternType> {
             Some(ExternType::Memory(m))
         }
         ExternType::Table(t) => {
-            let mut t = *t;
-            t.inner.minimum = t.inner.maximum.unwrap_or(u64::MAX);
+            let mut t = t.clone();
+            t.minimum = t.maximum.unwrap_or(u64::MAX);
             Some(ExternType::Table(t))
         }
         _ => None,

@@ -93,7 +93,7 @@ pub use module::Module;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use typed::{IntoFunc, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, MemoryTypeBuilder,
-    Mutability, RefType, TableType, ValType,
+    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType,
+    MemoryTypeBuilder, Mutability, RefType, TableType, ValType,
 };
 pub use values::{ExternRef, Ref, Val};

@@ -179,7 +179,7 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         body: Arc<SharedHostFn<T>>,
     ) -> Result<&mut Self> {
-        let type_id = self.engine.register_type(&ty.to_env());
+        let type_id = ty.type_id(&self.engine)?;
         self.insert(module, name, Definition::HostFunc(ty, type_id, body))
     }
 

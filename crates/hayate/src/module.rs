@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hayate_environ::artifact::ArtifactHeader;
-use hayate_environ::{ModuleInfo, VMOffsets};
+use hayate_environ::{EntityIndex, ModuleInfo, VMOffsets};
 use hayate_runtime::ModuleRuntimeInfo;
 use hayate_runtime::code_memory::CodeMemory;
 use hayate_runtime::cow::{FileImage, ModuleImages};
@@ -16,7 +16,7 @@ use hayate_runtime::lazy_table::ModuleTableImages;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::types::{ExportType, ExternType, ImportType};
+use crate::types::{EngineEntityType, ExportType, ExternType, ImportType};
 
 /// A compiled WebAssembly module. Cheap to clone.
 #[derive(Clone)]
@@ -199,11 +199,7 @@ impl Module {
         lazy: Option<hayate_runtime::lazy::LazyFunctions>,
     ) -> Result<Module> {
         crate::vm::register_with_profiler(engine, &code);
-        let type_ids = info
-            .types
-            .iter()
-            .map(|(_, t)| engine.register_type(t).as_u32())
-            .collect();
+        let type_ids = engine.register_module_types(&info);
         // An image the system refuses (no memfd) only means copying.
         let images = match engine.config().memory_init_cow {
             true => crate::vm::module_images(&info, image_files),
@@ -306,13 +302,34 @@ impl Module {
         &self.inner.runtime.info
     }
 
+    /// The type of entity `index` in engine form: its type indices mapped
+    /// to the engine's ids.
+    pub(crate) fn engine_entity_type(&self, index: EntityIndex) -> EngineEntityType {
+        let runtime = &self.inner.runtime;
+        let info = &runtime.info;
+        match index {
+            EntityIndex::Function(f) => {
+                EngineEntityType::Function(runtime.shared_type(info.functions[f]))
+            }
+            EntityIndex::Global(g) => EngineEntityType::Global(hayate_environ::GlobalType {
+                content: runtime.engine_val_type(info.globals[g].content),
+                ..info.globals[g]
+            }),
+            EntityIndex::Table(t) => EngineEntityType::Table(hayate_environ::TableType {
+                element: runtime.engine_ref_type(info.tables[t].element),
+                ..info.tables[t]
+            }),
+            EntityIndex::Memory(m) => EngineEntityType::Memory(info.memories[m]),
+        }
+    }
+
     /// The module's imports, in order.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
         let info = self.info();
         info.imports.iter().map(move |i| ImportType {
             module: &i.module,
             name: &i.name,
-            ty: ExternType::from_env(info.entity_type(i.index)),
+            ty: ExternType::from_env(self.engine(), self.engine_entity_type(i.index)),
         })
     }
 
@@ -321,7 +338,7 @@ impl Module {
         let info = self.info();
         info.exports.iter().map(move |e| ExportType {
             name: &e.name,
-            ty: ExternType::from_env(info.entity_type(e.index)),
+            ty: ExternType::from_env(self.engine(), self.engine_entity_type(e.index)),
         })
     }
 }

@@ -10,7 +10,7 @@ use hayate_runtime::ValRaw;
 use crate::error::{Error, Result};
 use crate::func::{Caller, Func, RawHostFn};
 use crate::store::{AsContextMut, StoreId, StoreOpaque};
-use crate::types::{FuncType, ValType};
+use crate::types::{FuncType, HeapType, RefType, ValType};
 use crate::values::{ExternRef, Val};
 
 /// A Rust type that is a WebAssembly value type.
@@ -90,7 +90,7 @@ impl WasmTy for V128 {
 
 impl WasmTy for Option<Func> {
     fn valtype() -> ValType {
-        ValType::FuncRef
+        ValType::FUNCREF
     }
     fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
         Val::FuncRef(self).to_raw(store)
@@ -100,15 +100,29 @@ impl WasmTy for Option<Func> {
     }
 }
 
+/// A non-null function reference, `(ref func)`.
+impl WasmTy for Func {
+    fn valtype() -> ValType {
+        ValType::Ref(RefType::new(false, HeapType::Func))
+    }
+    fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Val::FuncRef(Some(self)).to_raw(store)
+    }
+    fn from_raw(raw: ValRaw, store: StoreId) -> Self {
+        Func::from_raw(store, raw.get_ptr())
+            .expect("a value typed as a non-null function reference is not null")
+    }
+}
+
 impl WasmTy for Option<ExternRef> {
     fn valtype() -> ValType {
-        ValType::ExternRef
+        ValType::EXTERNREF
     }
     fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
         Val::ExternRef(self).to_raw(store)
     }
     fn from_raw(raw: ValRaw, store: StoreId) -> Self {
-        match Val::from_raw(raw, ValType::ExternRef, store) {
+        match Val::from_raw(raw, hayate_environ::WasmValType::EXTERNREF, store) {
             Val::ExternRef(e) => e,
             _ => unreachable!("externref converts to an externref"),
         }

@@ -5,9 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use hayate_environ as env;
+use hayate_environ::VMSharedTypeIndex;
+
+use crate::{Engine, Error, Result};
 
 /// A WebAssembly value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// A concrete reference type holds its [`FuncType`] by value, which keeps
+/// signatures inline (see there) and makes this type large; values of it
+/// are short-lived descriptions, not stored per WebAssembly value.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -19,75 +27,314 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable function reference.
-    FuncRef,
-    /// Nullable external reference.
-    ExternRef,
+    /// A reference.
+    Ref(RefType),
 }
 
 impl ValType {
-    pub(crate) fn from_env(ty: env::WasmValType) -> ValType {
+    /// `funcref`: a nullable reference to any function.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`: a nullable host reference.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `nullfuncref`: only the null function reference.
+    pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
+    /// `nullexternref`: only the null host reference.
+    pub const NULLEXTERNREF: ValType = ValType::Ref(RefType::NULLEXTERNREF);
+
+    /// Whether this is a reference type.
+    pub fn is_ref(&self) -> bool {
+        matches!(self, ValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(&self) -> Option<&RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of this type may be used where `other` is expected
+    /// (WebAssembly subtyping).
+    pub fn matches(&self, other: &ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// This type from its engine-form description (see
+    /// `hayate_runtime::type_registry`).
+    pub(crate) fn from_env(engine: &Engine, ty: env::WasmValType) -> ValType {
         match ty {
             env::WasmValType::I32 => ValType::I32,
             env::WasmValType::I64 => ValType::I64,
             env::WasmValType::F32 => ValType::F32,
             env::WasmValType::F64 => ValType::F64,
             env::WasmValType::V128 => ValType::V128,
-            env::WasmValType::Ref(env::RefType::Func) => ValType::FuncRef,
-            env::WasmValType::Ref(env::RefType::Extern) => ValType::ExternRef,
+            env::WasmValType::Ref(r) => ValType::Ref(RefType::from_env(engine, r)),
         }
     }
 
-    pub(crate) fn to_env(self) -> env::WasmValType {
-        match self {
+    /// This type in engine form for `engine`. Fails only for a concrete
+    /// reference type that names a type of another engine.
+    pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::WasmValType> {
+        Ok(match self {
             ValType::I32 => env::WasmValType::I32,
             ValType::I64 => env::WasmValType::I64,
             ValType::F32 => env::WasmValType::F32,
             ValType::F64 => env::WasmValType::F64,
             ValType::V128 => env::WasmValType::V128,
-            ValType::FuncRef => env::WasmValType::Ref(env::RefType::Func),
-            ValType::ExternRef => env::WasmValType::Ref(env::RefType::Extern),
-        }
+            ValType::Ref(r) => env::WasmValType::Ref(r.to_env(engine)?),
+        })
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.to_env().fmt(f)
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
     }
 }
 
-/// A reference type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`
-    FuncRef,
-    /// `externref`
-    ExternRef,
+/// A reference type: a heap type, and whether null is a value of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RefType {
+    nullable: bool,
+    heap_type: HeapType,
 }
 
 impl RefType {
-    pub(crate) fn from_env(r: env::RefType) -> RefType {
-        match r {
-            env::RefType::Func => RefType::FuncRef,
-            env::RefType::Extern => RefType::ExternRef,
+    /// `funcref`
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    /// `externref`
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+    /// `nullfuncref`
+    pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
+    /// `nullexternref`
+    pub const NULLEXTERNREF: RefType = RefType::new(true, HeapType::NoExtern);
+
+    /// The type `(ref null? heap_type)`.
+    pub const fn new(nullable: bool, heap_type: HeapType) -> RefType {
+        RefType {
+            nullable,
+            heap_type,
         }
     }
 
-    pub(crate) fn to_env(self) -> env::RefType {
-        match self {
-            RefType::FuncRef => env::RefType::Func,
-            RefType::ExternRef => env::RefType::Extern,
+    /// Whether null is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// What a non-null reference of this type points to.
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap_type
+    }
+
+    /// Whether a reference of this type may be used where `other` is
+    /// expected.
+    pub fn matches(&self, other: &RefType) -> bool {
+        (!self.nullable || other.nullable) && self.heap_type.matches(&other.heap_type)
+    }
+
+    pub(crate) fn from_env(engine: &Engine, r: env::RefType) -> RefType {
+        RefType::new(r.nullable, HeapType::from_env(engine, r.heap))
+    }
+
+    pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::RefType> {
+        Ok(env::RefType::new(
+            self.nullable,
+            self.heap_type.to_env(engine)?,
+        ))
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let abstract_name = |h: &HeapType| -> Option<&'static str> {
+            Some(match h {
+                HeapType::Func => "func",
+                HeapType::NoFunc => "nofunc",
+                HeapType::Extern => "extern",
+                HeapType::NoExtern => "noextern",
+                HeapType::Any => "any",
+                HeapType::Eq => "eq",
+                HeapType::I31 => "i31",
+                HeapType::Struct => "struct",
+                HeapType::Array => "array",
+                HeapType::None => "none",
+                HeapType::Exn => "exn",
+                HeapType::NoExn => "noexn",
+                HeapType::ConcreteFunc(_) => return None,
+            })
+        };
+        match (self.nullable, abstract_name(&self.heap_type)) {
+            (true, Some("nofunc")) => f.write_str("nullfuncref"),
+            (true, Some("noextern")) => f.write_str("nullexternref"),
+            (true, Some("none")) => f.write_str("nullref"),
+            (true, Some("noexn")) => f.write_str("nullexnref"),
+            (true, Some(name)) => write!(f, "{name}ref"),
+            (false, Some(name)) => write!(f, "(ref {name})"),
+            (nullable, None) => {
+                let HeapType::ConcreteFunc(ty) = &self.heap_type else {
+                    unreachable!("only concrete types have no name")
+                };
+                let null = if nullable { "null " } else { "" };
+                write!(f, "(ref {null}{ty})")
+            }
         }
+    }
+}
+
+/// What a reference points to.
+#[allow(clippy::large_enum_variant)] // see `ValType`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// No function: only null.
+    NoFunc,
+    /// A function of this type (or a declared subtype of it). The type
+    /// comes from an engine ([`Func::ty`](crate::Func::ty), a module's
+    /// imports and exports), and is only meaningful there.
+    ConcreteFunc(FuncType),
+    /// Any host reference.
+    Extern,
+    /// No host reference: only null.
+    NoExtern,
+    /// Any internal (GC) reference.
+    Any,
+    /// A reference comparable with `ref.eq`.
+    Eq,
+    /// An unboxed 31-bit integer.
+    I31,
+    /// Any structure.
+    Struct,
+    /// Any array.
+    Array,
+    /// No internal reference: only null.
+    None,
+    /// Any exception.
+    Exn,
+    /// No exception: only null.
+    NoExn,
+}
+
+impl HeapType {
+    /// Whether every reference to `self` is a reference to `other`.
+    pub fn matches(&self, other: &HeapType) -> bool {
+        self.abstract_env()
+            .is_subtype_with(other.abstract_env(), |_, _| {
+                let (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) = (self, other) else {
+                    return false;
+                };
+                match (&a.registered, &b.registered) {
+                    (Some(ra), Some(rb)) if ra.engine == rb.engine => {
+                        ra.id == rb.id
+                            || ra
+                                .engine_handle
+                                .as_ref()
+                                .is_some_and(|e| e.is_subtype(ra.id, rb.id))
+                    }
+                    _ => a == b,
+                }
+            })
+    }
+
+    /// The top of this type's hierarchy, if Hayate has values of it
+    /// (`func` and `extern`; the internal and exception hierarchies are
+    /// not implemented yet).
+    pub(crate) fn abstract_top(&self) -> Option<env::HeapType> {
+        match self.abstract_env().top() {
+            top @ (env::HeapType::Func | env::HeapType::Extern) => Some(top),
+            _ => None,
+        }
+    }
+
+    /// The heap type with its concrete type replaced by a placeholder:
+    /// enough to compare hierarchies and abstract types.
+    fn abstract_env(&self) -> env::HeapType {
+        match self {
+            HeapType::Func => env::HeapType::Func,
+            HeapType::NoFunc => env::HeapType::NoFunc,
+            HeapType::ConcreteFunc(_) => env::HeapType::ConcreteFunc(env::TypeRef::RecGroup(0)),
+            HeapType::Extern => env::HeapType::Extern,
+            HeapType::NoExtern => env::HeapType::NoExtern,
+            HeapType::Any => env::HeapType::Any,
+            HeapType::Eq => env::HeapType::Eq,
+            HeapType::I31 => env::HeapType::I31,
+            HeapType::Struct => env::HeapType::Struct,
+            HeapType::Array => env::HeapType::Array,
+            HeapType::None => env::HeapType::None,
+            HeapType::Exn => env::HeapType::Exn,
+            HeapType::NoExn => env::HeapType::NoExn,
+        }
+    }
+
+    pub(crate) fn from_env(engine: &Engine, h: env::HeapType) -> HeapType {
+        match h {
+            env::HeapType::Func => HeapType::Func,
+            env::HeapType::NoFunc => HeapType::NoFunc,
+            env::HeapType::ConcreteFunc(env::TypeRef::Engine(id)) => {
+                HeapType::ConcreteFunc(FuncType::from_registry(engine, id))
+            }
+            env::HeapType::ConcreteFunc(other) => {
+                unreachable!("public types are made from engine types, not {other:?}")
+            }
+            env::HeapType::Extern => HeapType::Extern,
+            env::HeapType::NoExtern => HeapType::NoExtern,
+            env::HeapType::Any => HeapType::Any,
+            env::HeapType::Eq => HeapType::Eq,
+            env::HeapType::I31 => HeapType::I31,
+            env::HeapType::Struct => HeapType::Struct,
+            env::HeapType::Array => HeapType::Array,
+            env::HeapType::None => HeapType::None,
+            env::HeapType::Exn => HeapType::Exn,
+            env::HeapType::NoExn => HeapType::NoExn,
+        }
+    }
+
+    pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::HeapType> {
+        Ok(match self {
+            HeapType::ConcreteFunc(ty) => {
+                env::HeapType::ConcreteFunc(env::TypeRef::Engine(ty.type_id(engine)?))
+            }
+            other => other.abstract_env(),
+        })
     }
 }
 
 /// A function signature. Cheap to clone, and cloning writes nothing that
 /// other threads share: a signature of up to 14 types is held
 /// inline (most are), a longer one shares the engine registry's copy.
+///
+/// The types are held in engine form: a concrete reference type among
+/// them is an id in the engine's type registry, so a signature that has
+/// one also holds its engine, to describe it.
 #[derive(Clone)]
 pub struct FuncType {
     repr: FuncTypeRepr,
+    registered: Option<Registered>,
+}
+
+/// The engine a signature came from and its id there, kept so that a
+/// concrete reference to it can name it without registering it again.
+#[derive(Clone)]
+struct Registered {
+    /// The engine's serial number (never reused, unlike its address).
+    engine: u64,
+    id: VMSharedTypeIndex,
+    /// The engine itself, held only by a signature with concrete
+    /// reference types (to describe them); others stay free of the
+    /// engine's shared count.
+    engine_handle: Option<Engine>,
 }
 
 /// How many parameter and result types a [`FuncType`] holds inline.
@@ -109,22 +356,70 @@ enum FuncTypeRepr {
 
 impl FuncType {
     /// A signature with these parameter and result types.
+    ///
+    /// # Panics
+    /// If a concrete reference type among them names types of two
+    /// different engines.
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
-        FuncType::from_env(&Arc::new(env::FuncType::new(
-            params.into_iter().map(ValType::to_env),
-            results.into_iter().map(ValType::to_env),
-        )))
+        let params: Vec<ValType> = params.into_iter().collect();
+        let results: Vec<ValType> = results.into_iter().collect();
+        // Concrete types are only meaningful in their engine: take it from
+        // the first one.
+        let engine = params.iter().chain(&results).find_map(|t| match t {
+            ValType::Ref(r) => match r.heap_type() {
+                HeapType::ConcreteFunc(f) => f.engine(),
+                _ => None,
+            },
+            _ => None,
+        });
+        let env_ty = |t: &ValType| match (&engine, t) {
+            (Some(engine), t) => t
+                .to_env(engine)
+                .expect("the concrete types of a signature come from one engine"),
+            (None, t) => t
+                .to_env_abstract()
+                .expect("no concrete type without an engine"),
+        };
+        let ty = env::FuncType::new(params.iter().map(env_ty), results.iter().map(env_ty));
+        let mut ty = FuncType::from_env_unregistered(&Arc::new(ty));
+        if let Some(engine) = engine {
+            ty.registered = Some(Registered {
+                engine: engine.serial(),
+                id: engine.register_type(&ty.to_env()),
+                engine_handle: Some(engine),
+            });
+        }
+        ty
     }
 
-    /// The signature `ty`, copied inline if it fits.
-    pub(crate) fn from_env(ty: &Arc<env::FuncType>) -> FuncType {
+    /// The signature with id `id` in `engine`.
+    pub(crate) fn from_registry(engine: &Engine, id: VMSharedTypeIndex) -> FuncType {
+        let ty = engine.lookup_type(id);
+        let mut out = FuncType::from_env_unregistered(ty);
+        let concrete = ty
+            .params
+            .iter()
+            .chain(&*ty.results)
+            .any(|t| matches!(t, env::WasmValType::Ref(r) if r.heap.concrete().is_some()));
+        out.registered = Some(Registered {
+            engine: engine.serial(),
+            id,
+            engine_handle: concrete.then(|| engine.clone()),
+        });
+        out
+    }
+
+    /// The signature `ty`, copied inline if it fits, not yet tied to an
+    /// engine.
+    fn from_env_unregistered(ty: &Arc<env::FuncType>) -> FuncType {
         let len = ty.params.len() + ty.results.len();
         if len > INLINE_TYPES {
             return FuncType {
                 repr: FuncTypeRepr::Shared(ty.clone()),
+                registered: None,
             };
         }
         let mut types = [env::WasmValType::I32; INLINE_TYPES];
@@ -137,6 +432,24 @@ impl FuncType {
                 len: len as u8,
                 types,
             },
+            registered: None,
+        }
+    }
+
+    /// The engine this signature's concrete types belong to, if it has any.
+    fn engine(&self) -> Option<Engine> {
+        self.registered.as_ref()?.engine_handle.clone()
+    }
+
+    /// This signature's id in `engine`, registering it if needed. Fails if
+    /// it has concrete types of another engine.
+    pub(crate) fn type_id(&self, engine: &Engine) -> Result<VMSharedTypeIndex> {
+        match &self.registered {
+            Some(r) if r.engine == engine.serial() => Ok(r.id),
+            Some(r) if r.engine_handle.is_some() => Err(Error::msg(
+                "a concrete reference type names a type of another engine",
+            )),
+            _ => Ok(engine.register_type(&self.to_env())),
         }
     }
 
@@ -166,14 +479,72 @@ impl FuncType {
         )
     }
 
+    fn public(&self, t: &env::WasmValType) -> ValType {
+        match &self.registered {
+            Some(Registered {
+                engine_handle: Some(engine),
+                ..
+            }) => ValType::from_env(engine, *t),
+            _ => ValType::from_env_abstract(*t),
+        }
+    }
+
     /// Parameter types.
     pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.params_env().iter().map(|t| ValType::from_env(*t))
+        self.params_env().iter().map(|t| self.public(t))
     }
 
     /// Result types.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.results_env().iter().map(|t| ValType::from_env(*t))
+        self.results_env().iter().map(|t| self.public(t))
+    }
+}
+
+impl ValType {
+    /// The value type of engine-form `ty` that has no concrete type.
+    pub(crate) fn from_env_abstract(ty: env::WasmValType) -> ValType {
+        match ty {
+            env::WasmValType::I32 => ValType::I32,
+            env::WasmValType::I64 => ValType::I64,
+            env::WasmValType::F32 => ValType::F32,
+            env::WasmValType::F64 => ValType::F64,
+            env::WasmValType::V128 => ValType::V128,
+            env::WasmValType::Ref(r) => {
+                let heap = match r.heap {
+                    env::HeapType::Func => HeapType::Func,
+                    env::HeapType::NoFunc => HeapType::NoFunc,
+                    env::HeapType::Extern => HeapType::Extern,
+                    env::HeapType::NoExtern => HeapType::NoExtern,
+                    env::HeapType::Any => HeapType::Any,
+                    env::HeapType::Eq => HeapType::Eq,
+                    env::HeapType::I31 => HeapType::I31,
+                    env::HeapType::Struct => HeapType::Struct,
+                    env::HeapType::Array => HeapType::Array,
+                    env::HeapType::None => HeapType::None,
+                    env::HeapType::Exn => HeapType::Exn,
+                    env::HeapType::NoExn => HeapType::NoExn,
+                    env::HeapType::ConcreteFunc(_) => {
+                        unreachable!("a concrete type is described through its engine")
+                    }
+                };
+                ValType::Ref(RefType::new(r.nullable, heap))
+            }
+        }
+    }
+
+    /// This type in engine form if it names no concrete type.
+    pub(crate) fn to_env_abstract(&self) -> Option<env::WasmValType> {
+        Some(match self {
+            ValType::I32 => env::WasmValType::I32,
+            ValType::I64 => env::WasmValType::I64,
+            ValType::F32 => env::WasmValType::F32,
+            ValType::F64 => env::WasmValType::F64,
+            ValType::V128 => env::WasmValType::V128,
+            ValType::Ref(r) => match r.heap_type() {
+                HeapType::ConcreteFunc(_) => return None,
+                h => env::WasmValType::Ref(env::RefType::new(r.is_nullable(), h.abstract_env())),
+            },
+        })
     }
 }
 
@@ -217,7 +588,7 @@ pub enum Mutability {
 }
 
 /// A global's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GlobalType {
     content: ValType,
     mutability: Mutability,
@@ -233,8 +604,8 @@ impl GlobalType {
     }
 
     /// The value type.
-    pub fn content(&self) -> ValType {
-        self.content
+    pub fn content(&self) -> &ValType {
+        &self.content
     }
 
     /// The mutability.
@@ -242,9 +613,9 @@ impl GlobalType {
         self.mutability
     }
 
-    pub(crate) fn from_env(g: env::GlobalType) -> GlobalType {
+    pub(crate) fn from_env(engine: &Engine, g: env::GlobalType) -> GlobalType {
         GlobalType {
-            content: ValType::from_env(g.content),
+            content: ValType::from_env(engine, g.content),
             mutability: if g.mutable {
                 Mutability::Var
             } else {
@@ -442,21 +813,22 @@ impl MemoryTypeBuilder {
 }
 
 /// A table type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TableType {
-    pub(crate) inner: env::TableType,
+    element: RefType,
+    pub(crate) minimum: u64,
+    pub(crate) maximum: Option<u64>,
+    pub(crate) table64: bool,
 }
 
 impl TableType {
     /// A table of `element`s, `minimum` initially, at most `maximum`.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
         TableType {
-            inner: env::TableType {
-                element: element.to_env(),
-                minimum: minimum.into(),
-                maximum: maximum.map(Into::into),
-                table64: false,
-            },
+            element,
+            minimum: minimum.into(),
+            maximum: maximum.map(Into::into),
+            table64: false,
         }
     }
 
@@ -464,33 +836,49 @@ impl TableType {
     /// `element`s, `minimum` initially, at most `maximum`.
     pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
-            inner: env::TableType {
-                element: element.to_env(),
-                minimum,
-                maximum,
-                table64: true,
-            },
+            element,
+            minimum,
+            maximum,
+            table64: true,
         }
     }
 
     /// Whether the table is indexed by 64-bit numbers.
     pub fn is_64(&self) -> bool {
-        self.inner.table64
+        self.table64
     }
 
     /// Element type.
-    pub fn element(&self) -> RefType {
-        RefType::from_env(self.inner.element)
+    pub fn element(&self) -> &RefType {
+        &self.element
     }
 
     /// Minimum number of elements.
     pub fn minimum(&self) -> u64 {
-        self.inner.minimum
+        self.minimum
     }
 
     /// Maximum number of elements.
     pub fn maximum(&self) -> Option<u64> {
-        self.inner.maximum
+        self.maximum
+    }
+
+    pub(crate) fn from_env(engine: &Engine, t: env::TableType) -> TableType {
+        TableType {
+            element: RefType::from_env(engine, t.element),
+            minimum: t.minimum,
+            maximum: t.maximum,
+            table64: t.table64,
+        }
+    }
+
+    pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::TableType> {
+        Ok(env::TableType {
+            element: self.element.to_env(engine)?,
+            minimum: self.minimum,
+            maximum: self.maximum,
+            table64: self.table64,
+        })
     }
 }
 
@@ -508,14 +896,42 @@ pub enum ExternType {
 }
 
 impl ExternType {
-    pub(crate) fn from_env(ty: env::EntityType) -> ExternType {
+    /// The public description of `ty`, in engine form in `engine`
+    /// (functions by their ids, since a module's signature is one of its
+    /// types).
+    pub(crate) fn from_env(engine: &Engine, ty: EngineEntityType) -> ExternType {
         match ty {
-            env::EntityType::Function(f) => ExternType::Func(FuncType::from_env(&Arc::new(f))),
-            env::EntityType::Global(g) => ExternType::Global(GlobalType::from_env(g)),
-            env::EntityType::Table(t) => ExternType::Table(TableType { inner: t }),
-            env::EntityType::Memory(m) => ExternType::Memory(MemoryType { inner: m }),
+            EngineEntityType::Function(id) => ExternType::Func(FuncType::from_registry(engine, id)),
+            EngineEntityType::Global(g) => ExternType::Global(GlobalType::from_env(engine, g)),
+            EngineEntityType::Table(t) => ExternType::Table(TableType::from_env(engine, t)),
+            EngineEntityType::Memory(m) => ExternType::Memory(MemoryType { inner: m }),
         }
     }
+}
+
+impl ExternType {
+    /// This type in engine form for `engine`.
+    pub(crate) fn to_engine(&self, engine: &Engine) -> Result<EngineEntityType> {
+        Ok(match self {
+            ExternType::Func(f) => EngineEntityType::Function(f.type_id(engine)?),
+            ExternType::Global(g) => EngineEntityType::Global(env::GlobalType {
+                content: g.content().to_env(engine)?,
+                mutable: g.mutability() == Mutability::Var,
+            }),
+            ExternType::Table(t) => EngineEntityType::Table(t.to_env(engine)?),
+            ExternType::Memory(m) => EngineEntityType::Memory(m.inner),
+        })
+    }
+}
+
+/// An import's or export's type in engine form: what a module's
+/// `EntityType` becomes once its type indices are mapped to engine ids.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum EngineEntityType {
+    Function(VMSharedTypeIndex),
+    Global(env::GlobalType),
+    Table(env::TableType),
+    Memory(env::MemoryType),
 }
 
 /// One import of a module.

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::ffi::c_void;
 
+use hayate_environ::{self as env, HeapType as EnvHeap, TypeRef};
 use hayate_runtime::ValRaw;
 
 use crate::error::{Error, Result};
@@ -39,8 +40,8 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
@@ -54,17 +55,20 @@ impl Val {
         Val::ExternRef(None)
     }
 
-    /// The default (zero or null) value of `ty`.
-    pub fn default_for_ty(ty: ValType) -> Val {
-        match ty {
+    /// The default (zero or null) value of `ty`, if it has one: a
+    /// non-nullable reference type has none, and neither (yet) do the
+    /// internal and exception hierarchies, which Hayate does not
+    /// implement.
+    pub fn default_for_ty(ty: &ValType) -> Option<Val> {
+        Some(match ty {
             ValType::I32 => Val::I32(0),
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
-        }
+            ValType::Ref(r) if !r.is_nullable() => return None,
+            ValType::Ref(r) => Val::from(Ref::null_of(r.heap_type().abstract_top()?)),
+        })
     }
 
     /// The `i32`, if this is one.
@@ -112,15 +116,30 @@ impl Val {
         })
     }
 
-    pub(crate) fn from_raw(raw: ValRaw, ty: ValType, store: StoreId) -> Val {
+    /// The value `raw` holds, read as engine-form type `ty`.
+    pub(crate) fn from_raw(raw: ValRaw, ty: env::WasmValType, store: StoreId) -> Val {
         match ty {
-            ValType::I32 => Val::I32(raw.get_i32()),
-            ValType::I64 => Val::I64(raw.get_i64()),
-            ValType::F32 => Val::F32(raw.get_u32()),
-            ValType::F64 => Val::F64(raw.get_u64()),
-            ValType::V128 => Val::V128(raw.get_v128()),
-            ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.get_ptr())),
-            ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(store, raw.get_ptr())),
+            env::WasmValType::I32 => Val::I32(raw.get_i32()),
+            env::WasmValType::I64 => Val::I64(raw.get_i64()),
+            env::WasmValType::F32 => Val::F32(raw.get_u32()),
+            env::WasmValType::F64 => Val::F64(raw.get_u64()),
+            env::WasmValType::V128 => Val::V128(raw.get_v128()),
+            env::WasmValType::Ref(r) => Val::from(Ref::from_raw(raw.get_ptr(), r, store)),
+        }
+    }
+
+    /// Whether this value is of engine-form type `ty` in `store`: a value
+    /// of a subtype counts (a function of a concrete type is a `funcref`).
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: env::WasmValType) -> bool {
+        match (self, ty) {
+            (Val::I32(_), env::WasmValType::I32)
+            | (Val::I64(_), env::WasmValType::I64)
+            | (Val::F32(_), env::WasmValType::F32)
+            | (Val::F64(_), env::WasmValType::F64)
+            | (Val::V128(_), env::WasmValType::V128) => true,
+            (Val::FuncRef(f), env::WasmValType::Ref(r)) => Ref::Func(*f).matches(store, r),
+            (Val::ExternRef(e), env::WasmValType::Ref(r)) => Ref::Extern(*e).matches(store, r),
+            _ => false,
         }
     }
 }
@@ -166,10 +185,38 @@ impl Ref {
         matches!(self, Ref::Func(None) | Ref::Extern(None))
     }
 
-    pub(crate) fn ty(&self) -> RefType {
+    /// The most general type of this reference (`funcref`, `externref`).
+    pub fn ty(&self) -> RefType {
         match self {
-            Ref::Func(_) => RefType::FuncRef,
-            Ref::Extern(_) => RefType::ExternRef,
+            Ref::Func(_) => RefType::FUNCREF,
+            Ref::Extern(_) => RefType::EXTERNREF,
+        }
+    }
+
+    /// The null reference of hierarchy `top` (`func` or `extern`).
+    fn null_of(top: EnvHeap) -> Ref {
+        match top {
+            EnvHeap::Extern => Ref::Extern(None),
+            _ => Ref::Func(None),
+        }
+    }
+
+    /// Whether this reference is of engine-form type `ty` in `store`.
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: env::RefType) -> bool {
+        match self {
+            Ref::Func(None) => ty.nullable && ty.heap.top() == EnvHeap::Func,
+            Ref::Extern(None) => ty.nullable && ty.heap.top() == EnvHeap::Extern,
+            Ref::Extern(Some(_)) => ty.heap == EnvHeap::Extern,
+            Ref::Func(Some(f)) => match ty.heap {
+                EnvHeap::Func => true,
+                EnvHeap::ConcreteFunc(TypeRef::Engine(expected)) => {
+                    store.check(f.store).is_ok()
+                        && store
+                            .engine
+                            .is_subtype(f.ptr.type_id(f.store, store), expected)
+                }
+                _ => false,
+            },
         }
     }
 
@@ -180,10 +227,12 @@ impl Ref {
         }
     }
 
-    pub(crate) fn from_raw(raw: *mut c_void, ty: RefType, store: StoreId) -> Ref {
-        match ty {
-            RefType::FuncRef => Ref::Func(Func::from_raw(store, raw)),
-            RefType::ExternRef => Ref::Extern(ExternRef::from_raw(store, raw)),
+    /// The reference `raw` holds, of engine-form type `ty`.
+    pub(crate) fn from_raw(raw: *mut c_void, ty: env::RefType, store: StoreId) -> Ref {
+        match ty.heap.top() {
+            EnvHeap::Func => Ref::Func(Func::from_raw(store, raw)),
+            EnvHeap::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+            other => unreachable!("{other} references are not implemented, so never validated"),
         }
     }
 }

@@ -340,7 +340,7 @@ fn host_memory_and_table_imports() {
     mem.write(&mut store, 8, &42i32.to_le_bytes()).unwrap();
     let tab = Table::new(
         &mut store,
-        TableType::new(RefType::FuncRef, 2, None),
+        TableType::new(RefType::FUNCREF, 2, None),
         Ref::Func(None),
     )
     .unwrap();
@@ -488,7 +488,7 @@ fn handles_refuse_other_stores_even_after_their_store_dropped() {
     let mem = Memory::new(&mut first, MemoryType::new(1, None)).unwrap();
     let tab = Table::new(
         &mut first,
-        TableType::new(RefType::FuncRef, 3, None),
+        TableType::new(RefType::FUNCREF, 3, None),
         Ref::Func(None),
     )
     .unwrap();

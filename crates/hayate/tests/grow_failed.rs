@@ -134,7 +134,7 @@ fn host_grows_return_the_limiters_error() -> hayate::Result<()> {
     assert!(host_mem.grow(&mut store, 2).is_err());
     let tab = Table::new(
         &mut store,
-        TableType::new(RefType::FuncRef, 0, Some(1)),
+        TableType::new(RefType::FUNCREF, 0, Some(1)),
         Ref::Func(None),
     )?;
     let err = tab.grow(&mut store, 2, Ref::Func(None)).unwrap_err();

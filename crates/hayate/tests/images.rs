@@ -115,7 +115,7 @@ fn after_failed_instantiation(engine: &Engine, wat: &str) -> i32 {
     let mut store = Store::new(engine, ());
     let table = Table::new(
         &mut store,
-        hayate::TableType::new(hayate::RefType::FuncRef, 1, None),
+        hayate::TableType::new(hayate::RefType::FUNCREF, 1, None),
         Ref::Func(None),
     )
     .unwrap();

@@ -152,13 +152,13 @@ fn importers_initialise_the_owner_s_elements() {
         let a = o.get_func(&mut store, "a").unwrap();
         let host = Table::new(
             &mut store,
-            TableType::new(RefType::FuncRef, 10000, None),
+            TableType::new(RefType::FUNCREF, 10000, None),
             Ref::Func(Some(a)),
         )
         .unwrap();
         let empty = Table::new(
             &mut store,
-            TableType::new(RefType::FuncRef, 10000, None),
+            TableType::new(RefType::FUNCREF, 10000, None),
             Ref::Func(None),
         )
         .unwrap();
@@ -190,7 +190,7 @@ fn trap_in_element_segment_leaves_only_earlier_segments() {
         let mut store = Store::new(&engine, ());
         let table = Table::new(
             &mut store,
-            TableType::new(RefType::FuncRef, 1, None),
+            TableType::new(RefType::FUNCREF, 1, None),
             Ref::Func(None),
         )
         .unwrap();

@@ -456,7 +456,7 @@ fn sixty_four_bit_tables_import_only_as_64_bit_tables() {
     let mut store = Store::new(&engine, ());
     let t64 = hayate::Table::new(
         &mut store,
-        hayate::TableType::new64(hayate::RefType::FuncRef, 2, None),
+        hayate::TableType::new64(hayate::RefType::FUNCREF, 2, None),
         hayate::Ref::Func(None),
     )
     .unwrap();

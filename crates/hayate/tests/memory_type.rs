@@ -85,9 +85,9 @@ fn host_made_64_bit_memories_grow_and_check_bounds() -> hayate::Result<()> {
 
 #[test]
 fn table_type_accessors() {
-    let ty = TableType::new(RefType::ExternRef, 3, Some(10));
-    assert_eq!(ty.element(), RefType::ExternRef);
+    let ty = TableType::new(RefType::EXTERNREF, 3, Some(10));
+    assert_eq!(ty.element(), &RefType::EXTERNREF);
     assert_eq!((ty.minimum(), ty.maximum()), (3, Some(10)));
-    let ty = TableType::new(RefType::FuncRef, 0, None);
-    assert_eq!((ty.element(), ty.maximum()), (RefType::FuncRef, None));
+    let ty = TableType::new(RefType::FUNCREF, 0, None);
+    assert_eq!((ty.element(), ty.maximum()), (&RefType::FUNCREF, None));
 }

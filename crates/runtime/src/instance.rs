@@ -76,6 +76,20 @@ impl ModuleRuntimeInfo {
     pub fn shared_type(&self, type_index: TypeIndex) -> VMSharedTypeIndex {
         VMSharedTypeIndex::from_u32(self.type_ids[type_index.index()])
     }
+
+    /// Value type `ty` of this module in engine form (its concrete type
+    /// indices mapped to engine ids).
+    pub fn engine_val_type(&self, ty: hayate_environ::WasmValType) -> hayate_environ::WasmValType {
+        crate::TypeRegistry::canonical_val(ty, &self.type_ids)
+    }
+
+    /// Reference type `ty` of this module in engine form.
+    pub fn engine_ref_type(&self, ty: hayate_environ::RefType) -> hayate_environ::RefType {
+        match self.engine_val_type(hayate_environ::WasmValType::Ref(ty)) {
+            hayate_environ::WasmValType::Ref(r) => r,
+            _ => unreachable!("a reference type stays one"),
+        }
+    }
 }
 
 /// A memory as other instances import it.
@@ -220,6 +234,12 @@ impl Instance {
         }
         let mut tables = Vec::new();
         for ty in info.tables.values().skip(info.num_imported_tables as usize) {
+            // Tables hold their type in engine form: it is compared with
+            // other modules' types when the table is imported.
+            let ty = &hayate_environ::TableType {
+                element: module.engine_ref_type(ty.element),
+                ..*ty
+            };
             tables.push(match pool {
                 // SAFETY: as for memories.
                 Some(pool) => unsafe { pool.tables.allocate(*ty, TableElement::NULL)? },

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use hayate_environ::{
     ConstOp, DefinedTableIndex, ElemItems, ElemSegmentKind, EntityRef, FuncIndex, ModuleInfo,
-    PackedOption, RefType, TableIndex,
+    PackedOption, TableIndex,
 };
 
 pub use hayate_environ::FUNCREF_INIT_BIT;
@@ -100,7 +100,11 @@ impl ModuleTableImages {
 
 fn table_image(module: &ModuleInfo, index: TableIndex) -> Option<TableInitImage> {
     let ty = module.tables[index];
-    if ty.element != RefType::Func {
+    let own_init = module
+        .defined_table(index)
+        .and_then(|d| module.table_inits.get(d))
+        .is_some_and(Option::is_some);
+    if !ty.element.is_func() || own_init {
         return None;
     }
     let minimum = usize::try_from(ty.minimum).ok()?;

@@ -8,7 +8,7 @@
 use std::ffi::c_void;
 use std::ptr::NonNull;
 
-use hayate_environ::{RefType, TableType};
+use hayate_environ::TableType;
 
 use crate::lazy_table::{FUNCREF_INIT_BIT, LazyInit};
 use crate::pooling::tables::TableSlot;
@@ -91,7 +91,7 @@ impl Table {
         let mut table = Table {
             storage: Storage::Heap(zeroed_elements(ty.minimum as usize)),
             ty,
-            tagged: ty.element == RefType::Func,
+            tagged: ty.element.is_func(),
             lazy: None,
         };
         if !init.is_null() {
@@ -122,7 +122,7 @@ impl Table {
                 slot: Some(slot),
             },
             ty,
-            tagged: ty.element == RefType::Func,
+            tagged: ty.element.is_func(),
             lazy: None,
         }
     }
@@ -392,7 +392,7 @@ mod tests {
 
     fn ty(min: u64, max: Option<u64>) -> TableType {
         TableType {
-            element: RefType::Func,
+            element: hayate_environ::RefType::FUNCREF,
             minimum: min,
             maximum: max,
             table64: false,

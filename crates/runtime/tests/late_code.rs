@@ -114,10 +114,10 @@ impl Fixture {
             info: info.clone(),
             code,
             offsets: VMOffsets::new(&info),
-            type_ids: info
-                .types
-                .iter()
-                .map(|(_, t)| types.register(t).as_u32())
+            type_ids: types
+                .register_module(&info.types, &info.rec_groups)
+                .into_iter()
+                .map(|id| id.as_u32())
                 .collect(),
             images: ModuleImages::none(),
             table_images: ModuleTableImages::none(),

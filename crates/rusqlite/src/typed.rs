@@ -344,7 +344,7 @@ impl<P: Args, R: Ret> Typed<P, R> {
 fn with_result<P: Args>(
     func: &Func,
     store: &Store<StoreLimits>,
-    result: Option<ValType>,
+    result: Option<&ValType>,
 ) -> Option<Box<dyn Call>> {
     Some(match result {
         None => Box::new(Typed(func.typed::<P, ()>(store).ok()?)),
@@ -370,7 +370,7 @@ macro_rules! by_type {
     };
 }
 
-type Shape<'a> = (&'a Func, &'a Store<StoreLimits>, Option<ValType>);
+type Shape<'a> = (&'a Func, &'a Store<StoreLimits>, Option<&'a ValType>);
 
 fn one<A: Arg>(s: Shape<'_>, rest: &[ValType]) -> Option<Box<dyn Call>> {
     match rest {
@@ -404,7 +404,7 @@ pub fn typed(func: &Func, store: &Store<StoreLimits>) -> Option<Box<dyn Call>> {
     let results: Vec<ValType> = ty.results().collect();
     let result = match results.as_slice() {
         [] => None,
-        [r] => Some(*r),
+        [r] => Some(r),
         _ => return None,
     };
     let shape = (func, store, result);

@@ -1,8 +1,8 @@
 //! The `spectest` host module that spec test scripts import from.
 
 use hayate::{
-    Caller, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, Ref,
-    RefType, Store, Table, TableType, Val, ValType,
+    Caller, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, RefType,
+    Store, Table, TableType, Val, ValType,
 };
 
 /// Prints one value the way the reference interpreter does: `666 : i32`.
@@ -32,7 +32,7 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> hayate::
         ("print_f64_f64", &[F64, F64]),
     ];
     for (name, params) in prints {
-        let ty = FuncType::new(params.iter().copied(), []);
+        let ty = FuncType::new(params.iter().cloned(), []);
         let func = Func::new(
             &mut *store,
             ty,
@@ -55,8 +55,8 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> hayate::
         linker.define(&mut *store, "spectest", name, global)?;
     }
 
-    let table_ty = TableType::new(RefType::FuncRef, 10, Some(20));
-    let table = Table::new(&mut *store, table_ty, Ref::Func(None))?;
+    let table_ty = TableType::new(RefType::FUNCREF, 10, Some(20));
+    let table = Table::new(&mut *store, table_ty, hayate::Ref::Func(None))?;
     linker.define(&mut *store, "spectest", "table", table)?;
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;

@@ -24,7 +24,7 @@ impl FuncTranslator<'_, '_> {
         if let Some(sig) = self.sig_refs.get(&type_index) {
             return *sig;
         }
-        let sig = abi::wasm_signature(&self.info().types[type_index]);
+        let sig = abi::wasm_signature(self.info().signature(type_index));
         let sig = self.b.import_signature(sig);
         self.sig_refs.insert(type_index, sig);
         sig
@@ -215,7 +215,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Pops the arguments of a call of type `type_index` in canonical form.
     fn pop_call_args(&mut self, type_index: TypeIndex, callee_vmctx: Value) -> Vec<Value> {
-        let n = self.info().types[type_index].params.len();
+        let n = self.info().signature(type_index).params.len();
         let mut args = Vec::with_capacity(n + 2);
         args.push(callee_vmctx);
         args.push(self.vmctx);

@@ -63,7 +63,9 @@ impl FuncTranslator<'_, '_> {
                 (vec![], vec![abi::value_type(t)])
             }
             BlockType::FuncType(index) => {
-                let ft = &self.info().types[hayate_environ::TypeIndex::from_u32(index)];
+                let ft = self
+                    .info()
+                    .signature(hayate_environ::TypeIndex::from_u32(index));
                 (
                     ft.params.iter().map(|t| abi::value_type(*t)).collect(),
                     ft.results.iter().map(|t| abi::value_type(*t)).collect(),

@@ -12,9 +12,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::HeapType;
-use hayate_environ::{
-    FUNCREF_INIT_BIT, FuncIndex, RefType, TableIndex, Trap, VMOffsets, vm_func_ref,
-};
+use hayate_environ::{FUNCREF_INIT_BIT, FuncIndex, TableIndex, Trap, VMOffsets, vm_func_ref};
 
 use super::FuncTranslator;
 use crate::abi::POINTER;
@@ -113,7 +111,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn is_funcref_table(&self, table: TableIndex) -> bool {
-        self.info().tables[table].element == RefType::Func
+        self.info().tables[table].element.is_func()
     }
 
     fn iconst32(&mut self, v: u32) -> Value {

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use arbitrary::Unstructured;
-use hayate::{ExternType, Module, Trap, ValType};
+use hayate::{ExternType, HeapType, Module, Trap, ValType};
 
 use super::hayate_side::{self, HayateInstance};
 use super::wasmi_side::{self, WasmiInstance};
@@ -401,7 +401,7 @@ pub fn differential_wasm(
         let (name, params) = funcs[i];
         let args = params
             .iter()
-            .map(|ty| arbitrary_arg(u, *ty))
+            .map(|ty| arbitrary_arg(u, ty))
             .collect::<Vec<_>>();
         if let (Some(fuel), true) = (options.fuel, has_fuel_global) {
             h.set_global(generators::FUEL_EXPORT, DiffValue::I32(fuel as i32));
@@ -448,15 +448,17 @@ fn fmt_args(args: &[DiffValue]) -> String {
 
 /// An argument of type `ty`. References are null or, for `externref`, a
 /// host value both engines wrap the same way.
-fn arbitrary_arg(u: &mut Unstructured<'_>, ty: ValType) -> DiffValue {
+fn arbitrary_arg(u: &mut Unstructured<'_>, ty: &ValType) -> DiffValue {
     let v = match ty {
         ValType::I32 => generators::arbitrary_i32(u).map(DiffValue::I32),
         ValType::I64 => generators::arbitrary_i64(u).map(DiffValue::I64),
         ValType::F32 => generators::arbitrary_f32(u).map(DiffValue::F32),
         ValType::F64 => generators::arbitrary_f64(u).map(DiffValue::F64),
         ValType::V128 => generators::arbitrary_v128(u).map(DiffValue::V128),
-        ValType::FuncRef => Ok(DiffValue::FuncRef { null: true }),
-        ValType::ExternRef => u
+        ValType::Ref(r) if r.heap_type() == &HeapType::Func => {
+            Ok(DiffValue::FuncRef { null: true })
+        }
+        ValType::Ref(_) => u
             .arbitrary::<bool>()
             .and_then(|null| {
                 Ok(if null {
@@ -473,8 +475,8 @@ fn arbitrary_arg(u: &mut Unstructured<'_>, ty: ValType) -> DiffValue {
         ValType::F32 => DiffValue::F32(0),
         ValType::F64 => DiffValue::F64(0),
         ValType::V128 => DiffValue::V128(0),
-        ValType::FuncRef => DiffValue::FuncRef { null: true },
-        ValType::ExternRef => DiffValue::ExternRef(None),
+        ValType::Ref(r) if r.heap_type() == &HeapType::Func => DiffValue::FuncRef { null: true },
+        ValType::Ref(_) => DiffValue::ExternRef(None),
     })
 }
 

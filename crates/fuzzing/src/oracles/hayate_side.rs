@@ -123,7 +123,7 @@ impl HayateInstance {
         };
         let params: Vec<Val> = args.iter().map(|a| self.engine_val(a)).collect();
         let ty = f.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(Val::default_for_ty).collect();
+        let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
         match f.call(&mut self.store, &params, &mut results) {
             Ok(()) => DiffOutcome::Returned(results.iter().map(|r| self.diff_val(r)).collect()),
             Err(e) => error_outcome(e),

@@ -10,8 +10,8 @@ mod wasmi_side;
 
 use arbitrary::Unstructured;
 use hayate::{
-    Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, RefType,
-    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Table, Val,
+    Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, ResourceLimiter,
+    Store, StoreLimits, StoreLimitsBuilder, Table, Val, ValType,
 };
 
 pub use diff::{
@@ -186,8 +186,16 @@ fn instantiate_and_call(store: &mut Store<Limited>, wasm: &[u8], fuel: Option<u3
         }
         let Extern::Func(f) = export else { continue };
         let ty = f.ty(&*store);
-        let params: Vec<Val> = ty.params().map(Val::default_for_ty).collect();
-        let mut results: Vec<Val> = ty.results().map(Val::default_for_ty).collect();
+        // A function whose parameters have no default value (non-null
+        // references) is not called.
+        let Some(params) = ty
+            .params()
+            .map(|t| Val::default_for_ty(&t))
+            .collect::<Option<Vec<Val>>>()
+        else {
+            continue;
+        };
+        let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
         let _ = f.call(&mut *store, &params, &mut results);
         called += 1;
     }
@@ -204,20 +212,23 @@ fn dummy_imports<T: 'static>(store: &mut Store<T>, module: &Module) -> hayate::R
                 let results: Vec<_> = ft.results().collect();
                 Extern::Func(Func::new(&mut *store, ft, move |_, _, out| {
                     for (slot, ty) in out.iter_mut().zip(&results) {
-                        *slot = Val::default_for_ty(*ty);
+                        *slot = Val::default_for_ty(ty)
+                            .ok_or_else(|| hayate::Error::msg("no default result"))?;
                     }
                     Ok(())
                 }))
             }
             ExternType::Global(gt) => {
-                let init = Val::default_for_ty(gt.content());
+                let init = Val::default_for_ty(gt.content())
+                    .ok_or_else(|| hayate::Error::msg("global type without a default"))?;
                 Extern::Global(Global::new(&mut *store, gt, init)?)
             }
             ExternType::Memory(mt) => Extern::Memory(Memory::new(&mut *store, mt)?),
             ExternType::Table(tt) => {
-                let init = match tt.element() {
-                    RefType::FuncRef => Ref::Func(None),
-                    RefType::ExternRef => Ref::Extern(None),
+                let init = match Val::default_for_ty(&ValType::Ref(tt.element().clone())) {
+                    Some(Val::ExternRef(None)) => Ref::Extern(None),
+                    Some(Val::FuncRef(None)) => Ref::Func(None),
+                    _ => return Err(hayate::Error::msg("table type without a default")),
                 };
                 Extern::Table(Table::new(&mut *store, tt, init)?)
             }

@@ -131,6 +131,16 @@ impl Instance {
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
         }
+        // Tables with an initialiser (typed function references) start
+        // with its value in every element, before any segment is applied.
+        for (def, init) in info.table_inits.iter() {
+            if let Some(init) = init {
+                let value = TableElement(self.eval_const(init).get_ptr());
+                let table = &mut self.tables[def.index()];
+                let size = table.size();
+                table.fill(0, value, size);
+            }
+        }
         self.apply_segments_in_order(module)
     }
 
