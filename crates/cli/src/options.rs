@@ -91,6 +91,11 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "function-references",
+        toggle: Config::wasm_function_references,
+        in_all: true,
+    },
+    Proposal {
         name: "tail-call",
         toggle: Config::wasm_tail_call,
         in_all: true,

@@ -154,13 +154,7 @@ fn unimplemented_proposals_may_only_be_off() {
     ]);
     add_with(&["-W", "exceptions=no", "-W", "stack-switching=false"]);
     let h = hello();
-    for key in [
-        "threads",
-        "gc=y",
-        "function-references=yes",
-        "stack-switching=true",
-        "exceptions",
-    ] {
+    for key in ["threads", "gc=y", "stack-switching=true", "exceptions"] {
         fails_with(
             &["run", "-W", key, "--invoke", "add", &h, "1", "2"],
             &["not implemented by Hayate yet", "is accepted"],

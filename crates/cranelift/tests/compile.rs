@@ -297,8 +297,8 @@ fn unsupported_operators_are_errors_not_panics() {
 fn operators_of_unimplemented_proposals_name_operator_and_proposal() {
     let cases = [
         (
-            "(func (result i32) (ref.is_null (ref.as_non_null (ref.null func))))",
-            "operator RefAsNonNull (function_references proposal)",
+            "(tag) (func (throw 0))",
+            "operator Throw (exceptions proposal)",
         ),
         (
             "(memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0)))",

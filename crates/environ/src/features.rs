@@ -53,6 +53,7 @@ pub fn implemented() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
         | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::FUNCTION_REFERENCES
 }
 
 #[cfg(test)]

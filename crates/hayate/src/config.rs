@@ -394,6 +394,17 @@ impl Config {
         self.wasm_feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
+    /// Configures whether the WebAssembly [typed function references
+    /// proposal] (`call_ref`, `return_call_ref`, `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable and concrete reference
+    /// types, table initialisers; part of WebAssembly 3.0) is enabled. On
+    /// by default.
+    ///
+    /// [typed function references proposal]: https://github.com/WebAssembly/function-references
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::FUNCTION_REFERENCES, enable)
+    }
+
     /// Configures whether the WebAssembly [tail-call proposal]
     /// (`return_call` and `return_call_indirect`, part of WebAssembly 3.0)
     /// is enabled. On by default, as in Wasmtime. A chain of tail calls

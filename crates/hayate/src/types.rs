@@ -231,20 +231,9 @@ impl HeapType {
     /// Whether every reference to `self` is a reference to `other`.
     pub fn matches(&self, other: &HeapType) -> bool {
         self.abstract_env()
-            .is_subtype_with(other.abstract_env(), |_, _| {
-                let (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) = (self, other) else {
-                    return false;
-                };
-                match (&a.registered, &b.registered) {
-                    (Some(ra), Some(rb)) if ra.engine == rb.engine => {
-                        ra.id == rb.id
-                            || ra
-                                .engine_handle
-                                .as_ref()
-                                .is_some_and(|e| e.is_subtype(ra.id, rb.id))
-                    }
-                    _ => a == b,
-                }
+            .is_subtype_with(other.abstract_env(), |_, _| match (self, other) {
+                (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) => a.matches(b),
+                _ => false,
             })
     }
 
@@ -316,25 +305,45 @@ impl HeapType {
 /// inline (most are), a longer one shares the engine registry's copy.
 ///
 /// The types are held in engine form: a concrete reference type among
-/// them is an id in the engine's type registry, so a signature that has
-/// one also holds its engine, to describe it.
+/// them is an id in an engine's type registry, meaningful only there. A
+/// signature that has one remembers which engine (and how to describe
+/// the concrete type); one taken from an engine also remembers its own
+/// id there, so that naming it costs no registration.
 #[derive(Clone)]
 pub struct FuncType {
     repr: FuncTypeRepr,
+    /// The engine and id this signature came from, if it came from one.
     registered: Option<Registered>,
+    /// How to describe the concrete types among the parameters and
+    /// results (none if there are none).
+    concrete: Option<Concrete>,
 }
 
-/// The engine a signature came from and its id there, kept so that a
-/// concrete reference to it can name it without registering it again.
-#[derive(Clone)]
+/// An engine's serial number (never reused, unlike its address) and the
+/// id of a type there.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Registered {
-    /// The engine's serial number (never reused, unlike its address).
     engine: u64,
     id: VMSharedTypeIndex,
-    /// The engine itself, held only by a signature with concrete
-    /// reference types (to describe them); others stay free of the
-    /// engine's shared count.
-    engine_handle: Option<Engine>,
+}
+
+/// What a signature with concrete reference types keeps to describe them.
+#[derive(Clone)]
+enum Concrete {
+    /// Taken from this engine: its registry describes them.
+    Engine(Engine),
+    /// Made by [`FuncType::new`] from public types of the engine with
+    /// this serial number, which describe themselves.
+    Public(u64, Arc<[ValType]>),
+}
+
+impl Concrete {
+    fn engine_serial(&self) -> u64 {
+        match self {
+            Concrete::Engine(e) => e.serial(),
+            Concrete::Public(serial, _) => *serial,
+        }
+    }
 }
 
 /// How many parameter and result types a [`FuncType`] holds inline.
@@ -358,57 +367,65 @@ impl FuncType {
     /// A signature with these parameter and result types.
     ///
     /// # Panics
-    /// If a concrete reference type among them names types of two
-    /// different engines.
+    /// If a concrete reference type among them names a signature that
+    /// did not come from an engine ([`Func::ty`](crate::Func::ty), a
+    /// module's imports and exports, ...), or signatures of two engines:
+    /// a concrete type is only meaningful in the engine that registered it.
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
         let params: Vec<ValType> = params.into_iter().collect();
         let results: Vec<ValType> = results.into_iter().collect();
-        // Concrete types are only meaningful in their engine: take it from
-        // the first one.
-        let engine = params.iter().chain(&results).find_map(|t| match t {
-            ValType::Ref(r) => match r.heap_type() {
-                HeapType::ConcreteFunc(f) => f.engine(),
-                _ => None,
-            },
-            _ => None,
-        });
-        let env_ty = |t: &ValType| match (&engine, t) {
-            (Some(engine), t) => t
-                .to_env(engine)
-                .expect("the concrete types of a signature come from one engine"),
-            (None, t) => t
-                .to_env_abstract()
-                .expect("no concrete type without an engine"),
+        let mut serial = None;
+        let mut env_ty = |t: &ValType| -> env::WasmValType {
+            let ValType::Ref(r) = t else {
+                return t.to_env_abstract().expect("not a reference");
+            };
+            let HeapType::ConcreteFunc(f) = r.heap_type() else {
+                return t.to_env_abstract().expect("not a concrete type");
+            };
+            let registered = f
+                .registered
+                .expect("a concrete reference type names a signature taken from an engine");
+            assert!(
+                serial
+                    .replace(registered.engine)
+                    .is_none_or(|s| s == registered.engine),
+                "the concrete types of a signature come from one engine"
+            );
+            env::WasmValType::Ref(env::RefType::new(
+                r.is_nullable(),
+                env::HeapType::ConcreteFunc(env::TypeRef::Engine(registered.id)),
+            ))
         };
-        let ty = env::FuncType::new(params.iter().map(env_ty), results.iter().map(env_ty));
-        let mut ty = FuncType::from_env_unregistered(&Arc::new(ty));
-        if let Some(engine) = engine {
-            ty.registered = Some(Registered {
-                engine: engine.serial(),
-                id: engine.register_type(&ty.to_env()),
-                engine_handle: Some(engine),
-            });
-        }
-        ty
+        let params_env: Vec<env::WasmValType> = params.iter().map(&mut env_ty).collect();
+        let results_env: Vec<env::WasmValType> = results.iter().map(&mut env_ty).collect();
+        let ty = env::FuncType::new(params_env, results_env);
+        let mut out = FuncType::from_env_unregistered(&Arc::new(ty));
+        out.concrete = serial.map(|serial| {
+            let all: Arc<[ValType]> = params.into_iter().chain(results).collect();
+            Concrete::Public(serial, all)
+        });
+        out
     }
 
     /// The signature with id `id` in `engine`.
     pub(crate) fn from_registry(engine: &Engine, id: VMSharedTypeIndex) -> FuncType {
         let ty = engine.lookup_type(id);
         let mut out = FuncType::from_env_unregistered(ty);
+        out.registered = Some(Registered {
+            engine: engine.serial(),
+            id,
+        });
         let concrete = ty
             .params
             .iter()
             .chain(&*ty.results)
             .any(|t| matches!(t, env::WasmValType::Ref(r) if r.heap.concrete().is_some()));
-        out.registered = Some(Registered {
-            engine: engine.serial(),
-            id,
-            engine_handle: concrete.then(|| engine.clone()),
-        });
+        // Only a signature with concrete types holds the engine: others
+        // (nearly all) stay free of its shared count.
+        out.concrete = concrete.then(|| Concrete::Engine(engine.clone()));
         out
     }
 
@@ -416,40 +433,54 @@ impl FuncType {
     /// engine.
     fn from_env_unregistered(ty: &Arc<env::FuncType>) -> FuncType {
         let len = ty.params.len() + ty.results.len();
-        if len > INLINE_TYPES {
-            return FuncType {
-                repr: FuncTypeRepr::Shared(ty.clone()),
-                registered: None,
-            };
-        }
-        let mut types = [env::WasmValType::I32; INLINE_TYPES];
-        for (slot, t) in types.iter_mut().zip(ty.params.iter().chain(&*ty.results)) {
-            *slot = *t;
-        }
-        FuncType {
-            repr: FuncTypeRepr::Inline {
+        let repr = if len > INLINE_TYPES {
+            FuncTypeRepr::Shared(ty.clone())
+        } else {
+            let mut types = [env::WasmValType::I32; INLINE_TYPES];
+            for (slot, t) in types.iter_mut().zip(ty.params.iter().chain(&*ty.results)) {
+                *slot = *t;
+            }
+            FuncTypeRepr::Inline {
                 params: ty.params.len() as u8,
                 len: len as u8,
                 types,
-            },
+            }
+        };
+        FuncType {
+            repr,
             registered: None,
+            concrete: None,
         }
-    }
-
-    /// The engine this signature's concrete types belong to, if it has any.
-    fn engine(&self) -> Option<Engine> {
-        self.registered.as_ref()?.engine_handle.clone()
     }
 
     /// This signature's id in `engine`, registering it if needed. Fails if
     /// it has concrete types of another engine.
     pub(crate) fn type_id(&self, engine: &Engine) -> Result<VMSharedTypeIndex> {
-        match &self.registered {
-            Some(r) if r.engine == engine.serial() => Ok(r.id),
-            Some(r) if r.engine_handle.is_some() => Err(Error::msg(
+        if let Some(r) = self.registered
+            && r.engine == engine.serial()
+        {
+            return Ok(r.id);
+        }
+        match &self.concrete {
+            Some(c) if c.engine_serial() != engine.serial() => Err(Error::msg(
                 "a concrete reference type names a type of another engine",
             )),
             _ => Ok(engine.register_type(&self.to_env())),
+        }
+    }
+
+    /// Whether a function of this signature may be used where one of
+    /// `other` is expected.
+    fn matches(&self, other: &FuncType) -> bool {
+        match (self.registered, other.registered) {
+            (Some(a), Some(b)) if a.engine == b.engine => {
+                a.id == b.id
+                    || match &self.concrete {
+                        Some(Concrete::Engine(e)) => e.is_subtype(a.id, b.id),
+                        _ => false,
+                    }
+            }
+            _ => self == other,
         }
     }
 
@@ -479,24 +510,30 @@ impl FuncType {
         )
     }
 
-    fn public(&self, t: &env::WasmValType) -> ValType {
-        match &self.registered {
-            Some(Registered {
-                engine_handle: Some(engine),
-                ..
-            }) => ValType::from_env(engine, *t),
-            _ => ValType::from_env_abstract(*t),
+    /// Public type number `i` of the parameters then results, whose
+    /// engine form is `t`.
+    fn public(&self, i: usize, t: &env::WasmValType) -> ValType {
+        match &self.concrete {
+            None => ValType::from_env_abstract(*t),
+            Some(Concrete::Engine(engine)) => ValType::from_env(engine, *t),
+            Some(Concrete::Public(_, all)) => all[i].clone(),
         }
     }
 
     /// Parameter types.
     pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.params_env().iter().map(|t| self.public(t))
+        let params = self.params_env();
+        params.iter().enumerate().map(|(i, t)| self.public(i, t))
     }
 
     /// Result types.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.results_env().iter().map(|t| self.public(t))
+        let n = self.params_env().len();
+        let results = self.results_env();
+        results
+            .iter()
+            .enumerate()
+            .map(move |(i, t)| self.public(n + i, t))
     }
 }
 

@@ -171,8 +171,12 @@ fn enable_proposal(config: &mut Config, proposal: Proposal) {
     match proposal {
         // Typed function references build on tail calls (`return_call_ref`),
         // and GC on both.
-        Proposal::TailCall | Proposal::FunctionReferences | Proposal::GC => {
+        Proposal::TailCall => {
             config.wasm_tail_call(true);
+        }
+        Proposal::FunctionReferences | Proposal::GC => {
+            config.wasm_tail_call(true);
+            config.wasm_function_references(true);
         }
         Proposal::Memory64 => {
             config.wasm_memory64(true);

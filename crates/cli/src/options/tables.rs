@@ -87,6 +87,10 @@ pub static WASM: Group = Group {
             "Deterministic relaxed SIMD results: always the case in Hayate, whatever the value.",
         ),
         flag(
+            "function-references",
+            "The typed function references proposal (on by default): `call_ref`, non-null references.",
+        ),
+        flag(
             "tail-call",
             "The tail-call proposal (on by default): `return_call`, `return_call_indirect`.",
         ),
@@ -109,7 +113,6 @@ pub static WASM: Group = Group {
         off_only("threads", NOT_IMPLEMENTED),
         off_only("shared-memory", NOT_IMPLEMENTED),
         off_only("shared-everything-threads", NOT_IMPLEMENTED),
-        off_only("function-references", NOT_IMPLEMENTED),
         off_only("stack-switching", NOT_IMPLEMENTED),
         off_only("gc", NOT_IMPLEMENTED),
         off_only("gc-support", NO_GC),

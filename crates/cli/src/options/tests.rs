@@ -121,7 +121,8 @@ fn proposals_toggle_validator_features() {
             .wasm_tail_call(false)
             .wasm_extended_const(false)
             .wasm_memory64(false)
-            .wasm_relaxed_simd(false);
+            .wasm_relaxed_simd(false)
+            .wasm_function_references(false);
     });
     assert_eq!(config(&o).features(), expected.features());
     let o = parse(&["all-proposals=y"], &[], &[]).unwrap();

@@ -345,7 +345,33 @@ impl FuncTranslator<'_, '_> {
         self.call_through(sig, wasm_call, &args, tail);
     }
 
+    /// `call_ref`, or with `tail` `return_call_ref`: the popped function
+    /// reference, checked for null only. Validation proved its type is a
+    /// subtype of `type_index`, so there is no signature check.
+    fn translate_call_ref(&mut self, type_index: TypeIndex, tail: bool) {
+        let entry = self.pop();
+        self.b.ins().trapz(entry, trap_to_code(Trap::NullReference));
+        // Read-only for the reason `translate_call_indirect` gives.
+        let funcref = MemFlagsData::trusted().with_readonly();
+        let load = |t: &mut Self, field: u32| t.b.ins().load(POINTER, funcref, entry, field as i32);
+        let callee_vmctx = load(self, vm_func_ref::VMCTX);
+        let wasm_call = if self.env.settings.tunables.lazy_compilation {
+            self.lazy_indirect_entry(entry, callee_vmctx)
+        } else {
+            load(self, vm_func_ref::WASM_CALL)
+        };
+        let sig = self.wasm_sig_ref(type_index);
+        let args = self.pop_call_args(type_index, callee_vmctx);
+        self.call_through(sig, wasm_call, &args, tail);
+    }
+
     visit_methods! { self;
+        visit_call_ref(type_index: u32) => {
+            self.translate_call_ref(TypeIndex::from_u32(type_index), false);
+        };
+        visit_return_call_ref(type_index: u32) => {
+            self.translate_call_ref(TypeIndex::from_u32(type_index), true);
+        };
         visit_call(function_index: u32) => {
             self.translate_call(FuncIndex::from_u32(function_index), false);
         };

@@ -188,6 +188,30 @@ impl FuncTranslator<'_, '_> {
             self.b.seal_block(cont);
             self.b.switch_to_block(cont);
         };
+        visit_br_on_null(relative_depth: u32) => {
+            // Branch without the reference when it is null; keep it
+            // (now known non-null) otherwise.
+            let reference = self.pop();
+            let (target, n) = self.branch_target(relative_depth);
+            let args = block_args(&self.peekn_canonical(n));
+            let cont = self.b.create_block();
+            self.b.ins().brif(reference, cont, &[], target, &args);
+            self.b.seal_block(cont);
+            self.b.switch_to_block(cont);
+            self.push(reference);
+        };
+        visit_br_on_non_null(relative_depth: u32) => {
+            // Branch with the reference when it is not null; drop it
+            // otherwise.
+            let reference = *self.stack.last().expect("validated: a reference on the stack");
+            let (target, n) = self.branch_target(relative_depth);
+            let args = block_args(&self.peekn_canonical(n));
+            let cont = self.b.create_block();
+            self.b.ins().brif(reference, target, &args, cont, &[]);
+            self.b.seal_block(cont);
+            self.b.switch_to_block(cont);
+            self.pop();
+        };
         visit_br_table(targets: BrTable<'_>) => {
             let depths = targets
                 .targets()

@@ -119,6 +119,13 @@ impl FuncTranslator<'_, '_> {
     }
 
     visit_methods! { self;
+        visit_ref_as_non_null() => {
+            let reference = self.pop();
+            self.b
+                .ins()
+                .trapz(reference, trap_to_code(Trap::NullReference));
+            self.push(reference);
+        };
         visit_ref_null(_hty: HeapType) => {
             let v = self.b.ins().iconst(POINTER, 0);
             self.push(v);
