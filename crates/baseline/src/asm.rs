@@ -207,6 +207,8 @@ impl Assembler {
             relocations: self.relocations,
             traps: self.traps,
             address_map: self.address_map,
+            // The baseline declines functions with exception handlers.
+            exception_sites: Vec::new(),
         }
     }
 

@@ -91,6 +91,11 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "exceptions",
+        toggle: Config::wasm_exceptions,
+        in_all: true,
+    },
+    Proposal {
         name: "function-references",
         toggle: Config::wasm_function_references,
         in_all: true,

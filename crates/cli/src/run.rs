@@ -258,6 +258,7 @@ fn check_imports(linker: &Linker<Host>, store: &mut Store<Host>, module: &Module
                 ExternType::Global(_) => "global",
                 ExternType::Table(_) => "table",
                 ExternType::Memory(_) => "memory",
+                ExternType::Tag(_) => "tag",
             };
             format!("{kind} `{}::{}`", import.module(), import.name())
         })
@@ -354,6 +355,8 @@ fn format_val(val: &Val) -> String {
         Val::ExternRef(None) => "<null externref>".into(),
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(_)) => "<externref>".into(),
+        Val::ExnRef(None) => "<null exnref>".into(),
+        Val::ExnRef(Some(_)) => "<exnref>".into(),
     }
 }
 

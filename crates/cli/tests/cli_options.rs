@@ -153,8 +153,9 @@ fn unimplemented_proposals_may_only_be_off() {
         "threads=n,gc=n,function-references=n,component-model=n",
     ]);
     add_with(&["-W", "exceptions=no", "-W", "stack-switching=false"]);
+    add_with(&["-W", "exceptions=y,function-references=y"]);
     let h = hello();
-    for key in ["threads", "gc=y", "stack-switching=true", "exceptions"] {
+    for key in ["threads", "gc=y", "stack-switching=true"] {
         fails_with(
             &["run", "-W", key, "--invoke", "add", &h, "1", "2"],
             &["not implemented by Hayate yet", "is accepted"],

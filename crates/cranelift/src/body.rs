@@ -7,10 +7,13 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, LibCall};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{
+    Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+};
+use hayate_environ::exception_table::{ExceptionHandler, ExceptionSite};
 use hayate_environ::{
     BodyRelocation, CompileError, CompiledBody, DefinedFuncIndex, FloatLibcall, RelocationKind,
-    RelocationTarget,
+    RelocationTarget, TagIndex,
 };
 
 use crate::traps::trap_from_code;
@@ -118,5 +121,57 @@ pub(crate) fn compile_body(
         relocations: relocs,
         traps,
         address_map,
+        exception_sites: exception_sites(buffer)?,
     })
+}
+
+/// The call sites of `buffer` that have exception handlers (the
+/// `try_call`s inside `try_table`s), in the shared vocabulary. The
+/// translator gives every such call the caller's vmctx as its dynamic
+/// context first, then tags that are the module's tag indices.
+fn exception_sites(
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+) -> Result<Vec<ExceptionSite>, CompileError> {
+    let mut sites = Vec::new();
+    for site in buffer.call_sites() {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let frame_offset = site.frame_offset.ok_or_else(|| {
+            CompileError::Codegen("a call site with handlers has no frame offset".into())
+        })?;
+        let mut vmctx_sp_offset = None;
+        let mut handlers = Vec::new();
+        for h in site.exception_handlers {
+            match *h {
+                FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(off)) => {
+                    vmctx_sp_offset = Some(off);
+                }
+                FinalizedMachExceptionHandler::Context(other) => {
+                    return Err(CompileError::Codegen(format!(
+                        "exception context in {other:?}, not on the stack"
+                    )));
+                }
+                FinalizedMachExceptionHandler::Tag(tag, target) => {
+                    handlers.push(ExceptionHandler {
+                        tag: Some(TagIndex::from_u32(tag.as_u32())),
+                        target,
+                    })
+                }
+                FinalizedMachExceptionHandler::Default(target) => {
+                    handlers.push(ExceptionHandler { tag: None, target })
+                }
+            }
+        }
+        let vmctx_sp_offset = vmctx_sp_offset.ok_or_else(|| {
+            CompileError::Codegen("a call site with handlers has no vmctx context".into())
+        })?;
+        sites.push(ExceptionSite {
+            ret_addr: site.ret_addr,
+            frame_offset,
+            vmctx_sp_offset,
+            handlers,
+        });
+    }
+    Ok(sites)
 }

@@ -297,8 +297,8 @@ fn unsupported_operators_are_errors_not_panics() {
 fn operators_of_unimplemented_proposals_name_operator_and_proposal() {
     let cases = [
         (
-            "(tag) (func (throw 0))",
-            "operator Throw (exceptions proposal)",
+            "(tag) (func try catch 0 end)",
+            "operator Try (legacy_exceptions proposal)",
         ),
         (
             "(memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0)))",

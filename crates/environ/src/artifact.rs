@@ -491,6 +491,7 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
         (info.num_imported_tables, info.tables.len(), "tables"),
         (info.num_imported_memories, info.memories.len(), "memories"),
         (info.num_imported_globals, info.globals.len(), "globals"),
+        (info.num_imported_tags, info.tags.len(), "tags"),
     ];
     for (imported, total, what) in counts {
         if u64::from(imported) > n(total) || total > u32::MAX as usize {
@@ -505,6 +506,13 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
         return Err(format!("function of type {t} out of range"));
     }
     check_types(info)?;
+    if let Some(t) = info
+        .tags
+        .values()
+        .find(|t| info.types.get(**t).and_then(|t| t.as_func()).is_none())
+    {
+        return Err(format!("tag of type {t} out of range"));
+    }
     if n(info.global_inits.len()) != u64::from(info.num_defined_globals())
         || n(info.table_inits.len()) != u64::from(info.num_defined_tables())
         || info.escaping_funcs.len() != info.functions.len()
@@ -520,6 +528,7 @@ fn check_module(info: &ModuleInfo, compiled: &CompiledModule) -> Result<(), Stri
         EntityIndex::Table(i) => info.tables.is_valid(i),
         EntityIndex::Memory(i) => info.memories.is_valid(i),
         EntityIndex::Global(i) => info.globals.is_valid(i),
+        EntityIndex::Tag(i) => info.tags.is_valid(i),
     };
     let imports = info.imports.iter().map(|i| i.index);
     if let Some(e) = imports
@@ -638,6 +647,17 @@ mod tests {
                 target: crate::FloatLibcall::FmaF64,
                 addend: -4,
             }],
+            exceptions: crate::exception_table::ExceptionTable::new(vec![
+                crate::exception_table::ExceptionSite {
+                    ret_addr: 9,
+                    frame_offset: 48,
+                    vmctx_sp_offset: 16,
+                    handlers: vec![crate::exception_table::ExceptionHandler {
+                        tag: None,
+                        target: 12,
+                    }],
+                },
+            ]),
         };
         (info, compiled)
     }

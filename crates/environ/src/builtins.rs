@@ -82,6 +82,18 @@ macro_rules! for_each_builtin {
             /// whose `wasm_call` is null, fills in its entries and returns
             /// `wasm_call`; null (with the error left for the host) on failure.
             LazyCompileFuncRef lazy_compile_func_ref (Pointer) -> Pointer;
+            /// `throw`: a new exception of tag `tag` (of the calling instance)
+            /// whose payload is the values (16 bytes each) at `values`. Leaves
+            /// Wasm with an error if the store holds too many exceptions.
+            ExnNew exn_new (I32, Pointer) -> Pointer;
+            /// Throws exception `exn` from the Wasm frame whose frame pointer is
+            /// `fp` (which has no handler for it itself): resumes at the first
+            /// handler of a calling frame, or leaves Wasm with the exception.
+            /// Never returns.
+            Throw throw (Pointer, Pointer) -> Void;
+            /// A `catch` or `catch_all` took what it needs from exception `exn`:
+            /// the store may reuse it unless it escaped as an `exnref`.
+            ExnRelease exn_release (Pointer) -> Void;
         }
     };
 }

@@ -9,6 +9,7 @@ use cranelift_entity::PrimaryMap;
 
 use crate::address_map::AddressMap;
 use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
+use crate::exception_table::{ExceptionSite, ExceptionTable};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 
@@ -125,6 +126,8 @@ pub struct CompiledBody {
     /// (offset in the body, Wasm byte offset in the module), sorted by
     /// code offset, for backtraces.
     pub address_map: Vec<(u32, u32)>,
+    /// Call sites with exception handlers, offsets in the body.
+    pub exception_sites: Vec<ExceptionSite>,
 }
 
 /// One compiled WebAssembly function.
@@ -152,6 +155,8 @@ pub struct CompiledModule {
     pub wasm_to_array_trampolines: PrimaryMap<TypeIndex, FunctionLoc>,
     /// Instructions that may trap, by offset in the text.
     pub traps: TrapTable,
+    /// Call sites with exception handlers, by return address in the text.
+    pub exceptions: ExceptionTable,
     /// Relocations left for the loader.
     pub relocations: Vec<Relocation>,
 }

@@ -27,8 +27,9 @@ use crate::bytes::{ByteOwner, SharedBytes};
 use crate::compiled::{CompiledFunction, CompiledModule, FloatLibcall, FunctionLoc, Relocation};
 use crate::entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, ElemIndex, EntityRef, FuncIndex, GlobalIndex,
-    MemoryIndex, TableIndex, TypeIndex,
+    MemoryIndex, TableIndex, TagIndex, TypeIndex,
 };
+use crate::exception_table::{ExceptionHandler, ExceptionSite, ExceptionTable};
 use crate::module::{
     DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     Import, ModuleInfo,
@@ -396,7 +397,8 @@ entity!(
     GlobalIndex,
     DefinedGlobalIndex,
     DataIndex,
-    ElemIndex
+    ElemIndex,
+    TagIndex
 );
 
 impl<K: EntityRef, V: Encode> Encode for PrimaryMap<K, V> {
@@ -741,17 +743,19 @@ impl Encode for EntityIndex {
             EntityIndex::Table(i) => e.put(&1u8).put(&i),
             EntityIndex::Memory(i) => e.put(&2u8).put(&i),
             EntityIndex::Global(i) => e.put(&3u8).put(&i),
+            EntityIndex::Tag(i) => e.put(&4u8).put(&i),
         };
     }
 }
 
 impl Decode for EntityIndex {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(match d.tag("entity", 3)? {
+        Ok(match d.tag("entity", 4)? {
             0 => EntityIndex::Function(d.get()?),
             1 => EntityIndex::Table(d.get()?),
             2 => EntityIndex::Memory(d.get()?),
-            _ => EntityIndex::Global(d.get()?),
+            3 => EntityIndex::Global(d.get()?),
+            _ => EntityIndex::Tag(d.get()?),
         })
     }
 }
@@ -855,6 +859,7 @@ impl Encode for ModuleInfo {
             .put(&self.functions)
             .put(&self.tables)
             .put(&self.table_inits)
+            .put(&self.tags)
             .put(&self.memories)
             .put(&self.globals)
             .put(&self.global_inits)
@@ -867,7 +872,8 @@ impl Encode for ModuleInfo {
             .put(&self.num_imported_funcs)
             .put(&self.num_imported_tables)
             .put(&self.num_imported_memories)
-            .put(&self.num_imported_globals);
+            .put(&self.num_imported_globals)
+            .put(&self.num_imported_tags);
         e.len(names.len());
         for (index, name) in names {
             e.put(&index).put(name);
@@ -884,6 +890,7 @@ impl Decode for ModuleInfo {
             functions: d.get()?,
             tables: d.get()?,
             table_inits: d.get()?,
+            tags: d.get()?,
             memories: d.get()?,
             globals: d.get()?,
             global_inits: d.get()?,
@@ -897,6 +904,7 @@ impl Decode for ModuleInfo {
             num_imported_tables: d.get()?,
             num_imported_memories: d.get()?,
             num_imported_globals: d.get()?,
+            num_imported_tags: d.get()?,
             func_names: HashMap::new(),
             name: None,
             escaping_funcs: PrimaryMap::new(),
@@ -989,13 +997,49 @@ impl Decode for Relocation {
 }
 
 /// Everything but the text, which an artifact stores separately.
+impl Encode for ExceptionHandler {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.tag).put(&self.target);
+    }
+}
+
+impl Decode for ExceptionHandler {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(ExceptionHandler {
+            tag: d.get()?,
+            target: d.get()?,
+        })
+    }
+}
+
+impl Encode for ExceptionSite {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.ret_addr)
+            .put(&self.frame_offset)
+            .put(&self.vmctx_sp_offset)
+            .put(&self.handlers);
+    }
+}
+
+impl Decode for ExceptionSite {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(ExceptionSite {
+            ret_addr: d.get()?,
+            frame_offset: d.get()?,
+            vmctx_sp_offset: d.get()?,
+            handlers: d.get()?,
+        })
+    }
+}
+
 impl Encode for CompiledModule {
     fn encode(&self, e: &mut Encoder) {
         e.put(&self.functions)
             .put(&self.array_to_wasm_trampolines)
             .put(&self.wasm_to_array_trampolines)
             .put(self.traps.as_bytes())
-            .put(&self.relocations);
+            .put(&self.relocations)
+            .put(self.exceptions.sites());
     }
 }
 
@@ -1009,6 +1053,7 @@ impl Decode for CompiledModule {
             wasm_to_array_trampolines: d.get()?,
             traps: TrapTable::from_bytes(d.get()?).map_err(|m| d.error(m))?,
             relocations: d.get()?,
+            exceptions: ExceptionTable::new(d.get()?),
         })
     }
 }

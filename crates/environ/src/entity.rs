@@ -57,6 +57,17 @@ entity_impl!(GlobalIndex, "global");
 pub struct DefinedGlobalIndex(u32);
 entity_impl!(DefinedGlobalIndex, "defined_global");
 
+/// Index of a tag (exception handling) in the module's tag index space
+/// (imported first).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TagIndex(u32);
+entity_impl!(TagIndex, "tag");
+
+/// Index of a tag defined by the module.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct DefinedTagIndex(u32);
+entity_impl!(DefinedTagIndex, "defined_tag");
+
 /// Index of an element segment.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ElemIndex(u32);

@@ -54,6 +54,7 @@ pub fn implemented() -> WasmFeatures {
         | WasmFeatures::MEMORY64
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::EXCEPTIONS
 }
 
 #[cfg(test)]

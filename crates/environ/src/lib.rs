@@ -27,6 +27,7 @@ mod vmoffsets;
 pub mod artifact;
 pub mod builtins;
 pub mod encode;
+pub mod exception_table;
 pub mod image;
 pub mod link;
 
@@ -41,7 +42,8 @@ pub use cranelift_entity::packed_option::PackedOption;
 pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
 pub use entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
-    ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex, VMSharedTypeIndex,
+    DefinedTagIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TagIndex,
+    TypeIndex, VMSharedTypeIndex,
 };
 pub use error::{CompileError, WasmError};
 pub use features::{SpecVersion, features_for};
@@ -56,7 +58,7 @@ pub use types::{
     CompositeType, ConstExpr, ConstOp, EntityType, FuncType, GlobalType, HeapType, MemoryType,
     RefType, SubType, TableType, TypeRef, WasmValType,
 };
-pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_func_ref};
+pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_exception, vm_func_ref};
 pub use wasmparser;
 pub use wasmparser::WasmFeatures;
 

@@ -13,6 +13,7 @@ use crate::compiled::{
 };
 use crate::entity::EntityRef;
 use crate::error::CompileError;
+use crate::exception_table::{ExceptionHandler, ExceptionSite, ExceptionTable};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 
@@ -35,6 +36,7 @@ pub fn link(
     let mut text = Text {
         bytes: Vec::new(),
         traps: Vec::new(),
+        exceptions: Vec::new(),
         padding: architecture.padding_byte(),
     };
     let mut module = CompiledModule::default();
@@ -110,6 +112,7 @@ pub fn link(
         }
     }
     module.traps = TrapTable::from_pairs(text.traps);
+    module.exceptions = ExceptionTable::new(text.exceptions);
     module.relocations.sort_by_key(|r| r.offset);
     module.text = text.bytes;
     Ok(module)
@@ -119,6 +122,7 @@ pub fn link(
 struct Text {
     bytes: Vec<u8>,
     traps: Vec<(u32, Trap)>,
+    exceptions: Vec<ExceptionSite>,
     padding: u8,
 }
 
@@ -134,6 +138,21 @@ impl Text {
         u32::try_from(self.bytes.len()).map_err(|_| too_large())?;
         self.traps
             .extend(body.traps.iter().map(|(o, t)| (start + o, *t)));
+        self.exceptions
+            .extend(body.exception_sites.iter().map(|site| {
+                ExceptionSite {
+                    ret_addr: start + site.ret_addr,
+                    handlers: site
+                        .handlers
+                        .iter()
+                        .map(|h| ExceptionHandler {
+                            target: start + h.target,
+                            ..*h
+                        })
+                        .collect(),
+                    ..site.clone()
+                }
+            }));
         Ok(FunctionLoc { start, length })
     }
 }
@@ -193,6 +212,7 @@ mod tests {
             relocations,
             traps: vec![(0, Trap::UnreachableCodeReached)],
             address_map: vec![(0, 7)],
+            exception_sites: Vec::new(),
         }
     }
 

@@ -11,7 +11,8 @@ use cranelift_entity::PrimaryMap;
 use crate::bytes::SharedBytes;
 use crate::entity::{
     DataIndex, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
-    ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+    DefinedTagIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TagIndex,
+    TypeIndex,
 };
 use crate::error::WasmError;
 use crate::types::{
@@ -30,6 +31,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// Global index (imports first).
     Global(GlobalIndex),
+    /// Tag index (imports first).
+    Tag(TagIndex),
 }
 
 /// One import of the module.
@@ -143,6 +146,9 @@ pub struct ModuleInfo {
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     /// Every global (imported and defined).
     pub globals: PrimaryMap<GlobalIndex, GlobalType>,
+    /// The function type (no results) of every tag (imported and defined):
+    /// the types of an exception's payload.
+    pub tags: PrimaryMap<TagIndex, TypeIndex>,
     /// Initialiser of every defined table's elements, if it has one other
     /// than null (typed function references), by defined-table index.
     pub table_inits: PrimaryMap<DefinedTableIndex, Option<ConstExpr>>,
@@ -169,6 +175,8 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Function names from the name section.
     pub func_names: HashMap<FuncIndex, String>,
     /// The module's name from the name section.
@@ -240,6 +248,12 @@ impl ModuleInfo {
                                 info.num_imported_globals += 1;
                                 EntityIndex::Global(info.globals.push(ty))
                             }
+                            wasmparser::TypeRef::Tag(t) => {
+                                info.num_imported_tags += 1;
+                                EntityIndex::Tag(
+                                    info.tags.push(TypeIndex::from_u32(t.func_type_idx)),
+                                )
+                            }
                             other => {
                                 return Err(unsupported(format!("import kind {other:?}"), offset));
                             }
@@ -270,6 +284,11 @@ impl ModuleInfo {
                         info.tables
                             .push(table_type(table.ty).map_err(|w| unsupported(w, offset))?);
                         info.table_inits.push(init);
+                    }
+                }
+                Payload::TagSection(reader) => {
+                    for tag in reader {
+                        info.tags.push(TypeIndex::from_u32(tag?.func_type_idx));
                     }
                 }
                 Payload::MemorySection(reader) => {
@@ -303,6 +322,9 @@ impl ModuleInfo {
                             }
                             wasmparser::ExternalKind::Global => {
                                 EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                            }
+                            wasmparser::ExternalKind::Tag => {
+                                EntityIndex::Tag(TagIndex::from_u32(export.index))
                             }
                             other => {
                                 return Err(unsupported(format!("export kind {other:?}"), 0));
@@ -421,6 +443,23 @@ impl ModuleInfo {
         self.memories.len() as u32 - self.num_imported_memories
     }
 
+    /// Number of tags defined by the module.
+    pub fn num_defined_tags(&self) -> u32 {
+        self.tags.len() as u32 - self.num_imported_tags
+    }
+
+    /// The defined-tag index of `tag`, if it is defined here.
+    pub fn defined_tag(&self, tag: TagIndex) -> Option<DefinedTagIndex> {
+        tag.as_u32()
+            .checked_sub(self.num_imported_tags)
+            .map(DefinedTagIndex::from_u32)
+    }
+
+    /// The tag-space index of defined tag `index`.
+    pub fn tag_index(&self, index: DefinedTagIndex) -> TagIndex {
+        TagIndex::from_u32(self.num_imported_tags + index.as_u32())
+    }
+
     /// Number of globals defined by the module.
     pub fn num_defined_globals(&self) -> u32 {
         self.globals.len() as u32 - self.num_imported_globals
@@ -522,6 +561,7 @@ impl ModuleInfo {
             EntityIndex::Table(t) => EntityType::Table(self.tables[t]),
             EntityIndex::Memory(m) => EntityType::Memory(self.memories[m]),
             EntityIndex::Global(g) => EntityType::Global(self.globals[g]),
+            EntityIndex::Tag(t) => EntityType::Tag(self.signature(self.tags[t]).clone()),
         }
     }
 

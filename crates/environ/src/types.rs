@@ -523,6 +523,8 @@ pub enum EntityType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag, with its payload's types as a function type's parameters.
+    Tag(FuncType),
 }
 
 /// One operation of a constant expression.

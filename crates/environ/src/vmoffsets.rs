@@ -19,9 +19,12 @@
 //!  imported_tables     [*mut VMTableDefinition]                      8 bytes each
 //!  imported_memories   [*mut VMMemoryDefinition]                     8 bytes each
 //!  imported_globals    [*mut VMGlobalDefinition]                     8 bytes each
+//!  imported_tags       [*const VMTagDefinition]                      8 bytes each
 //!  defined_tables      [VMTableDefinition { base, current_elements }] 16 bytes each
 //!  defined_memories    [VMMemoryDefinition { base, current_length }] 16 bytes each
 //!  defined_globals     [VMGlobalDefinition]        16 bytes each, 16-aligned
+//!  defined_tags        [VMTagDefinition { type_id: u32 }]  8 bytes each: a tag's
+//!                                       identity is its definition's address
 //!  func_refs           [VMFuncRef { wasm_call, array_call, vmctx, type_id, defined_index }] 32 bytes each
 //! ```
 //!
@@ -42,8 +45,8 @@
 //!   array-call entry is at [`host_func_ctx::ARRAY_CALL`].
 
 use crate::entity::{
-    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex,
-    TableIndex, TypeIndex,
+    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, DefinedTagIndex, FuncIndex,
+    GlobalIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex,
 };
 use crate::module::ModuleInfo;
 
@@ -72,6 +75,17 @@ pub mod vm_func_ref {
     pub const DEFINED_INDEX: u32 = 28;
     /// Size of a `VMFuncRef`.
     pub const SIZE: u32 = 32;
+}
+
+/// Offsets inside a `VMException`, an exception object (what an `exnref`
+/// points to).
+pub mod vm_exception {
+    /// The tag's identity (`*const VMTagDefinition`).
+    pub const TAG: u32 = 0;
+    /// Pointer to the payload: `ValRaw`s, 16 bytes each, 16-aligned.
+    pub const PAYLOAD: u32 = 8;
+    /// Nonzero once the object was visible as a value (u32).
+    pub const ESCAPED: u32 = 20;
 }
 
 /// Offsets inside a `VMHostFuncContext`, the vmctx of host functions.
@@ -115,6 +129,8 @@ pub struct VMOffsets {
     num_defined_tables: u32,
     num_defined_memories: u32,
     num_defined_globals: u32,
+    num_imported_tags: u32,
+    num_defined_tags: u32,
     num_funcs: u32,
     imported_functions: u32,
     imported_tables: u32,
@@ -123,6 +139,8 @@ pub struct VMOffsets {
     defined_tables: u32,
     defined_memories: u32,
     defined_globals: u32,
+    imported_tags: u32,
+    defined_tags: u32,
     func_refs: u32,
     size: u32,
 }
@@ -145,6 +163,8 @@ impl VMOffsets {
             num_defined_tables: module.num_defined_tables(),
             num_defined_memories: module.num_defined_memories(),
             num_defined_globals: module.num_defined_globals(),
+            num_imported_tags: module.num_imported_tags,
+            num_defined_tags: module.num_defined_tags(),
             num_funcs: module.functions.len() as u32,
             imported_functions: 0,
             imported_tables: 0,
@@ -153,6 +173,8 @@ impl VMOffsets {
             defined_tables: 0,
             defined_memories: 0,
             defined_globals: 0,
+            imported_tags: 0,
+            defined_tags: 0,
             func_refs: 0,
             size: 0,
         };
@@ -170,6 +192,8 @@ impl VMOffsets {
         o.defined_tables = next(o.num_defined_tables, 16, 8);
         o.defined_memories = next(o.num_defined_memories, 16, 8);
         o.defined_globals = next(o.num_defined_globals, 16, 16);
+        o.imported_tags = next(o.num_imported_tags, 8, 8);
+        o.defined_tags = next(o.num_defined_tags, 8, 8);
         o.func_refs = next(o.num_funcs, vm_func_ref::SIZE, 16);
         o.size = next(0, 0, 16);
         o
@@ -271,6 +295,18 @@ impl VMOffsets {
         let index = index.as_u32();
         assert!(index < self.num_defined_globals);
         self.defined_globals + index * 16
+    }
+    /// Offset of the pointer to imported tag `index`'s definition.
+    pub fn imported_tag(&self, index: TagIndex) -> u32 {
+        let index = index.as_u32();
+        assert!(index < self.num_imported_tags);
+        self.imported_tags + index * 8
+    }
+    /// Offset of defined tag `index`'s `VMTagDefinition`.
+    pub fn defined_tag(&self, index: DefinedTagIndex) -> u32 {
+        let index = index.as_u32();
+        assert!(index < self.num_defined_tags);
+        self.defined_tags + index * 8
     }
     /// Offset of function `index`'s `VMFuncRef` (any function, imported or defined).
     pub fn func_ref(&self, index: FuncIndex) -> u32 {

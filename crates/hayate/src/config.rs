@@ -405,6 +405,17 @@ impl Config {
         self.wasm_feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
 
+    /// Configures whether the WebAssembly [exception-handling proposal]
+    /// (tags, `throw`, `throw_ref`, `try_table` and `exnref`, as in
+    /// WebAssembly 3.0; not the legacy `try`/`catch` instructions) is
+    /// enabled. On by default. Code that throws nothing pays nothing: a
+    /// throw finds its handler by walking the frames.
+    ///
+    /// [exception-handling proposal]: https://github.com/WebAssembly/exception-handling
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::EXCEPTIONS, enable)
+    }
+
     /// Configures whether the WebAssembly [tail-call proposal]
     /// (`return_call` and `return_call_indirect`, part of WebAssembly 3.0)
     /// is enabled. On by default, as in Wasmtime. A chain of tail calls

@@ -1,14 +1,14 @@
 //! Importable and exportable things other than functions: `Global`,
-//! `Memory`, `Table`, and the `Extern` that holds any of the four.
+//! `Memory`, `Table`, `Tag`, and the `Extern` that holds any of them.
 
-use hayate_runtime::VMGlobalDefinition;
+use hayate_runtime::{VMGlobalDefinition, VMTagDefinition};
 
 use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
-use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, TagType};
 use crate::values::{Ref, Val};
-use crate::vm::{GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr};
+use crate::vm::{GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr, TagPtr};
 
 /// Any importable or exportable item.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +21,8 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 impl Extern {
@@ -57,12 +59,22 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
     /// The item's current type (tables and memories report their current size
     /// as minimum, as import matching requires).
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty(&store)),
             Extern::Global(g) => ExternType::Global(g.ty(&store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(&store)),
             Extern::Table(t) => ExternType::Table(t.ty(&store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
         }
@@ -72,6 +84,7 @@ impl Extern {
         match self {
             Extern::Func(f) => f.store,
             Extern::Global(g) => g.ptr.owner(),
+            Extern::Tag(t) => t.ptr.owner(),
             Extern::Table(t) => t.ptr.owner(),
             Extern::Memory(m) => m.ptr.owner(),
         }
@@ -96,6 +109,51 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
+
+/// A tag: what an exception is thrown with, and what handlers catch. Two
+/// tags are the same tag only if they are the same definition: two
+/// instances of a module define different tags of the same type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) ptr: TagPtr,
+}
+
+impl Tag {
+    /// A new tag of type `ty`, owned by `store`.
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Result<Tag> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if ty.ty().results().len() != 0 {
+            return Err(Error::msg("a tag's type has no results"));
+        }
+        let type_id = ty.ty().type_id(&store.engine)?;
+        let mut def = Box::new(VMTagDefinition {
+            type_id: type_id.as_u32(),
+        });
+        let ptr = TagPtr::new(store.id, std::ptr::NonNull::from(&mut *def));
+        store.tags.push(def);
+        Ok(Tag { ptr })
+    }
+
+    /// The tag's type.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        let store = &store.as_context().0.opaque;
+        TagType::new(crate::FuncType::from_registry(
+            &store.engine,
+            self.ptr.type_id(store),
+        ))
+    }
+
+    /// Whether `a` and `b` are the same tag (as Wasmtime's `Tag::eq`).
+    pub fn eq(a: &Tag, b: &Tag, _store: impl AsContext) -> bool {
+        a == b
     }
 }
 

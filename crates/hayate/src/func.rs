@@ -178,7 +178,7 @@ impl Func {
         let limits: *const _ = &*store.opaque.limits;
         let max_stack = store.opaque.engine.config().max_wasm_stack;
         let vmstore: *mut dyn VMStore = store as *mut StoreInner<T>;
-        vm::call_raw(vmstore, limits, max_stack, self.ptr, values)
+        vm::call_raw(vmstore, self.store, limits, max_stack, self.ptr, values)
     }
 
     /// A statically typed view of this function, if the types match.

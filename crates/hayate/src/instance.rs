@@ -6,13 +6,13 @@ use hayate_runtime::{Imports, VMExport, VMStore};
 
 use crate::Engine;
 use crate::error::{Error, Result};
-use crate::externals::{Extern, Global, Memory, Table};
+use crate::externals::{Extern, Global, Memory, Table, Tag};
 use crate::func::Func;
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{EngineEntityType, ExternType};
-use crate::vm::{self, FuncRefPtr, GlobalPtr, MemoryPtr, TablePtr};
+use crate::vm::{self, FuncRefPtr, GlobalPtr, MemoryPtr, TablePtr, TagPtr};
 
 /// An instantiated module, owned by a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,7 @@ impl Instance {
             match ext {
                 Extern::Func(f) => raw.functions.push(f.ptr.as_raw().cast()),
                 Extern::Global(g) => raw.globals.push(g.ptr.raw().as_ptr()),
+                Extern::Tag(t) => raw.tags.push(t.ptr.raw().as_ptr()),
                 Extern::Table(t) => raw.tables.push(t.ptr.raw()),
                 Extern::Memory(m) => raw.memories.push(m.ptr.raw()),
             }
@@ -175,6 +176,9 @@ impl Instance {
             VMExport::Global(g) => Extern::Global(Global {
                 ptr: GlobalPtr::new(self.store, std::ptr::NonNull::new(g)?),
                 ty: global_ty?,
+            }),
+            VMExport::Tag(t) => Extern::Tag(Tag {
+                ptr: TagPtr::new(self.store, std::ptr::NonNull::new(t.cast_mut())?),
             }),
         })
     }
@@ -318,6 +322,8 @@ fn matches(engine: &Engine, expected: &EngineEntityType, actual: &EngineEntityTy
                 && e.table64 == a.table64
                 && limits(e.minimum, e.maximum, a.minimum, a.maximum)
         }
+        // A tag's type is invariant: the payload is read and written.
+        (EngineEntityType::Tag(e), EngineEntityType::Tag(a)) => e == a,
         (EngineEntityType::Memory(e), EngineEntityType::Memory(a)) => {
             e.memory64 == a.memory64
                 && e.shared == a.shared
@@ -345,6 +351,7 @@ fn describe(ty: &ExternType) -> String {
             )
         }
         ExternType::Memory(m) => format!("memory of {} pages", limits(m.minimum(), m.maximum())),
+        ExternType::Tag(t) => format!("tag {}", t.ty()),
     }
 }
 

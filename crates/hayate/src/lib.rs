@@ -60,6 +60,7 @@ mod cache;
 mod config;
 mod engine;
 mod error;
+mod exceptions;
 mod externals;
 mod func;
 mod instance;
@@ -82,7 +83,8 @@ pub use config::{
 };
 pub use engine::{Engine, Precompiled};
 pub use error::{Context, Error, FrameInfo, Result, Trap, WasmBacktrace, anyhow, bail, ensure};
-pub use externals::{Extern, Global, Memory, Table};
+pub use exceptions::{ExnRef, ThrownException};
+pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hayate_environ::SpecVersion;
 pub use instance::{Export, Instance};
@@ -94,6 +96,6 @@ pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreCon
 pub use typed::{IntoFunc, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType,
-    MemoryTypeBuilder, Mutability, RefType, TableType, ValType,
+    MemoryTypeBuilder, Mutability, RefType, TableType, TagType, ValType,
 };
 pub use values::{ExternRef, Ref, Val};

@@ -297,6 +297,9 @@ impl<T: 'static> Linker<T> {
             ExternType::Table(_) => name == "__indirect_function_table" || name == "table",
             ExternType::Global(_) => name == "__data_end" || name == "__heap_base",
             ExternType::Func(_) => true,
+            // C++ and setjmp/longjmp support export their tags
+            // (`__cpp_exception`, `__c_longjmp`).
+            ExternType::Tag(_) => true,
         };
         let pre = self.instantiate_pre(module)?;
         for export in module.exports() {

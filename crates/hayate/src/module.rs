@@ -320,6 +320,7 @@ impl Module {
                 ..info.tables[t]
             }),
             EntityIndex::Memory(m) => EngineEntityType::Memory(info.memories[m]),
+            EntityIndex::Tag(t) => EngineEntityType::Tag(runtime.shared_type(info.tags[t])),
         }
     }
 

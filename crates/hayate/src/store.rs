@@ -81,7 +81,13 @@ pub struct StoreOpaque {
     pub(crate) tables: Vec<HostTable>,
     #[allow(clippy::vec_box)]
     pub(crate) globals: Vec<Box<VMGlobalDefinition>>,
+    /// Tags made by the host (`Tag::new`), boxed: a tag's identity is its
+    /// definition's address, which must not move.
+    #[allow(clippy::vec_box)]
+    pub(crate) tags: Vec<Box<hayate_runtime::VMTagDefinition>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// Exception objects.
+    pub(crate) exceptions: hayate_runtime::exceptions::ExceptionHeap,
     pub(crate) limits: Box<VMRuntimeLimits>,
     /// Memories and tables created so far (by instances and the host).
     pub(crate) memory_count: usize,
@@ -116,7 +122,9 @@ impl<T: 'static> Store<T> {
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
+                    tags: Vec::new(),
                     externrefs: Vec::new(),
+                    exceptions: Default::default(),
                     limits: Box::new(VMRuntimeLimits {
                         epoch_deadline: 0.into(),
                         ..VMRuntimeLimits::default()
@@ -356,7 +364,7 @@ impl<T: 'static> VMStore for StoreInner<T> {
         values: &mut [ValRaw],
     ) -> Result<(), hayate_runtime::HostError> {
         crate::func::call_host(self, host, caller, values)
-            .map_err(|e| Box::new(e) as hayate_runtime::HostError)
+            .map_err(|e| crate::vm::to_host_error(&self.opaque, e))
     }
 
     fn memory_growing(&mut self, current: usize, desired: usize, max: Option<usize>) -> bool {
@@ -390,6 +398,10 @@ impl<T: 'static> VMStore for StoreInner<T> {
                 .map_err(|e| Box::new(e) as hayate_runtime::HostError),
             None => Ok(()),
         }
+    }
+
+    fn exceptions(&mut self) -> &mut hayate_runtime::exceptions::ExceptionHeap {
+        &mut self.opaque.exceptions
     }
 
     fn out_of_fuel(&mut self) -> bool {

@@ -40,6 +40,8 @@ impl ValType {
     pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
     /// `nullexternref`: only the null host reference.
     pub const NULLEXTERNREF: ValType = ValType::Ref(RefType::NULLEXTERNREF);
+    /// `exnref`: a nullable exception reference.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
 
     /// Whether this is a reference type.
     pub fn is_ref(&self) -> bool {
@@ -119,6 +121,8 @@ impl RefType {
     pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
     /// `nullexternref`
     pub const NULLEXTERNREF: RefType = RefType::new(true, HeapType::NoExtern);
+    /// `exnref`
+    pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
 
     /// The type `(ref null? heap_type)`.
     pub const fn new(nullable: bool, heap_type: HeapType) -> RefType {
@@ -242,7 +246,7 @@ impl HeapType {
     /// not implemented yet).
     pub(crate) fn abstract_top(&self) -> Option<env::HeapType> {
         match self.abstract_env().top() {
-            top @ (env::HeapType::Func | env::HeapType::Extern) => Some(top),
+            top @ (env::HeapType::Func | env::HeapType::Extern | env::HeapType::Exn) => Some(top),
             _ => None,
         }
     }
@@ -930,6 +934,27 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// A tag.
+    Tag(TagType),
+}
+
+/// A tag's type: a function type whose parameters are the types of the
+/// payload of the exceptions thrown with the tag, and which has no results.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TagType {
+    ty: FuncType,
+}
+
+impl TagType {
+    /// The tag type of signature `ty`.
+    pub fn new(ty: FuncType) -> TagType {
+        TagType { ty }
+    }
+
+    /// The signature: the payload's types as parameters, no results.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
 }
 
 impl ExternType {
@@ -942,6 +967,9 @@ impl ExternType {
             EngineEntityType::Global(g) => ExternType::Global(GlobalType::from_env(engine, g)),
             EngineEntityType::Table(t) => ExternType::Table(TableType::from_env(engine, t)),
             EngineEntityType::Memory(m) => ExternType::Memory(MemoryType { inner: m }),
+            EngineEntityType::Tag(id) => {
+                ExternType::Tag(TagType::new(FuncType::from_registry(engine, id)))
+            }
         }
     }
 }
@@ -957,6 +985,7 @@ impl ExternType {
             }),
             ExternType::Table(t) => EngineEntityType::Table(t.to_env(engine)?),
             ExternType::Memory(m) => EngineEntityType::Memory(m.inner),
+            ExternType::Tag(t) => EngineEntityType::Tag(t.ty().type_id(engine)?),
         })
     }
 }
@@ -969,6 +998,7 @@ pub(crate) enum EngineEntityType {
     Global(env::GlobalType),
     Table(env::TableType),
     Memory(env::MemoryType),
+    Tag(VMSharedTypeIndex),
 }
 
 /// One import of a module.

@@ -8,6 +8,7 @@ use hayate_environ::{self as env, HeapType as EnvHeap, TypeRef};
 use hayate_runtime::ValRaw;
 
 use crate::error::{Error, Result};
+use crate::exceptions::ExnRef;
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::{RefType, ValType};
@@ -29,6 +30,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An external reference, or null.
     ExternRef(Option<ExternRef>),
+    /// An exception reference, or null.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -42,6 +45,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -113,6 +117,7 @@ impl Val {
             Val::V128(v) => ValRaw::v128(v),
             Val::FuncRef(f) => ValRaw::ptr(func_to_raw(f, store)?),
             Val::ExternRef(e) => ValRaw::ptr(extern_to_raw(e, store)?),
+            Val::ExnRef(e) => ValRaw::ptr(exn_to_raw(e, store)?),
         })
     }
 
@@ -139,6 +144,7 @@ impl Val {
             | (Val::V128(_), env::WasmValType::V128) => true,
             (Val::FuncRef(f), env::WasmValType::Ref(r)) => Ref::Func(*f).matches(store, r),
             (Val::ExternRef(e), env::WasmValType::Ref(r)) => Ref::Extern(*e).matches(store, r),
+            (Val::ExnRef(e), env::WasmValType::Ref(r)) => Ref::Exn(*e).matches(store, r),
             _ => false,
         }
     }
@@ -177,12 +183,14 @@ pub enum Ref {
     Func(Option<Func>),
     /// An external reference, or null.
     Extern(Option<ExternRef>),
+    /// An exception reference, or null.
+    Exn(Option<ExnRef>),
 }
 
 impl Ref {
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None))
+        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None))
     }
 
     /// The most general type of this reference (`funcref`, `externref`).
@@ -190,6 +198,7 @@ impl Ref {
         match self {
             Ref::Func(_) => RefType::FUNCREF,
             Ref::Extern(_) => RefType::EXTERNREF,
+            Ref::Exn(_) => RefType::EXNREF,
         }
     }
 
@@ -197,6 +206,7 @@ impl Ref {
     fn null_of(top: EnvHeap) -> Ref {
         match top {
             EnvHeap::Extern => Ref::Extern(None),
+            EnvHeap::Exn => Ref::Exn(None),
             _ => Ref::Func(None),
         }
     }
@@ -207,6 +217,8 @@ impl Ref {
             Ref::Func(None) => ty.nullable && ty.heap.top() == EnvHeap::Func,
             Ref::Extern(None) => ty.nullable && ty.heap.top() == EnvHeap::Extern,
             Ref::Extern(Some(_)) => ty.heap == EnvHeap::Extern,
+            Ref::Exn(None) => ty.nullable && ty.heap.top() == EnvHeap::Exn,
+            Ref::Exn(Some(e)) => ty.heap == EnvHeap::Exn && store.check(e.store).is_ok(),
             Ref::Func(Some(f)) => match ty.heap {
                 EnvHeap::Func => true,
                 EnvHeap::ConcreteFunc(TypeRef::Engine(expected)) => {
@@ -224,6 +236,7 @@ impl Ref {
         match self {
             Ref::Func(f) => func_to_raw(f, store),
             Ref::Extern(e) => extern_to_raw(e, store),
+            Ref::Exn(e) => exn_to_raw(e, store),
         }
     }
 
@@ -232,6 +245,9 @@ impl Ref {
         match ty.heap.top() {
             EnvHeap::Func => Ref::Func(Func::from_raw(store, raw)),
             EnvHeap::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+            EnvHeap::Exn => Ref::Exn(
+                std::ptr::NonNull::new(raw.cast()).map(|e| crate::vm::exn_from_raw(store, e)),
+            ),
             other => unreachable!("{other} references are not implemented, so never validated"),
         }
     }
@@ -242,6 +258,7 @@ impl From<Ref> for Val {
         match r {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
+            Ref::Exn(e) => Val::ExnRef(e),
         }
     }
 }
@@ -254,6 +271,13 @@ fn func_to_raw(f: Option<Func>, store: &StoreOpaque) -> Result<*mut c_void> {
             f.ptr.ensure_wasm_call(f.store, store)?;
             Ok(f.ptr.as_raw())
         }
+    }
+}
+
+fn exn_to_raw(e: Option<ExnRef>, store: &StoreOpaque) -> Result<*mut c_void> {
+    match e {
+        None => Ok(std::ptr::null_mut()),
+        Some(e) => e.to_raw(store),
     }
 }
 

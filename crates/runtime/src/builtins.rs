@@ -8,12 +8,15 @@
 
 use std::ffi::c_void;
 
-use hayate_environ::{DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, MemoryIndex, TableIndex};
+use hayate_environ::{
+    DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, MemoryIndex, TableIndex, TagIndex,
+};
 
+use crate::exceptions::VMException;
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;
 use crate::table::{TableElement, range};
-use crate::vmcontext::VMContext;
+use crate::vmcontext::{VMContext, ValRaw};
 
 /// The Rust type of a builtin's parameter or result ([`AbiType`] by name).
 ///
@@ -525,6 +528,61 @@ unsafe extern "C" fn epoch_deadline(vmctx: *mut VMContext) -> u8 {
             crate::traphandlers::set_pending_host_error(error);
             0
         }
+    }
+}
+
+/// `throw`'s new exception: of tag `tag` of the calling instance, with the
+/// tag's parameter count of values read from `values`.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `values` must hold as many
+/// values as the tag's type has parameters.
+unsafe extern "C" fn exn_new(vmctx: *mut VMContext, tag: u32, values: *mut c_void) -> *mut c_void {
+    // SAFETY: per the builtin contract; the instance borrow ends before the
+    // store is borrowed.
+    unsafe {
+        let (tag_def, len) = {
+            let instance = &*caller_instance(vmctx);
+            let tag = TagIndex::from_u32(tag);
+            let info = &instance.module().info;
+            (
+                instance.tag(tag),
+                info.signature(info.tags[tag]).params.len(),
+            )
+        };
+        let payload = std::slice::from_raw_parts(values.cast::<ValRaw>(), len);
+        match caller_store(vmctx).exceptions().alloc(tag_def, payload) {
+            Ok(exn) => exn.as_ptr().cast(),
+            // Nothing on this frame needs dropping: the error moves on.
+            Err(e) => crate::traphandlers::raise_host_error(Box::new(e.to_string())),
+        }
+    }
+}
+
+/// Throws `exn` from the frame at `fp`; never returns.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `exn` must be a live
+/// exception of the caller's store and `fp` the calling frame's pointer.
+unsafe extern "C" fn throw(_vmctx: *mut VMContext, exn: *mut c_void, fp: *mut c_void) {
+    let Some(exn) = std::ptr::NonNull::new(exn.cast::<VMException>()) else {
+        // Compiled code checks for null before it throws.
+        std::process::abort()
+    };
+    // SAFETY: per the builtin contract, nothing on this frame needs
+    // dropping.
+    unsafe { crate::traphandlers::throw(exn, fp as usize) }
+}
+
+/// Gives exception `exn` back to the store unless it escaped.
+///
+/// # Safety
+/// See the contract above `caller_instance`; `exn` must be an exception of
+/// the caller's store that the caller no longer uses.
+unsafe extern "C" fn exn_release(vmctx: *mut VMContext, exn: *mut c_void) {
+    if let Some(exn) = std::ptr::NonNull::new(exn.cast::<VMException>()) {
+        // SAFETY: per the builtin contract.
+        unsafe { caller_store(vmctx).exceptions().release(exn) }
     }
 }
 

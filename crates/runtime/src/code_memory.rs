@@ -76,7 +76,12 @@ impl CodeMemory {
         info: Arc<ModuleInfo>,
     ) -> io::Result<Arc<CodeMemory>> {
         compiled.text = Vec::new();
-        validate(&mut compiled, text_len, info.num_defined_funcs() as usize)?;
+        validate(
+            &mut compiled,
+            text_len,
+            info.num_defined_funcs() as usize,
+            info.tags.len(),
+        )?;
         // SAFETY: guaranteed by the caller; `validate` checked the metadata.
         let start = unsafe { load_text(&mut mmap, text_len, &compiled)? };
         let meta = Arc::new(CodeMeta {
@@ -101,7 +106,7 @@ impl CodeMemory {
     ) -> io::Result<Arc<CodeMemory>> {
         let mut meta = without_text(compiled);
         let text_len = compiled.text.len();
-        validate(&mut meta, text_len, 0)?;
+        validate(&mut meta, text_len, 0, info.tags.len())?;
         let mut mmap = copy_to_fresh_mapping(&compiled.text)?;
         // SAFETY: the mapping is fresh and read/write, the metadata was
         // validated, and the text is compiler output (trusted as by `new`).
@@ -223,6 +228,7 @@ pub(crate) fn without_text(compiled: &CompiledModule) -> CompiledModule {
         array_to_wasm_trampolines: compiled.array_to_wasm_trampolines.clone(),
         wasm_to_array_trampolines: compiled.wasm_to_array_trampolines.clone(),
         traps: compiled.traps.clone(),
+        exceptions: compiled.exceptions.clone(),
         relocations: compiled.relocations.clone(),
     }
 }
@@ -281,6 +287,7 @@ pub(crate) fn validate(
     compiled: &mut CompiledModule,
     text_len: usize,
     functions: usize,
+    tags: usize,
 ) -> io::Result<()> {
     let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
     let len = text_len as u64;
@@ -320,5 +327,6 @@ pub(crate) fn validate(
         )));
     }
     compiled.traps.check(len).map_err(bad)?;
+    compiled.exceptions.check(len, tags).map_err(bad)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use hayate_environ::VMSharedTypeIndex;
 
+use crate::exceptions::UncaughtException;
 use crate::instance::Instance;
 use crate::store::{HostState, VMStore};
 use crate::traphandlers::{set_pending_host_error, set_pending_panic};
@@ -135,6 +136,21 @@ unsafe extern "C" fn host_array_call(
     match result {
         Ok(Ok(())) => 1,
         Ok(Err(error)) => {
+            if let Some(exn) = error.downcast_ref::<UncaughtException>().map(|u| u.0) {
+                drop(error);
+                // The host function threw a Wasm exception: it goes on
+                // into the calling Wasm frames, from the wasm-to-array
+                // trampoline, which stored its frame pointer as the
+                // store's last exit from Wasm before calling.
+                // SAFETY: the caller is a live instance whose limits are
+                // the running store's; nothing on this frame needs
+                // dropping any more, and the exception is the store's.
+                unsafe {
+                    let limits = (*Instance::from_vmctx(caller)).limits();
+                    let fp = *(*limits).last_wasm_exit_fp.get();
+                    crate::traphandlers::throw(exn, fp)
+                }
+            }
             set_pending_host_error(error);
             0
         }

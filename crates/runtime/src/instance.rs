@@ -9,9 +9,9 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use hayate_environ::{
-    DataIndex, DefinedFuncIndex, DefinedMemoryIndex, DefinedTableIndex, ElemIndex, EntityIndex,
-    EntityRef, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TypeIndex, VMOffsets,
-    VMSharedTypeIndex,
+    DataIndex, DefinedFuncIndex, DefinedMemoryIndex, DefinedTableIndex, DefinedTagIndex, ElemIndex,
+    EntityIndex, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, ModuleInfo, TableIndex, TagIndex,
+    TypeIndex, VMOffsets, VMSharedTypeIndex,
 };
 
 use crate::builtins::BUILTINS;
@@ -26,7 +26,7 @@ use crate::store::VMStore;
 use crate::table::{Table, TableElement};
 use crate::vmcontext::{
     EpochCounter, VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
-    VMRuntimeLimits, VMTableDefinition,
+    VMRuntimeLimits, VMTableDefinition, VMTagDefinition,
 };
 
 pub use init::InstantiationError;
@@ -121,6 +121,8 @@ pub struct Imports {
     pub memories: Vec<ExportMemory>,
     /// Global storage.
     pub globals: Vec<*mut VMGlobalDefinition>,
+    /// Tag definitions.
+    pub tags: Vec<*const VMTagDefinition>,
 }
 
 /// Per-store context every instance of the store shares.
@@ -353,6 +355,15 @@ impl Instance {
             for (i, g) in imports.globals.iter().enumerate() {
                 self.write(o.imported_global(GlobalIndex::new(i)), *g);
             }
+            for (i, t) in imports.tags.iter().enumerate() {
+                self.write(o.imported_tag(TagIndex::new(i)), *t);
+            }
+            for def in 0..info.num_defined_tags() {
+                let def = DefinedTagIndex::from_u32(def);
+                let ty = info.tags[info.tag_index(def)];
+                let type_id = module.type_ids[ty.index()];
+                self.write(o.defined_tag(def), VMTagDefinition { type_id });
+            }
             for i in 0..self.memories.len() {
                 let def = self.memories[i].vmmemory();
                 self.write(o.defined_memory(DefinedMemoryIndex::new(i)), def);
@@ -535,6 +546,20 @@ impl Instance {
         }
     }
 
+    /// The definition of tag `index` (its identity).
+    pub fn tag(&self, index: TagIndex) -> *const VMTagDefinition {
+        let o = &self.module.offsets;
+        match self.module.info.defined_tag(index) {
+            // SAFETY: imported tag pointers are written at allocation.
+            None => unsafe {
+                self.vmctx_plus(o.imported_tag(index))
+                    .cast::<*const VMTagDefinition>()
+                    .read()
+            },
+            Some(def) => self.vmctx_plus(o.defined_tag(def)).cast(),
+        }
+    }
+
     /// An export by name, as raw runtime parts.
     pub fn export(&mut self, name: &str) -> Option<VMExport> {
         let index = self.module.info.export(name)?;
@@ -548,6 +573,7 @@ impl Instance {
             EntityIndex::Table(t) => VMExport::Table(self.table(t)),
             EntityIndex::Memory(m) => VMExport::Memory(self.memory(m)),
             EntityIndex::Global(g) => VMExport::Global(self.global(g)),
+            EntityIndex::Tag(t) => VMExport::Tag(self.tag(t)),
         }
     }
 
@@ -650,6 +676,8 @@ pub enum VMExport {
     Memory(ExportMemory),
     /// Global storage.
     Global(*mut VMGlobalDefinition),
+    /// A tag's definition (its identity).
+    Tag(*const VMTagDefinition),
 }
 
 impl Drop for Instance {

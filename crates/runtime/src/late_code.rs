@@ -249,6 +249,11 @@ fn checked_meta(
         ));
     }
     let mut meta = without_text(compiled);
-    validate(&mut meta, compiled.text.len(), defined.len())?;
+    validate(
+        &mut meta,
+        compiled.text.len(),
+        defined.len(),
+        info.tags.len(),
+    )?;
     Ok(meta)
 }

@@ -50,6 +50,7 @@ pub mod code_arena;
 pub mod code_memory;
 pub mod code_registry;
 pub mod cow;
+pub mod exceptions;
 pub mod host_func;
 pub mod instance;
 pub mod late_code;
@@ -89,5 +90,5 @@ pub use traphandlers::{
 pub use type_registry::TypeRegistry;
 pub use vmcontext::{
     VMContext, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMHostFuncContext,
-    VMMemoryDefinition, VMRuntimeLimits, VMTableDefinition, ValRaw,
+    VMMemoryDefinition, VMRuntimeLimits, VMTableDefinition, VMTagDefinition, ValRaw,
 };

@@ -62,6 +62,9 @@ pub trait VMStore: Any {
         Ok(())
     }
 
+    /// The store's exception objects.
+    fn exceptions(&mut self) -> &mut crate::exceptions::ExceptionHeap;
+
     /// Compiled code ran out of fuel. Return `true` after adding fuel to
     /// continue, `false` to trap with `OutOfFuel`.
     fn out_of_fuel(&mut self) -> bool;

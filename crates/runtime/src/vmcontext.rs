@@ -65,6 +65,16 @@ pub struct VMGlobalDefinition {
     pub bytes: [u8; 16],
 }
 
+/// A tag's definition (exception handling): its address is the tag's
+/// identity, which exceptions carry and handlers compare; it records the
+/// engine-wide id of the tag's type (its payload's types as parameters).
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VMTagDefinition {
+    /// Engine-wide id of the tag's function type.
+    pub type_id: u32,
+}
+
 /// A function reference: everything needed to call a function from compiled
 /// code or from the host, and its signature's engine-wide type id.
 #[repr(C)]

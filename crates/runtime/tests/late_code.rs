@@ -68,7 +68,10 @@ fn compile(wat: &str) -> (Arc<ModuleInfo>, CompiledModule) {
 }
 
 /// A store that only runs Wasm: no host functions, growth allowed.
-struct PlainStore;
+#[derive(Default)]
+struct PlainStore {
+    exceptions: hayate_runtime::exceptions::ExceptionHeap,
+}
 
 impl VMStore for PlainStore {
     fn call_host(
@@ -84,6 +87,9 @@ impl VMStore for PlainStore {
     }
     fn table_growing(&mut self, _: u64, _: u64, _: Option<u64>) -> bool {
         true
+    }
+    fn exceptions(&mut self) -> &mut hayate_runtime::exceptions::ExceptionHeap {
+        &mut self.exceptions
     }
     fn out_of_fuel(&mut self) -> bool {
         false
@@ -124,7 +130,7 @@ impl Fixture {
             lazy: None,
             code_entries: None,
         });
-        let mut store = Box::new(PlainStore);
+        let mut store = Box::new(PlainStore::default());
         let limits = Box::new(VMRuntimeLimits::default());
         let epoch = Box::new(EpochCounter::new(0));
         let store_ptr: *mut dyn VMStore = &mut *store;

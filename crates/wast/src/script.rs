@@ -287,7 +287,22 @@ impl<'e> Script<'e> {
             D::AssertUnlinkable {
                 module, message, ..
             } => self.assert_unlinkable(module, message),
-            D::AssertException { .. } => Err("unsupported directive `assert_exception`".into()),
+            D::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(vals) => Err(format!(
+                    "expected an uncaught exception, got {}",
+                    fmt_vals(&self.store, &vals)
+                )),
+                Err(ExecError::Setup(s)) => Err(s),
+                Err(ExecError::Engine(e))
+                    if e.downcast_ref::<hayate::ThrownException>().is_some() =>
+                {
+                    Ok(())
+                }
+                Err(ExecError::Engine(e)) => Err(format!(
+                    "expected an uncaught exception, got {}",
+                    describe(&e)
+                )),
+            },
             D::AssertSuspension { .. } => Err("unsupported directive `assert_suspension`".into()),
             D::Thread(_) => Err("unsupported directive `thread`".into()),
             D::Wait { .. } => Err("unsupported directive `wait`".into()),

@@ -22,6 +22,7 @@ pub fn arg_to_val(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val, St
         WastArgCore::RefNull(HeapType::Abstract { ty, .. }) => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Val::FuncRef(None),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Val::ExternRef(None),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Val::ExnRef(None),
             other => return Err(format!("unsupported argument type: ref.null {other:?}")),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
@@ -68,6 +69,13 @@ fn matches_ret(store: &impl AsContext, actual: &Val, expected: &WastRetCore<'_>)
             None => true,
             Some(HeapType::Abstract { ty, .. }) => {
                 matches!(ty, AbstractHeapType::Extern | AbstractHeapType::NoExtern)
+            }
+            Some(_) => false,
+        },
+        (WastRetCore::RefNull(ty), Val::ExnRef(None)) => match ty {
+            None => true,
+            Some(HeapType::Abstract { ty, .. }) => {
+                matches!(ty, AbstractHeapType::Exn | AbstractHeapType::NoExn)
             }
             Some(_) => false,
         },
@@ -159,6 +167,8 @@ pub fn fmt_val(store: &impl AsContext, val: &Val) -> String {
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern (host value)".into(),
         },
+        Val::ExnRef(None) => "ref.null exn".into(),
+        Val::ExnRef(Some(_)) => "ref.exn".into(),
     }
 }
 

@@ -83,7 +83,13 @@ fn failing_assertions_fail_with_their_line() {
             .to_string()
             .starts_with(&format!("test.wast:{first_line}:2: "))
     );
-    assert!(report.failures[7].reason.contains("unsupported directive"));
+    assert!(
+        report.failures[7]
+            .reason
+            .contains("expected an uncaught exception, got i32:3"),
+        "{}",
+        report.failures[7].reason
+    );
 }
 
 #[test]

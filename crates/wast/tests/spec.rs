@@ -190,6 +190,13 @@ fn enable_proposal(config: &mut Config, proposal: Proposal) {
         Proposal::RelaxedSimd => {
             config.wasm_relaxed_simd(true);
         }
+        // The exception files also return-call from inside `try_table`,
+        // and use typed function references.
+        Proposal::ExceptionHandling => {
+            config.wasm_exceptions(true);
+            config.wasm_tail_call(true);
+            config.wasm_function_references(true);
+        }
         _ => {}
     }
 }

@@ -87,6 +87,10 @@ pub static WASM: Group = Group {
             "Deterministic relaxed SIMD results: always the case in Hayate, whatever the value.",
         ),
         flag(
+            "exceptions",
+            "The exception-handling proposal (on by default): `try_table`, `throw`, `exnref`.",
+        ),
+        flag(
             "function-references",
             "The typed function references proposal (on by default): `call_ref`, non-null references.",
         ),
@@ -119,7 +123,6 @@ pub static WASM: Group = Group {
         off_only("custom-page-sizes", NOT_IMPLEMENTED),
         off_only("wide-arithmetic", NOT_IMPLEMENTED),
         off_only("branch-hinting", NOT_IMPLEMENTED),
-        off_only("exceptions", NOT_IMPLEMENTED),
         off_only("component-model", NO_COMPONENTS),
         off_only("component-model-async", NO_COMPONENTS),
         off_only("component-model-more-async-builtins", NO_COMPONENTS),

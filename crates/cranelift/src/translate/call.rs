@@ -14,6 +14,7 @@ use hayate_environ::{
 };
 
 use super::FuncTranslator;
+use super::exceptions::CallTarget;
 use super::vmctx::immutable;
 use crate::abi::{self, POINTER};
 use crate::traps::trap_to_code;
@@ -226,6 +227,10 @@ impl FuncTranslator<'_, '_> {
 
     fn push_call_results(&mut self, call: cranelift_codegen::ir::Inst) {
         let results = self.b.inst_results(call).to_vec();
+        self.push_results(results);
+    }
+
+    fn push_results(&mut self, results: Vec<Value>) {
         self.stack.extend(results);
         // The callee may have charged fuel or changed the store's counter,
         // or moved the epoch deadline.
@@ -252,6 +257,12 @@ impl FuncTranslator<'_, '_> {
             Some(defined) if !self.env.lazy_calls => {
                 let callee = self.defined_func_ref(defined);
                 let args = self.pop_call_args(type_index, self.vmctx);
+                if !tail && self.in_try_scope() {
+                    let sig = self.wasm_sig_ref(type_index);
+                    let results = self.try_call(CallTarget::Direct(callee), sig, &args);
+                    self.push_results(results);
+                    return;
+                }
                 let call = match tail {
                     true => self.b.ins().return_call(callee, &args),
                     false => self.b.ins().call(callee, &args),
@@ -287,6 +298,11 @@ impl FuncTranslator<'_, '_> {
     /// Calls (or with `tail` tail-calls) the code at `target` with
     /// signature `sig`.
     fn call_through(&mut self, sig: SigRef, target: Value, args: &[Value], tail: bool) {
+        if !tail && self.in_try_scope() {
+            let results = self.try_call(CallTarget::Indirect(target), sig, args);
+            self.push_results(results);
+            return;
+        }
         let call = match tail {
             true => self.b.ins().return_call_indirect(sig, target, args),
             false => self.b.ins().call_indirect(sig, target, args),

@@ -33,6 +33,12 @@ pub(super) enum FrameKind {
         /// Whether an `else` was seen.
         has_else: bool,
     },
+    /// A `try_table`: a block whose catch clauses' landing blocks are
+    /// sealed at its end.
+    TryTable {
+        /// The landing blocks of its catch clauses.
+        landings: Vec<Block>,
+    },
 }
 
 /// One entry of the control stack.
@@ -54,7 +60,7 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 
 impl FuncTranslator<'_, '_> {
     /// Parameter and result types of a block type, as Cranelift types.
-    fn block_signature(&self, ty: BlockType) -> Result<(Vec<ir::Type>, Vec<ir::Type>)> {
+    pub(super) fn block_signature(&self, ty: BlockType) -> Result<(Vec<ir::Type>, Vec<ir::Type>)> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => {
@@ -74,7 +80,7 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
-    fn block_with_params(&mut self, types: &[ir::Type]) -> Block {
+    pub(super) fn block_with_params(&mut self, types: &[ir::Type]) -> Block {
         let block = self.b.create_block();
         for ty in types {
             self.b.append_block_param(block, *ty);
@@ -82,9 +88,31 @@ impl FuncTranslator<'_, '_> {
         block
     }
 
-    fn jump(&mut self, target: Block, args: &[Value]) {
+    pub(super) fn jump(&mut self, target: Block, args: &[Value]) {
         let args = block_args(args);
         self.b.ins().jump(target, &args);
+    }
+
+    /// Pushes the frame of a `block` (or, with `landings`, a `try_table`)
+    /// whose inputs of types `params` are on the stack.
+    pub(super) fn push_block_frame(
+        &mut self,
+        params: &[ir::Type],
+        results: &[ir::Type],
+        landings: Option<Vec<Block>>,
+    ) {
+        let next = self.block_with_params(results);
+        self.control.push(ControlFrame {
+            kind: match landings {
+                Some(landings) => FrameKind::TryTable { landings },
+                None => FrameKind::Block,
+            },
+            next,
+            num_params: params.len(),
+            num_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            exit_reachable: false,
+        });
     }
 
     /// Pushes the frame of the function body, whose exit returns.
@@ -111,15 +139,7 @@ impl FuncTranslator<'_, '_> {
         };
         visit_block(blockty: BlockType) => {
             let (params, results) = self.block_signature(blockty)?;
-            let next = self.block_with_params(&results);
-            self.control.push(ControlFrame {
-                kind: FrameKind::Block,
-                next,
-                num_params: params.len(),
-                num_results: results.len(),
-                stack_height: self.stack.len() - params.len(),
-                exit_reachable: false,
-            });
+            self.push_block_frame(&params, &results, None);
         };
         visit_loop(blockty: BlockType) => {
             let (params, results) = self.block_signature(blockty)?;
@@ -243,7 +263,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Where a branch to `depth` goes and how many values it carries.
-    fn branch_target(&mut self, depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
         match frame.kind {
@@ -354,6 +374,7 @@ impl FuncTranslator<'_, '_> {
                 frame.exit_reachable = true;
             }
             FrameKind::Loop { header } => self.b.seal_block(header),
+            FrameKind::TryTable { landings } => self.close_try_table(landings),
             _ => {}
         }
         self.b.switch_to_block(frame.next);
@@ -374,7 +395,10 @@ impl FuncTranslator<'_, '_> {
     /// matching `else` or `end` makes code reachable again.
     pub(super) fn translate_unreachable_operator(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),

@@ -37,6 +37,7 @@ macro_rules! visit_methods {
 
 mod call;
 mod control;
+mod exceptions;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -133,6 +134,7 @@ pub(crate) fn translate_function(
         b: builder,
         stack: Vec::new(),
         control: Vec::new(),
+        handlers: Vec::new(),
         reachable: true,
         unreachable_depth: 0,
         locals: Vec::new(),
@@ -172,6 +174,8 @@ struct FuncTranslator<'a, 'f> {
     stack: Vec<Value>,
     /// The Wasm control stack; the outermost frame is the function body.
     control: Vec<ControlFrame>,
+    /// The catch clauses of the open `try_table`s, outermost first.
+    handlers: Vec<exceptions::HandlerScope>,
     /// Whether the current position can be reached.
     reachable: bool,
     /// While unreachable: how many blocks opened in unreachable code are

@@ -317,9 +317,9 @@ pub fn differential_wasm(
     let exports: Vec<Export> = module
         .0
         .exports()
-        .map(|e| {
+        .filter_map(|e| {
             let name = e.name().to_string();
-            match e.ty() {
+            Some(match e.ty() {
                 ExternType::Func(ft) => Export::Func {
                     name,
                     params: ft.params().collect(),
@@ -327,7 +327,9 @@ pub fn differential_wasm(
                 ExternType::Global(_) => Export::Global(name),
                 ExternType::Memory(_) => Export::Memory(name),
                 ExternType::Table(_) => Export::Table(name),
-            }
+                // Generated modules have no exceptions (see `generators`).
+                ExternType::Tag(_) => return None,
+            })
         })
         .collect();
     let has_fuel_global = exports

@@ -94,6 +94,7 @@ impl HayateInstance {
             Val::V128(x) => DiffValue::V128(*x),
             Val::FuncRef(f) => DiffValue::FuncRef { null: f.is_none() },
             Val::ExternRef(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
+            Val::ExnRef(_) => unreachable!("generated modules have no exceptions"),
         }
     }
 
@@ -101,6 +102,7 @@ impl HayateInstance {
         match r {
             Ref::Func(f) => DiffValue::FuncRef { null: f.is_none() },
             Ref::Extern(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
+            Ref::Exn(_) => unreachable!("generated modules have no exceptions"),
         }
     }
 

@@ -11,7 +11,7 @@ mod wasmi_side;
 use arbitrary::Unstructured;
 use hayate::{
     Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, ResourceLimiter,
-    Store, StoreLimits, StoreLimitsBuilder, Table, Val, ValType,
+    Store, StoreLimits, StoreLimitsBuilder, Table, Tag, Val, ValType,
 };
 
 pub use diff::{
@@ -228,10 +228,12 @@ fn dummy_imports<T: 'static>(store: &mut Store<T>, module: &Module) -> hayate::R
                 let init = match Val::default_for_ty(&ValType::Ref(tt.element().clone())) {
                     Some(Val::ExternRef(None)) => Ref::Extern(None),
                     Some(Val::FuncRef(None)) => Ref::Func(None),
+                    Some(Val::ExnRef(None)) => Ref::Exn(None),
                     _ => return Err(hayate::Error::msg("table type without a default")),
                 };
                 Extern::Table(Table::new(&mut *store, tt, init)?)
             }
+            ExternType::Tag(tt) => Extern::Tag(Tag::new(&mut *store, &tt)?),
         });
     }
     Ok(out)

@@ -39,6 +39,7 @@ pub(crate) fn host_body<T: 'static>(host: &HostState, store: StoreId) -> &HostBo
 #[inline(always)]
 pub(crate) fn call_raw(
     store: *mut dyn VMStore,
+    store_id: StoreId,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
     func: FuncRefPtr,
@@ -49,20 +50,32 @@ pub(crate) fn call_raw(
     // of the store the caller holds and does not use during the call.
     unsafe {
         if let Some(host) = hayate_runtime::host_state(func.as_ptr()) {
-            return (*store).call_host(host, None, values).map_err(host_error);
+            return (*store)
+                .call_host(host, None, values)
+                .map_err(|e| error_of(store_id, e));
         }
         hayate_runtime::invoke(func.as_ptr(), values, limits, max_wasm_stack)
-            .map_err(|reason| unwind_to_error(*reason))
+            .map_err(|reason| unwind_to_error(store_id, *reason))
     }
 }
 
-fn unwind_to_error(reason: UnwindReason) -> Error {
+/// A host error of a call in store `store`: an uncaught exception becomes
+/// a [`ThrownException`](crate::ThrownException), anything else as
+/// [`host_error`] says.
+fn error_of(store: StoreId, error: hayate_runtime::HostError) -> Error {
+    match error.downcast::<hayate_runtime::exceptions::UncaughtException>() {
+        Ok(exn) => super::exns::thrown(store, &exn),
+        Err(other) => host_error(other),
+    }
+}
+
+fn unwind_to_error(store: StoreId, reason: UnwindReason) -> Error {
     match reason {
         UnwindReason::Trap { trap, backtrace } => {
             crate::error::with_backtrace(Error::new(trap), convert(backtrace))
         }
         UnwindReason::HostError { error, backtrace } => {
-            crate::error::with_backtrace(host_error(error), convert(backtrace))
+            crate::error::with_backtrace(error_of(store, error), convert(backtrace))
         }
         UnwindReason::Panic(payload) => std::panic::resume_unwind(payload),
     }

@@ -10,7 +10,7 @@ use hayate_environ::{MemoryType, VMSharedTypeIndex};
 use hayate_runtime::memory::LinearMemory;
 use hayate_runtime::{
     ExportMemory, ExportTable, TableElement, VMFuncRef, VMGlobalDefinition, VMMemoryDefinition,
-    VMStore, ValRaw,
+    VMStore, VMTagDefinition, ValRaw,
 };
 
 use super::calls::host_error;
@@ -314,6 +314,45 @@ impl HostTable {
                 definition: &mut *self.definition,
             },
         )
+    }
+}
+
+/// A tag's definition, owned by some store (an instance's VMContext or
+/// the store's host tags). Its address is the tag's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TagPtr {
+    owner: StoreId,
+    raw: NonNull<VMTagDefinition>,
+}
+
+// SAFETY: only dereferenced through a borrow of the owning store.
+unsafe impl Send for TagPtr {}
+// SAFETY: as above.
+unsafe impl Sync for TagPtr {}
+
+impl TagPtr {
+    /// `raw` is a tag definition that store `owner` keeps alive.
+    pub(crate) fn new(owner: StoreId, raw: NonNull<VMTagDefinition>) -> TagPtr {
+        TagPtr { owner, raw }
+    }
+
+    /// The raw definition, for an instance of the owning store to import
+    /// or an exception to carry (the caller checked the store).
+    pub(crate) fn raw(self) -> NonNull<VMTagDefinition> {
+        self.raw
+    }
+
+    /// The store that owns the tag.
+    pub(crate) fn owner(self) -> StoreId {
+        self.owner
+    }
+
+    /// The engine-wide id of the tag's type.
+    #[track_caller]
+    pub(crate) fn type_id(self, store: &StoreOpaque) -> VMSharedTypeIndex {
+        check_owner(store, self.owner, "tag");
+        // SAFETY: live while its store is, which is borrowed here.
+        VMSharedTypeIndex::from_u32(unsafe { self.raw.as_ref().type_id })
     }
 }
 

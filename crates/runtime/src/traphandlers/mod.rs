@@ -77,6 +77,9 @@ mod backtrace;
 mod entry;
 mod signals;
 mod thread;
+mod unwind;
+
+pub(crate) use unwind::throw;
 
 use std::any::Any;
 use std::cell::Cell;
