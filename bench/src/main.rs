@@ -8,6 +8,7 @@
 
 mod bounds;
 mod corpus;
+mod exceptions;
 mod inproc;
 mod measure;
 mod micro_names;
@@ -95,6 +96,12 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Cost of exception handling: throw/catch round trips and calls in a
+    /// `try_table`, Hayate (and Wasmtime with the `peers` feature).
+    ExceptionsCost {
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
     InterruptCost {
@@ -149,6 +156,10 @@ fn main() -> ExitCode {
                 0
             })
         }
+        Cmd::ExceptionsCost { runs } => exceptions::exceptions_cost(runs).map(|rows| {
+            print!("{}", exceptions::table(&rows));
+            0
+        }),
         Cmd::BoundsCost { runs } => bounds::bounds_cost(runs).map(|rows| {
             print!("{}", bounds::table(&rows));
             0
