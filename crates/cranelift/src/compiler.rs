@@ -149,14 +149,15 @@ impl Compiler {
                 trampolines::array_to_wasm(&env, index, &mut ws.ctx.func, &mut ws.fctx)
             }
             CompileJob::WasmToArray(index) => {
-                let ty = module
-                    .info
-                    .types
-                    .get(index)
-                    .and_then(|t| t.as_func())
-                    .ok_or_else(|| {
-                        CompileError::Codegen(format!("no function type {}", index.index()))
+                let ty =
+                    module.info.types.get(index).ok_or_else(|| {
+                        CompileError::Codegen(format!("no type {}", index.index()))
                     })?;
+                // Structure and array types have no trampoline: an empty
+                // body keeps one entry per type.
+                let Some(ty) = ty.as_func() else {
+                    return Ok(CompiledBody::default());
+                };
                 trampolines::wasm_to_array(
                     &*self.isa,
                     &module.offsets,

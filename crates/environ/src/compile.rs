@@ -178,15 +178,16 @@ pub trait Compiler: Send + Sync + fmt::Debug {
             CompileJob::Function(index) => self.compile_function(module, index),
             CompileJob::ArrayToWasm(index) => self.compile_array_to_wasm(module, index),
             CompileJob::WasmToArray(index) => {
-                let ty = module
-                    .info
-                    .types
-                    .get(index)
-                    .and_then(|t| t.as_func())
-                    .ok_or_else(|| {
-                        CompileError::Codegen(format!("no function type {}", index.index()))
+                let ty =
+                    module.info.types.get(index).ok_or_else(|| {
+                        CompileError::Codegen(format!("no type {}", index.index()))
                     })?;
-                self.compile_wasm_to_array(&module.offsets, ty)
+                match ty.as_func() {
+                    Some(ty) => self.compile_wasm_to_array(&module.offsets, ty),
+                    // Structure and array types have no trampoline: an
+                    // empty body keeps one entry per type.
+                    None => Ok(CompiledBody::default()),
+                }
             }
         }
     }

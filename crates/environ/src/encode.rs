@@ -37,8 +37,8 @@ use crate::module::{
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 use crate::types::{
-    CompositeType, ConstExpr, ConstOp, FuncType, GlobalType, HeapType, MemoryType, RefType,
-    SubType, TableType, TypeRef, WasmValType,
+    ArrayType, CompositeType, ConstExpr, ConstOp, FieldType, FuncType, GlobalType, HeapType,
+    MemoryType, RefType, StorageType, StructType, SubType, TableType, TypeRef, WasmValType,
 };
 
 /// Encoded data could not be decoded: it is truncated or malformed.
@@ -498,6 +498,14 @@ impl Encode for HeapType {
                 e.put(&12u8).put(r);
                 return;
             }
+            HeapType::ConcreteStruct(r) => {
+                e.put(&13u8).put(r);
+                return;
+            }
+            HeapType::ConcreteArray(r) => {
+                e.put(&14u8).put(r);
+                return;
+            }
         };
         e.put(&tag);
     }
@@ -505,7 +513,7 @@ impl Encode for HeapType {
 
 impl Decode for HeapType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(match d.tag("heap type", 12)? {
+        Ok(match d.tag("heap type", 14)? {
             0 => HeapType::Func,
             1 => HeapType::NoFunc,
             2 => HeapType::Extern,
@@ -518,7 +526,9 @@ impl Decode for HeapType {
             9 => HeapType::None,
             10 => HeapType::Exn,
             11 => HeapType::NoExn,
-            _ => HeapType::ConcreteFunc(d.get()?),
+            12 => HeapType::ConcreteFunc(d.get()?),
+            13 => HeapType::ConcreteStruct(d.get()?),
+            _ => HeapType::ConcreteArray(d.get()?),
         })
     }
 }
@@ -552,11 +562,38 @@ impl Decode for RefType {
     }
 }
 
+impl Encode for FieldType {
+    fn encode(&self, e: &mut Encoder) {
+        match self.storage {
+            StorageType::I8 => e.put(&0u8),
+            StorageType::I16 => e.put(&1u8),
+            StorageType::Val(v) => e.put(&2u8).put(&v),
+        };
+        e.put(&self.mutable);
+    }
+}
+
+impl Decode for FieldType {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let storage = match d.tag("storage type", 2)? {
+            0 => StorageType::I8,
+            1 => StorageType::I16,
+            _ => StorageType::Val(d.get()?),
+        };
+        Ok(FieldType {
+            storage,
+            mutable: d.get()?,
+        })
+    }
+}
+
 impl Encode for SubType {
     fn encode(&self, e: &mut Encoder) {
         e.put(&self.is_final).put(&self.supertype);
         match &self.composite {
             CompositeType::Func(f) => e.put(&0u8).put(f),
+            CompositeType::Struct(s) => e.put(&1u8).put(&s.fields),
+            CompositeType::Array(a) => e.put(&2u8).put(&a.element),
         };
     }
 }
@@ -565,9 +602,11 @@ impl Decode for SubType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let is_final = d.get()?;
         let supertype = d.get()?;
-        // One kind of composite type so far: its tag is 0.
-        d.tag("composite type", 0)?;
-        let composite = CompositeType::Func(d.get()?);
+        let composite = match d.tag("composite type", 2)? {
+            0 => CompositeType::Func(d.get()?),
+            1 => CompositeType::Struct(StructType { fields: d.get()? }),
+            _ => CompositeType::Array(ArrayType { element: d.get()? }),
+        };
         Ok(SubType {
             is_final,
             supertype,

@@ -55,8 +55,9 @@ pub use trap::Trap;
 pub use trap_table::TrapTable;
 pub use tunables::{BoundsChecks, Tunables};
 pub use types::{
-    CompositeType, ConstExpr, ConstOp, EntityType, FuncType, GlobalType, HeapType, MemoryType,
-    RefType, SubType, TableType, TypeRef, WasmValType,
+    ArrayType, CompositeType, ConstExpr, ConstOp, EntityType, FieldType, FuncType, GC_HEADER_SIZE,
+    GlobalType, HeapType, MemoryType, RefType, StorageType, StructType, SubType, TableType,
+    TypeRef, WasmValType, gc_header,
 };
 pub use vmoffsets::{VMOffsets, VMRuntimeLimitsOffsets, host_func_ctx, vm_exception, vm_func_ref};
 pub use wasmparser;

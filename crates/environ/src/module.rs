@@ -16,8 +16,8 @@ use crate::entity::{
 };
 use crate::error::WasmError;
 use crate::types::{
-    CompositeType, ConstExpr, EntityType, FuncType, GlobalType, MemoryType, RefType, SubType,
-    TableType, TypeRef, WasmValType,
+    ArrayType, CompositeType, ConstExpr, EntityType, FieldType, FuncType, GlobalType, HeapType,
+    MemoryType, RefType, StorageType, StructType, SubType, TableType, TypeRef, WasmValType,
 };
 
 /// An index into one of a module's index spaces.
@@ -375,6 +375,7 @@ impl ModuleInfo {
                 _ => {}
             }
         }
+        info.retag_concrete();
         info.compute_escaping();
         Ok(info)
     }
@@ -463,6 +464,79 @@ impl ModuleInfo {
     /// Number of globals defined by the module.
     pub fn num_defined_globals(&self) -> u32 {
         self.globals.len() as u32 - self.num_imported_globals
+    }
+
+    /// The heap type of references to module type `index`: a concrete
+    /// function, structure or array type.
+    pub fn concrete_heap_type(&self, index: TypeIndex) -> HeapType {
+        self.types[index].heap_type(TypeRef::Module(index))
+    }
+
+    /// `h` with its concrete type's kind (function, structure, array) taken
+    /// from the type section. Decoding names every concrete type as a
+    /// function type first, as the kinds of later types are unknown then.
+    pub fn retag(&self, h: HeapType) -> HeapType {
+        match h.concrete() {
+            Some(TypeRef::Module(i)) if self.types.is_valid(i) => self.concrete_heap_type(i),
+            _ => h,
+        }
+    }
+
+    fn retag_val(&self, v: WasmValType) -> WasmValType {
+        match v {
+            WasmValType::Ref(r) => WasmValType::Ref(RefType::new(r.nullable, self.retag(r.heap))),
+            other => other,
+        }
+    }
+
+    /// Corrects the kind of every concrete type the module names (see
+    /// [`ModuleInfo::retag`]).
+    fn retag_concrete(&mut self) {
+        let fix = |info: &ModuleInfo, v: &mut WasmValType| *v = info.retag_val(*v);
+        let mut types = self.types.clone();
+        for t in types.values_mut() {
+            match &mut t.composite {
+                CompositeType::Func(f) => {
+                    let mut params = f.params.to_vec();
+                    let mut results = f.results.to_vec();
+                    params
+                        .iter_mut()
+                        .chain(results.iter_mut())
+                        .for_each(|v| fix(self, v));
+                    *f = FuncType::new(params, results);
+                }
+                CompositeType::Struct(s) => {
+                    let mut fields = s.fields.to_vec();
+                    for field in &mut fields {
+                        if let StorageType::Val(v) = &mut field.storage {
+                            fix(self, v);
+                        }
+                    }
+                    s.fields = fields.into();
+                }
+                CompositeType::Array(a) => {
+                    if let StorageType::Val(v) = &mut a.element.storage {
+                        fix(self, v);
+                    }
+                }
+            }
+        }
+        self.types = types;
+        let mut globals = std::mem::take(&mut self.globals);
+        globals.values_mut().for_each(|g| fix(self, &mut g.content));
+        self.globals = globals;
+        let mut tables = std::mem::take(&mut self.tables);
+        for t in tables.values_mut() {
+            t.element = RefType::new(t.element.nullable, self.retag(t.element.heap));
+        }
+        self.tables = tables;
+        let mut elements = std::mem::take(&mut self.elements);
+        for e in elements.values_mut() {
+            if let ElemItems::Expressions(ty, _) = &mut e.items {
+                *ty = RefType::new(ty.nullable, self.retag(ty.heap));
+            }
+        }
+        self.elements = elements;
     }
 
     /// The signature of function `func`.
@@ -583,8 +657,20 @@ impl ModuleInfo {
     }
 }
 
-/// Converts one type-section entry. Struct and array types (GC) are not
-/// implemented yet.
+fn field_type(f: wasmparser::FieldType) -> Result<FieldType, String> {
+    Ok(FieldType {
+        storage: match f.element_type {
+            wasmparser::StorageType::I8 => StorageType::I8,
+            wasmparser::StorageType::I16 => StorageType::I16,
+            wasmparser::StorageType::Val(v) => StorageType::Val(WasmValType::from_wasmparser(v)?),
+        },
+        mutable: f.mutable,
+    })
+}
+
+/// Converts one type-section entry. Concrete references come out as
+/// function references (`ConcreteFunc`) and are corrected once every type
+/// is known (`ModuleInfo::retag_concrete`).
 fn sub_type(ty: wasmparser::SubType) -> Result<SubType, String> {
     if ty.composite_type.shared {
         return Err("shared types".into());
@@ -598,6 +684,16 @@ fn sub_type(ty: wasmparser::SubType) -> Result<SubType, String> {
             };
             CompositeType::Func(FuncType::new(conv(f.params())?, conv(f.results())?))
         }
+        wasmparser::CompositeInnerType::Struct(s) => CompositeType::Struct(StructType {
+            fields: s
+                .fields
+                .iter()
+                .map(|f| field_type(*f))
+                .collect::<Result<_, _>>()?,
+        }),
+        wasmparser::CompositeInnerType::Array(a) => CompositeType::Array(ArrayType {
+            element: field_type(a.0)?,
+        }),
         other => return Err(format!("composite type {other:?}")),
     };
     let supertype = match ty.supertype_idxs.first() {

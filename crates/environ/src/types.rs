@@ -29,6 +29,10 @@ pub enum HeapType {
     NoFunc,
     /// A function of one declared type.
     ConcreteFunc(TypeRef),
+    /// A structure of one declared type.
+    ConcreteStruct(TypeRef),
+    /// An array of one declared type.
+    ConcreteArray(TypeRef),
     /// `extern`: any host reference.
     Extern,
     /// `noextern`: the bottom of the external hierarchy (only null).
@@ -64,6 +68,8 @@ impl HeapType {
             | HeapType::I31
             | HeapType::Struct
             | HeapType::Array
+            | HeapType::ConcreteStruct(_)
+            | HeapType::ConcreteArray(_)
             | HeapType::None => HeapType::Any,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
         }
@@ -82,7 +88,9 @@ impl HeapType {
     /// The concrete type this heap type names, if it names one.
     pub fn concrete(self) -> Option<TypeRef> {
         match self {
-            HeapType::ConcreteFunc(r) => Some(r),
+            HeapType::ConcreteFunc(r)
+            | HeapType::ConcreteStruct(r)
+            | HeapType::ConcreteArray(r) => Some(r),
             _ => None,
         }
     }
@@ -92,6 +100,8 @@ impl HeapType {
     pub fn map_concrete(self, f: impl FnOnce(TypeRef) -> TypeRef) -> HeapType {
         match self {
             HeapType::ConcreteFunc(r) => HeapType::ConcreteFunc(f(r)),
+            HeapType::ConcreteStruct(r) => HeapType::ConcreteStruct(f(r)),
+            HeapType::ConcreteArray(r) => HeapType::ConcreteArray(f(r)),
             other => other,
         }
     }
@@ -113,13 +123,17 @@ impl HeapType {
             return false;
         }
         match (self, other) {
-            (H::ConcreteFunc(a), H::ConcreteFunc(b)) => concrete_sub(a, b),
+            (H::ConcreteFunc(a), H::ConcreteFunc(b))
+            | (H::ConcreteStruct(a), H::ConcreteStruct(b))
+            | (H::ConcreteArray(a), H::ConcreteArray(b)) => concrete_sub(a, b),
             // Bottoms are below everything of their hierarchy.
             (H::NoFunc | H::NoExtern | H::None | H::NoExn, _) => true,
             (_, H::NoFunc | H::NoExtern | H::None | H::NoExn) => false,
             // Tops are above everything of their hierarchy.
             (_, H::Func | H::Extern | H::Any | H::Exn) => true,
             (H::I31 | H::Struct | H::Array, H::Eq) => true,
+            (H::ConcreteStruct(_), H::Struct | H::Eq) => true,
+            (H::ConcreteArray(_), H::Array | H::Eq) => true,
             _ => false,
         }
     }
@@ -322,7 +336,11 @@ impl fmt::Display for HeapType {
         f.write_str(match self {
             HeapType::Func => "func",
             HeapType::NoFunc => "nofunc",
-            HeapType::ConcreteFunc(r) => return r.fmt(f),
+            HeapType::ConcreteFunc(r)
+            | HeapType::ConcreteStruct(r)
+            | HeapType::ConcreteArray(r) => {
+                return r.fmt(f);
+            }
             HeapType::Extern => "extern",
             HeapType::NoExtern => "noextern",
             HeapType::Any => "any",
@@ -444,6 +462,109 @@ pub struct SubType {
 pub enum CompositeType {
     /// A function signature.
     Func(FuncType),
+    /// A structure (GC).
+    Struct(StructType),
+    /// An array (GC).
+    Array(ArrayType),
+}
+
+/// How a field or array element is stored: a value type, or a packed
+/// integer that reads as an `i32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// An 8-bit integer.
+    I8,
+    /// A 16-bit integer.
+    I16,
+    /// A value of this type.
+    Val(WasmValType),
+}
+
+impl StorageType {
+    /// Bytes a field of this type occupies (also its alignment).
+    pub fn byte_size(self) -> u32 {
+        match self {
+            StorageType::I8 => 1,
+            StorageType::I16 => 2,
+            StorageType::Val(v) => v.byte_width() as u32,
+        }
+    }
+
+    /// The type of the value a read of this field produces.
+    pub fn unpacked(self) -> WasmValType {
+        match self {
+            StorageType::I8 | StorageType::I16 => WasmValType::I32,
+            StorageType::Val(v) => v,
+        }
+    }
+
+    fn map_concrete(self, f: impl FnOnce(TypeRef) -> TypeRef) -> StorageType {
+        match self {
+            StorageType::Val(v) => StorageType::Val(v.map_concrete(f)),
+            packed => packed,
+        }
+    }
+}
+
+/// A field of a structure, or the element of an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// How it is stored.
+    pub storage: StorageType,
+    /// Whether it may be written after allocation.
+    pub mutable: bool,
+}
+
+/// A structure type: its fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StructType {
+    /// The fields.
+    pub fields: Box<[FieldType]>,
+}
+
+/// An array type: its element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArrayType {
+    /// The element.
+    pub element: FieldType,
+}
+
+/// Size of every GC object's header: its type id (u32), its kind (u32: 0
+/// for a structure, 1 for an array), an array's length (u32) and a word
+/// for the collector (u32). Fields and elements start after it.
+pub const GC_HEADER_SIZE: u32 = 16;
+
+/// Offsets in a GC object's header.
+pub mod gc_header {
+    /// Engine-wide type id (u32).
+    pub const TYPE_ID: u32 = 0;
+    /// 0 for a structure, 1 for an array (u32).
+    pub const KIND: u32 = 4;
+    /// An array's number of elements (u32).
+    pub const LENGTH: u32 = 8;
+    /// The collector's mark (u32).
+    pub const MARK: u32 = 12;
+}
+
+impl StructType {
+    /// The offset of each field from the object's start (fields in order,
+    /// each at its natural alignment, after the header), and the object's
+    /// size in bytes.
+    pub fn layout(&self) -> (Vec<u32>, u32) {
+        let mut at = GC_HEADER_SIZE;
+        let offsets = self
+            .fields
+            .iter()
+            .map(|f| {
+                let size = f.storage.byte_size();
+                at = at.next_multiple_of(size);
+                let offset = at;
+                at += size;
+                offset
+            })
+            .collect();
+        (offsets, at.next_multiple_of(8))
+    }
 }
 
 impl SubType {
@@ -461,6 +582,32 @@ impl SubType {
     pub fn as_func(&self) -> Option<&FuncType> {
         match &self.composite {
             CompositeType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The structure type this type describes, if it describes one.
+    pub fn as_struct(&self) -> Option<&StructType> {
+        match &self.composite {
+            CompositeType::Struct(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The array type this type describes, if it describes one.
+    pub fn as_array(&self) -> Option<&ArrayType> {
+        match &self.composite {
+            CompositeType::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The heap type of references to this type, naming it by `r`.
+    pub fn heap_type(&self, r: TypeRef) -> HeapType {
+        match self.composite {
+            CompositeType::Func(_) => HeapType::ConcreteFunc(r),
+            CompositeType::Struct(_) => HeapType::ConcreteStruct(r),
+            CompositeType::Array(_) => HeapType::ConcreteArray(r),
         }
     }
 
@@ -472,6 +619,22 @@ impl SubType {
             supertype: self.supertype.map(&mut f),
             composite: match &self.composite {
                 CompositeType::Func(ty) => CompositeType::Func(ty.map_concrete(&mut f)),
+                CompositeType::Struct(s) => CompositeType::Struct(StructType {
+                    fields: s
+                        .fields
+                        .iter()
+                        .map(|field| FieldType {
+                            storage: field.storage.map_concrete(&mut f),
+                            mutable: field.mutable,
+                        })
+                        .collect(),
+                }),
+                CompositeType::Array(a) => CompositeType::Array(ArrayType {
+                    element: FieldType {
+                        storage: a.element.storage.map_concrete(&mut f),
+                        mutable: a.element.mutable,
+                    },
+                }),
             },
         }
     }

@@ -290,6 +290,11 @@ impl Engine {
             .collect()
     }
 
+    /// The type with id `id`, in engine form.
+    pub(crate) fn sub_type(&self, id: VMSharedTypeIndex) -> &hayate_environ::SubType {
+        self.inner.types.sub_type(id)
+    }
+
     /// Whether `actual <: expected` for two engine-form value types.
     pub(crate) fn is_val_subtype(
         &self,

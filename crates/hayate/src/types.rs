@@ -176,7 +176,9 @@ impl fmt::Display for RefType {
                 HeapType::None => "none",
                 HeapType::Exn => "exn",
                 HeapType::NoExn => "noexn",
-                HeapType::ConcreteFunc(_) => return None,
+                HeapType::ConcreteFunc(_)
+                | HeapType::ConcreteStruct(_)
+                | HeapType::ConcreteArray(_) => return None,
             })
         };
         match (self.nullable, abstract_name(&self.heap_type)) {
@@ -187,11 +189,13 @@ impl fmt::Display for RefType {
             (true, Some(name)) => write!(f, "{name}ref"),
             (false, Some(name)) => write!(f, "(ref {name})"),
             (nullable, None) => {
-                let HeapType::ConcreteFunc(ty) = &self.heap_type else {
-                    unreachable!("only concrete types have no name")
-                };
                 let null = if nullable { "null " } else { "" };
-                write!(f, "(ref {null}{ty})")
+                match &self.heap_type {
+                    HeapType::ConcreteFunc(ty) => write!(f, "(ref {null}{ty})"),
+                    HeapType::ConcreteStruct(ty) => write!(f, "(ref {null}(struct {:?}))", ty.0),
+                    HeapType::ConcreteArray(ty) => write!(f, "(ref {null}(array {:?}))", ty.0),
+                    _ => unreachable!("only concrete types have no name"),
+                }
             }
         }
     }
@@ -213,6 +217,10 @@ pub enum HeapType {
     Extern,
     /// No host reference: only null.
     NoExtern,
+    /// A structure of this type (or a declared subtype of it).
+    ConcreteStruct(StructType),
+    /// An array of this type (or a declared subtype of it).
+    ConcreteArray(ArrayType),
     /// Any internal (GC) reference.
     Any,
     /// A reference comparable with `ref.eq`.
@@ -237,6 +245,8 @@ impl HeapType {
         self.abstract_env()
             .is_subtype_with(other.abstract_env(), |_, _| match (self, other) {
                 (HeapType::ConcreteFunc(a), HeapType::ConcreteFunc(b)) => a.matches(b),
+                (HeapType::ConcreteStruct(a), HeapType::ConcreteStruct(b)) => a.0.matches(&b.0),
+                (HeapType::ConcreteArray(a), HeapType::ConcreteArray(b)) => a.0.matches(&b.0),
                 _ => false,
             })
     }
@@ -258,6 +268,8 @@ impl HeapType {
             HeapType::Func => env::HeapType::Func,
             HeapType::NoFunc => env::HeapType::NoFunc,
             HeapType::ConcreteFunc(_) => env::HeapType::ConcreteFunc(env::TypeRef::RecGroup(0)),
+            HeapType::ConcreteStruct(_) => env::HeapType::ConcreteStruct(env::TypeRef::RecGroup(0)),
+            HeapType::ConcreteArray(_) => env::HeapType::ConcreteArray(env::TypeRef::RecGroup(0)),
             HeapType::Extern => env::HeapType::Extern,
             HeapType::NoExtern => env::HeapType::NoExtern,
             HeapType::Any => env::HeapType::Any,
@@ -278,7 +290,15 @@ impl HeapType {
             env::HeapType::ConcreteFunc(env::TypeRef::Engine(id)) => {
                 HeapType::ConcreteFunc(FuncType::from_registry(engine, id))
             }
-            env::HeapType::ConcreteFunc(other) => {
+            env::HeapType::ConcreteStruct(env::TypeRef::Engine(id)) => {
+                HeapType::ConcreteStruct(StructType(GcType::new(engine, id)))
+            }
+            env::HeapType::ConcreteArray(env::TypeRef::Engine(id)) => {
+                HeapType::ConcreteArray(ArrayType(GcType::new(engine, id)))
+            }
+            env::HeapType::ConcreteFunc(other)
+            | env::HeapType::ConcreteStruct(other)
+            | env::HeapType::ConcreteArray(other) => {
                 unreachable!("public types are made from engine types, not {other:?}")
             }
             env::HeapType::Extern => HeapType::Extern,
@@ -296,11 +316,141 @@ impl HeapType {
 
     pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::HeapType> {
         Ok(match self {
+            HeapType::ConcreteStruct(ty) => {
+                env::HeapType::ConcreteStruct(env::TypeRef::Engine(ty.0.id_in(engine)?))
+            }
+            HeapType::ConcreteArray(ty) => {
+                env::HeapType::ConcreteArray(env::TypeRef::Engine(ty.0.id_in(engine)?))
+            }
             HeapType::ConcreteFunc(ty) => {
                 env::HeapType::ConcreteFunc(env::TypeRef::Engine(ty.type_id(engine)?))
             }
             other => other.abstract_env(),
         })
+    }
+}
+
+/// A structure or array type of an engine: its id there, and the engine
+/// to describe it.
+#[derive(Clone)]
+struct GcType {
+    engine: Engine,
+    id: VMSharedTypeIndex,
+}
+
+impl GcType {
+    fn new(engine: &Engine, id: VMSharedTypeIndex) -> GcType {
+        GcType {
+            engine: engine.clone(),
+            id,
+        }
+    }
+
+    fn id_in(&self, engine: &Engine) -> Result<VMSharedTypeIndex> {
+        match Engine::same(&self.engine, engine) {
+            true => Ok(self.id),
+            false => Err(Error::msg(
+                "a concrete reference type names a type of another engine",
+            )),
+        }
+    }
+
+    fn matches(&self, other: &GcType) -> bool {
+        Engine::same(&self.engine, &other.engine) && self.engine.is_subtype(self.id, other.id)
+    }
+
+    fn field(&self, f: env::FieldType) -> FieldType {
+        FieldType {
+            mutable: f.mutable,
+            storage: match f.storage {
+                env::StorageType::I8 => StorageType::I8,
+                env::StorageType::I16 => StorageType::I16,
+                env::StorageType::Val(v) => {
+                    StorageType::ValType(ValType::from_env(&self.engine, v))
+                }
+            },
+        }
+    }
+}
+
+impl PartialEq for GcType {
+    fn eq(&self, other: &GcType) -> bool {
+        Engine::same(&self.engine, &other.engine) && self.id == other.id
+    }
+}
+
+impl Eq for GcType {}
+
+impl std::hash::Hash for GcType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.engine.serial().hash(state);
+        self.id.hash(state);
+    }
+}
+
+impl fmt::Debug for GcType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "type {}", self.id.as_u32())
+    }
+}
+
+/// How a field or array element is stored.
+#[allow(clippy::large_enum_variant)] // see `ValType`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// A packed 8-bit integer, read as an `i32`.
+    I8,
+    /// A packed 16-bit integer, read as an `i32`.
+    I16,
+    /// A value of this type.
+    ValType(ValType),
+}
+
+/// A field of a structure, or an array's element.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    mutable: bool,
+    storage: StorageType,
+}
+
+impl FieldType {
+    /// Whether it may be written.
+    pub fn is_mutable(&self) -> bool {
+        self.mutable
+    }
+
+    /// How it is stored.
+    pub fn element_type(&self) -> &StorageType {
+        &self.storage
+    }
+}
+
+/// A structure type of an engine (from a module's types).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StructType(GcType);
+
+impl StructType {
+    /// The fields, in order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = FieldType> + '_ {
+        let fields = match &self.0.engine.sub_type(self.0.id).composite {
+            env::CompositeType::Struct(s) => s.fields.clone(),
+            _ => Box::new([]),
+        };
+        fields.into_vec().into_iter().map(|f| self.0.field(f))
+    }
+}
+
+/// An array type of an engine (from a module's types).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArrayType(GcType);
+
+impl ArrayType {
+    /// The element type.
+    pub fn field_type(&self) -> FieldType {
+        match &self.0.engine.sub_type(self.0.id).composite {
+            env::CompositeType::Array(a) => self.0.field(a.element),
+            _ => unreachable!("an array type's id names an array type"),
+        }
     }
 }
 
@@ -353,6 +503,8 @@ impl Concrete {
 /// How many parameter and result types a [`FuncType`] holds inline.
 const INLINE_TYPES: usize = 14;
 
+// Inline is the common case, and the point: no allocation, no shared count.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum FuncTypeRepr {
     /// Parameters then results, `len` types in all.
@@ -564,7 +716,9 @@ impl ValType {
                     env::HeapType::None => HeapType::None,
                     env::HeapType::Exn => HeapType::Exn,
                     env::HeapType::NoExn => HeapType::NoExn,
-                    env::HeapType::ConcreteFunc(_) => {
+                    env::HeapType::ConcreteFunc(_)
+                    | env::HeapType::ConcreteStruct(_)
+                    | env::HeapType::ConcreteArray(_) => {
                         unreachable!("a concrete type is described through its engine")
                     }
                 };
