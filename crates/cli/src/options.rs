@@ -91,6 +91,11 @@ pub const PROPOSALS: &[Proposal] = &[
         in_all: true,
     },
     Proposal {
+        name: "gc",
+        toggle: Config::wasm_gc,
+        in_all: true,
+    },
+    Proposal {
         name: "exceptions",
         toggle: Config::wasm_exceptions,
         in_all: true,

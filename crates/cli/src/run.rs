@@ -357,6 +357,11 @@ fn format_val(val: &Val) -> String {
         Val::ExternRef(Some(_)) => "<externref>".into(),
         Val::ExnRef(None) => "<null exnref>".into(),
         Val::ExnRef(Some(_)) => "<exnref>".into(),
+        Val::AnyRef(None) => "<null anyref>".into(),
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(v) => format!("<i31 {v}>"),
+            None => "<anyref>".into(),
+        },
     }
 }
 

@@ -304,10 +304,6 @@ fn operators_of_unimplemented_proposals_name_operator_and_proposal() {
             "(memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0)))",
             "operator I32AtomicLoad (threads proposal)",
         ),
-        (
-            "(func (result i32) (i31.get_s (ref.i31 (i32.const 1))))",
-            "operator RefI31 (gc proposal)",
-        ),
     ];
     let compiler = Compiler::new(settings()).unwrap();
     for (fields, expected) in cases {

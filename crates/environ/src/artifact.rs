@@ -596,6 +596,33 @@ fn check_const_expr(expr: &ConstExpr, info: &ModuleInfo) -> Result<(), String> {
                     .filter(|d| *d >= 1)
                     .ok_or("constant expression pops an empty stack")?;
             }
+            ConstOp::StructNew(t)
+            | ConstOp::StructNewDefault(t)
+            | ConstOp::ArrayNew(t)
+            | ConstOp::ArrayNewDefault(t)
+            | ConstOp::ArrayNewFixed(t, _) => {
+                let ty = info.types.get(*t);
+                let pops = match op {
+                    ConstOp::StructNew(_) => ty.and_then(|t| t.as_struct()).map(|s| s.fields.len()),
+                    ConstOp::StructNewDefault(_) => ty.and_then(|t| t.as_struct()).map(|_| 0),
+                    ConstOp::ArrayNew(_) => ty.and_then(|t| t.as_array()).map(|_| 2),
+                    ConstOp::ArrayNewDefault(_) => ty.and_then(|t| t.as_array()).map(|_| 1),
+                    ConstOp::ArrayNewFixed(_, n) => {
+                        ty.and_then(|t| t.as_array()).map(|_| *n as usize)
+                    }
+                    _ => None,
+                }
+                .ok_or("constant expression allocates a type out of range")?;
+                depth = depth
+                    .checked_sub(pops)
+                    .ok_or("constant expression pops an empty stack")?
+                    + 1;
+            }
+            ConstOp::RefI31 | ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => {
+                if depth == 0 {
+                    return Err("constant expression pops an empty stack".into());
+                }
+            }
             _ => depth += 1,
         }
     }

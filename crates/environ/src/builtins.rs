@@ -94,6 +94,27 @@ macro_rules! for_each_builtin {
             /// A `catch` or `catch_all` took what it needs from exception `exn`:
             /// the store may reuse it unless it escaped as an `exnref`.
             ExnRelease exn_release (Pointer) -> Void;
+            /// A new zeroed structure of module type `type` (GC); traps with
+            /// `AllocationTooLarge` if the heap cannot hold it.
+            GcAllocStruct gc_alloc_struct (I32) -> Pointer;
+            /// A new zeroed array of module type `type` and `length` elements.
+            GcAllocArray gc_alloc_array (I32, I32) -> Pointer;
+            /// `array.new_data(type, data, offset, length)`.
+            ArrayNewData array_new_data (I32, I32, I32, I32) -> Pointer;
+            /// `array.new_elem(type, elem, offset, length)`.
+            ArrayNewElem array_new_elem (I32, I32, I32, I32) -> Pointer;
+            /// `array.fill(type, array, offset, value: *const ValRaw, length)`.
+            ArrayFill array_fill (I32, Pointer, I32, Pointer, I32) -> Void;
+            /// `array.copy(type, dst, dst_offset, src, src_offset, length)`.
+            ArrayCopy array_copy (I32, Pointer, I32, Pointer, I32, I32) -> Void;
+            /// `array.init_data(type, array, offset, data, data_offset, length)`.
+            ArrayInitData array_init_data (I32, Pointer, I32, I32, I32, I32) -> Void;
+            /// `array.init_elem(type, array, offset, elem, elem_offset, length)`.
+            ArrayInitElem array_init_elem (I32, Pointer, I32, I32, I32, I32) -> Void;
+            /// Whether engine type `actual` is a subtype of module type `expected`
+            /// (1 or 0): the slow path of casts and of `call_indirect` to
+            /// non-final types.
+            GcIsSubtype gc_is_subtype (I32, I32) -> I32;
         }
     };
 }

@@ -728,13 +728,21 @@ impl Encode for ConstOp {
             ConstOp::I64Add => e.put(&11u8),
             ConstOp::I64Sub => e.put(&12u8),
             ConstOp::I64Mul => e.put(&13u8),
+            ConstOp::RefI31 => e.put(&14u8),
+            ConstOp::StructNew(t) => e.put(&15u8).put(&t),
+            ConstOp::StructNewDefault(t) => e.put(&16u8).put(&t),
+            ConstOp::ArrayNew(t) => e.put(&17u8).put(&t),
+            ConstOp::ArrayNewDefault(t) => e.put(&18u8).put(&t),
+            ConstOp::ArrayNewFixed(t, n) => e.put(&19u8).put(&t).put(&n),
+            ConstOp::AnyConvertExtern => e.put(&20u8),
+            ConstOp::ExternConvertAny => e.put(&21u8),
         };
     }
 }
 
 impl Decode for ConstOp {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(match d.tag("constant operator", 13)? {
+        Ok(match d.tag("constant operator", 21)? {
             0 => ConstOp::I32Const(d.get()?),
             1 => ConstOp::I64Const(d.get()?),
             2 => ConstOp::F32Const(d.get()?),
@@ -748,7 +756,15 @@ impl Decode for ConstOp {
             10 => ConstOp::I32Mul,
             11 => ConstOp::I64Add,
             12 => ConstOp::I64Sub,
-            _ => ConstOp::I64Mul,
+            13 => ConstOp::I64Mul,
+            14 => ConstOp::RefI31,
+            15 => ConstOp::StructNew(d.get()?),
+            16 => ConstOp::StructNewDefault(d.get()?),
+            17 => ConstOp::ArrayNew(d.get()?),
+            18 => ConstOp::ArrayNewDefault(d.get()?),
+            19 => ConstOp::ArrayNewFixed(d.get()?, d.get()?),
+            20 => ConstOp::AnyConvertExtern,
+            _ => ConstOp::ExternConvertAny,
         })
     }
 }

@@ -55,6 +55,7 @@ pub fn implemented() -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::GC
 }
 
 #[cfg(test)]

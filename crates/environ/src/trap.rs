@@ -37,6 +37,12 @@ pub enum Trap {
     HostError = 13,
     /// A misaligned atomic access.
     HeapMisaligned = 14,
+    /// An array access outside the array's bounds (GC).
+    ArrayOutOfBounds = 15,
+    /// A `ref.cast` of a reference not of the target type (GC).
+    CastFailure = 16,
+    /// An array too large to allocate (GC), or the GC heap is full.
+    AllocationTooLarge = 17,
 }
 
 impl Trap {
@@ -56,6 +62,9 @@ impl Trap {
         Trap::NullReference,
         Trap::HostError,
         Trap::HeapMisaligned,
+        Trap::ArrayOutOfBounds,
+        Trap::CastFailure,
+        Trap::AllocationTooLarge,
     ];
 
     /// Decodes a trap code byte.
@@ -80,6 +89,9 @@ impl Trap {
             Trap::NullReference => "null reference",
             Trap::HostError => "host function error",
             Trap::HeapMisaligned => "unaligned atomic",
+            Trap::ArrayOutOfBounds => "out of bounds array access",
+            Trap::CastFailure => "cast failure",
+            Trap::AllocationTooLarge => "allocation too large",
         }
     }
 }

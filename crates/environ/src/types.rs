@@ -138,6 +138,12 @@ impl HeapType {
         }
     }
 
+    /// Converts from `wasmparser`'s heap type; a concrete type comes out
+    /// as a function type of the module (`ModuleInfo::retag` corrects it).
+    pub fn from_wasmparser_module(hty: wasmparser::HeapType) -> Result<HeapType, String> {
+        HeapType::from_wasmparser(hty, &module_func_type)
+    }
+
     fn from_wasmparser(
         hty: wasmparser::HeapType,
         resolve: &dyn Fn(u32) -> Result<HeapType, String>,
@@ -721,6 +727,22 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`
     I64Mul,
+    /// `ref.i31` (GC).
+    RefI31,
+    /// `struct.new` of a module type (GC): pops its fields.
+    StructNew(TypeIndex),
+    /// `struct.new_default` of a module type (GC).
+    StructNewDefault(TypeIndex),
+    /// `array.new` of a module type (GC): pops the value and the length.
+    ArrayNew(TypeIndex),
+    /// `array.new_default` of a module type (GC): pops the length.
+    ArrayNewDefault(TypeIndex),
+    /// `array.new_fixed` of a module type and length (GC): pops the elements.
+    ArrayNewFixed(TypeIndex, u32),
+    /// `any.convert_extern` (GC): the encoding is shared, nothing changes.
+    AnyConvertExtern,
+    /// `extern.convert_any` (GC): likewise.
+    ExternConvertAny,
 }
 
 /// A constant expression, evaluated at instantiation by a small stack
@@ -785,6 +807,25 @@ impl ConstExpr {
                 O::I64Add => ConstOp::I64Add,
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
+                O::RefI31 => ConstOp::RefI31,
+                O::StructNew { struct_type_index } => {
+                    ConstOp::StructNew(TypeIndex::from_u32(struct_type_index))
+                }
+                O::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(TypeIndex::from_u32(struct_type_index))
+                }
+                O::ArrayNew { array_type_index } => {
+                    ConstOp::ArrayNew(TypeIndex::from_u32(array_type_index))
+                }
+                O::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(TypeIndex::from_u32(array_type_index))
+                }
+                O::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(TypeIndex::from_u32(array_type_index), array_size),
+                O::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                O::ExternConvertAny => ConstOp::ExternConvertAny,
                 O::End => continue,
                 other => return Err(format!("constant expression operator {other:?}")),
             });

@@ -405,6 +405,18 @@ impl Config {
         self.wasm_feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
 
+    /// Configures whether the WebAssembly [GC proposal] (structures,
+    /// arrays, `i31`, recursive types and declared subtyping, casts, as in
+    /// WebAssembly 3.0) is enabled. On by default. Objects live in the
+    /// store's GC heap, bounded by `ResourceLimiter::memory_growing` and
+    /// at most 512 MiB; unreachable objects are not reclaimed yet (they
+    /// are freed with the store).
+    ///
+    /// [GC proposal]: https://github.com/WebAssembly/gc
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::GC, enable)
+    }
+
     /// Configures whether the WebAssembly [exception-handling proposal]
     /// (tags, `throw`, `throw_ref`, `try_table` and `exnref`, as in
     /// WebAssembly 3.0; not the legacy `try`/`catch` instructions) is

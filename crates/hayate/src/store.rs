@@ -88,6 +88,8 @@ pub struct StoreOpaque {
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     /// Exception objects.
     pub(crate) exceptions: hayate_runtime::exceptions::ExceptionHeap,
+    /// Structures and arrays (GC).
+    pub(crate) gc: hayate_runtime::gc::GcHeap,
     pub(crate) limits: Box<VMRuntimeLimits>,
     /// Memories and tables created so far (by instances and the host).
     pub(crate) memory_count: usize,
@@ -125,6 +127,7 @@ impl<T: 'static> Store<T> {
                     tags: Vec::new(),
                     externrefs: Vec::new(),
                     exceptions: Default::default(),
+                    gc: Default::default(),
                     limits: Box::new(VMRuntimeLimits {
                         epoch_deadline: 0.into(),
                         ..VMRuntimeLimits::default()
@@ -398,6 +401,18 @@ impl<T: 'static> VMStore for StoreInner<T> {
                 .map_err(|e| Box::new(e) as hayate_runtime::HostError),
             None => Ok(()),
         }
+    }
+
+    fn gc_heap(&mut self) -> &mut hayate_runtime::gc::GcHeap {
+        &mut self.opaque.gc
+    }
+
+    fn is_subtype(
+        &self,
+        actual: hayate_environ::VMSharedTypeIndex,
+        expected: hayate_environ::VMSharedTypeIndex,
+    ) -> bool {
+        self.opaque.engine.is_subtype(actual, expected)
     }
 
     fn exceptions(&mut self) -> &mut hayate_runtime::exceptions::ExceptionHeap {

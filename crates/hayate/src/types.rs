@@ -42,6 +42,8 @@ impl ValType {
     pub const NULLEXTERNREF: ValType = ValType::Ref(RefType::NULLEXTERNREF);
     /// `exnref`: a nullable exception reference.
     pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+    /// `anyref`: a nullable internal (GC) reference.
+    pub const ANYREF: ValType = ValType::Ref(RefType::ANYREF);
 
     /// Whether this is a reference type.
     pub fn is_ref(&self) -> bool {
@@ -123,6 +125,8 @@ impl RefType {
     pub const NULLEXTERNREF: RefType = RefType::new(true, HeapType::NoExtern);
     /// `exnref`
     pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
+    /// `anyref`
+    pub const ANYREF: RefType = RefType::new(true, HeapType::Any);
 
     /// The type `(ref null? heap_type)`.
     pub const fn new(nullable: bool, heap_type: HeapType) -> RefType {
@@ -251,14 +255,9 @@ impl HeapType {
             })
     }
 
-    /// The top of this type's hierarchy, if Hayate has values of it
-    /// (`func` and `extern`; the internal and exception hierarchies are
-    /// not implemented yet).
+    /// The top of this type's hierarchy (`func`, `extern`, `any`, `exn`).
     pub(crate) fn abstract_top(&self) -> Option<env::HeapType> {
-        match self.abstract_env().top() {
-            top @ (env::HeapType::Func | env::HeapType::Extern | env::HeapType::Exn) => Some(top),
-            _ => None,
-        }
+        Some(self.abstract_env().top())
     }
 
     /// The heap type with its concrete type replaced by a placeholder:

@@ -32,6 +32,8 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference, or null.
     ExnRef(Option<ExnRef>),
+    /// An internal (GC) reference, or null.
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -46,6 +48,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::ExnRef(_) => ValType::EXNREF,
+            Val::AnyRef(_) => ValType::ANYREF,
         }
     }
 
@@ -118,6 +121,7 @@ impl Val {
             Val::FuncRef(f) => ValRaw::ptr(func_to_raw(f, store)?),
             Val::ExternRef(e) => ValRaw::ptr(extern_to_raw(e, store)?),
             Val::ExnRef(e) => ValRaw::ptr(exn_to_raw(e, store)?),
+            Val::AnyRef(a) => ValRaw::ptr(any_to_raw(a, store)?),
         })
     }
 
@@ -145,6 +149,7 @@ impl Val {
             (Val::FuncRef(f), env::WasmValType::Ref(r)) => Ref::Func(*f).matches(store, r),
             (Val::ExternRef(e), env::WasmValType::Ref(r)) => Ref::Extern(*e).matches(store, r),
             (Val::ExnRef(e), env::WasmValType::Ref(r)) => Ref::Exn(*e).matches(store, r),
+            (Val::AnyRef(a), env::WasmValType::Ref(r)) => Ref::Any(*a).matches(store, r),
             _ => false,
         }
     }
@@ -185,12 +190,17 @@ pub enum Ref {
     Extern(Option<ExternRef>),
     /// An exception reference, or null.
     Exn(Option<ExnRef>),
+    /// An internal (GC) reference, or null.
+    Any(Option<AnyRef>),
 }
 
 impl Ref {
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None))
+        matches!(
+            self,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None) | Ref::Any(None)
+        )
     }
 
     /// The most general type of this reference (`funcref`, `externref`).
@@ -199,6 +209,7 @@ impl Ref {
             Ref::Func(_) => RefType::FUNCREF,
             Ref::Extern(_) => RefType::EXTERNREF,
             Ref::Exn(_) => RefType::EXNREF,
+            Ref::Any(_) => RefType::ANYREF,
         }
     }
 
@@ -207,6 +218,7 @@ impl Ref {
         match top {
             EnvHeap::Extern => Ref::Extern(None),
             EnvHeap::Exn => Ref::Exn(None),
+            EnvHeap::Any => Ref::Any(None),
             _ => Ref::Func(None),
         }
     }
@@ -219,6 +231,8 @@ impl Ref {
             Ref::Extern(Some(_)) => ty.heap == EnvHeap::Extern,
             Ref::Exn(None) => ty.nullable && ty.heap.top() == EnvHeap::Exn,
             Ref::Exn(Some(e)) => ty.heap == EnvHeap::Exn && store.check(e.store).is_ok(),
+            Ref::Any(None) => ty.nullable && ty.heap.top() == EnvHeap::Any,
+            Ref::Any(Some(a)) => store.check(a.store).is_ok() && a.is_of(store, ty.heap),
             Ref::Func(Some(f)) => match ty.heap {
                 EnvHeap::Func => true,
                 EnvHeap::ConcreteFunc(TypeRef::Engine(expected)) => {
@@ -237,6 +251,7 @@ impl Ref {
             Ref::Func(f) => func_to_raw(f, store),
             Ref::Extern(e) => extern_to_raw(e, store),
             Ref::Exn(e) => exn_to_raw(e, store),
+            Ref::Any(a) => any_to_raw(a, store),
         }
     }
 
@@ -248,7 +263,8 @@ impl Ref {
             EnvHeap::Exn => Ref::Exn(
                 std::ptr::NonNull::new(raw.cast()).map(|e| crate::vm::exn_from_raw(store, e)),
             ),
-            other => unreachable!("{other} references are not implemented, so never validated"),
+            EnvHeap::Any => Ref::Any(AnyRef::from_raw(store, raw)),
+            other => unreachable!("{other} is the top of no hierarchy"),
         }
     }
 }
@@ -259,6 +275,7 @@ impl From<Ref> for Val {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
             Ref::Exn(e) => Val::ExnRef(e),
+            Ref::Any(a) => Val::AnyRef(a),
         }
     }
 }
@@ -274,6 +291,97 @@ fn func_to_raw(f: Option<Func>, store: &StoreOpaque) -> Result<*mut c_void> {
     }
 }
 
+fn any_to_raw(a: Option<AnyRef>, store: &StoreOpaque) -> Result<*mut c_void> {
+    match a {
+        None => Ok(std::ptr::null_mut()),
+        Some(a) => {
+            store.check(a.store)?;
+            Ok(a.raw as *mut c_void)
+        }
+    }
+}
+
+/// A reference of the internal (GC) hierarchy: an `i31`, a structure, an
+/// array, or host data made internal by `any.convert_extern`. Handles on
+/// objects come from Wasm; the host makes `i31`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    store: StoreId,
+    /// The encoding of `hayate_runtime::gc`.
+    raw: usize,
+}
+
+impl AnyRef {
+    /// The `i31` of `value`'s low 31 bits.
+    pub fn from_i31(store: impl AsContext, value: i32) -> AnyRef {
+        AnyRef {
+            store: store.as_context().0.opaque.id,
+            raw: (((value as u32) << 1) | 1) as usize,
+        }
+    }
+
+    /// The value of an `i31`, sign-extended from 31 bits.
+    pub fn as_i31(&self) -> Option<i32> {
+        (self.raw & 1 == 1).then_some((self.raw as u32 as i32) >> 1)
+    }
+
+    /// Whether this is a structure.
+    pub fn is_struct(&self, store: impl AsContext) -> bool {
+        self.kind(&store.as_context().0.opaque) == Some(hayate_runtime::gc::KIND_STRUCT)
+    }
+
+    /// Whether this is an array.
+    pub fn is_array(&self, store: impl AsContext) -> bool {
+        self.kind(&store.as_context().0.opaque) == Some(hayate_runtime::gc::KIND_ARRAY)
+    }
+
+    fn kind(&self, store: &StoreOpaque) -> Option<u32> {
+        store.check(self.store).ok()?;
+        crate::vm::object_header(store, self.raw).map(|(_, kind)| kind)
+    }
+
+    /// Whether this reference is of engine-form heap type `heap`.
+    fn is_of(&self, store: &StoreOpaque, heap: EnvHeap) -> bool {
+        let header = crate::vm::object_header(store, self.raw);
+        match heap {
+            EnvHeap::Any => true,
+            EnvHeap::Eq => self.raw & 3 != 2,
+            EnvHeap::I31 => self.raw & 1 == 1,
+            EnvHeap::Struct => header.is_some_and(|(_, k)| k == hayate_runtime::gc::KIND_STRUCT),
+            EnvHeap::Array => header.is_some_and(|(_, k)| k == hayate_runtime::gc::KIND_ARRAY),
+            EnvHeap::ConcreteStruct(TypeRef::Engine(id))
+            | EnvHeap::ConcreteArray(TypeRef::Engine(id)) => header.is_some_and(|(t, _)| {
+                store
+                    .engine
+                    .is_subtype(hayate_environ::VMSharedTypeIndex::from_u32(t), id)
+            }),
+            _ => false,
+        }
+    }
+
+    /// `any.convert_extern`: the internal reference of `e` (the encodings
+    /// are shared, so this is the same reference).
+    pub fn convert_extern(e: ExternRef) -> AnyRef {
+        AnyRef {
+            store: e.store,
+            raw: e.raw,
+        }
+    }
+
+    /// `extern.convert_any`: the external reference of `self`.
+    pub fn convert_to_extern(self) -> ExternRef {
+        ExternRef {
+            store: self.store,
+            raw: self.raw,
+        }
+    }
+
+    fn from_raw(store: StoreId, raw: *mut c_void) -> Option<AnyRef> {
+        let raw = raw as usize;
+        (raw != 0).then_some(AnyRef { store, raw })
+    }
+}
+
 fn exn_to_raw(e: Option<ExnRef>, store: &StoreOpaque) -> Result<*mut c_void> {
     match e {
         None => Ok(std::ptr::null_mut()),
@@ -286,17 +394,21 @@ fn extern_to_raw(e: Option<ExternRef>, store: &StoreOpaque) -> Result<*mut c_voi
         None => Ok(std::ptr::null_mut()),
         Some(e) => {
             store.check(e.store)?;
-            Ok((e.index + 1) as *mut c_void)
+            Ok(e.raw as *mut c_void)
         }
     }
 }
 
 /// A reference to host data that Wasm can hold and pass around but not
-/// look into or forge. The data lives as long as the store.
+/// look into or forge. The data lives as long as the store. An
+/// `externref` Wasm made from an internal reference (`extern.convert_any`)
+/// holds that reference instead of host data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExternRef {
     store: StoreId,
-    index: usize,
+    /// The reference's encoding (`hayate_runtime::gc`): a host value's
+    /// index, or an internal reference.
+    raw: usize,
 }
 
 impl ExternRef {
@@ -306,7 +418,7 @@ impl ExternRef {
         store.externrefs.push(Box::new(value));
         ExternRef {
             store: store.id,
-            index: store.externrefs.len() - 1,
+            raw: hayate_runtime::gc::host_value_ref(store.externrefs.len() - 1),
         }
     }
 
@@ -314,18 +426,17 @@ impl ExternRef {
     pub fn data<'a, C: AsContext + 'a>(&self, store: &'a C) -> Result<&'a (dyn Any + Send + Sync)> {
         let store = &store.as_context().0.opaque;
         store.check(self.store)?;
+        let index = hayate_runtime::gc::host_value_index(self.raw)
+            .ok_or_else(|| Error::msg("this externref holds a WebAssembly value, not host data"))?;
         store
             .externrefs
-            .get(self.index)
+            .get(index)
             .map(|b| &**b)
             .ok_or_else(|| Error::msg("dangling externref"))
     }
 
     fn from_raw(store: StoreId, raw: *mut c_void) -> Option<ExternRef> {
-        let handle = raw as usize;
-        (handle != 0).then(|| ExternRef {
-            store,
-            index: handle - 1,
-        })
+        let raw = raw as usize;
+        (raw != 0).then_some(ExternRef { store, raw })
     }
 }

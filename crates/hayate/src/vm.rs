@@ -15,6 +15,7 @@
 mod calls;
 mod code;
 mod exns;
+mod gc;
 mod instantiate;
 mod pointers;
 
@@ -34,6 +35,7 @@ pub(crate) use code::{
 #[cfg(feature = "compiler")]
 pub(crate) use code::{load_code_without_functions, register_late_with_profiler};
 pub(crate) use exns::{exn_from_raw, exn_handle, exn_parts, to_host_error};
+pub(crate) use gc::object_header;
 pub(crate) use instantiate::instantiate;
 pub(crate) use pointers::{
     FuncRefPtr, GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr, TagPtr,

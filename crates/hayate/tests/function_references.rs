@@ -424,7 +424,8 @@ fn a_table_initialiser_fills_every_element_and_pool_slots_come_back_clean() {
 #[test]
 fn without_the_proposal_typed_references_are_refused() {
     let mut config = Config::new();
-    config.wasm_function_references(false);
+    // GC builds on typed references: both off.
+    config.wasm_function_references(false).wasm_gc(false);
     let engine = Engine::new(&config).unwrap();
     let Err(e) = Module::new(
         &engine,

@@ -13,6 +13,10 @@ use hayate_environ::{
 };
 
 use crate::exceptions::VMException;
+use crate::gc::builtins::{
+    array_copy, array_fill, array_init_data, array_init_elem, array_new_data, array_new_elem,
+    gc_alloc_array, gc_alloc_struct, gc_is_subtype,
+};
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;
 use crate::table::{TableElement, range};
@@ -403,11 +407,12 @@ unsafe extern "C" fn table_init(
     // evaluate the items and again, after that borrow ended, for the table.
     unsafe {
         let instance = caller_instance(vmctx);
-        let Some(items) =
-            (*instance).element_items(ElemIndex::from_u32(elem), src as u64, len as u64)
-        else {
-            return 0;
-        };
+        let items =
+            match (*instance).element_items(ElemIndex::from_u32(elem), src as u64, len as u64) {
+                Ok(Some(items)) => items,
+                Ok(None) => return 0,
+                Err(trap) => crate::traphandlers::raise_trap(trap),
+            };
         let table = (*instance).table(TableIndex::from_u32(table)).table;
         (*table).init(dst, &items) as u8
     }

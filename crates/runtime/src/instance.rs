@@ -148,6 +148,11 @@ pub struct Instance {
     imported_tables: Vec<ExportTable>,
     dropped_elements: Vec<bool>,
     dropped_data: Vec<bool>,
+    /// The values of element segments whose expressions allocate GC
+    /// objects, computed once at instantiation: every `table.init` or
+    /// `array.new_elem` of the segment sees the same objects.
+    pub(crate) allocated_elements:
+        std::collections::HashMap<ElemIndex, Box<[crate::table::TableElement]>>,
     /// Code loaded after the module that some of this instance's function
     /// references point to (see [`Instance::replace_function_code`]).
     late_code: Vec<Arc<LateCode>>,
@@ -266,6 +271,7 @@ impl Instance {
         let mut instance = Box::new(Instance {
             vmctx_slot,
             dropped_elements: vec![false; info.elements.len()],
+            allocated_elements: Default::default(),
             dropped_data: vec![false; info.data.len()],
             late_code: Vec::new(),
             filled_func_refs: Default::default(),

@@ -51,6 +51,7 @@ pub mod code_memory;
 pub mod code_registry;
 pub mod cow;
 pub mod exceptions;
+pub mod gc;
 pub mod host_func;
 pub mod instance;
 pub mod late_code;

@@ -62,6 +62,17 @@ pub trait VMStore: Any {
         Ok(())
     }
 
+    /// Whether engine type `actual` is a subtype of `expected` (the
+    /// engine's type registry answers).
+    fn is_subtype(
+        &self,
+        actual: hayate_environ::VMSharedTypeIndex,
+        expected: hayate_environ::VMSharedTypeIndex,
+    ) -> bool;
+
+    /// The store's GC heap.
+    fn gc_heap(&mut self) -> &mut crate::gc::GcHeap;
+
     /// The store's exception objects.
     fn exceptions(&mut self) -> &mut crate::exceptions::ExceptionHeap;
 

@@ -71,6 +71,7 @@ fn compile(wat: &str) -> (Arc<ModuleInfo>, CompiledModule) {
 #[derive(Default)]
 struct PlainStore {
     exceptions: hayate_runtime::exceptions::ExceptionHeap,
+    gc: hayate_runtime::gc::GcHeap,
 }
 
 impl VMStore for PlainStore {
@@ -87,6 +88,16 @@ impl VMStore for PlainStore {
     }
     fn table_growing(&mut self, _: u64, _: u64, _: Option<u64>) -> bool {
         true
+    }
+    fn gc_heap(&mut self) -> &mut hayate_runtime::gc::GcHeap {
+        &mut self.gc
+    }
+    fn is_subtype(
+        &self,
+        actual: hayate_environ::VMSharedTypeIndex,
+        expected: hayate_environ::VMSharedTypeIndex,
+    ) -> bool {
+        actual == expected
     }
     fn exceptions(&mut self) -> &mut hayate_runtime::exceptions::ExceptionHeap {
         &mut self.exceptions

@@ -31,6 +31,11 @@ pub const TRAP_MESSAGES: &[(&str, &[Trap])] = &[
     ("unreachable executed", &[Trap::UnreachableCodeReached]),
     ("null reference", &[Trap::NullReference]),
     ("null function reference", &[Trap::NullReference]),
+    ("null structure reference", &[Trap::NullReference]),
+    ("null array reference", &[Trap::NullReference]),
+    ("null i31 reference", &[Trap::NullReference]),
+    ("out of bounds array access", &[Trap::ArrayOutOfBounds]),
+    ("cast failure", &[Trap::CastFailure]),
     ("unaligned atomic", &[Trap::HeapMisaligned]),
 ];
 

@@ -2,7 +2,7 @@
 //! `assert_return` patterns, including NaN patterns and per-lane `v128`
 //! patterns.
 
-use hayate::{AsContext, AsContextMut, ExternRef, Val};
+use hayate::{AnyRef, AsContext, AsContextMut, ExternRef, Val};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 use wast::{WastArg, WastRet};
@@ -23,9 +23,18 @@ pub fn arg_to_val(store: impl AsContextMut, arg: &WastArg<'_>) -> Result<Val, St
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Val::FuncRef(None),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Val::ExternRef(None),
             AbstractHeapType::Exn | AbstractHeapType::NoExn => Val::ExnRef(None),
+            AbstractHeapType::Any
+            | AbstractHeapType::Eq
+            | AbstractHeapType::I31
+            | AbstractHeapType::Struct
+            | AbstractHeapType::Array
+            | AbstractHeapType::None => Val::AnyRef(None),
             other => return Err(format!("unsupported argument type: ref.null {other:?}")),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
+        WastArgCore::RefHost(n) => {
+            Val::AnyRef(Some(AnyRef::convert_extern(ExternRef::new(store, *n))))
+        }
         other => return Err(format!("unsupported argument: {other:?}")),
     })
 }
@@ -79,6 +88,29 @@ fn matches_ret(store: &impl AsContext, actual: &Val, expected: &WastRetCore<'_>)
             }
             Some(_) => false,
         },
+        (WastRetCore::RefNull(ty), Val::AnyRef(None)) => match ty {
+            None | Some(HeapType::Concrete(_)) => true,
+            Some(HeapType::Abstract { ty, .. }) => matches!(
+                ty,
+                AbstractHeapType::Any
+                    | AbstractHeapType::Eq
+                    | AbstractHeapType::I31
+                    | AbstractHeapType::Struct
+                    | AbstractHeapType::Array
+                    | AbstractHeapType::None
+            ),
+            Some(_) => false,
+        },
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(a))) => {
+            a.as_i31().is_some() || a.is_struct(store) || a.is_array(store)
+        }
+        (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.as_i31().is_some(),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.is_struct(store),
+        (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.is_array(store),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => {
+            extern_u32(store, &a.convert_to_extern()) == Some(*n)
+        }
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
             extern_u32(store, r) == Some(*n)
@@ -169,6 +201,13 @@ pub fn fmt_val(store: &impl AsContext, val: &Val) -> String {
         },
         Val::ExnRef(None) => "ref.null exn".into(),
         Val::ExnRef(Some(_)) => "ref.exn".into(),
+        Val::AnyRef(None) => "ref.null any".into(),
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(v) => format!("ref.i31 {v}"),
+            None if a.is_struct(store) => "ref.struct".into(),
+            None if a.is_array(store) => "ref.array".into(),
+            None => "ref.host".into(),
+        },
     }
 }
 

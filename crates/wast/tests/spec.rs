@@ -174,9 +174,14 @@ fn enable_proposal(config: &mut Config, proposal: Proposal) {
         Proposal::TailCall => {
             config.wasm_tail_call(true);
         }
-        Proposal::FunctionReferences | Proposal::GC => {
+        Proposal::FunctionReferences => {
             config.wasm_tail_call(true);
             config.wasm_function_references(true);
+        }
+        Proposal::GC => {
+            config.wasm_tail_call(true);
+            config.wasm_function_references(true);
+            config.wasm_gc(true);
         }
         Proposal::Memory64 => {
             config.wasm_memory64(true);
@@ -196,6 +201,7 @@ fn enable_proposal(config: &mut Config, proposal: Proposal) {
             config.wasm_exceptions(true);
             config.wasm_tail_call(true);
             config.wasm_function_references(true);
+            config.wasm_gc(true);
         }
         _ => {}
     }

@@ -87,6 +87,10 @@ pub static WASM: Group = Group {
             "Deterministic relaxed SIMD results: always the case in Hayate, whatever the value.",
         ),
         flag(
+            "gc",
+            "The GC proposal (on by default): structures, arrays, i31, casts.",
+        ),
+        flag(
             "exceptions",
             "The exception-handling proposal (on by default): `try_table`, `throw`, `exnref`.",
         ),
@@ -118,7 +122,6 @@ pub static WASM: Group = Group {
         off_only("shared-memory", NOT_IMPLEMENTED),
         off_only("shared-everything-threads", NOT_IMPLEMENTED),
         off_only("stack-switching", NOT_IMPLEMENTED),
-        off_only("gc", NOT_IMPLEMENTED),
         off_only("gc-support", NO_GC),
         off_only("custom-page-sizes", NOT_IMPLEMENTED),
         off_only("wide-arithmetic", NOT_IMPLEMENTED),

@@ -123,7 +123,8 @@ fn proposals_toggle_validator_features() {
             .wasm_memory64(false)
             .wasm_relaxed_simd(false)
             .wasm_function_references(false)
-            .wasm_exceptions(false);
+            .wasm_exceptions(false)
+            .wasm_gc(false);
     });
     assert_eq!(config(&o).features(), expected.features());
     let o = parse(&["all-proposals=y"], &[], &[]).unwrap();
@@ -143,7 +144,7 @@ fn proposals_toggle_validator_features() {
 
 #[test]
 fn unimplemented_proposals_may_only_be_off() {
-    for key in ["threads", "gc", "component-model", "stack-switching"] {
+    for key in ["threads", "component-model", "stack-switching"] {
         let o = parse(&[&format!("{key}=n")], &[], &[]).unwrap();
         assert_eq!(config(&o).features(), Config::new().features());
         let e = err(&[&format!("{key}=y")], &[], &[]);

@@ -347,7 +347,28 @@ impl FuncTranslator<'_, '_> {
             VMOffsets::type_id_entry(type_index) as i32,
         );
         let same = self.b.ins().icmp(IntCC::Equal, actual, expected);
-        self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
+        if self.info().types[type_index].is_final {
+            self.b.ins().trapz(same, trap_to_code(Trap::BadSignature));
+        } else {
+            // The callee's type may be a declared subtype: ask the registry
+            // when the ids differ.
+            let (ok, slow) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(same, ok, &[], slow, &[]);
+            self.b.seal_block(slow);
+            self.b.set_cold_block(slow);
+            self.b.switch_to_block(slow);
+            let index = self
+                .b
+                .ins()
+                .iconst(types::I32, i64::from(type_index.as_u32()));
+            let sub = self
+                .call_builtin(Builtin::GcIsSubtype, &[actual, index])
+                .expect("the builtin returns a flag");
+            self.b.ins().trapz(sub, trap_to_code(Trap::BadSignature));
+            self.b.ins().jump(ok, &[]);
+            self.b.seal_block(ok);
+            self.b.switch_to_block(ok);
+        }
         let load = |t: &mut Self, field: u32| t.b.ins().load(POINTER, funcref, entry, field as i32);
         let (wasm_call, callee_vmctx) = if self.env.settings.tunables.lazy_compilation {
             let callee_vmctx = load(self, vm_func_ref::VMCTX);

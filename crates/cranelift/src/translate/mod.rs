@@ -38,6 +38,7 @@ macro_rules! visit_methods {
 mod call;
 mod control;
 mod exceptions;
+mod gc;
 mod interrupts;
 mod memory;
 mod numeric;

@@ -4,7 +4,7 @@
 //!
 //! Operators of the proposals Hayate implements (MVP, sign extension,
 //! saturating float-to-int, bulk memory, reference types, SIMD, tail
-//! calls, relaxed SIMD, typed function references, exceptions) go to the
+//! calls, relaxed SIMD, typed function references, exceptions, GC) go to the
 //! `visit_*` method of the same name that their family module (control,
 //! memory, numeric, SIMD, table, call, variables) defines; if a family
 //! module lacks one, this file does not compile. Operators of every other
@@ -46,6 +46,7 @@ macro_rules! by_proposal {
     (@one $emit:ident relaxed_simd $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident function_references $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident exceptions $($rest:tt)*) => { $emit!(supported $($rest)*); };
+    (@one $emit:ident gc $($rest:tt)*) => { $emit!(supported $($rest)*); };
     (@one $emit:ident $proposal:ident $($rest:tt)*) => { $emit!(unsupported $proposal $($rest)*); };
 }
 

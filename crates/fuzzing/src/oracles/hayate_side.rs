@@ -95,6 +95,7 @@ impl HayateInstance {
             Val::FuncRef(f) => DiffValue::FuncRef { null: f.is_none() },
             Val::ExternRef(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
             Val::ExnRef(_) => unreachable!("generated modules have no exceptions"),
+            Val::AnyRef(_) => unreachable!("generated modules have no GC types"),
         }
     }
 
@@ -103,6 +104,7 @@ impl HayateInstance {
             Ref::Func(f) => DiffValue::FuncRef { null: f.is_none() },
             Ref::Extern(e) => DiffValue::ExternRef(e.map(|e| self.extern_payload(&e))),
             Ref::Exn(_) => unreachable!("generated modules have no exceptions"),
+            Ref::Any(_) => unreachable!("generated modules have no GC types"),
         }
     }
 

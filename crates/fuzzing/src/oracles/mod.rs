@@ -229,6 +229,7 @@ fn dummy_imports<T: 'static>(store: &mut Store<T>, module: &Module) -> hayate::R
                     Some(Val::ExternRef(None)) => Ref::Extern(None),
                     Some(Val::FuncRef(None)) => Ref::Func(None),
                     Some(Val::ExnRef(None)) => Ref::Exn(None),
+                    Some(Val::AnyRef(None)) => Ref::Any(None),
                     _ => return Err(hayate::Error::msg("table type without a default")),
                 };
                 Extern::Table(Table::new(&mut *store, tt, init)?)

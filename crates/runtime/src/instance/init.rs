@@ -33,8 +33,9 @@ pub enum InstantiationError {
 }
 
 impl Instance {
-    /// Evaluates a constant expression in this instance.
-    pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
+    /// Evaluates a constant expression in this instance; traps only if a
+    /// GC allocation fails.
+    pub fn eval_const(&self, expr: &ConstExpr) -> Result<ValRaw, Trap> {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         for op in expr.ops() {
             let value = match *op {
@@ -59,6 +60,18 @@ impl Instance {
                         _ => a.wrapping_mul(b),
                     })
                 }
+                ConstOp::RefI31 => {
+                    let x = stack.pop().expect("validated").get_i32() as u32;
+                    ValRaw::ptr(((x << 1) | 1) as usize as *mut _)
+                }
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => {
+                    stack.pop().expect("validated")
+                }
+                ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..) => self.eval_gc_alloc(*op, &mut stack)?,
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                     let b = stack.pop().expect("validated").get_i64();
                     let a = stack.pop().expect("validated").get_i64();
@@ -71,9 +84,78 @@ impl Instance {
             };
             stack.push(value);
         }
-        stack
+        Ok(stack
             .pop()
-            .expect("validated constant expression leaves a value")
+            .expect("validated constant expression leaves a value"))
+    }
+
+    /// A GC allocation of a constant expression, its operands popped from
+    /// `stack`.
+    fn eval_gc_alloc(&self, op: ConstOp, stack: &mut Vec<ValRaw>) -> Result<ValRaw, Trap> {
+        use crate::gc::{KIND_ARRAY, KIND_STRUCT, alloc_object, write_storage};
+        let info = &self.module.info;
+        let (t, values, length) = match op {
+            ConstOp::StructNew(t) => {
+                let n = info.types[t].as_struct().expect("validated").fields.len();
+                (t, stack.split_off(stack.len() - n), 0)
+            }
+            ConstOp::StructNewDefault(t) => (t, Vec::new(), 0),
+            ConstOp::ArrayNew(t) => {
+                let len = stack.pop().expect("validated").get_i32() as u32;
+                let value = stack.pop().expect("validated");
+                (t, vec![value], len)
+            }
+            ConstOp::ArrayNewDefault(t) => (
+                t,
+                Vec::new(),
+                stack.pop().expect("validated").get_i32() as u32,
+            ),
+            ConstOp::ArrayNewFixed(t, n) => (t, stack.split_off(stack.len() - n as usize), n),
+            _ => unreachable!("not an allocation"),
+        };
+        let type_id = self.module.type_ids[t.index()];
+        // SAFETY: instances are initialised while their store is lent to
+        // the instantiation, which borrows nothing else of it.
+        let store = unsafe { &mut *self.store_ptr() };
+        let too_large = |_| Trap::AllocationTooLarge;
+        let object = match &info.types[t].composite {
+            hayate_environ::CompositeType::Struct(st) => {
+                let (offsets, size) = st.layout();
+                let obj = alloc_object(store, size as usize, type_id, KIND_STRUCT, 0)
+                    .map_err(too_large)?;
+                for ((field, offset), value) in st.fields.iter().zip(offsets).zip(&values) {
+                    // SAFETY: the field lies inside the fresh object.
+                    unsafe {
+                        let size = field.storage.byte_size() as usize;
+                        write_storage(obj.as_ptr().add(offset as usize), value, size);
+                    }
+                }
+                obj
+            }
+            hayate_environ::CompositeType::Array(a) => {
+                let size = a.element.storage.byte_size() as usize;
+                let bytes = u64::from(length) * size as u64;
+                if bytes >= crate::gc::GcHeap::DEFAULT_MAX as u64 {
+                    return Err(Trap::AllocationTooLarge);
+                }
+                let total = hayate_environ::GC_HEADER_SIZE as usize + bytes as usize;
+                let obj =
+                    alloc_object(store, total, type_id, KIND_ARRAY, length).map_err(too_large)?;
+                let data = hayate_environ::GC_HEADER_SIZE as usize;
+                for i in 0..length as usize {
+                    let value = match op {
+                        ConstOp::ArrayNew(_) => &values[0],
+                        ConstOp::ArrayNewFixed(..) => &values[i],
+                        _ => break,
+                    };
+                    // SAFETY: element `i` lies inside the fresh object.
+                    unsafe { write_storage(obj.as_ptr().add(data + i * size), value, size) };
+                }
+                obj
+            }
+            hayate_environ::CompositeType::Func(_) => unreachable!("validated: a GC type"),
+        };
+        Ok(ValRaw::ptr(object.as_ptr().cast()))
     }
 
     /// Elements `[src, src + len)` of segment `index` as table entries, or
@@ -85,28 +167,37 @@ impl Instance {
         index: ElemIndex,
         src: u64,
         len: u64,
-    ) -> Option<Vec<TableElement>> {
+    ) -> Result<Option<Vec<TableElement>>, Trap> {
         let size = if self.element_dropped(index) {
             0
         } else {
             self.module.info.elements[index].items.len() as u64
         };
-        let r = crate::table::range(src, len, size)?;
-        Some(self.segment_items(index, r))
+        match crate::table::range(src, len, size) {
+            Some(r) => self.segment_items(index, r).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Elements `range` of segment `index`, dropped or not.
-    fn segment_items(&self, index: ElemIndex, range: std::ops::Range<usize>) -> Vec<TableElement> {
-        match &self.module.info.elements[index].items {
+    fn segment_items(
+        &self,
+        index: ElemIndex,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<TableElement>, Trap> {
+        Ok(match &self.module.info.elements[index].items {
             ElemItems::Functions(funcs) => funcs[range]
                 .iter()
                 .map(|f| TableElement(self.func_ref(*f).cast()))
                 .collect(),
+            ElemItems::Expressions(..) if self.allocated_elements.contains_key(&index) => {
+                self.allocated_elements[&index][range].to_vec()
+            }
             ElemItems::Expressions(_, exprs) => exprs[range]
                 .iter()
-                .map(|e| TableElement(self.eval_const(e).get_ptr()))
-                .collect(),
-        }
+                .map(|e| Ok(TableElement(self.eval_const(e)?.get_ptr())))
+                .collect::<Result<_, Trap>>()?,
+        })
     }
 
     /// Initialises globals, then applies active element and data segments.
@@ -123,7 +214,7 @@ impl Instance {
         );
         let info = &*module.info;
         for (def, init) in info.global_inits.iter() {
-            let value = self.eval_const(init);
+            let value = self.eval_const(init).map_err(InstantiationError::Trap)?;
             let index = info.global_index(def);
             let mut global = VMGlobalDefinition::default();
             let width = info.globals[index].content.byte_width();
@@ -131,11 +222,36 @@ impl Instance {
             // SAFETY: defined global storage lies inside the VMContext.
             unsafe { *self.global(index) = global };
         }
+        // Segments whose expressions allocate are evaluated once, now.
+        for (index, elem) in info.elements.iter() {
+            let ElemItems::Expressions(_, exprs) = &elem.items else {
+                continue;
+            };
+            let allocates = exprs.iter().any(|e| {
+                e.ops().iter().any(|op| {
+                    matches!(
+                        op,
+                        ConstOp::StructNew(_)
+                            | ConstOp::StructNewDefault(_)
+                            | ConstOp::ArrayNew(_)
+                            | ConstOp::ArrayNewDefault(_)
+                            | ConstOp::ArrayNewFixed(..)
+                    )
+                })
+            });
+            if allocates {
+                let values = self
+                    .segment_items(index, 0..exprs.len())
+                    .map_err(InstantiationError::Trap)?;
+                self.allocated_elements.insert(index, values.into());
+            }
+        }
         // Tables with an initialiser (typed function references) start
         // with its value in every element, before any segment is applied.
         for (def, init) in info.table_inits.iter() {
             if let Some(init) = init {
-                let value = TableElement(self.eval_const(init).get_ptr());
+                let value = self.eval_const(init).map_err(InstantiationError::Trap)?;
+                let value = TableElement(value.get_ptr());
                 let table = &mut self.tables[def.index()];
                 let size = table.size();
                 table.fill(0, value, size);
@@ -204,7 +320,9 @@ impl Instance {
     ) -> bool {
         let start = self.segment_offset(offset, self.module.info.tables[table].table64);
         let count = self.module.info.elements[index].items.len();
-        let items = self.segment_items(index, 0..count);
+        let Ok(items) = self.segment_items(index, 0..count) else {
+            return false;
+        };
         let export = self.table(table);
         // SAFETY: table pointers are live; the base does not move.
         unsafe { (*export.table).init(start, &items) }
@@ -251,7 +369,10 @@ impl Instance {
     /// The offset of a segment: an `i64` in a 64-bit memory or table
     /// (`wide`), an `i32` (read unsigned) otherwise.
     fn segment_offset(&self, offset: &ConstExpr, wide: bool) -> u64 {
-        let value = self.eval_const(offset);
+        // An offset is an integer: its expression allocates nothing.
+        let value = self
+            .eval_const(offset)
+            .unwrap_or_else(|_| unreachable!("an integer expression cannot fail"));
         match wide {
             true => value.get_u64(),
             false => u64::from(value.get_u32()),

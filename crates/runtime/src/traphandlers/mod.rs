@@ -507,6 +507,23 @@ pub(crate) unsafe fn raise_host_error(error: crate::HostError) -> ! {
     }
 }
 
+/// Leaves Wasm with `trap`, from a builtin (without a backtrace).
+///
+/// # Safety
+/// As for [`raise_host_error`].
+pub(crate) unsafe fn raise_trap(trap: Trap) -> ! {
+    let state = thread::current();
+    if state.is_null() {
+        std::process::abort();
+    }
+    // SAFETY: as in `raise_host_error`.
+    unsafe {
+        let state = &*state;
+        (*state.frames).clear();
+        state.unwind_with_trap(trap)
+    }
+}
+
 impl CallThreadState {
     /// Records `trap` and jumps back to this activation's `catch_traps`.
     ///

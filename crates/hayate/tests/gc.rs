@@ -1,0 +1,163 @@
+//! GC: structures, arrays and `i31` through the API, casts, and a guest
+//! that allocates as much as it can: the heap stays bounded by the store's
+//! limiter and by its maximum, and huge arrays are refused, never
+//! allocated.
+
+use hayate::{
+    AnyRef, Config, Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, Val,
+    ValType,
+};
+
+const MODULE: &str = r#"(module
+  (type $point (sub (struct (field $x (mut i32)) (field $y i64))))
+  (type $point3 (sub $point (struct (field $x (mut i32)) (field $y i64) (field $z i8))))
+  (type $bytes (array (mut i8)))
+  (type $longs (array (mut i64)))
+  (func (export "make") (param i32 i64) (result anyref)
+    (struct.new $point (local.get 0) (local.get 1)))
+  (func (export "make3") (result anyref)
+    (struct.new $point3 (i32.const 1) (i64.const 2) (i32.const -1)))
+  (func (export "x") (param anyref) (result i32)
+    (struct.get $point $x (ref.cast (ref $point) (local.get 0))))
+  (func (export "z_signed") (param anyref) (result i32)
+    (struct.get_s $point3 2 (ref.cast (ref $point3) (local.get 0))))
+  (func (export "is_point") (param anyref) (result i32)
+    (ref.test (ref $point) (local.get 0)))
+  (func (export "bytes") (param i32) (result anyref)
+    (array.new $bytes (i32.const 7) (local.get 0)))
+  (func (export "sum") (param anyref) (result i32)
+    (local $a (ref $bytes)) (local $i i32) (local $s i32)
+    (local.set $a (ref.cast (ref $bytes) (local.get 0)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (array.len (local.get $a))))
+        (local.set $s (i32.add (local.get $s) (array.get_u $bytes (local.get $a) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $s))
+  (func (export "get") (param anyref i32) (result i32)
+    (array.get_u $bytes (ref.cast (ref $bytes) (local.get 0)) (local.get 1)))
+  (func (export "i31") (param anyref) (result i32)
+    (i31.get_s (ref.cast (ref i31) (local.get 0))))
+  ;; Allocates `n` arrays of 1 MiB each, keeping none.
+  (func (export "churn") (param $n i32)
+    (loop $l
+      (drop (array.new_default $longs (i32.const 131072)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "huge") (result anyref)
+    (array.new_default $longs (i32.const -1)))
+)"#;
+
+fn call(
+    store: &mut Store<StoreLimits>,
+    instance: &Instance,
+    name: &str,
+    args: &[Val],
+) -> hayate::Result<Val> {
+    let f = instance.get_func(&mut *store, name).unwrap();
+    let n = f.ty(&*store).results().len();
+    let mut out = vec![Val::I32(0); n];
+    f.call(&mut *store, args, &mut out)?;
+    Ok(out.into_iter().next().unwrap_or(Val::I32(0)))
+}
+
+fn setup(limits: StoreLimits) -> (Store<StoreLimits>, Instance) {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
+#[test]
+fn structures_arrays_and_i31_through_the_api() {
+    let (mut store, instance) = setup(StoreLimits::default());
+    let p = call(&mut store, &instance, "make", &[Val::I32(5), Val::I64(6)]).unwrap();
+    let Val::AnyRef(Some(p)) = p else {
+        panic!("{p:?}")
+    };
+    assert!(p.is_struct(&store) && !p.is_array(&store) && p.as_i31().is_none());
+    assert_eq!(
+        call(&mut store, &instance, "x", &[Val::AnyRef(Some(p))])
+            .unwrap()
+            .i32(),
+        Some(5)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "is_point", &[Val::AnyRef(Some(p))])
+            .unwrap()
+            .i32(),
+        Some(1)
+    );
+    // A subtype is a point too, and its packed field reads sign-extended.
+    let p3 = call(&mut store, &instance, "make3", &[]).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "x", &[p3]).unwrap().i32(),
+        Some(1)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "z_signed", &[p3])
+            .unwrap()
+            .i32(),
+        Some(-1)
+    );
+    // An array is not a point: the cast traps.
+    let a = call(&mut store, &instance, "bytes", &[Val::I32(10)]).unwrap();
+    let Val::AnyRef(Some(arr)) = a else {
+        panic!("{a:?}")
+    };
+    assert!(arr.is_array(&store));
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[a]).unwrap().i32(),
+        Some(70)
+    );
+    let e = call(&mut store, &instance, "x", &[a]).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::CastFailure));
+    let e = call(&mut store, &instance, "get", &[a, Val::I32(10)]).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::ArrayOutOfBounds));
+    let e = call(&mut store, &instance, "x", &[Val::AnyRef(None)]).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::CastFailure));
+    // i31s made by the host.
+    let i = AnyRef::from_i31(&store, -3);
+    assert_eq!(i.as_i31(), Some(-3));
+    assert_eq!(
+        call(&mut store, &instance, "i31", &[Val::AnyRef(Some(i))])
+            .unwrap()
+            .i32(),
+        Some(-3)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "is_point", &[Val::AnyRef(Some(i))])
+            .unwrap()
+            .i32(),
+        Some(0)
+    );
+    // A reference of another store is refused.
+    let (mut other, other_instance) = setup(StoreLimits::default());
+    assert!(call(&mut other, &other_instance, "x", &[Val::AnyRef(Some(p))]).is_err());
+    assert_eq!(Val::AnyRef(None).ty(), ValType::ANYREF);
+}
+
+#[test]
+fn the_heap_is_bounded_by_the_limiter_and_huge_arrays_are_refused() {
+    // 64 MiB for memories and the GC heap: the guest gets about 64 arrays
+    // of 1 MiB, then a trap, and the store stays usable.
+    let limits = StoreLimitsBuilder::new().memory_size(64 << 20).build();
+    let (mut store, instance) = setup(limits);
+    let e = call(&mut store, &instance, "churn", &[Val::I32(1000)]).unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<Trap>(),
+        Some(&Trap::AllocationTooLarge),
+        "{e:?}"
+    );
+    // An array of 2^32 - 1 eight-byte elements is never allocated.
+    let e = call(&mut store, &instance, "huge", &[]).unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<Trap>(),
+        Some(&Trap::AllocationTooLarge),
+        "{e:?}"
+    );
+    // What the grant still covers remains usable.
+    assert!(call(&mut store, &instance, "make", &[Val::I32(1), Val::I64(1)]).is_ok());
+}
