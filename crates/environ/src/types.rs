@@ -277,6 +277,11 @@ impl WasmValType {
         }
     }
 
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, WasmValType::Ref(_))
+    }
+
     /// Whether a local of this type has a default value (every type but a
     /// non-nullable reference).
     pub fn is_defaultable(self) -> bool {

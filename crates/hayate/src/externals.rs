@@ -199,6 +199,7 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let ctx = store.as_context();
         let raw = self.ptr.get(&ctx.0.opaque);
+        ctx.0.opaque.gc.pin(raw.get_ptr() as usize);
         Val::from_raw(raw, self.ty.content, self.ptr.owner())
     }
 
@@ -361,6 +362,7 @@ impl Table {
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
         let store = &mut store.as_context_mut().0.opaque;
         let raw = self.ptr.get(store, index)?;
+        store.gc.pin(raw as usize);
         Some(Ref::from_raw(
             raw,
             self.ptr.ty(store).element,

@@ -148,6 +148,9 @@ impl Func {
         self.call_raw(store, values)?;
         let ty = store.opaque.engine.lookup_type(type_id);
         for (i, t) in ty.results.iter().enumerate() {
+            if t.is_ref() {
+                store.opaque.gc.pin(values[i].get_ptr() as usize);
+            }
             results[i] = Val::from_raw(values[i], *t, self.store);
         }
         Ok(())
@@ -290,7 +293,12 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
                 .params_env()
                 .iter()
                 .zip(raw.iter())
-                .map(|(t, r)| Val::from_raw(*r, *t, store_id))
+                .map(|(t, r)| {
+                    if t.is_ref() {
+                        caller.store.opaque.gc.pin(r.get_ptr() as usize);
+                    }
+                    Val::from_raw(*r, *t, store_id)
+                })
                 .collect();
             // Result slots start zero or null (of the result's hierarchy,
             // even where null is not allowed: the check below insists the

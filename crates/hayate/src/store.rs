@@ -403,6 +403,49 @@ impl<T: 'static> VMStore for StoreInner<T> {
         }
     }
 
+    fn gc_roots(&mut self, f: &mut dyn FnMut(usize)) {
+        let store = &self.opaque;
+        store.instances.iter().for_each(|i| i.visit_gc_roots(f));
+        store.tables.iter().for_each(|t| t.visit_words(f));
+        for g in &store.globals {
+            f(usize::from_le_bytes(
+                g.bytes[..8].try_into().expect("8 bytes"),
+            ));
+        }
+        store.exceptions.visit_payload_words(f);
+        store.gc.visit_pinned(f);
+    }
+
+    fn gc_layout(&self, type_id: u32) -> hayate_runtime::gc::GcLayout {
+        use hayate_environ::{CompositeType, HeapType, StorageType, WasmValType};
+        let traced = |s: StorageType| match s {
+            // `externref`s may hold internal references too.
+            StorageType::Val(WasmValType::Ref(r)) => {
+                matches!(r.heap.top(), HeapType::Any | HeapType::Extern)
+            }
+            _ => false,
+        };
+        let id = hayate_environ::VMSharedTypeIndex::from_u32(type_id);
+        match &self.opaque.engine.sub_type(id).composite {
+            CompositeType::Struct(st) => {
+                let (offsets, _) = st.layout();
+                hayate_runtime::gc::GcLayout::Struct(
+                    st.fields
+                        .iter()
+                        .zip(offsets)
+                        .filter(|(f, _)| traced(f.storage))
+                        .map(|(_, o)| o)
+                        .collect(),
+                )
+            }
+            CompositeType::Array(a) => hayate_runtime::gc::GcLayout::Array {
+                element_size: a.element.storage.byte_size(),
+                refs: traced(a.element.storage),
+            },
+            CompositeType::Func(_) => hayate_runtime::gc::GcLayout::Struct(Vec::new()),
+        }
+    }
+
     fn gc_heap(&mut self) -> &mut hayate_runtime::gc::GcHeap {
         &mut self.opaque.gc
     }

@@ -15,6 +15,10 @@ use crate::values::{ExternRef, Val};
 
 /// A Rust type that is a WebAssembly value type.
 pub trait WasmTy: Sized + Send + Sync + 'static {
+    /// Whether a value of this type may name a GC object (which the store
+    /// must then keep alive: the host holds it).
+    #[doc(hidden)]
+    const MAY_HOLD_GC: bool = false;
     /// The Wasm type.
     fn valtype() -> ValType;
     /// Converts to the raw form.
@@ -115,6 +119,8 @@ impl WasmTy for Func {
 }
 
 impl WasmTy for Option<ExternRef> {
+    // An `externref` may hold an internal reference (`extern.convert_any`).
+    const MAY_HOLD_GC: bool = true;
     fn valtype() -> ValType {
         ValType::EXTERNREF
     }
@@ -146,6 +152,9 @@ pub trait WasmResults: Sized + Send + Sync + 'static {
     /// How many values.
     #[doc(hidden)]
     const COUNT: usize;
+    /// Whether a value may name a GC object (see `WasmTy::MAY_HOLD_GC`).
+    #[doc(hidden)]
+    const MAY_HOLD_GC: bool;
     /// The Wasm types, in order.
     fn types() -> Vec<ValType>;
     /// Reads the values from `values`.
@@ -166,6 +175,7 @@ impl<A: WasmTy> WasmParams for A {
 
 impl<A: WasmTy> WasmResults for A {
     const COUNT: usize = 1;
+    const MAY_HOLD_GC: bool = A::MAY_HOLD_GC;
     fn types() -> Vec<ValType> {
         vec![A::valtype()]
     }
@@ -191,6 +201,7 @@ macro_rules! tuples {
         #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
         impl<$($name: WasmTy),*> WasmResults for ($($name,)*) {
             const COUNT: usize = { let names: &[&str] = &[$(stringify!($name)),*]; names.len() };
+            const MAY_HOLD_GC: bool = false $(|| $name::MAY_HOLD_GC)*;
             fn types() -> Vec<ValType> { vec![$($name::valtype()),*] }
             fn load_raw(values: &[ValRaw], store: StoreId) -> Self {
                 let mut i = 0;
@@ -209,7 +220,13 @@ macro_rules! tuples {
                 let body = move |caller: Caller<'_, T>, values: &mut [ValRaw]| -> Result<()> {
                     let store = caller.store.opaque.id;
                     let mut i = 0;
-                    $( let $name = $name::from_raw(values[i], store); i += 1; )*
+                    $(
+                        if $name::MAY_HOLD_GC {
+                            caller.store.opaque.gc.pin(values[i].get_ptr() as usize);
+                        }
+                        let $name = $name::from_raw(values[i], store);
+                        i += 1;
+                    )*
                     let results = self($($name),*).into_result()?;
                     results.store_results(&caller.store.opaque, values)
                 };
@@ -228,7 +245,13 @@ macro_rules! tuples {
                 let body = move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| -> Result<()> {
                     let store = caller.store.opaque.id;
                     let mut i = 0;
-                    $( let $name = $name::from_raw(values[i], store); i += 1; )*
+                    $(
+                        if $name::MAY_HOLD_GC {
+                            caller.store.opaque.gc.pin(values[i].get_ptr() as usize);
+                        }
+                        let $name = $name::from_raw(values[i], store);
+                        i += 1;
+                    )*
                     let results = self(caller.reborrow(), $($name),*).into_result()?;
                     results.store_results(&caller.store.opaque, values)
                 };
@@ -347,6 +370,11 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let values = &mut buffer[..P::COUNT.max(R::COUNT).max(1)];
         params.store_raw(&store.opaque, values)?;
         self.func.call_raw(store, values)?;
+        if R::MAY_HOLD_GC {
+            for v in &values[..R::COUNT] {
+                store.opaque.gc.pin(v.get_ptr() as usize);
+            }
+        }
         Ok(R::load_raw(values, self.func.store))
     }
 }

@@ -39,11 +39,16 @@ const MODULE: &str = r#"(module
     (array.get_u $bytes (ref.cast (ref $bytes) (local.get 0)) (local.get 1)))
   (func (export "i31") (param anyref) (result i32)
     (i31.get_s (ref.cast (ref i31) (local.get 0))))
-  ;; Allocates `n` arrays of 1 MiB each, keeping none.
-  (func (export "churn") (param $n i32)
+  ;; Allocates `n` arrays of 1 MiB each and keeps them all.
+  (type $hoard (array (mut (ref null $longs))))
+  (func (export "hoard") (param $n i32)
+    (local $keep (ref $hoard))
+    (local.set $keep (array.new_default $hoard (local.get $n)))
     (loop $l
-      (drop (array.new_default $longs (i32.const 131072)))
-      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (array.set $hoard (local.get $keep) (local.get $n)
+        (array.new_default $longs (i32.const 131072)))
+      (br_if $l (local.get $n))))
   (func (export "huge") (result anyref)
     (array.new_default $longs (i32.const -1)))
 )"#;
@@ -141,11 +146,12 @@ fn structures_arrays_and_i31_through_the_api() {
 
 #[test]
 fn the_heap_is_bounded_by_the_limiter_and_huge_arrays_are_refused() {
-    // 64 MiB for memories and the GC heap: the guest gets about 64 arrays
-    // of 1 MiB, then a trap, and the store stays usable.
+    // 64 MiB for memories and the GC heap: a guest keeping 1 MiB arrays
+    // gets about 64 of them (collecting finds nothing to free), then a
+    // trap, and the store stays usable.
     let limits = StoreLimitsBuilder::new().memory_size(64 << 20).build();
     let (mut store, instance) = setup(limits);
-    let e = call(&mut store, &instance, "churn", &[Val::I32(1000)]).unwrap_err();
+    let e = call(&mut store, &instance, "hoard", &[Val::I32(1000)]).unwrap_err();
     assert_eq!(
         e.downcast_ref::<Trap>(),
         Some(&Trap::AllocationTooLarge),
@@ -160,4 +166,83 @@ fn the_heap_is_bounded_by_the_limiter_and_huge_arrays_are_refused() {
     );
     // What the grant still covers remains usable.
     assert!(call(&mut store, &instance, "make", &[Val::I32(1), Val::I64(1)]).is_ok());
+}
+
+/// A guest that allocates far more than its limit, keeping some objects
+/// live in every place a root can be.
+const COLLECTED: &str = r#"(module
+  (type $node (struct (field $v i32) (field $next (mut (ref null $node)))))
+  (type $refs (array (mut anyref)))
+  (type $longs (array (mut i64)))
+  (global $kept (mut (ref null $node)) (ref.null $node))
+  (table $t 1 anyref)
+  ;; Makes `n` 1 MiB arrays and `n` two-node cycles, keeping none.
+  (func $churn (export "churn") (param $n i32)
+    (local $a (ref null $node)) (local $b (ref null $node))
+    (loop $l
+      (drop (array.new_default $longs (i32.const 131072)))
+      (local.set $a (struct.new $node (i32.const 1) (ref.null $node)))
+      (local.set $b (struct.new $node (i32.const 2) (local.get $a)))
+      (struct.set $node $next (local.get $a) (local.get $b))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  ;; A list of `n` nodes built while churning; the sum of its values.
+  (func (export "list") (param $n i32) (result i32)
+    (local $head (ref null $node)) (local $i i32) (local $sum i32)
+    (loop $l
+      (local.set $head (struct.new $node (local.get $i) (local.get $head)))
+      (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 64)))
+        (then (call $churn (i32.const 1))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (local.get $n))))
+    (block $done
+      (loop $s
+        (br_if $done (ref.is_null (local.get $head)))
+        (local.set $sum (i32.add (local.get $sum) (struct.get $node $v (local.get $head))))
+        (local.set $head (struct.get $node $next (local.get $head)))
+        (br $s)))
+    (local.get $sum))
+  ;; Objects kept by a global, a table and an array's element, then churn.
+  (func (export "keep") (result i32)
+    (local $arr (ref $refs))
+    (global.set $kept (struct.new $node (i32.const 10) (ref.null $node)))
+    (table.set $t (i32.const 0) (struct.new $node (i32.const 20) (ref.null $node)))
+    (local.set $arr (array.new $refs (ref.null any) (i32.const 1)))
+    (array.set $refs (local.get $arr) (i32.const 0)
+      (struct.new $node (i32.const 30) (ref.null $node)))
+    (call $churn (i32.const 300))
+    (i32.add
+      (i32.add
+        (struct.get $node $v (global.get $kept))
+        (struct.get $node $v (ref.cast (ref $node) (table.get $t (i32.const 0)))))
+      (struct.get $node $v
+        (ref.cast (ref $node) (array.get $refs (local.get $arr) (i32.const 0))))))
+  (func (export "node") (param i32) (result anyref)
+    (struct.new $node (local.get 0) (ref.null $node)))
+  (func (export "value") (param anyref) (result i32)
+    (struct.get $node $v (ref.cast (ref $node) (local.get 0))))
+)"#;
+
+#[test]
+fn the_collector_reclaims_garbage_and_cycles_and_keeps_every_root() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, COLLECTED).unwrap();
+    // 32 MiB for the GC heap: the guest allocates gigabytes through it.
+    let limits = StoreLimitsBuilder::new().memory_size(32 << 20).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    // A handle the host keeps across collections.
+    let node = call(&mut store, &instance, "node", &[Val::I32(77)]).unwrap();
+    call(&mut store, &instance, "churn", &[Val::I32(2000)]).unwrap();
+    let n = 20_000;
+    let sum = call(&mut store, &instance, "list", &[Val::I32(n)]).unwrap();
+    assert_eq!(sum.i32(), Some((0..n).sum::<i32>()));
+    assert_eq!(
+        call(&mut store, &instance, "keep", &[]).unwrap().i32(),
+        Some(60)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "value", &[node]).unwrap().i32(),
+        Some(77)
+    );
 }

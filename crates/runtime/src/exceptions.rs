@@ -150,6 +150,15 @@ impl ExceptionHeap {
         unsafe { (*exn.as_ptr()).escaped = 1 };
     }
 
+    /// Calls `f` with every word of every exception's payload (GC roots).
+    pub fn visit_payload_words(&self, f: &mut dyn FnMut(usize)) {
+        for object in &self.objects {
+            for value in &object.storage {
+                f(value.get_ptr() as usize);
+            }
+        }
+    }
+
     /// Number of objects the heap holds (live or reusable).
     pub fn len(&self) -> usize {
         self.objects.len()

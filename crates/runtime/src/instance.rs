@@ -566,6 +566,23 @@ impl Instance {
         }
     }
 
+    /// Calls `f` with every word of this instance's own storage that may
+    /// hold a GC reference: its defined globals, its defined tables, and
+    /// the element segments it evaluated at instantiation.
+    pub fn visit_gc_roots(&self, f: &mut dyn FnMut(usize)) {
+        let info = &self.module.info;
+        for def in 0..info.num_defined_globals() {
+            let index = info.global_index(hayate_environ::DefinedGlobalIndex::from_u32(def));
+            // SAFETY: defined global storage lies inside the VMContext.
+            let word = unsafe { (*self.global(index)).bytes };
+            f(usize::from_le_bytes(word[..8].try_into().expect("8 bytes")));
+        }
+        self.tables.iter().for_each(|t| t.visit_words(f));
+        for values in self.allocated_elements.values() {
+            values.iter().for_each(|e| f(e.0 as usize));
+        }
+    }
+
     /// An export by name, as raw runtime parts.
     pub fn export(&mut self, name: &str) -> Option<VMExport> {
         let index = self.module.info.export(name)?;

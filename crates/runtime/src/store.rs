@@ -70,6 +70,15 @@ pub trait VMStore: Any {
         expected: hayate_environ::VMSharedTypeIndex,
     ) -> bool;
 
+    /// Calls `f` with every word of the store's storage that may hold a
+    /// GC reference: the globals and tables of every instance and of the
+    /// host, the payloads of exceptions, and the objects the host holds
+    /// handles on. Missing one would let the collector free a live object.
+    fn gc_roots(&mut self, f: &mut dyn FnMut(usize));
+
+    /// Where the references are in objects of engine type `type_id`.
+    fn gc_layout(&self, type_id: u32) -> crate::gc::GcLayout;
+
     /// The store's GC heap.
     fn gc_heap(&mut self) -> &mut crate::gc::GcHeap;
 

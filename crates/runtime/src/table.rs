@@ -140,6 +140,11 @@ impl Table {
         self.lazy.is_some()
     }
 
+    /// Calls `f` with every element's stored word (GC roots).
+    pub fn visit_words(&self, f: &mut dyn FnMut(usize)) {
+        self.raw().iter().for_each(|e| f(e.0 as usize));
+    }
+
     fn raw(&self) -> &[TableElement] {
         match &self.storage {
             Storage::Heap(v) => v,

@@ -89,6 +89,10 @@ impl VMStore for PlainStore {
     fn table_growing(&mut self, _: u64, _: u64, _: Option<u64>) -> bool {
         true
     }
+    fn gc_roots(&mut self, _: &mut dyn FnMut(usize)) {}
+    fn gc_layout(&self, _: u32) -> hayate_runtime::gc::GcLayout {
+        unreachable!("these modules have no GC types")
+    }
     fn gc_heap(&mut self) -> &mut hayate_runtime::gc::GcHeap {
         &mut self.gc
     }

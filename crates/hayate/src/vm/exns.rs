@@ -52,7 +52,10 @@ pub(crate) fn exn_parts(store: &StoreOpaque, exn: ExnRef) -> Result<(Tag, Vec<Va
         .params
         .iter()
         .zip(payload)
-        .map(|(t, raw)| Val::from_raw(*raw, *t, store.id))
+        .map(|(t, raw)| {
+            store.gc.pin(raw.get_ptr() as usize);
+            Val::from_raw(*raw, *t, store.id)
+        })
         .collect();
     Ok((Tag { ptr: tag }, fields))
 }

@@ -296,6 +296,11 @@ pub(crate) struct HostTable {
 }
 
 impl HostTable {
+    /// Calls `f` with every element's stored word (GC roots).
+    pub(crate) fn visit_words(&self, f: &mut dyn FnMut(usize)) {
+        self.table.visit_words(f);
+    }
+
     /// A table of type `ty` with every element `init`.
     pub(crate) fn new(ty: hayate_environ::TableType, init: *mut c_void) -> Result<HostTable> {
         let mut table =

@@ -212,6 +212,20 @@ impl Instance {
             std::ptr::eq(module, &*self.module),
             "an instance is initialised from its own module"
         );
+        // Constant expressions keep their operands in a vector the
+        // collector's stack scan does not see: no collection meanwhile.
+        // SAFETY: the store is lent to the instantiation; this borrow ends
+        // with the statement.
+        unsafe { (*self.store_ptr()).gc_heap().hold_collections() };
+        let result = self.initialize_values(module);
+        // SAFETY: as above.
+        unsafe { (*self.store_ptr()).gc_heap().release_collections() };
+        result?;
+        self.apply_segments_in_order(module)
+    }
+
+    /// Globals, element segments that allocate, and table initialisers.
+    fn initialize_values(&mut self, module: &ModuleRuntimeInfo) -> Result<(), InstantiationError> {
         let info = &*module.info;
         for (def, init) in info.global_inits.iter() {
             let value = self.eval_const(init).map_err(InstantiationError::Trap)?;
@@ -257,7 +271,7 @@ impl Instance {
                 table.fill(0, value, size);
             }
         }
-        self.apply_segments_in_order(module)
+        Ok(())
     }
 
     fn apply_segments_in_order(

@@ -507,6 +507,12 @@ pub(crate) unsafe fn raise_host_error(error: crate::HostError) -> ! {
     }
 }
 
+/// The top of this thread's Wasm stack (the outermost `catch_traps`
+/// frame), if Wasm is running on it.
+pub(crate) fn stack_top() -> Option<usize> {
+    with_current(|s| s.stack_top)
+}
+
 /// Leaves Wasm with `trap`, from a builtin (without a backtrace).
 ///
 /// # Safety

@@ -1,0 +1,345 @@
+//! The builtins of the GC operators (see `hayate_environ::builtins`).
+
+use std::ffi::c_void;
+
+use hayate_environ::{
+    DataIndex, ElemIndex, GC_HEADER_SIZE, StorageType, Trap, TypeIndex, VMSharedTypeIndex,
+    gc_header,
+};
+
+use super::{KIND_ARRAY, KIND_STRUCT};
+use crate::instance::Instance;
+use crate::store::VMStore;
+use crate::table::range;
+use crate::traphandlers::raise_trap;
+use crate::vmcontext::{VMContext, ValRaw};
+
+/// The largest array, in bytes of elements: one more byte than the heap
+/// may hold is already too large.
+const MAX_ARRAY_BYTES: u64 = super::GcHeap::DEFAULT_MAX as u64;
+
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance running Wasm.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
+    // SAFETY: the caller's promise.
+    unsafe { &*Instance::from_vmctx(vmctx) }
+}
+
+/// # Safety
+/// As for `instance`; no other borrow of the store may be live.
+unsafe fn store<'a>(vmctx: *mut VMContext) -> &'a mut dyn VMStore {
+    // SAFETY: the caller's promise.
+    unsafe { &mut *instance(vmctx).store_ptr() }
+}
+
+/// Allocates `size` bytes in the caller's store, asking the store to
+/// let the heap grow first; traps with `AllocationTooLarge` if it may
+/// not.
+///
+/// # Safety
+/// As for `store`; nothing on the caller's frames may need dropping.
+unsafe fn alloc(
+    vmctx: *mut VMContext,
+    size: usize,
+    type_id: u32,
+    kind: u32,
+    length: u32,
+) -> *mut u8 {
+    // SAFETY: per the contract.
+    unsafe {
+        match super::alloc_object(store(vmctx), size, type_id, kind, length) {
+            Ok(ptr) => ptr.as_ptr(),
+            Err(_) => raise_trap(Trap::AllocationTooLarge),
+        }
+    }
+}
+
+/// The element storage of module array type `ty` of the caller.
+fn element(instance: &Instance, ty: u32) -> StorageType {
+    let info = &instance.module().info;
+    info.types[TypeIndex::from_u32(ty)]
+        .as_array()
+        .expect("validated: an array type")
+        .element
+        .storage
+}
+
+/// The engine id of module type `ty` of the caller.
+fn type_id(instance: &Instance, ty: u32) -> u32 {
+    instance.module().type_ids[ty as usize]
+}
+
+/// # Safety
+/// See `alloc`.
+pub(crate) unsafe extern "C" fn gc_alloc_struct(vmctx: *mut VMContext, ty: u32) -> *mut c_void {
+    // SAFETY: per the builtin contract.
+    unsafe {
+        let instance = instance(vmctx);
+        let st = instance.module().info.types[TypeIndex::from_u32(ty)]
+            .as_struct()
+            .expect("validated: a structure type");
+        let (_, size) = st.layout();
+        let id = type_id(instance, ty);
+        alloc(vmctx, size as usize, id, KIND_STRUCT, 0).cast()
+    }
+}
+
+/// A new zeroed array; traps if it is too large.
+///
+/// # Safety
+/// See `alloc`.
+unsafe fn new_array(vmctx: *mut VMContext, ty: u32, length: u32) -> (*mut u8, usize) {
+    // SAFETY: per the builtin contract.
+    unsafe {
+        let instance = instance(vmctx);
+        let elem = element(instance, ty).byte_size() as u64;
+        let bytes = u64::from(length) * elem;
+        if bytes >= MAX_ARRAY_BYTES {
+            raise_trap(Trap::AllocationTooLarge);
+        }
+        let id = type_id(instance, ty);
+        let size = GC_HEADER_SIZE as usize + bytes as usize;
+        (alloc(vmctx, size, id, KIND_ARRAY, length), elem as usize)
+    }
+}
+
+/// # Safety
+/// See `alloc`.
+pub(crate) unsafe extern "C" fn gc_alloc_array(
+    vmctx: *mut VMContext,
+    ty: u32,
+    length: u32,
+) -> *mut c_void {
+    // SAFETY: per the builtin contract.
+    unsafe { new_array(vmctx, ty, length).0.cast() }
+}
+
+/// The element data and length of `array` (not null).
+///
+/// # Safety
+/// `array` must be a live array object.
+unsafe fn data(array: *mut c_void) -> (*mut u8, u64) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        let base = array.cast::<u8>();
+        let len = *base.add(gc_header::LENGTH as usize).cast::<u32>();
+        (base.add(GC_HEADER_SIZE as usize), u64::from(len))
+    }
+}
+
+/// The caller's data segment `data`, empty if dropped.
+fn data_bytes(instance: &Instance, data: u32) -> &[u8] {
+    let index = DataIndex::from_u32(data);
+    if instance.data_dropped(index) {
+        &[]
+    } else {
+        &instance.module().info.data[index].data
+    }
+}
+
+/// # Safety
+/// See `alloc`.
+pub(crate) unsafe extern "C" fn array_new_data(
+    vmctx: *mut VMContext,
+    ty: u32,
+    data: u32,
+    offset: u32,
+    length: u32,
+) -> *mut c_void {
+    // SAFETY: per the builtin contract; the source range is checked.
+    unsafe {
+        let (size, bytes_len) = {
+            let instance = instance(vmctx);
+            let elem = element(instance, ty).byte_size() as u64;
+            (elem, data_bytes(instance, data).len() as u64)
+        };
+        let Some(src) = range(u64::from(offset), u64::from(length) * size, bytes_len) else {
+            raise_trap(Trap::MemoryOutOfBounds)
+        };
+        let (array, _) = new_array(vmctx, ty, length);
+        let bytes = data_bytes(instance(vmctx), data);
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr().add(src.start),
+            array.add(GC_HEADER_SIZE as usize),
+            src.len(),
+        );
+        array.cast()
+    }
+}
+
+/// The references `[offset, offset + length)` of element segment
+/// `elem`, or a trap.
+///
+/// # Safety
+/// As for `instance`.
+unsafe fn elements(vmctx: *mut VMContext, elem: u32, offset: u32, length: u32) -> Vec<usize> {
+    // SAFETY: per the contract.
+    let items = unsafe {
+        instance(vmctx).element_items(
+            ElemIndex::from_u32(elem),
+            u64::from(offset),
+            u64::from(length),
+        )
+    };
+    match items {
+        Ok(Some(items)) => items.into_iter().map(|e| e.0 as usize).collect(),
+        // SAFETY: nothing here needs dropping.
+        Ok(None) => unsafe { raise_trap(Trap::TableOutOfBounds) },
+        // SAFETY: as above.
+        Err(trap) => unsafe { raise_trap(trap) },
+    }
+}
+
+/// # Safety
+/// See `alloc`.
+pub(crate) unsafe extern "C" fn array_new_elem(
+    vmctx: *mut VMContext,
+    ty: u32,
+    elem: u32,
+    offset: u32,
+    length: u32,
+) -> *mut c_void {
+    // SAFETY: per the builtin contract.
+    unsafe {
+        let refs = elements(vmctx, elem, offset, length);
+        let (array, _) = new_array(vmctx, ty, length);
+        let out = array.add(GC_HEADER_SIZE as usize).cast::<usize>();
+        for (i, r) in refs.into_iter().enumerate() {
+            out.add(i).write(r);
+        }
+        array.cast()
+    }
+}
+
+/// # Safety
+/// `array` must be a live array of module type `ty` of the caller, and
+/// `value` a readable `ValRaw`.
+pub(crate) unsafe extern "C" fn array_fill(
+    vmctx: *mut VMContext,
+    ty: u32,
+    array: *mut c_void,
+    offset: u32,
+    value: *mut c_void,
+    length: u32,
+) {
+    // SAFETY: per the builtin contract; the range is checked.
+    unsafe {
+        let size = element(instance(vmctx), ty).byte_size() as usize;
+        let (base, len) = data(array);
+        let Some(r) = range(u64::from(offset), u64::from(length), len) else {
+            raise_trap(Trap::ArrayOutOfBounds)
+        };
+        let value = (*value.cast::<ValRaw>()).bytes;
+        for i in r {
+            std::ptr::copy_nonoverlapping(value.as_ptr(), base.add(i * size), size);
+        }
+    }
+}
+
+/// # Safety
+/// `dst` and `src` must be live arrays of the caller's store with the
+/// same element storage as module type `ty`.
+pub(crate) unsafe extern "C" fn array_copy(
+    vmctx: *mut VMContext,
+    ty: u32,
+    dst: *mut c_void,
+    dst_offset: u32,
+    src: *mut c_void,
+    src_offset: u32,
+    length: u32,
+) {
+    // SAFETY: per the builtin contract; both ranges are checked.
+    unsafe {
+        let size = element(instance(vmctx), ty).byte_size() as usize;
+        let ((d, dlen), (s, slen)) = (data(dst), data(src));
+        let n = u64::from(length);
+        let (Some(dr), Some(sr)) = (
+            range(u64::from(dst_offset), n, dlen),
+            range(u64::from(src_offset), n, slen),
+        ) else {
+            raise_trap(Trap::ArrayOutOfBounds)
+        };
+        std::ptr::copy(
+            s.add(sr.start * size),
+            d.add(dr.start * size),
+            sr.len() * size,
+        );
+    }
+}
+
+/// # Safety
+/// `array` must be a live array of module type `ty` of the caller.
+pub(crate) unsafe extern "C" fn array_init_data(
+    vmctx: *mut VMContext,
+    ty: u32,
+    array: *mut c_void,
+    offset: u32,
+    data_index: u32,
+    data_offset: u32,
+    length: u32,
+) {
+    // SAFETY: per the builtin contract; both ranges are checked.
+    unsafe {
+        let instance = instance(vmctx);
+        let size = element(instance, ty).byte_size() as u64;
+        let bytes = data_bytes(instance, data_index);
+        let (base, len) = data(array);
+        let Some(dr) = range(u64::from(offset), u64::from(length), len) else {
+            raise_trap(Trap::ArrayOutOfBounds)
+        };
+        let Some(sr) = range(
+            u64::from(data_offset),
+            u64::from(length) * size,
+            bytes.len() as u64,
+        ) else {
+            raise_trap(Trap::MemoryOutOfBounds)
+        };
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr().add(sr.start),
+            base.add(dr.start * size as usize),
+            sr.len(),
+        );
+    }
+}
+
+/// # Safety
+/// `array` must be a live array of module type `ty` of the caller.
+pub(crate) unsafe extern "C" fn array_init_elem(
+    vmctx: *mut VMContext,
+    ty: u32,
+    array: *mut c_void,
+    offset: u32,
+    elem: u32,
+    elem_offset: u32,
+    length: u32,
+) {
+    let _ = ty;
+    // SAFETY: per the builtin contract; both ranges are checked.
+    unsafe {
+        let (base, len) = data(array);
+        let Some(dr) = range(u64::from(offset), u64::from(length), len) else {
+            raise_trap(Trap::ArrayOutOfBounds)
+        };
+        let refs = elements(vmctx, elem, elem_offset, length);
+        let out = base.cast::<usize>().add(dr.start);
+        for (i, r) in refs.into_iter().enumerate() {
+            out.add(i).write(r);
+        }
+    }
+}
+
+/// # Safety
+/// See the builtin contract.
+pub(crate) unsafe extern "C" fn gc_is_subtype(
+    vmctx: *mut VMContext,
+    actual: u32,
+    expected: u32,
+) -> u32 {
+    // SAFETY: per the builtin contract.
+    unsafe {
+        let instance = instance(vmctx);
+        let expected = VMSharedTypeIndex::from_u32(type_id(instance, expected));
+        let store = &mut *instance.store_ptr();
+        u32::from(store.is_subtype(VMSharedTypeIndex::from_u32(actual), expected))
+    }
+}
