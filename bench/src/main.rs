@@ -9,6 +9,7 @@
 mod bounds;
 mod corpus;
 mod exceptions;
+mod gc;
 mod inproc;
 mod measure;
 mod micro_names;
@@ -102,6 +103,12 @@ enum Cmd {
         #[arg(long, default_value_t = 7)]
         runs: usize,
     },
+    /// Cost of GC allocation: garbage, a live list and arrays, Hayate (and
+    /// Wasmtime with the `peers` feature).
+    GcCost {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
     InterruptCost {
@@ -158,6 +165,10 @@ fn main() -> ExitCode {
         }
         Cmd::ExceptionsCost { runs } => exceptions::exceptions_cost(runs).map(|rows| {
             print!("{}", exceptions::table(&rows));
+            0
+        }),
+        Cmd::GcCost { runs } => gc::gc_cost(runs).map(|rows| {
+            print!("{}", gc::table(&rows));
             0
         }),
         Cmd::BoundsCost { runs } => bounds::bounds_cost(runs).map(|rows| {

@@ -94,9 +94,9 @@ macro_rules! for_each_builtin {
             /// A `catch` or `catch_all` took what it needs from exception `exn`:
             /// the store may reuse it unless it escaped as an `exnref`.
             ExnRelease exn_release (Pointer) -> Void;
-            /// A new zeroed structure of module type `type` (GC); traps with
-            /// `AllocationTooLarge` if the heap cannot hold it.
-            GcAllocStruct gc_alloc_struct (I32) -> Pointer;
+            /// A new zeroed structure of module type `type` and `size` bytes
+            /// (GC); traps with `AllocationTooLarge` if the heap cannot hold it.
+            GcAllocStruct gc_alloc_struct (I32, I32) -> Pointer;
             /// A new zeroed array of module type `type` and `length` elements.
             GcAllocArray gc_alloc_array (I32, I32) -> Pointer;
             /// `array.new_data(type, data, offset, length)`.

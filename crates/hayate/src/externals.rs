@@ -199,7 +199,9 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let ctx = store.as_context();
         let raw = self.ptr.get(&ctx.0.opaque);
-        ctx.0.opaque.gc.pin(raw.get_ptr() as usize);
+        if self.ty.content.is_ref() {
+            ctx.0.opaque.gc.pin(raw.get_ptr() as usize);
+        }
         Val::from_raw(raw, self.ty.content, self.ptr.owner())
     }
 

@@ -303,11 +303,12 @@ impl FuncTranslator<'_, '_> {
                 .as_struct()
                 .expect("validated: a structure type")
                 .clone();
-            let (offsets, _) = st.layout();
+            let (offsets, size) = st.layout();
             let values = self.popn(st.fields.len());
             let ty = self.type_const(struct_type_index);
+            let size = self.type_const(size);
             let obj = self
-                .call_builtin(Builtin::GcAllocStruct, &[ty])
+                .call_builtin(Builtin::GcAllocStruct, &[ty, size])
                 .expect("the builtin returns the object");
             for ((field, offset), value) in st.fields.iter().zip(offsets).zip(values) {
                 self.store_storage(field.storage, value, obj, offset as i32);
@@ -315,9 +316,14 @@ impl FuncTranslator<'_, '_> {
             self.push(obj);
         };
         visit_struct_new_default(struct_type_index: u32) => {
+            let (_, size) = self.info().types[TypeIndex::from_u32(struct_type_index)]
+                .as_struct()
+                .expect("validated: a structure type")
+                .layout();
             let ty = self.type_const(struct_type_index);
+            let size = self.type_const(size);
             let obj = self
-                .call_builtin(Builtin::GcAllocStruct, &[ty])
+                .call_builtin(Builtin::GcAllocStruct, &[ty, size])
                 .expect("the builtin returns the object");
             self.push(obj);
         };

@@ -53,7 +53,9 @@ pub(crate) fn exn_parts(store: &StoreOpaque, exn: ExnRef) -> Result<(Tag, Vec<Va
         .iter()
         .zip(payload)
         .map(|(t, raw)| {
-            store.gc.pin(raw.get_ptr() as usize);
+            if t.is_ref() {
+                store.gc.pin(raw.get_ptr() as usize);
+            }
             Val::from_raw(*raw, *t, store.id)
         })
         .collect();

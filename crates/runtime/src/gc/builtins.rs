@@ -71,15 +71,15 @@ fn type_id(instance: &Instance, ty: u32) -> u32 {
 
 /// # Safety
 /// See `alloc`.
-pub(crate) unsafe extern "C" fn gc_alloc_struct(vmctx: *mut VMContext, ty: u32) -> *mut c_void {
-    // SAFETY: per the builtin contract.
+pub(crate) unsafe extern "C" fn gc_alloc_struct(
+    vmctx: *mut VMContext,
+    ty: u32,
+    size: u32,
+) -> *mut c_void {
+    // SAFETY: per the builtin contract; `size` is the type's layout size
+    // the compiler computed (at least the header, which `alloc` ensures).
     unsafe {
-        let instance = instance(vmctx);
-        let st = instance.module().info.types[TypeIndex::from_u32(ty)]
-            .as_struct()
-            .expect("validated: a structure type");
-        let (_, size) = st.layout();
-        let id = type_id(instance, ty);
+        let id = type_id(instance(vmctx), ty);
         alloc(vmctx, size as usize, id, KIND_STRUCT, 0).cast()
     }
 }

@@ -145,7 +145,6 @@ impl GcHeap {
             keep
         });
         self.bytes = self.objects.iter().map(|o| o.len() * 16).sum();
-        self.starts = self.objects.iter().map(|o| o.as_ptr() as usize).collect();
         self.collections += 1;
         self.next_collection = (self.bytes * 2).max(self.bytes + GcHeap::GRANT);
     }

@@ -54,8 +54,6 @@ pub struct GcHeap {
     /// Each object's memory (16-aligned), owned until it is collected or
     /// the store drops.
     objects: Vec<Box<[u128]>>,
-    /// Every object's address.
-    starts: HashSet<usize>,
     /// Bytes allocated.
     bytes: usize,
     /// Bytes the store agreed the heap may reach.
@@ -76,7 +74,6 @@ impl Default for GcHeap {
     fn default() -> Self {
         GcHeap {
             objects: Vec::new(),
-            starts: HashSet::new(),
             bytes: 0,
             granted: 0,
             max: GcHeap::DEFAULT_MAX,
@@ -124,10 +121,12 @@ impl GcHeap {
         self.objects.len()
     }
 
-    /// Keeps the object at `raw` (if `raw` is one of this heap's objects)
-    /// alive until the store drops: the host holds a handle on it.
+    /// Keeps the object at `raw` (a reference's bits: the call does
+    /// nothing for anything but an object) alive until the store drops:
+    /// the host holds a handle on it. Only references are passed here, so
+    /// the set holds objects the host was given, never arbitrary numbers.
     pub fn pin(&self, raw: usize) {
-        if is_object(raw) && self.starts.contains(&raw) {
+        if is_object(raw) && !self.objects.is_empty() {
             self.pinned
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -200,7 +199,6 @@ impl GcHeap {
                 .write(length);
         }
         self.objects.push(memory);
-        self.starts.insert(base as usize);
         self.bytes += size;
         Ok(NonNull::new(base).expect("a box is not null"))
     }
