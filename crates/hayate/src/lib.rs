@@ -98,4 +98,4 @@ pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType,
     MemoryTypeBuilder, Mutability, RefType, TableType, TagType, ValType,
 };
-pub use values::{AnyRef, ExternRef, Ref, Val};
+pub use values::{AnyRef, ArrayRef, ExternRef, Ref, StructRef, Val};

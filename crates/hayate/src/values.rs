@@ -359,6 +359,16 @@ impl AnyRef {
         }
     }
 
+    /// The structure this is, if it is one.
+    pub fn as_struct(&self, store: impl AsContext) -> Option<StructRef> {
+        self.is_struct(store).then_some(StructRef(*self))
+    }
+
+    /// The array this is, if it is one.
+    pub fn as_array(&self, store: impl AsContext) -> Option<ArrayRef> {
+        self.is_array(store).then_some(ArrayRef(*self))
+    }
+
     /// `any.convert_extern`: the internal reference of `e` (the encodings
     /// are shared, so this is the same reference).
     pub fn convert_extern(e: ExternRef) -> AnyRef {
@@ -379,6 +389,148 @@ impl AnyRef {
     fn from_raw(store: StoreId, raw: *mut c_void) -> Option<AnyRef> {
         let raw = raw as usize;
         (raw != 0).then_some(AnyRef { store, raw })
+    }
+}
+
+/// A structure (GC), for typed access to its fields from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StructRef(AnyRef);
+
+impl StructRef {
+    /// The storage of field `index` and its offset, with the store checked.
+    fn field_of(
+        &self,
+        store: &StoreOpaque,
+        index: usize,
+    ) -> Result<(hayate_environ::FieldType, usize)> {
+        store.check(self.0.store)?;
+        let (type_id, _) = crate::vm::object_header(store, self.0.raw)
+            .ok_or_else(|| Error::msg("not a structure"))?;
+        let id = hayate_environ::VMSharedTypeIndex::from_u32(type_id);
+        let st = store
+            .engine
+            .sub_type(id)
+            .as_struct()
+            .ok_or_else(|| Error::msg("not a structure"))?;
+        let (offsets, _) = st.layout();
+        let field = *st
+            .fields
+            .get(index)
+            .ok_or_else(|| Error::msg(format!("no field {index}")))?;
+        Ok((field, offsets[index] as usize))
+    }
+
+    /// The value of field `index` (a packed field reads zero-extended).
+    pub fn field(&self, store: impl AsContext, index: usize) -> Result<Val> {
+        let store = &store.as_context().0.opaque;
+        let (field, offset) = self.field_of(store, index)?;
+        let raw = crate::vm::read_object(
+            store,
+            self.0.raw,
+            offset,
+            field.storage.byte_size() as usize,
+        );
+        let ty = field.storage.unpacked();
+        if ty.is_ref() {
+            store.gc.pin(raw.get_ptr() as usize);
+        }
+        Ok(Val::from_raw(raw, ty, store.id))
+    }
+
+    /// Sets mutable field `index` to `value`, which must be of its type.
+    pub fn set_field(&self, mut store: impl AsContextMut, index: usize, value: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let (field, offset) = self.field_of(store, index)?;
+        if !field.mutable {
+            return Err(Error::msg(format!("field {index} is immutable")));
+        }
+        if !value.matches(store, field.storage.unpacked()) {
+            return Err(Error::msg(format!("field {index} of the wrong type")));
+        }
+        let raw = value.to_raw(store)?;
+        let size = field.storage.byte_size() as usize;
+        crate::vm::write_object(store, self.0.raw, offset, size, raw);
+        Ok(())
+    }
+
+    /// This structure as an `anyref`.
+    pub fn to_anyref(&self) -> AnyRef {
+        self.0
+    }
+}
+
+/// An array (GC), for typed access to its elements from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArrayRef(AnyRef);
+
+impl ArrayRef {
+    /// The element type and length, with the store checked.
+    fn shape(&self, store: &StoreOpaque) -> Result<(hayate_environ::FieldType, u32)> {
+        store.check(self.0.store)?;
+        let (type_id, _) = crate::vm::object_header(store, self.0.raw)
+            .ok_or_else(|| Error::msg("not an array"))?;
+        let id = hayate_environ::VMSharedTypeIndex::from_u32(type_id);
+        let element = store
+            .engine
+            .sub_type(id)
+            .as_array()
+            .ok_or_else(|| Error::msg("not an array"))?
+            .element;
+        let len = crate::vm::read_object(
+            store,
+            self.0.raw,
+            hayate_environ::gc_header::LENGTH as usize,
+            4,
+        )
+        .get_u32();
+        Ok((element, len))
+    }
+
+    /// Number of elements.
+    pub fn len(&self, store: impl AsContext) -> Result<u32> {
+        Ok(self.shape(&store.as_context().0.opaque)?.1)
+    }
+
+    /// Element `index` (a packed element reads zero-extended).
+    pub fn get(&self, store: impl AsContext, index: u32) -> Result<Val> {
+        let store = &store.as_context().0.opaque;
+        let (element, len) = self.shape(store)?;
+        if index >= len {
+            return Err(Error::new(hayate_environ::Trap::ArrayOutOfBounds));
+        }
+        let size = element.storage.byte_size() as usize;
+        let offset = hayate_environ::GC_HEADER_SIZE as usize + index as usize * size;
+        let raw = crate::vm::read_object(store, self.0.raw, offset, size);
+        let ty = element.storage.unpacked();
+        if ty.is_ref() {
+            store.gc.pin(raw.get_ptr() as usize);
+        }
+        Ok(Val::from_raw(raw, ty, store.id))
+    }
+
+    /// Sets element `index` of a mutable array to `value`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let (element, len) = self.shape(store)?;
+        if !element.mutable {
+            return Err(Error::msg("the array is immutable"));
+        }
+        if index >= len {
+            return Err(Error::new(hayate_environ::Trap::ArrayOutOfBounds));
+        }
+        if !value.matches(store, element.storage.unpacked()) {
+            return Err(Error::msg("element of the wrong type"));
+        }
+        let raw = value.to_raw(store)?;
+        let size = element.storage.byte_size() as usize;
+        let offset = hayate_environ::GC_HEADER_SIZE as usize + index as usize * size;
+        crate::vm::write_object(store, self.0.raw, offset, size, raw);
+        Ok(())
+    }
+
+    /// This array as an `anyref`.
+    pub fn to_anyref(&self) -> AnyRef {
+        self.0
     }
 }
 

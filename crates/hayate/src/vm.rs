@@ -35,7 +35,7 @@ pub(crate) use code::{
 #[cfg(feature = "compiler")]
 pub(crate) use code::{load_code_without_functions, register_late_with_profiler};
 pub(crate) use exns::{exn_from_raw, exn_handle, exn_parts, to_host_error};
-pub(crate) use gc::object_header;
+pub(crate) use gc::{object_header, read_object, write_object};
 pub(crate) use instantiate::instantiate;
 pub(crate) use pointers::{
     FuncRefPtr, GlobalPtr, HostMemory, HostTable, MemoryPtr, TablePtr, TagPtr,

@@ -246,3 +246,49 @@ fn the_collector_reclaims_garbage_and_cycles_and_keeps_every_root() {
         Some(77)
     );
 }
+
+#[test]
+fn the_host_reads_and_writes_fields_and_elements_by_type() {
+    let (mut store, instance) = setup(StoreLimits::default());
+    let p = call(&mut store, &instance, "make", &[Val::I32(5), Val::I64(6)]).unwrap();
+    let Val::AnyRef(Some(p)) = p else {
+        panic!("{p:?}")
+    };
+    let s = p.as_struct(&store).expect("a structure");
+    assert!(p.as_array(&store).is_none());
+    assert_eq!(s.field(&store, 0).unwrap().i32(), Some(5));
+    assert_eq!(s.field(&store, 1).unwrap().i64(), Some(6));
+    assert!(s.field(&store, 2).is_err(), "no such field");
+    s.set_field(&mut store, 0, Val::I32(9)).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "x", &[Val::AnyRef(Some(p))])
+            .unwrap()
+            .i32(),
+        Some(9)
+    );
+    assert!(
+        s.set_field(&mut store, 1, Val::I64(1)).is_err(),
+        "immutable"
+    );
+    assert!(
+        s.set_field(&mut store, 0, Val::I64(1)).is_err(),
+        "wrong type"
+    );
+    let a = call(&mut store, &instance, "bytes", &[Val::I32(3)]).unwrap();
+    let Val::AnyRef(Some(a)) = a else {
+        panic!("{a:?}")
+    };
+    let arr = a.as_array(&store).expect("an array");
+    assert_eq!(arr.len(&store).unwrap(), 3);
+    assert_eq!(arr.get(&store, 2).unwrap().i32(), Some(7));
+    arr.set(&mut store, 1, Val::I32(0x1ff)).unwrap();
+    // An i8 element keeps the low byte.
+    assert_eq!(arr.get(&store, 1).unwrap().i32(), Some(0xff));
+    let e = arr.get(&store, 3).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::ArrayOutOfBounds));
+    assert!(arr.set(&mut store, 0, Val::I64(1)).is_err());
+    // Handles of another store are refused.
+    let (other, _) = setup(StoreLimits::default());
+    assert!(s.field(&other, 0).is_err());
+    assert!(arr.len(&other).is_err());
+}

@@ -26,3 +26,48 @@ pub(crate) fn object_header(_store: &StoreOpaque, raw: usize) -> Option<(u32, u3
         ))
     }
 }
+
+/// Reads `size` bytes (at most 16) at byte `offset` of the object `raw`
+/// names, zero-extended into a `ValRaw`.
+///
+/// The caller checked that `raw` is an object of `store` and that
+/// `offset + size` lies inside it (by its type's layout or length).
+pub(crate) fn read_object(
+    _store: &StoreOpaque,
+    raw: usize,
+    offset: usize,
+    size: usize,
+) -> hayate_runtime::ValRaw {
+    let mut value = hayate_runtime::ValRaw::default();
+    // SAFETY: per the contract, the bytes lie inside a live object of the
+    // store, which is borrowed; `size <= 16`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (raw as *const u8).add(offset),
+            value.bytes.as_mut_ptr(),
+            size.min(16),
+        );
+    }
+    value
+}
+
+/// Writes the low `size` bytes of `value` at byte `offset` of the object
+/// `raw` names, under the same contract as [`read_object`], with the store
+/// borrowed exclusively.
+pub(crate) fn write_object(
+    _store: &mut StoreOpaque,
+    raw: usize,
+    offset: usize,
+    size: usize,
+    value: hayate_runtime::ValRaw,
+) {
+    // SAFETY: as for `read_object`; the exclusive borrow of the store
+    // excludes any other access to the object.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            value.bytes.as_ptr(),
+            (raw as *mut u8).add(offset),
+            size.min(16),
+        );
+    }
+}
