@@ -16,7 +16,7 @@ enum Spec {
     /// WebAssembly 2.0.
     #[value(name = "2.0")]
     V2,
-    /// WebAssembly 3.0 (the part of it Hayate implements so far).
+    /// WebAssembly 3.0.
     #[value(name = "3.0")]
     V3,
 }

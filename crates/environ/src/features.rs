@@ -69,6 +69,8 @@ mod tests {
         let v3 = features_for(Some(SpecVersion::V3));
         assert!(v2.contains(v1) && v3.contains(v2));
         assert!(implemented().contains(v3));
+        // Every proposal of WebAssembly 3.0 is implemented.
+        assert_eq!(v3, wasm3());
         assert!(!wasm3().contains(WasmFeatures::THREADS));
     }
 }
