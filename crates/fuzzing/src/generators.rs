@@ -65,7 +65,7 @@ fn implemented_only(config: &mut Config) {
 /// A configuration for the crash-only targets (`instantiate`): anything
 /// `Config::arbitrary` picks, limited to the features Hayate implements
 /// (WebAssembly 2.0, multi-memory, memory64, tail calls, extended
-/// constant expressions, relaxed SIMD, exceptions). Sizes stay as arbitrary as
+/// constant expressions, relaxed SIMD, exceptions, GC). Sizes stay as arbitrary as
 /// `wasm-smith` makes them, so huge memories and tables get exercised, except
 /// that memories declare at most 4 GiB (the 32-bit limit).
 pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
@@ -83,8 +83,10 @@ pub fn hayate_config(u: &mut Unstructured<'_>) -> Result<Config> {
     // Relaxed SIMD too (not in the differential: `wasmi` may choose other
     // results among those the proposal allows).
     config.relaxed_simd_enabled = config.simd_enabled && u.arbitrary()?;
-    // Exceptions too (not in the differential: `wasmi` has none).
+    // Exceptions and GC too (not in the differential: `wasmi` has
+    // neither).
     config.exceptions_enabled = u.arbitrary()?;
+    config.gc_enabled = u.arbitrary()?;
 
     // Up to the oracle's per-table limit: large tables (and segments far
     // into them) exercise the resource oracle.
