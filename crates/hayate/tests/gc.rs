@@ -67,7 +67,11 @@ fn call(
 }
 
 fn setup(limits: StoreLimits) -> (Store<StoreLimits>, Instance) {
-    let engine = Engine::new(&Config::new()).unwrap();
+    setup_with(&Config::new(), limits)
+}
+
+fn setup_with(config: &Config, limits: StoreLimits) -> (Store<StoreLimits>, Instance) {
+    let engine = Engine::new(config).unwrap();
     let module = Module::new(&engine, MODULE).unwrap();
     let mut store = Store::new(&engine, limits);
     store.limiter(|l| l);
@@ -221,6 +225,30 @@ const COLLECTED: &str = r#"(module
   (func (export "value") (param anyref) (result i32)
     (struct.get $node $v (ref.cast (ref $node) (local.get 0))))
 )"#;
+
+#[test]
+fn lazily_compiled_and_baseline_code_works_with_gc_functions() {
+    let mut lazy = Config::new();
+    lazy.lazy_compilation(true).baseline_compilation(false);
+    let mut baseline = Config::new();
+    baseline
+        .lazy_compilation(true)
+        .baseline_compilation(true)
+        .background_compilation(false);
+    for config in [lazy, baseline] {
+        let (mut store, instance) = setup_with(&config, StoreLimits::default());
+        let a = call(&mut store, &instance, "bytes", &[Val::I32(10)]).unwrap();
+        assert_eq!(
+            call(&mut store, &instance, "sum", &[a]).unwrap().i32(),
+            Some(70)
+        );
+        let p = call(&mut store, &instance, "make", &[Val::I32(5), Val::I64(6)]).unwrap();
+        assert_eq!(
+            call(&mut store, &instance, "x", &[p]).unwrap().i32(),
+            Some(5)
+        );
+    }
+}
 
 #[test]
 fn the_collector_reclaims_garbage_and_cycles_and_keeps_every_root() {
