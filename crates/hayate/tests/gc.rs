@@ -320,3 +320,61 @@ fn the_host_reads_and_writes_fields_and_elements_by_type() {
     assert!(s.field(&other, 0).is_err());
     assert!(arr.len(&other).is_err());
 }
+
+#[test]
+fn exception_payloads_keep_their_objects_alive() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $box (struct (field i32)))
+          (type $longs (array (mut i64)))
+          (tag $e (param anyref))
+          (table $kept 1 exnref)
+          (func $churn (param $n i32)
+            (loop $l
+              (drop (array.new_default $longs (i32.const 131072)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func $throw (param i32)
+            (throw $e (struct.new $box (local.get 0))))
+          (func $mid (param i32) (call $throw (local.get 0)))
+          ;; Catches a box thrown two frames down, collects, reads it.
+          (func (export "caught") (param i32) (result i32)
+            (local $r anyref)
+            (local.set $r
+              (block $h (result anyref)
+                (try_table (catch $e $h) (call $mid (local.get 0)))
+                (ref.null any)))
+            (call $churn (i32.const 100))
+            (struct.get $box 0 (ref.cast (ref $box) (local.get $r))))
+          ;; Keeps the exception in a table, collects, rethrows it, reads it.
+          (func (export "kept") (param i32) (result i32)
+            (table.set $kept (i32.const 0)
+              (block $h (result exnref)
+                (try_table (catch_all_ref $h) (call $mid (local.get 0)))
+                (unreachable)))
+            (call $churn (i32.const 100))
+            (block $h (result anyref)
+              (try_table (catch $e $h) (throw_ref (table.get $kept (i32.const 0))))
+              (unreachable))
+            (struct.get $box 0 (ref.cast (ref $box))))
+        )"#,
+    )
+    .unwrap();
+    let limits = StoreLimitsBuilder::new().memory_size(16 << 20).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "caught", &[Val::I32(41)])
+            .unwrap()
+            .i32(),
+        Some(41)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "kept", &[Val::I32(42)])
+            .unwrap()
+            .i32(),
+        Some(42)
+    );
+}
