@@ -99,6 +99,9 @@ macro_rules! for_each_builtin {
             GcAllocStruct gc_alloc_struct (I32, I32) -> Pointer;
             /// A new zeroed array of module type `type` and `length` elements.
             GcAllocArray gc_alloc_array (I32, I32) -> Pointer;
+            /// `array.new(type, length, value: *const ValRaw)`: a new array of
+            /// `length` copies of the value.
+            ArrayNew array_new (I32, I32, Pointer) -> Pointer;
             /// `array.new_data(type, data, offset, length)`.
             ArrayNewData array_new_data (I32, I32, I32, I32) -> Pointer;
             /// `array.new_elem(type, elem, offset, length)`.

@@ -14,8 +14,8 @@ use hayate_environ::{
 
 use crate::exceptions::VMException;
 use crate::gc::builtins::{
-    array_copy, array_fill, array_init_data, array_init_elem, array_new_data, array_new_elem,
-    gc_alloc_array, gc_alloc_struct, gc_is_subtype,
+    array_copy, array_fill, array_init_data, array_init_elem, array_new, array_new_data,
+    array_new_elem, gc_alloc_array, gc_alloc_struct, gc_is_subtype,
 };
 use crate::instance::{ExportMemory, ExportTable, Instance};
 use crate::store::VMStore;

@@ -357,13 +357,11 @@ impl FuncTranslator<'_, '_> {
         visit_array_new(array_type_index: u32) => {
             let (value, len) = self.pop2();
             let ty = self.type_const(array_type_index);
-            let arr = self
-                .call_builtin(Builtin::GcAllocArray, &[ty, len])
-                .expect("the builtin returns the array");
             let value = self.canonical(value);
             let slot = self.spill_one(value);
-            let zero = self.b.ins().iconst(types::I32, 0);
-            self.call_builtin(Builtin::ArrayFill, &[ty, arr, zero, slot, len]);
+            let arr = self
+                .call_builtin(Builtin::ArrayNew, &[ty, len, slot])
+                .expect("the builtin returns the array");
             self.push(arr);
         };
         visit_array_new_default(array_type_index: u32) => {

@@ -114,6 +114,29 @@ pub(crate) unsafe extern "C" fn gc_alloc_array(
     unsafe { new_array(vmctx, ty, length).0.cast() }
 }
 
+/// # Safety
+/// See `alloc`; `value` must be a readable `ValRaw`.
+pub(crate) unsafe extern "C" fn array_new(
+    vmctx: *mut VMContext,
+    ty: u32,
+    length: u32,
+    value: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: per the builtin contract; the elements lie inside the new
+    // array.
+    unsafe {
+        let value = *value.cast::<ValRaw>();
+        let (array, size) = new_array(vmctx, ty, length);
+        let data = array.add(GC_HEADER_SIZE as usize);
+        if value.bytes[..size].iter().any(|b| *b != 0) {
+            for i in 0..length as usize {
+                std::ptr::copy_nonoverlapping(value.bytes.as_ptr(), data.add(i * size), size);
+            }
+        }
+        array.cast()
+    }
+}
+
 /// The element data and length of `array` (not null).
 ///
 /// # Safety
