@@ -89,10 +89,10 @@ pub unsafe fn collect(store: &mut dyn VMStore, stack: Option<(usize, usize)>) {
                 *base.add(gc_header::LENGTH as usize).cast::<u32>(),
             )
         };
-        let layout = layouts
-            .entry(type_id)
-            .or_insert_with(|| store.gc_layout(type_id))
-            .clone();
+        if !layouts.contains_key(&type_id) {
+            layouts.insert(type_id, store.gc_layout(type_id));
+        }
+        let layout = &layouts[&type_id];
         let mut visit = |offset: usize| {
             // SAFETY: the offset lies inside the object (its layout says).
             let word = unsafe { *base.add(offset).cast::<usize>() };
@@ -100,9 +100,9 @@ pub unsafe fn collect(store: &mut dyn VMStore, stack: Option<(usize, usize)>) {
         };
         match layout {
             GcLayout::Struct(offsets) => offsets.iter().for_each(|o| visit(*o as usize)),
-            GcLayout::Array { element_size, refs } if refs && kind == KIND_ARRAY => {
+            GcLayout::Array { element_size, refs } if *refs && kind == KIND_ARRAY => {
                 for e in 0..length as usize {
-                    visit(GC_HEADER_SIZE as usize + e * element_size as usize);
+                    visit(GC_HEADER_SIZE as usize + e * *element_size as usize);
                 }
             }
             GcLayout::Array { .. } => {}
