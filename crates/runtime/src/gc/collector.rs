@@ -89,10 +89,9 @@ pub unsafe fn collect(store: &mut dyn VMStore, stack: Option<(usize, usize)>) {
                 *base.add(gc_header::LENGTH as usize).cast::<u32>(),
             )
         };
-        if !layouts.contains_key(&type_id) {
-            layouts.insert(type_id, store.gc_layout(type_id));
-        }
-        let layout = &layouts[&type_id];
+        let layout = &*layouts
+            .entry(type_id)
+            .or_insert_with(|| store.gc_layout(type_id));
         let mut visit = |offset: usize| {
             // SAFETY: the offset lies inside the object (its layout says).
             let word = unsafe { *base.add(offset).cast::<usize>() };
