@@ -67,7 +67,55 @@ const CASES: &[&str] = &[
     "run cli.wasm exit 300",
     "run cli.wasm exit -1",
     "run cli.wasm trap",
+    // A C++ program whose exceptions are WebAssembly exceptions.
+    "run -W exceptions=y cpp_exceptions.wasm",
 ];
+
+/// The C++ program with WebAssembly exceptions (`cpp/exceptions.cpp`).
+fn cpp_exceptions() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasi/tests/programs/cpp/exceptions.wasm")
+}
+
+/// What the C++ program prints: its exceptions are thrown through libc++abi
+/// and caught by type, rethrown, thrown a hundred thousand times in a loop,
+/// and every destructor on the way runs.
+const CPP_EXCEPTIONS_OUTPUT: &str = "\
+1 + 2 * 3      = 7
+(1 + 2) * 3    = 9
+x * y          = 42
+10 / (5 - 5)   : division by zero (at 4)
+2 * (3 + 4     : error: missing ) (at 10)
+z + 1          : unknown variable z
+4 $ 4          : error: trailing input (at 2)
+               : error: unexpected end (at 0)
+100 / 7 / 2    = 7
+((((9))))      = 9
+unique_ptr 5
+sum 74, errors 5, caught 100000, live guards 0
+";
+
+#[test]
+fn a_cpp_program_throws_and_catches_webassembly_exceptions() {
+    let hayate = PathBuf::from(env!("CARGO_BIN_EXE_hayate"));
+    let dir = tempfile::tempdir().unwrap();
+    let program = cpp_exceptions();
+    let out = run(&hayate, dir.path(), &["run", program.to_str().unwrap()]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        CPP_EXCEPTIONS_OUTPUT,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Without the proposal, the module is refused with a clear error.
+    let out = run(
+        &hayate,
+        dir.path(),
+        &["run", "-W", "exceptions=n", program.to_str().unwrap()],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exception"));
+}
 
 #[test]
 fn same_output_and_exit_codes_as_wasmtime() {
@@ -80,6 +128,7 @@ fn same_output_and_exit_codes_as_wasmtime() {
     std::fs::write(dir.path().join("invoke.wat"), INVOKE).unwrap();
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasi/tests/programs/cli.wasm");
     std::fs::copy(cli, dir.path().join("cli.wasm")).unwrap();
+    std::fs::copy(cpp_exceptions(), dir.path().join("cpp_exceptions.wasm")).unwrap();
 
     let mut differences = Vec::new();
     for case in CASES {
