@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::func::{Caller, Func, RawHostFn};
 use crate::store::{AsContextMut, StoreId, StoreOpaque};
 use crate::types::{FuncType, HeapType, RefType, ValType};
-use crate::values::{ExternRef, Val};
+use crate::values::{AnyRef, ExternRef, Val};
 
 /// A Rust type that is a WebAssembly value type.
 pub trait WasmTy: Sized + Send + Sync + 'static {
@@ -101,6 +101,19 @@ impl WasmTy for Option<Func> {
     }
     fn from_raw(raw: ValRaw, store: StoreId) -> Self {
         Func::from_raw(store, raw.get_ptr())
+    }
+}
+
+impl WasmTy for Option<AnyRef> {
+    const MAY_HOLD_GC: bool = true;
+    fn valtype() -> ValType {
+        ValType::ANYREF
+    }
+    fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Val::AnyRef(self).to_raw(store)
+    }
+    fn from_raw(raw: ValRaw, store: StoreId) -> Self {
+        AnyRef::from_raw(store, raw.get_ptr())
     }
 }
 

@@ -386,7 +386,7 @@ impl AnyRef {
         }
     }
 
-    fn from_raw(store: StoreId, raw: *mut c_void) -> Option<AnyRef> {
+    pub(crate) fn from_raw(store: StoreId, raw: *mut c_void) -> Option<AnyRef> {
         let raw = raw as usize;
         (raw != 0).then_some(AnyRef { store, raw })
     }

@@ -378,3 +378,19 @@ fn exception_payloads_keep_their_objects_alive() {
         Some(42)
     );
 }
+
+#[test]
+fn typed_functions_take_and_return_anyrefs() {
+    let (mut store, instance) = setup(StoreLimits::default());
+    let make = instance
+        .get_typed_func::<(i32, i64), Option<AnyRef>>(&mut store, "make")
+        .unwrap();
+    let x = instance
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "x")
+        .unwrap();
+    let p = make.call(&mut store, (8, 9)).unwrap();
+    assert!(p.is_some_and(|p| p.is_struct(&store)));
+    assert_eq!(x.call(&mut store, p).unwrap(), 8);
+    let e = x.call(&mut store, None).unwrap_err();
+    assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::CastFailure));
+}
