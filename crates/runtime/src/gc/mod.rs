@@ -258,6 +258,8 @@ fn collect_now(store: &mut dyn crate::store::VMStore) -> bool {
     // below: store them on this frame, inside the scanned range.
     let mut registers = [0usize; 6];
     spill_callee_saved(&mut registers);
+    // The array must be in memory, written, when the scan reads it.
+    std::hint::black_box(&mut registers);
     let low = std::ptr::addr_of!(registers) as usize;
     // SAFETY: `low..top` is this thread's live stack, from this frame to
     // the outermost activation's; the store's roots are complete (the
