@@ -277,9 +277,12 @@ impl WasmValType {
         }
     }
 
-    /// Whether this is a reference type.
-    pub fn is_ref(self) -> bool {
-        matches!(self, WasmValType::Ref(_))
+    /// Whether a value of this type may name a GC object: an internal
+    /// reference, or an `externref` (which may hold one, made by
+    /// `extern.convert_any`). The collector traces such fields, and the
+    /// embedding layer keeps alive such values it hands to the host.
+    pub fn may_hold_gc(self) -> bool {
+        matches!(self, WasmValType::Ref(r) if matches!(r.heap.top(), HeapType::Any | HeapType::Extern))
     }
 
     /// Whether a local of this type has a default value (every type but a

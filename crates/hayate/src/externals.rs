@@ -1,7 +1,7 @@
 //! Importable and exportable things other than functions: `Global`,
 //! `Memory`, `Table`, `Tag`, and the `Extern` that holds any of them.
 
-use hayate_runtime::{VMGlobalDefinition, VMTagDefinition};
+use hayate_runtime::{VMGlobalDefinition, VMTagDefinition, ValRaw};
 
 use crate::error::{Error, Result};
 use crate::func::Func;
@@ -199,9 +199,7 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let ctx = store.as_context();
         let raw = self.ptr.get(&ctx.0.opaque);
-        if self.ty.content.is_ref() {
-            ctx.0.opaque.gc.pin(raw.get_ptr() as usize);
-        }
+        ctx.0.opaque.pin_if_gc(self.ty.content, raw);
         Val::from_raw(raw, self.ty.content, self.ptr.owner())
     }
 
@@ -364,12 +362,9 @@ impl Table {
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
         let store = &mut store.as_context_mut().0.opaque;
         let raw = self.ptr.get(store, index)?;
-        store.gc.pin(raw as usize);
-        Some(Ref::from_raw(
-            raw,
-            self.ptr.ty(store).element,
-            self.ptr.owner(),
-        ))
+        let element = self.ptr.ty(store).element;
+        store.pin_if_gc(hayate_environ::WasmValType::Ref(element), ValRaw::ptr(raw));
+        Some(Ref::from_raw(raw, element, self.ptr.owner()))
     }
 
     /// Sets element `index`.

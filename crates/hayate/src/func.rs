@@ -148,9 +148,7 @@ impl Func {
         self.call_raw(store, values)?;
         let ty = store.opaque.engine.lookup_type(type_id);
         for (i, t) in ty.results.iter().enumerate() {
-            if t.is_ref() {
-                store.opaque.gc.pin(values[i].get_ptr() as usize);
-            }
+            store.opaque.pin_if_gc(*t, values[i]);
             results[i] = Val::from_raw(values[i], *t, self.store);
         }
         Ok(())
@@ -294,9 +292,7 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
                 .iter()
                 .zip(raw.iter())
                 .map(|(t, r)| {
-                    if t.is_ref() {
-                        caller.store.opaque.gc.pin(r.get_ptr() as usize);
-                    }
+                    caller.store.opaque.pin_if_gc(*t, *r);
                     Val::from_raw(*r, *t, store_id)
                 })
                 .collect();

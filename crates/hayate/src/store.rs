@@ -101,6 +101,15 @@ pub struct StoreOpaque {
 }
 
 impl StoreOpaque {
+    /// Keeps alive the GC object `raw` names, if a value of type `ty` may
+    /// name one: the host is being handed the value (see
+    /// `hayate_runtime::gc::GcHeap::pin`).
+    pub(crate) fn pin_if_gc(&self, ty: hayate_environ::WasmValType, raw: ValRaw) {
+        if ty.may_hold_gc() {
+            self.gc.pin(raw.get_ptr() as usize);
+        }
+    }
+
     #[inline]
     pub(crate) fn check(&self, id: StoreId) -> Result<()> {
         if self.id == id {
@@ -417,14 +426,8 @@ impl<T: 'static> VMStore for StoreInner<T> {
     }
 
     fn gc_layout(&self, type_id: u32) -> hayate_runtime::gc::GcLayout {
-        use hayate_environ::{CompositeType, HeapType, StorageType, WasmValType};
-        let traced = |s: StorageType| match s {
-            // `externref`s may hold internal references too.
-            StorageType::Val(WasmValType::Ref(r)) => {
-                matches!(r.heap.top(), HeapType::Any | HeapType::Extern)
-            }
-            _ => false,
-        };
+        use hayate_environ::{CompositeType, StorageType};
+        let traced = |s: StorageType| matches!(s, StorageType::Val(v) if v.may_hold_gc());
         let id = hayate_environ::VMSharedTypeIndex::from_u32(type_id);
         match &self.opaque.engine.sub_type(id).composite {
             CompositeType::Struct(st) => {

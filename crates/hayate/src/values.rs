@@ -431,9 +431,7 @@ impl StructRef {
             field.storage.byte_size() as usize,
         );
         let ty = field.storage.unpacked();
-        if ty.is_ref() {
-            store.gc.pin(raw.get_ptr() as usize);
-        }
+        store.pin_if_gc(ty, raw);
         Ok(Val::from_raw(raw, ty, store.id))
     }
 
@@ -502,9 +500,7 @@ impl ArrayRef {
         let offset = hayate_environ::GC_HEADER_SIZE as usize + index as usize * size;
         let raw = crate::vm::read_object(store, self.0.raw, offset, size);
         let ty = element.storage.unpacked();
-        if ty.is_ref() {
-            store.gc.pin(raw.get_ptr() as usize);
-        }
+        store.pin_if_gc(ty, raw);
         Ok(Val::from_raw(raw, ty, store.id))
     }
 

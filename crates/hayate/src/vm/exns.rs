@@ -53,9 +53,7 @@ pub(crate) fn exn_parts(store: &StoreOpaque, exn: ExnRef) -> Result<(Tag, Vec<Va
         .iter()
         .zip(payload)
         .map(|(t, raw)| {
-            if t.is_ref() {
-                store.gc.pin(raw.get_ptr() as usize);
-            }
+            store.pin_if_gc(*t, *raw);
             Val::from_raw(*raw, *t, store.id)
         })
         .collect();
