@@ -70,13 +70,21 @@ impl ValType {
     /// This type from its engine-form description (see
     /// `hayate_runtime::type_registry`).
     pub(crate) fn from_env(engine: &Engine, ty: env::WasmValType) -> ValType {
+        ValType::from_env_with(ty, |r| RefType::from_env(engine, r))
+    }
+
+    /// `ty`, its reference type (if it is one) described by `reference`.
+    fn from_env_with(
+        ty: env::WasmValType,
+        reference: impl FnOnce(env::RefType) -> RefType,
+    ) -> ValType {
         match ty {
             env::WasmValType::I32 => ValType::I32,
             env::WasmValType::I64 => ValType::I64,
             env::WasmValType::F32 => ValType::F32,
             env::WasmValType::F64 => ValType::F64,
             env::WasmValType::V128 => ValType::V128,
-            env::WasmValType::Ref(r) => ValType::Ref(RefType::from_env(engine, r)),
+            env::WasmValType::Ref(r) => ValType::Ref(reference(r)),
         }
     }
 
@@ -284,8 +292,6 @@ impl HeapType {
 
     pub(crate) fn from_env(engine: &Engine, h: env::HeapType) -> HeapType {
         match h {
-            env::HeapType::Func => HeapType::Func,
-            env::HeapType::NoFunc => HeapType::NoFunc,
             env::HeapType::ConcreteFunc(env::TypeRef::Engine(id)) => {
                 HeapType::ConcreteFunc(FuncType::from_registry(engine, id))
             }
@@ -295,11 +301,17 @@ impl HeapType {
             env::HeapType::ConcreteArray(env::TypeRef::Engine(id)) => {
                 HeapType::ConcreteArray(ArrayType(GcType::new(engine, id)))
             }
-            env::HeapType::ConcreteFunc(other)
-            | env::HeapType::ConcreteStruct(other)
-            | env::HeapType::ConcreteArray(other) => {
-                unreachable!("public types are made from engine types, not {other:?}")
-            }
+            abstract_type => HeapType::from_env_abstract(abstract_type)
+                .unwrap_or_else(|| unreachable!("public types are made from engine types")),
+        }
+    }
+
+    /// The public heap type of abstract engine heap type `h`; `None` for a
+    /// concrete one, which only its engine can describe.
+    fn from_env_abstract(h: env::HeapType) -> Option<HeapType> {
+        Some(match h {
+            env::HeapType::Func => HeapType::Func,
+            env::HeapType::NoFunc => HeapType::NoFunc,
             env::HeapType::Extern => HeapType::Extern,
             env::HeapType::NoExtern => HeapType::NoExtern,
             env::HeapType::Any => HeapType::Any,
@@ -310,7 +322,40 @@ impl HeapType {
             env::HeapType::None => HeapType::None,
             env::HeapType::Exn => HeapType::Exn,
             env::HeapType::NoExn => HeapType::NoExn,
-        }
+            env::HeapType::ConcreteFunc(_)
+            | env::HeapType::ConcreteStruct(_)
+            | env::HeapType::ConcreteArray(_) => return None,
+        })
+    }
+
+    /// For a concrete type: the serial number of the engine it belongs to
+    /// and its engine form there, without registering anything. `None`
+    /// for an abstract type, or a signature not taken from an engine.
+    fn registered(&self) -> Option<(u64, env::HeapType)> {
+        let engine_ref = env::TypeRef::Engine;
+        Some(match self {
+            HeapType::ConcreteFunc(f) => {
+                let r = f.registered?;
+                (r.engine, env::HeapType::ConcreteFunc(engine_ref(r.id)))
+            }
+            HeapType::ConcreteStruct(s) => (
+                s.0.engine.serial(),
+                env::HeapType::ConcreteStruct(engine_ref(s.0.id)),
+            ),
+            HeapType::ConcreteArray(a) => (
+                a.0.engine.serial(),
+                env::HeapType::ConcreteArray(engine_ref(a.0.id)),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Whether this names a concrete type.
+    fn is_concrete(&self) -> bool {
+        matches!(
+            self,
+            HeapType::ConcreteFunc(_) | HeapType::ConcreteStruct(_) | HeapType::ConcreteArray(_)
+        )
     }
 
     pub(crate) fn to_env(&self, engine: &Engine) -> Result<env::HeapType> {
@@ -537,22 +582,18 @@ impl FuncType {
             let ValType::Ref(r) = t else {
                 return t.to_env_abstract().expect("not a reference");
             };
-            let HeapType::ConcreteFunc(f) = r.heap_type() else {
+            if !r.heap_type().is_concrete() {
                 return t.to_env_abstract().expect("not a concrete type");
-            };
-            let registered = f
-                .registered
+            }
+            let (engine, heap) = r
+                .heap_type()
+                .registered()
                 .expect("a concrete reference type names a signature taken from an engine");
             assert!(
-                serial
-                    .replace(registered.engine)
-                    .is_none_or(|s| s == registered.engine),
+                serial.replace(engine).is_none_or(|s| s == engine),
                 "the concrete types of a signature come from one engine"
             );
-            env::WasmValType::Ref(env::RefType::new(
-                r.is_nullable(),
-                env::HeapType::ConcreteFunc(env::TypeRef::Engine(registered.id)),
-            ))
+            env::WasmValType::Ref(env::RefType::new(r.is_nullable(), heap))
         };
         let params_env: Vec<env::WasmValType> = params.iter().map(&mut env_ty).collect();
         let results_env: Vec<env::WasmValType> = results.iter().map(&mut env_ty).collect();
@@ -695,35 +736,11 @@ impl FuncType {
 impl ValType {
     /// The value type of engine-form `ty` that has no concrete type.
     pub(crate) fn from_env_abstract(ty: env::WasmValType) -> ValType {
-        match ty {
-            env::WasmValType::I32 => ValType::I32,
-            env::WasmValType::I64 => ValType::I64,
-            env::WasmValType::F32 => ValType::F32,
-            env::WasmValType::F64 => ValType::F64,
-            env::WasmValType::V128 => ValType::V128,
-            env::WasmValType::Ref(r) => {
-                let heap = match r.heap {
-                    env::HeapType::Func => HeapType::Func,
-                    env::HeapType::NoFunc => HeapType::NoFunc,
-                    env::HeapType::Extern => HeapType::Extern,
-                    env::HeapType::NoExtern => HeapType::NoExtern,
-                    env::HeapType::Any => HeapType::Any,
-                    env::HeapType::Eq => HeapType::Eq,
-                    env::HeapType::I31 => HeapType::I31,
-                    env::HeapType::Struct => HeapType::Struct,
-                    env::HeapType::Array => HeapType::Array,
-                    env::HeapType::None => HeapType::None,
-                    env::HeapType::Exn => HeapType::Exn,
-                    env::HeapType::NoExn => HeapType::NoExn,
-                    env::HeapType::ConcreteFunc(_)
-                    | env::HeapType::ConcreteStruct(_)
-                    | env::HeapType::ConcreteArray(_) => {
-                        unreachable!("a concrete type is described through its engine")
-                    }
-                };
-                ValType::Ref(RefType::new(r.nullable, heap))
-            }
-        }
+        ValType::from_env_with(ty, |r| {
+            let heap = HeapType::from_env_abstract(r.heap)
+                .unwrap_or_else(|| unreachable!("a concrete type is described through its engine"));
+            RefType::new(r.nullable, heap)
+        })
     }
 
     /// This type in engine form if it names no concrete type.
@@ -734,10 +751,11 @@ impl ValType {
             ValType::F32 => env::WasmValType::F32,
             ValType::F64 => env::WasmValType::F64,
             ValType::V128 => env::WasmValType::V128,
-            ValType::Ref(r) => match r.heap_type() {
-                HeapType::ConcreteFunc(_) => return None,
-                h => env::WasmValType::Ref(env::RefType::new(r.is_nullable(), h.abstract_env())),
-            },
+            ValType::Ref(r) if r.heap_type().is_concrete() => return None,
+            ValType::Ref(r) => env::WasmValType::Ref(env::RefType::new(
+                r.is_nullable(),
+                r.heap_type().abstract_env(),
+            )),
         })
     }
 }

@@ -17,6 +17,8 @@ const MODULE: &str = r#"(module
     (struct.new $point (local.get 0) (local.get 1)))
   (func (export "make3") (result anyref)
     (struct.new $point3 (i32.const 1) (i64.const 2) (i32.const -1)))
+  (func (export "px") (param (ref null $point)) (result i32)
+    (struct.get $point $x (local.get 0)))
   (func (export "x") (param anyref) (result i32)
     (struct.get $point $x (ref.cast (ref $point) (local.get 0))))
   (func (export "z_signed") (param anyref) (result i32)
@@ -393,4 +395,30 @@ fn typed_functions_take_and_return_anyrefs() {
     assert_eq!(x.call(&mut store, p).unwrap(), 8);
     let e = x.call(&mut store, None).unwrap_err();
     assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::CastFailure));
+}
+
+#[test]
+fn signatures_built_by_the_host_name_structure_types_by_their_engine_ids() {
+    let (mut store, instance) = setup(StoreLimits::default());
+    let px = instance.get_func(&mut store, "px").unwrap();
+    let ty = px.ty(&store);
+    let param = ty.params().next().unwrap();
+    assert!(matches!(
+        param.as_ref().map(|r| r.heap_type()),
+        Some(hayate::HeapType::ConcreteStruct(_))
+    ));
+    // The same signature rebuilt from its parts is the same type: a host
+    // function of it calls and is called like the guest's.
+    let rebuilt = hayate::FuncType::new([param], [ValType::I32]);
+    assert_eq!(rebuilt, ty);
+    let host = hayate::Func::new(&mut store, rebuilt, |_, _, out| {
+        out[0] = Val::I32(3);
+        Ok(())
+    });
+    assert_eq!(host.ty(&store), ty);
+    let p = call(&mut store, &instance, "make", &[Val::I32(4), Val::I64(0)]).unwrap();
+    let mut out = [Val::I32(0)];
+    host.call(&mut store, &[p], &mut out).unwrap();
+    assert_eq!(out[0].i32(), Some(3));
+    assert_eq!(call(&mut store, &instance, "px", &[p]).unwrap().i32(), Some(4));
 }
