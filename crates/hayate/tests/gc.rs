@@ -420,5 +420,8 @@ fn signatures_built_by_the_host_name_structure_types_by_their_engine_ids() {
     let mut out = [Val::I32(0)];
     host.call(&mut store, &[p], &mut out).unwrap();
     assert_eq!(out[0].i32(), Some(3));
-    assert_eq!(call(&mut store, &instance, "px", &[p]).unwrap().i32(), Some(4));
+    assert_eq!(
+        call(&mut store, &instance, "px", &[p]).unwrap().i32(),
+        Some(4)
+    );
 }

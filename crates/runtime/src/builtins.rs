@@ -178,7 +178,7 @@ pub unsafe fn grow_table(
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance.
 #[inline(always)]
-unsafe fn caller_instance(vmctx: *mut VMContext) -> *mut Instance {
+pub(crate) unsafe fn caller_instance(vmctx: *mut VMContext) -> *mut Instance {
     // SAFETY: guaranteed by the caller.
     unsafe { Instance::from_vmctx(vmctx) }
 }
@@ -192,7 +192,7 @@ unsafe fn caller_instance(vmctx: *mut VMContext) -> *mut Instance {
 /// Wasm, whose store was lent to that call; no borrow of the instance may
 /// be live while the returned one is, and `'a` must not outlive the call.
 #[inline(always)]
-unsafe fn caller_store<'a>(vmctx: *mut VMContext) -> &'a mut dyn VMStore {
+pub(crate) unsafe fn caller_store<'a>(vmctx: *mut VMContext) -> &'a mut dyn VMStore {
     // SAFETY: guaranteed by the caller; the store outlives its instances
     // and nothing else borrows it while Wasm runs.
     unsafe { &mut *(*Instance::from_vmctx(vmctx)).store_ptr() }

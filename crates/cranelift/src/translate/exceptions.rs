@@ -258,7 +258,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Stores `values` in a fresh stack slot of 16 bytes each and returns
     /// its address.
-    fn spill_values(&mut self, values: &[Value]) -> Value {
+    pub(super) fn spill_values(&mut self, values: &[Value]) -> Value {
         let size = (values.len().max(1) as u32) * hayate_environ::VAL_RAW_SIZE;
         let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(
             ir::StackSlotKind::ExplicitSlot,

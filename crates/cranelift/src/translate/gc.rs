@@ -110,17 +110,6 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().iadd_imm_u(base, i64::from(GC_HEADER_SIZE))
     }
 
-    /// A stack slot holding `value` as a `ValRaw`, and its address.
-    fn spill_one(&mut self, value: Value) -> Value {
-        let slot = self.b.create_sized_stack_slot(ir::StackSlotData::new(
-            ir::StackSlotKind::ExplicitSlot,
-            16,
-            4,
-        ));
-        self.b.ins().stack_store(POINTER, value, slot, 0);
-        self.b.ins().stack_addr(POINTER, slot, 0)
-    }
-
     /// The engine-wide id of module type `t`, read from the VMContext.
     fn engine_type_id(&mut self, t: TypeIndex) -> Value {
         let ids = self.b.ins().load(
@@ -358,7 +347,7 @@ impl FuncTranslator<'_, '_> {
             let (value, len) = self.pop2();
             let ty = self.type_const(array_type_index);
             let value = self.canonical(value);
-            let slot = self.spill_one(value);
+            let slot = self.spill_values(&[value]);
             let arr = self
                 .call_builtin(Builtin::ArrayNew, &[ty, len, slot])
                 .expect("the builtin returns the array");
@@ -436,7 +425,7 @@ impl FuncTranslator<'_, '_> {
             let (arr, offset, value, len) = (values[0], values[1], values[2], values[3]);
             self.null_check(arr);
             let value = self.canonical(value);
-            let slot = self.spill_one(value);
+            let slot = self.spill_values(&[value]);
             let ty = self.type_const(array_type_index);
             self.call_builtin(Builtin::ArrayFill, &[ty, arr, offset, slot, len]);
         };

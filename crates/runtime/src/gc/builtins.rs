@@ -8,8 +8,8 @@ use hayate_environ::{
 };
 
 use super::{KIND_ARRAY, KIND_STRUCT};
+use crate::builtins::{caller_instance, caller_store};
 use crate::instance::Instance;
-use crate::store::VMStore;
 use crate::table::range;
 use crate::traphandlers::raise_trap;
 use crate::vmcontext::{VMContext, ValRaw};
@@ -18,18 +18,13 @@ use crate::vmcontext::{VMContext, ValRaw};
 /// may hold is already too large.
 const MAX_ARRAY_BYTES: u64 = super::GcHeap::DEFAULT_MAX as u64;
 
+/// The calling instance, borrowed for one expression at a time.
+///
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance running Wasm.
 unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
     // SAFETY: the caller's promise.
-    unsafe { &*Instance::from_vmctx(vmctx) }
-}
-
-/// # Safety
-/// As for `instance`; no other borrow of the store may be live.
-unsafe fn store<'a>(vmctx: *mut VMContext) -> &'a mut dyn VMStore {
-    // SAFETY: the caller's promise.
-    unsafe { &mut *instance(vmctx).store_ptr() }
+    unsafe { &*caller_instance(vmctx) }
 }
 
 /// Allocates `size` bytes in the caller's store, asking the store to
@@ -47,7 +42,7 @@ unsafe fn alloc(
 ) -> *mut u8 {
     // SAFETY: per the contract.
     unsafe {
-        match super::alloc_object(store(vmctx), size, type_id, kind, length) {
+        match super::alloc_object(caller_store(vmctx), size, type_id, kind, length) {
             Ok(ptr) => ptr.as_ptr(),
             Err(_) => raise_trap(Trap::AllocationTooLarge),
         }
