@@ -4,6 +4,9 @@
 //! and payload; thrown by host functions into Wasm; across nested
 //! activations; and thrown in loops long enough that a leak would show.
 
+#[path = "support/modes.rs"]
+mod modes;
+
 use hayate::{
     Config, Engine, ExnRef, Func, FuncType, Instance, InstanceAllocationStrategy, Linker, Module,
     PoolingConfig, Store, Tag, TagType, ThrownException, Trap, Val, ValType,
@@ -11,16 +14,7 @@ use hayate::{
 
 /// Every way code gets compiled and instances get allocated.
 fn configs() -> Vec<(&'static str, Config)> {
-    let mut out = vec![("eager", Config::new())];
-    let mut lazy = Config::new();
-    lazy.lazy_compilation(true).baseline_compilation(false);
-    out.push(("lazy", lazy));
-    let mut baseline = Config::new();
-    baseline
-        .lazy_compilation(true)
-        .baseline_compilation(true)
-        .background_compilation(false);
-    out.push(("baseline", baseline));
+    let mut out = modes::compilation_modes();
     let mut pooling = Config::new();
     pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig::default()));
     out.push(("pooling", pooling));

@@ -4,6 +4,9 @@
 //! and allocator, through the public API, and against a host that passes
 //! the wrong thing.
 
+#[path = "support/modes.rs"]
+mod modes;
+
 use hayate::{
     Config, Engine, Func, FuncType, Global, GlobalType, HeapType, Instance,
     InstanceAllocationStrategy, Linker, Module, Mutability, PoolingConfig, Ref, RefType, Store,
@@ -12,16 +15,7 @@ use hayate::{
 
 /// Every way code gets compiled and instances get allocated.
 fn configs() -> Vec<(&'static str, Config)> {
-    let mut out = vec![("eager", Config::new())];
-    let mut lazy = Config::new();
-    lazy.lazy_compilation(true).baseline_compilation(false);
-    out.push(("lazy", lazy));
-    let mut baseline = Config::new();
-    baseline
-        .lazy_compilation(true)
-        .baseline_compilation(true)
-        .background_compilation(false);
-    out.push(("baseline", baseline));
+    let mut out = modes::compilation_modes();
     let mut pooling = Config::new();
     pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig::default()));
     out.push(("pooling", pooling));

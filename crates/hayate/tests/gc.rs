@@ -3,6 +3,9 @@
 //! limiter and by its maximum, and huge arrays are refused, never
 //! allocated.
 
+#[path = "support/modes.rs"]
+mod modes;
+
 use hayate::{
     AnyRef, Config, Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, Val,
     ValType,
@@ -229,15 +232,8 @@ const COLLECTED: &str = r#"(module
 )"#;
 
 #[test]
-fn lazily_compiled_and_baseline_code_works_with_gc_functions() {
-    let mut lazy = Config::new();
-    lazy.lazy_compilation(true).baseline_compilation(false);
-    let mut baseline = Config::new();
-    baseline
-        .lazy_compilation(true)
-        .baseline_compilation(true)
-        .background_compilation(false);
-    for config in [lazy, baseline] {
+fn gc_functions_work_in_every_compilation_mode() {
+    for (_, config) in modes::compilation_modes() {
         let (mut store, instance) = setup_with(&config, StoreLimits::default());
         let a = call(&mut store, &instance, "bytes", &[Val::I32(10)]).unwrap();
         assert_eq!(

@@ -3,23 +3,15 @@
 //! to defined, imported and host functions, through tables, in every
 //! compilation mode; traps, fuel and epochs work in them as in calls.
 
+#[path = "support/modes.rs"]
+mod modes;
+
 use hayate::{Config, Engine, Func, Instance, Linker, Module, Store, Trap};
 
-/// Every way code gets compiled: eager, lazily with the Cranelift first
-/// tier, lazily with the baseline compiler first (which leaves functions
-/// with tail calls to Cranelift), and lazily with only first-tier code.
+/// Every way code gets compiled (the baseline compiler leaves functions
+/// with tail calls to Cranelift).
 fn configs() -> Vec<(&'static str, Config)> {
-    let mut out = vec![("eager", Config::new())];
-    let mut lazy = Config::new();
-    lazy.lazy_compilation(true).baseline_compilation(false);
-    out.push(("lazy", lazy));
-    let mut baseline = Config::new();
-    baseline
-        .lazy_compilation(true)
-        .baseline_compilation(true)
-        .background_compilation(false);
-    out.push(("baseline", baseline));
-    out
+    modes::compilation_modes()
 }
 
 /// Runs `f` on a thread with a 256 KiB stack: a chain that used a frame per
