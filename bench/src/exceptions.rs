@@ -3,11 +3,9 @@
 //! and the cost of calls inside a `try_table` when nothing is thrown
 //! (which must be none), as nanoseconds per iteration.
 
-use std::time::Instant;
+use anyhow::Result;
 
-use anyhow::{Result, bail};
-
-use crate::measure::median;
+use crate::per_op::{self, Proposals, Row};
 
 /// The kernels: each export `run(n) -> i32` loops `n` times.
 const MODULE: &str = r#"(module
@@ -63,94 +61,16 @@ const KERNELS: &[(&str, i32)] = &[
     ("calls", 100_000_000),
 ];
 
-/// One kernel's median nanoseconds per iteration.
-#[derive(Debug)]
-pub struct ExnRow {
-    pub kernel: &'static str,
-    pub hayate: f64,
-    /// NaN without the `peers` feature.
-    pub wasmtime: f64,
-}
-
 /// Runs every kernel `runs` times per engine.
-pub fn exceptions_cost(runs: usize) -> Result<Vec<ExnRow>> {
-    let mut rows = Vec::new();
-    for &(name, n) in KERNELS {
-        let (hayate, h_sum) = hayate_run(name, n, runs)?;
-        #[allow(unused_mut)]
-        let mut row = ExnRow {
-            kernel: name,
-            hayate,
-            wasmtime: f64::NAN,
-        };
-        #[cfg(feature = "peers")]
-        {
-            let (t, w_sum) = wasmtime_run(name, n, runs)?;
-            if w_sum != h_sum {
-                bail!("{name}: results differ: Hayate {h_sum}, Wasmtime {w_sum}");
-            }
-            row.wasmtime = t;
-        }
-        let _ = h_sum;
-        rows.push(row);
-    }
-    if rows.is_empty() {
-        bail!("no kernels");
-    }
-    Ok(rows)
-}
-
-fn hayate_run(name: &str, n: i32, runs: usize) -> Result<(f64, i32)> {
-    let engine = hayate::Engine::default();
-    let module = hayate::Module::new(&engine, MODULE)?;
-    let mut store = hayate::Store::new(&engine, ());
-    let instance = hayate::Instance::new(&mut store, &module, &[])?;
-    let run = instance.get_typed_func::<i32, i32>(&mut store, name)?;
-    let mut times = Vec::new();
-    let mut result = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        result = run.call(&mut store, n)?;
-        times.push(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
-    }
-    Ok((median(&times), result))
-}
-
-#[cfg(feature = "peers")]
-fn wasmtime_run(name: &str, n: i32, runs: usize) -> Result<(f64, i32)> {
-    let wt = |e: wasmtime::Error| anyhow::anyhow!("{e}");
-    let mut config = wasmtime::Config::new();
-    config.wasm_exceptions(true);
-    let engine = wasmtime::Engine::new(&config).map_err(wt)?;
-    let module = wasmtime::Module::new(&engine, MODULE).map_err(wt)?;
-    let mut store = wasmtime::Store::new(&engine, ());
-    let instance = wasmtime::Instance::new(&mut store, &module, &[]).map_err(wt)?;
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, name)
-        .map_err(wt)?;
-    let mut times = Vec::new();
-    let mut result = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        result = run.call(&mut store, n).map_err(wt)?;
-        times.push(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
-    }
-    Ok((median(&times), result))
-}
-
-/// The rows as a Markdown table: ns per iteration and the ratio.
-pub fn table(rows: &[ExnRow]) -> String {
-    let mut out = String::from(
-        "| kernel | Hayate (ns) | Wasmtime 49 (ns) | Hayate / Wasmtime |\n|---|--:|--:|--:|\n",
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.2}× |\n",
-            r.kernel,
-            r.hayate,
-            r.wasmtime,
-            r.hayate / r.wasmtime
-        ));
-    }
-    out
+pub fn exceptions_cost(runs: usize) -> Result<Vec<Row>> {
+    per_op::run(
+        MODULE,
+        KERNELS,
+        runs,
+        false,
+        Proposals {
+            exceptions: true,
+            gc: false,
+        },
+    )
 }

@@ -13,6 +13,7 @@ mod gc;
 mod inproc;
 mod measure;
 mod micro_names;
+mod per_op;
 mod report;
 mod runners;
 mod scaling;
@@ -164,11 +165,11 @@ fn main() -> ExitCode {
             })
         }
         Cmd::ExceptionsCost { runs } => exceptions::exceptions_cost(runs).map(|rows| {
-            print!("{}", exceptions::table(&rows));
+            print!("{}", per_op::table(&rows));
             0
         }),
         Cmd::GcCost { runs } => gc::gc_cost(runs).map(|rows| {
-            print!("{}", gc::table(&rows));
+            print!("{}", per_op::table(&rows));
             0
         }),
         Cmd::BoundsCost { runs } => bounds::bounds_cost(runs).map(|rows| {
