@@ -149,18 +149,44 @@ unsafe fn record_frames(reg: &RegistryView<'_>, state: &CallThreadState, regs: R
     }
 }
 
-/// A bounded frame-pointer walk.
-struct Walk<'a, 'r> {
-    reg: &'a RegistryView<'r>,
+/// A bounded frame-pointer walk (backtraces, and the unwinder's search
+/// for a handler).
+pub(super) struct Walk<'a, 'r> {
+    pub(super) reg: &'a RegistryView<'r>,
     /// Lowest address the next frame record may start at: frame records
     /// must lie above the faulting stack pointer and strictly increase.
-    min_fp: usize,
+    pub(super) min_fp: usize,
     /// Highest address (exclusive) a frame record may end at: the
     /// outermost `catch_traps` frame.
-    stack_top: usize,
+    pub(super) stack_top: usize,
 }
 
 impl Walk<'_, '_> {
+    /// The frame record at `fp`: its caller's frame pointer and its return
+    /// address, if the record is in bounds and returns into a Wasm
+    /// function; `None` ends the walk.
+    ///
+    /// # Safety
+    /// `min_fp..stack_top` must be mapped, readable memory of this thread's
+    /// stack.
+    pub(super) unsafe fn step(&mut self, fp: usize) -> Option<(usize, usize)> {
+        let in_bounds = fp >= self.min_fp
+            && fp.is_multiple_of(std::mem::align_of::<usize>())
+            && fp.checked_add(16).is_some_and(|end| end <= self.stack_top);
+        if !in_bounds {
+            return None;
+        }
+        // SAFETY: `fp..fp + 16` lies inside `min_fp..stack_top`, which the
+        // caller promises is readable, and is aligned.
+        let (caller_fp, return_address) =
+            unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if return_address == 0 || !self.reg.is_wasm_function(return_address - 1) {
+            return None;
+        }
+        self.min_fp = fp + 16;
+        Some((caller_fp, return_address))
+    }
+
     /// Follows the chain from the frame record at `fp`: records each return
     /// address (minus one) that lies in a Wasm function, and stops at the
     /// first that does not or at a frame pointer out of bounds.
@@ -169,22 +195,9 @@ impl Walk<'_, '_> {
     /// `min_fp..stack_top` must be mapped, readable memory of this thread's
     /// stack.
     unsafe fn follow(&mut self, mut fp: usize, push: &mut impl FnMut(usize)) {
-        loop {
-            let in_bounds = fp >= self.min_fp
-                && fp.is_multiple_of(std::mem::align_of::<usize>())
-                && fp.checked_add(16).is_some_and(|end| end <= self.stack_top);
-            if !in_bounds {
-                return;
-            }
-            // SAFETY: `fp..fp + 16` lies inside `min_fp..stack_top`, which
-            // the caller promises is readable, and is aligned.
-            let (caller_fp, return_address) =
-                unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-            if return_address == 0 || !self.reg.is_wasm_function(return_address - 1) {
-                return;
-            }
+        // SAFETY: the caller's promise.
+        while let Some((caller_fp, return_address)) = unsafe { self.step(fp) } {
             push(return_address - 1);
-            self.min_fp = fp + 16;
             fp = caller_fp;
         }
     }

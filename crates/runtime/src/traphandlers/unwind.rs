@@ -23,6 +23,7 @@ use std::ptr::NonNull;
 
 use hayate_environ::TagIndex;
 
+use super::backtrace::Walk;
 use super::thread;
 use crate::code_registry::{RegistryView, with_registry};
 use crate::exceptions::{UncaughtException, VMException};
@@ -85,20 +86,15 @@ unsafe fn find_handler(
     mut fp: usize,
     stack_top: usize,
 ) -> Option<Resume> {
-    let mut min_fp = fp;
+    let mut walk = Walk {
+        reg,
+        min_fp: fp,
+        stack_top,
+    };
     loop {
-        let in_bounds = fp >= min_fp
-            && fp.is_multiple_of(std::mem::align_of::<usize>())
-            && fp.checked_add(16).is_some_and(|end| end <= stack_top);
-        if !in_bounds {
-            return None;
-        }
-        // SAFETY: `fp..fp + 16` lies on this thread's stack, below its top.
-        let (caller_fp, return_address) =
-            unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        if return_address == 0 || !reg.is_wasm_function(return_address - 1) {
-            return None;
-        }
+        // SAFETY: `fp..stack_top` is this thread's live stack (the
+        // caller's promise).
+        let (caller_fp, return_address) = unsafe { walk.step(fp) }?;
         let meta = reg.find(return_address - 1)?;
         let offset = u32::try_from(return_address - meta.start).ok()?;
         if let Some(site) = meta.compiled.exceptions.lookup(offset) {
@@ -121,7 +117,6 @@ unsafe fn find_handler(
                 });
             }
         }
-        min_fp = fp + 16;
         fp = caller_fp;
     }
 }
