@@ -209,6 +209,7 @@ impl Assembler {
             address_map: self.address_map,
             // The baseline declines functions with exception handlers.
             exception_sites: Vec::new(),
+            stack_maps: Vec::new(),
         }
     }
 

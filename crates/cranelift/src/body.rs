@@ -11,6 +11,7 @@ use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
 };
 use hayate_environ::exception_table::{ExceptionHandler, ExceptionSite};
+use hayate_environ::stack_maps::StackMapSite;
 use hayate_environ::{
     BodyRelocation, CompileError, CompiledBody, DefinedFuncIndex, FloatLibcall, RelocationKind,
     RelocationTarget, TagIndex,
@@ -122,7 +123,38 @@ pub(crate) fn compile_body(
         traps,
         address_map,
         exception_sites: exception_sites(buffer)?,
+        stack_maps: stack_maps(buffer)?,
     })
+}
+
+/// The stack maps of `buffer`'s call sites: where the frame keeps the
+/// references the translator declared (`declare_value_needs_stack_map`)
+/// that are live across each call.
+fn stack_maps(
+    buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>,
+) -> Result<Vec<StackMapSite>, CompileError> {
+    let mut sites = Vec::with_capacity(buffer.user_stack_maps().len());
+    for (ret_addr, frame_size, map) in buffer.user_stack_maps() {
+        let mut slots = Vec::new();
+        for (ty, offset) in map.entries() {
+            if ty != crate::abi::POINTER {
+                return Err(CompileError::Codegen(format!(
+                    "a stack map entry of type {ty}, not a pointer"
+                )));
+            }
+            slots.push(offset);
+        }
+        if slots.is_empty() {
+            continue;
+        }
+        slots.sort_unstable();
+        sites.push(StackMapSite {
+            ret_addr: *ret_addr,
+            frame_size: *frame_size,
+            slots,
+        });
+    }
+    Ok(sites)
 }
 
 /// The call sites of `buffer` that have exception handlers (the

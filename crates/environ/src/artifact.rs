@@ -57,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -685,6 +685,11 @@ mod tests {
                     }],
                 },
             ]),
+            stack_maps: crate::stack_maps::StackMaps::new(vec![crate::stack_maps::StackMapSite {
+                ret_addr: 9,
+                frame_size: 48,
+                slots: vec![8, 24],
+            }]),
         };
         (info, compiled)
     }

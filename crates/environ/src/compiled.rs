@@ -10,6 +10,7 @@ use cranelift_entity::PrimaryMap;
 use crate::address_map::AddressMap;
 use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::exception_table::{ExceptionSite, ExceptionTable};
+use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 
@@ -128,6 +129,8 @@ pub struct CompiledBody {
     pub address_map: Vec<(u32, u32)>,
     /// Call sites with exception handlers, offsets in the body.
     pub exception_sites: Vec<ExceptionSite>,
+    /// Call sites whose frame keeps GC references, offsets in the body.
+    pub stack_maps: Vec<StackMapSite>,
 }
 
 /// One compiled WebAssembly function.
@@ -157,6 +160,9 @@ pub struct CompiledModule {
     pub traps: TrapTable,
     /// Call sites with exception handlers, by return address in the text.
     pub exceptions: ExceptionTable,
+    /// Call sites whose frame keeps GC references, by return address in
+    /// the text.
+    pub stack_maps: StackMaps,
     /// Relocations left for the loader.
     pub relocations: Vec<Relocation>,
 }

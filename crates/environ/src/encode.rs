@@ -34,6 +34,7 @@ use crate::module::{
     DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     Import, ModuleInfo,
 };
+use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 use crate::types::{
@@ -1087,6 +1088,22 @@ impl Decode for ExceptionSite {
     }
 }
 
+impl Encode for StackMapSite {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.ret_addr).put(&self.frame_size).put(&self.slots);
+    }
+}
+
+impl Decode for StackMapSite {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(StackMapSite {
+            ret_addr: d.get()?,
+            frame_size: d.get()?,
+            slots: d.get()?,
+        })
+    }
+}
+
 impl Encode for CompiledModule {
     fn encode(&self, e: &mut Encoder) {
         e.put(&self.functions)
@@ -1094,7 +1111,8 @@ impl Encode for CompiledModule {
             .put(&self.wasm_to_array_trampolines)
             .put(self.traps.as_bytes())
             .put(&self.relocations)
-            .put(self.exceptions.sites());
+            .put(self.exceptions.sites())
+            .put(self.stack_maps.sites());
     }
 }
 
@@ -1109,6 +1127,7 @@ impl Decode for CompiledModule {
             traps: TrapTable::from_bytes(d.get()?).map_err(|m| d.error(m))?,
             relocations: d.get()?,
             exceptions: ExceptionTable::new(d.get()?),
+            stack_maps: StackMaps::new(d.get()?),
         })
     }
 }

@@ -30,6 +30,7 @@ pub mod encode;
 pub mod exception_table;
 pub mod image;
 pub mod link;
+pub mod stack_maps;
 
 pub use address_map::AddressMap;
 pub use bytes::{ByteOwner, SharedBytes};

@@ -14,6 +14,7 @@ use crate::compiled::{
 use crate::entity::EntityRef;
 use crate::error::CompileError;
 use crate::exception_table::{ExceptionHandler, ExceptionSite, ExceptionTable};
+use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
 
@@ -37,6 +38,7 @@ pub fn link(
         bytes: Vec::new(),
         traps: Vec::new(),
         exceptions: Vec::new(),
+        stack_maps: Vec::new(),
         padding: architecture.padding_byte(),
     };
     let mut module = CompiledModule::default();
@@ -113,6 +115,7 @@ pub fn link(
     }
     module.traps = TrapTable::from_pairs(text.traps);
     module.exceptions = ExceptionTable::new(text.exceptions);
+    module.stack_maps = StackMaps::new(text.stack_maps);
     module.relocations.sort_by_key(|r| r.offset);
     module.text = text.bytes;
     Ok(module)
@@ -123,6 +126,7 @@ struct Text {
     bytes: Vec<u8>,
     traps: Vec<(u32, Trap)>,
     exceptions: Vec<ExceptionSite>,
+    stack_maps: Vec<StackMapSite>,
     padding: u8,
 }
 
@@ -152,6 +156,11 @@ impl Text {
                         .collect(),
                     ..site.clone()
                 }
+            }));
+        self.stack_maps
+            .extend(body.stack_maps.iter().map(|site| StackMapSite {
+                ret_addr: start + site.ret_addr,
+                ..site.clone()
             }));
         Ok(FunctionLoc { start, length })
     }
@@ -213,6 +222,7 @@ mod tests {
             traps: vec![(0, Trap::UnreachableCodeReached)],
             address_map: vec![(0, 7)],
             exception_sites: Vec::new(),
+            stack_maps: Vec::new(),
         }
     }
 

@@ -482,7 +482,8 @@ impl ModuleInfo {
         }
     }
 
-    fn retag_val(&self, v: WasmValType) -> WasmValType {
+    /// [`ModuleInfo::retag`] for a value type.
+    pub fn retag_val(&self, v: WasmValType) -> WasmValType {
         match v {
             WasmValType::Ref(r) => WasmValType::Ref(RefType::new(r.nullable, self.retag(r.heap))),
             other => other,

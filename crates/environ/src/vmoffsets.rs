@@ -212,8 +212,12 @@ impl VMOffsets {
     }
     /// Offset of the `*const VMRuntimeLimits` pointer.
     pub const fn runtime_limits(&self) -> u32 {
-        24
+        Self::RUNTIME_LIMITS
     }
+
+    /// Offset of the `*const VMRuntimeLimits` pointer (the same in every
+    /// module's layout).
+    pub const RUNTIME_LIMITS: u32 = 24;
     /// Offset of the pointer to the builtin function table.
     pub const fn builtins(&self) -> u32 {
         32

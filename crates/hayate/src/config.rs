@@ -65,6 +65,7 @@ pub struct Config {
     pub(crate) memory_init_cow: bool,
     pub(crate) table_lazy_init: bool,
     pub(crate) allocation_strategy: InstanceAllocationStrategy,
+    pub(crate) gc_stress: bool,
 }
 
 impl Default for Config {
@@ -94,6 +95,7 @@ impl Default for Config {
             table_lazy_init: true,
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
             allow_precompiled: false,
+            gc_stress: false,
         }
     }
 }
@@ -409,12 +411,24 @@ impl Config {
     /// arrays, `i31`, recursive types and declared subtyping, casts, as in
     /// WebAssembly 3.0) is enabled. On by default. Objects live in the
     /// store's GC heap, bounded by `ResourceLimiter::memory_growing` and
-    /// at most 512 MiB; unreachable objects are not reclaimed yet (they
-    /// are freed with the store).
+    /// at most 512 MiB; a mark-and-sweep collector with precise roots
+    /// (Cranelift's stack maps) reclaims unreachable ones, cycles
+    /// included (see ARCHITECTURE.md, "The GC heap").
     ///
     /// [GC proposal]: https://github.com/WebAssembly/gc
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.wasm_feature(WasmFeatures::GC, enable)
+    }
+
+    /// A debugging aid for the GC heap: every allocation from Wasm
+    /// collects first, and the memory of collected objects is kept,
+    /// overwritten with a poison byte (`0xdb`), until the store drops, so
+    /// that a reference the collector failed to find reads that poison
+    /// instead of another object. Very slow and memory-hungry; off by
+    /// default.
+    pub fn gc_stress(&mut self, enable: bool) -> &mut Self {
+        self.gc_stress = enable;
+        self
     }
 
     /// Configures whether the WebAssembly [exception-handling proposal]

@@ -136,7 +136,11 @@ impl<T: 'static> Store<T> {
                     tags: Vec::new(),
                     externrefs: Vec::new(),
                     exceptions: Default::default(),
-                    gc: Default::default(),
+                    gc: {
+                        let mut heap = hayate_runtime::gc::GcHeap::default();
+                        heap.set_stress(engine.config().gc_stress);
+                        heap
+                    },
                     limits: Box::new(VMRuntimeLimits {
                         epoch_deadline: 0.into(),
                         ..VMRuntimeLimits::default()

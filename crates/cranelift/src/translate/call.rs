@@ -225,12 +225,20 @@ impl FuncTranslator<'_, '_> {
         args
     }
 
-    fn push_call_results(&mut self, call: cranelift_codegen::ir::Inst) {
+    fn push_call_results(&mut self, call: cranelift_codegen::ir::Inst, type_index: TypeIndex) {
         let results = self.b.inst_results(call).to_vec();
-        self.push_results(results);
+        self.push_results(results, type_index);
     }
 
-    fn push_results(&mut self, results: Vec<Value>) {
+    /// Pushes the results of a call of type `type_index`.
+    fn push_results(&mut self, results: Vec<Value>, type_index: TypeIndex) {
+        let info = self.info();
+        for (v, ty) in results
+            .iter()
+            .zip(info.signature(type_index).results.iter())
+        {
+            self.declare_root(*v, *ty);
+        }
         self.stack.extend(results);
         // The callee may have charged fuel or changed the store's counter,
         // or moved the epoch deadline.
@@ -240,11 +248,16 @@ impl FuncTranslator<'_, '_> {
 
     /// Ends a call: for `tail`, the call was a tail call and the rest of
     /// the block is unreachable; otherwise its results are pushed.
-    fn finish_call(&mut self, call: cranelift_codegen::ir::Inst, tail: bool) {
+    fn finish_call(
+        &mut self,
+        call: cranelift_codegen::ir::Inst,
+        tail: bool,
+        type_index: TypeIndex,
+    ) {
         if tail {
             self.reachable = false;
         } else {
-            self.push_call_results(call);
+            self.push_call_results(call, type_index);
         }
     }
 
@@ -253,26 +266,26 @@ impl FuncTranslator<'_, '_> {
     fn translate_call(&mut self, f: FuncIndex, tail: bool) {
         let info = self.info();
         let type_index = info.functions[f];
-        let (sig, callee_vmctx, target) = match info.defined_func(f) {
+        let (callee_vmctx, target) = match info.defined_func(f) {
             Some(defined) if !self.env.lazy_calls => {
                 let callee = self.defined_func_ref(defined);
                 let args = self.pop_call_args(type_index, self.vmctx);
                 if !tail && self.in_try_scope() {
                     let sig = self.wasm_sig_ref(type_index);
                     let results = self.try_call(CallTarget::Direct(callee), sig, &args);
-                    self.push_results(results);
+                    self.push_results(results, type_index);
                     return;
                 }
                 let call = match tail {
                     true => self.b.ins().return_call(callee, &args),
                     false => self.b.ins().call(callee, &args),
                 };
-                self.finish_call(call, tail);
+                self.finish_call(call, tail, type_index);
                 return;
             }
             Some(defined) => {
                 let entry = self.lazy_entry(defined);
-                (self.wasm_sig_ref(type_index), self.vmctx, entry)
+                (self.vmctx, entry)
             }
             None => {
                 let offsets = self.env.offsets;
@@ -288,26 +301,27 @@ impl FuncTranslator<'_, '_> {
                     self.vmctx,
                     offsets.imported_function_vmctx(f) as i32,
                 );
-                (self.wasm_sig_ref(type_index), callee_vmctx, wasm_call)
+                (callee_vmctx, wasm_call)
             }
         };
         let args = self.pop_call_args(type_index, callee_vmctx);
-        self.call_through(sig, target, &args, tail);
+        self.call_through(type_index, target, &args, tail);
     }
 
-    /// Calls (or with `tail` tail-calls) the code at `target` with
-    /// signature `sig`.
-    fn call_through(&mut self, sig: SigRef, target: Value, args: &[Value], tail: bool) {
+    /// Calls (or with `tail` tail-calls) the code at `target`, a function
+    /// of type `type_index`.
+    fn call_through(&mut self, type_index: TypeIndex, target: Value, args: &[Value], tail: bool) {
+        let sig = self.wasm_sig_ref(type_index);
         if !tail && self.in_try_scope() {
             let results = self.try_call(CallTarget::Indirect(target), sig, args);
-            self.push_results(results);
+            self.push_results(results, type_index);
             return;
         }
         let call = match tail {
             true => self.b.ins().return_call_indirect(sig, target, args),
             false => self.b.ins().call_indirect(sig, target, args),
         };
-        self.finish_call(call, tail);
+        self.finish_call(call, tail, type_index);
     }
 
     /// `call_indirect`, or with `tail` `return_call_indirect`: the element
@@ -377,9 +391,8 @@ impl FuncTranslator<'_, '_> {
             let wasm_call = load(self, vm_func_ref::WASM_CALL);
             (wasm_call, load(self, vm_func_ref::VMCTX))
         };
-        let sig = self.wasm_sig_ref(type_index);
         let args = self.pop_call_args(type_index, callee_vmctx);
-        self.call_through(sig, wasm_call, &args, tail);
+        self.call_through(type_index, wasm_call, &args, tail);
     }
 
     /// `call_ref`, or with `tail` `return_call_ref`: the popped function
@@ -397,9 +410,8 @@ impl FuncTranslator<'_, '_> {
         } else {
             load(self, vm_func_ref::WASM_CALL)
         };
-        let sig = self.wasm_sig_ref(type_index);
         let args = self.pop_call_args(type_index, callee_vmctx);
-        self.call_through(sig, wasm_call, &args, tail);
+        self.call_through(type_index, wasm_call, &args, tail);
     }
 
     visit_methods! { self;

@@ -7,9 +7,9 @@
 //! form (vectors as `i8x16`).
 
 use cranelift_codegen::ir::JumpTableData;
-use cranelift_codegen::ir::{self, Block, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
 use hayate_environ::wasmparser::{BlockType, BrTable, Operator, ValType};
-use hayate_environ::{CompileError, Trap};
+use hayate_environ::{CompileError, Trap, WasmValType};
 
 use super::{FuncTranslator, Result, wasm_err};
 use crate::abi;
@@ -59,32 +59,34 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// Parameter and result types of a block type, as Cranelift types.
-    pub(super) fn block_signature(&self, ty: BlockType) -> Result<(Vec<ir::Type>, Vec<ir::Type>)> {
+    /// Parameter and result types of a block type.
+    pub(super) fn block_signature(
+        &self,
+        ty: BlockType,
+    ) -> Result<(Vec<WasmValType>, Vec<WasmValType>)> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => {
-                let t = hayate_environ::WasmValType::from_wasmparser(t)
-                    .map_err(hayate_environ::CompileError::Unsupported)?;
-                (vec![], vec![abi::value_type(t)])
+                let t = WasmValType::from_wasmparser(t).map_err(CompileError::Unsupported)?;
+                (vec![], vec![self.info().retag_val(t)])
             }
             BlockType::FuncType(index) => {
                 let ft = self
                     .info()
                     .signature(hayate_environ::TypeIndex::from_u32(index));
-                (
-                    ft.params.iter().map(|t| abi::value_type(*t)).collect(),
-                    ft.results.iter().map(|t| abi::value_type(*t)).collect(),
-                )
+                (ft.params.to_vec(), ft.results.to_vec())
             }
         })
     }
 
-    pub(super) fn block_with_params(&mut self, types: &[ir::Type]) -> Block {
+    /// A new block with parameters of Wasm types `types` (those that may
+    /// hold GC references declared as roots).
+    pub(super) fn block_with_params(&mut self, types: &[WasmValType]) -> Block {
         let block = self.b.create_block();
         for ty in types {
-            self.b.append_block_param(block, *ty);
+            self.b.append_block_param(block, abi::value_type(*ty));
         }
+        self.declare_block_roots(block, types);
         block
     }
 
@@ -97,8 +99,8 @@ impl FuncTranslator<'_, '_> {
     /// whose inputs of types `params` are on the stack.
     pub(super) fn push_block_frame(
         &mut self,
-        params: &[ir::Type],
-        results: &[ir::Type],
+        params: &[WasmValType],
+        results: &[WasmValType],
         landings: Option<Vec<Block>>,
     ) {
         let next = self.block_with_params(results);
@@ -116,14 +118,13 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pushes the frame of the function body, whose exit returns.
-    pub(super) fn push_function_frame(&mut self, results: &[hayate_environ::WasmValType]) {
-        let types: Vec<ir::Type> = results.iter().map(|t| abi::value_type(*t)).collect();
-        let next = self.block_with_params(&types);
+    pub(super) fn push_function_frame(&mut self, results: &[WasmValType]) {
+        let next = self.block_with_params(results);
         self.control.push(ControlFrame {
             kind: FrameKind::Block,
             next,
             num_params: 0,
-            num_results: types.len(),
+            num_results: results.len(),
             stack_height: 0,
             exit_reachable: false,
         });
@@ -243,16 +244,25 @@ impl FuncTranslator<'_, '_> {
         visit_drop() => {
             self.pop();
         };
-        visit_select() | visit_typed_select(_ty: ValType) => {
-            let (mut a, mut b, cond) = self.pop3();
-            let (ta, tb) = (self.b.func.dfg.value_type(a), self.b.func.dfg.value_type(b));
-            if ta != tb {
-                a = self.canonical(a);
-                b = self.canonical(b);
-            }
-            let v = self.b.ins().select(cond, a, b);
-            self.push(v);
-        };
+        visit_select() => self.translate_select(None)?;
+        visit_typed_select(ty: ValType) => self.translate_select(Some(ty))?;
+    }
+
+    /// `select`, typed (`ty`) or not (numbers and vectors only).
+    fn translate_select(&mut self, ty: Option<ValType>) -> Result<()> {
+        let (mut a, mut b, cond) = self.pop3();
+        let (ta, tb) = (self.b.func.dfg.value_type(a), self.b.func.dfg.value_type(b));
+        if ta != tb {
+            a = self.canonical(a);
+            b = self.canonical(b);
+        }
+        let v = self.b.ins().select(cond, a, b);
+        if let Some(ty) = ty {
+            let ty = WasmValType::from_wasmparser(ty).map_err(CompileError::Unsupported)?;
+            self.declare_root(v, self.info().retag_val(ty));
+        }
+        self.push(v);
+        Ok(())
     }
 
     /// `select` with several results parses but no proposal makes it valid.

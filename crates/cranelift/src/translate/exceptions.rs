@@ -249,9 +249,12 @@ impl FuncTranslator<'_, '_> {
             .enumerate()
             .map(|(i, t)| {
                 let offset = (i * hayate_environ::VAL_RAW_SIZE as usize) as i32;
-                self.b
+                let v = self
+                    .b
                     .ins()
-                    .load(abi::value_type(*t), flags, payload, offset)
+                    .load(abi::value_type(*t), flags, payload, offset);
+                self.declare_root(v, *t);
+                v
             })
             .collect()
     }

@@ -40,7 +40,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Loads a field or element stored as `storage` at `addr + offset`;
-    /// packed ones sign- or zero-extended by `signed`.
+    /// packed ones sign- or zero-extended by `signed`. A reference loaded
+    /// is a root.
     fn load_storage(
         &mut self,
         storage: StorageType,
@@ -54,7 +55,11 @@ impl FuncTranslator<'_, '_> {
             (StorageType::I8, false) => b.uload8(types::I32, flags(), addr, offset),
             (StorageType::I16, true) => b.sload16(types::I32, flags(), addr, offset),
             (StorageType::I16, false) => b.uload16(types::I32, flags(), addr, offset),
-            (StorageType::Val(t), _) => b.load(abi::value_type(t), flags(), addr, offset),
+            (StorageType::Val(t), _) => {
+                let v = b.load(abi::value_type(t), flags(), addr, offset);
+                self.declare_root(v, t);
+                v
+            }
         }
     }
 
@@ -299,6 +304,7 @@ impl FuncTranslator<'_, '_> {
             let obj = self
                 .call_builtin(Builtin::GcAllocStruct, &[ty, size])
                 .expect("the builtin returns the object");
+            self.b.declare_value_needs_stack_map(obj);
             for ((field, offset), value) in st.fields.iter().zip(offsets).zip(values) {
                 self.store_storage(field.storage, value, obj, offset as i32);
             }
@@ -314,6 +320,7 @@ impl FuncTranslator<'_, '_> {
             let obj = self
                 .call_builtin(Builtin::GcAllocStruct, &[ty, size])
                 .expect("the builtin returns the object");
+            self.b.declare_value_needs_stack_map(obj);
             self.push(obj);
         };
         visit_struct_get(struct_type_index: u32, field_index: u32) => {
@@ -351,6 +358,7 @@ impl FuncTranslator<'_, '_> {
             let arr = self
                 .call_builtin(Builtin::ArrayNew, &[ty, len, slot])
                 .expect("the builtin returns the array");
+            self.b.declare_value_needs_stack_map(arr);
             self.push(arr);
         };
         visit_array_new_default(array_type_index: u32) => {
@@ -359,6 +367,7 @@ impl FuncTranslator<'_, '_> {
             let arr = self
                 .call_builtin(Builtin::GcAllocArray, &[ty, len])
                 .expect("the builtin returns the array");
+            self.b.declare_value_needs_stack_map(arr);
             self.push(arr);
         };
         visit_array_new_fixed(array_type_index: u32, array_size: u32) => {
@@ -369,6 +378,7 @@ impl FuncTranslator<'_, '_> {
             let arr = self
                 .call_builtin(Builtin::GcAllocArray, &[ty, len])
                 .expect("the builtin returns the array");
+            self.b.declare_value_needs_stack_map(arr);
             for (i, value) in values.into_iter().enumerate() {
                 let offset = GC_HEADER_SIZE as usize + i * storage.byte_size() as usize;
                 self.store_storage(storage, value, arr, offset as i32);
@@ -381,6 +391,7 @@ impl FuncTranslator<'_, '_> {
             let arr = self
                 .call_builtin(Builtin::ArrayNewData, &[ty, data, offset, len])
                 .expect("the builtin returns the array");
+            self.b.declare_value_needs_stack_map(arr);
             self.push(arr);
         };
         visit_array_new_elem(array_type_index: u32, array_elem_index: u32) => {
@@ -389,6 +400,7 @@ impl FuncTranslator<'_, '_> {
             let arr = self
                 .call_builtin(Builtin::ArrayNewElem, &[ty, elem, offset, len])
                 .expect("the builtin returns the array");
+            self.b.declare_value_needs_stack_map(arr);
             self.push(arr);
         };
         visit_array_get(array_type_index: u32) | visit_array_get_u(array_type_index: u32) => {

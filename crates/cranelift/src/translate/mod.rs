@@ -315,6 +315,26 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         self.b.ins().vconst(ty, c)
     }
 
+    /// Makes `v`, a value of Wasm type `ty`, a root of the collector
+    /// wherever it is live across a call, if `ty` may hold a GC
+    /// reference: the frontend spills it around such calls and records
+    /// the slot in the call's stack map. Every value of such a type gets
+    /// here where it is made (locals are declared as variables), so the
+    /// stack maps name every reference a frame keeps.
+    fn declare_root(&mut self, v: Value, ty: WasmValType) {
+        if ty.may_hold_gc() {
+            self.b.declare_value_needs_stack_map(v);
+        }
+    }
+
+    /// Declares the parameters of `block` as roots by their Wasm types.
+    fn declare_block_roots(&mut self, block: Block, types: &[WasmValType]) {
+        let params = self.b.block_params(block).to_vec();
+        for (v, ty) in params.into_iter().zip(types) {
+            self.declare_root(v, *ty);
+        }
+    }
+
     // ---- the value stack ----
 
     fn push(&mut self, v: Value) {

@@ -156,9 +156,13 @@ impl FuncTranslator<'_, '_> {
             let v = if self.is_funcref_table(table) {
                 self.load_funcref(table, index, addr)
             } else {
-                self.b
+                let v = self
+                    .b
                     .ins()
-                    .load(POINTER, self.regions.table_flags(), addr, 0)
+                    .load(POINTER, self.regions.table_flags(), addr, 0);
+                let ty = hayate_environ::WasmValType::Ref(self.info().tables[table].element);
+                self.declare_root(v, ty);
+                v
             };
             self.push(v);
         };

@@ -22,6 +22,9 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<()> {
         for (i, ty) in params.iter().enumerate() {
             let var = self.b.declare_var(abi::value_type(*ty));
+            if ty.may_hold_gc() {
+                self.b.declare_var_needs_stack_map(var);
+            }
             let value = self.b.block_params(entry)[i + 2];
             self.b.def_var(var, value);
             self.locals.push(var);
@@ -30,12 +33,16 @@ impl FuncTranslator<'_, '_> {
         for _ in 0..reader.get_count() {
             let (count, ty) = reader.read().map_err(wasm_err)?;
             let ty = WasmValType::from_wasmparser(ty).map_err(CompileError::Unsupported)?;
+            let ty = self.info().retag_val(ty);
             if count == 0 {
                 continue;
             }
             let zero = self.zero_value(ty);
             for _ in 0..count {
                 let var = self.b.declare_var(abi::value_type(ty));
+                if ty.may_hold_gc() {
+                    self.b.declare_var_needs_stack_map(var);
+                }
                 self.b.def_var(var, zero);
                 self.locals.push(var);
             }
@@ -71,6 +78,7 @@ impl FuncTranslator<'_, '_> {
                 .b
                 .ins()
                 .load(abi::value_type(ty.content), flags, ptr, off);
+            self.declare_root(v, ty.content);
             self.push(v);
         };
         visit_global_set(global_index: u32) => {

@@ -1,4 +1,11 @@
 //! The builtins of the GC operators (see `hayate_environ::builtins`).
+//!
+//! The five that allocate (and so may collect) are entered through a
+//! recording entry ([`recording_entry!`]): a frame record pushed as a
+//! wasm-to-host trampoline pushes one, and stored as the store's last
+//! exit from Wasm (`VMRuntimeLimits::last_wasm_exit_fp`/`pc`), so that a
+//! collection can walk the Wasm frames from the one that is allocating
+//! and read their stack maps (`traphandlers::wasm_stack_roots`).
 
 use std::ffi::c_void;
 
@@ -6,6 +13,8 @@ use hayate_environ::{
     DataIndex, ElemIndex, GC_HEADER_SIZE, StorageType, Trap, TypeIndex, VMSharedTypeIndex,
     gc_header,
 };
+#[cfg(target_arch = "x86_64")]
+use hayate_environ::{VMOffsets, VMRuntimeLimitsOffsets};
 
 use super::{KIND_ARRAY, KIND_STRUCT};
 use crate::builtins::{caller_instance, caller_store};
@@ -27,22 +36,96 @@ unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
     unsafe { &*caller_instance(vmctx) }
 }
 
+/// Defines builtin `$entry` of `$body`'s signature: it pushes a frame
+/// record (the Wasm caller's frame pointer and the return address into
+/// it, as any frame's), records it as the last exit from Wasm in the
+/// store's `VMRuntimeLimits` (whose address the caller's vmctx, the first
+/// argument, holds), and calls `$body` with the arguments untouched (in
+/// registers: these builtins have at most six). Only `rax` and `r11`,
+/// which no argument uses, are clobbered; the stack stays 16-aligned at
+/// the call.
+macro_rules! recording_entry {
+    ($(#[$doc:meta])* $entry:ident => $body:ident ( $($arg:ident: $ty:ty),* ) -> $ret:ty) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// Only called by compiled code, with its vmctx, as the builtin
+        /// table says.
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        pub(crate) unsafe extern "C" fn $entry(vmctx: *mut VMContext, $($arg: $ty),*) -> $ret {
+            std::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "mov rax, [rdi + {limits}]",
+                "mov [rax + {exit_fp}], rbp",
+                "mov r11, [rbp + 8]",
+                "mov [rax + {exit_pc}], r11",
+                "call {body}",
+                "pop rbp",
+                "ret",
+                limits = const VMOffsets::RUNTIME_LIMITS,
+                exit_fp = const VMRuntimeLimitsOffsets::LAST_WASM_EXIT_FP,
+                exit_pc = const VMRuntimeLimitsOffsets::LAST_WASM_EXIT_PC,
+                body = sym $body,
+            )
+        }
+
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// Only called by compiled code, with its vmctx, as the builtin
+        /// table says.
+        #[cfg(not(target_arch = "x86_64"))]
+        pub(crate) unsafe extern "C" fn $entry(vmctx: *mut VMContext, $($arg: $ty),*) -> $ret {
+            // Hayate runs compiled code on x86-64 only.
+            let _ = (vmctx, $($arg),*);
+            std::process::abort()
+        }
+    };
+}
+
+recording_entry! {
+    /// `struct.new` and `struct.new_default`.
+    gc_alloc_struct => alloc_struct(ty: u32, size: u32) -> *mut c_void
+}
+recording_entry! {
+    /// `array.new_default` and `array.new_fixed`.
+    gc_alloc_array => alloc_array(ty: u32, length: u32) -> *mut c_void
+}
+recording_entry! {
+    /// `array.new`.
+    array_new => new_filled_array(ty: u32, length: u32, value: *mut c_void) -> *mut c_void
+}
+recording_entry! {
+    /// `array.new_data`.
+    array_new_data => new_array_from_data(ty: u32, data: u32, offset: u32, length: u32) -> *mut c_void
+}
+recording_entry! {
+    /// `array.new_elem`.
+    array_new_elem => new_array_from_elem(ty: u32, elem: u32, offset: u32, length: u32) -> *mut c_void
+}
+
 /// Allocates `size` bytes in the caller's store, asking the store to
-/// let the heap grow first; traps with `AllocationTooLarge` if it may
-/// not.
+/// let the heap grow first and collecting if needed, with `roots` the
+/// references the builtin holds; traps with `AllocationTooLarge` if the
+/// heap may not hold it.
 ///
 /// # Safety
-/// As for `store`; nothing on the caller's frames may need dropping.
+/// As for `store`; only from a builtin entered through a recording entry;
+/// nothing on the caller's frames may need dropping.
 unsafe fn alloc(
     vmctx: *mut VMContext,
     size: usize,
     type_id: u32,
     kind: u32,
     length: u32,
+    roots: &[usize],
 ) -> *mut u8 {
+    let collect = super::Collect::FromWasm { roots };
     // SAFETY: per the contract.
     unsafe {
-        match super::alloc_object(caller_store(vmctx), size, type_id, kind, length) {
+        match super::alloc_object(caller_store(vmctx), size, type_id, kind, length, collect) {
             Ok(ptr) => ptr.as_ptr(),
             Err(_) => raise_trap(Trap::AllocationTooLarge),
         }
@@ -66,24 +149,26 @@ fn type_id(instance: &Instance, ty: u32) -> u32 {
 
 /// # Safety
 /// See `alloc`.
-pub(crate) unsafe extern "C" fn gc_alloc_struct(
-    vmctx: *mut VMContext,
-    ty: u32,
-    size: u32,
-) -> *mut c_void {
+unsafe extern "C" fn alloc_struct(vmctx: *mut VMContext, ty: u32, size: u32) -> *mut c_void {
     // SAFETY: per the builtin contract; `size` is the type's layout size
     // the compiler computed (at least the header, which `alloc` ensures).
     unsafe {
         let id = type_id(instance(vmctx), ty);
-        alloc(vmctx, size as usize, id, KIND_STRUCT, 0).cast()
+        alloc(vmctx, size as usize, id, KIND_STRUCT, 0, &[]).cast()
     }
 }
 
-/// A new zeroed array; traps if it is too large.
+/// A new zeroed array, with `roots` the references the caller holds;
+/// traps if it is too large.
 ///
 /// # Safety
 /// See `alloc`.
-unsafe fn new_array(vmctx: *mut VMContext, ty: u32, length: u32) -> (*mut u8, usize) {
+unsafe fn new_array(
+    vmctx: *mut VMContext,
+    ty: u32,
+    length: u32,
+    roots: &[usize],
+) -> (*mut u8, usize) {
     // SAFETY: per the builtin contract.
     unsafe {
         let instance = instance(vmctx);
@@ -94,24 +179,23 @@ unsafe fn new_array(vmctx: *mut VMContext, ty: u32, length: u32) -> (*mut u8, us
         }
         let id = type_id(instance, ty);
         let size = GC_HEADER_SIZE as usize + bytes as usize;
-        (alloc(vmctx, size, id, KIND_ARRAY, length), elem as usize)
+        (
+            alloc(vmctx, size, id, KIND_ARRAY, length, roots),
+            elem as usize,
+        )
     }
 }
 
 /// # Safety
 /// See `alloc`.
-pub(crate) unsafe extern "C" fn gc_alloc_array(
-    vmctx: *mut VMContext,
-    ty: u32,
-    length: u32,
-) -> *mut c_void {
+unsafe extern "C" fn alloc_array(vmctx: *mut VMContext, ty: u32, length: u32) -> *mut c_void {
     // SAFETY: per the builtin contract.
-    unsafe { new_array(vmctx, ty, length).0.cast() }
+    unsafe { new_array(vmctx, ty, length, &[]).0.cast() }
 }
 
 /// # Safety
 /// See `alloc`; `value` must be a readable `ValRaw`.
-pub(crate) unsafe extern "C" fn array_new(
+unsafe extern "C" fn new_filled_array(
     vmctx: *mut VMContext,
     ty: u32,
     length: u32,
@@ -121,7 +205,11 @@ pub(crate) unsafe extern "C" fn array_new(
     // array.
     unsafe {
         let value = *value.cast::<ValRaw>();
-        let (array, size) = new_array(vmctx, ty, length);
+        // The value is only in the caller's argument slot and here: a
+        // root while the array is allocated (any word: only an object's
+        // address counts).
+        let word = usize::from_ne_bytes(value.bytes[..8].try_into().expect("8 bytes"));
+        let (array, size) = new_array(vmctx, ty, length, &[word]);
         let data = array.add(GC_HEADER_SIZE as usize);
         if value.bytes[..size].iter().any(|b| *b != 0) {
             for i in 0..length as usize {
@@ -157,7 +245,7 @@ fn data_bytes(instance: &Instance, data: u32) -> &[u8] {
 
 /// # Safety
 /// See `alloc`.
-pub(crate) unsafe extern "C" fn array_new_data(
+unsafe extern "C" fn new_array_from_data(
     vmctx: *mut VMContext,
     ty: u32,
     data: u32,
@@ -174,7 +262,7 @@ pub(crate) unsafe extern "C" fn array_new_data(
         let Some(src) = range(u64::from(offset), u64::from(length) * size, bytes_len) else {
             raise_trap(Trap::MemoryOutOfBounds)
         };
-        let (array, _) = new_array(vmctx, ty, length);
+        let (array, _) = new_array(vmctx, ty, length, &[]);
         let bytes = data_bytes(instance(vmctx), data);
         std::ptr::copy_nonoverlapping(
             bytes.as_ptr().add(src.start),
@@ -210,7 +298,7 @@ unsafe fn elements(vmctx: *mut VMContext, elem: u32, offset: u32, length: u32) -
 
 /// # Safety
 /// See `alloc`.
-pub(crate) unsafe extern "C" fn array_new_elem(
+unsafe extern "C" fn new_array_from_elem(
     vmctx: *mut VMContext,
     ty: u32,
     elem: u32,
@@ -220,7 +308,7 @@ pub(crate) unsafe extern "C" fn array_new_elem(
     // SAFETY: per the builtin contract.
     unsafe {
         let refs = elements(vmctx, elem, offset, length);
-        let (array, _) = new_array(vmctx, ty, length);
+        let (array, _) = new_array(vmctx, ty, length, &refs);
         let out = array.add(GC_HEADER_SIZE as usize).cast::<usize>();
         for (i, r) in refs.into_iter().enumerate() {
             out.add(i).write(r);

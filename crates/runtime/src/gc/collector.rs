@@ -4,13 +4,16 @@
 //!
 //! # Roots
 //!
-//! * **Stacks, conservatively.** Every word between the collector's own
-//!   frame and the outermost `catch_traps` frame of the thread — every Wasm
-//!   frame of every activation, the host frames between them, and the
-//!   callee-saved registers, which the collector stores on its frame
-//!   first — that points into an object keeps it. A number that happens
-//!   to look like an address only retains garbage; nothing live is missed,
-//!   whatever registers or stack slots Cranelift chose.
+//! * **The Wasm frames, precisely.** The compiler declares every value of
+//!   a type that may hold a GC reference to Cranelift, which spills those
+//!   live across a call to stack slots and records them in the call's
+//!   stack map (`hayate_environ::stack_maps`). The collector walks the
+//!   Wasm frames of every activation of the thread and reads exactly
+//!   those slots (`traphandlers::wasm_stack_roots`): no other stack word
+//!   is looked at, so a number that looks like an address retains
+//!   nothing. Host frames hold no references (the host's handles are
+//!   pinned, below), and the builtin that allocates passes the ones it
+//!   holds itself (`array.new`'s value).
 //! * **The store's storage**, through `VMStore::gc_roots`: globals and
 //!   tables of every instance and of the host, exception payloads, element
 //!   segments evaluated at instantiation, and the objects the host holds
@@ -28,9 +31,11 @@
 //! heap (at least 1 MiB between collections), so the time spent
 //! collecting stays proportional to the allocation.
 //!
-//! Collections only run inside Wasm (from an allocation builtin) and never
-//! while a constant expression is being evaluated (its operands live in a
-//! Rust vector the stack scan does not see).
+//! Collections only run inside Wasm, from an allocation builtin entered
+//! through its recording entry (`gc::Collect::FromWasm`); never while a
+//! constant expression is evaluated (its operands live in a Rust vector).
+//! The baseline compiler declines every function with reference-typed
+//! values, so every frame that can hold one has stack maps.
 
 use hayate_environ::{GC_HEADER_SIZE, gc_header};
 
@@ -47,15 +52,13 @@ pub enum GcLayout {
     Array { element_size: u32, refs: bool },
 }
 
-/// Collects `store`'s heap. `stack` is the range of stack words to scan
-/// (the caller's frame to the outermost activation's top), if the caller
-/// runs inside Wasm.
+/// Collects `store`'s heap, with the references the stack holds in
+/// `stack` (any words: only those naming objects count).
 ///
 /// # Safety
-/// `stack`, if given, must be readable memory of this thread's stack; every
-/// object of the heap must be live (not freed) and the store's roots
-/// complete.
-pub unsafe fn collect(store: &mut dyn VMStore, stack: Option<(usize, usize)>) {
+/// `stack` and the store's roots (`VMStore::gc_roots`) must together name
+/// every object compiled code or the host can still reach.
+pub unsafe fn collect(store: &mut dyn VMStore, stack: &[usize]) {
     let heap = store.gc_heap();
     let index = heap.sorted_index();
     let mut marked = vec![false; index.len()];
@@ -68,13 +71,8 @@ pub unsafe fn collect(store: &mut dyn VMStore, stack: Option<(usize, usize)>) {
             work.push(i);
         }
     };
-    if let Some((low, high)) = stack {
-        let mut at = low.next_multiple_of(8);
-        while at + 8 <= high {
-            // SAFETY: the caller vouches for the range.
-            mark(unsafe { *(at as *const usize) }, &mut work);
-            at += 8;
-        }
+    for word in stack {
+        mark(*word, &mut work);
     }
     store.gc_roots(&mut |word| mark(word, &mut work));
     let mut layouts: std::collections::HashMap<u32, GcLayout> = Default::default();
@@ -137,12 +135,19 @@ impl GcHeap {
     /// left the objects in that order) and sets the next trigger.
     fn sweep(&mut self, index: &[(usize, usize)], marked: &[bool]) {
         debug_assert_eq!(index.len(), self.objects.len());
-        let mut i = 0;
-        self.objects.retain(|_| {
-            let keep = marked[i];
-            i += 1;
-            keep
-        });
+        let mut live = Vec::with_capacity(self.objects.len());
+        for (object, marked) in std::mem::take(&mut self.objects).into_iter().zip(marked) {
+            match (*marked, self.stress) {
+                (true, _) => live.push(object),
+                (false, false) => drop(object),
+                (false, true) => {
+                    let mut object = object;
+                    object.fill(u128::from_ne_bytes([super::POISON; 16]));
+                    self.quarantine.push(object);
+                }
+            }
+        }
+        self.objects = live;
         self.bytes = self.objects.iter().map(|o| o.len() * 16).sum();
         self.collections += 1;
         self.next_collection = (self.bytes * 2).max(self.bytes + GcHeap::GRANT);

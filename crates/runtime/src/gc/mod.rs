@@ -43,6 +43,10 @@ use std::sync::Mutex;
 
 use hayate_environ::{GC_HEADER_SIZE, gc_header};
 
+/// What a collected object's memory holds under `GcHeap::set_stress`:
+/// every byte, so every field, header word and reference in it.
+pub const POISON: u8 = 0xdb;
+
 /// Object kinds, as the header's `KIND` word holds them.
 pub const KIND_STRUCT: u32 = 0;
 /// An array.
@@ -63,9 +67,10 @@ pub struct GcHeap {
     next_collection: usize,
     /// Collections so far.
     collections: u64,
-    /// While nonzero, no collection runs (constant expressions are being
-    /// evaluated, whose operands the stack scan cannot see).
-    no_collect: u32,
+    /// Whether every allocation collects first (`set_stress`).
+    stress: bool,
+    /// Under `stress`, the memory of collected objects, poisoned.
+    quarantine: Vec<Box<[u128]>>,
     /// Objects the host holds handles on: roots until the store drops.
     pinned: Mutex<HashSet<usize>>,
 }
@@ -79,7 +84,8 @@ impl Default for GcHeap {
             max: GcHeap::DEFAULT_MAX,
             next_collection: GcHeap::GRANT,
             collections: 0,
-            no_collect: 0,
+            stress: false,
+            quarantine: Vec::new(),
             pinned: Mutex::new(HashSet::new()),
         }
     }
@@ -143,14 +149,12 @@ impl GcHeap {
         pinned.iter().for_each(|p| f(*p));
     }
 
-    /// Holds collections off until the matching `release_collections`.
-    pub(crate) fn hold_collections(&mut self) {
-        self.no_collect += 1;
-    }
-
-    /// Ends a `hold_collections`.
-    pub(crate) fn release_collections(&mut self) {
-        self.no_collect -= 1;
+    /// Makes every allocation from Wasm collect first, and keeps the
+    /// memory of collected objects, overwritten with [`POISON`], until
+    /// the heap drops: a reference the collector failed to find then reads
+    /// a recognisable value, never another object. For testing; slow.
+    pub fn set_stress(&mut self, stress: bool) {
+        self.stress = stress;
     }
 
     /// The growth to ask the store for before allocating `size` bytes, as
@@ -204,25 +208,43 @@ impl GcHeap {
     }
 }
 
+/// Whether an allocation may collect first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Collect<'a> {
+    /// It may: it runs in a builtin Wasm called through a GC allocation
+    /// entry (`builtins`), which recorded the calling frame, so the stack
+    /// maps of the Wasm frames give their roots. `roots` are references
+    /// the builtin holds itself, outside any frame the walk reads.
+    FromWasm {
+        /// The builtin's own references.
+        roots: &'a [usize],
+    },
+    /// It may not (constant expressions, evaluated by the runtime with
+    /// their operands in a vector no collection would see).
+    Never,
+}
+
 /// Allocates `size` bytes in `store`'s heap, asking the store to let the
-/// heap grow first.
+/// heap grow first, and collecting first where `collect` allows when the
+/// heap has grown past its trigger or the store refuses it more room.
 pub(crate) fn alloc_object(
     store: &mut dyn crate::store::VMStore,
     size: usize,
     type_id: u32,
     kind: u32,
     length: u32,
+    collect: Collect<'_>,
 ) -> Result<NonNull<u8>, AllocError> {
     let heap = store.gc_heap();
     let mut collected = false;
-    if heap.bytes.saturating_add(size) > heap.next_collection {
-        collected = collect_now(store);
+    if heap.stress || heap.bytes.saturating_add(size) > heap.next_collection {
+        collected = collect_now(store, collect);
     }
     loop {
         let grant = match store.gc_heap().grant_needed(size) {
             Err(e) if collected => return Err(e),
             Err(_) => {
-                collected = collect_now(store);
+                collected = collect_now(store, collect);
                 if !collected {
                     return Err(AllocError::TooLarge);
                 }
@@ -232,7 +254,7 @@ pub(crate) fn alloc_object(
         };
         if let Some((current, desired)) = grant {
             if !store.memory_growing(current, desired, Some(GcHeap::DEFAULT_MAX)) {
-                if !collected && collect_now(store) {
+                if !collected && collect_now(store, collect) {
                     collected = true;
                     continue;
                 }
@@ -244,50 +266,22 @@ pub(crate) fn alloc_object(
     }
 }
 
-/// Collects `store`'s heap now if it may (inside Wasm, not while constant
-/// expressions are evaluated); whether it did.
-#[inline(never)]
-fn collect_now(store: &mut dyn crate::store::VMStore) -> bool {
-    if store.gc_heap().no_collect > 0 {
-        return false;
-    }
-    let Some(top) = crate::traphandlers::stack_top() else {
+/// Collects `store`'s heap now if `collect` allows; whether it did.
+fn collect_now(store: &mut dyn crate::store::VMStore, collect: Collect<'_>) -> bool {
+    let Collect::FromWasm { roots } = collect else {
         return false;
     };
-    // The callee-saved registers may hold references of the Wasm frames
-    // below: store them on this frame, inside the scanned range.
-    let mut registers = [0usize; 6];
-    spill_callee_saved(&mut registers);
-    // The array must be in memory, written, when the scan reads it.
-    std::hint::black_box(&mut registers);
-    let low = std::ptr::addr_of!(registers) as usize;
-    // SAFETY: `low..top` is this thread's live stack, from this frame to
-    // the outermost activation's; the store's roots are complete (the
-    // embedding layer's contract for `VMStore::gc_roots`).
-    unsafe { collector::collect(store, Some((low, top))) };
-    std::hint::black_box(&registers);
-    true
-}
-
-/// Stores the callee-saved registers in `out`.
-#[inline(always)]
-fn spill_callee_saved(out: &mut [usize; 6]) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: only writes the six words of `out`.
-    unsafe {
-        std::arch::asm!(
-            "mov [{0}], rbx",
-            "mov [{0} + 8], rbp",
-            "mov [{0} + 16], r12",
-            "mov [{0} + 24], r13",
-            "mov [{0} + 32], r14",
-            "mov [{0} + 40], r15",
-            in(reg) out.as_mut_ptr(),
-            options(nostack, preserves_flags),
-        );
+    let mut stack_roots = roots.to_vec();
+    // SAFETY: `FromWasm` is only given by builtins entered through a GC
+    // allocation entry, on this thread, while the call runs.
+    if !unsafe { crate::traphandlers::wasm_stack_roots(&mut stack_roots) } {
+        return false;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = out;
+    // SAFETY: the roots are the stack's references (by the stack maps),
+    // the builtin's own, and the store's (the embedding layer's contract
+    // for `VMStore::gc_roots`): every live object is reachable from them.
+    unsafe { collector::collect(store, &stack_roots) };
+    true
 }
 
 /// Writes the low `size` bytes of `value` at `dst`.

@@ -90,9 +90,10 @@ impl Instance {
     }
 
     /// A GC allocation of a constant expression, its operands popped from
-    /// `stack`.
+    /// `stack`. It never collects: the operands of constant expressions
+    /// live in a vector no collection would see.
     fn eval_gc_alloc(&self, op: ConstOp, stack: &mut Vec<ValRaw>) -> Result<ValRaw, Trap> {
-        use crate::gc::{KIND_ARRAY, KIND_STRUCT, alloc_object, write_storage};
+        use crate::gc::{Collect, KIND_ARRAY, KIND_STRUCT, alloc_object, write_storage};
         let info = &self.module.info;
         let (t, values, length) = match op {
             ConstOp::StructNew(t) => {
@@ -121,8 +122,15 @@ impl Instance {
         let object = match &info.types[t].composite {
             hayate_environ::CompositeType::Struct(st) => {
                 let (offsets, size) = st.layout();
-                let obj = alloc_object(store, size as usize, type_id, KIND_STRUCT, 0)
-                    .map_err(too_large)?;
+                let obj = alloc_object(
+                    store,
+                    size as usize,
+                    type_id,
+                    KIND_STRUCT,
+                    0,
+                    Collect::Never,
+                )
+                .map_err(too_large)?;
                 for ((field, offset), value) in st.fields.iter().zip(offsets).zip(&values) {
                     // SAFETY: the field lies inside the fresh object.
                     unsafe {
@@ -139,8 +147,8 @@ impl Instance {
                     return Err(Trap::AllocationTooLarge);
                 }
                 let total = hayate_environ::GC_HEADER_SIZE as usize + bytes as usize;
-                let obj =
-                    alloc_object(store, total, type_id, KIND_ARRAY, length).map_err(too_large)?;
+                let obj = alloc_object(store, total, type_id, KIND_ARRAY, length, Collect::Never)
+                    .map_err(too_large)?;
                 let data = hayate_environ::GC_HEADER_SIZE as usize;
                 for i in 0..length as usize {
                     let value = match op {
@@ -212,15 +220,7 @@ impl Instance {
             std::ptr::eq(module, &*self.module),
             "an instance is initialised from its own module"
         );
-        // Constant expressions keep their operands in a vector the
-        // collector's stack scan does not see: no collection meanwhile.
-        // SAFETY: the store is lent to the instantiation; this borrow ends
-        // with the statement.
-        unsafe { (*self.store_ptr()).gc_heap().hold_collections() };
-        let result = self.initialize_values(module);
-        // SAFETY: as above.
-        unsafe { (*self.store_ptr()).gc_heap().release_collections() };
-        result?;
+        self.initialize_values(module)?;
         self.apply_segments_in_order(module)
     }
 

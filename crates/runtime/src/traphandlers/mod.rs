@@ -75,9 +75,12 @@
 
 mod backtrace;
 mod entry;
+mod roots;
 mod signals;
 mod thread;
 mod unwind;
+
+pub(crate) use roots::wasm_stack_roots;
 
 pub(crate) use unwind::throw;
 
@@ -505,12 +508,6 @@ pub(crate) unsafe fn raise_host_error(error: crate::HostError) -> ! {
         state.pending.set(Some(Box::new(Pending::Error(error))));
         state.unwind_with_trap(Trap::HostError)
     }
-}
-
-/// The top of this thread's Wasm stack (the outermost `catch_traps`
-/// frame), if Wasm is running on it.
-pub(crate) fn stack_top() -> Option<usize> {
-    with_current(|s| s.stack_top)
 }
 
 /// Leaves Wasm with `trap`, from a builtin (without a backtrace).
