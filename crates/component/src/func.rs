@@ -1,0 +1,318 @@
+//! Component functions ([`Func`]): a core export lifted with its
+//! canonical options, or a host function; calling one from the host
+//! (lowering the arguments into the guest, lifting its results), and
+//! lowering one into a core function a core instance imports.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail, ensure};
+use hayate::{AsContext, AsContextMut, Caller, Memory, StoreContextMut};
+
+use crate::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding};
+use crate::types::{FuncType, Type};
+use crate::values::Val;
+
+/// A host function's body: the store, the arguments, the result slots.
+pub(crate) type HostFn<T> =
+    dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+/// A component function.
+#[derive(Clone)]
+pub struct Func {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Func").finish_non_exhaustive()
+    }
+}
+
+enum Inner {
+    Lifted(Lifted),
+    /// An `Arc<HostFn<T>>` for the store's `T`.
+    Host(Box<dyn Any + Send + Sync>),
+}
+
+/// A lifted core function and what its canonical options name.
+pub(crate) struct Lifted {
+    pub core: hayate::Func,
+    pub ty: Arc<FuncType>,
+    pub abi: Abi,
+    /// Whether the component instance that lifted it is running one of
+    /// its exports (the spec's `may_enter`, inverted): a call into an
+    /// instance already on the stack is refused.
+    pub entered: Arc<AtomicBool>,
+}
+
+/// The memory, allocator and string encoding of a lift or lower.
+#[derive(Clone)]
+pub(crate) struct Abi {
+    pub memory: Option<Memory>,
+    pub realloc: Option<hayate::Func>,
+    pub post_return: Option<hayate::Func>,
+    pub encoding: StringEncoding,
+}
+
+impl Func {
+    pub(crate) fn lifted(lifted: Lifted) -> Func {
+        Func {
+            inner: Arc::new(Inner::Lifted(lifted)),
+        }
+    }
+
+    pub(crate) fn host<T: 'static>(f: Arc<HostFn<T>>) -> Func {
+        Func {
+            inner: Arc::new(Inner::Host(Box::new(f))),
+        }
+    }
+
+    /// The function's type, for a function the component defines (a host
+    /// function takes the type of each import it satisfies).
+    pub fn ty(&self) -> Option<&FuncType> {
+        match &*self.inner {
+            Inner::Lifted(l) => Some(&l.ty),
+            Inner::Host(_) => None,
+        }
+    }
+
+    /// Calls the function with `params`, writing its result (if it has
+    /// one) to `results[0]`. The guest's `post-return` runs before this
+    /// returns.
+    pub fn call<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        match &*self.inner {
+            Inner::Lifted(l) => call_lifted(store.as_context_mut(), l, params, results),
+            Inner::Host(f) => {
+                let f = f
+                    .downcast_ref::<Arc<HostFn<T>>>()
+                    .context("a host function called with a store of another type")?;
+                f(store.as_context_mut(), params, results)
+            }
+        }
+    }
+}
+
+/// Linear memory and `realloc` of a call, over the store.
+struct CallCx<'a, T: 'static> {
+    store: StoreContextMut<'a, T>,
+    abi: &'a Abi,
+    /// Units (list elements, string bytes) lifted so far in this call.
+    lifted: std::cell::Cell<u64>,
+}
+
+impl<'a, T: 'static> CallCx<'a, T> {
+    fn new(store: StoreContextMut<'a, T>, abi: &'a Abi) -> Self {
+        CallCx {
+            store,
+            abi,
+            lifted: std::cell::Cell::new(0),
+        }
+    }
+}
+
+/// Units one call may lift beyond its memory's size: twice the memory,
+/// plus this, covers any value without aliasing and modest aliasing.
+const LIFT_ALLOWANCE: u64 = 1 << 20;
+
+impl<T: 'static> abi::Memory for CallCx<'_, T> {
+    fn bytes(&self) -> &[u8] {
+        match &self.abi.memory {
+            Some(m) => m.data(self.store.as_context()),
+            None => &[],
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match &self.abi.memory {
+            Some(m) => m.data_mut(self.store.as_context_mut()),
+            None => &mut [],
+        }
+    }
+
+    fn charge(&self, units: u64) -> Result<()> {
+        let memory = abi::Memory::bytes(self).len() as u64;
+        let budget = memory.saturating_mul(2).saturating_add(LIFT_ALLOWANCE);
+        let total = self.lifted.get().saturating_add(units);
+        ensure!(
+            total <= budget,
+            "the guest's value is larger than its memory allows ({total} units lifted)"
+        );
+        self.lifted.set(total);
+        Ok(())
+    }
+
+    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
+        let f = self
+            .abi
+            .realloc
+            .as_ref()
+            .context("the function needs `realloc` and its options name none")?;
+        let args = [old_ptr, old_size, align, new_size].map(|x| hayate::Val::I32(x as i32));
+        let mut out = [hayate::Val::I32(0)];
+        f.call(&mut self.store, &args, &mut out)?;
+        Ok(out[0].i32().context("realloc returned no i32")? as u32)
+    }
+}
+
+/// The number of core values `types` flatten to.
+fn flat_count<'t>(types: impl IntoIterator<Item = &'t Type>) -> usize {
+    let mut flat = Vec::new();
+    types.into_iter().for_each(|t| abi::flatten(t, &mut flat));
+    flat.len()
+}
+
+fn check_args(ty: &FuncType, params: &[Val], results: &[Val]) -> Result<()> {
+    ensure!(
+        params.len() == ty.params.len(),
+        "expected {} arguments, got {}",
+        ty.params.len(),
+        params.len()
+    );
+    for ((name, t), v) in ty.params.iter().zip(params) {
+        v.type_check(t)
+            .with_context(|| format!("argument `{name}`"))?;
+    }
+    ensure!(
+        results.len() == usize::from(ty.result.is_some()),
+        "expected {} result slots, got {}",
+        usize::from(ty.result.is_some()),
+        results.len()
+    );
+    Ok(())
+}
+
+fn call_lifted<T: 'static>(
+    store: StoreContextMut<'_, T>,
+    l: &Lifted,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<()> {
+    check_args(&l.ty, params, results)?;
+    if l.entered.swap(true, Ordering::Acquire) {
+        bail!("cannot enter a component instance that is already running (re-entrance)");
+    }
+    let result = call_entered(store, l, params, results);
+    l.entered.store(false, Ordering::Release);
+    result
+}
+
+/// [`call_lifted`] once the instance is entered.
+fn call_entered<T: 'static>(
+    store: StoreContextMut<'_, T>,
+    l: &Lifted,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<()> {
+    let param_types: Vec<Type> = l.ty.params.iter().map(|(_, t)| t.clone()).collect();
+    let (_, core_results) = abi::flatten_func(&param_types, l.ty.result.as_ref(), false);
+    let mut cx = CallCx::new(store, &l.abi);
+    let enc = l.abi.encoding;
+    let mut flat = Vec::new();
+    if flat_count(&param_types) > MAX_FLAT_PARAMS {
+        let tuple = Type::Tuple(param_types.clone().into());
+        let ptr = abi::Memory::realloc(&mut cx, 0, 0, abi::align(&tuple), abi::size(&tuple))?;
+        abi::store(&mut cx, enc, &tuple, &Val::Tuple(params.to_vec()), ptr)?;
+        flat.push(hayate::Val::I32(ptr as i32));
+    } else {
+        for (t, v) in param_types.iter().zip(params) {
+            abi::lower_flat(&mut cx, enc, t, v, &mut flat)?;
+        }
+    }
+    let mut out: Vec<hayate::Val> = core_results
+        .iter()
+        .map(|t| hayate::Val::default_for_ty(t).expect("numbers have defaults"))
+        .collect();
+    l.core.call(&mut cx.store, &flat, &mut out)?;
+    if let Some(rt) = &l.ty.result {
+        results[0] = if flat_count([rt]) > MAX_FLAT_RESULTS {
+            let ptr = out[0]
+                .i32()
+                .context("the lifted function returned no pointer")?;
+            abi::load(&mut cx, enc, rt, ptr as u32)?
+        } else {
+            abi::lift_flat(&mut cx, enc, rt, &mut out.iter().cloned())?
+        };
+    }
+    if let Some(post) = &l.abi.post_return {
+        post.call(&mut cx.store, &out, &mut [])?;
+    }
+    Ok(())
+}
+
+/// A core function that, called by a core instance with the flat
+/// arguments of `ty`, lifts them from that instance (`abi`), calls
+/// `callee` and lowers its result back.
+pub(crate) fn lower<T: 'static>(
+    mut store: StoreContextMut<'_, T>,
+    callee: Func,
+    ty: Arc<FuncType>,
+    abi: Abi,
+) -> hayate::Func {
+    let param_types: Vec<Type> = ty.params.iter().map(|(_, t)| t.clone()).collect();
+    let (core_params, core_results) = abi::flatten_func(&param_types, ty.result.as_ref(), true);
+    let core_ty = hayate::FuncType::new(core_params, core_results);
+    hayate::Func::new(
+        &mut store,
+        core_ty,
+        move |mut caller: Caller<'_, T>, args: &[hayate::Val], rets: &mut [hayate::Val]| {
+            let enc = abi.encoding;
+            let params = {
+                let mut cx = CallCx::new(caller.as_context_mut(), &abi);
+                lift_params(&mut cx, enc, &param_types, args)?
+            };
+            let mut result = vec![Val::Bool(false); usize::from(ty.result.is_some())];
+            callee.call(caller.as_context_mut(), &params, &mut result)?;
+            let Some(rt) = &ty.result else {
+                return Ok(());
+            };
+            result[0]
+                .type_check(rt)
+                .context("the host function's result")?;
+            let mut cx = CallCx::new(caller.as_context_mut(), &abi);
+            if flat_count([rt]) > MAX_FLAT_RESULTS {
+                let Some(hayate::Val::I32(ptr)) = args.last() else {
+                    bail!("no return pointer");
+                };
+                abi::store(&mut cx, enc, rt, &result[0], *ptr as u32)
+            } else {
+                let mut flat = Vec::new();
+                abi::lower_flat(&mut cx, enc, rt, &result[0], &mut flat)?;
+                ensure!(flat.len() == rets.len(), "result arity");
+                rets.clone_from_slice(&flat);
+                Ok(())
+            }
+        },
+    )
+}
+
+fn lift_params<T: 'static>(
+    cx: &mut CallCx<'_, T>,
+    enc: StringEncoding,
+    types: &[Type],
+    args: &[hayate::Val],
+) -> Result<Vec<Val>> {
+    if flat_count(types) > MAX_FLAT_PARAMS {
+        let ptr = args
+            .first()
+            .and_then(|a| a.i32())
+            .context("no parameter pointer")?;
+        let tuple = Type::Tuple(types.to_vec().into());
+        match abi::load(cx, enc, &tuple, ptr as u32)? {
+            Val::Tuple(items) => Ok(items),
+            _ => bail!("parameters did not load as a tuple"),
+        }
+    } else {
+        let mut flat = args.iter().cloned();
+        types
+            .iter()
+            .map(|t| abi::lift_flat(cx, enc, t, &mut flat))
+            .collect()
+    }
+}

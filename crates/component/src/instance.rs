@@ -1,0 +1,320 @@
+//! Instantiation: running a component's definitions in order over index
+//! spaces of run-time items (core instances, functions, memories, ...;
+//! component functions and instances), and [`Instance`], what a
+//! component exports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use hayate::{AsContextMut, Extern, StoreContextMut};
+
+use crate::component::{ComponentDef, CoreItem, CoreKind, Def, Item, Kind, Options};
+use crate::func::{self, Abi, Func, Lifted};
+
+/// An instantiated component.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub(crate) exports: Arc<Exports>,
+}
+
+/// Items by name: a component instance's exports.
+#[derive(Debug, Default)]
+pub(crate) struct Exports {
+    pub items: BTreeMap<String, Export>,
+}
+
+/// A run-time component item.
+#[derive(Debug, Clone)]
+pub(crate) enum Export {
+    Func(Func),
+    Instance(Arc<Exports>),
+    Module(hayate::Module),
+    Component(Arc<ComponentDef>),
+    /// Types have no run-time index space.
+    Type,
+}
+
+impl std::fmt::Debug for ComponentDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentDef")
+            .field("definitions", &self.defs.len())
+            .finish()
+    }
+}
+
+impl Instance {
+    /// The function the component exports as `name`.
+    pub fn get_func(&self, _store: impl AsContextMut, name: &str) -> Option<Func> {
+        match self.exports.items.get(name)? {
+            Export::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// Function `name` of the instance the component exports as
+    /// `instance` (an interface such as `wasi:cli/run@0.2.0`).
+    pub fn get_instance_func(
+        &self,
+        _store: impl AsContextMut,
+        instance: &str,
+        name: &str,
+    ) -> Option<Func> {
+        match self.exports.items.get(instance)? {
+            Export::Instance(i) => match i.items.get(name)? {
+                Export::Func(f) => Some(f.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The names of the component's exports.
+    pub fn export_names(&self) -> impl Iterator<Item = &str> {
+        self.exports.items.keys().map(String::as_str)
+    }
+}
+
+/// A core instance: instantiated, or made of other core items.
+enum CoreInstance {
+    Instance(hayate::Instance),
+    Exports(BTreeMap<String, Extern>),
+}
+
+/// The index spaces of one component being instantiated.
+#[derive(Default)]
+struct Spaces {
+    core_instances: Vec<CoreInstance>,
+    core_funcs: Vec<hayate::Func>,
+    core_memories: Vec<hayate::Memory>,
+    core_tables: Vec<hayate::Table>,
+    core_globals: Vec<hayate::Global>,
+    modules: Vec<hayate::Module>,
+    components: Vec<Arc<ComponentDef>>,
+    funcs: Vec<Func>,
+    instances: Vec<Arc<Exports>>,
+}
+
+fn get<X: Clone>(space: &[X], index: u32, what: &str) -> Result<X> {
+    space
+        .get(index as usize)
+        .cloned()
+        .with_context(|| format!("{what} {index} out of range"))
+}
+
+impl Spaces {
+    fn push_core(&mut self, ext: Extern) -> Result<()> {
+        match ext {
+            Extern::Func(f) => self.core_funcs.push(f),
+            Extern::Memory(m) => self.core_memories.push(m),
+            Extern::Table(t) => self.core_tables.push(t),
+            Extern::Global(g) => self.core_globals.push(g),
+            _ => bail!("core tags in components are not supported yet"),
+        }
+        Ok(())
+    }
+
+    fn core(&self, item: CoreItem) -> Result<Extern> {
+        Ok(match item.kind {
+            CoreKind::Func => Extern::Func(get(&self.core_funcs, item.index, "core function")?),
+            CoreKind::Memory => Extern::Memory(get(&self.core_memories, item.index, "memory")?),
+            CoreKind::Table => Extern::Table(get(&self.core_tables, item.index, "table")?),
+            CoreKind::Global => Extern::Global(get(&self.core_globals, item.index, "global")?),
+        })
+    }
+
+    fn core_export<T: 'static>(
+        &self,
+        store: &mut StoreContextMut<'_, T>,
+        instance: u32,
+        name: &str,
+    ) -> Result<Extern> {
+        let found = match self.core_instances.get(instance as usize) {
+            Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
+            Some(CoreInstance::Exports(map)) => map.get(name).cloned(),
+            None => bail!("core instance {instance} out of range"),
+        };
+        found.with_context(|| format!("core instance {instance} has no export `{name}`"))
+    }
+
+    fn item(&self, item: Item) -> Result<Export> {
+        Ok(match item.kind {
+            Kind::Func => Export::Func(get(&self.funcs, item.index, "function")?),
+            Kind::Instance => Export::Instance(get(&self.instances, item.index, "instance")?),
+            Kind::Module => Export::Module(get(&self.modules, item.index, "module")?),
+            Kind::Component => Export::Component(get(&self.components, item.index, "component")?),
+            Kind::Type => Export::Type,
+        })
+    }
+
+    fn push(&mut self, item: Export) {
+        match item {
+            Export::Func(f) => self.funcs.push(f),
+            Export::Instance(i) => self.instances.push(i),
+            Export::Module(m) => self.modules.push(m),
+            Export::Component(c) => self.components.push(c),
+            Export::Type => {}
+        }
+    }
+
+    fn abi(&self, options: &Options) -> Result<Abi> {
+        Ok(Abi {
+            memory: options
+                .memory
+                .map(|m| get(&self.core_memories, m, "memory"))
+                .transpose()?,
+            realloc: options
+                .realloc
+                .map(|f| get(&self.core_funcs, f, "core function"))
+                .transpose()?,
+            post_return: options
+                .post_return
+                .map(|f| get(&self.core_funcs, f, "core function"))
+                .transpose()?,
+            encoding: options.encoding,
+        })
+    }
+}
+
+fn kind_of(e: &Export) -> Kind {
+    match e {
+        Export::Func(_) => Kind::Func,
+        Export::Instance(_) => Kind::Instance,
+        Export::Module(_) => Kind::Module,
+        Export::Component(_) => Kind::Component,
+        Export::Type => Kind::Type,
+    }
+}
+
+/// Instantiates `def`, whose imports `import` supplies by name, and
+/// returns its exports.
+pub(crate) fn instantiate<T: 'static>(
+    store: &mut StoreContextMut<'_, T>,
+    def: &ComponentDef,
+    import: &mut dyn FnMut(&str, Kind) -> Result<Export>,
+) -> Result<Exports> {
+    let mut s = Spaces::default();
+    let mut exports = Exports::default();
+    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for d in &def.defs {
+        match d {
+            Def::Module(m) => s.modules.push(m.clone()),
+            Def::Component(c) => s.components.push(c.clone()),
+            Def::CoreInstantiate { module, args } => {
+                let module = get(&s.modules, *module, "module")?;
+                let mut externs = Vec::new();
+                for imp in module.imports() {
+                    let (_, instance) = args
+                        .iter()
+                        .find(|(name, _)| name == imp.module())
+                        .with_context(|| {
+                            format!("no instance for import module `{}`", imp.module())
+                        })?;
+                    externs.push(s.core_export(store, *instance, imp.name())?);
+                }
+                let instance = hayate::Instance::new(&mut *store, &module, &externs)
+                    .context("instantiating a core module of the component")?;
+                s.core_instances.push(CoreInstance::Instance(instance));
+            }
+            Def::CoreFromExports(items) => {
+                let map = items
+                    .iter()
+                    .map(|(name, item)| Ok((name.clone(), s.core(*item)?)))
+                    .collect::<Result<_>>()?;
+                s.core_instances.push(CoreInstance::Exports(map));
+            }
+            Def::CoreAlias {
+                kind,
+                instance,
+                name,
+            } => {
+                let ext = s.core_export(store, *instance, name)?;
+                let matches = matches!(
+                    (kind, &ext),
+                    (CoreKind::Func, Extern::Func(_))
+                        | (CoreKind::Memory, Extern::Memory(_))
+                        | (CoreKind::Table, Extern::Table(_))
+                        | (CoreKind::Global, Extern::Global(_))
+                );
+                if !matches {
+                    bail!("core export `{name}` is not a {kind:?}");
+                }
+                s.push_core(ext)?;
+            }
+            Def::Instantiate { component, args } => {
+                let component = get(&s.components, *component, "component")?;
+                let args: BTreeMap<&str, Export> = args
+                    .iter()
+                    .map(|(name, item)| Ok((name.as_str(), s.item(*item)?)))
+                    .collect::<Result<_>>()?;
+                let mut lookup = |name: &str, kind: Kind| -> Result<Export> {
+                    let arg = args
+                        .get(name)
+                        .with_context(|| format!("no argument `{name}`"))?;
+                    if kind_of(arg) != kind {
+                        bail!("argument `{name}` is not a {kind:?}");
+                    }
+                    Ok(arg.clone())
+                };
+                let inner = instantiate(store, &component, &mut lookup)?;
+                s.instances.push(Arc::new(inner));
+            }
+            Def::FromExports(items) => {
+                let items = items
+                    .iter()
+                    .map(|(name, item)| Ok((name.clone(), s.item(*item)?)))
+                    .collect::<Result<_>>()?;
+                s.instances.push(Arc::new(Exports { items }));
+            }
+            Def::Alias {
+                kind,
+                instance,
+                name,
+            } => {
+                let instance = get(&s.instances, *instance, "instance")?;
+                let item = instance
+                    .items
+                    .get(name)
+                    .with_context(|| format!("instance has no export `{name}`"))?;
+                if kind_of(item) != *kind {
+                    bail!("export `{name}` is not a {kind:?}");
+                }
+                s.push(item.clone());
+            }
+            Def::Import { name, kind } => {
+                let item = import(name, *kind)?;
+                if kind_of(&item) != *kind {
+                    bail!(
+                        "import `{name}` is defined as a {:?}, not a {kind:?}",
+                        kind_of(&item)
+                    );
+                }
+                s.push(item);
+            }
+            Def::Export { name, item } => {
+                let item = s.item(*item)?;
+                exports.items.insert(name.clone(), item.clone());
+                s.push(item);
+            }
+            Def::Lift {
+                core_func,
+                ty,
+                options,
+            } => {
+                let lifted = Lifted {
+                    core: get(&s.core_funcs, *core_func, "core function")?,
+                    ty: ty.clone(),
+                    abi: s.abi(options)?,
+                    entered: entered.clone(),
+                };
+                s.funcs.push(Func::lifted(lifted));
+            }
+            Def::Lower { func, ty, options } => {
+                let callee = get(&s.funcs, *func, "function")?;
+                let core = func::lower(store.as_context_mut(), callee, ty.clone(), s.abi(options)?);
+                s.core_funcs.push(core);
+            }
+        }
+    }
+    Ok(exports)
+}

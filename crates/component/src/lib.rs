@@ -1,0 +1,27 @@
+//! The WebAssembly component model for Hayate: components decoded and
+//! validated with `wasmparser`, instantiated by running their definitions
+//! over the core engine's public API (core modules compile and run
+//! exactly like modules), and the canonical ABI between component values
+//! and core values. The embedding API follows `wasmtime::component`:
+//! [`Component`], [`Linker`], [`Instance`], [`Func`] and [`Val`].
+//!
+//! The core runtime knows nothing of WIT: a lifted function is a core
+//! export called with core values, a lowered one a host function given
+//! to a core instance as an import.
+
+#![forbid(unsafe_code)]
+
+mod abi;
+mod component;
+mod func;
+mod instance;
+mod linker;
+mod types;
+mod values;
+
+pub use component::Component;
+pub use func::Func;
+pub use instance::Instance;
+pub use linker::{Linker, LinkerInstance};
+pub use types::{FuncType, Type};
+pub use values::Val;

@@ -1,0 +1,155 @@
+//! [`Linker`]: host definitions by WIT name (functions at the root, and
+//! instances such as `wasi:cli/stdout@0.2.0` holding functions), and
+//! instantiation of components whose imports they satisfy.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use hayate::{AsContextMut, Engine, StoreContextMut};
+
+use crate::component::{Component, Kind};
+use crate::func::Func;
+use crate::instance::{self, Export, Exports, Instance};
+use crate::values::Val;
+
+/// Host definitions for instantiating components in stores of `T`.
+pub struct Linker<T> {
+    engine: Engine,
+    root: Definitions,
+    _store: PhantomData<fn() -> T>,
+}
+
+#[derive(Default, Clone)]
+struct Definitions {
+    items: BTreeMap<String, Definition>,
+}
+
+#[derive(Clone)]
+enum Definition {
+    Func(Func),
+    Instance(Definitions),
+}
+
+/// The definitions of one instance (or the root) of a [`Linker`].
+pub struct LinkerInstance<'a, T> {
+    defs: &'a mut Definitions,
+    _store: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker for `engine`.
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            root: Definitions::default(),
+            _store: PhantomData,
+        }
+    }
+
+    /// The root: definitions imported by plain name.
+    pub fn root(&mut self) -> LinkerInstance<'_, T> {
+        LinkerInstance {
+            defs: &mut self.root,
+            _store: PhantomData,
+        }
+    }
+
+    /// Instance `name` (an interface name such as
+    /// `wasi:cli/stdout@0.2.0`), created empty if new.
+    pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
+        self.root().into_instance(name)
+    }
+
+    /// Instantiates `component` in `store` with this linker's definitions.
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        component: &Component,
+    ) -> Result<Instance> {
+        if !Engine::same(&self.engine, component.engine()) {
+            bail!("the component and the linker belong to different engines");
+        }
+        let mut store: StoreContextMut<'_, T> = store.as_context_mut();
+        let mut lookup = |name: &str, kind: Kind| -> Result<Export> {
+            match (self.root.items.get(name), kind) {
+                (Some(Definition::Func(f)), Kind::Func) => Ok(Export::Func(f.clone())),
+                (Some(Definition::Instance(d)), Kind::Instance) => {
+                    Ok(Export::Instance(d.exports()))
+                }
+                (_, Kind::Type) => Ok(Export::Type),
+                (Some(_), kind) => bail!("import `{name}` is not defined as a {kind:?}"),
+                (None, _) => bail!("component imports `{name}`, which the linker does not define"),
+            }
+        };
+        let exports = instance::instantiate(&mut store, &component.def, &mut lookup)?;
+        Ok(Instance {
+            exports: Arc::new(exports),
+        })
+    }
+}
+
+impl Definitions {
+    /// The definitions of nested instance `name`, created empty if new.
+    fn instance(&mut self, name: &str) -> Result<&mut Definitions> {
+        let entry = self
+            .items
+            .entry(name.to_string())
+            .or_insert_with(|| Definition::Instance(Definitions::default()));
+        match entry {
+            Definition::Instance(defs) => Ok(defs),
+            Definition::Func(_) => bail!("`{name}` is already defined as a function"),
+        }
+    }
+
+    fn exports(&self) -> Arc<Exports> {
+        let items = self
+            .items
+            .iter()
+            .map(|(name, d)| {
+                let e = match d {
+                    Definition::Func(f) => Export::Func(f.clone()),
+                    Definition::Instance(i) => Export::Instance(i.exports()),
+                };
+                (name.clone(), e)
+            })
+            .collect();
+        Arc::new(Exports { items })
+    }
+}
+
+impl<'a, T: 'static> LinkerInstance<'a, T> {
+    /// Defines function `name`, called with dynamic values: it gets the
+    /// arguments, checked against the import's type, and writes its
+    /// result (if the type has one) to the first result slot.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        if self.defs.items.contains_key(name) {
+            bail!("`{name}` is already defined");
+        }
+        let f: Arc<crate::func::HostFn<T>> = Arc::new(f);
+        self.defs
+            .items
+            .insert(name.to_string(), Definition::Func(Func::host(f)));
+        Ok(())
+    }
+
+    /// Nested instance `name`, created empty if new.
+    pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
+        Ok(LinkerInstance {
+            defs: self.defs.instance(name)?,
+            _store: PhantomData,
+        })
+    }
+
+    fn into_instance(self, name: &str) -> Result<LinkerInstance<'a, T>> {
+        Ok(LinkerInstance {
+            defs: self.defs.instance(name)?,
+            _store: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Component value types, resolved from the validator's type information
+//! into owned trees: what the canonical ABI lifts and lowers, what a
+//! dynamic [`Val`](crate::Val) is checked against, and what the host sees
+//! of a function's signature.
+
+use std::sync::Arc;
+
+/// A component-model value type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    /// `bool`.
+    Bool,
+    /// `s8`.
+    S8,
+    /// `u8`.
+    U8,
+    /// `s16`.
+    S16,
+    /// `u16`.
+    U16,
+    /// `s32`.
+    S32,
+    /// `u32`.
+    U32,
+    /// `s64`.
+    S64,
+    /// `u64`.
+    U64,
+    /// `f32`.
+    Float32,
+    /// `f64`.
+    Float64,
+    /// `char`: a Unicode scalar value.
+    Char,
+    /// `string`.
+    String,
+    /// `list<T>`.
+    List(Arc<Type>),
+    /// `record { name: T, ... }`, fields in order.
+    Record(Arc<[(String, Type)]>),
+    /// `tuple<T, ...>`.
+    Tuple(Arc<[Type]>),
+    /// `variant { name(T)?, ... }`, cases in order.
+    Variant(Arc<[(String, Option<Type>)]>),
+    /// `enum { name, ... }`.
+    Enum(Arc<[String]>),
+    /// `option<T>`.
+    Option(Arc<Type>),
+    /// `result<T?, E?>`.
+    Result {
+        /// The `ok` payload, if any.
+        ok: Option<Arc<Type>>,
+        /// The `error` payload, if any.
+        err: Option<Arc<Type>>,
+    },
+    /// `flags { name, ... }`.
+    Flags(Arc<[String]>),
+}
+
+/// A component function's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncType {
+    /// Parameter names and types, in order.
+    pub params: Vec<(String, Type)>,
+    /// The result type, if any.
+    pub result: Option<Type>,
+}
+
+impl Type {
+    /// Resolves `ty` in `types` (the validator's view of the component
+    /// that names it).
+    pub(crate) fn from_wasmparser(
+        types: wasmparser::types::TypesRef<'_>,
+        ty: &wasmparser::component_types::ComponentValType,
+    ) -> anyhow::Result<Type> {
+        use wasmparser::PrimitiveValType as P;
+        use wasmparser::component_types::{ComponentDefinedType as D, ComponentValType as V};
+        let id = match ty {
+            V::Primitive(p) => {
+                return Ok(match p {
+                    P::Bool => Type::Bool,
+                    P::S8 => Type::S8,
+                    P::U8 => Type::U8,
+                    P::S16 => Type::S16,
+                    P::U16 => Type::U16,
+                    P::S32 => Type::S32,
+                    P::U32 => Type::U32,
+                    P::S64 => Type::S64,
+                    P::U64 => Type::U64,
+                    P::F32 => Type::Float32,
+                    P::F64 => Type::Float64,
+                    P::Char => Type::Char,
+                    P::String => Type::String,
+                    P::ErrorContext => anyhow::bail!("`error-context` is not supported yet"),
+                });
+            }
+            V::Type(id) => *id,
+        };
+        let resolve = |t: &V| Type::from_wasmparser(types, t);
+        let names = |set: &wasmparser::collections::IndexSet<wasmparser::names::KebabString>| {
+            set.iter().map(|n| n.to_string()).collect::<Vec<_>>().into()
+        };
+        Ok(match &types[id] {
+            D::Primitive(p) => resolve(&V::Primitive(*p))?,
+            D::Record(r) => Type::Record(
+                r.fields
+                    .iter()
+                    .map(|(n, t)| Ok((n.to_string(), resolve(t)?)))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+                    .into(),
+            ),
+            D::Variant(v) => Type::Variant(
+                v.cases
+                    .iter()
+                    .map(|(n, c)| Ok((n.to_string(), c.ty.as_ref().map(resolve).transpose()?)))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+                    .into(),
+            ),
+            D::List { element, .. } => Type::List(Arc::new(resolve(element)?)),
+            D::Tuple(t) => Type::Tuple(
+                t.types
+                    .iter()
+                    .map(resolve)
+                    .collect::<anyhow::Result<Vec<_>>>()?
+                    .into(),
+            ),
+            D::Flags(f) => Type::Flags(names(f)),
+            D::Enum(e) => Type::Enum(names(e)),
+            D::Option { ty, .. } => Type::Option(Arc::new(resolve(ty)?)),
+            D::Result { ok, err, .. } => Type::Result {
+                ok: ok.as_ref().map(resolve).transpose()?.map(Arc::new),
+                err: err.as_ref().map(resolve).transpose()?.map(Arc::new),
+            },
+            D::Own(_) | D::Borrow(_) => anyhow::bail!("resource handles are not supported yet"),
+            D::Map { .. } => anyhow::bail!("`map` types are not supported yet"),
+            D::FixedLengthList { .. } => anyhow::bail!("fixed-length lists are not supported yet"),
+            D::Future { .. } | D::Stream { .. } => {
+                anyhow::bail!("`future` and `stream` (async) are not supported yet")
+            }
+        })
+    }
+}
