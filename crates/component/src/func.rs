@@ -32,8 +32,13 @@ impl std::fmt::Debug for Func {
 
 enum Inner {
     Lifted(Lifted),
-    /// An `Arc<HostFn<T>>` for the store's `T`.
-    Host(Box<dyn Any + Send + Sync>),
+    Host {
+        /// An `Arc<HostFn<T>>` for the store's `T`.
+        body: Box<dyn Any + Send + Sync>,
+        /// For a function with Rust types (`func_wrap`): checks them
+        /// against the type of an import it is to satisfy.
+        typecheck: Option<fn(&FuncType) -> Result<()>>,
+    },
 }
 
 /// A lifted core function and what its canonical options name.
@@ -63,9 +68,27 @@ impl Func {
         }
     }
 
-    pub(crate) fn host<T: 'static>(f: Arc<HostFn<T>>) -> Func {
+    pub(crate) fn host<T: 'static>(
+        f: Arc<HostFn<T>>,
+        typecheck: Option<fn(&FuncType) -> Result<()>>,
+    ) -> Func {
         Func {
-            inner: Arc::new(Inner::Host(Box::new(f))),
+            inner: Arc::new(Inner::Host {
+                body: Box::new(f),
+                typecheck,
+            }),
+        }
+    }
+
+    /// Checks that this function can be called with type `ty` (an
+    /// import's): a host function with Rust types must have exactly it.
+    pub(crate) fn check_type(&self, ty: &FuncType) -> Result<()> {
+        match &*self.inner {
+            Inner::Host {
+                typecheck: Some(check),
+                ..
+            } => check(ty),
+            _ => Ok(()),
         }
     }
 
@@ -74,7 +97,7 @@ impl Func {
     pub fn ty(&self) -> Option<&FuncType> {
         match &*self.inner {
             Inner::Lifted(l) => Some(&l.ty),
-            Inner::Host(_) => None,
+            Inner::Host { .. } => None,
         }
     }
 
@@ -89,8 +112,8 @@ impl Func {
     ) -> Result<()> {
         match &*self.inner {
             Inner::Lifted(l) => call_lifted(store.as_context_mut(), l, params, results),
-            Inner::Host(f) => {
-                let f = f
+            Inner::Host { body, .. } => {
+                let f = body
                     .downcast_ref::<Arc<HostFn<T>>>()
                     .context("a host function called with a store of another type")?;
                 f(store.as_context_mut(), params, results)

@@ -311,6 +311,9 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Def::Lower { func, ty, options } => {
                 let callee = get(&s.funcs, *func, "function")?;
+                callee
+                    .check_type(ty)
+                    .context("a host function's types do not match the import")?;
                 let core = func::lower(store.as_context_mut(), callee, ty.clone(), s.abi(options)?);
                 s.core_funcs.push(core);
             }

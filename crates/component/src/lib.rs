@@ -16,6 +16,7 @@ mod component;
 mod func;
 mod instance;
 mod linker;
+mod typed;
 mod types;
 mod values;
 
@@ -23,5 +24,6 @@ pub use component::Component;
 pub use func::Func;
 pub use instance::Instance;
 pub use linker::{Linker, LinkerInstance};
+pub use typed::{ComponentList, ComponentType, TypedFunc};
 pub use types::{FuncType, Type};
 pub use values::Val;

@@ -12,6 +12,7 @@ use hayate::{AsContextMut, Engine, StoreContextMut};
 use crate::component::{Component, Kind};
 use crate::func::Func;
 use crate::instance::{self, Export, Exports, Instance};
+use crate::typed::ComponentList;
 use crate::values::Val;
 
 /// Host definitions for instantiating components in stores of `T`.
@@ -134,7 +135,35 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         let f: Arc<crate::func::HostFn<T>> = Arc::new(f);
         self.defs
             .items
-            .insert(name.to_string(), Definition::Func(Func::host(f)));
+            .insert(name.to_string(), Definition::Func(Func::host(f, None)));
+        Ok(())
+    }
+
+    /// Defines function `name` with Rust parameter and result types (tuples
+    /// of [`ComponentType`](crate::ComponentType)s), checked against the import's type when a
+    /// component that imports it is instantiated.
+    pub fn func_wrap<P, R, F>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        P: ComponentList,
+        R: ComponentList,
+        F: Fn(StoreContextMut<'_, T>, P) -> Result<R> + Send + Sync + 'static,
+    {
+        if self.defs.items.contains_key(name) {
+            bail!("`{name}` is already defined");
+        }
+        let body = move |store: StoreContextMut<'_, T>, args: &[Val], results: &mut [Val]| {
+            let r = f(store, P::from_vals(args.to_vec())?)?;
+            for (slot, v) in results.iter_mut().zip(r.into_vals()) {
+                *slot = v;
+            }
+            Ok(())
+        };
+        let f: Arc<crate::func::HostFn<T>> = Arc::new(body);
+        let check = crate::typed::typecheck_func::<P, R>;
+        self.defs.items.insert(
+            name.to_string(),
+            Definition::Func(Func::host(f, Some(check))),
+        );
         Ok(())
     }
 

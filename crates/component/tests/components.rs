@@ -414,3 +414,104 @@ fn interface_imports_come_from_linker_instances() {
         Some(Val::U32(23))
     );
 }
+
+#[test]
+fn typed_functions_check_and_convert_rust_types() {
+    let engine = engine();
+    let component = Component::new(&engine, exports_component()).unwrap();
+    let linker = Linker::<()>::new(&engine);
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let add = instance.get_func(&mut store, "add").unwrap();
+    let add = add.typed::<(u32, u32), (u32,)>().unwrap();
+    assert_eq!(add.call(&mut store, (40, 2)).unwrap(), (42,));
+    let echo = instance.get_func(&mut store, "echo").unwrap();
+    let echo = echo.typed::<(String,), (String,)>().unwrap();
+    let s = "typed ✓".to_string();
+    assert_eq!(echo.call(&mut store, (s.clone(),)).unwrap(), (s,));
+    let sum = instance.get_func(&mut store, "sum").unwrap();
+    let sum = sum.typed::<(Vec<u32>,), (u32,)>().unwrap();
+    assert_eq!(sum.call(&mut store, ((1..=10).collect(),)).unwrap(), (55,));
+    let boom = instance.get_func(&mut store, "boom").unwrap();
+    boom.typed::<(), ()>()
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    // Wrong Rust types are refused before any call.
+    let f = instance.get_func(&mut store, "add").unwrap();
+    assert!(f.typed::<(u32,), (u32,)>().is_err());
+    assert!(f.typed::<(u32, i32), (u32,)>().is_err());
+    assert!(f.typed::<(u32, u32), (String,)>().is_err());
+    assert!(f.typed::<(u32, u32), ()>().is_err());
+}
+
+#[test]
+fn func_wrap_host_functions_are_checked_at_instantiation() {
+    let engine = engine();
+    let wat = format!(
+        r#"(component
+  (import "greet" (func $greet (param "name" string) (param "times" u32) (result (list string))))
+  (import "maybe" (func $maybe (param "x" (option u32)) (result (result u32 (error string)))))
+  (core module $libc {LIBC})
+  (core instance $libc (instantiate $libc))
+  (core func $greet_lowered (canon lower (func $greet) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+  (core func $maybe_lowered (canon lower (func $maybe) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+  (core module $main
+    (import "host" "greet" (func $greet (param i32 i32 i32 i32)))
+    (import "host" "maybe" (func $maybe (param i32 i32 i32)))
+    (import "libc" "mem" (memory 1))
+    (data (i32.const 100) "you")
+    (func (export "run") (result i32)
+      (call $greet (i32.const 100) (i32.const 3) (i32.const 2) (i32.const 300))
+      (i32.const 300))
+    (func (export "check") (param i32) (result i32)
+      (call $maybe (i32.const 1) (local.get 0) (i32.const 400))
+      (i32.const 400)))
+  (core instance $main (instantiate $main
+    (with "host" (instance (export "greet" (func $greet_lowered)) (export "maybe" (func $maybe_lowered))))
+    (with "libc" (instance $libc))))
+  (func (export "run") (result (list string))
+    (canon lift (core func $main "run") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+  (func (export "check") (param "x" u32) (result (result u32 (error string)))
+    (canon lift (core func $main "check") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+)"#
+    );
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    let mut root = linker.root();
+    root.func_wrap("greet", |_, (name, times): (String, u32)| {
+        Ok((vec![format!("hi {name}"); times as usize],))
+    })
+    .unwrap();
+    root.func_wrap("maybe", |_, (x,): (Option<u32>,)| {
+        Ok((match x {
+            Some(0) => Err("zero".to_string()),
+            Some(x) => Ok(x * 2),
+            None => Err("none".to_string()),
+        },))
+    })
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let run = run.typed::<(), (Vec<String>,)>().unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap().0, ["hi you", "hi you"]);
+    let check = instance.get_func(&mut store, "check").unwrap();
+    let check = check.typed::<(u32,), (Result<u32, String>,)>().unwrap();
+    assert_eq!(check.call(&mut store, (21,)).unwrap().0, Ok(42));
+    assert_eq!(check.call(&mut store, (0,)).unwrap().0, Err("zero".into()));
+
+    // A host function whose Rust types do not match the import.
+    let mut wrong = Linker::<()>::new(&engine);
+    let mut root = wrong.root();
+    root.func_wrap("greet", |_, (_name,): (String,)| {
+        Ok((Vec::<String>::new(),))
+    })
+    .unwrap();
+    root.func_wrap("maybe", |_, (_x,): (Option<u32>,)| {
+        Ok((Result::<u32, String>::Ok(0),))
+    })
+    .unwrap();
+    let err = wrong.instantiate(&mut store, &component).unwrap_err();
+    assert!(format!("{err:#}").contains("do not match"), "{err:#}");
+}
