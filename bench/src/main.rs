@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod bounds;
+mod components;
 mod corpus;
 mod exceptions;
 mod gc;
@@ -110,6 +111,12 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Cost of calling a component's exports with strings, lists and
+    /// records, Hayate (and Wasmtime with the `peers` feature).
+    ComponentsCost {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Cost of fuel and epoch checks, Hayate (and Wasmtime with the `peers`
     /// feature), as ratios to the same kernels without them.
     InterruptCost {
@@ -169,6 +176,10 @@ fn main() -> ExitCode {
             0
         }),
         Cmd::GcCost { runs } => gc::gc_cost(runs).map(|rows| {
+            print!("{}", per_op::table(&rows));
+            0
+        }),
+        Cmd::ComponentsCost { runs } => components::components_cost(runs).map(|rows| {
             print!("{}", per_op::table(&rows));
             0
         }),

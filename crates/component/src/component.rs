@@ -17,6 +17,7 @@ use wasmparser::{
 };
 
 use crate::abi::StringEncoding;
+use crate::func::Signature;
 use crate::types::{FuncType, Type};
 
 /// A compiled component.
@@ -79,13 +80,13 @@ pub(crate) enum Def {
     /// `canon lift` (component function space).
     Lift {
         core_func: u32,
-        ty: Arc<FuncType>,
+        sig: Arc<Signature>,
         options: Options,
     },
     /// `canon lower` (core function space).
     Lower {
         func: u32,
-        ty: Arc<FuncType>,
+        sig: Arc<Signature>,
         options: Options,
     },
 }
@@ -302,7 +303,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             let ty = func_type(types, &types[id])?;
                             b.def.defs.push(Def::Lift {
                                 core_func: core_func_index,
-                                ty: Arc::new(ty),
+                                sig: Arc::new(Signature::new(ty)),
                                 options: self::options(&options)?,
                             });
                         }
@@ -314,7 +315,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             let ty = func_type(types, &types[id])?;
                             b.def.defs.push(Def::Lower {
                                 func: func_index,
-                                ty: Arc::new(ty),
+                                sig: Arc::new(Signature::new(ty)),
                                 options: self::options(&options)?,
                             });
                         }

@@ -41,10 +41,43 @@ enum Inner {
     },
 }
 
+/// A function type with what every call of it needs, computed once
+/// (when the component is loaded).
+#[derive(Debug)]
+pub(crate) struct Signature {
+    pub ty: FuncType,
+    /// The parameter types, and as one tuple (for passing in memory).
+    params: Vec<Type>,
+    params_tuple: Type,
+    /// Whether the parameters, or the result, go through memory.
+    params_in_memory: bool,
+    result_in_memory: bool,
+    /// The core signature when lifted, and when lowered.
+    lifted_results: Vec<hayate::ValType>,
+    lowered: (Vec<hayate::ValType>, Vec<hayate::ValType>),
+}
+
+impl Signature {
+    pub(crate) fn new(ty: FuncType) -> Signature {
+        let params: Vec<Type> = ty.params.iter().map(|(_, t)| t.clone()).collect();
+        let (_, lifted_results) = abi::flatten_func(&params, ty.result.as_ref(), false);
+        let lowered = abi::flatten_func(&params, ty.result.as_ref(), true);
+        Signature {
+            params_tuple: Type::Tuple(params.clone().into()),
+            params_in_memory: flat_count(&params) > MAX_FLAT_PARAMS,
+            result_in_memory: ty.result.iter().any(|t| flat_count([t]) > MAX_FLAT_RESULTS),
+            params,
+            lifted_results,
+            lowered,
+            ty,
+        }
+    }
+}
+
 /// A lifted core function and what its canonical options name.
 pub(crate) struct Lifted {
     pub core: hayate::Func,
-    pub ty: Arc<FuncType>,
+    pub sig: Arc<Signature>,
     pub abi: Abi,
     /// Whether the component instance that lifted it is running one of
     /// its exports (the spec's `may_enter`, inverted): a call into an
@@ -96,7 +129,7 @@ impl Func {
     /// function takes the type of each import it satisfies).
     pub fn ty(&self) -> Option<&FuncType> {
         match &*self.inner {
-            Inner::Lifted(l) => Some(&l.ty),
+            Inner::Lifted(l) => Some(&l.sig.ty),
             Inner::Host { .. } => None,
         }
     }
@@ -217,7 +250,7 @@ fn call_lifted<T: 'static>(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<()> {
-    check_args(&l.ty, params, results)?;
+    check_args(&l.sig.ty, params, results)?;
     if l.entered.swap(true, Ordering::Acquire) {
         bail!("cannot enter a component instance that is already running (re-entrance)");
     }
@@ -233,28 +266,28 @@ fn call_entered<T: 'static>(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<()> {
-    let param_types: Vec<Type> = l.ty.params.iter().map(|(_, t)| t.clone()).collect();
-    let (_, core_results) = abi::flatten_func(&param_types, l.ty.result.as_ref(), false);
+    let sig = &*l.sig;
     let mut cx = CallCx::new(store, &l.abi);
     let enc = l.abi.encoding;
-    let mut flat = Vec::new();
-    if flat_count(&param_types) > MAX_FLAT_PARAMS {
-        let tuple = Type::Tuple(param_types.clone().into());
-        let ptr = abi::Memory::realloc(&mut cx, 0, 0, abi::align(&tuple), abi::size(&tuple))?;
-        abi::store(&mut cx, enc, &tuple, &Val::Tuple(params.to_vec()), ptr)?;
+    let mut flat = Vec::with_capacity(sig.lowered.0.len());
+    if sig.params_in_memory {
+        let tuple = &sig.params_tuple;
+        let ptr = abi::Memory::realloc(&mut cx, 0, 0, abi::align(tuple), abi::size(tuple))?;
+        abi::store(&mut cx, enc, tuple, &Val::Tuple(params.to_vec()), ptr)?;
         flat.push(hayate::Val::I32(ptr as i32));
     } else {
-        for (t, v) in param_types.iter().zip(params) {
+        for (t, v) in sig.params.iter().zip(params) {
             abi::lower_flat(&mut cx, enc, t, v, &mut flat)?;
         }
     }
-    let mut out: Vec<hayate::Val> = core_results
+    let mut out: Vec<hayate::Val> = sig
+        .lifted_results
         .iter()
         .map(|t| hayate::Val::default_for_ty(t).expect("numbers have defaults"))
         .collect();
     l.core.call(&mut cx.store, &flat, &mut out)?;
-    if let Some(rt) = &l.ty.result {
-        results[0] = if flat_count([rt]) > MAX_FLAT_RESULTS {
+    if let Some(rt) = &sig.ty.result {
+        results[0] = if sig.result_in_memory {
             let ptr = out[0]
                 .i32()
                 .context("the lifted function returned no pointer")?;
@@ -275,11 +308,10 @@ fn call_entered<T: 'static>(
 pub(crate) fn lower<T: 'static>(
     mut store: StoreContextMut<'_, T>,
     callee: Func,
-    ty: Arc<FuncType>,
+    sig: Arc<Signature>,
     abi: Abi,
 ) -> hayate::Func {
-    let param_types: Vec<Type> = ty.params.iter().map(|(_, t)| t.clone()).collect();
-    let (core_params, core_results) = abi::flatten_func(&param_types, ty.result.as_ref(), true);
+    let (core_params, core_results) = sig.lowered.clone();
     let core_ty = hayate::FuncType::new(core_params, core_results);
     hayate::Func::new(
         &mut store,
@@ -288,8 +320,9 @@ pub(crate) fn lower<T: 'static>(
             let enc = abi.encoding;
             let params = {
                 let mut cx = CallCx::new(caller.as_context_mut(), &abi);
-                lift_params(&mut cx, enc, &param_types, args)?
+                lift_params(&mut cx, enc, &sig, args)?
             };
+            let ty = &sig.ty;
             let mut result = vec![Val::Bool(false); usize::from(ty.result.is_some())];
             callee.call(caller.as_context_mut(), &params, &mut result)?;
             let Some(rt) = &ty.result else {
@@ -299,7 +332,7 @@ pub(crate) fn lower<T: 'static>(
                 .type_check(rt)
                 .context("the host function's result")?;
             let mut cx = CallCx::new(caller.as_context_mut(), &abi);
-            if flat_count([rt]) > MAX_FLAT_RESULTS {
+            if sig.result_in_memory {
                 let Some(hayate::Val::I32(ptr)) = args.last() else {
                     bail!("no return pointer");
                 };
@@ -318,16 +351,16 @@ pub(crate) fn lower<T: 'static>(
 fn lift_params<T: 'static>(
     cx: &mut CallCx<'_, T>,
     enc: StringEncoding,
-    types: &[Type],
+    sig: &Signature,
     args: &[hayate::Val],
 ) -> Result<Vec<Val>> {
-    if flat_count(types) > MAX_FLAT_PARAMS {
+    let types = &sig.params;
+    if sig.params_in_memory {
         let ptr = args
             .first()
             .and_then(|a| a.i32())
             .context("no parameter pointer")?;
-        let tuple = Type::Tuple(types.to_vec().into());
-        match abi::load(cx, enc, &tuple, ptr as u32)? {
+        match abi::load(cx, enc, &sig.params_tuple, ptr as u32)? {
             Val::Tuple(items) => Ok(items),
             _ => bail!("parameters did not load as a tuple"),
         }

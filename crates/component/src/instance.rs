@@ -298,23 +298,24 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Def::Lift {
                 core_func,
-                ty,
+                sig,
                 options,
             } => {
                 let lifted = Lifted {
                     core: get(&s.core_funcs, *core_func, "core function")?,
-                    ty: ty.clone(),
+                    sig: sig.clone(),
                     abi: s.abi(options)?,
                     entered: entered.clone(),
                 };
                 s.funcs.push(Func::lifted(lifted));
             }
-            Def::Lower { func, ty, options } => {
+            Def::Lower { func, sig, options } => {
                 let callee = get(&s.funcs, *func, "function")?;
                 callee
-                    .check_type(ty)
+                    .check_type(&sig.ty)
                     .context("a host function's types do not match the import")?;
-                let core = func::lower(store.as_context_mut(), callee, ty.clone(), s.abi(options)?);
+                let core =
+                    func::lower(store.as_context_mut(), callee, sig.clone(), s.abi(options)?);
                 s.core_funcs.push(core);
             }
         }
