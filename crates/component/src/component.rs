@@ -178,8 +178,39 @@ enum Level {
 struct Builder {
     def: ComponentDef,
     /// Core modules and components of this level, for outer aliases.
-    modules: Vec<Module>,
-    components: Vec<Arc<ComponentDef>>,
+    /// The core module and component index spaces of this level, for
+    /// outer aliases: `None` for what is only known at run time
+    /// (imports, aliases of instance exports).
+    modules: Vec<Option<Module>>,
+    components: Vec<Option<Arc<ComponentDef>>>,
+}
+
+impl Builder {
+    /// Adds `def`, keeping the module and component spaces in step.
+    fn push(&mut self, def: Def) {
+        match &def {
+            Def::Module(m) => self.modules.push(Some(m.clone())),
+            Def::Component(c) => self.components.push(Some(c.clone())),
+            Def::Import { kind, .. } | Def::Alias { kind, .. } => match kind {
+                Kind::Module => self.modules.push(None),
+                Kind::Component => self.components.push(None),
+                _ => {}
+            },
+            Def::Export { item, .. } => match item.kind {
+                Kind::Module => {
+                    let m = self.modules.get(item.index as usize).cloned().flatten();
+                    self.modules.push(m);
+                }
+                Kind::Component => {
+                    let c = self.components.get(item.index as usize).cloned().flatten();
+                    self.components.push(c);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        self.def.defs.push(def);
+    }
 }
 
 fn features() -> WasmFeatures {
@@ -196,9 +227,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             match levels.pop() {
                 Some(Level::Component(done)) => match levels.last_mut() {
                     Some(Level::Component(parent)) => {
-                        let def = Arc::new(done.def);
-                        parent.components.push(def.clone());
-                        parent.def.defs.push(Def::Component(def));
+                        parent.push(Def::Component(Arc::new(done.def)));
                     }
                     Some(Level::Module) => bail!("a component inside a core module"),
                     None => return Ok(done.def),
@@ -235,8 +264,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 let module_bytes = bytes.get(range).context("a module outside the component")?;
                 let module = Module::from_binary(engine, module_bytes)
                     .context("compiling a core module of the component")?;
-                b.modules.push(module.clone());
-                b.def.defs.push(Def::Module(module));
+                b.push(Def::Module(module));
                 levels.push(Level::Module);
             }
             Payload::ComponentSection { .. } => {
@@ -244,7 +272,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             }
             Payload::InstanceSection(reader) => {
                 for instance in reader {
-                    b.def.defs.push(match instance? {
+                    b.push(match instance? {
                         wasmparser::Instance::Instantiate { module_index, args } => {
                             Def::CoreInstantiate {
                                 module: module_index,
@@ -270,7 +298,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             }
             Payload::ComponentInstanceSection(reader) => {
                 for instance in reader {
-                    b.def.defs.push(match instance? {
+                    b.push(match instance? {
                         wasmparser::ComponentInstance::Instantiate {
                             component_index,
                             args,
@@ -301,7 +329,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         } => {
                             let id = types.component_any_type_at(type_index).unwrap_func();
                             let ty = func_type(types, &types[id])?;
-                            b.def.defs.push(Def::Lift {
+                            b.push(Def::Lift {
                                 core_func: core_func_index,
                                 sig: Arc::new(Signature::new(ty)),
                                 options: self::options(&options)?,
@@ -313,7 +341,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         } => {
                             let id = types.component_function_at(func_index);
                             let ty = func_type(types, &types[id])?;
-                            b.def.defs.push(Def::Lower {
+                            b.push(Def::Lower {
                                 func: func_index,
                                 sig: Arc::new(Signature::new(ty)),
                                 options: self::options(&options)?,
@@ -334,7 +362,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         ComponentTypeRef::Component(_) => Kind::Component,
                         ComponentTypeRef::Value(_) => bail!("value imports are not supported"),
                     };
-                    b.def.defs.push(Def::Import {
+                    b.push(Def::Import {
                         name: import.name.name.to_string(),
                         kind,
                     });
@@ -344,7 +372,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 for export in reader {
                     let export = export?;
                     let item = item(export.kind, export.index)?;
-                    b.def.defs.push(Def::Export {
+                    b.push(Def::Export {
                         name: export.name.name.to_string(),
                         item,
                     });
@@ -389,7 +417,7 @@ fn add_alias(levels: &mut [Level], alias: ComponentAlias<'_>) -> Result<()> {
     let Some(Level::Component(here)) = levels.last_mut() else {
         bail!("an alias outside a component");
     };
-    here.def.defs.push(def);
+    here.push(def);
     Ok(())
 }
 
@@ -411,26 +439,24 @@ fn outer_alias(
     let def = match kind {
         ComponentOuterAliasKind::CoreModule => {
             let m = from.modules.get(index as usize).context("outer module")?;
-            Def::Module(m.clone())
+            Def::Module(m.clone().context("an outer alias of an imported module")?)
         }
         ComponentOuterAliasKind::Component => {
             let c = from
                 .components
                 .get(index as usize)
                 .context("outer component")?;
-            Def::Component(c.clone())
+            Def::Component(
+                c.clone()
+                    .context("an outer alias of an imported component")?,
+            )
         }
         ComponentOuterAliasKind::CoreType | ComponentOuterAliasKind::Type => return Ok(()),
     };
     let Some(Level::Component(here)) = levels.last_mut() else {
         bail!("an alias outside a component");
     };
-    match &def {
-        Def::Module(m) => here.modules.push(m.clone()),
-        Def::Component(c) => here.components.push(c.clone()),
-        _ => {}
-    }
-    here.def.defs.push(def);
+    here.push(def);
     Ok(())
 }
 
