@@ -132,7 +132,11 @@ impl Type {
                 err: err.as_ref().map(resolve).transpose()?.map(Arc::new),
             },
             D::Own(_) | D::Borrow(_) => anyhow::bail!("resource handles are not supported yet"),
-            D::Map { .. } => anyhow::bail!("`map` types are not supported yet"),
+            // The canonical ABI despecializes `map<K, V>` to
+            // `list<tuple<K, V>>`: its values are lists of pairs.
+            D::Map { key, value, .. } => Type::List(Arc::new(Type::Tuple(
+                vec![resolve(key)?, resolve(value)?].into(),
+            ))),
             D::FixedLengthList { .. } => anyhow::bail!("fixed-length lists are not supported yet"),
             D::Future { .. } | D::Stream { .. } => {
                 anyhow::bail!("`future` and `stream` (async) are not supported yet")

@@ -229,7 +229,12 @@ fn val(v: &WastVal<'_>) -> Result<Val> {
         WastVal::Result(Ok(v)) => Val::Result(Ok(boxed(v)?)),
         WastVal::Result(Err(v)) => Val::Result(Err(boxed(v)?)),
         WastVal::Flags(names) => Val::Flags(names.iter().map(|n| n.to_string()).collect()),
-        WastVal::Map(_) => bail!("`map` values are not supported"),
+        WastVal::Map(entries) => Val::List(
+            entries
+                .iter()
+                .map(|(k, v)| Ok(Val::Tuple(vec![val(k)?, val(v)?])))
+                .collect::<Result<_>>()?,
+        ),
     })
 }
 
