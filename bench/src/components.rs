@@ -140,43 +140,42 @@ fn wasmtime_times(runs: usize) -> Result<[f64; 4]> {
         y: f64,
         z: f64,
     }
+    let wt = |e: wasmtime::Error| anyhow::anyhow!("{e}");
     let engine = wasmtime::Engine::default();
-    let component = Component::new(&engine, COMPONENT)?;
+    let component = Component::new(&engine, COMPONENT).map_err(wt)?;
     let mut store = wasmtime::Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &component)?;
-    let noop = instance.get_typed_func::<(), ()>(&mut store, "noop")?;
-    let echo = instance.get_typed_func::<(&str,), (String,)>(&mut store, "echo")?;
-    let sum = instance.get_typed_func::<(&[u32],), (u32,)>(&mut store, "sum")?;
-    let norm = instance.get_typed_func::<(Point,), (f64,)>(&mut store, "norm")?;
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .map_err(wt)?;
+    let noop = instance
+        .get_typed_func::<(), ()>(&mut store, "noop")
+        .map_err(wt)?;
+    let echo = instance
+        .get_typed_func::<(&str,), (String,)>(&mut store, "echo")
+        .map_err(wt)?;
+    let sum = instance
+        .get_typed_func::<(&[u32],), (u32,)>(&mut store, "sum")
+        .map_err(wt)?;
+    let norm = instance
+        .get_typed_func::<(Point,), (f64,)>(&mut store, "norm")
+        .map_err(wt)?;
     let (s, xs) = (string(), list());
     let point = Point {
         x: 1.0,
         y: 2.0,
         z: 2.0,
     };
-    let echoed = echo.call(&mut store, (&s,))?.0;
-    echo.post_return(&mut store)?;
-    let summed = sum.call(&mut store, (&xs,))?.0;
-    sum.post_return(&mut store)?;
+    let echoed = echo.call(&mut store, (&s,)).map_err(wt)?.0;
+    let summed = sum.call(&mut store, (&xs,)).map_err(wt)?.0;
     if echoed != s || summed != 4950 {
         bail!("Wasmtime computed a wrong result");
     }
     Ok([
+        time(runs, || noop.call(&mut store, ()).map_err(wt))?,
+        time(runs, || echo.call(&mut store, (&s,)).map(drop).map_err(wt))?,
+        time(runs, || sum.call(&mut store, (&xs,)).map(drop).map_err(wt))?,
         time(runs, || {
-            noop.call(&mut store, ())?;
-            noop.post_return(&mut store)
-        })?,
-        time(runs, || {
-            echo.call(&mut store, (&s,))?;
-            echo.post_return(&mut store)
-        })?,
-        time(runs, || {
-            sum.call(&mut store, (&xs,))?;
-            sum.post_return(&mut store)
-        })?,
-        time(runs, || {
-            norm.call(&mut store, (point,))?;
-            norm.post_return(&mut store)
+            norm.call(&mut store, (point,)).map(drop).map_err(wt)
         })?,
     ])
 }

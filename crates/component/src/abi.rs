@@ -386,11 +386,18 @@ fn read<const N: usize>(mem: &dyn Memory, ptr: u32) -> Result<[u8; N]> {
 
 /// Writes `bytes` at `ptr`.
 fn write(mem: &mut dyn Memory, ptr: u32, bytes: &[u8]) -> Result<()> {
-    let range = byte_range(mem, ptr, bytes.len() as u64)?;
-    mem.bytes_mut()
-        .get_mut(range)
-        .context("out of bounds")?
-        .copy_from_slice(bytes);
+    let memory = mem.bytes_mut();
+    let mem_len = memory.len();
+    let target = (ptr as usize)
+        .checked_add(bytes.len())
+        .and_then(|end| memory.get_mut(ptr as usize..end));
+    match target {
+        Some(target) => target.copy_from_slice(bytes),
+        None => bail!(
+            "out of bounds: {} bytes at {ptr:#x} in a memory of {mem_len} bytes",
+            bytes.len()
+        ),
+    }
     Ok(())
 }
 
@@ -452,6 +459,68 @@ fn char_from(i: u32) -> Result<char> {
 // ---------------------------------------------------------------------------
 // Loading.
 
+/// Whether `ty` is a scalar: stored as its little-endian bytes, with no
+/// pointers to follow.
+fn is_scalar(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::Bool
+            | Type::S8
+            | Type::U8
+            | Type::S16
+            | Type::U16
+            | Type::S32
+            | Type::U32
+            | Type::S64
+            | Type::U64
+            | Type::Float32
+            | Type::Float64
+            | Type::Char
+    )
+}
+
+/// Scalar `ty` from its bytes (exactly `size(ty)` of them).
+fn decode_scalar(ty: &Type, b: &[u8]) -> Result<Val> {
+    fn bytes<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
+        b.try_into().context("a scalar of the wrong size")
+    }
+    Ok(match ty {
+        Type::Bool => Val::Bool(bytes::<1>(b)?[0] != 0),
+        Type::S8 => Val::S8(i8::from_le_bytes(bytes(b)?)),
+        Type::U8 => Val::U8(u8::from_le_bytes(bytes(b)?)),
+        Type::S16 => Val::S16(i16::from_le_bytes(bytes(b)?)),
+        Type::U16 => Val::U16(u16::from_le_bytes(bytes(b)?)),
+        Type::S32 => Val::S32(i32::from_le_bytes(bytes(b)?)),
+        Type::U32 => Val::U32(u32::from_le_bytes(bytes(b)?)),
+        Type::S64 => Val::S64(i64::from_le_bytes(bytes(b)?)),
+        Type::U64 => Val::U64(u64::from_le_bytes(bytes(b)?)),
+        Type::Float32 => Val::Float32(f32::from_bits(canonical_f32(u32::from_le_bytes(bytes(b)?)))),
+        Type::Float64 => Val::Float64(f64::from_bits(canonical_f64(u64::from_le_bytes(bytes(b)?)))),
+        Type::Char => Val::Char(char_from(u32::from_le_bytes(bytes(b)?))?),
+        other => bail!("{other:?} is not a scalar"),
+    })
+}
+
+/// Appends the bytes of scalar `val` of type `ty` to `out`.
+fn encode_scalar(ty: &Type, val: &Val, out: &mut Vec<u8>) -> Result<()> {
+    match (ty, val) {
+        (Type::Bool, Val::Bool(b)) => out.push(u8::from(*b)),
+        (Type::S8, Val::S8(x)) => out.extend(x.to_le_bytes()),
+        (Type::U8, Val::U8(x)) => out.push(*x),
+        (Type::S16, Val::S16(x)) => out.extend(x.to_le_bytes()),
+        (Type::U16, Val::U16(x)) => out.extend(x.to_le_bytes()),
+        (Type::S32, Val::S32(x)) => out.extend(x.to_le_bytes()),
+        (Type::U32, Val::U32(x)) => out.extend(x.to_le_bytes()),
+        (Type::S64, Val::S64(x)) => out.extend(x.to_le_bytes()),
+        (Type::U64, Val::U64(x)) => out.extend(x.to_le_bytes()),
+        (Type::Float32, Val::Float32(x)) => out.extend(canonical_f32(x.to_bits()).to_le_bytes()),
+        (Type::Float64, Val::Float64(x)) => out.extend(canonical_f64(x.to_bits()).to_le_bytes()),
+        (Type::Char, Val::Char(c)) => out.extend(u32::from(*c).to_le_bytes()),
+        _ => bail!("type mismatch: expected a value of type {ty:?}, found {val:?}"),
+    }
+    Ok(())
+}
+
 /// Loads a value of type `ty` from `ptr`, which must be aligned and in bounds.
 pub(crate) fn load(mem: &mut dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
     check_aligned(ptr, align(ty))?;
@@ -462,22 +531,18 @@ pub(crate) fn load(mem: &mut dyn Memory, enc: StringEncoding, ty: &Type, ptr: u3
 /// Loads a value of type `ty` from `ptr`.
 fn load_at(mem: &dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
     Ok(match ty {
-        Type::Bool => Val::Bool(read::<1>(mem, ptr)?[0] != 0),
-        Type::S8 => Val::S8(i8::from_le_bytes(read(mem, ptr)?)),
-        Type::U8 => Val::U8(u8::from_le_bytes(read(mem, ptr)?)),
-        Type::S16 => Val::S16(i16::from_le_bytes(read(mem, ptr)?)),
-        Type::U16 => Val::U16(u16::from_le_bytes(read(mem, ptr)?)),
-        Type::S32 => Val::S32(i32::from_le_bytes(read(mem, ptr)?)),
-        Type::U32 => Val::U32(u32::from_le_bytes(read(mem, ptr)?)),
-        Type::S64 => Val::S64(i64::from_le_bytes(read(mem, ptr)?)),
-        Type::U64 => Val::U64(u64::from_le_bytes(read(mem, ptr)?)),
-        Type::Float32 => Val::Float32(f32::from_bits(canonical_f32(u32::from_le_bytes(read(
-            mem, ptr,
-        )?)))),
-        Type::Float64 => Val::Float64(f64::from_bits(canonical_f64(u64::from_le_bytes(read(
-            mem, ptr,
-        )?)))),
-        Type::Char => Val::Char(char_from(u32::from_le_bytes(read(mem, ptr)?))?),
+        Type::Bool
+        | Type::S8
+        | Type::U8
+        | Type::S16
+        | Type::U16
+        | Type::S32
+        | Type::U32
+        | Type::S64
+        | Type::U64
+        | Type::Float32
+        | Type::Float64
+        | Type::Char => decode_scalar(ty, read_slice(mem, ptr, size(ty).into())?)?,
         Type::String => {
             let (begin, len) = load_pair(mem, ptr)?;
             Val::String(strings::load(mem, enc, begin, len)?)
@@ -537,6 +602,14 @@ fn load_list(
         "list of {len} zero-size elements is too long"
     );
     mem.charge(u64::from(len))?;
+    if is_scalar(elem) {
+        // One bounds check and one read for the whole list.
+        let bytes = read_slice(mem, ptr, byte_len)?;
+        return bytes
+            .chunks_exact(elem_size as usize)
+            .map(|b| decode_scalar(elem, b))
+            .collect();
+    }
     let mut out = Vec::with_capacity(len as usize);
     for i in 0..u64::from(len) {
         out.push(load_at(
@@ -639,22 +712,11 @@ fn store_at(
     ptr: u32,
 ) -> Result<()> {
     match (ty, val) {
-        (Type::Bool, Val::Bool(b)) => write(mem, ptr, &[u8::from(*b)]),
-        (Type::S8, Val::S8(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::U8, Val::U8(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::S16, Val::S16(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::U16, Val::U16(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::S32, Val::S32(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::U32, Val::U32(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::S64, Val::S64(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::U64, Val::U64(x)) => write(mem, ptr, &x.to_le_bytes()),
-        (Type::Float32, Val::Float32(x)) => {
-            write(mem, ptr, &canonical_f32(x.to_bits()).to_le_bytes())
+        (t, v) if is_scalar(t) => {
+            let mut bytes = Vec::with_capacity(8);
+            encode_scalar(t, v, &mut bytes)?;
+            write(mem, ptr, &bytes)
         }
-        (Type::Float64, Val::Float64(x)) => {
-            write(mem, ptr, &canonical_f64(x.to_bits()).to_le_bytes())
-        }
-        (Type::Char, Val::Char(c)) => write(mem, ptr, &u32::from(*c).to_le_bytes()),
         (Type::String, Val::String(s)) => {
             let (begin, len) = strings::store(mem, enc, s)?;
             store_pair(mem, ptr, begin, len)
@@ -700,6 +762,15 @@ fn store_list(
     let byte_len = byte_size(items.len() as u64, elem_size)?;
     let len = u32::try_from(items.len()).context("list too long")?;
     let ptr = allocate(mem, align(elem), byte_len)?;
+    if is_scalar(elem) {
+        // The elements' bytes, then one write for the whole list.
+        let mut bytes = Vec::with_capacity(byte_len as usize);
+        for item in items {
+            encode_scalar(elem, item, &mut bytes)?;
+        }
+        write(mem, ptr, &bytes)?;
+        return Ok((ptr, len));
+    }
     for (i, item) in (0u64..).zip(items) {
         store_at(mem, enc, elem, item, offset(ptr, i * u64::from(elem_size))?)?;
     }

@@ -139,12 +139,29 @@ impl Func {
     /// returns.
     pub fn call<T: 'static>(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
+        self.call_checking(store, params, results, true)
+    }
+
+    /// [`Func::call`], checking the arguments' types first only with
+    /// `check_types` (a [`TypedFunc`](crate::TypedFunc) checked them
+    /// once, for all calls; lowering refuses a value of the wrong shape
+    /// either way).
+    pub(crate) fn call_checking<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        params: &[Val],
+        results: &mut [Val],
+        check_types: bool,
+    ) -> Result<()> {
         match &*self.inner {
-            Inner::Lifted(l) => call_lifted(store.as_context_mut(), l, params, results),
+            Inner::Lifted(l) => {
+                check_args(&l.sig.ty, params, results, check_types)?;
+                call_lifted(store.as_context_mut(), l, params, results)
+            }
             Inner::Host { body, .. } => {
                 let f = body
                     .downcast_ref::<Arc<HostFn<T>>>()
@@ -224,14 +241,14 @@ fn flat_count<'t>(types: impl IntoIterator<Item = &'t Type>) -> usize {
     flat.len()
 }
 
-fn check_args(ty: &FuncType, params: &[Val], results: &[Val]) -> Result<()> {
+fn check_args(ty: &FuncType, params: &[Val], results: &[Val], check_types: bool) -> Result<()> {
     ensure!(
         params.len() == ty.params.len(),
         "expected {} arguments, got {}",
         ty.params.len(),
         params.len()
     );
-    for ((name, t), v) in ty.params.iter().zip(params) {
+    for ((name, t), v) in ty.params.iter().zip(params).filter(|_| check_types) {
         v.type_check(t)
             .with_context(|| format!("argument `{name}`"))?;
     }
@@ -250,7 +267,6 @@ fn call_lifted<T: 'static>(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<()> {
-    check_args(&l.sig.ty, params, results)?;
     if l.entered.swap(true, Ordering::Acquire) {
         bail!("cannot enter a component instance that is already running (re-entrance)");
     }

@@ -273,7 +273,8 @@ impl<P: ComponentList, R: ComponentList> TypedFunc<P, R> {
     /// Calls the function.
     pub fn call<T: 'static>(&self, store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         let mut results = vec![Val::Bool(false); R::LEN];
-        self.func.call(store, &params.into_vals(), &mut results)?;
+        self.func
+            .call_checking(store, &params.into_vals(), &mut results, false)?;
         R::from_vals(results)
     }
 
