@@ -98,6 +98,7 @@ pub(crate) enum CoreKind {
     Memory,
     Table,
     Global,
+    Tag,
 }
 
 /// A core item by kind and index.
@@ -508,7 +509,7 @@ fn core_kind(kind: ExternalKind) -> Result<CoreKind> {
         ExternalKind::Memory => CoreKind::Memory,
         ExternalKind::Table => CoreKind::Table,
         ExternalKind::Global => CoreKind::Global,
-        ExternalKind::Tag => bail!("core tags in components are not supported yet"),
+        ExternalKind::Tag => CoreKind::Tag,
     })
 }
 

@@ -89,6 +89,7 @@ struct Spaces {
     core_memories: Vec<hayate::Memory>,
     core_tables: Vec<hayate::Table>,
     core_globals: Vec<hayate::Global>,
+    core_tags: Vec<hayate::Tag>,
     modules: Vec<hayate::Module>,
     components: Vec<Arc<ComponentDef>>,
     funcs: Vec<Func>,
@@ -109,7 +110,7 @@ impl Spaces {
             Extern::Memory(m) => self.core_memories.push(m),
             Extern::Table(t) => self.core_tables.push(t),
             Extern::Global(g) => self.core_globals.push(g),
-            _ => bail!("core tags in components are not supported yet"),
+            Extern::Tag(t) => self.core_tags.push(t),
         }
         Ok(())
     }
@@ -120,6 +121,7 @@ impl Spaces {
             CoreKind::Memory => Extern::Memory(get(&self.core_memories, item.index, "memory")?),
             CoreKind::Table => Extern::Table(get(&self.core_tables, item.index, "table")?),
             CoreKind::Global => Extern::Global(get(&self.core_globals, item.index, "global")?),
+            CoreKind::Tag => Extern::Tag(get(&self.core_tags, item.index, "tag")?),
         })
     }
 
@@ -235,6 +237,7 @@ pub(crate) fn instantiate<T: 'static>(
                         | (CoreKind::Memory, Extern::Memory(_))
                         | (CoreKind::Table, Extern::Table(_))
                         | (CoreKind::Global, Extern::Global(_))
+                        | (CoreKind::Tag, Extern::Tag(_))
                 );
                 if !matches {
                     bail!("core export `{name}` is not a {kind:?}");
