@@ -314,7 +314,10 @@ impl FuncCompiler<'_> {
     /// makes code reachable again.
     pub(crate) fn unreachable_operator(&mut self, op: &Operator<'_>) -> Result {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.else_()?,

@@ -325,3 +325,31 @@ fn fuel_runs_out_in_a_throwing_loop() {
     assert_eq!(looped.call(&mut store, 1000).unwrap(), 42_000);
     assert!(store.get_fuel().unwrap() < 10_000_000);
 }
+
+#[test]
+fn try_tables_in_unreachable_code_compile_in_every_mode() {
+    // Found by the instantiate fuzzer: the baseline compiler skipped a
+    // `try_table` after a `return` without counting it as a block, so its
+    // `end` closed the function early.
+    let wat = r#"(module
+      (tag $t)
+      (func (export "f") (param i32) (result i32)
+        (block $b
+          (br_if $b (local.get 0))
+          (return (i32.const 7))
+          (try_table (catch_all $b)
+            (nop))
+          (drop (i32.const 1)))
+        (i32.const 9)))"#;
+    for (mode, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = linker(&engine).instantiate(&mut store, &module).unwrap();
+        let f = instance
+            .get_typed_func::<i32, i32>(&mut store, "f")
+            .unwrap();
+        assert_eq!(f.call(&mut store, 0).unwrap(), 7, "{mode}");
+        assert_eq!(f.call(&mut store, 1).unwrap(), 9, "{mode}");
+    }
+}

@@ -17,7 +17,11 @@ pub const ENGINE_VARIANTS: u8 = 6;
 /// compiled on first call by the baseline compiler, with Cranelift where
 /// it declines and no background compilation replacing its code. Variant 0
 /// is the default configuration. Engines are made once per thread;
-/// compilation is serial so a fuzzer keeps to one core.
+/// compilation is serial so a fuzzer keeps to one core. With
+/// `HAYATE_FUZZ_GC_STRESS` set, every variant runs under
+/// `Config::gc_stress`: a GC reference missing from a stack map then
+/// reads poisoned memory, which crashes the target instead of going
+/// unnoticed.
 pub fn engine_variant(variant: u8) -> Engine {
     thread_local! {
         static ENGINES: std::cell::RefCell<HashMap<u8, Engine>> = Default::default();
@@ -31,6 +35,7 @@ pub fn engine_variant(variant: u8) -> Engine {
                 let mut config = Config::new();
                 config.parallel_compilation(false);
                 config.optimize(variant & 1 == 0);
+                config.gc_stress(std::env::var_os("HAYATE_FUZZ_GC_STRESS").is_some());
                 let baseline = variant >= 4;
                 config.bounds_checks(if variant & 2 == 0 || baseline {
                     BoundsChecks::GuardPages
