@@ -148,6 +148,12 @@ impl Conn {
         self.reader.get_mut().write_all(bytes).unwrap();
     }
 
+    /// Sends raw bytes the server may refuse to read (it may answer and
+    /// close first): a failed write is not an error here.
+    pub fn send_raw_unread(&mut self, bytes: &[u8]) {
+        let _ = self.reader.get_mut().write_all(bytes);
+    }
+
     /// Sends a request and reads its response.
     pub fn request(
         &mut self,
