@@ -18,7 +18,7 @@ pub(crate) use flat::{lift_flat, lower_flat};
 use anyhow::{Context as _, Result, bail, ensure};
 use hayate::ValType;
 
-use crate::types::Type;
+use crate::types::{ResourceIndex, Type};
 use crate::values::Val;
 
 /// A core WebAssembly value.
@@ -52,6 +52,18 @@ pub(crate) trait Memory {
     fn charge(&self, units: u64) -> Result<()> {
         let _ = units;
         Ok(())
+    }
+    /// Lifts the handle at table index `index`, of resource `res`, owned
+    /// or borrowed (`lift_own`, `lift_borrow`).
+    fn lift_handle(&self, index: u32, res: ResourceIndex, own: bool) -> Result<Val> {
+        let _ = (index, res, own);
+        bail!("resource handles cannot be passed here")
+    }
+    /// Lowers handle `val` of resource `res` into the instance's table,
+    /// returning what the guest sees (`lower_own`, `lower_borrow`).
+    fn lower_handle(&mut self, val: &Val, res: ResourceIndex, own: bool) -> Result<u32> {
+        let _ = (val, res, own);
+        bail!("resource handles cannot be passed here")
     }
 }
 
@@ -235,6 +247,7 @@ pub(crate) fn align(ty: &Type) -> u32 {
         Type::Bool | Type::S8 | Type::U8 => 1,
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
+        Type::Own(_) | Type::Borrow(_) => 4,
         Type::S64 | Type::U64 | Type::Float64 => 8,
         Type::String | Type::List(_) => 4,
         Type::Record(_) | Type::Tuple(_) => {
@@ -254,6 +267,7 @@ pub(crate) fn size(ty: &Type) -> u32 {
         Type::Bool | Type::S8 | Type::U8 => 1,
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
+        Type::Own(_) | Type::Borrow(_) => 4,
         Type::S64 | Type::U64 | Type::Float64 => 8,
         Type::String | Type::List(_) => 8,
         Type::Record(_) | Type::Tuple(_) => {
@@ -277,7 +291,7 @@ pub(crate) fn flatten(ty: &Type, out: &mut Vec<ValType>) {
         Type::Bool | Type::S8 | Type::U8 | Type::S16 | Type::U16 | Type::S32 | Type::U32 => {
             out.push(ValType::I32);
         }
-        Type::Char => out.push(ValType::I32),
+        Type::Char | Type::Own(_) | Type::Borrow(_) => out.push(ValType::I32),
         Type::S64 | Type::U64 => out.push(ValType::I64),
         Type::Float32 => out.push(ValType::F32),
         Type::Float64 => out.push(ValType::F64),
@@ -568,6 +582,10 @@ fn load_at(mem: &dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
             load_variant(mem, enc, Cases(ty), ptr)?
         }
+        Type::Own(res) | Type::Borrow(res) => {
+            let index = u32::from_le_bytes(read(mem, ptr)?);
+            mem.lift_handle(index, *res, matches!(ty, Type::Own(_)))?
+        }
     })
 }
 
@@ -739,6 +757,10 @@ fn store_at(
         }
         (Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. }, _) => {
             store_variant(mem, enc, Cases(ty), val, ptr)
+        }
+        (Type::Own(res) | Type::Borrow(res), _) => {
+            let index = mem.lower_handle(val, *res, matches!(ty, Type::Own(_)))?;
+            write(mem, ptr, &index.to_le_bytes())
         }
         _ => bail!("type mismatch: expected a value of type {ty:?}, found {val:?}"),
     }

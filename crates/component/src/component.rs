@@ -6,10 +6,15 @@
 //! lifted and lowered functions are resolved here into [`FuncType`]s, so
 //! instantiation never looks at the validator's type tables.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use hayate::{Engine, Module};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
+};
+use wasmparser::types::TypesRef;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
     ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Parser, Payload, Validator,
@@ -18,7 +23,7 @@ use wasmparser::{
 
 use crate::abi::StringEncoding;
 use crate::func::Signature;
-use crate::types::{FuncType, Type};
+use crate::types::{FuncType, ResourceIndex, ResourceResolver, Type};
 
 /// A compiled component.
 #[derive(Clone)]
@@ -37,7 +42,20 @@ impl std::fmt::Debug for Component {
 #[derive(Default)]
 pub(crate) struct ComponentDef {
     pub defs: Vec<Def>,
+    /// How many resource types its instances bind (see [`Def::Bind`]).
+    pub resources: u32,
 }
+
+/// A resource type reached from a component item: `path` names exports
+/// of nested instances (empty for the item itself).
+#[derive(Debug, Clone)]
+pub(crate) struct Bind {
+    pub path: Vec<String>,
+    pub resource: u32,
+}
+
+/// The resource index of type items that are not resources.
+pub(crate) const NOT_A_RESOURCE: u32 = u32::MAX;
 
 /// One definition; each adds an item to one index space.
 pub(crate) enum Def {
@@ -89,6 +107,18 @@ pub(crate) enum Def {
         sig: Arc<Signature>,
         options: Options,
     },
+    /// `(type (resource (rep i32) (dtor ...)?))`: a fresh resource type
+    /// for each instance (type space; binds resource `index`).
+    Resource { index: u32, dtor: Option<u32> },
+    /// Binds resource types to those the item defined just before names
+    /// (an imported type, or the types an instance exports).
+    Bind(Vec<Bind>),
+    /// `canon resource.new` (core function space).
+    ResourceNew(u32),
+    /// `canon resource.drop` (core function space).
+    ResourceDrop(u32),
+    /// `canon resource.rep` (core function space).
+    ResourceRep(u32),
 }
 
 /// Kinds of core items.
@@ -119,7 +149,8 @@ pub(crate) enum Kind {
     Type,
 }
 
-/// A component item by kind and index.
+/// A component item by kind and index (for a type, its resource index or
+/// [`NOT_A_RESOURCE`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Item {
     pub kind: Kind,
@@ -184,11 +215,28 @@ struct Builder {
     /// (imports, aliases of instance exports).
     modules: Vec<Option<Module>>,
     components: Vec<Option<Arc<ComponentDef>>>,
+    /// The resource index of each resource identity the validator gave.
+    resource_ids: HashMap<ResourceId, u32>,
+    /// The sizes of the type and instance spaces so far.
+    types: u32,
+    instances: u32,
 }
 
 impl Builder {
     /// Adds `def`, keeping the module and component spaces in step.
     fn push(&mut self, def: Def) {
+        let added = match &def {
+            Def::Import { kind, .. } | Def::Alias { kind, .. } => Some(*kind),
+            Def::Export { item, .. } => Some(item.kind),
+            Def::Instantiate { .. } | Def::FromExports(_) => Some(Kind::Instance),
+            Def::Resource { .. } => Some(Kind::Type),
+            _ => None,
+        };
+        match added {
+            Some(Kind::Type) => self.types += 1,
+            Some(Kind::Instance) => self.instances += 1,
+            _ => {}
+        }
         match &def {
             Def::Module(m) => self.modules.push(Some(m.clone())),
             Def::Component(c) => self.components.push(Some(c.clone())),
@@ -211,6 +259,107 @@ impl Builder {
             _ => {}
         }
         self.def.defs.push(def);
+    }
+
+    /// A new resource index for the validator's `ids` (one type).
+    fn new_resource(&mut self, ids: &[ResourceId]) -> u32 {
+        let index = self.def.resources;
+        self.def.resources += 1;
+        for id in ids {
+            self.resource_ids.insert(*id, index);
+        }
+        index
+    }
+
+    /// The resource index of validator identity `id`.
+    fn resource(&self, id: ResourceId) -> Result<u32> {
+        self.resource_ids
+            .get(&id)
+            .copied()
+            .context("a resource type of unknown origin")
+    }
+
+    /// The resource index of type `index`, or [`NOT_A_RESOURCE`].
+    fn type_item(&self, types: TypesRef<'_>, index: u32) -> Result<u32> {
+        match resource_at(types, index) {
+            Some(id) => self.resource(id),
+            None => Ok(NOT_A_RESOURCE),
+        }
+    }
+
+    /// After an item of kind `kind` was added: binds the resource types
+    /// it brings that this component has not seen (an imported or
+    /// aliased resource type, the types an instance exports).
+    fn bind_new(&mut self, types: TypesRef<'_>, kind: Kind) {
+        let mut found = Vec::new();
+        match kind {
+            Kind::Type => {
+                if let Some(id) = resource_at(types, self.types - 1) {
+                    found.push((Vec::new(), vec![id]));
+                }
+            }
+            Kind::Instance => {
+                let id = types.component_instance_at(self.instances - 1);
+                exported_resources(types, id, &mut Vec::new(), &mut found);
+            }
+            _ => return,
+        }
+        let mut binds = Vec::new();
+        for (path, ids) in found {
+            let known = ids.iter().find_map(|id| self.resource_ids.get(id).copied());
+            match known {
+                Some(index) => ids.iter().for_each(|id| {
+                    self.resource_ids.insert(*id, index);
+                }),
+                None => binds.push(Bind {
+                    path,
+                    resource: self.new_resource(&ids),
+                }),
+            }
+        }
+        if !binds.is_empty() {
+            self.def.defs.push(Def::Bind(binds));
+        }
+    }
+}
+
+/// The resource identity of type `index`, if it is a resource type.
+fn resource_at(types: TypesRef<'_>, index: u32) -> Option<ResourceId> {
+    match types.component_any_type_at(index) {
+        ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+        _ => None,
+    }
+}
+
+/// The resource types instance type `id` exports, with their paths.
+fn exported_resources(
+    types: TypesRef<'_>,
+    id: ComponentInstanceTypeId,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, Vec<ResourceId>)>,
+) {
+    for (name, item) in &types[id].exports {
+        path.push(name.clone());
+        match item.ty {
+            ComponentEntityType::Type {
+                referenced,
+                created,
+            } => {
+                let ids: Vec<ResourceId> = [created, referenced]
+                    .into_iter()
+                    .filter_map(|t| match t {
+                        ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+                        _ => None,
+                    })
+                    .collect();
+                if !ids.is_empty() {
+                    out.push((path.clone(), ids));
+                }
+            }
+            ComponentEntityType::Instance(inner) => exported_resources(types, inner, path, out),
+            _ => {}
+        }
+        path.pop();
     }
 }
 
@@ -247,8 +396,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
         }
         if let Payload::ComponentAliasSection(reader) = &payload {
             if matches!(levels.last(), Some(Level::Component(_))) {
+                let types = validator.types(0).context("component types")?;
                 for alias in reader.clone() {
-                    add_alias(&mut levels, alias?)?;
+                    add_alias(&mut levels, alias?, types)?;
                 }
             }
             continue;
@@ -256,6 +406,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
         let Some(Level::Component(b)) = levels.last_mut() else {
             continue;
         };
+        let types = validator.types(0).context("component types")?;
         match payload {
             Payload::ModuleSection {
                 unchecked_range, ..
@@ -299,7 +450,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             }
             Payload::ComponentInstanceSection(reader) => {
                 for instance in reader {
-                    b.push(match instance? {
+                    let def = match instance? {
                         wasmparser::ComponentInstance::Instantiate {
                             component_index,
                             args,
@@ -307,21 +458,25 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             component: component_index,
                             args: args
                                 .iter()
-                                .map(|a| Ok((a.name.to_string(), item(a.kind, a.index)?)))
+                                .map(|a| Ok((a.name.to_string(), b.item(types, a.kind, a.index)?)))
                                 .collect::<Result<_>>()?,
                         },
                         wasmparser::ComponentInstance::FromExports(exports) => Def::FromExports(
                             exports
                                 .iter()
-                                .map(|e| Ok((e.name.name.to_string(), item(e.kind, e.index)?)))
+                                .map(|e| {
+                                    Ok((e.name.name.to_string(), b.item(types, e.kind, e.index)?))
+                                })
                                 .collect::<Result<_>>()?,
                         ),
-                    });
+                    };
+                    b.push(def);
+                    b.bind_new(types, Kind::Instance);
                 }
             }
             Payload::ComponentCanonicalSection(reader) => {
-                let types = validator.types(0).context("component types")?;
                 for canon in reader {
+                    let resolve = |id| b.resource(id).map(ResourceIndex);
                     match canon? {
                         CanonicalFunction::Lift {
                             core_func_index,
@@ -329,7 +484,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             options,
                         } => {
                             let id = types.component_any_type_at(type_index).unwrap_func();
-                            let ty = func_type(types, &types[id])?;
+                            let ty = func_type(types, &resolve, &types[id])?;
                             b.push(Def::Lift {
                                 core_func: core_func_index,
                                 sig: Arc::new(Signature::new(ty)),
@@ -341,12 +496,24 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             options,
                         } => {
                             let id = types.component_function_at(func_index);
-                            let ty = func_type(types, &types[id])?;
+                            let ty = func_type(types, &resolve, &types[id])?;
                             b.push(Def::Lower {
                                 func: func_index,
                                 sig: Arc::new(Signature::new(ty)),
                                 options: self::options(&options)?,
                             });
+                        }
+                        CanonicalFunction::ResourceNew { resource } => {
+                            let r = b.resource_item(types, resource)?;
+                            b.push(Def::ResourceNew(r));
+                        }
+                        CanonicalFunction::ResourceDrop { resource } => {
+                            let r = b.resource_item(types, resource)?;
+                            b.push(Def::ResourceDrop(r));
+                        }
+                        CanonicalFunction::ResourceRep { resource } => {
+                            let r = b.resource_item(types, resource)?;
+                            b.push(Def::ResourceRep(r));
                         }
                         other => bail!("canonical function {other:?} is not supported yet"),
                     }
@@ -367,19 +534,33 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         name: import.name.name.to_string(),
                         kind,
                     });
+                    b.bind_new(types, kind);
                 }
             }
             Payload::ComponentExportSection(reader) => {
                 for export in reader {
                     let export = export?;
-                    let item = item(export.kind, export.index)?;
+                    let item = b.item(types, export.kind, export.index)?;
                     b.push(Def::Export {
                         name: export.name.name.to_string(),
                         item,
                     });
+                    b.bind_new(types, item.kind);
                 }
             }
-            Payload::ComponentTypeSection(_) | Payload::CoreTypeSection(_) => {}
+            Payload::ComponentTypeSection(reader) => {
+                for ty in reader {
+                    match ty? {
+                        wasmparser::ComponentType::Resource { dtor, .. } => {
+                            let id = resource_at(types, b.types).context("a resource type")?;
+                            let index = b.new_resource(&[id]);
+                            b.push(Def::Resource { index, dtor });
+                        }
+                        _ => b.types += 1,
+                    }
+                }
+            }
+            Payload::CoreTypeSection(_) => {}
             Payload::CustomSection(_) => {}
             Payload::ComponentStartSection { .. } => {
                 bail!("component start functions are not supported")
@@ -391,7 +572,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
 }
 
 /// Adds `alias` to the innermost component's definitions.
-fn add_alias(levels: &mut [Level], alias: ComponentAlias<'_>) -> Result<()> {
+fn add_alias(levels: &mut [Level], alias: ComponentAlias<'_>, types: TypesRef<'_>) -> Result<()> {
     let def = match alias {
         ComponentAlias::InstanceExport {
             kind,
@@ -418,7 +599,14 @@ fn add_alias(levels: &mut [Level], alias: ComponentAlias<'_>) -> Result<()> {
     let Some(Level::Component(here)) = levels.last_mut() else {
         bail!("an alias outside a component");
     };
+    let kind = match &def {
+        Def::Alias { kind, .. } => Some(*kind),
+        _ => None,
+    };
     here.push(def);
+    if let Some(kind) = kind {
+        here.bind_new(types, kind);
+    }
     Ok(())
 }
 
@@ -452,7 +640,14 @@ fn outer_alias(
                     .context("an outer alias of an imported component")?,
             )
         }
-        ComponentOuterAliasKind::CoreType | ComponentOuterAliasKind::Type => return Ok(()),
+        ComponentOuterAliasKind::CoreType => return Ok(()),
+        ComponentOuterAliasKind::Type => {
+            // Types need nothing at run time; count the index.
+            if let Some(Level::Component(here)) = levels.last_mut() {
+                here.types += 1;
+            }
+            return Ok(());
+        }
     };
     let Some(Level::Component(here)) = levels.last_mut() else {
         bail!("an alias outside a component");
@@ -462,7 +657,8 @@ fn outer_alias(
 }
 
 fn func_type(
-    types: wasmparser::types::TypesRef<'_>,
+    types: TypesRef<'_>,
+    resources: ResourceResolver<'_>,
     f: &wasmparser::component_types::ComponentFuncType,
 ) -> Result<FuncType> {
     if f.async_ {
@@ -472,12 +668,12 @@ fn func_type(
         params: f
             .params
             .iter()
-            .map(|(n, t)| Ok((n.to_string(), Type::from_wasmparser(types, t)?)))
+            .map(|(n, t)| Ok((n.to_string(), Type::from_wasmparser(types, resources, t)?)))
             .collect::<Result<_>>()?,
         result: f
             .result
             .as_ref()
-            .map(|t| Type::from_wasmparser(types, t))
+            .map(|t| Type::from_wasmparser(types, resources, t))
             .transpose()?,
     })
 }
@@ -524,9 +720,22 @@ fn kind(kind: ComponentExternalKind) -> Result<Kind> {
     })
 }
 
-fn item(k: ComponentExternalKind, index: u32) -> Result<Item> {
-    Ok(Item {
-        kind: kind(k)?,
-        index,
-    })
+impl Builder {
+    /// The item of kind `k` at `index` (a type as its resource index).
+    fn item(&self, types: TypesRef<'_>, k: ComponentExternalKind, index: u32) -> Result<Item> {
+        let kind = kind(k)?;
+        let index = match kind {
+            Kind::Type => self.type_item(types, index)?,
+            _ => index,
+        };
+        Ok(Item { kind, index })
+    }
+
+    /// The resource index of type `index`, which must be a resource.
+    fn resource_item(&self, types: TypesRef<'_>, index: u32) -> Result<u32> {
+        match self.type_item(types, index)? {
+            NOT_A_RESOURCE => bail!("type {index} is not a resource type"),
+            r => Ok(r),
+        }
+    }
 }

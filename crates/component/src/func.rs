@@ -4,14 +4,15 @@
 //! lowering one into a core function a core instance imports.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 use hayate::{AsContext, AsContextMut, Caller, Memory, StoreContextMut};
 
 use crate::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding};
-use crate::types::{FuncType, Type};
+use crate::handles::InstanceState;
+use crate::types::{FuncType, ResourceIndex, Type};
 use crate::values::Val;
 
 /// A host function's body: the store, the arguments, the result slots.
@@ -79,10 +80,10 @@ pub(crate) struct Lifted {
     pub core: hayate::Func,
     pub sig: Arc<Signature>,
     pub abi: Abi,
-    /// Whether the component instance that lifted it is running one of
-    /// its exports (the spec's `may_enter`, inverted): a call into an
-    /// instance already on the stack is refused.
-    pub entered: Arc<AtomicBool>,
+    /// The component instance that lifted it: entered for the call (a
+    /// call into an instance already on the stack is refused), and the
+    /// handle table its handles move in and out of.
+    pub instance: Arc<InstanceState>,
 }
 
 /// The memory, allocator and string encoding of a lift or lower.
@@ -172,20 +173,26 @@ impl Func {
     }
 }
 
-/// Linear memory and `realloc` of a call, over the store.
+/// Linear memory, `realloc` and handle table of one side of a call, over
+/// the store.
 struct CallCx<'a, T: 'static> {
     store: StoreContextMut<'a, T>,
     abi: &'a Abi,
+    instance: &'a Arc<InstanceState>,
     /// Units (list elements, string bytes) lifted so far in this call.
     lifted: std::cell::Cell<u64>,
+    /// Handles lent (lifted as borrows) for the call, to return after it.
+    lends: RefCell<Vec<u32>>,
 }
 
 impl<'a, T: 'static> CallCx<'a, T> {
-    fn new(store: StoreContextMut<'a, T>, abi: &'a Abi) -> Self {
+    fn new(store: StoreContextMut<'a, T>, abi: &'a Abi, instance: &'a Arc<InstanceState>) -> Self {
         CallCx {
             store,
             abi,
+            instance,
             lifted: std::cell::Cell::new(0),
+            lends: RefCell::new(Vec::new()),
         }
     }
 }
@@ -232,6 +239,28 @@ impl<T: 'static> abi::Memory for CallCx<'_, T> {
         f.call(&mut self.store, &args, &mut out)?;
         Ok(out[0].i32().context("realloc returned no i32")? as u32)
     }
+
+    fn lift_handle(&self, index: u32, res: ResourceIndex, own: bool) -> Result<Val> {
+        if own {
+            return self.instance.lift_own(index, res.0);
+        }
+        let val = self.instance.lift_borrow(index, res.0)?;
+        self.lends.borrow_mut().push(index);
+        Ok(val)
+    }
+
+    fn lower_handle(&mut self, val: &Val, res: ResourceIndex, own: bool) -> Result<u32> {
+        self.instance.lower(val, res.0, own)
+    }
+}
+
+impl<T: 'static> Drop for CallCx<'_, T> {
+    /// The call the lends were for is over (or failed).
+    fn drop(&mut self) {
+        for index in self.lends.get_mut().drain(..) {
+            self.instance.end_lend(index);
+        }
+    }
 }
 
 /// The number of core values `types` flatten to.
@@ -267,11 +296,9 @@ fn call_lifted<T: 'static>(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<()> {
-    if l.entered.swap(true, Ordering::Acquire) {
-        bail!("cannot enter a component instance that is already running (re-entrance)");
-    }
+    l.instance.enter()?;
     let result = call_entered(store, l, params, results);
-    l.entered.store(false, Ordering::Release);
+    l.instance.leave(result.is_ok());
     result
 }
 
@@ -283,7 +310,7 @@ fn call_entered<T: 'static>(
     results: &mut [Val],
 ) -> Result<()> {
     let sig = &*l.sig;
-    let mut cx = CallCx::new(store, &l.abi);
+    let mut cx = CallCx::new(store, &l.abi, &l.instance);
     let enc = l.abi.encoding;
     let mut flat = Vec::with_capacity(sig.lowered.0.len());
     if sig.params_in_memory {
@@ -302,6 +329,7 @@ fn call_entered<T: 'static>(
         .map(|t| hayate::Val::default_for_ty(t).expect("numbers have defaults"))
         .collect();
     l.core.call(&mut cx.store, &flat, &mut out)?;
+    l.instance.check_borrows_returned()?;
     if let Some(rt) = &sig.ty.result {
         results[0] = if sig.result_in_memory {
             let ptr = out[0]
@@ -326,7 +354,9 @@ pub(crate) fn lower<T: 'static>(
     callee: Func,
     sig: Arc<Signature>,
     abi: Abi,
+    instance: &Arc<InstanceState>,
 ) -> hayate::Func {
+    let instance = instance.clone();
     let (core_params, core_results) = sig.lowered.clone();
     let core_ty = hayate::FuncType::new(core_params, core_results);
     hayate::Func::new(
@@ -334,20 +364,20 @@ pub(crate) fn lower<T: 'static>(
         core_ty,
         move |mut caller: Caller<'_, T>, args: &[hayate::Val], rets: &mut [hayate::Val]| {
             let enc = abi.encoding;
-            let params = {
-                let mut cx = CallCx::new(caller.as_context_mut(), &abi);
-                lift_params(&mut cx, enc, &sig, args)?
-            };
+            let mut cx = CallCx::new(caller.as_context_mut(), &abi, &instance);
+            let params = lift_params(&mut cx, enc, &sig, args)?;
             let ty = &sig.ty;
             let mut result = vec![Val::Bool(false); usize::from(ty.result.is_some())];
-            callee.call(caller.as_context_mut(), &params, &mut result)?;
+            callee.call(cx.store.as_context_mut(), &params, &mut result)?;
+            // The callee is done with what it borrowed.
+            drop(cx);
             let Some(rt) = &ty.result else {
                 return Ok(());
             };
             result[0]
                 .type_check(rt)
                 .context("the host function's result")?;
-            let mut cx = CallCx::new(caller.as_context_mut(), &abi);
+            let mut cx = CallCx::new(caller.as_context_mut(), &abi, &instance);
             if sig.result_in_memory {
                 let Some(hayate::Val::I32(ptr)) = args.last() else {
                     bail!("no return pointer");

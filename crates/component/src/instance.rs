@@ -9,8 +9,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use hayate::{AsContextMut, Extern, StoreContextMut};
 
-use crate::component::{ComponentDef, CoreItem, CoreKind, Def, Item, Kind, Options};
+use crate::component::{
+    Bind, ComponentDef, CoreItem, CoreKind, Def, Item, Kind, NOT_A_RESOURCE, Options,
+};
 use crate::func::{self, Abi, Func, Lifted};
+use crate::handles::{self, InstanceState};
+use crate::resources::{ResourceType, RuntimeResource};
 
 /// An instantiated component.
 #[derive(Debug, Clone)]
@@ -31,8 +35,9 @@ pub(crate) enum Export {
     Instance(Arc<Exports>),
     Module(hayate::Module),
     Component(Arc<ComponentDef>),
-    /// Types have no run-time index space.
-    Type,
+    /// A type: types have no run-time index space, but a resource type
+    /// is a run-time identity (with its destructor) instances bind.
+    Type(Option<Arc<RuntimeResource>>),
 }
 
 impl std::fmt::Debug for ComponentDef {
@@ -82,7 +87,6 @@ enum CoreInstance {
 }
 
 /// The index spaces of one component being instantiated.
-#[derive(Default)]
 struct Spaces {
     core_instances: Vec<CoreInstance>,
     core_funcs: Vec<hayate::Func>,
@@ -94,6 +98,8 @@ struct Spaces {
     components: Vec<Arc<ComponentDef>>,
     funcs: Vec<Func>,
     instances: Vec<Arc<Exports>>,
+    /// The instance's run-time state (handles, bound resource types).
+    state: Arc<InstanceState>,
 }
 
 fn get<X: Clone>(space: &[X], index: u32, what: &str) -> Result<X> {
@@ -145,7 +151,8 @@ impl Spaces {
             Kind::Instance => Export::Instance(get(&self.instances, item.index, "instance")?),
             Kind::Module => Export::Module(get(&self.modules, item.index, "module")?),
             Kind::Component => Export::Component(get(&self.components, item.index, "component")?),
-            Kind::Type => Export::Type,
+            Kind::Type if item.index == NOT_A_RESOURCE => Export::Type(None),
+            Kind::Type => Export::Type(Some(self.state.resource(item.index)?.clone())),
         })
     }
 
@@ -155,7 +162,7 @@ impl Spaces {
             Export::Instance(i) => self.instances.push(i),
             Export::Module(m) => self.modules.push(m),
             Export::Component(c) => self.components.push(c),
-            Export::Type => {}
+            Export::Type(_) => {}
         }
     }
 
@@ -184,8 +191,35 @@ fn kind_of(e: &Export) -> Kind {
         Export::Instance(_) => Kind::Instance,
         Export::Module(_) => Kind::Module,
         Export::Component(_) => Kind::Component,
-        Export::Type => Kind::Type,
+        Export::Type(_) => Kind::Type,
     }
+}
+
+/// Binds the resource types `binds` name, reached from `item`.
+fn bind(state: &InstanceState, item: Option<&Export>, binds: &[Bind]) -> Result<()> {
+    for b in binds {
+        let mut at = item.context("resource bindings without an item")?;
+        for name in &b.path {
+            at = match at {
+                Export::Instance(i) => i
+                    .items
+                    .get(name)
+                    .with_context(|| format!("instance has no export `{name}`"))?,
+                _ => bail!("`{name}` is looked up in something that is not an instance"),
+            };
+        }
+        let Export::Type(Some(resource)) = at else {
+            bail!(
+                "`{}` must be a resource type, and none is defined by that name",
+                b.path.join("/")
+            );
+        };
+        let slot = &state.resources[b.resource as usize];
+        if slot.set(resource.clone()).is_err() {
+            bail!("resource type {} bound twice", b.resource);
+        }
+    }
+    Ok(())
 }
 
 /// Instantiates `def`, whose imports `import` supplies by name, and
@@ -195,9 +229,22 @@ pub(crate) fn instantiate<T: 'static>(
     def: &ComponentDef,
     import: &mut dyn FnMut(&str, Kind) -> Result<Export>,
 ) -> Result<Exports> {
-    let mut s = Spaces::default();
+    let mut s = Spaces {
+        core_instances: Vec::new(),
+        core_funcs: Vec::new(),
+        core_memories: Vec::new(),
+        core_tables: Vec::new(),
+        core_globals: Vec::new(),
+        core_tags: Vec::new(),
+        modules: Vec::new(),
+        components: Vec::new(),
+        funcs: Vec::new(),
+        instances: Vec::new(),
+        state: InstanceState::new(def.resources),
+    };
     let mut exports = Exports::default();
-    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The component item the last definition added, for `Def::Bind`.
+    let mut last: Option<Export> = None;
     for d in &def.defs {
         match d {
             Def::Module(m) => s.modules.push(m.clone()),
@@ -259,15 +306,18 @@ pub(crate) fn instantiate<T: 'static>(
                     }
                     Ok(arg.clone())
                 };
-                let inner = instantiate(store, &component, &mut lookup)?;
-                s.instances.push(Arc::new(inner));
+                let inner = Arc::new(instantiate(store, &component, &mut lookup)?);
+                last = Some(Export::Instance(inner.clone()));
+                s.instances.push(inner);
             }
             Def::FromExports(items) => {
                 let items = items
                     .iter()
                     .map(|(name, item)| Ok((name.clone(), s.item(*item)?)))
                     .collect::<Result<_>>()?;
-                s.instances.push(Arc::new(Exports { items }));
+                let inner = Arc::new(Exports { items });
+                last = Some(Export::Instance(inner.clone()));
+                s.instances.push(inner);
             }
             Def::Alias {
                 kind,
@@ -282,6 +332,7 @@ pub(crate) fn instantiate<T: 'static>(
                 if kind_of(item) != *kind {
                     bail!("export `{name}` is not a {kind:?}");
                 }
+                last = Some(item.clone());
                 s.push(item.clone());
             }
             Def::Import { name, kind } => {
@@ -292,11 +343,13 @@ pub(crate) fn instantiate<T: 'static>(
                         kind_of(&item)
                     );
                 }
+                last = Some(item.clone());
                 s.push(item);
             }
             Def::Export { name, item } => {
                 let item = s.item(*item)?;
                 exports.items.insert(name.clone(), item.clone());
+                last = Some(item.clone());
                 s.push(item);
             }
             Def::Lift {
@@ -308,7 +361,7 @@ pub(crate) fn instantiate<T: 'static>(
                     core: get(&s.core_funcs, *core_func, "core function")?,
                     sig: sig.clone(),
                     abi: s.abi(options)?,
-                    entered: entered.clone(),
+                    instance: s.state.clone(),
                 };
                 s.funcs.push(Func::lifted(lifted));
             }
@@ -317,9 +370,38 @@ pub(crate) fn instantiate<T: 'static>(
                 callee
                     .check_type(&sig.ty)
                     .context("a host function's types do not match the import")?;
-                let core =
-                    func::lower(store.as_context_mut(), callee, sig.clone(), s.abi(options)?);
+                let abi = s.abi(options)?;
+                let core = func::lower(store.as_context_mut(), callee, sig.clone(), abi, &s.state);
                 s.core_funcs.push(core);
+            }
+            Def::Resource { index, dtor } => {
+                let resource = RuntimeResource {
+                    ty: ResourceType::fresh_guest(),
+                    implementer: Some(Arc::downgrade(&s.state)),
+                    guest_dtor: dtor
+                        .map(|f| get(&s.core_funcs, f, "core function"))
+                        .transpose()?,
+                    host_dtor: None,
+                };
+                if s.state.resources[*index as usize]
+                    .set(Arc::new(resource))
+                    .is_err()
+                {
+                    bail!("resource type {index} defined twice");
+                }
+            }
+            Def::Bind(binds) => bind(&s.state, last.as_ref(), binds)?,
+            Def::ResourceNew(r) => {
+                let f = handles::resource_new(store.as_context_mut(), s.state.clone(), *r);
+                s.core_funcs.push(f);
+            }
+            Def::ResourceDrop(r) => {
+                let f = handles::resource_drop(store.as_context_mut(), s.state.clone(), *r);
+                s.core_funcs.push(f);
+            }
+            Def::ResourceRep(r) => {
+                let f = handles::resource_rep(store.as_context_mut(), s.state.clone(), *r);
+                s.core_funcs.push(f);
             }
         }
     }

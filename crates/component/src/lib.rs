@@ -14,16 +14,22 @@
 mod abi;
 mod component;
 mod func;
+mod handles;
 mod instance;
 mod linker;
+mod resource_table;
+mod resources;
 mod typed;
 mod types;
 mod values;
 
 pub use component::Component;
 pub use func::Func;
+pub use handles::MAX_HANDLES;
 pub use instance::Instance;
 pub use linker::{Linker, LinkerInstance};
+pub use resource_table::{ResourceTable, ResourceTableError};
+pub use resources::{Resource, ResourceAny, ResourceType};
 pub use typed::{ComponentList, ComponentType, TypedFunc};
-pub use types::{FuncType, Type};
+pub use types::{FuncType, ResourceIndex, Type};
 pub use values::Val;

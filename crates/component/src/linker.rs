@@ -12,6 +12,7 @@ use hayate::{AsContextMut, Engine, StoreContextMut};
 use crate::component::{Component, Kind};
 use crate::func::Func;
 use crate::instance::{self, Export, Exports, Instance};
+use crate::resources::{HostDtor, ResourceType, RuntimeResource};
 use crate::typed::ComponentList;
 use crate::values::Val;
 
@@ -31,6 +32,7 @@ struct Definitions {
 enum Definition {
     Func(Func),
     Instance(Definitions),
+    Resource(Arc<RuntimeResource>),
 }
 
 /// The definitions of one instance (or the root) of a [`Linker`].
@@ -79,7 +81,8 @@ impl<T: 'static> Linker<T> {
                 (Some(Definition::Instance(d)), Kind::Instance) => {
                     Ok(Export::Instance(d.exports()))
                 }
-                (_, Kind::Type) => Ok(Export::Type),
+                (Some(Definition::Resource(r)), Kind::Type) => Ok(Export::Type(Some(r.clone()))),
+                (None, Kind::Type) => Ok(Export::Type(None)),
                 (Some(_), kind) => bail!("import `{name}` is not defined as a {kind:?}"),
                 (None, _) => bail!("component imports `{name}`, which the linker does not define"),
             }
@@ -100,7 +103,7 @@ impl Definitions {
             .or_insert_with(|| Definition::Instance(Definitions::default()));
         match entry {
             Definition::Instance(defs) => Ok(defs),
-            Definition::Func(_) => bail!("`{name}` is already defined as a function"),
+            _ => bail!("`{name}` is already defined, and not as an instance"),
         }
     }
 
@@ -112,6 +115,7 @@ impl Definitions {
                 let e = match d {
                     Definition::Func(f) => Export::Func(f.clone()),
                     Definition::Instance(i) => Export::Instance(i.exports()),
+                    Definition::Resource(r) => Export::Type(Some(r.clone())),
                 };
                 (name.clone(), e)
             })
@@ -164,6 +168,26 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
             name.to_string(),
             Definition::Func(Func::host(f, Some(check))),
         );
+        Ok(())
+    }
+
+    /// Defines resource type `name` as host type `ty` (usually
+    /// [`ResourceType::host`]); `dtor` runs with the representation of
+    /// each owned handle a guest drops.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        ty: ResourceType,
+        dtor: impl Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        if self.defs.items.contains_key(name) {
+            bail!("`{name}` is already defined");
+        }
+        let dtor: Arc<HostDtor<T>> = Arc::new(dtor);
+        let resource = RuntimeResource::host(ty, dtor);
+        self.defs
+            .items
+            .insert(name.to_string(), Definition::Resource(Arc::new(resource)));
         Ok(())
     }
 

@@ -55,7 +55,22 @@ pub enum Type {
     },
     /// `flags { name, ... }`.
     Flags(Arc<[String]>),
+    /// `own<R>`: an owned handle to a resource of type `R`.
+    Own(ResourceIndex),
+    /// `borrow<R>`: a handle borrowed for the duration of a call.
+    Borrow(ResourceIndex),
 }
+
+/// A resource type as a component names it: an index into the resource
+/// types its instances bind (each instantiation binds them anew, to the
+/// types it defines or is given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResourceIndex(pub(crate) u32);
+
+/// Resolves the validator's resource identities to the component's
+/// resource indices.
+pub(crate) type ResourceResolver<'a> =
+    &'a dyn Fn(wasmparser::component_types::ResourceId) -> anyhow::Result<ResourceIndex>;
 
 /// A component function's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +86,7 @@ impl Type {
     /// that names it).
     pub(crate) fn from_wasmparser(
         types: wasmparser::types::TypesRef<'_>,
+        resources: ResourceResolver<'_>,
         ty: &wasmparser::component_types::ComponentValType,
     ) -> anyhow::Result<Type> {
         use wasmparser::PrimitiveValType as P;
@@ -96,7 +112,7 @@ impl Type {
             }
             V::Type(id) => *id,
         };
-        let resolve = |t: &V| Type::from_wasmparser(types, t);
+        let resolve = |t: &V| Type::from_wasmparser(types, resources, t);
         let names = |set: &wasmparser::collections::IndexSet<wasmparser::names::KebabString>| {
             set.iter().map(|n| n.to_string()).collect::<Vec<_>>().into()
         };
@@ -131,7 +147,8 @@ impl Type {
                 ok: ok.as_ref().map(resolve).transpose()?.map(Arc::new),
                 err: err.as_ref().map(resolve).transpose()?.map(Arc::new),
             },
-            D::Own(_) | D::Borrow(_) => anyhow::bail!("resource handles are not supported yet"),
+            D::Own(r) => Type::Own(resources(r.resource())?),
+            D::Borrow(r) => Type::Borrow(resources(r.resource())?),
             // The canonical ABI despecializes `map<K, V>` to
             // `list<tuple<K, V>>`: its values are lists of pairs.
             D::Map { key, value, .. } => Type::List(Arc::new(Type::Tuple(

@@ -1,6 +1,7 @@
 //! Dynamic component values ([`Val`]), in the shape of
 //! `wasmtime::component::Val`, and their type check.
 
+use crate::resources::ResourceAny;
 use crate::types::Type;
 
 /// A component-model value, for dynamic calls.
@@ -48,6 +49,8 @@ pub enum Val {
     Result(Result<Option<Box<Val>>, Option<Box<Val>>>),
     /// `flags`: the names of the flags set.
     Flags(Vec<String>),
+    /// `own<R>` or `borrow<R>`: a resource handle.
+    Resource(ResourceAny),
 }
 
 impl Val {
@@ -118,6 +121,10 @@ impl Val {
                 }
             }
             (Val::Flags(set), Type::Flags(names)) => set.iter().all(|f| names.contains(f)),
+            // The resource type itself is checked when the handle is
+            // lowered into an instance, which knows what the index names.
+            (Val::Resource(r), Type::Own(_)) => r.owned(),
+            (Val::Resource(_), Type::Borrow(_)) => true,
             _ => false,
         };
         if ok {

@@ -135,16 +135,26 @@ fn bad_arguments_and_hostile_results_are_errors() {
     );
     assert!(wrong.is_err());
     assert!(call(&mut store, &instance, "add", &[Val::U32(1)]).is_err());
+    // Arguments refused before the call leave the instance usable.
+    let add = call(&mut store, &instance, "add", &[Val::U32(2), Val::U32(3)]).unwrap();
+    assert_eq!(add, Some(Val::U32(5)));
+    // A failure once the guest ran traps, and a trapped instance may not
+    // be entered again (as in the spec and Wasmtime); a fresh one works.
+    let fresh = |store: &mut Store<()>| linker.instantiate(store, &component).unwrap();
     let oob = call(&mut store, &instance, "bad-string", &[]).unwrap_err();
     assert!(format!("{oob:#}").contains("bounds"), "{oob:#}");
+    let again = call(&mut store, &instance, "add", &[Val::U32(2), Val::U32(3)]).unwrap_err();
+    assert!(format!("{again:#}").contains("trapped"), "{again:#}");
+    let instance = fresh(&mut store);
     let utf8 = call(&mut store, &instance, "bad-utf8", &[]).unwrap_err();
     assert!(
         format!("{utf8:#}").to_lowercase().contains("utf"),
         "{utf8:#}"
     );
+    let instance = fresh(&mut store);
     let trap = call(&mut store, &instance, "boom", &[]).unwrap_err();
     assert!(trap.downcast_ref::<hayate::Trap>().is_some(), "{trap:#}");
-    // The instance still works after all that.
+    let instance = fresh(&mut store);
     let add = call(&mut store, &instance, "add", &[Val::U32(2), Val::U32(3)]).unwrap();
     assert_eq!(add, Some(Val::U32(5)));
 }
@@ -329,6 +339,7 @@ fn aliased_lists_cannot_make_the_host_build_huge_values() {
         "{err:#}"
     );
     // Modest aliasing is fine.
+    let instance = linker.instantiate(&mut store, &component).unwrap();
     let few = call(&mut store, &instance, "few", &[]).unwrap();
     let five_nuls = Val::String("\0\0\0\0\0".into());
     assert_eq!(few, Some(Val::List(vec![five_nuls.clone(), five_nuls])));
@@ -366,8 +377,13 @@ fn a_running_instance_cannot_be_entered_again() {
     let outer = instance.get_func(&mut store, "outer").unwrap();
     let err = outer.call(&mut store, &[], &mut []).unwrap_err();
     assert!(format!("{err:#}").contains("re-entrance"), "{err:#}");
-    // Not entered any more: a plain call works.
+    // The failed call trapped the instance: it may not be entered again.
     let mut out = [Val::U32(0)];
+    let err = inner.call(&mut store, &[], &mut out).unwrap_err();
+    assert!(format!("{err:#}").contains("trapped"), "{err:#}");
+    // A fresh instance works.
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let inner = instance.get_func(&mut store, "inner").unwrap();
     inner.call(&mut store, &[], &mut out).unwrap();
     assert_eq!(out[0], Val::U32(7));
 }

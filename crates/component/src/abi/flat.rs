@@ -97,6 +97,10 @@ pub(crate) fn lift_flat(
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
             lift_flat_variant(mem, enc, Cases(ty), flat)?
         }
+        Type::Own(res) | Type::Borrow(res) => {
+            let index = next_i32(flat)? as u32;
+            mem.lift_handle(index, *res, matches!(ty, Type::Own(_)))?
+        }
     })
 }
 
@@ -187,6 +191,9 @@ pub(crate) fn lower_flat(
         }
         (Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. }, _) => {
             return lower_flat_variant(mem, enc, Cases(ty), val, out);
+        }
+        (Type::Own(res) | Type::Borrow(res), _) => {
+            Core::I32(mem.lower_handle(val, *res, matches!(ty, Type::Own(_)))? as i32)
         }
         _ => bail!("type mismatch: expected a value of type {ty:?}, found {val:?}"),
     };
