@@ -5,6 +5,7 @@
 //! point is `--invoke NAME` or, without it, the module's `_start` export
 //! (a WASI command, whose arguments become its argv).
 
+mod component;
 pub(crate) mod wasi;
 
 use crate::options::CommonOptions;
@@ -77,9 +78,12 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     options.configure(&mut config);
     config.allow_precompiled(args.allow_precompiled);
     let engine = Engine::new(&config).context("cannot create the engine")?;
+    if let Some(bytes) = component_binary(module_path)? {
+        return component::execute(&args, &options, &engine, module_path, &bytes, guest_args);
+    }
     let module = load_module(&engine, module_path)?;
     let _handoff = CacheHandoff::after_load(&engine, &module, &options, &args.options, module_path);
-    let wasi = args.wasi.build(&module, module_path, guest_args)?;
+    let wasi = args.wasi.build(Some(&module), module_path, guest_args)?;
     let mut store = Store::new(
         &engine,
         Host {
@@ -233,6 +237,25 @@ fn finish_with_error(e: hayate::Error, name: &str) -> Result<ExitCode> {
 /// the Wasm backtrace it carries.
 fn describe(e: &hayate::Error) -> String {
     WasmBacktrace::report(e)
+}
+
+/// The binary of the component in `path`, if it holds one (binary, or
+/// text that parses to one); `None` for a module or an artifact.
+fn component_binary(path: &Path) -> Result<Option<Vec<u8>>> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    if bytes.starts_with(b"\0asm") {
+        let is = hayate_component::Component::is_component(&bytes);
+        return Ok(is.then_some(bytes));
+    }
+    if path.extension().is_some_and(|e| e == "wat")
+        && let Ok(binary) = wat::parse_bytes(&bytes)
+        && hayate_component::Component::is_component(&binary)
+    {
+        return Ok(Some(binary.into_owned()));
+    }
+    Ok(None)
 }
 
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {

@@ -69,7 +69,35 @@ const CASES: &[&str] = &[
     "run cli.wasm trap",
     // A C++ program whose exceptions are WebAssembly exceptions.
     "run -W exceptions=y cpp_exceptions.wasm",
+    // Components (WASI 0.2): the C programs wrapped with the preview1
+    // adapter, run through `wasi:cli/run`.
+    "run --dir sandbox::/sandbox --env GREETING=hi portable.component.wasm a b",
+    "run portable.component.wasm",
+    "run portable.component.wasm fail",
+    "run cli.component.wasm args x y",
+    "run --env FOO=bar cli.component.wasm env FOO",
+    "run -S inherit-env cli.component.wasm env FROM_HOST",
+    "run cli.component.wasm exit 0",
+    "run cli.component.wasm exit 42",
+    "run cli.component.wasm raise",
+    "run cli.component.wasm trap",
 ];
+
+/// Test program `name` wrapped into a component with the preview1
+/// adapter, as `wasm-tools component new --adapt` does.
+fn component_of(name: &str) -> Vec<u8> {
+    use wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER as ADAPTER;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../wasi/tests/programs")
+        .join(format!("{name}.wasm"));
+    wit_component::ComponentEncoder::default()
+        .module(&std::fs::read(path).unwrap())
+        .unwrap()
+        .adapter("wasi_snapshot_preview1", ADAPTER)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
 
 /// The C++ program with WebAssembly exceptions (`cpp/exceptions.cpp`).
 fn cpp_exceptions() -> PathBuf {
@@ -129,6 +157,11 @@ fn same_output_and_exit_codes_as_wasmtime() {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasi/tests/programs/cli.wasm");
     std::fs::copy(cli, dir.path().join("cli.wasm")).unwrap();
     std::fs::copy(cpp_exceptions(), dir.path().join("cpp_exceptions.wasm")).unwrap();
+    for name in ["portable", "cli"] {
+        let path = dir.path().join(format!("{name}.component.wasm"));
+        std::fs::write(path, component_of(name)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("sandbox")).unwrap();
 
     let mut differences = Vec::new();
     for case in CASES {

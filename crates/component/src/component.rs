@@ -192,6 +192,11 @@ impl Component {
         })
     }
 
+    /// Whether `bytes` is a component's binary (not a core module's).
+    pub fn is_component(bytes: &[u8]) -> bool {
+        wasmparser::Parser::is_component(bytes)
+    }
+
     /// The engine the component was compiled for.
     pub fn engine(&self) -> &Engine {
         &self.engine

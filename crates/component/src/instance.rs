@@ -325,15 +325,19 @@ pub(crate) fn instantiate<T: 'static>(
                 name,
             } => {
                 let instance = get(&s.instances, *instance, "instance")?;
-                let item = instance
-                    .items
-                    .get(name)
-                    .with_context(|| format!("instance has no export `{name}`"))?;
-                if kind_of(item) != *kind {
+                let item = match instance.items.get(name) {
+                    Some(item) => item.clone(),
+                    // A type an instance's type names (`(eq ...)` of a
+                    // type defined elsewhere) need not exist at run time;
+                    // a resource bound from it is checked by `Def::Bind`.
+                    None if *kind == Kind::Type => Export::Type(None),
+                    None => bail!("instance has no export `{name}`"),
+                };
+                if kind_of(&item) != *kind {
                     bail!("export `{name}` is not a {kind:?}");
                 }
                 last = Some(item.clone());
-                s.push(item.clone());
+                s.push(item);
             }
             Def::Import { name, kind } => {
                 let item = import(name, *kind)?;

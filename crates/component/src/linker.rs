@@ -76,7 +76,7 @@ impl<T: 'static> Linker<T> {
         }
         let mut store: StoreContextMut<'_, T> = store.as_context_mut();
         let mut lookup = |name: &str, kind: Kind| -> Result<Export> {
-            match (self.root.items.get(name), kind) {
+            match (self.root.get(name), kind) {
                 (Some(Definition::Func(f)), Kind::Func) => Ok(Export::Func(f.clone())),
                 (Some(Definition::Instance(d)), Kind::Instance) => {
                     Ok(Export::Instance(d.exports()))
@@ -94,7 +94,39 @@ impl<T: 'static> Linker<T> {
     }
 }
 
+/// The part of version `v` that semver-compatible versions share: the
+/// major version, or for `0.y.z` the major and minor (`0.2.3` and
+/// `0.2.12` are compatible, `0.2` and `0.3` are not).
+fn compatible_part(v: &str) -> Option<&str> {
+    let mut dots = v.match_indices('.').map(|(i, _)| i);
+    let first = dots.next()?;
+    if &v[..first] != "0" {
+        return Some(&v[..first]);
+    }
+    let second = dots.next()?;
+    Some(&v[..second])
+}
+
 impl Definitions {
+    /// Definition `name`: exactly, or for a versioned interface name
+    /// (`wasi:io/streams@0.2.3`) the newest semver-compatible version
+    /// defined, as Wasmtime's linker resolves them.
+    fn get(&self, name: &str) -> Option<&Definition> {
+        if let Some(d) = self.items.get(name) {
+            return Some(d);
+        }
+        let (base, version) = name.rsplit_once('@')?;
+        let want = compatible_part(version)?;
+        self.items
+            .iter()
+            .filter_map(|(key, d)| {
+                let (b, v) = key.rsplit_once('@')?;
+                (b == base && compatible_part(v) == Some(want)).then_some((v, d))
+            })
+            .max_by(|(a, _), (b, _)| compare_versions(a, b))
+            .map(|(_, d)| d)
+    }
+
     /// The definitions of nested instance `name`, created empty if new.
     fn instance(&mut self, name: &str) -> Result<&mut Definitions> {
         let entry = self
@@ -204,5 +236,54 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
             defs: self.defs.instance(name)?,
             _store: PhantomData,
         })
+    }
+}
+
+/// Orders dotted versions numerically (`0.2.12` after `0.2.9`).
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    parts(a).cmp(&parts(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_names_match_semver_compatible_definitions() {
+        assert_eq!(compatible_part("0.2.3"), Some("0.2"));
+        assert_eq!(compatible_part("1.2.3"), Some("1"));
+        assert_eq!(compatible_part("0"), None);
+        let mut defs = Definitions::default();
+        for name in ["wasi:io/streams@0.2.9", "wasi:io/streams@0.2.12", "x@0.3.0"] {
+            defs.items
+                .insert(name.into(), Definition::Instance(Definitions::default()));
+        }
+        let found = |name: &str| {
+            defs.get(name).map(|d| {
+                let ptr = d as *const Definition;
+                defs.items
+                    .iter()
+                    .find(|(_, v)| std::ptr::eq(*v, ptr))
+                    .unwrap()
+                    .0
+                    .clone()
+            })
+        };
+        assert_eq!(
+            found("wasi:io/streams@0.2.0").as_deref(),
+            Some("wasi:io/streams@0.2.12")
+        );
+        assert_eq!(
+            found("wasi:io/streams@0.2.9").as_deref(),
+            Some("wasi:io/streams@0.2.9")
+        );
+        assert_eq!(found("wasi:io/streams@0.3.0"), None);
+        assert_eq!(found("x@0.2.0"), None);
+        assert_eq!(found("wasi:io/streams"), None);
     }
 }

@@ -26,6 +26,8 @@ pub struct WasiCtx {
     /// Set by `poll_oneoff` when it returned because `blocking_deadline`
     /// passed with nothing ready; the call then stops the guest.
     pub(crate) blocking_deadline_passed: bool,
+    /// WASI 0.2's host resources (streams, pollables, descriptors).
+    pub(crate) p2: hayate_component::ResourceTable,
 }
 
 impl WasiCtx {
@@ -391,6 +393,7 @@ impl WasiCtxBuilder {
             table,
             blocking_deadline: this.blocking_deadline,
             blocking_deadline_passed: false,
+            p2: hayate_component::ResourceTable::new(),
         }
     }
 }

@@ -52,6 +52,17 @@ fn list(dir: &cap_std::fs::Dir) -> WasiResult<Vec<DirEnt>> {
 }
 
 impl WasiCtx {
+    /// The entries of directory `fd` (which needs `fd_readdir`), `.` and
+    /// `..` first, for WASI 0.2's `read-directory`.
+    pub(crate) fn dir_listing(&self, fd: i32) -> WasiResult<Vec<DirEnt>> {
+        let entry = self.table.get(fd)?;
+        if !entry.is_dir() {
+            return Err(Errno::Notdir);
+        }
+        entry.require(rights::FD_READDIR)?;
+        list(entry.dir()?)
+    }
+
     pub(crate) fn fd_readdir(
         &mut self,
         mem: &mut GuestMemory,

@@ -264,11 +264,13 @@ impl WasiOptions {
     /// first, as Wasmtime numbers them) and then the preopened directories.
     /// With `-S cli=n` WASI is not provided: a module that imports it is
     /// refused.
-    pub fn build(&self, module: &Module, path: &Path, args: &[String]) -> Result<WasiCtx> {
+    /// The guest's WASI context; `module` is `None` for a component.
+    pub fn build(&self, module: Option<&Module>, path: &Path, args: &[String]) -> Result<WasiCtx> {
         let flags = parse_flags(&self.wasi)?;
         if !flags.cli {
             let wasi: Vec<String> = module
-                .imports()
+                .iter()
+                .flat_map(|m| m.imports())
                 .filter(|i| i.module() == "wasi_snapshot_preview1")
                 .map(|i| format!("`{}::{}`", i.module(), i.name()))
                 .collect();

@@ -89,3 +89,54 @@ pub fn expect_code(out: &Outcome, code: i32) {
         out.stdout, out.stderr
     );
 }
+
+/// `bytes` (a preview1 command module) as a component: wrapped with the
+/// official preview1 adapter by `wit-component`, as
+/// `wasm-tools component new --adapt` does.
+pub fn adapt(bytes: &[u8]) -> Vec<u8> {
+    use wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER as ADAPTER;
+    wit_component::ComponentEncoder::default()
+        .module(bytes)
+        .expect("the module is a preview1 command")
+        .adapter("wasi_snapshot_preview1", ADAPTER)
+        .expect("the adapter loads")
+        .validate(true)
+        .encode()
+        .expect("the component encodes")
+}
+
+/// Runs component `bytes` (a `wasi:cli/command`) as [`run_bytes`] runs a
+/// module.
+pub fn run_component(name: &str, bytes: &[u8], setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
+    let engine = engine();
+    let component = hayate_component::Component::new(engine, bytes).expect("component compiles");
+    let mut linker = hayate_component::Linker::new(engine);
+    hayate_wasi::p2::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let stdout = WritePipe::new_in_memory();
+    let stderr = WritePipe::new_in_memory();
+    let mut builder = WasiCtx::builder();
+    builder
+        .arg(name)
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    setup(&mut builder);
+    let mut store = Store::new(engine, builder.build());
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .expect("instantiates");
+    let code = match hayate_wasi::p2::run(&mut store, &instance) {
+        Ok(()) => 0,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => panic!(
+                "{name} failed: {e:#}\nstderr: {}",
+                String::from_utf8_lossy(&stderr.contents())
+            ),
+        },
+    };
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+    }
+}
