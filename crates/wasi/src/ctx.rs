@@ -37,6 +37,13 @@ impl WasiCtx {
         WasiCtxBuilder::new()
     }
 
+    /// The table of WASI 0.2 host resources (streams, pollables,
+    /// descriptors), for hosts that add interfaces of their own on top
+    /// (`wasi:http`'s bodies are `wasi:io` streams).
+    pub fn resource_table(&mut self) -> &mut hayate_component::ResourceTable {
+        &mut self.p2
+    }
+
     /// The guest-visible number of every open fd.
     pub fn open_fds(&self) -> Vec<i32> {
         self.table.fds().collect()

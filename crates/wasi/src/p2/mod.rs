@@ -34,6 +34,11 @@ use hayate_component::{Linker, LinkerInstance, Resource, ResourceType, Val};
 
 use crate::ctx::WasiCtx;
 
+pub use io::{
+    HostInputStream, HostOutputStream, HostPollable, InputStream, IoError, OutputStream, Pollable,
+    StreamError,
+};
+
 /// The WASI 0.2 version the interfaces are defined at.
 pub const VERSION: &str = "0.2.12";
 
