@@ -16,7 +16,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use hayate::{Config, Engine};
-use hayate_serve::{CgiHandler, CgiOptions, Preopen, Router, ServeConfig, Server};
+use hayate_serve::{
+    CgiHandler, CgiOptions, Handler, Preopen, ProxyHandler, Router, ServeConfig, Server,
+};
 
 use crate::options::keys::{parse_duration, parse_size};
 use crate::options::{CommonOptions, optional_arg, repeated_arg, strings};
@@ -249,14 +251,12 @@ pub fn execute(args: ServeArgs) -> Result<std::process::ExitCode> {
             args: guest_args.to_vec(),
             ..cgi.clone()
         };
-        let handler = CgiHandler::from_file(&engine, Path::new(module), options)?;
-        router.route("/", Arc::new(handler))?;
+        router.route("/", handler_for(&engine, Path::new(module), options)?)?;
     }
     for spec in &args.routes {
         let (prefix, module) = parse_route(spec)?;
-        let handler = CgiHandler::from_file(&engine, module, cgi.clone())?;
         router
-            .route(prefix, Arc::new(handler))
+            .route(prefix, handler_for(&engine, module, cgi.clone())?)
             .with_context(|| format!("invalid --route `{spec}`"))?;
     }
     if router.is_empty() {
@@ -266,6 +266,15 @@ pub fn execute(args: ServeArgs) -> Result<std::process::ExitCode> {
     server.tick_epochs(&engine);
     server.run(hayate_serve::shutdown_signal())?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The handler for the file at `path`: a `wasi:http/proxy` component, or
+/// a WASI command module speaking CGI.
+fn handler_for(engine: &Engine, path: &Path, options: CgiOptions) -> Result<Arc<dyn Handler>> {
+    if hayate_serve::proxy::is_component_file(path) {
+        return Ok(Arc::new(ProxyHandler::from_file(engine, path, options)?));
+    }
+    Ok(Arc::new(CgiHandler::from_file(engine, path, options)?))
 }
 
 #[cfg(test)]

@@ -49,8 +49,10 @@
 //! # }
 //! ```
 //!
-//! A second kind of handler (`wasi:http/proxy` components) implements
-//! [`Handler`] beside [`CgiHandler`]; the server does not care which.
+//! The second kind of handler, [`ProxyHandler`], runs `wasi:http/proxy`
+//! components (as `wasmtime serve` does) under the same per-request
+//! isolation and limits; both implement [`Handler`], and the server does
+//! not care which.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -58,6 +60,7 @@ pub mod cgi;
 pub mod handler;
 pub mod log;
 mod pool;
+pub mod proxy;
 pub mod router;
 mod server;
 
@@ -73,6 +76,7 @@ pub use hyper::http;
 
 pub use cgi::{CgiHandler, CgiOptions, EPOCH_TICK, Preopen};
 pub use handler::{Handler, HandlerError, Head, Request, ResponseSink};
+pub use proxy::ProxyHandler;
 pub use router::Router;
 pub use server::{HEALTH_PATH, ResponseBody, ServeConfig, Server};
 
@@ -92,17 +96,22 @@ pub fn configure_engine(
     pooling: Option<PoolingConfig>,
 ) {
     let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    // A component is several core instances (its module, and the shims
+    // and adapters its toolchain adds), with tables of their own; its
+    // memories are one or two.
+    let instances = workers.saturating_mul(CORE_INSTANCES_PER_REQUEST);
+    let memories = workers.saturating_mul(2);
     let pool = match pooling {
         Some(mut pool) => {
-            pool.max_instances = pool.max_instances.max(workers);
-            pool.max_memories = pool.max_memories.max(workers);
-            pool.max_tables = pool.max_tables.max(workers);
+            pool.max_instances = pool.max_instances.max(instances);
+            pool.max_memories = pool.max_memories.max(memories);
+            pool.max_tables = pool.max_tables.max(instances);
             pool
         }
         None => PoolingConfig {
-            max_instances: workers,
-            max_memories: workers,
-            max_tables: workers,
+            max_instances: instances,
+            max_memories: memories,
+            max_tables: instances,
             max_memory_pages: (max_memory as u64).div_ceil(65536).max(1),
             max_table_elements: POOL_TABLE_ELEMENTS,
             ..PoolingConfig::default()
@@ -111,6 +120,10 @@ pub fn configure_engine(
     config.epoch_interruption(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 }
+
+/// Core instances (and tables) the pool keeps per worker: one request of
+/// a component handler may instantiate this many core modules.
+pub const CORE_INSTANCES_PER_REQUEST: u32 = 8;
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {

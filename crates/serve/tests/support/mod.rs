@@ -70,8 +70,13 @@ pub fn start_with_args(routes: &[(&str, &str, Vec<String>)], setup: Setup) -> Ru
                 .build(),
             ..setup.cgi.clone()
         };
-        let handler = CgiHandler::from_file(&engine, &path, options).unwrap();
-        router.route(prefix, Arc::new(handler)).unwrap();
+        let handler: Arc<dyn hayate_serve::Handler> =
+            if hayate_serve::proxy::is_component_file(&path) {
+                Arc::new(hayate_serve::ProxyHandler::from_file(&engine, &path, options).unwrap())
+            } else {
+                Arc::new(CgiHandler::from_file(&engine, &path, options).unwrap())
+            };
+        router.route(prefix, handler).unwrap();
     }
     let mut server = Server::bind(setup.serve, router).unwrap();
     server.tick_epochs(&engine);

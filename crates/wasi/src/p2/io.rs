@@ -143,23 +143,6 @@ pub(super) fn failed(ctx: &mut WasiCtx, errno: Errno) -> Result<Val> {
     )))
 }
 
-fn bytes(data: Vec<u8>) -> Val {
-    Val::List(data.into_iter().map(Val::U8).collect())
-}
-
-fn arg_bytes(args: &[Val], i: usize) -> Result<Vec<u8>> {
-    match arg(args, i)? {
-        Val::List(items) => items
-            .iter()
-            .map(|v| match v {
-                Val::U8(b) => Ok(*b),
-                other => bail!("expected a byte, found {other:?}"),
-            })
-            .collect(),
-        other => bail!("expected a list of bytes, found {other:?}"),
-    }
-}
-
 /// Reads up to `len` bytes from `stream`; `Ok(None)` at its end.
 fn read(
     ctx: &mut WasiCtx,
@@ -483,7 +466,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: impl GetCtx<T>) -> Re
                 let len = arg_u64(args, 1)?;
                 let ctx = get(store.data_mut());
                 let v = match read(ctx, &stream, len, blocking)? {
-                    Ok(Some(data)) => ok(Some(bytes(data))),
+                    Ok(Some(data)) => ok(Some(super::vals::bytes(&data))),
                     Ok(None) => closed(),
                     Err(e) => failed(ctx, e)?,
                 };
@@ -548,7 +531,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: impl GetCtx<T>) -> Re
             name,
             move |mut store: StoreContextMut<'_, T>, args, results| {
                 let stream = arg_res::<OutputStream>(args, 0)?;
-                let data = arg_bytes(args, 1)?;
+                let data = super::vals::arg_bytes(args, 1)?;
                 let ctx = get(store.data_mut());
                 let v = match write(ctx, &stream, &data)? {
                     Ok(()) => ok(None),

@@ -28,11 +28,13 @@ mod clocks;
 mod filesystem;
 mod io;
 pub mod pipe;
+pub mod vals;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use hayate_component::{Linker, LinkerInstance, Resource, ResourceType, Val};
 
 use crate::ctx::WasiCtx;
+use vals::{arg, arg_flag, arg_res, arg_str, arg_u64, err, handle, ok, ret};
 
 pub use io::{
     HostInputStream, HostOutputStream, HostPollable, InputStream, IoError, OutputStream, Pollable,
@@ -95,62 +97,6 @@ fn resource<T: 'static, R: Send + 'static>(
         on_drop(ctx, value);
         Ok(())
     })
-}
-
-/// The `i`th argument.
-fn arg(args: &[Val], i: usize) -> Result<&Val> {
-    args.get(i).with_context(|| format!("argument {i} missing"))
-}
-
-fn arg_u64(args: &[Val], i: usize) -> Result<u64> {
-    match arg(args, i)? {
-        Val::U64(x) => Ok(*x),
-        other => bail!("expected a u64, found {other:?}"),
-    }
-}
-
-fn arg_str(args: &[Val], i: usize) -> Result<&str> {
-    match arg(args, i)? {
-        Val::String(s) => Ok(s),
-        other => bail!("expected a string, found {other:?}"),
-    }
-}
-
-/// Whether flags argument `i` has flag `name` set.
-fn arg_flag(args: &[Val], i: usize, name: &str) -> Result<bool> {
-    match arg(args, i)? {
-        Val::Flags(set) => Ok(set.iter().any(|f| f == name)),
-        other => bail!("expected flags, found {other:?}"),
-    }
-}
-
-/// Handle argument `i`, as a handle to a host resource `R`.
-fn arg_res<R: 'static>(args: &[Val], i: usize) -> Result<Resource<R>> {
-    match arg(args, i)? {
-        Val::Resource(any) => any.clone().try_into_resource(),
-        other => bail!("expected a resource handle, found {other:?}"),
-    }
-}
-
-/// `ok(v)` of a `result`.
-fn ok(v: Option<Val>) -> Val {
-    Val::Result(Ok(v.map(Box::new)))
-}
-
-/// `err(v)` of a `result`.
-fn err(v: Val) -> Val {
-    Val::Result(Err(Some(Box::new(v))))
-}
-
-/// A handle to a new host resource, for a result.
-fn handle<R: 'static>(r: Resource<R>) -> Val {
-    Val::Resource(r.into_resource_any())
-}
-
-/// Sets the one result of a function.
-fn ret(results: &mut [Val], v: Val) -> Result<()> {
-    *results.first_mut().context("no result slot")? = v;
-    Ok(())
 }
 
 /// Runs a `wasi:cli/command` component's `wasi:cli/run` export (of any
