@@ -16,7 +16,8 @@ RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-$(nproc)}
 WASMTIME=${HAYATE_WASMTIME:?set HAYATE_WASMTIME to the wasmtime CLI}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release -q -p hayate-cli -p hayate-serve --example proxy_component
+cargo build --release -q -p hayate-cli
+cargo build --release -q -p hayate-serve --example proxy_component
 target=${CARGO_TARGET_DIR:-target}/release
 dir=$(mktemp -d)
 "$target/examples/proxy_component" "$dir/proxy.wasm"
