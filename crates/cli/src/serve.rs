@@ -43,6 +43,7 @@ pub struct ServeArgs {
     queue: Option<String>,
     max_body_size: Option<String>,
     grace: Option<String>,
+    allow_outgoing_http: bool,
     module_and_args: Vec<String>,
 }
 
@@ -64,6 +65,7 @@ impl clap::FromArgMatches for ServeArgs {
         self.queue = one("queue");
         self.max_body_size = one("max-body-size");
         self.grace = one("grace");
+        self.allow_outgoing_http = matches.get_flag("allow-outgoing-http");
         self.module_and_args = strings(matches, "module");
         Ok(())
     }
@@ -116,6 +118,15 @@ impl clap::Args for ServeArgs {
             "After SIGINT or SIGTERM, how long requests in flight may take to finish \
              (default 10s)",
         ))
+        .arg(
+            Arg::new("allow-outgoing-http")
+                .long("allow-outgoing-http")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Let wasi:http/proxy handlers make outgoing HTTP requests \
+                     (wasi:http/outgoing-handler); refused by default",
+                ),
+        )
         .arg(module_arg())
     }
 
@@ -134,7 +145,8 @@ fn module_arg() -> Arg {
         .trailing_var_arg(true)
         .allow_hyphen_values(true)
         .help(
-            "The handler to serve at `/` (a WASI command speaking CGI), then its arguments; \
+            "The handler to serve at `/` (a wasi:http/proxy component, or a WASI command \
+             speaking CGI), then its arguments; \
              everything after it belongs to the handler, so give `hayate serve` its own \
              options first",
         )
@@ -238,6 +250,7 @@ pub fn execute(args: ServeArgs) -> Result<std::process::ExitCode> {
         timeout: Some(options.timeout.unwrap_or(DEFAULT_TIMEOUT)),
         fuel: options.fuel,
         limits: options.store_limits(),
+        outgoing_http: args.allow_outgoing_http,
     };
 
     let mut config = Config::new();

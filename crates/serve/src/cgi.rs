@@ -69,6 +69,9 @@ pub struct CgiOptions {
     pub fuel: Option<u64>,
     /// Memory, table and instance caps of one request's store.
     pub limits: StoreLimits,
+    /// Whether a `wasi:http/proxy` handler may make outgoing requests
+    /// (`wasi:http/outgoing-handler`); CGI handlers have no network.
+    pub outgoing_http: bool,
 }
 
 /// The data of one request's store.

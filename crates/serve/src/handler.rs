@@ -143,6 +143,11 @@ impl ResponseSink {
         (sink, rx)
     }
 
+    /// The server's runtime, for work a handler starts beside it.
+    pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime.clone()
+    }
+
     /// Whether [`ResponseSink::start`] was called.
     pub fn started(&self) -> bool {
         self.status.is_some()

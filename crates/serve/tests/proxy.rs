@@ -65,3 +65,62 @@ fn failures_are_500s_and_the_server_keeps_serving() {
     let mut conn = Conn::open(server.addr());
     assert_eq!(conn.request("GET", "/ok", &[], b"").status, 200);
 }
+
+/// A one-request-at-a-time upstream HTTP server answering `body`.
+fn upstream(body: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&got);
+            let status = if head.starts_with("GET /up ") {
+                "203 Upstream"
+            } else {
+                "404 No"
+            };
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn outgoing_requests_need_permission() {
+    let path = handler().to_str().unwrap().to_string();
+    let up = upstream("from upstream");
+    // Refused by default: the guest gets HTTP-request-denied (it answers 502).
+    let server = start(&[("/", &path)], Setup::default());
+    let mut conn = Conn::open(server.addr());
+    let r = conn.request("GET", &format!("/fetch?{up}"), &[], b"");
+    assert_eq!(r.status, 502);
+    drop(server);
+    // Allowed: the guest relays the upstream's status and body.
+    let mut setup = Setup::default();
+    setup.cgi.outgoing_http = true;
+    let server = start(&[("/", &path)], setup);
+    let mut conn = Conn::open(server.addr());
+    let r = conn.request("GET", &format!("/fetch?{up}"), &[], b"");
+    assert_eq!(r.status, 203);
+    assert_eq!(r.text(), "from upstream");
+    // Nothing listening: an error code, not a hang or a crash.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let r = conn.request("GET", &format!("/fetch?{closed}"), &[], b"");
+    assert_eq!(r.status, 502);
+}

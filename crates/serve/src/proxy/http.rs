@@ -5,8 +5,9 @@
 //! [`ResponseSink`], buffered until the response is set), fields, and
 //! request options. Resources live in the WASI context's table.
 //!
-//! Outgoing requests (`outgoing-handler.handle`) are refused with
-//! `HTTP-request-denied`: the server gives handlers no network access.
+//! Outgoing requests (`outgoing-handler.handle`, see `outgoing.rs`) are
+//! refused with `HTTP-request-denied` unless the store's [`HttpView`]
+//! allows them.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,7 @@ use hayate_wasi::p2::{HostInputStream, HostOutputStream, InputStream, OutputStre
 use hyper::Method;
 
 use super::fields::{Fields, HeaderError};
+use super::outgoing::{self, Outgoing, Pending, PendingReady};
 use crate::handler::{Head, ResponseSink};
 
 /// How much of a response body a guest may write before setting the
@@ -31,6 +33,16 @@ pub const MAX_PENDING_BODY: usize = 16 << 20;
 /// The WASI context of a store, as the functions here reach it.
 pub trait GetWasi<T>: Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static {}
 impl<T, F: Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static> GetWasi<T> for F {}
+
+/// What a store's data gives `wasi:http`: its WASI context (whose table
+/// holds the HTTP resources) and whether, and how, it may make outgoing
+/// requests.
+pub trait HttpView: 'static {
+    /// The WASI context.
+    fn wasi(&mut self) -> &mut WasiCtx;
+    /// Outgoing requests' runtime and deadline; `None` refuses them.
+    fn outgoing(&self) -> Option<&Outgoing>;
+}
 
 /// An `incoming-request`.
 pub struct IncomingRequest {
@@ -84,13 +96,21 @@ pub struct OutgoingRequest {
     scheme: Option<Val>,
     authority: Option<String>,
     headers: Fields,
+    body: Arc<Mutex<BodyState>>,
     body_taken: bool,
 }
 
-/// `future-incoming-response` (never made: requests are refused).
-pub struct FutureIncomingResponse;
-/// `incoming-response` (never made).
-pub struct IncomingResponse;
+/// `future-incoming-response`: a request in flight.
+pub struct FutureIncomingResponse {
+    pending: Pending,
+}
+
+/// `incoming-response`: the response to an outgoing request.
+pub struct IncomingResponse {
+    status: u16,
+    headers: Fields,
+    body: Option<Bytes>,
+}
 
 /// A `response-outparam`: where the response goes.
 pub struct ResponseOutparam {
@@ -120,6 +140,13 @@ pub struct BodyState {
     /// `outgoing-response.body` was called.
     pub taken: bool,
     failed: bool,
+}
+
+impl BodyState {
+    /// The whole body, once finished (for an outgoing request).
+    pub fn take_finished(&mut self) -> Option<Vec<u8>> {
+        self.finished.then(|| std::mem::take(&mut self.pending))
+    }
 }
 
 fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
@@ -289,9 +316,14 @@ fn func<T: 'static>(
     )
 }
 
-/// Defines `wasi:http/types` and `wasi:http/outgoing-handler` at
-/// `version` on `linker`.
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: impl GetWasi<T>) -> Result<()> {
+/// The WASI context of `T`'s data.
+fn wasi_of<T: HttpView>(t: &mut T) -> &mut WasiCtx {
+    t.wasi()
+}
+
+/// Defines `wasi:http/types` and `wasi:http/outgoing-handler` on `linker`.
+pub fn add_to_linker<T: HttpView>(linker: &mut Linker<T>) -> Result<()> {
+    let get = wasi_of::<T>;
     let version = hayate_wasi::p2::VERSION;
     let mut types = linker.instance(&format!("wasi:http/types@{version}"))?;
     let t = &mut types;
@@ -313,10 +345,63 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: impl GetWasi<T>) -
     func(t, "http-error-code", get, |_, _| Ok(Val::Option(None)))?;
 
     let mut out = linker.instance(&format!("wasi:http/outgoing-handler@{version}"))?;
-    func(&mut out, "handle", get, |_, _| {
-        Ok(err(Val::Variant("HTTP-request-denied".into(), None)))
-    })?;
+    out.func_new(
+        "handle",
+        |mut store: StoreContextMut<'_, T>, args, results| {
+            let v = match store.data().outgoing().cloned() {
+                Some(policy) => send(store.data_mut().wasi(), &policy, args)?,
+                None => err(Val::Variant("HTTP-request-denied".into(), None)),
+            };
+            ret(results, v)
+        },
+    )?;
     Ok(())
+}
+
+/// `outgoing-handler.handle`: starts the request, returns its future.
+fn send(ctx: &mut WasiCtx, policy: &Outgoing, args: &[Val]) -> Result<Val> {
+    let table = ctx.resource_table();
+    let req = table.delete(arg_res::<OutgoingRequest>(args, 0)?)?;
+    let (mut connect, mut first_byte) = (None, None);
+    if let Val::Option(Some(o)) = arg(args, 1)?
+        && let Val::Resource(r) = &**o
+    {
+        let o = table.delete(r.clone().try_into_resource::<RequestOptions>()?)?;
+        connect = o.connect.map(std::time::Duration::from_nanos);
+        first_byte = o.first_byte.map(std::time::Duration::from_nanos);
+    }
+    let denied = |case: &str| Ok(err(Val::Variant(case.into(), None)));
+    let method = match &req.method {
+        Val::Variant(case, None) => Method::from_bytes(case.to_ascii_uppercase().as_bytes()),
+        Val::Variant(_, Some(other)) => match &**other {
+            Val::String(m) => Method::from_bytes(m.as_bytes()),
+            _ => return denied("HTTP-request-method-invalid"),
+        },
+        _ => return denied("HTTP-request-method-invalid"),
+    };
+    let Ok(method) = method else {
+        return denied("HTTP-request-method-invalid");
+    };
+    match &req.scheme {
+        None => {}
+        Some(Val::Variant(case, None)) if case == "HTTP" => {}
+        Some(_) => return denied("HTTP-request-URI-invalid"),
+    }
+    let Some(authority) = req.authority.clone() else {
+        return denied("HTTP-request-URI-invalid");
+    };
+    let request = outgoing::Request {
+        method,
+        authority,
+        path_with_query: req.path_with_query.clone().unwrap_or_else(|| "/".into()),
+        headers: req.headers,
+        body: req.body_taken.then(|| req.body.clone()),
+        connect_timeout: connect,
+        first_byte_timeout: first_byte,
+    };
+    let pending = outgoing::start(policy, request);
+    let future = table.push(FutureIncomingResponse { pending })?;
+    Ok(ok(Some(handle(future))))
 }
 
 fn add_fields<T: 'static>(t: &mut LinkerInstance<'_, T>, get: impl GetWasi<T>) -> Result<()> {
@@ -632,6 +717,7 @@ fn add_outgoing_request<T: 'static>(
             scheme: None,
             authority: None,
             headers,
+            body: Arc::default(),
             body_taken: false,
         };
         Ok(handle(table.push(r)?))
@@ -644,7 +730,7 @@ fn add_outgoing_request<T: 'static>(
         }
         r.body_taken = true;
         let body = OutgoingBody {
-            state: Arc::default(),
+            state: r.body.clone(),
             stream_taken: false,
         };
         Ok(ok(Some(handle(table.push(body)?))))
@@ -774,29 +860,75 @@ fn add_outgoing_request<T: 'static>(
             },
         )?;
     }
-    func(
-        t,
+    t.func_new(
         "[method]future-incoming-response.subscribe",
-        get,
-        |ctx, _| {
-            Ok(handle(
-                ctx.resource_table()
-                    .push(hayate_wasi::p2::Pollable::Ready)?,
-            ))
+        move |mut store: StoreContextMut<'_, T>, args, results| {
+            let table = get(store.data_mut()).resource_table();
+            let f = arg_res::<FutureIncomingResponse>(args, 0)?;
+            let ready = PendingReady(table.get(&f)?.pending.clone());
+            let p = hayate_wasi::p2::Pollable::Host(Box::new(ready));
+            ret(results, handle(table.push_child(p, &f)?))
         },
     )?;
-    func(t, "[method]future-incoming-response.get", get, |_, _| {
-        Ok(Val::Option(None))
+    func(
+        t,
+        "[method]future-incoming-response.get",
+        get,
+        |ctx, args| {
+            let table = ctx.resource_table();
+            let f = table.get(&arg_res::<FutureIncomingResponse>(args, 0)?)?;
+            let taken = {
+                let mut slot = f.pending.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_mut() {
+                    None => return Ok(Val::Option(None)),
+                    Some(outcome) => outcome.take(),
+                }
+            };
+            let inner = match taken {
+                None => Val::Result(Err(None)),
+                Some(Ok(arrived)) => {
+                    let resp = IncomingResponse {
+                        status: arrived.status,
+                        headers: arrived.headers,
+                        body: Some(arrived.body),
+                    };
+                    ok(Some(ok(Some(handle(table.push(resp)?)))))
+                }
+                Some(Err(code)) => ok(Some(err(code))),
+            };
+            Ok(Val::Option(Some(Box::new(inner))))
+        },
+    )?;
+    func(t, "[method]incoming-response.status", get, |ctx, args| {
+        let r = ctx
+            .resource_table()
+            .get(&arg_res::<IncomingResponse>(args, 0)?)?;
+        Ok(Val::U16(r.status))
     })?;
-    for name in [
-        "[method]incoming-response.status",
+    t.func_new(
         "[method]incoming-response.headers",
+        move |mut store: StoreContextMut<'_, T>, args, results| {
+            let table = get(store.data_mut()).resource_table();
+            let r = arg_res::<IncomingResponse>(args, 0)?;
+            let headers = table.get(&r)?.headers.frozen();
+            ret(results, handle(table.push_child(headers, &r)?))
+        },
+    )?;
+    t.func_new(
         "[method]incoming-response.consume",
-    ] {
-        t.func_new(name, |_, _, _| {
-            bail!("no incoming responses exist: outgoing requests are refused")
-        })?;
-    }
+        move |mut store: StoreContextMut<'_, T>, args, results| {
+            let table = get(store.data_mut()).resource_table();
+            let r = arg_res::<IncomingResponse>(args, 0)?;
+            let v = match table.get_mut(&r)?.body.take() {
+                Some(data) => {
+                    let body = table.push_child(IncomingBody { data: Some(data) }, &r)?;
+                    ok(Some(handle(body)))
+                }
+                None => Val::Result(Err(None)),
+            };
+            ret(results, v)
+        },
+    )?;
     Ok(())
 }
 

@@ -9,14 +9,16 @@
 //! the memory cap, an epoch deadline for the timeout (504), optionally
 //! fuel; a trap, a missing response or an error response is a 500 (or a
 //! cut-off body once the response has begun). The guest gets WASI 0.2
-//! (clocks, random, stdio, the configured preopens) and `wasi:http`
-//! (without outgoing requests).
+//! (clocks, random, stdio, the configured preopens) and `wasi:http`;
+//! outgoing requests only with [`CgiOptions::outgoing_http`].
 
 pub mod fields;
 pub mod http;
+pub mod outgoing;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hayate::{Engine, Store, StoreLimits, Trap};
@@ -31,6 +33,16 @@ use http::{IncomingRequest, Responder};
 struct ProxyCtx {
     wasi: WasiCtx,
     limits: StoreLimits,
+    outgoing: Option<outgoing::Outgoing>,
+}
+
+impl http::HttpView for ProxyCtx {
+    fn wasi(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+    fn outgoing(&self) -> Option<&outgoing::Outgoing> {
+        self.outgoing.as_ref()
+    }
 }
 
 /// A `wasi:http/proxy` component answering requests.
@@ -76,12 +88,13 @@ impl ProxyHandler {
     pub fn new(engine: &Engine, component: Component, options: CgiOptions) -> Result<ProxyHandler> {
         let mut linker = Linker::new(engine);
         hayate_wasi::p2::add_to_linker(&mut linker, |c: &mut ProxyCtx| &mut c.wasi)?;
-        http::add_to_linker(&mut linker, |c: &mut ProxyCtx| &mut c.wasi)?;
+        http::add_to_linker(&mut linker)?;
         let mut store = Store::new(
             engine,
             ProxyCtx {
                 wasi: WasiCtx::builder().build(),
                 limits: options.limits.clone(),
+                outgoing: None,
             },
         );
         store.limiter(|ctx| &mut ctx.limits);
@@ -138,12 +151,21 @@ impl ProxyHandler {
         request: &Request,
         responder: &Arc<Mutex<Responder>>,
         stderr: WritePipe,
+        runtime: Option<tokio::runtime::Handle>,
     ) -> Result<(), HandlerError> {
+        let outgoing = match (self.options.outgoing_http, runtime) {
+            (true, Some(runtime)) => Some(outgoing::Outgoing {
+                runtime,
+                deadline: self.options.timeout.unwrap_or(Duration::from_secs(30)),
+            }),
+            _ => None,
+        };
         let mut store = Store::new(
             &self.engine,
             ProxyCtx {
                 wasi: self.wasi(stderr)?,
                 limits: self.options.limits.clone(),
+                outgoing,
             },
         );
         store.limiter(|ctx| &mut ctx.limits);
@@ -206,9 +228,10 @@ impl Handler for ProxyHandler {
         if let Some(timeout) = self.options.timeout {
             response.set_deadline(std::time::Instant::now() + timeout);
         }
+        let runtime = response.runtime();
         let responder = Responder::new(std::mem::take(response));
         let stderr = WritePipe::new_in_memory_with_capacity(MAX_STDERR_BYTES);
-        let ran = self.run(&request, &responder, stderr.clone());
+        let ran = self.run(&request, &responder, stderr.clone(), runtime);
         let stderr = stderr.contents();
         if !stderr.is_empty() {
             crate::log::stderr(request.method.as_str(), &request.path(), &stderr);
