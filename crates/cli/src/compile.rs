@@ -1,5 +1,6 @@
-//! `hayate compile`: compile a module ahead of time into a precompiled
-//! artifact that `hayate run --allow-precompiled` loads without compiling.
+//! `hayate compile`: compile a module or a component ahead of time into a
+//! precompiled artifact that `hayate run --allow-precompiled` loads
+//! without compiling.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ pub struct CompileArgs {
     /// compiled module is done.
     #[arg(long)]
     into_cache: bool,
-    /// The module to compile: a `.wasm` binary or `.wat` text.
+    /// The module or component to compile: a `.wasm` binary or `.wat` text.
     module: PathBuf,
 }
 
@@ -40,11 +41,15 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     // Always compile: a cached artifact would be the same bytes anyway.
     config.cache_dir(None);
     let engine = Engine::new(&config).context("cannot create the engine")?;
-    let module = Module::from_file(&engine, &args.module)
-        .with_context(|| format!("cannot compile `{}`", args.module.display()))?;
-    let bytes = module
-        .serialize()
-        .context("cannot serialize the compiled module")?;
+    let bytes = match component_source(&args.module) {
+        // A component: its core modules' artifacts, with the component.
+        Some(source) => hayate_component::Component::precompile(&engine, &source)
+            .with_context(|| format!("cannot compile `{}`", args.module.display()))?,
+        None => Module::from_file(&engine, &args.module)
+            .with_context(|| format!("cannot compile `{}`", args.module.display()))?
+            .serialize()
+            .context("cannot serialize the compiled module")?,
+    };
     let output = args
         .output
         .unwrap_or_else(|| args.module.with_extension("hwasm"));
@@ -54,6 +59,17 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     std::fs::rename(&tmp, &output)
         .with_context(|| format!("cannot write `{}`", output.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bytes of the file at `path` if it holds a component (binary, or
+/// text that parses to one).
+fn component_source(path: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    let binary = match bytes.starts_with(b"\0asm") {
+        true => bytes,
+        false => wat::parse_bytes(&bytes).ok()?.into_owned(),
+    };
+    hayate_component::Component::is_component(&binary).then_some(binary)
 }
 
 /// `--into-cache`: what `hayate run` with the same options would store.

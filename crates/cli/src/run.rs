@@ -242,9 +242,17 @@ fn describe(e: &hayate::Error) -> String {
 /// The binary of the component in `path`, if it holds one (binary, or
 /// text that parses to one); `None` for a module or an artifact.
 fn component_binary(path: &Path) -> Result<Option<Vec<u8>>> {
+    // Only regular files: a pipe (`/dev/stdin`) read here would be gone
+    // for the module loader, which reads it whole itself.
+    if !path.is_file() {
+        return Ok(None);
+    }
     let Ok(bytes) = std::fs::read(path) else {
         return Ok(None);
     };
+    if hayate_component::Component::is_precompiled(&bytes) {
+        return Ok(Some(bytes));
+    }
     if bytes.starts_with(b"\0asm") {
         let is = hayate_component::Component::is_component(&bytes);
         return Ok(is.then_some(bytes));

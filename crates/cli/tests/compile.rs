@@ -298,3 +298,44 @@ fn a_module_read_from_a_pipe_is_read_whole() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(out(&o), "7", "{}", err(&o));
 }
+
+/// A `wasi:cli/command` component whose `run` returns `ok` or `err`.
+fn command_component(ok: bool) -> String {
+    format!(
+        r#"(component
+  (core module $m (func (export "run") (result i32) (i32.const {})))
+  (core instance $i (instantiate $m))
+  (func $run (result (result)) (canon lift (core func $i "run")))
+  (instance $run (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run)))"#,
+        u8::from(!ok)
+    )
+}
+
+#[test]
+fn components_run_and_precompile() {
+    let dir = scratch("component");
+    for (ok, code) in [(true, 0), (false, 1)] {
+        let source = dir.join(format!("cmd-{ok}.wat"));
+        std::fs::write(&source, command_component(ok)).unwrap();
+        let s = source.to_str().unwrap();
+        let o = hayate(&["run", s], &dir);
+        assert_eq!(o.status.code(), Some(code), "{}", err(&o));
+        let artifact = dir.join(format!("cmd-{ok}.hwasm"));
+        let a = artifact.to_str().unwrap();
+        let o = hayate(&["compile", s, "-o", a], &dir);
+        assert!(o.status.success(), "{}", err(&o));
+        let o = hayate(&["run", "--allow-precompiled", a], &dir);
+        assert_eq!(o.status.code(), Some(code), "{}", err(&o));
+        // Without the flag the machine code is refused.
+        let o = hayate(&["run", a], &dir);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(err(&o).contains("allow_precompiled"), "{}", err(&o));
+    }
+    // A component that is not a command is a clear error.
+    let lib = dir.join("lib.wat");
+    std::fs::write(&lib, "(component)").unwrap();
+    let o = hayate(&["run", lib.to_str().unwrap()], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("wasi:cli/run"), "{}", err(&o));
+}

@@ -169,7 +169,11 @@ pub(crate) struct Options {
 impl Component {
     /// Compiles a component from its binary or text (`.wat`) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
-        let bytes = wat::parse_bytes(bytes.as_ref()).context("parsing the component's text")?;
+        let bytes = bytes.as_ref();
+        if Component::is_precompiled(bytes) {
+            return Component::from_binary(engine, bytes);
+        }
+        let bytes = wat::parse_bytes(bytes).context("parsing the component's text")?;
         Component::from_binary(engine, &bytes)
     }
 
@@ -180,16 +184,52 @@ impl Component {
         Component::new(engine, bytes)
     }
 
-    /// Compiles a component from its binary form.
+    /// Compiles a component from its binary form, or loads it from a
+    /// precompiled artifact ([`Component::precompile`]) if the engine
+    /// allows precompiled code (`Config::allow_precompiled`).
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+        let (bytes, artifacts) = match crate::precompiled::split(bytes)? {
+            Some((component, modules)) => (component, Some(modules)),
+            None => (bytes, None),
+        };
         if !wasmparser::Parser::is_component(bytes) {
             bail!("not a WebAssembly component (a core module? run it as a module)");
         }
-        let def = parse(engine, bytes)?;
+        let mut modules = Vec::new();
+        let def = parse(engine, bytes, artifacts.as_deref(), &mut modules)?;
+        if let Some(artifacts) = &artifacts
+            && artifacts.len() != modules.len()
+        {
+            bail!("the precompiled component has artifacts for more core modules than it has");
+        }
         Ok(Component {
             engine: engine.clone(),
             def: Arc::new(def),
         })
+    }
+
+    /// Compiles `bytes` (a component's binary or text) and returns a
+    /// precompiled artifact: the component with each core module's
+    /// precompiled artifact (`Module::serialize`), which
+    /// [`Component::from_binary`] loads without compiling into an engine
+    /// with the same settings that allows precompiled code.
+    pub fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
+        let bytes = wat::parse_bytes(bytes).context("parsing the component's text")?;
+        if !wasmparser::Parser::is_component(&bytes) {
+            bail!("not a WebAssembly component");
+        }
+        let mut modules = Vec::new();
+        parse(engine, &bytes, None, &mut modules)?;
+        let artifacts = modules
+            .iter()
+            .map(Module::serialize)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::precompiled::join(&bytes, &artifacts))
+    }
+
+    /// Whether `bytes` start like a precompiled component.
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        bytes.starts_with(crate::precompiled::MAGIC)
     }
 
     /// Whether `bytes` is a component's binary (not a core module's).
@@ -372,7 +412,15 @@ fn features() -> WasmFeatures {
     WasmFeatures::default() | WasmFeatures::COMPONENT_MODEL
 }
 
-fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
+/// Parses the component `bytes` into its definitions. Its core modules
+/// are compiled, or with `artifacts` loaded from the precompiled artifact
+/// of the same position; each is appended to `modules`.
+fn parse(
+    engine: &Engine,
+    bytes: &[u8],
+    artifacts: Option<&[&[u8]]>,
+    modules: &mut Vec<Module>,
+) -> Result<ComponentDef> {
     let mut validator = Validator::new_with_features(features());
     let mut levels: Vec<Level> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
@@ -419,8 +467,18 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 let range =
                     usize::try_from(unchecked_range.start)?..usize::try_from(unchecked_range.end)?;
                 let module_bytes = bytes.get(range).context("a module outside the component")?;
-                let module = Module::from_binary(engine, module_bytes)
-                    .context("compiling a core module of the component")?;
+                let module = match artifacts {
+                    Some(list) => {
+                        let artifact = list
+                            .get(modules.len())
+                            .context("the precompiled component lacks a core module")?;
+                        Module::new(engine, artifact)
+                            .context("loading a precompiled core module of the component")?
+                    }
+                    None => Module::from_binary(engine, module_bytes)
+                        .context("compiling a core module of the component")?,
+                };
+                modules.push(module.clone());
                 b.push(Def::Module(module));
                 levels.push(Level::Module);
             }

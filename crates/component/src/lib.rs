@@ -17,6 +17,7 @@ mod func;
 mod handles;
 mod instance;
 mod linker;
+mod precompiled;
 mod resource_table;
 mod resources;
 mod typed;

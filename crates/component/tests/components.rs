@@ -531,3 +531,26 @@ fn func_wrap_host_functions_are_checked_at_instantiation() {
     let err = wrong.instantiate(&mut store, &component).unwrap_err();
     assert!(format!("{err:#}").contains("do not match"), "{err:#}");
 }
+
+#[test]
+fn precompiled_components_load_without_compiling() {
+    let engine = engine();
+    let artifact = Component::precompile(&engine, exports_component().as_bytes()).unwrap();
+    assert!(Component::is_precompiled(&artifact));
+    // Loading machine code must be allowed explicitly.
+    let err = Component::from_binary(&engine, &artifact).unwrap_err();
+    assert!(format!("{err:#}").contains("allow_precompiled"), "{err:#}");
+    let mut config = hayate::Config::new();
+    config.allow_precompiled(true);
+    let trusting = hayate::Engine::new(&config).unwrap();
+    let component = Component::new(&trusting, &artifact).unwrap();
+    let linker = Linker::new(&trusting);
+    let mut store = Store::new(&trusting, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let add = call(&mut store, &instance, "add", &[Val::U32(40), Val::U32(2)]).unwrap();
+    assert_eq!(add, Some(Val::U32(42)));
+    // A damaged artifact is an error, not a crash.
+    for cut in [30, artifact.len() / 2, artifact.len() - 1] {
+        assert!(Component::from_binary(&trusting, &artifact[..cut]).is_err());
+    }
+}
