@@ -26,6 +26,10 @@ pub struct Linker<T> {
 #[derive(Default, Clone)]
 struct Definitions {
     items: BTreeMap<String, Definition>,
+    /// The items as an instance's exports, made once when first needed
+    /// (every instantiation importing the instance uses them) and
+    /// dropped when the definitions change.
+    exported: std::sync::OnceLock<Arc<Exports>>,
 }
 
 #[derive(Clone)]
@@ -129,6 +133,7 @@ impl Definitions {
 
     /// The definitions of nested instance `name`, created empty if new.
     fn instance(&mut self, name: &str) -> Result<&mut Definitions> {
+        self.exported = std::sync::OnceLock::new();
         let entry = self
             .items
             .entry(name.to_string())
@@ -140,6 +145,16 @@ impl Definitions {
     }
 
     fn exports(&self) -> Arc<Exports> {
+        self.exported.get_or_init(|| self.make_exports()).clone()
+    }
+
+    /// Adds or replaces item `name`.
+    fn insert(&mut self, name: &str, item: Definition) {
+        self.exported = std::sync::OnceLock::new();
+        self.items.insert(name.to_string(), item);
+    }
+
+    fn make_exports(&self) -> Arc<Exports> {
         let items = self
             .items
             .iter()
@@ -170,8 +185,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         }
         let f: Arc<crate::func::HostFn<T>> = Arc::new(f);
         self.defs
-            .items
-            .insert(name.to_string(), Definition::Func(Func::host(f, None)));
+            .insert(name, Definition::Func(Func::host(f, None)));
         Ok(())
     }
 
@@ -196,10 +210,8 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         };
         let f: Arc<crate::func::HostFn<T>> = Arc::new(body);
         let check = crate::typed::typecheck_func::<P, R>;
-        self.defs.items.insert(
-            name.to_string(),
-            Definition::Func(Func::host(f, Some(check))),
-        );
+        self.defs
+            .insert(name, Definition::Func(Func::host(f, Some(check))));
         Ok(())
     }
 
@@ -218,8 +230,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         let dtor: Arc<HostDtor<T>> = Arc::new(dtor);
         let resource = RuntimeResource::host(ty, dtor);
         self.defs
-            .items
-            .insert(name.to_string(), Definition::Resource(Arc::new(resource)));
+            .insert(name, Definition::Resource(Arc::new(resource)));
         Ok(())
     }
 
