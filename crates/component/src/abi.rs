@@ -302,7 +302,7 @@ pub(crate) fn flatten(ty: &Type, out: &mut Vec<ValType>) {
         Type::Flags(names) => out.extend((0..flag_words(names.len())).map(|_| ValType::I32)),
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
             out.push(ValType::I32);
-            out.extend(flatten_payloads(Cases(ty)));
+            out.extend(flatten_payloads(Cases(ty)).iter().cloned());
         }
     }
 }
@@ -315,7 +315,17 @@ fn flat_types(ty: &Type) -> Vec<ValType> {
 }
 
 /// The joined flat types of all case payloads of a variant.
-fn flatten_payloads(cases: Cases<'_>) -> Vec<ValType> {
+fn flatten_payloads(cases: Cases<'_>) -> std::borrow::Cow<'_, [ValType]> {
+    match cases.0 {
+        // Variants can have many cases (`wasi:http`'s `error-code` has 39):
+        // their join is made once per type.
+        Type::Variant(v) => v.joined(|| join_payloads(cases)).into(),
+        _ => join_payloads(cases).into(),
+    }
+}
+
+/// The joined flat types of `cases`' payloads.
+fn join_payloads(cases: Cases<'_>) -> Vec<ValType> {
     let mut flat: Vec<ValType> = Vec::new();
     for ty in cases.payloads().flatten() {
         for (i, t) in flat_types(ty).into_iter().enumerate() {

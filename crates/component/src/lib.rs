@@ -32,5 +32,5 @@ pub use linker::{Linker, LinkerInstance};
 pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
 pub use typed::{ComponentList, ComponentType, TypedFunc};
-pub use types::{FuncType, ResourceIndex, Type};
+pub use types::{FuncType, ResourceIndex, Type, VariantCases};
 pub use values::Val;

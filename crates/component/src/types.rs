@@ -41,7 +41,7 @@ pub enum Type {
     /// `tuple<T, ...>`.
     Tuple(Arc<[Type]>),
     /// `variant { name(T)?, ... }`, cases in order.
-    Variant(Arc<[(String, Option<Type>)]>),
+    Variant(Arc<VariantCases>),
     /// `enum { name, ... }`.
     Enum(Arc<[String]>),
     /// `option<T>`.
@@ -71,6 +71,53 @@ pub struct ResourceIndex(pub(crate) u32);
 /// resource indices.
 pub(crate) type ResourceResolver<'a> =
     &'a dyn Fn(wasmparser::component_types::ResourceId) -> anyhow::Result<ResourceIndex>;
+
+/// The cases of a `variant` type (a slice of names and payload types),
+/// with the core types its payloads flatten to, computed once.
+pub struct VariantCases {
+    cases: Vec<(String, Option<Type>)>,
+    joined: std::sync::OnceLock<Vec<hayate::ValType>>,
+}
+
+impl VariantCases {
+    /// The cases, in order.
+    pub fn new(cases: Vec<(String, Option<Type>)>) -> VariantCases {
+        VariantCases {
+            cases,
+            joined: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The joined flat types of the payloads, computed by `compute` the
+    /// first time.
+    pub(crate) fn joined(
+        &self,
+        compute: impl FnOnce() -> Vec<hayate::ValType>,
+    ) -> &[hayate::ValType] {
+        self.joined.get_or_init(compute)
+    }
+}
+
+impl std::ops::Deref for VariantCases {
+    type Target = [(String, Option<Type>)];
+    fn deref(&self) -> &Self::Target {
+        &self.cases
+    }
+}
+
+impl std::fmt::Debug for VariantCases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cases.fmt(f)
+    }
+}
+
+impl PartialEq for VariantCases {
+    fn eq(&self, other: &Self) -> bool {
+        self.cases == other.cases
+    }
+}
+
+impl Eq for VariantCases {}
 
 /// A component function's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,13 +172,12 @@ impl Type {
                     .collect::<anyhow::Result<Vec<_>>>()?
                     .into(),
             ),
-            D::Variant(v) => Type::Variant(
+            D::Variant(v) => Type::Variant(Arc::new(VariantCases::new(
                 v.cases
                     .iter()
                     .map(|(n, c)| Ok((n.to_string(), c.ty.as_ref().map(resolve).transpose()?)))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .into(),
-            ),
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            ))),
             D::List { element, .. } => Type::List(Arc::new(resolve(element)?)),
             D::Tuple(t) => Type::Tuple(
                 t.types

@@ -222,7 +222,7 @@ fn lower_flat_variant(
         "variant payload has too many flat values"
     );
     let mut flat = flat.into_iter();
-    for want in &joined {
+    for want in joined.iter() {
         out.push(match flat.next() {
             Some(v) => coerce_lower(v, want),
             None => zero(want),

@@ -78,13 +78,13 @@ fn tuple(types: &[Type]) -> Type {
 }
 
 fn variant(cases: &[Option<Type>]) -> Type {
-    Type::Variant(
+    Type::Variant(Arc::new(crate::types::VariantCases::new(
         cases
             .iter()
             .enumerate()
             .map(|(i, t)| (format!("c{i}"), t.clone()))
             .collect(),
-    )
+    )))
 }
 
 fn names(n: usize, prefix: &str) -> Arc<[String]> {
@@ -339,14 +339,11 @@ fn compound_values_round_trip() {
             ("age".into(), Val::U8(0)),
         ]),
     ]);
-    let shape = Type::Variant(
-        [
-            ("circle".to_string(), Some(Type::Float64)),
-            ("dot".to_string(), None),
-            ("label".to_string(), Some(Type::String)),
-        ]
-        .into(),
-    );
+    let shape = Type::Variant(Arc::new(crate::types::VariantCases::new(vec![
+        ("circle".to_string(), Some(Type::Float64)),
+        ("dot".to_string(), None),
+        ("label".to_string(), Some(Type::String)),
+    ])));
     let flags33 = Type::Flags(names(33, "f"));
     let everything = tuple(&[
         people.clone(),
