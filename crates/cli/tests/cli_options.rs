@@ -356,6 +356,7 @@ fn wasi_cli_and_stdio() {
     fails_with(&["run", "-S", "common=n", &w, "args"], &["`-S cli=n`"]);
     add_with(&["-S", "cli=n"]);
     add_with(&["-S", "cli,preview2=n,inherit-network=n,threads=n"]);
+    add_with(&["-S", "inherit-network,allow-ip-name-lookup,tcp=n,udp=n"]);
     let o = hayate(&["run", "-S", "cli=y", &w, "args"]);
     assert_eq!(text(&o.stdout), "cli.wasm\nargs\n");
     let o = hayate(&["run", "-S", "inherit-stdout=n", &w, "args"]);
@@ -385,20 +386,10 @@ fn wasi_refusals() {
     let w = cli_wasm();
     fails_with(
         &["run", "-S", "preview2=y", &w, "args"],
-        &["no preview2 implementation", "-S preview2=n"],
+        &["own preview1 implementation", "-S preview2=n"],
     );
-    fails_with(
-        &["run", "-S", "inherit-network", &w, "args"],
-        &["preview2 sockets", "-S tcplisten"],
-    );
-    fails_with(
-        &["run", "-S", "allow-ip-name-lookup=y", &w, "args"],
-        &["preview2 sockets"],
-    );
-    fails_with(
-        &["run", "-S", "http", &w, "args"],
-        &["not implemented by Hayate yet"],
-    );
+    fails_with(&["run", "-S", "p3", &w, "args"], &["WASI 0.3"]);
+    fails_with(&["run", "-S", "http", &w, "args"], &["hayate serve"]);
     fails_with(
         &["run", "-S", "tcplisten", &w, "args"],
         &["`-S tcplisten` needs a value"],

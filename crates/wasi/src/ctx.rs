@@ -2,7 +2,7 @@
 //! standard streams, preopened directories and sockets, and its fd table.
 
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use cap_std::fs::Dir;
@@ -28,6 +28,11 @@ pub struct WasiCtx {
     pub(crate) blocking_deadline_passed: bool,
     /// WASI 0.2's host resources (streams, pollables, descriptors).
     pub(crate) p2: hayate_component::ResourceTable,
+    /// What the guest may do with the network (see the network policy
+    /// block below).
+    pub(crate) net: NetPolicy,
+    /// What the guest holds of the network now.
+    pub(crate) net_use: NetUse,
 }
 
 impl WasiCtx {
@@ -166,6 +171,7 @@ pub struct WasiCtxBuilder {
     stderr: Output,
     preopens: Vec<Preopen>,
     blocking_deadline: Option<std::time::Instant>,
+    net: NetPolicy,
 }
 
 impl Default for WasiCtxBuilder {
@@ -185,6 +191,7 @@ impl WasiCtxBuilder {
             stderr: Output::Pipe(WritePipe::new(io::sink())),
             preopens: Vec::new(),
             blocking_deadline: None,
+            net: NetPolicy::default(),
         }
     }
 
@@ -401,9 +408,143 @@ impl WasiCtxBuilder {
             blocking_deadline: this.blocking_deadline,
             blocking_deadline_passed: false,
             p2: hayate_component::ResourceTable::new(),
+            net: this.net,
+            net_use: NetUse::default(),
         }
     }
 }
+
+// ===== Network policy (WASI 0.2 `wasi:sockets`) ==========================
+//
+// Everything the builder and the context know about the network lives in
+// this block; `p2/sockets` enforces it. The default denies: sockets may be
+// created, but binding, connecting and listening fail with `access-denied`
+// until the embedder calls `inherit_network(true)`, and name lookups fail
+// until it calls `allow_ip_name_lookup(true)`.
+
+/// What a guest is about to use a socket address for, as told to a
+/// [`WasiCtxBuilder::socket_addr_check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketAddrUse {
+    /// Binding a TCP socket to the address: explicitly, or implicitly by
+    /// connecting an unbound socket (then the address is the unspecified
+    /// one, `0.0.0.0:0` or `[::]:0`).
+    TcpBind,
+    /// Connecting a TCP socket to the address.
+    TcpConnect,
+    /// Binding a UDP socket to the address.
+    UdpBind,
+    /// Restricting a UDP socket's streams to the remote address.
+    UdpConnect,
+    /// Sending a datagram to the address.
+    UdpOutgoingDatagram,
+}
+
+/// The most sockets (TCP and UDP, accepted ones included) one guest holds
+/// at once; creating or accepting more fails with `new-socket-limit`, so a
+/// guest cannot exhaust the host's fds.
+pub(crate) const MAX_SOCKETS: usize = 1024;
+
+/// The most name lookups one guest may have running at once (each runs on
+/// a thread of its own); more fail with `temporary-resolver-failure`.
+pub(crate) const MAX_LOOKUPS: usize = 16;
+
+type AddrCheck = std::sync::Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
+
+/// What a guest may do with the network.
+#[derive(Clone)]
+pub(crate) struct NetPolicy {
+    /// Whether sockets may bind, connect and listen at all.
+    pub(crate) inherit_network: bool,
+    /// Whether `ip-name-lookup` resolves names.
+    pub(crate) ip_name_lookup: bool,
+    /// Whether TCP sockets may be created.
+    pub(crate) tcp: bool,
+    /// Whether UDP sockets may be created.
+    pub(crate) udp: bool,
+    /// A further check of every address used, if set.
+    pub(crate) addr_check: Option<AddrCheck>,
+}
+
+impl Default for NetPolicy {
+    fn default() -> Self {
+        NetPolicy {
+            inherit_network: false,
+            ip_name_lookup: false,
+            tcp: true,
+            udp: true,
+            addr_check: None,
+        }
+    }
+}
+
+impl NetPolicy {
+    /// Whether the guest may use `addr` for `usage`: only with network
+    /// access, and only if the address check (if any) agrees.
+    pub(crate) fn allows(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
+        self.inherit_network && self.addr_check.as_ref().is_none_or(|f| f(addr, usage))
+    }
+}
+
+/// What a guest holds of the network now.
+#[derive(Default)]
+pub(crate) struct NetUse {
+    /// Open sockets, at most [`MAX_SOCKETS`].
+    pub(crate) sockets: usize,
+    /// Name lookups still running (their threads decrement it).
+    pub(crate) lookups: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl WasiCtxBuilder {
+    /// Lets the guest's WASI 0.2 sockets bind, connect and listen on any
+    /// address the host can (narrowed by
+    /// [`WasiCtxBuilder::socket_addr_check`] if set). Off by default:
+    /// every bind and connect fails with `access-denied`. A guest holds at
+    /// most 1024 sockets at once (more fail with `new-socket-limit`).
+    pub fn inherit_network(&mut self, allow: bool) -> &mut Self {
+        self.net.inherit_network = allow;
+        self
+    }
+
+    /// Lets the guest resolve host names (`wasi:sockets/ip-name-lookup`),
+    /// with the host's resolver. Off by default: lookups fail with
+    /// `permanent-resolver-failure`.
+    pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
+        self.net.ip_name_lookup = allow;
+        self
+    }
+
+    /// Whether the guest may create TCP sockets (default: yes; they are
+    /// of use only with [`WasiCtxBuilder::inherit_network`]). When not,
+    /// `create-tcp-socket` fails with `access-denied`.
+    pub fn allow_tcp(&mut self, allow: bool) -> &mut Self {
+        self.net.tcp = allow;
+        self
+    }
+
+    /// Whether the guest may create UDP sockets (default: yes; they are
+    /// of use only with [`WasiCtxBuilder::inherit_network`]). When not,
+    /// `create-udp-socket` fails with `access-denied`.
+    pub fn allow_udp(&mut self, allow: bool) -> &mut Self {
+        self.net.udp = allow;
+        self
+    }
+
+    /// Asks `check` about every address a guest binds, connects or sends
+    /// a datagram to; `false` makes the operation fail with
+    /// `access-denied`. It narrows [`WasiCtxBuilder::inherit_network`],
+    /// never widens it: without network access nothing is allowed,
+    /// whatever `check` says.
+    pub fn socket_addr_check(
+        &mut self,
+        check: impl Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.net.addr_check = Some(std::sync::Arc::new(check));
+        self
+    }
+}
+
+// ===== End of the network policy ==========================================
 
 /// The rights of a standard stream: reading or writing, never seeking (a
 /// terminal must not look seekable: `isatty` in wasi-libc relies on that).

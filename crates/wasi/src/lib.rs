@@ -146,7 +146,7 @@ mod stdio;
 mod table;
 pub mod types;
 
-pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use ctx::{SocketAddrUse, WasiCtx, WasiCtxBuilder};
 pub use errno::{Errno, WasiResult};
 pub use linker::{MODULE, add_to_linker};
 pub use memory::{GuestMemory, IOV_MAX, IoVec, PATH_MAX};

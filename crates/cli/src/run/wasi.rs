@@ -16,10 +16,12 @@ use std::process::ExitCode;
 use crate::options::keys::{Group, flag, off_only, refused, valued};
 use crate::options::{list_arg, optional_arg, repeated_arg, strings};
 
-const PREVIEW2_ONLY: &str = "it configures WASI preview2 sockets; Hayate implements \
-                             preview1, whose only sockets are the listeners of `-S tcplisten`";
 const NOT_IMPLEMENTED: &str = "this WASI proposal is not implemented by Hayate yet";
-const NO_COMPONENTS: &str = "the component model is not implemented by Hayate yet";
+const NO_COMPONENTS: &str = "Hayate's component limits are fixed (2^20 handles per component \
+                             instance, 2^20 host resources per store) and not set with -S yet";
+const NO_P3: &str = "WASI 0.3 (p3, async) is not implemented by Hayate yet";
+const HTTP_IN_SERVE: &str = "`hayate run` does not provide `wasi:http` yet; \
+                             `hayate serve` runs `wasi:http/proxy` components";
 
 /// `-S`: WASI options.
 pub static WASI: Group = Group {
@@ -60,22 +62,43 @@ pub static WASI: Group = Group {
         ),
         flag(
             "preview2",
-            "n: the preview1 implementation, which is Hayate's only one; y is refused.",
+            "n: preview1 modules run on Hayate's preview1 implementation (components get \
+             WASI 0.2); y (preview1 on top of WASI 0.2) is refused.",
         ),
         off_only(
             "preview0",
             "the `wasi_unstable` module is not implemented by Hayate",
         ),
-        off_only("inherit-network", PREVIEW2_ONLY),
-        off_only("allow-ip-name-lookup", PREVIEW2_ONLY),
-        off_only("tcp", PREVIEW2_ONLY),
-        off_only("udp", PREVIEW2_ONLY),
-        off_only("network-error-code", PREVIEW2_ONLY),
-        off_only("cli-exit-with-code", NO_COMPONENTS),
-        off_only("p3", NO_COMPONENTS),
+        flag(
+            "inherit-network",
+            "Let a component's WASI 0.2 sockets bind, connect and listen on any address \
+             (default: no: they fail with `access-denied`).",
+        ),
+        flag(
+            "allow-ip-name-lookup",
+            "Let a component resolve host names with `wasi:sockets/ip-name-lookup` \
+             (default: no).",
+        ),
+        flag(
+            "tcp",
+            "Let a component create TCP sockets (default: yes; of use with `inherit-network`).",
+        ),
+        flag(
+            "udp",
+            "Let a component create UDP sockets (default: yes; of use with `inherit-network`).",
+        ),
+        flag(
+            "network-error-code",
+            "The unstable `wasi:sockets/network.network-error-code` (always provided).",
+        ),
+        flag(
+            "cli-exit-with-code",
+            "The unstable `wasi:cli/exit.exit-with-code` (always provided).",
+        ),
+        off_only("p3", NO_P3),
         off_only("threads", NOT_IMPLEMENTED),
         off_only("nn", NOT_IMPLEMENTED),
-        off_only("http", NOT_IMPLEMENTED),
+        off_only("http", HTTP_IN_SERVE),
         off_only("config", NOT_IMPLEMENTED),
         off_only("keyvalue", NOT_IMPLEMENTED),
         off_only("tls", NOT_IMPLEMENTED),
@@ -193,6 +216,10 @@ struct WasiFlags {
     inherit_stdout: bool,
     inherit_stderr: bool,
     tcplisten: Vec<String>,
+    inherit_network: bool,
+    allow_ip_name_lookup: bool,
+    tcp: bool,
+    udp: bool,
 }
 
 /// Parses the `-S` flags.
@@ -204,6 +231,10 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
         inherit_stdout: true,
         inherit_stderr: true,
         tcplisten: Vec::new(),
+        inherit_network: false,
+        allow_ip_name_lookup: false,
+        tcp: true,
+        udp: true,
     };
     for item in WASI.items(flags)? {
         match item.key {
@@ -213,12 +244,20 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
             "inherit-stdout" => f.inherit_stdout = item.bool()?,
             "inherit-stderr" => f.inherit_stderr = item.bool()?,
             "tcplisten" => f.tcplisten.push(item.required()?.to_string()),
+            "inherit-network" => f.inherit_network = item.bool()?,
+            "allow-ip-name-lookup" => f.allow_ip_name_lookup = item.bool()?,
+            "tcp" => f.tcp = item.bool()?,
+            "udp" => f.udp = item.bool()?,
+            // Always available; accepted for Wasmtime's command lines.
+            "network-error-code" | "cli-exit-with-code" => {
+                item.bool()?;
+            }
             "preview2" => {
                 if item.bool()? {
                     bail!(
-                        "`-S preview2=y` is not supported: Hayate implements WASI preview1 \
-                         directly and has no preview2 implementation (`-S preview2=n` is \
-                         accepted)"
+                        "`-S preview2=y` is not supported: Hayate runs preview1 modules on its \
+                         own preview1 implementation, not on WASI 0.2 (components get WASI \
+                         0.2; `-S preview2=n` is accepted)"
                     );
                 }
             }
@@ -295,6 +334,10 @@ impl WasiOptions {
         if flags.inherit_stderr {
             b.inherit_stderr();
         }
+        b.inherit_network(flags.inherit_network)
+            .allow_ip_name_lookup(flags.allow_ip_name_lookup)
+            .allow_tcp(flags.tcp)
+            .allow_udp(flags.udp);
         let name = match &self.argv0 {
             Some(name) => name.clone(),
             None => path
@@ -403,15 +446,20 @@ mod tests {
         let f = flags(&["inherit-stdin=n,inherit-stdout=n,inherit-stderr=n"]).unwrap();
         assert!(!f.inherit_stdin && !f.inherit_stdout && !f.inherit_stderr);
         assert!(flags(&["preview2=n,inherit-network=n,threads=n"]).is_ok());
+        assert!(!f.inherit_network && !f.allow_ip_name_lookup && f.tcp && f.udp);
+        let f = flags(&["inherit-network,allow-ip-name-lookup=y,tcp=n,udp=no"]).unwrap();
+        assert!(f.inherit_network && f.allow_ip_name_lookup && !f.tcp && !f.udp);
     }
 
     #[test]
     fn wasi_flag_errors() {
         let e = |s: &str| format!("{:#}", flags(&[s]).unwrap_err());
-        assert!(e("preview2=y").contains("no preview2 implementation"));
-        assert!(e("inherit-network").contains("preview2 sockets"));
-        assert!(e("allow-ip-name-lookup=y").contains("-S tcplisten"));
-        assert!(e("http").contains("not implemented by Hayate yet"));
+        assert!(e("preview2=y").contains("own preview1 implementation"));
+        assert!(e("p3").contains("WASI 0.3"));
+        assert!(e("http").contains("hayate serve"));
+        assert!(flags(&["network-error-code,cli-exit-with-code=y"]).is_ok());
+        assert!(e("inherit-network=maybe").contains("invalid value"));
+        assert!(e("nn").contains("not implemented by Hayate yet"));
         assert!(e("cwd=/").contains("not supported"));
         assert!(e("inherit-evn").contains("`-S inherit-env`"));
         assert!(e("tcplisten").contains("needs a value"));

@@ -1,5 +1,5 @@
 //! WASI 0.2 for components: `wasi:cli`, `wasi:io`, `wasi:clocks`,
-//! `wasi:random` and `wasi:filesystem`, defined on a
+//! `wasi:random`, `wasi:filesystem` and `wasi:sockets`, defined on a
 //! [`hayate_component::Linker`] by [`add_to_linker`].
 //!
 //! WASI 0.2 runs on the same capability core as preview1: a WASI 0.2
@@ -28,6 +28,7 @@ mod clocks;
 mod filesystem;
 mod io;
 pub mod pipe;
+mod sockets;
 pub mod vals;
 
 use anyhow::{Context, Result};
@@ -61,8 +62,8 @@ pub(crate) trait GetCtx<T>:
 impl<T, F: Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static> GetCtx<T> for F {}
 
 /// Defines the WASI 0.2 interfaces a command uses (`wasi:cli`,
-/// `wasi:io`, `wasi:clocks`, `wasi:random`, `wasi:filesystem`) on
-/// `linker`; `get` finds the [`WasiCtx`] in the store's data.
+/// `wasi:io`, `wasi:clocks`, `wasi:random`, `wasi:filesystem`,
+/// `wasi:sockets`) on `linker`; `get` finds the [`WasiCtx`] in the store's data.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static,
@@ -71,6 +72,7 @@ pub fn add_to_linker<T: 'static>(
     cli::add(linker, get)?;
     clocks::add(linker, get)?;
     filesystem::add(linker, get)?;
+    sockets::add(linker, get)?;
     Ok(())
 }
 
