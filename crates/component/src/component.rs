@@ -119,6 +119,14 @@ pub(crate) enum Def {
     ResourceDrop(u32),
     /// `canon resource.rep` (core function space).
     ResourceRep(u32),
+    /// An outer alias of a core module known only at run time (an
+    /// enclosing component's import or alias), `count` levels out (core
+    /// module space).
+    OuterModule { count: u32, index: u32 },
+    /// An outer alias of an enclosing component's component, `count`
+    /// levels out, taken with the environment it was defined in
+    /// (component space).
+    OuterComponent { count: u32, index: u32 },
 }
 
 /// Kinds of core items.
@@ -285,6 +293,8 @@ impl Builder {
         match &def {
             Def::Module(m) => self.modules.push(Some(m.clone())),
             Def::Component(c) => self.components.push(Some(c.clone())),
+            Def::OuterModule { .. } => self.modules.push(None),
+            Def::OuterComponent { .. } => self.components.push(None),
             Def::Import { kind, .. } | Def::Alias { kind, .. } => match kind {
                 Kind::Module => self.modules.push(None),
                 Kind::Component => self.components.push(None),
@@ -690,18 +700,20 @@ fn outer_alias(
     };
     let def = match kind {
         ComponentOuterAliasKind::CoreModule => {
-            let m = from.modules.get(index as usize).context("outer module")?;
-            Def::Module(m.clone().context("an outer alias of an imported module")?)
+            match from.modules.get(index as usize).context("outer module")? {
+                Some(m) => Def::Module(m.clone()),
+                // Known when the enclosing component is instantiated: the
+                // nested component captures it.
+                None => Def::OuterModule { count, index },
+            }
         }
         ComponentOuterAliasKind::Component => {
-            let c = from
-                .components
+            from.components
                 .get(index as usize)
                 .context("outer component")?;
-            Def::Component(
-                c.clone()
-                    .context("an outer alias of an imported component")?,
-            )
+            // Taken at run time, with the environment the component was
+            // defined in (its outer aliases may capture imports).
+            Def::OuterComponent { count, index }
         }
         ComponentOuterAliasKind::CoreType => return Ok(()),
         ComponentOuterAliasKind::Type => {

@@ -34,10 +34,42 @@ pub(crate) enum Export {
     Func(Func),
     Instance(Arc<Exports>),
     Module(hayate::Module),
-    Component(Arc<ComponentDef>),
+    Component(RtComponent),
     /// A type: types have no run-time index space, but a resource type
     /// is a run-time identity (with its destructor) instances bind.
     Type(Option<Arc<RuntimeResource>>),
+}
+
+/// A component as a run-time value: its definitions, and the
+/// environment it was defined in (the enclosing instances' modules and
+/// components at that point), which its outer aliases read.
+#[derive(Debug, Clone)]
+pub(crate) struct RtComponent {
+    pub def: Arc<ComponentDef>,
+    pub env: Option<Arc<Env>>,
+}
+
+/// The module and component spaces of an enclosing instance, as a nested
+/// component defined there sees them, and that instance's own
+/// environment.
+#[derive(Debug)]
+pub(crate) struct Env {
+    modules: Vec<hayate::Module>,
+    components: Vec<RtComponent>,
+    parent: Option<Arc<Env>>,
+}
+
+/// The environment `count` levels out (`count` ≥ 1) from one whose
+/// nearest enclosing environment is `env`.
+fn outer(env: &Option<Arc<Env>>, count: u32) -> Result<&Env> {
+    let mut at = env.as_deref().context("an outer alias beyond the root")?;
+    for _ in 1..count {
+        at = at
+            .parent
+            .as_deref()
+            .context("an outer alias beyond the root")?;
+    }
+    Ok(at)
 }
 
 impl std::fmt::Debug for ComponentDef {
@@ -95,7 +127,7 @@ struct Spaces {
     core_globals: Vec<hayate::Global>,
     core_tags: Vec<hayate::Tag>,
     modules: Vec<hayate::Module>,
-    components: Vec<Arc<ComponentDef>>,
+    components: Vec<RtComponent>,
     funcs: Vec<Func>,
     instances: Vec<Arc<Exports>>,
     /// The instance's run-time state (handles, bound resource types).
@@ -222,11 +254,12 @@ fn bind(state: &InstanceState, item: Option<&Export>, binds: &[Bind]) -> Result<
     Ok(())
 }
 
-/// Instantiates `def`, whose imports `import` supplies by name, and
-/// returns its exports.
+/// Instantiates `def`, defined in environment `env` (`None` at the root),
+/// whose imports `import` supplies by name, and returns its exports.
 pub(crate) fn instantiate<T: 'static>(
     store: &mut StoreContextMut<'_, T>,
     def: &ComponentDef,
+    env: &Option<Arc<Env>>,
     import: &mut dyn FnMut(&str, Kind) -> Result<Export>,
 ) -> Result<Exports> {
     let mut s = Spaces {
@@ -248,7 +281,33 @@ pub(crate) fn instantiate<T: 'static>(
     for d in &def.defs {
         match d {
             Def::Module(m) => s.modules.push(m.clone()),
-            Def::Component(c) => s.components.push(c.clone()),
+            Def::Component(c) => {
+                // The nested component sees this instance's modules and
+                // components so far, for its outer aliases.
+                let here = Env {
+                    modules: s.modules.clone(),
+                    components: s.components.clone(),
+                    parent: env.clone(),
+                };
+                s.components.push(RtComponent {
+                    def: c.clone(),
+                    env: Some(Arc::new(here)),
+                });
+            }
+            Def::OuterModule { count, index } => {
+                let m = match count {
+                    0 => get(&s.modules, *index, "module")?,
+                    n => get(&outer(env, *n)?.modules, *index, "outer module")?,
+                };
+                s.modules.push(m);
+            }
+            Def::OuterComponent { count, index } => {
+                let c = match count {
+                    0 => get(&s.components, *index, "component")?,
+                    n => get(&outer(env, *n)?.components, *index, "outer component")?,
+                };
+                s.components.push(c);
+            }
             Def::CoreInstantiate { module, args } => {
                 let module = get(&s.modules, *module, "module")?;
                 let mut externs = Vec::new();
@@ -306,7 +365,12 @@ pub(crate) fn instantiate<T: 'static>(
                     }
                     Ok(arg.clone())
                 };
-                let inner = Arc::new(instantiate(store, &component, &mut lookup)?);
+                let inner = Arc::new(instantiate(
+                    store,
+                    &component.def,
+                    &component.env,
+                    &mut lookup,
+                )?);
                 last = Some(Export::Instance(inner.clone()));
                 s.instances.push(inner);
             }

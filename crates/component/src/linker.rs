@@ -91,7 +91,7 @@ impl<T: 'static> Linker<T> {
                 (None, _) => bail!("component imports `{name}`, which the linker does not define"),
             }
         };
-        let exports = instance::instantiate(&mut store, &component.def, &mut lookup)?;
+        let exports = instance::instantiate(&mut store, &component.def, &None, &mut lookup)?;
         Ok(Instance {
             exports: Arc::new(exports),
         })
