@@ -363,3 +363,50 @@ fn missing_host_resources_are_clear_errors() {
     let err = linker.instantiate(&mut store, &component).unwrap_err();
     assert!(format!("{err:#}").contains("counter"), "{err:#}");
 }
+
+/// The engines every configuration-sensitive test runs on: the default,
+/// the pooling allocator, explicit bounds checks, and no copy-on-write.
+fn engines() -> Vec<(&'static str, Engine)> {
+    let mut pooling = hayate::Config::new();
+    pooling.allocation_strategy(hayate::InstanceAllocationStrategy::Pooling(
+        hayate::PoolingConfig {
+            max_instances: 16,
+            max_memories: 16,
+            max_tables: 16,
+            ..hayate::PoolingConfig::default()
+        },
+    ));
+    let mut explicit = hayate::Config::new();
+    explicit.bounds_checks(hayate::BoundsChecks::Explicit);
+    let mut no_cow = hayate::Config::new();
+    no_cow.memory_init_cow(false);
+    vec![
+        ("default", Engine::default()),
+        ("pooling", Engine::new(&pooling).unwrap()),
+        ("explicit bounds", Engine::new(&explicit).unwrap()),
+        ("no CoW", Engine::new(&no_cow).unwrap()),
+    ]
+}
+
+#[test]
+fn handles_behave_the_same_in_every_configuration() {
+    for (name, engine) in engines() {
+        let component = Component::new(&engine, counter_guest()).unwrap();
+        let linker = host_linker(&engine);
+        let mut store = Store::new(&engine, Host::default());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        assert_eq!(
+            call(&mut store, &instance, "count").unwrap(),
+            Some(Val::U32(13)),
+            "{name}"
+        );
+        call(&mut store, &instance, "make-and-drop").unwrap();
+        assert_eq!(store.data().dropped.len(), 2, "{name}");
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let err = call(&mut store, &instance, "forge").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown handle index 77"),
+            "{name}: {err:#}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Outcome, adapt, program, run, run_component};
+use common::{Outcome, adapt, program, run, run_component, run_component_on};
 use hayate_wasi::{FsPerms, ReadPipe, WasiCtxBuilder};
 
 /// Runs program `name` both ways with the same setup; returns both.
@@ -88,4 +88,40 @@ fn exit_codes_other_than_0_and_1_become_1() {
     });
     assert_eq!((direct.code, adapted.code), (42, 1));
     assert_eq!(direct.stdout, adapted.stdout);
+}
+
+#[test]
+fn the_adapted_program_behaves_the_same_in_every_configuration() {
+    let mut pooling = hayate::Config::new();
+    pooling.allocation_strategy(hayate::InstanceAllocationStrategy::Pooling(
+        hayate::PoolingConfig {
+            max_instances: 16,
+            max_memories: 16,
+            max_tables: 16,
+            ..hayate::PoolingConfig::default()
+        },
+    ));
+    let mut explicit = hayate::Config::new();
+    explicit.bounds_checks(hayate::BoundsChecks::Explicit);
+    let mut no_cow = hayate::Config::new();
+    no_cow.memory_init_cow(false);
+    let dir = tempfile::tempdir().unwrap();
+    let direct = run("portable", |b| portable_setup(b, dir.path(), "ok"));
+    let component = adapt(&std::fs::read(program("portable")).unwrap());
+    for (name, config) in [
+        ("pooling", pooling),
+        ("explicit bounds", explicit),
+        ("no CoW", no_cow),
+    ] {
+        let engine = hayate::Engine::new(&config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_component_on(&engine, "portable", &component, |b| {
+            portable_setup(b, dir.path(), "ok")
+        });
+        assert_eq!(
+            (out.code, &out.stdout),
+            (direct.code, &direct.stdout),
+            "{name}"
+        );
+    }
 }
