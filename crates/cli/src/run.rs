@@ -32,7 +32,8 @@ pub struct RunArgs {
     /// is trusted input, like a native library).
     #[arg(long)]
     allow_precompiled: bool,
-    /// Call this exported function (default: `_start`, if exported).
+    /// Call this exported function (default: `_start`, if exported). For a
+    /// component, a call in WAVE with its arguments: `'greet("world")'`.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// The module to run (a `.wasm` binary, `.wat` text or, with

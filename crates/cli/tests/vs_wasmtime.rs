@@ -81,7 +81,19 @@ const CASES: &[&str] = &[
     "run cli.component.wasm exit 42",
     "run cli.component.wasm raise",
     "run cli.component.wasm trap",
+    // --invoke of a component's functions: WAVE in, WAVE out.
+    "run --invoke add(1,2) invoke.component.wat",
+    "run --invoke add(4294967295,1) invoke.component.wat",
+    r#"run --invoke echo("hé\"llo") invoke.component.wat"#,
+    "run --invoke nothing() invoke.component.wat",
+    "run --invoke pair(5) invoke.component.wat",
+    "run --invoke add(1) invoke.component.wat",
+    r#"run --invoke add(1,"x") invoke.component.wat"#,
+    "run --invoke missing() invoke.component.wat",
 ];
+
+/// A component exporting functions for `--invoke`.
+const INVOKE_COMPONENT: &str = include_str!("invoke.component.wat");
 
 /// Test program `name` wrapped into a component with the preview1
 /// adapter, as `wasm-tools component new --adapt` does.
@@ -162,6 +174,7 @@ fn same_output_and_exit_codes_as_wasmtime() {
         std::fs::write(path, component_of(name)).unwrap();
     }
     std::fs::create_dir(dir.path().join("sandbox")).unwrap();
+    std::fs::write(dir.path().join("invoke.component.wat"), INVOKE_COMPONENT).unwrap();
 
     let mut differences = Vec::new();
     for case in CASES {

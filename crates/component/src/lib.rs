@@ -23,6 +23,7 @@ mod resources;
 mod typed;
 mod types;
 mod values;
+pub mod wave;
 
 pub use component::Component;
 pub use func::Func;

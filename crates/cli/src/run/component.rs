@@ -21,9 +21,6 @@ pub(super) fn execute(
     bytes: &[u8],
     guest_args: &[String],
 ) -> Result<ExitCode> {
-    if args.invoke.is_some() {
-        bail!("`--invoke` of a component's function is not supported yet; run it as a command");
-    }
     if !args.wasi.preloads()?.is_empty() {
         bail!("`--preload` links core modules and does not apply to a component");
     }
@@ -52,8 +49,39 @@ pub(super) fn execute(
             bail!("cannot instantiate `{}`: {}", path.display(), describe(&e))
         }
     };
+    if let Some(call) = &args.invoke {
+        return invoke(&mut store, &instance, call);
+    }
     match hayate_wasi::p2::run(&mut store, &instance) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => finish_with_error(e, "wasi:cli/run"),
     }
+}
+
+/// `--invoke 'name(args)'`: calls the component's exported function with
+/// arguments in WAVE and prints its result in WAVE (`()` for none), as
+/// Wasmtime does.
+fn invoke(
+    store: &mut Store<Host>,
+    instance: &hayate_component::Instance,
+    call: &str,
+) -> Result<ExitCode> {
+    let (name, params) = hayate_component::wave::parse_call(call, |name| {
+        let func = instance.get_func(&mut *store, name)?;
+        Some(func.ty()?.params.iter().map(|(_, t)| t.clone()).collect())
+    })
+    .with_context(|| format!("while interpreting parameters in invoke \"{call}\""))?;
+    let func = instance
+        .get_func(&mut *store, &name)
+        .with_context(|| format!("no exported function `{name}` in the component"))?;
+    let has_result = func.ty().is_some_and(|t| t.result.is_some());
+    let mut results = vec![hayate_component::Val::Bool(false); usize::from(has_result)];
+    if let Err(e) = func.call(&mut *store, &params, &mut results) {
+        return finish_with_error(e, &name);
+    }
+    match results.first() {
+        Some(v) => println!("{}", hayate_component::wave::to_string(v)?),
+        None => println!("()"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
