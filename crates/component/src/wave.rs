@@ -4,11 +4,10 @@
 //! CLI does. Resource handles have no WAVE form.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use wasm_wave::wasm::{WasmType, WasmTypeKind, WasmValue, WasmValueError};
 
-use crate::types::{Type, VariantCases};
+use crate::types::Type;
 use crate::values::Val;
 
 impl WasmType for Type {
@@ -413,7 +412,10 @@ pub fn to_string(val: &Val) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::types::VariantCases;
 
     fn record() -> Type {
         Type::Record(
