@@ -107,19 +107,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
 
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
-        Err(e) => {
-            if let Some(code) = wasi::exit_code(&e) {
-                return Ok(code);
-            }
-            if is_trap(&e) {
-                return Ok(report_trap(&e));
-            }
-            bail!(
-                "cannot instantiate `{}`: {}",
-                module_path.display(),
-                describe(&e)
-            )
-        }
+        Err(e) => return instantiation_failed(e, module_path),
     };
 
     let (name, func) = match &args.invoke {
@@ -231,6 +219,19 @@ fn finish_with_error(e: hayate::Error, name: &str) -> Result<ExitCode> {
         return Ok(report_trap(&e));
     }
     bail!("`{name}` failed: {}", describe(&e))
+}
+
+/// The exit code for an instantiation (of a module or a component) that
+/// ended with `e`: a start function's `proc_exit` status, 134 after a
+/// trap, or an error to print.
+fn instantiation_failed(e: hayate::Error, path: &Path) -> Result<ExitCode> {
+    if let Some(code) = wasi::exit_code(&e) {
+        return Ok(code);
+    }
+    if is_trap(&e) {
+        return Ok(report_trap(&e));
+    }
+    bail!("cannot instantiate `{}`: {}", path.display(), describe(&e))
 }
 
 /// An error that left Wasm, for the terminal: its messages from the

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hayate::{Engine, ExternType, InstancePre, Linker, Module, Store, StoreLimits, Trap};
-use hayate_wasi::{FsPerms, I32Exit, ReadPipe, WasiCtx, WritePipe};
+use hayate_wasi::{FsPerms, I32Exit, ReadPipe, WasiCtx, WasiCtxBuilder, WritePipe};
 
 use crate::handler::{Handler, HandlerError, Request, ResponseSink};
 use response::CgiOutput;
@@ -184,25 +184,10 @@ impl CgiHandler {
         for (name, value) in &cgi {
             b.env(name, value);
         }
-        if let Some(timeout) = self.options.timeout {
-            // A guest sleeping in `poll_oneoff` wakes once its epoch
-            // deadline (set in `run`, at most two ticks past the timeout)
-            // has passed, and traps at its next check: it cannot hold a
-            // worker past its time.
-            b.blocking_deadline(std::time::Instant::now() + timeout + 2 * EPOCH_TICK);
-        }
         b.stdin(ReadPipe::new(Cursor::new(request.body.clone())));
         b.stdout(WritePipe::new(out));
         b.stderr(stderr);
-        for dir in &self.options.dirs {
-            let perms = if dir.read_only {
-                FsPerms::ReadOnly
-            } else {
-                FsPerms::ReadWrite
-            };
-            b.preopened_dir(&dir.host, &dir.guest, perms)
-                .with_context(|| format!("cannot open --dir `{}`", dir.host.display()))?;
-        }
+        request_wasi(&mut b, &self.options)?;
         Ok(b.build())
     }
 
@@ -222,34 +207,69 @@ impl CgiHandler {
             },
         );
         store.limiter(|ctx| &mut ctx.limits);
-        match self.options.timeout {
-            Some(timeout) => {
-                let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
-                store.set_epoch_deadline(ticks.max(1) + 1);
-            }
-            None => store.set_epoch_deadline(u64::MAX),
-        }
-        if let Some(fuel) = self.options.fuel {
-            store.set_fuel(fuel).map_err(HandlerError::Failed)?;
-        }
+        limit_store(&mut store, &self.options)?;
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
             .and_then(|start| start.call(&mut store, ()));
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(I32Exit(0)) => Ok(()),
-                Some(I32Exit(code)) => Err(HandlerError::Failed(anyhow::anyhow!(
-                    "the handler exited with status {code}"
-                ))),
-                None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
-                    Err(HandlerError::Timeout)
-                }
-                None => Err(HandlerError::Failed(e)),
-            },
+        verdict(result)
+    }
+}
+
+/// What every handler's WASI context gets from `options` besides the
+/// request: the preopened directories, and a blocking deadline. A guest
+/// sleeping in `poll_oneoff` or `poll` wakes once its epoch deadline
+/// ([`limit_store`], at most two ticks past the timeout) has passed, and
+/// traps at its next check: it cannot hold a worker past its time.
+pub(crate) fn request_wasi(b: &mut WasiCtxBuilder, options: &CgiOptions) -> Result<()> {
+    if let Some(timeout) = options.timeout {
+        b.blocking_deadline(std::time::Instant::now() + timeout + 2 * EPOCH_TICK);
+    }
+    for dir in &options.dirs {
+        let perms = if dir.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&dir.host, &dir.guest, perms)
+            .with_context(|| format!("cannot open --dir `{}`", dir.host.display()))?;
+    }
+    Ok(())
+}
+
+/// Sets one request's epoch deadline (the timeout, in ticks of the
+/// server's ticker) and fuel on `store`.
+pub(crate) fn limit_store<T>(
+    store: &mut Store<T>,
+    options: &CgiOptions,
+) -> Result<(), HandlerError> {
+    match options.timeout {
+        Some(timeout) => {
+            let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
+            store.set_epoch_deadline(ticks.max(1) + 1);
         }
+        None => store.set_epoch_deadline(u64::MAX),
+    }
+    if let Some(fuel) = options.fuel {
+        store.set_fuel(fuel).map_err(HandlerError::Failed)?;
+    }
+    Ok(())
+}
+
+/// How a handler's run ended: returning or exiting with status 0 is
+/// success, running out of time a timeout, anything else a failure.
+pub(crate) fn verdict(result: anyhow::Result<()>) -> Result<(), HandlerError> {
+    let Err(e) = result else {
+        return Ok(());
+    };
+    match e.downcast_ref::<I32Exit>() {
+        Some(I32Exit(0)) => Ok(()),
+        Some(I32Exit(code)) => Err(HandlerError::Failed(anyhow::anyhow!(
+            "the handler exited with status {code}"
+        ))),
+        None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(HandlerError::Timeout),
+        None => Err(HandlerError::Failed(e)),
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use hayate::{Engine, Store};
 use hayate_component::{Component, Linker};
 
-use super::{Host, RunArgs, describe, finish_with_error, is_trap, report_trap, wasi};
+use super::{Host, RunArgs, finish_with_error, instantiation_failed};
 use crate::options::Options;
 
 /// Runs component `bytes` (from `path`) with `guest_args` as its argv.
@@ -39,15 +39,7 @@ pub(super) fn execute(
     hayate_wasi::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(instance) => instance,
-        Err(e) => {
-            if let Some(code) = wasi::exit_code(&e) {
-                return Ok(code);
-            }
-            if is_trap(&e) {
-                return Ok(report_trap(&e));
-            }
-            bail!("cannot instantiate `{}`: {}", path.display(), describe(&e))
-        }
+        Err(e) => return instantiation_failed(e, path),
     };
     if let Some(call) = &args.invoke {
         return invoke(&mut store, &instance, call);

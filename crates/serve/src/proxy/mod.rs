@@ -21,11 +21,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use hayate::{Engine, Store, StoreLimits, Trap};
+use hayate::{Engine, Store, StoreLimits};
 use hayate_component::{Component, Linker};
-use hayate_wasi::{FsPerms, I32Exit, WasiCtx, WritePipe};
+use hayate_wasi::{WasiCtx, WritePipe};
 
-use crate::cgi::{CgiOptions, EPOCH_TICK, MAX_STDERR_BYTES};
+use crate::cgi::{CgiOptions, MAX_STDERR_BYTES, limit_store, request_wasi, verdict};
 use crate::handler::{Handler, HandlerError, Request, ResponseSink};
 use http::{IncomingRequest, Responder};
 
@@ -129,19 +129,8 @@ impl ProxyHandler {
         for (name, value) in &self.options.env {
             b.env(name, value);
         }
-        if let Some(timeout) = self.options.timeout {
-            b.blocking_deadline(std::time::Instant::now() + timeout + 2 * EPOCH_TICK);
-        }
         b.stderr(stderr);
-        for dir in &self.options.dirs {
-            let perms = if dir.read_only {
-                FsPerms::ReadOnly
-            } else {
-                FsPerms::ReadWrite
-            };
-            b.preopened_dir(&dir.host, &dir.guest, perms)
-                .with_context(|| format!("cannot open --dir `{}`", dir.host.display()))?;
-        }
+        request_wasi(&mut b, &self.options)?;
         Ok(b.build())
     }
 
@@ -169,16 +158,7 @@ impl ProxyHandler {
             },
         );
         store.limiter(|ctx| &mut ctx.limits);
-        match self.options.timeout {
-            Some(timeout) => {
-                let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
-                store.set_epoch_deadline(ticks.max(1) + 1);
-            }
-            None => store.set_epoch_deadline(u64::MAX),
-        }
-        if let Some(fuel) = self.options.fuel {
-            store.set_fuel(fuel).map_err(HandlerError::Failed)?;
-        }
+        limit_store(&mut store, &self.options)?;
         let incoming = IncomingRequest {
             method: request.method.clone(),
             path_with_query: request.uri.clone(),
@@ -207,19 +187,7 @@ impl ProxyHandler {
                     .context("no `handle`")?;
                 handle.call(&mut store, &[req, out], &mut [])
             });
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(I32Exit(0)) => Ok(()),
-                Some(I32Exit(code)) => Err(HandlerError::Failed(anyhow::anyhow!(
-                    "the handler exited with status {code}"
-                ))),
-                None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
-                    Err(HandlerError::Timeout)
-                }
-                None => Err(HandlerError::Failed(e)),
-            },
-        }
+        verdict(result)
     }
 }
 
