@@ -116,17 +116,23 @@ fn hayate_times(runs: usize) -> Result<[f64; 4]> {
     {
         bail!("Hayate computed a wrong result");
     }
-    let point = hayate_component::Val::Record(vec![
-        ("x".into(), hayate_component::Val::Float64(1.0)),
-        ("y".into(), hayate_component::Val::Float64(2.0)),
-        ("z".into(), hayate_component::Val::Float64(2.0)),
-    ]);
-    let norm = norm.typed::<(hayate_component::Val,), (f64,)>()?;
+    #[derive(hayate_component::ComponentType, Clone, Copy)]
+    struct Point {
+        x: f64,
+        y: f64,
+        z: f64,
+    }
+    let point = Point {
+        x: 1.0,
+        y: 2.0,
+        z: 2.0,
+    };
+    let norm = norm.typed::<(Point,), (f64,)>()?;
     Ok([
         time(runs, || noop.call(&mut store, ()).map(drop))?,
         time(runs, || echo.call(&mut store, (s.clone(),)).map(drop))?,
         time(runs, || sum.call(&mut store, (xs.clone(),)).map(drop))?,
-        time(runs, || norm.call(&mut store, (point.clone(),)).map(drop))?,
+        time(runs, || norm.call(&mut store, (point,)).map(drop))?,
     ])
 }
 

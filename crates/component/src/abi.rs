@@ -13,7 +13,8 @@
 mod flat;
 mod strings;
 
-pub(crate) use flat::{lift_flat, lower_flat};
+pub(crate) use flat::{lift_case, lift_flat, lower_case, lower_flat};
+pub(crate) use strings::{load as load_string, store as store_string};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use hayate::ValType;
@@ -203,7 +204,7 @@ fn make_fields(ty: &Type, vals: Vec<Val>) -> Val {
 
 /// `ptr` rounded up to a multiple of `align` (saturating: an overflowing
 /// size then fails every bounds check).
-fn align_to(ptr: u32, align: u32) -> u32 {
+pub(crate) fn align_to(ptr: u32, align: u32) -> u32 {
     ptr.div_ceil(align).saturating_mul(align)
 }
 
@@ -378,7 +379,7 @@ pub(crate) fn flatten_func(
 // Checked memory access.
 
 /// Errors unless `ptr` is a multiple of `align`.
-fn check_aligned(ptr: u32, align: u32) -> Result<()> {
+pub(crate) fn check_aligned(ptr: u32, align: u32) -> Result<()> {
     ensure!(
         ptr.is_multiple_of(align.max(1)),
         "misaligned pointer {ptr:#x} (alignment {align})"
@@ -387,7 +388,7 @@ fn check_aligned(ptr: u32, align: u32) -> Result<()> {
 }
 
 /// The in-bounds byte range `[ptr, ptr + len)` of `mem`.
-fn byte_range(mem: &dyn Memory, ptr: u32, len: u64) -> Result<std::ops::Range<usize>> {
+pub(crate) fn byte_range(mem: &dyn Memory, ptr: u32, len: u64) -> Result<std::ops::Range<usize>> {
     let mem_len = mem.bytes().len() as u64;
     match u64::from(ptr).checked_add(len) {
         Some(end) if end <= mem_len => Ok(ptr as usize..end as usize),
@@ -396,37 +397,32 @@ fn byte_range(mem: &dyn Memory, ptr: u32, len: u64) -> Result<std::ops::Range<us
 }
 
 /// The bytes `[ptr, ptr + len)` of `mem`.
-fn read_slice(mem: &dyn Memory, ptr: u32, len: u64) -> Result<&[u8]> {
+pub(crate) fn read_slice(mem: &dyn Memory, ptr: u32, len: u64) -> Result<&[u8]> {
     let range = byte_range(mem, ptr, len)?;
     mem.bytes().get(range).context("out of bounds")
 }
 
 /// The `N` bytes at `ptr`.
-fn read<const N: usize>(mem: &dyn Memory, ptr: u32) -> Result<[u8; N]> {
+pub(crate) fn read<const N: usize>(mem: &dyn Memory, ptr: u32) -> Result<[u8; N]> {
     let mut out = [0; N];
     out.copy_from_slice(read_slice(mem, ptr, N as u64)?);
     Ok(out)
 }
 
+/// The bytes `[ptr, ptr + len)` of `mem`, for writing.
+pub(crate) fn slice_mut(mem: &mut dyn Memory, ptr: u32, len: u64) -> Result<&mut [u8]> {
+    let range = byte_range(mem, ptr, len)?;
+    mem.bytes_mut().get_mut(range).context("out of bounds")
+}
+
 /// Writes `bytes` at `ptr`.
-fn write(mem: &mut dyn Memory, ptr: u32, bytes: &[u8]) -> Result<()> {
-    let memory = mem.bytes_mut();
-    let mem_len = memory.len();
-    let target = (ptr as usize)
-        .checked_add(bytes.len())
-        .and_then(|end| memory.get_mut(ptr as usize..end));
-    match target {
-        Some(target) => target.copy_from_slice(bytes),
-        None => bail!(
-            "out of bounds: {} bytes at {ptr:#x} in a memory of {mem_len} bytes",
-            bytes.len()
-        ),
-    }
+pub(crate) fn write(mem: &mut dyn Memory, ptr: u32, bytes: &[u8]) -> Result<()> {
+    slice_mut(mem, ptr, bytes.len() as u64)?.copy_from_slice(bytes);
     Ok(())
 }
 
 /// `ptr + offset`, or an error if that overflows.
-fn offset(ptr: u32, offset: u64) -> Result<u32> {
+pub(crate) fn offset(ptr: u32, offset: u64) -> Result<u32> {
     u64::from(ptr)
         .checked_add(offset)
         .and_then(|p| u32::try_from(p).ok())
@@ -434,7 +430,7 @@ fn offset(ptr: u32, offset: u64) -> Result<u32> {
 }
 
 /// `count * size` as a 32-bit allocation size, or an error.
-fn byte_size(count: u64, size: u32) -> Result<u32> {
+pub(crate) fn byte_size(count: u64, size: u32) -> Result<u32> {
     count
         .checked_mul(u64::from(size))
         .and_then(|n| u32::try_from(n).ok())
@@ -450,7 +446,7 @@ fn reallocate(mem: &mut dyn Memory, old: u32, old_size: u32, align: u32, size: u
 }
 
 /// Allocates `size` bytes aligned to `align` with `realloc(0, 0, align, size)`.
-fn allocate(mem: &mut dyn Memory, align: u32, size: u32) -> Result<u32> {
+pub(crate) fn allocate(mem: &mut dyn Memory, align: u32, size: u32) -> Result<u32> {
     reallocate(mem, 0, 0, align, size)
 }
 
@@ -458,7 +454,7 @@ fn allocate(mem: &mut dyn Memory, align: u32, size: u32) -> Result<u32> {
 // Scalars.
 
 /// `f32` bits with any NaN made the canonical NaN.
-fn canonical_f32(bits: u32) -> u32 {
+pub(crate) fn canonical_f32(bits: u32) -> u32 {
     if f32::from_bits(bits).is_nan() {
         CANONICAL_F32_NAN
     } else {
@@ -467,7 +463,7 @@ fn canonical_f32(bits: u32) -> u32 {
 }
 
 /// `f64` bits with any NaN made the canonical NaN.
-fn canonical_f64(bits: u64) -> u64 {
+pub(crate) fn canonical_f64(bits: u64) -> u64 {
     if f64::from_bits(bits).is_nan() {
         CANONICAL_F64_NAN
     } else {
@@ -476,7 +472,7 @@ fn canonical_f64(bits: u64) -> u64 {
 }
 
 /// The `char` with code point `i`, or an error if `i` is no Unicode scalar value.
-fn char_from(i: u32) -> Result<char> {
+pub(crate) fn char_from(i: u32) -> Result<char> {
     char::from_u32(i).with_context(|| format!("invalid `char` code point {i:#x}"))
 }
 
@@ -545,15 +541,23 @@ fn encode_scalar(ty: &Type, val: &Val, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// Loads a value of type `ty` from `ptr`, which must be aligned and in bounds.
-pub(crate) fn load(mem: &mut dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
+/// Checks that a value of type `ty` at `ptr` is aligned and in bounds,
+/// as a value passed through memory must be.
+pub(crate) fn check_place(mem: &dyn Memory, ty: &Type, ptr: u32) -> Result<()> {
     check_aligned(ptr, align(ty))?;
     byte_range(mem, ptr, size(ty).into())?;
+    Ok(())
+}
+
+/// Loads a value of type `ty` from `ptr`, which must be aligned and in bounds.
+#[cfg(test)]
+pub(crate) fn load(mem: &mut dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
+    check_place(mem, ty, ptr)?;
     load_at(mem, enc, ty, ptr)
 }
 
 /// Loads a value of type `ty` from `ptr`.
-fn load_at(mem: &dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
+pub(crate) fn load_at(mem: &dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result<Val> {
     Ok(match ty {
         Type::Bool
         | Type::S8
@@ -600,23 +604,17 @@ fn load_at(mem: &dyn Memory, enc: StringEncoding, ty: &Type, ptr: u32) -> Result
 }
 
 /// Loads the `(pointer, length)` pair of a string or list at `ptr`.
-fn load_pair(mem: &dyn Memory, ptr: u32) -> Result<(u32, u32)> {
+pub(crate) fn load_pair(mem: &dyn Memory, ptr: u32) -> Result<(u32, u32)> {
     let begin = u32::from_le_bytes(read(mem, ptr)?);
     let len = u32::from_le_bytes(read(mem, offset(ptr, 4)?)?);
     Ok((begin, len))
 }
 
-/// Loads the `len` elements of type `elem` at `ptr` (the spec's
-/// `load_list_from_range`).
-fn load_list(
-    mem: &dyn Memory,
-    enc: StringEncoding,
-    elem: &Type,
-    ptr: u32,
-    len: u32,
-) -> Result<Vec<Val>> {
-    let elem_size = size(elem);
-    let byte_len = u64::from(len) * u64::from(elem_size);
+/// Checks that a list of `len` elements of type `elem` at `ptr` may be
+/// lifted: not too long, aligned, in bounds and within the call's budget
+/// (which it is charged). Returns its byte length.
+pub(crate) fn check_list(mem: &dyn Memory, elem: &Type, ptr: u32, len: u32) -> Result<u64> {
+    let byte_len = u64::from(len) * u64::from(size(elem));
     ensure!(
         byte_len <= MAX_LIST_BYTE_LENGTH,
         "list of {byte_len} bytes is too long"
@@ -630,6 +628,20 @@ fn load_list(
         "list of {len} zero-size elements is too long"
     );
     mem.charge(u64::from(len))?;
+    Ok(byte_len)
+}
+
+/// Loads the `len` elements of type `elem` at `ptr` (the spec's
+/// `load_list_from_range`).
+fn load_list(
+    mem: &dyn Memory,
+    enc: StringEncoding,
+    elem: &Type,
+    ptr: u32,
+    len: u32,
+) -> Result<Vec<Val>> {
+    let elem_size = size(elem);
+    let byte_len = check_list(mem, elem, ptr, len)?;
     if is_scalar(elem) {
         // One bounds check and one read for the whole list.
         let bytes = read_slice(mem, ptr, byte_len)?;
@@ -652,22 +664,25 @@ fn load_list(
 
 /// Loads a variant of `cases` at `ptr`.
 fn load_variant(mem: &dyn Memory, enc: StringEncoding, cases: Cases<'_>, ptr: u32) -> Result<Val> {
+    let (index, at) = load_case(mem, cases.0, ptr)?;
+    let payload = match cases.payload(index) {
+        Some(t) => Some(load_at(mem, enc, t, at)?),
+        None => None,
+    };
+    cases.make(index, payload)
+}
+
+/// Reads the discriminant of the variant-like `ty` at `ptr`: the case
+/// index and where its payload (if it has one) is.
+pub(crate) fn load_case(mem: &dyn Memory, ty: &Type, ptr: u32) -> Result<(usize, u32)> {
+    let cases = Cases(ty);
     let index = match discriminant_size(cases.len()) {
         1 => u32::from(read::<1>(mem, ptr)?[0]),
         2 => u32::from(u16::from_le_bytes(read(mem, ptr)?)),
         _ => u32::from_le_bytes(read(mem, ptr)?),
     };
     let index = checked_case(cases, index)?;
-    let payload = match cases.payload(index) {
-        Some(t) => Some(load_at(
-            mem,
-            enc,
-            t,
-            offset(ptr, payload_offset(cases).into())?,
-        )?),
-        None => None,
-    };
-    cases.make(index, payload)
+    Ok((index, offset(ptr, payload_offset(cases).into())?))
 }
 
 /// `index` as a case index of `cases`, or an error if out of range.
@@ -719,6 +734,7 @@ fn pack_flags(names: &[String], set: &[String]) -> Result<Vec<u32>> {
 // Storing.
 
 /// Stores `val` of type `ty` at `ptr`, which must be aligned and in bounds.
+#[cfg(test)]
 pub(crate) fn store(
     mem: &mut dyn Memory,
     enc: StringEncoding,
@@ -726,13 +742,12 @@ pub(crate) fn store(
     val: &Val,
     ptr: u32,
 ) -> Result<()> {
-    check_aligned(ptr, align(ty))?;
-    byte_range(mem, ptr, size(ty).into())?;
+    check_place(mem, ty, ptr)?;
     store_at(mem, enc, ty, val, ptr)
 }
 
 /// Stores `val` of type `ty` at `ptr`.
-fn store_at(
+pub(crate) fn store_at(
     mem: &mut dyn Memory,
     enc: StringEncoding,
     ty: &Type,
@@ -777,7 +792,7 @@ fn store_at(
 }
 
 /// Stores the `(pointer, length)` pair of a string or list at `ptr`.
-fn store_pair(mem: &mut dyn Memory, ptr: u32, begin: u32, len: u32) -> Result<()> {
+pub(crate) fn store_pair(mem: &mut dyn Memory, ptr: u32, begin: u32, len: u32) -> Result<()> {
     write(mem, ptr, &begin.to_le_bytes())?;
     write(mem, offset(ptr, 4)?, &len.to_le_bytes())
 }
@@ -818,16 +833,24 @@ fn store_variant(
     ptr: u32,
 ) -> Result<()> {
     let (index, payload) = cases.find(val)?;
+    let at = store_case(mem, cases.0, index, ptr)?;
+    match (cases.payload(index), payload) {
+        (Some(t), Some(v)) => store_at(mem, enc, t, v, at),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the discriminant of case `index` of variant-like `ty` at
+/// `ptr`, returning where its payload goes.
+pub(crate) fn store_case(mem: &mut dyn Memory, ty: &Type, index: usize, ptr: u32) -> Result<u32> {
+    let cases = Cases(ty);
     let disc = index as u32;
     match discriminant_size(cases.len()) {
         1 => write(mem, ptr, &(disc as u8).to_le_bytes())?,
         2 => write(mem, ptr, &(disc as u16).to_le_bytes())?,
         _ => write(mem, ptr, &disc.to_le_bytes())?,
     }
-    match (cases.payload(index), payload) {
-        (Some(t), Some(v)) => store_at(mem, enc, t, v, offset(ptr, payload_offset(cases).into())?),
-        _ => Ok(()),
-    }
+    offset(ptr, payload_offset(cases).into())
 }
 
 /// Stores the flag `words` of `n` flags at `ptr`.
@@ -845,4 +868,4 @@ fn store_flag_words(mem: &mut dyn Memory, n: usize, words: &[u32], ptr: u32) -> 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -12,8 +12,12 @@ use hayate::{AsContext, AsContextMut, Caller, Memory, StoreContextMut};
 
 use crate::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding};
 use crate::handles::InstanceState;
+use crate::typed::{AbiContext, ComponentList, typecheck_func};
 use crate::types::{FuncType, ResourceIndex, Type};
 use crate::values::Val;
+
+/// A core WebAssembly value.
+type Core = hayate::Val;
 
 /// A host function's body: the store, the arguments, the result slots.
 pub(crate) type HostFn<T> =
@@ -36,6 +40,9 @@ enum Inner {
     Host {
         /// An `Arc<HostFn<T>>` for the store's `T`.
         body: Box<dyn Any + Send + Sync>,
+        /// For a function with Rust types (`func_wrap`): an
+        /// `Arc<TypedHostFn<T>>`, which guests call without `Val`s.
+        typed: Option<Box<dyn Any + Send + Sync>>,
         /// For a function with Rust types (`func_wrap`): checks them
         /// against the type of an import it is to satisfy.
         typecheck: Option<fn(&FuncType) -> Result<()>>,
@@ -90,7 +97,9 @@ pub(crate) struct Lifted {
 #[derive(Clone)]
 pub(crate) struct Abi {
     pub memory: Option<Memory>,
-    pub realloc: Option<hayate::Func>,
+    /// `realloc(old_ptr, old_size, align, new_size) -> ptr`, its type
+    /// checked by validation.
+    pub realloc: Option<hayate::TypedFunc<(i32, i32, i32, i32), i32>>,
     pub post_return: Option<hayate::Func>,
     pub encoding: StringEncoding,
 }
@@ -102,14 +111,13 @@ impl Func {
         }
     }
 
-    pub(crate) fn host<T: 'static>(
-        f: Arc<HostFn<T>>,
-        typecheck: Option<fn(&FuncType) -> Result<()>>,
-    ) -> Func {
+    /// A host function on dynamic values (`func_new`).
+    pub(crate) fn host<T: 'static>(f: Arc<HostFn<T>>) -> Func {
         Func {
             inner: Arc::new(Inner::Host {
                 body: Box::new(f),
-                typecheck,
+                typed: None,
+                typecheck: None,
             }),
         }
     }
@@ -161,13 +169,41 @@ impl Func {
         match &*self.inner {
             Inner::Lifted(l) => {
                 check_args(&l.sig.ty, params, results, check_types)?;
-                call_lifted(store.as_context_mut(), l, params, results)
+                call_lifted(
+                    store.as_context_mut(),
+                    l,
+                    |cx, sig, to| lower_vals(cx, sig, params, to),
+                    |cx, sig, from| lift_vals(cx, sig, results, from),
+                )
             }
             Inner::Host { body, .. } => {
                 let f = body
                     .downcast_ref::<Arc<HostFn<T>>>()
                     .context("a host function called with a store of another type")?;
                 f(store.as_context_mut(), params, results)
+            }
+        }
+    }
+
+    /// Calls the function with Rust values (types checked by
+    /// [`Func::typed`]), lowering them straight into the guest and
+    /// lifting the result straight out of it.
+    pub(crate) fn call_typed<T: 'static, P: ComponentList, R: ComponentList>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        params: P,
+    ) -> Result<R> {
+        match &*self.inner {
+            Inner::Lifted(l) => call_lifted(
+                store.as_context_mut(),
+                l,
+                |cx, sig, to| lower_typed(cx, sig, params, to),
+                lift_typed,
+            ),
+            Inner::Host { .. } => {
+                let mut results = vec![Val::Bool(false); R::LEN];
+                self.call_checking(store, &params.into_vals(), &mut results, false)?;
+                R::from_vals(results)
             }
         }
     }
@@ -234,10 +270,13 @@ impl<T: 'static> abi::Memory for CallCx<'_, T> {
             .realloc
             .as_ref()
             .context("the function needs `realloc` and its options name none")?;
-        let args = [old_ptr, old_size, align, new_size].map(|x| hayate::Val::I32(x as i32));
-        let mut out = [hayate::Val::I32(0)];
-        f.call(&mut self.store, &args, &mut out)?;
-        Ok(out[0].i32().context("realloc returned no i32")? as u32)
+        let args = (
+            old_ptr as i32,
+            old_size as i32,
+            align as i32,
+            new_size as i32,
+        );
+        Ok(f.call(&mut self.store, args)? as u32)
     }
 
     fn lift_handle(&self, index: u32, res: ResourceIndex, own: bool) -> Result<Val> {
@@ -290,60 +329,305 @@ fn check_args(ty: &FuncType, params: &[Val], results: &[Val], check_types: bool)
     Ok(())
 }
 
-fn call_lifted<T: 'static>(
+/// Where a call's arguments go: flat core values, or a tuple in guest
+/// memory at a pointer.
+enum Place<'a> {
+    Flat(&'a mut Vec<Core>),
+    Memory(u32),
+}
+
+/// Where a call's result comes from: flat core values, or guest memory
+/// at a pointer.
+enum Source<'a> {
+    Flat(&'a [Core]),
+    Memory(u32),
+}
+
+fn call_lifted<T: 'static, R>(
     store: StoreContextMut<'_, T>,
     l: &Lifted,
-    params: &[Val],
-    results: &mut [Val],
-) -> Result<()> {
+    lower: impl FnOnce(&mut AbiContext<'_>, &Signature, Place<'_>) -> Result<()>,
+    lift: impl FnOnce(&mut AbiContext<'_>, &Signature, Source<'_>) -> Result<R>,
+) -> Result<R> {
     l.instance.enter()?;
-    let result = call_entered(store, l, params, results);
+    let result = call_entered(store, l, lower, lift);
     l.instance.leave(result.is_ok());
     result
 }
 
-/// [`call_lifted`] once the instance is entered.
-fn call_entered<T: 'static>(
+/// [`call_lifted`] once the instance is entered: `lower` writes the
+/// arguments where the callee expects them, `lift` reads its result.
+fn call_entered<T: 'static, R>(
     store: StoreContextMut<'_, T>,
     l: &Lifted,
-    params: &[Val],
-    results: &mut [Val],
-) -> Result<()> {
+    lower: impl FnOnce(&mut AbiContext<'_>, &Signature, Place<'_>) -> Result<()>,
+    lift: impl FnOnce(&mut AbiContext<'_>, &Signature, Source<'_>) -> Result<R>,
+) -> Result<R> {
     let sig = &*l.sig;
     let mut cx = CallCx::new(store, &l.abi, &l.instance);
-    let enc = l.abi.encoding;
-    let mut flat = Vec::with_capacity(sig.lowered.0.len());
-    if sig.params_in_memory {
-        let tuple = &sig.params_tuple;
-        let ptr = abi::Memory::realloc(&mut cx, 0, 0, abi::align(tuple), abi::size(tuple))?;
-        abi::store(&mut cx, enc, tuple, &Val::Tuple(params.to_vec()), ptr)?;
-        flat.push(hayate::Val::I32(ptr as i32));
-    } else {
-        for (t, v) in sig.params.iter().zip(params) {
-            abi::lower_flat(&mut cx, enc, t, v, &mut flat)?;
+    let mut flat = FlatBuffer::take();
+    {
+        let mut acx = AbiContext::new(&mut cx, l.abi.encoding);
+        if sig.params_in_memory {
+            let tuple = &sig.params_tuple;
+            let ptr = abi::allocate(acx.mem, abi::align(tuple), abi::size(tuple))?;
+            lower(&mut acx, sig, Place::Memory(ptr))?;
+            flat.push(Core::I32(ptr as i32));
+        } else {
+            lower(&mut acx, sig, Place::Flat(&mut flat))?;
         }
     }
-    let mut out: Vec<hayate::Val> = sig
-        .lifted_results
-        .iter()
-        .map(|t| hayate::Val::default_for_ty(t).expect("numbers have defaults"))
-        .collect();
-    l.core.call(&mut cx.store, &flat, &mut out)?;
+    // A lifted function returns at most one core value.
+    let mut out = [Core::I32(0)];
+    let out = &mut out[..sig.lifted_results.len()];
+    for (slot, t) in out.iter_mut().zip(&sig.lifted_results) {
+        *slot = Core::default_for_ty(t).expect("numbers have defaults");
+    }
+    l.core.call(&mut cx.store, &flat, out)?;
+    drop(flat);
     l.instance.check_borrows_returned()?;
-    if let Some(rt) = &sig.ty.result {
-        results[0] = if sig.result_in_memory {
+    let result = {
+        let mut acx = AbiContext::new(&mut cx, l.abi.encoding);
+        if sig.result_in_memory {
             let ptr = out[0]
                 .i32()
-                .context("the lifted function returned no pointer")?;
-            abi::load(&mut cx, enc, rt, ptr as u32)?
+                .context("the lifted function returned no pointer")? as u32;
+            let rt = sig.ty.result.as_ref().context("a result in memory")?;
+            abi::check_place(acx.mem, rt, ptr)?;
+            lift(&mut acx, sig, Source::Memory(ptr))?
         } else {
-            abi::lift_flat(&mut cx, enc, rt, &mut out.iter().cloned())?
-        };
-    }
+            lift(&mut acx, sig, Source::Flat(out))?
+        }
+    };
     if let Some(post) = &l.abi.post_return {
-        post.call(&mut cx.store, &out, &mut [])?;
+        post.call(&mut cx.store, out, &mut [])?;
     }
+    Ok(result)
+}
+
+thread_local! {
+    /// The flat arguments' buffer, kept between calls on this thread.
+    static FLAT_BUFFER: std::cell::Cell<Vec<Core>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A call's flat arguments, in a buffer reused by the thread's next call
+/// (a nested call finds it taken and starts an empty one).
+struct FlatBuffer(Vec<Core>);
+
+impl FlatBuffer {
+    fn take() -> FlatBuffer {
+        FlatBuffer(FLAT_BUFFER.with(|b| b.take()))
+    }
+}
+
+impl std::ops::Deref for FlatBuffer {
+    type Target = Vec<Core>;
+    fn deref(&self) -> &Vec<Core> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for FlatBuffer {
+    fn deref_mut(&mut self) -> &mut Vec<Core> {
+        &mut self.0
+    }
+}
+
+impl Drop for FlatBuffer {
+    fn drop(&mut self) {
+        let mut buffer = std::mem::take(&mut self.0);
+        buffer.clear();
+        FLAT_BUFFER.with(|b| b.set(buffer));
+    }
+}
+
+/// Lowers dynamic arguments `params` for a call with `sig`.
+fn lower_vals(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    params: &[Val],
+    to: Place<'_>,
+) -> Result<()> {
+    match to {
+        Place::Memory(ptr) => cx.store_val(&sig.params_tuple, &Val::Tuple(params.to_vec()), ptr),
+        Place::Flat(flat) => {
+            for (t, v) in sig.params.iter().zip(params) {
+                cx.lower_val(t, v, flat)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Lifts the dynamic result of a call with `sig` into `results`.
+fn lift_vals(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    results: &mut [Val],
+    from: Source<'_>,
+) -> Result<()> {
+    let Some(rt) = &sig.ty.result else {
+        return Ok(());
+    };
+    results[0] = match from {
+        Source::Memory(ptr) => cx.load_val(rt, ptr)?,
+        Source::Flat(flat) => cx.lift_val(rt, &mut flat.iter().copied())?,
+    };
     Ok(())
+}
+
+/// Lowers typed arguments `params` for a call with `sig`.
+fn lower_typed<P: ComponentList>(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    params: P,
+    to: Place<'_>,
+) -> Result<()> {
+    match to {
+        Place::Memory(ptr) => params.store_fields(cx, &sig.params, ptr),
+        Place::Flat(flat) => params.lower_list(cx, &sig.params, flat),
+    }
+}
+
+/// Lifts the typed result of a call with `sig`.
+fn lift_typed<R: ComponentList>(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    from: Source<'_>,
+) -> Result<R> {
+    let results = sig.ty.result.as_slice();
+    match from {
+        Source::Memory(ptr) => R::load_fields(cx, results, ptr),
+        Source::Flat(flat) => R::lift_list(cx, results, &mut flat.iter().copied()),
+    }
+}
+
+/// What a guest's call of a lowered function runs with: the caller's
+/// canonical options and component instance, and the function's type.
+pub(crate) struct LoweredCall<'a> {
+    abi: &'a Abi,
+    instance: &'a Arc<InstanceState>,
+    sig: &'a Signature,
+}
+
+/// A host function with Rust types, called by the guest with flat core
+/// arguments: lifts them straight into its parameters and lowers its
+/// result straight back.
+pub(crate) type TypedHostFn<T> =
+    dyn Fn(Caller<'_, T>, &LoweredCall<'_>, &[Core], &mut [Core]) -> Result<()> + Send + Sync;
+
+impl Func {
+    /// A host function with Rust types `P -> R` (`func_wrap`).
+    pub(crate) fn host_typed<T: 'static, P: ComponentList, R: ComponentList>(
+        f: impl Fn(StoreContextMut<'_, T>, P) -> Result<R> + Send + Sync + 'static,
+    ) -> Func {
+        let f = Arc::new(f);
+        let g = f.clone();
+        let dynamic = move |store: StoreContextMut<'_, T>, args: &[Val], results: &mut [Val]| {
+            let r = g(store, P::from_vals(args.to_vec())?)?;
+            for (slot, v) in results.iter_mut().zip(r.into_vals()) {
+                *slot = v;
+            }
+            Ok(())
+        };
+        let typed = move |caller: Caller<'_, T>,
+                          call: &LoweredCall<'_>,
+                          args: &[Core],
+                          rets: &mut [Core]| {
+            guest_call(
+                caller,
+                call,
+                args,
+                rets,
+                lift_params_typed::<P>,
+                |store, p| f(store, p),
+                |cx, sig, r: R, to| lower_result_typed(cx, sig, r, to),
+            )
+        };
+        let body: Arc<HostFn<T>> = Arc::new(dynamic);
+        let typed: Arc<TypedHostFn<T>> = Arc::new(typed);
+        Func {
+            inner: Arc::new(Inner::Host {
+                body: Box::new(body),
+                typed: Some(Box::new(typed)),
+                typecheck: Some(typecheck_func::<P, R>),
+            }),
+        }
+    }
+}
+
+/// Lifts the typed arguments of a guest's call of a host function.
+fn lift_params_typed<P: ComponentList>(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    from: Source<'_>,
+) -> Result<P> {
+    match from {
+        Source::Memory(ptr) => P::load_fields(cx, &sig.params, ptr),
+        Source::Flat(flat) => P::lift_list(cx, &sig.params, &mut flat.iter().copied()),
+    }
+}
+
+/// Lowers typed result `r` of a guest's call of a host function.
+fn lower_result_typed<R: ComponentList>(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    r: R,
+    to: Place<'_>,
+) -> Result<()> {
+    let results = sig.ty.result.as_slice();
+    match to {
+        Place::Memory(ptr) => r.store_fields(cx, results, ptr),
+        Place::Flat(flat) => r.lower_list(cx, results, flat),
+    }
+}
+
+/// A guest's call of a lowered function: lifts the arguments from the
+/// caller's flat core values or memory, runs `call` on them, and lowers
+/// its result into the return values or through the return pointer.
+fn guest_call<T: 'static, P, R>(
+    mut caller: Caller<'_, T>,
+    call: &LoweredCall<'_>,
+    args: &[Core],
+    rets: &mut [Core],
+    lift: impl FnOnce(&mut AbiContext<'_>, &Signature, Source<'_>) -> Result<P>,
+    body: impl FnOnce(StoreContextMut<'_, T>, P) -> Result<R>,
+    lower: impl FnOnce(&mut AbiContext<'_>, &Signature, R, Place<'_>) -> Result<()>,
+) -> Result<()> {
+    let (sig, enc) = (call.sig, call.abi.encoding);
+    let mut cx = CallCx::new(caller.as_context_mut(), call.abi, call.instance);
+    let params = {
+        let mut acx = AbiContext::new(&mut cx, enc);
+        if sig.params_in_memory {
+            let ptr = args
+                .first()
+                .and_then(|a| a.i32())
+                .context("no parameter pointer")? as u32;
+            abi::check_place(acx.mem, &sig.params_tuple, ptr)?;
+            lift(&mut acx, sig, Source::Memory(ptr))?
+        } else {
+            lift(&mut acx, sig, Source::Flat(args))?
+        }
+    };
+    let result = body(cx.store.as_context_mut(), params)?;
+    // The callee is done with what it borrowed.
+    drop(cx);
+    let mut cx = CallCx::new(caller.as_context_mut(), call.abi, call.instance);
+    let mut acx = AbiContext::new(&mut cx, enc);
+    if sig.result_in_memory {
+        let Some(Core::I32(ptr)) = args.last() else {
+            bail!("no return pointer");
+        };
+        let rt = sig.ty.result.as_ref().context("a result in memory")?;
+        abi::check_place(acx.mem, rt, *ptr as u32)?;
+        lower(&mut acx, sig, result, Place::Memory(*ptr as u32))
+    } else {
+        let mut flat = FlatBuffer::take();
+        lower(&mut acx, sig, result, Place::Flat(&mut flat))?;
+        ensure!(flat.len() == rets.len(), "result arity");
+        rets.copy_from_slice(&flat);
+        Ok(())
+    }
 }
 
 /// A core function that, called by a core instance with the flat
@@ -359,62 +643,69 @@ pub(crate) fn lower<T: 'static>(
     let instance = instance.clone();
     let (core_params, core_results) = sig.lowered.clone();
     let core_ty = hayate::FuncType::new(core_params, core_results);
+    let typed = match &*callee.inner {
+        Inner::Host { typed: Some(t), .. } => t.downcast_ref::<Arc<TypedHostFn<T>>>().cloned(),
+        _ => None,
+    };
     hayate::Func::new(
         &mut store,
         core_ty,
-        move |mut caller: Caller<'_, T>, args: &[hayate::Val], rets: &mut [hayate::Val]| {
-            let enc = abi.encoding;
-            let mut cx = CallCx::new(caller.as_context_mut(), &abi, &instance);
-            let params = lift_params(&mut cx, enc, &sig, args)?;
-            let ty = &sig.ty;
-            let mut result = vec![Val::Bool(false); usize::from(ty.result.is_some())];
-            callee.call(cx.store.as_context_mut(), &params, &mut result)?;
-            // The callee is done with what it borrowed.
-            drop(cx);
-            let Some(rt) = &ty.result else {
-                return Ok(());
+        move |caller: Caller<'_, T>, args: &[Core], rets: &mut [Core]| {
+            let call = LoweredCall {
+                abi: &abi,
+                instance: &instance,
+                sig: &sig,
             };
-            result[0]
-                .type_check(rt)
-                .context("the host function's result")?;
-            let mut cx = CallCx::new(caller.as_context_mut(), &abi, &instance);
-            if sig.result_in_memory {
-                let Some(hayate::Val::I32(ptr)) = args.last() else {
-                    bail!("no return pointer");
-                };
-                abi::store(&mut cx, enc, rt, &result[0], *ptr as u32)
-            } else {
-                let mut flat = Vec::new();
-                abi::lower_flat(&mut cx, enc, rt, &result[0], &mut flat)?;
-                ensure!(flat.len() == rets.len(), "result arity");
-                rets.clone_from_slice(&flat);
-                Ok(())
+            if let Some(typed) = &typed {
+                return typed(caller, &call, args, rets);
             }
+            guest_call(
+                caller,
+                &call,
+                args,
+                rets,
+                lift_params,
+                |store, params: Vec<Val>| {
+                    let mut result = vec![Val::Bool(false); usize::from(sig.ty.result.is_some())];
+                    callee.call(store, &params, &mut result)?;
+                    Ok(result.pop())
+                },
+                lower_result,
+            )
         },
     )
 }
 
-fn lift_params<T: 'static>(
-    cx: &mut CallCx<'_, T>,
-    enc: StringEncoding,
-    sig: &Signature,
-    args: &[hayate::Val],
-) -> Result<Vec<Val>> {
-    let types = &sig.params;
-    if sig.params_in_memory {
-        let ptr = args
-            .first()
-            .and_then(|a| a.i32())
-            .context("no parameter pointer")?;
-        match abi::load(cx, enc, &sig.params_tuple, ptr as u32)? {
+/// Lifts the dynamic arguments of a guest's call.
+fn lift_params(cx: &mut AbiContext<'_>, sig: &Signature, from: Source<'_>) -> Result<Vec<Val>> {
+    match from {
+        Source::Memory(ptr) => match cx.load_val(&sig.params_tuple, ptr)? {
             Val::Tuple(items) => Ok(items),
             _ => bail!("parameters did not load as a tuple"),
+        },
+        Source::Flat(args) => {
+            let mut flat = args.iter().copied();
+            sig.params
+                .iter()
+                .map(|t| cx.lift_val(t, &mut flat))
+                .collect()
         }
-    } else {
-        let mut flat = args.iter().cloned();
-        types
-            .iter()
-            .map(|t| abi::lift_flat(cx, enc, t, &mut flat))
-            .collect()
+    }
+}
+
+/// Lowers the dynamic result of a guest's call, checked against its type.
+fn lower_result(
+    cx: &mut AbiContext<'_>,
+    sig: &Signature,
+    result: Option<Val>,
+    to: Place<'_>,
+) -> Result<()> {
+    let (Some(rt), Some(v)) = (&sig.ty.result, result) else {
+        return Ok(());
+    };
+    v.type_check(rt).context("the host function's result")?;
+    match to {
+        Place::Memory(ptr) => cx.store_val(rt, &v, ptr),
+        Place::Flat(flat) => cx.lower_val(rt, &v, flat),
     }
 }

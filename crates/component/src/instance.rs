@@ -198,7 +198,7 @@ impl Spaces {
         }
     }
 
-    fn abi(&self, options: &Options) -> Result<Abi> {
+    fn abi(&self, store: impl hayate::AsContext, options: &Options) -> Result<Abi> {
         Ok(Abi {
             memory: options
                 .memory
@@ -206,7 +206,7 @@ impl Spaces {
                 .transpose()?,
             realloc: options
                 .realloc
-                .map(|f| get(&self.core_funcs, f, "core function"))
+                .map(|f| get(&self.core_funcs, f, "core function")?.typed(&store))
                 .transpose()?,
             post_return: options
                 .post_return
@@ -428,7 +428,7 @@ pub(crate) fn instantiate<T: 'static>(
                 let lifted = Lifted {
                     core: get(&s.core_funcs, *core_func, "core function")?,
                     sig: sig.clone(),
-                    abi: s.abi(options)?,
+                    abi: s.abi(&*store, options)?,
                     instance: s.state.clone(),
                 };
                 s.funcs.push(Func::lifted(lifted));
@@ -438,7 +438,7 @@ pub(crate) fn instantiate<T: 'static>(
                 callee
                     .check_type(&sig.ty)
                     .context("a host function's types do not match the import")?;
-                let abi = s.abi(options)?;
+                let abi = s.abi(&*store, options)?;
                 let core = func::lower(store.as_context_mut(), callee, sig.clone(), abi, &s.state);
                 s.core_funcs.push(core);
             }

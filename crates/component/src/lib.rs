@@ -11,6 +11,9 @@
 
 #![forbid(unsafe_code)]
 
+// `#[derive(ComponentType)]` names this crate by its path, also inside it.
+extern crate self as hayate_component;
+
 mod abi;
 mod component;
 mod func;
@@ -32,6 +35,13 @@ pub use instance::Instance;
 pub use linker::{Linker, LinkerInstance};
 pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
-pub use typed::{ComponentList, ComponentType, TypedFunc};
+pub use typed::{AbiContext, ComponentList, ComponentType, TypedFunc};
 pub use types::{FuncType, ResourceIndex, Type, VariantCases};
 pub use values::Val;
+
+/// `#[derive(ComponentType)]` for Rust structs as WIT records and Rust
+/// enums as WIT variants and enums (see [`ComponentType`]).
+pub use hayate_component_macro::ComponentType;
+
+#[doc(hidden)]
+pub use typed::derive as __derive;

@@ -184,8 +184,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
             bail!("`{name}` is already defined");
         }
         let f: Arc<crate::func::HostFn<T>> = Arc::new(f);
-        self.defs
-            .insert(name, Definition::Func(Func::host(f, None)));
+        self.defs.insert(name, Definition::Func(Func::host(f)));
         Ok(())
     }
 
@@ -201,17 +200,8 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         if self.defs.items.contains_key(name) {
             bail!("`{name}` is already defined");
         }
-        let body = move |store: StoreContextMut<'_, T>, args: &[Val], results: &mut [Val]| {
-            let r = f(store, P::from_vals(args.to_vec())?)?;
-            for (slot, v) in results.iter_mut().zip(r.into_vals()) {
-                *slot = v;
-            }
-            Ok(())
-        };
-        let f: Arc<crate::func::HostFn<T>> = Arc::new(body);
-        let check = crate::typed::typecheck_func::<P, R>;
         self.defs
-            .insert(name, Definition::Func(Func::host(f, Some(check))));
+            .insert(name, Definition::Func(Func::host_typed(f)));
         Ok(())
     }
 

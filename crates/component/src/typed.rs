@@ -1,24 +1,40 @@
 //! Rust types for WIT types: [`ComponentType`] (checked against a
-//! component's type, converted to and from [`Val`]), parameter and result
-//! lists as tuples ([`ComponentList`]), [`TypedFunc`] for calling exports
-//! with them and `LinkerInstance::func_wrap` for host functions taking
-//! them. Built in: `bool`, the integers, `f32`, `f64`, `char`, `String`,
-//! `Vec<T>`, `Option<T>`, `Result<T, E>` (with `()` for a missing
-//! payload) and tuples; `Val` itself stands for any type.
+//! component's type, lowered into and lifted out of the guest), parameter
+//! and result lists as tuples ([`ComponentList`]), [`TypedFunc`] for
+//! calling exports with them and `LinkerInstance::func_wrap` for host
+//! functions taking them. Built in (in `impls`): `bool`, the integers,
+//! `f32`, `f64`, `char`, `String`, `Vec<T>`, `Option<T>`, `Result<T, E>`
+//! (with `()` for a missing payload) and tuples; `Val` itself stands for
+//! any type.
 //!
-//! Values go through [`Val`] on their way across the boundary; the
-//! canonical ABI does the rest.
+//! The built-in types are lowered straight into guest memory and lifted
+//! straight out of it, with the canonical ABI's checks but no [`Val`] in
+//! between; any other type goes through its [`Val`].
+
+#[doc(hidden)]
+pub mod derive;
+mod impls;
+#[cfg(test)]
+mod tests;
 
 use std::marker::PhantomData;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use hayate::AsContextMut;
 
+use crate::abi::{self, StringEncoding};
 use crate::func::Func;
 use crate::types::{FuncType, Type};
 use crate::values::Val;
 
+/// A core WebAssembly value.
+type Core = hayate::Val;
+
 /// A Rust type with a WIT type.
+///
+/// Implement the first three methods; the others, the canonical ABI of
+/// the type, default to going through [`Val`] (the built-in types provide
+/// their own).
 pub trait ComponentType: Sized + Send + Sync + 'static {
     /// Checks that `ty` is this Rust type's WIT type.
     fn typecheck(ty: &Type) -> Result<()>;
@@ -26,166 +42,100 @@ pub trait ComponentType: Sized + Send + Sync + 'static {
     fn into_val(self) -> Val;
     /// The value `val` (of a type `typecheck` accepted) as this type.
     fn from_val(val: Val) -> Result<Self>;
-}
 
-/// The error for Rust type `R` checked against WIT type `ty`.
-fn mismatch<R>(ty: &Type) -> Result<()> {
-    bail!(
-        "type mismatch: the Rust type {} is not the WIT type {ty:?}",
-        std::any::type_name::<R>()
-    )
-}
+    /// Appends the flat core values of this value of type `ty` (one
+    /// `typecheck` accepted).
+    #[doc(hidden)]
+    fn lower_flat(self, cx: &mut AbiContext<'_>, ty: &Type, out: &mut Vec<Core>) -> Result<()> {
+        cx.lower_val(ty, &self.into_val(), out)
+    }
 
-macro_rules! scalar {
-    ($($rust:ty => $variant:ident / $ty:ident),* $(,)?) => {$(
-        impl ComponentType for $rust {
-            fn typecheck(ty: &Type) -> Result<()> {
-                match ty {
-                    Type::$ty => Ok(()),
-                    other => mismatch::<$rust>(other),
-                }
-            }
-            fn into_val(self) -> Val {
-                Val::$variant(self)
-            }
-            fn from_val(val: Val) -> Result<Self> {
-                match val {
-                    Val::$variant(v) => Ok(v),
-                    other => bail!("expected a {}, found {other:?}", stringify!($ty)),
-                }
-            }
+    /// Stores this value of type `ty` at `ptr`, which is aligned for it.
+    #[doc(hidden)]
+    fn store(self, cx: &mut AbiContext<'_>, ty: &Type, ptr: u32) -> Result<()> {
+        cx.store_val(ty, &self.into_val(), ptr)
+    }
+
+    /// Lifts a value of type `ty` from the flat core values `flat`.
+    #[doc(hidden)]
+    fn lift_flat(
+        cx: &mut AbiContext<'_>,
+        ty: &Type,
+        flat: &mut dyn Iterator<Item = Core>,
+    ) -> Result<Self> {
+        Self::from_val(cx.lift_val(ty, flat)?)
+    }
+
+    /// Loads a value of type `ty` from `ptr`, which is aligned for it.
+    #[doc(hidden)]
+    fn load(cx: &mut AbiContext<'_>, ty: &Type, ptr: u32) -> Result<Self> {
+        Self::from_val(cx.load_val(ty, ptr)?)
+    }
+
+    /// Allocates a list of `items` of type `elem` in the guest and stores
+    /// them there, returning its pointer and length.
+    #[doc(hidden)]
+    fn store_list(items: Vec<Self>, cx: &mut AbiContext<'_>, elem: &Type) -> Result<(u32, u32)> {
+        let (ptr, len) = cx.allocate_list(elem, items.len())?;
+        let size = u64::from(abi::size(elem));
+        for (i, item) in (0u64..).zip(items) {
+            item.store(cx, elem, abi::offset(ptr, i * size)?)?;
         }
-    )*};
-}
-
-scalar! {
-    bool => Bool / Bool,
-    i8 => S8 / S8,
-    u8 => U8 / U8,
-    i16 => S16 / S16,
-    u16 => U16 / U16,
-    i32 => S32 / S32,
-    u32 => U32 / U32,
-    i64 => S64 / S64,
-    u64 => U64 / U64,
-    f32 => Float32 / Float32,
-    f64 => Float64 / Float64,
-    char => Char / Char,
-    String => String / String,
-}
-
-impl ComponentType for Val {
-    fn typecheck(_: &Type) -> Result<()> {
-        Ok(())
+        Ok((ptr, len))
     }
-    fn into_val(self) -> Val {
-        self
-    }
-    fn from_val(val: Val) -> Result<Self> {
-        Ok(val)
-    }
-}
 
-impl<T: ComponentType> ComponentType for Vec<T> {
-    fn typecheck(ty: &Type) -> Result<()> {
-        match ty {
-            Type::List(t) => T::typecheck(t),
-            other => mismatch::<Self>(other),
+    /// Loads the list of `len` elements of type `elem` at `ptr`.
+    #[doc(hidden)]
+    fn load_list(cx: &mut AbiContext<'_>, elem: &Type, ptr: u32, len: u32) -> Result<Vec<Self>> {
+        abi::check_list(cx.mem, elem, ptr, len)?;
+        let size = u64::from(abi::size(elem));
+        let mut out = Vec::with_capacity(len as usize);
+        for i in 0..u64::from(len) {
+            out.push(Self::load(cx, elem, abi::offset(ptr, i * size)?)?);
         }
-    }
-    fn into_val(self) -> Val {
-        Val::List(self.into_iter().map(T::into_val).collect())
-    }
-    fn from_val(val: Val) -> Result<Self> {
-        match val {
-            Val::List(items) => items.into_iter().map(T::from_val).collect(),
-            other => bail!("expected a list, found {other:?}"),
-        }
+        Ok(out)
     }
 }
 
-impl<T: ComponentType> ComponentType for Option<T> {
-    fn typecheck(ty: &Type) -> Result<()> {
-        match ty {
-            Type::Option(t) => T::typecheck(t),
-            other => mismatch::<Self>(other),
-        }
-    }
-    fn into_val(self) -> Val {
-        Val::Option(self.map(|v| Box::new(v.into_val())))
-    }
-    fn from_val(val: Val) -> Result<Self> {
-        match val {
-            Val::Option(v) => v.map(|v| T::from_val(*v)).transpose(),
-            other => bail!("expected an option, found {other:?}"),
-        }
-    }
+/// The guest side of one call, where typed values are lowered to and
+/// lifted from: its memory, `realloc`, string encoding and handle table.
+/// Only the runtime makes one.
+pub struct AbiContext<'a> {
+    pub(crate) mem: &'a mut dyn abi::Memory,
+    pub(crate) enc: StringEncoding,
 }
 
-/// A `result` payload: `()` for none.
-fn payload_typecheck<T: ComponentType>(ty: Option<&Type>) -> Result<()> {
-    match ty {
-        Some(t) => T::typecheck(t),
-        None if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() => Ok(()),
-        None => bail!(
-            "the WIT result has no payload where the Rust type has {}",
-            std::any::type_name::<T>()
-        ),
+impl<'a> AbiContext<'a> {
+    pub(crate) fn new(mem: &'a mut dyn abi::Memory, enc: StringEncoding) -> Self {
+        AbiContext { mem, enc }
     }
-}
 
-impl ComponentType for () {
-    fn typecheck(ty: &Type) -> Result<()> {
-        match ty {
-            Type::Tuple(t) if t.is_empty() => Ok(()),
-            other => mismatch::<Self>(other),
-        }
+    pub(crate) fn lower_val(&mut self, ty: &Type, val: &Val, out: &mut Vec<Core>) -> Result<()> {
+        abi::lower_flat(self.mem, self.enc, ty, val, out)
     }
-    fn into_val(self) -> Val {
-        Val::Tuple(Vec::new())
-    }
-    fn from_val(_: Val) -> Result<Self> {
-        Ok(())
-    }
-}
 
-/// The payload of one side of a `result`: `None` for `()`.
-fn into_payload<T: ComponentType>(v: T) -> Option<Box<Val>> {
-    match std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() {
-        true => None,
-        false => Some(Box::new(v.into_val())),
+    pub(crate) fn store_val(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
+        abi::store_at(self.mem, self.enc, ty, val, ptr)
     }
-}
 
-fn from_payload<T: ComponentType>(v: Option<Box<Val>>) -> Result<T> {
-    match v {
-        Some(v) => T::from_val(*v),
-        None => T::from_val(Val::Tuple(Vec::new())),
+    pub(crate) fn lift_val(
+        &mut self,
+        ty: &Type,
+        flat: &mut dyn Iterator<Item = Core>,
+    ) -> Result<Val> {
+        abi::lift_flat(self.mem, self.enc, ty, flat)
     }
-}
 
-impl<T: ComponentType, E: ComponentType> ComponentType for Result<T, E> {
-    fn typecheck(ty: &Type) -> Result<()> {
-        match ty {
-            Type::Result { ok, err } => {
-                payload_typecheck::<T>(ok.as_deref())?;
-                payload_typecheck::<E>(err.as_deref())
-            }
-            other => mismatch::<Self>(other),
-        }
+    pub(crate) fn load_val(&mut self, ty: &Type, ptr: u32) -> Result<Val> {
+        abi::load_at(self.mem, self.enc, ty, ptr)
     }
-    fn into_val(self) -> Val {
-        Val::Result(match self {
-            Ok(v) => Ok(into_payload(v)),
-            Err(e) => Err(into_payload(e)),
-        })
-    }
-    fn from_val(val: Val) -> Result<Self> {
-        match val {
-            Val::Result(Ok(v)) => Ok(Ok(from_payload(v)?)),
-            Val::Result(Err(e)) => Ok(Err(from_payload(e)?)),
-            other => bail!("expected a result, found {other:?}"),
-        }
+
+    /// Allocates room for `count` elements of type `elem`: the list's
+    /// pointer and length.
+    pub(crate) fn allocate_list(&mut self, elem: &Type, count: usize) -> Result<(u32, u32)> {
+        let len = u32::try_from(count).context("list too long")?;
+        let bytes = abi::byte_size(len.into(), abi::size(elem))?;
+        Ok((abi::allocate(self.mem, abi::align(elem), bytes)?, len))
     }
 }
 
@@ -200,50 +150,24 @@ pub trait ComponentList: Sized + Send + Sync + 'static {
     fn into_vals(self) -> Vec<Val>;
     /// The list from `vals` (checked by `typecheck_list`).
     fn from_vals(vals: Vec<Val>) -> Result<Self>;
-}
 
-/// The number of identifiers given.
-macro_rules! count {
-    () => { 0 };
-    ($head:ident $(, $tail:ident)*) => { 1 + count!($($tail),*) };
-}
-
-macro_rules! tuples {
-    ($( ($($t:ident),*) ),* $(,)?) => {$(
-        impl<$($t: ComponentType),*> ComponentList for ($($t,)*) {
-            const LEN: usize = count!($($t),*);
-            #[allow(non_snake_case, unused_variables, unused_mut)]
-            fn typecheck_list(types: &[&Type]) -> Result<()> {
-                let n = Self::LEN;
-                ensure!(types.len() == n, "expected {n} values, the WIT type has {}", types.len());
-                let mut types = types.iter();
-                $( $t::typecheck(types.next().expect("counted"))?; )*
-                Ok(())
-            }
-            #[allow(non_snake_case)]
-            fn into_vals(self) -> Vec<Val> {
-                let ($($t,)*) = self;
-                vec![$($t.into_val()),*]
-            }
-            #[allow(non_snake_case, unused_variables, unused_mut)]
-            fn from_vals(vals: Vec<Val>) -> Result<Self> {
-                let mut vals = vals.into_iter();
-                Ok(($( $t::from_val(vals.next().context("too few values")?)?, )*))
-            }
-        }
-    )*};
-}
-
-tuples! {
-    (),
-    (A),
-    (A, B),
-    (A, B, C),
-    (A, B, C, D),
-    (A, B, C, D, E),
-    (A, B, C, D, E, F),
-    (A, B, C, D, E, F, G),
-    (A, B, C, D, E, F, G, H),
+    /// Appends the flat core values of the list, of types `types`.
+    #[doc(hidden)]
+    fn lower_list(self, cx: &mut AbiContext<'_>, types: &[Type], out: &mut Vec<Core>)
+    -> Result<()>;
+    /// Stores the list, of types `types`, as a tuple at `ptr`.
+    #[doc(hidden)]
+    fn store_fields(self, cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<()>;
+    /// Lifts the list, of types `types`, from flat core values.
+    #[doc(hidden)]
+    fn lift_list(
+        cx: &mut AbiContext<'_>,
+        types: &[Type],
+        flat: &mut dyn Iterator<Item = Core>,
+    ) -> Result<Self>;
+    /// Loads the list, of types `types`, as a tuple at `ptr`.
+    #[doc(hidden)]
+    fn load_fields(cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<Self>;
 }
 
 /// Checks `P -> R` against function type `ty`.
@@ -272,10 +196,7 @@ impl<P, R> Clone for TypedFunc<P, R> {
 impl<P: ComponentList, R: ComponentList> TypedFunc<P, R> {
     /// Calls the function.
     pub fn call<T: 'static>(&self, store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
-        let mut results = vec![Val::Bool(false); R::LEN];
-        self.func
-            .call_checking(store, &params.into_vals(), &mut results, false)?;
-        R::from_vals(results)
+        self.func.call_typed(store, params)
     }
 
     /// The untyped function.
@@ -296,4 +217,12 @@ impl Func {
             _types: PhantomData,
         })
     }
+}
+
+/// The error for Rust type `R` checked against WIT type `ty`.
+fn mismatch<R>(ty: &Type) -> Result<()> {
+    bail!(
+        "type mismatch: the Rust type {} is not the WIT type {ty:?}",
+        std::any::type_name::<R>()
+    )
 }

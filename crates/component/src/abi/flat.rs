@@ -112,24 +112,39 @@ fn lift_flat_variant(
     cases: Cases<'_>,
     flat: &mut dyn Iterator<Item = Core>,
 ) -> Result<Val> {
-    let index = checked_case(cases, next_i32(flat)? as u32)?;
-    let joined = flatten_payloads(cases);
-    let values = joined
-        .iter()
-        .map(|t| next_of(flat, t))
-        .collect::<Result<Vec<_>>>()?;
+    let (index, payload) = lift_case(cases.0, flat)?;
     let payload = match cases.payload(index) {
-        Some(t) => {
-            let wants = flat_types(t);
-            let mut coerced = values
-                .into_iter()
-                .zip(&wants)
-                .map(|(v, want)| coerce_lift(v, want));
-            Some(lift_flat(mem, enc, t, &mut coerced)?)
-        }
+        Some(t) => Some(lift_flat(mem, enc, t, &mut payload.into_iter())?),
         None => None,
     };
     cases.make(index, payload)
+}
+
+/// Reads the discriminant of variant-like `ty` and its joined payload
+/// values from `flat`: the case index and the case's own flat payload
+/// values, bit-cast back from the joined types (none for no payload).
+pub(crate) fn lift_case(
+    ty: &Type,
+    flat: &mut dyn Iterator<Item = Core>,
+) -> Result<(usize, Vec<Core>)> {
+    let cases = Cases(ty);
+    let index = checked_case(cases, next_i32(flat)? as u32)?;
+    let joined = flatten_payloads(cases);
+    let mut values = Vec::with_capacity(joined.len());
+    for t in joined.iter() {
+        values.push(next_of(flat, t)?);
+    }
+    match cases.payload(index) {
+        Some(t) => {
+            let wants = flat_types(t);
+            values.truncate(wants.len());
+            for (v, want) in values.iter_mut().zip(&wants) {
+                *v = coerce_lift(*v, want);
+            }
+        }
+        None => values.clear(),
+    }
+    Ok((index, values))
 }
 
 /// Bit-casts a joined core value back to the case's own flat type.
@@ -211,23 +226,37 @@ fn lower_flat_variant(
     out: &mut Vec<Core>,
 ) -> Result<()> {
     let (index, payload) = cases.find(val)?;
+    lower_case(cases.0, index, out, |out| {
+        match (cases.payload(index), payload) {
+            (Some(t), Some(v)) => lower_flat(mem, enc, t, v, out),
+            _ => Ok(()),
+        }
+    })
+}
+
+/// Lowers case `index` of variant-like `ty`: the discriminant, then the
+/// payload (which `lower_payload` appends in the case's own flat types)
+/// bit-cast to the joined payload types, then zeros for the joined types
+/// it lacks.
+pub(crate) fn lower_case(
+    ty: &Type,
+    index: usize,
+    out: &mut Vec<Core>,
+    lower_payload: impl FnOnce(&mut Vec<Core>) -> Result<()>,
+) -> Result<()> {
     out.push(Core::I32(index as i32));
-    let mut flat = Vec::new();
-    if let (Some(t), Some(v)) = (cases.payload(index), payload) {
-        lower_flat(mem, enc, t, v, &mut flat)?;
-    }
-    let joined = flatten_payloads(cases);
+    let start = out.len();
+    lower_payload(out)?;
+    let joined = flatten_payloads(Cases(ty));
+    let written = out.len() - start;
     ensure!(
-        flat.len() <= joined.len(),
+        written <= joined.len(),
         "variant payload has too many flat values"
     );
-    let mut flat = flat.into_iter();
-    for want in joined.iter() {
-        out.push(match flat.next() {
-            Some(v) => coerce_lower(v, want),
-            None => zero(want),
-        });
+    for (v, want) in out[start..].iter_mut().zip(joined.iter()) {
+        *v = coerce_lower(*v, want);
     }
+    out.extend(joined[written..].iter().map(zero));
     Ok(())
 }
 

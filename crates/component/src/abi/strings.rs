@@ -25,7 +25,7 @@ enum Encoding {
 }
 
 /// Lifts the string of `tagged_len` code units at `ptr`.
-pub(super) fn load(
+pub(crate) fn load(
     mem: &dyn Memory,
     enc: StringEncoding,
     ptr: u32,
@@ -72,7 +72,7 @@ fn decode_utf16(bytes: &[u8]) -> Result<String> {
 
 /// Lowers `s` into newly allocated guest memory, returning its pointer
 /// and (tagged) length in code units.
-pub(super) fn store(mem: &mut dyn Memory, enc: StringEncoding, s: &str) -> Result<(u32, u32)> {
+pub(crate) fn store(mem: &mut dyn Memory, enc: StringEncoding, s: &str) -> Result<(u32, u32)> {
     let units = byte_size(s.len() as u64, 1).context("string too long")?;
     match enc {
         StringEncoding::Utf8 => store_utf8(mem, s, units),

@@ -15,10 +15,10 @@ type Call = (u32, u32, u32, u32);
 
 /// A `Vec<u8>` memory whose `realloc` is a bump allocator that moves (and
 /// copies) on every call, recording the calls.
-struct TestMemory {
-    bytes: Vec<u8>,
+pub(crate) struct TestMemory {
+    pub(crate) bytes: Vec<u8>,
     next: u32,
-    calls: Vec<Call>,
+    pub(crate) calls: Vec<Call>,
     /// When set, `realloc` returns this pointer instead of allocating,
     /// after `honest` calls that allocate.
     forced: Option<u32>,
@@ -26,7 +26,7 @@ struct TestMemory {
 }
 
 impl TestMemory {
-    fn new(len: usize) -> Self {
+    pub(crate) fn new(len: usize) -> Self {
         TestMemory {
             bytes: vec![0; len],
             next: 16,
