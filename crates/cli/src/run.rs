@@ -15,6 +15,8 @@ use hayate::{
     Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, Val, ValType,
     WasmBacktrace,
 };
+use hayate_serve::proxy::http::HttpView;
+use hayate_serve::proxy::outgoing::Outgoing;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -56,6 +58,18 @@ pub struct RunArgs {
 struct Host {
     limits: hayate::StoreLimits,
     wasi: hayate_wasi::WasiCtx,
+    /// A component's `wasi:http` requests (`-S http`); `None` refuses them.
+    outgoing: Option<Outgoing>,
+}
+
+impl HttpView for Host {
+    fn wasi(&mut self) -> &mut hayate_wasi::WasiCtx {
+        &mut self.wasi
+    }
+
+    fn outgoing(&self) -> Option<&Outgoing> {
+        self.outgoing.as_ref()
+    }
 }
 
 /// The linker with everything a guest of `hayate run` may import: WASI
@@ -90,6 +104,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         Host {
             limits: options.store_limits(),
             wasi,
+            outgoing: None,
         },
     );
     options.configure_store(&engine, &mut store, |host| &mut host.limits)?;

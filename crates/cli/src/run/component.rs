@@ -1,16 +1,24 @@
 //! `hayate run` of a component: a `wasi:cli/command` instantiated with
 //! WASI 0.2 (the same `--dir`, `--env` and `-S` flags, on the same
-//! capability core as preview1) and its `wasi:cli/run` export called.
+//! capability core as preview1, and `wasi:http` with `-S http`) and its
+//! `wasi:cli/run` export called.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hayate::{Engine, Store};
 use hayate_component::{Component, Linker};
 
+use hayate_serve::proxy::outgoing::OutgoingRuntime;
+
 use super::{Host, RunArgs, finish_with_error, instantiation_failed};
 use crate::options::Options;
+
+/// The longest one `wasi:http` request may take (Wasmtime's default
+/// connect and first-byte timeouts are 10 minutes each).
+const HTTP_DEADLINE: Duration = Duration::from_secs(600);
 
 /// Runs component `bytes` (from `path`) with `guest_args` as its argv.
 pub(super) fn execute(
@@ -27,18 +35,35 @@ pub(super) fn execute(
     let component = Component::from_binary(engine, bytes)
         .with_context(|| format!("cannot load component `{}`", path.display()))?;
     let wasi = args.wasi.build(None, path, guest_args)?;
+    let http = args.wasi.http()?;
+    let requests = http
+        .then(|| OutgoingRuntime::new(HTTP_DEADLINE))
+        .transpose()
+        .context("cannot start the runtime for `wasi:http` requests")?;
     let mut store = Store::new(
         engine,
         Host {
             limits: options.store_limits(),
             wasi,
+            outgoing: requests.as_ref().map(OutgoingRuntime::outgoing),
         },
     );
     options.configure_store(engine, &mut store, |host| &mut host.limits)?;
     let mut linker = Linker::new(engine);
     hayate_wasi::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    if http {
+        hayate_serve::proxy::http::add_to_linker(&mut linker)?;
+    }
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(instance) => instance,
+        Err(e) if !http && format!("{e:#}").contains("wasi:http/") => {
+            return instantiation_failed(
+                e.context(
+                    "the component imports `wasi:http`, which `hayate run` provides with `-S http`",
+                ),
+                path,
+            );
+        }
         Err(e) => return instantiation_failed(e, path),
     };
     if let Some(call) = &args.invoke {

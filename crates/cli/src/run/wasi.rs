@@ -20,8 +20,6 @@ const NOT_IMPLEMENTED: &str = "this WASI proposal is not implemented by Hayate y
 const NO_COMPONENTS: &str = "Hayate's component limits are fixed (2^20 handles per component \
                              instance, 2^20 host resources per store) and not set with -S yet";
 const NO_P3: &str = "WASI 0.3 (p3, async) is not implemented by Hayate yet";
-const HTTP_IN_SERVE: &str = "`hayate run` does not provide `wasi:http` yet; \
-                             `hayate serve` runs `wasi:http/proxy` components";
 
 /// `-S`: WASI options.
 pub static WASI: Group = Group {
@@ -98,7 +96,12 @@ pub static WASI: Group = Group {
         off_only("p3", NO_P3),
         off_only("threads", NOT_IMPLEMENTED),
         off_only("nn", NOT_IMPLEMENTED),
-        off_only("http", HTTP_IN_SERVE),
+        flag(
+            "http",
+            "Provide `wasi:http` (its types and the outgoing handler) to a component: \
+             requests go out over plain HTTP/1.1 (`https` is refused), each within 10 \
+             minutes (default: no).",
+        ),
         off_only("config", NOT_IMPLEMENTED),
         off_only("keyvalue", NOT_IMPLEMENTED),
         off_only("tls", NOT_IMPLEMENTED),
@@ -220,6 +223,7 @@ struct WasiFlags {
     allow_ip_name_lookup: bool,
     tcp: bool,
     udp: bool,
+    http: bool,
 }
 
 /// Parses the `-S` flags.
@@ -235,6 +239,7 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
         allow_ip_name_lookup: false,
         tcp: true,
         udp: true,
+        http: false,
     };
     for item in WASI.items(flags)? {
         match item.key {
@@ -248,6 +253,7 @@ fn parse_flags(flags: &[String]) -> Result<WasiFlags> {
             "allow-ip-name-lookup" => f.allow_ip_name_lookup = item.bool()?,
             "tcp" => f.tcp = item.bool()?,
             "udp" => f.udp = item.bool()?,
+            "http" => f.http = item.bool()?,
             // Always available; accepted for Wasmtime's command lines.
             "network-error-code" | "cli-exit-with-code" => {
                 item.bool()?;
@@ -306,6 +312,9 @@ impl WasiOptions {
     /// The guest's WASI context; `module` is `None` for a component.
     pub fn build(&self, module: Option<&Module>, path: &Path, args: &[String]) -> Result<WasiCtx> {
         let flags = parse_flags(&self.wasi)?;
+        if flags.http && module.is_some() {
+            bail!("`-S http` provides `wasi:http` to components, and this is a core module");
+        }
         if !flags.cli {
             let wasi: Vec<String> = module
                 .iter()
@@ -389,6 +398,11 @@ impl WasiOptions {
 }
 
 impl WasiOptions {
+    /// Whether `-S http` asks for `wasi:http` (for a component).
+    pub fn http(&self) -> Result<bool> {
+        Ok(parse_flags(&self.wasi)?.http)
+    }
+
     /// The `--preload NAME=MODULE_PATH` arguments, split.
     pub fn preloads(&self) -> Result<Vec<(&str, &Path)>> {
         self.preloads
@@ -456,7 +470,7 @@ mod tests {
         let e = |s: &str| format!("{:#}", flags(&[s]).unwrap_err());
         assert!(e("preview2=y").contains("own preview1 implementation"));
         assert!(e("p3").contains("WASI 0.3"));
-        assert!(e("http").contains("hayate serve"));
+        assert!(flags(&["http"]).unwrap().http && !flags(&[]).unwrap().http);
         assert!(flags(&["network-error-code,cli-exit-with-code=y"]).is_ok());
         assert!(e("inherit-network=maybe").contains("invalid value"));
         assert!(e("nn").contains("not implemented by Hayate yet"));

@@ -5,7 +5,8 @@
 //! allows it ([`CgiOptions::outgoing_http`](crate::CgiOptions)); then
 //! every request has a deadline (the guest's `request-options`, capped at
 //! the handler's timeout) and its response body is read whole, at most
-//! [`MAX_RESPONSE_BODY`] bytes.
+//! [`MAX_RESPONSE_BODY`] bytes. `hayate run -S http` makes them on an
+//! [`OutgoingRuntime`] of its own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,6 +29,34 @@ pub struct Outgoing {
     pub runtime: tokio::runtime::Handle,
     /// The longest any request may take.
     pub deadline: Duration,
+}
+
+/// Outgoing requests for a guest that runs outside `hayate serve`
+/// (`hayate run -S http`): a tokio runtime of their own, whose one worker
+/// thread carries the requests while the guest waits on their pollables.
+pub struct OutgoingRuntime {
+    runtime: tokio::runtime::Runtime,
+    deadline: Duration,
+}
+
+impl OutgoingRuntime {
+    /// A runtime whose requests may each take at most `deadline`.
+    pub fn new(deadline: Duration) -> std::io::Result<OutgoingRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("hayate-http")
+            .enable_all()
+            .build()?;
+        Ok(OutgoingRuntime { runtime, deadline })
+    }
+
+    /// What a guest's requests are made with.
+    pub fn outgoing(&self) -> Outgoing {
+        Outgoing {
+            runtime: self.runtime.handle().clone(),
+            deadline: self.deadline,
+        }
+    }
 }
 
 /// A response that arrived.

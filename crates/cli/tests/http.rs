@@ -1,0 +1,108 @@
+//! `hayate run -S http`: a `wasi:cli/command` component that makes an
+//! outgoing `wasi:http` request (`tests/http/fetch.wat`) gets its answer,
+//! is refused `wasi:http` without the flag (with a hint), and sees a
+//! failed request as an error code, not a hang or a crash.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The test command as a component, written to a temporary directory.
+fn fetch_component(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut module = wat::parse_file(root.join("http/fetch.wat")).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    resolve
+        .push_dir(root.join("../../serve/tests/wit"))
+        .unwrap();
+    let wit = std::fs::read_to_string(root.join("http/fetch.wit")).unwrap();
+    let pkg = resolve.push_str("fetch.wit", &wit).unwrap();
+    let world = resolve.select_world(&[pkg], Some("fetch")).unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .unwrap();
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap();
+    let path = dir.join("fetch.wasm");
+    std::fs::write(&path, component).unwrap();
+    path
+}
+
+/// A server answering `GET /up` with 203 and `body`, anything else 404.
+fn upstream(body: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let status = match got.starts_with(b"GET /up ") {
+                true => "203 Upstream",
+                false => "404 No",
+            };
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hayate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn outgoing_requests_with_dash_s_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = fetch_component(dir.path());
+    let component = component.to_str().unwrap();
+    let up = upstream("from upstream").to_string();
+
+    let out = run(&["run", "-S", "http", component, &up]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from upstream");
+
+    // Without `-S http` the component's import is missing, and the error
+    // says how to provide it.
+    let out = run(&["run", component, &up]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("wasi:http") && stderr.contains("-S http"),
+        "{stderr}"
+    );
+
+    // Nothing listening: the request fails with an error code, and the
+    // command with it.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let out = run(&["run", "-S", "http", component, &closed]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty());
+}
