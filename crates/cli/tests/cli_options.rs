@@ -389,7 +389,10 @@ fn wasi_refusals() {
         &["own preview1 implementation", "-S preview2=n"],
     );
     fails_with(&["run", "-S", "p3", &w, "args"], &["WASI 0.3"]);
-    fails_with(&["run", "-S", "http", &w, "args"], &["to components", "core module"]);
+    fails_with(
+        &["run", "-S", "http", &w, "args"],
+        &["to components", "core module"],
+    );
     fails_with(
         &["run", "-S", "tcplisten", &w, "args"],
         &["`-S tcplisten` needs a value"],

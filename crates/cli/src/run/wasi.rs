@@ -99,8 +99,8 @@ pub static WASI: Group = Group {
         flag(
             "http",
             "Provide `wasi:http` (its types and the outgoing handler) to a component: \
-             requests go out over plain HTTP/1.1 (`https` is refused), each within 10 \
-             minutes (default: no).",
+             HTTP/1.1 requests, over TLS for `https` (trusting the system's roots, or \
+             `SSL_CERT_FILE`), each within 10 minutes (default: no).",
         ),
         off_only("config", NOT_IMPLEMENTED),
         off_only("keyvalue", NOT_IMPLEMENTED),

@@ -1,8 +1,9 @@
 ;; A wasi:cli/command that uses wasi:http/outgoing-handler, as a core
 ;; module made a component by tests/http.rs (wit-component, with the
 ;; world of tests/http/fetch.wit embedded). `fetch HOST:PORT` GETs
-;; http://HOST:PORT/up and prints its body; it succeeds if the status is
-;; 203 and fails (exit status 1) on any other status or error.
+;; http://HOST:PORT/up (`fetch HOST:PORT https`: https://HOST:PORT/up) and
+;; prints its body; it succeeds if the status is 203 and fails (exit
+;; status 1) on any other status or error.
 (module
   (import "wasi:cli/environment@0.2.12" "get-arguments" (func $get_args (param i32)))
   (import "wasi:cli/stdout@0.2.12" "get-stdout" (func $get_stdout (result i32)))
@@ -13,6 +14,8 @@
     (func $set_authority (param i32 i32 i32 i32) (result i32)))
   (import "wasi:http/types@0.2.12" "[method]outgoing-request.set-path-with-query"
     (func $set_path (param i32 i32 i32 i32) (result i32)))
+  (import "wasi:http/types@0.2.12" "[method]outgoing-request.set-scheme"
+    (func $set_scheme (param i32 i32 i32 i32 i32) (result i32)))
   (import "wasi:http/outgoing-handler@0.2.12" "handle"
     (func $send (param i32 i32 i32 i32)))
   (import "wasi:http/types@0.2.12" "[method]future-incoming-response.subscribe"
@@ -64,6 +67,10 @@
     (drop (call $set_authority (local.get $req) (i32.const 1)
       (i32.load offset=8 (local.get $args)) (i32.load offset=12 (local.get $args))))
     (drop (call $set_path (local.get $req) (i32.const 1) (i32.const 320) (i32.const 3)))
+    ;; A third argument: some(HTTPS).
+    (if (i32.ge_u (i32.load (i32.const 0x104)) (i32.const 3))
+      (then (drop (call $set_scheme (local.get $req) (i32.const 1) (i32.const 1)
+        (i32.const 0) (i32.const 0)))))
     ;; result<future-incoming-response, error-code> at 0x500
     (call $send (local.get $req) (i32.const 0) (i32.const 0) (i32.const 0x500))
     (if (i32.load8_u (i32.const 0x500)) (then (return (i32.const 1))))

@@ -1,7 +1,7 @@
 //! `wasi:http/outgoing-handler`: a proxy component's requests to other
 //! servers, made with hyper's HTTP/1.1 client on the server's tokio
 //! runtime while the guest carries on (it waits on the returned future's
-//! pollable). Only plain `http` is spoken (no TLS). Off unless the handler
+//! pollable), over TLS for `https` (`tls`). Off unless the handler
 //! allows it ([`CgiOptions::outgoing_http`](crate::CgiOptions)); then
 //! every request has a deadline (the guest's `request-options`, capped at
 //! the handler's timeout) and its response body is read whole, at most
@@ -18,6 +18,8 @@ use http_body_util::{BodyExt, Full, Limited};
 
 use super::fields::Fields;
 use super::http::BodyState;
+
+mod tls;
 
 /// The largest response body an outgoing request reads.
 pub const MAX_RESPONSE_BODY: usize = 16 << 20;
@@ -97,7 +99,9 @@ fn internal(why: String) -> Val {
 pub struct Request {
     /// The method.
     pub method: hyper::Method,
-    /// `host:port` to connect to.
+    /// Whether to speak TLS (`https`).
+    pub tls: bool,
+    /// `host[:port]` to connect to (port 80, or 443 with TLS, if absent).
     pub authority: String,
     /// The request target.
     pub path_with_query: String,
@@ -126,6 +130,20 @@ pub fn start(outgoing: &Outgoing, request: Request) -> Pending {
     pending
 }
 
+/// An HTTP/1.1 connection over `io`, driven on the runtime.
+async fn handshake<S>(io: S) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Val>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
 /// Waits for the guest to finish the body, then returns it.
 async fn body_of(state: &Option<Arc<Mutex<BodyState>>>) -> Bytes {
     let Some(state) = state else {
@@ -143,8 +161,19 @@ async fn body_of(state: &Option<Arc<Mutex<BodyState>>>) -> Bytes {
     }
 }
 
+/// The host and port of `authority` (`host`, `host:port`, `[v6]:port`),
+/// with `default_port` when it has none.
+fn host_and_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
+    let uri: hyper::http::uri::Authority = authority.parse().ok()?;
+    let host = uri.host().trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_string(), uri.port_u16().unwrap_or(default_port)))
+}
+
 async fn send(r: Request) -> Result<Arrived, Val> {
-    let connect = tokio::net::TcpStream::connect(r.authority.as_str());
+    let default_port = if r.tls { 443 } else { 80 };
+    let (host, port) = host_and_port(&r.authority, default_port)
+        .ok_or_else(|| code("HTTP-request-URI-invalid"))?;
+    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
     let stream = match r.connect_timeout {
         Some(t) => tokio::time::timeout(t, connect)
             .await
@@ -155,13 +184,10 @@ async fn send(r: Request) -> Result<Arrived, Val> {
         std::io::ErrorKind::ConnectionRefused => code("connection-refused"),
         _ => code("destination-unavailable"),
     })?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| internal(e.to_string()))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let mut sender = match r.tls {
+        false => handshake(stream).await?,
+        true => handshake(tls::connect(&host, stream).await?).await?,
+    };
     let body = body_of(&r.body).await;
     let mut builder = hyper::Request::builder()
         .method(r.method)

@@ -35,16 +35,18 @@ pub(super) fn send(ctx: &mut WasiCtx, policy: &Outgoing, args: &[Val]) -> Result
     let Ok(method) = method else {
         return denied("HTTP-request-method-invalid");
     };
-    match &req.scheme {
-        None => {}
-        Some(Val::Variant(case, None)) if case == "HTTP" => {}
+    let tls = match &req.scheme {
+        None => false,
+        Some(Val::Variant(case, None)) if case == "HTTP" => false,
+        Some(Val::Variant(case, None)) if case == "HTTPS" => true,
         Some(_) => return denied("HTTP-request-URI-invalid"),
-    }
+    };
     let Some(authority) = req.authority.clone() else {
         return denied("HTTP-request-URI-invalid");
     };
     let request = outgoing::Request {
         method,
+        tls,
         authority,
         path_with_query: req.path_with_query.clone().unwrap_or_else(|| "/".into()),
         headers: req.headers,
