@@ -46,6 +46,16 @@ pub(crate) struct ComponentDef {
     pub resources: u32,
 }
 
+impl ComponentDef {
+    /// The names and kinds of the component's imports.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, Kind)> {
+        self.defs.iter().filter_map(|d| match d {
+            Def::Import { name, kind } => Some((name.as_str(), *kind)),
+            _ => None,
+        })
+    }
+}
+
 /// A resource type reached from a component item: `path` names exports
 /// of nested instances (empty for the item itself).
 #[derive(Debug, Clone)]

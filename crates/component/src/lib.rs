@@ -32,7 +32,7 @@ pub use component::Component;
 pub use func::Func;
 pub use handles::MAX_HANDLES;
 pub use instance::Instance;
-pub use linker::{Linker, LinkerInstance};
+pub use linker::{InstancePre, Linker, LinkerInstance};
 pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
 pub use typed::{AbiContext, ComponentList, ComponentType, TypedFunc};

@@ -75,26 +75,89 @@ impl<T: 'static> Linker<T> {
         mut store: impl AsContextMut<Data = T>,
         component: &Component,
     ) -> Result<Instance> {
-        if !Engine::same(&self.engine, component.engine()) {
-            bail!("the component and the linker belong to different engines");
-        }
+        self.check_engine(component)?;
         let mut store: StoreContextMut<'_, T> = store.as_context_mut();
-        let mut lookup = |name: &str, kind: Kind| -> Result<Export> {
-            match (self.root.get(name), kind) {
-                (Some(Definition::Func(f)), Kind::Func) => Ok(Export::Func(f.clone())),
-                (Some(Definition::Instance(d)), Kind::Instance) => {
-                    Ok(Export::Instance(d.exports()))
-                }
-                (Some(Definition::Resource(r)), Kind::Type) => Ok(Export::Type(Some(r.clone()))),
-                (None, Kind::Type) => Ok(Export::Type(None)),
-                (Some(_), kind) => bail!("import `{name}` is not defined as a {kind:?}"),
-                (None, _) => bail!("component imports `{name}`, which the linker does not define"),
-            }
-        };
+        let mut lookup = |name: &str, kind: Kind| self.resolve(name, kind);
         let exports = instance::instantiate(&mut store, &component.def, &None, &mut lookup)?;
         Ok(Instance {
             exports: Arc::new(exports),
         })
+    }
+
+    /// Resolves `component`'s imports against this linker's definitions
+    /// once, for instantiating it many times (a fresh instance per
+    /// request): a missing or mismatched import is an error now.
+    pub fn instantiate_pre(&self, component: &Component) -> Result<InstancePre<T>> {
+        self.check_engine(component)?;
+        let imports = component
+            .def
+            .imports()
+            .map(|(name, kind)| Ok((name.to_string(), self.resolve(name, kind)?)))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        Ok(InstancePre {
+            component: component.clone(),
+            imports: Arc::new(imports),
+            _store: PhantomData,
+        })
+    }
+
+    fn check_engine(&self, component: &Component) -> Result<()> {
+        if !Engine::same(&self.engine, component.engine()) {
+            bail!("the component and the linker belong to different engines");
+        }
+        Ok(())
+    }
+
+    /// The definition of import `name` of kind `kind`.
+    fn resolve(&self, name: &str, kind: Kind) -> Result<Export> {
+        match (self.root.get(name), kind) {
+            (Some(Definition::Func(f)), Kind::Func) => Ok(Export::Func(f.clone())),
+            (Some(Definition::Instance(d)), Kind::Instance) => Ok(Export::Instance(d.exports())),
+            (Some(Definition::Resource(r)), Kind::Type) => Ok(Export::Type(Some(r.clone()))),
+            (None, Kind::Type) => Ok(Export::Type(None)),
+            (Some(_), kind) => bail!("import `{name}` is not defined as a {kind:?}"),
+            (None, _) => bail!("component imports `{name}`, which the linker does not define"),
+        }
+    }
+}
+
+/// A component whose imports a [`Linker`] has resolved, instantiated
+/// without looking them up again (`wasmtime::component::InstancePre`).
+pub struct InstancePre<T> {
+    component: Component,
+    imports: Arc<BTreeMap<String, Export>>,
+    _store: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            component: self.component.clone(),
+            imports: self.imports.clone(),
+            _store: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// A new instance of the component in `store`.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let mut store: StoreContextMut<'_, T> = store.as_context_mut();
+        let mut lookup = |name: &str, _: Kind| -> Result<Export> {
+            match self.imports.get(name) {
+                Some(item) => Ok(item.clone()),
+                None => bail!("import `{name}` was not resolved"),
+            }
+        };
+        let exports = instance::instantiate(&mut store, &self.component.def, &None, &mut lookup)?;
+        Ok(Instance {
+            exports: Arc::new(exports),
+        })
+    }
+
+    /// The component.
+    pub fn component(&self) -> &Component {
+        &self.component
     }
 }
 

@@ -248,3 +248,36 @@ fn hostile_typed_results_are_errors() {
     assert!(echo.typed::<(Vec<Six>,), (Vec<Named>,)>().is_err());
     assert!(echo.typed::<(Vec<Named>,), (Vec<Answer>,)>().is_err());
 }
+
+#[test]
+fn instance_pre_resolves_imports_once_and_instantiates_many_times() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let component = Component::new(&engine, component()).unwrap();
+    // A linker without the host functions: refused when preparing.
+    let err = Linker::<()>::new(&engine)
+        .instantiate_pre(&component)
+        .err()
+        .expect("missing imports are an error");
+    assert!(format!("{err:#}").contains("host-wide"), "{err:#}");
+    let pre = linker(&engine).instantiate_pre(&component).unwrap();
+    for _ in 0..3 {
+        let mut store = Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let relay = instance.get_func(&mut store, "relay").unwrap();
+        let relay = relay.typed::<(u32,), (Answer,)>().unwrap();
+        assert_eq!(relay.call(&mut store, (0,)).unwrap().0, Answer::Nothing);
+    }
+    // Two instances in one store have their own state.
+    let mut store = Store::new(&engine, ());
+    let a = pre.clone().instantiate(&mut store).unwrap();
+    let b = pre.instantiate(&mut store).unwrap();
+    let call_wide = |i: &hayate_component::Instance, store: &mut Store<()>| {
+        let f = i.get_func(&mut *store, "call-wide").unwrap();
+        f.typed::<(), (u32,)>()
+            .unwrap()
+            .call(&mut *store, ())
+            .unwrap()
+            .0
+    };
+    assert_eq!(call_wide(&a, &mut store), call_wide(&b, &mut store));
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hayate::{Engine, Store, StoreLimits};
-use hayate_component::{Component, Linker};
+use hayate_component::{Component, InstancePre, Linker};
 use hayate_wasi::{WasiCtx, WritePipe};
 
 use crate::cgi::{CgiOptions, MAX_STDERR_BYTES, limit_store, request_wasi, verdict};
@@ -47,8 +47,8 @@ impl http::HttpView for ProxyCtx {
 
 /// A `wasi:http/proxy` component answering requests.
 pub struct ProxyHandler {
-    component: Component,
-    linker: Linker<ProxyCtx>,
+    /// The component with its imports resolved, once.
+    pre: InstancePre<ProxyCtx>,
     engine: Engine,
     /// The export with `handle`: `wasi:http/incoming-handler@0.2.x`.
     export: String,
@@ -98,8 +98,11 @@ impl ProxyHandler {
             },
         );
         store.limiter(|ctx| &mut ctx.limits);
-        let instance = linker
-            .instantiate(&mut store, &component)
+        let pre = linker
+            .instantiate_pre(&component)
+            .context("the server does not provide its imports")?;
+        let instance = pre
+            .instantiate(&mut store)
             .context("it cannot be instantiated within the server's limits")?;
         let export = instance
             .export_names()
@@ -115,8 +118,7 @@ impl ProxyHandler {
             bail!("its `{export}` has no `handle` function");
         }
         Ok(ProxyHandler {
-            component,
-            linker,
+            pre,
             engine: engine.clone(),
             export,
             options,
@@ -178,15 +180,12 @@ impl ProxyHandler {
         };
         let (req, out) =
             http::request_resources(&mut store.data_mut().wasi, incoming, responder.clone())?;
-        let result = self
-            .linker
-            .instantiate(&mut store, &self.component)
-            .and_then(|instance| {
-                let handle = instance
-                    .get_instance_func(&mut store, &self.export, "handle")
-                    .context("no `handle`")?;
-                handle.call(&mut store, &[req, out], &mut [])
-            });
+        let result = self.pre.instantiate(&mut store).and_then(|instance| {
+            let handle = instance
+                .get_instance_func(&mut store, &self.export, "handle")
+                .context("no `handle`")?;
+            handle.call(&mut store, &[req, out], &mut [])
+        });
         verdict(result)
     }
 }
