@@ -237,9 +237,11 @@ fn max_case_alignment(cases: Cases<'_>) -> u32 {
     cases.payloads().flatten().map(align).fold(1, u32::max)
 }
 
-/// The offset of a variant's payload from its start.
+/// The offset of a variant's payload from its start: the discriminant
+/// rounded up to the largest payload alignment, which is the discriminant
+/// rounded up to the variant's alignment (both are powers of two).
 fn payload_offset(cases: Cases<'_>) -> u32 {
-    align_to(discriminant_size(cases.len()), max_case_alignment(cases))
+    align_to(discriminant_size(cases.len()), align(cases.0))
 }
 
 /// The alignment of `ty` in linear memory.
@@ -255,11 +257,23 @@ pub(crate) fn align(ty: &Type) -> u32 {
             field_types(ty).into_iter().map(align).fold(1, u32::max)
         }
         Type::Flags(names) => flags_size(names.len()).clamp(1, 4),
-        Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
-            let cases = Cases(ty);
-            discriminant_size(cases.len()).max(max_case_alignment(cases))
-        }
+        Type::Variant(v) => v.layout(|| variant_layout(Cases(ty))).1,
+        Type::Enum(_) | Type::Option(_) | Type::Result { .. } => variant_align(Cases(ty)),
     }
+}
+
+/// The alignment of a variant-like type with `cases`.
+fn variant_align(cases: Cases<'_>) -> u32 {
+    discriminant_size(cases.len()).max(max_case_alignment(cases))
+}
+
+/// The size and alignment of a variant-like type with `cases`.
+fn variant_layout(cases: Cases<'_>) -> (u32, u32) {
+    let align = variant_align(cases);
+    let payload = cases.payloads().flatten().map(size).fold(0, u32::max);
+    let offset = align_to(discriminant_size(cases.len()), align);
+    let size = align_to(offset.saturating_add(payload), align);
+    (size, align)
 }
 
 /// The byte size of `ty` in linear memory (the spec's `elem_size`).
@@ -278,11 +292,8 @@ pub(crate) fn size(ty: &Type) -> u32 {
             align_to(end, align(ty))
         }
         Type::Flags(names) => flags_size(names.len()),
-        Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
-            let cases = Cases(ty);
-            let payload = cases.payloads().flatten().map(size).fold(0, u32::max);
-            align_to(payload_offset(cases).saturating_add(payload), align(ty))
-        }
+        Type::Variant(v) => v.layout(|| variant_layout(Cases(ty))).0,
+        Type::Enum(_) | Type::Option(_) | Type::Result { .. } => variant_layout(Cases(ty)).0,
     }
 }
 

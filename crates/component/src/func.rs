@@ -63,6 +63,9 @@ pub(crate) struct Signature {
     /// The core signature when lifted, and when lowered.
     lifted_results: Vec<hayate::ValType>,
     lowered: (Vec<hayate::ValType>, Vec<hayate::ValType>),
+    /// The lowered core signature as the engine registered it, kept from
+    /// the first instantiation so later ones skip registering it again.
+    lowered_core: std::sync::OnceLock<hayate::FuncType>,
 }
 
 impl Signature {
@@ -77,6 +80,7 @@ impl Signature {
             params,
             lifted_results,
             lowered,
+            lowered_core: std::sync::OnceLock::new(),
             ty,
         }
     }
@@ -641,13 +645,17 @@ pub(crate) fn lower<T: 'static>(
     instance: &Arc<InstanceState>,
 ) -> hayate::Func {
     let instance = instance.clone();
-    let (core_params, core_results) = sig.lowered.clone();
-    let core_ty = hayate::FuncType::new(core_params, core_results);
+    let core_ty = match sig.lowered_core.get() {
+        Some(ty) => ty.clone(),
+        None => hayate::FuncType::new(sig.lowered.0.clone(), sig.lowered.1.clone()),
+    };
+    let registered = sig.lowered_core.get().is_some();
+    let cache = sig.clone();
     let typed = match &*callee.inner {
         Inner::Host { typed: Some(t), .. } => t.downcast_ref::<Arc<TypedHostFn<T>>>().cloned(),
         _ => None,
     };
-    hayate::Func::new(
+    let f = hayate::Func::new(
         &mut store,
         core_ty,
         move |caller: Caller<'_, T>, args: &[Core], rets: &mut [Core]| {
@@ -673,7 +681,11 @@ pub(crate) fn lower<T: 'static>(
                 lower_result,
             )
         },
-    )
+    );
+    if !registered {
+        let _ = cache.lowered_core.set(f.ty(&store));
+    }
+    f
 }
 
 /// Lifts the dynamic arguments of a guest's call.

@@ -73,10 +73,13 @@ pub(crate) type ResourceResolver<'a> =
     &'a dyn Fn(wasmparser::component_types::ResourceId) -> anyhow::Result<ResourceIndex>;
 
 /// The cases of a `variant` type (a slice of names and payload types),
-/// with the core types its payloads flatten to, computed once.
+/// with the core types its payloads flatten to and its layout, computed
+/// once (`wasi:http`'s `error-code` has 39 cases).
 pub struct VariantCases {
     cases: Vec<(String, Option<Type>)>,
     joined: std::sync::OnceLock<Vec<hayate::ValType>>,
+    /// Size and alignment in memory.
+    layout: std::sync::OnceLock<(u32, u32)>,
 }
 
 impl VariantCases {
@@ -85,6 +88,7 @@ impl VariantCases {
         VariantCases {
             cases,
             joined: std::sync::OnceLock::new(),
+            layout: std::sync::OnceLock::new(),
         }
     }
 
@@ -95,6 +99,12 @@ impl VariantCases {
         compute: impl FnOnce() -> Vec<hayate::ValType>,
     ) -> &[hayate::ValType] {
         self.joined.get_or_init(compute)
+    }
+
+    /// The size and alignment in memory, computed by `compute` the first
+    /// time.
+    pub(crate) fn layout(&self, compute: impl FnOnce() -> (u32, u32)) -> (u32, u32) {
+        *self.layout.get_or_init(compute)
     }
 }
 
