@@ -44,6 +44,10 @@ pub(crate) struct ComponentDef {
     pub defs: Vec<Def>,
     /// How many resource types its instances bind (see [`Def::Bind`]).
     pub resources: u32,
+    /// The core signatures of the resource built-ins, `(i32) -> i32` and
+    /// `(i32) -> ()`, as the engine registered them at the first
+    /// instantiation.
+    pub builtin_types: Box<[std::sync::OnceLock<hayate::FuncType>; 2]>,
 }
 
 impl ComponentDef {
@@ -80,7 +84,12 @@ pub(crate) enum Def {
         args: Vec<(String, u32)>,
     },
     /// A core instance made of other core items (core instance space).
-    CoreFromExports(Vec<(String, CoreItem)>),
+    /// (The names sorted, for lookups by binary search; `items` in their
+    /// order. Each instantiation only fills in the values.)
+    CoreFromExports {
+        names: Arc<[String]>,
+        items: Vec<CoreItem>,
+    },
     /// An export of a core instance (the space of its kind).
     CoreAlias {
         kind: CoreKind,
@@ -514,8 +523,8 @@ fn parse(
                                 args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
                             }
                         }
-                        wasmparser::Instance::FromExports(exports) => Def::CoreFromExports(
-                            exports
+                        wasmparser::Instance::FromExports(exports) => {
+                            let mut sorted = exports
                                 .iter()
                                 .map(|e| {
                                     Ok((
@@ -526,8 +535,15 @@ fn parse(
                                         },
                                     ))
                                 })
-                                .collect::<Result<_>>()?,
-                        ),
+                                .collect::<Result<Vec<_>>>()?;
+                            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                            let (names, items): (Vec<String>, Vec<CoreItem>) =
+                                sorted.into_iter().unzip();
+                            Def::CoreFromExports {
+                                names: names.into(),
+                                items,
+                            }
+                        }
                     });
                 }
             }

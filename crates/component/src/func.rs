@@ -97,13 +97,16 @@ pub(crate) struct Lifted {
     pub instance: Arc<InstanceState>,
 }
 
+/// A `realloc(old_ptr, old_size, align, new_size) -> ptr`.
+pub(crate) type Realloc = hayate::TypedFunc<(i32, i32, i32, i32), i32>;
+
 /// The memory, allocator and string encoding of a lift or lower.
 #[derive(Clone)]
 pub(crate) struct Abi {
     pub memory: Option<Memory>,
     /// `realloc(old_ptr, old_size, align, new_size) -> ptr`, its type
     /// checked by validation.
-    pub realloc: Option<hayate::TypedFunc<(i32, i32, i32, i32), i32>>,
+    pub realloc: Option<Realloc>,
     pub post_return: Option<hayate::Func>,
     pub encoding: StringEncoding,
 }

@@ -242,10 +242,10 @@ fn arg(args: &[hayate::Val]) -> Result<u32> {
 /// resource `res` from a representation.
 pub(crate) fn resource_new<T: 'static>(
     store: StoreContextMut<'_, T>,
+    ty: hayate::FuncType,
     instance: Arc<InstanceState>,
     res: u32,
 ) -> hayate::Func {
-    let ty = hayate::FuncType::new([hayate::ValType::I32], [hayate::ValType::I32]);
     hayate::Func::new(store, ty, move |_: Caller<'_, T>, args, results| {
         let rep = arg(args)?;
         let resource = instance.resource(res)?.clone();
@@ -264,10 +264,10 @@ pub(crate) fn resource_new<T: 'static>(
 /// handle of resource `res` (a type the instance defines).
 pub(crate) fn resource_rep<T: 'static>(
     store: StoreContextMut<'_, T>,
+    ty: hayate::FuncType,
     instance: Arc<InstanceState>,
     res: u32,
 ) -> hayate::Func {
-    let ty = hayate::FuncType::new([hayate::ValType::I32], [hayate::ValType::I32]);
     hayate::Func::new(store, ty, move |_: Caller<'_, T>, args, results| {
         let index = arg(args)?;
         let expected = instance.resource(res)?;
@@ -283,10 +283,10 @@ pub(crate) fn resource_rep<T: 'static>(
 /// `res`; dropping an owned one runs the type's destructor.
 pub(crate) fn resource_drop<T: 'static>(
     store: StoreContextMut<'_, T>,
+    ty: hayate::FuncType,
     instance: Arc<InstanceState>,
     res: u32,
 ) -> hayate::Func {
-    let ty = hayate::FuncType::new([hayate::ValType::I32], []);
     hayate::Func::new(store, ty, move |mut caller: Caller<'_, T>, args, _| {
         let index = arg(args)?;
         let expected = instance.resource(res)?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use hayate::{AsContextMut, Extern, StoreContextMut};
+use hayate::{AsContextMut, Extern, StoreContextMut, ValType};
 
 use crate::component::{
     Bind, ComponentDef, CoreItem, CoreKind, Def, Item, Kind, NOT_A_RESOURCE, Options,
@@ -115,7 +115,9 @@ impl Instance {
 /// A core instance: instantiated, or made of other core items.
 enum CoreInstance {
     Instance(hayate::Instance),
-    Exports(BTreeMap<String, Extern>),
+    /// Exports made of other items: their sorted names (shared with the
+    /// definition) and values in the same order.
+    Exports(Arc<[String]>, Vec<Extern>),
 }
 
 /// The index spaces of one component being instantiated.
@@ -132,6 +134,8 @@ struct Spaces {
     instances: Vec<Arc<Exports>>,
     /// The instance's run-time state (handles, bound resource types).
     state: Arc<InstanceState>,
+    /// The last `realloc` typed for canonical options, by core index.
+    last_realloc: Option<(u32, func::Realloc)>,
 }
 
 fn get<X: Clone>(space: &[X], index: u32, what: &str) -> Result<X> {
@@ -171,7 +175,10 @@ impl Spaces {
     ) -> Result<Extern> {
         let found = match self.core_instances.get(instance as usize) {
             Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
-            Some(CoreInstance::Exports(map)) => map.get(name).cloned(),
+            Some(CoreInstance::Exports(names, values)) => names
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .ok()
+                .and_then(|i| values.get(i).cloned()),
             None => bail!("core instance {instance} out of range"),
         };
         found.with_context(|| format!("core instance {instance} has no export `{name}`"))
@@ -198,22 +205,44 @@ impl Spaces {
         }
     }
 
-    fn abi(&self, store: impl hayate::AsContext, options: &Options) -> Result<Abi> {
+    fn abi(&mut self, store: impl hayate::AsContext, options: &Options) -> Result<Abi> {
+        let realloc = match options.realloc {
+            None => None,
+            // The functions of an instance all name the same `realloc`:
+            // its type is checked once.
+            Some(f) => match self.last_realloc {
+                Some((index, typed)) if index == f => Some(typed),
+                _ => {
+                    let typed = get(&self.core_funcs, f, "core function")?.typed(&store)?;
+                    self.last_realloc = Some((f, typed));
+                    Some(typed)
+                }
+            },
+        };
         Ok(Abi {
             memory: options
                 .memory
                 .map(|m| get(&self.core_memories, m, "memory"))
                 .transpose()?,
-            realloc: options
-                .realloc
-                .map(|f| get(&self.core_funcs, f, "core function")?.typed(&store))
-                .transpose()?,
+            realloc,
             post_return: options
                 .post_return
                 .map(|f| get(&self.core_funcs, f, "core function"))
                 .transpose()?,
             encoding: options.encoding,
         })
+    }
+}
+
+/// The core signature `(i32) -> results` of a resource built-in: the one
+/// the engine registered, once `cache` has it.
+fn builtin_type(
+    cache: &std::sync::OnceLock<hayate::FuncType>,
+    results: &[ValType],
+) -> hayate::FuncType {
+    match cache.get() {
+        Some(ty) => ty.clone(),
+        None => hayate::FuncType::new([ValType::I32], results.iter().cloned()),
     }
 }
 
@@ -274,6 +303,7 @@ pub(crate) fn instantiate<T: 'static>(
         funcs: Vec::new(),
         instances: Vec::new(),
         state: InstanceState::new(def.resources),
+        last_realloc: None,
     };
     let mut exports = Exports::default();
     // The component item the last definition added, for `Def::Bind`.
@@ -324,12 +354,13 @@ pub(crate) fn instantiate<T: 'static>(
                     .context("instantiating a core module of the component")?;
                 s.core_instances.push(CoreInstance::Instance(instance));
             }
-            Def::CoreFromExports(items) => {
-                let map = items
+            Def::CoreFromExports { names, items } => {
+                let values = items
                     .iter()
-                    .map(|(name, item)| Ok((name.clone(), s.core(*item)?)))
+                    .map(|item| s.core(*item))
                     .collect::<Result<_>>()?;
-                s.core_instances.push(CoreInstance::Exports(map));
+                s.core_instances
+                    .push(CoreInstance::Exports(names.clone(), values));
             }
             Def::CoreAlias {
                 kind,
@@ -460,15 +491,24 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Def::Bind(binds) => bind(&s.state, last.as_ref(), binds)?,
             Def::ResourceNew(r) => {
-                let f = handles::resource_new(store.as_context_mut(), s.state.clone(), *r);
+                let cache = &def.builtin_types[0];
+                let ty = builtin_type(cache, &[ValType::I32]);
+                let f = handles::resource_new(store.as_context_mut(), ty, s.state.clone(), *r);
+                cache.get_or_init(|| f.ty(&*store));
                 s.core_funcs.push(f);
             }
             Def::ResourceDrop(r) => {
-                let f = handles::resource_drop(store.as_context_mut(), s.state.clone(), *r);
+                let cache = &def.builtin_types[1];
+                let ty = builtin_type(cache, &[]);
+                let f = handles::resource_drop(store.as_context_mut(), ty, s.state.clone(), *r);
+                cache.get_or_init(|| f.ty(&*store));
                 s.core_funcs.push(f);
             }
             Def::ResourceRep(r) => {
-                let f = handles::resource_rep(store.as_context_mut(), s.state.clone(), *r);
+                let cache = &def.builtin_types[0];
+                let ty = builtin_type(cache, &[ValType::I32]);
+                let f = handles::resource_rep(store.as_context_mut(), ty, s.state.clone(), *r);
+                cache.get_or_init(|| f.ty(&*store));
                 s.core_funcs.push(f);
             }
         }

@@ -330,7 +330,8 @@ impl Module {
         info.imports.iter().map(move |i| ImportType {
             module: &i.module,
             name: &i.name,
-            ty: ExternType::from_env(self.engine(), self.engine_entity_type(i.index)),
+            engine: self.engine(),
+            ty: self.engine_entity_type(i.index),
         })
     }
 

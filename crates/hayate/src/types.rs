@@ -1172,12 +1172,15 @@ pub(crate) enum EngineEntityType {
     Tag(VMSharedTypeIndex),
 }
 
-/// One import of a module.
+/// One import of a module. Its type is made when asked for: going over
+/// the imports by name (as instantiating a component's core modules does)
+/// builds none.
 #[derive(Debug, Clone)]
 pub struct ImportType<'a> {
     pub(crate) module: &'a str,
     pub(crate) name: &'a str,
-    pub(crate) ty: ExternType,
+    pub(crate) engine: &'a crate::Engine,
+    pub(crate) ty: EngineEntityType,
 }
 
 impl<'a> ImportType<'a> {
@@ -1191,7 +1194,7 @@ impl<'a> ImportType<'a> {
     }
     /// Expected type.
     pub fn ty(&self) -> ExternType {
-        self.ty.clone()
+        ExternType::from_env(self.engine, self.ty)
     }
 }
 
