@@ -108,12 +108,11 @@ fn hayate_times(runs: usize) -> Result<[f64; 4]> {
             .ok_or_else(|| anyhow::anyhow!("no export {name}"))
     };
     let noop = get(&mut store, "noop")?.typed::<(), ()>()?;
-    let echo = get(&mut store, "echo")?.typed::<(String,), (String,)>()?;
-    let sum = get(&mut store, "sum")?.typed::<(Vec<u32>,), (u32,)>()?;
+    let echo = get(&mut store, "echo")?.typed::<(&str,), (String,)>()?;
+    let sum = get(&mut store, "sum")?.typed::<(&[u32],), (u32,)>()?;
     let norm = get(&mut store, "norm")?;
     let (s, xs) = (string(), list());
-    if echo.call(&mut store, (s.clone(),))?.0 != s || sum.call(&mut store, (xs.clone(),))?.0 != 4950
-    {
+    if echo.call(&mut store, (&s,))?.0 != s || sum.call(&mut store, (&xs,))?.0 != 4950 {
         bail!("Hayate computed a wrong result");
     }
     #[derive(hayate_component::ComponentType, Clone, Copy)]
@@ -130,8 +129,8 @@ fn hayate_times(runs: usize) -> Result<[f64; 4]> {
     let norm = norm.typed::<(Point,), (f64,)>()?;
     Ok([
         time(runs, || noop.call(&mut store, ()).map(drop))?,
-        time(runs, || echo.call(&mut store, (s.clone(),)).map(drop))?,
-        time(runs, || sum.call(&mut store, (xs.clone(),)).map(drop))?,
+        time(runs, || echo.call(&mut store, (&s,)).map(drop))?,
+        time(runs, || sum.call(&mut store, (&xs,)).map(drop))?,
         time(runs, || norm.call(&mut store, (point,)).map(drop))?,
     ])
 }

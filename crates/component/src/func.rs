@@ -12,7 +12,7 @@ use hayate::{AsContext, AsContextMut, Caller, Memory, StoreContextMut};
 
 use crate::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding};
 use crate::handles::InstanceState;
-use crate::typed::{AbiContext, ComponentList, typecheck_func};
+use crate::typed::{AbiContext, ComponentList, ComponentParams, typecheck_func};
 use crate::types::{FuncType, ResourceIndex, Type};
 use crate::values::Val;
 
@@ -195,7 +195,7 @@ impl Func {
     /// Calls the function with Rust values (types checked by
     /// [`Func::typed`]), lowering them straight into the guest and
     /// lifting the result straight out of it.
-    pub(crate) fn call_typed<T: 'static, P: ComponentList, R: ComponentList>(
+    pub(crate) fn call_typed<T: 'static, P: ComponentParams, R: ComponentList>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: P,
@@ -484,15 +484,15 @@ fn lift_vals(
 }
 
 /// Lowers typed arguments `params` for a call with `sig`.
-fn lower_typed<P: ComponentList>(
+fn lower_typed<P: ComponentParams>(
     cx: &mut AbiContext<'_>,
     sig: &Signature,
     params: P,
     to: Place<'_>,
 ) -> Result<()> {
     match to {
-        Place::Memory(ptr) => params.store_fields(cx, &sig.params, ptr),
-        Place::Flat(flat) => params.lower_list(cx, &sig.params, flat),
+        Place::Memory(ptr) => params.store_params(cx, &sig.params, ptr),
+        Place::Flat(flat) => params.lower_params(cx, &sig.params, flat),
     }
 }
 

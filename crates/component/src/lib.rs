@@ -35,7 +35,7 @@ pub use instance::Instance;
 pub use linker::{InstancePre, Linker, LinkerInstance};
 pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
-pub use typed::{AbiContext, ComponentList, ComponentType, TypedFunc};
+pub use typed::{AbiContext, ComponentList, ComponentParams, ComponentType, Lower, TypedFunc};
 pub use types::{FuncType, ResourceIndex, Type, VariantCases};
 pub use values::Val;
 

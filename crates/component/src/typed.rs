@@ -2,7 +2,8 @@
 //! component's type, lowered into and lifted out of the guest), parameter
 //! and result lists as tuples ([`ComponentList`]), [`TypedFunc`] for
 //! calling exports with them and `LinkerInstance::func_wrap` for host
-//! functions taking them. Built in (in `impls`): `bool`, the integers,
+//! functions taking them; a typed call's parameters may also borrow
+//! (`params`: `&str`, `&[T]`). Built in (in `impls`): `bool`, the integers,
 //! `f32`, `f64`, `char`, `String`, `Vec<T>`, `Option<T>`, `Result<T, E>`
 //! (with `()` for a missing payload) and tuples; `Val` itself stands for
 //! any type.
@@ -14,6 +15,7 @@
 #[doc(hidden)]
 pub mod derive;
 mod impls;
+mod params;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +23,8 @@ use std::marker::PhantomData;
 
 use anyhow::{Context, Result, bail};
 use hayate::AsContextMut;
+
+pub use params::{ComponentParams, Lower};
 
 use crate::abi::{self, StringEncoding};
 use crate::func::Func;
@@ -193,7 +197,7 @@ impl<P, R> Clone for TypedFunc<P, R> {
     }
 }
 
-impl<P: ComponentList, R: ComponentList> TypedFunc<P, R> {
+impl<P: ComponentParams, R: ComponentList> TypedFunc<P, R> {
     /// Calls the function.
     pub fn call<T: 'static>(&self, store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         self.func.call_typed(store, params)
@@ -207,11 +211,15 @@ impl<P: ComponentList, R: ComponentList> TypedFunc<P, R> {
 
 impl Func {
     /// This function with Rust types: checks `P -> R` against its type.
-    pub fn typed<P: ComponentList, R: ComponentList>(&self) -> Result<TypedFunc<P, R>> {
+    /// The parameters may borrow (`&str`, `&[T]`).
+    pub fn typed<P: ComponentParams, R: ComponentList>(&self) -> Result<TypedFunc<P, R>> {
         let ty = self
             .ty()
             .context("a host function has no component type to check")?;
-        typecheck_func::<P, R>(ty)?;
+        let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
+        P::typecheck_params(&params).context("parameters")?;
+        let results: Vec<&Type> = ty.result.iter().collect();
+        R::typecheck_list(&results).context("result")?;
         Ok(TypedFunc {
             func: self.clone(),
             _types: PhantomData,

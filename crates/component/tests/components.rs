@@ -448,6 +448,17 @@ fn typed_functions_check_and_convert_rust_types() {
     let sum = instance.get_func(&mut store, "sum").unwrap();
     let sum = sum.typed::<(Vec<u32>,), (u32,)>().unwrap();
     assert_eq!(sum.call(&mut store, ((1..=10).collect(),)).unwrap(), (55,));
+    // Parameters may borrow, as in Wasmtime.
+    let echo = instance.get_func(&mut store, "echo").unwrap();
+    let echo = echo.typed::<(&str,), (String,)>().unwrap();
+    let borrowed = String::from("borrowed ✓");
+    assert_eq!(echo.call(&mut store, (&borrowed,)).unwrap().0, borrowed);
+    let sum = instance.get_func(&mut store, "sum").unwrap();
+    let xs: Vec<u32> = (1..=100).collect();
+    let sum = sum.typed::<(&[u32],), (u32,)>().unwrap();
+    assert_eq!(sum.call(&mut store, (&xs[..],)).unwrap(), (5050,));
+    let strlen = instance.get_func(&mut store, "strlen").unwrap();
+    assert!(strlen.typed::<(&[u8],), (u32,)>().is_err());
     let boom = instance.get_func(&mut store, "boom").unwrap();
     boom.typed::<(), ()>()
         .unwrap()
