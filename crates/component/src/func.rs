@@ -423,7 +423,9 @@ struct FlatBuffer(Vec<Core>);
 
 impl FlatBuffer {
     fn take() -> FlatBuffer {
-        FlatBuffer(FLAT_BUFFER.with(|b| b.take()))
+        // (A call made while the thread's locals are being destroyed
+        // gets a buffer of its own.)
+        FlatBuffer(FLAT_BUFFER.try_with(|b| b.take()).unwrap_or_default())
     }
 }
 
@@ -444,7 +446,7 @@ impl Drop for FlatBuffer {
     fn drop(&mut self) {
         let mut buffer = std::mem::take(&mut self.0);
         buffer.clear();
-        FLAT_BUFFER.with(|b| b.set(buffer));
+        let _ = FLAT_BUFFER.try_with(|b| b.set(buffer));
     }
 }
 

@@ -12,7 +12,7 @@
 //! table holds at most [`MAX_HANDLES`] handles, so a guest cannot make the
 //! host allocate without bound by creating resources in a loop.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -39,8 +39,6 @@ struct Handle {
 struct HandleTable {
     slots: Vec<Option<Handle>>,
     free: Vec<u32>,
-    /// Borrow handles given to the call in progress and not yet dropped.
-    borrows: u32,
 }
 
 impl HandleTable {
@@ -78,6 +76,9 @@ pub(crate) struct InstanceState {
     entered: AtomicBool,
     /// A call into it failed: it may not be entered again.
     poisoned: AtomicBool,
+    /// Borrow handles given to the call in progress and not yet dropped
+    /// (outside the table's lock: every call reads it).
+    borrows: AtomicU32,
     table: Mutex<HandleTable>,
     /// Resource types by the component's resource index, bound as
     /// instantiation reaches their definitions and imports.
@@ -89,10 +90,10 @@ impl InstanceState {
         Arc::new(InstanceState {
             entered: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
+            borrows: AtomicU32::new(0),
             table: Mutex::new(HandleTable {
                 slots: vec![None],
                 free: Vec::new(),
-                borrows: 0,
             }),
             resources: (0..resources).map(|_| OnceLock::new()).collect(),
         })
@@ -123,7 +124,7 @@ impl InstanceState {
         if self.entered.swap(true, Ordering::Acquire) {
             bail!("cannot enter a component instance that is already running (re-entrance)");
         }
-        self.table().borrows = 0;
+        self.borrows.store(0, Ordering::Relaxed);
         Ok(())
     }
 
@@ -139,7 +140,7 @@ impl InstanceState {
     /// At the end of a call into the instance: every borrow it was given
     /// must have been dropped.
     pub(crate) fn check_borrows_returned(&self) -> Result<()> {
-        let n = self.table().borrows;
+        let n = self.borrows.load(Ordering::Relaxed);
         ensure!(
             n == 0,
             "borrow handles still remain at the end of the call ({n} not dropped)"
@@ -224,7 +225,7 @@ impl InstanceState {
             lends: 0,
         })?;
         if !own {
-            table.borrows += 1;
+            self.borrows.fetch_add(1, Ordering::Relaxed);
         }
         Ok(index)
     }
@@ -300,7 +301,11 @@ pub(crate) fn resource_drop<T: 'static>(
             );
             let h = table.remove(index);
             if !h.own {
-                table.borrows = table.borrows.saturating_sub(1);
+                let _ = instance
+                    .borrows
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(1))
+                    });
             }
             h
         };
