@@ -41,37 +41,43 @@ fn fetch_component(dir: &Path) -> PathBuf {
     path
 }
 
-/// A server answering `GET /up` with 203 and `body`, anything else 404.
+/// Reads a request's head from `conn` and answers `GET /up` with 203 and
+/// `body`, anything else with 404.
+fn answer(conn: &mut (impl Read + Write), body: &str) {
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let status = match got.starts_with(b"GET /up ") {
+        true => "203 Upstream",
+        false => "404 No",
+    };
+    let reply = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = conn.write_all(reply.as_bytes());
+}
+
+/// A server answering as [`answer`] does.
 fn upstream(body: &'static str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            let mut buf = [0u8; 4096];
-            let mut got = Vec::new();
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let status = match got.starts_with(b"GET /up ") {
-                true => "203 Upstream",
-                false => "404 No",
-            };
-            let reply = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = conn.write_all(reply.as_bytes());
+            answer(&mut conn, body);
         }
     });
     addr
 }
 
 /// A TLS server for `localhost` with a fresh self-signed certificate,
-/// answering like [`upstream`]: its address and its certificate (PEM).
+/// answering as [`answer`] does: its address and its certificate (PEM).
 fn tls_upstream(body: &'static str) -> (SocketAddr, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let key = rustls::pki_types::PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der());
@@ -90,23 +96,9 @@ fn tls_upstream(body: &'static str) -> (SocketAddr, String) {
             let Ok(conn) = conn else { continue };
             let session = rustls::ServerConnection::new(config.clone()).unwrap();
             let mut tls = rustls::StreamOwned::new(session, conn);
-            let mut buf = [0u8; 4096];
-            let mut got = Vec::new();
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match tls.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            if got.starts_with(b"GET /up ") {
-                let reply = format!(
-                    "HTTP/1.1 203 Upstream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(reply.as_bytes());
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            }
+            answer(&mut tls, body);
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
         }
     });
     (addr, cert.cert.pem())

@@ -390,7 +390,7 @@ pub(crate) fn flatten_func(
 // Checked memory access.
 
 /// Errors unless `ptr` is a multiple of `align`.
-pub(crate) fn check_aligned(ptr: u32, align: u32) -> Result<()> {
+fn check_aligned(ptr: u32, align: u32) -> Result<()> {
     ensure!(
         ptr.is_multiple_of(align.max(1)),
         "misaligned pointer {ptr:#x} (alignment {align})"
@@ -399,7 +399,7 @@ pub(crate) fn check_aligned(ptr: u32, align: u32) -> Result<()> {
 }
 
 /// The in-bounds byte range `[ptr, ptr + len)` of `mem`.
-pub(crate) fn byte_range(mem: &dyn Memory, ptr: u32, len: u64) -> Result<std::ops::Range<usize>> {
+fn byte_range(mem: &dyn Memory, ptr: u32, len: u64) -> Result<std::ops::Range<usize>> {
     let mem_len = mem.bytes().len() as u64;
     match u64::from(ptr).checked_add(len) {
         Some(end) if end <= mem_len => Ok(ptr as usize..end as usize),
@@ -414,7 +414,7 @@ pub(crate) fn read_slice(mem: &dyn Memory, ptr: u32, len: u64) -> Result<&[u8]> 
 }
 
 /// The `N` bytes at `ptr`.
-pub(crate) fn read<const N: usize>(mem: &dyn Memory, ptr: u32) -> Result<[u8; N]> {
+fn read<const N: usize>(mem: &dyn Memory, ptr: u32) -> Result<[u8; N]> {
     let mut out = [0; N];
     out.copy_from_slice(read_slice(mem, ptr, N as u64)?);
     Ok(out)
@@ -441,7 +441,7 @@ pub(crate) fn offset(ptr: u32, offset: u64) -> Result<u32> {
 }
 
 /// `count * size` as a 32-bit allocation size, or an error.
-pub(crate) fn byte_size(count: u64, size: u32) -> Result<u32> {
+fn byte_size(count: u64, size: u32) -> Result<u32> {
     count
         .checked_mul(u64::from(size))
         .and_then(|n| u32::try_from(n).ok())
@@ -808,6 +808,14 @@ pub(crate) fn store_pair(mem: &mut dyn Memory, ptr: u32, begin: u32, len: u32) -
     write(mem, offset(ptr, 4)?, &len.to_le_bytes())
 }
 
+/// Allocates room for a list of `count` elements of type `elem`: its
+/// pointer and length.
+pub(crate) fn allocate_list(mem: &mut dyn Memory, elem: &Type, count: usize) -> Result<(u32, u32)> {
+    let len = u32::try_from(count).context("list too long")?;
+    let byte_len = byte_size(len.into(), size(elem))?;
+    Ok((allocate(mem, align(elem), byte_len)?, len))
+}
+
 /// Allocates and stores the elements of a list, returning its pointer and
 /// length (the spec's `store_list_into_range`).
 fn store_list(
@@ -817,9 +825,8 @@ fn store_list(
     items: &[Val],
 ) -> Result<(u32, u32)> {
     let elem_size = size(elem);
-    let byte_len = byte_size(items.len() as u64, elem_size)?;
-    let len = u32::try_from(items.len()).context("list too long")?;
-    let ptr = allocate(mem, align(elem), byte_len)?;
+    let (ptr, len) = allocate_list(mem, elem, items.len())?;
+    let byte_len = u64::from(len) * u64::from(elem_size);
     if is_scalar(elem) {
         // The elements' bytes, then one write for the whole list.
         let mut bytes = Vec::with_capacity(byte_len as usize);

@@ -268,6 +268,12 @@ impl Component {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// The names of the component's imports (`wasi:cli/stdout@0.2.0`,
+    /// `greet`, ...), in order.
+    pub fn import_names(&self) -> impl Iterator<Item = &str> {
+        self.def.imports().map(|(name, _)| name)
+    }
 }
 
 /// What is being parsed at one level of nesting.

@@ -204,8 +204,8 @@ impl Func {
             Inner::Lifted(l) => call_lifted(
                 store.as_context_mut(),
                 l,
-                |cx, sig, to| lower_typed(cx, sig, params, to),
-                lift_typed,
+                |cx, sig, to| lower_typed(cx, &sig.params, params, to),
+                |cx, sig, from| lift_typed(cx, sig.ty.result.as_slice(), from),
             ),
             Inner::Host { .. } => {
                 let mut results = vec![Val::Bool(false); R::LEN];
@@ -485,29 +485,30 @@ fn lift_vals(
     Ok(())
 }
 
-/// Lowers typed arguments `params` for a call with `sig`.
+/// Lowers typed `values` of types `types` (a call's parameters, or a
+/// host function's result) where the callee or caller expects them.
 fn lower_typed<P: ComponentParams>(
     cx: &mut AbiContext<'_>,
-    sig: &Signature,
-    params: P,
+    types: &[Type],
+    values: P,
     to: Place<'_>,
 ) -> Result<()> {
     match to {
-        Place::Memory(ptr) => params.store_params(cx, &sig.params, ptr),
-        Place::Flat(flat) => params.lower_params(cx, &sig.params, flat),
+        Place::Memory(ptr) => values.store_params(cx, types, ptr),
+        Place::Flat(flat) => values.lower_params(cx, types, flat),
     }
 }
 
-/// Lifts the typed result of a call with `sig`.
-fn lift_typed<R: ComponentList>(
+/// Lifts typed values of types `types` (a call's result, or a host
+/// function's parameters).
+fn lift_typed<L: ComponentList>(
     cx: &mut AbiContext<'_>,
-    sig: &Signature,
+    types: &[Type],
     from: Source<'_>,
-) -> Result<R> {
-    let results = sig.ty.result.as_slice();
+) -> Result<L> {
     match from {
-        Source::Memory(ptr) => R::load_fields(cx, results, ptr),
-        Source::Flat(flat) => R::lift_list(cx, results, &mut flat.iter().copied()),
+        Source::Memory(ptr) => L::load_fields(cx, types, ptr),
+        Source::Flat(flat) => L::lift_list(cx, types, &mut flat.iter().copied()),
     }
 }
 
@@ -548,9 +549,9 @@ impl Func {
                 call,
                 args,
                 rets,
-                lift_params_typed::<P>,
+                |cx, sig, from| lift_typed::<P>(cx, &sig.params, from),
                 |store, p| f(store, p),
-                |cx, sig, r: R, to| lower_result_typed(cx, sig, r, to),
+                |cx, sig, r: R, to| lower_typed(cx, sig.ty.result.as_slice(), r, to),
             )
         };
         let body: Arc<HostFn<T>> = Arc::new(dynamic);
@@ -562,32 +563,6 @@ impl Func {
                 typecheck: Some(typecheck_func::<P, R>),
             }),
         }
-    }
-}
-
-/// Lifts the typed arguments of a guest's call of a host function.
-fn lift_params_typed<P: ComponentList>(
-    cx: &mut AbiContext<'_>,
-    sig: &Signature,
-    from: Source<'_>,
-) -> Result<P> {
-    match from {
-        Source::Memory(ptr) => P::load_fields(cx, &sig.params, ptr),
-        Source::Flat(flat) => P::lift_list(cx, &sig.params, &mut flat.iter().copied()),
-    }
-}
-
-/// Lowers typed result `r` of a guest's call of a host function.
-fn lower_result_typed<R: ComponentList>(
-    cx: &mut AbiContext<'_>,
-    sig: &Signature,
-    r: R,
-    to: Place<'_>,
-) -> Result<()> {
-    let results = sig.ty.result.as_slice();
-    match to {
-        Place::Memory(ptr) => r.store_fields(cx, results, ptr),
-        Place::Flat(flat) => r.lower_list(cx, results, flat),
     }
 }
 
@@ -643,53 +618,64 @@ fn guest_call<T: 'static, P, R>(
 /// arguments of `ty`, lifts them from that instance (`abi`), calls
 /// `callee` and lowers its result back.
 pub(crate) fn lower<T: 'static>(
-    mut store: StoreContextMut<'_, T>,
+    store: StoreContextMut<'_, T>,
     callee: Func,
     sig: Arc<Signature>,
     abi: Abi,
     instance: &Arc<InstanceState>,
 ) -> hayate::Func {
     let instance = instance.clone();
-    let core_ty = match sig.lowered_core.get() {
-        Some(ty) => ty.clone(),
-        None => hayate::FuncType::new(sig.lowered.0.clone(), sig.lowered.1.clone()),
-    };
-    let registered = sig.lowered_core.get().is_some();
     let cache = sig.clone();
+    let unregistered = || hayate::FuncType::new(cache.lowered.0.clone(), cache.lowered.1.clone());
     let typed = match &*callee.inner {
         Inner::Host { typed: Some(t), .. } => t.downcast_ref::<Arc<TypedHostFn<T>>>().cloned(),
         _ => None,
     };
-    let f = hayate::Func::new(
-        &mut store,
-        core_ty,
-        move |caller: Caller<'_, T>, args: &[Core], rets: &mut [Core]| {
-            let call = LoweredCall {
-                abi: &abi,
-                instance: &instance,
-                sig: &sig,
-            };
-            if let Some(typed) = &typed {
-                return typed(caller, &call, args, rets);
-            }
-            guest_call(
-                caller,
-                &call,
-                args,
-                rets,
-                lift_params,
-                |store, params: Vec<Val>| {
-                    let mut result = vec![Val::Bool(false); usize::from(sig.ty.result.is_some())];
-                    callee.call(store, &params, &mut result)?;
-                    Ok(result.pop())
-                },
-                lower_result,
-            )
-        },
-    );
-    if !registered {
-        let _ = cache.lowered_core.set(f.ty(&store));
-    }
+    let make = |store: StoreContextMut<'_, T>, core_ty| {
+        hayate::Func::new(
+            store,
+            core_ty,
+            move |caller: Caller<'_, T>, args: &[Core], rets: &mut [Core]| {
+                let call = LoweredCall {
+                    abi: &abi,
+                    instance: &instance,
+                    sig: &sig,
+                };
+                if let Some(typed) = &typed {
+                    return typed(caller, &call, args, rets);
+                }
+                guest_call(
+                    caller,
+                    &call,
+                    args,
+                    rets,
+                    lift_params,
+                    |store, params: Vec<Val>| {
+                        let mut result =
+                            vec![Val::Bool(false); usize::from(sig.ty.result.is_some())];
+                        callee.call(store, &params, &mut result)?;
+                        Ok(result.pop())
+                    },
+                    lower_result,
+                )
+            },
+        )
+    };
+    with_registered_type(store, &cache.lowered_core, unregistered, make)
+}
+
+/// Makes a core function with `make`, given its signature: the one the
+/// engine registered, kept in `cache` from the first instantiation so
+/// that later ones do not register it again, or else `unregistered()`.
+pub(crate) fn with_registered_type<T: 'static>(
+    mut store: StoreContextMut<'_, T>,
+    cache: &std::sync::OnceLock<hayate::FuncType>,
+    unregistered: impl FnOnce() -> hayate::FuncType,
+    make: impl FnOnce(StoreContextMut<'_, T>, hayate::FuncType) -> hayate::Func,
+) -> hayate::Func {
+    let ty = cache.get().cloned().unwrap_or_else(unregistered);
+    let f = make(store.as_context_mut(), ty);
+    cache.get_or_init(|| f.ty(&store));
     f
 }
 

@@ -234,16 +234,16 @@ impl Spaces {
     }
 }
 
-/// The core signature `(i32) -> results` of a resource built-in: the one
-/// the engine registered, once `cache` has it.
-fn builtin_type(
+/// A resource built-in with core signature `(i32) -> results`, made by
+/// `make` with the signature the engine registered for `cache`'s component.
+fn builtin<T: 'static>(
+    store: &mut StoreContextMut<'_, T>,
     cache: &std::sync::OnceLock<hayate::FuncType>,
     results: &[ValType],
-) -> hayate::FuncType {
-    match cache.get() {
-        Some(ty) => ty.clone(),
-        None => hayate::FuncType::new([ValType::I32], results.iter().cloned()),
-    }
+    make: impl FnOnce(StoreContextMut<'_, T>, hayate::FuncType) -> hayate::Func,
+) -> hayate::Func {
+    let unregistered = || hayate::FuncType::new([ValType::I32], results.iter().cloned());
+    func::with_registered_type(store.as_context_mut(), cache, unregistered, make)
 }
 
 fn kind_of(e: &Export) -> Kind {
@@ -491,24 +491,30 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Def::Bind(binds) => bind(&s.state, last.as_ref(), binds)?,
             Def::ResourceNew(r) => {
-                let cache = &def.builtin_types[0];
-                let ty = builtin_type(cache, &[ValType::I32]);
-                let f = handles::resource_new(store.as_context_mut(), ty, s.state.clone(), *r);
-                cache.get_or_init(|| f.ty(&*store));
+                let state = s.state.clone();
+                let f = builtin(
+                    store,
+                    &def.builtin_types[0],
+                    &[ValType::I32],
+                    |store, ty| handles::resource_new(store, ty, state, *r),
+                );
                 s.core_funcs.push(f);
             }
             Def::ResourceDrop(r) => {
-                let cache = &def.builtin_types[1];
-                let ty = builtin_type(cache, &[]);
-                let f = handles::resource_drop(store.as_context_mut(), ty, s.state.clone(), *r);
-                cache.get_or_init(|| f.ty(&*store));
+                let state = s.state.clone();
+                let f = builtin(store, &def.builtin_types[1], &[], |store, ty| {
+                    handles::resource_drop(store, ty, state, *r)
+                });
                 s.core_funcs.push(f);
             }
             Def::ResourceRep(r) => {
-                let cache = &def.builtin_types[0];
-                let ty = builtin_type(cache, &[ValType::I32]);
-                let f = handles::resource_rep(store.as_context_mut(), ty, s.state.clone(), *r);
-                cache.get_or_init(|| f.ty(&*store));
+                let state = s.state.clone();
+                let f = builtin(
+                    store,
+                    &def.builtin_types[0],
+                    &[ValType::I32],
+                    |store, ty| handles::resource_rep(store, ty, state, *r),
+                );
                 s.core_funcs.push(f);
             }
         }

@@ -12,10 +12,6 @@
 //! straight out of it, with the canonical ABI's checks but no [`Val`] in
 //! between; any other type goes through its [`Val`].
 
-#[doc(hidden)]
-pub mod derive;
-mod impls;
-mod params;
 #[cfg(test)]
 mod tests;
 
@@ -137,31 +133,17 @@ impl<'a> AbiContext<'a> {
     /// Allocates room for `count` elements of type `elem`: the list's
     /// pointer and length.
     pub(crate) fn allocate_list(&mut self, elem: &Type, count: usize) -> Result<(u32, u32)> {
-        let len = u32::try_from(count).context("list too long")?;
-        let bytes = abi::byte_size(len.into(), abi::size(elem))?;
-        Ok((abi::allocate(self.mem, abi::align(elem), bytes)?, len))
+        abi::allocate_list(self.mem, elem, count)
     }
 }
 
-/// A list of values of Rust types: the parameters or the results of a
-/// function, as a tuple (`()`, `(A,)`, `(A, B)`, ...).
-pub trait ComponentList: Sized + Send + Sync + 'static {
-    /// The number of values.
-    const LEN: usize;
-    /// Checks the list against `types`.
-    fn typecheck_list(types: &[&Type]) -> Result<()>;
-    /// The values, in order.
-    fn into_vals(self) -> Vec<Val>;
-    /// The list from `vals` (checked by `typecheck_list`).
+/// A list of values of Rust types that can also be lifted: the results of
+/// a typed call, and the parameters and results of a `func_wrap` host
+/// function, as a tuple (`()`, `(A,)`, `(A, B)`, ...). Its lowering and
+/// type check are those of [`ComponentParams`].
+pub trait ComponentList: ComponentParams + Send + Sync + 'static {
+    /// The list from `vals` (checked by `typecheck_params`).
     fn from_vals(vals: Vec<Val>) -> Result<Self>;
-
-    /// Appends the flat core values of the list, of types `types`.
-    #[doc(hidden)]
-    fn lower_list(self, cx: &mut AbiContext<'_>, types: &[Type], out: &mut Vec<Core>)
-    -> Result<()>;
-    /// Stores the list, of types `types`, as a tuple at `ptr`.
-    #[doc(hidden)]
-    fn store_fields(self, cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<()>;
     /// Lifts the list, of types `types`, from flat core values.
     #[doc(hidden)]
     fn lift_list(
@@ -174,12 +156,47 @@ pub trait ComponentList: Sized + Send + Sync + 'static {
     fn load_fields(cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<Self>;
 }
 
+/// The next of a list's types, for a tuple checked against them.
+fn next_type<'t>(types: &mut std::slice::Iter<'t, Type>) -> Result<&'t Type> {
+    types.next().context("fewer WIT types than Rust values")
+}
+
+/// Invokes `$m!` with every tuple of up to 16 type parameters, `()` first.
+macro_rules! for_tuples {
+    ($m:ident) => {
+        $m! {
+            (),
+            (A),
+            (A, B),
+            (A, B, C),
+            (A, B, C, D),
+            (A, B, C, D, E),
+            (A, B, C, D, E, F),
+            (A, B, C, D, E, F, G),
+            (A, B, C, D, E, F, G, H),
+            (A, B, C, D, E, F, G, H, I),
+            (A, B, C, D, E, F, G, H, I, J),
+            (A, B, C, D, E, F, G, H, I, J, K),
+            (A, B, C, D, E, F, G, H, I, J, K, L),
+            (A, B, C, D, E, F, G, H, I, J, K, L, M),
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N),
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O),
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P),
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod derive;
+mod impls;
+mod params;
+
 /// Checks `P -> R` against function type `ty`.
 pub(crate) fn typecheck_func<P: ComponentList, R: ComponentList>(ty: &FuncType) -> Result<()> {
     let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
-    P::typecheck_list(&params).context("parameters")?;
+    P::typecheck_params(&params).context("parameters")?;
     let results: Vec<&Type> = ty.result.iter().collect();
-    R::typecheck_list(&results).context("result")
+    R::typecheck_params(&results).context("result")
 }
 
 /// A component function with Rust parameter and result types.
@@ -219,7 +236,7 @@ impl Func {
         let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
         P::typecheck_params(&params).context("parameters")?;
         let results: Vec<&Type> = ty.result.iter().collect();
-        R::typecheck_list(&results).context("result")?;
+        R::typecheck_params(&results).context("result")?;
         Ok(TypedFunc {
             func: self.clone(),
             _types: PhantomData,

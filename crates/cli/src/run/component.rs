@@ -36,6 +36,17 @@ pub(super) fn execute(
         .with_context(|| format!("cannot load component `{}`", path.display()))?;
     let wasi = args.wasi.build(None, path, guest_args)?;
     let http = args.wasi.http()?;
+    if !http
+        && let Some(name) = component
+            .import_names()
+            .find(|n| n.starts_with("wasi:http/"))
+    {
+        bail!(
+            "cannot instantiate `{}`: the component imports `{name}`, which `hayate run` \
+             provides with `-S http`",
+            path.display()
+        );
+    }
     let requests = http
         .then(|| OutgoingRuntime::new(HTTP_DEADLINE))
         .transpose()
@@ -56,14 +67,6 @@ pub(super) fn execute(
     }
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(instance) => instance,
-        Err(e) if !http && format!("{e:#}").contains("wasi:http/") => {
-            return instantiation_failed(
-                e.context(
-                    "the component imports `wasi:http`, which `hayate run` provides with `-S http`",
-                ),
-                path,
-            );
-        }
         Err(e) => return instantiation_failed(e, path),
     };
     if let Some(call) = &args.invoke {

@@ -91,15 +91,15 @@ fn names(n: usize, prefix: &str) -> Arc<[String]> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
-fn list(t: Type) -> Type {
+pub(crate) fn list(t: Type) -> Type {
     Type::List(Arc::new(t))
 }
 
-fn option(t: Type) -> Type {
+pub(crate) fn option(t: Type) -> Type {
     Type::Option(Arc::new(t))
 }
 
-fn result(ok: Option<Type>, err: Option<Type>) -> Type {
+pub(crate) fn result(ok: Option<Type>, err: Option<Type>) -> Type {
     Type::Result {
         ok: ok.map(Arc::new),
         err: err.map(Arc::new),

@@ -1,7 +1,8 @@
 //! What `#[derive(ComponentType)]` (the `hayate-component-macro` crate)
 //! expands to calls of: checking a Rust record, variant or enum against
 //! a WIT type by field and case names, and the canonical ABI's layout of
-//! fields and cases. Public only for the generated code.
+//! fields and cases (the tuple impls lay out their fields with the same
+//! `field_ptr`). Public only for the generated code.
 
 use anyhow::{Context, bail, ensure};
 

@@ -5,9 +5,10 @@
 //! `Result` by the layout of `list`, `option` and `result`, tuples by the
 //! layout of `tuple`.
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 
-use super::{AbiContext, ComponentList, ComponentType, Core, mismatch};
+use super::derive::field_ptr;
+use super::{AbiContext, ComponentList, ComponentParams, ComponentType, Core, mismatch, next_type};
 use crate::abi;
 use crate::types::Type;
 use crate::values::Val;
@@ -570,68 +571,13 @@ impl<T: ComponentType, E: ComponentType> ComponentType for Result<T, E> {
     }
 }
 
-/// The number of identifiers given.
-macro_rules! count {
-    () => { 0 };
-    ($head:ident $(, $tail:ident)*) => { 1 + count!($($tail),*) };
-}
-
-/// The next of a list's types, for a tuple checked against them.
-fn next_type<'t>(types: &mut std::slice::Iter<'t, Type>) -> Result<&'t Type> {
-    types.next().context("fewer WIT types than Rust values")
-}
-
-/// The offset of the next field of type `ty` in a tuple laid out up to
-/// `end`; moves `end` past it.
-fn field_offset(end: &mut u32, ty: &Type) -> u64 {
-    let at = abi::align_to(*end, abi::align(ty));
-    *end = at.saturating_add(abi::size(ty));
-    at.into()
-}
-
 macro_rules! tuples {
     ($( ($($t:ident),*) ),* $(,)?) => {$(
         impl<$($t: ComponentType),*> ComponentList for ($($t,)*) {
-            const LEN: usize = count!($($t),*);
-            #[allow(non_snake_case, unused_variables, unused_mut)]
-            fn typecheck_list(types: &[&Type]) -> Result<()> {
-                let n = Self::LEN;
-                ensure!(types.len() == n, "expected {n} values, the WIT type has {}", types.len());
-                let mut types = types.iter();
-                $( $t::typecheck(types.next().expect("counted"))?; )*
-                Ok(())
-            }
-            #[allow(non_snake_case)]
-            fn into_vals(self) -> Vec<Val> {
-                let ($($t,)*) = self;
-                vec![$($t.into_val()),*]
-            }
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn from_vals(vals: Vec<Val>) -> Result<Self> {
                 let mut vals = vals.into_iter();
                 Ok(($( $t::from_val(vals.next().context("too few values")?)?, )*))
-            }
-            #[allow(non_snake_case, unused_variables, unused_mut)]
-            fn lower_list(
-                self,
-                cx: &mut AbiContext<'_>,
-                types: &[Type],
-                out: &mut Vec<Core>,
-            ) -> Result<()> {
-                let ($($t,)*) = self;
-                let mut types = types.iter();
-                $( $t.lower_flat(cx, next_type(&mut types)?, out)?; )*
-                Ok(())
-            }
-            #[allow(non_snake_case, unused_variables, unused_mut)]
-            fn store_fields(self, cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<()> {
-                let ($($t,)*) = self;
-                let (mut types, mut end) = (types.iter(), 0);
-                $(
-                    let ty = next_type(&mut types)?;
-                    $t.store(cx, ty, abi::offset(ptr, field_offset(&mut end, ty))?)?;
-                )*
-                Ok(())
             }
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn lift_list(
@@ -647,7 +593,7 @@ macro_rules! tuples {
                 let (mut types, mut end) = (types.iter(), 0);
                 Ok(($({
                     let ty = next_type(&mut types)?;
-                    $t::load(cx, ty, abi::offset(ptr, field_offset(&mut end, ty))?)?
+                    $t::load(cx, ty, field_ptr(ptr, &mut end, ty)?)?
                 },)*))
             }
         }
@@ -662,13 +608,20 @@ fn tuple_types(ty: &Type) -> Result<&[Type]> {
     }
 }
 
-/// Non-empty tuples are also values: WIT `tuple`s (`()` is above).
+/// Tuples are also values: WIT `tuple`s (`()` has its own, above).
 macro_rules! tuple_types {
-    ($( ($($t:ident),+) ),* $(,)?) => {$(
+    ($( ($($t:ident),*) ),* $(,)?) => {$( tuple_type!($($t),*); )*};
+}
+
+macro_rules! tuple_type {
+    () => {};
+    ($($t:ident),+) => {
         impl<$($t: ComponentType),+> ComponentType for ($($t,)+) {
             fn typecheck(ty: &Type) -> Result<()> {
                 match ty {
-                    Type::Tuple(types) => Self::typecheck_list(&types.iter().collect::<Vec<_>>()),
+                    Type::Tuple(types) => {
+                        Self::typecheck_params(&types.iter().collect::<Vec<_>>())
+                    }
                     other => mismatch::<Self>(other),
                 }
             }
@@ -682,10 +635,10 @@ macro_rules! tuple_types {
                 }
             }
             fn lower_flat(self, cx: &mut AbiContext<'_>, ty: &Type, out: &mut Vec<Core>) -> Result<()> {
-                self.lower_list(cx, tuple_types(ty)?, out)
+                self.lower_params(cx, tuple_types(ty)?, out)
             }
             fn store(self, cx: &mut AbiContext<'_>, ty: &Type, ptr: u32) -> Result<()> {
-                self.store_fields(cx, tuple_types(ty)?, ptr)
+                self.store_params(cx, tuple_types(ty)?, ptr)
             }
             fn lift_flat(
                 cx: &mut AbiContext<'_>,
@@ -698,44 +651,8 @@ macro_rules! tuple_types {
                 Self::load_fields(cx, tuple_types(ty)?, ptr)
             }
         }
-    )*};
+    };
 }
 
-tuples! {
-    (),
-    (A),
-    (A, B),
-    (A, B, C),
-    (A, B, C, D),
-    (A, B, C, D, E),
-    (A, B, C, D, E, F),
-    (A, B, C, D, E, F, G),
-    (A, B, C, D, E, F, G, H),
-    (A, B, C, D, E, F, G, H, I),
-    (A, B, C, D, E, F, G, H, I, J),
-    (A, B, C, D, E, F, G, H, I, J, K),
-    (A, B, C, D, E, F, G, H, I, J, K, L),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P),
-}
-
-tuple_types! {
-    (A),
-    (A, B),
-    (A, B, C),
-    (A, B, C, D),
-    (A, B, C, D, E),
-    (A, B, C, D, E, F),
-    (A, B, C, D, E, F, G),
-    (A, B, C, D, E, F, G, H),
-    (A, B, C, D, E, F, G, H, I),
-    (A, B, C, D, E, F, G, H, I, J),
-    (A, B, C, D, E, F, G, H, I, J, K),
-    (A, B, C, D, E, F, G, H, I, J, K, L),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P),
-}
+for_tuples!(tuples);
+for_tuples!(tuple_types);

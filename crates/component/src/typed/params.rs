@@ -4,9 +4,10 @@
 //! Wasmtime, `typed::<(&str,), (String,)>()` passes a string without the
 //! caller owning a copy. [`ComponentParams`] is a tuple of them.
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 
-use super::{AbiContext, ComponentType, Core, mismatch};
+use super::derive::field_ptr;
+use super::{AbiContext, ComponentType, Core, mismatch, next_type};
 use crate::abi;
 use crate::types::Type;
 use crate::values::Val;
@@ -103,11 +104,6 @@ pub trait ComponentParams: Sized {
     fn store_params(self, cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<()>;
 }
 
-/// The next of a list's types.
-fn next_type<'t>(types: &mut std::slice::Iter<'t, Type>) -> Result<&'t Type> {
-    types.next().context("fewer WIT types than Rust values")
-}
-
 macro_rules! params {
     ($( ($($t:ident),*) ),* $(,)?) => {$(
         impl<$($t: Lower),*> ComponentParams for ($($t,)*) {
@@ -140,15 +136,13 @@ macro_rules! params {
                 $( $t.lower_flat(cx, next_type(&mut types)?, out)?; )*
                 Ok(())
             }
-            #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments)]
+            #[allow(non_snake_case, unused_variables, unused_mut)]
             fn store_params(self, cx: &mut AbiContext<'_>, types: &[Type], ptr: u32) -> Result<()> {
                 let ($($t,)*) = self;
-                let (mut types, mut end) = (types.iter(), 0u32);
+                let (mut types, mut end) = (types.iter(), 0);
                 $(
                     let ty = next_type(&mut types)?;
-                    let at = abi::align_to(end, abi::align(ty));
-                    end = at.saturating_add(abi::size(ty));
-                    $t.store(cx, ty, abi::offset(ptr, at.into())?)?;
+                    $t.store(cx, ty, field_ptr(ptr, &mut end, ty)?)?;
                 )*
                 Ok(())
             }
@@ -156,22 +150,4 @@ macro_rules! params {
     )*};
 }
 
-params! {
-    (),
-    (A),
-    (A, B),
-    (A, B, C),
-    (A, B, C, D),
-    (A, B, C, D, E),
-    (A, B, C, D, E, F),
-    (A, B, C, D, E, F, G),
-    (A, B, C, D, E, F, G, H),
-    (A, B, C, D, E, F, G, H, I),
-    (A, B, C, D, E, F, G, H, I, J),
-    (A, B, C, D, E, F, G, H, I, J, K),
-    (A, B, C, D, E, F, G, H, I, J, K, L),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O),
-    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P),
-}
+for_tuples!(params);

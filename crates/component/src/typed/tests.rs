@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::{AbiContext, ComponentList, ComponentType};
-use crate::abi::tests::TestMemory;
+use super::{AbiContext, ComponentList, ComponentParams, ComponentType};
+use crate::abi::tests::{TestMemory, list, option, result};
 use crate::abi::{self, Memory as _, StringEncoding};
 use crate::types::{Type, VariantCases};
 use crate::values::Val;
@@ -60,21 +60,6 @@ fn shape_type() -> Type {
 
 fn colour_type() -> Type {
     Type::Enum(vec!["red".to_string(), "deep-blue".to_string()].into())
-}
-
-fn list(t: Type) -> Type {
-    Type::List(Arc::new(t))
-}
-
-fn option(t: Type) -> Type {
-    Type::Option(Arc::new(t))
-}
-
-fn result(ok: Option<Type>, err: Option<Type>) -> Type {
-    Type::Result {
-        ok: ok.map(Arc::new),
-        err: err.map(Arc::new),
-    }
 }
 
 fn point(x: f64, label: &str) -> Point {
@@ -305,7 +290,7 @@ fn tuples_lay_out_like_the_dynamic_path() {
     let val = Val::Tuple(value.clone().into_vals());
     value
         .clone()
-        .store_fields(&mut AbiContext::new(&mut typed, enc), &types, ptr)
+        .store_params(&mut AbiContext::new(&mut typed, enc), &types, ptr)
         .unwrap();
     abi::store(&mut dynamic, enc, &tuple, &val, ptr).unwrap();
     assert!(typed.bytes == dynamic.bytes);
