@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use hayate::{
     BoundsChecks, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingConfig,
-    ProfilingStrategy, Store, StoreLimits, StoreLimitsBuilder,
+    ProfilingStrategy, Store, StoreLimits, StoreLimitsBuilder, Strategy,
 };
 
 pub use args::{list_arg, optional_arg, repeated_arg, strings};
@@ -165,6 +165,8 @@ pub struct Options {
     pub lazy_compilation: Option<bool>,
     /// `-C baseline-compilation`; `None` keeps the engine's default.
     pub baseline_compilation: Option<bool>,
+    /// `-C compiler`; `None` keeps the default, Cranelift.
+    pub compiler: Option<Strategy>,
     /// How hard Cranelift optimises (`-O opt-level`); `None` keeps the
     /// default, speed.
     pub opt_level: Option<OptLevel>,
@@ -356,11 +358,13 @@ impl Options {
             "baseline-compilation" => self.baseline_compilation = Some(item.bool()?),
             "opt-level" => self.opt_level = Some(opt_level(&item)?),
             "compiler" => {
-                if item.choice(&["cranelift", "winch"])? == "winch" {
-                    bail!(
-                        "`-C compiler=winch` is not supported: Hayate compiles with Cranelift only"
-                    );
-                }
+                self.compiler = Some(match item.choice(&["cranelift", "llvm", "winch"])? {
+                    "winch" => bail!(
+                        "`-C compiler=winch` is not supported: Hayate compiles with Cranelift or LLVM"
+                    ),
+                    "llvm" => Strategy::Llvm,
+                    _ => Strategy::Cranelift,
+                });
             }
             name => unreachable!("`-C {name}` is in the table but not handled"),
         }
@@ -396,6 +400,11 @@ impl Options {
         if self.lazy_compilation.is_some() {
             return;
         }
+        // LLVM compiles whole modules, ahead of time.
+        if self.compiler == Some(Strategy::Llvm) {
+            self.lazy_compilation = Some(false);
+            return;
+        }
         let large_binary = (|| {
             use std::io::Read as _;
             // Only regular files: reading a pipe's first bytes here would
@@ -425,6 +434,9 @@ impl Options {
         }
         if let Some(level) = self.opt_level {
             config.cranelift_opt_level(level);
+        }
+        if let Some(compiler) = self.compiler {
+            config.strategy(compiler);
         }
         if let Some(stack) = self.max_wasm_stack {
             config.max_wasm_stack(stack);

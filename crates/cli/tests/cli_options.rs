@@ -231,7 +231,7 @@ fn optimize_keys() {
         &["run", "-O", "regalloc-algorithm=single-pass", &h],
         &["not supported"],
     );
-    fails_with(&["run", "-C", "compiler=winch", &h], &["Cranelift only"]);
+    fails_with(&["run", "-C", "compiler=winch", &h], &["Cranelift or LLVM"]);
     fails_with(
         &["run", "-C", "cranelift-has_avx=false", &h],
         &["not supported", "hayate settings"],

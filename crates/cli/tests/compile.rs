@@ -339,3 +339,86 @@ fn components_run_and_precompile() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("wasi:cli/run"), "{}", err(&o));
 }
+
+/// `-C compiler=llvm`: compiling ahead of time with the LLVM tier, running
+/// its artifact (with the same flag), and running a module directly.
+#[test]
+fn llvm_compiles_and_runs() {
+    let dir = scratch("llvm");
+    let artifact = dir.join("hello-llvm.hwasm");
+    let a = artifact.to_str().unwrap();
+    let o = hayate(
+        &[
+            "compile",
+            "-C",
+            "compiler=llvm",
+            "examples/hello.wat",
+            "-o",
+            a,
+        ],
+        &dir,
+    );
+    if err(&o).contains("no LLVM backend") && std::env::var_os("HAYATE_REQUIRE_LLVM").is_none() {
+        eprintln!("skipping: this build has no LLVM tier");
+        return;
+    }
+    assert!(o.status.success(), "{}", err(&o));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--allow-precompiled"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--invoke", "fac", a, "20"]);
+        hayate(&args, &dir)
+    };
+    let o = run(&["-C", "compiler=llvm"]);
+    assert_eq!(out(&o), "2432902008176640000", "{}", err(&o));
+    // The artifact records its compiler: an engine with Cranelift refuses it.
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("hayate-llvm"), "{}", err(&o));
+    // Straight from the text, compiled by LLVM in the run.
+    let o = hayate(
+        &[
+            "run",
+            "-C",
+            "compiler=llvm",
+            "--invoke",
+            "add",
+            "examples/hello.wat",
+            "1",
+            "2",
+        ],
+        &dir,
+    );
+    assert_eq!(out(&o), "3", "{}", err(&o));
+    let o = hayate(
+        &[
+            "run",
+            "-C",
+            "compiler=llvm",
+            "--invoke",
+            "oops",
+            "examples/hello.wat",
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(134), "{}", err(&o));
+    assert!(err(&o).contains("wasm trap: unreachable"), "{}", err(&o));
+    // LLVM compiles whole modules: lazy compilation is refused.
+    let o = hayate(
+        &[
+            "run",
+            "-C",
+            "compiler=llvm",
+            "-C",
+            "lazy-compilation=y",
+            "--invoke",
+            "add",
+            "examples/hello.wat",
+            "1",
+            "2",
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("lazy compilation"), "{}", err(&o));
+}

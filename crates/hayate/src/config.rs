@@ -26,6 +26,22 @@ pub enum OptLevel {
     SpeedAndSize,
 }
 
+/// Which compiler makes an engine's code, for [`Config::strategy`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// The default compiler: Cranelift.
+    #[default]
+    Auto,
+    /// Cranelift: fast compilation, good code.
+    Cranelift,
+    /// LLVM 19 for whole modules, ahead of time: slower compilation,
+    /// faster code. Functions it does not handle are compiled by
+    /// Cranelift (see the `hayate-llvm` crate). Needs a build with the
+    /// `llvm` feature, and cannot be combined with lazy compilation, fuel
+    /// or epoch interruption yet.
+    Llvm,
+}
+
 /// Where instances get their VMContext, memories and tables from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum InstanceAllocationStrategy {
@@ -66,6 +82,7 @@ pub struct Config {
     pub(crate) table_lazy_init: bool,
     pub(crate) allocation_strategy: InstanceAllocationStrategy,
     pub(crate) gc_stress: bool,
+    pub(crate) strategy: Strategy,
 }
 
 impl Default for Config {
@@ -96,6 +113,7 @@ impl Default for Config {
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
             allow_precompiled: false,
             gc_stress: false,
+            strategy: Strategy::Auto,
         }
     }
 }
@@ -150,6 +168,14 @@ impl Config {
     pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
         self.optimize = level != OptLevel::None;
         self.optimize_size = level == OptLevel::SpeedAndSize;
+        self
+    }
+
+    /// Which compiler makes the code (default [`Strategy::Auto`], which
+    /// is Cranelift). Precompiled artifacts record the compiler and load
+    /// only into an engine with the same one.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        self.strategy = strategy;
         self
     }
 

@@ -388,8 +388,43 @@ fn new_compiler(
         parallel: config.parallel_compilation,
         ..CompilerSettings::default()
     };
-    let compiler = hayate_cranelift::Compiler::new(settings).map_err(Error::new)?;
-    Ok(Some(Box::new(compiler)))
+    let compiler: Box<dyn hayate_environ::Compiler> =
+        Box::new(hayate_cranelift::Compiler::new(settings).map_err(Error::new)?);
+    match config.strategy {
+        crate::config::Strategy::Llvm if !first_tier => with_llvm(config, compiler).map(Some),
+        _ => Ok(Some(compiler)),
+    }
+}
+
+/// The LLVM compiler in front of `cranelift`, which compiles what it
+/// declines and every trampoline.
+#[cfg(feature = "llvm")]
+fn with_llvm(
+    config: &Config,
+    cranelift: Box<dyn hayate_environ::Compiler>,
+) -> Result<Box<dyn hayate_environ::Compiler>> {
+    let t = &config.tunables;
+    if t.lazy_compilation || t.consume_fuel || t.epoch_interruption {
+        return Err(Error::msg(
+            "the LLVM strategy compiles whole modules ahead of time: it cannot be combined with lazy compilation, and does not support fuel or epoch interruption yet",
+        ));
+    }
+    match hayate_llvm::LlvmCompiler::new(cranelift) {
+        Ok(llvm) => Ok(Box::new(llvm)),
+        Err(_) => Err(Error::msg(
+            "the LLVM strategy is only available on x86-64 hosts",
+        )),
+    }
+}
+
+#[cfg(all(feature = "compiler", not(feature = "llvm")))]
+fn with_llvm(
+    _config: &Config,
+    _cranelift: Box<dyn hayate_environ::Compiler>,
+) -> Result<Box<dyn hayate_environ::Compiler>> {
+    Err(Error::msg(
+        "this build of Hayate has no LLVM backend: build it with the `llvm` feature (needs LLVM 19)",
+    ))
 }
 
 /// The first-tier compiler on its own, or the baseline compiler in front

@@ -80,6 +80,7 @@ mod vm;
 pub use cache::CacheStats;
 pub use config::{
     BoundsChecks, Config, InstanceAllocationStrategy, OptLevel, PoolingConfig, ProfilingStrategy,
+    Strategy,
 };
 pub use engine::{Engine, Precompiled};
 pub use error::{Context, Error, FrameInfo, Result, Trap, WasmBacktrace, anyhow, bail, ensure};

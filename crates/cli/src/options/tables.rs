@@ -377,8 +377,10 @@ pub static CODEGEN: Group = Group {
         ),
         valued(
             "compiler",
-            "cranelift",
-            "The compiler: Cranelift is Hayate's only one (winch is refused).",
+            "cranelift|llvm",
+            "The compiler: Cranelift (the default), or LLVM for faster code \
+             that takes longer to compile (builds with the `llvm` feature; \
+             winch is refused).",
         ),
         refused(
             "collector",

@@ -263,7 +263,11 @@ fn codegen_keys() {
     )
     .unwrap();
     assert!(!o.cache && !o.parallel_compilation);
-    assert!(err(&[], &[], &["compiler=winch"]).contains("Cranelift only"));
+    assert_eq!(o.compiler, Some(hayate::Strategy::Cranelift));
+    let o = parse(&[], &[], &["compiler=llvm"]).unwrap();
+    assert_eq!(o.compiler, Some(hayate::Strategy::Llvm));
+    assert!(err(&[], &[], &["compiler=winch"]).contains("Cranelift or LLVM"));
+    assert!(err(&[], &[], &["compiler=gcc"]).contains("cranelift"));
     assert!(err(&[], &[], &["cranelift-opt_level=none"]).contains("not supported"));
     assert!(err(&[], &[], &["inlining=n"]).contains("not supported"));
 }

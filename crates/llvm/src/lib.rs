@@ -1,0 +1,339 @@
+//! Hayate's optimising tier: WebAssembly to x86-64 through LLVM 19, for
+//! modules compiled ahead of time (`Strategy::Llvm`, `hayate compile -C
+//! compiler=llvm`), where compile time is paid once.
+//!
+//! # How it fits
+//!
+//! It implements the compiler seam like Cranelift does, and its code is a
+//! drop-in for Cranelift's: the same VMContext layout, builtins, trap
+//! codes and trap table, stack-limit check, frame pointers and calling
+//! convention, so the runtime cannot tell the two apart and modules from
+//! either call each other. A whole module is translated into one LLVM
+//! module (so LLVM inlines across functions), optimised, compiled to an
+//! ELF object in memory, and read back into one body per function
+//! (`emit.rs`); the shared linker lays them out with the fallback's
+//! bodies. What it does not handle it declines, function by function, to
+//! a fallback compiler (Cranelift), which also compiles every trampoline
+//! and functions compiled one at a time (lazy compilation): SIMD,
+//! references and tables beyond `call_indirect`, exceptions, GC, tail
+//! calls, atomics, 64-bit and shared memories, and calls it cannot make in
+//! the Wasm convention (see `plan.rs`). With fuel or epoch interruption
+//! configured, the fallback compiles everything.
+//!
+//! # Soundness of the optimisation
+//!
+//! The IR has no undefined behaviour for any input (see `translate`):
+//! traps are explicit branches to calls of `noreturn` functions that may
+//! read and write all memory, so LLVM can neither drop a store before a
+//! trap nor move an access across one; every linear-memory access is
+//! bounds-checked before it happens (`translate/memory.rs`), shifts are
+//! masked, conversions are tested before they run. Given that, every
+//! transformation LLVM's standard pipeline makes preserves the program's
+//! meaning, and the passes run are exactly `default<O3>`: the function
+//! simplification pipeline (SROA and `mem2reg` turn locals into SSA
+//! values; early CSE, GVN and instruction combining; jump threading and
+//! CFG simplification; correlated-value propagation and constraint
+//! elimination, which remove bounds checks implied by earlier ones), the
+//! inliner over the call graph, loop passes (LICM hoists the memory
+//! length and base out of loops, since type-based alias analysis says
+//! heap stores cannot change them; loop rotation, unrolling, induction
+//! variable simplification, and the loop and SLP vectorisers), and
+//! interprocedural passes on internal functions (argument promotion,
+//! dead-argument elimination, function specialisation). Two points need
+//! care beyond "no UB":
+//!
+//! - Floating point: no fast-math flags are set, so LLVM keeps IEEE
+//!   semantics, rounding and signed zeros. LLVM may return a signalling
+//!   NaN unchanged where an operation with an identity constant is folded
+//!   (`x * 1.0`), while Wasm requires a quiet NaN; such constants are
+//!   hidden behind an empty `asm` when they are an operand, so the
+//!   operation runs (`translate/float.rs`). After inlining, a constant
+//!   passed as an argument can still meet such an operation; a
+//!   signalling NaN input then comes back signalling.
+//! - No library calls: functions carry `no-builtins`, so no loop becomes
+//!   a `memset` or `memcpy` call, and the reader of the object refuses
+//!   any reference to a symbol it does not know.
+//!
+//! Code generation uses the CPU features the fallback reports (so the
+//! artifact header's CPU checks cover this code too), position-
+//! independent code (jump tables and constant pools are addressed
+//! relative to the code) and frame pointers. Stack frames larger than a
+//! page are probed downward, page by page.
+
+#![deny(unsafe_code)]
+
+mod emit;
+mod gep;
+mod plan;
+mod translate;
+
+use std::collections::BTreeSet;
+use std::sync::Once;
+
+use hayate_environ::{
+    Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, Compiler,
+    DefinedFuncIndex, FuncType, ModuleInput, Target, Tunables, VMOffsets,
+};
+use inkwell::OptimizationLevel;
+use inkwell::context::Context;
+use inkwell::targets::{
+    CodeModel, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple,
+};
+
+use plan::{CallGraph, Plan};
+use translate::{Error, FuncTranslator, ModuleEnv};
+
+/// The version of LLVM this tier links.
+pub const LLVM_VERSION: &str = "19.1";
+
+/// The LLVM compiler, with the compiler it hands everything else to.
+#[derive(Debug)]
+pub struct LlvmCompiler {
+    fallback: Box<dyn Compiler>,
+    /// LLVM's `+feature,-feature` list from the fallback's CPU flags.
+    features: String,
+}
+
+/// What one module's compilation with LLVM produced.
+#[derive(Debug, Default)]
+pub struct LlvmModuleStats {
+    /// Functions LLVM compiled.
+    pub compiled: usize,
+    /// Functions it declined to the fallback.
+    pub declined: usize,
+}
+
+impl LlvmCompiler {
+    /// An LLVM compiler for the host, declining to `fallback`, whose
+    /// target and settings it shares; `fallback` back if the host or
+    /// target is not x86-64.
+    pub fn new(fallback: Box<dyn Compiler>) -> Result<LlvmCompiler, Box<dyn Compiler>> {
+        if fallback.target().architecture != Architecture::X86_64
+            || Architecture::host() != Some(Architecture::X86_64)
+        {
+            return Err(fallback);
+        }
+        static INIT: Once = Once::new();
+        INIT.call_once(|| LlvmTarget::initialize_x86(&InitializationConfig::default()));
+        let features = llvm_features(&fallback.isa_flags());
+        Ok(LlvmCompiler { fallback, features })
+    }
+
+    /// The compiler that compiles what this one declines, and every
+    /// trampoline.
+    pub fn fallback(&self) -> &dyn Compiler {
+        &*self.fallback
+    }
+
+    fn target_machine(&self) -> Result<TargetMachine, CompileError> {
+        let triple = TargetTriple::create("x86_64-unknown-linux-gnu");
+        let target = LlvmTarget::from_triple(&triple)
+            .map_err(|e| CompileError::Codegen(format!("LLVM target: {e}")))?;
+        target
+            .create_target_machine(
+                &triple,
+                "x86-64",
+                &self.features,
+                OptimizationLevel::Aggressive,
+                RelocMode::PIC,
+                CodeModel::Small,
+            )
+            .ok_or_else(|| CompileError::Codegen("LLVM made no target machine".into()))
+    }
+
+    /// Compiles the functions of `module` this tier takes with LLVM: a body
+    /// for each, the rest left to the fallback.
+    pub fn compile_llvm_bodies(
+        &self,
+        module: &ModuleInput<'_>,
+    ) -> Result<
+        (
+            std::collections::HashMap<DefinedFuncIndex, CompiledBody>,
+            LlvmModuleStats,
+        ),
+        CompileError,
+    > {
+        let info = module.info;
+        let n = info.function_bodies.len();
+        let tunables = self.tunables();
+        if tunables.consume_fuel || tunables.epoch_interruption || n == 0 {
+            return Ok((
+                Default::default(),
+                LlvmModuleStats {
+                    compiled: 0,
+                    declined: n,
+                },
+            ));
+        }
+        let graph = CallGraph::new(info, module.wasm)?;
+        let mut declined = BTreeSet::new();
+        // Each round declines the functions that failed to translate (and
+        // those the plan must decline with them), then starts over.
+        for _round in 0..=n {
+            let plan = Plan::new(info, &graph, &mut declined);
+            if plan.compiled_count() == 0 {
+                break;
+            }
+            let cx = Context::create();
+            let llvm_module = cx.create_module("wasm");
+            let guard_pages = tunables.bounds_checks == hayate_environ::BoundsChecks::GuardPages;
+            let mut env = ModuleEnv::new(&cx, &llvm_module, module, &plan, guard_pages);
+            let mut failed = Vec::new();
+            for i in 0..n {
+                let index = DefinedFuncIndex::from_u32(i as u32);
+                if !plan.compiles(index) {
+                    continue;
+                }
+                match FuncTranslator::translate(&mut env, index) {
+                    Ok(()) => {}
+                    Err(Error::Compile(CompileError::Unsupported(_))) => failed.push(index),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !failed.is_empty() {
+                declined.extend(failed);
+                continue;
+            }
+            let machine = self.target_machine()?;
+            let object = emit::emit(&llvm_module, &machine)?;
+            let bodies = emit::read_object(&object, info)?;
+            let stats = LlvmModuleStats {
+                compiled: plan.compiled_count(),
+                declined: n - plan.compiled_count(),
+            };
+            let bodies = (0..n)
+                .map(|i| DefinedFuncIndex::from_u32(i as u32))
+                .filter(|d| plan.compiles(*d))
+                .map(|d| {
+                    let body = bodies.get(&d).cloned().unwrap_or_default();
+                    (d, body)
+                })
+                .collect();
+            return Ok((bodies, stats));
+        }
+        Ok((
+            Default::default(),
+            LlvmModuleStats {
+                compiled: 0,
+                declined: n,
+            },
+        ))
+    }
+
+    /// Compiles `module` and says how many functions LLVM took.
+    pub fn compile_module_with_stats(
+        &self,
+        module: &ModuleInput<'_>,
+    ) -> Result<(CompiledModule, LlvmModuleStats), CompileError> {
+        let (mut llvm, stats) = self.compile_llvm_bodies(module)?;
+        let jobs = CompileJob::for_module(module.info);
+        let bodies = jobs
+            .iter()
+            .map(|job| match job {
+                CompileJob::Function(index) => match llvm.remove(index) {
+                    Some(body) => Ok(body),
+                    None => self.fallback.compile_function(module, *index),
+                },
+                other => self.fallback.compile_job(module, *other),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let compiled = hayate_environ::link::link(self.target().architecture, &jobs, bodies)?;
+        Ok((compiled, stats))
+    }
+}
+
+/// LLVM's feature list for the fallback's CPU flags (Cranelift's
+/// `has_*` names); flags LLVM has no name for are left out, so LLVM
+/// uses no feature the artifact header does not record.
+fn llvm_features(flags: &[(String, String)]) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("has_sse3", "sse3"),
+        ("has_ssse3", "ssse3"),
+        ("has_cmpxchg16b", "cx16"),
+        ("has_sse41", "sse4.1"),
+        ("has_sse42", "sse4.2"),
+        ("has_popcnt", "popcnt"),
+        ("has_avx", "avx"),
+        ("has_avx2", "avx2"),
+        ("has_fma", "fma"),
+        ("has_bmi1", "bmi"),
+        ("has_bmi2", "bmi2"),
+        ("has_lzcnt", "lzcnt"),
+        ("has_avx512f", "avx512f"),
+        ("has_avx512vl", "avx512vl"),
+        ("has_avx512dq", "avx512dq"),
+        ("has_avx512bitalg", "avx512bitalg"),
+        ("has_avx512vbmi", "avx512vbmi"),
+    ];
+    let on = |flag: &str| {
+        flags
+            .iter()
+            .any(|(f, v)| f == flag && (v == "1" || v == "true"))
+    };
+    NAMES
+        .iter()
+        .map(|(flag, llvm)| format!("{}{llvm}", if on(flag) { '+' } else { '-' }))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Compiler for LlvmCompiler {
+    fn target(&self) -> &Target {
+        self.fallback.target()
+    }
+
+    fn tunables(&self) -> &Tunables {
+        self.fallback.tunables()
+    }
+
+    fn isa_flags(&self) -> Vec<(String, String)> {
+        self.fallback.isa_flags()
+    }
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "hayate-llvm 1 (LLVM {LLVM_VERSION}, {}, {})\n{}",
+            emit::PIPELINE,
+            self.features,
+            self.fallback.fingerprint()
+        )
+    }
+
+    /// One function at a time (lazy compilation) goes to the fallback:
+    /// this tier compiles whole modules.
+    fn compile_function(
+        &self,
+        module: &ModuleInput<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<CompiledBody, CompileError> {
+        self.fallback.compile_function(module, index)
+    }
+
+    fn compile_array_to_wasm(
+        &self,
+        module: &ModuleInput<'_>,
+        index: DefinedFuncIndex,
+    ) -> Result<CompiledBody, CompileError> {
+        self.fallback.compile_array_to_wasm(module, index)
+    }
+
+    fn compile_wasm_to_array(
+        &self,
+        offsets: &VMOffsets,
+        ty: &FuncType,
+    ) -> Result<CompiledBody, CompileError> {
+        self.fallback.compile_wasm_to_array(offsets, ty)
+    }
+
+    fn compile_module(&self, module: &ModuleInput<'_>) -> Result<CompiledModule, CompileError> {
+        self.compile_module_with_stats(module).map(|(m, _)| m)
+    }
+
+    fn compile_module_on(
+        &self,
+        module: &ModuleInput<'_>,
+        _threads: usize,
+    ) -> Result<CompiledModule, CompileError> {
+        Compiler::compile_module(self, module)
+    }
+}

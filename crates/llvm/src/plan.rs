@@ -1,0 +1,166 @@
+//! Which functions of a module this tier compiles, and in which calling
+//! convention.
+//!
+//! Code from LLVM and code from the fallback (Cranelift) call each other
+//! in the Wasm convention, Cranelift's `tail`. LLVM cannot emit that
+//! convention, but its C convention coincides with it for the common
+//! signatures: the callee's and caller's vmctx in `rdi`/`rsi`, up to four
+//! integer parameters in `rdx`, `rcx`, `r8`, `r9`, up to eight float
+//! parameters in `xmm0`–`xmm7`, at most one result (`rax` or `xmm0`),
+//! the same callee-saved registers, and no stack arguments (whose
+//! popping the two conventions disagree on). [`wasm_compatible`] is that
+//! test.
+//!
+//! A function any code outside this tier may call (exported, in a table,
+//! referenced, the start function, or called by a function the fallback
+//! compiles) must be reachable in the Wasm convention, so with another
+//! signature it is declined. The others are internal to the LLVM module
+//! (`fastcc`, any signature, results in a structure), where LLVM is free
+//! to inline, specialise or drop them.
+
+use std::collections::BTreeSet;
+
+use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
+use hayate_environ::{
+    CompileError, DefinedFuncIndex, EntityRef, FuncType, ModuleInfo, WasmValType,
+};
+
+/// LLVM's `fastcc` calling convention number.
+pub(crate) const FASTCC: u32 = 8;
+
+/// The calling convention of a function this tier compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abi {
+    /// The Wasm convention (LLVM's C convention on a compatible
+    /// signature): callable from anywhere.
+    Wasm,
+    /// LLVM's `fastcc`: called only from this tier's code.
+    Internal,
+}
+
+/// Whether a signature's Wasm convention is LLVM's C convention.
+pub(crate) fn wasm_compatible(ty: &FuncType) -> bool {
+    let (mut ints, mut floats) = (0, 0);
+    for p in ty.params.iter() {
+        match p {
+            WasmValType::I32 | WasmValType::I64 => ints += 1,
+            WasmValType::F32 | WasmValType::F64 => floats += 1,
+            _ => return false,
+        }
+    }
+    let scalar = |t: &WasmValType| {
+        matches!(
+            t,
+            WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
+        )
+    };
+    ints <= 4 && floats <= 8 && ty.results.len() <= 1 && ty.results.iter().all(scalar)
+}
+
+/// The direct calls between a module's defined functions.
+pub(crate) struct CallGraph {
+    /// For each defined function, the defined functions calling it.
+    callers: Vec<Vec<DefinedFuncIndex>>,
+}
+
+impl CallGraph {
+    /// Reads the direct calls of every function body of `info`.
+    pub fn new(info: &ModuleInfo, wasm: &[u8]) -> Result<CallGraph, CompileError> {
+        let n = info.function_bodies.len();
+        let mut callers = vec![Vec::new(); n];
+        for (caller, range) in info.function_bodies.iter() {
+            let bytes = wasm
+                .get(range.clone())
+                .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
+            let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
+            let mut reader = body.get_operators_reader().map_err(wasm_error)?;
+            while !reader.eof() {
+                let op = reader.read().map_err(wasm_error)?;
+                let callee = match op {
+                    Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                        function_index
+                    }
+                    _ => continue,
+                };
+                let callee = hayate_environ::FuncIndex::from_u32(callee);
+                if let Some(defined) = info.defined_func(callee) {
+                    let list: &mut Vec<DefinedFuncIndex> = &mut callers[defined.index()];
+                    if list.last() != Some(&caller) {
+                        list.push(caller);
+                    }
+                }
+            }
+        }
+        Ok(CallGraph { callers })
+    }
+}
+
+fn wasm_error(e: hayate_environ::wasmparser::BinaryReaderError) -> CompileError {
+    CompileError::Wasm(e.into())
+}
+
+/// The functions this tier compiles and their conventions.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    compiled: Vec<bool>,
+    internal: Vec<bool>,
+}
+
+impl Plan {
+    /// The plan for `info` with the functions of `declined` left to the
+    /// fallback, to which it adds the functions that would need the Wasm
+    /// convention with a signature it cannot express.
+    pub fn new(
+        info: &ModuleInfo,
+        graph: &CallGraph,
+        declined: &mut BTreeSet<DefinedFuncIndex>,
+    ) -> Plan {
+        let n = info.function_bodies.len();
+        let needs_wasm_convention = |d: DefinedFuncIndex, declined: &BTreeSet<DefinedFuncIndex>| {
+            info.is_escaping(d)
+                || info.start == Some(info.func_index(d))
+                || graph.callers[d.index()]
+                    .iter()
+                    .any(|c| declined.contains(c))
+        };
+        loop {
+            let newly: Vec<DefinedFuncIndex> = (0..n)
+                .map(DefinedFuncIndex::new)
+                .filter(|d| !declined.contains(d))
+                .filter(|d| {
+                    needs_wasm_convention(*d, declined)
+                        && !wasm_compatible(info.signature(info.defined_func_type_index(*d)))
+                })
+                .collect();
+            if newly.is_empty() {
+                break;
+            }
+            declined.extend(newly);
+        }
+        let compiled: Vec<bool> = (0..n)
+            .map(|i| !declined.contains(&DefinedFuncIndex::new(i)))
+            .collect();
+        let internal = (0..n)
+            .map(|i| compiled[i] && !needs_wasm_convention(DefinedFuncIndex::new(i), declined))
+            .collect();
+        Plan { compiled, internal }
+    }
+
+    /// Whether this tier compiles defined function `index`.
+    pub fn compiles(&self, index: DefinedFuncIndex) -> bool {
+        self.compiled.get(index.index()).copied().unwrap_or(false)
+    }
+
+    /// The convention of defined function `index`.
+    pub fn abi(&self, index: DefinedFuncIndex) -> Abi {
+        match self.internal.get(index.index()) {
+            Some(true) => Abi::Internal,
+            _ => Abi::Wasm,
+        }
+    }
+
+    /// How many functions this tier compiles.
+    pub fn compiled_count(&self) -> usize {
+        self.compiled.iter().filter(|c| **c).count()
+    }
+}

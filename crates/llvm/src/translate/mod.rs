@@ -1,0 +1,653 @@
+//! One Wasm function to LLVM IR: the function's frame (locals as
+//! `alloca`s that `mem2reg` turns into SSA values), the operand stack of
+//! LLVM values, the stack-limit check at entry, traps, and the operator
+//! loop, which hands each operator to its family (`control`, `numeric`,
+//! `float`, `memory`, `call`).
+//!
+//! Nothing the translator emits is undefined behaviour in LLVM's sense
+//! for any input: every operator that traps in Wasm (division by zero,
+//! overflow, bad conversions, out-of-bounds accesses, bad indirect calls)
+//! is an explicit test and branch to a trap block, and the operation
+//! itself follows in the branch where it is defined; shift counts are
+//! masked; float-to-int conversions run only on values in range.
+
+mod call;
+mod control;
+mod float;
+mod memory;
+mod numeric;
+
+use std::collections::HashMap;
+
+use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
+use hayate_environ::{
+    CompileError, DefinedFuncIndex, FuncType, ModuleInput, Trap, VMRuntimeLimitsOffsets,
+    WasmValType,
+};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, CallSiteValue, FloatValue, FunctionValue,
+    InstructionValue, IntValue, PointerValue, ValueKind,
+};
+use inkwell::{AddressSpace, IntPredicate};
+
+use crate::plan::{Abi, Plan};
+use control::Frame;
+
+/// Errors while translating: LLVM's builder refusing an instruction (a
+/// bug here), or the function being declined or malformed.
+#[derive(Debug)]
+pub(crate) enum Error {
+    Builder(BuilderError),
+    Compile(CompileError),
+}
+
+impl From<BuilderError> for Error {
+    fn from(e: BuilderError) -> Error {
+        Error::Builder(e)
+    }
+}
+
+impl From<CompileError> for Error {
+    fn from(e: CompileError) -> Error {
+        Error::Compile(e)
+    }
+}
+
+impl From<hayate_environ::wasmparser::BinaryReaderError> for Error {
+    fn from(e: hayate_environ::wasmparser::BinaryReaderError) -> Error {
+        Error::Compile(CompileError::Wasm(e.into()))
+    }
+}
+
+impl From<Error> for CompileError {
+    fn from(e: Error) -> CompileError {
+        match e {
+            Error::Builder(e) => CompileError::Codegen(format!("LLVM IR builder: {e}")),
+            Error::Compile(e) => e,
+        }
+    }
+}
+
+pub(crate) type Result<T = ()> = std::result::Result<T, Error>;
+
+/// Declines the function: the fallback compiler gets it.
+pub(crate) fn unsupported<T>(what: impl Into<String>) -> Result<T> {
+    Err(Error::Compile(CompileError::Unsupported(what.into())))
+}
+
+/// The name of defined function `index` in the LLVM module and the object.
+pub(crate) fn function_symbol(index: DefinedFuncIndex) -> String {
+    format!("wasm_f{}", index.as_u32())
+}
+
+/// The name of the function whose calls become `ud2` traps with code
+/// `trap` (see `emit.rs`).
+pub(crate) fn trap_symbol(trap: Trap) -> String {
+    format!("hayate_trap_{}", trap as u8)
+}
+
+/// What the module's functions share while their IR is built: the LLVM
+/// module, the plan, the declarations made so far and the type-based
+/// alias analysis tags.
+pub(crate) struct ModuleEnv<'a, 'ctx> {
+    pub cx: &'ctx Context,
+    pub module: &'a Module<'ctx>,
+    pub input: &'a ModuleInput<'a>,
+    pub plan: &'a Plan,
+    pub guard_pages: bool,
+    functions: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
+    traps: HashMap<Trap, FunctionValue<'ctx>>,
+    tbaa: Tbaa<'ctx>,
+}
+
+/// Type-based alias analysis tags: linear memory, VMContext fields,
+/// globals and tables never alias each other, which lets LLVM keep a
+/// memory's length or a global in a register across stores to the heap.
+#[derive(Clone, Copy)]
+struct Tbaa<'ctx> {
+    kind: u32,
+    heap: inkwell::values::MetadataValue<'ctx>,
+    vmctx: inkwell::values::MetadataValue<'ctx>,
+    global: inkwell::values::MetadataValue<'ctx>,
+    table: inkwell::values::MetadataValue<'ctx>,
+    invariant_kind: u32,
+    empty: inkwell::values::MetadataValue<'ctx>,
+}
+
+/// Which memory a load or store touches, for alias analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Region {
+    /// Linear memory.
+    Heap,
+    /// A VMContext field (or a definition it points to) that may change.
+    Vmctx,
+    /// A VMContext field set at instantiation that never changes.
+    Immutable,
+    /// A global's value.
+    Global,
+    /// A table's elements.
+    Table,
+}
+
+impl<'ctx> Tbaa<'ctx> {
+    fn new(cx: &'ctx Context) -> Tbaa<'ctx> {
+        let i64t = cx.i64_type();
+        let root = cx.metadata_node(&[cx.metadata_string("hayate").into()]);
+        let tag = |name: &str| {
+            let ty = cx.metadata_node(&[
+                cx.metadata_string(name).into(),
+                root.into(),
+                i64t.const_zero().into(),
+            ]);
+            cx.metadata_node(&[ty.into(), ty.into(), i64t.const_zero().into()])
+        };
+        Tbaa {
+            kind: cx.get_kind_id("tbaa"),
+            heap: tag("heap"),
+            vmctx: tag("vmctx"),
+            global: tag("global"),
+            table: tag("table"),
+            invariant_kind: cx.get_kind_id("invariant.load"),
+            empty: cx.metadata_node(&[]),
+        }
+    }
+}
+
+impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
+    pub fn new(
+        cx: &'ctx Context,
+        module: &'a Module<'ctx>,
+        input: &'a ModuleInput<'a>,
+        plan: &'a Plan,
+        guard_pages: bool,
+    ) -> ModuleEnv<'a, 'ctx> {
+        ModuleEnv {
+            cx,
+            module,
+            input,
+            plan,
+            guard_pages,
+            functions: HashMap::new(),
+            traps: HashMap::new(),
+            tbaa: Tbaa::new(cx),
+        }
+    }
+
+    /// The LLVM type of a Wasm value type this tier handles.
+    pub fn val_type(&self, ty: WasmValType) -> Result<BasicTypeEnum<'ctx>> {
+        Ok(match ty {
+            WasmValType::I32 => self.cx.i32_type().into(),
+            WasmValType::I64 => self.cx.i64_type().into(),
+            WasmValType::F32 => self.cx.f32_type().into(),
+            WasmValType::F64 => self.cx.f64_type().into(),
+            other => return unsupported(format!("values of type {other:?}")),
+        })
+    }
+
+    /// The LLVM function type of Wasm signature `ty` under `abi`: the
+    /// callee's and the caller's vmctx, then the parameters; no result,
+    /// one, or (internal functions only) a structure of several.
+    pub fn function_type(&self, ty: &FuncType, abi: Abi) -> Result<FunctionType<'ctx>> {
+        let ptr = self.cx.ptr_type(AddressSpace::default());
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![ptr.into(), ptr.into()];
+        for p in ty.params.iter() {
+            params.push(self.val_type(*p)?.into());
+        }
+        let results = ty
+            .results
+            .iter()
+            .map(|r| self.val_type(*r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(match (results.as_slice(), abi) {
+            ([], _) => self.cx.void_type().fn_type(&params, false),
+            ([one], _) => one.fn_type(&params, false),
+            (_, Abi::Internal) => self.cx.struct_type(&results, false).fn_type(&params, false),
+            (_, Abi::Wasm) => return unsupported("several results in the Wasm convention"),
+        })
+    }
+
+    /// The LLVM function of defined function `index`: its definition if
+    /// this tier compiles it, otherwise a declaration the linker resolves
+    /// to the fallback's code (which then has the Wasm convention).
+    pub fn function(&mut self, index: DefinedFuncIndex) -> Result<FunctionValue<'ctx>> {
+        if let Some(f) = self.functions.get(&index) {
+            return Ok(*f);
+        }
+        let info = self.input.info;
+        let ty = info.signature(info.defined_func_type_index(index));
+        let abi = self.plan.abi(index);
+        let fn_type = self.function_type(ty, abi)?;
+        let linkage = match (self.plan.compiles(index), abi) {
+            (true, Abi::Internal) => Linkage::Internal,
+            _ => Linkage::External,
+        };
+        let f = self
+            .module
+            .add_function(&function_symbol(index), fn_type, Some(linkage));
+        if abi == Abi::Internal {
+            f.set_call_conventions(crate::plan::FASTCC);
+        }
+        if linkage == Linkage::External {
+            f.as_global_value()
+                .set_visibility(inkwell::GlobalVisibility::Hidden);
+        }
+        self.functions.insert(index, f);
+        Ok(f)
+    }
+
+    /// The function whose call is a trap with code `trap`: it never
+    /// returns, and every call to it becomes a `ud2` with that code in the
+    /// trap table when the object is read back.
+    fn trap_function(&mut self, trap: Trap) -> FunctionValue<'ctx> {
+        if let Some(f) = self.traps.get(&trap) {
+            return *f;
+        }
+        let ty = self.cx.void_type().fn_type(&[], false);
+        let f = self
+            .module
+            .add_function(&trap_symbol(trap), ty, Some(Linkage::External));
+        for attr in ["noreturn", "nounwind", "cold"] {
+            f.add_attribute(AttributeLoc::Function, self.enum_attr(attr));
+        }
+        f.as_global_value()
+            .set_visibility(inkwell::GlobalVisibility::Hidden);
+        self.traps.insert(trap, f);
+        f
+    }
+
+    pub fn enum_attr(&self, name: &str) -> Attribute {
+        let kind = Attribute::get_named_enum_kind_id(name);
+        self.cx.create_enum_attribute(kind, 0)
+    }
+}
+
+/// The translation of one function.
+pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
+    env: &'e mut ModuleEnv<'a, 'ctx>,
+    cx: &'ctx Context,
+    b: Builder<'ctx>,
+    func: FunctionValue<'ctx>,
+    /// The function's signature.
+    ty: FuncType,
+    abi: Abi,
+    vmctx: PointerValue<'ctx>,
+    /// The entry block, where `alloca`s and loads of values that never
+    /// change go, before its final branch.
+    entry: BasicBlock<'ctx>,
+    locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
+    stack: Vec<BasicValueEnum<'ctx>>,
+    control: Vec<Frame<'ctx>>,
+    /// Whether the operator being translated can run.
+    reachable: bool,
+    /// Blocks opened while unreachable, not translated.
+    unreachable_depth: u32,
+    trap_blocks: HashMap<Trap, BasicBlock<'ctx>>,
+    /// The base of each memory whose base never moves, loaded at entry.
+    memory_bases: HashMap<u32, PointerValue<'ctx>>,
+}
+
+impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
+    /// Translates the body of defined function `index` into its LLVM
+    /// function.
+    pub fn translate(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result {
+        let info = env.input.info;
+        let ty = info.signature(info.defined_func_type_index(index)).clone();
+        let func = env.function(index)?;
+        // A section of its own, which becomes its body (see `emit.rs`).
+        func.as_global_value()
+            .set_section(Some(&format!(".text.{}", function_symbol(index))));
+        let cx = env.cx;
+        for attr in ["nounwind", "noredzone"] {
+            func.add_attribute(AttributeLoc::Function, env.enum_attr(attr));
+        }
+        for (key, value) in crate::emit::FUNCTION_ATTRIBUTES {
+            func.add_attribute(
+                AttributeLoc::Function,
+                cx.create_string_attribute(key, value),
+            );
+        }
+        let entry = cx.append_basic_block(func, "entry");
+        let body_start = cx.append_basic_block(func, "body");
+        let b = cx.create_builder();
+        b.position_at_end(entry);
+        let jump = b.build_unconditional_branch(body_start)?;
+        b.position_before(&jump);
+        let vmctx = func
+            .get_nth_param(0)
+            .expect("vmctx parameter")
+            .into_pointer_value();
+        let mut t = FuncTranslator {
+            abi: env.plan.abi(index),
+            env,
+            cx,
+            b,
+            func,
+            ty,
+            vmctx,
+            entry,
+            locals: Vec::new(),
+            stack: Vec::new(),
+            control: Vec::new(),
+            reachable: true,
+            unreachable_depth: 0,
+            trap_blocks: HashMap::new(),
+            memory_bases: HashMap::new(),
+        };
+        let range = info.function_bodies[index].clone();
+        let bytes = t
+            .env
+            .input
+            .wasm
+            .get(range.clone())
+            .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
+        let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
+        t.declare_locals(&body)?;
+        t.b.position_at_end(body_start);
+        t.check_stack_limit()?;
+        t.push_function_frame()?;
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            t.operator(&op)?;
+        }
+        if !t.control.is_empty() {
+            return Err(CompileError::Codegen("function body ended inside a block".into()).into());
+        }
+        Ok(())
+    }
+
+    /// Parameters and declared locals, each in an `alloca` of the entry
+    /// block; declared locals start at zero.
+    fn declare_locals(&mut self, body: &FunctionBody<'_>) -> Result {
+        let params = self.ty.params.clone();
+        for (i, p) in params.iter().enumerate() {
+            let ty = self.env.val_type(*p)?;
+            let slot = self.b.build_alloca(ty, "")?;
+            let value = self
+                .func
+                .get_nth_param(i as u32 + 2)
+                .expect("declared parameter");
+            self.b.build_store(slot, value)?;
+            self.locals.push((slot, ty));
+        }
+        let mut reader = body.get_locals_reader()?;
+        for _ in 0..reader.get_count() {
+            let (count, ty) = reader.read()?;
+            let ty = WasmValType::from_wasmparser(ty).map_err(CompileError::Unsupported)?;
+            let ty = self.env.val_type(ty)?;
+            if self.locals.len() + count as usize > 50_000 {
+                return unsupported("more than 50000 locals");
+            }
+            for _ in 0..count {
+                let slot = self.b.build_alloca(ty, "")?;
+                self.b.build_store(slot, ty.const_zero())?;
+                self.locals.push((slot, ty));
+            }
+        }
+        Ok(())
+    }
+
+    /// Traps with `StackOverflow` when the stack pointer, after this
+    /// function's frame is allocated, is below the store's limit. Nothing
+    /// but the saved registers is written below the caller's frame before
+    /// this check; the runtime keeps a reserve of host stack below the
+    /// limit for that (`HOST_STACK_RESERVE`).
+    fn check_stack_limit(&mut self) -> Result {
+        let i64t = self.cx.i64_type();
+        let read_register = Intrinsic::find("llvm.read_register")
+            .and_then(|i| i.get_declaration(self.env.module, &[i64t.into()]))
+            .ok_or_else(|| CompileError::Codegen("no llvm.read_register".into()))?;
+        let rsp = self
+            .cx
+            .metadata_node(&[self.cx.metadata_string("rsp").into()]);
+        let sp = call_result(self.b.build_call(
+            read_register,
+            &[BasicMetadataValueEnum::MetadataValue(rsp)],
+            "",
+        )?)
+        .expect("read_register returns the register")
+        .into_int_value();
+        let limits =
+            self.load_vmctx_ptr(self.env.input.offsets.runtime_limits(), Region::Immutable)?;
+        let limit = self.load(
+            i64t.into(),
+            limits,
+            VMRuntimeLimitsOffsets::STACK_LIMIT as u64,
+            Region::Vmctx,
+        )?;
+        let over = self
+            .b
+            .build_int_compare(IntPredicate::ULT, sp, limit.into_int_value(), "")?;
+        self.trap_if(over, Trap::StackOverflow)
+    }
+
+    fn operator(&mut self, op: &Operator<'_>) -> Result {
+        if !self.reachable {
+            return self.unreachable_operator(op);
+        }
+        if self.control_operator(op)?
+            || self.numeric_operator(op)?
+            || self.float_operator(op)?
+            || self.memory_operator(op)?
+            || self.call_operator(op)?
+        {
+            return Ok(());
+        }
+        unsupported(format!("operator {op:?}"))
+    }
+
+    // ----- The operand stack -----
+
+    fn push(&mut self, v: impl BasicValue<'ctx>) {
+        self.stack.push(v.as_basic_value_enum());
+    }
+
+    fn pop(&mut self) -> Result<BasicValueEnum<'ctx>> {
+        self.stack
+            .pop()
+            .ok_or_else(|| CompileError::Codegen("operand stack underflow".into()).into())
+    }
+
+    fn pop_int(&mut self) -> Result<IntValue<'ctx>> {
+        match self.pop()? {
+            BasicValueEnum::IntValue(v) => Ok(v),
+            other => {
+                Err(CompileError::Codegen(format!("expected an integer, found {other:?}")).into())
+            }
+        }
+    }
+
+    fn pop_float(&mut self) -> Result<FloatValue<'ctx>> {
+        match self.pop()? {
+            BasicValueEnum::FloatValue(v) => Ok(v),
+            other => {
+                Err(CompileError::Codegen(format!("expected a float, found {other:?}")).into())
+            }
+        }
+    }
+
+    /// Pops `n` operands, in push order.
+    fn popn(&mut self, n: usize) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let len = self.stack.len();
+        let at = len
+            .checked_sub(n)
+            .ok_or_else(|| CompileError::Codegen("operand stack underflow".into()))?;
+        Ok(self.stack.split_off(at))
+    }
+
+    // ----- Memory of the VMContext -----
+
+    /// Loads a `ty` at `base + offset`, tagged with `region`.
+    fn load(
+        &mut self,
+        ty: BasicTypeEnum<'ctx>,
+        base: PointerValue<'ctx>,
+        offset: u64,
+        region: Region,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let addr = self.offset_ptr(base, offset)?;
+        let v = self.b.build_load(ty, addr, "")?;
+        let inst = v.as_instruction_value().expect("a load is an instruction");
+        self.tag(inst, region)?;
+        Ok(v)
+    }
+
+    /// Stores `value` at `base + offset`, tagged with `region`.
+    fn store(
+        &mut self,
+        value: BasicValueEnum<'ctx>,
+        base: PointerValue<'ctx>,
+        offset: u64,
+        region: Region,
+    ) -> Result {
+        let addr = self.offset_ptr(base, offset)?;
+        let inst = self.b.build_store(addr, value)?;
+        self.tag(inst, region)
+    }
+
+    fn tag(&self, inst: InstructionValue<'ctx>, region: Region) -> Result {
+        let tbaa = self.env.tbaa;
+        let (tag, invariant) = match region {
+            Region::Heap => (tbaa.heap, false),
+            Region::Vmctx => (tbaa.vmctx, false),
+            Region::Immutable => (tbaa.vmctx, true),
+            Region::Global => (tbaa.global, false),
+            Region::Table => (tbaa.table, false),
+        };
+        let set = |md, kind| {
+            inst.set_metadata(md, kind)
+                .map_err(|e| CompileError::Codegen(format!("metadata: {e:?}")))
+        };
+        set(tag, tbaa.kind)?;
+        if invariant {
+            set(tbaa.empty, tbaa.invariant_kind)?;
+        }
+        Ok(())
+    }
+
+    /// `base + offset` as a pointer.
+    fn offset_ptr(&mut self, base: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+        if offset == 0 {
+            return Ok(base);
+        }
+        let offset = self.cx.i64_type().const_int(offset, false);
+        Ok(crate::gep::byte_offset(self.cx, &self.b, base, offset)?)
+    }
+
+    fn ptr_type(&self) -> BasicTypeEnum<'ctx> {
+        self.cx.ptr_type(AddressSpace::default()).into()
+    }
+
+    /// Loads the pointer in VMContext field `offset`.
+    fn load_vmctx_ptr(&mut self, offset: u32, region: Region) -> Result<PointerValue<'ctx>> {
+        let ty = self.ptr_type();
+        Ok(self
+            .load(ty, self.vmctx, u64::from(offset), region)?
+            .into_pointer_value())
+    }
+
+    /// Runs `f` with the builder in the entry block (for values that
+    /// never change while the function runs), then returns to where it
+    /// was.
+    fn in_entry<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let here = self
+            .b
+            .get_insert_block()
+            .expect("the builder is in a block");
+        if here == self.entry {
+            return f(self);
+        }
+        let jump = self
+            .entry
+            .get_terminator()
+            .expect("the entry block ends with a branch");
+        self.b.position_before(&jump);
+        let out = f(self);
+        self.b.position_at_end(here);
+        out
+    }
+
+    // ----- Traps -----
+
+    /// Branches to a trap with code `trap` when `cond` (an `i1`) holds;
+    /// continues in a new block otherwise.
+    fn trap_if(&mut self, cond: IntValue<'ctx>, trap: Trap) -> Result {
+        let trap_block = self.trap_block(trap)?;
+        let cont = self.cx.append_basic_block(self.func, "");
+        self.b.build_conditional_branch(cond, trap_block, cont)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Traps unconditionally; the code after it is unreachable.
+    fn trap(&mut self, trap: Trap) -> Result {
+        let trap_block = self.trap_block(trap)?;
+        self.b.build_unconditional_branch(trap_block)?;
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// The function's block that traps with `trap`.
+    fn trap_block(&mut self, trap: Trap) -> Result<BasicBlock<'ctx>> {
+        if let Some(block) = self.trap_blocks.get(&trap) {
+            return Ok(*block);
+        }
+        let here = self
+            .b
+            .get_insert_block()
+            .expect("the builder is in a block");
+        let block = self.cx.append_basic_block(self.func, "trap");
+        self.b.position_at_end(block);
+        let f = self.env.trap_function(trap);
+        self.b.build_call(f, &[], "")?;
+        self.b.build_unreachable()?;
+        self.b.position_at_end(here);
+        self.trap_blocks.insert(trap, block);
+        Ok(block)
+    }
+
+    /// An `i1` as the `i32` 0 or 1 Wasm comparisons produce.
+    fn bool_to_i32(&mut self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        Ok(self.b.build_int_z_extend(v, self.cx.i32_type(), "")?)
+    }
+
+    /// Calls intrinsic `name` overloaded on `types`.
+    fn intrinsic(
+        &mut self,
+        name: &str,
+        types: &[BasicTypeEnum<'ctx>],
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let f = Intrinsic::find(name)
+            .and_then(|i| i.get_declaration(self.env.module, types))
+            .ok_or_else(|| CompileError::Codegen(format!("no intrinsic {name}")))?;
+        Ok(call_result(self.b.build_call(f, args, "")?)
+            .ok_or_else(|| CompileError::Codegen(format!("{name} returns nothing")))?)
+    }
+}
+
+/// The value a call returns, if it returns one.
+pub(crate) fn call_result(call: CallSiteValue<'_>) -> Option<BasicValueEnum<'_>> {
+    match call.try_as_basic_value() {
+        ValueKind::Basic(v) => Some(v),
+        ValueKind::Instruction(_) => None,
+    }
+}
+
+impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
+    /// The results of the function's signature, as LLVM types.
+    fn result_types(&self) -> Result<Vec<BasicTypeEnum<'ctx>>> {
+        self.ty
+            .results
+            .iter()
+            .map(|r| self.env.val_type(*r))
+            .collect()
+    }
+}

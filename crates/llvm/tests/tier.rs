@@ -1,0 +1,320 @@
+//! The LLVM tier against Cranelift on small programs: the same results
+//! and the same traps, code from both tiers calling each other, and the
+//! functions each tier takes.
+
+use hayate::{Config, Engine, Instance, Module, Store, Strategy, Trap, Val};
+
+fn engine(strategy: Strategy) -> Engine {
+    let mut config = Config::new();
+    config.strategy(strategy);
+    Engine::new(&config).expect("engine")
+}
+
+/// Calls `export` of `wat` with `args` under `strategy`: its results, or
+/// the trap.
+fn call(strategy: Strategy, wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+    let engine = engine(strategy);
+    let module = Module::new(&engine, wat).expect("module compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    let func = instance
+        .get_func(&mut store, export)
+        .expect("export exists");
+    let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+    match func.call(&mut store, args, &mut results) {
+        Ok(()) => Ok(results),
+        Err(e) => Err(match e.downcast_ref::<Trap>() {
+            Some(trap) => format!("trap: {trap:?}"),
+            None => format!("error: {e}"),
+        }),
+    }
+}
+
+/// The bits of a value, for comparing NaNs exactly.
+fn bits(v: &Val) -> String {
+    format!("{v:?}")
+}
+
+/// Runs `export` under both tiers and checks they agree; returns the
+/// LLVM tier's outcome.
+fn same(wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+    let llvm = call(Strategy::Llvm, wat, export, args);
+    let cranelift = call(Strategy::Cranelift, wat, export, args);
+    let show = |r: &Result<Vec<Val>, String>| match r {
+        Ok(v) => v.iter().map(bits).collect::<Vec<_>>().join(", "),
+        Err(e) => e.clone(),
+    };
+    assert_eq!(
+        show(&llvm),
+        show(&cranelift),
+        "{export}({args:?}): LLVM and Cranelift disagree"
+    );
+    llvm
+}
+
+const F32_SNAN: u32 = 0x7fa0_0000;
+
+#[test]
+fn signalling_nans_come_back_quiet() {
+    let wat = r#"(module
+      (func (export "mul_one") (param f32) (result f32) (f32.mul (local.get 0) (f32.const 1)))
+      (func (export "sub_zero") (param f32) (result f32) (f32.sub (local.get 0) (f32.const 0)))
+      (func (export "neg0_sub") (param f32) (result f32) (f32.sub (f32.const -0) (local.get 0)))
+      (func (export "div_neg1") (param f32) (result f32) (f32.div (local.get 0) (f32.const -1)))
+      (func (export "promote_demote") (param f32) (result f32)
+        (f32.demote_f64 (f64.promote_f32 (local.get 0))))
+      (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#;
+    for export in [
+        "mul_one",
+        "sub_zero",
+        "neg0_sub",
+        "div_neg1",
+        "promote_demote",
+    ] {
+        let r = call(Strategy::Llvm, wat, export, &[Val::F32(F32_SNAN)]).unwrap();
+        let Val::F32(out) = r[0] else { panic!() };
+        assert_eq!(
+            out & 0x7fc0_0000,
+            0x7fc0_0000,
+            "{export}: {out:#x} is not a quiet NaN"
+        );
+    }
+    let r = call(
+        Strategy::Llvm,
+        wat,
+        "min",
+        &[Val::F32(0), Val::F32(F32_SNAN)],
+    )
+    .unwrap();
+    let Val::F32(out) = r[0] else { panic!() };
+    assert_eq!(
+        out & 0x7fc0_0000,
+        0x7fc0_0000,
+        "min: {out:#x} is not a quiet NaN"
+    );
+}
+
+#[test]
+fn traps_are_the_same() {
+    let wat = r#"(module
+      (memory 1)
+      (table 2 funcref)
+      (elem (i32.const 0) $ret7)
+      (type $v_i (func (result i32)))
+      (type $i_i (func (param i32) (result i32)))
+      (func $ret7 (type $v_i) (i32.const 7))
+      (func (export "div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+      (func (export "rem_s") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
+      (func (export "div_u") (param i64 i64) (result i64) (i64.div_u (local.get 0) (local.get 1)))
+      (func (export "trunc") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+      (func (export "trunc_u") (param f32) (result i64) (i64.trunc_f32_u (local.get 0)))
+      (func (export "sat") (param f64) (result i32) (i32.trunc_sat_f64_u (local.get 0)))
+      (func (export "load") (param i32) (result i64) (i64.load offset=8 (local.get 0)))
+      (func (export "store") (param i32 i32)
+        (i32.store8 (i32.const 100) (i32.const 1))
+        (i32.store16 offset=1 (local.get 0) (local.get 1)))
+      (func (export "after_store") (result i32) (i32.load8_u (i32.const 100)))
+      (func (export "indirect") (param i32) (result i32) (call_indirect (type $v_i) (local.get 0)))
+      (func (export "bad_sig") (param i32) (result i32)
+        (call_indirect (type $i_i) (i32.const 1) (local.get 0)))
+      (func $deep (export "deep") (param i64) (result i64)
+        (i64.add (i64.const 1) (call $deep (i64.add (local.get 0) (i64.const 1)))))
+      (func (export "unreachable") (unreachable))
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "size") (result i32) (memory.size)))"#;
+    use Val::*;
+    let cases: &[(&str, Vec<Val>)] = &[
+        ("div_s", vec![I32(7), I32(0)]),
+        ("div_s", vec![I32(i32::MIN), I32(-1)]),
+        ("div_s", vec![I32(-7), I32(2)]),
+        ("rem_s", vec![I64(i64::MIN), I64(-1)]),
+        ("rem_s", vec![I64(-7), I64(2)]),
+        ("div_u", vec![I64(-1), I64(3)]),
+        ("trunc", vec![F64(f64::NAN.to_bits())]),
+        ("trunc", vec![F64((-2147483648.9f64).to_bits())]),
+        ("trunc", vec![F64((-2147483649.0f64).to_bits())]),
+        ("trunc", vec![F64(2147483648.0f64.to_bits())]),
+        ("trunc_u", vec![F32((-0.9f32).to_bits())]),
+        ("trunc_u", vec![F32((-1.0f32).to_bits())]),
+        ("trunc_u", vec![F32(1.8446744e19f32.to_bits())]),
+        ("sat", vec![F64(f64::INFINITY.to_bits())]),
+        ("sat", vec![F64((-3.5f64).to_bits())]),
+        ("load", vec![I32(65536 - 16)]),
+        ("load", vec![I32(65536 - 15)]),
+        ("load", vec![I32(-1)]),
+        ("store", vec![I32(65536 - 3), I32(0x1234)]),
+        ("store", vec![I32(65536 - 2), I32(0x1234)]),
+        ("indirect", vec![I32(0)]),
+        ("indirect", vec![I32(1)]),
+        ("indirect", vec![I32(2)]),
+        ("indirect", vec![I32(-1)]),
+        ("bad_sig", vec![I32(0)]),
+        ("deep", vec![I64(0)]),
+        ("unreachable", vec![]),
+        ("grow", vec![I32(1)]),
+        ("grow", vec![I32(70000)]),
+        ("size", vec![]),
+    ];
+    for (export, args) in cases {
+        same(wat, export, args).ok();
+    }
+    // A store that traps leaves memory as it was before it, and the
+    // stores before it done.
+    let engine = engine(Strategy::Llvm);
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, "store").unwrap();
+    assert!(f.call(&mut store, &[I32(65535), I32(5)], &mut []).is_err());
+    let g = instance.get_func(&mut store, "after_store").unwrap();
+    let mut out = [I32(0)];
+    g.call(&mut store, &[], &mut out).unwrap();
+    assert!(
+        matches!(out[0], I32(1)),
+        "the store before the trap happened"
+    );
+}
+
+#[test]
+fn control_flow_and_values() {
+    let wat = r#"(module
+      (func $pair (param i32) (result i64 i32)
+        (i64.extend_i32_s (local.get 0)) (local.get 0))
+      (func $sum6 (param i64 i64 i64 i64 i64 i64) (result i64)
+        (i64.add (i64.add (i64.add (local.get 0) (local.get 1)) (i64.add (local.get 2) (local.get 3)))
+                 (i64.mul (local.get 4) (local.get 5))))
+      (func (export "multi") (param i32) (result i64)
+        (call $pair (local.get 0))
+        (i64.add (i64.extend_i32_u)))
+      (func (export "many_args") (param i64) (result i64)
+        (call $sum6 (local.get 0) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)))
+      (func (export "table") (param i32) (result i32)
+        (block $a (result i32)
+          (block $b (result i32)
+            (block $c (result i32)
+              (i32.const 10) (local.get 0) (br_table $a $b $c $b))
+            (i32.const 100) (i32.add))
+          (i32.const 1000) (i32.add)))
+      (func (export "loop") (param i32) (result i32) (local i32)
+        (local.get 0)
+        (loop $l (param i32) (result i32)
+          (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+          (i32.sub (i32.const 1))
+          (local.tee 0)
+          (br_if $l (local.get 0)))
+        (drop)
+        (local.get 1))
+      (func (export "if") (param i32 i32) (result i32)
+        (local.get 1)
+        (if (param i32) (result i32) (local.get 0)
+          (then (i32.mul (i32.const 2)))
+          (else (i32.sub (i32.const 1)))))
+      (func (export "bits") (param i64 i64) (result i64)
+        (i64.xor (i64.rotl (local.get 0) (local.get 1))
+          (i64.add (i64.clz (local.get 0)) (i64.add (i64.ctz (local.get 1)) (i64.popcnt (local.get 0))))))
+      (func (export "shifts") (param i32 i32) (result i32)
+        (i32.add (i32.shl (local.get 0) (local.get 1)) (i32.shr_s (local.get 0) (local.get 1))))
+      (func (export "select") (param f64 f64 i32) (result f64)
+        (select (f64.min (local.get 0) (local.get 1)) (f64.nearest (local.get 1)) (local.get 2))))"#;
+    use Val::*;
+    let cases: &[(&str, Vec<Val>)] = &[
+        ("multi", vec![I32(-5)]),
+        ("many_args", vec![I64(1)]),
+        ("table", vec![I32(0)]),
+        ("table", vec![I32(1)]),
+        ("table", vec![I32(2)]),
+        ("table", vec![I32(3)]),
+        ("table", vec![I32(99)]),
+        ("loop", vec![I32(5)]),
+        ("if", vec![I32(1), I32(21)]),
+        ("if", vec![I32(0), I32(21)]),
+        ("bits", vec![I64(0x0123_4567_89ab_cdef), I64(68)]),
+        ("bits", vec![I64(0), I64(0)]),
+        ("shifts", vec![I32(-12345), I32(35)]),
+        (
+            "select",
+            vec![F64((-0.0f64).to_bits()), F64(2.5f64.to_bits()), I32(1)],
+        ),
+        (
+            "select",
+            vec![F64((-0.0f64).to_bits()), F64(2.5f64.to_bits()), I32(0)],
+        ),
+    ];
+    for (export, args) in cases {
+        same(wat, export, args).unwrap();
+    }
+}
+
+/// Functions LLVM declines run under Cranelift and call, and are called
+/// by, LLVM's code; exported functions with a signature LLVM cannot give
+/// the Wasm convention are Cranelift's too.
+#[test]
+fn tiers_call_each_other() {
+    let wat = r#"(module
+      (func $simd (param i32) (result i32)
+        (i32x4.extract_lane 1 (i32x4.add (i32x4.splat (local.get 0)) (i32x4.splat (call $scalar (local.get 0))))))
+      (func $scalar (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+      (func (export "outer") (param i32) (result i32) (i32.add (call $simd (local.get 0)) (i32.const 1)))
+      (func (export "five") (param i64 i64 i64 i64 i64) (result i64)
+        (i64.sub (local.get 0) (local.get 4))))"#;
+    use Val::*;
+    assert!(matches!(same(wat, "outer", &[I32(5)]).unwrap()[0], I32(21)));
+    same(wat, "five", &[I64(1), I64(2), I64(3), I64(4), I64(5)]).unwrap();
+}
+
+/// Which functions LLVM takes: not SIMD, not an exported function whose
+/// signature the Wasm convention needs stack arguments for; the rest,
+/// including a function a declined one calls.
+#[test]
+fn the_plan_declines_what_it_must() {
+    use hayate_environ::{ModuleInfo, ModuleInput, features_for};
+    let wat = r#"(module
+      (func $simd (param i32) (result i32)
+        (i32x4.extract_lane 1 (i32x4.add (i32x4.splat (local.get 0)) (i32x4.splat (call $scalar (local.get 0))))))
+      (func $scalar (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+      (func (export "outer") (param i32) (result i32) (i32.add (call $simd (local.get 0)) (i32.const 1)))
+      (func (export "five") (param i64 i64 i64 i64 i64) (result i64)
+        (i64.sub (local.get 0) (local.get 4)))
+      (func $internal5 (param i64 i64 i64 i64 i64) (result i64 i64)
+        (local.get 4) (local.get 0))
+      (func (export "calls_internal") (result i64)
+        (call $internal5 (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5))
+        (i64.sub)))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let info = ModuleInfo::parse(&wasm, features_for(None)).unwrap();
+    let cranelift =
+        hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
+    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).unwrap();
+    let (_, stats) = llvm
+        .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
+        .unwrap();
+    assert_eq!((stats.compiled, stats.declined), (4, 2));
+    assert!(matches!(
+        same(wat, "calls_internal", &[]).unwrap()[0],
+        Val::I64(4)
+    ));
+}
+
+/// A trap in LLVM's code has a backtrace that names the Wasm functions.
+#[test]
+fn backtraces_name_functions() {
+    let wat = r#"(module
+      (func $inner (export "inner") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+      (func $outer (export "outer") (param i32) (result i32)
+        (i32.add (call $inner (local.get 0)) (call $inner (i32.const 1)))))"#;
+    let engine = engine(Strategy::Llvm);
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, "outer").unwrap();
+    let e = f
+        .call(&mut store, &[Val::I32(0)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert!(matches!(
+        e.downcast_ref::<Trap>(),
+        Some(Trap::IntegerDivisionByZero)
+    ));
+    let text = format!("{e:?}");
+    eprintln!("{text}");
+    assert!(text.contains("outer"), "{text}");
+}
