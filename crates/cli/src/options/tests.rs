@@ -305,7 +305,7 @@ fn every_honoured_key_is_handled() {
                 "" => "y",
                 "0|1|2|s" => "2",
                 "0|4GiB" => "4GiB",
-                "cranelift" => "cranelift",
+                "cranelift|llvm" => "llvm",
                 "y|n|auto" => "auto",
                 "N|Ns|Nms|.." => "1s",
                 _ => "65536",
