@@ -37,8 +37,7 @@ pub enum Strategy {
     /// LLVM 19 for whole modules, ahead of time: slower compilation,
     /// faster code. Functions it does not handle are compiled by
     /// Cranelift (see the `hayate-llvm` crate). Needs a build with the
-    /// `llvm` feature, and cannot be combined with lazy compilation, fuel
-    /// or epoch interruption yet.
+    /// `llvm` feature, and cannot be combined with lazy compilation.
     Llvm,
 }
 

@@ -403,10 +403,9 @@ fn with_llvm(
     config: &Config,
     cranelift: Box<dyn hayate_environ::Compiler>,
 ) -> Result<Box<dyn hayate_environ::Compiler>> {
-    let t = &config.tunables;
-    if t.lazy_compilation || t.consume_fuel || t.epoch_interruption {
+    if config.tunables.lazy_compilation {
         return Err(Error::msg(
-            "the LLVM strategy compiles whole modules ahead of time: it cannot be combined with lazy compilation, and does not support fuel or epoch interruption yet",
+            "the LLVM strategy compiles whole modules ahead of time: it cannot be combined with lazy compilation",
         ));
     }
     match hayate_llvm::LlvmCompiler::new(cranelift) {

@@ -156,7 +156,7 @@ impl LlvmCompiler {
         let info = module.info;
         let n = info.function_bodies.len();
         let tunables = self.tunables();
-        if tunables.consume_fuel || tunables.epoch_interruption || n == 0 {
+        if tunables.lazy_compilation || n == 0 {
             return Ok((
                 Default::default(),
                 LlvmModuleStats {
@@ -176,8 +176,7 @@ impl LlvmCompiler {
             }
             let cx = Context::create();
             let llvm_module = cx.create_module("wasm");
-            let guard_pages = tunables.bounds_checks == hayate_environ::BoundsChecks::GuardPages;
-            let mut env = ModuleEnv::new(&cx, &llvm_module, module, &plan, guard_pages);
+            let mut env = ModuleEnv::new(&cx, &llvm_module, module, &plan, tunables);
             let mut failed = Vec::new();
             for i in 0..n {
                 let index = DefinedFuncIndex::from_u32(i as u32);

@@ -318,3 +318,80 @@ fn backtraces_name_functions() {
     eprintln!("{text}");
     assert!(text.contains("outer"), "{text}");
 }
+
+/// Runs `export` with `fuel` under `strategy`: the outcome and the fuel
+/// left.
+fn with_fuel(strategy: Strategy, wat: &str, export: &str, args: &[Val], fuel: u64) -> String {
+    let mut config = Config::new();
+    config.strategy(strategy).consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(fuel).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, export).unwrap();
+    let mut out = vec![Val::I32(0); f.ty(&store).results().len()];
+    let outcome = match f.call(&mut store, args, &mut out) {
+        Ok(()) => format!("{out:?}"),
+        Err(e) => format!("{:?}", e.downcast_ref::<Trap>()),
+    };
+    format!("{outcome}, {} left", store.get_fuel().unwrap())
+}
+
+/// Fuel is charged at the same points as under Cranelift: the same
+/// results, the same traps at the same fuel, the same fuel left.
+#[test]
+fn fuel_is_charged_as_under_cranelift() {
+    let wat = r#"(module
+      (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
+      (func (export "run") (param i32) (result i32) (local i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get 0)))
+            (local.set 1 (call $step (local.get 1)))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br $l)))
+        (local.get 1)))"#;
+    for fuel in [0, 1, 3, 7, 20, 57, 100, 1000, 100_000] {
+        for n in [0, 1, 10, 1000] {
+            let args = [Val::I32(n)];
+            assert_eq!(
+                with_fuel(Strategy::Llvm, wat, "run", &args, fuel),
+                with_fuel(Strategy::Cranelift, wat, "run", &args, fuel),
+                "fuel {fuel}, n {n}"
+            );
+        }
+    }
+}
+
+/// An endless loop in LLVM's code stops at the epoch deadline.
+#[test]
+fn epochs_interrupt_endless_loops() {
+    let wat = r#"(module
+      (memory 1)
+      (func (export "spin") (loop $l (i32.store (i32.const 0) (i32.const 1)) (br $l)))
+      (func (export "spin_pure") (loop $l (br $l))))"#;
+    let mut config = Config::new();
+    config.strategy(Strategy::Llvm).epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    for export in ["spin", "spin_pure"] {
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1);
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance.get_func(&mut store, export).unwrap();
+        let ticker = {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                engine.increment_epoch();
+            })
+        };
+        let e = f.call(&mut store, &[], &mut []).unwrap_err();
+        assert!(
+            matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)),
+            "{export}: {e:?}"
+        );
+        ticker.join().unwrap();
+    }
+}

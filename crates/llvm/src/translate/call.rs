@@ -58,8 +58,11 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok(args)
     }
 
-    /// Pushes the results of `call`, a call of type `ty`.
+    /// Pushes the results of `call`, a call of type `ty`; reloads what
+    /// the callee may have changed (fuel, the epoch deadline).
     fn push_call_results(&mut self, call: CallSiteValue<'ctx>, ty: TypeIndex) -> Result {
+        self.fuel_load()?;
+        self.epoch_deadline_load()?;
         let count = self.env.input.info.signature(ty).results.len();
         let Some(value) = super::call_result(call) else {
             return Ok(());

@@ -207,6 +207,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                     &results,
                     params.len(),
                 )?;
+                self.interrupts_at_loop()?;
             }
             Operator::If { blockty } => {
                 let cond = self.pop_int()?;
@@ -387,6 +388,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             .extend(frame.merge_phis.iter().map(|p| p.as_basic_value()));
         self.reachable = true;
         if let FrameKind::Function = frame.kind {
+            self.fuel_save()?;
             self.build_return()?;
             self.reachable = false;
         }

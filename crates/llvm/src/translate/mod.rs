@@ -14,6 +14,7 @@
 mod call;
 mod control;
 mod float;
+mod interrupts;
 mod memory;
 mod numeric;
 
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
 use hayate_environ::{
-    CompileError, DefinedFuncIndex, FuncType, ModuleInput, Trap, VMRuntimeLimitsOffsets,
+    CompileError, DefinedFuncIndex, FuncType, ModuleInput, Trap, Tunables, VMRuntimeLimitsOffsets,
     WasmValType,
 };
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -101,6 +102,7 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     pub module: &'a Module<'ctx>,
     pub input: &'a ModuleInput<'a>,
     pub plan: &'a Plan,
+    pub tunables: &'a Tunables,
     pub guard_pages: bool,
     functions: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
     traps: HashMap<Trap, FunctionValue<'ctx>>,
@@ -166,14 +168,15 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         module: &'a Module<'ctx>,
         input: &'a ModuleInput<'a>,
         plan: &'a Plan,
-        guard_pages: bool,
+        tunables: &'a Tunables,
     ) -> ModuleEnv<'a, 'ctx> {
         ModuleEnv {
             cx,
             module,
             input,
             plan,
-            guard_pages,
+            tunables,
+            guard_pages: tunables.bounds_checks == hayate_environ::BoundsChecks::GuardPages,
             functions: HashMap::new(),
             traps: HashMap::new(),
             tbaa: Tbaa::new(cx),
@@ -291,6 +294,7 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     trap_blocks: HashMap<Trap, BasicBlock<'ctx>>,
     /// The base of each memory whose base never moves, loaded at entry.
     memory_bases: HashMap<u32, PointerValue<'ctx>>,
+    interrupts: interrupts::Interrupts<'ctx>,
 }
 
 impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
@@ -339,6 +343,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             unreachable_depth: 0,
             trap_blocks: HashMap::new(),
             memory_bases: HashMap::new(),
+            interrupts: Default::default(),
         };
         let range = info.function_bodies[index].clone();
         let bytes = t
@@ -351,6 +356,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         t.declare_locals(&body)?;
         t.b.position_at_end(body_start);
         t.check_stack_limit()?;
+        t.interrupts_at_entry()?;
         t.push_function_frame()?;
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -432,6 +438,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         if !self.reachable {
             return self.unreachable_operator(op);
         }
+        self.fuel_before_op(op)?;
         if self.control_operator(op)?
             || self.numeric_operator(op)?
             || self.float_operator(op)?
