@@ -14,7 +14,7 @@
 //! (`emit.rs`); the shared linker lays them out with the fallback's
 //! bodies. What it does not handle it declines, function by function, to
 //! a fallback compiler (Cranelift), which also compiles every trampoline
-//! and functions compiled one at a time (lazy compilation): SIMD,
+//! and functions compiled one at a time (lazy compilation): relaxed SIMD,
 //! references and tables beyond `call_indirect`, exceptions, GC, tail
 //! calls, atomics, 64-bit and shared memories, and calls it cannot make in
 //! the Wasm convention (see `plan.rs`). With fuel or epoch interruption
@@ -94,6 +94,9 @@ pub struct LlvmCompiler {
     features: String,
 }
 
+/// The bodies LLVM compiled, by function.
+pub type LlvmBodies = std::collections::HashMap<DefinedFuncIndex, CompiledBody>;
+
 /// What one module's compilation with LLVM produced.
 #[derive(Debug, Default)]
 pub struct LlvmModuleStats {
@@ -101,6 +104,9 @@ pub struct LlvmModuleStats {
     pub compiled: usize,
     /// Functions it declined to the fallback.
     pub declined: usize,
+    /// Why, for the functions that failed to translate (the others were
+    /// declined for their calling convention, see `plan.rs`).
+    pub reasons: Vec<(DefinedFuncIndex, String)>,
 }
 
 impl LlvmCompiler {
@@ -146,24 +152,17 @@ impl LlvmCompiler {
     pub fn compile_llvm_bodies(
         &self,
         module: &ModuleInput<'_>,
-    ) -> Result<
-        (
-            std::collections::HashMap<DefinedFuncIndex, CompiledBody>,
-            LlvmModuleStats,
-        ),
-        CompileError,
-    > {
+    ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
         let info = module.info;
         let n = info.function_bodies.len();
         let tunables = self.tunables();
+        let mut stats = LlvmModuleStats {
+            compiled: 0,
+            declined: n,
+            reasons: Vec::new(),
+        };
         if tunables.lazy_compilation || n == 0 {
-            return Ok((
-                Default::default(),
-                LlvmModuleStats {
-                    compiled: 0,
-                    declined: n,
-                },
-            ));
+            return Ok((LlvmBodies::new(), stats));
         }
         let graph = CallGraph::new(info, module.wasm)?;
         let mut declined = BTreeSet::new();
@@ -185,7 +184,10 @@ impl LlvmCompiler {
                 }
                 match FuncTranslator::translate(&mut env, index) {
                     Ok(()) => {}
-                    Err(Error::Compile(CompileError::Unsupported(_))) => failed.push(index),
+                    Err(Error::Compile(CompileError::Unsupported(why))) => {
+                        failed.push(index);
+                        stats.reasons.push((index, why));
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -195,28 +197,17 @@ impl LlvmCompiler {
             }
             let machine = self.target_machine()?;
             let object = emit::emit(&llvm_module, &machine)?;
-            let bodies = emit::read_object(&object, info)?;
-            let stats = LlvmModuleStats {
-                compiled: plan.compiled_count(),
-                declined: n - plan.compiled_count(),
-            };
+            let mut bodies = emit::read_object(&object, info)?;
+            stats.compiled = plan.compiled_count();
+            stats.declined = n - stats.compiled;
             let bodies = (0..n)
                 .map(|i| DefinedFuncIndex::from_u32(i as u32))
                 .filter(|d| plan.compiles(*d))
-                .map(|d| {
-                    let body = bodies.get(&d).cloned().unwrap_or_default();
-                    (d, body)
-                })
+                .map(|d| (d, bodies.remove(&d).unwrap_or_default()))
                 .collect();
             return Ok((bodies, stats));
         }
-        Ok((
-            Default::default(),
-            LlvmModuleStats {
-                compiled: 0,
-                declined: n,
-            },
-        ))
+        Ok((LlvmBodies::new(), stats))
     }
 
     /// Compiles `module` and says how many functions LLVM took.

@@ -44,14 +44,18 @@ pub(crate) fn wasm_compatible(ty: &FuncType) -> bool {
     for p in ty.params.iter() {
         match p {
             WasmValType::I32 | WasmValType::I64 => ints += 1,
-            WasmValType::F32 | WasmValType::F64 => floats += 1,
+            WasmValType::F32 | WasmValType::F64 | WasmValType::V128 => floats += 1,
             _ => return false,
         }
     }
     let scalar = |t: &WasmValType| {
         matches!(
             t,
-            WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
+            WasmValType::I32
+                | WasmValType::I64
+                | WasmValType::F32
+                | WasmValType::F64
+                | WasmValType::V128
         )
     };
     ints <= 4 && floats <= 8 && ty.results.len() <= 1 && ty.results.iter().all(scalar)

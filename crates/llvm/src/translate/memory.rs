@@ -222,7 +222,11 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     /// Pops the index of an access of `size` bytes, checks it and returns
     /// the native address.
-    fn heap_address(&mut self, memarg: &MemArg, size: u32) -> Result<PointerValue<'ctx>> {
+    pub(super) fn heap_address(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+    ) -> Result<PointerValue<'ctx>> {
         let MemArgTarget::Memory(mem) = memarg.target else {
             return unsupported("GC array memory access");
         };
@@ -253,10 +257,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let size = type_size(ty);
         let addr = self.heap_address(memarg, size)?;
         let v = self.b.build_load(ty, addr, "")?;
-        let inst = v.as_instruction_value().expect("a load is an instruction");
-        inst.set_alignment(1)
-            .map_err(|e| CompileError::Codegen(format!("alignment: {e:?}")))?;
-        self.tag(inst, Region::Heap)?;
+        self.mark_heap_access(v.as_instruction_value().expect("a load is an instruction"))?;
         let v = match extend {
             None => v,
             Some((wide, true)) => self
@@ -285,6 +286,12 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let size = type_size(v.get_type());
         let addr = self.heap_address(memarg, size)?;
         let inst = self.b.build_store(addr, v)?;
+        self.mark_heap_access(inst)
+    }
+
+    /// Marks a load or store of linear memory: byte aligned (Wasm's
+    /// alignment is a hint), in the heap's alias class.
+    pub(super) fn mark_heap_access(&self, inst: inkwell::values::InstructionValue<'ctx>) -> Result {
         inst.set_alignment(1)
             .map_err(|e| CompileError::Codegen(format!("alignment: {e:?}")))?;
         self.tag(inst, Region::Heap)
@@ -317,17 +324,12 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     }
 }
 
-/// Size in bytes of a scalar type.
+/// Size in bytes of a value type.
 fn type_size(ty: BasicTypeEnum<'_>) -> u32 {
     match ty {
         BasicTypeEnum::IntType(t) => t.get_bit_width() / 8,
-        BasicTypeEnum::FloatType(t) => {
-            if t == t.get_context().f32_type() {
-                4
-            } else {
-                8
-            }
-        }
-        _ => 16,
+        BasicTypeEnum::FloatType(t) if t == t.get_context().f32_type() => 4,
+        BasicTypeEnum::VectorType(_) => 16,
+        _ => 8,
     }
 }

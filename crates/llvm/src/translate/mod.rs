@@ -17,6 +17,7 @@ mod float;
 mod interrupts;
 mod memory;
 mod numeric;
+mod simd;
 
 use std::collections::HashMap;
 
@@ -190,6 +191,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             WasmValType::I64 => self.cx.i64_type().into(),
             WasmValType::F32 => self.cx.f32_type().into(),
             WasmValType::F64 => self.cx.f64_type().into(),
+            WasmValType::V128 => self.cx.i32_type().vec_type(4).into(),
             other => return unsupported(format!("values of type {other:?}")),
         })
     }
@@ -444,6 +446,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             || self.float_operator(op)?
             || self.memory_operator(op)?
             || self.call_operator(op)?
+            || self.simd_operator(op)?
         {
             return Ok(());
         }

@@ -1,0 +1,45 @@
+//! Which functions of a module the LLVM tier compiles, and why it
+//! declines the others:
+//!
+//! ```sh
+//! cargo run --release -p hayate-llvm --example llvm-stats -- app.wasm
+//! ```
+
+use std::collections::BTreeMap;
+
+use hayate_environ::{ModuleInfo, ModuleInput, features_for};
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: llvm-stats FILE.wasm");
+    let wasm = std::fs::read(&path).expect("readable module");
+    let info = ModuleInfo::parse(&wasm, features_for(None)).expect("valid module");
+    let cranelift =
+        hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
+    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).expect("an x86-64 host");
+    let start = std::time::Instant::now();
+    let (_, stats) = llvm
+        .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
+        .expect("compiles");
+    println!(
+        "{path}: {} functions by LLVM, {} declined, in {:.2?}",
+        stats.compiled,
+        stats.declined,
+        start.elapsed()
+    );
+    let mut why: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, reason) in &stats.reasons {
+        // Operators print with their immediates; count by name.
+        let key = reason
+            .split(['{', '('])
+            .next()
+            .unwrap_or(reason)
+            .trim()
+            .to_string();
+        *why.entry(key).or_default() += 1;
+    }
+    for (reason, count) in why {
+        println!("  {count:5}  {reason}");
+    }
+}
