@@ -229,6 +229,7 @@ fn execution(layout: &Layout, mode: &HayateMode, args: &ReportArgs) -> Result<St
             Runtime::Native,
             Runtime::Wasmtime,
             Runtime::Hayate,
+            Runtime::HayateLlvm,
             Runtime::Node,
         ];
         let mut reference: Option<Vec<u8>> = None;
@@ -358,21 +359,24 @@ fn exec_table(rows: &[ExecRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| program | workload | Hayate s | Wasmtime s | Node s | native s | Hayate/Wasmtime | Hayate/native | Wasmtime/native |"
+        "| program | workload | Hayate s | LLVM s | Wasmtime s | Node s | native s | Hayate/Wasmtime | Hayate/native | LLVM/native | Wasmtime/native |"
     );
-    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|");
-    let (mut hw, mut hn, mut wn) = (Vec::new(), Vec::new(), Vec::new());
+    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let (mut hw, mut hn, mut ln, mut wn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in rows {
         let m = &r.median;
-        let (h, w, n, nat) = (
+        let (h, l, w, n, nat) = (
             m.get("Hayate"),
+            m.get("LLVM"),
             m.get("Wasmtime"),
             m.get("Node"),
             m.get("native"),
         );
         let (a, b, c) = (ratio(h, w), ratio(h, nat), ratio(w, nat));
+        let d = ratio(l, nat);
         hw.push(a);
         hn.push(b);
+        ln.push(d);
         wn.push(c);
         let cell = |rt: &str, x: Option<&f64>| match r.error.get(rt) {
             Some(_) => "fails¹".to_string(),
@@ -380,10 +384,11 @@ fn exec_table(rows: &[ExecRow]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.program.name,
             r.program.what,
             cell("Hayate", h),
+            cell("LLVM", l),
             cell("Wasmtime", w),
             cell("Node", n),
             if r.program.native {
@@ -393,14 +398,16 @@ fn exec_table(rows: &[ExecRow]) -> String {
             },
             fmt_ratio(a),
             fmt_ratio(b),
+            fmt_ratio(d),
             fmt_ratio(c)
         );
     }
     let _ = writeln!(
         s,
-        "| **geometric mean** | | | | | | **{}** | **{}** | **{}** |",
+        "| **geometric mean** | | | | | | | **{}** | **{}** | **{}** | **{}** |",
         fmt_ratio(geomean(&hw)),
         fmt_ratio(geomean(&hn)),
+        fmt_ratio(geomean(&ln)),
         fmt_ratio(geomean(&wn))
     );
     let errors: Vec<String> = rows
@@ -434,9 +441,9 @@ fn compile(layout: &Layout, caps: &Capabilities, args: &ReportArgs) -> Result<St
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| module | size MB | Hayate 1 thread s | Wasmtime 1 thread s | Hayate all cores s | Wasmtime all cores s | Hayate MB/s (1 / all) | Wasmtime MB/s (1 / all) | Hayate/Wasmtime time (1 / all) |"
+        "| module | size MB | Hayate 1 thread s | Wasmtime 1 thread s | Hayate all cores s | Wasmtime all cores s | LLVM s | Hayate MB/s (1 / all) | Wasmtime MB/s (1 / all) | LLVM MB/s | Hayate/Wasmtime time (1 / all) |"
     );
-    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     let runs = if args.quick { 1 } else { args.runs };
     let how = if caps.cli_compile {
         "`hayate compile -C cache=n [-C parallel-compilation=n] IN -o OUT`"
@@ -492,10 +499,27 @@ fn compile(layout: &Layout, caps: &Capabilities, args: &ReportArgs) -> Result<St
             c.arg("compile").arg(&wasm).arg("-o").arg(&out);
             c
         })?;
-        eprintln!("[compile] {name}: hayate {h1:.2}/{hn:.2} s, wasmtime {w1:.2}/{wn:.2} s");
+        // The LLVM tier compiles on one thread and takes minutes on the
+        // largest modules: one run.
+        let llvm = caps.cli_compile.then(|| {
+            let mut c = Command::new(layout.hayate_cli());
+            c.args(["compile", "-C", "cache=n"])
+                .args(runners::LLVM_FLAGS)
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&out);
+            run(&mut c, false).map(|r| r.time.as_secs_f64())
+        });
+        let (l1, l_rate) = match llvm {
+            Some(Ok(t)) => (format!("{t:.2}"), format!("{:.2}", mb / t)),
+            _ => ("—".into(), "—".into()),
+        };
+        eprintln!(
+            "[compile] {name}: hayate {h1:.2}/{hn:.2} s, wasmtime {w1:.2}/{wn:.2} s, llvm {l1} s"
+        );
         let _ = writeln!(
             s,
-            "| {name} | {mb:.1} | {h1:.2} | {w1:.2} | {hn:.2} | {wn:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+            "| {name} | {mb:.1} | {h1:.2} | {w1:.2} | {hn:.2} | {wn:.2} | {l1} | {:.1} / {:.1} | {:.1} / {:.1} | {l_rate} | {} / {} |",
             mb / h1,
             mb / hn,
             mb / w1,
@@ -506,7 +530,7 @@ fn compile(layout: &Layout, caps: &Capabilities, args: &ReportArgs) -> Result<St
     }
     let _ = writeln!(
         s,
-        "\nHayate: {how}. Wasmtime: `wasmtime compile [-C parallel-compilation=n] IN -o OUT`. Median of {runs}."
+        "\nHayate: {how}. Wasmtime: `wasmtime compile [-C parallel-compilation=n] IN -o OUT`. Median of {runs}. LLVM: `hayate compile -C cache=n -C compiler=llvm IN -o OUT`, one run (it compiles on one thread)."
     );
     Ok(s)
 }

@@ -11,6 +11,8 @@ use std::process::Command;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Runtime {
     Hayate,
+    /// Hayate with the LLVM tier (`-C compiler=llvm`).
+    HayateLlvm,
     Wasmtime,
     Node,
     Native,
@@ -20,6 +22,7 @@ impl Runtime {
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Hayate => "Hayate",
+            Runtime::HayateLlvm => "LLVM",
             Runtime::Wasmtime => "Wasmtime",
             Runtime::Node => "Node",
             Runtime::Native => "native",
@@ -82,6 +85,9 @@ impl Capabilities {
         }
     }
 }
+
+/// The flags that select the LLVM tier.
+pub const LLVM_FLAGS: [&str; 2] = ["-C", "compiler=llvm"];
 
 /// `hayate compile [FLAGS] IN -o OUT`.
 pub fn hayate_compile(layout: &Layout, input: &Path, output: &Path, flags: &[&str]) -> Result<()> {
@@ -191,6 +197,23 @@ pub fn prepare(
             ],
             subtract_compile: false,
         },
+        Runtime::HayateLlvm => {
+            // The LLVM tier needs `hayate compile` and `hayate run` (a
+            // build of the CLI with the `llvm` feature).
+            if !matches!(mode, HayateMode::CliPrecompiled) {
+                bail!("this hayate has no `compile` and WASI `run`");
+            }
+            let cwasm = layout.work(&format!("{}.hayate-llvm.cwasm", p.stem));
+            hayate_compile(layout, &wasm, &cwasm, &LLVM_FLAGS)?;
+            let mut args: Vec<String> = vec!["run".into()];
+            args.extend(LLVM_FLAGS.iter().map(|f| f.to_string()));
+            args.extend(["--allow-precompiled".into(), path_str(&cwasm)]);
+            Prepared {
+                program: layout.hayate_cli(),
+                args,
+                subtract_compile: false,
+            }
+        }
         Runtime::Hayate => {
             let artifact = || -> Result<String> {
                 // Always afresh: an artifact only loads into the Hayate
