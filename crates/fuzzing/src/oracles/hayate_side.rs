@@ -10,13 +10,16 @@ use hayate::{
 use super::diff::{DiffOutcome, DiffValue, TrapKind};
 
 /// How many Hayate configurations the oracles pick from.
-pub const ENGINE_VARIANTS: u8 = 6;
+pub const ENGINE_VARIANTS: u8 = 8;
 
 /// Hayate engine `variant` (0 to `ENGINE_VARIANTS - 1`): optimised or not,
-/// guard pages or explicit bounds checks, and (4 and 5) every function
+/// guard pages or explicit bounds checks, (4 and 5) every function
 /// compiled on first call by the baseline compiler, with Cranelift where
-/// it declines and no background compilation replacing its code. Variant 0
-/// is the default configuration. Engines are made once per thread;
+/// it declines and no background compilation replacing its code, and (6
+/// and 7, guard pages and explicit checks) the LLVM tier
+/// (`Strategy::Llvm`) with Cranelift where it declines; a build without
+/// the LLVM tier runs optimised Cranelift code for those. Variant 0 is the
+/// default configuration. Engines are made once per thread;
 /// compilation is serial so a fuzzer keeps to one core. With
 /// `HAYATE_FUZZ_GC_STRESS` set, every variant runs under
 /// `Config::gc_stress`: a GC reference missing from a stack map then
@@ -42,11 +45,23 @@ pub fn engine_variant(variant: u8) -> Engine {
                 } else {
                     BoundsChecks::Explicit
                 });
-                if baseline {
+                if baseline && variant < 6 {
                     config
                         .lazy_compilation(true)
                         .background_compilation(false)
                         .baseline_compilation(true);
+                }
+                if variant >= 6 {
+                    config.optimize(true).strategy(hayate::Strategy::Llvm);
+                    config.bounds_checks(if variant == 6 {
+                        BoundsChecks::GuardPages
+                    } else {
+                        BoundsChecks::Explicit
+                    });
+                    if let Ok(engine) = Engine::new(&config) {
+                        return engine;
+                    }
+                    config.strategy(hayate::Strategy::Cranelift);
                 }
                 Engine::new(&config).expect("a Hayate engine")
             })
