@@ -28,6 +28,7 @@ pub mod artifact;
 pub mod builtins;
 pub mod encode;
 pub mod exception_table;
+pub mod fuel;
 pub mod image;
 pub mod link;
 pub mod stack_maps;

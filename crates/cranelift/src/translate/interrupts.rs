@@ -13,6 +13,7 @@
 
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use hayate_environ::builtins::Builtin;
+use hayate_environ::fuel::{self, FuelSettle};
 use hayate_environ::wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -27,39 +28,15 @@ impl FuncTranslator<'_, '_> {
         self.fuel_check();
     }
 
-    /// Cost of an operator: structure that executes no code is free.
-    fn fuel_cost(op: &Operator<'_>) -> i64 {
-        match op {
-            Operator::Nop
-            | Operator::Drop
-            | Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::End
-            | Operator::Else => 0,
-            _ => 1,
-        }
-    }
-
     pub(super) fn fuel_before_op(&mut self, op: &Operator<'_>) {
-        self.fuel_pending += Self::fuel_cost(op);
-        match op {
-            Operator::Unreachable
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::ReturnCall { .. }
-            | Operator::ReturnCallIndirect { .. } => {
+        self.fuel_pending += fuel::operator_cost(op) as i64;
+        match fuel::settle_before(op) {
+            FuelSettle::FlushAndSave => {
                 self.fuel_flush();
                 self.fuel_save();
             }
-            Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. } => self.fuel_flush(),
-            _ => {}
+            FuelSettle::Flush => self.fuel_flush(),
+            FuelSettle::None => {}
         }
     }
 

@@ -92,6 +92,16 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok((block, phis))
     }
 
+    /// Whether the Wasm condition `v` holds (is not zero), as an `i1`.
+    fn is_nonzero(
+        &mut self,
+        v: inkwell::values::IntValue<'ctx>,
+    ) -> Result<inkwell::values::IntValue<'ctx>> {
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::NE, v, v.get_type().const_zero(), "")?)
+    }
+
     pub(super) fn push_function_frame(&mut self) -> Result {
         let results = self.result_types()?;
         let (merge, merge_phis) = self.block_with_phis(&results)?;
@@ -212,12 +222,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             Operator::If { blockty } => {
                 let cond = self.pop_int()?;
                 let (params, results) = self.block_signature(*blockty)?;
-                let cond = self.b.build_int_compare(
-                    IntPredicate::NE,
-                    cond,
-                    cond.get_type().const_zero(),
-                    "",
-                )?;
+                let cond = self.is_nonzero(cond)?;
                 let then_block = self.cx.append_basic_block(self.func, "then");
                 let else_block = self.cx.append_basic_block(self.func, "else");
                 self.b
@@ -243,12 +248,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             }
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop_int()?;
-                let cond = self.b.build_int_compare(
-                    IntPredicate::NE,
-                    cond,
-                    cond.get_type().const_zero(),
-                    "",
-                )?;
+                let cond = self.is_nonzero(cond)?;
                 let (target, phis) = self.branch_target(*relative_depth)?;
                 self.feed_phis(&phis)?;
                 let cont = self.cx.append_basic_block(self.func, "");
@@ -264,12 +264,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             Operator::Select | Operator::TypedSelect { .. } => {
                 let cond = self.pop_int()?;
                 let (a, b) = (self.pop()?, self.pop()?);
-                let cond = self.b.build_int_compare(
-                    IntPredicate::NE,
-                    cond,
-                    cond.get_type().const_zero(),
-                    "",
-                )?;
+                let cond = self.is_nonzero(cond)?;
                 let v = self.b.build_select(cond, b, a, "")?;
                 self.push(v);
             }

@@ -17,6 +17,7 @@
 
 use hayate_environ::VMRuntimeLimitsOffsets;
 use hayate_environ::builtins::Builtin;
+use hayate_environ::fuel::{self, FuelSettle};
 use hayate_environ::wasmparser::Operator;
 use inkwell::AtomicOrdering;
 use inkwell::IntPredicate;
@@ -62,44 +63,20 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         self.fuel_check()
     }
 
-    /// Cost of an operator: structure that executes no code is free.
-    fn fuel_cost(op: &Operator<'_>) -> u64 {
-        match op {
-            Operator::Nop
-            | Operator::Drop
-            | Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::End
-            | Operator::Else => 0,
-            _ => 1,
-        }
-    }
-
-    /// Charges for `op`, which is about to be translated, and writes the
-    /// counter back or adds the pending cost where Cranelift does.
+    /// Charges for `op`, which is about to be translated, and settles the
+    /// count where every compiler does (`hayate_environ::fuel`).
     pub(super) fn fuel_before_op(&mut self, op: &Operator<'_>) -> Result {
         if self.interrupts.fuel.is_none() {
             return Ok(());
         }
-        self.interrupts.pending += Self::fuel_cost(op);
-        match op {
-            Operator::Unreachable
-            | Operator::Return
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::ReturnCall { .. }
-            | Operator::ReturnCallIndirect { .. } => {
+        self.interrupts.pending += fuel::operator_cost(op);
+        match fuel::settle_before(op) {
+            FuelSettle::FlushAndSave => {
                 self.fuel_flush()?;
                 self.fuel_save()
             }
-            Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
-            | Operator::Br { .. }
-            | Operator::BrIf { .. }
-            | Operator::BrTable { .. } => self.fuel_flush(),
-            _ => Ok(()),
+            FuelSettle::Flush => self.fuel_flush(),
+            FuelSettle::None => Ok(()),
         }
     }
 

@@ -454,42 +454,10 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             O::I16x8Neg => self.v_unary(I16x8, |t, x| Ok(t.b.build_int_neg(x, "")?))?,
             O::I32x4Neg => self.v_unary(I32x4, |t, x| Ok(t.b.build_int_neg(x, "")?))?,
             O::I64x2Neg => self.v_unary(I64x2, |t, x| Ok(t.b.build_int_neg(x, "")?))?,
-            O::I8x16Abs => {
-                let lanes = I8x16;
-                self.v_unary(lanes, |t, x| {
-                    let ty = t.vec_type(lanes).into();
-                    let poison = t.cx.bool_type().const_zero();
-                    Ok(t.intrinsic("llvm.abs", &[ty], &[x.into(), poison.into()])?
-                        .into_vector_value())
-                })?
-            }
-            O::I16x8Abs => {
-                let lanes = I16x8;
-                self.v_unary(lanes, |t, x| {
-                    let ty = t.vec_type(lanes).into();
-                    let poison = t.cx.bool_type().const_zero();
-                    Ok(t.intrinsic("llvm.abs", &[ty], &[x.into(), poison.into()])?
-                        .into_vector_value())
-                })?
-            }
-            O::I32x4Abs => {
-                let lanes = I32x4;
-                self.v_unary(lanes, |t, x| {
-                    let ty = t.vec_type(lanes).into();
-                    let poison = t.cx.bool_type().const_zero();
-                    Ok(t.intrinsic("llvm.abs", &[ty], &[x.into(), poison.into()])?
-                        .into_vector_value())
-                })?
-            }
-            O::I64x2Abs => {
-                let lanes = I64x2;
-                self.v_unary(lanes, |t, x| {
-                    let ty = t.vec_type(lanes).into();
-                    let poison = t.cx.bool_type().const_zero();
-                    Ok(t.intrinsic("llvm.abs", &[ty], &[x.into(), poison.into()])?
-                        .into_vector_value())
-                })?
-            }
+            O::I8x16Abs => self.v_abs(I8x16)?,
+            O::I16x8Abs => self.v_abs(I16x8)?,
+            O::I32x4Abs => self.v_abs(I32x4)?,
+            O::I64x2Abs => self.v_abs(I64x2)?,
             O::I8x16AddSatS => self.v_named(I8x16, "llvm.sadd.sat")?,
             O::I16x8AddSatS => self.v_named(I16x8, "llvm.sadd.sat")?,
             O::I8x16AddSatU => self.v_named(I8x16, "llvm.uadd.sat")?,
@@ -510,52 +478,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             O::I8x16MaxU => self.v_named(I8x16, "llvm.umax")?,
             O::I16x8MaxU => self.v_named(I16x8, "llvm.umax")?,
             O::I32x4MaxU => self.v_named(I32x4, "llvm.umax")?,
-            O::I8x16AvgrU => {
-                let lanes = I8x16;
-                self.v_binary(lanes, |t, x, y| {
-                    // (x + y + 1) / 2 in lanes twice as wide.
-                    let wide = t.int_lane(lanes.bits() * 2).vec_type(lanes.count());
-                    let (x, y) = (
-                        t.b.build_int_z_extend(x, wide, "")?,
-                        t.b.build_int_z_extend(y, wide, "")?,
-                    );
-                    let n = lanes.count() as usize;
-                    let ones = VectorType::const_vector(&vec![
-                        wide.get_element_type()
-                            .into_int_type()
-                            .const_int(1, false);
-                        n
-                    ]);
-                    let sum = t.b.build_int_add(x, y, "")?;
-                    let sum = t.b.build_int_add(sum, ones, "")?;
-                    let half = t.b.build_right_shift(sum, ones, false, "")?;
-                    let narrow = t.vec_type(lanes);
-                    Ok(t.b.build_int_truncate(half, narrow, "")?)
-                })?
-            }
-            O::I16x8AvgrU => {
-                let lanes = I16x8;
-                self.v_binary(lanes, |t, x, y| {
-                    // (x + y + 1) / 2 in lanes twice as wide.
-                    let wide = t.int_lane(lanes.bits() * 2).vec_type(lanes.count());
-                    let (x, y) = (
-                        t.b.build_int_z_extend(x, wide, "")?,
-                        t.b.build_int_z_extend(y, wide, "")?,
-                    );
-                    let n = lanes.count() as usize;
-                    let ones = VectorType::const_vector(&vec![
-                        wide.get_element_type()
-                            .into_int_type()
-                            .const_int(1, false);
-                        n
-                    ]);
-                    let sum = t.b.build_int_add(x, y, "")?;
-                    let sum = t.b.build_int_add(sum, ones, "")?;
-                    let half = t.b.build_right_shift(sum, ones, false, "")?;
-                    let narrow = t.vec_type(lanes);
-                    Ok(t.b.build_int_truncate(half, narrow, "")?)
-                })?
-            }
+            O::I8x16AvgrU => self.v_binary(I8x16, |t, x, y| t.avgr(I8x16, x, y))?,
+            O::I16x8AvgrU => self.v_binary(I16x8, |t, x, y| t.avgr(I16x8, x, y))?,
             O::I8x16Popcnt => {
                 self.v_unary(I8x16, |t, x| t.v_intrinsic("llvm.ctpop", I8x16, &[x]))?
             }
@@ -664,26 +588,10 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             O::F64x2Min => self.v_min_max(F64x2, "llvm.minimum")?,
             O::F32x4Max => self.v_min_max(F32x4, "llvm.maximum")?,
             O::F64x2Max => self.v_min_max(F64x2, "llvm.maximum")?,
-            O::F32x4PMin => self.v_binary(F32x4, |t, x, y| {
-                // y < x ? y : x
-                let c = t.b.build_float_compare(FloatPredicate::OLT, y, x, "")?;
-                Ok(t.b.build_select(c, y, x, "")?.into_vector_value())
-            })?,
-            O::F64x2PMin => self.v_binary(F64x2, |t, x, y| {
-                // y < x ? y : x
-                let c = t.b.build_float_compare(FloatPredicate::OLT, y, x, "")?;
-                Ok(t.b.build_select(c, y, x, "")?.into_vector_value())
-            })?,
-            O::F32x4PMax => self.v_binary(F32x4, |t, x, y| {
-                // x < y ? y : x
-                let c = t.b.build_float_compare(FloatPredicate::OLT, x, y, "")?;
-                Ok(t.b.build_select(c, y, x, "")?.into_vector_value())
-            })?,
-            O::F64x2PMax => self.v_binary(F64x2, |t, x, y| {
-                // x < y ? y : x
-                let c = t.b.build_float_compare(FloatPredicate::OLT, x, y, "")?;
-                Ok(t.b.build_select(c, y, x, "")?.into_vector_value())
-            })?,
+            O::F32x4PMin => self.v_binary(F32x4, |t, x, y| t.pseudo_min_max(x, y, true))?,
+            O::F64x2PMin => self.v_binary(F64x2, |t, x, y| t.pseudo_min_max(x, y, true))?,
+            O::F32x4PMax => self.v_binary(F32x4, |t, x, y| t.pseudo_min_max(x, y, false))?,
+            O::F64x2PMax => self.v_binary(F64x2, |t, x, y| t.pseudo_min_max(x, y, false))?,
             O::F32x4ConvertI32x4S => self.v_unary(I32x4, |t, x| {
                 Ok(t.b.build_signed_int_to_float(x, t.vec_type(F32x4), "")?)
             })?,
@@ -732,6 +640,46 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `abs` (defined for the minimum value, which stays itself).
+    fn v_abs(&mut self, lanes: Lanes) -> Result {
+        self.v_unary(lanes, |t, x| {
+            let ty = t.vec_type(lanes).into();
+            let poison_at_min = t.cx.bool_type().const_zero();
+            Ok(
+                t.intrinsic("llvm.abs", &[ty], &[x.into(), poison_at_min.into()])?
+                    .into_vector_value(),
+            )
+        })
+    }
+
+    /// `avgr_u`: `(x + y + 1) / 2` in lanes twice as wide.
+    fn avgr(&mut self, lanes: Lanes, x: VectorValue<'ctx>, y: VectorValue<'ctx>) -> VResult<'ctx> {
+        let wide_lane = self.int_lane(lanes.bits() * 2);
+        let wide = wide_lane.vec_type(lanes.count());
+        let (x, y) = (
+            self.b.build_int_z_extend(x, wide, "")?,
+            self.b.build_int_z_extend(y, wide, "")?,
+        );
+        let ones =
+            VectorType::const_vector(&vec![wide_lane.const_int(1, false); lanes.count() as usize]);
+        let sum = self.b.build_int_add(x, y, "")?;
+        let sum = self.b.build_int_add(sum, ones, "")?;
+        let half = self.b.build_right_shift(sum, ones, false, "")?;
+        Ok(self.b.build_int_truncate(half, self.vec_type(lanes), "")?)
+    }
+
+    /// `pmin` (`y < x ? y : x`) or `pmax` (`x < y ? y : x`).
+    fn pseudo_min_max(
+        &mut self,
+        x: VectorValue<'ctx>,
+        y: VectorValue<'ctx>,
+        min: bool,
+    ) -> VResult<'ctx> {
+        let (a, b) = if min { (y, x) } else { (x, y) };
+        let c = self.b.build_float_compare(FloatPredicate::OLT, a, b, "")?;
+        Ok(self.b.build_select(c, y, x, "")?.into_vector_value())
     }
 
     fn v_named(&mut self, lanes: Lanes, name: &str) -> Result {
