@@ -101,14 +101,11 @@ pub(crate) fn read_object(
         if symbol.address() != 0 || placements.contains_key(&section) {
             return Err(bad(format!("{name} does not start its own section")));
         }
-        let data = file
+        let section_data = file
             .section_by_index(section)
-            .and_then(|s| s.data())
             .map_err(|e| bad(e.to_string()))?;
-        let align = file
-            .section_by_index(section)
-            .map(|s| s.align())
-            .unwrap_or(16);
+        let data = section_data.data().map_err(|e| bad(e.to_string()))?;
+        let align = section_data.align();
         bodies.insert(
             index,
             CompiledBody {

@@ -623,6 +623,16 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         Ok(block)
     }
 
+    /// The integer type of `bits` bits (8, 16, 32 or 64).
+    fn int_type(&self, bits: u32) -> inkwell::types::IntType<'ctx> {
+        match bits {
+            8 => self.cx.i8_type(),
+            16 => self.cx.i16_type(),
+            32 => self.cx.i32_type(),
+            _ => self.cx.i64_type(),
+        }
+    }
+
     /// An `i1` as the `i32` 0 or 1 Wasm comparisons produce.
     fn bool_to_i32(&mut self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
         Ok(self.b.build_int_z_extend(v, self.cx.i32_type(), "")?)

@@ -185,11 +185,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     /// Sign-extends the low `bits` bits of the operand to its width.
     fn sign_extend_low(&mut self, bits: u32) -> Result {
         let x = self.pop_int()?;
-        let narrow = match bits {
-            8 => self.cx.i8_type(),
-            16 => self.cx.i16_type(),
-            _ => self.cx.i32_type(),
-        };
+        let narrow = self.int_type(bits);
         let low = self.b.build_int_truncate(x, narrow, "")?;
         let v = self.b.build_int_s_extend(low, x.get_type(), "")?;
         self.push(v);

@@ -12,7 +12,7 @@
 
 use hayate_environ::CompileError;
 use hayate_environ::wasmparser::{MemArg, Operator};
-use inkwell::types::{IntType, VectorType};
+use inkwell::types::VectorType;
 use inkwell::values::{BasicValue, BasicValueEnum, IntValue, VectorValue};
 use inkwell::{FloatPredicate, IntPredicate};
 
@@ -69,13 +69,21 @@ impl Lanes {
 type VResult<'ctx> = Result<VectorValue<'ctx>>;
 
 impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
-    fn int_lane(&self, bits: u32) -> IntType<'ctx> {
-        match bits {
-            8 => self.cx.i8_type(),
-            16 => self.cx.i16_type(),
-            32 => self.cx.i32_type(),
-            _ => self.cx.i64_type(),
+    /// A scalar operand (`i32` for narrow integer lanes) as one lane of
+    /// `lanes`.
+    fn lane_value(
+        &mut self,
+        lanes: Lanes,
+        v: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        if lanes.bits() < 32 && !lanes.is_float() {
+            let lane = self.int_type(lanes.bits());
+            return Ok(self
+                .b
+                .build_int_truncate(v.into_int_value(), lane, "")?
+                .into());
         }
+        Ok(v)
     }
 
     /// The vector type of `lanes`.
@@ -83,7 +91,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         match lanes {
             Lanes::F32x4 => self.cx.f32_type().vec_type(4),
             Lanes::F64x2 => self.cx.f64_type().vec_type(2),
-            l => self.int_lane(l.bits()).vec_type(l.count()),
+            l => self.int_type(l.bits()).vec_type(l.count()),
         }
     }
 
@@ -121,7 +129,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     /// A constant vector of `lanes` integers.
     fn int_const(&self, lanes: Lanes, values: &[u64]) -> VectorValue<'ctx> {
-        let lane = self.int_lane(lanes.bits());
+        let lane = self.int_type(lanes.bits());
         let values: Vec<IntValue> = values.iter().map(|v| lane.const_int(*v, false)).collect();
         VectorType::const_vector(&values)
     }
@@ -192,7 +200,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     fn v_shift(&mut self, lanes: Lanes, kind: u8) -> Result {
         let count = self.pop_int()?;
         let x = self.pop_v(lanes)?;
-        let lane = self.int_lane(lanes.bits());
+        let lane = self.int_type(lanes.bits());
         let masked = self.b.build_and(
             count,
             count
@@ -266,13 +274,13 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let x = clamp(self, "llvm.smin", x, highs)?;
         Ok(self
             .b
-            .build_int_truncate(x, self.int_lane(bits).vec_type(n as u32), "")?)
+            .build_int_truncate(x, self.int_type(bits).vec_type(n as u32), "")?)
     }
 
     /// A load of `bytes` bytes at the popped index, as an integer.
     fn v_load_scalar(&mut self, memarg: &MemArg, bits: u32) -> Result<IntValue<'ctx>> {
         let addr = self.heap_address(memarg, bits / 8)?;
-        let v = self.b.build_load(self.int_lane(bits), addr, "")?;
+        let v = self.b.build_load(self.int_type(bits), addr, "")?;
         self.mark_heap_access(v.as_instruction_value().expect("a load"))?;
         Ok(v.into_int_value())
     }
@@ -656,7 +664,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     /// `avgr_u`: `(x + y + 1) / 2` in lanes twice as wide.
     fn avgr(&mut self, lanes: Lanes, x: VectorValue<'ctx>, y: VectorValue<'ctx>) -> VResult<'ctx> {
-        let wide_lane = self.int_lane(lanes.bits() * 2);
+        let wide_lane = self.int_type(lanes.bits() * 2);
         let wide = wide_lane.vec_type(lanes.count());
         let (x, y) = (
             self.b.build_int_z_extend(x, wide, "")?,
@@ -736,7 +744,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let x = self.pop_v(lanes)?;
         let zero = self.vec_type(lanes).const_zero();
         let negative = self.b.build_int_compare(IntPredicate::SLT, x, zero, "")?;
-        let bits = self.int_lane(lanes.count().max(8));
+        let bits = self.int_type(lanes.count().max(8));
         let packed = if lanes.count() < 8 {
             // <4 x i1> or <2 x i1> widened to eight lanes first.
             let mask = self.mask((0..8).map(|i| i.min(lanes.count() * 2 - 1)));
@@ -757,13 +765,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     fn splat_op(&mut self, lanes: Lanes) -> Result {
         let x = self.pop()?;
-        let x: BasicValueEnum = if lanes.bits() < 32 && !lanes.is_float() {
-            self.b
-                .build_int_truncate(x.into_int_value(), self.int_lane(lanes.bits()), "")?
-                .into()
-        } else {
-            x
-        };
+        let x = self.lane_value(lanes, x)?;
         let v = self.splat(lanes, x)?;
         self.push_v(v)
     }
@@ -790,13 +792,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     fn replace_lane(&mut self, lanes: Lanes, lane: u8) -> Result {
         let value = self.pop()?;
         let x = self.pop_v(lanes)?;
-        let value: BasicValueEnum = if lanes.bits() < 32 && !lanes.is_float() {
-            self.b
-                .build_int_truncate(value.into_int_value(), self.int_lane(lanes.bits()), "")?
-                .into()
-        } else {
-            value
-        };
+        let value = self.lane_value(lanes, value)?;
         let index = self.cx.i32_type().const_int(u64::from(lane), false);
         let v = self.b.build_insert_element(x, value, index, "")?;
         self.push_v(v)
@@ -855,7 +851,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     fn load_extend(&mut self, memarg: &MemArg, from: Lanes, signed: bool) -> Result {
         let half = self.v_load_scalar(memarg, 64)?;
         let n = from.count() / 2;
-        let ty = self.int_lane(from.bits()).vec_type(n);
+        let ty = self.int_type(from.bits()).vec_type(n);
         let v = self.b.build_bit_cast(half, ty, "")?.into_vector_value();
         let wide = self.vec_type(from.wider());
         let v = if signed {
