@@ -409,7 +409,11 @@ fn with_llvm(
         ));
     }
     match hayate_llvm::LlvmCompiler::new(cranelift) {
-        Ok(llvm) => Ok(Box::new(llvm)),
+        // LLVM runs in a child process: a crash of it on a hostile module
+        // must not take the host down.
+        Ok(llvm) => Ok(Box::new(crate::isolated::IsolatedCompiler::new(Box::new(
+            llvm,
+        )))),
         Err(_) => Err(Error::msg(
             "the LLVM strategy is only available on x86-64 hosts",
         )),

@@ -65,6 +65,8 @@ mod externals;
 mod func;
 mod instance;
 mod instance_pre;
+#[cfg(feature = "llvm")]
+mod isolated;
 #[cfg(feature = "compiler")]
 mod lazy;
 mod limits;

@@ -17,8 +17,24 @@
 //! and functions compiled one at a time (lazy compilation): relaxed SIMD,
 //! references and tables beyond `call_indirect`, exceptions, GC, tail
 //! calls, atomics, 64-bit and shared memories, and calls it cannot make in
-//! the Wasm convention (see `plan.rs`). With fuel or epoch interruption
-//! configured, the fallback compiles everything.
+//! the Wasm convention (see `plan.rs`). Fuel and epoch checks are emitted
+//! where Cranelift emits them (`translate/interrupts.rs`).
+//!
+//! # Hostile modules
+//!
+//! - LLVM's scheduling and register allocation take time quadratic in a
+//!   basic block's length: functions above [`MAX_FUNCTION_BYTES`] go to
+//!   the fallback, so compile time stays linear in the module's size.
+//! - LLVM runs on a thread with a large stack (its code generator
+//!   recurses over a block's instructions), and the engine runs this
+//!   compiler in a child process (`hayate`'s `isolated.rs`): LLVM 19
+//!   crashes on some inputs (a block of a few thousand values live across
+//!   a call), and such a crash must be a compile error, not the host's
+//!   end.
+//! - A frame larger than the stack left is probed page by page before
+//!   the stack-limit check runs; the probe that meets the guard page is a
+//!   fault near the stack pointer, which the runtime's signal handler
+//!   turns into `StackOverflow`.
 //!
 //! # Soundness of the optimisation
 //!
@@ -97,6 +113,18 @@ pub struct LlvmCompiler {
 /// The bodies LLVM compiled, by function.
 pub type LlvmBodies = std::collections::HashMap<DefinedFuncIndex, CompiledBody>;
 
+/// The largest function body, in bytes of Wasm, this tier compiles;
+/// larger ones go to the fallback. LLVM's instruction scheduling and
+/// register allocation take time quadratic in a basic block's length, so
+/// without a bound a hostile function of a megabyte would compile for
+/// hours; with it, compile time stays linear in the module's size. The
+/// largest function of CPython 3.12 (its interpreter loop) has 104 KiB.
+pub const MAX_FUNCTION_BYTES: usize = 128 * 1024;
+
+/// Stack of the thread LLVM runs on: reserved, and touched only as deep
+/// as LLVM recurses. A function of [`MAX_FUNCTION_BYTES`] needs far less.
+const LLVM_STACK: usize = 256 << 20;
+
 /// What one module's compilation with LLVM produced.
 #[derive(Debug, Default)]
 pub struct LlvmModuleStats {
@@ -148,8 +176,27 @@ impl LlvmCompiler {
     }
 
     /// Compiles the functions of `module` this tier takes with LLVM: a body
-    /// for each, the rest left to the fallback.
+    /// for each, the rest left to the fallback. Runs LLVM on a thread of
+    /// its own with [`LLVM_STACK`] bytes of stack: LLVM's code generator
+    /// recurses over a basic block's instructions, and a block of a few
+    /// ten thousand instructions overflows the 8 MiB of a main thread
+    /// (and far less on an embedder's small thread).
     pub fn compile_llvm_bodies(
+        &self,
+        module: &ModuleInput<'_>,
+    ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("hayate-llvm".into())
+                .stack_size(LLVM_STACK)
+                .spawn_scoped(scope, || self.compile_llvm_bodies_here(module))
+                .map_err(|e| CompileError::Codegen(format!("no thread for LLVM: {e}")))?
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    fn compile_llvm_bodies_here(
         &self,
         module: &ModuleInput<'_>,
     ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
@@ -166,6 +213,18 @@ impl LlvmCompiler {
         }
         let graph = CallGraph::new(info, module.wasm)?;
         let mut declined = BTreeSet::new();
+        for (index, body) in info.function_bodies.iter() {
+            if body.len() > MAX_FUNCTION_BYTES {
+                declined.insert(index);
+                stats.reasons.push((
+                    index,
+                    format!(
+                        "a body of {} bytes, above the tier's limit of {MAX_FUNCTION_BYTES}",
+                        body.len()
+                    ),
+                ));
+            }
+        }
         // Each round declines the functions that failed to translate (and
         // those the plan must decline with them), then starts over.
         for _round in 0..=n {

@@ -54,6 +54,7 @@ pub mod exceptions;
 pub mod gc;
 pub mod host_func;
 pub mod instance;
+pub mod isolate;
 pub mod late_code;
 pub mod lazy;
 pub mod lazy_table;

@@ -92,22 +92,51 @@ impl Backtrace {
 }
 
 /// The signal handler's question: is this fault a Wasm trap? If registered
-/// code records a trap at exactly `regs.pc`, records the backtrace into
-/// `state`'s buffer and returns the trap. Holds the registry's read lock
-/// only while it runs; neither allocates nor frees.
+/// code records a trap at exactly `regs.pc`, that is the trap. Otherwise,
+/// a memory fault by a Wasm function within [`STACK_FAULT_BELOW`] bytes
+/// below or a page above its own stack pointer is a `StackOverflow`: code
+/// that probes its frame page by page before checking the stack limit (the
+/// LLVM tier's prologues) meets the thread's guard page there when a frame
+/// is larger than the stack left, and nothing else a Wasm function
+/// addresses (linear memory, tables, the VMContext) lies next to its stack
+/// pointer. On a trap, records the backtrace into `state`'s buffer. Holds
+/// the registry's read lock only while it runs; neither allocates nor
+/// frees.
 ///
 /// # Safety
 /// Only from the signal handler, with `state` this thread's innermost
-/// activation and `regs` the interrupted registers.
-pub(super) unsafe fn handle_fault(state: &CallThreadState, regs: Registers) -> Option<Trap> {
+/// activation, `regs` the interrupted registers and `fault_address` the
+/// address a SIGSEGV or SIGBUS faulted at.
+pub(super) unsafe fn handle_fault(
+    state: &CallThreadState,
+    regs: Registers,
+    fault_address: Option<usize>,
+) -> Option<Trap> {
     with_registry(|reg| {
-        let trap = reg.find(regs.pc)?.trap_at_pc(regs.pc)?;
+        let code = reg.find(regs.pc)?;
+        let trap = code.trap_at_pc(regs.pc).or_else(|| {
+            let address = fault_address?;
+            let near_sp = address >= regs.sp.saturating_sub(STACK_FAULT_BELOW)
+                && address < regs.sp.saturating_add(STACK_FAULT_ABOVE);
+            (near_sp && reg.is_wasm_function(regs.pc)).then_some(Trap::StackOverflow)
+        })?;
         // SAFETY: per this function's contract.
         unsafe { record_frames(reg, state, regs) };
         Some(trap)
     })
     .flatten()
 }
+
+/// How far below the stack pointer a fault still counts as a stack
+/// overflow: a `push` or `call` writes 8 bytes below it, a leaf function
+/// may use the 128-byte red zone.
+const STACK_FAULT_BELOW: usize = 256;
+
+/// How far above the stack pointer a fault still counts as a stack
+/// overflow: after probing whole pages a prologue allocates the rest of
+/// its frame, less than a page, without probing, and the function body
+/// touches it first.
+const STACK_FAULT_ABOVE: usize = 4096;
 
 /// Records the PCs of the Wasm frames at a trap, innermost first, across
 /// nested activations (see the parent module's docs).

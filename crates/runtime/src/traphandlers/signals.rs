@@ -6,8 +6,9 @@
 //! remembering the handlers it replaces. On a signal the handler reads the
 //! faulting PC, frame pointer and stack pointer from the `ucontext`; if this
 //! thread is inside `catch_traps` and registered code records a trap at
-//! exactly that PC, it records the backtrace and `longjmp`s back (see the
-//! parent module). Anything else goes to the previous handler: called
+//! exactly that PC, or a Wasm function faulted on its own stack (see
+//! [`super::backtrace::handle_fault`]), it records the backtrace and
+//! `longjmp`s back (see the parent module). Anything else goes to the previous handler: called
 //! directly if there was one (for example the Rust runtime's stack overflow
 //! reporter), otherwise the previous disposition is restored and the fault
 //! re-executes (or, for a signal sent by a process, is raised again), so the
@@ -144,7 +145,8 @@ unsafe extern "C" fn handle_signal(
             let state = &*state;
             if !state.jmp_buf.get().is_null()
                 && let Some(regs) = registers(context)
-                && let Some(trap) = super::backtrace::handle_fault(state, regs)
+                && let Some(trap) =
+                    super::backtrace::handle_fault(state, regs, memory_fault_address(signal, info))
             {
                 // Nothing on this frame needs dropping: `handle_fault`
                 // released the registry lock before returning.
@@ -154,6 +156,19 @@ unsafe extern "C" fn handle_signal(
     }
     // SAFETY: forwarding the kernel's arguments unchanged.
     unsafe { chain(signal, info, context) }
+}
+
+/// The address a SIGSEGV or SIGBUS faulted at; `None` for other signals,
+/// whose `si_addr` is not a data address.
+///
+/// # Safety
+/// `info` is the kernel's `siginfo_t` for `signal`.
+unsafe fn memory_fault_address(signal: c_int, info: *mut libc::siginfo_t) -> Option<usize> {
+    if signal != libc::SIGSEGV && signal != libc::SIGBUS {
+        return None;
+    }
+    // SAFETY: for these signals the kernel fills `si_addr` (caller's promise).
+    Some(unsafe { (*info).si_addr() } as usize)
 }
 
 /// Passes a signal that is not a Wasm trap to the handler `init_traps`
