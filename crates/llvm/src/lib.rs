@@ -177,7 +177,7 @@ impl LlvmCompiler {
 
     /// Compiles the functions of `module` this tier takes with LLVM: a body
     /// for each, the rest left to the fallback. Runs LLVM on a thread of
-    /// its own with [`LLVM_STACK`] bytes of stack: LLVM's code generator
+    /// its own with `LLVM_STACK` bytes of stack: LLVM's code generator
     /// recurses over a basic block's instructions, and a block of a few
     /// ten thousand instructions overflows the 8 MiB of a main thread
     /// (and far less on an embedder's small thread).
