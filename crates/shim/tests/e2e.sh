@@ -293,7 +293,16 @@ expect "artifact: exit status" 3 "exiting" -- "${CTR[@]}" task start --fifo-dir 
 for id in a-args a-env a-exit; do ctr_ container rm "$id" >/dev/null 2>&1 || true; done
 # The first start compiled the artifact's module and the library stored it
 # in the content store under the shim's label; the later ones loaded it.
-if ctr_ content ls | grep -q 'runwasi.io/precompiled/hayate/'; then
+# The label is written after the task started, so allow a busy machine
+# some seconds for it.
+cached() {
+    for _ in $(seq 40); do
+        ctr_ content ls | grep -q 'runwasi.io/precompiled/hayate/' && return 0
+        sleep 0.5
+    done
+    return 1
+}
+if cached; then
     say "ok   artifact: precompiled module cached in the content store"
     PASSED=$((PASSED + 1))
 else

@@ -96,7 +96,7 @@ pub enum DiffOutcome {
 impl DiffOutcome {
     /// A stack-overflow trap: the engines' stacks differ in size, so from
     /// here on nothing can be compared.
-    fn is_stack_overflow(&self) -> bool {
+    pub(super) fn is_stack_overflow(&self) -> bool {
         matches!(
             self,
             DiffOutcome::Trapped(TrapKind::Known(Trap::StackOverflow))
@@ -110,7 +110,7 @@ impl DiffOutcome {
 
     /// The outcome without its values: `returned`, `trapped <code>` or
     /// `failed`.
-    fn kind(&self) -> String {
+    pub(super) fn kind(&self) -> String {
         match self {
             DiffOutcome::Returned(_) => "returned".into(),
             DiffOutcome::Trapped(TrapKind::Known(t)) => format!("trapped {t:?}"),
@@ -119,7 +119,7 @@ impl DiffOutcome {
         }
     }
 
-    fn agrees_with(&self, other: &DiffOutcome) -> bool {
+    pub(super) fn agrees_with(&self, other: &DiffOutcome) -> bool {
         match (self, other) {
             // Error messages are engine-specific; that both failed is enough.
             (DiffOutcome::Error(_), DiffOutcome::Error(_)) => true,
@@ -184,7 +184,7 @@ impl DiffStats {
         }
     }
 
-    fn count_trap(&mut self, outcome: &DiffOutcome) {
+    pub(super) fn count_trap(&mut self, outcome: &DiffOutcome) {
         if let DiffOutcome::Trapped(TrapKind::Known(t)) = outcome {
             self.traps_by_code[*t as usize % 16] += 1;
         }
@@ -217,7 +217,7 @@ pub struct Mismatch {
 
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Hayate and wasmi disagree: {}", self.message)?;
+        writeln!(f, "the engines disagree: {}", self.message)?;
         writeln!(f, "options: {:?}", self.options)?;
         match wasmprinter::print_bytes(&self.wasm) {
             Ok(text) if text.len() < 200_000 => write!(f, "module:\n{text}"),
@@ -268,8 +268,11 @@ pub fn differential(data: &[u8]) -> Result<Option<DiffStats>, Mismatch> {
     differential_wasm(&module.wasm, &options, &mut u).map(Some)
 }
 
+/// The two sides of this differential, as messages name them.
+const SIDES: (&str, &str) = ("Hayate", "wasmi");
+
 /// One export of the module under test.
-enum Export {
+pub(super) enum Export {
     Func { name: String, params: Vec<ValType> },
     Global(String),
     Memory(String),
@@ -314,24 +317,7 @@ pub fn differential_wasm(
         }
     };
     stats.modules += 1;
-    let exports: Vec<Export> = module
-        .0
-        .exports()
-        .filter_map(|e| {
-            let name = e.name().to_string();
-            Some(match e.ty() {
-                ExternType::Func(ft) => Export::Func {
-                    name,
-                    params: ft.params().collect(),
-                },
-                ExternType::Global(_) => Export::Global(name),
-                ExternType::Memory(_) => Export::Memory(name),
-                ExternType::Table(_) => Export::Table(name),
-                // Generated modules have no exceptions (see `generators`).
-                ExternType::Tag(_) => return None,
-            })
-        })
-        .collect();
+    let exports = exports_of(&module.0);
     let has_fuel_global = exports
         .iter()
         .any(|e| matches!(e, Export::Global(n) if n == generators::FUEL_EXPORT));
@@ -380,7 +366,7 @@ pub fn differential_wasm(
         }
     };
     stats.instantiated += 1;
-    compare_state(&exports, &mut h, &mut w, "after instantiation")
+    compare_state(&exports, &mut h, &mut w, SIDES, "after instantiation")
         .map_err(|(kind, message)| mismatch(kind, message))?;
 
     let funcs: Vec<(&str, &[ValType])> = exports
@@ -435,13 +421,34 @@ pub fn differential_wasm(
         stats.calls += 1;
         stats.call_traps += matches!(a, DiffOutcome::Trapped(_)) as u64;
         stats.count_trap(&a);
-        compare_state(&exports, &mut h, &mut w, &format!("after {call}"))
+        compare_state(&exports, &mut h, &mut w, SIDES, &format!("after {call}"))
             .map_err(|(kind, message)| mismatch(kind, message))?;
     }
     Ok(stats)
 }
 
-fn fmt_args(args: &[DiffValue]) -> String {
+/// The exports of `module` the differential observes.
+pub(super) fn exports_of(module: &Module) -> Vec<Export> {
+    module
+        .exports()
+        .filter_map(|e| {
+            let name = e.name().to_string();
+            Some(match e.ty() {
+                ExternType::Func(ft) => Export::Func {
+                    name,
+                    params: ft.params().collect(),
+                },
+                ExternType::Global(_) => Export::Global(name),
+                ExternType::Memory(_) => Export::Memory(name),
+                ExternType::Table(_) => Export::Table(name),
+                // Generated modules have no exceptions (see `generators`).
+                ExternType::Tag(_) => return None,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn fmt_args(args: &[DiffValue]) -> String {
     args.iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
@@ -450,7 +457,7 @@ fn fmt_args(args: &[DiffValue]) -> String {
 
 /// An argument of type `ty`. References are null or, for `externref`, a
 /// host value both engines wrap the same way.
-fn arbitrary_arg(u: &mut Unstructured<'_>, ty: &ValType) -> DiffValue {
+pub(super) fn arbitrary_arg(u: &mut Unstructured<'_>, ty: &ValType) -> DiffValue {
     let v = match ty {
         ValType::I32 => generators::arbitrary_i32(u).map(DiffValue::I32),
         ValType::I64 => generators::arbitrary_i64(u).map(DiffValue::I64),
@@ -482,13 +489,47 @@ fn arbitrary_arg(u: &mut Unstructured<'_>, ty: &ValType) -> DiffValue {
     })
 }
 
-/// Compares every exported global, memory and table.
-fn compare_state(
+/// What the differential reads from an instance between calls.
+pub(super) trait Observed {
+    fn global(&mut self, name: &str) -> DiffValue;
+    fn memory(&mut self, name: &str) -> &[u8];
+    fn table(&mut self, name: &str) -> Vec<DiffValue>;
+}
+
+impl Observed for HayateInstance {
+    fn global(&mut self, name: &str) -> DiffValue {
+        HayateInstance::global(self, name)
+    }
+    fn memory(&mut self, name: &str) -> &[u8] {
+        HayateInstance::memory(self, name)
+    }
+    fn table(&mut self, name: &str) -> Vec<DiffValue> {
+        HayateInstance::table(self, name)
+    }
+}
+
+impl Observed for WasmiInstance {
+    fn global(&mut self, name: &str) -> DiffValue {
+        WasmiInstance::global(self, name)
+    }
+    fn memory(&mut self, name: &str) -> &[u8] {
+        WasmiInstance::memory(self, name)
+    }
+    fn table(&mut self, name: &str) -> Vec<DiffValue> {
+        WasmiInstance::table(self, name)
+    }
+}
+
+/// Compares every exported global, memory and table of `h` and `w`,
+/// naming them `names` in messages.
+pub(super) fn compare_state(
     exports: &[Export],
-    h: &mut HayateInstance,
-    w: &mut WasmiInstance,
+    h: &mut impl Observed,
+    w: &mut impl Observed,
+    names: (&str, &str),
     when: &str,
 ) -> Result<(), (String, String)> {
+    let (hn, wn) = names;
     for export in exports {
         match export {
             Export::Func { .. } => {}
@@ -497,7 +538,7 @@ fn compare_state(
                 if a != b {
                     return Err((
                         "global differs".into(),
-                        format!("{when}: global {name:?}: Hayate {a}, wasmi {b}"),
+                        format!("{when}: global {name:?}: {hn} {a}, {wn} {b}"),
                     ));
                 }
             }
@@ -507,7 +548,7 @@ fn compare_state(
                     return Err((
                         "memory size differs".into(),
                         format!(
-                            "{when}: memory {name:?} size: Hayate {} bytes, wasmi {} bytes",
+                            "{when}: memory {name:?} size: {hn} {} bytes, {wn} {} bytes",
                             a.len(),
                             b.len()
                         ),
@@ -519,7 +560,7 @@ fn compare_state(
                     return Err((
                         "memory differs".into(),
                         format!(
-                            "{when}: memory {name:?} differs first at byte {first:#x}: Hayate {:02x?}, wasmi {:02x?}",
+                            "{when}: memory {name:?} differs first at byte {first:#x}: {hn} {:02x?}, {wn} {:02x?}",
                             &a[first..end],
                             &b[first..end]
                         ),
@@ -532,7 +573,7 @@ fn compare_state(
                     return Err((
                         "table size differs".into(),
                         format!(
-                            "{when}: table {name:?} size: Hayate {}, wasmi {}",
+                            "{when}: table {name:?} size: {hn} {}, {wn} {}",
                             a.len(),
                             b.len()
                         ),
@@ -542,7 +583,7 @@ fn compare_state(
                     return Err((
                         "table element differs".into(),
                         format!(
-                            "{when}: table {name:?} element {i}: Hayate {}, wasmi {}",
+                            "{when}: table {name:?} element {i}: {hn} {}, {wn} {}",
                             a[i], b[i]
                         ),
                     ));

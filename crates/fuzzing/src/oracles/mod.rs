@@ -6,6 +6,7 @@
 
 mod diff;
 mod hayate_side;
+mod tiers;
 mod wasmi_side;
 
 use arbitrary::Unstructured;
@@ -19,6 +20,7 @@ pub use diff::{
     differential_wasm,
 };
 pub use hayate_side::{ENGINE_VARIANTS, engine_variant};
+pub use tiers::{tiers, tiers_wasm};
 
 /// Arbitrary bytes (binary or text) into `Module::new`: it must return `Ok` or
 /// an error, never panic or crash. Returns whether the module compiled.
