@@ -29,7 +29,10 @@ impl IsolatedCompiler {
         &self,
         compile: impl FnOnce() -> Result<CompiledModule, CompileError>,
     ) -> Result<CompiledModule, CompileError> {
-        let bytes = hayate_runtime::isolate::in_child_process(|| encode(compile()))
+        // No other thread of this process may be inside LLVM at the fork:
+        // the child would find LLVM's state locked for good.
+        let paused = hayate_llvm::pause_for_fork();
+        let bytes = hayate_runtime::isolate::in_child_process(paused, || encode(compile()))
             .map_err(|e| {
                 CompileError::Codegen(format!(
                     "LLVM failed on this module ({e}); Cranelift, the default strategy, may compile it"

@@ -30,7 +30,8 @@
 //!   compiler in a child process (`hayate`'s `isolated.rs`): LLVM 19
 //!   crashes on some inputs (a block of a few thousand values live across
 //!   a call), and such a crash must be a compile error, not the host's
-//!   end.
+//!   end. The fork happens under [`pause_for_fork`], so the child never
+//!   copies LLVM's state half-built by another thread.
 //! - A frame larger than the stack left is probed page by page before
 //!   the stack-limit check runs; the probe that meets the guard page is a
 //!   fault near the stack pointer, which the runtime's signal handler
@@ -84,7 +85,7 @@ mod plan;
 mod translate;
 
 use std::collections::BTreeSet;
-use std::sync::Once;
+use std::sync::{Once, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hayate_environ::{
     Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, Compiler,
@@ -125,6 +126,25 @@ pub const MAX_FUNCTION_BYTES: usize = 128 * 1024;
 /// as LLVM recurses. A function of [`MAX_FUNCTION_BYTES`] needs far less.
 const LLVM_STACK: usize = 256 << 20;
 
+/// Held shared by every thread of this process while it runs LLVM, and
+/// exclusively by [`pause_for_fork`]'s caller. LLVM keeps process-wide
+/// state that it builds lazily under locks (function-local statics, the
+/// pass registry); a child forked while another thread is midway through
+/// building it would wait forever for a thread it does not have.
+static LLVM_RUNNING: RwLock<()> = RwLock::new(());
+
+fn llvm_running() -> RwLockReadGuard<'static, ()> {
+    LLVM_RUNNING.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits until no thread of this process runs LLVM, and keeps every
+/// thread out of it until the guard drops. Hold it across a `fork` whose
+/// child runs LLVM (the engine's isolated compiler does): the child then
+/// starts with LLVM's state whole.
+pub fn pause_for_fork() -> RwLockWriteGuard<'static, ()> {
+    LLVM_RUNNING.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// What one module's compilation with LLVM produced.
 #[derive(Debug, Default)]
 pub struct LlvmModuleStats {
@@ -148,6 +168,7 @@ impl LlvmCompiler {
             return Err(fallback);
         }
         static INIT: Once = Once::new();
+        let _running = llvm_running();
         INIT.call_once(|| LlvmTarget::initialize_x86(&InitializationConfig::default()));
         let features = llvm_features(&fallback.isa_flags());
         Ok(LlvmCompiler { fallback, features })
@@ -185,6 +206,7 @@ impl LlvmCompiler {
         &self,
         module: &ModuleInput<'_>,
     ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
+        let _running = llvm_running();
         std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("hayate-llvm".into())
