@@ -210,6 +210,8 @@ impl Assembler {
             // The baseline declines functions with exception handlers.
             exception_sites: Vec::new(),
             stack_maps: Vec::new(),
+            // Every access that may fault is in the trap table.
+            guard_page_faults: false,
         }
     }
 

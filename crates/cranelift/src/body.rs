@@ -124,6 +124,8 @@ pub(crate) fn compile_body(
         address_map,
         exception_sites: exception_sites(buffer)?,
         stack_maps: stack_maps(buffer)?,
+        // Every access that may fault is in the trap table.
+        guard_page_faults: false,
     })
 }
 

@@ -57,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -662,6 +662,7 @@ mod tests {
                         length: 16,
                     },
                     address_map: crate::AddressMap::from_pairs(&[(0, 40), (4, 44)]),
+                    guard_page_faults: true,
                 };
                 2
             ]

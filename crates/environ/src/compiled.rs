@@ -131,6 +131,8 @@ pub struct CompiledBody {
     pub exception_sites: Vec<ExceptionSite>,
     /// Call sites whose frame keeps GC references, offsets in the body.
     pub stack_maps: Vec<StackMapSite>,
+    /// See [`CompiledFunction::guard_page_faults`].
+    pub guard_page_faults: bool,
 }
 
 /// One compiled WebAssembly function.
@@ -141,6 +143,12 @@ pub struct CompiledFunction {
     /// Which Wasm instruction each offset from the function's start came
     /// from, for backtraces.
     pub address_map: AddressMap,
+    /// Whether a memory fault anywhere in the function's code, away from
+    /// its stack, is an access of linear memory caught by its guard
+    /// pages (`Trap::MemoryOutOfBounds`). Code whose accesses are not
+    /// each in the trap table says so (the LLVM tier's: LLVM keeps no
+    /// record of which instruction a load became).
+    pub guard_page_faults: bool,
 }
 
 /// A compiled module.

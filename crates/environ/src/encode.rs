@@ -993,7 +993,9 @@ impl Decode for FunctionLoc {
 
 impl Encode for CompiledFunction {
     fn encode(&self, e: &mut Encoder) {
-        e.put(&self.loc).put(self.address_map.as_bytes());
+        e.put(&self.loc)
+            .put(self.address_map.as_bytes())
+            .put(&self.guard_page_faults);
     }
 }
 
@@ -1002,6 +1004,7 @@ impl Decode for CompiledFunction {
         Ok(CompiledFunction {
             loc: d.get()?,
             address_map: AddressMap::from_bytes(d.get()?),
+            guard_page_faults: d.get()?,
         })
     }
 }

@@ -58,6 +58,7 @@ pub fn link(
                 module.functions.push(CompiledFunction {
                     loc,
                     address_map: AddressMap::from_pairs(&body.address_map),
+                    guard_page_faults: body.guard_page_faults,
                 });
             }
             CompileJob::ArrayToWasm(index) => {
@@ -223,6 +224,7 @@ mod tests {
             address_map: vec![(0, 7)],
             exception_sites: Vec::new(),
             stack_maps: Vec::new(),
+            guard_page_faults: false,
         }
     }
 

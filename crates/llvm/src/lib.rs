@@ -42,9 +42,15 @@
 //! The IR has no undefined behaviour for any input (see `translate`):
 //! traps are explicit branches to calls of `noreturn` functions that may
 //! read and write all memory, so LLVM can neither drop a store before a
-//! trap nor move an access across one; every linear-memory access is
-//! bounds-checked before it happens (`translate/memory.rs`), shifts are
-//! masked, conversions are tested before they run. Given that, every
+//! trap nor move an access across one; shifts are masked, conversions
+//! are tested before they run. A linear-memory access is either
+//! bounds-checked before it happens (explicit bounds checks) or, with
+//! guard pages, unchecked and volatile: LLVM keeps each such access and
+//! its order with the other accesses, global stores and calls, so the
+//! fault of an out-of-bounds one leaves what the program did before it
+//! (`translate/memory.rs`); the runtime takes any memory fault of this
+//! tier's code for an out-of-bounds access (`guard_page_faults`). Volatile
+//! accesses are not vectorised. Given that, every
 //! transformation LLVM's standard pipeline makes preserves the program's
 //! meaning, and the passes run are exactly `default<O3>`: the function
 //! simplification pipeline (SROA and `mem2reg` turn locals into SSA
@@ -284,7 +290,13 @@ impl LlvmCompiler {
             let bodies = (0..n)
                 .map(|i| DefinedFuncIndex::from_u32(i as u32))
                 .filter(|d| plan.compiles(*d))
-                .map(|d| (d, bodies.remove(&d).unwrap_or_default()))
+                .map(|d| {
+                    let mut body = bodies.remove(&d).unwrap_or_default();
+                    // With guard pages its heap accesses fault unrecorded
+                    // (see `translate/memory.rs`).
+                    body.guard_page_faults = tunables.bounds_checks.guard_pages();
+                    (d, body)
+                })
                 .collect();
             return Ok((bodies, stats));
         }
@@ -363,7 +375,7 @@ impl Compiler for LlvmCompiler {
 
     fn fingerprint(&self) -> String {
         format!(
-            "hayate-llvm 1 (LLVM {LLVM_VERSION}, {}, {})\n{}",
+            "hayate-llvm 2 (LLVM {LLVM_VERSION}, {}, {})\n{}",
             emit::PIPELINE,
             self.features,
             self.fallback.fingerprint()

@@ -395,3 +395,98 @@ fn epochs_interrupt_endless_loops() {
         ticker.join().unwrap();
     }
 }
+
+/// What a trapping access leaves behind is what the program did before
+/// it, under guard pages (where LLVM's code has no check and the access
+/// faults) as under explicit checks: stores to memory and to globals
+/// before the access are done, the ones after it are not, and an access
+/// whose value goes unused still traps.
+#[test]
+fn out_of_bounds_accesses_trap_in_program_order() {
+    let wat = r#"(module
+      (memory 1)
+      (global $g (export "g") (mut i32) (i32.const 0))
+      (func (export "store_load_store") (param i32)
+        (i32.store (i32.const 0) (i32.const 1))
+        (global.set $g (i32.const 1))
+        (drop (i32.load (local.get 0)))
+        (i32.store (i32.const 0) (i32.const 2))
+        (global.set $g (i32.const 2)))
+      (func (export "unused_times_zero") (param i32) (result i32)
+        (i32.mul (i32.load (local.get 0)) (i32.const 0)))
+      (func (export "store_then_fault") (param i32)
+        (i32.store (i32.const 8) (i32.const 7))
+        (i32.store (local.get 0) (i32.const 9))
+        (i32.store (i32.const 8) (i32.const 8)))
+      (func (export "fill") (param i32 i32) (local i32)
+        ;; Stores 1 at every fourth byte from 0 up to $1, through the
+        ;; possibly out-of-bounds address $0 + i: a loop LLVM would
+        ;; otherwise vectorise or cut short.
+        (loop $l
+          (i32.store (i32.add (local.get 0) (local.get 2)) (i32.const 1))
+          (local.set 2 (i32.add (local.get 2) (i32.const 4)))
+          (br_if $l (i32.lt_u (local.get 2) (local.get 1)))))
+      (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))"#;
+    use Val::*;
+    for checks in [
+        hayate::BoundsChecks::GuardPages,
+        hayate::BoundsChecks::Explicit,
+    ] {
+        let mut config = Config::new();
+        config.strategy(Strategy::Llvm).bounds_checks(checks);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let call = |store: &mut Store<()>, name: &str, args: &[Val]| {
+            let f = instance.get_func(&mut *store, name).unwrap();
+            let mut out = vec![I32(0); f.ty(&*store).results().len()];
+            match f.call(&mut *store, args, &mut out) {
+                Ok(()) => Ok(out),
+                Err(e) => Err(*e.downcast_ref::<Trap>().expect("a trap")),
+            }
+        };
+        let trap = |store: &mut Store<()>, name: &str, args: &[Val]| call(store, name, args).err();
+        let peek = |store: &mut Store<()>, at: i32| match call(store, "peek", &[I32(at)]) {
+            Ok(v) => match v[0] {
+                I32(x) => x,
+                _ => unreachable!(),
+            },
+            Err(t) => panic!("peek {at}: {t:?}"),
+        };
+        let g = instance.get_global(&mut store, "g").unwrap();
+        for at in [65536, -4, 65533] {
+            assert_eq!(
+                trap(&mut store, "store_load_store", &[I32(at)]),
+                Some(Trap::MemoryOutOfBounds),
+                "{checks:?}"
+            );
+            assert_eq!(peek(&mut store, 0), 1, "{checks:?}: the store before");
+            assert!(
+                matches!(g.get(&mut store), I32(1)),
+                "{checks:?}: the global"
+            );
+            assert_eq!(
+                trap(&mut store, "unused_times_zero", &[I32(at)]),
+                Some(Trap::MemoryOutOfBounds),
+                "{checks:?}: an unused load traps"
+            );
+            assert_eq!(
+                trap(&mut store, "store_then_fault", &[I32(at)]),
+                Some(Trap::MemoryOutOfBounds)
+            );
+            assert_eq!(peek(&mut store, 8), 7, "{checks:?}");
+        }
+        call(&mut store, "store_load_store", &[I32(4)]).unwrap();
+        assert_eq!(peek(&mut store, 0), 2);
+        assert!(matches!(g.get(&mut store), I32(2)));
+        // The loop stores up to the last in-bounds word, then traps.
+        assert_eq!(
+            trap(&mut store, "fill", &[I32(65536 - 64), I32(1024)]),
+            Some(Trap::MemoryOutOfBounds)
+        );
+        for at in (65536 - 64..65536).step_by(4) {
+            assert_eq!(peek(&mut store, at), 1, "{checks:?}: word {at}");
+        }
+    }
+}

@@ -97,6 +97,14 @@ impl CodeMeta {
         self.compiled.trap_at(self.offset(pc)?)
     }
 
+    /// Whether `pc` lies in a function whose memory faults are guard-page
+    /// hits (`CompiledFunction::guard_page_faults`). Signal-handler safe.
+    pub(crate) fn guard_page_faults_at_pc(&self, pc: usize) -> bool {
+        self.offset(pc)
+            .and_then(|offset| self.compiled.function_at(offset))
+            .is_some_and(|position| self.compiled.functions[position].guard_page_faults)
+    }
+
     /// The module's defined function whose code contains `pc`.
     /// Signal-handler safe.
     pub(crate) fn defined_function_at_pc(&self, pc: usize) -> Option<DefinedFuncIndex> {

@@ -2,23 +2,34 @@
 //! `memory.size`/`memory.grow`, the bulk-memory operators (runtime
 //! builtins), and `global.get`/`global.set`.
 //!
-//! Every access is checked explicitly (`index + offset + size <=
-//! length`) and branches to a `MemoryOutOfBounds` trap before it
-//! happens, also where guard pages would catch it: the check is what
-//! keeps accesses in program order with respect to the trap in LLVM's
-//! eyes (a load LLVM believes cannot fault may be moved above an earlier
-//! store, which a fault in the guard region would make visible). The
-//! length is a VMContext load LLVM keeps in a register between calls
-//! (type-based alias analysis tells it heap stores cannot change it),
-//! and checks it can prove redundant it removes. Accesses are byte
-//! aligned: Wasm's alignment is only a hint.
+//! With guard pages (`BoundsChecks::GuardPages`) an access has no check:
+//! every 32-bit index plus offset lands in the memory's 8 GiB
+//! reservation, and one beyond the length faults in the guard region,
+//! which the runtime turns into `MemoryOutOfBounds` for any memory fault
+//! of this tier's code (`CompiledBody::guard_page_faults`). LLVM does not
+//! know an access may fault, so on its own it would delete a load whose
+//! value goes unused, or move a store of the heap or of a global across
+//! a faulting load, changing what a trap leaves behind. Such accesses are
+//! therefore volatile: LLVM keeps every one, in program order with the
+//! others and with calls, and treats each as a side effect no store may
+//! cross. They still get LLVM's registers, addressing modes, unrolling
+//! and scheduling around them.
+//!
+//! Without guard pages every access is checked explicitly (`index +
+//! offset + size <= length`) and branches to a `MemoryOutOfBounds` trap
+//! before it happens; the branch keeps it in order. The length is a
+//! VMContext load LLVM keeps in a register between calls (type-based
+//! alias analysis tells it heap stores cannot change it), and checks it
+//! can prove redundant it removes.
+//!
+//! Accesses are byte aligned: Wasm's alignment is only a hint.
 
 use hayate_environ::builtins::Builtin;
 use hayate_environ::wasmparser::{MemArg, MemArgTarget, Operator};
 use hayate_environ::{CompileError, GlobalIndex, MemoryIndex, Trap, VMOffsets};
 use inkwell::IntPredicate;
 use inkwell::types::{BasicTypeEnum, IntType};
-use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
+use inkwell::values::{BasicValue, BasicValueEnum, InstructionValue, IntValue, PointerValue};
 
 use super::{FuncTranslator, Region, Result, unsupported};
 
@@ -142,7 +153,10 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                 self.global_type(global)?;
                 let v = self.pop()?;
                 let (base, offset) = self.global_address(global)?;
-                self.store(v, base, offset, Region::Global)?;
+                let at = self.offset_ptr(base, offset)?;
+                let inst = self.b.build_store(at, v)?;
+                self.tag(inst, Region::Global)?;
+                self.keep_in_order_with_faults(inst)?;
             }
             _ => return Ok(false),
         }
@@ -232,16 +246,18 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         };
         let memory = self.memory32(mem)?;
         let index = self.pop_index64()?;
-        let i64t = self.cx.i64_type();
-        // A 32-bit index plus a 32-bit offset and the size cannot wrap 64
-        // bits.
-        let reach = memarg.offset + u64::from(size);
-        let end = self
-            .b
-            .build_int_add(index, i64t.const_int(reach, false), "")?;
-        let len = self.memory_length(memory)?;
-        let out = self.b.build_int_compare(IntPredicate::UGT, end, len, "")?;
-        self.trap_if(out, Trap::MemoryOutOfBounds)?;
+        if !self.env.guard_pages {
+            // A 32-bit index plus a 32-bit offset and the size cannot
+            // wrap 64 bits.
+            let reach = memarg.offset + u64::from(size);
+            let i64t = self.cx.i64_type();
+            let end = self
+                .b
+                .build_int_add(index, i64t.const_int(reach, false), "")?;
+            let len = self.memory_length(memory)?;
+            let out = self.b.build_int_compare(IntPredicate::UGT, end, len, "")?;
+            self.trap_if(out, Trap::MemoryOutOfBounds)?;
+        }
         let base = self.memory_base(memory)?;
         let at = crate::gep::byte_offset(self.cx, &self.b, base, index)?;
         self.offset_ptr(at, memarg.offset)
@@ -290,11 +306,24 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     }
 
     /// Marks a load or store of linear memory: byte aligned (Wasm's
-    /// alignment is a hint), in the heap's alias class.
-    pub(super) fn mark_heap_access(&self, inst: inkwell::values::InstructionValue<'ctx>) -> Result {
+    /// alignment is a hint), in the heap's alias class, and in order with
+    /// the faults of other accesses.
+    pub(super) fn mark_heap_access(&self, inst: InstructionValue<'ctx>) -> Result {
         inst.set_alignment(1)
             .map_err(|e| CompileError::Codegen(format!("alignment: {e:?}")))?;
-        self.tag(inst, Region::Heap)
+        self.tag(inst, Region::Heap)?;
+        self.keep_in_order_with_faults(inst)
+    }
+
+    /// Makes `inst`, an access of linear memory or a global store,
+    /// volatile where heap accesses fault instead of branching to a trap
+    /// (see the module docs).
+    fn keep_in_order_with_faults(&self, inst: InstructionValue<'ctx>) -> Result {
+        if self.env.guard_pages {
+            inst.set_volatile(true)
+                .map_err(|e| CompileError::Codegen(format!("volatile: {e:?}")))?;
+        }
+        Ok(())
     }
 
     fn global_type(&self, global: GlobalIndex) -> Result<BasicTypeEnum<'ctx>> {

@@ -99,7 +99,11 @@ impl Backtrace {
 /// LLVM tier's prologues) meets the thread's guard page there when a frame
 /// is larger than the stack left, and nothing else a Wasm function
 /// addresses (linear memory, tables, the VMContext) lies next to its stack
-/// pointer. On a trap, records the backtrace into `state`'s buffer. Holds
+/// pointer. Any other memory fault in a function compiled with
+/// `guard_page_faults` is `MemoryOutOfBounds`: such code reaches nothing
+/// that faults but its linear memories' guard regions (tables and the
+/// VMContext are always mapped, and table accesses are checked). On a
+/// trap, records the backtrace into `state`'s buffer. Holds
 /// the registry's read lock only while it runs; neither allocates nor
 /// frees.
 ///
@@ -118,7 +122,12 @@ pub(super) unsafe fn handle_fault(
             let address = fault_address?;
             let near_sp = address >= regs.sp.saturating_sub(STACK_FAULT_BELOW)
                 && address < regs.sp.saturating_add(STACK_FAULT_ABOVE);
-            (near_sp && reg.is_wasm_function(regs.pc)).then_some(Trap::StackOverflow)
+            if near_sp && reg.is_wasm_function(regs.pc) {
+                Some(Trap::StackOverflow)
+            } else {
+                code.guard_page_faults_at_pc(regs.pc)
+                    .then_some(Trap::MemoryOutOfBounds)
+            }
         })?;
         // SAFETY: per this function's contract.
         unsafe { record_frames(reg, state, regs) };
