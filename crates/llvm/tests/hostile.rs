@@ -2,6 +2,8 @@
 //! stack the thread has, and small host stacks. Each must end in a
 //! `StackOverflow` trap, never in a crash of the host process.
 
+mod common;
+
 use hayate::{Config, Engine, Func, Instance, Module, Store, Strategy, Trap, Val};
 
 /// A module whose `big` function reads `values` mutable v128 globals
@@ -86,7 +88,6 @@ fn frames_larger_than_the_stack_trap() {
 /// would take time quadratic in it); the module still runs.
 #[test]
 fn functions_above_the_size_limit_go_to_cranelift() {
-    use hayate_environ::{ModuleInfo, ModuleInput, features_for};
     let pushes = hayate_llvm::MAX_FUNCTION_BYTES / 3 + 1;
     let mut wat = String::from("(module (func (export \"long\") (result i32) (local i32)\n");
     for _ in 0..pushes {
@@ -95,13 +96,7 @@ fn functions_above_the_size_limit_go_to_cranelift() {
     }
     wat.push_str("i32.const 7) (func (export \"short\") (result i32) (i32.const 8)))");
     let wasm = wat::parse_str(&wat).unwrap();
-    let info = ModuleInfo::parse(&wasm, features_for(None)).unwrap();
-    let cranelift =
-        hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
-    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).unwrap();
-    let (_, stats) = llvm
-        .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
-        .unwrap();
+    let stats = common::llvm_stats(&wasm);
     assert_eq!((stats.compiled, stats.declined), (1, 1));
     assert!(stats.reasons[0].1.contains("limit"), "{:?}", stats.reasons);
 

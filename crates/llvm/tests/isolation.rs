@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+
 use hayate::{Config, Engine, Instance, Module, Store, Strategy};
-use hayate_environ::{ModuleInfo, ModuleInput, features_for};
 
 /// A module with a call to a libm-named import, so LLVM's library-function
 /// tables are consulted while it compiles.
@@ -28,16 +29,9 @@ const WAT: &str = r#"(module
 /// would, until `stop`.
 fn compile_in_process_until(stop: &AtomicBool) -> usize {
     let wasm = wat::parse_str(WAT).unwrap();
-    let info = ModuleInfo::parse(&wasm, features_for(None)).unwrap();
     let mut rounds = 0;
     while !stop.load(Ordering::Relaxed) {
-        let cranelift =
-            hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
-        let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).unwrap();
-        let (_, stats) = llvm
-            .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
-            .unwrap();
-        assert_eq!(stats.compiled, 2);
+        assert_eq!(common::llvm_stats(&wasm).compiled, 2);
         rounds += 1;
     }
     rounds

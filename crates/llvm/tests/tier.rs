@@ -2,6 +2,8 @@
 //! and the same traps, code from both tiers calling each other, and the
 //! functions each tier takes.
 
+mod common;
+
 use hayate::{Config, Engine, Instance, Module, Store, Strategy, Trap, Val};
 
 fn engine(strategy: Strategy) -> Engine {
@@ -267,7 +269,6 @@ fn tiers_call_each_other() {
 /// arguments for; the rest, including a function a declined one calls.
 #[test]
 fn the_plan_declines_what_it_must() {
-    use hayate_environ::{ModuleInfo, ModuleInput, features_for};
     let wat = r#"(module
       (func $refs (param i32) (result i32)
         (i32.add (ref.is_null (ref.null func)) (call $scalar (local.get 0))))
@@ -280,14 +281,7 @@ fn the_plan_declines_what_it_must() {
       (func (export "calls_internal") (result i64)
         (call $internal5 (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5))
         (i64.sub)))"#;
-    let wasm = wat::parse_str(wat).unwrap();
-    let info = ModuleInfo::parse(&wasm, features_for(None)).unwrap();
-    let cranelift =
-        hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
-    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).unwrap();
-    let (_, stats) = llvm
-        .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
-        .unwrap();
+    let stats = common::llvm_stats(&wat::parse_str(wat).unwrap());
     assert_eq!((stats.compiled, stats.declined), (4, 2));
     assert!(matches!(
         same(wat, "calls_internal", &[]).unwrap()[0],

@@ -369,24 +369,7 @@ pub fn differential_wasm(
     compare_state(&exports, &mut h, &mut w, SIDES, "after instantiation")
         .map_err(|(kind, message)| mismatch(kind, message))?;
 
-    let funcs: Vec<(&str, &[ValType])> = exports
-        .iter()
-        .filter_map(|e| match e {
-            Export::Func { name, params } => Some((name.as_str(), params.as_slice())),
-            _ => None,
-        })
-        .collect();
-    // Every function once, in order, then up to as many again, chosen by the
-    // input while it lasts.
-    let mut order: Vec<usize> = (0..funcs.len()).collect();
-    for _ in 0..funcs.len() {
-        match u.choose_index(funcs.len()) {
-            Ok(i) if !u.is_empty() => order.push(i),
-            _ => break,
-        }
-    }
-    for (n, i) in order.into_iter().enumerate() {
-        let (name, params) = funcs[i];
+    for (n, (name, params)) in call_plan(&exports, u).into_iter().enumerate() {
         let args = params
             .iter()
             .map(|ty| arbitrary_arg(u, ty))
@@ -592,4 +575,28 @@ pub(super) fn compare_state(
         }
     }
     Ok(())
+}
+
+/// The calls a differential makes on a module with `exports`: every
+/// exported function once, in order, then up to as many again, chosen by
+/// `u` while it lasts.
+pub(super) fn call_plan<'e>(
+    exports: &'e [Export],
+    u: &mut Unstructured<'_>,
+) -> Vec<(&'e str, &'e [ValType])> {
+    let funcs: Vec<(&str, &[ValType])> = exports
+        .iter()
+        .filter_map(|e| match e {
+            Export::Func { name, params } => Some((name.as_str(), params.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..funcs.len()).collect();
+    for _ in 0..funcs.len() {
+        match u.choose_index(funcs.len()) {
+            Ok(i) if !u.is_empty() => order.push(i),
+            _ => break,
+        }
+    }
+    order.into_iter().map(|i| funcs[i]).collect()
 }

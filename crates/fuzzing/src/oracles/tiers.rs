@@ -103,22 +103,7 @@ pub fn tiers_wasm(
     diff::compare_state(&exports, &mut a, &mut b, SIDES, "after instantiation")
         .map_err(|(kind, message)| mismatch(kind, message))?;
 
-    let funcs: Vec<(&str, &[hayate::ValType])> = exports
-        .iter()
-        .filter_map(|e| match e {
-            Export::Func { name, params } => Some((name.as_str(), params.as_slice())),
-            _ => None,
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..funcs.len()).collect();
-    for _ in 0..funcs.len() {
-        match u.choose_index(funcs.len()) {
-            Ok(i) if !u.is_empty() => order.push(i),
-            _ => break,
-        }
-    }
-    for (n, i) in order.into_iter().enumerate() {
-        let (name, params) = funcs[i];
+    for (n, (name, params)) in diff::call_plan(&exports, u).into_iter().enumerate() {
         let args: Vec<_> = params.iter().map(|ty| diff::arbitrary_arg(u, ty)).collect();
         if let (Some(fuel), true) = (fuel, has_fuel_global) {
             a.set_global(generators::FUEL_EXPORT, diff::DiffValue::I32(fuel as i32));
