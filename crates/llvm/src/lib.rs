@@ -95,7 +95,7 @@ use std::sync::{Once, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hayate_environ::{
     Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, Compiler,
-    DefinedFuncIndex, FuncType, ModuleInput, Target, Tunables, VMOffsets,
+    DefinedFuncIndex, FuncType, ModuleInput, RelocationTarget, Target, Tunables, VMOffsets,
 };
 use inkwell::OptimizationLevel;
 use inkwell::context::Context;
@@ -154,8 +154,13 @@ pub fn pause_for_fork() -> RwLockWriteGuard<'static, ()> {
 /// What one module's compilation with LLVM produced.
 #[derive(Debug, Default)]
 pub struct LlvmModuleStats {
-    /// Functions LLVM compiled.
+    /// Functions LLVM compiled (their entry, or a copy).
     pub compiled: usize,
+    /// Of those, the functions whose entry the fallback compiles (code
+    /// outside this tier reaches them, and their signature has no Wasm
+    /// convention LLVM can express), LLVM compiling a copy its own code
+    /// calls (see `plan.rs`).
+    pub copies: Vec<DefinedFuncIndex>,
     /// Functions it declined to the fallback.
     pub declined: usize,
     /// Why, for the functions that failed to translate (the others were
@@ -232,9 +237,8 @@ impl LlvmCompiler {
         let n = info.function_bodies.len();
         let tunables = self.tunables();
         let mut stats = LlvmModuleStats {
-            compiled: 0,
             declined: n,
-            reasons: Vec::new(),
+            ..LlvmModuleStats::default()
         };
         if tunables.lazy_compilation || n == 0 {
             return Ok((LlvmBodies::new(), stats));
@@ -256,7 +260,7 @@ impl LlvmCompiler {
         // Each round declines the functions that failed to translate (and
         // those the plan must decline with them), then starts over.
         for _round in 0..=n {
-            let plan = Plan::new(info, &graph, &mut declined);
+            let plan = Plan::new(info, &graph, &declined);
             if plan.compiled_count() == 0 {
                 break;
             }
@@ -287,6 +291,10 @@ impl LlvmCompiler {
             let mut bodies = emit::read_object(&object, info)?;
             stats.compiled = plan.compiled_count();
             stats.declined = n - stats.compiled;
+            stats.copies = (0..n)
+                .map(|i| DefinedFuncIndex::from_u32(i as u32))
+                .filter(|d| plan.is_copy(*d))
+                .collect();
             let bodies = (0..n)
                 .map(|i| DefinedFuncIndex::from_u32(i as u32))
                 .filter(|d| plan.compiles(*d))
@@ -309,13 +317,39 @@ impl LlvmCompiler {
         module: &ModuleInput<'_>,
     ) -> Result<(CompiledModule, LlvmModuleStats), CompileError> {
         let (mut llvm, stats) = self.compile_llvm_bodies(module)?;
+        // A copy follows the fallback's entry in the function's body: this
+        // tier's calls to it land that far into the body.
+        let mut entries = std::collections::HashMap::new();
+        let mut copy_at = std::collections::HashMap::new();
+        for &index in &stats.copies {
+            let entry = self.fallback.compile_function(module, index)?;
+            let align = llvm.get(&index).map_or(1, |copy| copy.alignment.max(1));
+            copy_at.insert(
+                index,
+                entry.code.len().next_multiple_of(align as usize) as i64,
+            );
+            entries.insert(index, entry);
+        }
+        for body in llvm.values_mut() {
+            for reloc in &mut body.relocations {
+                if let RelocationTarget::Function(target) = reloc.target
+                    && let Some(at) = copy_at.get(&target)
+                {
+                    reloc.addend += at;
+                }
+            }
+        }
         let jobs = CompileJob::for_module(module.info);
         let bodies = jobs
             .iter()
             .map(|job| match job {
-                CompileJob::Function(index) => match llvm.remove(index) {
-                    Some(body) => Ok(body),
-                    None => self.fallback.compile_function(module, *index),
+                CompileJob::Function(index) => match (entries.remove(index), llvm.remove(index)) {
+                    (Some(entry), Some(copy)) => Ok(followed_by(entry, copy)),
+                    (None, Some(body)) => Ok(body),
+                    (entry, None) => match entry {
+                        Some(entry) => Ok(entry),
+                        None => self.fallback.compile_function(module, *index),
+                    },
                 },
                 other => self.fallback.compile_job(module, *other),
             })
@@ -323,6 +357,43 @@ impl LlvmCompiler {
         let compiled = hayate_environ::link::link(self.target().architecture, &jobs, bodies)?;
         Ok((compiled, stats))
     }
+}
+
+/// `entry`'s code, then `copy`'s at `copy`'s alignment (the gap filled
+/// with `int3`), as one body.
+fn followed_by(mut entry: CompiledBody, copy: CompiledBody) -> CompiledBody {
+    let align = copy.alignment.max(1) as usize;
+    let at = entry.code.len().next_multiple_of(align);
+    entry.code.resize(at, 0xcc);
+    let shift = at as u32;
+    entry.code.extend_from_slice(&copy.code);
+    entry.alignment = entry.alignment.max(copy.alignment);
+    entry
+        .relocations
+        .extend(copy.relocations.into_iter().map(|mut r| {
+            r.offset += shift;
+            r
+        }));
+    entry
+        .traps
+        .extend(copy.traps.into_iter().map(|(o, t)| (o + shift, t)));
+    entry
+        .address_map
+        .extend(copy.address_map.into_iter().map(|(o, w)| (o + shift, w)));
+    entry
+        .exception_sites
+        .extend(copy.exception_sites.into_iter().map(|mut s| {
+            s.ret_addr += shift;
+            s
+        }));
+    entry
+        .stack_maps
+        .extend(copy.stack_maps.into_iter().map(|mut s| {
+            s.ret_addr += shift;
+            s
+        }));
+    entry.guard_page_faults |= copy.guard_page_faults;
+    entry
 }
 
 /// LLVM's feature list for the fallback's CPU flags (Cranelift's

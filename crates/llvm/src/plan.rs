@@ -13,10 +13,14 @@
 //!
 //! A function any code outside this tier may call (exported, in a table,
 //! referenced, the start function, or called by a function the fallback
-//! compiles) must be reachable in the Wasm convention, so with another
-//! signature it is declined. The others are internal to the LLVM module
-//! (`fastcc`, any signature, results in a structure), where LLVM is free
-//! to inline, specialise or drop them.
+//! compiles) must be reachable in the Wasm convention. With another
+//! signature the fallback compiles that entry, and this tier compiles a
+//! *copy* of the function beside it, internal to the LLVM module, which
+//! this tier's calls reach: the copy's code follows the fallback's in the
+//! function's body, so its frames are the function's in backtraces. The
+//! other functions are internal to the LLVM module (`fastcc`, any
+//! signature, results in a structure), where LLVM is free to inline,
+//! specialise or drop them.
 
 use std::collections::BTreeSet;
 
@@ -106,53 +110,72 @@ fn wasm_error(e: hayate_environ::wasmparser::BinaryReaderError) -> CompileError 
 /// The functions this tier compiles and their conventions.
 #[derive(Debug)]
 pub(crate) struct Plan {
+    /// Translated by this tier (its entry, or a copy).
     compiled: Vec<bool>,
+    /// Translated as a copy beside the fallback's entry.
+    copy: Vec<bool>,
     internal: Vec<bool>,
 }
 
 impl Plan {
     /// The plan for `info` with the functions of `declined` left to the
-    /// fallback, to which it adds the functions that would need the Wasm
-    /// convention with a signature it cannot express.
+    /// fallback; the functions that would need the Wasm convention with a
+    /// signature it cannot express get the fallback's entry and a copy.
     pub fn new(
         info: &ModuleInfo,
         graph: &CallGraph,
-        declined: &mut BTreeSet<DefinedFuncIndex>,
+        declined: &BTreeSet<DefinedFuncIndex>,
     ) -> Plan {
         let n = info.function_bodies.len();
-        let needs_wasm_convention = |d: DefinedFuncIndex, declined: &BTreeSet<DefinedFuncIndex>| {
+        // Functions whose entry the fallback compiles: its code calls
+        // their callees in the Wasm convention.
+        let mut by_fallback = declined.clone();
+        let needs_wasm_convention = |d: DefinedFuncIndex, by_fallback: &BTreeSet<_>| {
             info.is_escaping(d)
                 || info.start == Some(info.func_index(d))
                 || graph.callers[d.index()]
                     .iter()
-                    .any(|c| declined.contains(c))
+                    .any(|c| by_fallback.contains(c))
         };
         loop {
             let newly: Vec<DefinedFuncIndex> = (0..n)
                 .map(DefinedFuncIndex::new)
-                .filter(|d| !declined.contains(d))
+                .filter(|d| !by_fallback.contains(d))
                 .filter(|d| {
-                    needs_wasm_convention(*d, declined)
+                    needs_wasm_convention(*d, &by_fallback)
                         && !wasm_compatible(info.signature(info.defined_func_type_index(*d)))
                 })
                 .collect();
             if newly.is_empty() {
                 break;
             }
-            declined.extend(newly);
+            by_fallback.extend(newly);
         }
-        let compiled: Vec<bool> = (0..n)
-            .map(|i| !declined.contains(&DefinedFuncIndex::new(i)))
+        let index = DefinedFuncIndex::new;
+        let compiled: Vec<bool> = (0..n).map(|i| !declined.contains(&index(i))).collect();
+        let copy: Vec<bool> = (0..n)
+            .map(|i| compiled[i] && by_fallback.contains(&index(i)))
             .collect();
         let internal = (0..n)
-            .map(|i| compiled[i] && !needs_wasm_convention(DefinedFuncIndex::new(i), declined))
+            .map(|i| copy[i] || (compiled[i] && !needs_wasm_convention(index(i), &by_fallback)))
             .collect();
-        Plan { compiled, internal }
+        Plan {
+            compiled,
+            copy,
+            internal,
+        }
     }
 
-    /// Whether this tier compiles defined function `index`.
+    /// Whether this tier compiles defined function `index` (its entry or
+    /// a copy).
     pub fn compiles(&self, index: DefinedFuncIndex) -> bool {
         self.compiled.get(index.index()).copied().unwrap_or(false)
+    }
+
+    /// Whether this tier compiles a copy of defined function `index`
+    /// beside the fallback's entry.
+    pub fn is_copy(&self, index: DefinedFuncIndex) -> bool {
+        self.copy.get(index.index()).copied().unwrap_or(false)
     }
 
     /// The convention of defined function `index`.
@@ -163,7 +186,7 @@ impl Plan {
         }
     }
 
-    /// How many functions this tier compiles.
+    /// How many functions this tier compiles, copies included.
     pub fn compiled_count(&self) -> usize {
         self.compiled.iter().filter(|c| **c).count()
     }

@@ -282,7 +282,12 @@ fn the_plan_declines_what_it_must() {
         (call $internal5 (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5))
         (i64.sub)))"#;
     let stats = common::llvm_stats(&wat::parse_str(wat).unwrap());
-    assert_eq!((stats.compiled, stats.declined), (4, 2));
+    // `five` is compiled twice: Cranelift's entry, LLVM's copy.
+    assert_eq!((stats.compiled, stats.declined), (5, 1));
+    assert_eq!(
+        stats.copies,
+        [hayate_environ::DefinedFuncIndex::from_u32(3)]
+    );
     assert!(matches!(
         same(wat, "calls_internal", &[]).unwrap()[0],
         Val::I64(4)
@@ -483,4 +488,66 @@ fn out_of_bounds_accesses_trap_in_program_order() {
             assert_eq!(peek(&mut store, at), 1, "{checks:?}: word {at}");
         }
     }
+}
+
+/// A function with a signature LLVM cannot give the Wasm convention,
+/// reached from outside the tier (exported, in a table), has Cranelift's
+/// entry and an LLVM copy: this tier's calls reach the copy, the host and
+/// Cranelift's code the entry, with the same results and traps, and the
+/// copy's frames carry the function's name.
+#[test]
+fn copies_serve_this_tier_and_entries_the_rest() {
+    let wat = r#"(module
+      (table 1 funcref)
+      (elem (i32.const 0) $wide)
+      (type $w (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+      (func $wide (export "wide") (type $w)
+        (if (result i64) (i64.eqz (local.get 0))
+          (then (i64.div_u
+            (i64.add (i64.add (local.get 1) (local.get 2)) (i64.add (local.get 3) (local.get 4)))
+            (local.get 5)))
+          (else (call $wide (i64.sub (local.get 0) (i64.const 1))
+            (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)))))
+      (func (export "via_llvm") (param i64 i64) (result i64)
+        (call $wide (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
+          (local.get 1)))
+      (func (export "via_table") (param i64 i64) (result i64)
+        (call_indirect (type $w) (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3)
+          (i64.const 4) (local.get 1) (i32.const 0))))"#;
+    let stats = common::llvm_stats(&wat::parse_str(wat).unwrap());
+    let copy = hayate_environ::DefinedFuncIndex::from_u32(0);
+    assert_eq!(stats.copies, [copy]);
+    // `via_table` makes a call LLVM cannot: Cranelift compiles it.
+    assert_eq!((stats.compiled, stats.declined), (2, 1));
+    use Val::*;
+    for export in ["via_llvm", "via_table"] {
+        for (depth, divisor) in [(0, 2), (5, 3), (1000, 1), (3, 0)] {
+            same(wat, export, &[I64(depth), I64(divisor)]).ok();
+        }
+    }
+    for args in [[0, 1, 2, 3, 4, 2], [7, 1, 1, 1, 1, 0]] {
+        same(wat, "wide", &args.map(I64)).ok();
+    }
+    assert!(matches!(
+        same(wat, "via_llvm", &[I64(5), I64(3)]).unwrap()[0],
+        I64(3)
+    ));
+    let engine = engine(Strategy::Llvm);
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, "via_llvm").unwrap();
+    let e = f
+        .call(&mut store, &[I64(2), I64(0)], &mut [I64(0)])
+        .unwrap_err();
+    assert!(matches!(
+        e.downcast_ref::<Trap>(),
+        Some(Trap::IntegerDivisionByZero)
+    ));
+    let text = format!("{e:?}");
+    // `wide`'s copy, three levels deep, under its caller (no name).
+    assert!(
+        text.contains("wide (repeated 3 times)") && text.contains("wasm function 1"),
+        "{text}"
+    );
 }
