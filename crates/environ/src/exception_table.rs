@@ -33,6 +33,25 @@ pub struct ExceptionSite {
     pub handlers: Vec<ExceptionHandler>,
 }
 
+impl ExceptionSite {
+    /// This site with its code `by` bytes further on (its return address
+    /// and its handlers).
+    pub fn moved_by(&self, by: u32) -> ExceptionSite {
+        ExceptionSite {
+            ret_addr: self.ret_addr + by,
+            handlers: self
+                .handlers
+                .iter()
+                .map(|h| ExceptionHandler {
+                    target: h.target + by,
+                    ..*h
+                })
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
 /// The call sites with handlers of a module's text, sorted by return
 /// address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

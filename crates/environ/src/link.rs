@@ -13,7 +13,7 @@ use crate::compiled::{
 };
 use crate::entity::EntityRef;
 use crate::error::CompileError;
-use crate::exception_table::{ExceptionHandler, ExceptionSite, ExceptionTable};
+use crate::exception_table::{ExceptionSite, ExceptionTable};
 use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
@@ -144,25 +144,9 @@ impl Text {
         self.traps
             .extend(body.traps.iter().map(|(o, t)| (start + o, *t)));
         self.exceptions
-            .extend(body.exception_sites.iter().map(|site| {
-                ExceptionSite {
-                    ret_addr: start + site.ret_addr,
-                    handlers: site
-                        .handlers
-                        .iter()
-                        .map(|h| ExceptionHandler {
-                            target: start + h.target,
-                            ..*h
-                        })
-                        .collect(),
-                    ..site.clone()
-                }
-            }));
+            .extend(body.exception_sites.iter().map(|site| site.moved_by(start)));
         self.stack_maps
-            .extend(body.stack_maps.iter().map(|site| StackMapSite {
-                ret_addr: start + site.ret_addr,
-                ..site.clone()
-            }));
+            .extend(body.stack_maps.iter().map(|site| site.moved_by(start)));
         Ok(FunctionLoc { start, length })
     }
 }

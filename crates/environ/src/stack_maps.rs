@@ -23,6 +23,16 @@ pub struct StackMapSite {
     pub slots: Vec<u32>,
 }
 
+impl StackMapSite {
+    /// This site with its code `by` bytes further on.
+    pub fn moved_by(&self, by: u32) -> StackMapSite {
+        StackMapSite {
+            ret_addr: self.ret_addr + by,
+            ..self.clone()
+        }
+    }
+}
+
 /// The stack maps of a module's text, sorted by return address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackMaps {

@@ -323,11 +323,9 @@ impl LlvmCompiler {
         let mut copy_at = std::collections::HashMap::new();
         for &index in &stats.copies {
             let entry = self.fallback.compile_function(module, index)?;
-            let align = llvm.get(&index).map_or(1, |copy| copy.alignment.max(1));
-            copy_at.insert(
-                index,
-                entry.code.len().next_multiple_of(align as usize) as i64,
-            );
+            if let Some(copy) = llvm.get(&index) {
+                copy_at.insert(index, i64::from(copy_offset(&entry, copy)));
+            }
             entries.insert(index, entry);
         }
         for body in llvm.values_mut() {
@@ -345,11 +343,8 @@ impl LlvmCompiler {
             .map(|job| match job {
                 CompileJob::Function(index) => match (entries.remove(index), llvm.remove(index)) {
                     (Some(entry), Some(copy)) => Ok(followed_by(entry, copy)),
-                    (None, Some(body)) => Ok(body),
-                    (entry, None) => match entry {
-                        Some(entry) => Ok(entry),
-                        None => self.fallback.compile_function(module, *index),
-                    },
+                    (Some(body), None) | (None, Some(body)) => Ok(body),
+                    (None, None) => self.fallback.compile_function(module, *index),
                 },
                 other => self.fallback.compile_job(module, *other),
             })
@@ -359,13 +354,23 @@ impl LlvmCompiler {
     }
 }
 
-/// `entry`'s code, then `copy`'s at `copy`'s alignment (the gap filled
-/// with `int3`), as one body.
+/// Where `copy` starts in the body [`followed_by`] makes of `entry` and
+/// it: after `entry`'s code, at `copy`'s alignment.
+fn copy_offset(entry: &CompiledBody, copy: &CompiledBody) -> u32 {
+    let at = entry
+        .code
+        .len()
+        .next_multiple_of(copy.alignment.max(1) as usize);
+    u32::try_from(at).expect("a function body under 4 GiB")
+}
+
+/// `entry`'s code, then `copy`'s at [`copy_offset`] (the gap filled with
+/// the architecture's trapping byte), as one body.
 fn followed_by(mut entry: CompiledBody, copy: CompiledBody) -> CompiledBody {
-    let align = copy.alignment.max(1) as usize;
-    let at = entry.code.len().next_multiple_of(align);
-    entry.code.resize(at, 0xcc);
-    let shift = at as u32;
+    let shift = copy_offset(&entry, &copy);
+    entry
+        .code
+        .resize(shift as usize, Architecture::X86_64.padding_byte());
     entry.code.extend_from_slice(&copy.code);
     entry.alignment = entry.alignment.max(copy.alignment);
     entry
@@ -382,16 +387,10 @@ fn followed_by(mut entry: CompiledBody, copy: CompiledBody) -> CompiledBody {
         .extend(copy.address_map.into_iter().map(|(o, w)| (o + shift, w)));
     entry
         .exception_sites
-        .extend(copy.exception_sites.into_iter().map(|mut s| {
-            s.ret_addr += shift;
-            s
-        }));
+        .extend(copy.exception_sites.iter().map(|s| s.moved_by(shift)));
     entry
         .stack_maps
-        .extend(copy.stack_maps.into_iter().map(|mut s| {
-            s.ret_addr += shift;
-            s
-        }));
+        .extend(copy.stack_maps.iter().map(|s| s.moved_by(shift)));
     entry.guard_page_faults |= copy.guard_page_faults;
     entry
 }

@@ -124,7 +124,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let fuel = self.b.build_load(self.cx.i64_type(), slot, "")?;
         let limits = self.runtime_limits()?;
         let off = u64::from(VMRuntimeLimitsOffsets::FUEL_CONSUMED);
-        self.store(fuel, limits, off, Region::Vmctx)
+        self.store(fuel, limits, off, Region::Vmctx)?;
+        Ok(())
     }
 
     /// Calls the `OutOfFuel` builtin when the counter reached zero.

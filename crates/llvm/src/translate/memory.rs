@@ -153,9 +153,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                 self.global_type(global)?;
                 let v = self.pop()?;
                 let (base, offset) = self.global_address(global)?;
-                let at = self.offset_ptr(base, offset)?;
-                let inst = self.b.build_store(at, v)?;
-                self.tag(inst, Region::Global)?;
+                let inst = self.store(v, base, offset, Region::Global)?;
                 self.keep_in_order_with_faults(inst)?;
             }
             _ => return Ok(false),

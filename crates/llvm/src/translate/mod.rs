@@ -509,17 +509,18 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         Ok(v)
     }
 
-    /// Stores `value` at `base + offset`, tagged with `region`.
+    /// Stores `value` at `base + offset`, tagged with `region`; the store.
     fn store(
         &mut self,
         value: BasicValueEnum<'ctx>,
         base: PointerValue<'ctx>,
         offset: u64,
         region: Region,
-    ) -> Result {
+    ) -> Result<InstructionValue<'ctx>> {
         let addr = self.offset_ptr(base, offset)?;
         let inst = self.b.build_store(addr, value)?;
-        self.tag(inst, region)
+        self.tag(inst, region)?;
+        Ok(inst)
     }
 
     fn tag(&self, inst: InstructionValue<'ctx>, region: Region) -> Result {
