@@ -16,7 +16,8 @@ bench/corpus/build.sh
 if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get install -y -qq valgrind >/dev/null
 fi
-# With the LLVM tier (`-C compiler=llvm`, the "LLVM" column): needs llvm-19-dev.
+# With the LLVM tier (`-C compiler=llvm`, the "LLVM" column): needs
+# llvm-19-dev and libzstd-dev (release builds link LLVM statically).
 cargo build --release -p hayate-cli --features llvm
 # wasmtime 49 declares rust-version 1.96 but builds with 1.95.
 cargo build --release -p hayate-bench --features peers --ignore-rust-version
