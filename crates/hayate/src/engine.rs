@@ -408,11 +408,16 @@ fn with_llvm(
             "the LLVM strategy compiles whole modules ahead of time: it cannot be combined with lazy compilation",
         ));
     }
+    // Partitions of the module compile on every core, or on one.
+    let threads = match config.parallel_compilation {
+        true => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        false => 1,
+    };
     match hayate_llvm::LlvmCompiler::new(cranelift) {
         // LLVM runs in a child process: a crash of it on a hostile module
         // must not take the host down.
         Ok(llvm) => Ok(Box::new(crate::isolated::IsolatedCompiler::new(Box::new(
-            llvm,
+            llvm.with_threads(threads),
         )))),
         Err(_) => Err(Error::msg(
             "the LLVM strategy is only available on x86-64 hosts",

@@ -17,15 +17,19 @@ fn main() {
     let info = ModuleInfo::parse(&wasm, features_for(None)).expect("valid module");
     let cranelift =
         hayate_cranelift::Compiler::new(hayate_cranelift::CompilerSettings::default()).unwrap();
-    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift)).expect("an x86-64 host");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let llvm = hayate_llvm::LlvmCompiler::new(Box::new(cranelift))
+        .expect("an x86-64 host")
+        .with_threads(threads);
     let start = std::time::Instant::now();
     let (_, stats) = llvm
         .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
         .expect("compiles");
     println!(
-        "{path}: {} functions by LLVM ({} of them copies beside Cranelift's entry), {} declined, in {:.2?}",
+        "{path}: {} functions by LLVM ({} of them copies beside Cranelift's entry) in {} partitions, {} declined, in {:.2?} on {threads} threads",
         stats.compiled,
         stats.copies.len(),
+        stats.partitions,
         stats.declined,
         start.elapsed()
     );

@@ -8,9 +8,11 @@
 //! drop-in for Cranelift's: the same VMContext layout, builtins, trap
 //! codes and trap table, stack-limit check, frame pointers and calling
 //! convention, so the runtime cannot tell the two apart and modules from
-//! either call each other. A whole module is translated into one LLVM
-//! module (so LLVM inlines across functions), optimised, compiled to an
-//! ELF object in memory, and read back into one body per function
+//! either call each other. A module's functions are cut into partitions
+//! of consecutive functions (`plan.rs`), each translated into an LLVM
+//! module of its own (so LLVM inlines across the functions of a
+//! partition), optimised and compiled to an ELF object in memory on one
+//! of several threads, and read back into one body per function
 //! (`emit.rs`); the shared linker lays them out with the fallback's
 //! bodies. What it does not handle it declines, function by function, to
 //! a fallback compiler (Cranelift), which also compiles every trampoline
@@ -91,6 +93,7 @@ mod plan;
 mod translate;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hayate_environ::{
@@ -103,6 +106,7 @@ use inkwell::targets::{
     CodeModel, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple,
 };
 
+pub use plan::PARTITION_BYTES;
 use plan::{CallGraph, Plan};
 use translate::{Error, FuncTranslator, ModuleEnv};
 
@@ -115,6 +119,10 @@ pub struct LlvmCompiler {
     fallback: Box<dyn Compiler>,
     /// LLVM's `+feature,-feature` list from the fallback's CPU flags.
     features: String,
+    /// Threads compiling partitions at once.
+    threads: usize,
+    /// Wasm bytes of function bodies per partition.
+    partition_bytes: usize,
 }
 
 /// The bodies LLVM compiled, by function.
@@ -128,7 +136,7 @@ pub type LlvmBodies = std::collections::HashMap<DefinedFuncIndex, CompiledBody>;
 /// largest function of CPython 3.12 (its interpreter loop) has 104 KiB.
 pub const MAX_FUNCTION_BYTES: usize = 128 * 1024;
 
-/// Stack of the thread LLVM runs on: reserved, and touched only as deep
+/// Stack of each thread LLVM runs on: reserved, and touched only as deep
 /// as LLVM recurses. A function of [`MAX_FUNCTION_BYTES`] needs far less.
 const LLVM_STACK: usize = 256 << 20;
 
@@ -163,6 +171,8 @@ pub struct LlvmModuleStats {
     pub copies: Vec<DefinedFuncIndex>,
     /// Functions it declined to the fallback.
     pub declined: usize,
+    /// LLVM modules the compiled functions were cut into.
+    pub partitions: usize,
     /// Why, for the functions that failed to translate (the others were
     /// declined for their calling convention, see `plan.rs`).
     pub reasons: Vec<(DefinedFuncIndex, String)>,
@@ -182,7 +192,28 @@ impl LlvmCompiler {
         let _running = llvm_running();
         INIT.call_once(|| LlvmTarget::initialize_x86(&InitializationConfig::default()));
         let features = llvm_features(&fallback.isa_flags());
-        Ok(LlvmCompiler { fallback, features })
+        Ok(LlvmCompiler {
+            fallback,
+            features,
+            threads: 1,
+            partition_bytes: PARTITION_BYTES,
+        })
+    }
+
+    /// Compiles up to `threads` partitions at once (at least one).
+    pub fn with_threads(mut self, threads: usize) -> LlvmCompiler {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Cuts modules into partitions of about `bytes` of Wasm function
+    /// bodies each (the default is [`PARTITION_BYTES`]). Smaller
+    /// partitions compile on more threads; larger ones let LLVM inline
+    /// across more functions. The code depends on this size, not on the
+    /// number of threads.
+    pub fn with_partition_bytes(mut self, bytes: usize) -> LlvmCompiler {
+        self.partition_bytes = bytes.max(1);
+        self
     }
 
     /// The compiler that compiles what this one declines, and every
@@ -208,31 +239,25 @@ impl LlvmCompiler {
     }
 
     /// Compiles the functions of `module` this tier takes with LLVM: a body
-    /// for each, the rest left to the fallback. Runs LLVM on a thread of
-    /// its own with `LLVM_STACK` bytes of stack: LLVM's code generator
-    /// recurses over a basic block's instructions, and a block of a few
-    /// ten thousand instructions overflows the 8 MiB of a main thread
-    /// (and far less on an embedder's small thread).
+    /// for each, the rest left to the fallback.
     pub fn compile_llvm_bodies(
         &self,
         module: &ModuleInput<'_>,
     ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
-        let _running = llvm_running();
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("hayate-llvm".into())
-                .stack_size(LLVM_STACK)
-                .spawn_scoped(scope, || self.compile_llvm_bodies_here(module))
-                .map_err(|e| CompileError::Codegen(format!("no thread for LLVM: {e}")))?
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        self.compile_llvm_bodies_on(module, self.threads)
     }
 
-    fn compile_llvm_bodies_here(
+    /// [`LlvmCompiler::compile_llvm_bodies`] on up to `threads` threads.
+    /// The plan is settled first, translating without compiling: each
+    /// round declines the functions that failed to translate (and those
+    /// the plan must decline with them) and translates again. Then every
+    /// partition is translated, optimised and compiled.
+    fn compile_llvm_bodies_on(
         &self,
         module: &ModuleInput<'_>,
+        threads: usize,
     ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
+        let _running = llvm_running();
         let info = module.info;
         let n = info.function_bodies.len();
         let tunables = self.tunables();
@@ -257,58 +282,78 @@ impl LlvmCompiler {
                 ));
             }
         }
-        // Each round declines the functions that failed to translate (and
-        // those the plan must decline with them), then starts over.
-        for _round in 0..=n {
-            let plan = Plan::new(info, &graph, &declined);
-            if plan.compiled_count() == 0 {
-                break;
+        let plan = loop {
+            let plan = Plan::new(info, &graph, &declined, self.partition_bytes);
+            let failed = on_threads(plan.partitions().len(), threads, |p| {
+                self.compile_partition(module, &plan, p, false)
+                    .map(|(failed, _)| failed)
+            })?;
+            let failed: Vec<_> = failed.into_iter().flatten().collect();
+            if failed.is_empty() {
+                break plan;
             }
-            let cx = Context::create();
-            let llvm_module = cx.create_module("wasm");
-            let mut env = ModuleEnv::new(&cx, &llvm_module, module, &plan, tunables);
-            let mut failed = Vec::new();
-            for i in 0..n {
-                let index = DefinedFuncIndex::from_u32(i as u32);
-                if !plan.compiles(index) {
-                    continue;
-                }
-                match FuncTranslator::translate(&mut env, index) {
-                    Ok(()) => {}
-                    Err(Error::Compile(CompileError::Unsupported(why))) => {
-                        failed.push(index);
-                        stats.reasons.push((index, why));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+            declined.extend(failed.iter().map(|(index, _)| *index));
+            stats.reasons.extend(failed);
+        };
+        let compiled = on_threads(plan.partitions().len(), threads, |p| {
+            match self.compile_partition(module, &plan, p, true)? {
+                (failed, _) if !failed.is_empty() => Err(CompileError::Codegen(format!(
+                    "LLVM tier: {} functions failed to translate the second time",
+                    failed.len()
+                ))),
+                (_, bodies) => Ok(bodies),
             }
-            if !failed.is_empty() {
-                declined.extend(failed);
-                continue;
+        })?;
+        let mut bodies: LlvmBodies = compiled.into_iter().flatten().collect();
+        stats.compiled = plan.compiled_count();
+        stats.declined = n - stats.compiled;
+        stats.partitions = plan.partitions().len();
+        stats.copies = (0..n)
+            .map(|i| DefinedFuncIndex::from_u32(i as u32))
+            .filter(|d| plan.is_copy(*d))
+            .collect();
+        let bodies = (0..n)
+            .map(|i| DefinedFuncIndex::from_u32(i as u32))
+            .filter(|d| plan.compiles(*d))
+            .map(|d| {
+                let mut body = bodies.remove(&d).unwrap_or_default();
+                // With guard pages its heap accesses fault unrecorded
+                // (see `translate/memory.rs`).
+                body.guard_page_faults = tunables.bounds_checks.guard_pages();
+                (d, body)
+            })
+            .collect();
+        Ok((bodies, stats))
+    }
+
+    /// Translates partition `p` of `plan` into an LLVM module; then, if
+    /// every function translated and `compile` says so, optimises and
+    /// compiles it. Returns the functions that failed to translate, and
+    /// the bodies.
+    fn compile_partition(
+        &self,
+        module: &ModuleInput<'_>,
+        plan: &Plan,
+        p: usize,
+        compile: bool,
+    ) -> Result<(Vec<(DefinedFuncIndex, String)>, LlvmBodies), CompileError> {
+        let cx = Context::create();
+        let llvm_module = cx.create_module("wasm");
+        let mut env = ModuleEnv::new(&cx, &llvm_module, module, plan, self.tunables());
+        let mut failed = Vec::new();
+        for &index in &plan.partitions()[p] {
+            match FuncTranslator::translate(&mut env, index) {
+                Ok(()) => {}
+                Err(Error::Compile(CompileError::Unsupported(why))) => failed.push((index, why)),
+                Err(e) => return Err(e.into()),
             }
-            let machine = self.target_machine()?;
-            let object = emit::emit(&llvm_module, &machine)?;
-            let mut bodies = emit::read_object(&object, info)?;
-            stats.compiled = plan.compiled_count();
-            stats.declined = n - stats.compiled;
-            stats.copies = (0..n)
-                .map(|i| DefinedFuncIndex::from_u32(i as u32))
-                .filter(|d| plan.is_copy(*d))
-                .collect();
-            let bodies = (0..n)
-                .map(|i| DefinedFuncIndex::from_u32(i as u32))
-                .filter(|d| plan.compiles(*d))
-                .map(|d| {
-                    let mut body = bodies.remove(&d).unwrap_or_default();
-                    // With guard pages its heap accesses fault unrecorded
-                    // (see `translate/memory.rs`).
-                    body.guard_page_faults = tunables.bounds_checks.guard_pages();
-                    (d, body)
-                })
-                .collect();
-            return Ok((bodies, stats));
         }
-        Ok((LlvmBodies::new(), stats))
+        if !failed.is_empty() || !compile {
+            return Ok((failed, LlvmBodies::new()));
+        }
+        let machine = self.target_machine()?;
+        let object = emit::emit(&llvm_module, &machine)?;
+        Ok((failed, emit::read_object(&object, module.info)?))
     }
 
     /// Compiles `module` and says how many functions LLVM took.
@@ -316,7 +361,15 @@ impl LlvmCompiler {
         &self,
         module: &ModuleInput<'_>,
     ) -> Result<(CompiledModule, LlvmModuleStats), CompileError> {
-        let (mut llvm, stats) = self.compile_llvm_bodies(module)?;
+        self.compile_module_with_stats_on(module, self.threads)
+    }
+
+    fn compile_module_with_stats_on(
+        &self,
+        module: &ModuleInput<'_>,
+        threads: usize,
+    ) -> Result<(CompiledModule, LlvmModuleStats), CompileError> {
+        let (mut llvm, stats) = self.compile_llvm_bodies_on(module, threads)?;
         // A copy follows the fallback's entry in the function's body: this
         // tier's calls to it land that far into the body.
         let mut entries = std::collections::HashMap::new();
@@ -352,6 +405,62 @@ impl LlvmCompiler {
         let compiled = hayate_environ::link::link(self.target().architecture, &jobs, bodies)?;
         Ok((compiled, stats))
     }
+}
+
+/// Runs `work` on every index below `count`, on up to `threads` threads
+/// with [`LLVM_STACK`] bytes of stack each (LLVM's code generator recurses
+/// over a basic block's instructions: a block of a few ten thousand
+/// instructions overflows the 8 MiB of a main thread, and far less on an
+/// embedder's small thread). The results come in index order; the first
+/// error by index is returned, so the outcome does not depend on the
+/// threads' timing.
+fn on_threads<T: Send>(
+    count: usize,
+    threads: usize,
+    work: impl Fn(usize) -> Result<T, CompileError> + Sync,
+) -> Result<Vec<T>, CompileError> {
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count {
+                return done;
+            }
+            done.push((i, work(i)));
+        }
+    };
+    let mut results: Vec<(usize, Result<T, CompileError>)> = std::thread::scope(|scope| {
+        let workers = (0..threads.clamp(1, count.max(1)))
+            .map(|_| {
+                std::thread::Builder::new()
+                    .name("hayate-llvm".into())
+                    .stack_size(LLVM_STACK)
+                    .spawn_scoped(scope, worker)
+            })
+            .collect::<Vec<_>>();
+        let mut results = Vec::with_capacity(count);
+        let mut no_thread = None;
+        for spawned in workers {
+            match spawned {
+                Ok(handle) => results.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                ),
+                Err(e) => no_thread = Some(e),
+            }
+        }
+        // Workers that did start took every index; with none, report why.
+        if results.len() < count
+            && let Some(e) = no_thread
+        {
+            return Err(CompileError::Codegen(format!("no thread for LLVM: {e}")));
+        }
+        Ok(results)
+    })?;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Where `copy` starts in the body [`followed_by`] makes of `entry` and
@@ -485,8 +594,9 @@ impl Compiler for LlvmCompiler {
     fn compile_module_on(
         &self,
         module: &ModuleInput<'_>,
-        _threads: usize,
+        threads: usize,
     ) -> Result<CompiledModule, CompileError> {
-        Compiler::compile_module(self, module)
+        self.compile_module_with_stats_on(module, threads.max(1))
+            .map(|(m, _)| m)
     }
 }

@@ -21,6 +21,17 @@
 //! other functions are internal to the LLVM module (`fastcc`, any
 //! signature, results in a structure), where LLVM is free to inline,
 //! specialise or drop them.
+//!
+//! The compiled functions are cut into *partitions*, runs of consecutive
+//! functions of about [`PARTITION_BYTES`] of Wasm each, and each
+//! partition is an LLVM module of its own, optimised and compiled on its
+//! own thread. Consecutive functions come from the same source file as a
+//! rule, so most calls stay within a partition, where LLVM inlines them;
+//! a `fastcc` function that another partition calls keeps its
+//! convention but is visible outside its module (LLVM then leaves its
+//! signature alone), and the call is a relocation the linker resolves.
+//! The partitions depend on the module only, never on the number of
+//! threads, so the code is the same on every machine.
 
 use std::collections::BTreeSet;
 
@@ -31,6 +42,11 @@ use hayate_environ::{
 
 /// LLVM's `fastcc` calling convention number.
 pub(crate) const FASTCC: u32 = 8;
+
+/// The Wasm bytes of function bodies per partition, by default: large
+/// enough that a partition holds whole source files (the inliner's
+/// reach), small enough that CPython's 26 MB compile on every core.
+pub const PARTITION_BYTES: usize = 256 * 1024;
 
 /// The calling convention of a function this tier compiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +131,11 @@ pub(crate) struct Plan {
     /// Translated as a copy beside the fallback's entry.
     copy: Vec<bool>,
     internal: Vec<bool>,
+    /// Internal and called from its own partition only: private to its
+    /// LLVM module.
+    local: Vec<bool>,
+    /// The compiled functions of each partition, in index order.
+    partitions: Vec<Vec<DefinedFuncIndex>>,
 }
 
 impl Plan {
@@ -125,6 +146,7 @@ impl Plan {
         info: &ModuleInfo,
         graph: &CallGraph,
         declined: &BTreeSet<DefinedFuncIndex>,
+        partition_bytes: usize,
     ) -> Plan {
         let n = info.function_bodies.len();
         // Functions whose entry the fallback compiles: its code calls
@@ -156,14 +178,53 @@ impl Plan {
         let copy: Vec<bool> = (0..n)
             .map(|i| compiled[i] && by_fallback.contains(&index(i)))
             .collect();
-        let internal = (0..n)
+        let internal: Vec<bool> = (0..n)
             .map(|i| copy[i] || (compiled[i] && !needs_wasm_convention(index(i), &by_fallback)))
+            .collect();
+        let mut partition = vec![0; n];
+        let mut partitions: Vec<Vec<DefinedFuncIndex>> = Vec::new();
+        let mut bytes = 0;
+        for (d, body) in info.function_bodies.iter() {
+            if !compiled[d.index()] {
+                continue;
+            }
+            match partitions.last_mut() {
+                Some(last) if bytes + body.len() <= partition_bytes => last.push(d),
+                _ => {
+                    partitions.push(vec![d]);
+                    bytes = 0;
+                }
+            }
+            bytes += body.len();
+            partition[d.index()] = (partitions.len() - 1) as u32;
+        }
+        let local = (0..n)
+            .map(|i| {
+                internal[i]
+                    && graph.callers[i]
+                        .iter()
+                        .all(|c| !compiled[c.index()] || partition[c.index()] == partition[i])
+            })
             .collect();
         Plan {
             compiled,
             copy,
             internal,
+            local,
+            partitions,
         }
+    }
+
+    /// Whether defined function `index` is internal to its partition's
+    /// LLVM module: compiled in the internal convention, and called by no
+    /// other partition.
+    pub fn is_local(&self, index: DefinedFuncIndex) -> bool {
+        self.local.get(index.index()).copied().unwrap_or(false)
+    }
+
+    /// The compiled functions of each partition.
+    pub fn partitions(&self) -> &[Vec<DefinedFuncIndex>] {
+        &self.partitions
     }
 
     /// Whether this tier compiles defined function `index` (its entry or

@@ -4,55 +4,9 @@
 
 mod common;
 
+use common::{call, engine, same};
+
 use hayate::{Config, Engine, Instance, Module, Store, Strategy, Trap, Val};
-
-fn engine(strategy: Strategy) -> Engine {
-    let mut config = Config::new();
-    config.strategy(strategy);
-    Engine::new(&config).expect("engine")
-}
-
-/// Calls `export` of `wat` with `args` under `strategy`: its results, or
-/// the trap.
-fn call(strategy: Strategy, wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
-    let engine = engine(strategy);
-    let module = Module::new(&engine, wat).expect("module compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
-    let func = instance
-        .get_func(&mut store, export)
-        .expect("export exists");
-    let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
-    match func.call(&mut store, args, &mut results) {
-        Ok(()) => Ok(results),
-        Err(e) => Err(match e.downcast_ref::<Trap>() {
-            Some(trap) => format!("trap: {trap:?}"),
-            None => format!("error: {e}"),
-        }),
-    }
-}
-
-/// The bits of a value, for comparing NaNs exactly.
-fn bits(v: &Val) -> String {
-    format!("{v:?}")
-}
-
-/// Runs `export` under both tiers and checks they agree; returns the
-/// LLVM tier's outcome.
-fn same(wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
-    let llvm = call(Strategy::Llvm, wat, export, args);
-    let cranelift = call(Strategy::Cranelift, wat, export, args);
-    let show = |r: &Result<Vec<Val>, String>| match r {
-        Ok(v) => v.iter().map(bits).collect::<Vec<_>>().join(", "),
-        Err(e) => e.clone(),
-    };
-    assert_eq!(
-        show(&llvm),
-        show(&cranelift),
-        "{export}({args:?}): LLVM and Cranelift disagree"
-    );
-    llvm
-}
 
 const F32_SNAN: u32 = 0x7fa0_0000;
 

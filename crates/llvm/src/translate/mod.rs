@@ -219,8 +219,9 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
     }
 
     /// The LLVM function of defined function `index`: its definition if
-    /// this tier compiles it, otherwise a declaration the linker resolves
-    /// to the fallback's code (which then has the Wasm convention).
+    /// this partition compiles it, otherwise a declaration the linker
+    /// resolves to another partition's code or the fallback's (which then
+    /// has the Wasm convention).
     pub fn function(&mut self, index: DefinedFuncIndex) -> Result<FunctionValue<'ctx>> {
         if let Some(f) = self.functions.get(&index) {
             return Ok(*f);
@@ -229,9 +230,9 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         let ty = info.signature(info.defined_func_type_index(index));
         let abi = self.plan.abi(index);
         let fn_type = self.function_type(ty, abi)?;
-        let linkage = match (self.plan.compiles(index), abi) {
-            (true, Abi::Internal) => Linkage::Internal,
-            _ => Linkage::External,
+        let linkage = match self.plan.is_local(index) {
+            true => Linkage::Internal,
+            false => Linkage::External,
         };
         let f = self
             .module
