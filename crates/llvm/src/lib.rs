@@ -238,21 +238,13 @@ impl LlvmCompiler {
             .ok_or_else(|| CompileError::Codegen("LLVM made no target machine".into()))
     }
 
-    /// Compiles the functions of `module` this tier takes with LLVM: a body
-    /// for each, the rest left to the fallback.
-    pub fn compile_llvm_bodies(
-        &self,
-        module: &ModuleInput<'_>,
-    ) -> Result<(LlvmBodies, LlvmModuleStats), CompileError> {
-        self.compile_llvm_bodies_on(module, self.threads)
-    }
-
-    /// [`LlvmCompiler::compile_llvm_bodies`] on up to `threads` threads.
-    /// The plan is settled first, translating without compiling: each
+    /// Compiles the functions of `module` this tier takes with LLVM, on up
+    /// to `threads` threads: a body for each, the rest left to the
+    /// fallback. The plan is settled first, translating without compiling: each
     /// round declines the functions that failed to translate (and those
     /// the plan must decline with them) and translates again. Then every
     /// partition is translated, optimised and compiled.
-    fn compile_llvm_bodies_on(
+    fn compile_llvm_bodies(
         &self,
         module: &ModuleInput<'_>,
         threads: usize,
@@ -369,7 +361,7 @@ impl LlvmCompiler {
         module: &ModuleInput<'_>,
         threads: usize,
     ) -> Result<(CompiledModule, LlvmModuleStats), CompileError> {
-        let (mut llvm, stats) = self.compile_llvm_bodies_on(module, threads)?;
+        let (mut llvm, stats) = self.compile_llvm_bodies(module, threads)?;
         // A copy follows the fallback's entry in the function's body: this
         // tier's calls to it land that far into the body.
         let mut entries = std::collections::HashMap::new();
@@ -596,7 +588,7 @@ impl Compiler for LlvmCompiler {
         module: &ModuleInput<'_>,
         threads: usize,
     ) -> Result<CompiledModule, CompileError> {
-        self.compile_module_with_stats_on(module, threads.max(1))
+        self.compile_module_with_stats_on(module, threads)
             .map(|(m, _)| m)
     }
 }

@@ -152,20 +152,8 @@ fn calls_between_partitions_agree_with_cranelift() {
 
 #[test]
 fn a_trap_two_partitions_down_names_every_frame() {
-    let wat = module();
-    let engine = common::engine(Strategy::Llvm);
-    let module = Module::new(&engine, &wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let run = instance.get_func(&mut store, "run").unwrap();
-    let e = run
-        .call(&mut store, &[Val::I64(1), Val::I64(0)], &mut [Val::I64(0)])
-        .unwrap_err();
-    assert!(matches!(
-        e.downcast_ref::<Trap>(),
-        Some(Trap::IntegerDivisionByZero)
-    ));
-    let text = format!("{e:?}");
+    let (trap, text) = common::llvm_trap(&module(), "run", &[Val::I64(1), Val::I64(0)]);
+    assert_eq!(trap, Some(Trap::IntegerDivisionByZero));
     // Three partitions: LLVM inlined none of these calls.
     assert!(
         text.contains("wide") && text.contains("pair") && text.contains("run"),

@@ -486,19 +486,8 @@ fn copies_serve_this_tier_and_entries_the_rest() {
         same(wat, "via_llvm", &[I64(5), I64(3)]).unwrap()[0],
         I64(3)
     ));
-    let engine = engine(Strategy::Llvm);
-    let module = Module::new(&engine, wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let f = instance.get_func(&mut store, "via_llvm").unwrap();
-    let e = f
-        .call(&mut store, &[I64(2), I64(0)], &mut [I64(0)])
-        .unwrap_err();
-    assert!(matches!(
-        e.downcast_ref::<Trap>(),
-        Some(Trap::IntegerDivisionByZero)
-    ));
-    let text = format!("{e:?}");
+    let (trap, text) = common::llvm_trap(wat, "via_llvm", &[I64(2), I64(0)]);
+    assert_eq!(trap, Some(Trap::IntegerDivisionByZero));
     // `wide`'s copy, three levels deep, under its caller (no name).
     assert!(
         text.contains("wide (repeated 3 times)") && text.contains("wasm function 1"),

@@ -35,8 +35,13 @@ pub fn engine(strategy: Strategy) -> Engine {
 }
 
 /// Calls `export` of `wat` with `args` under `strategy`: its results, or
-/// the trap.
-pub fn call(strategy: Strategy, wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+/// the error it ended with.
+pub fn call_raw(
+    strategy: Strategy,
+    wat: &str,
+    export: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, hayate::Error> {
     let engine = engine(strategy);
     let module = Module::new(&engine, wat).expect("module compiles");
     let mut store = Store::new(&engine, ());
@@ -45,13 +50,16 @@ pub fn call(strategy: Strategy, wat: &str, export: &str, args: &[Val]) -> Result
         .get_func(&mut store, export)
         .expect("export exists");
     let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
-    match func.call(&mut store, args, &mut results) {
-        Ok(()) => Ok(results),
-        Err(e) => Err(match e.downcast_ref::<Trap>() {
-            Some(trap) => format!("trap: {trap:?}"),
-            None => format!("error: {e}"),
-        }),
-    }
+    func.call(&mut store, args, &mut results).map(|()| results)
+}
+
+/// Calls `export` of `wat` with `args` under `strategy`: its results, or
+/// the trap.
+pub fn call(strategy: Strategy, wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+    call_raw(strategy, wat, export, args).map_err(|e| match e.downcast_ref::<Trap>() {
+        Some(trap) => format!("trap: {trap:?}"),
+        None => format!("error: {e}"),
+    })
 }
 
 /// The bits of a value, for comparing NaNs exactly.
@@ -74,4 +82,11 @@ pub fn same(wat: &str, export: &str, args: &[Val]) -> Result<Vec<Val>, String> {
         "{export}({args:?}): LLVM and Cranelift disagree"
     );
     llvm
+}
+
+/// Calls `export` of `wat` with `args` under the LLVM tier, which must
+/// trap: the trap, and the error as printed with its backtrace.
+pub fn llvm_trap(wat: &str, export: &str, args: &[Val]) -> (Option<Trap>, String) {
+    let e = call_raw(Strategy::Llvm, wat, export, args).expect_err("the call traps");
+    (e.downcast_ref::<Trap>().copied(), format!("{e:?}"))
 }
