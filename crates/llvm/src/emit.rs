@@ -73,6 +73,12 @@ fn function_of_symbol(name: &str) -> Option<DefinedFuncIndex> {
     n.parse::<u32>().ok().map(DefinedFuncIndex::from_u32)
 }
 
+/// The defined function whose checked function is named `name`, if it
+/// names one (see `translate/frame.rs`).
+fn function_of_checked_symbol(name: &str) -> Option<DefinedFuncIndex> {
+    function_of_symbol(name.strip_suffix("_checked")?)
+}
+
 /// The trap a call to `name` raises, if it is a trap function.
 fn trap_of_symbol(name: &str) -> Option<Trap> {
     let n: u8 = name.strip_prefix("hayate_trap_")?.parse().ok()?;
@@ -123,6 +129,37 @@ pub(crate) fn read_object(
             },
         );
     }
+    // A checked function's section follows its function's code, in the
+    // same body, so that its traps and frames are the function's.
+    for symbol in file.symbols() {
+        let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section()) else {
+            continue;
+        };
+        let Some(index) = function_of_checked_symbol(name) else {
+            continue;
+        };
+        if symbol.address() != 0 || placements.contains_key(&section) {
+            return Err(bad(format!("{name} does not start its own section")));
+        }
+        let section_data = file
+            .section_by_index(section)
+            .map_err(|e| bad(e.to_string()))?;
+        let data = section_data.data().map_err(|e| bad(e.to_string()))?;
+        // The function itself may be gone, inlined everywhere.
+        let body = bodies.entry(index).or_insert_with(|| CompiledBody {
+            alignment: 16,
+            address_map: vec![(0, info.function_bodies[index].start as u32)],
+            ..CompiledBody::default()
+        });
+        let offset = append_code(body, data, section_data.align())?;
+        placements.insert(
+            section,
+            Placement {
+                body: index,
+                offset,
+            },
+        );
+    }
     let Some(&carrier) = bodies.keys().min() else {
         return Ok(bodies);
     };
@@ -148,12 +185,7 @@ pub(crate) fn read_object(
         }
         let data = section.data().map_err(|e| bad(e.to_string()))?;
         let body = bodies.get_mut(&carrier).expect("the carrier has a body");
-        let align = section.align().max(1) as usize;
-        let offset = body.code.len().next_multiple_of(align);
-        body.code.resize(offset, 0xcc);
-        body.code.extend_from_slice(data);
-        body.alignment = body.alignment.max(align as u32);
-        let offset = u32::try_from(offset).map_err(|_| bad("carrier over 4 GiB"))?;
+        let offset = append_code(body, data, section.align())?;
         placements.insert(
             section.index(),
             Placement {
@@ -235,6 +267,17 @@ pub(crate) fn read_object(
         body.relocations.sort_by_key(|r| r.offset);
     }
     Ok(bodies)
+}
+
+/// Appends `data`, aligned to `align`, to `body`'s code (padding with
+/// `int3`); its offset there.
+fn append_code(body: &mut CompiledBody, data: &[u8], align: u64) -> Result<u32, CompileError> {
+    let align = align.max(1) as usize;
+    let offset = body.code.len().next_multiple_of(align);
+    body.code.resize(offset, 0xcc);
+    body.code.extend_from_slice(data);
+    body.alignment = body.alignment.max(align as u32);
+    u32::try_from(offset).map_err(|_| bad("a body over 4 GiB"))
 }
 
 /// Turns the `call rel32` whose displacement is at `at` into `ud2` (and

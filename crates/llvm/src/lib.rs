@@ -52,7 +52,13 @@
 //! fault of an out-of-bounds one leaves what the program did before it
 //! (`translate/memory.rs`); the runtime takes any memory fault of this
 //! tier's code for an out-of-bounds access (`guard_page_faults`). Volatile
-//! accesses are not vectorised. Given that, every
+//! accesses are not vectorised. The exception is a function's accesses to
+//! its own shadow-stack frame (clang's `$fp + K`): once the frame's range
+//! is checked where the frame opens, with a checked copy of the body for
+//! a frame that fails, they cannot fault and are ordinary, through a
+//! pointer alias analysis cannot relate to the other heap accesses, which
+//! keeps them in order with the volatile ones (`translate/frame.rs`).
+//! Given that, every
 //! transformation LLVM's standard pipeline makes preserves the program's
 //! meaning, and the passes run are exactly `default<O3>`: the function
 //! simplification pipeline (SROA and `mem2reg` turn locals into SSA
@@ -128,6 +134,15 @@ pub struct LlvmCompiler {
 /// The bodies LLVM compiled, by function.
 pub type LlvmBodies = std::collections::HashMap<DefinedFuncIndex, CompiledBody>;
 
+/// What compiling one partition gave: the functions that failed to
+/// translate and why, those with a frame copy, and the bodies.
+#[derive(Default)]
+struct CompiledPartition {
+    failed: Vec<(DefinedFuncIndex, String)>,
+    frame_copies: Vec<DefinedFuncIndex>,
+    bodies: LlvmBodies,
+}
+
 /// The largest function body, in bytes of Wasm, this tier compiles;
 /// larger ones go to the fallback. LLVM's instruction scheduling and
 /// register allocation take time quadratic in a basic block's length, so
@@ -173,6 +188,11 @@ pub struct LlvmModuleStats {
     pub declined: usize,
     /// LLVM modules the compiled functions were cut into.
     pub partitions: usize,
+    /// The compiled functions whose accesses to their shadow-stack frame
+    /// cannot fault once the frame is checked at its opening, with a
+    /// checked copy of the body for frames that fail (see
+    /// `translate/frame.rs`).
+    pub frame_copies: Vec<DefinedFuncIndex>,
     /// Why, for the functions that failed to translate (the others were
     /// declined for their calling convention, see `plan.rs`).
     pub reasons: Vec<(DefinedFuncIndex, String)>,
@@ -278,7 +298,7 @@ impl LlvmCompiler {
             let plan = Plan::new(info, &graph, &declined, self.partition_bytes);
             let failed = on_threads(plan.partitions().len(), threads, |p| {
                 self.compile_partition(module, &plan, p, false)
-                    .map(|(failed, _)| failed)
+                    .map(|partition| partition.failed)
             })?;
             let failed: Vec<_> = failed.into_iter().flatten().collect();
             if failed.is_empty() {
@@ -289,14 +309,18 @@ impl LlvmCompiler {
         };
         let compiled = on_threads(plan.partitions().len(), threads, |p| {
             match self.compile_partition(module, &plan, p, true)? {
-                (failed, _) if !failed.is_empty() => Err(CompileError::Codegen(format!(
+                partition if !partition.failed.is_empty() => Err(CompileError::Codegen(format!(
                     "LLVM tier: {} functions failed to translate the second time",
-                    failed.len()
+                    partition.failed.len()
                 ))),
-                (_, bodies) => Ok(bodies),
+                partition => Ok(partition),
             }
         })?;
-        let mut bodies: LlvmBodies = compiled.into_iter().flatten().collect();
+        let mut bodies = LlvmBodies::new();
+        for partition in compiled {
+            bodies.extend(partition.bodies);
+            stats.frame_copies.extend(partition.frame_copies);
+        }
         stats.compiled = plan.compiled_count();
         stats.declined = n - stats.compiled;
         stats.partitions = plan.partitions().len();
@@ -320,32 +344,37 @@ impl LlvmCompiler {
 
     /// Translates partition `p` of `plan` into an LLVM module; then, if
     /// every function translated and `compile` says so, optimises and
-    /// compiles it. Returns the functions that failed to translate, and
-    /// the bodies.
+    /// compiles it.
     fn compile_partition(
         &self,
         module: &ModuleInput<'_>,
         plan: &Plan,
         p: usize,
         compile: bool,
-    ) -> Result<(Vec<(DefinedFuncIndex, String)>, LlvmBodies), CompileError> {
+    ) -> Result<CompiledPartition, CompileError> {
         let cx = Context::create();
         let llvm_module = cx.create_module("wasm");
         let mut env = ModuleEnv::new(&cx, &llvm_module, module, plan, self.tunables());
-        let mut failed = Vec::new();
+        let mut partition = CompiledPartition::default();
         for &index in &plan.partitions()[p] {
             match FuncTranslator::translate(&mut env, index) {
-                Ok(()) => {}
-                Err(Error::Compile(CompileError::Unsupported(why))) => failed.push((index, why)),
+                Ok(frame_copy) => {
+                    if frame_copy {
+                        partition.frame_copies.push(index);
+                    }
+                }
+                Err(Error::Compile(CompileError::Unsupported(why))) => {
+                    partition.failed.push((index, why))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
-        if !failed.is_empty() || !compile {
-            return Ok((failed, LlvmBodies::new()));
+        if partition.failed.is_empty() && compile {
+            let machine = self.target_machine()?;
+            let object = emit::emit(&llvm_module, &machine)?;
+            partition.bodies = emit::read_object(&object, module.info)?;
         }
-        let machine = self.target_machine()?;
-        let object = emit::emit(&llvm_module, &machine)?;
-        Ok((failed, emit::read_object(&object, module.info)?))
+        Ok(partition)
     }
 
     /// Compiles `module` and says how many functions LLVM took.

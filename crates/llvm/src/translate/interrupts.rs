@@ -32,7 +32,7 @@ pub(crate) struct Interrupts<'ctx> {
     /// The fuel counter's local, with fuel metering.
     fuel: Option<PointerValue<'ctx>>,
     /// Cost of the operators since the last addition to it.
-    pending: u64,
+    pub(super) pending: u64,
     /// The epoch deadline's local, with epoch interruption.
     deadline: Option<PointerValue<'ctx>>,
 }

@@ -201,7 +201,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     }
 
     /// The current length in bytes of `memory`.
-    fn memory_length(&mut self, memory: MemoryIndex) -> Result<IntValue<'ctx>> {
+    pub(super) fn memory_length(&mut self, memory: MemoryIndex) -> Result<IntValue<'ctx>> {
         let (def, off) = self.memory_definition(memory)?;
         let off = off + u64::from(VMOffsets::DEFINITION_LENGTH);
         Ok(self
@@ -211,7 +211,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     /// The base address of `memory`: loaded once at entry when it never
     /// moves (guard pages reserve its whole range), otherwise each time.
-    fn memory_base(&mut self, memory: MemoryIndex) -> Result<PointerValue<'ctx>> {
+    pub(super) fn memory_base(&mut self, memory: MemoryIndex) -> Result<PointerValue<'ctx>> {
         if self.env.guard_pages {
             if let Some(base) = self.memory_bases.get(&memory.as_u32()) {
                 return Ok(*base);
@@ -234,15 +234,17 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
     /// Pops the index of an access of `size` bytes, checks it and returns
     /// the native address.
-    pub(super) fn heap_address(
-        &mut self,
-        memarg: &MemArg,
-        size: u32,
-    ) -> Result<PointerValue<'ctx>> {
+    pub(super) fn heap_address(&mut self, memarg: &MemArg, size: u32) -> Result<HeapAccess<'ctx>> {
         let MemArgTarget::Memory(mem) = memarg.target else {
             return unsupported("GC array memory access");
         };
         let memory = self.memory32(mem)?;
+        if let Some(ptr) = self.frame_address(mem, memarg.offset, size)? {
+            return Ok(HeapAccess {
+                ptr,
+                may_fault: false,
+            });
+        }
         let index = self.pop_index64()?;
         if !self.env.guard_pages {
             // A 32-bit index plus a 32-bit offset and the size cannot
@@ -258,7 +260,10 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         }
         let base = self.memory_base(memory)?;
         let at = crate::gep::byte_offset(self.cx, &self.b, base, index)?;
-        self.offset_ptr(at, memarg.offset)
+        Ok(HeapAccess {
+            ptr: self.offset_ptr(at, memarg.offset)?,
+            may_fault: true,
+        })
     }
 
     /// A load of `ty`, extended to `extend` (type, signed) if narrower.
@@ -270,8 +275,9 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     ) -> Result {
         let size = type_size(ty);
         let addr = self.heap_address(memarg, size)?;
-        let v = self.b.build_load(ty, addr, "")?;
-        self.mark_heap_access(v.as_instruction_value().expect("a load is an instruction"))?;
+        let v = self.b.build_load(ty, addr.ptr, "")?;
+        let load = v.as_instruction_value().expect("a load is an instruction");
+        self.mark_heap_access(load, addr)?;
         let v = match extend {
             None => v,
             Some((wide, true)) => self
@@ -299,18 +305,25 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         };
         let size = type_size(v.get_type());
         let addr = self.heap_address(memarg, size)?;
-        let inst = self.b.build_store(addr, v)?;
-        self.mark_heap_access(inst)
+        let inst = self.b.build_store(addr.ptr, v)?;
+        self.mark_heap_access(inst, addr)
     }
 
-    /// Marks a load or store of linear memory: byte aligned (Wasm's
-    /// alignment is a hint), in the heap's alias class, and in order with
-    /// the faults of other accesses.
-    pub(super) fn mark_heap_access(&self, inst: InstructionValue<'ctx>) -> Result {
+    /// Marks `inst`, a load or store of linear memory at `access`: byte
+    /// aligned (Wasm's alignment is a hint), in the heap's alias class,
+    /// and in order with the faults of other accesses if it may fault.
+    pub(super) fn mark_heap_access(
+        &self,
+        inst: InstructionValue<'ctx>,
+        access: HeapAccess<'ctx>,
+    ) -> Result {
         inst.set_alignment(1)
             .map_err(|e| CompileError::Codegen(format!("alignment: {e:?}")))?;
         self.tag(inst, Region::Heap)?;
-        self.keep_in_order_with_faults(inst)
+        match access.may_fault {
+            true => self.keep_in_order_with_faults(inst),
+            false => Ok(()),
+        }
     }
 
     /// Makes `inst`, an access of linear memory or a global store,
@@ -349,6 +362,14 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             }
         })
     }
+}
+
+/// The native address of a linear-memory access, and whether the access
+/// may fault (see `frame.rs` for those that cannot).
+#[derive(Clone, Copy)]
+pub(super) struct HeapAccess<'ctx> {
+    pub ptr: PointerValue<'ctx>,
+    pub may_fault: bool,
 }
 
 /// Size in bytes of a value type.

@@ -14,6 +14,7 @@
 mod call;
 mod control;
 mod float;
+mod frame;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -89,6 +90,12 @@ pub(crate) fn function_symbol(index: DefinedFuncIndex) -> String {
     format!("wasm_f{}", index.as_u32())
 }
 
+/// The name of defined function `index`'s checked function, whose code
+/// follows the function's in its body (see `frame.rs`).
+pub(crate) fn checked_symbol(index: DefinedFuncIndex) -> String {
+    format!("wasm_f{}_checked", index.as_u32())
+}
+
 /// The name of the function whose calls become `ud2` traps with code
 /// `trap` (see `emit.rs`).
 pub(crate) fn trap_symbol(trap: Trap) -> String {
@@ -106,6 +113,7 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     pub tunables: &'a Tunables,
     pub guard_pages: bool,
     functions: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
+    checked: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
     traps: HashMap<Trap, FunctionValue<'ctx>>,
     tbaa: Tbaa<'ctx>,
 }
@@ -179,6 +187,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             tunables,
             guard_pages: tunables.bounds_checks == hayate_environ::BoundsChecks::GuardPages,
             functions: HashMap::new(),
+            checked: HashMap::new(),
             traps: HashMap::new(),
             tbaa: Tbaa::new(cx),
         }
@@ -248,6 +257,27 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         Ok(f)
     }
 
+    /// The checked function of defined function `index` (see
+    /// `frame.rs`): its type and convention, local to the module, never
+    /// optimised nor inlined.
+    pub fn checked_function(&mut self, index: DefinedFuncIndex) -> Result<FunctionValue<'ctx>> {
+        if let Some(f) = self.checked.get(&index) {
+            return Ok(*f);
+        }
+        let function = self.function(index)?;
+        let f = self.module.add_function(
+            &checked_symbol(index),
+            function.get_type(),
+            Some(Linkage::Internal),
+        );
+        f.set_call_conventions(function.get_call_conventions());
+        for attr in ["optnone", "noinline", "cold"] {
+            f.add_attribute(AttributeLoc::Function, self.enum_attr(attr));
+        }
+        self.checked.insert(index, f);
+        Ok(f)
+    }
+
     /// The function whose call is a trap with code `trap`: it never
     /// returns, and every call to it becomes a `ud2` with that code in the
     /// trap table when the object is read back.
@@ -279,6 +309,8 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     env: &'e mut ModuleEnv<'a, 'ctx>,
     cx: &'ctx Context,
     b: Builder<'ctx>,
+    /// The defined function translated.
+    index: DefinedFuncIndex,
     func: FunctionValue<'ctx>,
     /// The function's signature.
     ty: FuncType,
@@ -298,18 +330,62 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     /// The base of each memory whose base never moves, loaded at entry.
     memory_bases: HashMap<u32, PointerValue<'ctx>>,
     interrupts: interrupts::Interrupts<'ctx>,
+    /// The frame pointer, once the frame's opening is translated.
+    frame: Option<frame::FramePointer<'ctx>>,
 }
 
 impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
     /// Translates the body of defined function `index` into its LLVM
-    /// function.
-    pub fn translate(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result {
+    /// function, and into its checked function if it has frame accesses
+    /// (`frame.rs`); says whether it has.
+    pub fn translate(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result<bool> {
+        let input = env.input;
+        let range = input.info.function_bodies[index].clone();
+        let bytes = input
+            .wasm
+            .get(range.clone())
+            .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
+        let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
+        let mut reader = body.get_operators_reader()?;
+        let mut ops = Vec::new();
+        while !reader.eof() {
+            ops.push(reader.read()?);
+        }
+        let func = env.function(index)?;
+        let mut t = FuncTranslator::new(env, index, func, &body)?;
+        let with_frame = match frame::frame_opening(&ops) {
+            Some((at, local)) => t.translate_with_frame(&ops, at, local)?,
+            None => {
+                t.translate_body(&ops)?;
+                false
+            }
+        };
+        t.finish()?;
+        if with_frame {
+            let checked = env.checked_function(index)?;
+            let mut t = FuncTranslator::new(env, index, checked, &body)?;
+            t.translate_body(&ops)?;
+            t.finish()?;
+        }
+        Ok(with_frame)
+    }
+
+    /// A translator into `func`, the LLVM function of defined function
+    /// `index` or its checked function, with the locals of `body`
+    /// declared.
+    fn new(
+        env: &'e mut ModuleEnv<'a, 'ctx>,
+        index: DefinedFuncIndex,
+        func: FunctionValue<'ctx>,
+        body: &FunctionBody<'_>,
+    ) -> Result<Self> {
         let info = env.input.info;
         let ty = info.signature(info.defined_func_type_index(index)).clone();
-        let func = env.function(index)?;
-        // A section of its own, which becomes its body (see `emit.rs`).
+        // A section of its own, which becomes its body or follows it (see
+        // `emit.rs`).
+        let name = func.get_name().to_string_lossy().into_owned();
         func.as_global_value()
-            .set_section(Some(&format!(".text.{}", function_symbol(index))));
+            .set_section(Some(&format!(".text.{name}")));
         let cx = env.cx;
         for attr in ["nounwind", "noredzone"] {
             func.add_attribute(AttributeLoc::Function, env.enum_attr(attr));
@@ -335,6 +411,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             env,
             cx,
             b,
+            index,
             func,
             ty,
             vmctx,
@@ -347,26 +424,25 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             trap_blocks: HashMap::new(),
             memory_bases: HashMap::new(),
             interrupts: Default::default(),
+            frame: None,
         };
-        let range = info.function_bodies[index].clone();
-        let bytes = t
-            .env
-            .input
-            .wasm
-            .get(range.clone())
-            .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
-        let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
-        t.declare_locals(&body)?;
+        t.declare_locals(body)?;
         t.b.position_at_end(body_start);
-        t.check_stack_limit()?;
-        t.interrupts_at_entry()?;
-        t.push_function_frame()?;
-        let mut reader = body.get_operators_reader()?;
-        while !reader.eof() {
-            let op = reader.read()?;
-            t.operator(&op)?;
-        }
-        if !t.control.is_empty() {
+        Ok(t)
+    }
+
+    /// The usual translation of `ops`, the whole body: the entry checks,
+    /// then every operator.
+    fn translate_body(&mut self, ops: &[Operator<'_>]) -> Result {
+        self.check_stack_limit()?;
+        self.interrupts_at_entry()?;
+        self.push_function_frame()?;
+        self.translate_operators(ops)
+    }
+
+    /// Checks that the body closed every construct it opened.
+    fn finish(&self) -> Result {
+        if !self.control.is_empty() {
             return Err(CompileError::Codegen("function body ended inside a block".into()).into());
         }
         Ok(())
@@ -435,6 +511,10 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             .b
             .build_int_compare(IntPredicate::ULT, sp, limit.into_int_value(), "")?;
         self.trap_if(over, Trap::StackOverflow)
+    }
+
+    fn translate_operators(&mut self, ops: &[Operator<'_>]) -> Result {
+        ops.iter().try_for_each(|op| self.operator(op))
     }
 
     fn operator(&mut self, op: &Operator<'_>) -> Result {

@@ -31,9 +31,13 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         use Operator as O;
         match op {
             O::LocalGet { local_index } => {
-                let (slot, ty) = self.local(*local_index)?;
-                let v = self.b.build_load(ty, slot, "")?;
-                self.push(v);
+                if let Some(fp) = self.frame_pointer_value(*local_index) {
+                    self.push(fp);
+                } else {
+                    let (slot, ty) = self.local(*local_index)?;
+                    let v = self.b.build_load(ty, slot, "")?;
+                    self.push(v);
+                }
             }
             O::LocalSet { local_index } => {
                 let v = self.pop()?;
@@ -116,7 +120,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok(true)
     }
 
-    fn local(
+    pub(super) fn local(
         &self,
         index: u32,
     ) -> Result<(

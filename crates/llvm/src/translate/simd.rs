@@ -280,8 +280,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     /// A load of `bytes` bytes at the popped index, as an integer.
     fn v_load_scalar(&mut self, memarg: &MemArg, bits: u32) -> Result<IntValue<'ctx>> {
         let addr = self.heap_address(memarg, bits / 8)?;
-        let v = self.b.build_load(self.int_type(bits), addr, "")?;
-        self.mark_heap_access(v.as_instruction_value().expect("a load"))?;
+        let v = self.b.build_load(self.int_type(bits), addr.ptr, "")?;
+        self.mark_heap_access(v.as_instruction_value().expect("a load"), addr)?;
         Ok(v.into_int_value())
     }
 
@@ -297,15 +297,15 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             }
             O::V128Load { memarg } => {
                 let addr = self.heap_address(memarg, 16)?;
-                let v = self.b.build_load(self.v128_type(), addr, "")?;
-                self.mark_heap_access(v.as_instruction_value().expect("a load"))?;
+                let v = self.b.build_load(self.v128_type(), addr.ptr, "")?;
+                self.mark_heap_access(v.as_instruction_value().expect("a load"), addr)?;
                 self.push(v);
             }
             O::V128Store { memarg } => {
                 let v = self.pop()?;
                 let addr = self.heap_address(memarg, 16)?;
-                let inst = self.b.build_store(addr, v)?;
-                self.mark_heap_access(inst)?;
+                let inst = self.b.build_store(addr.ptr, v)?;
+                self.mark_heap_access(inst, addr)?;
             }
             O::V128Load8x8S { memarg } => self.load_extend(memarg, I8x16, true)?,
             O::V128Load8x8U { memarg } => self.load_extend(memarg, I8x16, false)?,
@@ -889,7 +889,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let index = self.cx.i32_type().const_int(u64::from(lane), false);
         let x = self.b.build_extract_element(v, index, "")?;
         let addr = self.heap_address(memarg, lanes.bits() / 8)?;
-        let inst = self.b.build_store(addr, x)?;
-        self.mark_heap_access(inst)
+        let inst = self.b.build_store(addr.ptr, x)?;
+        self.mark_heap_access(inst, addr)
     }
 }
