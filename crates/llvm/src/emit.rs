@@ -96,69 +96,41 @@ pub(crate) fn read_object(
     let mut bodies: HashMap<DefinedFuncIndex, CompiledBody> = HashMap::new();
     let mut placements: HashMap<object::SectionIndex, Placement> = HashMap::new();
 
-    // Each function's own section.
-    for symbol in file.symbols() {
-        let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section()) else {
-            continue;
-        };
-        let Some(index) = function_of_symbol(name) else {
-            continue;
-        };
-        if symbol.address() != 0 || placements.contains_key(&section) {
-            return Err(bad(format!("{name} does not start its own section")));
-        }
-        let section_data = file
-            .section_by_index(section)
-            .map_err(|e| bad(e.to_string()))?;
-        let data = section_data.data().map_err(|e| bad(e.to_string()))?;
-        let align = section_data.align();
-        bodies.insert(
-            index,
-            CompiledBody {
-                code: data.to_vec(),
-                alignment: align.max(16) as u32,
+    // Each function's own section starts its body; a checked function's
+    // follows it, so that its traps and frames are the function's (the
+    // function itself may be gone, inlined everywhere).
+    let naming: [fn(&str) -> Option<DefinedFuncIndex>; 2] =
+        [function_of_symbol, function_of_checked_symbol];
+    for function_of in naming {
+        for symbol in file.symbols() {
+            let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section())
+            else {
+                continue;
+            };
+            let Some(index) = function_of(name) else {
+                continue;
+            };
+            if symbol.address() != 0 || placements.contains_key(&section) {
+                return Err(bad(format!("{name} does not start its own section")));
+            }
+            let section_data = file
+                .section_by_index(section)
+                .map_err(|e| bad(e.to_string()))?;
+            let data = section_data.data().map_err(|e| bad(e.to_string()))?;
+            let body = bodies.entry(index).or_insert_with(|| CompiledBody {
+                alignment: 16,
                 address_map: vec![(0, info.function_bodies[index].start as u32)],
                 ..CompiledBody::default()
-            },
-        );
-        placements.insert(
-            section,
-            Placement {
-                body: index,
-                offset: 0,
-            },
-        );
-    }
-    // A checked function's section follows its function's code, in the
-    // same body, so that its traps and frames are the function's.
-    for symbol in file.symbols() {
-        let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section()) else {
-            continue;
-        };
-        let Some(index) = function_of_checked_symbol(name) else {
-            continue;
-        };
-        if symbol.address() != 0 || placements.contains_key(&section) {
-            return Err(bad(format!("{name} does not start its own section")));
+            });
+            let offset = append_code(body, data, section_data.align())?;
+            placements.insert(
+                section,
+                Placement {
+                    body: index,
+                    offset,
+                },
+            );
         }
-        let section_data = file
-            .section_by_index(section)
-            .map_err(|e| bad(e.to_string()))?;
-        let data = section_data.data().map_err(|e| bad(e.to_string()))?;
-        // The function itself may be gone, inlined everywhere.
-        let body = bodies.entry(index).or_insert_with(|| CompiledBody {
-            alignment: 16,
-            address_map: vec![(0, info.function_bodies[index].start as u32)],
-            ..CompiledBody::default()
-        });
-        let offset = append_code(body, data, section_data.align())?;
-        placements.insert(
-            section,
-            Placement {
-                body: index,
-                offset,
-            },
-        );
     }
     let Some(&carrier) = bodies.keys().min() else {
         return Ok(bodies);

@@ -135,11 +135,13 @@ pub struct LlvmCompiler {
 pub type LlvmBodies = std::collections::HashMap<DefinedFuncIndex, CompiledBody>;
 
 /// What compiling one partition gave: the functions that failed to
-/// translate and why, those with a frame copy, and the bodies.
+/// translate and why, those with a frame copy, those with a checked
+/// copy, and the bodies.
 #[derive(Default)]
 struct CompiledPartition {
     failed: Vec<(DefinedFuncIndex, String)>,
     frame_copies: Vec<DefinedFuncIndex>,
+    checked: Vec<DefinedFuncIndex>,
     bodies: LlvmBodies,
 }
 
@@ -193,6 +195,10 @@ pub struct LlvmModuleStats {
     /// checked copy of the body for frames that fail (see
     /// `translate/frame.rs`).
     pub frame_copies: Vec<DefinedFuncIndex>,
+    /// The functions with a checked copy: the frame copies, and the
+    /// callees that only a checked copy's function calls, once (see
+    /// `translate/frame.rs`); in index order.
+    pub checked: Vec<DefinedFuncIndex>,
     /// Why, for the functions that failed to translate (the others were
     /// declined for their calling convention, see `plan.rs`).
     pub reasons: Vec<(DefinedFuncIndex, String)>,
@@ -320,7 +326,9 @@ impl LlvmCompiler {
         for partition in compiled {
             bodies.extend(partition.bodies);
             stats.frame_copies.extend(partition.frame_copies);
+            stats.checked.extend(partition.checked);
         }
+        stats.checked.sort();
         stats.compiled = plan.compiled_count();
         stats.declined = n - stats.compiled;
         stats.partitions = plan.partitions().len();
@@ -365,6 +373,17 @@ impl LlvmCompiler {
                 }
                 Err(Error::Compile(CompileError::Unsupported(why))) => {
                     partition.failed.push((index, why))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        while let Some(index) = env.next_untranslated_checked() {
+            match FuncTranslator::translate_checked(&mut env, index) {
+                Ok(()) => partition.checked.push(index),
+                Err(Error::Compile(CompileError::Unsupported(why))) => {
+                    if !partition.failed.iter().any(|(failed, _)| *failed == index) {
+                        partition.failed.push((index, why))
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -85,6 +85,8 @@ pub(crate) fn wasm_compatible(ty: &FuncType) -> bool {
 pub(crate) struct CallGraph {
     /// For each defined function, the defined functions calling it.
     callers: Vec<Vec<DefinedFuncIndex>>,
+    /// For each defined function, how many call sites call it.
+    call_sites: Vec<usize>,
 }
 
 impl CallGraph {
@@ -92,6 +94,7 @@ impl CallGraph {
     pub fn new(info: &ModuleInfo, wasm: &[u8]) -> Result<CallGraph, CompileError> {
         let n = info.function_bodies.len();
         let mut callers = vec![Vec::new(); n];
+        let mut call_sites = vec![0; n];
         for (caller, range) in info.function_bodies.iter() {
             let bytes = wasm
                 .get(range.clone())
@@ -108,6 +111,7 @@ impl CallGraph {
                 };
                 let callee = hayate_environ::FuncIndex::from_u32(callee);
                 if let Some(defined) = info.defined_func(callee) {
+                    call_sites[defined.index()] += 1;
                     let list: &mut Vec<DefinedFuncIndex> = &mut callers[defined.index()];
                     if list.last() != Some(&caller) {
                         list.push(caller);
@@ -115,7 +119,10 @@ impl CallGraph {
                 }
             }
         }
-        Ok(CallGraph { callers })
+        Ok(CallGraph {
+            callers,
+            call_sites,
+        })
     }
 }
 
@@ -134,6 +141,8 @@ pub(crate) struct Plan {
     /// Internal and called from its own partition only: private to its
     /// LLVM module.
     local: Vec<bool>,
+    /// For a local function called from one call site, its caller.
+    only_caller: Vec<Option<DefinedFuncIndex>>,
     /// The compiled functions of each partition, in index order.
     partitions: Vec<Vec<DefinedFuncIndex>>,
 }
@@ -205,12 +214,19 @@ impl Plan {
                         .iter()
                         .all(|c| !compiled[c.index()] || partition[c.index()] == partition[i])
             })
+            .collect::<Vec<bool>>();
+        let only_caller = (0..n)
+            .map(|i| match graph.callers[i].as_slice() {
+                [caller] if local[i] && graph.call_sites[i] == 1 => Some(*caller),
+                _ => None,
+            })
             .collect();
         Plan {
             compiled,
             copy,
             internal,
             local,
+            only_caller,
             partitions,
         }
     }
@@ -220,6 +236,13 @@ impl Plan {
     /// other partition.
     pub fn is_local(&self, index: DefinedFuncIndex) -> bool {
         self.local.get(index.index()).copied().unwrap_or(false)
+    }
+
+    /// The caller of defined function `index` if it is local and called
+    /// from one call site only: LLVM inlines such a function whatever its
+    /// size, as long as that call stays the only one.
+    pub fn only_caller(&self, index: DefinedFuncIndex) -> Option<DefinedFuncIndex> {
+        self.only_caller.get(index.index()).copied().flatten()
     }
 
     /// The compiled functions of each partition.

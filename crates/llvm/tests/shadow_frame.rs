@@ -80,7 +80,28 @@ const WAT: &str = r#"(module
     local.set $fp
     (i32.store (local.get $fp) (i32.const 5))
     (local.set $fp (i32.const 0))
-    (i32.load (local.get $fp))))"#;
+    (i32.load (local.get $fp)))
+
+  ;; A frame function calling a chain of callees it alone calls ($mid,
+  ;; which calls $leaf) and one another function calls too ($shared);
+  ;; its frame store comes after the calls.
+  (func $chain (export "chain") (param $p i32) (result i32) (local $fp i32) (local $r i32)
+    global.get $sp
+    i32.const 16
+    i32.sub
+    local.set $fp
+    (local.set $r (i32.add (call $mid (local.get $p)) (call $shared (local.get $p))))
+    (i32.store offset=12 (local.get $fp) (local.get $r))
+    (i32.load offset=12 (local.get $fp)))
+  (func $mid (param $p i32) (result i32)
+    (global.set $g (i32.const 3))
+    (i32.add (call $leaf (local.get $p)) (i32.const 1)))
+  (func $leaf (param $p i32) (result i32)
+    (i32.load (local.get $p)))
+  (func $shared (param $p i32) (result i32)
+    (i32.load offset=4 (local.get $p)))
+  (func (export "share") (param $p i32) (result i32)
+    (call $shared (local.get $p))))"#;
 
 /// Exports of `WAT` in order of definition, as defined-function indices.
 const SLOTS: u32 = 0;
@@ -88,6 +109,9 @@ const LOOP: u32 = 1;
 const OVERLAP: u32 = 2;
 const DEEP: u32 = 3;
 const RESET: u32 = 5;
+const CHAIN: u32 = 6;
+const MID: u32 = 7;
+const LEAF: u32 = 8;
 
 /// Stack pointers for `slots` (whose frame is 32 bytes, reached up to
 /// offset 32): a frame in bounds, the last one in bounds, one whose
@@ -95,6 +119,21 @@ const RESET: u32 = 5;
 /// is, one starting at the end, one that wraps below zero, and the
 /// highest address.
 const STACK_POINTERS: [u32; 7] = [4096, 65536, 65536 + 4, 65536 + 8, 65536 + 32, 16, u32::MAX];
+
+/// An instance of `WAT` under `config`, with its stack pointer set to
+/// `sp`.
+fn instance_at(config: &Config, sp: u32) -> (Store<()>, Instance) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    instance
+        .get_global(&mut store, "sp")
+        .unwrap()
+        .set(&mut store, Val::I32(sp as i32))
+        .unwrap();
+    (store, instance)
+}
 
 /// The outcome of calling `export` with `args` after setting the stack
 /// pointer to `sp`, and what it left: `$g`, `$sp` and the memory's words
@@ -108,15 +147,9 @@ fn outcome(
 ) -> String {
     let mut config = Config::new();
     config.strategy(strategy).bounds_checks(checks);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, WAT).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let (mut store, instance) = instance_at(&config, sp);
     let global =
         |store: &mut Store<()>, name: &str| instance.get_global(&mut *store, name).unwrap();
-    global(&mut store, "sp")
-        .set(&mut store, Val::I32(sp as i32))
-        .unwrap();
     let f = instance.get_func(&mut store, export).unwrap();
     let mut results = vec![Val::I32(0); f.ty(&store).results().len()];
     let result = match f.call(&mut store, args, &mut results) {
@@ -157,7 +190,7 @@ fn agree(export: &str, args: &[Val], stack_pointers: &[u32]) -> Vec<String> {
 fn frame_copies_are_made_only_for_a_frame_pointer_set_once() {
     let stats = llvm_stats(&wat::parse_str(WAT).unwrap());
     let copies: Vec<u32> = stats.frame_copies.iter().map(|f| f.as_u32()).collect();
-    assert_eq!(copies, [SLOTS, LOOP, OVERLAP, DEEP], "{stats:?}");
+    assert_eq!(copies, [SLOTS, LOOP, OVERLAP, DEEP, CHAIN], "{stats:?}");
     assert!(!copies.contains(&RESET));
 }
 
@@ -213,27 +246,25 @@ fn a_heap_store_to_a_frame_slot_is_seen_by_the_frame() {
     agree("reset", &[], &[4096, 65536 + 16]);
 }
 
+/// The trap of calling `export` with `arg` under the LLVM tier, with the
+/// stack pointer at `sp`, as text with its backtrace.
+fn llvm_backtrace(sp: u32, export: &str, arg: i32) -> String {
+    let mut config = Config::new();
+    config.strategy(Strategy::Llvm);
+    let (mut store, instance) = instance_at(&config, sp);
+    let f = instance.get_func(&mut store, export).unwrap();
+    let e = f
+        .call(&mut store, &[Val::I32(arg)], &mut [Val::I32(0)])
+        .expect_err("traps");
+    format!("{e:?}")
+}
+
 #[test]
 fn a_trap_in_the_checked_function_names_the_function_once() {
     for sp in [65536 + 16, 8] {
         let seen = agree("outer", &[Val::I32(3)], &[sp]);
         assert!(seen[0].starts_with("trap MemoryOutOfBounds"), "{}", seen[0]);
-        let mut config = Config::new();
-        config.strategy(Strategy::Llvm);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WAT).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        instance
-            .get_global(&mut store, "sp")
-            .unwrap()
-            .set(&mut store, Val::I32(sp as i32))
-            .unwrap();
-        let f = instance.get_func(&mut store, "outer").unwrap();
-        let e = f
-            .call(&mut store, &[Val::I32(3)], &mut [Val::I32(0)])
-            .expect_err("traps");
-        let text = format!("{e:?}");
+        let text = llvm_backtrace(sp, "outer", 3);
         assert_eq!(text.matches("deep").count(), 1, "{text}");
         assert!(text.contains("outer"), "{text}");
     }
@@ -245,16 +276,8 @@ fn fuel_is_charged_alike_on_both_copies() {
     let run = |strategy: Strategy, sp: u32, fuel: u64| {
         let mut config = Config::new();
         config.strategy(strategy).consume_fuel(true);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WAT).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let (mut store, instance) = instance_at(&config, sp);
         store.set_fuel(fuel).unwrap();
-        instance
-            .get_global(&mut store, "sp")
-            .unwrap()
-            .set(&mut store, Val::I32(sp as i32))
-            .unwrap();
         let f = instance.get_func(&mut store, "loop").unwrap();
         let outcome = match f.call(&mut store, &[Val::I32(0), Val::I32(50)], &mut []) {
             Ok(()) => "ok".to_string(),
@@ -270,5 +293,30 @@ fn fuel_is_charged_alike_on_both_copies() {
                 "sp {sp:#x}, fuel {fuel}"
             );
         }
+    }
+}
+
+#[test]
+fn a_checked_function_calls_checked_copies_of_the_callees_it_alone_calls() {
+    let stats = llvm_stats(&wat::parse_str(WAT).unwrap());
+    let checked: Vec<u32> = stats.checked.iter().map(|f| f.as_u32()).collect();
+    assert_eq!(
+        checked,
+        [SLOTS, LOOP, OVERLAP, DEEP, CHAIN, MID, LEAF],
+        "{stats:?}"
+    );
+    // The frame in bounds, or past the end (its store after the calls
+    // faults); the leaf's load in bounds, or past the end.
+    let seen = agree("chain", &[Val::I32(64)], &[4096, 65536 + 4]);
+    assert!(seen[0].starts_with("[I32(1)]"), "{}", seen[0]);
+    assert!(seen[1].starts_with("trap MemoryOutOfBounds"), "{}", seen[1]);
+    assert!(seen[1].contains("g I32(3)"), "{}", seen[1]);
+    let seen = agree("chain", &[Val::I32(65536)], &[4096, 65536 + 4]);
+    assert!(seen.iter().all(|s| s.starts_with("trap MemoryOutOfBounds")));
+    agree("share", &[Val::I32(64)], &[4096]);
+    // A trap in the leaf's checked copy, reached from the chain's.
+    let text = llvm_backtrace(65536 + 4, "chain", 65536);
+    for name in ["leaf", "mid", "chain"] {
+        assert_eq!(text.matches(name).count(), 1, "{name}: {text}");
     }
 }

@@ -98,7 +98,13 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                 if !self.env.plan.compiles(defined) {
                     self.require_wasm_convention(ty)?;
                 }
-                let callee = self.env.function(defined)?;
+                // A checked function calls the checked function of a
+                // callee it alone calls (see `frame.rs`).
+                let callee =
+                    match self.checked && self.env.plan.only_caller(defined) == Some(self.index) {
+                        true => self.env.checked_function(defined)?,
+                        false => self.env.function(defined)?,
+                    };
                 let args = self.call_args(ty, self.vmctx)?;
                 let call = self.b.build_call(callee, &args, "")?;
                 not_a_tail_call(call);

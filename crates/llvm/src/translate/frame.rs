@@ -29,6 +29,15 @@
 //!   optimised nor inlined (`optnone`), which keeps its compile time
 //!   small; its code follows the frame function's in the same body
 //!   (`emit.rs`), so traps and backtraces name the function.
+//! - A checked function calls the checked function of a callee that only
+//!   its function calls, once: LLVM inlines a local function with one
+//!   call site whatever its size, which a second call from the checked
+//!   function would prevent. Those checked functions follow the same
+//!   rule, so a chain of such callees is copied.
+//! - The call to a checked function costs nothing to LLVM's inliner,
+//!   which also allows the frame function the cost of its check
+//!   ([`CHECKED_CALL_INLINE_COST`]): a small frame function is inlined
+//!   where its usual translation would be.
 //!
 //! An ordinary access could still be moved across one that faults, which
 //! would change what a trap leaves in memory. Under guard pages the frame
@@ -54,6 +63,17 @@ use inkwell::{AddressSpace, IntPredicate};
 
 use super::{FuncTranslator, Result};
 
+/// What LLVM's inliner is to count for a call to a checked function when
+/// it weighs inlining the function making it, which reads these from the
+/// callee: no cost, and a threshold raised by what the frame's check
+/// costs (30 on LLVM 19, measured). A frame function then weighs what its
+/// usual translation weighs: the check and its call run only for a stack
+/// pointer gone wrong, and without this they cost 85, a third of the
+/// inliner's threshold, which kept small functions (Lua's `lua_geti`)
+/// from being inlined.
+pub(crate) const CHECKED_CALL_INLINE_COST: &[(&str, &str)] =
+    &[("call-inline-cost", "0"), ("call-threshold-bonus", "30")];
+
 /// The frame pointer's local and what the frame function knows of it.
 pub(crate) struct FramePointer<'ctx> {
     /// The local holding the frame pointer.
@@ -72,7 +92,7 @@ pub(crate) struct FramePointer<'ctx> {
 /// operators without effect, and the local.
 pub(crate) fn frame_opening(ops: &[Operator<'_>]) -> Option<(usize, u32)> {
     let at = ops.iter().position(|op| !without_effect(op))?;
-    let at = match ops[..at].windows(4).position(|w| {
+    let window = ops[..at].windows(4).position(|w| {
         matches!(
             w,
             [
@@ -82,10 +102,8 @@ pub(crate) fn frame_opening(ops: &[Operator<'_>]) -> Option<(usize, u32)> {
                 Operator::LocalSet { .. } | Operator::LocalTee { .. }
             ]
         )
-    }) {
-        Some(window) => window + 3,
-        None => return None,
-    };
+    })?;
+    let at = window + 3;
     let local = set_local(&ops[at])?;
     let sets = ops.iter().filter(|op| set_local(op) == Some(local)).count();
     (sets == 1).then_some((at, local))
@@ -126,9 +144,9 @@ fn set_local(op: &Operator<'_>) -> Option<u32> {
 impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     /// Translates the frame function: `ops[..=at]`, the frame's opening,
     /// which sets `local`, then the check and the rest (see the module
-    /// docs). Says whether the body has frame accesses, in which case the
-    /// checked function must be translated too; otherwise the function
-    /// is the usual translation.
+    /// docs). Says whether the body has frame accesses, in which case it
+    /// declared the checked function, to be translated too; otherwise the
+    /// function is the usual translation.
     pub(super) fn translate_with_frame(
         &mut self,
         ops: &[Operator<'_>],

@@ -114,6 +114,8 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     pub guard_pages: bool,
     functions: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
     checked: HashMap<DefinedFuncIndex, FunctionValue<'ctx>>,
+    /// Checked functions declared and not yet translated, in order.
+    untranslated_checked: std::collections::VecDeque<DefinedFuncIndex>,
     traps: HashMap<Trap, FunctionValue<'ctx>>,
     tbaa: Tbaa<'ctx>,
 }
@@ -188,6 +190,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             guard_pages: tunables.bounds_checks == hayate_environ::BoundsChecks::GuardPages,
             functions: HashMap::new(),
             checked: HashMap::new(),
+            untranslated_checked: Default::default(),
             traps: HashMap::new(),
             tbaa: Tbaa::new(cx),
         }
@@ -274,8 +277,21 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         for attr in ["optnone", "noinline", "cold"] {
             f.add_attribute(AttributeLoc::Function, self.enum_attr(attr));
         }
+        for (key, value) in frame::CHECKED_CALL_INLINE_COST {
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.cx.create_string_attribute(key, value),
+            );
+        }
         self.checked.insert(index, f);
+        self.untranslated_checked.push_back(index);
         Ok(f)
+    }
+
+    /// The first checked function declared and not yet translated, which
+    /// its caller is to translate now.
+    pub fn next_untranslated_checked(&mut self) -> Option<DefinedFuncIndex> {
+        self.untranslated_checked.pop_front()
     }
 
     /// The function whose call is a trap with code `trap`: it never
@@ -332,25 +348,35 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     interrupts: interrupts::Interrupts<'ctx>,
     /// The frame pointer, once the frame's opening is translated.
     frame: Option<frame::FramePointer<'ctx>>,
+    /// Whether this is a checked function (`frame.rs`).
+    checked: bool,
+}
+
+/// The body of defined function `index` and its operators.
+fn operators<'m>(
+    input: &ModuleInput<'m>,
+    index: DefinedFuncIndex,
+) -> Result<(FunctionBody<'m>, Vec<Operator<'m>>)> {
+    let range = input.info.function_bodies[index].clone();
+    let bytes = input
+        .wasm
+        .get(range.clone())
+        .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
+    let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
+    let mut reader = body.get_operators_reader()?;
+    let mut ops = Vec::new();
+    while !reader.eof() {
+        ops.push(reader.read()?);
+    }
+    Ok((body, ops))
 }
 
 impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
     /// Translates the body of defined function `index` into its LLVM
-    /// function, and into its checked function if it has frame accesses
-    /// (`frame.rs`); says whether it has.
+    /// function; says whether it is a frame function (`frame.rs`), whose
+    /// checked function it declared.
     pub fn translate(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result<bool> {
-        let input = env.input;
-        let range = input.info.function_bodies[index].clone();
-        let bytes = input
-            .wasm
-            .get(range.clone())
-            .ok_or_else(|| CompileError::Codegen("function body outside the module".into()))?;
-        let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
-        let mut reader = body.get_operators_reader()?;
-        let mut ops = Vec::new();
-        while !reader.eof() {
-            ops.push(reader.read()?);
-        }
+        let (body, ops) = operators(env.input, index)?;
         let func = env.function(index)?;
         let mut t = FuncTranslator::new(env, index, func, &body)?;
         let with_frame = match frame::frame_opening(&ops) {
@@ -361,13 +387,18 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             }
         };
         t.finish()?;
-        if with_frame {
-            let checked = env.checked_function(index)?;
-            let mut t = FuncTranslator::new(env, index, checked, &body)?;
-            t.translate_body(&ops)?;
-            t.finish()?;
-        }
         Ok(with_frame)
+    }
+
+    /// Translates the checked function of defined function `index`: the
+    /// usual translation of its body (see `frame.rs`).
+    pub fn translate_checked(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result {
+        let (body, ops) = operators(env.input, index)?;
+        let func = env.checked_function(index)?;
+        let mut t = FuncTranslator::new(env, index, func, &body)?;
+        t.checked = true;
+        t.translate_body(&ops)?;
+        t.finish()
     }
 
     /// A translator into `func`, the LLVM function of defined function
@@ -425,6 +456,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             memory_bases: HashMap::new(),
             interrupts: Default::default(),
             frame: None,
+            checked: false,
         };
         t.declare_locals(body)?;
         t.b.position_at_end(body_start);
