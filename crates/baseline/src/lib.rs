@@ -145,4 +145,8 @@ impl Compiler for BaselineCompiler {
     ) -> Result<CompiledBody, CompileError> {
         self.fallback.compile_wasm_to_array(offsets, ty)
     }
+
+    fn compile_call_adapter(&self, ty: &FuncType) -> Result<CompiledBody, CompileError> {
+        self.fallback.compile_call_adapter(ty)
+    }
 }

@@ -46,6 +46,14 @@ pub(crate) fn array_call_signature(call_conv: CallConv) -> Signature {
     sig
 }
 
+/// `(callee_vmctx, caller_vmctx, values, code)` in the C convention: a
+/// call adapter's signature.
+pub(crate) fn call_adapter_signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.extend([AbiParam::new(POINTER); 4]);
+    sig
+}
+
 fn abi_type(ty: AbiType) -> ir::Type {
     match ty {
         AbiType::Pointer => POINTER,

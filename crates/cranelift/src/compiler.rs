@@ -167,6 +167,23 @@ impl Compiler {
                     &mut ws.fctx,
                 )
             }
+            CompileJob::CallAdapter(index) => {
+                let ty = module
+                    .info
+                    .types
+                    .get(index)
+                    .and_then(|t| t.as_func())
+                    .ok_or_else(|| {
+                        CompileError::Codegen(format!("no function type {}", index.index()))
+                    })?;
+                trampolines::call_adapter(
+                    &*self.isa,
+                    ty,
+                    index.as_u32(),
+                    &mut ws.ctx.func,
+                    &mut ws.fctx,
+                )
+            }
         }
         body::compile_body(&*self.isa, &mut ws.ctx)
     }
@@ -253,6 +270,16 @@ impl hayate_environ::Compiler for Compiler {
             &module,
             CompileJob::WasmToArray(hayate_environ::TypeIndex::new(0)),
         )
+    }
+
+    fn compile_call_adapter(&self, ty: &FuncType) -> Result<CompiledBody, CompileError> {
+        let info = ModuleInfo {
+            types: std::iter::once(SubType::func(ty.clone())).collect(),
+            rec_groups: vec![TypeIndex::new(0)],
+            ..ModuleInfo::default()
+        };
+        let module = ModuleInput::new(&info, &[]);
+        self.compile_job(&module, CompileJob::CallAdapter(TypeIndex::new(0)))
     }
 
     fn compile_job(

@@ -9,6 +9,11 @@
 //!   limits (so the runtime can walk the Wasm frames), spills the arguments
 //!   to a stack array, calls the host's array entry and traps with
 //!   `HostError` when that returns 0.
+//! * call adapter: `extern "C" (callee_vmctx, caller_vmctx, values, code)`
+//!   for another backend's Wasm code, which cannot express the Wasm
+//!   convention of every signature: loads the arguments from `values`,
+//!   calls `code` in the Wasm convention and stores the results back.
+//!   Wasm calling Wasm, it records nothing.
 
 use cranelift_codegen::ir::{
     ExtFuncData, ExternalName, Function, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
@@ -157,5 +162,42 @@ pub(crate) fn wasm_to_array(
         );
     }
     b.ins().return_(&results);
+    b.finalize(isa.frontend_config());
+}
+
+/// Builds the call adapter of signature `ty` (number `index` among the
+/// adapters being compiled).
+pub(crate) fn call_adapter(
+    isa: &dyn TargetIsa,
+    ty: &FuncType,
+    index: u32,
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+) {
+    func.signature = abi::call_adapter_signature(isa.default_call_conv());
+    func.name = UserFuncName::user(3, index);
+
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (callee_vmctx, caller_vmctx, values, code) = (params[0], params[1], params[2], params[3]);
+
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, p) in ty.params.iter().enumerate() {
+        args.push(
+            b.ins()
+                .load(abi::value_type(*p), val_raw_flags(), values, slot_offset(i)),
+        );
+    }
+    let sig = b.import_signature(abi::wasm_signature(ty));
+    let call = b.ins().call_indirect(sig, code, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, r) in results.into_iter().enumerate() {
+        b.ins().store(val_raw_flags(), r, values, slot_offset(i));
+    }
+    b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
 }

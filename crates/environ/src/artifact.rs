@@ -57,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -669,6 +669,10 @@ mod tests {
             .into(),
             array_to_wasm_trampolines: vec![Some(crate::FunctionLoc::default()), None].into(),
             wasm_to_array_trampolines: vec![crate::FunctionLoc::default(); info.types.len()].into(),
+            call_adapters: vec![crate::FunctionLoc {
+                start: 16,
+                length: 8,
+            }],
             traps: crate::TrapTable::from_pairs(vec![(3, crate::Trap::MemoryOutOfBounds)]),
             relocations: vec![crate::Relocation {
                 offset: 8,

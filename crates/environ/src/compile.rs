@@ -109,6 +109,11 @@ pub enum CompileJob {
     ArrayToWasm(DefinedFuncIndex),
     /// The wasm-to-array trampoline of a type of the module's type section.
     WasmToArray(TypeIndex),
+    /// The call adapter of a function type of the module's type section
+    /// (see [`Compiler::compile_call_adapter`]). Not a job of every
+    /// module: a backend that calls through adapters adds the ones its
+    /// code refers to, after the jobs of [`CompileJob::for_module`].
+    CallAdapter(TypeIndex),
 }
 
 impl CompileJob {
@@ -168,6 +173,16 @@ pub trait Compiler: Send + Sync + fmt::Debug {
         ty: &FuncType,
     ) -> Result<CompiledBody, CompileError>;
 
+    /// Compiles the call adapter of `ty`, for code that cannot make a
+    /// Wasm-convention call of that signature itself:
+    /// `extern "C" (callee_vmctx, caller_vmctx, values, code)` loads the
+    /// arguments from `values` (16 bytes each, as the array convention
+    /// lays them out), calls `code` in the Wasm convention, and stores
+    /// the results back into `values`. It neither enters nor leaves Wasm
+    /// as far as the runtime is concerned: a trap or an exception below
+    /// it unwinds through its frame, which backtraces leave out.
+    fn compile_call_adapter(&self, ty: &FuncType) -> Result<CompiledBody, CompileError>;
+
     /// Compiles one job of `module`.
     fn compile_job(
         &self,
@@ -188,6 +203,17 @@ pub trait Compiler: Send + Sync + fmt::Debug {
                     // empty body keeps one entry per type.
                     None => Ok(CompiledBody::default()),
                 }
+            }
+            CompileJob::CallAdapter(index) => {
+                let ty = module
+                    .info
+                    .types
+                    .get(index)
+                    .and_then(|t| t.as_func())
+                    .ok_or_else(|| {
+                        CompileError::Codegen(format!("no function type {}", index.index()))
+                    })?;
+                self.compile_call_adapter(ty)
             }
         }
     }

@@ -98,6 +98,9 @@ pub enum RelocationTarget {
     Function(DefinedFuncIndex),
     /// A float libcall, left for the loader.
     FloatLibcall(FloatLibcall),
+    /// The call adapter of a type of the module's type section
+    /// ([`CompileJob::CallAdapter`](crate::CompileJob::CallAdapter)).
+    CallAdapter(TypeIndex),
 }
 
 /// A relocation inside one [`CompiledBody`].
@@ -164,6 +167,10 @@ pub struct CompiledModule {
     /// Wasm-to-array trampoline of each type of the type section, used to
     /// call host functions with the Wasm calling convention.
     pub wasm_to_array_trampolines: PrimaryMap<TypeIndex, FunctionLoc>,
+    /// The call adapters the code calls through, in text order. Their
+    /// frames lie between Wasm frames: frame walks pass them, backtraces
+    /// leave them out.
+    pub call_adapters: Vec<FunctionLoc>,
     /// Instructions that may trap, by offset in the text.
     pub traps: TrapTable,
     /// Call sites with exception handlers, by return address in the text.
@@ -179,6 +186,14 @@ impl CompiledModule {
     /// The trap recorded at exactly `offset` in the text section.
     pub fn trap_at(&self, offset: u32) -> Option<Trap> {
         self.traps.lookup(offset)
+    }
+
+    /// Whether `offset` lies in a call adapter's code.
+    pub fn is_call_adapter_at(&self, offset: u32) -> bool {
+        let i = self.call_adapters.partition_point(|a| a.start <= offset);
+        i.checked_sub(1)
+            .and_then(|i| self.call_adapters.get(i))
+            .is_some_and(|a| offset < a.start + a.length)
     }
 
     /// The defined function whose code contains `offset`.

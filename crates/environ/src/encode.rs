@@ -1112,6 +1112,7 @@ impl Encode for CompiledModule {
         e.put(&self.functions)
             .put(&self.array_to_wasm_trampolines)
             .put(&self.wasm_to_array_trampolines)
+            .put(&self.call_adapters)
             .put(self.traps.as_bytes())
             .put(&self.relocations)
             .put(self.exceptions.sites())
@@ -1127,6 +1128,7 @@ impl Decode for CompiledModule {
             functions: d.get()?,
             array_to_wasm_trampolines: d.get()?,
             wasm_to_array_trampolines: d.get()?,
+            call_adapters: d.get()?,
             traps: TrapTable::from_bytes(d.get()?).map_err(|m| d.error(m))?,
             relocations: d.get()?,
             exceptions: ExceptionTable::new(d.get()?),

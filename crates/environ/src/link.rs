@@ -5,13 +5,15 @@
 //! loader. Patching depends only on the [`Architecture`] and the
 //! [`RelocationKind`], never on which compiler made the bodies.
 
+use std::collections::HashMap;
+
 use crate::address_map::AddressMap;
 use crate::compile::{Architecture, CompileJob};
 use crate::compiled::{
     BodyRelocation, CompiledBody, CompiledFunction, CompiledModule, FunctionLoc, Relocation,
     RelocationKind, RelocationTarget,
 };
-use crate::entity::EntityRef;
+use crate::entity::{EntityRef, TypeIndex};
 use crate::error::CompileError;
 use crate::exception_table::{ExceptionSite, ExceptionTable};
 use crate::stack_maps::{StackMapSite, StackMaps};
@@ -44,6 +46,7 @@ pub fn link(
     let mut module = CompiledModule::default();
     let mut placed: Vec<FunctionLoc> = Vec::with_capacity(bodies.len());
     let mut entries: Vec<Option<FunctionLoc>> = Vec::new();
+    let mut adapters: HashMap<TypeIndex, FunctionLoc> = HashMap::new();
     for (job, body) in jobs.iter().zip(&bodies) {
         let loc = text.append(body)?;
         placed.push(loc);
@@ -69,6 +72,15 @@ pub fn link(
             }
             CompileJob::WasmToArray(_) => {
                 module.wasm_to_array_trampolines.push(loc);
+            }
+            CompileJob::CallAdapter(ty) => {
+                if adapters.insert(ty, loc).is_some() {
+                    return Err(CompileError::Codegen(format!(
+                        "two call adapters of type {}",
+                        ty.index()
+                    )));
+                }
+                module.call_adapters.push(loc);
             }
         }
     }
@@ -97,6 +109,15 @@ pub fn link(
                         .loc
                         .start;
                     patch_call(architecture, &mut text.bytes, at, target, r)?;
+                }
+                RelocationTarget::CallAdapter(ty) => {
+                    let target = adapters.get(&ty).ok_or_else(|| {
+                        CompileError::Codegen(format!(
+                            "call through the missing adapter of type {}",
+                            ty.index()
+                        ))
+                    })?;
+                    patch_call(architecture, &mut text.bytes, at, target.start, r)?;
                 }
                 RelocationTarget::FloatLibcall(target) if r.kind == RelocationKind::Abs8 => {
                     module.relocations.push(Relocation {

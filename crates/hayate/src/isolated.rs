@@ -158,6 +158,10 @@ impl Compiler for IsolatedCompiler {
         self.inner.compile_wasm_to_array(offsets, ty)
     }
 
+    fn compile_call_adapter(&self, ty: &FuncType) -> Result<CompiledBody, CompileError> {
+        self.inner.compile_call_adapter(ty)
+    }
+
     fn compile_module(&self, module: &ModuleInput<'_>) -> Result<CompiledModule, CompileError> {
         self.in_child(|| self.inner.compile_module(module))
     }

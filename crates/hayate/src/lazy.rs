@@ -271,6 +271,9 @@ impl FunctionCompiler {
                         return Err(format!("a direct call to function {}", f.index()));
                     }
                     RelocationTarget::FloatLibcall(_) => {}
+                    RelocationTarget::CallAdapter(ty) => {
+                        return Err(format!("a call through the adapter of type {}", ty.index()));
+                    }
                 }
             }
         }

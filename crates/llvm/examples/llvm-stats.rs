@@ -2,8 +2,10 @@
 //! declines the others:
 //!
 //! ```sh
-//! cargo run --release -p hayate-llvm --example llvm-stats -- app.wasm
+//! cargo run --release -p hayate-llvm --example llvm-stats -- app.wasm [-v]
 //! ```
+//!
+//! `-v` also names each declined function and its reason.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,7 @@ fn main() {
     let path = std::env::args()
         .nth(1)
         .expect("usage: llvm-stats FILE.wasm");
+    let verbose = std::env::args().nth(2).is_some_and(|a| a == "-v");
     let wasm = std::fs::read(&path).expect("readable module");
     let info = ModuleInfo::parse(&wasm, features_for(None)).expect("valid module");
     let cranelift =
@@ -34,7 +37,11 @@ fn main() {
         start.elapsed()
     );
     let mut why: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, reason) in &stats.reasons {
+    for (index, reason) in &stats.reasons {
+        if verbose {
+            let func = info.func_index(*index);
+            println!("  {}: {reason}", info.func_display_name(func));
+        }
         // Operators print with their immediates; count by name.
         let key = reason
             .split(['{', '('])

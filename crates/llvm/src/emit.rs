@@ -9,7 +9,9 @@
 //! function's. The object's relocations become patches within a body, or
 //! [`BodyRelocation`]s to another body (a function plus an offset), which
 //! the shared linker resolves; calls to functions the fallback compiled
-//! are relocations to those functions. A call to a `hayate_trap_N`
+//! are relocations to those functions, and calls to the call adapter of
+//! type N (`hayate_call_adapter_N`) relocations to that adapter, which
+//! the fallback compiles. A call to a `hayate_trap_N`
 //! function is overwritten with `ud2` and recorded in the body's trap
 //! table with code N, so traps in LLVM's code reach the runtime's signal
 //! handler exactly as Cranelift's do. Any other reference (a libc
@@ -19,7 +21,7 @@ use std::collections::HashMap;
 
 use hayate_environ::{
     BodyRelocation, CompileError, CompiledBody, DefinedFuncIndex, ModuleInfo, RelocationKind,
-    RelocationTarget, Trap,
+    RelocationTarget, Trap, TypeIndex,
 };
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
@@ -77,6 +79,13 @@ fn function_of_symbol(name: &str) -> Option<DefinedFuncIndex> {
 /// names one (see `translate/frame.rs`).
 fn function_of_checked_symbol(name: &str) -> Option<DefinedFuncIndex> {
     function_of_symbol(name.strip_suffix("_checked")?)
+}
+
+/// The type whose call adapter is named `name`, if it names one (see
+/// `translate/call.rs`).
+fn type_of_adapter_symbol(name: &str) -> Option<TypeIndex> {
+    let n = name.strip_prefix("hayate_call_adapter_")?;
+    n.parse::<u32>().ok().map(TypeIndex::from_u32)
 }
 
 /// The trap a call to `name` raises, if it is a trap function.
@@ -201,14 +210,16 @@ pub(crate) fn read_object(
                         make_trap(body, at, trap)?;
                         continue;
                     }
-                    let Some(index) = function_of_symbol(name) else {
-                        return Err(bad(format!("a reference to `{name}`")));
+                    let target = match (function_of_symbol(name), type_of_adapter_symbol(name)) {
+                        (Some(index), _) => RelocationTarget::Function(index),
+                        (None, Some(ty)) => RelocationTarget::CallAdapter(ty),
+                        (None, None) => return Err(bad(format!("a reference to `{name}`"))),
                     };
                     let body = bodies.get_mut(&place.body).expect("placed bodies exist");
                     body.relocations.push(BodyRelocation {
                         offset: at,
                         kind: RelocationKind::X86PcRel4,
-                        target: RelocationTarget::Function(index),
+                        target,
                         addend,
                     });
                     continue;

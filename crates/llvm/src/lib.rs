@@ -18,8 +18,12 @@
 //! a fallback compiler (Cranelift), which also compiles every trampoline
 //! and functions compiled one at a time (lazy compilation): relaxed SIMD,
 //! references and tables beyond `call_indirect`, exceptions, GC, tail
-//! calls, atomics, 64-bit and shared memories, and calls it cannot make in
-//! the Wasm convention (see `plan.rs`). Fuel and epoch checks are emitted
+//! calls, atomics, 64-bit and shared memories, and calls with reference
+//! values in a signature LLVM cannot give the Wasm convention. Other calls
+//! LLVM cannot make in the Wasm convention (more than four integer or
+//! eight float parameters, several results) go through the fallback's
+//! per-signature call adapters (`translate/call.rs`), whose frames the
+//! runtime walks past. Fuel and epoch checks are emitted
 //! where Cranelift emits them (`translate/interrupts.rs`).
 //!
 //! # Hostile modules
@@ -104,7 +108,8 @@ use std::sync::{Once, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hayate_environ::{
     Architecture, CompileError, CompileJob, CompiledBody, CompiledModule, Compiler,
-    DefinedFuncIndex, FuncType, ModuleInput, RelocationTarget, Target, Tunables, VMOffsets,
+    DefinedFuncIndex, FuncType, ModuleInput, RelocationTarget, Target, Tunables, TypeIndex,
+    VMOffsets,
 };
 use inkwell::OptimizationLevel;
 use inkwell::context::Context;
@@ -430,7 +435,16 @@ impl LlvmCompiler {
                 }
             }
         }
-        let jobs = CompileJob::for_module(module.info);
+        let mut jobs = CompileJob::for_module(module.info);
+        let adapters: BTreeSet<TypeIndex> = llvm
+            .values()
+            .flat_map(|body| &body.relocations)
+            .filter_map(|r| match r.target {
+                RelocationTarget::CallAdapter(ty) => Some(ty),
+                _ => None,
+            })
+            .collect();
+        jobs.extend(adapters.into_iter().map(CompileJob::CallAdapter));
         let bodies = jobs
             .iter()
             .map(|job| match job {
@@ -625,6 +639,10 @@ impl Compiler for LlvmCompiler {
         ty: &FuncType,
     ) -> Result<CompiledBody, CompileError> {
         self.fallback.compile_wasm_to_array(offsets, ty)
+    }
+
+    fn compile_call_adapter(&self, ty: &FuncType) -> Result<CompiledBody, CompileError> {
+        self.fallback.compile_call_adapter(ty)
     }
 
     fn compile_module(&self, module: &ModuleInput<'_>) -> Result<CompiledModule, CompileError> {

@@ -9,7 +9,8 @@
 //! parameters in `xmm0`–`xmm7`, at most one result (`rax` or `xmm0`),
 //! the same callee-saved registers, and no stack arguments (whose
 //! popping the two conventions disagree on). [`wasm_compatible`] is that
-//! test.
+//! test. This tier's calls out of its code with other signatures go
+//! through a call adapter ([`adaptable`], `translate/call.rs`).
 //!
 //! A function any code outside this tier may call (exported, in a table,
 //! referenced, the start function, or called by a function the fallback
@@ -79,6 +80,15 @@ pub(crate) fn wasm_compatible(ty: &FuncType) -> bool {
         )
     };
     ints <= 4 && floats <= 8 && ty.results.len() <= 1 && ty.results.iter().all(scalar)
+}
+
+/// Whether calls of a signature can go through a call adapter: all its
+/// values are numbers or vectors (see `translate/call.rs`).
+pub(crate) fn adaptable(ty: &FuncType) -> bool {
+    ty.params
+        .iter()
+        .chain(ty.results.iter())
+        .all(|t| !matches!(t, WasmValType::Ref(_)))
 }
 
 /// The direct calls between a module's defined functions.

@@ -227,6 +227,7 @@ pub(crate) fn without_text(compiled: &CompiledModule) -> CompiledModule {
         functions: compiled.functions.clone(),
         array_to_wasm_trampolines: compiled.array_to_wasm_trampolines.clone(),
         wasm_to_array_trampolines: compiled.wasm_to_array_trampolines.clone(),
+        call_adapters: compiled.call_adapters.clone(),
         traps: compiled.traps.clone(),
         exceptions: compiled.exceptions.clone(),
         stack_maps: compiled.stack_maps.clone(),
@@ -316,6 +317,15 @@ pub(crate) fn validate(
         .find(|l| !in_text(l))
     {
         return Err(bad(format!("trampoline at {loc:?} lies outside the text")));
+    }
+    let mut prev_end = 0;
+    for loc in &compiled.call_adapters {
+        if !in_text(loc) || loc.start < prev_end {
+            return Err(bad(format!(
+                "call adapter at {loc:?} is out of order or range"
+            )));
+        }
+        prev_end = loc.start + loc.length;
     }
     if let Some(r) = compiled
         .relocations

@@ -182,11 +182,16 @@ impl RegistryView<'_> {
         self.entry(pc).map(|e| &*e.meta)
     }
 
-    /// Whether `pc` lies inside a compiled Wasm function (not a
-    /// trampoline). Signal-handler safe.
-    pub(crate) fn is_wasm_function(&self, pc: usize) -> bool {
-        self.find(pc)
-            .is_some_and(|m| m.defined_function_at_pc(pc).is_some())
+    /// Whether `pc` lies inside code whose frames are Wasm frames: a
+    /// compiled Wasm function, or a call adapter between two of them
+    /// (`CompiledModule::call_adapters`), not a trampoline to or from the
+    /// host. Signal-handler safe.
+    pub(crate) fn is_wasm_code(&self, pc: usize) -> bool {
+        self.find(pc).is_some_and(|m| {
+            m.offset(pc).is_some_and(|offset| {
+                m.compiled.function_at(offset).is_some() || m.compiled.is_call_adapter_at(offset)
+            })
+        })
     }
 }
 

@@ -71,6 +71,13 @@ fn entries(
             loc.length
         ));
     }
+    for loc in &compiled.call_adapters {
+        let start = base + loc.start as usize;
+        out.push_str(&format!(
+            "{start:x} {:x} {module}!call_adapter\n",
+            loc.length
+        ));
+    }
     out
 }
 

@@ -4,20 +4,29 @@
 //! runtime builtins through the builtin table (C convention).
 //!
 //! A call that leaves this tier's code (an import, a table element, a
-//! function the fallback compiles) uses the Wasm convention, which only
-//! signatures that `plan::wasm_compatible` accepts can be expressed in;
-//! a function making any other such call is declined.
+//! function the fallback compiles) uses the Wasm convention. LLVM can
+//! express it for the signatures `plan::wasm_compatible` accepts; for
+//! the others (more than four integer or eight float parameters, several
+//! results) the call goes through the signature's *call adapter*, a
+//! C-convention function the fallback compiles
+//! (`Compiler::compile_call_adapter`): the arguments go into a buffer on
+//! the stack, 16 bytes each, the adapter makes the Wasm-convention call
+//! and leaves the results in the buffer. A call with reference-typed
+//! values is declined.
 
 use hayate_environ::builtins::{AbiType, Builtin};
 use hayate_environ::wasmparser::Operator;
 use hayate_environ::{
-    CompileError, FUNCREF_INIT_BIT, FuncIndex, TableIndex, Trap, TypeIndex, VMOffsets, vm_func_ref,
+    CompileError, FUNCREF_INIT_BIT, FuncIndex, TableIndex, Trap, TypeIndex, VAL_RAW_SIZE,
+    VMOffsets, vm_func_ref,
 };
 use inkwell::IntPredicate;
+use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
+use inkwell::values::FunctionValue;
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, CallSiteValue, PointerValue};
 
-use super::{FuncTranslator, Region, Result, unsupported};
+use super::{FuncTranslator, ModuleEnv, Region, Result, unsupported};
 use crate::plan::{self, Abi};
 
 /// Marks a Wasm call `notail`: LLVM must not turn it into a jump (tail
@@ -79,24 +88,16 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok(())
     }
 
-    /// Declines the function if a call of type `ty` in the Wasm
-    /// convention cannot be expressed.
-    fn require_wasm_convention(&self, ty: TypeIndex) -> Result {
-        if plan::wasm_compatible(self.env.input.info.signature(ty)) {
-            Ok(())
-        } else {
-            unsupported("a call in the Wasm convention with this signature")
-        }
-    }
-
     fn translate_call(&mut self, f: FuncIndex) -> Result {
         let info = self.env.input.info;
         let ty = info.functions[f];
         match info.defined_func(f) {
             Some(defined) => {
                 let abi = self.env.plan.abi(defined);
-                if !self.env.plan.compiles(defined) {
-                    self.require_wasm_convention(ty)?;
+                if !self.env.plan.compiles(defined) && !plan::wasm_compatible(info.signature(ty)) {
+                    let code = self.env.function(defined)?;
+                    let code = code.as_global_value().as_pointer_value();
+                    return self.call_through_adapter(ty, code, self.vmctx);
                 }
                 // A checked function calls the checked function of a
                 // callee it alone calls (see `frame.rs`).
@@ -114,7 +115,6 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                 self.push_call_results(call, ty)
             }
             None => {
-                self.require_wasm_convention(ty)?;
                 let offsets = &self.env.input.offsets;
                 let (code_at, vmctx_at) = (
                     offsets.imported_function_wasm_call(f),
@@ -128,7 +128,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         }
     }
 
-    /// Calls the Wasm-convention code at `code` of type `ty`.
+    /// Calls the Wasm-convention code at `code` of type `ty`: directly,
+    /// or through the type's call adapter.
     fn call_wasm_indirect(
         &mut self,
         ty: TypeIndex,
@@ -136,6 +137,9 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         callee_vmctx: PointerValue<'ctx>,
     ) -> Result {
         let sig = self.env.input.info.signature(ty);
+        if !plan::wasm_compatible(sig) {
+            return self.call_through_adapter(ty, code, callee_vmctx);
+        }
         let fn_type = self.env.function_type(sig, Abi::Wasm)?;
         let args = self.call_args(ty, callee_vmctx)?;
         let call = self.b.build_indirect_call(fn_type, code, &args, "")?;
@@ -143,8 +147,73 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         self.push_call_results(call, ty)
     }
 
+    /// Calls the Wasm-convention code at `code` of type `ty` through the
+    /// type's call adapter: the arguments and results pass through a
+    /// buffer in this frame, whose lifetime is the call's (so LLVM can
+    /// give the buffers of several calls one stack slot).
+    fn call_through_adapter(
+        &mut self,
+        ty: TypeIndex,
+        code: PointerValue<'ctx>,
+        callee_vmctx: PointerValue<'ctx>,
+    ) -> Result {
+        let sig = self.env.input.info.signature(ty);
+        if !plan::adaptable(sig) {
+            return unsupported("a call with references in its signature");
+        }
+        let slots = sig.params.len().max(sig.results.len()).max(1);
+        let size = slots as u64 * u64::from(VAL_RAW_SIZE);
+        let buffer_type = self.cx.i8_type().array_type(size as u32);
+        let values = self.in_entry(|t| {
+            let values = t.b.build_alloca(buffer_type, "values")?;
+            values
+                .as_instruction()
+                .expect("an alloca is an instruction")
+                .set_alignment(VAL_RAW_SIZE)
+                .map_err(|e| CompileError::Codegen(e.to_string()))?;
+            Ok(values)
+        })?;
+        self.lifetime("llvm.lifetime.start", size, values)?;
+        let args = self.popn(sig.params.len())?;
+        for (i, arg) in args.into_iter().enumerate() {
+            let slot = self.value_slot(values, i)?;
+            self.b.build_store(slot, arg)?;
+        }
+        let adapter = self.env.call_adapter(ty);
+        let args = [callee_vmctx, self.vmctx, values, code].map(BasicMetadataValueEnum::from);
+        not_a_tail_call(self.b.build_call(adapter, &args, "")?);
+        self.fuel_load()?;
+        self.epoch_deadline_load()?;
+        for (i, result) in sig.results.iter().enumerate() {
+            let slot = self.value_slot(values, i)?;
+            let ty = self.env.val_type(*result)?;
+            let value = self.b.build_load(ty, slot, "")?;
+            self.push(value);
+        }
+        self.lifetime("llvm.lifetime.end", size, values)
+    }
+
+    /// Slot `i` of a call adapter's buffer at `values`.
+    fn value_slot(&self, values: PointerValue<'ctx>, i: usize) -> Result<PointerValue<'ctx>> {
+        let offset = self
+            .cx
+            .i64_type()
+            .const_int(i as u64 * u64::from(VAL_RAW_SIZE), false);
+        Ok(crate::gep::byte_offset(self.cx, &self.b, values, offset)?)
+    }
+
+    /// Marks the start or end (`intrinsic`) of the `size` bytes at `at`
+    /// being in use.
+    fn lifetime(&mut self, intrinsic: &str, size: u64, at: PointerValue<'ctx>) -> Result {
+        let f = Intrinsic::find(intrinsic)
+            .and_then(|i| i.get_declaration(self.env.module, &[self.ptr_type()]))
+            .ok_or_else(|| CompileError::Codegen(format!("no intrinsic {intrinsic}")))?;
+        let size = self.cx.i64_type().const_int(size, false);
+        self.b.build_call(f, &[size.into(), at.into()], "")?;
+        Ok(())
+    }
+
     fn translate_call_indirect(&mut self, ty: TypeIndex, table: TableIndex) -> Result {
-        self.require_wasm_convention(ty)?;
         let info = self.env.input.info;
         let table_type = info
             .tables
@@ -366,5 +435,31 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             }
             None => Ok(result),
         }
+    }
+}
+
+/// The symbol of the call adapter of type `ty` (see `emit.rs`).
+pub(crate) fn call_adapter_symbol(ty: TypeIndex) -> String {
+    format!("hayate_call_adapter_{}", ty.as_u32())
+}
+
+impl<'ctx> ModuleEnv<'_, 'ctx> {
+    /// The call adapter of type `ty`:
+    /// `void (ptr callee_vmctx, ptr caller_vmctx, ptr values, ptr code)`
+    /// in the C convention, which the linker resolves to the fallback's
+    /// code.
+    fn call_adapter(&mut self, ty: TypeIndex) -> FunctionValue<'ctx> {
+        if let Some(f) = self.adapters.get(&ty) {
+            return *f;
+        }
+        let ptr = self.cx.ptr_type(Default::default());
+        let fn_type = self.cx.void_type().fn_type(&[ptr.into(); 4], false);
+        let f = self.module.add_function(
+            &call_adapter_symbol(ty),
+            fn_type,
+            Some(inkwell::module::Linkage::External),
+        );
+        self.adapters.insert(ty, f);
+        f
     }
 }

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
 use hayate_environ::{
-    CompileError, DefinedFuncIndex, FuncType, ModuleInput, Trap, Tunables, VMRuntimeLimitsOffsets,
-    WasmValType,
+    CompileError, DefinedFuncIndex, FuncType, ModuleInput, Trap, Tunables, TypeIndex,
+    VMRuntimeLimitsOffsets, WasmValType,
 };
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
@@ -117,6 +117,8 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     /// Checked functions declared and not yet translated, in order.
     untranslated_checked: std::collections::VecDeque<DefinedFuncIndex>,
     traps: HashMap<Trap, FunctionValue<'ctx>>,
+    /// Call adapters declared so far (see `call.rs`).
+    adapters: HashMap<TypeIndex, FunctionValue<'ctx>>,
     tbaa: Tbaa<'ctx>,
 }
 
@@ -192,6 +194,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             checked: HashMap::new(),
             untranslated_checked: Default::default(),
             traps: HashMap::new(),
+            adapters: HashMap::new(),
             tbaa: Tbaa::new(cx),
         }
     }
@@ -241,7 +244,12 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         let info = self.input.info;
         let ty = info.signature(info.defined_func_type_index(index));
         let abi = self.plan.abi(index);
-        let fn_type = self.function_type(ty, abi)?;
+        let fn_type = match self.plan.compiles(index) || crate::plan::wasm_compatible(ty) {
+            true => self.function_type(ty, abi)?,
+            // The fallback's function, which this tier's code calls
+            // through an adapter, by its address only.
+            false => self.cx.void_type().fn_type(&[], false),
+        };
         let linkage = match self.plan.is_local(index) {
             true => Linkage::Internal,
             false => Linkage::External,

@@ -62,9 +62,10 @@ impl fmt::Display for Backtrace {
 }
 
 impl Backtrace {
-    /// Symbolizes recorded PCs (each inside a compiled Wasm function: the
-    /// trap PC or a return address minus one). PCs no longer in loaded code
-    /// are skipped.
+    /// Symbolizes recorded PCs (each inside a compiled Wasm function or a
+    /// call adapter: the trap PC or a return address minus one). PCs in
+    /// call adapters, which are no Wasm frames, and PCs no longer in
+    /// loaded code are skipped.
     pub(crate) fn from_pcs(pcs: &[usize]) -> Backtrace {
         let mut frames = Vec::with_capacity(pcs.len());
         let mut last: Option<Arc<CodeMeta>> = None;
@@ -122,7 +123,7 @@ pub(super) unsafe fn handle_fault(
             let address = fault_address?;
             let near_sp = address >= regs.sp.saturating_sub(STACK_FAULT_BELOW)
                 && address < regs.sp.saturating_add(STACK_FAULT_ABOVE);
-            if near_sp && reg.is_wasm_function(regs.pc) {
+            if near_sp && reg.is_wasm_code(regs.pc) {
                 Some(Trap::StackOverflow)
             } else {
                 code.guard_page_faults_at_pc(regs.pc)
@@ -165,7 +166,7 @@ unsafe fn record_frames(reg: &RegistryView<'_>, state: &CallThreadState, regs: R
     };
     // A trap inside a trampoline (the wasm-to-array trampoline's HostError)
     // is not a Wasm frame; the walk below starts from its caller either way.
-    if reg.is_wasm_function(regs.pc) {
+    if reg.is_wasm_code(regs.pc) {
         push(regs.pc);
     }
     let mut walk = Walk {
@@ -218,7 +219,7 @@ impl Walk<'_, '_> {
         // caller promises is readable, and is aligned.
         let (caller_fp, return_address) =
             unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        if return_address == 0 || !self.reg.is_wasm_function(return_address - 1) {
+        if return_address == 0 || !self.reg.is_wasm_code(return_address - 1) {
             return None;
         }
         self.min_fp = fp + 16;
