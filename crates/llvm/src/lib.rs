@@ -150,6 +150,29 @@ struct CompiledPartition {
     bodies: LlvmBodies,
 }
 
+impl CompiledPartition {
+    /// Takes the outcome of translating function `index` (or its checked
+    /// copy): what it gave, or `None` if it uses something this tier
+    /// does not handle, which declines the function (recorded once).
+    /// Other errors are the compilation's.
+    fn translated<T>(
+        &mut self,
+        index: DefinedFuncIndex,
+        outcome: Result<T, Error>,
+    ) -> Result<Option<T>, CompileError> {
+        match outcome {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::Compile(CompileError::Unsupported(why))) => {
+                if !self.failed.iter().any(|(failed, _)| *failed == index) {
+                    self.failed.push((index, why));
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// The largest function body, in bytes of Wasm, this tier compiles;
 /// larger ones go to the fallback. LLVM's instruction scheduling and
 /// register allocation take time quadratic in a basic block's length, so
@@ -370,27 +393,15 @@ impl LlvmCompiler {
         let mut env = ModuleEnv::new(&cx, &llvm_module, module, plan, self.tunables());
         let mut partition = CompiledPartition::default();
         for &index in &plan.partitions()[p] {
-            match FuncTranslator::translate(&mut env, index) {
-                Ok(frame_copy) => {
-                    if frame_copy {
-                        partition.frame_copies.push(index);
-                    }
-                }
-                Err(Error::Compile(CompileError::Unsupported(why))) => {
-                    partition.failed.push((index, why))
-                }
-                Err(e) => return Err(e.into()),
+            let translated = FuncTranslator::translate(&mut env, index);
+            if partition.translated(index, translated)? == Some(true) {
+                partition.frame_copies.push(index);
             }
         }
         while let Some(index) = env.next_untranslated_checked() {
-            match FuncTranslator::translate_checked(&mut env, index) {
-                Ok(()) => partition.checked.push(index),
-                Err(Error::Compile(CompileError::Unsupported(why))) => {
-                    if !partition.failed.iter().any(|(failed, _)| *failed == index) {
-                        partition.failed.push((index, why))
-                    }
-                }
-                Err(e) => return Err(e.into()),
+            let translated = FuncTranslator::translate_checked(&mut env, index);
+            if partition.translated(index, translated)?.is_some() {
+                partition.checked.push(index);
             }
         }
         if partition.failed.is_empty() && compile {
