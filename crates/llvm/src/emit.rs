@@ -3,10 +3,10 @@
 //! object back into one [`CompiledBody`] per defined function.
 //!
 //! Each function is in a section of its own (`.text.wasm_fN`), which
-//! becomes function N's body. Everything else the code refers to (LLVM's
-//! constant pools and jump tables, functions LLVM made up, such as
-//! specialised copies) is appended to one carrier body, the first
-//! function's. The object's relocations become patches within a body, or
+//! becomes function N's body, with the copies LLVM makes of the function
+//! (specialisations inherit its section). Everything else the code
+//! refers to (LLVM's constant pools and jump tables) is appended to one
+//! carrier body, the first function's. The object's relocations become patches within a body, or
 //! [`BodyRelocation`]s to another body (a function plus an offset), which
 //! the shared linker resolves; calls to functions the fallback compiled
 //! are relocations to those functions, and calls to the call adapter of
@@ -105,40 +105,49 @@ pub(crate) fn read_object(
     let mut bodies: HashMap<DefinedFuncIndex, CompiledBody> = HashMap::new();
     let mut placements: HashMap<object::SectionIndex, Placement> = HashMap::new();
 
-    // Each function's own section starts its body; a checked function's
-    // follows it, so that its traps and frames are the function's (the
-    // function itself may be gone, inlined everywhere).
+    // Each function's own section (`.text.wasm_fN`) starts its body; its
+    // checked function's follows it, so that its traps and frames are the
+    // function's. Placement goes by section, not symbol: a copy LLVM
+    // makes of a function (a specialisation) inherits its section, and
+    // keeps it when the function itself is gone, inlined everywhere.
     let naming: [fn(&str) -> Option<DefinedFuncIndex>; 2] =
         [function_of_symbol, function_of_checked_symbol];
     for function_of in naming {
-        for symbol in file.symbols() {
-            let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section())
+        for section in file.sections() {
+            let Some(index) = section
+                .name()
+                .ok()
+                .and_then(|name| name.strip_prefix(".text."))
+                .and_then(function_of)
             else {
                 continue;
             };
-            let Some(index) = function_of(name) else {
-                continue;
-            };
-            if symbol.address() != 0 || placements.contains_key(&section) {
-                return Err(bad(format!("{name} does not start its own section")));
-            }
-            let section_data = file
-                .section_by_index(section)
-                .map_err(|e| bad(e.to_string()))?;
-            let data = section_data.data().map_err(|e| bad(e.to_string()))?;
+            let data = section.data().map_err(|e| bad(e.to_string()))?;
             let body = bodies.entry(index).or_insert_with(|| CompiledBody {
                 alignment: 16,
                 address_map: vec![(0, info.function_bodies[index].start as u32)],
                 ..CompiledBody::default()
             });
-            let offset = append_code(body, data, section_data.align())?;
+            let offset = append_code(body, data, section.align())?;
             placements.insert(
-                section,
+                section.index(),
                 Placement {
                     body: index,
                     offset,
                 },
             );
+        }
+    }
+    // Other code calls a function at the start of its body.
+    for symbol in file.symbols() {
+        let (Ok(name), SymbolSection::Section(section)) = (symbol.name(), symbol.section()) else {
+            continue;
+        };
+        if let Some(index) = function_of_symbol(name) {
+            let at = placements.get(&section).map(|p| (p.body, p.offset));
+            if at != Some((index, 0)) || symbol.address() != 0 {
+                return Err(bad(format!("{name} does not start its own section")));
+            }
         }
     }
     let Some(&carrier) = bodies.keys().min() else {
@@ -282,4 +291,75 @@ fn make_trap(body: &mut CompiledBody, at: u32, trap: Trap) -> Result<(), Compile
     call.copy_from_slice(&[0x0f, 0x0b, 0xcc, 0xcc, 0xcc]);
     body.traps.push((start as u32, trap));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use hayate_environ::features_for;
+    use inkwell::attributes::AttributeLoc;
+    use inkwell::context::Context;
+    use inkwell::module::Linkage;
+    use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetTriple};
+
+    use super::*;
+
+    /// A copy LLVM made of a function (here, a specialisation) that
+    /// outlived the function goes into that function's body, by its
+    /// section: a trap in it is the function's, not the carrier's.
+    #[test]
+    fn a_copy_that_outlives_its_function_stays_in_its_body() {
+        Target::initialize_x86(&InitializationConfig::default());
+        let triple = TargetTriple::create("x86_64-unknown-linux-gnu");
+        let machine = Target::from_triple(&triple)
+            .unwrap()
+            .create_target_machine(
+                &triple,
+                "x86-64",
+                "",
+                inkwell::OptimizationLevel::Aggressive,
+                RelocMode::PIC,
+                CodeModel::Small,
+            )
+            .unwrap();
+        let cx = Context::create();
+        let module = cx.create_module("wasm");
+        let void = cx.void_type().fn_type(&[], false);
+        let b = cx.create_builder();
+        let trap = module.add_function(
+            &crate::translate::trap_symbol(Trap::IntegerDivisionByZero),
+            void,
+            Some(Linkage::External),
+        );
+        let noinline = cx.create_enum_attribute(
+            inkwell::attributes::Attribute::get_named_enum_kind_id("noinline"),
+            0,
+        );
+        let copy = module.add_function("wasm_f1.specialized.1", void, Some(Linkage::Internal));
+        copy.as_global_value().set_section(Some(".text.wasm_f1"));
+        copy.add_attribute(AttributeLoc::Function, noinline);
+        b.position_at_end(cx.append_basic_block(copy, ""));
+        b.build_call(trap, &[], "").unwrap();
+        b.build_unreachable().unwrap();
+        let f0 = module.add_function("wasm_f0", void, Some(Linkage::External));
+        f0.as_global_value().set_section(Some(".text.wasm_f0"));
+        b.position_at_end(cx.append_basic_block(f0, ""));
+        b.build_call(copy, &[], "").unwrap();
+        b.build_return(None).unwrap();
+
+        let object = emit(&module, &machine).unwrap();
+        let wasm = wat::parse_str("(module (func) (func))").unwrap();
+        let info = ModuleInfo::parse(&wasm, features_for(None)).unwrap();
+        let bodies = read_object(&object, &info).unwrap();
+        let traps = |i: u32| bodies[&DefinedFuncIndex::from_u32(i)].traps.clone();
+        assert!(traps(0).is_empty());
+        assert_eq!(traps(1).len(), 1);
+        assert_eq!(traps(1)[0].1, Trap::IntegerDivisionByZero);
+        // `wasm_f0`'s call reaches the copy in body 1.
+        assert!(
+            bodies[&DefinedFuncIndex::from_u32(0)]
+                .relocations
+                .iter()
+                .any(|r| r.target == RelocationTarget::Function(DefinedFuncIndex::from_u32(1)))
+        );
+    }
 }
