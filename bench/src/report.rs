@@ -5,7 +5,7 @@
 use crate::corpus::{self, Layout, PROGRAMS, Program};
 use crate::inproc;
 use crate::measure::{geomean, median, run};
-use crate::runners::{self, Capabilities, HayateMode, Prepared, Runtime};
+use crate::runners::{self, Capabilities, HayateMode, LLVM_FLAGS, Prepared, Runtime};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -761,7 +761,9 @@ fn callgrind(cmd: Command) -> Result<u64> {
 /// The noise-free measure: instructions executed (callgrind), as the
 /// difference between two sizes of each program so that process start-up,
 /// artifact loading and instantiation cancel out. Artifacts are compiled
-/// under valgrind too, for the CPU valgrind emulates (no AVX-512).
+/// under valgrind too, for the CPU valgrind emulates (no AVX-512). The
+/// LLVM column needs a CLI built with the `llvm` feature; without one it
+/// is left empty.
 fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
     let dir = layout.work("instr");
     std::fs::create_dir_all(&dir)?;
@@ -769,10 +771,25 @@ fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| program | sizes | Hayate Δinstr | Wasmtime Δinstr | native Δinstr | Hayate/Wasmtime | Hayate/native | Wasmtime/native |"
+        "| program | sizes | Hayate Δinstr | LLVM Δinstr | Wasmtime Δinstr | native Δinstr | Hayate/Wasmtime | Hayate/native | LLVM/native | Wasmtime/native |"
     );
-    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|");
-    let (mut hw, mut hn, mut wn) = (Vec::new(), Vec::new(), Vec::new());
+    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let (mut hw, mut hn, mut ln, mut wn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let compile_under_valgrind = |tool: &Path, flags: &[&str], wasm: &Path, art: &Path| {
+        let o = Command::new("valgrind")
+            .args(["--tool=none", "-q"])
+            .arg(tool)
+            .arg("compile")
+            .args(flags)
+            .arg(wasm)
+            .arg("-o")
+            .arg(art)
+            .output()?;
+        if !o.status.success() {
+            bail!("{}", String::from_utf8_lossy(&o.stderr).trim_end());
+        }
+        Ok(())
+    };
     for p in PROGRAMS {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == p.name) {
             continue;
@@ -780,32 +797,27 @@ fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
         let measured = (|| -> Result<BTreeMap<&'static str, f64>> {
             let wasm = layout.wasm(p);
             let h_art = dir.join(format!("{}.hayate.cwasm", p.stem));
+            let l_art = dir.join(format!("{}.hayate-llvm.cwasm", p.stem));
             let w_art = dir.join(format!("{}.wasmtime.cwasm", p.stem));
             for (tool, art) in [(layout.hayate_cli(), &h_art), (wt.clone(), &w_art)] {
-                let o = Command::new("valgrind")
-                    .args(["--tool=none", "-q"])
-                    .arg(&tool)
-                    .arg("compile")
-                    .arg(&wasm)
-                    .arg("-o")
-                    .arg(art)
-                    .output()?;
-                if !o.status.success() {
-                    bail!(
-                        "compiling {} under valgrind: {}",
-                        p.name,
-                        String::from_utf8_lossy(&o.stderr)
-                    );
-                }
+                compile_under_valgrind(Path::new(&tool), &[], &wasm, art)
+                    .with_context(|| format!("compiling {} under valgrind", p.name))?;
+            }
+            let cli = layout.hayate_cli();
+            let llvm = compile_under_valgrind(Path::new(&cli), &LLVM_FLAGS, &wasm, &l_art);
+            if let Err(e) = &llvm {
+                eprintln!("[instr] {}: no LLVM column: {e:#}", p.name);
             }
             let count = |rt: Runtime, size: &str| -> Result<u64> {
                 let gargs = corpus::guest_args_sized(layout, p, size);
+                let hayate = |art: &Path, flags: &[&str]| {
+                    let mut c = Command::new(layout.hayate_cli());
+                    c.arg("run").args(flags).arg("--allow-precompiled").arg(art);
+                    c
+                };
                 let mut c = match rt {
-                    Runtime::Hayate => {
-                        let mut c = Command::new(layout.hayate_cli());
-                        c.args(["run", "--allow-precompiled"]).arg(&h_art);
-                        c
-                    }
+                    Runtime::Hayate => hayate(&h_art, &[]),
+                    Runtime::HayateLlvm => hayate(&l_art, &LLVM_FLAGS),
                     Runtime::Wasmtime => {
                         let mut c = Command::new(&wt);
                         c.args(["run", "--allow-precompiled"]).arg(&w_art);
@@ -817,8 +829,16 @@ fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
                 callgrind(c)
             };
             let mut delta = BTreeMap::new();
-            for rt in [Runtime::Hayate, Runtime::Wasmtime, Runtime::Native] {
-                if rt == Runtime::Native && !p.native {
+            let runtimes = [
+                Runtime::Hayate,
+                Runtime::HayateLlvm,
+                Runtime::Wasmtime,
+                Runtime::Native,
+            ];
+            for rt in runtimes {
+                if (rt == Runtime::Native && !p.native)
+                    || (rt == Runtime::HayateLlvm && llvm.is_err())
+                {
                     continue;
                 }
                 let d = count(rt, p.instr.1)? as f64 - count(rt, p.instr.0)? as f64;
@@ -839,52 +859,53 @@ fn instructions(layout: &Layout, args: &ReportArgs) -> Result<String> {
                 eprintln!("[instr] {}: {msg}", p.name);
                 let _ = writeln!(
                     s,
-                    "| {} | {} → {} | fails: `{msg}` | | | | | |",
+                    "| {} | {} → {} | fails: `{msg}` | | | | | | | |",
                     p.name, p.instr.0, p.instr.1
                 );
                 continue;
             }
         };
-        let (h, w, n) = (
-            delta.get("Hayate"),
-            delta.get("Wasmtime"),
-            delta.get("native"),
+        let (h, l, w, n) = (
+            delta.get(Runtime::Hayate.name()),
+            delta.get(Runtime::HayateLlvm.name()),
+            delta.get(Runtime::Wasmtime.name()),
+            delta.get(Runtime::Native.name()),
         );
-        let (a, b, c) = (ratio(h, w), ratio(h, n), ratio(w, n));
-        hw.push(a);
-        hn.push(b);
-        wn.push(c);
+        let ratios = [ratio(h, w), ratio(h, n), ratio(l, n), ratio(w, n)];
+        for (list, r) in [&mut hw, &mut hn, &mut ln, &mut wn].into_iter().zip(ratios) {
+            list.push(r);
+        }
         let g = |x: Option<&f64>| {
             x.map(|x| format!("{:.1} M", x / 1e6))
                 .unwrap_or_else(|| "n/a".into())
         };
         eprintln!(
-            "[instr] {}: hayate {} wasmtime {} native {}",
+            "[instr] {}: hayate {} llvm {} wasmtime {} native {}",
             p.name,
             g(h),
+            g(l),
             g(w),
             g(n)
         );
         let _ = writeln!(
             s,
-            "| {} | {} → {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} → {} | {} | {} | {} | {} | {} |",
             p.name,
             p.instr.0,
             p.instr.1,
             g(h),
+            g(l),
             g(w),
             g(n),
-            fmt_ratio(a),
-            fmt_ratio(b),
-            fmt_ratio(c)
+            ratios.map(fmt_ratio).join(" | ")
         );
     }
     let _ = writeln!(
         s,
-        "| **geometric mean** | | | | | **{}** | **{}** | **{}** |",
-        fmt_ratio(geomean(&hw)),
-        fmt_ratio(geomean(&hn)),
-        fmt_ratio(geomean(&wn))
+        "| **geometric mean** | | | | | | {} |",
+        [&hw, &hn, &ln, &wn]
+            .map(|list| format!("**{}**", fmt_ratio(geomean(list))))
+            .join(" | ")
     );
     Ok(s)
 }

@@ -1,9 +1,12 @@
 //! Clocks: `clock_res_get`, `clock_time_get`, and the current time of a
 //! WASI clock, which `poll_oneoff` also uses for its deadlines. The
 //! realtime clock is the system time since the Unix epoch; the monotonic
-//! and CPU-time clocks are the host's (`clock_gettime`).
+//! clock counts from its first reading in the process (as Wasmtime's
+//! WASI does), both read through the C library (`std::time`); the
+//! CPU-time clocks are the host's (`clock_gettime`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::time::{ClockId, Timespec};
 
@@ -34,7 +37,19 @@ pub(crate) fn now(id: u32) -> WasiResult<u64> {
             .unwrap_or_default();
         return Ok(d.as_nanos().min(u64::MAX as u128) as u64);
     }
+    if id == clockid::MONOTONIC {
+        return Ok(monotonic_nanos());
+    }
     Ok(ts_nanos(rustix::time::clock_gettime(host_clock(id)?)))
+}
+
+/// Nanoseconds since the process first read the monotonic clock. Through
+/// `Instant` (the C library's `clock_gettime`) rather than rustix's own
+/// vDSO lookup, which faults under valgrind.
+fn monotonic_nanos() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    base.elapsed().as_nanos().min(u64::MAX as u128) as u64
 }
 
 impl WasiCtx {
