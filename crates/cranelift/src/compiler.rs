@@ -167,23 +167,13 @@ impl Compiler {
                     &mut ws.fctx,
                 )
             }
-            CompileJob::CallAdapter(index) => {
-                let ty = module
-                    .info
-                    .types
-                    .get(index)
-                    .and_then(|t| t.as_func())
-                    .ok_or_else(|| {
-                        CompileError::Codegen(format!("no function type {}", index.index()))
-                    })?;
-                trampolines::call_adapter(
-                    &*self.isa,
-                    ty,
-                    index.as_u32(),
-                    &mut ws.ctx.func,
-                    &mut ws.fctx,
-                )
-            }
+            CompileJob::CallAdapter(index) => trampolines::call_adapter(
+                &*self.isa,
+                module.function_type(index)?,
+                index.as_u32(),
+                &mut ws.ctx.func,
+                &mut ws.fctx,
+            ),
         }
         body::compile_body(&*self.isa, &mut ws.ctx)
     }

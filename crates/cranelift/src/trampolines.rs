@@ -16,8 +16,8 @@
 //!   Wasm calling Wasm, it records nothing.
 
 use cranelift_codegen::ir::{
-    ExtFuncData, ExternalName, Function, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
-    UserExternalName, UserFuncName, types,
+    ExtFuncData, ExternalName, Function, Inst, InstBuilder, MemFlagsData, StackSlotData,
+    StackSlotKind, UserExternalName, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -40,6 +40,33 @@ fn slot_offset(i: usize) -> i32 {
     (i as u32 * VAL_RAW_SIZE) as i32
 }
 
+/// The arguments of a Wasm-convention call of `ty`: the two vmctx, then
+/// the parameters loaded from the `ValRaw` array at `values`.
+fn wasm_call_args(
+    b: &mut FunctionBuilder<'_>,
+    ty: &FuncType,
+    callee_vmctx: Value,
+    caller_vmctx: Value,
+    values: Value,
+) -> Vec<Value> {
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, p) in ty.params.iter().enumerate() {
+        args.push(
+            b.ins()
+                .load(abi::value_type(*p), val_raw_flags(), values, slot_offset(i)),
+        );
+    }
+    args
+}
+
+/// Stores the results of `call` into the `ValRaw` array at `values`.
+fn store_results(b: &mut FunctionBuilder<'_>, call: Inst, values: Value) {
+    let results = b.inst_results(call).to_vec();
+    for (i, r) in results.into_iter().enumerate() {
+        b.ins().store(val_raw_flags(), r, values, slot_offset(i));
+    }
+}
+
 /// Builds the array-to-wasm trampoline of defined function `defined_index`.
 pub(crate) fn array_to_wasm(
     env: &ModuleEnv<'_>,
@@ -60,13 +87,7 @@ pub(crate) fn array_to_wasm(
     let params = b.block_params(entry).to_vec();
     let (callee_vmctx, caller_vmctx, values) = (params[0], params[1], params[2]);
 
-    let mut args = vec![callee_vmctx, caller_vmctx];
-    for (i, p) in ty.params.iter().enumerate() {
-        args.push(
-            b.ins()
-                .load(abi::value_type(*p), val_raw_flags(), values, slot_offset(i)),
-        );
-    }
+    let args = wasm_call_args(&mut b, ty, callee_vmctx, caller_vmctx, values);
     let signature = b.import_signature(abi::wasm_signature(ty));
     let name = b
         .func
@@ -78,10 +99,7 @@ pub(crate) fn array_to_wasm(
         patchable: false,
     });
     let call = b.ins().call(callee, &args);
-    let results = b.inst_results(call).to_vec();
-    for (i, r) in results.into_iter().enumerate() {
-        b.ins().store(val_raw_flags(), r, values, slot_offset(i));
-    }
+    store_results(&mut b, call, values);
     let ok = b.ins().iconst(types::I8, 1);
     b.ins().return_(&[ok]);
     b.finalize(env.isa.frontend_config());
@@ -185,19 +203,10 @@ pub(crate) fn call_adapter(
     let params = b.block_params(entry).to_vec();
     let (callee_vmctx, caller_vmctx, values, code) = (params[0], params[1], params[2], params[3]);
 
-    let mut args = vec![callee_vmctx, caller_vmctx];
-    for (i, p) in ty.params.iter().enumerate() {
-        args.push(
-            b.ins()
-                .load(abi::value_type(*p), val_raw_flags(), values, slot_offset(i)),
-        );
-    }
+    let args = wasm_call_args(&mut b, ty, callee_vmctx, caller_vmctx, values);
     let sig = b.import_signature(abi::wasm_signature(ty));
     let call = b.ins().call_indirect(sig, code, &args);
-    let results = b.inst_results(call).to_vec();
-    for (i, r) in results.into_iter().enumerate() {
-        b.ins().store(val_raw_flags(), r, values, slot_offset(i));
-    }
+    store_results(&mut b, call, values);
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
 }

@@ -90,6 +90,16 @@ impl<'a> ModuleInput<'a> {
         }
     }
 
+    /// Function type `index` of the module: what a job naming a type
+    /// that must be a function type (a call adapter's) compiles for.
+    pub fn function_type(&self, index: TypeIndex) -> Result<&'a FuncType, CompileError> {
+        self.info
+            .types
+            .get(index)
+            .and_then(|t| t.as_func())
+            .ok_or_else(|| CompileError::Codegen(format!("no function type {}", index.index())))
+    }
+
     /// The input for `info`, parsed from `wasm`, whose functions are
     /// compiled one at a time (see [`ModuleInput::lazy_calls`]).
     pub fn lazy(info: &'a ModuleInfo, wasm: &'a [u8]) -> ModuleInput<'a> {
@@ -205,15 +215,7 @@ pub trait Compiler: Send + Sync + fmt::Debug {
                 }
             }
             CompileJob::CallAdapter(index) => {
-                let ty = module
-                    .info
-                    .types
-                    .get(index)
-                    .and_then(|t| t.as_func())
-                    .ok_or_else(|| {
-                        CompileError::Codegen(format!("no function type {}", index.index()))
-                    })?;
-                self.compile_call_adapter(ty)
+                self.compile_call_adapter(module.function_type(index)?)
             }
         }
     }

@@ -23,8 +23,9 @@ use hayate_environ::{
 use inkwell::IntPredicate;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
-use inkwell::values::FunctionValue;
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, CallSiteValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, CallSiteValue, FunctionValue, PointerValue,
+};
 
 use super::{FuncTranslator, ModuleEnv, Region, Result, unsupported};
 use crate::plan::{self, Abi};
