@@ -272,3 +272,66 @@ fn artifacts_keep_adapters() {
     let (outcome, _) = run(&module, "via_table", &[Val::I64(7), Val::I64(4)], false);
     assert_eq!(outcome.unwrap(), ["I64(42)"]);
 }
+
+/// A `call_indirect` with Wasm's most parameters, 1000 `i64`s, passes
+/// them through a 16 KB buffer on the caller's stack: the tier declines
+/// nothing, the result is Cranelift's, and a thread stack too small for
+/// the buffer gets a stack overflow trap rather than a crash.
+#[test]
+fn the_widest_signature_goes_through_an_adapter() {
+    const PARAMS: usize = 1000;
+    let params = "i64 ".repeat(PARAMS);
+    // `$weigh` returns the sum of (i + 1) * parameter i.
+    let weighted: String = (0..PARAMS)
+        .map(|i| format!("(i64.mul (local.get {i}) (i64.const {}))\n", i + 1))
+        .collect();
+    let sum = "(i64.add)\n".repeat(PARAMS - 1);
+    // `call` passes x + i as parameter i.
+    let args: String = (0..PARAMS)
+        .map(|i| format!("(i64.add (local.get 0) (i64.const {i}))\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+      (type $wide (func (param {params}) (result i64)))
+      (table 1 funcref)
+      (elem (i32.const 0) $weigh)
+      (func $weigh (type $wide) {weighted} {sum})
+      (func (export "call") (param i64) (result i64)
+        (call_indirect (type $wide) {args} (i32.const 0))))"#
+    );
+    let wasm = wat::parse_str(&wat).unwrap();
+    let (compiled, stats) = common::llvm_compile(&wasm, |llvm| llvm);
+    assert!(stats.reasons.is_empty(), "{:?}", stats.reasons);
+    assert_eq!(compiled.call_adapters.len(), 1);
+
+    // sum over i of (i + 1) * (x + i), for x = 3.
+    let n = PARAMS as i64;
+    let expected = 3 * n * (n + 1) / 2 + (n - 1) * n * (n + 1) / 3;
+    let outcome = common::same(&wat, "call", &[Val::I64(3)]).unwrap();
+    assert_eq!(outcome[0].i64(), Some(expected));
+
+    let engine = engine(Strategy::Llvm, false);
+    let module = Module::new(&engine, &wasm).unwrap();
+    for (stack, fits) in [(64 * 1024, false), (256 * 1024, true)] {
+        let (engine, module) = (engine.clone(), module.clone());
+        let outcome = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                let call = instance.get_func(&mut store, "call").unwrap();
+                let mut result = [Val::I64(0)];
+                call.call(&mut store, &[Val::I64(3)], &mut result)
+                    .map(|()| result[0].i64())
+                    .map_err(|e| e.downcast_ref::<Trap>().copied())
+            })
+            .unwrap()
+            .join()
+            .expect("no panic");
+        if fits {
+            assert_eq!(outcome, Ok(Some(expected)), "stack {stack}");
+        } else {
+            assert_eq!(outcome, Err(Some(Trap::StackOverflow)), "stack {stack}");
+        }
+    }
+}
