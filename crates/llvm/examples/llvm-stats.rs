@@ -29,11 +29,12 @@ fn main() {
         .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
         .expect("compiles");
     println!(
-        "{path}: {} functions by LLVM ({} of them copies beside Cranelift's entry) in {} partitions, {} declined, in {:.2?} on {threads} threads",
+        "{path}: {} functions by LLVM ({} of them copies beside Cranelift's entry) in {} partitions, {} declined, {} call_indirect sites dispatching to direct calls, in {:.2?} on {threads} threads",
         stats.compiled,
         stats.copies.len(),
         stats.partitions,
         stats.declined,
+        stats.dispatching_call_sites,
         start.elapsed()
     );
     let mut why: BTreeMap<String, usize> = BTreeMap::new();

@@ -23,7 +23,9 @@
 //! LLVM cannot make in the Wasm convention (more than four integer or
 //! eight float parameters, several results) go through the fallback's
 //! per-signature call adapters (`translate/call.rs`), whose frames the
-//! runtime walks past. Fuel and epoch checks are emitted
+//! runtime walks past; a `call_indirect` to a function of its own
+//! instance skips the adapter, dispatching on the element's defined
+//! index to a direct call of the function's LLVM code. Fuel and epoch checks are emitted
 //! where Cranelift emits them (`translate/interrupts.rs`).
 //!
 //! # Hostile modules
@@ -147,6 +149,7 @@ struct CompiledPartition {
     failed: Vec<(DefinedFuncIndex, String)>,
     frame_copies: Vec<DefinedFuncIndex>,
     checked: Vec<DefinedFuncIndex>,
+    dispatching_call_sites: usize,
     bodies: LlvmBodies,
 }
 
@@ -227,6 +230,10 @@ pub struct LlvmModuleStats {
     /// callees that only a checked copy's function calls, once (see
     /// `translate/frame.rs`); in index order.
     pub checked: Vec<DefinedFuncIndex>,
+    /// The `call_indirect` sites that dispatch to direct calls of this
+    /// tier's code when the element is their own instance's (see
+    /// `plan::IndirectTargets`).
+    pub dispatching_call_sites: usize,
     /// Why, for the functions that failed to translate (the others were
     /// declined for their calling convention, see `plan.rs`).
     pub reasons: Vec<(DefinedFuncIndex, String)>,
@@ -355,6 +362,7 @@ impl LlvmCompiler {
             bodies.extend(partition.bodies);
             stats.frame_copies.extend(partition.frame_copies);
             stats.checked.extend(partition.checked);
+            stats.dispatching_call_sites += partition.dispatching_call_sites;
         }
         stats.checked.sort();
         stats.compiled = plan.compiled_count();
@@ -404,6 +412,7 @@ impl LlvmCompiler {
                 partition.checked.push(index);
             }
         }
+        partition.dispatching_call_sites = env.dispatching_call_sites;
         if partition.failed.is_empty() && compile {
             let machine = self.target_machine()?;
             let object = emit::emit(&llvm_module, &machine)?;

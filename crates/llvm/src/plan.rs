@@ -10,7 +10,9 @@
 //! the same callee-saved registers, and no stack arguments (whose
 //! popping the two conventions disagree on). [`wasm_compatible`] is that
 //! test. This tier's calls out of its code with other signatures go
-//! through a call adapter ([`adaptable`], `translate/call.rs`).
+//! through a call adapter ([`adaptable`], `translate/call.rs`), except
+//! the `call_indirect`s that dispatch to this tier's code
+//! ([`IndirectTargets`]).
 //!
 //! A function any code outside this tier may call (exported, in a table,
 //! referenced, the start function, or called by a function the fallback
@@ -34,7 +36,7 @@
 //! The partitions depend on the module only, never on the number of
 //! threads, so the code is the same on every machine.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use hayate_environ::wasmparser::{BinaryReader, FunctionBody, Operator};
 use hayate_environ::{
@@ -91,20 +93,83 @@ pub(crate) fn adaptable(ty: &FuncType) -> bool {
         .all(|t| !matches!(t, WasmValType::Ref(_)))
 }
 
-/// The direct calls between a module's defined functions.
+/// The most functions one `call_indirect` dispatches to directly (see
+/// [`IndirectTargets`]): a jump table and a call for each, at every call
+/// site of the signature.
+pub(crate) const MAX_DIRECT_TARGETS: usize = 32;
+
+/// The most values (parameters and results, and one for the call) the
+/// calls of one dispatching `call_indirect` pass in all, so that a module
+/// of wide signatures cannot multiply its code by [`MAX_DIRECT_TARGETS`].
+const MAX_DISPATCHED_VALUES: usize = 512;
+
+/// The functions a `call_indirect` through a call adapter may reach in
+/// its own instance, by signature.
+///
+/// A `call_indirect` whose signature needs a call adapter
+/// ([`wasm_compatible`] fails) would reach the fallback's entry of the
+/// function through the adapter. When the element's instance is the
+/// caller's, the element is one of the module's escaping functions of
+/// that signature, which its `defined_index` names; the call then
+/// dispatches on that index to direct calls of this tier's copies, with
+/// no adapter and no fallback code in between, and LLVM may inline them.
+/// Only signatures with at most [`MAX_DIRECT_TARGETS`] such functions
+/// (and [`MAX_DISPATCHED_VALUES`]) dispatch so; the others, and elements
+/// of other instances, go through the adapter.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct IndirectTargets {
+    by_signature: HashMap<FuncType, Vec<DefinedFuncIndex>>,
+}
+
+impl IndirectTargets {
+    /// The escaping functions of `info` whose signatures need an adapter
+    /// (and can have one), by signature, in index order.
+    pub fn new(info: &ModuleInfo) -> IndirectTargets {
+        let mut by_signature: HashMap<FuncType, Vec<DefinedFuncIndex>> = HashMap::new();
+        for (d, _) in info.function_bodies.iter() {
+            let ty = info.signature(info.defined_func_type_index(d));
+            if info.is_escaping(d) && !wasm_compatible(ty) && adaptable(ty) {
+                by_signature.entry(ty.clone()).or_default().push(d);
+            }
+        }
+        by_signature.retain(|ty, targets| {
+            let values = 1 + ty.params.len() + ty.results.len();
+            targets.len() <= MAX_DIRECT_TARGETS && targets.len() * values <= MAX_DISPATCHED_VALUES
+        });
+        IndirectTargets { by_signature }
+    }
+
+    /// The functions a `call_indirect` of signature `ty` dispatches to
+    /// directly; none when it does not dispatch.
+    pub fn of(&self, ty: &FuncType) -> &[DefinedFuncIndex] {
+        self.by_signature.get(ty).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The calls between a module's defined functions: direct calls, and
+/// the calls `call_indirect` dispatches to directly.
 pub(crate) struct CallGraph {
     /// For each defined function, the defined functions calling it.
     callers: Vec<Vec<DefinedFuncIndex>>,
     /// For each defined function, how many call sites call it.
     call_sites: Vec<usize>,
+    indirect_targets: IndirectTargets,
 }
 
 impl CallGraph {
-    /// Reads the direct calls of every function body of `info`.
+    /// Reads the calls of every function body of `info`.
     pub fn new(info: &ModuleInfo, wasm: &[u8]) -> Result<CallGraph, CompileError> {
         let n = info.function_bodies.len();
         let mut callers = vec![Vec::new(); n];
         let mut call_sites = vec![0; n];
+        let indirect_targets = IndirectTargets::new(info);
+        let mut call = |caller: DefinedFuncIndex, callee: DefinedFuncIndex| {
+            call_sites[callee.index()] += 1;
+            let list: &mut Vec<DefinedFuncIndex> = &mut callers[callee.index()];
+            if list.last() != Some(&caller) {
+                list.push(caller);
+            }
+        };
         for (caller, range) in info.function_bodies.iter() {
             let bytes = wasm
                 .get(range.clone())
@@ -112,26 +177,27 @@ impl CallGraph {
             let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
             let mut reader = body.get_operators_reader().map_err(wasm_error)?;
             while !reader.eof() {
-                let op = reader.read().map_err(wasm_error)?;
-                let callee = match op {
+                match reader.read().map_err(wasm_error)? {
                     Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                        function_index
+                        let callee = hayate_environ::FuncIndex::from_u32(function_index);
+                        if let Some(defined) = info.defined_func(callee) {
+                            call(caller, defined);
+                        }
                     }
-                    _ => continue,
-                };
-                let callee = hayate_environ::FuncIndex::from_u32(callee);
-                if let Some(defined) = info.defined_func(callee) {
-                    call_sites[defined.index()] += 1;
-                    let list: &mut Vec<DefinedFuncIndex> = &mut callers[defined.index()];
-                    if list.last() != Some(&caller) {
-                        list.push(caller);
+                    Operator::CallIndirect { type_index, .. } => {
+                        let ty = info.signature(hayate_environ::TypeIndex::from_u32(type_index));
+                        for &target in indirect_targets.of(ty) {
+                            call(caller, target);
+                        }
                     }
+                    _ => {}
                 }
             }
         }
         Ok(CallGraph {
             callers,
             call_sites,
+            indirect_targets,
         })
     }
 }
@@ -155,6 +221,7 @@ pub(crate) struct Plan {
     only_caller: Vec<Option<DefinedFuncIndex>>,
     /// The compiled functions of each partition, in index order.
     partitions: Vec<Vec<DefinedFuncIndex>>,
+    indirect_targets: IndirectTargets,
 }
 
 impl Plan {
@@ -238,7 +305,18 @@ impl Plan {
             local,
             only_caller,
             partitions,
+            indirect_targets: graph.indirect_targets.clone(),
         }
+    }
+
+    /// The functions this tier compiles that a `call_indirect` of
+    /// signature `ty` dispatches to directly (see [`IndirectTargets`]).
+    pub fn direct_targets<'p>(
+        &'p self,
+        ty: &FuncType,
+    ) -> impl Iterator<Item = DefinedFuncIndex> + 'p {
+        let targets = self.indirect_targets.of(ty);
+        targets.iter().copied().filter(|d| self.compiles(*d))
     }
 
     /// Whether defined function `index` is internal to its partition's

@@ -28,12 +28,15 @@ fn fillers(name: &str) -> String {
 ///   (internal copy; its entry, in the table, is Cranelift's);
 /// - `pair` calls `wide` in the third partition;
 /// - `even` and `odd` recurse into each other across the first two;
-/// - `wide` divides, so a zero divisor traps two partitions down.
+/// - `wide` divides, so a zero divisor traps two partitions down;
+/// - `far_table` calls `wide` or `near`, in the third partition, through
+///   the table: a dispatch to direct calls, whereas nothing else calls
+///   `near`.
 fn module() -> String {
     let mut wat = String::from(
         r#"(module
-  (table 1 funcref)
-  (elem (i32.const 0) $wide)
+  (table 2 funcref)
+  (elem (i32.const 0) $wide $near)
   (type $w (func (param i64 i64 i64 i64 i64 i64) (result i64)))
   (func $run (export "run") (param i64 i64) (result i64)
     (local i64 i64)
@@ -47,6 +50,9 @@ fn module() -> String {
     (if (result i32) (i32.eqz (local.get 0))
       (then (i32.const 1))
       (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "far_table") (param i32 i64) (result i64)
+    (call_indirect (type $w) (i64.const 1) (i64.const 1) (i64.const 1) (i64.const 1)
+      (i64.const 1) (local.get 1) (local.get 0)))
 "#,
     );
     wat += &fillers("fill_a");
@@ -67,6 +73,7 @@ fn module() -> String {
       (i64.add (i64.add (local.get 0) (local.get 1))
         (i64.add (local.get 2) (i64.add (local.get 3) (local.get 4))))
       (local.get 5)))
+  (func $near (type $w) (i64.rem_s (local.get 0) (local.get 5)))
   (func (export "via_table") (param i64) (result i64)
     (call_indirect (type $w) (i64.const 1) (i64.const 1) (i64.const 1) (i64.const 1)
       (i64.const 1) (local.get 0) (i32.const 0))))
@@ -124,8 +131,10 @@ fn calls_between_partitions_agree_with_cranelift() {
     let mut tiers = Tiers::new(&wat);
     let stats = common::llvm_stats(&wasm);
     assert!(stats.partitions >= 3, "{} partitions", stats.partitions);
-    // `wide` gets a copy; `via_table` calls through an adapter.
-    assert_eq!(stats.copies.len(), 1);
+    // `wide` and `near` get a copy; `via_table` and `far_table` dispatch
+    // to them.
+    assert_eq!(stats.copies.len(), 2);
+    assert_eq!(stats.dispatching_call_sites, 2);
     assert_eq!(stats.declined, 0);
     use Val::*;
     for (x, d) in [(0, 1), (5, 3), (-7, 2), (i64::MAX, -1), (4, 0)] {
@@ -133,7 +142,19 @@ fn calls_between_partitions_agree_with_cranelift() {
     }
     for d in [1, 5, 0] {
         tiers.same("via_table", &[I64(d)]).ok();
+        for element in 0..3 {
+            tiers.same("far_table", &[I32(element), I64(d)]).ok();
+        }
     }
+    // wide: (1+1+1+1+1)/2; near: 1 % 2.
+    assert!(matches!(
+        tiers.same("far_table", &[I32(0), I64(2)]).unwrap()[0],
+        I64(2)
+    ));
+    assert!(matches!(
+        tiers.same("far_table", &[I32(1), I64(2)]).unwrap()[0],
+        I64(1)
+    ));
     assert!(matches!(
         tiers.same("run", &[I64(5), I64(3)]).unwrap()[0],
         // pair: 15 and (5+5+5+0+7)/3 = 7; wide: (1+2+3+4+5)/3 = 5.

@@ -12,13 +12,18 @@
 //! (`Compiler::compile_call_adapter`): the arguments go into a buffer on
 //! the stack, 16 bytes each, the adapter makes the Wasm-convention call
 //! and leaves the results in the buffer. A call with reference-typed
-//! values is declined.
+//! values is declined. A `call_indirect` of such a signature first
+//! dispatches: an element of the caller's own instance is one of the
+//! module's escaping functions, which its `defined_index` names, and a
+//! `switch` on it calls this tier's copy of the function directly
+//! (`plan::IndirectTargets`); only elements of other instances, and
+//! functions the fallback compiles, take the adapter.
 
 use hayate_environ::builtins::{AbiType, Builtin};
 use hayate_environ::wasmparser::Operator;
 use hayate_environ::{
-    CompileError, FUNCREF_INIT_BIT, FuncIndex, TableIndex, Trap, TypeIndex, VAL_RAW_SIZE,
-    VMOffsets, vm_func_ref,
+    CompileError, DefinedFuncIndex, FUNCREF_INIT_BIT, FuncIndex, TableIndex, Trap, TypeIndex,
+    VAL_RAW_SIZE, VMOffsets, vm_func_ref,
 };
 use inkwell::IntPredicate;
 use inkwell::intrinsics::Intrinsic;
@@ -68,25 +73,60 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok(args)
     }
 
-    /// Pushes the results of `call`, a call of type `ty`; reloads what
-    /// the callee may have changed (fuel, the epoch deadline).
-    fn push_call_results(&mut self, call: CallSiteValue<'ctx>, ty: TypeIndex) -> Result {
-        self.fuel_load()?;
-        self.epoch_deadline_load()?;
+    /// The values `call`, a call of type `ty`, returns.
+    fn call_results(
+        &mut self,
+        call: CallSiteValue<'ctx>,
+        ty: TypeIndex,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>> {
         let count = self.env.input.info.signature(ty).results.len();
         let Some(value) = super::call_result(call) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         if count == 1 {
-            self.push(value);
-            return Ok(());
+            return Ok(vec![value]);
         }
         let aggregate = value.into_struct_value();
-        for i in 0..count as u32 {
-            let v = self.b.build_extract_value(aggregate, i, "")?;
-            self.push(v);
-        }
+        (0..count as u32)
+            .map(|i| Ok(self.b.build_extract_value(aggregate, i, "")?))
+            .collect()
+    }
+
+    /// Pushes the results of a call, `results`; reloads what the callee
+    /// may have changed (fuel, the epoch deadline).
+    fn push_call_results(&mut self, results: Vec<BasicValueEnum<'ctx>>) -> Result {
+        self.fuel_load()?;
+        self.epoch_deadline_load()?;
+        results.into_iter().for_each(|v| self.push(v));
         Ok(())
+    }
+
+    /// The LLVM function a direct call from this function to defined
+    /// function `callee` calls, which this tier compiles or whose
+    /// signature is compatible. A checked function calls the checked
+    /// function of a callee it alone calls (see `frame.rs`).
+    fn direct_callee(&mut self, callee: DefinedFuncIndex) -> Result<FunctionValue<'ctx>> {
+        match self.checked && self.env.plan.only_caller(callee) == Some(self.index) {
+            true => self.env.checked_function(callee),
+            false => self.env.function(callee),
+        }
+    }
+
+    /// Calls `callee`, defined function `defined` of type `ty`, directly
+    /// with `args` (the vmctx twice, then the parameters): its results.
+    fn call_direct(
+        &mut self,
+        callee: FunctionValue<'ctx>,
+        defined: DefinedFuncIndex,
+        ty: TypeIndex,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let call = self.b.build_call(callee, args, "")?;
+        not_a_tail_call(call);
+        if self.env.plan.abi(defined) == Abi::Internal {
+            call.set_call_convention(plan::FASTCC);
+        }
+        self.call_results(call, ty)
     }
 
     fn translate_call(&mut self, f: FuncIndex) -> Result {
@@ -94,26 +134,15 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let ty = info.functions[f];
         match info.defined_func(f) {
             Some(defined) => {
-                let abi = self.env.plan.abi(defined);
                 if !self.env.plan.compiles(defined) && !plan::wasm_compatible(info.signature(ty)) {
                     let code = self.env.function(defined)?;
                     let code = code.as_global_value().as_pointer_value();
                     return self.call_through_adapter(ty, code, self.vmctx);
                 }
-                // A checked function calls the checked function of a
-                // callee it alone calls (see `frame.rs`).
-                let callee =
-                    match self.checked && self.env.plan.only_caller(defined) == Some(self.index) {
-                        true => self.env.checked_function(defined)?,
-                        false => self.env.function(defined)?,
-                    };
+                let callee = self.direct_callee(defined)?;
                 let args = self.call_args(ty, self.vmctx)?;
-                let call = self.b.build_call(callee, &args, "")?;
-                not_a_tail_call(call);
-                if abi == Abi::Internal {
-                    call.set_call_convention(plan::FASTCC);
-                }
-                self.push_call_results(call, ty)
+                let results = self.call_direct(callee, defined, ty, &args)?;
+                self.push_call_results(results)
             }
             None => {
                 let offsets = &self.env.input.offsets;
@@ -145,7 +174,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let args = self.call_args(ty, callee_vmctx)?;
         let call = self.b.build_indirect_call(fn_type, code, &args, "")?;
         not_a_tail_call(call);
-        self.push_call_results(call, ty)
+        let results = self.call_results(call, ty)?;
+        self.push_call_results(results)
     }
 
     /// Calls the Wasm-convention code at `code` of type `ty` through the
@@ -158,6 +188,21 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         code: PointerValue<'ctx>,
         callee_vmctx: PointerValue<'ctx>,
     ) -> Result {
+        let n = self.env.input.info.signature(ty).params.len();
+        let args = self.popn(n)?;
+        let results = self.adapter_call(ty, code, callee_vmctx, args)?;
+        self.push_call_results(results)
+    }
+
+    /// Calls the Wasm-convention code at `code` of type `ty` with `args`
+    /// through the type's call adapter: its results.
+    fn adapter_call(
+        &mut self,
+        ty: TypeIndex,
+        code: PointerValue<'ctx>,
+        callee_vmctx: PointerValue<'ctx>,
+        args: Vec<BasicValueEnum<'ctx>>,
+    ) -> Result<Vec<BasicValueEnum<'ctx>>> {
         let sig = self.env.input.info.signature(ty);
         if !plan::adaptable(sig) {
             return unsupported("a call with references in its signature");
@@ -175,7 +220,6 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             Ok(values)
         })?;
         self.lifetime("llvm.lifetime.start", size, values)?;
-        let args = self.popn(sig.params.len())?;
         for (i, arg) in args.into_iter().enumerate() {
             let slot = self.value_slot(values, i)?;
             self.b.build_store(slot, arg)?;
@@ -183,15 +227,14 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let adapter = self.env.call_adapter(ty);
         let args = [callee_vmctx, self.vmctx, values, code].map(BasicMetadataValueEnum::from);
         not_a_tail_call(self.b.build_call(adapter, &args, "")?);
-        self.fuel_load()?;
-        self.epoch_deadline_load()?;
+        let mut results = Vec::with_capacity(sig.results.len());
         for (i, result) in sig.results.iter().enumerate() {
             let slot = self.value_slot(values, i)?;
             let ty = self.env.val_type(*result)?;
-            let value = self.b.build_load(ty, slot, "")?;
-            self.push(value);
+            results.push(self.b.build_load(ty, slot, "")?);
         }
-        self.lifetime("llvm.lifetime.end", size, values)
+        self.lifetime("llvm.lifetime.end", size, values)?;
+        Ok(results)
     }
 
     /// Slot `i` of a call adapter's buffer at `values`.
@@ -256,10 +299,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
 
         // A stored 0 is an element not initialised yet: the runtime
         // computes it. Others are tagged with FUNCREF_INIT_BIT.
-        let from = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let from = self.current_block();
         let (lazy, done) = (
             self.cx.append_basic_block(self.func, "lazy"),
             self.cx.append_basic_block(self.func, ""),
@@ -284,10 +324,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             )?
             .expect("the builtin returns a reference")
             .into_pointer_value();
-        let lazy_end = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let lazy_end = self.current_block();
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         let funcref = self.b.build_phi(ptr, "")?;
@@ -353,7 +390,91 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let callee_vmctx = self
             .load(ptr, funcref, u64::from(vm_func_ref::VMCTX), Region::Vmctx)?
             .into_pointer_value();
-        self.call_wasm_indirect(ty, code, callee_vmctx)
+        let targets: Vec<_> = self.env.plan.direct_targets(info.signature(ty)).collect();
+        match targets.is_empty() {
+            true => self.call_wasm_indirect(ty, code, callee_vmctx),
+            false => self.dispatch_indirect(ty, funcref, code, callee_vmctx, &targets),
+        }
+    }
+
+    /// Calls the element `funcref` of type `ty`, whose signature needs a
+    /// call adapter, at `code` with `callee_vmctx`: when it belongs to
+    /// this instance and is one of `targets`, the element's functions
+    /// this tier compiles (see `plan::IndirectTargets`), by a direct call
+    /// that its `defined_index` selects; otherwise through the adapter.
+    fn dispatch_indirect(
+        &mut self,
+        ty: TypeIndex,
+        funcref: PointerValue<'ctx>,
+        code: PointerValue<'ctx>,
+        callee_vmctx: PointerValue<'ctx>,
+        targets: &[DefinedFuncIndex],
+    ) -> Result {
+        self.env.dispatching_call_sites += 1;
+        let sig = self.env.input.info.signature(ty);
+        let args = self.popn(sig.params.len())?;
+        let result_types = sig
+            .results
+            .iter()
+            .map(|r| self.env.val_type(*r))
+            .collect::<Result<Vec<_>>>()?;
+        let (dispatch, adapter, merge) = (
+            self.cx.append_basic_block(self.func, "dispatch"),
+            self.cx.append_basic_block(self.func, "adapter"),
+            self.cx.append_basic_block(self.func, ""),
+        );
+        let (i64t, i32t) = (self.cx.i64_type(), self.cx.i32_type());
+        let [callee_at, own] =
+            [callee_vmctx, self.vmctx].map(|p| self.b.build_ptr_to_int(p, i64t, ""));
+        let same = self
+            .b
+            .build_int_compare(IntPredicate::EQ, callee_at?, own?, "")?;
+        self.b.build_conditional_branch(same, dispatch, adapter)?;
+
+        self.b.position_at_end(dispatch);
+        let defined_index = self
+            .load(
+                i32t.into(),
+                funcref,
+                u64::from(vm_func_ref::DEFINED_INDEX),
+                Region::Vmctx,
+            )?
+            .into_int_value();
+        let cases: Vec<_> = targets
+            .iter()
+            .map(|d| {
+                let index = i32t.const_int(u64::from(d.as_u32()), false);
+                (index, self.cx.append_basic_block(self.func, "direct"))
+            })
+            .collect();
+        self.b.build_switch(defined_index, adapter, &cases)?;
+        let mut incoming = Vec::with_capacity(targets.len() + 1);
+        let mut direct_args: Vec<BasicMetadataValueEnum> =
+            vec![self.vmctx.into(), self.vmctx.into()];
+        direct_args.extend(args.iter().map(|a| BasicMetadataValueEnum::from(*a)));
+        for (&target, (_, block)) in targets.iter().zip(&cases) {
+            self.b.position_at_end(*block);
+            let callee = self.direct_callee(target)?;
+            let results = self.call_direct(callee, target, ty, &direct_args)?;
+            incoming.push((results, self.current_block()));
+            self.b.build_unconditional_branch(merge)?;
+        }
+
+        self.b.position_at_end(adapter);
+        let results = self.adapter_call(ty, code, callee_vmctx, args)?;
+        incoming.push((results, self.current_block()));
+        self.b.build_unconditional_branch(merge)?;
+
+        self.b.position_at_end(merge);
+        let mut results = Vec::with_capacity(result_types.len());
+        for (i, ty) in result_types.into_iter().enumerate() {
+            let phi = self.b.build_phi(ty, "")?;
+            for (values, block) in &incoming {
+                phi.add_incoming(&[(&values[i], *block)]);
+            }
+            results.push(phi.as_basic_value());
+        }
+        self.push_call_results(results)
     }
 
     /// Pointer to table `table`'s `VMTableDefinition` and its offset.

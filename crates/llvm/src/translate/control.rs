@@ -78,10 +78,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         &mut self,
         types: &[BasicTypeEnum<'ctx>],
     ) -> Result<(BasicBlock<'ctx>, Vec<PhiValue<'ctx>>)> {
-        let here = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let here = self.current_block();
         let block = self.cx.append_basic_block(self.func, "");
         self.b.position_at_end(block);
         let phis = types
@@ -143,10 +140,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     /// Feeds the values on top of the stack into `phis` from the current
     /// block.
     fn feed_phis(&mut self, phis: &[PhiValue<'ctx>]) -> Result {
-        let from = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let from = self.current_block();
         let at = self
             .stack
             .len()
@@ -291,7 +285,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             let block = if phis.is_empty() {
                 target
             } else {
-                let here = t.b.get_insert_block().expect("the builder is in a block");
+                let here = t.current_block();
                 let block = t.cx.append_basic_block(t.func, "");
                 t.b.position_at_end(block);
                 t.feed_phis(&phis)?;

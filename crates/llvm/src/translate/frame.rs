@@ -164,10 +164,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
             self.reachable && self.control.len() == 1 && !self.env.input.info.memories.is_empty();
         let (slot, ty) = self.local(local)?;
         let value = self.b.build_load(ty, slot, "fp")?.into_int_value();
-        let split = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let split = self.current_block();
         let frame = self.cx.append_basic_block(self.func, "frame");
         self.b.position_at_end(frame);
         self.interrupts_at_entry()?;

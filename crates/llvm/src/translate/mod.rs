@@ -119,6 +119,9 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     traps: HashMap<Trap, FunctionValue<'ctx>>,
     /// Call adapters declared so far (see `call.rs`).
     adapters: HashMap<TypeIndex, FunctionValue<'ctx>>,
+    /// The `call_indirect` sites translated so far that dispatch to
+    /// direct calls (see `call.rs`).
+    pub dispatching_call_sites: usize,
     tbaa: Tbaa<'ctx>,
 }
 
@@ -195,6 +198,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             untranslated_checked: Default::default(),
             traps: HashMap::new(),
             adapters: HashMap::new(),
+            dispatching_call_sites: 0,
             tbaa: Tbaa::new(cx),
         }
     }
@@ -574,6 +578,13 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         unsupported(format!("operator {op:?}"))
     }
 
+    /// The block the builder appends to.
+    fn current_block(&self) -> BasicBlock<'ctx> {
+        self.b
+            .get_insert_block()
+            .expect("the builder is in a block")
+    }
+
     // ----- The operand stack -----
 
     fn push(&mut self, v: impl BasicValue<'ctx>) {
@@ -689,10 +700,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
     /// never change while the function runs), then returns to where it
     /// was.
     fn in_entry<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let here = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let here = self.current_block();
         if here == self.entry {
             return f(self);
         }
@@ -731,10 +739,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         if let Some(block) = self.trap_blocks.get(&trap) {
             return Ok(*block);
         }
-        let here = self
-            .b
-            .get_insert_block()
-            .expect("the builder is in a block");
+        let here = self.current_block();
         let block = self.cx.append_basic_block(self.func, "trap");
         self.b.position_at_end(block);
         let f = self.env.trap_function(trap);
