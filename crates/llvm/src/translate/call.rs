@@ -101,26 +101,21 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         Ok(())
     }
 
-    /// The LLVM function a direct call from this function to defined
-    /// function `callee` calls, which this tier compiles or whose
-    /// signature is compatible. A checked function calls the checked
-    /// function of a callee it alone calls (see `frame.rs`).
-    fn direct_callee(&mut self, callee: DefinedFuncIndex) -> Result<FunctionValue<'ctx>> {
-        match self.checked && self.env.plan.only_caller(callee) == Some(self.index) {
-            true => self.env.checked_function(callee),
-            false => self.env.function(callee),
-        }
-    }
-
-    /// Calls `callee`, defined function `defined` of type `ty`, directly
-    /// with `args` (the vmctx twice, then the parameters): its results.
-    fn call_direct(
+    /// Calls defined function `defined` of type `ty` (which this tier
+    /// compiles, or whose signature is compatible) directly with `args`
+    /// (the vmctx twice, then the parameters): its results. A checked
+    /// function calls the checked function of a callee it alone calls
+    /// (see `frame.rs`).
+    fn call_defined(
         &mut self,
-        callee: FunctionValue<'ctx>,
         defined: DefinedFuncIndex,
         ty: TypeIndex,
         args: &[BasicMetadataValueEnum<'ctx>],
     ) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let callee = match self.checked && self.env.plan.only_caller(defined) == Some(self.index) {
+            true => self.env.checked_function(defined)?,
+            false => self.env.function(defined)?,
+        };
         let call = self.b.build_call(callee, args, "")?;
         not_a_tail_call(call);
         if self.env.plan.abi(defined) == Abi::Internal {
@@ -139,9 +134,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                     let code = code.as_global_value().as_pointer_value();
                     return self.call_through_adapter(ty, code, self.vmctx);
                 }
-                let callee = self.direct_callee(defined)?;
                 let args = self.call_args(ty, self.vmctx)?;
-                let results = self.call_direct(callee, defined, ty, &args)?;
+                let results = self.call_defined(defined, ty, &args)?;
                 self.push_call_results(results)
             }
             None => {
@@ -454,8 +448,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         direct_args.extend(args.iter().map(|a| BasicMetadataValueEnum::from(*a)));
         for (&target, (_, block)) in targets.iter().zip(&cases) {
             self.b.position_at_end(*block);
-            let callee = self.direct_callee(target)?;
-            let results = self.call_direct(callee, target, ty, &direct_args)?;
+            let results = self.call_defined(target, ty, &direct_args)?;
             incoming.push((results, self.current_block()));
             self.b.build_unconditional_branch(merge)?;
         }
