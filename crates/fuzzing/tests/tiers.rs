@@ -46,7 +46,12 @@ fn tiers_agree_on_seeded_modules() {
             Ok(Some(stats)) => total.add(&stats),
             Ok(None) => {}
             Err(mismatch) => {
+                let path = std::env::temp_dir().join(format!("hayate-tiers-{seed}.wasm"));
+                let written = std::fs::write(&path, &mismatch.wasm).is_ok();
                 eprintln!("seed {seed}: {}", mismatch.message);
+                if written {
+                    eprintln!("  the module: {}", path.display());
+                }
                 failures.push(seed);
             }
         }

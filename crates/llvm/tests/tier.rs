@@ -19,7 +19,14 @@ fn signalling_nans_come_back_quiet() {
       (func (export "div_neg1") (param f32) (result f32) (f32.div (local.get 0) (f32.const -1)))
       (func (export "promote_demote") (param f32) (result f32)
         (f32.demote_f64 (f64.promote_f32 (local.get 0))))
-      (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#;
+      (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+      ;; 1.0 as lane 1 of an i8x16 constant: a constant expression, not a
+      ;; literal, until LLVM's optimiser folds it (reading it as a
+      ;; literal crashed LLVM; fuzz seed 100400 of the tier differential).
+      (func (export "mul_lane_one") (param f64) (result f64)
+        (f64.mul (local.get 0)
+          (f64x2.extract_lane 1
+            (v128.const i8x16 7 0 0 0 0 0 0 0 0 0 0 0 0 0 0xf0 0x3f)))))"#;
     for export in [
         "mul_one",
         "sub_zero",
@@ -35,6 +42,19 @@ fn signalling_nans_come_back_quiet() {
             "{export}: {out:#x} is not a quiet NaN"
         );
     }
+    let r = call(
+        Strategy::Llvm,
+        wat,
+        "mul_lane_one",
+        &[Val::F64(0x7ff4_0000_0000_0000)],
+    )
+    .unwrap();
+    let Val::F64(out) = r[0] else { panic!() };
+    assert_eq!(
+        out & 0x7ff8_0000_0000_0000,
+        0x7ff8_0000_0000_0000,
+        "mul_lane_one: {out:#x} is not a quiet NaN"
+    );
     let r = call(
         Strategy::Llvm,
         wat,
