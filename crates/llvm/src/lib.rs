@@ -82,8 +82,9 @@
 //! - Floating point: no fast-math flags are set, so LLVM keeps IEEE
 //!   semantics, rounding and signed zeros. LLVM may return a signalling
 //!   NaN unchanged where an operation with an identity constant is folded
-//!   (`x * 1.0`), while Wasm requires a quiet NaN; such constants are
-//!   hidden behind an empty `asm` when they are an operand, so the
+//!   (`x * 1.0`), while Wasm requires a quiet NaN; such constants, and
+//!   constants not yet folded to a literal (a lane of a vector constant),
+//!   are hidden behind an empty `asm` when they are an operand, so the
 //!   operation runs (`translate/float.rs`). After inlining, a constant
 //!   passed as an argument can still meet such an operation; a
 //!   signalling NaN input then comes back signalling.
