@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! cargo run --release -p hayate-fuzzing --example fuzz-loop -- TARGET [OPTIONS]
-//!   TARGET            compile | instantiate | differential
+//!   TARGET            compile | instantiate | differential | tiers
+//!                     (`tiers`: the LLVM tier against Cranelift; build
+//!                     with `--features llvm`)
 //!   --seconds N       stop after N seconds (default 60)
 //!   --first-seed S    first seed (default: from the clock; printed)
 //!   --seeds N         stop after N seeds
@@ -23,7 +25,7 @@ use hayate_fuzzing::{generators, seeded_input};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: fuzz-loop compile|instantiate|differential [--seconds N] [--first-seed S] [--seeds N] [--max-len L] [--print SEED]"
+        "usage: fuzz-loop compile|instantiate|differential|tiers [--seconds N] [--first-seed S] [--seeds N] [--max-len L] [--print SEED]"
     );
     std::process::exit(2)
 }
@@ -58,10 +60,21 @@ fn main() {
     if let Some(seed) = print {
         let data = seeded_input(seed, input_len(seed, max_len));
         let mut u = Unstructured::new(&data);
-        let _variant = u.int_in_range(0..=oracles::ENGINE_VARIANTS - 1).unwrap();
+        // What each oracle reads before the module: its engine variant,
+        // or for `tiers` whether the bounds checks are explicit.
         let config = match target.as_str() {
-            "differential" => generators::differential_config(&mut u),
-            _ => generators::hayate_config(&mut u),
+            "differential" => {
+                let _variant = u.int_in_range(0..=oracles::ENGINE_VARIANTS - 1).unwrap();
+                generators::differential_config(&mut u)
+            }
+            "tiers" => {
+                let _explicit_checks = u.arbitrary::<bool>().unwrap();
+                generators::differential_config(&mut u)
+            }
+            _ => {
+                let _variant = u.int_in_range(0..=oracles::ENGINE_VARIANTS - 1).unwrap();
+                generators::hayate_config(&mut u)
+            }
         }
         .expect("config");
         let module = generators::terminating_module(&mut u, config).expect("module");
@@ -74,6 +87,13 @@ fn main() {
             .map(|d| d.as_secs() << 20)
             .unwrap_or(0)
     });
+    let llvm = hayate::Config::new()
+        .strategy(hayate::Strategy::Llvm)
+        .clone();
+    if target == "tiers" && hayate::Engine::new(&llvm).is_err() {
+        eprintln!("fuzz-loop tiers needs the LLVM tier: build with `--features llvm`");
+        std::process::exit(2);
+    }
     eprintln!("fuzz-loop {target}: seeds from {first}, {seconds} s");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut total = DiffStats::default();
@@ -92,6 +112,7 @@ fn main() {
                 Ok(None)
             }
             "differential" => oracles::differential(&data),
+            "tiers" => oracles::tiers(&data),
             _ => usage(),
         });
         let failed = match result {
@@ -104,10 +125,14 @@ fn main() {
                 eprintln!("{mismatch}");
                 let file = format!("fuzz-loop-{seed}.wasm");
                 let _ = std::fs::write(&file, &mismatch.wasm);
-                eprintln!(
-                    "module written to {file}; shrink it with:\n  cargo run --release -p hayate-fuzzing --features shrink --example shrink -- {file} {}",
-                    shrink_flags(&mismatch.options)
-                );
+                match target.as_str() {
+                    // The shrinker's oracle is `wasmi`.
+                    "differential" => eprintln!(
+                        "module written to {file}; shrink it with:\n  cargo run --release -p hayate-fuzzing --features shrink --example shrink -- {file} {}",
+                        shrink_flags(&mismatch.options)
+                    ),
+                    _ => eprintln!("module written to {file}"),
+                }
                 true
             }
             Err(_) => true,
@@ -126,7 +151,7 @@ fn main() {
         }
     }
     eprintln!("fuzz-loop {target}: {runs} runs, seeds {first}..{seed}, no failure");
-    if target == "differential" {
+    if matches!(target.as_str(), "differential" | "tiers") {
         eprintln!("  {total:?}\n  traps: {:?}", total.traps());
     }
 }
