@@ -25,8 +25,9 @@
 //! per-signature call adapters (`translate/call.rs`), whose frames the
 //! runtime walks past; a `call_indirect` to a function of its own
 //! instance skips the adapter, dispatching on the element's defined
-//! index to a direct call of the function's LLVM code. Fuel and epoch checks are emitted
-//! where Cranelift emits them (`translate/interrupts.rs`).
+//! index to a direct call of the function's LLVM code. Fuel and epoch
+//! checks are emitted where Cranelift emits them
+//! (`translate/interrupts.rs`).
 //!
 //! # Hostile modules
 //!

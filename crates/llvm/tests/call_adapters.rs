@@ -242,24 +242,37 @@ fn recursion_through_adapters_overflows_the_stack_cleanly() {
         (call $down (i64.const 0) (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
           (i64.const 5))
         (i64.add)))"#;
-    let engine = engine(Strategy::Llvm, false);
-    let module = Module::new(&engine, wat).unwrap();
+    let module = Module::new(&engine(Strategy::Llvm, false), wat).unwrap();
     for stack in [256 * 1024, 4 << 20] {
-        let (engine, module) = (engine.clone(), module.clone());
-        let trap = std::thread::Builder::new()
-            .stack_size(stack)
-            .spawn(move || {
-                let mut store = Store::new(&engine, ());
-                let instance = Instance::new(&mut store, &module, &[]).unwrap();
-                let start = instance.get_func(&mut store, "start").unwrap();
-                let e = start.call(&mut store, &[], &mut [Val::I64(0)]).unwrap_err();
-                e.downcast_ref::<Trap>().copied()
-            })
-            .unwrap()
-            .join()
-            .expect("no panic");
-        assert_eq!(trap, Some(Trap::StackOverflow), "stack {stack}");
+        let outcome = call_on_stack(&module, stack, "start", &[]);
+        assert_eq!(outcome, Err(Some(Trap::StackOverflow)), "stack {stack}");
     }
+}
+
+/// Calls `export` of a fresh instance of `module`, which imports nothing
+/// and returns an `i64`, with `args` on a thread of `stack` bytes: the
+/// result, or the trap it ended with.
+fn call_on_stack(
+    module: &Module,
+    stack: usize,
+    export: &'static str,
+    args: &[Val],
+) -> Result<Option<i64>, Option<Trap>> {
+    let (module, args) = (module.clone(), args.to_vec());
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let mut store = Store::new(module.engine(), ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let func = instance.get_func(&mut store, export).unwrap();
+            let mut result = [Val::I64(0)];
+            func.call(&mut store, &args, &mut result)
+                .map(|()| result[0].i64())
+                .map_err(|e| e.downcast_ref::<Trap>().copied())
+        })
+        .unwrap()
+        .join()
+        .expect("no panic")
 }
 
 /// A precompiled module keeps its adapters: it runs after a round trip
@@ -314,24 +327,9 @@ fn the_widest_signature_goes_through_an_adapter() {
     let outcome = common::same(&wat, "call", &[Val::I64(3)]).unwrap();
     assert_eq!(outcome[0].i64(), Some(expected));
 
-    let engine = engine(Strategy::Llvm, false);
-    let module = Module::new(&engine, &wasm).unwrap();
+    let module = Module::new(&engine(Strategy::Llvm, false), &wasm).unwrap();
     for (stack, fits) in [(64 * 1024, false), (256 * 1024, true)] {
-        let (engine, module) = (engine.clone(), module.clone());
-        let outcome = std::thread::Builder::new()
-            .stack_size(stack)
-            .spawn(move || {
-                let mut store = Store::new(&engine, ());
-                let instance = Instance::new(&mut store, &module, &[]).unwrap();
-                let call = instance.get_func(&mut store, "call").unwrap();
-                let mut result = [Val::I64(0)];
-                call.call(&mut store, &[Val::I64(3)], &mut result)
-                    .map(|()| result[0].i64())
-                    .map_err(|e| e.downcast_ref::<Trap>().copied())
-            })
-            .unwrap()
-            .join()
-            .expect("no panic");
+        let outcome = call_on_stack(&module, stack, "call", &[Val::I64(3)]);
         if fits {
             assert_eq!(outcome, Ok(Some(expected)), "stack {stack}");
         } else {

@@ -68,18 +68,25 @@ fn engine(strategy: Strategy, fuel: bool) -> Engine {
     Engine::new(&config).expect("engine")
 }
 
-/// Two instances of `module`, each the other's `other`; calls `export`
-/// of the first with `args`: its result or trap, and the fuel used.
+/// Two instances of `module` in `store`, each the other's `other`: the
+/// first.
+fn instances(store: &mut Store<()>, module: &Module) -> Instance {
+    let ty = TableType::new(RefType::FUNCREF, 5, None);
+    let [a, b] = [(); 2].map(|()| Table::new(&mut *store, ty.clone(), Ref::Func(None)).unwrap());
+    let first = Instance::new(&mut *store, module, &[a.into(), b.into()]).unwrap();
+    Instance::new(&mut *store, module, &[b.into(), a.into()]).unwrap();
+    first
+}
+
+/// Calls `export` of the first of [`instances`] of `module` with `args`:
+/// its result or trap, and the fuel used.
 fn run(module: &Module, export: &str, args: &[Val], fuel: bool) -> (Result<i64, String>, u64) {
     const FUEL: u64 = 10_000_000;
     let mut store = Store::new(module.engine(), ());
     if fuel {
         store.set_fuel(FUEL).unwrap();
     }
-    let ty = TableType::new(RefType::FUNCREF, 5, None);
-    let [a, b] = [(); 2].map(|()| Table::new(&mut store, ty.clone(), Ref::Func(None)).unwrap());
-    let first = Instance::new(&mut store, module, &[a.into(), b.into()]).unwrap();
-    Instance::new(&mut store, module, &[b.into(), a.into()]).unwrap();
+    let first = instances(&mut store, module);
     let func = first.get_func(&mut store, export).unwrap();
     let mut result = [Val::I64(0)];
     let outcome = func
@@ -206,10 +213,7 @@ fn traps_below_dispatched_calls_have_backtraces() {
         let engine = engine(strategy, false);
         let module = Module::new(&engine, WAT).unwrap();
         let mut store = Store::new(&engine, ());
-        let ty = TableType::new(RefType::FUNCREF, 5, None);
-        let [a, b] = [(); 2].map(|()| Table::new(&mut store, ty.clone(), Ref::Func(None)).unwrap());
-        let first = Instance::new(&mut store, &module, &[a.into(), b.into()]).unwrap();
-        Instance::new(&mut store, &module, &[b.into(), a.into()]).unwrap();
+        let first = instances(&mut store, &module);
         let func = first.get_func(&mut store, export).unwrap();
         let args = [Val::I32(1), Val::I64(1), Val::I64(0)];
         let e = func

@@ -106,15 +106,8 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     /// (±0, ±1), the same value through an empty `asm` the optimiser
     /// cannot see through.
     fn opaque_identity(&mut self, v: FloatValue<'ctx>) -> Result<FloatValue<'ctx>> {
-        let identity = match self.literal_bits(v)? {
-            Some(bits) if v.get_type() == self.cx.f32_type() => {
-                let c = f32::from_bits(bits as u32);
-                c == 0.0 || c == 1.0 || c == -1.0
-            }
-            Some(bits) => {
-                let c = f64::from_bits(bits);
-                c == 0.0 || c == 1.0 || c == -1.0
-            }
+        let identity = match self.literal(v)? {
+            Some(c) => c == 0.0 || c == 1.0 || c == -1.0,
             // A constant LLVM may yet fold to an identity.
             None => v.is_const(),
         };
@@ -124,21 +117,25 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         }
     }
 
-    /// The bits of `v` if it is a floating-point literal. A constant
+    /// The value of `v` if it is a floating-point literal. A constant
     /// LLVM has not folded to one (a lane of a bit-cast vector constant,
     /// say) is not: its bits come back as a constant expression, which
     /// has no integer value to read (and asking LLVM for the value of
     /// such a float crashes it).
-    fn literal_bits(&mut self, v: FloatValue<'ctx>) -> Result<Option<u64>> {
+    fn literal(&mut self, v: FloatValue<'ctx>) -> Result<Option<f64>> {
         if !v.is_const() {
             return Ok(None);
         }
-        let int = match v.get_type() == self.cx.f32_type() {
+        let single = v.get_type() == self.cx.f32_type();
+        let int = match single {
             true => self.cx.i32_type(),
             false => self.cx.i64_type(),
         };
         let bits = self.b.build_bit_cast(v, int, "")?.into_int_value();
-        Ok(bits.get_zero_extended_constant())
+        Ok(bits.get_zero_extended_constant().map(|bits| match single {
+            true => f64::from(f32::from_bits(bits as u32)),
+            false => f64::from_bits(bits),
+        }))
     }
 
     /// `v` through an empty `asm`, which the optimiser cannot see through.
