@@ -207,6 +207,7 @@ impl Assembler {
             relocations: self.relocations,
             traps: self.traps,
             address_map: self.address_map,
+            inlined: Vec::new(),
             // The baseline declines functions with exception handlers.
             exception_sites: Vec::new(),
             stack_maps: Vec::new(),

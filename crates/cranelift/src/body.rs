@@ -122,6 +122,7 @@ pub(crate) fn compile_body(
         relocations: relocs,
         traps,
         address_map,
+        inlined: Vec::new(),
         exception_sites: exception_sites(buffer)?,
         stack_maps: stack_maps(buffer)?,
         // Every access that may fault is in the trap table.

@@ -15,7 +15,7 @@ pub struct AddressMap {
     bytes: SharedBytes,
 }
 
-fn put_leb(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_leb(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -29,7 +29,7 @@ fn put_leb(out: &mut Vec<u8>, mut v: u64) {
 
 /// The LEB128 number at `bytes[*at..]`, or `None` at the end or on a
 /// malformed (over-long) one.
-fn get_leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+pub(crate) fn get_leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *bytes.get(*at)?;
@@ -43,6 +43,13 @@ fn get_leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
 }
 
 impl AddressMap {
+    /// The Wasm offset of a call whose callee's frame stands for the
+    /// caller's Wasm frame (the LLVM tier's call of a checked copy of the
+    /// same function): a backtrace leaves the caller's innermost frame out
+    /// at that call. No Wasm instruction has this offset (a module is
+    /// smaller than 4 GiB).
+    pub const CONTINUED_IN_CALLEE: u32 = u32::MAX;
+
     /// The map of `pairs` (code offset, Wasm offset), in any order: they
     /// are sorted by code offset (stably).
     pub fn from_pairs(pairs: &[(u32, u32)]) -> AddressMap {

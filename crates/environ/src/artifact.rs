@@ -57,7 +57,7 @@ pub const MAGIC: [u8; 8] = *b"\0hwasm\x1a\n";
 
 /// Version of the layout and of the metadata encoding. Bump it with any
 /// change to either.
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 
 /// Size of the fixed preamble before the metadata.
 pub const PREAMBLE_SIZE: usize = 80;
@@ -662,6 +662,13 @@ mod tests {
                         length: 16,
                     },
                     address_map: crate::AddressMap::from_pairs(&[(0, 40), (4, 44)]),
+                    inline_map: crate::InlineMap::from_ranges(&[crate::InlinedRange {
+                        start: 2,
+                        end: 9,
+                        depth: 0,
+                        callee: crate::DefinedFuncIndex::from_u32(1),
+                        call_offset: 42,
+                    }]),
                     guard_page_faults: true,
                 };
                 2

@@ -10,6 +10,7 @@ use cranelift_entity::PrimaryMap;
 use crate::address_map::AddressMap;
 use crate::entity::{DefinedFuncIndex, EntityRef, TypeIndex};
 use crate::exception_table::{ExceptionSite, ExceptionTable};
+use crate::inline_map::{InlineMap, InlinedRange};
 use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
@@ -130,6 +131,8 @@ pub struct CompiledBody {
     /// (offset in the body, Wasm byte offset in the module), sorted by
     /// code offset, for backtraces.
     pub address_map: Vec<(u32, u32)>,
+    /// Where other functions' bodies were inlined, for backtraces.
+    pub inlined: Vec<InlinedRange>,
     /// Call sites with exception handlers, offsets in the body.
     pub exception_sites: Vec<ExceptionSite>,
     /// Call sites whose frame keeps GC references, offsets in the body.
@@ -146,6 +149,9 @@ pub struct CompiledFunction {
     /// Which Wasm instruction each offset from the function's start came
     /// from, for backtraces.
     pub address_map: AddressMap,
+    /// Which ranges of its code are calls inlined, for backtraces (empty
+    /// but for the LLVM tier's code).
+    pub inline_map: InlineMap,
     /// Whether a memory fault anywhere in the function's code, away from
     /// its stack, is an access of linear memory caught by its guard
     /// pages (`Trap::MemoryOutOfBounds`). Code whose accesses are not

@@ -30,6 +30,7 @@ use crate::entity::{
     MemoryIndex, TableIndex, TagIndex, TypeIndex,
 };
 use crate::exception_table::{ExceptionHandler, ExceptionSite, ExceptionTable};
+use crate::inline_map::InlineMap;
 use crate::module::{
     DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     Import, ModuleInfo,
@@ -995,6 +996,7 @@ impl Encode for CompiledFunction {
     fn encode(&self, e: &mut Encoder) {
         e.put(&self.loc)
             .put(self.address_map.as_bytes())
+            .put(self.inline_map.as_bytes())
             .put(&self.guard_page_faults);
     }
 }
@@ -1004,6 +1006,7 @@ impl Decode for CompiledFunction {
         Ok(CompiledFunction {
             loc: d.get()?,
             address_map: AddressMap::from_bytes(d.get()?),
+            inline_map: InlineMap::from_bytes(d.get()?),
             guard_page_faults: d.get()?,
         })
     }

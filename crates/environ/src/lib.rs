@@ -17,6 +17,7 @@ mod compiled;
 mod entity;
 mod error;
 mod features;
+mod inline_map;
 mod module;
 mod trap;
 mod trap_table;
@@ -49,6 +50,7 @@ pub use entity::{
 };
 pub use error::{CompileError, WasmError};
 pub use features::{SpecVersion, features_for};
+pub use inline_map::{InlineMap, InlinedRange};
 pub use module::{
     DataSegment, DataSegmentKind, ElemItems, ElemSegment, ElemSegmentKind, EntityIndex, Export,
     Import, ModuleInfo,

@@ -16,6 +16,7 @@ use crate::compiled::{
 use crate::entity::{EntityRef, TypeIndex};
 use crate::error::CompileError;
 use crate::exception_table::{ExceptionSite, ExceptionTable};
+use crate::inline_map::InlineMap;
 use crate::stack_maps::{StackMapSite, StackMaps};
 use crate::trap::Trap;
 use crate::trap_table::TrapTable;
@@ -61,6 +62,7 @@ pub fn link(
                 module.functions.push(CompiledFunction {
                     loc,
                     address_map: AddressMap::from_pairs(&body.address_map),
+                    inline_map: InlineMap::from_ranges(&body.inlined),
                     guard_page_faults: body.guard_page_faults,
                 });
             }
@@ -227,6 +229,7 @@ mod tests {
             relocations,
             traps: vec![(0, Trap::UnreachableCodeReached)],
             address_map: vec![(0, 7)],
+            inlined: Vec::new(),
             exception_sites: Vec::new(),
             stack_maps: Vec::new(),
             guard_page_faults: false,

@@ -15,7 +15,9 @@
 //! function is overwritten with `ud2` and recorded in the body's trap
 //! table with code N, so traps in LLVM's code reach the runtime's signal
 //! handler exactly as Cranelift's do. Any other reference (a libc
-//! function, a global variable, an absolute address) is refused.
+//! function, a global variable, an absolute address) is refused. The
+//! debug sections give each body its address map and inlined calls
+//! (`dwarf.rs`).
 
 use std::collections::HashMap;
 
@@ -254,6 +256,27 @@ pub(crate) fn read_object(
             }
         }
     }
+
+    // The debug information: address maps and inlined calls.
+    let placed = |section| placements.get(&section).map(|p| (p.body, p.offset));
+    let debug = crate::dwarf::read(&file, &placed, |name| {
+        function_of_symbol(name).or_else(|| function_of_checked_symbol(name))
+    })?;
+    for (index, offset, wasm) in debug.rows {
+        let body = bodies
+            .get_mut(&index)
+            .ok_or_else(|| bad("a line for no body"))?;
+        if body.address_map.last().is_none_or(|last| last.1 != wasm) {
+            body.address_map.push((offset, wasm));
+        }
+    }
+    for (index, range) in debug.inlined {
+        let body = bodies
+            .get_mut(&index)
+            .ok_or_else(|| bad("an inlined call in no body"))?;
+        body.inlined.push(range);
+    }
+
     for body in bodies.values_mut() {
         body.traps.sort_by_key(|(offset, _)| *offset);
         body.relocations.sort_by_key(|r| r.offset);

@@ -101,6 +101,7 @@
 
 #![deny(unsafe_code)]
 
+mod dwarf;
 mod emit;
 mod gep;
 mod plan;
@@ -415,6 +416,7 @@ impl LlvmCompiler {
             }
         }
         partition.dispatching_call_sites = env.dispatching_call_sites;
+        env.finish();
         if partition.failed.is_empty() && compile {
             let machine = self.target_machine()?;
             let object = emit::emit(&llvm_module, &machine)?;
@@ -570,6 +572,11 @@ fn followed_by(mut entry: CompiledBody, copy: CompiledBody) -> CompiledBody {
     entry
         .address_map
         .extend(copy.address_map.into_iter().map(|(o, w)| (o + shift, w)));
+    entry.inlined.extend(copy.inlined.into_iter().map(|mut r| {
+        r.start += shift;
+        r.end += shift;
+        r
+    }));
     entry
         .exception_sites
         .extend(copy.exception_sites.iter().map(|s| s.moved_by(shift)));

@@ -246,17 +246,22 @@ fn a_heap_store_to_a_frame_slot_is_seen_by_the_frame() {
     agree("reset", &[], &[4096, 65536 + 16]);
 }
 
-/// The trap of calling `export` with `arg` under the LLVM tier, with the
-/// stack pointer at `sp`, as text with its backtrace.
-fn llvm_backtrace(sp: u32, export: &str, arg: i32) -> String {
+/// The trap of calling `export` with `arg` under `strategy`, with the
+/// stack pointer at `sp`: as text with its backtrace, and its frames.
+fn backtrace(
+    strategy: Strategy,
+    sp: u32,
+    export: &str,
+    arg: i32,
+) -> (String, Vec<(u32, Option<usize>)>) {
     let mut config = Config::new();
-    config.strategy(Strategy::Llvm);
+    config.strategy(strategy);
     let (mut store, instance) = instance_at(&config, sp);
     let f = instance.get_func(&mut store, export).unwrap();
     let e = f
         .call(&mut store, &[Val::I32(arg)], &mut [Val::I32(0)])
         .expect_err("traps");
-    format!("{e:?}")
+    (format!("{e:?}"), common::frames_of(&e))
 }
 
 #[test]
@@ -264,9 +269,10 @@ fn a_trap_in_the_checked_function_names_the_function_once() {
     for sp in [65536 + 16, 8] {
         let seen = agree("outer", &[Val::I32(3)], &[sp]);
         assert!(seen[0].starts_with("trap MemoryOutOfBounds"), "{}", seen[0]);
-        let text = llvm_backtrace(sp, "outer", 3);
+        let (text, frames) = backtrace(Strategy::Llvm, sp, "outer", 3);
         assert_eq!(text.matches("deep").count(), 1, "{text}");
         assert!(text.contains("outer"), "{text}");
+        assert_eq!(frames, backtrace(Strategy::Cranelift, sp, "outer", 3).1);
     }
     assert!(agree("outer", &[Val::I32(3)], &[4096])[0].starts_with("[I32(4)]"));
 }
@@ -315,8 +321,10 @@ fn a_checked_function_calls_checked_copies_of_the_callees_it_alone_calls() {
     assert!(seen.iter().all(|s| s.starts_with("trap MemoryOutOfBounds")));
     agree("share", &[Val::I32(64)], &[4096]);
     // A trap in the leaf's checked copy, reached from the chain's.
-    let text = llvm_backtrace(65536 + 4, "chain", 65536);
+    let (text, frames) = backtrace(Strategy::Llvm, 65536 + 4, "chain", 65536);
     for name in ["leaf", "mid", "chain"] {
         assert_eq!(text.matches(name).count(), 1, "{name}: {text}");
     }
+    let cranelift = backtrace(Strategy::Cranelift, 65536 + 4, "chain", 65536);
+    assert_eq!(frames, cranelift.1);
 }

@@ -508,9 +508,17 @@ fn copies_serve_this_tier_and_entries_the_rest() {
     ));
     let (trap, text) = common::llvm_trap(wat, "via_llvm", &[I64(2), I64(0)]);
     assert_eq!(trap, Some(Trap::IntegerDivisionByZero));
-    // `wide`'s copy, three levels deep, under its caller (no name).
+    // `wide`'s copy, three levels deep, under its caller (no name): the
+    // division, twice the recursive call, then the call of the copy.
     assert!(
-        text.contains("wide (repeated 3 times)") && text.contains("wasm function 1"),
+        text.contains("wide (repeated 2 times)") && text.contains("wasm function 1"),
         "{text}"
+    );
+    let args = [I64(2), I64(0)];
+    let frames = common::trap_frames(Strategy::Llvm, wat, "via_llvm", &args);
+    assert_eq!(frames.len(), 4);
+    assert_eq!(
+        frames,
+        common::trap_frames(Strategy::Cranelift, wat, "via_llvm", &args)
     );
 }

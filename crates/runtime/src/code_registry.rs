@@ -36,7 +36,9 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
-use hayate_environ::{CompiledModule, DefinedFuncIndex, EntityRef, FuncIndex, ModuleInfo, Trap};
+use hayate_environ::{
+    AddressMap, CompiledModule, DefinedFuncIndex, EntityRef, FuncIndex, ModuleInfo, Trap,
+};
 
 use crate::code_memory::CodeMemory;
 
@@ -122,11 +124,52 @@ impl CodeMeta {
         let position = self.compiled.function_at(offset)?;
         let func = &self.compiled.functions[position];
         let rel = offset - func.loc.start;
-        let wasm_offset = func.address_map.lookup(rel);
+        let wasm_offset = func
+            .address_map
+            .lookup(rel)
+            .filter(|o| *o != AddressMap::CONTINUED_IN_CALLEE);
         Some((
             self.info.func_index(self.defined_index(position)),
             wasm_offset,
         ))
+    }
+
+    /// For a `pc` inside a compiled Wasm function: the Wasm frames it
+    /// stands for, innermost first, as [`CodeMeta::func_and_offset_at_pc`]
+    /// gives them. A `pc` inside calls the compiler inlined is one frame
+    /// for each: the innermost callee at the instruction's offset, then
+    /// each caller at its call's offset, ending with the function whose
+    /// code it is. At a call whose callee stands for the innermost of
+    /// them ([`AddressMap::CONTINUED_IN_CALLEE`]), that one is left out.
+    pub(crate) fn frames_at_pc(&self, pc: usize) -> Vec<(FuncIndex, Option<u32>)> {
+        let Some((func_index, innermost)) = self.func_and_offset_at_pc(pc) else {
+            return Vec::new();
+        };
+        let offset = self.offset(pc).expect("the pc is in this code");
+        let position = self.compiled.function_at(offset).expect("in a function");
+        let func = &self.compiled.functions[position];
+        let rel = offset - func.loc.start;
+        let continued = func.address_map.lookup(rel) == Some(AddressMap::CONTINUED_IN_CALLEE);
+        if func.inline_map.is_empty() {
+            return match continued {
+                true => Vec::new(),
+                false => vec![(func_index, innermost)],
+            };
+        }
+        let defined = self.info.num_defined_funcs() as usize;
+        let calls = func.inline_map.calls_at(rel);
+        let calls = calls.iter().take_while(|c| c.callee.index() < defined);
+        // Outermost first: each function at the offset of the call made
+        // in it, the innermost at the instruction's.
+        let mut frames = vec![func_index];
+        let mut offsets = Vec::new();
+        for call in calls {
+            frames.push(self.info.func_index(call.callee));
+            offsets.push(Some(call.call_offset).filter(|o| *o != 0));
+        }
+        offsets.push(innermost);
+        let skip = usize::from(continued);
+        frames.into_iter().zip(offsets).rev().skip(skip).collect()
     }
 
     /// The module.

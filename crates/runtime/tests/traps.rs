@@ -165,6 +165,7 @@ fn build() -> (CompiledModule, ModuleInfo) {
                 length: code.len() as u32,
             },
             address_map: hayate_environ::AddressMap::from_pairs(&map),
+            inline_map: Default::default(),
             guard_page_faults: false,
         });
         compiled.array_to_wasm_trampolines.push(None);

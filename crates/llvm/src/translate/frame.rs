@@ -52,9 +52,9 @@
 //!
 //! A body with no such access is compiled once, as usual.
 
-use hayate_environ::MemoryIndex;
 use hayate_environ::fuel::{self, FuelSettle};
 use hayate_environ::wasmparser::Operator;
+use hayate_environ::{AddressMap, MemoryIndex};
 use inkwell::attributes::AttributeLoc;
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValue, IntValue, LLVMTailCallKind, PointerValue,
@@ -158,7 +158,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         self.push_function_frame()?;
         // Without effect, the opening runs before the entry checks and is
         // charged fuel after them, as if it had run after them.
-        self.translate_operators(opening)?;
+        self.translate_operators(opening, 0)?;
         let opening_fuel: u64 = opening.iter().map(fuel::operator_cost).sum();
         let usable =
             self.reachable && self.control.len() == 1 && !self.env.input.info.memories.is_empty();
@@ -167,7 +167,10 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let split = self.current_block();
         let frame = self.cx.append_basic_block(self.func, "frame");
         self.b.position_at_end(frame);
+        let after_opening = self.offset;
+        self.at_offset(self.body_start);
         self.interrupts_at_entry()?;
+        self.at_offset(after_opening);
         self.interrupts.pending += opening_fuel;
         if usable {
             let opaque = match self.env.guard_pages {
@@ -181,7 +184,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
                 reach: None,
             });
         }
-        self.translate_operators(rest)?;
+        self.translate_operators(rest, at + 1)?;
         let reach = self.frame.take().and_then(|f| f.reach);
         self.b.position_at_end(split);
         let Some(reach) = reach else {
@@ -204,12 +207,19 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
     }
 
     /// Calls the checked function with this function's arguments, as a
-    /// tail call, and returns what it returns.
+    /// tail call, and returns what it returns. Where LLVM inlines this
+    /// function, the call is no longer a tail call, and the caller's
+    /// frame holds this function's, which the checked function's frame
+    /// stands for: the call's location says so (`CONTINUED_IN_CALLEE`),
+    /// and backtraces leave that frame out.
     fn tail_call_checked(&mut self) -> Result {
         let checked = self.env.checked_function(self.index)?;
         let args: Vec<BasicMetadataValueEnum<'ctx>> =
             self.func.get_params().into_iter().map(Into::into).collect();
+        let here = self.offset;
+        self.at_offset(AddressMap::CONTINUED_IN_CALLEE);
         let call = self.b.build_call(checked, &args, "")?;
+        self.at_offset(here);
         call.set_call_convention(self.func.get_call_conventions());
         call.set_tail_call_kind(LLVMTailCallKind::LLVMTailCallKindMustTail);
         match super::call_result(call) {

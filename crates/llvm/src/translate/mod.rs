@@ -16,6 +16,7 @@ mod control;
 mod float;
 mod frame;
 mod interrupts;
+mod locations;
 mod memory;
 mod numeric;
 mod simd;
@@ -123,6 +124,7 @@ pub(crate) struct ModuleEnv<'a, 'ctx> {
     /// direct calls (see `call.rs`).
     pub dispatching_call_sites: usize,
     tbaa: Tbaa<'ctx>,
+    locations: locations::Locations<'ctx>,
 }
 
 /// Type-based alias analysis tags: linear memory, VMContext fields,
@@ -200,7 +202,14 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
             adapters: HashMap::new(),
             dispatching_call_sites: 0,
             tbaa: Tbaa::new(cx),
+            locations: locations::Locations::new(cx, module),
         }
+    }
+
+    /// Completes the module's debug information; after the last function
+    /// is translated.
+    pub fn finish(&self) {
+        self.locations.finish();
     }
 
     /// The LLVM type of a Wasm value type this tier handles.
@@ -317,7 +326,7 @@ impl<'a, 'ctx> ModuleEnv<'a, 'ctx> {
         let f = self
             .module
             .add_function(&trap_symbol(trap), ty, Some(Linkage::External));
-        for attr in ["noreturn", "nounwind", "cold"] {
+        for attr in ["noreturn", "nounwind", "cold", "nomerge"] {
             f.add_attribute(AttributeLoc::Function, self.enum_attr(attr));
         }
         f.as_global_value()
@@ -354,7 +363,8 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     reachable: bool,
     /// Blocks opened while unreachable, not translated.
     unreachable_depth: u32,
-    trap_blocks: HashMap<Trap, BasicBlock<'ctx>>,
+    /// The trap blocks made so far, one per trap and operator offset.
+    trap_blocks: HashMap<(Trap, u32), BasicBlock<'ctx>>,
     /// The base of each memory whose base never moves, loaded at entry.
     memory_bases: HashMap<u32, PointerValue<'ctx>>,
     interrupts: interrupts::Interrupts<'ctx>,
@@ -362,13 +372,21 @@ pub(crate) struct FuncTranslator<'e, 'a, 'ctx> {
     frame: Option<frame::FramePointer<'ctx>>,
     /// Whether this is a checked function (`frame.rs`).
     checked: bool,
+    /// The function's debug scope (`locations.rs`).
+    scope: inkwell::debug_info::DIScope<'ctx>,
+    /// The module offset of the body's start, and of each operator.
+    body_start: u32,
+    op_offsets: Vec<u32>,
+    /// The module offset of the operator being translated.
+    offset: u32,
 }
 
-/// The body of defined function `index` and its operators.
+/// The body of defined function `index`, its operators and their byte
+/// offsets in the module.
 fn operators<'m>(
     input: &ModuleInput<'m>,
     index: DefinedFuncIndex,
-) -> Result<(FunctionBody<'m>, Vec<Operator<'m>>)> {
+) -> Result<(FunctionBody<'m>, Vec<Operator<'m>>, Vec<u32>)> {
     let range = input.info.function_bodies[index].clone();
     let bytes = input
         .wasm
@@ -377,10 +395,13 @@ fn operators<'m>(
     let body = FunctionBody::new(BinaryReader::new(bytes, range.start as u64));
     let mut reader = body.get_operators_reader()?;
     let mut ops = Vec::new();
+    let mut offsets = Vec::new();
     while !reader.eof() {
-        ops.push(reader.read()?);
+        let (op, offset) = reader.read_with_offset()?;
+        ops.push(op);
+        offsets.push(offset as u32);
     }
-    Ok((body, ops))
+    Ok((body, ops, offsets))
 }
 
 impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
@@ -388,9 +409,9 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
     /// function; says whether it is a frame function (`frame.rs`), whose
     /// checked function it declared.
     pub fn translate(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result<bool> {
-        let (body, ops) = operators(env.input, index)?;
+        let (body, ops, offsets) = operators(env.input, index)?;
         let func = env.function(index)?;
-        let mut t = FuncTranslator::new(env, index, func, &body)?;
+        let mut t = FuncTranslator::new(env, index, func, &body, offsets)?;
         let with_frame = match frame::frame_opening(&ops) {
             Some((at, local)) => t.translate_with_frame(&ops, at, local)?,
             None => {
@@ -405,9 +426,9 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
     /// Translates the checked function of defined function `index`: the
     /// usual translation of its body (see `frame.rs`).
     pub fn translate_checked(env: &'e mut ModuleEnv<'a, 'ctx>, index: DefinedFuncIndex) -> Result {
-        let (body, ops) = operators(env.input, index)?;
+        let (body, ops, offsets) = operators(env.input, index)?;
         let func = env.checked_function(index)?;
-        let mut t = FuncTranslator::new(env, index, func, &body)?;
+        let mut t = FuncTranslator::new(env, index, func, &body, offsets)?;
         t.checked = true;
         t.translate_body(&ops)?;
         t.finish()
@@ -415,12 +436,13 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
 
     /// A translator into `func`, the LLVM function of defined function
     /// `index` or its checked function, with the locals of `body`
-    /// declared.
+    /// declared; `op_offsets` are the module offsets of its operators.
     fn new(
         env: &'e mut ModuleEnv<'a, 'ctx>,
         index: DefinedFuncIndex,
         func: FunctionValue<'ctx>,
         body: &FunctionBody<'_>,
+        op_offsets: Vec<u32>,
     ) -> Result<Self> {
         let info = env.input.info;
         let ty = info.signature(info.defined_func_type_index(index)).clone();
@@ -440,10 +462,15 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             );
         }
         let entry = cx.append_basic_block(func, "entry");
-        let body_start = cx.append_basic_block(func, "body");
+        let first = cx.append_basic_block(func, "body");
+        let body_start = env.input.info.function_bodies[index].start as u32;
+        let scope = env
+            .locations
+            .subprogram(func, &function_symbol(index), body_start);
         let b = cx.create_builder();
+        b.set_current_debug_location(env.locations.at(cx, scope, body_start));
         b.position_at_end(entry);
-        let jump = b.build_unconditional_branch(body_start)?;
+        let jump = b.build_unconditional_branch(first)?;
         b.position_before(&jump);
         let vmctx = func
             .get_nth_param(0)
@@ -469,9 +496,13 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             interrupts: Default::default(),
             frame: None,
             checked: false,
+            scope,
+            body_start,
+            op_offsets,
+            offset: body_start,
         };
         t.declare_locals(body)?;
-        t.b.position_at_end(body_start);
+        t.b.position_at_end(first);
         Ok(t)
     }
 
@@ -481,7 +512,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         self.check_stack_limit()?;
         self.interrupts_at_entry()?;
         self.push_function_frame()?;
-        self.translate_operators(ops)
+        self.translate_operators(ops, 0)
     }
 
     /// Checks that the body closed every construct it opened.
@@ -557,8 +588,22 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         self.trap_if(over, Trap::StackOverflow)
     }
 
-    fn translate_operators(&mut self, ops: &[Operator<'_>]) -> Result {
-        ops.iter().try_for_each(|op| self.operator(op))
+    /// Translates `ops`, the body's operators from number `first` on.
+    fn translate_operators(&mut self, ops: &[Operator<'_>], first: usize) -> Result {
+        for (i, op) in ops.iter().enumerate() {
+            let offset = self.op_offsets.get(first + i).copied();
+            self.at_offset(offset.unwrap_or(self.body_start));
+            self.operator(op)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the instructions built from now on those of the operator at
+    /// module offset `offset` (`locations.rs`).
+    fn at_offset(&mut self, offset: u32) {
+        self.offset = offset;
+        let location = self.env.locations.at(self.cx, self.scope, offset);
+        self.b.set_current_debug_location(location);
     }
 
     fn operator(&mut self, op: &Operator<'_>) -> Result {
@@ -708,9 +753,12 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
             .entry
             .get_terminator()
             .expect("the entry block ends with a branch");
+        // Positioning before an instruction also takes its location: the
+        // operator's is set again on the way back.
         self.b.position_before(&jump);
         let out = f(self);
         self.b.position_at_end(here);
+        self.at_offset(self.offset);
         out
     }
 
@@ -734,9 +782,10 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         Ok(())
     }
 
-    /// The function's block that traps with `trap`.
+    /// The block that traps with `trap` at the operator being translated
+    /// (its own, so that the trap gives the operator's offset).
     fn trap_block(&mut self, trap: Trap) -> Result<BasicBlock<'ctx>> {
-        if let Some(block) = self.trap_blocks.get(&trap) {
+        if let Some(block) = self.trap_blocks.get(&(trap, self.offset)) {
             return Ok(*block);
         }
         let here = self.current_block();
@@ -746,7 +795,7 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         self.b.build_call(f, &[], "")?;
         self.b.build_unreachable()?;
         self.b.position_at_end(here);
-        self.trap_blocks.insert(trap, block);
+        self.trap_blocks.insert((trap, self.offset), block);
         Ok(block)
     }
 

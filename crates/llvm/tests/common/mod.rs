@@ -90,3 +90,28 @@ pub fn llvm_trap(wat: &str, export: &str, args: &[Val]) -> (Option<Trap>, String
     let e = call_raw(Strategy::Llvm, wat, export, args).expect_err("the call traps");
     (e.downcast_ref::<Trap>().copied(), format!("{e:?}"))
 }
+
+/// The Wasm frames of the trap `export` of `wat` ends with under
+/// `strategy`, innermost first: (function index, module offset).
+pub fn trap_frames(
+    strategy: Strategy,
+    wat: &str,
+    export: &str,
+    args: &[Val],
+) -> Vec<(u32, Option<usize>)> {
+    let e = call_raw(strategy, wat, export, args).expect_err("the call traps");
+    frames_of(&e)
+}
+
+/// The Wasm frames `error` crossed, innermost first: (function index,
+/// module offset).
+pub fn frames_of(error: &hayate::Error) -> Vec<(u32, Option<usize>)> {
+    let backtrace = error
+        .downcast_ref::<hayate::WasmBacktrace>()
+        .expect("a Wasm backtrace");
+    backtrace
+        .frames()
+        .iter()
+        .map(|f| (f.func_index(), f.module_offset()))
+        .collect()
+}

@@ -65,7 +65,8 @@ impl Backtrace {
     /// Symbolizes recorded PCs (each inside a compiled Wasm function or a
     /// call adapter: the trap PC or a return address minus one). PCs in
     /// call adapters, which are no Wasm frames, and PCs no longer in
-    /// loaded code are skipped.
+    /// loaded code are skipped; a PC in inlined code is a frame for each
+    /// function inlined there.
     pub(crate) fn from_pcs(pcs: &[usize]) -> Backtrace {
         let mut frames = Vec::with_capacity(pcs.len());
         let mut last: Option<Arc<CodeMeta>> = None;
@@ -77,7 +78,7 @@ impl Backtrace {
                     None => continue,
                 },
             };
-            if let Some((func_index, module_offset)) = meta.func_and_offset_at_pc(pc) {
+            for (func_index, module_offset) in meta.frames_at_pc(pc) {
                 let info = meta.info();
                 frames.push(FrameInfo {
                     func_index,
