@@ -1,5 +1,5 @@
-//! Which functions of a module the LLVM tier compiles, and why it
-//! declines the others:
+//! Which functions of a module the LLVM tier compiles, why it declines
+//! the others, and how large the code and its backtrace maps are:
 //!
 //! ```sh
 //! cargo run --release -p hayate-llvm --example llvm-stats -- app.wasm [-v]
@@ -25,7 +25,7 @@ fn main() {
         .expect("an x86-64 host")
         .with_threads(threads);
     let start = std::time::Instant::now();
-    let (_, stats) = llvm
+    let (compiled, stats) = llvm
         .compile_module_with_stats(&ModuleInput::new(&info, &wasm))
         .expect("compiles");
     println!(
@@ -36,6 +36,26 @@ fn main() {
         stats.declined,
         stats.dispatching_call_sites,
         start.elapsed()
+    );
+    let maps = |f: &hayate_environ::CompiledFunction| {
+        (
+            f.address_map.as_bytes().len(),
+            f.inline_map.as_bytes().len(),
+        )
+    };
+    let (address_maps, inline_maps) = compiled
+        .functions
+        .values()
+        .map(maps)
+        .fold((0, 0), |(a, i), (fa, fi)| (a + fa, i + fi));
+    let ranges: usize = compiled
+        .functions
+        .values()
+        .map(|f| f.inline_map.iter().count())
+        .sum();
+    println!(
+        "  text {} bytes; address maps {address_maps} bytes; inline maps {inline_maps} bytes ({ranges} inlined ranges)",
+        compiled.text.len()
     );
     let mut why: BTreeMap<String, usize> = BTreeMap::new();
     for (index, reason) in &stats.reasons {

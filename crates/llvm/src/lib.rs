@@ -98,6 +98,20 @@
 //! independent code (jump tables and constant pools are addressed
 //! relative to the code) and frame pointers. Stack frames larger than a
 //! page are probed downward, page by page.
+//!
+//! # Backtraces
+//!
+//! Each instruction carries a debug location whose line is its Wasm
+//! operator's module offset (`translate/locations.rs`); LLVM keeps them
+//! through optimisation and records the calls it inlines. The object's
+//! line table becomes each function's address map and its inlined
+//! subroutines the function's inline map (`dwarf.rs`), so a backtrace
+//! names every Wasm function, inlined or not, at the offsets Cranelift's
+//! code gives. Two differences remain: a load LLVM folds into the
+//! instruction using its value (`add eax, [mem]`) faults with that
+//! instruction's offset; and where Cranelift turns a branch to a lone
+//! `unreachable` into a conditional trap at the branch, this tier gives
+//! the `unreachable`'s own offset.
 
 #![deny(unsafe_code)]
 

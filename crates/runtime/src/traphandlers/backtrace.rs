@@ -1,6 +1,7 @@
 //! Wasm backtraces: recording raw PCs in the signal handler by walking frame
 //! pointers, and turning them into named frames afterwards.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -66,11 +67,18 @@ impl Backtrace {
     /// call adapter: the trap PC or a return address minus one). PCs in
     /// call adapters, which are no Wasm frames, and PCs no longer in
     /// loaded code are skipped; a PC in inlined code is a frame for each
-    /// function inlined there.
+    /// function inlined there. Each distinct PC is looked up once (the
+    /// maps are read from the start, and a deep recursion repeats a few
+    /// PCs a million times).
     pub(crate) fn from_pcs(pcs: &[usize]) -> Backtrace {
         let mut frames = Vec::with_capacity(pcs.len());
         let mut last: Option<Arc<CodeMeta>> = None;
+        let mut seen: HashMap<usize, Vec<FrameInfo>> = HashMap::new();
         for &pc in pcs {
+            if let Some(known) = seen.get(&pc) {
+                frames.extend_from_slice(known);
+                continue;
+            }
             let meta = match last.take() {
                 Some(meta) if meta.contains_pc(pc) => meta,
                 _ => match lookup_meta(pc) {
@@ -78,15 +86,19 @@ impl Backtrace {
                     None => continue,
                 },
             };
-            for (func_index, module_offset) in meta.frames_at_pc(pc) {
-                let info = meta.info();
-                frames.push(FrameInfo {
+            let info = meta.info();
+            let at_pc: Vec<FrameInfo> = meta
+                .frames_at_pc(pc)
+                .into_iter()
+                .map(|(func_index, module_offset)| FrameInfo {
                     func_index,
                     func_name: info.func_names.get(&func_index).cloned(),
                     module_name: info.name.clone(),
                     module_offset,
-                });
-            }
+                })
+                .collect();
+            frames.extend_from_slice(&at_pc);
+            seen.insert(pc, at_pc);
             last = Some(meta);
         }
         Backtrace { frames }
