@@ -9,7 +9,9 @@
 use crate::bytes::SharedBytes;
 
 /// Pairs of (code offset from the function's start, byte offset of the
-/// Wasm instruction in the module), sorted by code offset.
+/// Wasm instruction in the module), sorted by code offset. Wasm offset 0,
+/// where no instruction is, marks code of no known instruction (the LLVM
+/// tier's instructions made of two with different offsets).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressMap {
     bytes: SharedBytes,

@@ -21,7 +21,9 @@ pub(crate) type Placed<'p> = &'p dyn Fn(SectionIndex) -> Option<(DefinedFuncInde
 /// What the debug information says about the bodies.
 #[derive(Debug, Default)]
 pub(crate) struct DebugRecords {
-    /// (body, code offset in it, Wasm offset), in the line table's order.
+    /// (body, code offset in it, Wasm offset), in the line table's order;
+    /// Wasm offset 0 where the line table has none (an instruction LLVM
+    /// made of two with different locations).
     pub rows: Vec<(DefinedFuncIndex, u32, u32)>,
     /// Each body's inlined ranges.
     pub inlined: Vec<(DefinedFuncIndex, InlinedRange)>,
@@ -108,9 +110,8 @@ pub(crate) fn read(
         if let Some(program) = unit.line_program.clone() {
             let mut rows = program.rows();
             while let Some((_, row)) = rows.next_row().map_err(bad)? {
-                let Some(line) = row.line() else { continue };
-                let (Some((body, offset)), Ok(line)) =
-                    (place(row.address()), u32::try_from(line.get()))
+                let line = row.line().map_or(0, |line| line.get());
+                let (Some((body, offset)), Ok(line)) = (place(row.address()), u32::try_from(line))
                 else {
                     continue;
                 };

@@ -107,11 +107,13 @@
 //! line table becomes each function's address map and its inlined
 //! subroutines the function's inline map (`dwarf.rs`), so a backtrace
 //! names every Wasm function, inlined or not, at the offsets Cranelift's
-//! code gives. Two differences remain: a load LLVM folds into the
+//! code gives. Three differences remain: a load LLVM folds into the
 //! instruction using its value (`add eax, [mem]`) faults with that
-//! instruction's offset; and where Cranelift turns a branch to a lone
-//! `unreachable` into a conditional trap at the branch, this tier gives
-//! the `unreachable`'s own offset.
+//! instruction's offset; an instruction LLVM made of two with different
+//! offsets (two paths' calls of one function merged into one call) has
+//! no offset; and where Cranelift turns a branch to a lone `unreachable`
+//! into a conditional trap at the branch, this tier gives the
+//! `unreachable`'s own offset.
 
 #![deny(unsafe_code)]
 

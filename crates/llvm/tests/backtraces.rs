@@ -244,3 +244,32 @@ fn artifacts_keep_the_inlined_frames() {
         );
     }
 }
+
+/// LLVM makes the two branches' calls one call (a merged instruction):
+/// that call has no offset, not one of the two (which would be wrong for
+/// the other branch).
+#[test]
+fn a_merged_call_has_no_offset() {
+    let wat = r#"(module
+      (import "host" "fail" (func $fail (param i32)))
+      (func (export "merge") (param i32 i32) (result i32)
+        (if (local.get 0)
+          (then (call $fail (local.get 1)))
+          (else (call $fail (local.get 1))))
+        (i32.const 7)))"#;
+    let frames = |strategy, branch| {
+        let mut config = Config::new();
+        config.strategy(strategy);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        run(&engine, &module, "merge", &[Val::I32(branch), Val::I32(3)])
+    };
+    let (then, otherwise) = (
+        frames(Strategy::Cranelift, 1),
+        frames(Strategy::Cranelift, 0),
+    );
+    assert_ne!(then, otherwise);
+    for branch in [0, 1] {
+        assert_eq!(frames(Strategy::Llvm, branch), (None, vec![(1, None)]));
+    }
+}

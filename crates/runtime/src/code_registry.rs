@@ -127,7 +127,7 @@ impl CodeMeta {
         let wasm_offset = func
             .address_map
             .lookup(rel)
-            .filter(|o| *o != AddressMap::CONTINUED_IN_CALLEE);
+            .filter(|o| *o != 0 && *o != AddressMap::CONTINUED_IN_CALLEE);
         Some((
             self.info.func_index(self.defined_index(position)),
             wasm_offset,

@@ -73,6 +73,9 @@ pub fn engine_variant(variant: u8) -> Engine {
 pub(crate) struct HayateInstance {
     store: Store<()>,
     instance: Instance,
+    /// The Wasm frames of the last call's error, innermost first:
+    /// (function index, module offset).
+    pub(crate) error_frames: Vec<(u32, Option<usize>)>,
 }
 
 fn error_outcome(e: hayate::Error) -> DiffOutcome {
@@ -86,7 +89,11 @@ fn error_outcome(e: hayate::Error) -> DiffOutcome {
 pub(crate) fn instantiate(engine: &Engine, module: &Module) -> Result<HayateInstance, DiffOutcome> {
     let mut store = Store::new(engine, ());
     let instance = Instance::new(&mut store, module, &[]).map_err(error_outcome)?;
-    Ok(HayateInstance { store, instance })
+    Ok(HayateInstance {
+        store,
+        instance,
+        error_frames: Vec::new(),
+    })
 }
 
 impl HayateInstance {
@@ -148,9 +155,17 @@ impl HayateInstance {
         let params: Vec<Val> = args.iter().map(|a| self.engine_val(a)).collect();
         let ty = f.ty(&self.store);
         let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+        self.error_frames.clear();
         match f.call(&mut self.store, &params, &mut results) {
             Ok(()) => DiffOutcome::Returned(results.iter().map(|r| self.diff_val(r)).collect()),
-            Err(e) => error_outcome(e),
+            Err(e) => {
+                if let Some(backtrace) = e.downcast_ref::<hayate::WasmBacktrace>() {
+                    let frames = backtrace.frames().iter();
+                    let frames = frames.map(|f| (f.func_index(), f.module_offset()));
+                    self.error_frames = frames.collect();
+                }
+                error_outcome(e)
+            }
         }
     }
 

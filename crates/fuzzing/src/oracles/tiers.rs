@@ -1,7 +1,8 @@
 //! The differential between Hayate's two optimising tiers: the same
 //! generated module under the LLVM tier and under Cranelift, with the same
 //! bounds checks (guard pages or explicit), every result, trap, global,
-//! memory and table compared after each step. Unlike the `wasmi`
+//! memory and table compared after each step, and the backtrace of each
+//! trap ([`backtraces_agree`]). Unlike the `wasmi`
 //! differential it needs no oracle fuel: both sides are Hayate, and the
 //! generated module's own fuel global ends loops in both.
 
@@ -122,6 +123,20 @@ pub fn tiers_wasm(
                 format!("{call}: LLVM {x}, Cranelift {y}"),
             ));
         }
+        if matches!(x, DiffOutcome::Trapped(_))
+            && !backtraces_agree(&a.error_frames, &b.error_frames)
+        {
+            return Err(mismatch(
+                "backtraces differ".into(),
+                format!(
+                    "{call}: {x}; LLVM's {} frames {:?}..., Cranelift's {} frames {:?}...",
+                    a.error_frames.len(),
+                    &a.error_frames[..a.error_frames.len().min(8)],
+                    b.error_frames.len(),
+                    &b.error_frames[..b.error_frames.len().min(8)],
+                ),
+            ));
+        }
         stats.calls += 1;
         stats.call_traps += matches!(x, DiffOutcome::Trapped(_)) as u64;
         stats.count_trap(&x);
@@ -129,4 +144,70 @@ pub fn tiers_wasm(
             .map_err(|(kind, message)| mismatch(kind, message))?;
     }
     Ok(stats)
+}
+
+/// Whether the LLVM tier's backtrace of a trap (`llvm`, innermost frame
+/// first: function index, module offset) agrees with Cranelift's. They
+/// name the same frames at the same offsets but in three documented cases
+/// (see `hayate-llvm`'s crate docs): a load LLVM folded into the
+/// instruction using its value faults at that instruction, which may be
+/// in the caller the load's function was inlined into (one frame fewer);
+/// Cranelift reports a branch to a lone `unreachable` at the branch (the
+/// innermost offset differs); and an instruction LLVM merged from two
+/// with different offsets has none.
+pub fn backtraces_agree(llvm: &[(u32, Option<usize>)], cranelift: &[(u32, Option<usize>)]) -> bool {
+    let same = |l: &[(u32, Option<usize>)], c: &[(u32, Option<usize>)]| {
+        l.len() == c.len()
+            && l.iter()
+                .zip(c)
+                .all(|(l, c)| l.0 == c.0 && (l.1.is_none() || l.1 == c.1))
+    };
+    match (llvm.split_first(), cranelift.split_first()) {
+        (None, None) => true,
+        (Some((inner, outer)), Some((cl_inner, cl_outer))) if outer.len() == cl_outer.len() => {
+            inner.0 == cl_inner.0 && same(outer, cl_outer)
+        }
+        (Some((inner, outer)), Some((_, cl_outer))) if outer.len() + 1 == cl_outer.len() => {
+            inner.0 == cl_outer[0].0 && same(outer, &cl_outer[1..])
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backtraces_agree;
+
+    #[test]
+    fn backtraces_agree_but_for_the_innermost_offset() {
+        let cl = [(3, Some(40)), (2, Some(30)), (1, Some(20))];
+        assert!(backtraces_agree(&cl, &cl));
+        assert!(backtraces_agree(
+            &[(3, Some(41)), (2, Some(30)), (1, Some(20))],
+            &cl
+        ));
+        // Folded into the caller's instruction.
+        assert!(backtraces_agree(&[(2, Some(33)), (1, Some(20))], &cl));
+        assert!(!backtraces_agree(&[(2, Some(30)), (1, Some(21))], &cl));
+        assert!(!backtraces_agree(
+            &[(4, Some(40)), (2, Some(30)), (1, Some(20))],
+            &cl
+        ));
+        assert!(!backtraces_agree(
+            &[(3, Some(40)), (2, Some(31)), (1, Some(20))],
+            &cl
+        ));
+        assert!(!backtraces_agree(&[(1, Some(20))], &cl));
+        assert!(!backtraces_agree(&[], &cl));
+        assert!(backtraces_agree(&[], &[]));
+        // Merged: no offset.
+        assert!(backtraces_agree(
+            &[(3, None), (2, None), (1, Some(20))],
+            &cl
+        ));
+        assert!(!backtraces_agree(
+            &[(3, None), (2, Some(30)), (1, None)],
+            &[(3, None), (2, Some(30)), (4, Some(20))]
+        ));
+    }
 }
