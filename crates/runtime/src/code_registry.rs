@@ -120,17 +120,23 @@ impl CodeMeta {
     /// module of the Wasm instruction it belongs to, if the address map
     /// covers it.
     pub(crate) fn func_and_offset_at_pc(&self, pc: usize) -> Option<(FuncIndex, Option<u32>)> {
-        let offset = self.offset(pc)?;
-        let position = self.compiled.function_at(offset)?;
+        let (position, rel) = self.function_and_offset(pc)?;
         let func = &self.compiled.functions[position];
-        let rel = offset - func.loc.start;
-        let wasm_offset = func
-            .address_map
-            .lookup(rel)
-            .filter(|o| *o != 0 && *o != AddressMap::CONTINUED_IN_CALLEE);
+        let wasm_offset = known(func.address_map.lookup(rel));
         Some((
             self.info.func_index(self.defined_index(position)),
             wasm_offset,
+        ))
+    }
+
+    /// The position of the function whose code contains `pc`, and `pc`'s
+    /// offset from the function's start.
+    fn function_and_offset(&self, pc: usize) -> Option<(DefinedFuncIndex, u32)> {
+        let offset = self.offset(pc)?;
+        let position = self.compiled.function_at(offset)?;
+        Some((
+            position,
+            offset - self.compiled.functions[position].loc.start,
         ))
     }
 
@@ -142,14 +148,14 @@ impl CodeMeta {
     /// code it is. At a call whose callee stands for the innermost of
     /// them ([`AddressMap::CONTINUED_IN_CALLEE`]), that one is left out.
     pub(crate) fn frames_at_pc(&self, pc: usize) -> Vec<(FuncIndex, Option<u32>)> {
-        let Some((func_index, innermost)) = self.func_and_offset_at_pc(pc) else {
+        let Some((position, rel)) = self.function_and_offset(pc) else {
             return Vec::new();
         };
-        let offset = self.offset(pc).expect("the pc is in this code");
-        let position = self.compiled.function_at(offset).expect("in a function");
         let func = &self.compiled.functions[position];
-        let rel = offset - func.loc.start;
-        let continued = func.address_map.lookup(rel) == Some(AddressMap::CONTINUED_IN_CALLEE);
+        let func_index = self.info.func_index(self.defined_index(position));
+        let looked_up = func.address_map.lookup(rel);
+        let continued = looked_up == Some(AddressMap::CONTINUED_IN_CALLEE);
+        let innermost = known(looked_up);
         if func.inline_map.is_empty() {
             return match continued {
                 true => Vec::new(),
@@ -165,7 +171,7 @@ impl CodeMeta {
         let mut offsets = Vec::new();
         for call in calls {
             frames.push(self.info.func_index(call.callee));
-            offsets.push(Some(call.call_offset).filter(|o| *o != 0));
+            offsets.push(known(Some(call.call_offset)));
         }
         offsets.push(innermost);
         let skip = usize::from(continued);
@@ -176,6 +182,12 @@ impl CodeMeta {
     pub(crate) fn info(&self) -> &Arc<ModuleInfo> {
         &self.info
     }
+}
+
+/// A Wasm offset from an address or inline map, if it names an
+/// instruction: not 0 (unknown) nor [`AddressMap::CONTINUED_IN_CALLEE`].
+fn known(offset: Option<u32>) -> Option<u32> {
+    offset.filter(|o| *o != 0 && *o != AddressMap::CONTINUED_IN_CALLEE)
 }
 
 struct Entry {
