@@ -402,7 +402,11 @@ pub static CODEGEN: Group = Group {
             "",
             "Hayate unwinds Wasm frames itself and emits no native unwind info",
         ),
-        refused("inlining", "y|n|..", "Hayate does not inline functions yet"),
+        refused(
+            "inlining",
+            "y|n|..",
+            "Cranelift's code inlines nothing, and the LLVM tier (`-C compiler=llvm`) inlines as its `-O3` decides",
+        ),
         refused(
             "metadata-for-internal-asserts",
             "",
