@@ -231,11 +231,7 @@ fn two_trap_sites_of_one_function_keep_their_offsets() {
 
 #[test]
 fn artifacts_keep_the_inlined_frames() {
-    let mut config = Config::new();
-    config.strategy(Strategy::Llvm).allow_precompiled(true);
-    let engine = Engine::new(&config).unwrap();
-    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
-    let module = Module::new(&engine, &bytes).unwrap();
+    let (engine, module) = common::llvm_artifact(WAT);
     for (export, args, _) in cases() {
         assert_eq!(
             run(&engine, &module, export, &args),

@@ -279,11 +279,7 @@ fn call_on_stack(
 /// through its artifact.
 #[test]
 fn artifacts_keep_adapters() {
-    let mut config = Config::new();
-    config.strategy(Strategy::Llvm).allow_precompiled(true);
-    let engine = Engine::new(&config).unwrap();
-    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
-    let module = Module::new(&engine, &bytes).unwrap();
+    let (_engine, module) = common::llvm_artifact(WAT);
     let (outcome, _) = run(&module, "via_table", &[Val::I64(7), Val::I64(4)], false);
     assert_eq!(outcome.unwrap(), ["I64(42)"]);
 }

@@ -230,9 +230,7 @@ fn traps_below_dispatched_calls_have_backtraces() {
 
 #[test]
 fn artifacts_keep_the_dispatch() {
-    let engine = engine(Strategy::Llvm, true);
-    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
-    let module = Module::new(&engine, &bytes).unwrap();
+    let module = common::through_artifact(&engine(Strategy::Llvm, true), WAT);
     for export in ["own", "other"] {
         let (outcome, _) = run(
             &module,

@@ -167,10 +167,7 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let split = self.current_block();
         let frame = self.cx.append_basic_block(self.func, "frame");
         self.b.position_at_end(frame);
-        let after_opening = self.offset;
-        self.at_offset(self.body_start);
-        self.interrupts_at_entry()?;
-        self.at_offset(after_opening);
+        self.at_offset_for(self.body_start, |t| t.interrupts_at_entry())?;
         self.interrupts.pending += opening_fuel;
         if usable {
             let opaque = match self.env.guard_pages {
@@ -216,10 +213,9 @@ impl<'ctx> FuncTranslator<'_, '_, 'ctx> {
         let checked = self.env.checked_function(self.index)?;
         let args: Vec<BasicMetadataValueEnum<'ctx>> =
             self.func.get_params().into_iter().map(Into::into).collect();
-        let here = self.offset;
-        self.at_offset(AddressMap::CONTINUED_IN_CALLEE);
-        let call = self.b.build_call(checked, &args, "")?;
-        self.at_offset(here);
+        let call = self.at_offset_for(AddressMap::CONTINUED_IN_CALLEE, |t| {
+            Ok(t.b.build_call(checked, &args, "")?)
+        })?;
         call.set_call_convention(self.func.get_call_conventions());
         call.set_tail_call_kind(LLVMTailCallKind::LLVMTailCallKindMustTail);
         match super::call_result(call) {

@@ -606,6 +606,20 @@ impl<'e, 'a, 'ctx> FuncTranslator<'e, 'a, 'ctx> {
         self.b.set_current_debug_location(location);
     }
 
+    /// Builds with `f` the instructions of module offset `offset`, then
+    /// goes on at the operator's.
+    fn at_offset_for<T>(
+        &mut self,
+        offset: u32,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let here = self.offset;
+        self.at_offset(offset);
+        let out = f(self);
+        self.at_offset(here);
+        out
+    }
+
     fn operator(&mut self, op: &Operator<'_>) -> Result {
         if !self.reachable {
             return self.unreachable_operator(op);

@@ -115,3 +115,20 @@ pub fn frames_of(error: &hayate::Error) -> Vec<(u32, Option<usize>)> {
         .map(|f| (f.func_index(), f.module_offset()))
         .collect()
 }
+
+/// `wat` compiled by `engine` (which allows precompiled modules), then
+/// serialised and loaded back from its artifact.
+pub fn through_artifact(engine: &Engine, wat: &str) -> Module {
+    let bytes = Module::new(engine, wat).unwrap().serialize().unwrap();
+    Module::new(engine, &bytes).unwrap()
+}
+
+/// An LLVM engine that allows precompiled modules, and `wat` loaded back
+/// from its artifact ([`through_artifact`]).
+pub fn llvm_artifact(wat: &str) -> (Engine, Module) {
+    let mut config = Config::new();
+    config.strategy(Strategy::Llvm).allow_precompiled(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = through_artifact(&engine, wat);
+    (engine, module)
+}
